@@ -1,0 +1,64 @@
+// Tasks to findings: each task's lifecycle, per-stage statistics, and the rules of SPEC §2.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "coroner/findings.hpp"
+#include "coroner/stage_stats.hpp"
+#include "coroner/task_store.hpp"
+
+namespace coroner {
+
+struct AnalysisOptions {
+  std::optional<int64_t> stall_ns;     // --stall: silence that makes an open task hung
+  std::optional<int64_t> deadline_ns;  // --deadline: longest a task may run
+  std::vector<std::pair<std::string, int64_t>> stage_deadlines;  // --stage-deadline STAGE=DUR
+  bool user_end_words = false;  // --end-stage given: do not learn the end stage
+  // An open task is hung when silent longer than margin x the p99 of its stage's durations.
+  double stall_margin = 4.0;
+};
+
+// How a task's story ended.
+enum class Outcome : uint8_t { open, ok, failed, timed_out, cancelled };
+std::string_view to_string(Outcome outcome);
+
+struct TaskOutcome {
+  Outcome outcome = Outcome::open;
+  int64_t start = 0;             // its first record
+  int64_t end = 0;               // its end record, or its last record when open
+  uint32_t last_stage = UINT32_MAX;
+  int64_t last_stage_since = 0;  // when it entered its last stage
+  bool flagged = false;          // has a finding other than in-flight
+};
+
+// The stage that ends a healthy task, learned when the log has no word for it.
+struct LearnedEnd {
+  uint32_t stage = UINT32_MAX;
+  uint64_t tasks_ending_there = 0;
+  uint64_t tasks = 0;
+};
+
+struct Analysis {
+  std::vector<Finding> findings;      // in report order: by kind, then time
+  std::vector<TaskOutcome> outcomes;  // by task index
+  std::vector<StageStats> stages;     // by word id; only stage words have entries that count
+  std::optional<LearnedEnd> learned_end;
+  int64_t log_start = 0;
+  int64_t log_end = 0;
+  std::array<uint64_t, 5> outcome_counts{};  // by Outcome
+  // The silence that made an open task in `stage` hung, and where it came from.
+  int64_t stall_threshold(uint32_t stage, std::string* why = nullptr) const;
+
+  const AnalysisOptions* options = nullptr;
+  DurationHistogram all_stages;
+};
+
+// Sorts each task's events by time (stable) and judges every task.
+Analysis analyze(TaskStore& store, const AnalysisOptions& options);
+
+}  // namespace coroner

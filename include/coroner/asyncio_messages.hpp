@@ -1,0 +1,36 @@
+// CPython asyncio's own messages, written from __del__ and the garbage collector: they name the
+// task in its repr, not in the record's task field.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace coroner {
+
+enum class AsyncioMessage : uint8_t {
+  exception_never_retrieved,  // "Task exception was never retrieved"
+  destroyed_pending,          // "Task was destroyed but it is pending!"
+  never_awaited,              // "coroutine 'f' was never awaited"
+};
+
+struct AsyncioNote {
+  AsyncioMessage kind;
+  std::string task_name;   // from the repr's name='...'; empty when the message has none
+  std::string detail;      // the exception in the repr, or the coroutine's name
+  uint32_t scope = 0;      // the scope of the record that carried it
+  uint32_t record_task = UINT32_MAX;  // the record's own task, when it had one
+  int64_t time = 0;
+  uint32_t file = 0;
+  uint64_t line = 0;
+};
+
+// Recognises one of the three messages in a record's text; nullopt for anything else.
+std::optional<AsyncioNote> parse_asyncio_message(std::string_view text);
+
+// "ValueError" from "ValueError: boom", from a traceback's last line, or from a repr
+// "exception=ValueError('boom')". Empty when none can be told.
+std::string_view exception_type_of(std::string_view text);
+
+}  // namespace coroner

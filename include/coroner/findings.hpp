@@ -1,0 +1,48 @@
+// What coroner reports: a finding names a task, a kind, its evidence and a severity.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace coroner {
+
+// In report order: the worst news first.
+enum class FindingKind : uint8_t {
+  deadlock,
+  hung,
+  blocked,
+  timeout,
+  lost_exception,
+  orphan,
+  destroyed_pending,
+  anomaly,
+  in_flight,
+};
+constexpr size_t kFindingKindCount = 9;
+
+std::string_view to_string(FindingKind kind);
+std::optional<FindingKind> kind_from_string(std::string_view name);
+// "hung,timeout": every name must be a kind; returns the unknown name on error.
+std::optional<std::string> parse_kind_list(std::string_view list, std::vector<FindingKind>& out);
+
+enum class Severity : uint8_t { info, warning, error };
+std::string_view to_string(Severity severity);
+
+struct Finding {
+  FindingKind kind = FindingKind::anomaly;
+  std::string subkind;  // lost-exception: swallowed, never-retrieved, unobserved-child, died-silently
+  uint32_t task = 0;
+  Severity severity = Severity::info;
+  std::string reason;             // one line, with its evidence
+  int64_t time = 0;               // when the evidence happened
+  uint32_t stage = UINT32_MAX;    // the stage concerned (a word id), if any
+  std::vector<uint32_t> chain;    // from this task to the root cause, this task first
+  std::vector<uint32_t> members;  // a deadlock's cycle
+};
+
+Severity default_severity(FindingKind kind);
+
+}  // namespace coroner

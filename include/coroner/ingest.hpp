@@ -1,0 +1,39 @@
+// Files to records: opens each input in turn and feeds its lines through the record parser.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "coroner/record_parser.hpp"
+#include "coroner/roles.hpp"
+
+namespace coroner {
+
+// A fatal input problem, told as "FILE:LINE: message" (line 0: the file as a whole).
+struct InputError {
+  std::string file;
+  uint64_t line = 0;
+  std::string message;
+  std::string describe() const;
+};
+
+struct IngestResult {
+  std::optional<InputError> error;  // set when reading had to stop
+  std::vector<std::string> damage;  // non-fatal: "FILE: gzip stream is truncated"
+  uint64_t bytes = 0;               // decompressed bytes read
+  bool stopped_by_sink = false;     // --strict met a bad line
+};
+
+// Called after each chunk with the bytes read so far: progress on a terminal.
+using ProgressFn = std::function<void(uint64_t bytes)>;
+
+// Reads `paths` in order ("-" is standard input); file i's records carry file index
+// `first_file_index + i`.
+IngestResult ingest(const std::vector<std::string>& paths, const RoleConfig& roles,
+                    RecordSink& sink, uint32_t first_file_index = 0,
+                    const ProgressFn& progress = nullptr);
+
+}  // namespace coroner

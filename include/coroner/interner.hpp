@@ -1,0 +1,42 @@
+// Interned strings: each distinct string gets a dense uint32_t id, stored once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace coroner {
+
+// Open-addressing hash table over strings kept in an append-only arena. Ids are dense
+// (0, 1, 2, ...) so callers use them as vector indices; views stay valid for the interner's life.
+class Interner {
+ public:
+  Interner();
+  uint32_t intern(std::string_view text);
+  std::optional<uint32_t> find(std::string_view text) const;
+  std::string_view view(uint32_t id) const { return strings_[id]; }
+  uint32_t size() const { return static_cast<uint32_t>(strings_.size()); }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t id = kEmpty;
+  };
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+
+  std::string_view store(std::string_view text);
+  size_t probe(std::string_view text, uint64_t hash) const;
+  void grow();
+
+  std::vector<Slot> slots_;
+  std::vector<std::string_view> strings_;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* current_block_ = nullptr;  // the shared block small strings are appended to
+  size_t block_used_ = 0;
+};
+
+uint64_t hash_bytes(std::string_view text);
+
+}  // namespace coroner

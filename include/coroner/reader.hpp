@@ -1,0 +1,71 @@
+// Bytes to lines: files, standard input, gzip and zstd (told by magic bytes), read in fixed-size
+// reused buffers and handed out as chunks of whole lines with simdjson's padding behind them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace coroner {
+
+enum class Compression : uint8_t { none, gzip, zstd };
+std::string_view to_string(Compression c);
+
+// A stream of (decompressed) bytes.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Reads up to `size` bytes; 0 at the end. On failure returns 0 and sets error().
+  virtual size_t read(char* dest, size_t size) = 0;
+  const std::string& error() const { return error_; }
+  // A damaged tail (a truncated gzip or zstd stream): the bytes before it were good.
+  const std::string& damage() const { return damage_; }
+
+ protected:
+  std::string error_;
+  std::string damage_;
+};
+
+struct OpenedInput {
+  std::unique_ptr<ByteSource> source;
+  Compression compression = Compression::none;
+  std::string error;  // why it could not be opened: "No such file or directory", ...
+};
+
+// "-" is standard input. Directories and unreadable files are errors.
+OpenedInput open_input(const std::string& path);
+
+// A run of whole lines. `data[size]` onwards holds at least kPadding readable bytes.
+struct Chunk {
+  const char* data = nullptr;
+  size_t size = 0;
+  size_t capacity = 0;      // readable bytes from data: size + padding at least
+  uint64_t first_line = 1;  // 1-based line number of the chunk's first line
+};
+
+class LineChunker {
+ public:
+  static constexpr size_t kPadding = 64;
+  static constexpr size_t kDefaultBufferSize = 4 << 20;
+
+  explicit LineChunker(ByteSource& source, size_t buffer_size = kDefaultBufferSize);
+  // Fills `chunk` with the next lines; false at the end of input or on a read error (see
+  // source().error()). A line longer than the buffer grows the buffer: any length works.
+  bool next(Chunk& chunk);
+  uint64_t lines_read() const { return next_line_ - 1; }
+
+ private:
+  bool fill();
+
+  ByteSource& source_;
+  std::vector<char> buffer_;
+  size_t filled_ = 0;     // bytes of buffer_ holding input
+  size_t consumed_ = 0;   // bytes of buffer_ already handed out
+  uint64_t next_line_ = 1;
+  bool eof_ = false;
+  bool at_file_start_ = true;
+};
+
+}  // namespace coroner

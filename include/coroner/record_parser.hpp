@@ -1,0 +1,49 @@
+// Lines to records: simdjson ondemand over whole chunks (iterate_many), with a per-line
+// fallback for damaged lines, prefixes and oversized lines, so one bad line costs nothing else.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coroner/reader.hpp"
+#include "coroner/record.hpp"
+#include "coroner/roles.hpp"
+
+namespace coroner {
+
+struct BadLine {
+  uint32_t file = 0;
+  uint64_t line = 0;
+  std::string reason;
+};
+
+// Receives the records of an input in order.
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+  virtual void on_record(const RawRecord& record) = 0;
+  // A line that is not a JSON object. Return false to stop reading (--strict).
+  virtual bool on_bad_line(const BadLine& bad) = 0;
+};
+
+class RecordParser {
+ public:
+  explicit RecordParser(const RoleConfig& roles);
+  ~RecordParser();
+  RecordParser(const RecordParser&) = delete;
+  RecordParser& operator=(const RecordParser&) = delete;
+
+  // Parses every line of the chunk and hands each record or bad line to the sink. Returns
+  // false when the sink asked to stop.
+  bool parse_chunk(const Chunk& chunk, uint32_t file, RecordSink& sink);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace coroner

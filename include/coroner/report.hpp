@@ -1,0 +1,49 @@
+// Findings to words: the text, json and ndjson reports, and the timeline and stats views.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "coroner/analysis.hpp"
+#include "coroner/ingest.hpp"
+#include "coroner/task_store.hpp"
+
+namespace coroner {
+
+inline constexpr std::string_view kReportSchema = "coroner.report/1";
+inline constexpr std::string_view kVersion = "0.1.0";
+
+struct ReportOptions {
+  size_t top = 10;        // findings shown in full per kind in text; 0 = all
+  bool color = false;
+  size_t timeline_events = 12;  // records shown per flagged task in text; the rest summarised
+};
+
+// What a report is made of. `findings` are the ones to show, after --kind and --task.
+struct ReportInput {
+  const TaskStore& store;
+  const Analysis& analysis;
+  std::vector<const Finding*> findings;
+  const IngestResult& ingest;
+  ReportOptions options;
+};
+
+std::string render_text(const ReportInput& in);
+std::string render_json(const ReportInput& in);
+std::string render_ndjson(const ReportInput& in);
+
+// One task: its records with durations, what it awaited and spawned, its findings.
+std::string render_timeline_text(const ReportInput& in, const std::vector<uint32_t>& tasks);
+std::string render_timeline_json(const ReportInput& in, const std::vector<uint32_t>& tasks);
+
+// Per stage: count, p50/p95/p99/max, error rate, and a small histogram on the terminal.
+std::string render_stats_text(const ReportInput& in);
+std::string render_stats_json(const ReportInput& in);
+
+// The scope of a task as (field, value) pairs, in the order the log gave them.
+std::vector<std::pair<std::string, std::string>> scope_fields(const TaskStore& store,
+                                                              uint32_t task);
+
+}  // namespace coroner

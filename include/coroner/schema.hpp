@@ -1,0 +1,58 @@
+// `coroner schema`: which field filled each role, how often, with sample values.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "coroner/record_parser.hpp"
+#include "coroner/roles.hpp"
+
+namespace coroner {
+
+struct FieldUse {
+  std::string path;
+  uint64_t records = 0;
+  std::vector<std::string> samples;  // first distinct values, shortened
+};
+
+struct RoleUse {
+  std::vector<FieldUse> fields;  // the role's paths that filled it at least once
+  uint64_t records = 0;          // records where the role was filled
+};
+
+class SchemaCollector : public RecordSink {
+ public:
+  static constexpr size_t kSamples = 3;
+  static constexpr size_t kKeptBadLines = 5;
+
+  explicit SchemaCollector(const RoleConfig& roles);
+  void on_record(const RawRecord& record) override;
+  bool on_bad_line(const BadLine& bad) override;
+
+  const RoleConfig& roles() const { return roles_; }
+  const std::array<RoleUse, kRoleCount>& uses() const { return uses_; }
+  uint64_t records() const { return records_; }
+  uint64_t bad_lines() const { return bad_line_count_; }
+  uint64_t bad_times() const { return bad_times_; }
+  const std::vector<BadLine>& bad_line_examples() const { return bad_lines_; }
+  const std::map<std::string, uint64_t>& time_forms() const { return time_forms_; }
+  uint64_t distinct_tasks() const { return tasks_seen_; }
+
+ private:
+  void sample(FieldUse& use, std::string_view value);
+
+  RoleConfig roles_;
+  std::array<RoleUse, kRoleCount> uses_;
+  uint64_t records_ = 0;
+  uint64_t bad_line_count_ = 0;
+  uint64_t bad_times_ = 0;
+  std::vector<BadLine> bad_lines_;
+  std::map<std::string, uint64_t> time_forms_;
+  std::map<std::string, bool> task_values_;  // bounded: counting stops at kMaxDistinct
+  uint64_t tasks_seen_ = 0;
+};
+
+}  // namespace coroner

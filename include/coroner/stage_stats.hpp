@@ -1,0 +1,47 @@
+// Per-stage duration statistics in log-scale buckets: bounded memory, whatever the record count.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace coroner {
+
+// Durations in nanoseconds, bucketed with 32 buckets per power of two (values under 64 ns are
+// exact). A reported percentile is the midpoint of its bucket: within 1.6% of the true value.
+class DurationHistogram {
+ public:
+  static constexpr double kRelativeError = 1.0 / 64;
+
+  void add(int64_t ns);
+  uint64_t count() const { return count_; }
+  int64_t max() const { return max_; }
+  int64_t min() const { return min_; }
+  // p in [0, 1]; 0 when empty.
+  int64_t percentile(double p) const;
+  // Counts per log bucket merged into `n` equal-width bins of log(duration), for histograms.
+  struct Bin {
+    int64_t low = 0, high = 0;
+    uint64_t count = 0;
+  };
+  std::vector<Bin> bins(size_t n) const;
+
+  static size_t bucket_of(int64_t ns);
+  static int64_t bucket_low(size_t bucket);
+  static int64_t bucket_high(size_t bucket);
+
+ private:
+  std::vector<uint32_t> buckets_;
+  uint64_t count_ = 0;
+  int64_t max_ = 0;
+  int64_t min_ = 0;
+};
+
+struct StageStats {
+  uint64_t occurrences = 0;  // times a task entered the stage
+  uint64_t errors = 0;       // error records logged in the stage
+  uint64_t tasks_ended_here = 0;
+  DurationHistogram durations;  // entering the stage to entering the next one
+};
+
+}  // namespace coroner

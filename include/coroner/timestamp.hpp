@@ -1,0 +1,51 @@
+// Timestamps and durations as the logs write them, turned into nanoseconds since the epoch.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace coroner {
+
+// Which form a record's time had; `coroner schema` reports it.
+enum class TimeForm : uint8_t {
+  none,
+  epoch_seconds,
+  epoch_millis,
+  epoch_micros,
+  epoch_nanos,
+  iso8601,      // 2026-11-25T09:23:19.610115+05:30, with T or space, '.' or ',' fraction
+  asctime,      // time.asctime(): "Wed Nov 25 09:23:19 2026"
+};
+
+std::string_view to_string(TimeForm form);
+
+struct ParsedTime {
+  int64_t ns = 0;  // nanoseconds since 1970-01-01T00:00:00Z
+  TimeForm form = TimeForm::none;
+};
+
+// A JSON number's text ("1795578788.8227997", "1700000000123", "1.7e9"). The unit is told by
+// magnitude: below 1e11 seconds, below 1e14 milliseconds, below 1e17 microseconds, else
+// nanoseconds. Digits are read exactly (no double rounding) when the text is plain decimal.
+std::optional<ParsedTime> parse_epoch_number(std::string_view text);
+
+// A time written as a string: ISO-8601 / RFC 3339 (T or space, '.' or ',' fraction of any
+// length, 'Z', '+hh:mm', '+hhmm', '+hh' or no zone = UTC), Python logging's asctime
+// ("2026-11-25 09:23:19,610"), time.asctime() ("Wed Nov 25 09:23:19 2026"), or a number in a
+// string ("1795578788.82"). Anything else, including impossible dates (month 13, Feb 30), is
+// nullopt: a wrong time must never be misread as a right one.
+std::optional<ParsedTime> parse_time_string(std::string_view text);
+
+// RFC 3339 in UTC with microseconds: "2026-11-25T03:53:19.610115Z".
+std::string format_time(int64_t ns);
+
+// A duration as a user types it: "250ms", "30s", "1.5m", "2h", "100us", "5ns", or a bare
+// number of seconds ("2.5"). nullopt when it is not one.
+std::optional<int64_t> parse_duration(std::string_view text);
+
+// A short human duration: "0s", "840us", "12.3ms", "2.50s", "3m12s", "2h05m".
+std::string format_duration(int64_t ns);
+
+}  // namespace coroner

@@ -1,0 +1,37 @@
+// The lifecycle words of SPEC §1: which stage or status values start or end a task.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+namespace coroner {
+
+enum class Lifecycle : uint8_t { none, start, ended_ok, ended_failed, ended_timeout, ended_cancelled };
+
+constexpr bool is_end(Lifecycle l) { return l >= Lifecycle::ended_ok; }
+std::string_view to_string(Lifecycle l);
+
+// Lower case; runs of space, '.', '-', ':' and '/' become one '_'; leading and trailing '_'
+// dropped. "fetch_data timed out" -> "fetch_data_timed_out".
+std::string normalise_word(std::string_view value);
+
+class Vocabulary {
+ public:
+  Vocabulary();  // the SPEC's default words
+  void add(Lifecycle meaning, std::string_view word);
+  // A value matches a word when its normalised form equals the word or ends with "_word", so
+  // "task_started" starts but "start_upload" does not.
+  Lifecycle classify(std::string_view value) const;
+  // The words of one meaning, for the man page test and the reports.
+  std::vector<std::string> words(Lifecycle meaning) const;
+
+ private:
+  Lifecycle lookup(std::string_view normalised) const;
+  std::array<std::unordered_set<std::string>, 6> words_;
+};
+
+}  // namespace coroner

@@ -1,0 +1,218 @@
+#include "commands.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "coroner/analysis.hpp"
+#include "coroner/ingest.hpp"
+#include "coroner/report.hpp"
+#include "coroner/schema.hpp"
+#include "coroner/schema_report.hpp"
+#include "coroner/task_store.hpp"
+
+namespace coroner::cli {
+
+namespace {
+
+// The one way an error reaches the user: "coroner: what went wrong", exit 2.
+int fail(const std::string& message) {
+  std::fprintf(stderr, "coroner: %s\n", message.c_str());
+  return kExitError;
+}
+
+// What the options say, checked, in the library's terms.
+struct Settings {
+  RoleConfig roles = default_roles();
+  Vocabulary vocabulary;
+  AnalysisOptions analysis;
+  std::optional<int64_t> since, until;
+  std::vector<FindingKind> fail_on, kinds;
+  bool color = false;
+};
+
+std::optional<std::string> settle(const Options& o, Settings& s) {
+  for (const auto& spec : o.fields)
+    if (auto err = apply_field_override(s.roles, spec)) return "--field: " + *err;
+  if (o.key_given) set_scope_fields(s.roles, o.key);
+  for (const auto& w : o.start_stages) s.vocabulary.add(Lifecycle::start, w);
+  for (const auto& w : o.end_stages) s.vocabulary.add(Lifecycle::ended_ok, w);
+  for (const auto& w : o.fail_stages) s.vocabulary.add(Lifecycle::ended_failed, w);
+  s.analysis.user_end_words = !o.end_stages.empty();
+  auto duration = [](const std::string& flag, const std::string& text,
+                     std::optional<int64_t>& out) -> std::optional<std::string> {
+    if (text.empty()) return std::nullopt;
+    out = parse_duration(text);
+    if (!out) return flag + ": not a duration: '" + text + "' (e.g. 30s, 250ms, 2m)";
+    return std::nullopt;
+  };
+  if (auto err = duration("--stall", o.stall, s.analysis.stall_ns)) return err;
+  if (auto err = duration("--deadline", o.deadline, s.analysis.deadline_ns)) return err;
+  for (const auto& spec : o.stage_deadlines) {
+    size_t eq = spec.rfind('=');
+    std::optional<int64_t> limit;
+    if (eq == std::string::npos || eq == 0) return "--stage-deadline: expected STAGE=DUR, got '" + spec + "'";
+    if (auto err = duration("--stage-deadline", spec.substr(eq + 1), limit)) return err;
+    s.analysis.stage_deadlines.emplace_back(spec.substr(0, eq), *limit);
+  }
+  auto time = [](const std::string& flag, const std::string& text,
+                 std::optional<int64_t>& out) -> std::optional<std::string> {
+    if (text.empty()) return std::nullopt;
+    auto t = parse_time_string(text);
+    if (!t) return flag + ": not a time: '" + text + "' (ISO-8601 or epoch seconds)";
+    out = t->ns;
+    return std::nullopt;
+  };
+  if (auto err = time("--since", o.since, s.since)) return err;
+  if (auto err = time("--until", o.until, s.until)) return err;
+  if (auto bad = parse_kind_list(o.fail_on, s.fail_on)) return "--fail-on: unknown kind '" + *bad + "'";
+  if (auto bad = parse_kind_list(o.kinds, s.kinds)) return "--kind: unknown kind '" + *bad + "'";
+  if (o.max_stages == 0) return "--max-stages must be at least 1";
+  bool terminal = o.output.empty() && isatty(STDOUT_FILENO);
+  const char* no_color = std::getenv("NO_COLOR");
+  bool no_color_set = no_color != nullptr && *no_color != '\0';
+  s.color = o.color == "always" || (o.color == "auto" && terminal && !no_color_set);
+  return std::nullopt;
+}
+
+// Progress on stderr for long runs on a terminal: a line rewritten at most twice a second.
+class Progress {
+ public:
+  explicit Progress(bool enabled) : enabled_(enabled), start_(Clock::now()), last_(start_) {}
+  ~Progress() {
+    if (shown_) std::fprintf(stderr, "\r\x1b[K");
+  }
+  void operator()(uint64_t bytes) {
+    if (!enabled_) return;
+    auto now = Clock::now();
+    if (now - last_ < std::chrono::milliseconds(500) || now - start_ < std::chrono::seconds(1))
+      return;
+    last_ = now;
+    shown_ = true;
+    std::fprintf(stderr, "\rcoroner: read %.1f MB", double(bytes) / 1e6);
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  bool enabled_;
+  Clock::time_point start_, last_;
+  bool shown_ = false;
+};
+
+int write_output(const Options& o, const std::string& text) {
+  if (o.quiet) return kExitClean;
+  FILE* out = stdout;
+  if (!o.output.empty()) {
+    out = std::fopen(o.output.c_str(), "w");
+    if (!out) return fail(fmt::format("{}: cannot write: {}", o.output, std::strerror(errno)));
+  }
+  size_t written = std::fwrite(text.data(), 1, text.size(), out);
+  bool ok = written == text.size() && std::fflush(out) == 0;
+  if (out != stdout) ok = std::fclose(out) == 0 && ok;
+  // A reader that went away (`| head -1`) is not an error worth a message.
+  if (!ok && errno == EPIPE) return kExitClean;
+  if (!ok) return fail(fmt::format("{}: cannot write: {}", o.output.empty() ? "<stdout>" : o.output,
+                                   std::strerror(errno)));
+  return kExitClean;
+}
+
+std::vector<std::string> inputs(const Options& o) {
+  return o.files.empty() ? std::vector<std::string>{"-"} : o.files;
+}
+
+int run_schema(const Options& o, const Settings& s) {
+  SchemaCollector schema(s.roles);
+  auto files = inputs(o);
+  IngestResult result = ingest(files, s.roles, schema);
+  if (result.error) return fail(result.error->describe());
+  if (schema.records() == 0)
+    return fail(fmt::format("{}: no valid record (no line is a JSON object)",
+                            files.size() == 1 ? (files[0] == "-" ? "<stdin>" : files[0]) : "input"));
+  std::string text = o.format == "json" ? render_schema_json(schema, files, result)
+                                        : render_schema_text(schema, files, result);
+  return write_output(o, text);
+}
+
+bool shown(const Finding& f, const Settings& s, const Options& o, const TaskStore& store) {
+  if (!s.kinds.empty() && std::find(s.kinds.begin(), s.kinds.end(), f.kind) == s.kinds.end())
+    return false;
+  if (!o.task.empty() && store.task_value(f.task) != o.task) return false;
+  return true;
+}
+
+int run_analysis(const Options& o, const Settings& s) {
+  TaskStore store(s.vocabulary, o.max_stages, o.strict);
+  store.set_window(s.since, s.until);
+  auto files = inputs(o);
+  for (const auto& f : files) store.add_file(f);
+  Progress progress(!o.quiet && isatty(STDERR_FILENO));
+  IngestResult result = ingest(files, s.roles, store, 0, [&](uint64_t b) { progress(b); });
+  if (result.error) return fail(result.error->describe());
+  if (result.stopped_by_sink) {
+    const BadLine& b = store.bad_lines().front();
+    InputError e{files[b.file], b.line, b.reason + " (--strict)"};
+    return fail(e.describe());
+  }
+  if (store.counts().records == 0) {
+    std::string where = files.size() == 1 ? (files[0] == "-" ? "<stdin>" : files[0]) : "input";
+    if (store.counts().bad_lines > 0) {
+      const BadLine& b = store.bad_lines().front();
+      where = InputError{files[b.file], b.line, ""}.describe();
+      where.resize(where.size() - 2);
+    }
+    return fail(fmt::format("{}: no valid record (no line is a JSON object)", where));
+  }
+  Analysis analysis = analyze(store, s.analysis);
+
+  ReportInput in{store, analysis, {}, result, {}};
+  in.options.top = o.top;
+  in.options.color = s.color;
+  for (const Finding& f : analysis.findings)
+    if (shown(f, s, o, store)) in.findings.push_back(&f);
+
+  std::string text;
+  if (o.command == "stats") {
+    text = o.format == "json" ? render_stats_json(in) : render_stats_text(in);
+  } else if (o.command == "timeline") {
+    std::vector<uint32_t> tasks;
+    for (uint32_t t = 0; t < store.tasks().size(); ++t)
+      if (store.task_value(t) == o.timeline_task && !store.tasks()[t].events.empty())
+        tasks.push_back(t);
+    if (tasks.empty()) return fail(fmt::format("no task '{}' in the log", o.timeline_task));
+    text = o.format == "json" ? render_timeline_json(in, tasks) : render_timeline_text(in, tasks);
+  } else if (o.format == "json") {
+    text = render_json(in);
+  } else if (o.format == "ndjson") {
+    text = render_ndjson(in);
+  } else {
+    text = render_text(in);
+  }
+  if (int status = write_output(o, text); status != kExitClean) return status;
+  if (o.command != "analyze") return kExitClean;
+  for (const Finding* f : in.findings)
+    if (std::find(s.fail_on.begin(), s.fail_on.end(), f->kind) != s.fail_on.end())
+      return kExitFindings;
+  return kExitClean;
+}
+
+}  // namespace
+
+int run(const Options& o) {
+  Settings s;
+  if (auto err = settle(o, s)) return fail(*err);
+  bool report = o.command == "analyze";
+  if (o.format != "text" && o.format != "json" && !(report && o.format == "ndjson"))
+    return fail(fmt::format("--format: '{}' is not one of text, json{} for {}", o.format,
+                            report ? ", ndjson" : "", o.command));
+  if (o.files.empty() && isatty(STDIN_FILENO))
+    return fail("no input: give a FILE, or pipe a log in ('-' reads standard input)");
+  if (o.command == "schema") return run_schema(o, s);
+  return run_analysis(o, s);
+}
+
+}  // namespace coroner::cli

@@ -1,0 +1,108 @@
+#include "options.hpp"
+
+namespace coroner::cli {
+
+namespace {
+
+void input_options(CLI::App& cmd, Options& o) {
+  cmd.add_option("files", o.files, "NDJSON logs (.gz and .zst too); '-' or none: standard input")
+      ->type_name("FILE...");
+  cmd.add_flag("--strict", o.strict, "Stop at the first line that is not a JSON object (exit 2)")
+      ->group("Input");
+  cmd.add_option("--field", o.fields,
+                 "ROLE=NAME: read a role from this field; dotted paths reach into objects "
+                 "(task=extra.task_id). Roles: time task stage status parent awaits error "
+                 "error-type level timeout scope")
+      ->group("Input")->type_name("ROLE=NAME");
+  cmd.add_option("--key", o.key,
+                 "Comma-separated fields that make up a task's scope with its id "
+                 "(default: hostname,host,pid,process,worker; '' for none)")
+      ->group("Input")->type_name("FIELDS")->each([&o](const std::string&) { o.key_given = true; });
+  cmd.add_option("--since", o.since, "Ignore records before this time (ISO-8601 or epoch)")
+      ->group("Input")->type_name("TIME");
+  cmd.add_option("--until", o.until, "Ignore records after this time")
+      ->group("Input")->type_name("TIME");
+  cmd.add_option("--max-stages", o.max_stages,
+                 "Distinct stage names kept; more fold into '(other)'")
+      ->group("Input")->capture_default_str();
+}
+
+void rule_options(CLI::App& cmd, Options& o) {
+  cmd.add_option("--start-stage", o.start_stages, "Extra word that marks a task's start")
+      ->group("Rules")->type_name("WORD");
+  cmd.add_option("--end-stage", o.end_stages,
+                 "Extra word that marks a task's successful end (stops learning it)")
+      ->group("Rules")->type_name("WORD");
+  cmd.add_option("--fail-stage", o.fail_stages, "Extra word that marks a task's failure")
+      ->group("Rules")->type_name("WORD");
+  cmd.add_option("--stall", o.stall,
+                 "Silence after which an open task is hung (default: learned per stage, 4 x p99)")
+      ->group("Rules")->type_name("DUR");
+  cmd.add_option("--deadline", o.deadline, "Longest any task may run before it counts as timed out")
+      ->group("Rules")->type_name("DUR");
+  cmd.add_option("--stage-deadline", o.stage_deadlines, "STAGE=DUR: longest one stage may take")
+      ->group("Rules")->type_name("STAGE=DUR");
+}
+
+void output_options(CLI::App& cmd, Options& o, bool report) {
+  std::string formats = report ? "text, json, ndjson" : "text, json";
+  cmd.add_option("-f,--format", o.format, "Output format: " + formats)
+      ->group("Output")->capture_default_str();
+  cmd.add_option("-o,--output", o.output, "Write the report to FILE instead of standard output")
+      ->group("Output")->type_name("FILE");
+  cmd.add_option("--color", o.color, "Colour: auto (a terminal, unless NO_COLOR), always, never")
+      ->group("Output")->capture_default_str()->check(CLI::IsMember({"auto", "always", "never"}));
+  cmd.add_flag("-q,--quiet", o.quiet, "Print nothing but errors; the exit status tells")
+      ->group("Output");
+  if (!report) return;
+  cmd.add_option("--top", o.top, "Findings shown in full per kind in text (0: all)")
+      ->group("Output")->capture_default_str();
+  cmd.add_option("--kind", o.kinds, "Show only findings of these kinds (comma-separated)")
+      ->group("Output")->type_name("KINDS");
+  cmd.add_option("--task", o.task, "Show only findings of this task")
+      ->group("Output")->type_name("TASK");
+  cmd.add_option("--fail-on", o.fail_on,
+                 "Exit 1 when a finding of these kinds is shown")
+      ->group("Output")->type_name("KINDS")->capture_default_str();
+}
+
+}  // namespace
+
+void describe(CLI::App& app, Options& o) {
+  app.description(
+      "coroner: the post-mortem of async task pipelines. Reads JSON-lines logs and tells which "
+      "tasks hung, timed out, lost their exceptions or deadlocked, and what each one did.");
+  app.footer(
+      "Exit status: 0 no finding of a --fail-on kind, 1 at least one, 2 usage or input error.\n"
+      "Kinds: deadlock hung blocked timeout lost-exception orphan destroyed-pending anomaly "
+      "in-flight.\n'coroner FILE' means 'coroner analyze FILE'. See coroner(1).");
+  app.set_version_flag("-V,--version", "coroner 0.1.0");
+  app.require_subcommand(1, 1);
+
+  auto* analyze = app.add_subcommand("analyze", "Find what went wrong (the default command)");
+  input_options(*analyze, o);
+  rule_options(*analyze, o);
+  output_options(*analyze, o, true);
+
+  auto* timeline = app.add_subcommand("timeline", "One task's records, what it awaited and spawned");
+  timeline->add_option("task", o.timeline_task, "The task id (its value in the log)")
+      ->required()->type_name("TASK");
+  input_options(*timeline, o);
+  rule_options(*timeline, o);
+  output_options(*timeline, o, false);
+
+  auto* stats = app.add_subcommand("stats", "Per-stage count, p50/p95/p99/max and error rate");
+  input_options(*stats, o);
+  rule_options(*stats, o);
+  output_options(*stats, o, false);
+
+  auto* schema = app.add_subcommand("schema", "Which field filled each role, with samples");
+  input_options(*schema, o);
+  output_options(*schema, o, false);
+
+  for (auto* cmd : {analyze, timeline, stats, schema}) {
+    cmd->callback([&o, cmd] { o.command = cmd->get_name(); });
+  }
+}
+
+}  // namespace coroner::cli

@@ -1,0 +1,44 @@
+// The command line, parsed by CLI11 into one struct; nothing here analyses anything.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace coroner::cli {
+
+inline constexpr const char* kDefaultFailOn = "hung,timeout,lost-exception,deadlock";
+
+struct Options {
+  std::string command = "analyze";
+  std::vector<std::string> files;
+  std::string timeline_task;
+  std::string format = "text";
+  std::string output;
+  std::string color = "auto";
+  bool quiet = false;
+  bool strict = false;
+  std::vector<std::string> fields;
+  std::string key;
+  bool key_given = false;
+  std::vector<std::string> start_stages, end_stages, fail_stages;
+  std::string stall, deadline;
+  std::vector<std::string> stage_deadlines;
+  std::string fail_on = kDefaultFailOn;
+  std::string kinds;
+  std::string task;
+  std::string since, until;
+  size_t top = 10;
+  size_t max_stages = 10000;
+};
+
+// The subcommands; the first argument picks one, anything else means `analyze`.
+inline constexpr const char* kCommands[] = {"analyze", "timeline", "stats", "schema"};
+
+// Builds the CLI11 app over `options`. Every option and its default is declared here once;
+// --help, the man page test and the README are checked against it.
+void describe(CLI::App& app, Options& options);
+
+}  // namespace coroner::cli

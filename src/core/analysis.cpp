@@ -1,0 +1,496 @@
+#include "coroner/analysis.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace coroner {
+
+std::string_view to_string(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::open: return "open";
+    case Outcome::ok: return "ok";
+    case Outcome::failed: return "failed";
+    case Outcome::timed_out: return "timed-out";
+    case Outcome::cancelled: return "cancelled";
+  }
+  return "open";
+}
+
+namespace {
+
+// What asyncio's own messages said about each task.
+struct AsyncioFacts {
+  int32_t never_retrieved = -1;  // index of the note
+  int32_t destroyed = -1;
+  std::vector<uint32_t> never_awaited;
+};
+
+// Everything the rules need to know about one task, computed once.
+struct TaskFacts {
+  std::vector<Lifecycle> meanings;  // per event
+  int end_index = -1;               // the last end event; -1 when open
+};
+
+class Analyzer {
+ public:
+  Analyzer(TaskStore& store, const AnalysisOptions& options, Analysis& out)
+      : store_(store), options_(options), out_(out) {}
+
+  void run();
+
+ private:
+  void attribute_asyncio_notes();
+  bool log_has_ok_word() const;
+  void learn_end_stage();
+  Lifecycle meaning_of(const Event& e) const;
+  void collect(uint32_t task);
+  void judge(uint32_t task);
+  void judge_open(uint32_t task, const TaskFacts& facts);
+  void judge_ended(uint32_t task, const TaskFacts& facts);
+  void judge_deadlines(uint32_t task, const TaskFacts& facts);
+  void judge_anomalies(uint32_t task, const TaskFacts& facts);
+  bool error_was_retried(const Task& t, size_t error_index, size_t end_index) const;
+  bool is_timeout_event(const Event& e, Lifecycle meaning) const;
+  std::string error_summary(const Event& e) const;
+  std::string stage_name(uint32_t stage) const;
+  std::string at(int64_t time) const {
+    return fmt::format("+{}", format_duration(time - out_.log_start));
+  }
+  Finding& add(FindingKind kind, uint32_t task, std::string reason, int64_t time,
+               uint32_t stage);
+
+  TaskStore& store_;
+  const AnalysisOptions& options_;
+  Analysis& out_;
+  std::vector<AsyncioFacts> asyncio_;
+  std::vector<TaskFacts> facts_;
+};
+
+void Analyzer::run() {
+  out_.options = &options_;
+  out_.log_start = store_.first_time();
+  out_.log_end = store_.last_time();
+  attribute_asyncio_notes();
+  auto& tasks = store_.tasks();
+  for (Task& t : tasks) {
+    std::stable_sort(t.events.begin(), t.events.end(),
+                     [](const Event& a, const Event& b) { return a.time < b.time; });
+  }
+  if (!options_.user_end_words && !log_has_ok_word()) learn_end_stage();
+  out_.outcomes.assign(tasks.size(), TaskOutcome{});
+  out_.stages.assign(store_.words().size(), StageStats{});
+  facts_.assign(tasks.size(), TaskFacts{});
+  for (uint32_t i = 0; i < tasks.size(); ++i) collect(i);
+  for (uint32_t i = 0; i < tasks.size(); ++i) judge(i);
+  std::stable_sort(out_.findings.begin(), out_.findings.end(),
+                   [](const Finding& a, const Finding& b) {
+                     if (a.kind != b.kind) return a.kind < b.kind;
+                     return a.time < b.time;
+                   });
+}
+
+// asyncio names the task in its repr; the record's own task field is whichever task ran when
+// the garbage collector fired, so the repr wins. A name unknown in the record's scope is looked
+// up in the others, and a task that never logged gets an entry of its own.
+void Analyzer::attribute_asyncio_notes() {
+  const auto& notes = store_.asyncio_notes();
+  for (size_t n = 0; n < notes.size(); ++n) {
+    const AsyncioNote& note = notes[n];
+    uint32_t task = kNone;
+    if (note.kind == AsyncioMessage::never_awaited || note.task_name.empty()) {
+      task = note.record_task;
+    } else {
+      task = store_.find_task(note.scope, note.task_name);
+      for (uint32_t s = 0; task == kNone && s < store_.scopes().size(); ++s)
+        task = store_.find_task(s, note.task_name);
+      if (task == kNone) task = store_.task_or_new(note.scope, note.task_name);
+    }
+    if (task == kNone) continue;
+    if (asyncio_.size() <= task) asyncio_.resize(store_.tasks().size());
+    AsyncioFacts& facts = asyncio_[task];
+    switch (note.kind) {
+      case AsyncioMessage::exception_never_retrieved: facts.never_retrieved = int32_t(n); break;
+      case AsyncioMessage::destroyed_pending: facts.destroyed = int32_t(n); break;
+      case AsyncioMessage::never_awaited: facts.never_awaited.push_back(uint32_t(n)); break;
+    }
+  }
+  asyncio_.resize(store_.tasks().size());
+}
+
+bool Analyzer::log_has_ok_word() const {
+  for (const Task& t : store_.tasks())
+    for (const Event& e : t.events)
+      if (store_.meaning(e.status) == Lifecycle::ended_ok ||
+          store_.meaning(e.stage) == Lifecycle::ended_ok)
+        return true;
+  return false;
+}
+
+// The seed's pipeline logs validate, transform, save_to_db and never "done": the stage most
+// tasks stop at, which (almost) never leads anywhere else, is how a healthy task ends.
+void Analyzer::learn_end_stage() {
+  std::unordered_map<uint32_t, uint64_t> last_count, first_count, followed, seen;
+  uint64_t tasks_with_stages = 0;
+  for (const Task& t : store_.tasks()) {
+    uint32_t first = kNone, previous = kNone;
+    for (const Event& e : t.events) {
+      if (e.stage == kNone || e.stage == previous) continue;
+      if (previous != kNone) ++followed[previous];
+      if (first == kNone) first = e.stage;
+      ++seen[e.stage];
+      previous = e.stage;
+    }
+    if (previous == kNone) continue;
+    ++tasks_with_stages;
+    ++last_count[previous];
+    ++first_count[first];
+  }
+  uint32_t best = kNone;
+  uint64_t best_count = 0;
+  for (auto [stage, count] : last_count)
+    if (count > best_count || (count == best_count && stage < best)) best = stage, best_count = count;
+  if (best == kNone || best_count < 2) return;
+  bool most_tasks_end_there = best_count * 2 >= tasks_with_stages;
+  bool rarely_followed = followed[best] * 20 <= seen[best];
+  bool not_a_first_stage = first_count[best] * 2 < best_count;
+  bool plain_word = store_.meaning(best) == Lifecycle::none;
+  if (most_tasks_end_there && rarely_followed && not_a_first_stage && plain_word)
+    out_.learned_end = LearnedEnd{best, best_count, tasks_with_stages};
+}
+
+Lifecycle Analyzer::meaning_of(const Event& e) const {
+  Lifecycle status = store_.meaning(e.status);
+  if (status != Lifecycle::none) return status;
+  Lifecycle stage = store_.meaning(e.stage);
+  if (stage != Lifecycle::none) return stage;
+  if (out_.learned_end && e.stage == out_.learned_end->stage) return Lifecycle::ended_ok;
+  return Lifecycle::none;
+}
+
+// Per task: the meaning of each event, where it ended, and its stages into the statistics.
+void Analyzer::collect(uint32_t index) {
+  const Task& t = store_.tasks()[index];
+  TaskFacts& facts = facts_[index];
+  TaskOutcome& outcome = out_.outcomes[index];
+  if (t.events.empty()) return;
+  facts.meanings.reserve(t.events.size());
+  for (size_t i = 0; i < t.events.size(); ++i) {
+    facts.meanings.push_back(meaning_of(t.events[i]));
+    if (is_end(facts.meanings.back())) facts.end_index = int(i);
+  }
+  uint32_t stage = kNone;
+  int64_t since = t.events.front().time;
+  for (const Event& e : t.events) {
+    if (e.stage != kNone && e.stage != stage) {
+      if (stage != kNone) {
+        out_.stages[stage].durations.add(e.time - since);
+        out_.all_stages.add(e.time - since);
+      }
+      stage = e.stage;
+      since = e.time;
+      ++out_.stages[stage].occurrences;
+    }
+    if ((e.error != kNone || e.error_level) && stage != kNone) ++out_.stages[stage].errors;
+  }
+  outcome.start = t.events.front().time;
+  outcome.last_stage = stage;
+  outcome.last_stage_since = since;
+  if (facts.end_index < 0) {
+    outcome.end = t.events.back().time;
+    return;
+  }
+  const Event& end = t.events[size_t(facts.end_index)];
+  outcome.end = end.time;
+  switch (facts.meanings[size_t(facts.end_index)]) {
+    case Lifecycle::ended_ok: outcome.outcome = Outcome::ok; break;
+    case Lifecycle::ended_failed: outcome.outcome = Outcome::failed; break;
+    case Lifecycle::ended_timeout: outcome.outcome = Outcome::timed_out; break;
+    case Lifecycle::ended_cancelled: outcome.outcome = Outcome::cancelled; break;
+    default: break;
+  }
+  if (stage != kNone) ++out_.stages[stage].tasks_ended_here;
+}
+
+Finding& Analyzer::add(FindingKind kind, uint32_t task, std::string reason, int64_t time,
+                       uint32_t stage) {
+  Finding f;
+  f.kind = kind;
+  f.task = task;
+  f.severity = default_severity(kind);
+  f.reason = std::move(reason);
+  f.time = time;
+  f.stage = stage;
+  if (kind != FindingKind::in_flight) out_.outcomes[task].flagged = true;
+  out_.findings.push_back(std::move(f));
+  return out_.findings.back();
+}
+
+std::string Analyzer::stage_name(uint32_t stage) const {
+  if (stage == kNone) return "(no stage)";
+  return fmt::format("'{}'", store_.words().view(stage));
+}
+
+std::string Analyzer::error_summary(const Event& e) const {
+  if (e.error != kNone) {
+    const ErrorNote& note = store_.errors()[e.error];
+    if (!note.text.empty()) return note.text;
+    if (!note.type.empty()) return note.type;
+  }
+  if (e.stage != kNone) return std::string(store_.words().view(e.stage));
+  return "an error record";
+}
+
+bool Analyzer::is_timeout_event(const Event& e, Lifecycle meaning) const {
+  if (meaning == Lifecycle::ended_timeout) return true;
+  if (e.error == kNone) return false;
+  std::string_view type = store_.errors()[e.error].type;
+  size_t dot = type.rfind('.');
+  if (dot != std::string_view::npos) type.remove_prefix(dot + 1);
+  return type == "TimeoutError";
+}
+
+// A handled error: the task went back to the stage that failed (a retry), or logged a retry.
+bool Analyzer::error_was_retried(const Task& t, size_t error_index, size_t end_index) const {
+  uint32_t failed_stage = t.events[error_index].stage;
+  for (size_t j = error_index + 1; j < end_index; ++j) {
+    const Event& e = t.events[j];
+    if (e.error != kNone || e.error_level || e.stage == kNone) continue;
+    if (e.stage == failed_stage) return true;
+    std::string word = normalise_word(store_.words().view(e.stage));
+    size_t last = word.rfind('_');
+    std::string_view tail = last == std::string::npos ? word : std::string_view(word).substr(last + 1);
+    if (tail == "retry" || tail == "retrying" || tail == "retried" || tail == "retries")
+      return true;
+  }
+  return false;
+}
+
+void Analyzer::judge(uint32_t index) {
+  const Task& t = store_.tasks()[index];
+  const TaskFacts& facts = facts_[index];
+  const AsyncioFacts& notes = asyncio_[index];
+  if (notes.never_retrieved >= 0) {
+    const AsyncioNote& note = store_.asyncio_notes()[size_t(notes.never_retrieved)];
+    Finding& f = add(FindingKind::lost_exception, index,
+                     "asyncio: Task exception was never retrieved" +
+                         (note.detail.empty() ? std::string() : ": " + note.detail),
+                     note.time, out_.outcomes[index].last_stage);
+    f.subkind = "never-retrieved";
+    if (out_.outcomes[index].outcome == Outcome::open) out_.outcomes[index].outcome = Outcome::failed;
+  }
+  for (uint32_t n : notes.never_awaited) {
+    const AsyncioNote& note = store_.asyncio_notes()[n];
+    add(FindingKind::anomaly, index,
+        fmt::format("coroutine '{}' was never awaited (a missing await)", note.detail), note.time,
+        kNone);
+  }
+  if (t.events.empty()) {
+    if (notes.destroyed >= 0) {
+      const AsyncioNote& note = store_.asyncio_notes()[size_t(notes.destroyed)];
+      add(FindingKind::destroyed_pending, index,
+          "asyncio destroyed the task while it was pending; it never logged", note.time, kNone);
+    }
+    return;
+  }
+  if (facts.end_index < 0 && notes.never_retrieved < 0)
+    judge_open(index, facts);
+  else if (facts.end_index >= 0)
+    judge_ended(index, facts);
+  judge_deadlines(index, facts);
+  judge_anomalies(index, facts);
+}
+
+void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
+  (void)facts;
+  const Task& t = store_.tasks()[index];
+  const TaskOutcome& o = out_.outcomes[index];
+  const Event& last = t.events.back();
+  int64_t silent = out_.log_end - last.time;
+  if (asyncio_[index].destroyed >= 0) {
+    const AsyncioNote& note = store_.asyncio_notes()[size_t(asyncio_[index].destroyed)];
+    add(FindingKind::destroyed_pending, index,
+        fmt::format("asyncio destroyed the task while it was pending in stage {} (entered at {}, "
+                    "silent {} before)",
+                    stage_name(o.last_stage), at(o.last_stage_since),
+                    format_duration(note.time - last.time)),
+        note.time, o.last_stage);
+    return;
+  }
+  std::string why;
+  int64_t threshold = out_.stall_threshold(o.last_stage, &why);
+  bool stalled = threshold > 0 && silent > threshold;
+  if (stalled && (last.error != kNone || last.error_level)) {
+    Finding& f = add(FindingKind::lost_exception, index,
+                     fmt::format("its last record was an error in stage {} at {}: {}; nothing "
+                                 "after it for {} and no end",
+                                 stage_name(last.stage), at(last.time), error_summary(last),
+                                 format_duration(silent)),
+                     last.time, last.stage);
+    f.subkind = "died-silently";
+  } else if (stalled) {
+    add(FindingKind::hung, index,
+        fmt::format("no end, silent for {} in stage {} (entered at {}); {}", format_duration(silent),
+                    stage_name(o.last_stage), at(o.last_stage_since), why),
+        last.time, o.last_stage);
+  } else {
+    add(FindingKind::in_flight, index,
+        fmt::format("still in stage {} when the log ends, silent only {}; {}",
+                    stage_name(o.last_stage), format_duration(silent), why),
+        last.time, o.last_stage);
+  }
+}
+
+void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
+  const Task& t = store_.tasks()[index];
+  const TaskOutcome& o = out_.outcomes[index];
+  size_t end = size_t(facts.end_index);
+  const Event& end_event = t.events[end];
+  uint32_t end_stage = end_event.stage != kNone ? end_event.stage : o.last_stage;
+  // A timeout is a timeout whether it ended the task or was caught and carried on from.
+  for (size_t i = 0; i <= end; ++i) {
+    const Event& e = t.events[i];
+    if (!is_timeout_event(e, facts.meanings[i])) continue;
+    std::string reason =
+        i == end ? fmt::format("timed out in stage {} after {} of running: {}", stage_name(e.stage),
+                               format_duration(e.time - o.start), error_summary(e))
+                 : fmt::format("timed out at {} ({}), then carried on and ended {} in stage {}",
+                               at(e.time), error_summary(e), to_string(o.outcome),
+                               stage_name(end_stage));
+    add(FindingKind::timeout, index, std::move(reason), e.time, e.stage);
+    return;
+  }
+  if (o.outcome != Outcome::ok) return;
+  // Ended ok: an error recorded on the way that was never retried was swallowed.
+  for (size_t i = 0; i < end; ++i) {
+    const Event& e = t.events[i];
+    bool is_error = e.error != kNone || e.error_level || facts.meanings[i] == Lifecycle::ended_failed;
+    if (!is_error || error_was_retried(t, i, end)) continue;
+    Finding& f = add(FindingKind::lost_exception, index,
+                     fmt::format("{} in stage {} at {}, then the task carried on to {} and ended ok",
+                                 error_summary(e), stage_name(e.stage), at(e.time),
+                                 stage_name(end_stage)),
+                     e.time, e.stage);
+    f.subkind = "swallowed";
+    return;
+  }
+}
+
+void Analyzer::judge_deadlines(uint32_t index, const TaskFacts& facts) {
+  const Task& t = store_.tasks()[index];
+  const TaskOutcome& o = out_.outcomes[index];
+  bool already = !out_.findings.empty() && out_.findings.back().task == index &&
+                 out_.findings.back().kind == FindingKind::timeout;
+  if (already) return;
+  int64_t ran = (facts.end_index >= 0 ? o.end : out_.log_end) - o.start;
+  auto over = [&](int64_t limit, std::string_view what) {
+    add(FindingKind::timeout, index,
+        fmt::format("ran {} {}, past its {} of {}", format_duration(ran),
+                    facts.end_index >= 0 ? "until it ended" : "without ending", what,
+                    format_duration(limit)),
+        o.start + limit, o.last_stage);
+  };
+  if (t.timeout_ns > 0 && ran > t.timeout_ns) return over(t.timeout_ns, "declared timeout");
+  if (options_.deadline_ns && ran > *options_.deadline_ns)
+    return over(*options_.deadline_ns, "--deadline");
+  if (options_.stage_deadlines.empty()) return;
+  for (size_t i = 0; i < t.events.size(); ++i) {
+    const Event& e = t.events[i];
+    if (e.stage == kNone || (i > 0 && t.events[i - 1].stage == e.stage)) continue;
+    std::string_view name = store_.words().view(e.stage);
+    for (const auto& [stage, limit] : options_.stage_deadlines) {
+      if (stage != name) continue;
+      int64_t until = out_.log_end;
+      for (size_t j = i + 1; j < t.events.size(); ++j) {
+        if (t.events[j].stage != kNone && t.events[j].stage != e.stage) {
+          until = t.events[j].time;
+          break;
+        }
+      }
+      if (until - e.time > limit) {
+        add(FindingKind::timeout, index,
+            fmt::format("stage {} took {}, past its --stage-deadline of {}", stage_name(e.stage),
+                        format_duration(until - e.time), format_duration(limit)),
+            e.time + limit, e.stage);
+        return;
+      }
+    }
+  }
+}
+
+void Analyzer::judge_anomalies(uint32_t index, const TaskFacts& facts) {
+  const Task& t = store_.tasks()[index];
+  if (facts.end_index >= 0) {
+    size_t after = t.events.size() - size_t(facts.end_index) - 1;
+    // Two ends in a row ("done" twice) and records after the end are both out of order.
+    int ends = 0;
+    for (Lifecycle m : facts.meanings) ends += is_end(m) && m == Lifecycle::ended_ok;
+    if (after > 0) {
+      const Event& next = t.events[size_t(facts.end_index) + 1];
+      add(FindingKind::anomaly, index,
+          fmt::format("{} record(s) after the task ended, the first in stage {} at {}", after,
+                      stage_name(next.stage), at(next.time)),
+          next.time, next.stage);
+    } else if (ends > 1 && !out_.learned_end) {
+      add(FindingKind::anomaly, index, fmt::format("ended ok {} times", ends),
+          t.events[size_t(facts.end_index)].time, kNone);
+    }
+  }
+  // A start after the task had done other things: the same id was reused, or it restarted.
+  bool did_work = false;
+  for (size_t i = 0; i < t.events.size(); ++i) {
+    if (facts.meanings[i] == Lifecycle::start && did_work) {
+      add(FindingKind::anomaly, index,
+          fmt::format("started again at {} in stage {} after it had already run", at(t.events[i].time),
+                      stage_name(t.events[i].stage)),
+          t.events[i].time, t.events[i].stage);
+      return;
+    }
+    if (facts.meanings[i] != Lifecycle::start) did_work = true;
+  }
+}
+
+}  // namespace
+
+int64_t Analysis::stall_threshold(uint32_t stage, std::string* why) const {
+  auto say = [&](std::string text) {
+    if (why) *why = std::move(text);
+  };
+  if (options && options->stall_ns) {
+    say(fmt::format("--stall is {}", format_duration(*options->stall_ns)));
+    return *options->stall_ns;
+  }
+  double margin = options ? options->stall_margin : 4.0;
+  if (stage < stages.size() && stages[stage].durations.count() > 0) {
+    const DurationHistogram& h = stages[stage].durations;
+    int64_t p99 = h.percentile(0.99);
+    int64_t threshold = std::max<int64_t>(int64_t(double(p99) * margin), 1);
+    say(fmt::format("that stage normally takes up to {} (p99 of {} runs)", format_duration(p99),
+                    h.count()));
+    return threshold;
+  }
+  if (all_stages.count() > 0) {
+    int64_t p99 = all_stages.percentile(0.99);
+    say(fmt::format("no task ever finished that stage; stages normally take up to {} (p99)",
+                    format_duration(p99)));
+    return std::max<int64_t>(int64_t(double(p99) * margin), 1);
+  }
+  // Nothing to learn from: silent for more than half of the log is hung.
+  say("nothing in the log to compare with, so half the log's span is the limit");
+  return (log_end - log_start) / 2;
+}
+
+Analysis analyze(TaskStore& store, const AnalysisOptions& options) {
+  Analysis analysis;
+  Analyzer(store, options, analysis).run();
+  // Tasks only named by others (an await target that never logged) have no outcome to count.
+  for (size_t i = 0; i < analysis.outcomes.size(); ++i) {
+    const TaskOutcome& o = analysis.outcomes[i];
+    if (!store.tasks()[i].events.empty() || o.outcome != Outcome::open)
+      ++analysis.outcome_counts[size_t(o.outcome)];
+  }
+  return analysis;
+}
+
+}  // namespace coroner

@@ -1,0 +1,81 @@
+#include "coroner/asyncio_messages.hpp"
+
+namespace coroner {
+
+namespace {
+
+bool is_identifier_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.';
+}
+
+// The quoted value after `key` ("name='worker-3'" -> worker-3); repr() quotes with ' or ".
+std::string_view quoted_after(std::string_view text, std::string_view key) {
+  size_t at = text.find(key);
+  if (at == std::string_view::npos) return {};
+  size_t open = at + key.size();
+  if (open >= text.size() || (text[open] != '\'' && text[open] != '"')) return {};
+  size_t close = text.find(text[open], open + 1);
+  if (close == std::string_view::npos) return {};
+  return text.substr(open + 1, close - open - 1);
+}
+
+// A dotted name whose last part starts with a capital: ValueError, asyncio.TimeoutError.
+std::string_view leading_exception_name(std::string_view line) {
+  size_t end = 0;
+  while (end < line.size() && is_identifier_char(line[end])) ++end;
+  if (end == 0) return {};
+  std::string_view name = line.substr(0, end);
+  if (end < line.size() && line[end] != ':' && line[end] != '(') return {};
+  size_t last_dot = name.rfind('.');
+  char first = name[last_dot == std::string_view::npos ? 0 : last_dot + 1];
+  if (first < 'A' || first > 'Z') return {};
+  return name;
+}
+
+}  // namespace
+
+std::optional<AsyncioNote> parse_asyncio_message(std::string_view text) {
+  // Cheap reject first: every message holds "Task " or "never awaited".
+  if (text.size() < 20) return std::nullopt;
+  AsyncioNote note;
+  if (text.find("Task exception was never retrieved") != std::string_view::npos) {
+    note.kind = AsyncioMessage::exception_never_retrieved;
+  } else if (text.find("Task was destroyed but it is pending") != std::string_view::npos) {
+    note.kind = AsyncioMessage::destroyed_pending;
+  } else if (text.find("was never awaited") != std::string_view::npos) {
+    note.kind = AsyncioMessage::never_awaited;
+    note.detail = std::string(quoted_after(text, "coroutine "));
+    return note;
+  } else {
+    return std::nullopt;
+  }
+  note.task_name = std::string(quoted_after(text, "name="));
+  size_t exception = text.find("exception=");
+  if (exception != std::string_view::npos) {
+    std::string_view rest = text.substr(exception + 10);
+    size_t end = rest.rfind(")>");
+    note.detail = std::string(end == std::string_view::npos ? rest : rest.substr(0, end + 1));
+  }
+  return note;
+}
+
+std::string_view exception_type_of(std::string_view text) {
+  size_t repr = text.find("exception=");
+  if (repr != std::string_view::npos) {
+    if (auto name = leading_exception_name(text.substr(repr + 10)); !name.empty()) return name;
+  }
+  // The last non-empty line: a traceback ends with "KeyError: 'price'".
+  while (!text.empty()) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
+      text.remove_suffix(1);
+    size_t nl = text.rfind('\n');
+    std::string_view line = nl == std::string_view::npos ? text : text.substr(nl + 1);
+    while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    if (!line.empty()) return leading_exception_name(line);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(0, nl);
+  }
+  return {};
+}
+
+}  // namespace coroner

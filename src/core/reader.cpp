@@ -1,0 +1,277 @@
+#include "coroner/reader.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace coroner {
+
+std::string_view to_string(Compression c) {
+  switch (c) {
+    case Compression::none: return "none";
+    case Compression::gzip: return "gzip";
+    case Compression::zstd: return "zstd";
+  }
+  return "none";
+}
+
+namespace {
+
+constexpr size_t kRawBufferSize = 256 * 1024;
+
+// A file descriptor read with read(2), with a few bytes pushed back after sniffing the magic.
+class FdSource : public ByteSource {
+ public:
+  FdSource(int fd, bool owned) : fd_(fd), owned_(owned) {}
+  ~FdSource() override {
+    if (owned_) close(fd_);
+  }
+  size_t read(char* dest, size_t size) override {
+    if (pushed_back_ < sniffed_.size()) {
+      size_t n = std::min(size, sniffed_.size() - pushed_back_);
+      std::memcpy(dest, sniffed_.data() + pushed_back_, n);
+      pushed_back_ += n;
+      return n;
+    }
+    while (true) {
+      ssize_t n = ::read(fd_, dest, size);
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno == EINTR) continue;
+      error_ = std::strerror(errno);
+      return 0;
+    }
+  }
+  // Reads the first bytes (up to 4) and keeps them to be read again.
+  std::string_view sniff() {
+    char magic[4];
+    size_t got = 0;
+    while (got < sizeof magic) {
+      size_t n = read(magic + got, sizeof magic - got);
+      if (n == 0) break;
+      got += n;
+    }
+    sniffed_.assign(magic, got);
+    pushed_back_ = 0;
+    return sniffed_;
+  }
+
+ private:
+  int fd_;
+  bool owned_;
+  std::string sniffed_;
+  size_t pushed_back_ = 0;
+};
+
+class GzipSource : public ByteSource {
+ public:
+  explicit GzipSource(std::unique_ptr<FdSource> raw) : raw_(std::move(raw)), in_(kRawBufferSize) {
+    std::memset(&z_, 0, sizeof z_);
+    // 15 + 32: a zlib or gzip header, detected automatically.
+    ok_ = inflateInit2(&z_, 15 + 32) == Z_OK;
+    if (!ok_) error_ = "cannot initialise zlib";
+  }
+  ~GzipSource() override { inflateEnd(&z_); }
+
+  size_t read(char* dest, size_t size) override {
+    if (!ok_ || done_) return 0;
+    z_.next_out = reinterpret_cast<Bytef*>(dest);
+    z_.avail_out = static_cast<uInt>(std::min<size_t>(size, UINT32_MAX));
+    while (z_.next_out == reinterpret_cast<Bytef*>(dest)) {
+      if (z_.avail_in == 0 && !refill(/*at_member_end=*/false)) break;
+      int rc = inflate(&z_, Z_NO_FLUSH);
+      if (rc == Z_STREAM_END) {
+        // gzip files may be several members end to end (cat a.gz b.gz): go on to the next one.
+        if (z_.avail_in == 0 && !refill(/*at_member_end=*/true)) {
+          done_ = true;
+          break;
+        }
+        inflateReset(&z_);
+        continue;
+      }
+      if (rc == Z_BUF_ERROR && z_.avail_in == 0) continue;
+      if (rc != Z_OK) {
+        damage_ = std::string("gzip data is corrupt: ") + (z_.msg ? z_.msg : "inflate error");
+        done_ = true;
+        break;
+      }
+    }
+    return static_cast<size_t>(reinterpret_cast<char*>(z_.next_out) - dest);
+  }
+
+ private:
+  bool refill(bool at_member_end) {
+    size_t n = raw_->read(in_.data(), in_.size());
+    if (n == 0) {
+      if (!raw_->error().empty()) error_ = raw_->error();
+      else if (!at_member_end) damage_ = "gzip stream is truncated";
+      done_ = true;
+      return false;
+    }
+    z_.next_in = reinterpret_cast<Bytef*>(in_.data());
+    z_.avail_in = static_cast<uInt>(n);
+    return true;
+  }
+
+  std::unique_ptr<FdSource> raw_;
+  std::vector<char> in_;
+  z_stream z_;
+  bool ok_ = false;
+  bool done_ = false;
+};
+
+class ZstdSource : public ByteSource {
+ public:
+  explicit ZstdSource(std::unique_ptr<FdSource> raw)
+      : raw_(std::move(raw)), in_(ZSTD_DStreamInSize()), stream_(ZSTD_createDStream()) {
+    ZSTD_initDStream(stream_);
+  }
+  ~ZstdSource() override { ZSTD_freeDStream(stream_); }
+
+  size_t read(char* dest, size_t size) override {
+    if (done_) return 0;
+    ZSTD_outBuffer out{dest, size, 0};
+    while (out.pos == 0) {
+      if (input_.pos == input_.size) {
+        size_t n = raw_->read(in_.data(), in_.size());
+        if (n == 0) {
+          if (!raw_->error().empty()) error_ = raw_->error();
+          else if (!frame_complete_) damage_ = "zstd stream is truncated";
+          done_ = true;
+          break;
+        }
+        input_ = ZSTD_inBuffer{in_.data(), n, 0};
+      }
+      size_t rc = ZSTD_decompressStream(stream_, &out, &input_);
+      if (ZSTD_isError(rc)) {
+        damage_ = std::string("zstd data is corrupt: ") + ZSTD_getErrorName(rc);
+        done_ = true;
+        break;
+      }
+      // 0 means a frame ended; more frames may follow.
+      frame_complete_ = rc == 0;
+    }
+    return out.pos;
+  }
+
+ private:
+  std::unique_ptr<FdSource> raw_;
+  std::vector<char> in_;
+  ZSTD_DStream* stream_;
+  ZSTD_inBuffer input_{nullptr, 0, 0};
+  bool done_ = false;
+  bool frame_complete_ = true;
+};
+
+}  // namespace
+
+OpenedInput open_input(const std::string& path) {
+  OpenedInput result;
+  int fd = 0;
+  bool owned = false;
+  if (path != "-") {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      result.error = std::strerror(errno);
+      return result;
+    }
+    owned = true;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+      close(fd);
+      result.error = "is a directory";
+      return result;
+    }
+  }
+  auto raw = std::make_unique<FdSource>(fd, owned);
+  std::string_view magic = raw->sniff();
+  if (!raw->error().empty()) {
+    result.error = raw->error();
+    return result;
+  }
+  if (magic.size() >= 2 && uint8_t(magic[0]) == 0x1f && uint8_t(magic[1]) == 0x8b) {
+    result.compression = Compression::gzip;
+    result.source = std::make_unique<GzipSource>(std::move(raw));
+  } else if (magic.size() == 4 && std::memcmp(magic.data(), "\x28\xb5\x2f\xfd", 4) == 0) {
+    result.compression = Compression::zstd;
+    result.source = std::make_unique<ZstdSource>(std::move(raw));
+  } else {
+    result.source = std::move(raw);
+  }
+  return result;
+}
+
+LineChunker::LineChunker(ByteSource& source, size_t buffer_size)
+    : source_(source), buffer_(buffer_size + kPadding) {}
+
+// Moves the unconsumed tail to the front and reads more behind it.
+bool LineChunker::fill() {
+  size_t tail = filled_ - consumed_;
+  if (consumed_ > 0) std::memmove(buffer_.data(), buffer_.data() + consumed_, tail);
+  filled_ = tail;
+  consumed_ = 0;
+  size_t room = buffer_.size() - kPadding - filled_;
+  if (room == 0) {
+    // One line fills the whole buffer: grow it, so a line of any length fits.
+    buffer_.resize((buffer_.size() - kPadding) * 2 + kPadding);
+    room = buffer_.size() - kPadding - filled_;
+  }
+  size_t got = 0;
+  // Read until the buffer is at least half full or input ends: fewer, larger chunks.
+  while (got < room) {
+    size_t n = source_.read(buffer_.data() + filled_ + got, room - got);
+    if (n == 0) {
+      eof_ = true;
+      break;
+    }
+    got += n;
+    if (got >= room / 2) break;
+  }
+  if (at_file_start_ && filled_ + got >= 3 &&
+      std::memcmp(buffer_.data(), "\xEF\xBB\xBF", 3) == 0) {
+    consumed_ = 3;  // a UTF-8 byte order mark is not part of the first record
+  }
+  if (filled_ + got > 0) at_file_start_ = false;
+  filled_ += got;
+  return got > 0;
+}
+
+bool LineChunker::next(Chunk& chunk) {
+  while (true) {
+    const char* begin = buffer_.data() + consumed_;
+    size_t available = filled_ - consumed_;
+    const char* last_newline = nullptr;
+    if (available > 0) {
+      // memrchr: the last newline closes the last whole line of the chunk.
+      last_newline = static_cast<const char*>(memrchr(begin, '\n', available));
+    }
+    size_t take = 0;
+    if (last_newline != nullptr) {
+      take = static_cast<size_t>(last_newline - begin) + 1;
+    } else if (eof_ && available > 0) {
+      take = available;  // the final line has no newline
+    }
+    if (take > 0) {
+      // The bytes behind the chunk (the next partial line, or the padding) are only read, never
+      // parsed: simdjson is given the chunk's size.
+      chunk.data = begin;
+      chunk.size = take;
+      chunk.capacity = buffer_.size() - consumed_;
+      chunk.first_line = next_line_;
+      next_line_ += static_cast<uint64_t>(std::count(begin, begin + take, '\n'));
+      if (last_newline == nullptr) ++next_line_;
+      consumed_ += take;
+      return true;
+    }
+    if (eof_) return false;
+    fill();
+    if (!source_.error().empty()) return false;
+  }
+}
+
+}  // namespace coroner

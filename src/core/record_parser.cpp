@@ -1,0 +1,410 @@
+#include "coroner/record_parser.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "coroner/interner.hpp"
+
+namespace coroner {
+
+namespace od = simdjson::ondemand;
+
+void RawRecord::clear() {
+  has_time = false;
+  time_ns = 0;
+  time_form = TimeForm::none;
+  has_task = false;
+  task = stage = status = parent = error_text = error_type = level = {};
+  awaits.clear();
+  has_error = false;
+  has_timeout = false;
+  timeout_ns = 0;
+  scope.clear();
+  filled_by.fill(kNoField);
+  bad_time = false;
+}
+
+bool RawRecord::is_error_level() const {
+  if (level.empty() || level.size() > 8) return false;
+  char lower[8];
+  for (size_t i = 0; i < level.size(); ++i)
+    lower[i] = (level[i] >= 'A' && level[i] <= 'Z') ? char(level[i] - 'A' + 'a') : level[i];
+  std::string_view l(lower, level.size());
+  return l == "error" || l == "critical" || l == "fatal" || l == "err" || l == "crit" ||
+         l == "alert" || l == "emerg";
+}
+
+namespace {
+
+constexpr size_t kBatchSize = 1 << 20;
+// After a damaged line the next lines go one by one, then the fast path is tried again; a
+// chunk that keeps failing stays on the slow path rather than re-indexing itself many times.
+constexpr int kSlowLinesAfterError = 64;
+constexpr int kMaxFastRestartsPerChunk = 8;
+// Nested objects deeper than this are not searched for dotted paths.
+constexpr int kMaxPathDepth = 8;
+
+// The field paths of every role, as a tree keyed by path component: "extra.task_id" is the
+// child "task_id" of the child "extra" of the root.
+struct FieldTree {
+  struct Target {
+    Role role;
+    uint8_t rank;  // position in the role's list: lower wins
+  };
+  struct Node {
+    std::vector<Target> targets;
+    std::vector<std::pair<uint32_t, uint32_t>> children;  // (name id, node index)
+  };
+
+  explicit FieldTree(const RoleConfig& config) {
+    nodes.emplace_back();
+    for (size_t r = 0; r < kRoleCount; ++r) {
+      const auto& paths = config.paths[r];
+      for (size_t rank = 0; rank < paths.size() && rank < RawRecord::kNoField; ++rank)
+        add(paths[rank], Target{Role(r), uint8_t(rank)});
+    }
+  }
+
+  void add(std::string_view path, Target target) {
+    uint32_t node = 0;
+    while (true) {
+      size_t dot = path.find('.');
+      uint32_t name = names.intern(path.substr(0, dot));
+      node = child_or_new(node, name);
+      if (dot == std::string_view::npos) break;
+      path.remove_prefix(dot + 1);
+    }
+    nodes[node].targets.push_back(target);
+  }
+
+  uint32_t child_or_new(uint32_t node, uint32_t name) {
+    if (auto c = child(node, name)) return *c;
+    uint32_t index = uint32_t(nodes.size());
+    nodes.emplace_back();
+    nodes[node].children.emplace_back(name, index);
+    return index;
+  }
+
+  std::optional<uint32_t> child(uint32_t node, uint32_t name) const {
+    for (auto [n, index] : nodes[node].children)
+      if (n == name) return index;
+    return std::nullopt;
+  }
+
+  Interner names;
+  std::vector<Node> nodes;
+};
+
+std::string_view trim_token(std::string_view token) {
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\r' ||
+                            token.back() == '\t' || token.back() == ','))
+    token.remove_suffix(1);
+  return token;
+}
+
+}  // namespace
+
+struct RecordParser::Impl {
+  explicit Impl(const RoleConfig& roles) : config(roles), tree(roles) {}
+
+  const RoleConfig& config;
+  FieldTree tree;
+  od::parser stream_parser;
+  od::parser line_parser;
+  RawRecord record;
+
+  bool parse_chunk(const Chunk& chunk, uint32_t file, RecordSink& sink);
+  // Returns the offset where the fast path stopped: chunk.size when it parsed everything.
+  size_t fast_pass(const Chunk& chunk, size_t begin, uint32_t file, RecordSink& sink);
+  // Parses the line at `begin` on its own; returns the offset after its newline.
+  size_t slow_line(const Chunk& chunk, size_t begin, uint32_t file, RecordSink& sink, bool& stop);
+
+  simdjson::error_code read_object(od::object object, uint32_t node, int depth);
+  simdjson::error_code read_value(od::value value, const FieldTree::Target& target,
+                                  std::string_view name);
+  simdjson::error_code read_document(od::document_reference doc);
+
+  // Lines are counted lazily, only up to where a record or bad line needs its number.
+  uint64_t line_at(const Chunk& chunk, size_t offset) {
+    if (offset < cursor_offset) {
+      cursor_offset = 0;
+      cursor_line = chunk.first_line;
+    }
+    cursor_line += uint64_t(std::count(chunk.data + cursor_offset, chunk.data + offset, '\n'));
+    cursor_offset = offset;
+    return cursor_line;
+  }
+  size_t cursor_offset = 0;
+  uint64_t cursor_line = 1;
+};
+
+RecordParser::RecordParser(const RoleConfig& roles) : impl_(std::make_unique<Impl>(roles)) {}
+RecordParser::~RecordParser() = default;
+
+bool RecordParser::parse_chunk(const Chunk& chunk, uint32_t file, RecordSink& sink) {
+  return impl_->parse_chunk(chunk, file, sink);
+}
+
+bool RecordParser::Impl::parse_chunk(const Chunk& chunk, uint32_t file, RecordSink& sink) {
+  cursor_offset = 0;
+  cursor_line = chunk.first_line;
+  bool stop = false;
+  size_t offset = 0;
+  int restarts = 0;
+  while (offset < chunk.size && !stop) {
+    offset = fast_pass(chunk, offset, file, sink);
+    int slow_lines = ++restarts > kMaxFastRestartsPerChunk ? INT32_MAX : kSlowLinesAfterError;
+    for (int i = 0; i < slow_lines && offset < chunk.size && !stop; ++i)
+      offset = slow_line(chunk, offset, file, sink, stop);
+  }
+  return !stop;
+}
+
+size_t RecordParser::Impl::fast_pass(const Chunk& chunk, size_t begin, uint32_t file,
+                                     RecordSink& sink) {
+  const char* base = chunk.data + begin;
+  size_t size = chunk.size - begin;
+  od::document_stream stream;
+  if (stream_parser.iterate_many(base, size, kBatchSize).get(stream)) return begin;
+  size_t good_end = 0;  // offset (from base) just past the last record handled
+  for (auto it = stream.begin(); it != stream.end(); ++it) {
+    size_t index = it.current_index();
+    std::string_view source = trim_token(it.source());
+    // A document spanning lines means a damaged line was glued to the next: redo them slowly.
+    if (std::memchr(source.data(), '\n', source.size()) != nullptr) break;
+    record.clear();
+    if (read_document(*it) != simdjson::SUCCESS) break;
+    record.file = file;
+    record.line = line_at(chunk, begin + index);
+    sink.on_record(record);
+    good_end = index + source.size();
+  }
+  // Move past the newline that ends the last good line, so the slow path starts on a fresh line.
+  size_t offset = begin + good_end;
+  if (good_end == 0) return begin;
+  if (stream.truncated_bytes() == 0 && offset >= chunk.size) return chunk.size;
+  const void* nl = std::memchr(chunk.data + offset, '\n', chunk.size - offset);
+  return nl ? size_t(static_cast<const char*>(nl) - chunk.data) + 1 : chunk.size;
+}
+
+size_t RecordParser::Impl::slow_line(const Chunk& chunk, size_t begin, uint32_t file,
+                                     RecordSink& sink, bool& stop) {
+  const char* line = chunk.data + begin;
+  const void* nl = std::memchr(line, '\n', chunk.size - begin);
+  size_t line_end = nl ? size_t(static_cast<const char*>(nl) - chunk.data) : chunk.size;
+  size_t next = nl ? line_end + 1 : chunk.size;
+  std::string_view text(line, line_end - begin);
+  while (!text.empty() && (text.back() == '\r' || text.back() == ' ' || text.back() == '\t'))
+    text.remove_suffix(1);
+  size_t first = text.find_first_not_of(" \t\r");
+  if (first == std::string_view::npos) return next;  // a blank line
+  // A container runtime's prefix ("2026-... stdout F ") comes before the object's '{'.
+  size_t brace = text.find('{');
+  auto bad = [&](std::string reason) {
+    BadLine b{file, line_at(chunk, begin), std::move(reason)};
+    if (!sink.on_bad_line(b)) stop = true;
+    return next;
+  };
+  if (brace == std::string_view::npos) return bad("not a JSON object");
+  text.remove_prefix(brace);
+  size_t capacity = chunk.capacity - size_t(text.data() - chunk.data);
+  od::document doc;
+  if (auto err = line_parser.iterate(text.data(), text.size(), capacity).get(doc))
+    return bad(std::string("invalid JSON: ") + simdjson::error_message(err));
+  record.clear();
+  if (auto err = read_document(doc))
+    return bad(std::string("invalid JSON: ") + simdjson::error_message(err));
+  // Still in bounds after the whole object: something follows it on the line.
+  const char* after = nullptr;
+  if (doc.current_location().get(after) == simdjson::SUCCESS)
+    return bad("invalid JSON: text after the object");
+  record.file = file;
+  record.line = line_at(chunk, begin);
+  sink.on_record(record);
+  return next;
+}
+
+simdjson::error_code RecordParser::Impl::read_document(od::document_reference doc) {
+  od::json_type type;
+  if (auto err = doc.type().get(type)) return err;
+  if (type != od::json_type::object) return simdjson::INCORRECT_TYPE;
+  od::object object;
+  if (auto err = doc.get_object().get(object)) return err;
+  return read_object(object, 0, 0);
+}
+
+simdjson::error_code RecordParser::Impl::read_object(od::object object, uint32_t node,
+                                                     int depth) {
+  for (auto field_result : object) {
+    od::field field;
+    if (auto err = std::move(field_result).get(field)) return err;
+    std::string_view key;
+    if (auto err = field.unescaped_key().get(key)) return err;
+    auto name = tree.names.find(key);
+    if (!name) continue;  // not a field of any role: ondemand skips its value
+    auto child = tree.child(node, *name);
+    if (!child) continue;
+    const FieldTree::Node& target_node = tree.nodes[*child];
+    od::value value = field.value();
+    if (!target_node.children.empty() && depth < kMaxPathDepth) {
+      od::json_type type;
+      if (auto err = value.type().get(type)) return err;
+      if (type == od::json_type::object) {
+        od::object inner;
+        if (auto err = value.get_object().get(inner)) return err;
+        if (auto err = read_object(inner, *child, depth + 1)) return err;
+        continue;
+      }
+    }
+    // A field may serve several roles (the same name in two lists): read it for the best one.
+    for (const auto& target : target_node.targets) {
+      uint8_t& filled = record.filled_by[size_t(target.role)];
+      if (target.role != Role::scope && filled <= target.rank) continue;
+      if (auto err = read_value(value, target, key)) return err;
+      break;
+    }
+  }
+  return simdjson::SUCCESS;
+}
+
+namespace {
+
+// The text of a scalar: a string's contents, a number's digits, true/false; empty otherwise.
+simdjson::error_code scalar_text(od::value& value, std::string_view& out, bool& is_string) {
+  od::json_type type;
+  if (auto err = value.type().get(type)) return err;
+  is_string = type == od::json_type::string;
+  if (is_string) return value.get_string().get(out);
+  if (type == od::json_type::number || type == od::json_type::boolean) {
+    out = trim_token(value.raw_json_token());
+    return simdjson::SUCCESS;
+  }
+  out = {};
+  return simdjson::SUCCESS;
+}
+
+}  // namespace
+
+simdjson::error_code RecordParser::Impl::read_value(od::value value,
+                                                    const FieldTree::Target& target,
+                                                    std::string_view name) {
+  RawRecord& r = record;
+  uint8_t& filled = r.filled_by[size_t(target.role)];
+  od::json_type type;
+  if (auto err = value.type().get(type)) return err;
+  std::string_view text;
+  bool is_string = false;
+  switch (target.role) {
+    case Role::time: {
+      std::optional<ParsedTime> t;
+      if (type == od::json_type::number) {
+        t = parse_epoch_number(trim_token(value.raw_json_token()));
+      } else if (type == od::json_type::string) {
+        if (auto err = value.get_string().get(text)) return err;
+        t = parse_time_string(text);
+      } else if (type == od::json_type::null) {
+        return simdjson::SUCCESS;
+      }
+      filled = target.rank;
+      if (!t) {
+        r.bad_time = true;
+        r.has_time = false;
+        return simdjson::SUCCESS;
+      }
+      r.has_time = true;
+      r.bad_time = false;
+      r.time_ns = t->ns;
+      r.time_form = t->form;
+      return simdjson::SUCCESS;
+    }
+    case Role::awaits: {
+      if (type == od::json_type::array) {
+        od::array array;
+        if (auto err = value.get_array().get(array)) return err;
+        r.awaits.clear();
+        for (auto element_result : array) {
+          od::value element;
+          if (auto err = std::move(element_result).get(element)) return err;
+          if (auto err = scalar_text(element, text, is_string)) return err;
+          if (!text.empty()) r.awaits.push_back(text);
+        }
+      } else {
+        if (auto err = scalar_text(value, text, is_string)) return err;
+        if (text.empty()) return simdjson::SUCCESS;
+        r.awaits.assign(1, text);
+      }
+      filled = target.rank;
+      return simdjson::SUCCESS;
+    }
+    case Role::error: {
+      if (type == od::json_type::string) {
+        if (auto err = value.get_string().get(text)) return err;
+        r.has_error = !text.empty();
+        r.error_text = text;
+      } else if (type == od::json_type::boolean) {
+        bool b = false;
+        if (auto err = value.get_bool().get(b)) return err;
+        r.has_error = b;
+      } else if (type == od::json_type::array) {
+        size_t n = 0;
+        if (auto err = value.count_elements().get(n)) return err;
+        r.has_error = n > 0;
+      } else if (type == od::json_type::object) {
+        size_t n = 0;
+        if (auto err = value.count_fields().get(n)) return err;
+        r.has_error = n > 0;
+      }
+      if (r.has_error) filled = target.rank;
+      return simdjson::SUCCESS;
+    }
+    case Role::timeout: {
+      std::optional<int64_t> ns;
+      if (type == od::json_type::number) {
+        double seconds = 0;
+        if (auto err = value.get_double().get(seconds)) return err;
+        if (seconds > 0 && seconds < 1e9) ns = int64_t(seconds * 1e9);
+      } else if (type == od::json_type::string) {
+        if (auto err = value.get_string().get(text)) return err;
+        ns = parse_duration(text);
+      }
+      if (!ns) return simdjson::SUCCESS;
+      r.has_timeout = true;
+      r.timeout_ns = *ns;
+      filled = target.rank;
+      return simdjson::SUCCESS;
+    }
+    case Role::scope: {
+      if (auto err = scalar_text(value, text, is_string)) return err;
+      if (text.empty()) return simdjson::SUCCESS;
+      if (!r.scope.empty()) r.scope.push_back('\x1f');
+      r.scope.append(name);
+      r.scope.push_back('=');
+      r.scope.append(text);
+      filled = std::min(filled, target.rank);
+      return simdjson::SUCCESS;
+    }
+    default:
+      break;
+  }
+  // The string roles: task, stage, status, parent, error type, level.
+  if (auto err = scalar_text(value, text, is_string)) return err;
+  if (text.empty()) return simdjson::SUCCESS;
+  filled = target.rank;
+  switch (target.role) {
+    case Role::task:
+      r.task = text;
+      r.has_task = true;
+      break;
+    case Role::stage: r.stage = text; break;
+    case Role::status: r.status = text; break;
+    case Role::parent: r.parent = text; break;
+    case Role::error_type: r.error_type = text; break;
+    case Role::level: r.level = text; break;
+    default: break;
+  }
+  return simdjson::SUCCESS;
+}
+
+}  // namespace coroner

@@ -1,0 +1,70 @@
+#include "coroner/schema.hpp"
+
+#include <algorithm>
+
+namespace coroner {
+
+namespace {
+constexpr size_t kSampleLength = 60;
+constexpr size_t kMaxDistinctTasks = 1000000;
+}  // namespace
+
+SchemaCollector::SchemaCollector(const RoleConfig& roles) : roles_(roles) {
+  for (size_t r = 0; r < kRoleCount; ++r)
+    for (const auto& path : roles_.paths[r]) uses_[r].fields.push_back(FieldUse{path, 0, {}});
+}
+
+void SchemaCollector::sample(FieldUse& use, std::string_view value) {
+  if (use.samples.size() >= kSamples || value.empty()) return;
+  std::string text(value.substr(0, kSampleLength));
+  for (char& c : text)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  if (value.size() > kSampleLength) text += "...";
+  if (std::find(use.samples.begin(), use.samples.end(), text) == use.samples.end())
+    use.samples.push_back(std::move(text));
+}
+
+void SchemaCollector::on_record(const RawRecord& r) {
+  ++records_;
+  if (r.bad_time) ++bad_times_;
+  if (r.has_time) ++time_forms_[std::string(to_string(r.time_form))];
+  if (r.has_task && task_values_.size() < kMaxDistinctTasks) {
+    std::string key = r.scope + '\x1e' + std::string(r.task);
+    if (task_values_.emplace(std::move(key), true).second) ++tasks_seen_;
+  }
+  for (size_t role = 0; role < kRoleCount; ++role) {
+    uint8_t rank = r.filled_by[role];
+    if (rank == RawRecord::kNoField || rank >= uses_[role].fields.size()) continue;
+    RoleUse& use = uses_[role];
+    ++use.records;
+    FieldUse& field = use.fields[rank];
+    ++field.records;
+    switch (Role(role)) {
+      case Role::task: sample(field, r.task); break;
+      case Role::stage: sample(field, r.stage); break;
+      case Role::status: sample(field, r.status); break;
+      case Role::parent: sample(field, r.parent); break;
+      case Role::awaits:
+        if (!r.awaits.empty()) sample(field, r.awaits.front());
+        break;
+      case Role::error: sample(field, r.error_text.empty() ? "(non-empty)" : r.error_text); break;
+      case Role::error_type: sample(field, r.error_type); break;
+      case Role::level: sample(field, r.level); break;
+      case Role::scope: sample(field, r.scope); break;
+      case Role::time:
+        if (r.has_time) sample(field, format_time(r.time_ns));
+        break;
+      case Role::timeout:
+        if (r.has_timeout) sample(field, format_duration(r.timeout_ns));
+        break;
+    }
+  }
+}
+
+bool SchemaCollector::on_bad_line(const BadLine& bad) {
+  ++bad_line_count_;
+  if (bad_lines_.size() < kKeptBadLines) bad_lines_.push_back(bad);
+  return true;
+}
+
+}  // namespace coroner

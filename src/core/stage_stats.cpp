@@ -1,0 +1,81 @@
+#include "coroner/stage_stats.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+namespace coroner {
+
+namespace {
+constexpr int kSubBits = 5;  // 32 buckets per power of two
+constexpr int64_t kExact = 64;
+}  // namespace
+
+size_t DurationHistogram::bucket_of(int64_t ns) {
+  if (ns < kExact) return size_t(std::max<int64_t>(ns, 0));
+  int exponent = 63 - std::countl_zero(uint64_t(ns));  // >= 6
+  size_t sub = size_t(ns >> (exponent - kSubBits)) & ((1u << kSubBits) - 1);
+  return size_t(kExact) + size_t(exponent - 6) * (1u << kSubBits) + sub;
+}
+
+int64_t DurationHistogram::bucket_low(size_t bucket) {
+  if (bucket < size_t(kExact)) return int64_t(bucket);
+  size_t rest = bucket - size_t(kExact);
+  int exponent = int(rest >> kSubBits) + 6;
+  int64_t sub = int64_t(rest & ((1u << kSubBits) - 1));
+  return (int64_t(1) << exponent) + (sub << (exponent - kSubBits));
+}
+
+int64_t DurationHistogram::bucket_high(size_t bucket) {
+  if (bucket < size_t(kExact)) return int64_t(bucket);
+  return bucket_low(bucket + 1) - 1;
+}
+
+void DurationHistogram::add(int64_t ns) {
+  if (ns < 0) ns = 0;
+  size_t b = bucket_of(ns);
+  if (b >= buckets_.size()) buckets_.resize(b + 1, 0);
+  ++buckets_[b];
+  if (count_ == 0 || ns > max_) max_ = ns;
+  if (count_ == 0 || ns < min_) min_ = ns;
+  ++count_;
+}
+
+int64_t DurationHistogram::percentile(double p) const {
+  if (count_ == 0) return 0;
+  uint64_t rank = uint64_t(std::ceil(std::clamp(p, 0.0, 1.0) * double(count_)));
+  rank = std::max<uint64_t>(rank, 1);
+  uint64_t seen = 0;
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    seen += buckets_[b];
+    if (seen >= rank) {
+      int64_t mid = (bucket_low(b) + bucket_high(b)) / 2;
+      // The true value lies in the bucket and within the observed range.
+      return std::clamp(mid, min_, max_);
+    }
+  }
+  return max_;
+}
+
+std::vector<DurationHistogram::Bin> DurationHistogram::bins(size_t n) const {
+  std::vector<Bin> out;
+  if (count_ == 0 || n == 0) return out;
+  double lo = std::log(double(std::max<int64_t>(min_, 1)));
+  double hi = std::log(double(std::max<int64_t>(max_, 1))) + 1e-9;
+  double width = (hi - lo) / double(n);
+  out.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    out[i].low = int64_t(std::exp(lo + width * double(i)));
+    out[i].high = int64_t(std::exp(lo + width * double(i + 1)));
+  }
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    if (buckets_[b] == 0) continue;
+    int64_t mid = std::clamp((bucket_low(b) + bucket_high(b)) / 2, min_, max_);
+    double x = std::log(double(std::max<int64_t>(mid, 1)));
+    size_t i = width > 0 ? size_t(std::clamp((x - lo) / width, 0.0, double(n - 1))) : 0;
+    out[i].count += buckets_[b];
+  }
+  return out;
+}
+
+}  // namespace coroner

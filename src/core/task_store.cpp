@@ -1,0 +1,171 @@
+#include "coroner/task_store.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace coroner {
+
+namespace {
+constexpr size_t kErrorTextLimit = 240;
+
+// The first line of an error, shortened: a whole traceback does not fit a one-line reason, but
+// its last line ("KeyError: 'price'") says what happened.
+std::string summarise_error(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r'))
+    text.remove_suffix(1);
+  if (text.rfind("Traceback", 0) == 0) {
+    size_t nl = text.rfind('\n');
+    if (nl != std::string_view::npos) text.remove_prefix(nl + 1);
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  } else {
+    text = text.substr(0, text.find('\n'));
+  }
+  std::string out(text.substr(0, kErrorTextLimit));
+  if (text.size() > kErrorTextLimit) out += "...";
+  return out;
+}
+}  // namespace
+
+TaskStore::TaskStore(const Vocabulary& vocabulary, size_t max_stages, bool strict)
+    : vocabulary_(vocabulary), max_stages_(max_stages), strict_(strict) {
+  scopes_.intern("");  // scope 0: no scope field
+}
+
+uint32_t TaskStore::intern_word(std::string_view word) {
+  uint32_t id = words_.intern(word);
+  if (id == meanings_.size()) {
+    meanings_.push_back(vocabulary_.classify(word));
+    is_stage_.push_back(false);
+  }
+  return id;
+}
+
+// Past the cap on distinct stage names, new ones fold into "(other)": a log that puts an item
+// id in its stage names must not grow the statistics without bound.
+uint32_t TaskStore::intern_stage(std::string_view stage) {
+  if (auto id = words_.find(stage); id && is_stage_[*id]) return *id;
+  if (distinct_stages_ >= max_stages_) {
+    if (other_stage_ == kNone) {
+      other_stage_ = intern_word("(other)");
+      is_stage_[other_stage_] = true;
+    }
+    ++counts_.folded_stages;
+    return other_stage_;
+  }
+  uint32_t id = intern_word(stage);
+  if (!is_stage_[id]) {
+    is_stage_[id] = true;
+    ++distinct_stages_;
+  }
+  return id;
+}
+
+uint32_t TaskStore::find_task(uint32_t scope, std::string_view name) const {
+  std::string key(reinterpret_cast<const char*>(&scope), sizeof scope);
+  key.append(name);
+  auto id = task_keys_.find(key);
+  return id ? *id : kNone;
+}
+
+uint32_t TaskStore::task_or_new(uint32_t scope, std::string_view name) {
+  key_buffer_.assign(reinterpret_cast<const char*>(&scope), sizeof scope);
+  key_buffer_.append(name);
+  uint32_t id = task_keys_.intern(key_buffer_);
+  if (id == tasks_.size()) {
+    Task task;
+    task.name = names_.intern(name);
+    task.scope = scope;
+    tasks_.push_back(std::move(task));
+  }
+  return id;
+}
+
+uint32_t TaskStore::add_error(const RawRecord& r) {
+  ErrorNote note;
+  note.text = summarise_error(r.error_text);
+  if (!r.error_type.empty()) {
+    note.type = std::string(r.error_type);
+  } else {
+    note.type = std::string(exception_type_of(r.error_text));
+  }
+  if (note.text.empty() && !r.stage.empty()) note.text = summarise_error(r.stage);
+  errors_.push_back(std::move(note));
+  return uint32_t(errors_.size() - 1);
+}
+
+void TaskStore::on_record(const RawRecord& r) {
+  ++counts_.records;
+  if (r.bad_time) ++counts_.bad_times;
+  // A record without time takes the time of the record before it, so order survives.
+  int64_t time = r.has_time ? r.time_ns : previous_time_;
+  if ((since_ && time < *since_) || (until_ && time > *until_)) {
+    if (r.has_time) previous_time_ = time;
+    ++counts_.outside_window;
+    return;
+  }
+  if (r.has_time) {
+    if (!has_any_time_ || time < first_time_) first_time_ = time;
+    if (!has_any_time_ || time > last_time_) last_time_ = time;
+    has_any_time_ = true;
+    previous_time_ = time;
+  }
+  uint32_t scope = r.scope.empty() ? 0 : scopes_.intern(r.scope);
+  uint32_t own_task = r.has_task ? task_or_new(scope, r.task) : kNone;
+
+  if (auto note = parse_asyncio_message(r.stage)) {
+    note->scope = scope;
+    note->record_task = own_task;
+    note->time = time;
+    note->file = r.file;
+    note->line = r.line;
+    asyncio_notes_.push_back(std::move(*note));
+    // The record is asyncio speaking about another task, not a step of the current one.
+    return;
+  }
+  if (own_task == kNone) return;
+  ++counts_.task_records;
+
+  Event event;
+  event.time = time;
+  event.file = uint16_t(std::min<uint32_t>(r.file, UINT16_MAX));
+  event.line = uint32_t(std::min<uint64_t>(r.line, UINT32_MAX));
+  if (!r.stage.empty()) event.stage = intern_stage(r.stage);
+  if (!r.status.empty()) event.status = intern_word(r.status);
+  event.error_level = r.is_error_level();
+  if (r.has_error || !r.error_type.empty()) event.error = add_error(r);
+
+  Task& task = tasks_[own_task];
+  task.logged = true;
+  if (r.has_timeout) task.timeout_ns = r.timeout_ns;
+  if (!r.parent.empty()) {
+    uint32_t parent = task_or_new(scope, r.parent);
+    tasks_[own_task].parent = parent;  // task_or_new may have moved tasks_
+  }
+  for (std::string_view awaited : r.awaits) {
+    uint32_t other = task_or_new(scope, awaited);
+    auto& list = tasks_[own_task].awaits;
+    if (other != own_task && std::find(list.begin(), list.end(), other) == list.end())
+      list.push_back(other);
+  }
+  tasks_[own_task].events.push_back(event);
+}
+
+bool TaskStore::on_bad_line(const BadLine& bad) {
+  ++counts_.bad_lines;
+  if (bad_lines_.size() < kKeptBadLines) bad_lines_.push_back(bad);
+  return !strict_;
+}
+
+std::string TaskStore::task_label(uint32_t task) const {
+  std::string label(task_value(task));
+  uint32_t scope = tasks_[task].scope;
+  if (scope != 0) {
+    std::string s(scopes_.view(scope));
+    for (char& c : s)
+      if (c == '\x1f') c = ' ';
+    label += " (" + s + ")";
+  }
+  return label;
+}
+
+}  // namespace coroner

@@ -1,0 +1,85 @@
+#include "coroner/vocabulary.hpp"
+
+#include <algorithm>
+
+namespace coroner {
+
+std::string_view to_string(Lifecycle l) {
+  switch (l) {
+    case Lifecycle::none: return "none";
+    case Lifecycle::start: return "start";
+    case Lifecycle::ended_ok: return "ok";
+    case Lifecycle::ended_failed: return "failed";
+    case Lifecycle::ended_timeout: return "timed-out";
+    case Lifecycle::ended_cancelled: return "cancelled";
+  }
+  return "none";
+}
+
+std::string normalise_word(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    bool separator = c == ' ' || c == '.' || c == '-' || c == ':' || c == '/' || c == '_' ||
+                     c == '\t';
+    if (separator) {
+      if (!out.empty() && out.back() != '_') out.push_back('_');
+    } else {
+      out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    }
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  return out;
+}
+
+Vocabulary::Vocabulary() {
+  for (auto w : {"start", "started", "starting", "begin", "began", "created", "spawned",
+                 "scheduled", "enqueued", "received"})
+    add(Lifecycle::start, w);
+  for (auto w : {"done", "finished", "finish", "complete", "completed", "success", "succeeded",
+                 "ok", "end", "ended"})
+    add(Lifecycle::ended_ok, w);
+  for (auto w : {"failed", "failure", "fail", "error", "errored", "crashed", "exception", "aborted"})
+    add(Lifecycle::ended_failed, w);
+  for (auto w : {"timeout", "timed_out", "timedout", "deadline_exceeded", "expired"})
+    add(Lifecycle::ended_timeout, w);
+  for (auto w : {"cancelled", "canceled", "cancel"}) add(Lifecycle::ended_cancelled, w);
+}
+
+void Vocabulary::add(Lifecycle meaning, std::string_view word) {
+  std::string normal = normalise_word(word);
+  if (normal.empty()) return;
+  // A word the user adds wins over a default of another meaning.
+  for (auto& set : words_) set.erase(normal);
+  words_[static_cast<size_t>(meaning)].insert(std::move(normal));
+}
+
+Lifecycle Vocabulary::lookup(std::string_view normalised) const {
+  std::string key(normalised);
+  for (size_t i = 1; i < words_.size(); ++i)
+    if (words_[i].count(key)) return static_cast<Lifecycle>(i);
+  return Lifecycle::none;
+}
+
+Lifecycle Vocabulary::classify(std::string_view value) const {
+  std::string normal = normalise_word(value);
+  if (normal.empty()) return Lifecycle::none;
+  // Try the whole value, then each suffix that starts after a '_': multi-part words such as
+  // "timed_out" and "deadline_exceeded" must match as a whole tail.
+  if (Lifecycle l = lookup(normal); l != Lifecycle::none) return l;
+  for (size_t i = 0; i < normal.size(); ++i) {
+    if (normal[i] != '_') continue;
+    if (Lifecycle l = lookup(std::string_view(normal).substr(i + 1)); l != Lifecycle::none)
+      return l;
+  }
+  return Lifecycle::none;
+}
+
+std::vector<std::string> Vocabulary::words(Lifecycle meaning) const {
+  const auto& set = words_[static_cast<size_t>(meaning)];
+  std::vector<std::string> out(set.begin(), set.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace coroner

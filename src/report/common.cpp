@@ -1,0 +1,73 @@
+#include "common.hpp"
+
+#include <unordered_set>
+
+namespace coroner {
+
+std::vector<std::pair<std::string, std::string>> scope_fields(const TaskStore& store,
+                                                              uint32_t task) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string_view scope = store.scopes().view(store.tasks()[task].scope);
+  while (!scope.empty()) {
+    size_t sep = scope.find('\x1f');
+    std::string_view part = scope.substr(0, sep);
+    size_t eq = part.find('=');
+    if (eq != std::string_view::npos)
+      out.emplace_back(std::string(part.substr(0, eq)), std::string(part.substr(eq + 1)));
+    if (sep == std::string_view::npos) break;
+    scope.remove_prefix(sep + 1);
+  }
+  return out;
+}
+
+namespace report {
+
+std::string word(const TaskStore& store, uint32_t id) {
+  return id == kNone ? std::string() : std::string(store.words().view(id));
+}
+
+std::vector<TimelineRow> timeline_rows(const TaskStore& store, uint32_t task) {
+  std::vector<TimelineRow> rows;
+  const auto& events = store.tasks()[task].events;
+  rows.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    const Event& e = events[i];
+    TimelineRow row;
+    row.event = &e;
+    row.gap = i == 0 ? 0 : e.time - events[i - 1].time;
+    row.stage = word(store, e.stage);
+    row.status = word(store, e.status);
+    if (e.error != kNone) {
+      const ErrorNote& note = store.errors()[e.error];
+      row.error = note.text.empty() ? note.type : note.text;
+    } else if (e.error_level) {
+      row.error = "(error level)";
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::array<size_t, kFindingKindCount> count_by_kind(const std::vector<const Finding*>& findings) {
+  std::array<size_t, kFindingKindCount> counts{};
+  for (const Finding* f : findings) ++counts[size_t(f->kind)];
+  return counts;
+}
+
+std::vector<uint32_t> flagged_tasks(const ReportInput& in) {
+  std::vector<uint32_t> out;
+  std::unordered_set<uint32_t> seen;
+  for (const Finding* f : in.findings) {
+    if (f->kind == FindingKind::in_flight) continue;
+    if (seen.insert(f->task).second) out.push_back(f->task);
+  }
+  return out;
+}
+
+std::string clock(int64_t ns) {
+  std::string t = format_time(ns);  // 2026-11-25T03:53:19.610115Z
+  return t.size() >= 27 ? t.substr(11, 15) : t;
+}
+
+}  // namespace report
+}  // namespace coroner

@@ -1,0 +1,28 @@
+// Pieces every report shares: a task's rows of timeline, stage names, finding counts.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "coroner/report.hpp"
+
+namespace coroner::report {
+
+struct TimelineRow {
+  const Event* event = nullptr;
+  int64_t gap = 0;  // since the task's previous record
+  std::string stage;
+  std::string status;
+  std::string error;  // "ValueError: boom" when the record carried an error
+};
+
+std::vector<TimelineRow> timeline_rows(const TaskStore& store, uint32_t task);
+std::string word(const TaskStore& store, uint32_t id);  // "" for none
+std::array<size_t, kFindingKindCount> count_by_kind(const std::vector<const Finding*>& findings);
+// Task indices with a shown finding, each once, in finding order.
+std::vector<uint32_t> flagged_tasks(const ReportInput& in);
+// "hh:mm:ss.ffffff" in UTC.
+std::string clock(int64_t ns);
+
+}  // namespace coroner::report

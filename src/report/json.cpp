@@ -1,0 +1,236 @@
+// The machine reports: one versioned JSON document, or one finding a line.
+#include <fmt/format.h>
+
+#include "common.hpp"
+#include "coroner/json_writer.hpp"
+
+namespace coroner {
+
+namespace {
+
+std::string file_name(const TaskStore& store, uint32_t file) {
+  const std::string& f = store.files()[file];
+  return f == "-" ? "<stdin>" : f;
+}
+
+void write_scope(JsonWriter& w, const TaskStore& store, uint32_t task) {
+  w.begin_object();
+  for (const auto& [name, value] : scope_fields(store, task)) w.key(name).value(value);
+  w.end_object();
+}
+
+void write_task_list(JsonWriter& w, const TaskStore& store, const std::vector<uint32_t>& tasks) {
+  w.begin_array();
+  for (uint32_t t : tasks) w.value(store.task_value(t));
+  w.end_array();
+}
+
+void write_finding(JsonWriter& w, const ReportInput& in, const Finding& f) {
+  const TaskStore& store = in.store;
+  w.begin_object();
+  w.key("kind").value(to_string(f.kind));
+  w.key("subkind");
+  if (f.subkind.empty()) w.null(); else w.value(f.subkind);
+  w.key("task").value(store.task_value(f.task));
+  w.key("scope");
+  write_scope(w, store, f.task);
+  w.key("severity").value(to_string(f.severity));
+  w.key("reason").value(f.reason);
+  w.key("stage");
+  if (f.stage == kNone) w.null(); else w.value(store.words().view(f.stage));
+  w.key("time").value(format_time(f.time));
+  w.key("outcome").value(to_string(in.analysis.outcomes[f.task].outcome));
+  w.key("chain");
+  write_task_list(w, store, f.chain);
+  w.key("members");
+  write_task_list(w, store, f.members);
+  w.end_object();
+}
+
+void write_events(JsonWriter& w, const ReportInput& in, uint32_t task) {
+  w.begin_array();
+  for (const auto& row : report::timeline_rows(in.store, task)) {
+    w.begin_object();
+    w.key("time").value(format_time(row.event->time));
+    w.key("stage");
+    if (row.stage.empty()) w.null(); else w.value(row.stage);
+    if (!row.status.empty()) w.key("status").value(row.status);
+    w.key("since_previous_s").seconds(row.gap);
+    if (!row.error.empty()) w.key("error").value(row.error);
+    w.key("file").value(file_name(in.store, row.event->file));
+    w.key("line").value(uint64_t(row.event->line));
+    w.end_object();
+  }
+  w.end_array();
+}
+
+void write_task(JsonWriter& w, const ReportInput& in, uint32_t task) {
+  const TaskStore& store = in.store;
+  const TaskOutcome& o = in.analysis.outcomes[task];
+  const Task& t = store.tasks()[task];
+  w.begin_object();
+  w.key("task").value(store.task_value(task));
+  w.key("scope");
+  write_scope(w, store, task);
+  w.key("outcome").value(to_string(o.outcome));
+  w.key("start").value(format_time(o.start));
+  w.key("end").value(format_time(o.end));
+  w.key("duration_s").seconds(o.end - o.start);
+  w.key("parent");
+  if (t.parent == kNone) w.null(); else w.value(store.task_value(t.parent));
+  w.key("awaits");
+  write_task_list(w, store, t.awaits);
+  w.key("events");
+  write_events(w, in, task);
+  w.end_object();
+}
+
+void write_stage(JsonWriter& w, const ReportInput& in, uint32_t s) {
+  const StageStats& st = in.analysis.stages[s];
+  const DurationHistogram& h = st.durations;
+  w.begin_object();
+  w.key("stage").value(in.store.words().view(s));
+  w.key("count").value(st.occurrences);
+  w.key("errors").value(st.errors);
+  w.key("error_rate").value(double(st.errors) / double(st.occurrences));
+  w.key("ended_here").value(st.tasks_ended_here);
+  w.key("timed").value(h.count());
+  for (auto [name, p] : {std::pair{"p50_s", 0.5}, {"p95_s", 0.95}, {"p99_s", 0.99}}) {
+    w.key(name);
+    if (h.count()) w.seconds(h.percentile(p)); else w.null();
+  }
+  w.key("max_s");
+  if (h.count()) w.seconds(h.max()); else w.null();
+  w.end_object();
+}
+
+void write_stages(JsonWriter& w, const ReportInput& in) {
+  w.begin_array();
+  for (uint32_t s = 0; s < in.analysis.stages.size(); ++s)
+    if (in.analysis.stages[s].occurrences > 0) write_stage(w, in, s);
+  w.end_array();
+}
+
+void write_input(JsonWriter& w, const ReportInput& in) {
+  const TaskStore& store = in.store;
+  const InputCounts& c = store.counts();
+  w.begin_object();
+  w.key("files").begin_array();
+  for (uint32_t f = 0; f < store.files().size(); ++f) w.value(file_name(store, f));
+  w.end_array();
+  w.key("records").value(c.records);
+  w.key("task_records").value(c.task_records);
+  w.key("bad_lines").value(c.bad_lines);
+  w.key("bad_line_examples").begin_array();
+  for (const BadLine& b : store.bad_lines()) {
+    w.begin_object();
+    w.key("file").value(file_name(store, b.file));
+    w.key("line").value(b.line);
+    w.key("reason").value(b.reason);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("bad_times").value(c.bad_times);
+  w.key("folded_stages").value(c.folded_stages);
+  w.key("damage").begin_array();
+  for (const std::string& d : in.ingest.damage) w.value(d);
+  w.end_array();
+  w.key("start").value(format_time(in.analysis.log_start));
+  w.key("end").value(format_time(in.analysis.log_end));
+  w.end_object();
+}
+
+void write_summary(JsonWriter& w, const ReportInput& in) {
+  const auto& oc = in.analysis.outcome_counts;
+  uint64_t tasks = 0;
+  for (uint64_t c : oc) tasks += c;
+  w.begin_object();
+  w.key("tasks").value(tasks);
+  w.key("outcomes").begin_object();
+  for (size_t o = 0; o < oc.size(); ++o) w.key(to_string(Outcome(o))).value(oc[o]);
+  w.end_object();
+  w.key("findings").begin_object();
+  auto by_kind = report::count_by_kind(in.findings);
+  for (size_t k = 0; k < kFindingKindCount; ++k)
+    w.key(to_string(FindingKind(k))).value(uint64_t(by_kind[k]));
+  w.end_object();
+  w.end_object();
+}
+
+}  // namespace
+
+std::string render_json(const ReportInput& in) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("schema").value(kReportSchema);
+  w.key("version").value(kVersion);
+  w.key("input");
+  write_input(w, in);
+  w.key("learned");
+  if (in.analysis.learned_end) {
+    const LearnedEnd& l = *in.analysis.learned_end;
+    w.begin_object();
+    w.key("end_stage").value(in.store.words().view(l.stage));
+    w.key("tasks_ending_there").value(l.tasks_ending_there);
+    w.key("tasks").value(l.tasks);
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.key("summary");
+  write_summary(w, in);
+  w.key("findings").begin_array();
+  for (const Finding* f : in.findings) write_finding(w, in, *f);
+  w.end_array();
+  w.key("stages");
+  write_stages(w, in);
+  w.key("tasks").begin_array();
+  for (uint32_t t : report::flagged_tasks(in)) write_task(w, in, t);
+  w.end_array();
+  w.end_object();
+  out += '\n';
+  return out;
+}
+
+std::string render_ndjson(const ReportInput& in) {
+  std::string out;
+  for (const Finding* f : in.findings) {
+    JsonWriter w(out);
+    write_finding(w, in, *f);
+    out += '\n';
+  }
+  return out;
+}
+
+std::string render_timeline_json(const ReportInput& in, const std::vector<uint32_t>& tasks) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("schema").value(kReportSchema);
+  w.key("tasks").begin_array();
+  for (uint32_t t : tasks) write_task(w, in, t);
+  w.end_array();
+  w.key("findings").begin_array();
+  for (const Finding& f : in.analysis.findings)
+    for (uint32_t t : tasks)
+      if (f.task == t) write_finding(w, in, f);
+  w.end_array();
+  w.end_object();
+  out += '\n';
+  return out;
+}
+
+std::string render_stats_json(const ReportInput& in) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("schema").value(kReportSchema);
+  w.key("stages");
+  write_stages(w, in);
+  w.end_object();
+  out += '\n';
+  return out;
+}
+
+}  // namespace coroner

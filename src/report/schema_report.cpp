@@ -1,0 +1,104 @@
+#include "coroner/schema_report.hpp"
+
+#include <fmt/format.h>
+
+#include "coroner/json_writer.hpp"
+
+namespace coroner {
+
+namespace {
+std::string file_name(const std::vector<std::string>& files, uint32_t i) {
+  return files[i] == "-" ? "<stdin>" : files[i];
+}
+}  // namespace
+
+std::string render_schema_text(const SchemaCollector& schema, const std::vector<std::string>& files,
+                               const IngestResult& ingest) {
+  std::string out;
+  out += fmt::format("records: {}  distinct tasks: {}  bad lines: {}\n", schema.records(),
+                     schema.distinct_tasks(), schema.bad_lines());
+  for (const BadLine& b : schema.bad_line_examples())
+    out += fmt::format("  bad line {}:{}: {}\n", file_name(files, b.file), b.line, b.reason);
+  for (const std::string& d : ingest.damage) out += fmt::format("damaged input: {}\n", d);
+  std::string forms;
+  for (const auto& [form, n] : schema.time_forms())
+    forms += fmt::format("{}{} ({})", forms.empty() ? "" : ", ", form, n);
+  out += fmt::format("time form: {}{}\n", forms.empty() ? "none" : forms,
+                     schema.bad_times() ? fmt::format(", unreadable in {} records", schema.bad_times())
+                                        : "");
+  out += "\nrole        field                records  samples\n";
+  for (size_t r = 0; r < kRoleCount; ++r) {
+    const RoleUse& use = schema.uses()[r];
+    bool any = false;
+    for (const FieldUse& f : use.fields) {
+      if (f.records == 0) continue;
+      std::string samples;
+      for (const auto& s : f.samples) samples += (samples.empty() ? "" : " | ") + s;
+      out += fmt::format("{:<11} {:<20} {:>7}  {}\n", any ? "" : std::string(to_string(Role(r))),
+                         f.path, f.records, samples);
+      any = true;
+    }
+    if (!any) {
+      std::string names;
+      for (const FieldUse& f : use.fields) names += (names.empty() ? "" : ", ") + f.path;
+      out += fmt::format("{:<11} {:<20} {:>7}  (looked for: {})\n", to_string(Role(r)), "-", 0,
+                         names);
+    }
+  }
+  return out;
+}
+
+std::string render_schema_json(const SchemaCollector& schema, const std::vector<std::string>& files,
+                               const IngestResult& ingest) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("schema").value("coroner.schema/1");
+  w.key("records").value(schema.records());
+  w.key("distinct_tasks").value(schema.distinct_tasks());
+  w.key("bad_lines").value(schema.bad_lines());
+  w.key("bad_line_examples").begin_array();
+  for (const BadLine& b : schema.bad_line_examples()) {
+    w.begin_object();
+    w.key("file").value(file_name(files, b.file));
+    w.key("line").value(b.line);
+    w.key("reason").value(b.reason);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("damage").begin_array();
+  for (const std::string& d : ingest.damage) w.value(d);
+  w.end_array();
+  w.key("time_forms").begin_object();
+  for (const auto& [form, n] : schema.time_forms()) w.key(form).value(n);
+  w.end_object();
+  w.key("bad_times").value(schema.bad_times());
+  w.key("roles").begin_object();
+  for (size_t r = 0; r < kRoleCount; ++r) {
+    const RoleUse& use = schema.uses()[r];
+    w.key(to_string(Role(r))).begin_object();
+    w.key("records").value(use.records);
+    w.key("fields").begin_array();
+    for (const FieldUse& f : use.fields) {
+      if (f.records == 0) continue;
+      w.begin_object();
+      w.key("field").value(f.path);
+      w.key("records").value(f.records);
+      w.key("samples").begin_array();
+      for (const auto& s : f.samples) w.value(s);
+      w.end_array();
+      w.end_object();
+    }
+    w.end_array();
+    w.key("looked_for").begin_array();
+    for (const FieldUse& f : use.fields) w.value(f.path);
+    w.end_array();
+    w.end_object();
+  }
+  w.end_object();
+  w.end_object();
+  out += '\n';
+  return out;
+}
+
+}  // namespace coroner

@@ -1,0 +1,271 @@
+// The terminal report: summary, then findings grouped by kind, each with its timeline.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "common.hpp"
+
+namespace coroner {
+
+namespace {
+
+using report::TimelineRow;
+
+class Painter {
+ public:
+  explicit Painter(bool on) : on_(on) {}
+  std::string operator()(std::string_view code, std::string_view text) const {
+    if (!on_) return std::string(text);
+    return fmt::format("\x1b[{}m{}\x1b[0m", code, text);
+  }
+  std::string severity(Severity s, std::string_view text) const {
+    switch (s) {
+      case Severity::error: return (*this)("1;31", text);
+      case Severity::warning: return (*this)("1;33", text);
+      case Severity::info: return (*this)("1;36", text);
+    }
+    return std::string(text);
+  }
+
+ private:
+  bool on_;
+};
+
+std::string_view kind_headline(FindingKind kind) {
+  switch (kind) {
+    case FindingKind::deadlock: return "tasks waiting on each other in a cycle";
+    case FindingKind::hung: return "started, never ended, silent far longer than their stage takes";
+    case FindingKind::blocked: return "waiting on a task that hung or failed";
+    case FindingKind::timeout: return "timed out or ran past a deadline";
+    case FindingKind::lost_exception: return "an exception that never reached the outcome";
+    case FindingKind::orphan: return "still running after the parent ended";
+    case FindingKind::destroyed_pending: return "destroyed by asyncio while pending";
+    case FindingKind::anomaly: return "records out of the usual order";
+    case FindingKind::in_flight: return "still working when the log ends (information)";
+  }
+  return "";
+}
+
+// Appends `item` to a separated list. (Also dodges GCC 12's false -Wrestrict on "lit" + string.)
+void join(std::string& list, std::string_view separator, std::string_view item) {
+  if (!list.empty()) list += separator;
+  list += item;
+}
+
+std::string plural(size_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+void summary(const ReportInput& in, const Painter& paint, std::string& out) {
+  const auto& store = in.store;
+  const auto& a = in.analysis;
+  const auto& counts = store.counts();
+  std::string files = store.files().size() == 1
+                          ? (store.files()[0] == "-" ? "<stdin>" : store.files()[0])
+                          : plural(store.files().size(), "file", "files");
+  uint64_t tasks = 0;
+  for (uint64_t c : a.outcome_counts) tasks += c;
+  out += fmt::format("{} {}: {}, {}, {} of log\n", paint("1", "coroner"), files,
+                     plural(counts.records, "record", "records"), plural(tasks, "task", "tasks"),
+                     format_duration(a.log_end - a.log_start));
+  if (counts.bad_lines > 0) {
+    std::string where;
+    for (const BadLine& b : store.bad_lines()) {
+      if (!where.empty()) where += ", ";
+      where += fmt::format("{}:{}", store.files()[b.file] == "-" ? "<stdin>" : store.files()[b.file],
+                           b.line);
+    }
+    out += fmt::format("skipped: {} not JSON objects (first at {})\n",
+                       plural(counts.bad_lines, "line", "lines"), where);
+  }
+  for (const std::string& d : in.ingest.damage) out += fmt::format("damaged input: {}\n", d);
+  if (counts.bad_times > 0)
+    out += fmt::format("unreadable time: {} (they took the previous record's time)\n",
+                       plural(counts.bad_times, "record", "records"));
+  if (counts.folded_stages > 0)
+    out += fmt::format("stages: too many distinct names; {} folded into '(other)'\n",
+                       plural(counts.folded_stages, "record", "records"));
+  if (a.learned_end) {
+    out += fmt::format(
+        "learned: the log has no word for a finished task; a task ends ok at stage '{}' (the "
+        "last stage of {} of {} tasks; --end-stage overrides)\n",
+        store.words().view(a.learned_end->stage), a.learned_end->tasks_ending_there,
+        a.learned_end->tasks);
+  }
+  const auto& oc = a.outcome_counts;
+  out += fmt::format("outcomes: {} ok, {} failed, {} timed out, {} cancelled, {} open\n",
+                     oc[size_t(Outcome::ok)], oc[size_t(Outcome::failed)],
+                     oc[size_t(Outcome::timed_out)], oc[size_t(Outcome::cancelled)],
+                     oc[size_t(Outcome::open)]);
+  auto by_kind = report::count_by_kind(in.findings);
+  std::string list;
+  for (size_t k = 0; k < kFindingKindCount; ++k) {
+    if (by_kind[k] == 0) continue;
+    if (!list.empty()) list += ", ";
+    list += paint.severity(default_severity(FindingKind(k)),
+                           fmt::format("{} {}", by_kind[k], to_string(FindingKind(k))));
+  }
+  out += fmt::format("findings: {}\n", list.empty() ? "none" : list);
+}
+
+void timeline(const ReportInput& in, const Painter& paint, uint32_t task, const Finding* finding,
+              std::string& out) {
+  auto rows = report::timeline_rows(in.store, task);
+  size_t limit = in.options.timeline_events;
+  size_t skip = limit > 0 && rows.size() > limit ? rows.size() - limit : 0;
+  if (skip > 0) out += fmt::format("        ... {} earlier records\n", skip);
+  size_t width = 0;
+  for (size_t i = skip; i < rows.size(); ++i) width = std::max(width, rows[i].stage.size());
+  width = std::min<size_t>(width, 32);
+  for (size_t i = skip; i < rows.size(); ++i) {
+    const TimelineRow& row = rows[i];
+    std::string line = fmt::format("        {}  {:<{}}  {:>8}", report::clock(row.event->time),
+                                   row.stage.empty() ? "-" : row.stage, width,
+                                   i == 0 ? std::string() : fmt::format("+{}", format_duration(row.gap)));
+    if (!row.status.empty()) line += "  status=" + row.status;
+    if (!row.error.empty()) line += "  " + paint("31", row.error);
+    out += line + "\n";
+  }
+  if (finding && (finding->kind == FindingKind::hung || finding->kind == FindingKind::blocked ||
+                  finding->kind == FindingKind::deadlock) && !rows.empty()) {
+    out += fmt::format("        {}  {}\n", report::clock(in.analysis.log_end),
+                       paint("2", fmt::format("(log ends, silent {})",
+                                              format_duration(in.analysis.log_end -
+                                                              rows.back().event->time))));
+  }
+}
+
+void chain(const ReportInput& in, const Finding& f, std::string& out) {
+  if (f.chain.size() > 1) {
+    std::string text;
+    for (uint32_t t : f.chain) join(text, " -> ", in.store.task_label(t));
+    out += fmt::format("      waits on: {}\n", text);
+  }
+  if (!f.members.empty()) {
+    std::string text;
+    for (uint32_t t : f.members) join(text, " -> ", in.store.task_label(t));
+    out += fmt::format("      cycle: {} -> {}\n", text, in.store.task_label(f.members.front()));
+  }
+}
+
+void findings(const ReportInput& in, const Painter& paint, std::string& out) {
+  auto by_kind = report::count_by_kind(in.findings);
+  size_t shown_in_kind = 0;
+  for (size_t i = 0; i < in.findings.size(); ++i) {
+    const Finding& f = *in.findings[i];
+    bool first_of_kind = i == 0 || in.findings[i - 1]->kind != f.kind;
+    if (first_of_kind) {
+      shown_in_kind = 0;
+      out += fmt::format("\n{}  {}\n",
+                         paint.severity(f.severity, fmt::format("{} ({})", to_string(f.kind),
+                                                                by_kind[size_t(f.kind)])),
+                         kind_headline(f.kind));
+    }
+    ++shown_in_kind;
+    size_t top = in.options.top;
+    if (top > 0 && shown_in_kind > top) {
+      bool last_of_kind = i + 1 == in.findings.size() || in.findings[i + 1]->kind != f.kind;
+      if (last_of_kind)
+        out += fmt::format("  ... and {} more (--top 0 shows all)\n",
+                           by_kind[size_t(f.kind)] - top);
+      continue;
+    }
+    std::string sub = f.subkind.empty() ? "" : fmt::format(" [{}]", f.subkind);
+    out += fmt::format("  {}{}  {}\n", paint("1", in.store.task_label(f.task)), sub, f.reason);
+    chain(in, f, out);
+    // In-flight tasks are not news: one line each is enough.
+    if (f.kind != FindingKind::in_flight) timeline(in, paint, f.task, &f, out);
+  }
+}
+
+}  // namespace
+
+std::string render_text(const ReportInput& in) {
+  Painter paint(in.options.color);
+  std::string out;
+  summary(in, paint, out);
+  findings(in, paint, out);
+  return out;
+}
+
+std::string render_timeline_text(const ReportInput& in, const std::vector<uint32_t>& tasks) {
+  Painter paint(in.options.color);
+  std::string out;
+  ReportInput all = in;
+  all.options.timeline_events = 0;
+  for (uint32_t task : tasks) {
+    const TaskOutcome& o = in.analysis.outcomes[task];
+    const Task& t = in.store.tasks()[task];
+    out += fmt::format("{}  outcome: {}, ran {} ({} .. {})\n", paint("1", in.store.task_label(task)),
+                       to_string(o.outcome), format_duration(o.end - o.start), format_time(o.start),
+                       format_time(o.end));
+    if (t.parent != kNone) out += fmt::format("  spawned by: {}\n", in.store.task_label(t.parent));
+    std::string children;
+    for (uint32_t i = 0; i < in.store.tasks().size(); ++i)
+      if (in.store.tasks()[i].parent == task)
+        join(children, ", ", in.store.task_value(i));
+    if (!children.empty()) out += fmt::format("  spawned: {}\n", children);
+    if (!t.awaits.empty()) {
+      std::string list;
+      for (uint32_t w : t.awaits) {
+        join(list, ", ", fmt::format("{} ({})", in.store.task_value(w),
+                                     to_string(in.analysis.outcomes[w].outcome)));
+      }
+      out += fmt::format("  awaited: {}\n", list);
+    }
+    const Finding* first = nullptr;
+    for (const Finding& f : in.analysis.findings) {
+      if (f.task != task) continue;
+      if (!first) first = &f;
+      std::string sub = f.subkind.empty() ? "" : fmt::format(" [{}]", f.subkind);
+      out += fmt::format("  {}{}: {}\n", paint.severity(f.severity, to_string(f.kind)), sub,
+                         f.reason);
+      chain(in, f, out);
+    }
+    timeline(all, paint, task, first, out);
+    out += "\n";
+  }
+  return out;
+}
+
+std::string render_stats_text(const ReportInput& in) {
+  std::string out;
+  const auto& stages = in.analysis.stages;
+  std::vector<uint32_t> order;
+  for (uint32_t s = 0; s < stages.size(); ++s)
+    if (stages[s].occurrences > 0) order.push_back(s);
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return stages[a].occurrences > stages[b].occurrences;
+  });
+  size_t width = 5;
+  for (uint32_t s : order) width = std::max(width, std::min<size_t>(in.store.words().view(s).size(), 40));
+  out += fmt::format("{:<{}}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>7}\n", "stage", width, "count",
+                     "p50", "p95", "p99", "max", "errors");
+  for (uint32_t s : order) {
+    const StageStats& st = stages[s];
+    const DurationHistogram& h = st.durations;
+    auto dur = [&](double p) { return h.count() ? format_duration(h.percentile(p)) : "-"; };
+    out += fmt::format("{:<{}}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>6.1f}%\n",
+                       in.store.words().view(s).substr(0, 40), width, st.occurrences, dur(0.5),
+                       dur(0.95), dur(0.99), h.count() ? format_duration(h.max()) : "-",
+                       100.0 * double(st.errors) / double(st.occurrences));
+  }
+  out += "\nduration of each stage, from entering it to entering the next (log scale):\n";
+  static constexpr std::string_view kBars[] = {" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+  for (uint32_t s : order) {
+    const DurationHistogram& h = stages[s].durations;
+    if (h.count() == 0) continue;
+    auto bins = h.bins(24);
+    uint64_t top = 0;
+    for (const auto& b : bins) top = std::max(top, b.count);
+    std::string bars;
+    for (const auto& b : bins) bars += kBars[b.count == 0 ? 0 : 1 + (b.count * 7) / top];
+    out += fmt::format("{:<{}}  {:>8} |{}| {}\n", in.store.words().view(s).substr(0, 40), width,
+                       format_duration(h.min()), bars, format_duration(h.max()));
+  }
+  out += fmt::format("\npercentiles are within {:.1f}% (log-bucketed histogram)\n",
+                     100.0 * DurationHistogram::kRelativeError);
+  return out;
+}
+
+}  // namespace coroner

@@ -1,0 +1,367 @@
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "coroner/timestamp.hpp"
+
+namespace {
+
+using coroner::format_duration;
+using coroner::format_time;
+using coroner::parse_duration;
+using coroner::parse_epoch_number;
+using coroner::parse_time_string;
+using coroner::TimeForm;
+
+constexpr int64_t kSecond = 1'000'000'000;
+
+// 2026-11-25T09:23:19Z, the instant most cases below write in different ways.
+constexpr int64_t kNov25 = 1'795'598'599 * kSecond;
+
+// The nanoseconds of a string that must parse, with the form it must be read as.
+int64_t time_of(std::string_view text, TimeForm form) {
+  const std::optional<coroner::ParsedTime> parsed = parse_time_string(text);
+  INFO("text: '" << text << "'");
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->form == form);
+  return parsed->ns;
+}
+
+int64_t epoch_of(std::string_view text, TimeForm form) {
+  const std::optional<coroner::ParsedTime> parsed = parse_epoch_number(text);
+  INFO("text: '" << text << "'");
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->form == form);
+  return parsed->ns;
+}
+
+int64_t duration_of(std::string_view text) {
+  const std::optional<int64_t> parsed = parse_duration(text);
+  INFO("text: '" << text << "'");
+  REQUIRE(parsed.has_value());
+  return *parsed;
+}
+
+}  // namespace
+
+TEST_CASE("coroner::timestamp") {
+  SUBCASE("to_string names every form") {
+    CHECK(coroner::to_string(TimeForm::none) == "none");
+    CHECK(coroner::to_string(TimeForm::epoch_seconds) == "epoch-s");
+    CHECK(coroner::to_string(TimeForm::epoch_millis) == "epoch-ms");
+    CHECK(coroner::to_string(TimeForm::epoch_micros) == "epoch-us");
+    CHECK(coroner::to_string(TimeForm::epoch_nanos) == "epoch-ns");
+    CHECK(coroner::to_string(TimeForm::iso8601) == "iso8601");
+    CHECK(coroner::to_string(TimeForm::asctime) == "asctime");
+  }
+
+  SUBCASE("epoch numbers in every unit") {
+    CHECK(epoch_of("1700000000", TimeForm::epoch_seconds) == 1'700'000'000 * kSecond);
+    CHECK(epoch_of("1700000000123", TimeForm::epoch_millis) == 1'700'000'000'123'000'000);
+    CHECK(epoch_of("1700000000123456", TimeForm::epoch_micros) == 1'700'000'000'123'456'000);
+    CHECK(epoch_of("1700000000123456789", TimeForm::epoch_nanos) == 1'700'000'000'123'456'789);
+    CHECK(epoch_of("0", TimeForm::epoch_seconds) == 0);
+  }
+
+  SUBCASE("fraction digits are exact, never rounded through a double") {
+    CHECK(epoch_of("1795578788.8227997", TimeForm::epoch_seconds) == 1'795'578'788'822'799'700);
+    CHECK(epoch_of("1795578788.123456789", TimeForm::epoch_seconds) == 1'795'578'788'123'456'789);
+    // Digits past the nanosecond are truncated, not rounded up.
+    CHECK(epoch_of("1795578788.1234567899", TimeForm::epoch_seconds) == 1'795'578'788'123'456'789);
+    CHECK(epoch_of("1700000000123.4567", TimeForm::epoch_millis) == 1'700'000'000'123'456'700);
+    CHECK(epoch_of("1700000000123456.789", TimeForm::epoch_micros) == 1'700'000'000'123'456'789);
+    CHECK(epoch_of("1700000000123456789.9", TimeForm::epoch_nanos) == 1'700'000'000'123'456'789);
+  }
+
+  SUBCASE("magnitude boundaries between units") {
+    // 1e11 ms, 1e14 us and 1e17 ns are the same instant.
+    CHECK(epoch_of("100000000000", TimeForm::epoch_millis) == 100'000'000'000'000'000);
+    CHECK(epoch_of("100000000000000", TimeForm::epoch_micros) == 100'000'000'000'000'000);
+    CHECK(epoch_of("100000000000000000", TimeForm::epoch_nanos) == 100'000'000'000'000'000);
+    // Just below each boundary the smaller unit is meant, and the instant is past 2262.
+    CHECK_FALSE(parse_epoch_number("99999999999"));
+    CHECK_FALSE(parse_epoch_number("99999999999999"));
+    CHECK_FALSE(parse_epoch_number("99999999999999999"));
+    // The last second int64 nanoseconds can hold, and the next one.
+    CHECK(epoch_of("9223372036", TimeForm::epoch_seconds) == 9'223'372'036 * kSecond);
+    CHECK_FALSE(parse_epoch_number("9223372037"));
+    CHECK(epoch_of("9223372036854775807", TimeForm::epoch_nanos) ==
+          std::numeric_limits<int64_t>::max());
+    CHECK_FALSE(parse_epoch_number("9223372036854775808"));
+    CHECK_FALSE(parse_epoch_number("99999999999999999999999999"));
+  }
+
+  SUBCASE("negative epochs count back from 1970") {
+    CHECK(epoch_of("-5", TimeForm::epoch_seconds) == -5 * kSecond);
+    CHECK(epoch_of("-1.5", TimeForm::epoch_seconds) == -1'500'000'000);
+    CHECK(epoch_of("-1700000000123", TimeForm::epoch_millis) == -1'700'000'000'123'000'000);
+    CHECK(epoch_of("-0", TimeForm::epoch_seconds) == 0);
+  }
+
+  SUBCASE("exponent forms") {
+    CHECK(epoch_of("1.7e9", TimeForm::epoch_seconds) == 1'700'000'000 * kSecond);
+    CHECK(epoch_of("1795578788E0", TimeForm::epoch_seconds) == 1'795'578'788 * kSecond);
+    CHECK(epoch_of("1.7E+12", TimeForm::epoch_millis) == 1'700'000'000'000'000'000);
+    CHECK(epoch_of("17955787888227997e-7", TimeForm::epoch_seconds) == 1'795'578'788'822'799'700);
+    CHECK(epoch_of("1e-999", TimeForm::epoch_seconds) == 0);
+    CHECK_FALSE(parse_epoch_number("1e999"));
+    CHECK_FALSE(parse_epoch_number("1e99999999999999999999"));
+    CHECK_FALSE(parse_epoch_number("1e"));
+    CHECK_FALSE(parse_epoch_number("1e+"));
+  }
+
+  SUBCASE("epoch numbers that are not numbers are rejected") {
+    for (const std::string_view text :
+         {"", "-", "NaN", "nan", "Infinity", "-Infinity", "inf", "+5", "01700000000", ".5", "5.",
+          "1.2.3", "17e9x", "0x10", " 1700000000", "1700000000 ", "1_700_000_000", "1,5"}) {
+      INFO("text: '" << text << "'");
+      CHECK_FALSE(parse_epoch_number(text));
+    }
+  }
+
+  SUBCASE("a number inside a string is an epoch") {
+    CHECK(time_of("1795578788.82", TimeForm::epoch_seconds) == 1'795'578'788'820'000'000);
+    CHECK(time_of("1700000000123", TimeForm::epoch_millis) == 1'700'000'000'123'000'000);
+    CHECK(time_of(" 1700000000 ", TimeForm::epoch_seconds) == 1'700'000'000 * kSecond);
+  }
+
+  SUBCASE("ISO 8601 zones name the same instant") {
+    CHECK(time_of("2026-11-25T09:23:19Z", TimeForm::iso8601) == kNov25);
+    CHECK(time_of("2026-11-25T09:23:19z", TimeForm::iso8601) == kNov25);
+    CHECK(time_of("2026-11-25T09:23:19", TimeForm::iso8601) == kNov25);
+    CHECK(time_of("2026-11-25T14:53:19+05:30", TimeForm::iso8601) == kNov25);
+    CHECK(time_of("2026-11-25T14:53:19+0530", TimeForm::iso8601) == kNov25);
+    CHECK(time_of("2026-11-25T01:23:19-08:00", TimeForm::iso8601) == kNov25);
+    CHECK(time_of("2026-11-25T01:23:19-08", TimeForm::iso8601) == kNov25);
+    CHECK(time_of("2026-11-25T09:23:19+00:00", TimeForm::iso8601) == kNov25);
+    CHECK(time_of("2026-11-25T09:23:19-00:00", TimeForm::iso8601) == kNov25);
+    // An offset that crosses midnight backwards.
+    CHECK(time_of("2026-11-26T00:23:19+15:00", TimeForm::iso8601) == kNov25);
+  }
+
+  SUBCASE("ISO 8601 separators and fractions") {
+    CHECK(time_of("2026-11-25t09:23:19Z", TimeForm::iso8601) == kNov25);
+    CHECK(time_of("2026-11-25 09:23:19", TimeForm::iso8601) == kNov25);
+    CHECK(time_of("2026-11-25 09:23:19.610115", TimeForm::iso8601) == kNov25 + 610'115'000);
+    CHECK(time_of("2026-11-25T09:23:19.6Z", TimeForm::iso8601) == kNov25 + 600'000'000);
+    CHECK(time_of("2026-11-25T09:23:19.123456789Z", TimeForm::iso8601) == kNov25 + 123'456'789);
+    CHECK(time_of("2026-11-25T09:23:19.1234567899999Z", TimeForm::iso8601) == kNov25 + 123'456'789);
+    CHECK(time_of("2026-11-25T14:53:19.5+05:30", TimeForm::iso8601) == kNov25 + 500'000'000);
+    // Python logging's asctime: space and comma.
+    CHECK(time_of("2026-11-25 09:23:19,610", TimeForm::iso8601) == kNov25 + 610'000'000);
+    // Python's "%Y-%m-%d %H:%M:%S %z".
+    CHECK(time_of("2026-11-25 14:53:19 +0530", TimeForm::iso8601) == kNov25);
+    // Padding around the text, as a logger may leave it.
+    CHECK(time_of("  2026-11-25T09:23:19Z\n", TimeForm::iso8601) == kNov25);
+  }
+
+  SUBCASE("a date alone is midnight UTC") {
+    CHECK(time_of("2026-11-25", TimeForm::iso8601) == kNov25 - (9 * 3600 + 23 * 60 + 19) * kSecond);
+  }
+
+  SUBCASE("calendar edges") {
+    CHECK(time_of("2024-02-29T12:00:00Z", TimeForm::iso8601) == 1'709'208'000 * kSecond);
+    CHECK(time_of("2000-02-29T00:00:00Z", TimeForm::iso8601) == 951'782'400 * kSecond);
+    CHECK(time_of("1970-01-01T00:00:00Z", TimeForm::iso8601) == 0);
+    CHECK(time_of("1969-12-31T23:59:59Z", TimeForm::iso8601) == -kSecond);
+    CHECK(time_of("1900-01-01T00:00:00Z", TimeForm::iso8601) == -2'208'988'800 * kSecond);
+    CHECK(time_of("2026-12-31T23:59:59Z", TimeForm::iso8601) + kSecond ==
+          time_of("2027-01-01T00:00:00Z", TimeForm::iso8601));
+    // A leap second reads as the following midnight; anywhere else :60 is wrong.
+    CHECK(time_of("2016-12-31T23:59:60Z", TimeForm::iso8601) == 1'483'228'800 * kSecond);
+    CHECK(time_of("2017-01-01T05:29:60+05:30", TimeForm::iso8601) == 1'483'228'800 * kSecond);
+    CHECK_FALSE(parse_time_string("2026-11-25T09:23:60Z"));
+    // Outside what int64 nanoseconds hold.
+    CHECK_FALSE(parse_time_string("1600-01-01T00:00:00Z"));
+    CHECK_FALSE(parse_time_string("2300-01-01T00:00:00Z"));
+  }
+
+  SUBCASE("time.asctime(), zero or space padded day") {
+    CHECK(time_of("Wed Nov 25 09:23:19 2026", TimeForm::asctime) == kNov25);
+    CHECK(time_of("Thu Nov  5 09:23:19 2026", TimeForm::asctime) == 1'793'870'599 * kSecond);
+    CHECK(time_of("Thu Nov 05 09:23:19 2026", TimeForm::asctime) == 1'793'870'599 * kSecond);
+    CHECK(time_of("Thu Nov 5 09:23:19 2026", TimeForm::asctime) == 1'793'870'599 * kSecond);
+    CHECK(time_of("Thu Feb 29 00:00:00 2024", TimeForm::asctime) == 1'709'164'800 * kSecond);
+    CHECK(time_of("Wed Dec 31 23:59:59 1969\n", TimeForm::asctime) == -kSecond);
+  }
+
+  SUBCASE("wrong asctime is rejected") {
+    for (const std::string_view text :
+         {"Thu Nov 25 09:23:19 2026", "Xyz Nov 25 09:23:19 2026", "Wed Foo 25 09:23:19 2026",
+          "wed nov 25 09:23:19 2026", "Wed Nov 31 09:23:19 2026", "Wed Nov  0 09:23:19 2026",
+          "Wed Nov 25 24:23:19 2026", "Wed Nov 25 09:23 2026", "Wed Nov 25 09:23:19",
+          "Wed Nov 25 09:23:19 2026 UTC", "Wed Nov   5 09:23:19 2026", "Wed Nov  25 09:23:19 2026",
+          "Wed Nov 25 09:23:19  2026", "Wed, Nov 25 09:23:19 2026"}) {
+      INFO("text: '" << text << "'");
+      CHECK_FALSE(parse_time_string(text));
+    }
+  }
+
+  SUBCASE("wrong times are rejected, never misread") {
+    for (const std::string_view text : {
+             "",
+             "   ",
+             "yesterday",
+             "now",
+             "NaN",
+             "Infinity",
+             "1e999",
+             "12:00:00",
+             "2026/11/25 10:00:00",
+             "25-11-2026 10:00:00",
+             "2026-13-25T09:23:19Z",
+             "2026-00-25T09:23:19Z",
+             "2026-11-00T09:23:19Z",
+             "2026-11-31T09:23:19Z",
+             "2023-02-29T09:23:19Z",
+             "1900-02-29T00:00:00Z",
+             "2026-11-25T24:00:00Z",
+             "2026-11-25T09:60:19Z",
+             "2026-11-25T09:23:61Z",
+             "2026-11-25T09:23",
+             "2026-11-25T09:23Z",
+             "2026-11-25T9:23:19Z",
+             "2026-11-5T09:23:19Z",
+             "26-11-25T09:23:19Z",
+             "2026-11-25T",
+             "2026-11-25X09:23:19",
+             "2026-11-25  09:23:19",
+             "2026-11-25T09:23:19.",
+             "2026-11-25T09:23:19.Z",
+             "2026-11-25T09:23:19,",
+             "2026-11-25T09:23:19.12a",
+             "2026-11-25T09:23:19 Z",
+             "2026-11-25T09:23:19ZZ",
+             "2026-11-25T09:23:19Z junk",
+             "2026-11-25T09:23:19junk",
+             "2026-11-25T09:23:19+24:00",
+             "2026-11-25T09:23:19+05:60",
+             "2026-11-25T09:23:19+5:30",
+             "2026-11-25T09:23:19+05:3",
+             "2026-11-25T09:23:19+053",
+             "2026-11-25T09:23:19+05:30:00",
+             "2026-11-25T09:23:19+",
+             "2026-11-25T09:23:19 +05:30 x",
+             "2026-11-25 junk",
+             "2026-11",
+             "1795578788.82s",
+             "1795578788.82 UTC",
+         }) {
+      INFO("text: '" << text << "'");
+      CHECK_FALSE(parse_time_string(text));
+    }
+  }
+
+  SUBCASE("format_time writes RFC 3339 UTC with microseconds") {
+    CHECK(format_time(0) == "1970-01-01T00:00:00.000000Z");
+    CHECK(format_time(1'795'578'799'610'115'000) == "2026-11-25T03:53:19.610115Z");
+    CHECK(format_time(1'795'578'799'610'115'999) == "2026-11-25T03:53:19.610115Z");
+    CHECK(format_time(1'709'208'000 * kSecond) == "2024-02-29T12:00:00.000000Z");
+    CHECK(format_time(-1) == "1969-12-31T23:59:59.999999Z");
+    CHECK(format_time(-kSecond) == "1969-12-31T23:59:59.000000Z");
+    CHECK(format_time(-1'500'000'000) == "1969-12-31T23:59:58.500000Z");
+    CHECK(format_time(-2'208'988'800 * kSecond) == "1900-01-01T00:00:00.000000Z");
+    CHECK(format_time(std::numeric_limits<int64_t>::max()) == "2262-04-11T23:47:16.854775Z");
+    CHECK(format_time(std::numeric_limits<int64_t>::min()) == "1677-09-21T00:12:43.145224Z");
+  }
+
+  SUBCASE("format_time and parse_time_string round-trip") {
+    for (const int64_t ns : {int64_t{0}, kNov25 + 610'115'000, int64_t{-1'000},
+                             int64_t{-123'456'000}, int64_t{951'782'400'000'001'000}}) {
+      INFO("ns: " << ns);
+      CHECK(time_of(format_time(ns), TimeForm::iso8601) == ns);
+    }
+  }
+
+  SUBCASE("parse_duration reads every unit") {
+    CHECK(duration_of("250ms") == 250'000'000);
+    CHECK(duration_of("30s") == 30 * kSecond);
+    CHECK(duration_of("1.5m") == 90 * kSecond);
+    CHECK(duration_of("2h") == 7'200 * kSecond);
+    CHECK(duration_of("1d") == 86'400 * kSecond);
+    CHECK(duration_of("100us") == 100'000);
+    CHECK(duration_of("100\xC2\xB5s") == 100'000);
+    CHECK(duration_of("100\xCE\xBCs") == 100'000);
+    CHECK(duration_of("5ns") == 5);
+    CHECK(duration_of("0") == 0);
+    CHECK(duration_of("0s") == 0);
+    CHECK(duration_of("2.5") == 2'500'000'000);
+    CHECK(duration_of("30") == 30 * kSecond);
+    CHECK(duration_of("0.000000001") == 1);
+    CHECK(duration_of("1.5ns") == 1);
+    CHECK(duration_of("0.1h") == 360 * kSecond);
+    CHECK(duration_of(" 30s\n") == 30 * kSecond);
+  }
+
+  SUBCASE("parse_duration adds compound terms") {
+    CHECK(duration_of("1m30s") == 90 * kSecond);
+    CHECK(duration_of("2h5m") == (2 * 3600 + 5 * 60) * kSecond);
+    CHECK(duration_of("1h2m3.5s") == (3600 + 120 + 3) * kSecond + 500'000'000);
+    CHECK(duration_of("1s500ms") == 1'500'000'000);
+  }
+
+  SUBCASE("parse_duration rejects what is not a duration") {
+    for (const std::string_view text : {"",
+                                        " ",
+                                        "-5s",
+                                        "-1",
+                                        "+5s",
+                                        "s",
+                                        "ms",
+                                        "5x",
+                                        "5 s",
+                                        "5sec",
+                                        "5min",
+                                        "1m30",
+                                        "5.s",
+                                        ".5s",
+                                        "1.5.5s",
+                                        "1e3",
+                                        "1e3s",
+                                        "NaN",
+                                        "inf",
+                                        "30s junk",
+                                        "1m-30s",
+                                        "99999999999999999999s",
+                                        "1000000000000d",
+                                        "9223372037s"}) {
+      INFO("text: '" << text << "'");
+      CHECK_FALSE(parse_duration(text));
+    }
+  }
+
+  SUBCASE("format_duration is short and human") {
+    CHECK(format_duration(0) == "0s");
+    CHECK(format_duration(5) == "5ns");
+    CHECK(format_duration(840) == "840ns");
+    CHECK(format_duration(999) == "999ns");
+    CHECK(format_duration(1'000) == "1.00us");
+    CHECK(format_duration(1'500) == "1.50us");
+    CHECK(format_duration(840'000) == "840us");
+    CHECK(format_duration(999'600) == "1.00ms");
+    CHECK(format_duration(12'300'000) == "12.3ms");
+    CHECK(format_duration(250'000'000) == "250ms");
+    CHECK(format_duration(2'500'000'000) == "2.50s");
+    CHECK(format_duration(12'340'000'000) == "12.3s");
+    CHECK(format_duration(59'940'000'000) == "59.9s");
+    CHECK(format_duration(59'960'000'000) == "1m00s");
+    CHECK(format_duration(192 * kSecond) == "3m12s");
+    CHECK(format_duration(3'599 * kSecond) == "59m59s");
+    CHECK(format_duration(3'600 * kSecond) == "1h00m");
+    CHECK(format_duration((2 * 3600 + 5 * 60) * kSecond) == "2h05m");
+    CHECK(format_duration(100 * 3600 * kSecond) == "100h00m");
+    CHECK(format_duration(-2'500'000'000) == "-2.50s");
+    CHECK(format_duration(std::numeric_limits<int64_t>::min()) == "-2562047h47m");
+  }
+
+  SUBCASE("durations round-trip through their text") {
+    for (const std::string_view text : {"250ms", "2.50s", "3m12s", "2h05m", "840us", "5ns"}) {
+      INFO("text: '" << text << "'");
+      CHECK(format_duration(duration_of(text)) == text);
+    }
+  }
+}
