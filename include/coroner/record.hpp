@@ -30,6 +30,7 @@ struct RawRecord {
   std::string_view error_text;   // its text when it was a string
   std::string_view error_type;
   std::string_view level;
+  bool retry = false;  // the attempt role says this record is a retry
   bool has_timeout = false;
   int64_t timeout_ns = 0;
   // Every scope field present, as "name=value" joined by '\x1f' ("" when none).

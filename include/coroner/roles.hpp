@@ -22,8 +22,9 @@ enum class Role : uint8_t {
   level,
   timeout,
   scope,
+  attempt,  // a retry counter: a record of attempt >= 2 (or retries >= 1) is a retry
 };
-constexpr size_t kRoleCount = 11;
+constexpr size_t kRoleCount = 12;
 
 std::string_view to_string(Role role);
 std::optional<Role> role_from_string(std::string_view name);

@@ -25,6 +25,7 @@ struct Event {
   uint32_t line = 0;        // line in its file (saturated), for evidence
   uint16_t file = 0;
   bool error_level = false;  // level error/critical/fatal
+  bool retry = false;        // a retry: a retry word in its stage or status, or an attempt field
 };
 
 struct ErrorNote {
@@ -121,6 +122,7 @@ class TaskStore : public RecordSink {
   uint32_t other_stage_ = kNone;
   size_t distinct_stages_ = 0;
   std::vector<bool> is_stage_;
+  std::vector<bool> is_retry_word_;
   std::optional<int64_t> since_, until_;
   bool has_any_time_ = false;
   int64_t previous_time_ = 0;

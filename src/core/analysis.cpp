@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "coroner/task_graph.hpp"
+
 #include <algorithm>
 #include <unordered_map>
 
@@ -84,6 +86,7 @@ void Analyzer::run() {
   facts_.assign(tasks.size(), TaskFacts{});
   for (uint32_t i = 0; i < tasks.size(); ++i) collect(i);
   for (uint32_t i = 0; i < tasks.size(); ++i) judge(i);
+  apply_graph_rules(store_, out_);
   std::stable_sort(out_.findings.begin(), out_.findings.end(),
                    [](const Finding& a, const Finding& b) {
                      if (a.kind != b.kind) return a.kind < b.kind;
@@ -251,19 +254,12 @@ bool Analyzer::is_timeout_event(const Event& e, Lifecycle meaning) const {
   return type == "TimeoutError";
 }
 
-// A handled error: the task went back to the stage that failed (a retry), or logged a retry.
+// A handled error: the error record or one after it says the work is being retried (a retry
+// word, an attempt counter). Going back to the same stage alone is not enough: a loop over items
+// with `except: log; continue` does that too, and that is the swallowed exception itself.
 bool Analyzer::error_was_retried(const Task& t, size_t error_index, size_t end_index) const {
-  uint32_t failed_stage = t.events[error_index].stage;
-  for (size_t j = error_index + 1; j < end_index; ++j) {
-    const Event& e = t.events[j];
-    if (e.error != kNone || e.error_level || e.stage == kNone) continue;
-    if (e.stage == failed_stage) return true;
-    std::string word = normalise_word(store_.words().view(e.stage));
-    size_t last = word.rfind('_');
-    std::string_view tail = last == std::string::npos ? word : std::string_view(word).substr(last + 1);
-    if (tail == "retry" || tail == "retrying" || tail == "retried" || tail == "retries")
-      return true;
-  }
+  for (size_t j = error_index; j <= end_index && j < t.events.size(); ++j)
+    if (t.events[j].retry) return true;
   return false;
 }
 

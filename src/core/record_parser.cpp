@@ -19,6 +19,7 @@ void RawRecord::clear() {
   task = stage = status = parent = error_text = error_type = level = {};
   awaits.clear();
   has_error = false;
+  retry = false;
   has_timeout = false;
   timeout_ns = 0;
   scope.clear();
@@ -372,6 +373,19 @@ simdjson::error_code RecordParser::Impl::read_value(od::value value,
       if (!ns) return simdjson::SUCCESS;
       r.has_timeout = true;
       r.timeout_ns = *ns;
+      filled = target.rank;
+      return simdjson::SUCCESS;
+    }
+    case Role::attempt: {
+      if (auto err = scalar_text(value, text, is_string)) return err;
+      // attempt / attempt_number count tries from 1; retry / retries / retry_count from 0.
+      int64_t first_retry = target.rank < 2 ? 2 : 1;
+      int64_t n = 0;
+      for (char c : text) {
+        if (c < '0' || c > '9' || n > 1000000) break;
+        n = n * 10 + (c - '0');
+      }
+      r.retry = n >= first_retry || text == "true";
       filled = target.rank;
       return simdjson::SUCCESS;
     }

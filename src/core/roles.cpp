@@ -5,7 +5,7 @@ namespace coroner {
 namespace {
 constexpr std::array<std::string_view, kRoleCount> kRoleNames = {
     "time", "task", "stage", "status", "parent", "awaits",
-    "error", "error-type", "level", "timeout", "scope"};
+    "error", "error-type", "level", "timeout", "scope", "attempt"};
 
 std::vector<std::string> split_commas(std::string_view list) {
   std::vector<std::string> out;
@@ -45,6 +45,8 @@ RoleConfig default_roles() {
   c[Role::level] = {"level", "levelname", "severity"};
   c[Role::timeout] = {"timeout", "timeout_s", "deadline_s"};
   c[Role::scope] = {"hostname", "host", "pid", "process", "worker"};
+  // The first two count attempts (1 is the first try), the others count retries.
+  c[Role::attempt] = {"attempt", "attempt_number", "retry", "retries", "retry_count"};
   return c;
 }
 

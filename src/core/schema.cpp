@@ -54,6 +54,7 @@ void SchemaCollector::on_record(const RawRecord& r) {
       case Role::time:
         if (r.has_time) sample(field, format_time(r.time_ns));
         break;
+      case Role::attempt: sample(field, r.retry ? "(a retry)" : "(first try)"); break;
       case Role::timeout:
         if (r.has_timeout) sample(field, format_duration(r.timeout_ns));
         break;

@@ -24,6 +24,21 @@ std::string summarise_error(std::string_view text) {
   if (text.size() > kErrorTextLimit) out += "...";
   return out;
 }
+// "retrying fetch", "fetch_retry", "Retried after backoff": any part of the word says retry.
+bool mentions_retry(std::string_view word) {
+  std::string normal = normalise_word(word);
+  std::string_view rest = normal;
+  while (!rest.empty()) {
+    size_t sep = rest.find('_');
+    std::string_view part = rest.substr(0, sep);
+    if (part == "retry" || part == "retrying" || part == "retried" || part == "retries" ||
+        part == "reattempt" || part == "reattempting")
+      return true;
+    if (sep == std::string_view::npos) break;
+    rest.remove_prefix(sep + 1);
+  }
+  return false;
+}
 }  // namespace
 
 TaskStore::TaskStore(const Vocabulary& vocabulary, size_t max_stages, bool strict)
@@ -36,6 +51,7 @@ uint32_t TaskStore::intern_word(std::string_view word) {
   if (id == meanings_.size()) {
     meanings_.push_back(vocabulary_.classify(word));
     is_stage_.push_back(false);
+    is_retry_word_.push_back(mentions_retry(word));
   }
   return id;
 }
@@ -132,6 +148,8 @@ void TaskStore::on_record(const RawRecord& r) {
   if (!r.stage.empty()) event.stage = intern_stage(r.stage);
   if (!r.status.empty()) event.status = intern_word(r.status);
   event.error_level = r.is_error_level();
+  event.retry = r.retry || (event.stage != kNone && is_retry_word_[event.stage]) ||
+                (event.status != kNone && is_retry_word_[event.status]);
   if (r.has_error || !r.error_type.empty()) event.error = add_error(r);
 
   Task& task = tasks_[own_task];

@@ -1,0 +1,298 @@
+#include "coroner/task_graph.hpp"
+
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/connected_components.hpp>
+#include <boost/graph/strong_components.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <deque>
+#include <unordered_set>
+
+namespace coroner {
+
+namespace {
+
+using Digraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
+using Undirected = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS>;
+
+bool unfinished(const Analysis& a, uint32_t task) {
+  return a.outcomes[task].outcome == Outcome::open;
+}
+
+bool ended_badly(const Analysis& a, uint32_t task) {
+  Outcome o = a.outcomes[task].outcome;
+  return o == Outcome::failed || o == Outcome::timed_out || o == Outcome::cancelled;
+}
+
+}  // namespace
+
+TaskGraph::TaskGraph(const TaskStore& store, const Analysis& analysis)
+    : store_(store), analysis_(analysis) {
+  const auto& tasks = store.tasks();
+  children_.resize(tasks.size());
+  neighbours_.resize(tasks.size());
+  for (uint32_t t = 0; t < tasks.size(); ++t) {
+    if (tasks[t].parent != kNone && tasks[t].parent != t) {
+      children_[tasks[t].parent].push_back(t);
+      neighbours_[t].push_back(tasks[t].parent);
+      neighbours_[tasks[t].parent].push_back(t);
+    }
+    for (uint32_t w : tasks[t].awaits) {
+      neighbours_[t].push_back(w);
+      neighbours_[w].push_back(t);
+      ++await_edges_;
+    }
+  }
+}
+
+std::vector<std::vector<uint32_t>> TaskGraph::deadlock_cycles() const {
+  const auto& tasks = store_.tasks();
+  // Only waits between unfinished tasks can still hold anything up.
+  Digraph g(tasks.size());
+  for (uint32_t t = 0; t < tasks.size(); ++t) {
+    if (!unfinished(analysis_, t)) continue;
+    for (uint32_t w : tasks[t].awaits)
+      if (unfinished(analysis_, w)) boost::add_edge(t, w, g);
+  }
+  std::vector<int> component(tasks.size());
+  int count = boost::strong_components(g, component.data());
+  std::vector<std::vector<uint32_t>> groups(static_cast<size_t>(count));
+  for (uint32_t t = 0; t < tasks.size(); ++t) groups[size_t(component[t])].push_back(t);
+  std::vector<std::vector<uint32_t>> cycles;
+  for (auto& group : groups) {
+    if (group.size() < 2) continue;
+    // Walk the cycle from its first member so every report names it in the same order.
+    std::vector<uint32_t> order{group.front()};
+    std::unordered_set<uint32_t> seen{group.front()};
+    int id = component[group.front()];
+    for (uint32_t at = group.front();;) {
+      uint32_t next = kNone;
+      for (uint32_t w : tasks[at].awaits)
+        if (unfinished(analysis_, w) && component[w] == id && !seen.count(w)) {
+          next = w;
+          break;
+        }
+      if (next == kNone) break;
+      order.push_back(next);
+      seen.insert(next);
+      at = next;
+    }
+    for (uint32_t t : group)
+      if (!seen.count(t)) order.push_back(t);  // members off the main loop of a bigger knot
+    cycles.push_back(std::move(order));
+  }
+  return cycles;
+}
+
+std::vector<uint32_t> TaskGraph::blame_chain(uint32_t task,
+                                             const std::vector<int32_t>& cycle_of) const {
+  std::vector<uint32_t> chain{task};
+  std::unordered_set<uint32_t> seen{task};
+  uint32_t at = task;
+  while (true) {
+    // Prefer what is worst: a failed task or a deadlock explains a wait better than one more
+    // waiting task.
+    uint32_t next = kNone;
+    int next_rank = -1;
+    for (uint32_t w : store_.tasks()[at].awaits) {
+      if (seen.count(w) || analysis_.outcomes[w].outcome == Outcome::ok) continue;
+      int rank = ended_badly(analysis_, w) ? 3 : cycle_of[w] >= 0 ? 2 : unfinished(analysis_, w) ? 1 : 0;
+      if (rank > next_rank) next = w, next_rank = rank;
+    }
+    if (next == kNone) break;
+    chain.push_back(next);
+    seen.insert(next);
+    if (next_rank >= 2) break;  // the root cause
+    at = next;
+  }
+  return chain;
+}
+
+std::vector<uint32_t> TaskGraph::critical_path(uint32_t task) const {
+  std::vector<uint32_t> path{task};
+  std::unordered_set<uint32_t> seen{task};
+  for (uint32_t at = task;;) {
+    uint32_t latest = kNone;
+    for (uint32_t w : store_.tasks()[at].awaits) {
+      if (seen.count(w) || store_.tasks()[w].events.empty()) continue;
+      if (latest == kNone || analysis_.outcomes[w].end > analysis_.outcomes[latest].end) latest = w;
+    }
+    if (latest == kNone) break;
+    path.push_back(latest);
+    seen.insert(latest);
+    at = latest;
+  }
+  return path;
+}
+
+std::vector<uint32_t> TaskGraph::neighbourhood(const std::vector<uint32_t>& from, int depth) const {
+  std::vector<int> distance(neighbours_.size(), -1);
+  std::deque<uint32_t> queue;
+  for (uint32_t t : from) {
+    distance[t] = 0;
+    queue.push_back(t);
+  }
+  std::vector<uint32_t> out;
+  while (!queue.empty()) {
+    uint32_t t = queue.front();
+    queue.pop_front();
+    out.push_back(t);
+    if (distance[t] >= depth) continue;
+    for (uint32_t n : neighbours_[t]) {
+      if (distance[n] >= 0) continue;
+      distance[n] = distance[t] + 1;
+      queue.push_back(n);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<uint32_t> TaskGraph::components_of(const std::vector<uint32_t>& seeds) const {
+  Undirected g(neighbours_.size());
+  for (uint32_t t = 0; t < neighbours_.size(); ++t)
+    for (uint32_t n : neighbours_[t])
+      if (t < n) boost::add_edge(t, n, g);
+  std::vector<int> component(neighbours_.size());
+  boost::connected_components(g, component.data());
+  std::unordered_set<int> wanted;
+  for (uint32_t s : seeds) wanted.insert(component[s]);
+  std::vector<uint32_t> out;
+  for (uint32_t t = 0; t < component.size(); ++t)
+    if (wanted.count(component[t])) out.push_back(t);
+  return out;
+}
+
+namespace {
+
+class GraphRules {
+ public:
+  GraphRules(const TaskStore& store, Analysis& analysis)
+      : store_(store), a_(analysis), graph_(store, analysis),
+        cycle_of_(store.tasks().size(), -1) {}
+
+  void run() {
+    cycles_ = graph_.deadlock_cycles();
+    for (size_t c = 0; c < cycles_.size(); ++c)
+      for (uint32_t t : cycles_[c]) cycle_of_[t] = int32_t(c);
+    for (Finding& f : a_.findings) rewrite(f);
+    add_orphans();
+    if (graph_.has_await_edges()) add_unobserved_children();
+  }
+
+ private:
+  std::string label(uint32_t t) const { return std::string(store_.task_value(t)); }
+  std::string stage_of(uint32_t t) const {
+    uint32_t s = a_.outcomes[t].last_stage;
+    return s == kNone ? "(no stage)" : fmt::format("'{}'", store_.words().view(s));
+  }
+  std::string at(int64_t time) const { return fmt::format("+{}", format_duration(time - a_.log_start)); }
+
+  // A hung, in-flight or silently dead task that is part of a cycle, or waits on a root cause.
+  void rewrite(Finding& f) {
+    bool open_kind = f.kind == FindingKind::hung || f.kind == FindingKind::in_flight;
+    if (!open_kind) return;
+    if (cycle_of_[f.task] >= 0) return deadlock(f, cycles_[size_t(cycle_of_[f.task])]);
+    if (f.kind != FindingKind::hung) return;
+    auto chain = graph_.blame_chain(f.task, cycle_of_);
+    if (chain.size() < 2) return;
+    uint32_t root = chain.back();
+    std::string why;
+    if (cycle_of_[root] >= 0) {
+      why = fmt::format("{}, which is deadlocked", label(root));
+    } else if (ended_badly(a_, root)) {
+      why = fmt::format("{}, which {} at {}", label(root),
+                        a_.outcomes[root].outcome == Outcome::cancelled ? "was cancelled"
+                        : a_.outcomes[root].outcome == Outcome::timed_out ? "timed out"
+                                                                           : "failed",
+                        at(a_.outcomes[root].end));
+    } else if (store_.tasks()[root].events.empty()) {
+      why = fmt::format("{}, which never logged anything", label(root));
+    } else {
+      why = fmt::format("{}, which hangs in stage {}", label(root), stage_of(root));
+    }
+    f.kind = FindingKind::blocked;
+    f.severity = default_severity(f.kind);
+    f.chain = chain;
+    f.reason = fmt::format("waits in stage {} since {} on {}", stage_of(f.task),
+                           at(a_.outcomes[f.task].last_stage_since), why);
+    if (chain.size() > 2) f.reason += fmt::format(" ({} tasks deep)", chain.size() - 1);
+  }
+
+  void deadlock(Finding& f, const std::vector<uint32_t>& cycle) {
+    std::string members;
+    for (uint32_t t : cycle) members += fmt::format("{}{} in {}", members.empty() ? "" : " -> ", label(t), stage_of(t));
+    f.kind = FindingKind::deadlock;
+    f.severity = default_severity(f.kind);
+    f.members = cycle;
+    f.chain.clear();
+    f.reason = fmt::format("a cycle of {} unfinished tasks waiting on each other: {} -> {}",
+                           cycle.size(), members, label(cycle.front()));
+  }
+
+  void add_orphans() {
+    const auto& tasks = store_.tasks();
+    for (uint32_t t = 0; t < tasks.size(); ++t) {
+      uint32_t parent = tasks[t].parent;
+      if (parent == kNone || !unfinished(a_, t) || tasks[t].events.empty()) continue;
+      if (unfinished(a_, parent) || tasks[parent].events.empty()) continue;
+      Finding f;
+      f.kind = FindingKind::orphan;
+      f.task = t;
+      f.severity = default_severity(f.kind);
+      f.time = a_.outcomes[parent].end;
+      f.stage = a_.outcomes[t].last_stage;
+      f.chain = {t, parent};
+      f.reason = fmt::format("still unfinished in stage {} (last record at {}) though its parent {} "
+                             "ended {} at {}",
+                             stage_of(t), at(a_.outcomes[t].end), label(parent),
+                             to_string(a_.outcomes[parent].outcome), at(a_.outcomes[parent].end));
+      a_.outcomes[t].flagged = true;
+      a_.findings.push_back(std::move(f));
+    }
+  }
+
+  void add_unobserved_children() {
+    const auto& tasks = store_.tasks();
+    std::unordered_set<uint32_t> already_lost;
+    for (const Finding& f : a_.findings)
+      if (f.kind == FindingKind::lost_exception) already_lost.insert(f.task);
+    for (uint32_t t = 0; t < tasks.size(); ++t) {
+      uint32_t parent = tasks[t].parent;
+      if (parent == kNone || already_lost.count(t)) continue;
+      Outcome o = a_.outcomes[t].outcome;
+      if (o != Outcome::failed && o != Outcome::timed_out) continue;
+      if (a_.outcomes[parent].outcome != Outcome::ok) continue;
+      const auto& awaited = tasks[parent].awaits;
+      if (std::find(awaited.begin(), awaited.end(), t) != awaited.end()) continue;
+      Finding f;
+      f.kind = FindingKind::lost_exception;
+      f.subkind = "unobserved-child";
+      f.task = t;
+      f.severity = default_severity(f.kind);
+      f.time = a_.outcomes[t].end;
+      f.stage = a_.outcomes[t].last_stage;
+      f.chain = {t, parent};
+      f.reason = fmt::format("{} at {} in stage {}; its parent {} ended ok at {} and never awaited it",
+                             o == Outcome::failed ? "failed" : "timed out", at(a_.outcomes[t].end),
+                             stage_of(t), label(parent), at(a_.outcomes[parent].end));
+      a_.outcomes[t].flagged = true;
+      a_.findings.push_back(std::move(f));
+    }
+  }
+
+  const TaskStore& store_;
+  Analysis& a_;
+  TaskGraph graph_;
+  std::vector<std::vector<uint32_t>> cycles_;
+  std::vector<int32_t> cycle_of_;
+};
+
+}  // namespace
+
+void apply_graph_rules(const TaskStore& store, Analysis& analysis) {
+  GraphRules(store, analysis).run();
+}
+
+}  // namespace coroner
