@@ -42,6 +42,10 @@ std::string render_timeline_json(const ReportInput& in, const std::vector<uint32
 std::string render_stats_text(const ReportInput& in);
 std::string render_stats_json(const ReportInput& in);
 
+// The task graph of `tasks`: Graphviz dot with one cluster per tree, or JSON nodes and edges.
+std::string render_graph_dot(const ReportInput& in, const std::vector<uint32_t>& tasks);
+std::string render_graph_json(const ReportInput& in, const std::vector<uint32_t>& tasks);
+
 // The scope of a task as (field, value) pairs, in the order the log gave them.
 std::vector<std::pair<std::string, std::string>> scope_fields(const TaskStore& store,
                                                               uint32_t task);

@@ -14,6 +14,7 @@
 #include "coroner/report.hpp"
 #include "coroner/schema.hpp"
 #include "coroner/schema_report.hpp"
+#include "coroner/task_graph.hpp"
 #include "coroner/task_store.hpp"
 
 namespace coroner::cli {
@@ -145,6 +146,29 @@ bool shown(const Finding& f, const Settings& s, const Options& o, const TaskStor
   return true;
 }
 
+// Which tasks `coroner graph` draws: the neighbourhood of --around, else every tree (connected
+// part) holding a finding, else, for a log with no finding, the whole graph.
+std::optional<std::vector<uint32_t>> graph_tasks(const Options& o, const TaskStore& store,
+                                                 const Analysis& analysis) {
+  TaskGraph graph(store, analysis);
+  std::vector<uint32_t> seeds;
+  if (!o.around.empty()) {
+    for (const auto& name : o.around) {
+      size_t before = seeds.size();
+      for (uint32_t t = 0; t < store.tasks().size(); ++t)
+        if (store.task_value(t) == name) seeds.push_back(t);
+      if (seeds.size() == before) return std::nullopt;
+    }
+    return graph.neighbourhood(seeds, o.depth);
+  }
+  for (const Finding& f : analysis.findings)
+    if (f.kind != FindingKind::in_flight) seeds.push_back(f.task);
+  if (!seeds.empty()) return graph.components_of(seeds);
+  std::vector<uint32_t> all(store.tasks().size());
+  for (uint32_t t = 0; t < all.size(); ++t) all[t] = t;
+  return all;
+}
+
 int run_analysis(const Options& o, const Settings& s) {
   TaskStore store(s.vocabulary, o.max_stages, o.strict);
   store.set_window(s.since, s.until);
@@ -176,7 +200,11 @@ int run_analysis(const Options& o, const Settings& s) {
     if (shown(f, s, o, store)) in.findings.push_back(&f);
 
   std::string text;
-  if (o.command == "stats") {
+  if (o.command == "graph") {
+    auto tasks = graph_tasks(o, store, analysis);
+    if (!tasks) return fail(fmt::format("--around: no task '{}' in the log", o.around.front()));
+    text = o.graph_format == "json" ? render_graph_json(in, *tasks) : render_graph_dot(in, *tasks);
+  } else if (o.command == "stats") {
     text = o.format == "json" ? render_stats_json(in) : render_stats_text(in);
   } else if (o.command == "timeline") {
     std::vector<uint32_t> tasks;
@@ -206,7 +234,7 @@ int run(const Options& o) {
   Settings s;
   if (auto err = settle(o, s)) return fail(*err);
   bool report = o.command == "analyze";
-  if (o.format != "text" && o.format != "json" && !(report && o.format == "ndjson"))
+  if (o.command != "graph" && o.format != "text" && o.format != "json" && !(report && o.format == "ndjson"))
     return fail(fmt::format("--format: '{}' is not one of text, json{} for {}", o.format,
                             report ? ", ndjson" : "", o.command));
   if (o.files.empty() && isatty(STDIN_FILENO))

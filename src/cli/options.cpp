@@ -100,7 +100,22 @@ void describe(CLI::App& app, Options& o) {
   input_options(*schema, o);
   output_options(*schema, o, false);
 
-  for (auto* cmd : {analyze, timeline, stats, schema}) {
+  auto* graph = app.add_subcommand(
+      "graph", "The task graph: who spawned and awaited whom (trees with a finding, by default)");
+  input_options(*graph, o);
+  rule_options(*graph, o);
+  graph->add_option("-f,--format", o.graph_format, "Output format: dot (Graphviz), json")
+      ->group("Output")->capture_default_str()->check(CLI::IsMember({"dot", "json"}));
+  graph->add_option("-o,--output", o.output, "Write the graph to FILE instead of standard output")
+      ->group("Output")->type_name("FILE");
+  graph->add_flag("-q,--quiet", o.quiet, "Print nothing but errors")->group("Output");
+  graph->add_option("--around", o.around,
+                    "Only the tasks within --depth edges of TASK (repeatable)")
+      ->group("Output")->type_name("TASK");
+  graph->add_option("--depth", o.depth, "Edges to follow from --around")
+      ->group("Output")->capture_default_str()->check(CLI::NonNegativeNumber);
+
+  for (auto* cmd : {analyze, timeline, stats, schema, graph}) {
     cmd->callback([&o, cmd] { o.command = cmd->get_name(); });
   }
 }

@@ -31,11 +31,14 @@ struct Options {
   std::string task;
   std::string since, until;
   size_t top = 10;
+  std::string graph_format = "dot";
+  std::vector<std::string> around;
+  int depth = 2;
   size_t max_stages = 10000;
 };
 
 // The subcommands; the first argument picks one, anything else means `analyze`.
-inline constexpr const char* kCommands[] = {"analyze", "timeline", "stats", "schema"};
+inline constexpr const char* kCommands[] = {"analyze", "timeline", "stats", "schema", "graph"};
 
 // Builds the CLI11 app over `options`. Every option and its default is declared here once;
 // --help, the man page test and the README are checked against it.

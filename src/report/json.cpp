@@ -3,6 +3,7 @@
 
 #include "common.hpp"
 #include "coroner/json_writer.hpp"
+#include "coroner/task_graph.hpp"
 
 namespace coroner {
 
@@ -64,7 +65,7 @@ void write_events(JsonWriter& w, const ReportInput& in, uint32_t task) {
   w.end_array();
 }
 
-void write_task(JsonWriter& w, const ReportInput& in, uint32_t task) {
+void write_task(JsonWriter& w, const ReportInput& in, const TaskGraph& graph, uint32_t task) {
   const TaskStore& store = in.store;
   const TaskOutcome& o = in.analysis.outcomes[task];
   const Task& t = store.tasks()[task];
@@ -80,6 +81,8 @@ void write_task(JsonWriter& w, const ReportInput& in, uint32_t task) {
   if (t.parent == kNone) w.null(); else w.value(store.task_value(t.parent));
   w.key("awaits");
   write_task_list(w, store, t.awaits);
+  w.key("critical_path");
+  write_task_list(w, store, graph.critical_path(task));
   w.key("events");
   write_events(w, in, task);
   w.end_object();
@@ -186,7 +189,8 @@ std::string render_json(const ReportInput& in) {
   w.key("stages");
   write_stages(w, in);
   w.key("tasks").begin_array();
-  for (uint32_t t : report::flagged_tasks(in)) write_task(w, in, t);
+  TaskGraph graph(in.store, in.analysis);
+  for (uint32_t t : report::flagged_tasks(in)) write_task(w, in, graph, t);
   w.end_array();
   w.end_object();
   out += '\n';
@@ -209,7 +213,8 @@ std::string render_timeline_json(const ReportInput& in, const std::vector<uint32
   w.begin_object();
   w.key("schema").value(kReportSchema);
   w.key("tasks").begin_array();
-  for (uint32_t t : tasks) write_task(w, in, t);
+  TaskGraph graph(in.store, in.analysis);
+  for (uint32_t t : tasks) write_task(w, in, graph, t);
   w.end_array();
   w.key("findings").begin_array();
   for (const Finding& f : in.analysis.findings)

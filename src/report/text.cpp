@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common.hpp"
+#include "coroner/task_graph.hpp"
 
 namespace coroner {
 
@@ -193,6 +194,7 @@ std::string render_timeline_text(const ReportInput& in, const std::vector<uint32
   std::string out;
   ReportInput all = in;
   all.options.timeline_events = 0;
+  TaskGraph graph(in.store, in.analysis);
   for (uint32_t task : tasks) {
     const TaskOutcome& o = in.analysis.outcomes[task];
     const Task& t = in.store.tasks()[task];
@@ -212,6 +214,9 @@ std::string render_timeline_text(const ReportInput& in, const std::vector<uint32
                                      to_string(in.analysis.outcomes[w].outcome)));
       }
       out += fmt::format("  awaited: {}\n", list);
+      std::string path;
+      for (uint32_t step : graph.critical_path(task)) join(path, " -> ", in.store.task_value(step));
+      out += fmt::format("  critical path: {}\n", path);
     }
     const Finding* first = nullptr;
     for (const Finding& f : in.analysis.findings) {
