@@ -149,7 +149,7 @@ bool shown(const Finding& f, const Settings& s, const Options& o, const TaskStor
 // Which tasks `coroner graph` draws: the neighbourhood of --around, else every tree (connected
 // part) holding a finding, else, for a log with no finding, the whole graph.
 std::optional<std::vector<uint32_t>> graph_tasks(const Options& o, const TaskStore& store,
-                                                 const Analysis& analysis) {
+                                                 const Analysis& analysis, std::string& missing) {
   TaskGraph graph(store, analysis);
   std::vector<uint32_t> seeds;
   if (!o.around.empty()) {
@@ -157,7 +157,10 @@ std::optional<std::vector<uint32_t>> graph_tasks(const Options& o, const TaskSto
       size_t before = seeds.size();
       for (uint32_t t = 0; t < store.tasks().size(); ++t)
         if (store.task_value(t) == name) seeds.push_back(t);
-      if (seeds.size() == before) return std::nullopt;
+      if (seeds.size() == before) {
+        missing = name;
+        return std::nullopt;
+      }
     }
     return graph.neighbourhood(seeds, o.depth);
   }
@@ -201,8 +204,9 @@ int run_analysis(const Options& o, const Settings& s) {
 
   std::string text;
   if (o.command == "graph") {
-    auto tasks = graph_tasks(o, store, analysis);
-    if (!tasks) return fail(fmt::format("--around: no task '{}' in the log", o.around.front()));
+    std::string missing;
+    auto tasks = graph_tasks(o, store, analysis, missing);
+    if (!tasks) return fail(fmt::format("--around: no task '{}' in the log", missing));
     text = o.graph_format == "json" ? render_graph_json(in, *tasks) : render_graph_dot(in, *tasks);
   } else if (o.command == "stats") {
     text = o.format == "json" ? render_stats_json(in) : render_stats_text(in);

@@ -4,66 +4,94 @@ namespace coroner::cli {
 
 namespace {
 
+// Repeatable options take one value per use, so `--field task=id app.jsonl` leaves the file
+// alone (CLI11 would otherwise swallow every following word into the vector).
+CLI::Option* one_each(CLI::Option* option) {
+  return option->expected(1)->allow_extra_args(false)->multi_option_policy(
+      CLI::MultiOptionPolicy::TakeAll);
+}
+
 void input_options(CLI::App& cmd, Options& o) {
   cmd.add_option("files", o.files, "NDJSON logs (.gz and .zst too); '-' or none: standard input")
       ->type_name("FILE...");
   cmd.add_flag("--strict", o.strict, "Stop at the first line that is not a JSON object (exit 2)")
       ->group("Input");
-  cmd.add_option("--field", o.fields,
-                 "ROLE=NAME: read a role from this field; dotted paths reach into objects "
-                 "(task=extra.task_id). Roles: time task stage status parent awaits error "
-                 "error-type level timeout scope")
-      ->group("Input")->type_name("ROLE=NAME");
+  one_each(cmd.add_option("--field", o.fields,
+                          "ROLE=NAME: read a role from this field; dotted paths reach into objects "
+                          "(task=extra.task_id). Roles: time task stage status parent awaits error "
+                          "error-type level timeout scope"))
+      ->group("Input")
+      ->type_name("ROLE=NAME");
   cmd.add_option("--key", o.key,
                  "Comma-separated fields that make up a task's scope with its id "
                  "(default: hostname,host,pid,process,worker; '' for none)")
-      ->group("Input")->type_name("FIELDS")->each([&o](const std::string&) { o.key_given = true; });
+      ->group("Input")
+      ->type_name("FIELDS")
+      ->each([&o](const std::string&) { o.key_given = true; });
   cmd.add_option("--since", o.since, "Ignore records before this time (ISO-8601 or epoch)")
-      ->group("Input")->type_name("TIME");
+      ->group("Input")
+      ->type_name("TIME");
   cmd.add_option("--until", o.until, "Ignore records after this time")
-      ->group("Input")->type_name("TIME");
+      ->group("Input")
+      ->type_name("TIME");
   cmd.add_option("--max-stages", o.max_stages,
                  "Distinct stage names kept; more fold into '(other)'")
-      ->group("Input")->capture_default_str();
+      ->group("Input")
+      ->capture_default_str();
 }
 
 void rule_options(CLI::App& cmd, Options& o) {
-  cmd.add_option("--start-stage", o.start_stages, "Extra word that marks a task's start")
-      ->group("Rules")->type_name("WORD");
-  cmd.add_option("--end-stage", o.end_stages,
-                 "Extra word that marks a task's successful end (stops learning it)")
-      ->group("Rules")->type_name("WORD");
-  cmd.add_option("--fail-stage", o.fail_stages, "Extra word that marks a task's failure")
-      ->group("Rules")->type_name("WORD");
+  one_each(cmd.add_option("--start-stage", o.start_stages, "Extra word that marks a task's start"))
+      ->group("Rules")
+      ->type_name("WORD");
+  one_each(cmd.add_option("--end-stage", o.end_stages,
+                          "Extra word that marks a task's successful end (stops learning it)"))
+      ->group("Rules")
+      ->type_name("WORD");
+  one_each(cmd.add_option("--fail-stage", o.fail_stages, "Extra word that marks a task's failure"))
+      ->group("Rules")
+      ->type_name("WORD");
   cmd.add_option("--stall", o.stall,
                  "Silence after which an open task is hung (default: learned per stage, 4 x p99)")
-      ->group("Rules")->type_name("DUR");
+      ->group("Rules")
+      ->type_name("DUR");
   cmd.add_option("--deadline", o.deadline, "Longest any task may run before it counts as timed out")
-      ->group("Rules")->type_name("DUR");
-  cmd.add_option("--stage-deadline", o.stage_deadlines, "STAGE=DUR: longest one stage may take")
-      ->group("Rules")->type_name("STAGE=DUR");
+      ->group("Rules")
+      ->type_name("DUR");
+  one_each(cmd.add_option("--stage-deadline", o.stage_deadlines,
+                          "STAGE=DUR: longest one stage may take"))
+      ->group("Rules")
+      ->type_name("STAGE=DUR");
 }
 
 void output_options(CLI::App& cmd, Options& o, bool report) {
   std::string formats = report ? "text, json, ndjson" : "text, json";
   cmd.add_option("-f,--format", o.format, "Output format: " + formats)
-      ->group("Output")->capture_default_str();
+      ->group("Output")
+      ->capture_default_str();
   cmd.add_option("-o,--output", o.output, "Write the report to FILE instead of standard output")
-      ->group("Output")->type_name("FILE");
+      ->group("Output")
+      ->type_name("FILE");
   cmd.add_option("--color", o.color, "Colour: auto (a terminal, unless NO_COLOR), always, never")
-      ->group("Output")->capture_default_str()->check(CLI::IsMember({"auto", "always", "never"}));
+      ->group("Output")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   cmd.add_flag("-q,--quiet", o.quiet, "Print nothing but errors; the exit status tells")
       ->group("Output");
   if (!report) return;
   cmd.add_option("--top", o.top, "Findings shown in full per kind in text (0: all)")
-      ->group("Output")->capture_default_str();
+      ->group("Output")
+      ->capture_default_str();
   cmd.add_option("--kind", o.kinds, "Show only findings of these kinds (comma-separated)")
-      ->group("Output")->type_name("KINDS");
+      ->group("Output")
+      ->type_name("KINDS");
   cmd.add_option("--task", o.task, "Show only findings of this task")
-      ->group("Output")->type_name("TASK");
-  cmd.add_option("--fail-on", o.fail_on,
-                 "Exit 1 when a finding of these kinds is shown")
-      ->group("Output")->type_name("KINDS")->capture_default_str();
+      ->group("Output")
+      ->type_name("TASK");
+  cmd.add_option("--fail-on", o.fail_on, "Exit 1 when a finding of these kinds is shown")
+      ->group("Output")
+      ->type_name("KINDS")
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -84,9 +112,11 @@ void describe(CLI::App& app, Options& o) {
   rule_options(*analyze, o);
   output_options(*analyze, o, true);
 
-  auto* timeline = app.add_subcommand("timeline", "One task's records, what it awaited and spawned");
+  auto* timeline =
+      app.add_subcommand("timeline", "One task's records, what it awaited and spawned");
   timeline->add_option("task", o.timeline_task, "The task id (its value in the log)")
-      ->required()->type_name("TASK");
+      ->required()
+      ->type_name("TASK");
   input_options(*timeline, o);
   rule_options(*timeline, o);
   output_options(*timeline, o, false);
@@ -105,15 +135,21 @@ void describe(CLI::App& app, Options& o) {
   input_options(*graph, o);
   rule_options(*graph, o);
   graph->add_option("-f,--format", o.graph_format, "Output format: dot (Graphviz), json")
-      ->group("Output")->capture_default_str()->check(CLI::IsMember({"dot", "json"}));
+      ->group("Output")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"dot", "json"}));
   graph->add_option("-o,--output", o.output, "Write the graph to FILE instead of standard output")
-      ->group("Output")->type_name("FILE");
+      ->group("Output")
+      ->type_name("FILE");
   graph->add_flag("-q,--quiet", o.quiet, "Print nothing but errors")->group("Output");
-  graph->add_option("--around", o.around,
-                    "Only the tasks within --depth edges of TASK (repeatable)")
-      ->group("Output")->type_name("TASK");
+  one_each(graph->add_option("--around", o.around,
+                             "Only the tasks within --depth edges of TASK (repeatable)"))
+      ->group("Output")
+      ->type_name("TASK");
   graph->add_option("--depth", o.depth, "Edges to follow from --around")
-      ->group("Output")->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->group("Output")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
 
   for (auto* cmd : {analyze, timeline, stats, schema, graph}) {
     cmd->callback([&o, cmd] { o.command = cmd->get_name(); });

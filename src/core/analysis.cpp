@@ -348,8 +348,12 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
   for (size_t i = 0; i <= end; ++i) {
     const Event& e = t.events[i];
     if (!is_timeout_event(e, facts.meanings[i])) continue;
+    // "fetch_data timed out" is the event, not the stage the task was working in.
+    uint32_t working = e.stage;
+    for (size_t j = i; j-- > 0 && (working == e.stage || working == kNone);)
+      working = t.events[j].stage;
     std::string reason =
-        i == end ? fmt::format("timed out in stage {} after {} of running: {}", stage_name(e.stage),
+        i == end ? fmt::format("timed out in stage {} after {} of running: {}", stage_name(working),
                                format_duration(e.time - o.start), error_summary(e))
                  : fmt::format("timed out at {} ({}), then carried on and ended {} in stage {}",
                                at(e.time), error_summary(e), to_string(o.outcome),

@@ -1,0 +1,197 @@
+// The graph rules on small hand-written logs: deadlock cycles, blocked chains, orphans,
+// unobserved children, critical paths, and healthy trees that must stay quiet.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "coroner/analysis.hpp"
+#include "coroner/ingest.hpp"
+#include "coroner/task_graph.hpp"
+
+using namespace coroner;
+
+namespace {
+
+// Ingests `lines` (one JSON object each) from a temporary file and analyses them.
+struct Analysed {
+  explicit Analysed(const std::string& lines) : store(vocabulary, 10000, false) {
+    char path[] = "/tmp/coroner_graph_XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    std::ofstream(path) << lines;
+    store.add_file(path);
+    IngestResult r = ingest({path}, default_roles(), store);
+    std::remove(path);
+    REQUIRE(!r.error);
+    analysis = analyze(store, options);
+  }
+  // Kinds found per task value: {"a": "deadlock", ...}; several joined by ','.
+  std::map<std::string, std::string> kinds() const {
+    std::map<std::string, std::string> out;
+    for (const Finding& f : analysis.findings) {
+      std::string& k = out[std::string(store.task_value(f.task))];
+      k += (k.empty() ? "" : ",") + std::string(to_string(f.kind));
+    }
+    return out;
+  }
+  const Finding* finding(std::string_view task, FindingKind kind) const {
+    for (const Finding& f : analysis.findings)
+      if (store.task_value(f.task) == task && f.kind == kind) return &f;
+    return nullptr;
+  }
+  Vocabulary vocabulary;
+  AnalysisOptions options;
+  TaskStore store;
+  Analysis analysis;
+};
+
+// A healthy tree: root awaits two children that finish, then ends; repeated so the stages have
+// statistics, then the log runs on for a while (the last line) so silence can be judged.
+std::string healthy_trees(int count, double start) {
+  std::string out;
+  for (int i = 0; i < count; ++i) {
+    double t = start + i * 0.01;
+    std::string root = "root-" + std::to_string(i);
+    auto line = [&](double at, const std::string& task, const std::string& phase,
+                    const std::string& extra = "") {
+      out += "{\"ts\": " + std::to_string(at) + ", \"task\": \"" + task + "\", \"phase\": \"" +
+             phase + "\"" + extra + "}\n";
+    };
+    line(t, root, "started");
+    line(t + 0.001, root + ":a", "started", ", \"parent_id\": \"" + root + "\"");
+    line(t + 0.001, root + ":b", "started", ", \"parent_id\": \"" + root + "\"");
+    line(t + 0.002, root, "waiting", ", \"awaits\": [\"" + root + ":a\", \"" + root + ":b\"]");
+    line(t + 0.004, root + ":a", "done", ", \"parent_id\": \"" + root + "\"");
+    line(t + 0.006, root + ":b", "done", ", \"parent_id\": \"" + root + "\"");
+    line(t + 0.007, root, "done");
+  }
+  return out;
+}
+
+constexpr const char* kLogEnd = "{\"ts\": 1700000010.0, \"phase\": \"shutdown\"}\n";
+
+}  // namespace
+
+TEST_CASE("coroner::TaskGraph") {
+  SUBCASE("healthy parent/child trees stay quiet") {
+    Analysed a(healthy_trees(20, 1700000000.0) + kLogEnd);
+    CHECK(a.analysis.findings.empty());
+  }
+
+  SUBCASE("a deadlock of two tasks names both, with the cycle") {
+    Analysed a(healthy_trees(20, 1700000000.0) +
+               "{\"ts\": 1700000001.0, \"task\": \"x\", \"phase\": \"started\"}\n"
+               "{\"ts\": 1700000001.0, \"task\": \"y\", \"phase\": \"started\"}\n"
+               "{\"ts\": 1700000001.1, \"task\": \"x\", \"phase\": \"waiting\", \"awaits\": \"y\"}\n"
+               "{\"ts\": 1700000001.1, \"task\": \"y\", \"phase\": \"waiting\", \"awaits\": \"x\"}\n" +
+               kLogEnd);
+    auto kinds = a.kinds();
+    CHECK(kinds["x"] == "deadlock");
+    CHECK(kinds["y"] == "deadlock");
+    const Finding* f = a.finding("x", FindingKind::deadlock);
+    REQUIRE(f);
+    CHECK(f->members.size() == 2);
+    CHECK(f->reason.find("x in 'waiting'") != std::string::npos);
+    CHECK(kinds.size() == 2);  // the healthy trees stay quiet
+  }
+
+  SUBCASE("a deadlock of three tasks, and a task blocked behind it") {
+    Analysed a(healthy_trees(20, 1700000000.0) +
+               "{\"ts\": 1700000001.0, \"task\": \"a\", \"phase\": \"waiting\", \"awaits\": \"b\"}\n"
+               "{\"ts\": 1700000001.0, \"task\": \"b\", \"phase\": \"waiting\", \"awaits\": \"c\"}\n"
+               "{\"ts\": 1700000001.0, \"task\": \"c\", \"phase\": \"waiting\", \"awaits\": [\"a\"]}\n"
+               "{\"ts\": 1700000001.0, \"task\": \"w\", \"phase\": \"waiting\", \"awaits\": \"b\"}\n" +
+               kLogEnd);
+    auto kinds = a.kinds();
+    CHECK(kinds["a"] == "deadlock");
+    CHECK(kinds["b"] == "deadlock");
+    CHECK(kinds["c"] == "deadlock");
+    CHECK(kinds["w"] == "blocked");
+    const Finding* f = a.finding("a", FindingKind::deadlock);
+    REQUIRE(f);
+    CHECK(f->members.size() == 3);
+    const Finding* w = a.finding("w", FindingKind::blocked);
+    REQUIRE(w);
+    CHECK(w->chain.size() == 2);
+  }
+
+  SUBCASE("a chain of blocked tasks three deep points at the hung root") {
+    Analysed a(healthy_trees(20, 1700000000.0) +
+               "{\"ts\": 1700000001.0, \"task\": \"leaf\", \"phase\": \"loading\"}\n"
+               "{\"ts\": 1700000001.0, \"task\": \"m1\", \"phase\": \"waiting\", \"awaits\": \"leaf\"}\n"
+               "{\"ts\": 1700000001.0, \"task\": \"m2\", \"phase\": \"waiting\", \"awaits\": \"m1\"}\n"
+               "{\"ts\": 1700000001.0, \"task\": \"m3\", \"phase\": \"waiting\", \"awaits\": \"m2\"}\n" +
+               kLogEnd);
+    auto kinds = a.kinds();
+    CHECK(kinds["leaf"] == "hung");
+    CHECK(kinds["m1"] == "blocked");
+    CHECK(kinds["m3"] == "blocked");
+    const Finding* f = a.finding("m3", FindingKind::blocked);
+    REQUIRE(f);
+    REQUIRE(f->chain.size() == 4);
+    CHECK(a.store.task_value(f->chain.back()) == "leaf");
+    CHECK(f->reason.find("leaf, which hangs") != std::string::npos);
+  }
+
+  SUBCASE("blocked on a failed task names the failure") {
+    Analysed a(healthy_trees(20, 1700000000.0) +
+               "{\"ts\": 1700000001.0, \"task\": \"producer\", \"phase\": \"failed\", \"error\": \"OSError: gone\"}\n"
+               "{\"ts\": 1700000001.1, \"task\": \"consumer\", \"phase\": \"waiting\", \"awaits\": \"producer\"}\n" +
+               kLogEnd);
+    auto kinds = a.kinds();
+    CHECK(kinds["consumer"] == "blocked");
+    CHECK(kinds.count("producer") == 0);  // a failure that was reported is no finding
+  }
+
+  SUBCASE("an orphan: a child still running when its parent ended") {
+    Analysed a(healthy_trees(20, 1700000000.0) +
+               "{\"ts\": 1700000001.0, \"task\": \"p\", \"phase\": \"started\"}\n"
+               "{\"ts\": 1700000001.0, \"task\": \"kid\", \"phase\": \"polling\", \"parent_id\": \"p\"}\n"
+               "{\"ts\": 1700000001.1, \"task\": \"p\", \"phase\": \"done\"}\n" +
+               kLogEnd);
+    CHECK(a.finding("kid", FindingKind::orphan) != nullptr);
+    CHECK(a.finding("p", FindingKind::orphan) == nullptr);
+  }
+
+  SUBCASE("an unobserved child: failed while its parent ended ok without awaiting it") {
+    Analysed a(healthy_trees(20, 1700000000.0) +
+               "{\"ts\": 1700000001.0, \"task\": \"p\", \"phase\": \"started\"}\n"
+               "{\"ts\": 1700000001.0, \"task\": \"seen\", \"phase\": \"started\", \"parent_id\": \"p\"}\n"
+               "{\"ts\": 1700000001.0, \"task\": \"unseen\", \"phase\": \"started\", \"parent_id\": \"p\"}\n"
+               "{\"ts\": 1700000001.0, \"task\": \"p\", \"phase\": \"waiting\", \"awaits\": \"seen\"}\n"
+               "{\"ts\": 1700000001.1, \"task\": \"seen\", \"phase\": \"failed\", \"parent_id\": \"p\"}\n"
+               "{\"ts\": 1700000001.1, \"task\": \"unseen\", \"phase\": \"failed\", \"parent_id\": \"p\"}\n"
+               "{\"ts\": 1700000001.2, \"task\": \"p\", \"phase\": \"done\"}\n" +
+               kLogEnd);
+    const Finding* f = a.finding("unseen", FindingKind::lost_exception);
+    REQUIRE(f);
+    CHECK(f->subkind == "unobserved-child");
+    // The parent awaited this one: its failure reached the parent.
+    CHECK(a.finding("seen", FindingKind::lost_exception) == nullptr);
+  }
+
+  SUBCASE("the critical path follows the await that ended last") {
+    Analysed a(healthy_trees(3, 1700000000.0) + kLogEnd);
+    TaskGraph graph(a.store, a.analysis);
+    uint32_t root = a.store.find_task(0, "root-0");
+    REQUIRE(root != kNone);
+    auto path = graph.critical_path(root);
+    REQUIRE(path.size() == 2);
+    CHECK(a.store.task_value(path[1]) == "root-0:b");
+  }
+
+  SUBCASE("--around cuts a neighbourhood") {
+    Analysed a(healthy_trees(3, 1700000000.0) + kLogEnd);
+    TaskGraph graph(a.store, a.analysis);
+    uint32_t child = a.store.find_task(0, "root-1:a");
+    auto near = graph.neighbourhood({child}, 1);
+    CHECK(near.size() == 2);  // itself and its parent (which also awaits it)
+    auto wider = graph.neighbourhood({child}, 2);
+    CHECK(wider.size() == 3);
+  }
+}
