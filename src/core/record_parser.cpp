@@ -171,12 +171,16 @@ size_t RecordParser::Impl::fast_pass(const Chunk& chunk, size_t begin, uint32_t 
   if (stream_parser.iterate_many(base, size, kBatchSize).get(stream)) return begin;
   size_t good_end = 0;  // offset (from base) just past the last record handled
   for (auto it = stream.begin(); it != stream.end(); ++it) {
+    // A batch that failed to index (an unclosed string, bad UTF-8) has no documents to look at:
+    // check before touching source(), which reads the index.
+    od::document_reference doc;
+    if ((*it).get(doc) != simdjson::SUCCESS) break;
     size_t index = it.current_index();
     std::string_view source = trim_token(it.source());
     // A document spanning lines means a damaged line was glued to the next: redo them slowly.
     if (std::memchr(source.data(), '\n', source.size()) != nullptr) break;
     record.clear();
-    if (read_document(*it) != simdjson::SUCCESS) break;
+    if (read_document(doc) != simdjson::SUCCESS) break;
     record.file = file;
     record.line = line_at(chunk, begin + index);
     sink.on_record(record);

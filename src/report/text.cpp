@@ -76,8 +76,9 @@ void summary(const ReportInput& in, const Painter& paint, std::string& out) {
       where += fmt::format("{}:{}", store.files()[b.file] == "-" ? "<stdin>" : store.files()[b.file],
                            b.line);
     }
-    out += fmt::format("skipped: {} not JSON objects (first at {})\n",
-                       plural(counts.bad_lines, "line", "lines"), where);
+    out += fmt::format("skipped: {} that {} not a JSON object (at {}{})\n",
+                       plural(counts.bad_lines, "line", "lines"), counts.bad_lines == 1 ? "is" : "are",
+                       where, counts.bad_lines > store.bad_lines().size() ? ", ..." : "");
   }
   for (const std::string& d : in.ingest.damage) out += fmt::format("damaged input: {}\n", d);
   if (counts.bad_times > 0)
