@@ -34,7 +34,6 @@ struct ErrorNote {
 };
 
 struct Task {
-  uint32_t name = kNone;   // id in TaskStore::names(): the task value as written
   uint32_t scope = 0;      // id in TaskStore::scopes(); 0 is the empty scope
   uint32_t parent = kNone;  // task index of the task that created it
   bool logged = false;      // false for a task only named by others (an await, a parent, asyncio)
@@ -80,7 +79,6 @@ class TaskStore : public RecordSink {
 
   const std::vector<Task>& tasks() const { return tasks_; }
   std::vector<Task>& tasks() { return tasks_; }
-  const Interner& names() const { return names_; }
   const Interner& words() const { return words_; }
   const Interner& scopes() const { return scopes_; }
   const std::vector<ErrorNote>& errors() const { return errors_; }
@@ -96,7 +94,10 @@ class TaskStore : public RecordSink {
   int64_t first_time() const { return first_time_; }
   int64_t last_time() const { return last_time_; }
   std::string task_label(uint32_t task) const;  // "1003" or "Task-3 (pid=12)"
-  std::string_view task_value(uint32_t task) const { return names_.view(tasks_[task].name); }
+  // The task value as written: its key minus the scope id in front.
+  std::string_view task_value(uint32_t task) const {
+    return task_keys_.view(task).substr(sizeof(uint32_t));
+  }
 
  private:
   uint32_t intern_word(std::string_view word);
@@ -106,7 +107,6 @@ class TaskStore : public RecordSink {
   const Vocabulary& vocabulary_;
   size_t max_stages_;
   bool strict_;
-  Interner names_;
   Interner words_;
   Interner scopes_;
   Interner task_keys_;  // scope id (4 bytes) + task value -> task index

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "coroner/interner.hpp"
@@ -66,6 +67,7 @@ struct FieldTree {
       for (size_t rank = 0; rank < paths.size() && rank < RawRecord::kNoField; ++rank)
         add(paths[rank], Target{Role(r), uint8_t(rank)});
     }
+    build_quick_table();
   }
 
   void add(std::string_view path, Target target) {
@@ -88,14 +90,46 @@ struct FieldTree {
     return index;
   }
 
+  // Every key of every record comes through here: a small table indexed by length and the first
+  // and last bytes answers most keys (the ones of no role) without hashing the whole key.
+  static size_t quick_slot(std::string_view key) {
+    if (key.empty()) return 0;
+    return (key.size() * 31u + uint8_t(key.front()) * 7u + uint8_t(key.back())) & (kQuick - 1);
+  }
+  void build_quick_table() {
+    for (uint32_t id = 0; id < names.size(); ++id) {
+      size_t slot = quick_slot(names.view(id));
+      quick[slot] = quick[slot] == kEmptyQuick ? id : kCollision;
+    }
+  }
+  std::optional<uint32_t> find_name(std::string_view key) const {
+    uint32_t id = quick[quick_slot(key)];
+    if (id == kEmptyQuick) return std::nullopt;
+    if (id != kCollision) {
+      if (names.view(id) == key) return id;
+      return std::nullopt;
+    }
+    return names.find(key);
+  }
+
   std::optional<uint32_t> child(uint32_t node, uint32_t name) const {
     for (auto [n, index] : nodes[node].children)
       if (n == name) return index;
     return std::nullopt;
   }
 
+  static constexpr size_t kQuick = 512;
+  static constexpr uint32_t kEmptyQuick = UINT32_MAX;
+  static constexpr uint32_t kCollision = UINT32_MAX - 1;
   Interner names;
   std::vector<Node> nodes;
+  std::array<uint32_t, kQuick> quick = make_empty_quick();
+
+  static std::array<uint32_t, kQuick> make_empty_quick() {
+    std::array<uint32_t, kQuick> q;
+    q.fill(kEmptyQuick);
+    return q;
+  }
 };
 
 std::string_view trim_token(std::string_view token) {
@@ -247,7 +281,7 @@ simdjson::error_code RecordParser::Impl::read_object(od::object object, uint32_t
     if (auto err = std::move(field_result).get(field)) return err;
     std::string_view key;
     if (auto err = field.unescaped_key().get(key)) return err;
-    auto name = tree.names.find(key);
+    auto name = tree.find_name(key);
     if (!name) continue;  // not a field of any role: ondemand skips its value
     auto child = tree.child(node, *name);
     if (!child) continue;

@@ -89,7 +89,6 @@ uint32_t TaskStore::task_or_new(uint32_t scope, std::string_view name) {
   uint32_t id = task_keys_.intern(key_buffer_);
   if (id == tasks_.size()) {
     Task task;
-    task.name = names_.intern(name);
     task.scope = scope;
     tasks_.push_back(std::move(task));
   }
