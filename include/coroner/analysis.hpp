@@ -27,13 +27,12 @@ struct AnalysisOptions {
 enum class Outcome : uint8_t { open, ok, failed, timed_out, cancelled };
 std::string_view to_string(Outcome outcome);
 
+// 16 bytes a task: its start, last stage and when it entered it are in its Task already
+// (first_time, stage, stage_since).
 struct TaskOutcome {
+  int64_t end = 0;  // its end record, or its last record when open
   Outcome outcome = Outcome::open;
-  int64_t start = 0;             // its first record
-  int64_t end = 0;               // its end record, or its last record when open
-  uint32_t last_stage = UINT32_MAX;
-  int64_t last_stage_since = 0;  // when it entered its last stage
-  bool flagged = false;          // has a finding other than in-flight
+  bool flagged = false;  // has a finding other than in-flight
 };
 
 // The stage that ends a healthy task, learned when the log has no word for it.

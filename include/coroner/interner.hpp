@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -20,8 +21,10 @@ class Interner {
   uint32_t size() const { return static_cast<uint32_t>(strings_.size()); }
 
  private:
+  // 8 bytes a slot: the table of ten million task keys stays small. The tag is the hash's high
+  // half (the low half picks the slot), so a tag match is almost always the key itself.
   struct Slot {
-    uint64_t hash = 0;
+    uint32_t tag = 0;
     uint32_t id = kEmpty;
   };
   static constexpr uint32_t kEmpty = UINT32_MAX;
@@ -31,7 +34,7 @@ class Interner {
   void grow();
 
   std::vector<Slot> slots_;
-  std::vector<std::string_view> strings_;
+  std::deque<std::string_view> strings_;  // a deque: growing never copies (nor doubles) it
   std::vector<std::unique_ptr<char[]>> blocks_;
   char* current_block_ = nullptr;  // the shared block small strings are appended to
   size_t block_used_ = 0;

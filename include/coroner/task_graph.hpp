@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "coroner/analysis.hpp"
@@ -32,14 +33,20 @@ class TaskGraph {
   // Every task connected (by any edge, either way) to a task in `seeds`.
   std::vector<uint32_t> components_of(const std::vector<uint32_t>& seeds) const;
 
-  const std::vector<uint32_t>& children(uint32_t task) const { return children_[task]; }
   bool has_await_edges() const { return await_edges_ > 0; }
 
  private:
+  // Every task's neighbours (parent, children, what it awaits and who awaits it), as one flat
+  // array with offsets: 4 bytes a task plus 8 an edge, for millions of tasks.
+  std::span<const uint32_t> neighbours(uint32_t task) const {
+    return {neighbour_list_.data() + neighbour_offsets_[task],
+            neighbour_offsets_[task + 1] - neighbour_offsets_[task]};
+  }
+
   const TaskStore& store_;
   const Analysis& analysis_;
-  std::vector<std::vector<uint32_t>> children_;
-  std::vector<std::vector<uint32_t>> neighbours_;  // undirected: parent, children, awaits both ways
+  std::vector<uint32_t> neighbour_offsets_;
+  std::vector<uint32_t> neighbour_list_;
   size_t await_edges_ = 0;
 };
 

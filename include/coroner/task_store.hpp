@@ -1,8 +1,17 @@
-// Records to tasks: every task's events in arrival order, keyed by (scope, task) and interned.
+// Records to tasks, keyed by (scope, task) and interned. Memory is bounded by the tasks, not the
+// records: each task keeps a compact summary, and a task that ends ok cleanly has its records
+// folded into that summary and the per-stage statistics as soon as it ends.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+#include <deque>
+#include <memory>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +19,7 @@
 #include "coroner/asyncio_messages.hpp"
 #include "coroner/interner.hpp"
 #include "coroner/record_parser.hpp"
+#include "coroner/stage_stats.hpp"
 #include "coroner/vocabulary.hpp"
 
 namespace coroner {
@@ -26,6 +36,9 @@ struct Event {
   uint16_t file = 0;
   bool error_level = false;  // level error/critical/fatal
   bool retry = false;        // a retry: a retry word in its stage or status, or an attempt field
+  // Stands for the records of a task folded at its clean end, when the task logs again after
+  // it: the analysis reads it as the task's ok end.
+  bool fold_marker = false;
 };
 
 struct ErrorNote {
@@ -33,13 +46,116 @@ struct ErrorNote {
   std::string text;  // the error's message, first line, shortened
 };
 
+// A list of task indices that costs 8 bytes while empty: most tasks await nothing.
+class TaskList {
+ public:
+  TaskList() = default;
+  TaskList(const TaskList& other)
+      : items_(other.items_ ? std::make_unique<std::vector<uint32_t>>(*other.items_) : nullptr) {}
+  TaskList& operator=(const TaskList& other) {
+    if (this != &other) *this = TaskList(other);
+    return *this;
+  }
+  TaskList(TaskList&&) noexcept = default;
+  TaskList& operator=(TaskList&&) noexcept = default;
+
+  const uint32_t* begin() const { return items_ ? items_->data() : nullptr; }
+  const uint32_t* end() const { return items_ ? items_->data() + items_->size() : nullptr; }
+  size_t size() const { return items_ ? items_->size() : 0; }
+  bool empty() const { return size() == 0; }
+  uint32_t operator[](size_t i) const { return (*items_)[i]; }
+  void push_back(uint32_t task) {
+    if (!items_) items_ = std::make_unique<std::vector<uint32_t>>();
+    items_->push_back(task);
+  }
+  operator std::vector<uint32_t>() const { return {begin(), end()}; }
+
+ private:
+  std::unique_ptr<std::vector<uint32_t>> items_;
+};
+
+// A task's records: a vector whose size and capacity live in its heap block, so a task holds just
+// one pointer (null when it has no records: folded tasks, tasks only named by others).
+class EventList {
+ public:
+  EventList() = default;
+  ~EventList() { release(); }
+  EventList(const EventList& other) { *this = other; }
+  EventList& operator=(const EventList& other) {
+    if (this == &other) return *this;
+    release();
+    reserve(uint32_t(other.size()));
+    std::copy(other.begin(), other.end(), begin());
+    if (block_) block_->size = uint32_t(other.size());
+    return *this;
+  }
+  EventList(EventList&& other) noexcept : block_(std::exchange(other.block_, nullptr)) {}
+  EventList& operator=(EventList&& other) noexcept {
+    std::swap(block_, other.block_);
+    return *this;
+  }
+
+  Event* begin() { return block_ ? block_->events() : nullptr; }
+  Event* end() { return begin() + size(); }
+  const Event* begin() const { return block_ ? block_->events() : nullptr; }
+  const Event* end() const { return begin() + size(); }
+  size_t size() const { return block_ ? block_->size : 0; }
+  bool empty() const { return size() == 0; }
+  Event& operator[](size_t i) { return begin()[i]; }
+  const Event& operator[](size_t i) const { return begin()[i]; }
+  const Event& front() const { return *begin(); }
+  const Event& back() const { return begin()[size() - 1]; }
+  void push_back(const Event& event) {
+    uint32_t capacity = block_ ? block_->capacity : 0;
+    if (size() == capacity) reserve(capacity == 0 ? 2 : capacity * 2);
+    block_->events()[block_->size++] = event;
+  }
+  // Frees the memory, not just the elements: a folded task keeps no records.
+  void release() {
+    if (block_) ::operator delete(block_);
+    block_ = nullptr;
+  }
+
+ private:
+  struct Block {
+    uint32_t size;
+    uint32_t capacity;
+    Event* events() { return reinterpret_cast<Event*>(this + 1); }
+  };
+  static_assert(sizeof(Block) % alignof(Event) == 0, "events follow the header aligned");
+
+  void reserve(uint32_t capacity) {
+    if (block_ && capacity <= block_->capacity) return;
+    auto* grown = static_cast<Block*>(::operator new(sizeof(Block) + capacity * sizeof(Event)));
+    grown->size = uint32_t(size());
+    grown->capacity = capacity;
+    // Event is trivially copyable: the raw block holds copies, no constructor needed.
+    if (block_) std::memcpy(static_cast<void*>(grown->events()), block_->events(), size() * sizeof(Event));
+    release();
+    block_ = grown;
+  }
+
+  Block* block_ = nullptr;
+};
+
+static_assert(std::is_trivially_copyable_v<Event>, "EventList copies events as bytes");
+
+// One task: a summary that lives as long as the store, and the records not yet folded into it.
 struct Task {
-  uint32_t scope = 0;      // id in TaskStore::scopes(); 0 is the empty scope
+  int64_t first_time = 0;   // its first record
+  int64_t last_time = 0;    // its latest record
+  int64_t stage_since = 0;  // when it entered its current stage
+  uint32_t scope = 0;       // id in TaskStore::scopes(); 0 is the empty scope
   uint32_t parent = kNone;  // task index of the task that created it
-  bool logged = false;      // false for a task only named by others (an await, a parent, asyncio)
-  int64_t timeout_ns = 0;   // its declared timeout, 0 when none
-  std::vector<Event> events;
-  std::vector<uint32_t> awaits;  // task indices it waited on, in first-seen order
+  uint32_t stage = kNone;   // its current (latest) stage
+  bool logged : 1 = false;  // false for a task only named by others (an await, a parent, asyncio)
+  bool folded : 1 = false;  // it ended ok with no error: `events` holds only records after that
+  bool had_error : 1 = false;
+  bool restarted : 1 = false;     // a start word after it had already worked
+  bool out_of_order : 1 = false;  // a record older than one before it: its records are never folded
+  bool did_work : 1 = false;      // it logged something other than a start
+  EventList events;  // records not folded, in arrival order
+  TaskList awaits;            // task indices it waited on, in first-seen order
 };
 
 struct InputCounts {
@@ -77,8 +193,24 @@ class TaskStore : public RecordSink {
   uint32_t find_task(uint32_t scope, std::string_view name) const;
   uint32_t task_or_new(uint32_t scope, std::string_view name);
 
-  const std::vector<Task>& tasks() const { return tasks_; }
-  std::vector<Task>& tasks() { return tasks_; }
+  // Folding drops a cleanly ended task's records as soon as it ends. Off for `timeline` (which
+  // shows every record) and --stage-deadline (which needs every stage's duration).
+  void set_folding(bool enabled) { folding_ = enabled; }
+  const std::vector<StageStats>& stage_stats() const { return stage_stats_; }
+  const DurationHistogram& all_stage_durations() const { return all_stages_; }
+  // Times a task left `stage` for another one.
+  uint64_t times_left(uint32_t stage) const { return left_[stage]; }
+  // Tasks whose first stage it is.
+  uint64_t tasks_starting_at(uint32_t stage) const { return first_stage_of_[stage]; }
+  bool seen_ok_word() const { return seen_ok_word_; }
+  int64_t timeout_of(uint32_t task) const {
+    auto it = timeouts_.find(task);
+    return it == timeouts_.end() ? 0 : it->second;
+  }
+
+  // A deque: growing it never copies millions of tasks (nor doubles the memory while it does).
+  const std::deque<Task>& tasks() const { return tasks_; }
+  std::deque<Task>& tasks() { return tasks_; }
   const Interner& words() const { return words_; }
   const Interner& scopes() const { return scopes_; }
   const std::vector<ErrorNote>& errors() const { return errors_; }
@@ -103,6 +235,9 @@ class TaskStore : public RecordSink {
   uint32_t intern_word(std::string_view word);
   uint32_t intern_stage(std::string_view stage);
   uint32_t add_error(const RawRecord& record);
+  void follow_stage(Task& task, uint32_t stage, int64_t time);
+  void fold(Task& task);
+  void learn_provisional_end();
 
   const Vocabulary& vocabulary_;
   size_t max_stages_;
@@ -112,7 +247,7 @@ class TaskStore : public RecordSink {
   Interner task_keys_;  // scope id (4 bytes) + task value -> task index
   std::string key_buffer_;
   std::vector<Lifecycle> meanings_;
-  std::vector<Task> tasks_;
+  std::deque<Task> tasks_;
   std::vector<ErrorNote> errors_;
   std::vector<AsyncioNote> asyncio_notes_;
   std::vector<std::string> files_;
@@ -123,6 +258,18 @@ class TaskStore : public RecordSink {
   size_t distinct_stages_ = 0;
   std::vector<bool> is_stage_;
   std::vector<bool> is_retry_word_;
+  std::vector<StageStats> stage_stats_;  // by word id
+  std::vector<uint64_t> left_;           // by word id
+  std::vector<uint64_t> first_stage_of_;  // by word id: tasks whose first stage it is
+  DurationHistogram all_stages_;
+  std::unordered_map<uint32_t, int64_t> timeouts_;  // declared timeouts, by task
+  bool folding_ = true;
+  bool seen_ok_word_ = false;
+  // While the log shows no word for "ended ok", the stage tasks end at is guessed every so often
+  // (the analysis learns it for good at the end); tasks reaching it cleanly are folded.
+  uint32_t provisional_end_ = kNone;
+  uint64_t records_until_learning_ = kLearnEvery;
+  static constexpr uint64_t kLearnEvery = 1 << 16;
   std::optional<int64_t> since_, until_;
   bool has_any_time_ = false;
   int64_t previous_time_ = 0;

@@ -44,14 +44,13 @@ class Analyzer {
 
  private:
   void attribute_asyncio_notes();
-  bool log_has_ok_word() const;
   void learn_end_stage();
   Lifecycle meaning_of(const Event& e) const;
-  void collect(uint32_t task);
-  void judge(uint32_t task);
+  void collect(uint32_t task, TaskFacts& facts);
+  void judge(uint32_t task, const TaskFacts& facts);
   void judge_open(uint32_t task, const TaskFacts& facts);
   void judge_ended(uint32_t task, const TaskFacts& facts);
-  void judge_deadlines(uint32_t task, const TaskFacts& facts);
+  void judge_deadlines(uint32_t task);
   void judge_anomalies(uint32_t task, const TaskFacts& facts);
   bool error_was_retried(const Task& t, size_t error_index, size_t end_index) const;
   bool is_timeout_event(const Event& e, Lifecycle meaning) const;
@@ -66,8 +65,13 @@ class Analyzer {
   TaskStore& store_;
   const AnalysisOptions& options_;
   Analysis& out_;
-  std::vector<AsyncioFacts> asyncio_;
-  std::vector<TaskFacts> facts_;
+  // Few tasks are named by asyncio's messages: kept by task index, not for every task.
+  std::unordered_map<uint32_t, AsyncioFacts> asyncio_;
+  const AsyncioFacts& asyncio_facts(uint32_t task) const {
+    static const AsyncioFacts none;
+    auto it = asyncio_.find(task);
+    return it == asyncio_.end() ? none : it->second;
+  }
 };
 
 void Analyzer::run() {
@@ -80,12 +84,19 @@ void Analyzer::run() {
     std::stable_sort(t.events.begin(), t.events.end(),
                      [](const Event& a, const Event& b) { return a.time < b.time; });
   }
-  if (!options_.user_end_words && !log_has_ok_word()) learn_end_stage();
+  if (!options_.user_end_words && !store_.seen_ok_word()) learn_end_stage();
   out_.outcomes.assign(tasks.size(), TaskOutcome{});
-  out_.stages.assign(store_.words().size(), StageStats{});
-  facts_.assign(tasks.size(), TaskFacts{});
-  for (uint32_t i = 0; i < tasks.size(); ++i) collect(i);
-  for (uint32_t i = 0; i < tasks.size(); ++i) judge(i);
+  out_.stages = store_.stage_stats();
+  out_.all_stages = store_.all_stage_durations();
+  // The statistics come whole from the store, so each task is judged as soon as it is read:
+  // its facts never need to be kept for all tasks at once.
+  TaskFacts facts;
+  for (uint32_t i = 0; i < tasks.size(); ++i) {
+    facts.meanings.clear();
+    facts.end_index = -1;
+    collect(i, facts);
+    judge(i, facts);
+  }
   apply_graph_rules(store_, out_);
   std::stable_sort(out_.findings.begin(), out_.findings.end(),
                    [](const Finding& a, const Finding& b) {
@@ -111,7 +122,6 @@ void Analyzer::attribute_asyncio_notes() {
       if (task == kNone) task = store_.task_or_new(note.scope, note.task_name);
     }
     if (task == kNone) continue;
-    if (asyncio_.size() <= task) asyncio_.resize(store_.tasks().size());
     AsyncioFacts& facts = asyncio_[task];
     switch (note.kind) {
       case AsyncioMessage::exception_never_retrieved: facts.never_retrieved = int32_t(n); break;
@@ -119,51 +129,34 @@ void Analyzer::attribute_asyncio_notes() {
       case AsyncioMessage::never_awaited: facts.never_awaited.push_back(uint32_t(n)); break;
     }
   }
-  asyncio_.resize(store_.tasks().size());
-}
-
-bool Analyzer::log_has_ok_word() const {
-  for (const Task& t : store_.tasks())
-    for (const Event& e : t.events)
-      if (store_.meaning(e.status) == Lifecycle::ended_ok ||
-          store_.meaning(e.stage) == Lifecycle::ended_ok)
-        return true;
-  return false;
 }
 
 // The seed's pipeline logs validate, transform, save_to_db and never "done": the stage most
 // tasks stop at, which (almost) never leads anywhere else, is how a healthy task ends.
 void Analyzer::learn_end_stage() {
-  std::unordered_map<uint32_t, uint64_t> last_count, first_count, followed, seen;
+  std::unordered_map<uint32_t, uint64_t> last_count;
   uint64_t tasks_with_stages = 0;
   for (const Task& t : store_.tasks()) {
-    uint32_t first = kNone, previous = kNone;
-    for (const Event& e : t.events) {
-      if (e.stage == kNone || e.stage == previous) continue;
-      if (previous != kNone) ++followed[previous];
-      if (first == kNone) first = e.stage;
-      ++seen[e.stage];
-      previous = e.stage;
-    }
-    if (previous == kNone) continue;
+    if (t.stage == kNone) continue;
     ++tasks_with_stages;
-    ++last_count[previous];
-    ++first_count[first];
+    ++last_count[t.stage];
   }
   uint32_t best = kNone;
   uint64_t best_count = 0;
   for (auto [stage, count] : last_count)
     if (count > best_count || (count == best_count && stage < best)) best = stage, best_count = count;
   if (best == kNone || best_count < 2) return;
+  uint64_t entered = store_.stage_stats()[best].occurrences;
   bool most_tasks_end_there = best_count * 2 >= tasks_with_stages;
-  bool rarely_followed = followed[best] * 20 <= seen[best];
-  bool not_a_first_stage = first_count[best] * 2 < best_count;
+  bool rarely_left = store_.times_left(best) * 20 <= entered;
+  bool not_a_first_stage = store_.tasks_starting_at(best) * 2 < best_count;
   bool plain_word = store_.meaning(best) == Lifecycle::none;
-  if (most_tasks_end_there && rarely_followed && not_a_first_stage && plain_word)
+  if (most_tasks_end_there && rarely_left && not_a_first_stage && plain_word)
     out_.learned_end = LearnedEnd{best, best_count, tasks_with_stages};
 }
 
 Lifecycle Analyzer::meaning_of(const Event& e) const {
+  if (e.fold_marker) return Lifecycle::ended_ok;
   Lifecycle status = store_.meaning(e.status);
   if (status != Lifecycle::none) return status;
   Lifecycle stage = store_.meaning(e.stage);
@@ -172,48 +165,32 @@ Lifecycle Analyzer::meaning_of(const Event& e) const {
   return Lifecycle::none;
 }
 
-// Per task: the meaning of each event, where it ended, and its stages into the statistics.
-void Analyzer::collect(uint32_t index) {
+// Per task: the meaning of each record kept, and how it ended. A folded task ended ok; records
+// after the fold may end it again (a later "done") or are records after its end.
+void Analyzer::collect(uint32_t index, TaskFacts& facts) {
   const Task& t = store_.tasks()[index];
-  TaskFacts& facts = facts_[index];
   TaskOutcome& outcome = out_.outcomes[index];
-  if (t.events.empty()) return;
+  if (!t.logged) return;
   facts.meanings.reserve(t.events.size());
   for (size_t i = 0; i < t.events.size(); ++i) {
     facts.meanings.push_back(meaning_of(t.events[i]));
     if (is_end(facts.meanings.back())) facts.end_index = int(i);
   }
-  uint32_t stage = kNone;
-  int64_t since = t.events.front().time;
-  for (const Event& e : t.events) {
-    if (e.stage != kNone && e.stage != stage) {
-      if (stage != kNone) {
-        out_.stages[stage].durations.add(e.time - since);
-        out_.all_stages.add(e.time - since);
-      }
-      stage = e.stage;
-      since = e.time;
-      ++out_.stages[stage].occurrences;
+  outcome.end = t.last_time;
+  if (facts.end_index >= 0) {
+    outcome.end = t.events[size_t(facts.end_index)].time;
+    switch (facts.meanings[size_t(facts.end_index)]) {
+      case Lifecycle::ended_ok: outcome.outcome = Outcome::ok; break;
+      case Lifecycle::ended_failed: outcome.outcome = Outcome::failed; break;
+      case Lifecycle::ended_timeout: outcome.outcome = Outcome::timed_out; break;
+      case Lifecycle::ended_cancelled: outcome.outcome = Outcome::cancelled; break;
+      default: break;
     }
-    if ((e.error != kNone || e.error_level) && stage != kNone) ++out_.stages[stage].errors;
+  } else if (t.folded) {  // folded with nothing after: it ended ok at its last record
+    outcome.outcome = Outcome::ok;
   }
-  outcome.start = t.events.front().time;
-  outcome.last_stage = stage;
-  outcome.last_stage_since = since;
-  if (facts.end_index < 0) {
-    outcome.end = t.events.back().time;
-    return;
-  }
-  const Event& end = t.events[size_t(facts.end_index)];
-  outcome.end = end.time;
-  switch (facts.meanings[size_t(facts.end_index)]) {
-    case Lifecycle::ended_ok: outcome.outcome = Outcome::ok; break;
-    case Lifecycle::ended_failed: outcome.outcome = Outcome::failed; break;
-    case Lifecycle::ended_timeout: outcome.outcome = Outcome::timed_out; break;
-    case Lifecycle::ended_cancelled: outcome.outcome = Outcome::cancelled; break;
-    default: break;
-  }
-  if (stage != kNone) ++out_.stages[stage].tasks_ended_here;
+  if (outcome.outcome != Outcome::open && t.stage != kNone)
+    ++out_.stages[t.stage].tasks_ended_here;
 }
 
 Finding& Analyzer::add(FindingKind kind, uint32_t task, std::string reason, int64_t time,
@@ -263,16 +240,15 @@ bool Analyzer::error_was_retried(const Task& t, size_t error_index, size_t end_i
   return false;
 }
 
-void Analyzer::judge(uint32_t index) {
+void Analyzer::judge(uint32_t index, const TaskFacts& facts) {
   const Task& t = store_.tasks()[index];
-  const TaskFacts& facts = facts_[index];
-  const AsyncioFacts& notes = asyncio_[index];
+  const AsyncioFacts& notes = asyncio_facts(index);
   if (notes.never_retrieved >= 0) {
     const AsyncioNote& note = store_.asyncio_notes()[size_t(notes.never_retrieved)];
     Finding& f = add(FindingKind::lost_exception, index,
                      "asyncio: Task exception was never retrieved" +
                          (note.detail.empty() ? std::string() : ": " + note.detail),
-                     note.time, out_.outcomes[index].last_stage);
+                     note.time, t.stage);
     f.subkind = "never-retrieved";
     if (out_.outcomes[index].outcome == Outcome::open) out_.outcomes[index].outcome = Outcome::failed;
   }
@@ -282,7 +258,7 @@ void Analyzer::judge(uint32_t index) {
         fmt::format("coroutine '{}' was never awaited (a missing await)", note.detail), note.time,
         kNone);
   }
-  if (t.events.empty()) {
+  if (!t.logged) {
     if (notes.destroyed >= 0) {
       const AsyncioNote& note = store_.asyncio_notes()[size_t(notes.destroyed)];
       add(FindingKind::destroyed_pending, index,
@@ -290,32 +266,35 @@ void Analyzer::judge(uint32_t index) {
     }
     return;
   }
+  if (t.events.empty()) {  // folded: it ended ok cleanly, only its duration can still be judged
+    judge_deadlines(index);
+    return;
+  }
   if (facts.end_index < 0 && notes.never_retrieved < 0)
     judge_open(index, facts);
   else if (facts.end_index >= 0)
     judge_ended(index, facts);
-  judge_deadlines(index, facts);
+  judge_deadlines(index);
   judge_anomalies(index, facts);
 }
 
 void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   (void)facts;
   const Task& t = store_.tasks()[index];
-  const TaskOutcome& o = out_.outcomes[index];
   const Event& last = t.events.back();
   int64_t silent = out_.log_end - last.time;
-  if (asyncio_[index].destroyed >= 0) {
-    const AsyncioNote& note = store_.asyncio_notes()[size_t(asyncio_[index].destroyed)];
+  if (asyncio_facts(index).destroyed >= 0) {
+    const AsyncioNote& note = store_.asyncio_notes()[size_t(asyncio_facts(index).destroyed)];
     add(FindingKind::destroyed_pending, index,
         fmt::format("asyncio destroyed the task while it was pending in stage {} (entered at {}, "
                     "silent {} before)",
-                    stage_name(o.last_stage), at(o.last_stage_since),
+                    stage_name(t.stage), at(t.stage_since),
                     format_duration(note.time - last.time)),
-        note.time, o.last_stage);
+        note.time, t.stage);
     return;
   }
   std::string why;
-  int64_t threshold = out_.stall_threshold(o.last_stage, &why);
+  int64_t threshold = out_.stall_threshold(t.stage, &why);
   bool stalled = threshold > 0 && silent > threshold;
   if (stalled && (last.error != kNone || last.error_level)) {
     Finding& f = add(FindingKind::lost_exception, index,
@@ -328,13 +307,13 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   } else if (stalled) {
     add(FindingKind::hung, index,
         fmt::format("no end, silent for {} in stage {} (entered at {}); {}", format_duration(silent),
-                    stage_name(o.last_stage), at(o.last_stage_since), why),
-        last.time, o.last_stage);
+                    stage_name(t.stage), at(t.stage_since), why),
+        last.time, t.stage);
   } else {
     add(FindingKind::in_flight, index,
         fmt::format("still in stage {} when the log ends, silent only {}; {}",
-                    stage_name(o.last_stage), format_duration(silent), why),
-        last.time, o.last_stage);
+                    stage_name(t.stage), format_duration(silent), why),
+        last.time, t.stage);
   }
 }
 
@@ -343,7 +322,7 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
   const TaskOutcome& o = out_.outcomes[index];
   size_t end = size_t(facts.end_index);
   const Event& end_event = t.events[end];
-  uint32_t end_stage = end_event.stage != kNone ? end_event.stage : o.last_stage;
+  uint32_t end_stage = end_event.stage != kNone ? end_event.stage : t.stage;
   // A timeout is a timeout whether it ended the task or was caught and carried on from.
   for (size_t i = 0; i <= end; ++i) {
     const Event& e = t.events[i];
@@ -354,7 +333,7 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
       working = t.events[j].stage;
     std::string reason =
         i == end ? fmt::format("timed out in stage {} after {} of running: {}", stage_name(working),
-                               format_duration(e.time - o.start), error_summary(e))
+                               format_duration(e.time - t.first_time), error_summary(e))
                  : fmt::format("timed out at {} ({}), then carried on and ended {} in stage {}",
                                at(e.time), error_summary(e), to_string(o.outcome),
                                stage_name(end_stage));
@@ -377,21 +356,23 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
   }
 }
 
-void Analyzer::judge_deadlines(uint32_t index, const TaskFacts& facts) {
+void Analyzer::judge_deadlines(uint32_t index) {
   const Task& t = store_.tasks()[index];
   const TaskOutcome& o = out_.outcomes[index];
   bool already = !out_.findings.empty() && out_.findings.back().task == index &&
                  out_.findings.back().kind == FindingKind::timeout;
   if (already) return;
-  int64_t ran = (facts.end_index >= 0 ? o.end : out_.log_end) - o.start;
+  bool ended = o.outcome != Outcome::open;
+  int64_t ran = (ended ? o.end : out_.log_end) - t.first_time;
   auto over = [&](int64_t limit, std::string_view what) {
     add(FindingKind::timeout, index,
         fmt::format("ran {} {}, past its {} of {}", format_duration(ran),
-                    facts.end_index >= 0 ? "until it ended" : "without ending", what,
+                    ended ? "until it ended" : "without ending", what,
                     format_duration(limit)),
-        o.start + limit, o.last_stage);
+        t.first_time + limit, t.stage);
   };
-  if (t.timeout_ns > 0 && ran > t.timeout_ns) return over(t.timeout_ns, "declared timeout");
+  int64_t declared = store_.timeout_of(index);
+  if (declared > 0 && ran > declared) return over(declared, "declared timeout");
   if (options_.deadline_ns && ran > *options_.deadline_ns)
     return over(*options_.deadline_ns, "--deadline");
   if (options_.stage_deadlines.empty()) return;
@@ -438,7 +419,7 @@ void Analyzer::judge_anomalies(uint32_t index, const TaskFacts& facts) {
     }
   }
   // A start after the task had done other things: the same id was reused, or it restarted.
-  bool did_work = false;
+  bool did_work = t.folded;
   for (size_t i = 0; i < t.events.size(); ++i) {
     if (facts.meanings[i] == Lifecycle::start && did_work) {
       add(FindingKind::anomaly, index,
@@ -487,7 +468,7 @@ Analysis analyze(TaskStore& store, const AnalysisOptions& options) {
   // Tasks only named by others (an await target that never logged) have no outcome to count.
   for (size_t i = 0; i < analysis.outcomes.size(); ++i) {
     const TaskOutcome& o = analysis.outcomes[i];
-    if (!store.tasks()[i].events.empty() || o.outcome != Outcome::open)
+    if (store.tasks()[i].logged || o.outcome != Outcome::open)
       ++analysis.outcome_counts[size_t(o.outcome)];
   }
   return analysis;

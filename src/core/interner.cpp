@@ -39,7 +39,7 @@ size_t Interner::probe(std::string_view text, uint64_t hash) const {
   while (true) {
     const Slot& slot = slots_[i];
     if (slot.id == kEmpty) return i;
-    if (slot.hash == hash && strings_[slot.id] == text) return i;
+    if (slot.tag == uint32_t(hash >> 32) && strings_[slot.id] == text) return i;
     i = (i + 1) & mask;
   }
 }
@@ -56,9 +56,9 @@ uint32_t Interner::intern(std::string_view text) {
   if (slots_[i].id != kEmpty) return slots_[i].id;
   uint32_t id = size();
   strings_.push_back(store(text));
-  slots_[i] = Slot{hash, id};
-  // Keep the load under 1/2 so probes stay short.
-  if (strings_.size() * 2 > slots_.size()) grow();
+  slots_[i] = Slot{uint32_t(hash >> 32), id};
+  // Keep the load under 0.7: probes stay short and the table stays small.
+  if (strings_.size() * 10 > slots_.size() * 7) grow();
   return id;
 }
 
@@ -87,7 +87,8 @@ void Interner::grow() {
   size_t mask = slots_.size() - 1;
   for (const Slot& slot : old) {
     if (slot.id == kEmpty) continue;
-    size_t i = slot.hash & mask;
+    // The slot keeps only the high half of the hash: rehash the string for its low half.
+    size_t i = hash_bytes(strings_[slot.id]) & mask;
     while (slots_[i].id != kEmpty) i = (i + 1) & mask;
     slots_[i] = slot;
   }

@@ -1,7 +1,6 @@
 #include "coroner/task_graph.hpp"
 
 #include <boost/graph/adjacency_list.hpp>
-#include <boost/graph/connected_components.hpp>
 #include <boost/graph/strong_components.hpp>
 #include <fmt/format.h>
 
@@ -14,7 +13,6 @@ namespace coroner {
 namespace {
 
 using Digraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
-using Undirected = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS>;
 
 bool unfinished(const Analysis& a, uint32_t task) {
   return a.outcomes[task].outcome == Outcome::open;
@@ -30,46 +28,68 @@ bool ended_badly(const Analysis& a, uint32_t task) {
 TaskGraph::TaskGraph(const TaskStore& store, const Analysis& analysis)
     : store_(store), analysis_(analysis) {
   const auto& tasks = store.tasks();
-  children_.resize(tasks.size());
-  neighbours_.resize(tasks.size());
-  for (uint32_t t = 0; t < tasks.size(); ++t) {
-    if (tasks[t].parent != kNone && tasks[t].parent != t) {
-      children_[tasks[t].parent].push_back(t);
-      neighbours_[t].push_back(tasks[t].parent);
-      neighbours_[tasks[t].parent].push_back(t);
+  // Two passes: count each task's edges, then place them.
+  neighbour_offsets_.assign(tasks.size() + 1, 0);
+  auto each_edge = [&](auto&& visit) {
+    for (uint32_t t = 0; t < tasks.size(); ++t) {
+      if (tasks[t].parent != kNone && tasks[t].parent != t) visit(t, tasks[t].parent);
+      for (uint32_t w : tasks[t].awaits) visit(t, w);
     }
-    for (uint32_t w : tasks[t].awaits) {
-      neighbours_[t].push_back(w);
-      neighbours_[w].push_back(t);
-      ++await_edges_;
-    }
-  }
+  };
+  each_edge([&](uint32_t a, uint32_t b) {
+    ++neighbour_offsets_[a + 1];
+    ++neighbour_offsets_[b + 1];
+  });
+  for (size_t t = 0; t < tasks.size(); ++t) neighbour_offsets_[t + 1] += neighbour_offsets_[t];
+  neighbour_list_.resize(neighbour_offsets_.back());
+  std::vector<uint32_t> filled(neighbour_offsets_.begin(), neighbour_offsets_.end() - 1);
+  each_edge([&](uint32_t a, uint32_t b) {
+    neighbour_list_[filled[a]++] = b;
+    neighbour_list_[filled[b]++] = a;
+  });
+  for (const Task& t : tasks) await_edges_ += t.awaits.size();
 }
 
 std::vector<std::vector<uint32_t>> TaskGraph::deadlock_cycles() const {
   const auto& tasks = store_.tasks();
-  // Only waits between unfinished tasks can still hold anything up.
-  Digraph g(tasks.size());
+  // Only waits between unfinished tasks can still hold anything up: the Boost graph holds just
+  // those tasks, renumbered, so a log of millions of finished tasks costs nothing here.
+  std::vector<uint32_t> vertex_of(tasks.size(), kNone);
+  std::vector<uint32_t> task_of;
   for (uint32_t t = 0; t < tasks.size(); ++t) {
     if (!unfinished(analysis_, t)) continue;
-    for (uint32_t w : tasks[t].awaits)
-      if (unfinished(analysis_, w)) boost::add_edge(t, w, g);
+    for (uint32_t w : tasks[t].awaits) {
+      if (!unfinished(analysis_, w)) continue;
+      for (uint32_t v : {t, w}) {
+        if (vertex_of[v] != kNone) continue;
+        vertex_of[v] = uint32_t(task_of.size());
+        task_of.push_back(v);
+      }
+    }
   }
-  std::vector<int> component(tasks.size());
-  int count = boost::strong_components(g, component.data());
+  Digraph g(task_of.size());
+  for (uint32_t t : task_of)
+    for (uint32_t w : tasks[t].awaits)
+      if (vertex_of[w] != kNone) boost::add_edge(vertex_of[t], vertex_of[w], g);
+  std::vector<int> component(task_of.size());
+  int count = task_of.empty() ? 0 : boost::strong_components(g, component.data());
   std::vector<std::vector<uint32_t>> groups(static_cast<size_t>(count));
-  for (uint32_t t = 0; t < tasks.size(); ++t) groups[size_t(component[t])].push_back(t);
+  for (uint32_t v = 0; v < task_of.size(); ++v) groups[size_t(component[v])].push_back(task_of[v]);
+  auto component_of = [&](uint32_t task) {
+    return vertex_of[task] == kNone ? -1 : component[vertex_of[task]];
+  };
   std::vector<std::vector<uint32_t>> cycles;
   for (auto& group : groups) {
     if (group.size() < 2) continue;
+    std::sort(group.begin(), group.end());
     // Walk the cycle from its first member so every report names it in the same order.
     std::vector<uint32_t> order{group.front()};
     std::unordered_set<uint32_t> seen{group.front()};
-    int id = component[group.front()];
+    int id = component_of(group.front());
     for (uint32_t at = group.front();;) {
       uint32_t next = kNone;
       for (uint32_t w : tasks[at].awaits)
-        if (unfinished(analysis_, w) && component[w] == id && !seen.count(w)) {
+        if (component_of(w) == id && !seen.count(w)) {
           next = w;
           break;
         }
@@ -115,7 +135,7 @@ std::vector<uint32_t> TaskGraph::critical_path(uint32_t task) const {
   for (uint32_t at = task;;) {
     uint32_t latest = kNone;
     for (uint32_t w : store_.tasks()[at].awaits) {
-      if (seen.count(w) || store_.tasks()[w].events.empty()) continue;
+      if (seen.count(w) || !store_.tasks()[w].logged) continue;
       if (latest == kNone || analysis_.outcomes[w].end > analysis_.outcomes[latest].end) latest = w;
     }
     if (latest == kNone) break;
@@ -127,7 +147,7 @@ std::vector<uint32_t> TaskGraph::critical_path(uint32_t task) const {
 }
 
 std::vector<uint32_t> TaskGraph::neighbourhood(const std::vector<uint32_t>& from, int depth) const {
-  std::vector<int> distance(neighbours_.size(), -1);
+  std::vector<int> distance(neighbour_offsets_.size() - 1, -1);
   std::deque<uint32_t> queue;
   for (uint32_t t : from) {
     distance[t] = 0;
@@ -139,7 +159,7 @@ std::vector<uint32_t> TaskGraph::neighbourhood(const std::vector<uint32_t>& from
     queue.pop_front();
     out.push_back(t);
     if (distance[t] >= depth) continue;
-    for (uint32_t n : neighbours_[t]) {
+    for (uint32_t n : neighbours(t)) {
       if (distance[n] >= 0) continue;
       distance[n] = distance[t] + 1;
       queue.push_back(n);
@@ -150,18 +170,8 @@ std::vector<uint32_t> TaskGraph::neighbourhood(const std::vector<uint32_t>& from
 }
 
 std::vector<uint32_t> TaskGraph::components_of(const std::vector<uint32_t>& seeds) const {
-  Undirected g(neighbours_.size());
-  for (uint32_t t = 0; t < neighbours_.size(); ++t)
-    for (uint32_t n : neighbours_[t])
-      if (t < n) boost::add_edge(t, n, g);
-  std::vector<int> component(neighbours_.size());
-  boost::connected_components(g, component.data());
-  std::unordered_set<int> wanted;
-  for (uint32_t s : seeds) wanted.insert(component[s]);
-  std::vector<uint32_t> out;
-  for (uint32_t t = 0; t < component.size(); ++t)
-    if (wanted.count(component[t])) out.push_back(t);
-  return out;
+  // A neighbourhood without a depth limit is the seeds' connected components.
+  return neighbourhood(seeds, INT32_MAX);
 }
 
 namespace {
@@ -184,7 +194,7 @@ class GraphRules {
  private:
   std::string label(uint32_t t) const { return std::string(store_.task_value(t)); }
   std::string stage_of(uint32_t t) const {
-    uint32_t s = a_.outcomes[t].last_stage;
+    uint32_t s = store_.tasks()[t].stage;
     return s == kNone ? "(no stage)" : fmt::format("'{}'", store_.words().view(s));
   }
   std::string at(int64_t time) const { return fmt::format("+{}", format_duration(time - a_.log_start)); }
@@ -207,7 +217,7 @@ class GraphRules {
                         : a_.outcomes[root].outcome == Outcome::timed_out ? "timed out"
                                                                            : "failed",
                         at(a_.outcomes[root].end));
-    } else if (store_.tasks()[root].events.empty()) {
+    } else if (!store_.tasks()[root].logged) {
       why = fmt::format("{}, which never logged anything", label(root));
     } else {
       why = fmt::format("{}, which hangs in stage {}", label(root), stage_of(root));
@@ -216,7 +226,7 @@ class GraphRules {
     f.severity = default_severity(f.kind);
     f.chain = chain;
     f.reason = fmt::format("waits in stage {} since {} on {}", stage_of(f.task),
-                           at(a_.outcomes[f.task].last_stage_since), why);
+                           at(store_.tasks()[f.task].stage_since), why);
     if (chain.size() > 2) f.reason += fmt::format(" ({} tasks deep)", chain.size() - 1);
   }
 
@@ -235,14 +245,14 @@ class GraphRules {
     const auto& tasks = store_.tasks();
     for (uint32_t t = 0; t < tasks.size(); ++t) {
       uint32_t parent = tasks[t].parent;
-      if (parent == kNone || !unfinished(a_, t) || tasks[t].events.empty()) continue;
-      if (unfinished(a_, parent) || tasks[parent].events.empty()) continue;
+      if (parent == kNone || !unfinished(a_, t) || !tasks[t].logged) continue;
+      if (unfinished(a_, parent) || !tasks[parent].logged) continue;
       Finding f;
       f.kind = FindingKind::orphan;
       f.task = t;
       f.severity = default_severity(f.kind);
       f.time = a_.outcomes[parent].end;
-      f.stage = a_.outcomes[t].last_stage;
+      f.stage = store_.tasks()[t].stage;
       f.chain = {t, parent};
       f.reason = fmt::format("still unfinished in stage {} (last record at {}) though its parent {} "
                              "ended {} at {}",
@@ -272,7 +282,7 @@ class GraphRules {
       f.task = t;
       f.severity = default_severity(f.kind);
       f.time = a_.outcomes[t].end;
-      f.stage = a_.outcomes[t].last_stage;
+      f.stage = store_.tasks()[t].stage;
       f.chain = {t, parent};
       f.reason = fmt::format("{} at {} in stage {}; its parent {} ended ok at {} and never awaited it",
                              o == Outcome::failed ? "failed" : "timed out", at(a_.outcomes[t].end),
@@ -292,7 +302,15 @@ class GraphRules {
 }  // namespace
 
 void apply_graph_rules(const TaskStore& store, Analysis& analysis) {
-  GraphRules(store, analysis).run();
+  // A log with neither parents nor awaits (the seed's) has no graph: spend nothing on one.
+  bool any_edge = false;
+  for (const Task& t : store.tasks()) {
+    if (t.parent != kNone || !t.awaits.empty()) {
+      any_edge = true;
+      break;
+    }
+  }
+  if (any_edge) GraphRules(store, analysis).run();
 }
 
 }  // namespace coroner

@@ -52,6 +52,9 @@ uint32_t TaskStore::intern_word(std::string_view word) {
     meanings_.push_back(vocabulary_.classify(word));
     is_stage_.push_back(false);
     is_retry_word_.push_back(mentions_retry(word));
+    stage_stats_.emplace_back();
+    left_.push_back(0);
+    first_stage_of_.push_back(0);
   }
   return id;
 }
@@ -151,9 +154,7 @@ void TaskStore::on_record(const RawRecord& r) {
                 (event.status != kNone && is_retry_word_[event.status]);
   if (r.has_error || !r.error_type.empty()) event.error = add_error(r);
 
-  Task& task = tasks_[own_task];
-  task.logged = true;
-  if (r.has_timeout) task.timeout_ns = r.timeout_ns;
+  if (r.has_timeout) timeouts_[own_task] = r.timeout_ns;
   if (!r.parent.empty()) {
     uint32_t parent = task_or_new(scope, r.parent);
     tasks_[own_task].parent = parent;  // task_or_new may have moved tasks_
@@ -164,7 +165,87 @@ void TaskStore::on_record(const RawRecord& r) {
     if (other != own_task && std::find(list.begin(), list.end(), other) == list.end())
       list.push_back(other);
   }
-  tasks_[own_task].events.push_back(event);
+
+  Task& task = tasks_[own_task];
+  if (task.folded && task.events.empty()) {
+    // It ended ok and its records were folded; now it logs again. The marker keeps that end.
+    Event marker;
+    marker.time = task.last_time;
+    marker.stage = task.stage;
+    marker.fold_marker = true;
+    task.events.push_back(marker);
+  }
+  if (!task.logged) {
+    task.logged = true;
+    task.first_time = task.last_time = task.stage_since = time;
+  } else if (time < task.last_time) {
+    task.out_of_order = true;
+  }
+  task.last_time = std::max(task.last_time, time);
+  Lifecycle meaning = this->meaning(event.status);
+  if (meaning == Lifecycle::none) meaning = this->meaning(event.stage);
+  if (meaning == Lifecycle::ended_ok) seen_ok_word_ = true;
+  if (event.stage != kNone) follow_stage(task, event.stage, time);
+  if (event.error != kNone || event.error_level) {
+    task.had_error = true;
+    if (task.stage != kNone) ++stage_stats_[task.stage].errors;
+  }
+  if (meaning == Lifecycle::start && task.did_work) task.restarted = true;
+  if (meaning != Lifecycle::start) task.did_work = true;
+  task.events.push_back(event);
+
+  bool ends_ok = meaning == Lifecycle::ended_ok ||
+                 (meaning == Lifecycle::none && event.stage != kNone &&
+                  event.stage == provisional_end_);
+  if (ends_ok && folding_ && !task.had_error && !task.restarted && !task.out_of_order) fold(task);
+  if (--records_until_learning_ == 0) learn_provisional_end();
+}
+
+// Stage statistics as records arrive: the time in a stage ends when the task enters another.
+void TaskStore::follow_stage(Task& task, uint32_t stage, int64_t time) {
+  if (stage == task.stage) return;
+  if (task.stage != kNone) {
+    // A record older than the one before it would give a negative duration: count it as zero.
+    int64_t spent = std::max<int64_t>(time - task.stage_since, 0);
+    stage_stats_[task.stage].durations.add(spent);
+    all_stages_.add(spent);
+    ++left_[task.stage];
+  } else {
+    ++first_stage_of_[stage];
+  }
+  task.stage = stage;
+  task.stage_since = time;
+  ++stage_stats_[stage].occurrences;
+}
+
+// A task that ended ok with no error, no restart and its records in order has nothing left to
+// tell but its summary: its records go, and memory stays bounded by the tasks still open.
+void TaskStore::fold(Task& task) {
+  task.folded = true;
+  task.events.release();
+}
+
+// The seed's pipeline never logs "done": its tasks end at the stage most of them stop at and
+// (almost) never leave. Guessed here from the counts so far, so such tasks can be folded too;
+// the analysis decides for good at the end of the log.
+void TaskStore::learn_provisional_end() {
+  records_until_learning_ = kLearnEvery;
+  provisional_end_ = kNone;
+  if (seen_ok_word_ || !folding_) return;
+  uint64_t best_sitting = 0;
+  uint32_t best = kNone;
+  for (uint32_t s = 0; s < stage_stats_.size(); ++s) {
+    uint64_t entered = stage_stats_[s].occurrences;
+    uint64_t sitting = entered - std::min(entered, left_[s]);
+    if (sitting > best_sitting) best = s, best_sitting = sitting;
+  }
+  if (best == kNone) return;
+  uint64_t entered = stage_stats_[best].occurrences;
+  bool enough = entered >= 64;
+  bool rarely_left = left_[best] * 20 <= entered;
+  bool not_a_first_stage = first_stage_of_[best] * 2 < best_sitting;
+  if (enough && rarely_left && not_a_first_stage && meanings_[best] == Lifecycle::none)
+    provisional_end_ = best;
 }
 
 bool TaskStore::on_bad_line(const BadLine& bad) {

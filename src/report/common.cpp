@@ -37,6 +37,7 @@ std::vector<TimelineRow> timeline_rows(const TaskStore& store, uint32_t task) {
     row.gap = i == 0 ? 0 : e.time - events[i - 1].time;
     row.stage = word(store, e.stage);
     row.status = word(store, e.status);
+    if (e.fold_marker) row.status = "(ended ok here; its records up to here were folded)";
     if (e.error != kNone) {
       const ErrorNote& note = store.errors()[e.error];
       row.error = note.text.empty() ? note.type : note.text;

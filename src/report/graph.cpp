@@ -79,7 +79,7 @@ std::string render_graph_dot(const ReportInput& in, const std::vector<uint32_t>&
     for (uint32_t t : members) {
       const TaskOutcome& o = in.analysis.outcomes[t];
       std::string label = fmt::format("{}\n{}", store.task_label(t), to_string(o.outcome));
-      if (store.tasks()[t].events.empty()) label = fmt::format("{}\n(never logged)", store.task_label(t));
+      if (!store.tasks()[t].logged) label = fmt::format("{}\n(never logged)", store.task_label(t));
       std::string extra;
       if (auto it = flagged.find(t); it != flagged.end()) {
         label += fmt::format("\n[{}]", it->second);
@@ -122,7 +122,7 @@ std::string render_graph_json(const ReportInput& in, const std::vector<uint32_t>
     for (const auto& [name, value] : scope_fields(store, t)) w.key(name).value(value);
     w.end_object();
     w.key("outcome").value(to_string(in.analysis.outcomes[t].outcome));
-    w.key("logged").value(!store.tasks()[t].events.empty());
+    w.key("logged").value(store.tasks()[t].logged);
     w.key("tree").value(store.task_value(tree_root(store, t)));
     w.key("findings").begin_array();
     for (const Finding* f : in.findings)

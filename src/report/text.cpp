@@ -200,7 +200,7 @@ std::string render_timeline_text(const ReportInput& in, const std::vector<uint32
     const TaskOutcome& o = in.analysis.outcomes[task];
     const Task& t = in.store.tasks()[task];
     out += fmt::format("{}  outcome: {}, ran {} ({} .. {})\n", paint("1", in.store.task_label(task)),
-                       to_string(o.outcome), format_duration(o.end - o.start), format_time(o.start),
+                       to_string(o.outcome), format_duration(o.end - t.first_time), format_time(t.first_time),
                        format_time(o.end));
     if (t.parent != kNone) out += fmt::format("  spawned by: {}\n", in.store.task_label(t.parent));
     std::string children;
