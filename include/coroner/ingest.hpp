@@ -31,9 +31,10 @@ struct IngestResult {
 using ProgressFn = std::function<void(uint64_t bytes)>;
 
 // Reads `paths` in order ("-" is standard input); file i's records carry file index
-// `first_file_index + i`.
+// `first_file_index + i`. With `threads` > 1, one thread reads, threads - 1 parse chunks, and
+// the calling thread hands the records to `sink`, always in input order.
 IngestResult ingest(const std::vector<std::string>& paths, const RoleConfig& roles,
                     RecordSink& sink, uint32_t first_file_index = 0,
-                    const ProgressFn& progress = nullptr);
+                    const ProgressFn& progress = nullptr, unsigned threads = 1);
 
 }  // namespace coroner

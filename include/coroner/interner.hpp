@@ -22,7 +22,7 @@ class Interner {
 
  private:
   // 8 bytes a slot: the table of ten million task keys stays small. The tag is the hash's high
-  // half (the low half picks the slot), so a tag match is almost always the key itself.
+  // half; its top bits pick the slot, so growing the table never hashes a string again.
   struct Slot {
     uint32_t tag = 0;
     uint32_t id = kEmpty;
@@ -30,10 +30,12 @@ class Interner {
   static constexpr uint32_t kEmpty = UINT32_MAX;
 
   std::string_view store(std::string_view text);
-  size_t probe(std::string_view text, uint64_t hash) const;
+  size_t probe(std::string_view text, uint32_t tag) const;
+  size_t home(uint32_t tag) const { return tag >> shift_; }
   void grow();
 
   std::vector<Slot> slots_;
+  int shift_ = 22;  // 32 - log2(slots_.size())
   std::deque<std::string_view> strings_;  // a deque: growing never copies (nor doubles) it
   std::vector<std::unique_ptr<char[]>> blocks_;
   char* current_block_ = nullptr;  // the shared block small strings are appended to

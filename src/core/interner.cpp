@@ -33,30 +33,34 @@ uint64_t hash_bytes(std::string_view text) {
 
 Interner::Interner() : slots_(1024) {}
 
-size_t Interner::probe(std::string_view text, uint64_t hash) const {
+size_t Interner::probe(std::string_view text, uint32_t tag) const {
   size_t mask = slots_.size() - 1;
-  size_t i = hash & mask;
+  size_t i = home(tag);
   while (true) {
     const Slot& slot = slots_[i];
     if (slot.id == kEmpty) return i;
-    if (slot.tag == uint32_t(hash >> 32) && strings_[slot.id] == text) return i;
+    if (slot.tag == tag && strings_[slot.id] == text) return i;
     i = (i + 1) & mask;
   }
 }
 
+namespace {
+uint32_t tag_of(std::string_view text) { return uint32_t(hash_bytes(text) >> 32); }
+}  // namespace
+
 std::optional<uint32_t> Interner::find(std::string_view text) const {
-  const Slot& slot = slots_[probe(text, hash_bytes(text))];
+  const Slot& slot = slots_[probe(text, tag_of(text))];
   if (slot.id == kEmpty) return std::nullopt;
   return slot.id;
 }
 
 uint32_t Interner::intern(std::string_view text) {
-  uint64_t hash = hash_bytes(text);
-  size_t i = probe(text, hash);
+  uint32_t tag = tag_of(text);
+  size_t i = probe(text, tag);
   if (slots_[i].id != kEmpty) return slots_[i].id;
   uint32_t id = size();
   strings_.push_back(store(text));
-  slots_[i] = Slot{uint32_t(hash >> 32), id};
+  slots_[i] = Slot{tag, id};
   // Keep the load under 0.7: probes stay short and the table stays small.
   if (strings_.size() * 10 > slots_.size() * 7) grow();
   return id;
@@ -84,11 +88,11 @@ std::string_view Interner::store(std::string_view text) {
 void Interner::grow() {
   std::vector<Slot> old = std::move(slots_);
   slots_.assign(old.size() * 2, Slot{});
+  --shift_;
   size_t mask = slots_.size() - 1;
   for (const Slot& slot : old) {
     if (slot.id == kEmpty) continue;
-    // The slot keeps only the high half of the hash: rehash the string for its low half.
-    size_t i = hash_bytes(strings_[slot.id]) & mask;
+    size_t i = home(slot.tag);
     while (slots_[i].id != kEmpty) i = (i + 1) & mask;
     slots_[i] = slot;
   }

@@ -1,0 +1,82 @@
+#include "coroner/record_batch.hpp"
+
+namespace coroner {
+
+RecordBatch::Span RecordBatch::keep(std::string_view text) {
+  Span span{uint32_t(arena_.size()), uint32_t(text.size())};
+  arena_.append(text);
+  return span;
+}
+
+void RecordBatch::on_record(const RawRecord& r) {
+  Stored s;
+  s.scalars.has_time = r.has_time;
+  s.scalars.time_ns = r.time_ns;
+  s.scalars.time_form = r.time_form;
+  s.scalars.has_task = r.has_task;
+  s.scalars.has_error = r.has_error;
+  s.scalars.retry = r.retry;
+  s.scalars.has_timeout = r.has_timeout;
+  s.scalars.timeout_ns = r.timeout_ns;
+  s.scalars.filled_by = r.filled_by;
+  s.scalars.bad_time = r.bad_time;
+  s.scalars.file = r.file;
+  s.scalars.line = r.line;
+  s.task = keep(r.task);
+  s.stage = keep(r.stage);
+  s.status = keep(r.status);
+  s.parent = keep(r.parent);
+  s.error_text = keep(r.error_text);
+  s.error_type = keep(r.error_type);
+  s.level = keep(r.level);
+  s.scope = keep(r.scope);
+  s.awaits_begin = uint32_t(awaits_.size());
+  s.awaits_count = uint32_t(r.awaits.size());
+  for (std::string_view a : r.awaits) awaits_.push_back(keep(a));
+  order_.push_back(Item{true, uint32_t(records_.size())});
+  records_.push_back(std::move(s));
+}
+
+bool RecordBatch::on_bad_line(const BadLine& bad) {
+  order_.push_back(Item{false, uint32_t(bad_lines_.size())});
+  bad_lines_.push_back(bad);
+  return true;  // the sink that replays decides whether to stop
+}
+
+bool RecordBatch::replay(RecordSink& sink) const {
+  RawRecord& r = replayed_;
+  for (const Item& item : order_) {
+    if (!item.is_record) {
+      if (!sink.on_bad_line(bad_lines_[item.index])) return false;
+      continue;
+    }
+    const Stored& s = records_[item.index];
+    std::vector<std::string_view> awaits = std::move(r.awaits);
+    std::string scope = std::move(r.scope);
+    r = s.scalars;
+    r.task = view(s.task);
+    r.stage = view(s.stage);
+    r.status = view(s.status);
+    r.parent = view(s.parent);
+    r.error_text = view(s.error_text);
+    r.error_type = view(s.error_type);
+    r.level = view(s.level);
+    r.scope = std::move(scope);
+    r.scope.assign(view(s.scope));
+    r.awaits = std::move(awaits);
+    r.awaits.clear();
+    for (uint32_t i = 0; i < s.awaits_count; ++i) r.awaits.push_back(view(awaits_[s.awaits_begin + i]));
+    sink.on_record(r);
+  }
+  return true;
+}
+
+void RecordBatch::clear() {
+  arena_.clear();
+  records_.clear();
+  awaits_.clear();
+  bad_lines_.clear();
+  order_.clear();
+}
+
+}  // namespace coroner
