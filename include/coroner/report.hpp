@@ -33,6 +33,14 @@ struct ReportInput {
 std::string render_text(const ReportInput& in);
 std::string render_json(const ReportInput& in);
 std::string render_ndjson(const ReportInput& in);
+// One self-contained html page (inline CSS, JS and SVG; no network): the summary, a findings
+// table to sort and filter, a Gantt timeline of the flagged tasks, the graph around each and
+// per-stage histograms, drawn by the page from render_json's document embedded in it.
+std::string render_html(const ReportInput& in);
+// Chrome trace-event JSON (Perfetto, chrome://tracing): a track per task, a process per scope,
+// a complete event per stage, flows for awaits and spawns. Every task when the log has at most
+// 5000, else the flagged ones; "otherData" says which.
+std::string render_chrome(const ReportInput& in);
 
 // One task: its records with durations, what it awaited and spawned, its findings.
 std::string render_timeline_text(const ReportInput& in, const std::vector<uint32_t>& tasks);

@@ -12,6 +12,7 @@ namespace coroner {
 class DurationHistogram {
  public:
   static constexpr double kRelativeError = 1.0 / 64;
+  static constexpr int64_t kMaxDuration = int64_t(1) << 62;
 
   void add(int64_t ns);
   uint64_t count() const { return count_; }

@@ -235,7 +235,7 @@ class TaskStore : public RecordSink {
   uint32_t intern_word(std::string_view word);
   uint32_t intern_stage(std::string_view stage);
   uint32_t add_error(const RawRecord& record);
-  void follow_stage(Task& task, uint32_t stage, int64_t time);
+  void follow_stage(Task& task, uint32_t stage, int64_t time, bool normal);
   void fold(Task& task);
   void learn_provisional_end();
 

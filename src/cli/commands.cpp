@@ -129,7 +129,7 @@ std::vector<std::string> inputs(const Options& o) {
 int run_schema(const Options& o, const Settings& s) {
   SchemaCollector schema(s.roles);
   auto files = inputs(o);
-  IngestResult result = ingest(files, s.roles, schema);
+  IngestResult result = ingest(files, s.roles, schema, 0, nullptr, o.threads);
   if (result.error) return fail(result.error->describe());
   if (schema.records() == 0)
     return fail(fmt::format("{}: no valid record (no line is a JSON object)",
@@ -175,10 +175,13 @@ std::optional<std::vector<uint32_t>> graph_tasks(const Options& o, const TaskSto
 int run_analysis(const Options& o, const Settings& s) {
   TaskStore store(s.vocabulary, o.max_stages, o.strict);
   store.set_window(s.since, s.until);
+  // timeline shows every record of its task; --stage-deadline needs every stage's duration.
+  store.set_folding(o.command != "timeline" && s.analysis.stage_deadlines.empty());
   auto files = inputs(o);
   for (const auto& f : files) store.add_file(f);
   Progress progress(!o.quiet && isatty(STDERR_FILENO));
-  IngestResult result = ingest(files, s.roles, store, 0, [&](uint64_t b) { progress(b); });
+  IngestResult result =
+      ingest(files, s.roles, store, 0, [&](uint64_t b) { progress(b); }, o.threads);
   if (result.error) return fail(result.error->describe());
   if (result.stopped_by_sink) {
     const BadLine& b = store.bad_lines().front();
@@ -213,7 +216,7 @@ int run_analysis(const Options& o, const Settings& s) {
   } else if (o.command == "timeline") {
     std::vector<uint32_t> tasks;
     for (uint32_t t = 0; t < store.tasks().size(); ++t)
-      if (store.task_value(t) == o.timeline_task && !store.tasks()[t].events.empty())
+      if (store.task_value(t) == o.timeline_task && store.tasks()[t].logged)
         tasks.push_back(t);
     if (tasks.empty()) return fail(fmt::format("no task '{}' in the log", o.timeline_task));
     text = o.format == "json" ? render_timeline_json(in, tasks) : render_timeline_text(in, tasks);
@@ -221,6 +224,10 @@ int run_analysis(const Options& o, const Settings& s) {
     text = render_json(in);
   } else if (o.format == "ndjson") {
     text = render_ndjson(in);
+  } else if (o.format == "html") {
+    text = render_html(in);
+  } else if (o.format == "chrome") {
+    text = render_chrome(in);
   } else {
     text = render_text(in);
   }
@@ -238,9 +245,10 @@ int run(const Options& o) {
   Settings s;
   if (auto err = settle(o, s)) return fail(*err);
   bool report = o.command == "analyze";
-  if (o.command != "graph" && o.format != "text" && o.format != "json" && !(report && o.format == "ndjson"))
+  bool report_format = o.format == "ndjson" || o.format == "html" || o.format == "chrome";
+  if (o.command != "graph" && o.format != "text" && o.format != "json" && !(report && report_format))
     return fail(fmt::format("--format: '{}' is not one of text, json{} for {}", o.format,
-                            report ? ", ndjson" : "", o.command));
+                            report ? ", ndjson, html, chrome" : "", o.command));
   if (o.files.empty() && isatty(STDIN_FILENO))
     return fail("no input: give a FILE, or pipe a log in ('-' reads standard input)");
   if (o.command == "schema") return run_schema(o, s);

@@ -34,6 +34,11 @@ void input_options(CLI::App& cmd, Options& o) {
   cmd.add_option("--until", o.until, "Ignore records after this time")
       ->group("Input")
       ->type_name("TIME");
+  cmd.add_option("-j,--threads", o.threads,
+                 "Threads: 1 reads and parses on one; more parse chunks in parallel "
+                 "(default: all cores)")
+      ->group("Input")
+      ->check(CLI::Range(1u, 256u));
   cmd.add_option("--max-stages", o.max_stages,
                  "Distinct stage names kept; more fold into '(other)'")
       ->group("Input")
@@ -65,7 +70,9 @@ void rule_options(CLI::App& cmd, Options& o) {
 }
 
 void output_options(CLI::App& cmd, Options& o, bool report) {
-  std::string formats = report ? "text, json, ndjson" : "text, json";
+  std::string formats = report ? "text, json, ndjson, html (a self-contained page), chrome (trace-event "
+                                "JSON for Perfetto)"
+                              : "text, json";
   cmd.add_option("-f,--format", o.format, "Output format: " + formats)
       ->group("Output")
       ->capture_default_str();

@@ -4,12 +4,19 @@
 #include <CLI/CLI.hpp>
 
 #include <cstddef>
+#include <thread>
 #include <string>
 #include <vector>
 
 namespace coroner::cli {
 
 inline constexpr const char* kDefaultFailOn = "hung,timeout,lost-exception,deadlock";
+
+// All cores: one thread reads, the others parse, the main one builds the tasks.
+inline unsigned default_threads() {
+  unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : cores;
+}
 
 struct Options {
   std::string command = "analyze";
@@ -35,6 +42,7 @@ struct Options {
   std::vector<std::string> around;
   int depth = 2;
   size_t max_stages = 10000;
+  unsigned threads = default_threads();
 };
 
 // The subcommands; the first argument picks one, anything else means `analyze`.

@@ -9,15 +9,21 @@ bool is_identifier_char(char c) {
          c == '.';
 }
 
-// The quoted value after `key` ("name='worker-3'" -> worker-3); repr() quotes with ' or ".
-std::string_view quoted_after(std::string_view text, std::string_view key) {
+// The quoted value after `key` ("name='worker-3'" -> worker-3). repr() quotes with ' or ", and
+// escapes that quote (and backslashes) inside with a backslash.
+std::string quoted_after(std::string_view text, std::string_view key) {
   size_t at = text.find(key);
   if (at == std::string_view::npos) return {};
   size_t open = at + key.size();
   if (open >= text.size() || (text[open] != '\'' && text[open] != '"')) return {};
-  size_t close = text.find(text[open], open + 1);
-  if (close == std::string_view::npos) return {};
-  return text.substr(open + 1, close - open - 1);
+  char quote = text[open];
+  std::string out;
+  for (size_t i = open + 1; i < text.size(); ++i) {
+    if (text[i] == quote) return out;
+    if (text[i] == '\\' && i + 1 < text.size()) ++i;
+    out.push_back(text[i]);
+  }
+  return {};  // never closed: not a name
 }
 
 // A dotted name whose last part starts with a capital: ValueError, asyncio.TimeoutError.
@@ -45,12 +51,12 @@ std::optional<AsyncioNote> parse_asyncio_message(std::string_view text) {
     note.kind = AsyncioMessage::destroyed_pending;
   } else if (text.find("was never awaited") != std::string_view::npos) {
     note.kind = AsyncioMessage::never_awaited;
-    note.detail = std::string(quoted_after(text, "coroutine "));
+    note.detail = quoted_after(text, "coroutine ");
     return note;
   } else {
     return std::nullopt;
   }
-  note.task_name = std::string(quoted_after(text, "name="));
+  note.task_name = quoted_after(text, "name=");
   size_t exception = text.find("exception=");
   if (exception != std::string_view::npos) {
     std::string_view rest = text.substr(exception + 10);

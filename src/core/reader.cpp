@@ -232,12 +232,13 @@ bool LineChunker::fill() {
     got += n;
     if (got >= room / 2) break;
   }
-  if (at_file_start_ && filled_ + got >= 3 &&
-      std::memcmp(buffer_.data(), "\xEF\xBB\xBF", 3) == 0) {
-    consumed_ = 3;  // a UTF-8 byte order mark is not part of the first record
-  }
-  if (filled_ + got > 0) at_file_start_ = false;
   filled_ += got;
+  // The byte order mark is looked for once three bytes are in (a pipe may hand them one by one).
+  if (at_file_start_ && (filled_ >= 3 || eof_)) {
+    at_file_start_ = false;
+    if (filled_ >= 3 && std::memcmp(buffer_.data(), "\xEF\xBB\xBF", 3) == 0)
+      consumed_ = 3;  // a UTF-8 byte order mark is not part of the first record
+  }
   return got > 0;
 }
 
@@ -257,6 +258,7 @@ bool LineChunker::next(Chunk& chunk) {
       take = available;  // the final line has no newline
     }
     if (take > 0) {
+      at_file_start_ = false;  // a line came before three bytes did: there was no BOM
       // The bytes behind the chunk (the next partial line, or the padding) are only read, never
       // parsed: simdjson is given the chunk's size.
       chunk.data = begin;

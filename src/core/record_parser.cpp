@@ -132,6 +132,13 @@ struct FieldTree {
   }
 };
 
+// True when only spaces, tabs and CRs lie between `p` and the next newline (or `end`).
+bool only_blanks_to_newline(const char* p, const char* end) {
+  for (; p < end && *p != '\n'; ++p)
+    if (*p != ' ' && *p != '\t' && *p != '\r') return false;
+  return true;
+}
+
 std::string_view trim_token(std::string_view token) {
   while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\r' ||
                             token.back() == '\t' || token.back() == ','))
@@ -211,8 +218,15 @@ size_t RecordParser::Impl::fast_pass(const Chunk& chunk, size_t begin, uint32_t 
     if ((*it).get(doc) != simdjson::SUCCESS) break;
     size_t index = it.current_index();
     std::string_view source = trim_token(it.source());
-    // A document spanning lines means a damaged line was glued to the next: redo them slowly.
+    // A document spanning lines means a damaged line was glued to the next, and anything but
+    // blanks after a document before the newline is text after the object: redo them slowly.
     if (std::memchr(source.data(), '\n', source.size()) != nullptr) break;
+    if (!only_blanks_to_newline(source.data() + source.size(), chunk.data + chunk.size)) {
+      // Hand the slow path this document's whole line, from its start.
+      const char* line_start = base + index;
+      while (line_start > chunk.data && line_start[-1] != '\n') --line_start;
+      return size_t(line_start - chunk.data);
+    }
     record.clear();
     if (read_document(doc) != simdjson::SUCCESS) break;
     record.file = file;
@@ -402,7 +416,8 @@ simdjson::error_code RecordParser::Impl::read_value(od::value value,
       std::optional<int64_t> ns;
       if (type == od::json_type::number) {
         double seconds = 0;
-        if (auto err = value.get_double().get(seconds)) return err;
+        // A number past double's range (1e999) is no timeout, but the record is still good.
+        if (value.get_double().get(seconds) != simdjson::SUCCESS) return simdjson::SUCCESS;
         if (seconds > 0 && seconds < 1e9) ns = int64_t(seconds * 1e9);
       } else if (type == od::json_type::string) {
         if (auto err = value.get_string().get(text)) return err;

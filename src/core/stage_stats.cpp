@@ -12,6 +12,7 @@ constexpr int64_t kExact = 64;
 }  // namespace
 
 size_t DurationHistogram::bucket_of(int64_t ns) {
+  ns = std::min(ns, kMaxDuration);
   if (ns < kExact) return size_t(std::max<int64_t>(ns, 0));
   int exponent = 63 - std::countl_zero(uint64_t(ns));  // >= 6
   size_t sub = size_t(ns >> (exponent - kSubBits)) & ((1u << kSubBits) - 1);
@@ -28,11 +29,15 @@ int64_t DurationHistogram::bucket_low(size_t bucket) {
 
 int64_t DurationHistogram::bucket_high(size_t bucket) {
   if (bucket < size_t(kExact)) return int64_t(bucket);
+  // The top bucket holds only the clamped maximum; above it bucket_low would pass 2^63.
+  if (bucket >= bucket_of(kMaxDuration)) return kMaxDuration;
   return bucket_low(bucket + 1) - 1;
 }
 
 void DurationHistogram::add(int64_t ns) {
-  if (ns < 0) ns = 0;
+  // Past 2^62 ns (146 years) a duration is a broken timestamp; clamping keeps the arithmetic of
+  // the buckets inside int64.
+  ns = std::clamp<int64_t>(ns, 0, kMaxDuration);
   size_t b = bucket_of(ns);
   if (b >= buckets_.size()) buckets_.resize(b + 1, 0);
   ++buckets_[b];
@@ -49,7 +54,7 @@ int64_t DurationHistogram::percentile(double p) const {
   for (size_t b = 0; b < buckets_.size(); ++b) {
     seen += buckets_[b];
     if (seen >= rank) {
-      int64_t mid = (bucket_low(b) + bucket_high(b)) / 2;
+      int64_t mid = bucket_low(b) + (bucket_high(b) - bucket_low(b)) / 2;
       // The true value lies in the bucket and within the observed range.
       return std::clamp(mid, min_, max_);
     }
@@ -70,7 +75,7 @@ std::vector<DurationHistogram::Bin> DurationHistogram::bins(size_t n) const {
   }
   for (size_t b = 0; b < buckets_.size(); ++b) {
     if (buckets_[b] == 0) continue;
-    int64_t mid = std::clamp((bucket_low(b) + bucket_high(b)) / 2, min_, max_);
+    int64_t mid = std::clamp(bucket_low(b) + (bucket_high(b) - bucket_low(b)) / 2, min_, max_);
     double x = std::log(double(std::max<int64_t>(mid, 1)));
     size_t i = width > 0 ? size_t(std::clamp((x - lo) / width, 0.0, double(n - 1))) : 0;
     out[i].count += buckets_[b];

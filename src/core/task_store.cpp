@@ -185,7 +185,11 @@ void TaskStore::on_record(const RawRecord& r) {
   Lifecycle meaning = this->meaning(event.status);
   if (meaning == Lifecycle::none) meaning = this->meaning(event.stage);
   if (meaning == Lifecycle::ended_ok) seen_ok_word_ = true;
-  if (event.stage != kNone) follow_stage(task, event.stage, time);
+  // A stage left by a failure or a timeout did not take its normal time: the hung threshold
+  // learns from the stage's normal runs only.
+  bool abnormal = event.error != kNone || event.error_level ||
+                  (is_end(meaning) && meaning != Lifecycle::ended_ok);
+  if (event.stage != kNone) follow_stage(task, event.stage, time, !abnormal);
   if (event.error != kNone || event.error_level) {
     task.had_error = true;
     if (task.stage != kNone) ++stage_stats_[task.stage].errors;
@@ -202,13 +206,15 @@ void TaskStore::on_record(const RawRecord& r) {
 }
 
 // Stage statistics as records arrive: the time in a stage ends when the task enters another.
-void TaskStore::follow_stage(Task& task, uint32_t stage, int64_t time) {
+void TaskStore::follow_stage(Task& task, uint32_t stage, int64_t time, bool normal) {
   if (stage == task.stage) return;
   if (task.stage != kNone) {
     // A record older than the one before it would give a negative duration: count it as zero.
     int64_t spent = std::max<int64_t>(time - task.stage_since, 0);
-    stage_stats_[task.stage].durations.add(spent);
-    all_stages_.add(spent);
+    if (normal) {
+      stage_stats_[task.stage].durations.add(spent);
+      all_stages_.add(spent);
+    }
     ++left_[task.stage];
   } else {
     ++first_stage_of_[stage];

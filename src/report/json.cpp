@@ -74,9 +74,9 @@ void write_task(JsonWriter& w, const ReportInput& in, const TaskGraph& graph, ui
   w.key("scope");
   write_scope(w, store, task);
   w.key("outcome").value(to_string(o.outcome));
-  w.key("start").value(format_time(o.start));
+  w.key("start").value(format_time(t.first_time));
   w.key("end").value(format_time(o.end));
-  w.key("duration_s").seconds(o.end - o.start);
+  w.key("duration_s").seconds(o.end - t.first_time);
   w.key("parent");
   if (t.parent == kNone) w.null(); else w.value(store.task_value(t.parent));
   w.key("awaits");
@@ -104,6 +104,16 @@ void write_stage(JsonWriter& w, const ReportInput& in, uint32_t s) {
   }
   w.key("max_s");
   if (h.count()) w.seconds(h.max()); else w.null();
+  // The durations in 24 bins of equal width in log(duration), from min to max: the histogram
+  // `coroner stats` draws on a terminal and the html report draws as bars. Empty: no duration.
+  w.key("histogram").begin_array();
+  if (h.count()) {
+    for (const auto& b : h.bins(24)) {
+      w.begin_object().key("low_s").seconds(b.low).key("high_s").seconds(b.high);
+      w.key("count").value(b.count).end_object();
+    }
+  }
+  w.end_array();
   w.end_object();
 }
 

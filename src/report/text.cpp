@@ -81,6 +81,9 @@ void summary(const ReportInput& in, const Painter& paint, std::string& out) {
                        where, counts.bad_lines > store.bad_lines().size() ? ", ..." : "");
   }
   for (const std::string& d : in.ingest.damage) out += fmt::format("damaged input: {}\n", d);
+  if (counts.records > 0 && counts.task_records == 0)
+    out += "no record has a task field: `coroner schema FILE` shows the fields seen, and "
+           "--field task=NAME names yours\n";
   if (counts.bad_times > 0)
     out += fmt::format("unreadable time: {} (they took the previous record's time)\n",
                        plural(counts.bad_times, "record", "records"));

@@ -35,7 +35,8 @@ struct Analysed {
     std::map<std::string, std::string> out;
     for (const Finding& f : analysis.findings) {
       std::string& k = out[std::string(store.task_value(f.task))];
-      k += (k.empty() ? "" : ",") + std::string(to_string(f.kind));
+      if (!k.empty()) k += ',';
+      k += to_string(f.kind);
     }
     return out;
   }

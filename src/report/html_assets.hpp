@@ -1,0 +1,980 @@
+// The html report's page: its style sheet, its markup and its script, inlined by render_html.
+// Nothing here reaches the network: no URL, no font, no CDN; SVG is drawn inline by the script.
+// The script reads the JSON blob in <script id="coroner-data"> and builds everything from it.
+#pragma once
+
+namespace coroner::html_assets {
+
+inline constexpr const char* kStyle = R"coroner(
+:root {
+  --bg: #f5f6f8; --panel: #ffffff; --text: #1c2230; --muted: #5f687a; --faint: #8a93a5;
+  --border: #e2e5eb; --row-hover: #f1f4fa; --row-selected: #e6edfd; --accent: #3056d3;
+  --error: #d5281b; --error-bg: #fdecea; --warning: #b96a00; --warning-bg: #fff4e0;
+  --info: #2c68d6; --info-bg: #e8f0fd; --neutral-bg: #eef0f4;
+  --ok: #2b9348; --failed: #d5281b; --timed-out: #e0620d; --cancelled: #7c8592; --open: #c99a06;
+  --shadow: 0 1px 2px rgba(20, 30, 50, .06), 0 2px 8px rgba(20, 30, 50, .05);
+  --mono: ui-monospace, SFMono-Regular, "SF Mono", Menlo, Consolas, "Liberation Mono", monospace;
+  color-scheme: light;
+}
+@media (prefers-color-scheme: dark) {
+  :root {
+    --bg: #0e1117; --panel: #161b24; --text: #e4e8ef; --muted: #9aa3b4; --faint: #6c7587;
+    --border: #272e3b; --row-hover: #1c2330; --row-selected: #1f2c47; --accent: #7b9cff;
+    --error: #ff6b5e; --error-bg: #3a1c1a; --warning: #f0a530; --warning-bg: #382a12;
+    --info: #6ea2ff; --info-bg: #172640; --neutral-bg: #1f2531;
+    --ok: #4cc472; --failed: #ff6b5e; --timed-out: #ff8c42; --cancelled: #8f98a6; --open: #e8c33a;
+    --shadow: 0 1px 2px rgba(0, 0, 0, .4);
+    color-scheme: dark;
+  }
+}
+* { box-sizing: border-box; }
+[hidden] { display: none !important; }
+html { -webkit-text-size-adjust: 100%; }
+body {
+  margin: 0; background: var(--bg); color: var(--text);
+  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+    "Noto Sans", "Liberation Sans", sans-serif;
+}
+.mono, code { font-family: var(--mono); font-size: .92em; }
+.muted { color: var(--muted); }
+.small { font-size: 12px; }
+h1, h2, h3 { margin: 0; font-weight: 650; letter-spacing: -.01em; }
+h2 { font-size: 16px; }
+h3 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted);
+  margin: 16px 0 6px; }
+button { font: inherit; color: inherit; }
+
+header.top { background: var(--panel); border-bottom: 1px solid var(--border); }
+.top-inner { max-width: 1480px; margin: 0 auto; padding: 14px 24px; display: flex; gap: 18px;
+  align-items: center; }
+.brand { display: flex; align-items: center; gap: 8px; font-weight: 700; font-size: 15px;
+  color: var(--accent); white-space: nowrap; }
+.brand svg { width: 26px; height: 26px; }
+.title { min-width: 0; }
+.title h1 { font-size: 18px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.meta { color: var(--muted); font-size: 13px; display: flex; flex-wrap: wrap; gap: 4px 14px; }
+
+main { max-width: 1480px; margin: 0 auto; padding: 18px 24px 40px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 12px; }
+.card { background: var(--panel); border: 1px solid var(--border); border-radius: 10px;
+  padding: 12px 14px; box-shadow: var(--shadow); border-top: 3px solid var(--border);
+  text-align: left; cursor: default; }
+button.card { cursor: pointer; }
+button.card:hover { border-color: var(--accent); }
+button.card[aria-pressed="true"] { outline: 2px solid var(--accent); outline-offset: 1px; }
+.card .n { font-size: 26px; font-weight: 700; line-height: 1.1; font-variant-numeric: tabular-nums; }
+.card .label { font-weight: 600; margin-top: 2px; }
+.card .sub { color: var(--muted); font-size: 12px; margin-top: 2px; }
+.card.sev-error { border-top-color: var(--error); }
+.card.sev-error .n { color: var(--error); }
+.card.sev-warning { border-top-color: var(--warning); }
+.card.sev-warning .n { color: var(--warning); }
+.card.sev-info { border-top-color: var(--info); }
+.card.sev-info .n { color: var(--info); }
+.card.sev-clean { border-top-color: var(--ok); }
+.card.sev-clean .n { color: var(--ok); }
+.outcome-bar { display: flex; height: 6px; border-radius: 3px; overflow: hidden; margin-top: 8px;
+  background: var(--neutral-bg); }
+.outcome-bar span { display: block; height: 100%; }
+
+.notes { margin: 14px 0 0; display: grid; gap: 6px; }
+.note { background: var(--panel); border: 1px solid var(--border); border-left: 3px solid var(--info);
+  border-radius: 8px; padding: 8px 12px; color: var(--muted); font-size: 13px; }
+.note.warn { border-left-color: var(--warning); }
+.note b { color: var(--text); font-weight: 600; }
+
+.panel { background: var(--panel); border: 1px solid var(--border); border-radius: 12px;
+  box-shadow: var(--shadow); margin-top: 18px; padding: 14px 16px 16px; }
+.panel-head { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; margin-bottom: 12px; }
+.panel-head h2 { margin-right: auto; }
+.filters { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+select, input[type="search"] { font: inherit; color: var(--text); background: var(--bg);
+  border: 1px solid var(--border); border-radius: 8px; padding: 6px 10px; }
+input[type="search"] { width: 220px; }
+select:focus, input:focus, button:focus-visible, tr:focus-visible { outline: 2px solid var(--accent);
+  outline-offset: -1px; }
+
+.split { display: grid; grid-template-columns: minmax(0, 1fr) minmax(360px, 30%); gap: 16px;
+  align-items: start; }
+@media (max-width: 1100px) { .split { grid-template-columns: minmax(0, 1fr); } }
+.table-wrap { max-height: 620px; overflow: auto; border: 1px solid var(--border); border-radius: 10px; }
+table { border-collapse: separate; border-spacing: 0; width: 100%; }
+#findings th { position: sticky; top: 0; z-index: 1; background: var(--panel); text-align: left;
+  border-bottom: 1px solid var(--border); padding: 0; white-space: nowrap; }
+#findings th button { all: unset; box-sizing: border-box; display: block; width: 100%;
+  padding: 8px 10px; font-size: 12px; font-weight: 650; color: var(--muted); cursor: pointer;
+  text-transform: uppercase; letter-spacing: .04em; }
+#findings th button:hover { color: var(--text); }
+#findings th button::after { content: "\2195"; opacity: .3; margin-left: 4px; }
+#findings th[aria-sort="ascending"] button::after { content: "\2191"; opacity: 1; }
+#findings th[aria-sort="descending"] button::after { content: "\2193"; opacity: 1; }
+#findings th[aria-sort="ascending"] button, #findings th[aria-sort="descending"] button { color: var(--accent); }
+#findings td { padding: 7px 10px; border-bottom: 1px solid var(--border); vertical-align: top; }
+#findings tbody tr { cursor: pointer; }
+#findings tbody tr:hover { background: var(--row-hover); }
+#findings tbody tr[aria-selected="true"] { background: var(--row-selected); }
+#findings tbody tr[aria-selected="true"] td:first-child { box-shadow: inset 3px 0 0 var(--accent); }
+#findings.no-scope .c-scope { display: none; }
+td.c-task { font-family: var(--mono); font-size: 13px; white-space: nowrap; font-weight: 600; }
+td.c-time { font-family: var(--mono); font-size: 12px; color: var(--muted); white-space: nowrap; }
+td.c-scope { font-size: 12px; color: var(--muted); max-width: 110px; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }
+td.c-stage { font-size: 12px; color: var(--muted); min-width: 90px; max-width: 170px; overflow-wrap: break-word; }
+td.c-reason { min-width: 180px; }
+td.c-reason div { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
+  overflow: hidden; }
+.subkind { font-size: 11px; color: var(--muted); margin: 2px 0 0 8px; white-space: nowrap; }
+.empty { color: var(--muted); padding: 24px; text-align: center; }
+button.more { display: block; width: 100%; padding: 10px; border: 0; border-top: 1px solid var(--border);
+  background: var(--bg); color: var(--accent); cursor: pointer; font-weight: 600; }
+
+.badge { display: inline-flex; align-items: center; gap: 5px; padding: 1px 8px; border-radius: 999px;
+  font-size: 12px; font-weight: 600; white-space: nowrap; }
+.badge.sev-error { background: var(--error-bg); color: var(--error); }
+.badge.sev-warning { background: var(--warning-bg); color: var(--warning); }
+.badge.sev-info { background: var(--info-bg); color: var(--info); }
+.dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; background: currentColor;
+  flex: none; }
+.sevtext { display: inline-flex; align-items: center; gap: 6px; font-size: 12px; font-weight: 600; }
+.sevtext.sev-error { color: var(--error); }
+.sevtext.sev-warning { color: var(--warning); }
+.sevtext.sev-info { color: var(--info); }
+.pill { display: inline-block; padding: 0 7px; border-radius: 6px; font-size: 12px; font-weight: 600;
+  border: 1px solid currentColor; white-space: nowrap; }
+.o-ok { color: var(--ok); } .o-failed { color: var(--failed); } .o-timed-out { color: var(--timed-out); }
+.o-cancelled { color: var(--cancelled); } .o-open { color: var(--open); }
+
+.detail { position: sticky; top: 12px; border: 1px solid var(--border); border-radius: 10px;
+  padding: 14px 16px; max-height: calc(100vh - 24px); overflow: auto; background: var(--panel); }
+.detail .head { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+.detail .task-name { font-family: var(--mono); font-size: 18px; font-weight: 700; margin: 8px 0 2px;
+  overflow-wrap: anywhere; }
+.detail .scope { color: var(--muted); font-size: 12px; }
+.detail .reason { margin: 10px 0 0; padding: 10px 12px; background: var(--bg); border-radius: 8px;
+  overflow-wrap: anywhere; }
+.chain { display: flex; flex-wrap: wrap; align-items: center; gap: 4px; }
+.chip { font-family: var(--mono); font-size: 12px; padding: 2px 8px; border-radius: 6px;
+  background: var(--neutral-bg); border: 1px solid var(--border); cursor: pointer; }
+.chip.root { border-color: var(--error); color: var(--error); }
+.chip:hover { border-color: var(--accent); }
+.arrow { color: var(--faint); }
+table.events { font-size: 12px; width: 100%; }
+table.events td { padding: 3px 8px 3px 0; border-bottom: 1px solid var(--border); vertical-align: top; }
+table.events td.t { font-family: var(--mono); color: var(--muted); white-space: nowrap; }
+table.events td.g { font-family: var(--mono); color: var(--faint); white-space: nowrap; text-align: right; }
+table.events td.e { color: var(--error); overflow-wrap: anywhere; }
+table.events tr.silent td { color: var(--faint); font-style: italic; }
+.graph-wrap { overflow: auto; border: 1px solid var(--border); border-radius: 8px; background: var(--bg);
+  max-height: 420px; }
+.graph-wrap svg { display: block; }
+
+.gantt { position: relative; overflow: auto; max-height: 640px; }
+.gantt svg { display: block; }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: 12px; color: var(--muted); }
+.legend span { display: inline-flex; align-items: center; gap: 5px; }
+.legend i { display: inline-block; width: 12px; height: 10px; border-radius: 2px; }
+svg text { fill: var(--text); font-size: 12px; }
+svg .axis text { fill: var(--muted); font-size: 11px; }
+svg .axis line { stroke: var(--border); }
+svg .row-bg { fill: transparent; }
+svg .gantt-row:hover .row-bg { fill: var(--row-hover); }
+svg .gantt-row.selected .row-bg { fill: var(--row-selected); }
+svg .gantt-row { cursor: pointer; }
+svg .seg { stroke: var(--panel); stroke-width: .5; }
+svg .seg:hover { stroke: var(--text); stroke-width: 1; }
+svg .seg.silent { fill-opacity: .14; stroke-width: 1; stroke-dasharray: 3 2; }
+svg .tick-err { stroke: var(--error); stroke-width: 2; }
+svg .end-mark { stroke: var(--panel); stroke-width: 1; }
+svg .label-task { font-family: var(--mono); font-size: 12px; }
+svg .node rect { stroke: var(--border); stroke-width: 1; }
+svg .node.flagged rect { stroke: var(--error); stroke-width: 1.5; }
+svg .node.focus rect { stroke: var(--accent); stroke-width: 3; }
+svg .node.clickable { cursor: pointer; }
+svg .node text { font-size: 11px; }
+svg .node text.id { font-family: var(--mono); font-weight: 650; font-size: 12px; }
+svg .edge { fill: none; stroke-width: 1.4; }
+svg .edge.spawned { stroke: var(--faint); }
+svg .edge.awaits { stroke: var(--info); stroke-dasharray: 5 3; }
+svg .edge.awaits.blocking { stroke: var(--error); }
+
+.hist-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 12px; }
+.hist { border: 1px solid var(--border); border-radius: 10px; padding: 10px 12px; }
+.hist .name { font-weight: 650; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.hist .stats { color: var(--muted); font-size: 12px; font-variant-numeric: tabular-nums;
+  display: flex; flex-wrap: wrap; gap: 2px 10px; }
+.hist svg { width: 100%; height: 80px; display: block; margin-top: 6px; }
+.hist .bar { fill: var(--accent); opacity: .8; }
+.hist .bar:hover { opacity: 1; }
+.hist .pct { stroke: var(--warning); stroke-width: 1.5; stroke-dasharray: 3 2; }
+.hist .range { display: flex; justify-content: space-between; font-size: 11px; color: var(--muted);
+  font-family: var(--mono); }
+
+.tooltip { position: fixed; z-index: 10; pointer-events: none; background: var(--text); color: var(--panel);
+  padding: 6px 9px; border-radius: 6px; font-size: 12px; max-width: 380px; box-shadow: var(--shadow);
+  white-space: pre-line; }
+footer { max-width: 1480px; margin: 0 auto; padding: 0 24px 30px; color: var(--faint); font-size: 12px; }
+.noscript { max-width: 700px; margin: 40px auto; padding: 16px; border: 1px solid var(--border); }
+)coroner";
+
+inline constexpr const char* kBody = R"coroner(<header class="top">
+  <div class="top-inner">
+    <div class="brand"><svg id="logo" viewBox="0 0 24 24" aria-hidden="true"><circle cx="12" cy="12" r="10" fill="none" stroke="currentColor" stroke-width="2"/><path d="M6 13h3l2-5 3 9 2-4h2" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/></svg>coroner</div>
+    <div class="title"><h1 id="title">Post-mortem</h1><div id="meta" class="meta"></div></div>
+  </div>
+</header>
+<main>
+  <section id="summary" class="cards" aria-label="Summary"></section>
+  <div id="notes" class="notes"></div>
+  <section class="panel" id="findings-panel">
+    <div class="panel-head">
+      <h2>Findings</h2>
+      <div class="filters">
+        <select id="kind-filter" aria-label="Filter by kind"><option value="">All kinds</option></select>
+        <input id="task-filter" type="search" placeholder="Filter by task id" aria-label="Filter by task id" autocomplete="off" spellcheck="false">
+        <span id="row-count" class="muted small"></span>
+      </div>
+    </div>
+    <div class="split">
+      <div>
+        <div class="table-wrap" id="table-wrap">
+          <table id="findings">
+            <thead><tr>
+              <th class="c-severity" data-key="severity" aria-sort="none"><button type="button">Severity</button></th>
+              <th class="c-kind" data-key="kind" aria-sort="none"><button type="button">Kind</button></th>
+              <th class="c-task" data-key="task" aria-sort="none"><button type="button">Task</button></th>
+              <th class="c-scope" data-key="scope" aria-sort="none"><button type="button">Scope</button></th>
+              <th class="c-stage" data-key="stage" aria-sort="none"><button type="button">Stage</button></th>
+              <th class="c-time" data-key="time" aria-sort="none"><button type="button">Time</button></th>
+              <th class="c-outcome" data-key="outcome" aria-sort="none"><button type="button">Outcome</button></th>
+              <th class="c-reason" data-key="reason" aria-sort="none"><button type="button">Reason</button></th>
+            </tr></thead>
+            <tbody></tbody>
+          </table>
+          <div id="table-empty" class="empty" hidden>No finding matches the filter.</div>
+          <button id="more-rows" class="more" type="button" hidden></button>
+        </div>
+      </div>
+      <aside id="detail" class="detail" aria-live="polite"><div class="empty">Select a finding to see its timeline, its blame chain and the tasks around it.</div></aside>
+    </div>
+  </section>
+  <section class="panel" id="timeline-panel">
+    <div class="panel-head"><h2>Timeline of flagged tasks</h2><div id="gantt-legend" class="legend"></div></div>
+    <div id="gantt-note" class="muted small"></div>
+    <div id="gantt" class="gantt"></div>
+  </section>
+  <section class="panel" id="stages-panel">
+    <div class="panel-head"><h2>Stage durations</h2><span class="muted small">from entering a stage to entering the next; log scale; all tasks of the log</span></div>
+    <div id="histograms" class="hist-grid"></div>
+    <div id="untimed" class="muted small"></div>
+  </section>
+</main>
+<footer id="footer"></footer>
+<div id="tooltip" class="tooltip" hidden></div>
+<noscript><p class="noscript">This report is drawn by JavaScript: enable it, or run coroner with --format text or --format json.</p></noscript>
+)coroner";
+
+inline constexpr const char* kScript = R"coroner(
+(function () {
+'use strict';
+var SVGNS = document.getElementById('logo').namespaceURI;  /* the inline svg's own namespace */
+var DATA = JSON.parse(document.getElementById('coroner-data').textContent);
+var R = DATA.report, P = DATA.page;
+
+var KINDS = ['deadlock', 'hung', 'blocked', 'timeout', 'lost-exception', 'orphan',
+  'destroyed-pending', 'anomaly', 'in-flight'];
+var KIND_TEXT = {
+  'deadlock': 'tasks waiting on each other in a cycle',
+  'hung': 'started, never ended, silent far longer than their stage takes',
+  'blocked': 'waiting on a task that hung or failed',
+  'timeout': 'timed out or ran past a deadline',
+  'lost-exception': 'an exception that never reached the outcome',
+  'orphan': 'still running after the parent ended',
+  'destroyed-pending': 'destroyed by asyncio while pending',
+  'anomaly': 'records out of the usual order',
+  'in-flight': 'still working when the log ends (information)'
+};
+var SEV_RANK = { error: 0, warning: 1, info: 2 };
+var OUTCOMES = ['ok', 'failed', 'timed-out', 'cancelled', 'open'];
+var PALETTE = ['#4c78a8', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d',
+  '#79706e', '#f58518', '#bab0ac', '#5e60ce', '#2a9d8f'];
+var PAGE_ROWS = 300, GANTT_ROWS = 400, HISTOGRAMS = 48;
+
+/* ---------- small helpers ---------- */
+function el(tag, attrs, children) {
+  var e = document.createElement(tag);
+  setAttrs(e, attrs);
+  append(e, children);
+  return e;
+}
+function sv(tag, attrs, children) {
+  var e = document.createElementNS(SVGNS, tag);
+  setAttrs(e, attrs);
+  append(e, children);
+  return e;
+}
+function setAttrs(e, attrs) {
+  if (!attrs) return;
+  for (var k in attrs) {
+    var v = attrs[k];
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'text') e.textContent = v;
+    else if (k === 'class') e.setAttribute('class', v);
+    else if (k.slice(0, 2) === 'on') e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+}
+function append(e, children) {
+  if (children === null || children === undefined) return;
+  if (!Array.isArray(children)) children = [children];
+  children.forEach(function (c) {
+    if (c === null || c === undefined || c === false) return;
+    e.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+  });
+}
+function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); return e; }
+function num(n) { return Number(n).toLocaleString('en-US'); }
+/* "2026-11-25T12:46:33.952902Z" -> microseconds since the epoch, without losing the micros. */
+function usOf(iso) {
+  var m = /^(.*?)(?:\.(\d+))?Z$/.exec(iso || '');
+  if (!m) return NaN;
+  var frac = m[2] ? Number((m[2] + '000000').slice(0, 6)) : 0;
+  return Date.parse(m[1] + 'Z') * 1000 + frac;
+}
+function clock(iso) { return iso ? iso.slice(11, 26) : ''; }
+function sig(x) { return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2); }
+function dur(us) {  /* a duration in microseconds, the way coroner's text report writes it */
+  if (!isFinite(us)) return '-';
+  var a = Math.abs(us);
+  if (a < 1) return (us * 1000).toFixed(0) + 'ns';
+  if (a < 1e3) return sig(us) + '\u00b5s';
+  if (a < 1e6) return sig(us / 1e3) + 'ms';
+  if (a < 60e6) return sig(us / 1e6) + 's';
+  var m = Math.floor(us / 60e6);
+  if (m < 60) return m + 'm' + Math.round((us - m * 60e6) / 1e6) + 's';
+  return Math.floor(m / 60) + 'h' + (m % 60) + 'm';
+}
+function scopeText(scope) {
+  var parts = [];
+  for (var k in scope) parts.push(k + '=' + scope[k]);
+  return parts.join(' ');
+}
+function stageOf(ev) { return ev.stage !== null && ev.stage !== undefined ? ev.stage : ev.status ? 'status=' + ev.status : '(record)'; }
+var stageColour = (function () {
+  var map = {}, i = 0;
+  (R.stages || []).forEach(function (s) { map[s.stage] = PALETTE[i++ % PALETTE.length]; });
+  return function (name) {
+    if (!(name in map)) map[name] = PALETTE[i++ % PALETTE.length];
+    return map[name];
+  };
+})();
+function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
+
+/* ---------- tooltip ---------- */
+var tip = document.getElementById('tooltip');
+function showTip(text, ev) {
+  tip.textContent = text;
+  tip.hidden = false;
+  var x = ev.clientX + 14, y = ev.clientY + 14;
+  var r = tip.getBoundingClientRect();
+  if (x + r.width > window.innerWidth - 8) x = ev.clientX - r.width - 14;
+  if (y + r.height > window.innerHeight - 8) y = ev.clientY - r.height - 14;
+  tip.style.left = Math.max(4, x) + 'px';
+  tip.style.top = Math.max(4, y) + 'px';
+}
+function hideTip() { tip.hidden = true; }
+function tipOn(node, textFn) {
+  node.addEventListener('mousemove', function (ev) { showTip(textFn(), ev); });
+  node.addEventListener('mouseleave', hideTip);
+}
+
+/* ---------- the model ---------- */
+var LOG_START = usOf(R.input.start), LOG_END = usOf(R.input.end);
+var tasks = R.tasks.map(function (t, i) {
+  var evs = t.events.map(function (e) { return usOf(e.time); });
+  var start = usOf(t.start), end = usOf(t.end);
+  var open = t.outcome === 'open';
+  return { i: i, t: t, times: evs, start: start, end: open ? Math.max(end, LOG_END) : end, open: open,
+    findings: [] };
+});
+var findings = R.findings.map(function (f, i) {
+  var subject = P.subjects[P.finding_subject[i]];
+  return {
+    i: i, f: f, subject: subject,
+    task: subject.timeline === null ? null : tasks[subject.timeline],
+    scope: scopeText(f.scope), timeUs: usOf(f.time)
+  };
+});
+findings.forEach(function (x) { if (x.task) x.task.findings.push(x); });
+/* A scope column only when the findings are in more than one scope; else the header says it. */
+var scopes = {};
+findings.forEach(function (x) { scopes[x.scope] = true; });
+var hasScope = Object.keys(scopes).length > 1;
+var onlyScope = Object.keys(scopes).length === 1 ? Object.keys(scopes)[0] : '';
+
+/* ---------- header, summary cards, notes ---------- */
+function renderHeader() {
+  var files = R.input.files.join(', ');
+  document.getElementById('title').textContent = 'Post-mortem of ' + files;
+  var meta = document.getElementById('meta');
+  append(meta, [
+    el('span', { text: num(R.input.records) + ' records' }),
+    el('span', { text: num(R.summary.tasks) + ' tasks' }),
+    el('span', { text: dur(LOG_END - LOG_START) + ' of log' }),
+    onlyScope ? el('span', { text: 'findings in ' + onlyScope }) : null,
+    el('span', { class: 'mono', text: R.input.start.replace('T', ' ') + ' \u2192 ' + R.input.end.replace('T', ' ') })
+  ]);
+  document.getElementById('footer').textContent = 'Generated by ' + P.generator + ' (report schema ' +
+    R.schema + '). Self-contained: this file loads nothing from the network.';
+}
+
+var kindFilter = document.getElementById('kind-filter');
+var taskFilter = document.getElementById('task-filter');
+
+function renderSummary() {
+  var box = document.getElementById('summary');
+  var oc = R.summary.outcomes, total = R.summary.tasks;
+  var bar = el('div', { class: 'outcome-bar' });
+  OUTCOMES.forEach(function (o) {
+    if (!oc[o]) return;
+    bar.appendChild(el('span', { title: o + ': ' + num(oc[o]), style: 'width:' + (100 * oc[o] / total) + '%;background:var(--' + o + ')' }));
+  });
+  var parts = OUTCOMES.filter(function (o) { return oc[o]; }).map(function (o) { return num(oc[o]) + ' ' + o; });
+  box.appendChild(el('div', { class: 'card', style: 'grid-column: span 2' }, [
+    el('div', { class: 'n', text: num(total) }), el('div', { class: 'label', text: 'tasks' }),
+    el('div', { class: 'sub', text: parts.join(' \u00b7 ') }), bar]));
+  var shown = findings.length;
+  var failing = findings.filter(function (x) { return x.f.severity === 'error'; }).length;
+  box.appendChild(el('div', { class: 'card ' + (failing ? 'sev-error' : shown ? 'sev-warning' : 'sev-clean') }, [
+    el('div', { class: 'n', text: num(shown) }), el('div', { class: 'label', text: shown === 1 ? 'finding' : 'findings' }),
+    el('div', { class: 'sub', text: shown ? num(P.tasks_on_page) + ' flagged tasks' : 'nothing went wrong' })]));
+  KINDS.forEach(function (k) {
+    var n = R.summary.findings[k];
+    if (!n) return;
+    var sev = 'info';
+    findings.forEach(function (x) { if (x.f.kind === k && SEV_RANK[x.f.severity] < SEV_RANK[sev]) sev = x.f.severity; });
+    box.appendChild(el('button', { type: 'button', class: 'card sev-' + sev, 'data-kind': k, 'aria-pressed': 'false',
+      title: 'Show only ' + k + ' findings', onclick: function () {
+        kindFilter.value = kindFilter.value === k ? '' : k;
+        applyFilter();
+      } }, [
+      el('div', { class: 'n', text: num(n) }), el('div', { class: 'label', text: k }),
+      el('div', { class: 'sub', text: KIND_TEXT[k] })]));
+  });
+}
+
+function renderNotes() {
+  var box = document.getElementById('notes');
+  var clean = R.summary.tasks - P.tasks_on_page;
+  box.appendChild(el('div', { class: 'note', id: 'kept-note' }, [
+    'This page holds ', el('b', { text: num(P.tasks_on_page) + ' flagged tasks' }),
+    ' (their timelines and the tasks around them) and the statistics of all ', el('b', { text: num(R.summary.tasks) + ' tasks' }),
+    clean > 0 ? '; the other ' + num(clean) + ' tasks are counted, not listed (coroner timeline TASK, or --format chrome, shows any of them).' : '.']));
+  if (R.learned) {
+    box.appendChild(el('div', { class: 'note' }, ['Learned: the log has no word for a finished task; a task ends ok at stage ',
+      el('b', { text: '\u2018' + R.learned.end_stage + '\u2019' }), ' (the last stage of ' + num(R.learned.tasks_ending_there) +
+      ' of ' + num(R.learned.tasks) + ' tasks; --end-stage overrides).']));
+  }
+  if (R.input.bad_lines) {
+    var where = R.input.bad_line_examples.map(function (b) { return b.file + ':' + b.line; }).join(', ');
+    box.appendChild(el('div', { class: 'note warn' }, [el('b', { text: num(R.input.bad_lines) + ' lines' }),
+      ' were not JSON objects and were skipped (' + where + ').']));
+  }
+  R.input.damage.forEach(function (d) { box.appendChild(el('div', { class: 'note warn', text: d })); });
+}
+
+/* ---------- the findings table: sort, filter, select ---------- */
+var tbody = document.querySelector('#findings tbody');
+var sortKey = null, sortDir = 1, visible = [], shownRows = PAGE_ROWS, selected = null;
+var KEYS = {
+  severity: function (x) { return SEV_RANK[x.f.severity]; },
+  kind: function (x) { return KINDS.indexOf(x.f.kind); },
+  task: function (x) { return x.f.task; },
+  scope: function (x) { return x.scope; },
+  stage: function (x) { return x.f.stage || ''; },
+  time: function (x) { return x.timeUs; },
+  outcome: function (x) { return OUTCOMES.indexOf(x.f.outcome); },
+  reason: function (x) { return x.f.reason; }
+};
+var collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+function compare(a, b) {
+  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
+  return collator.compare(String(a), String(b));
+}
+
+function renderKindOptions() {
+  KINDS.forEach(function (k) {
+    var n = findings.filter(function (x) { return x.f.kind === k; }).length;
+    if (n) kindFilter.appendChild(el('option', { value: k, text: k + ' (' + n + ')' }));
+  });
+}
+
+function matches(x, kind, needle) {
+  if (kind && x.f.kind !== kind) return false;
+  if (needle && x.f.task.toLowerCase().indexOf(needle) < 0) return false;
+  return true;
+}
+
+function applyFilter() {
+  var kind = kindFilter.value, needle = taskFilter.value.trim().toLowerCase();
+  visible = findings.filter(function (x) { return matches(x, kind, needle); });
+  if (sortKey) {
+    var key = KEYS[sortKey];
+    visible.sort(function (a, b) { return sortDir * compare(key(a), key(b)) || a.i - b.i; });
+  }
+  document.querySelectorAll('#summary button.card').forEach(function (c) {
+    c.setAttribute('aria-pressed', String(c.getAttribute('data-kind') === kind));
+  });
+  shownRows = PAGE_ROWS;
+  renderRows();
+  renderGantt();
+}
+
+function severityCell(sev) {
+  return el('span', { class: 'sevtext sev-' + sev }, [el('span', { class: 'dot' }), sev]);
+}
+function kindBadge(f) {
+  return el('span', { class: 'badge sev-' + f.severity }, f.kind + (f.subkind ? ' \u00b7 ' + f.subkind : ''));
+}
+function kindCell(f) {
+  return [el('span', { class: 'badge sev-' + f.severity, text: f.kind }),
+    f.subkind ? el('div', { class: 'subkind', text: f.subkind }) : null];
+}
+function outcomePill(o) { return el('span', { class: 'pill o-' + o, text: o }); }
+
+function renderRows() {
+  clear(tbody);
+  var frag = document.createDocumentFragment();
+  visible.slice(0, shownRows).forEach(function (x) {
+    var f = x.f;
+    var tr = el('tr', { tabindex: '0', 'data-index': x.i, 'data-kind': f.kind, 'data-task': f.task,
+      'aria-selected': String(selected === x) }, [
+      el('td', { class: 'c-severity' }, severityCell(f.severity)),
+      el('td', { class: 'c-kind' }, kindCell(f)),
+      el('td', { class: 'c-task', text: f.task }),
+      el('td', { class: 'c-scope', text: x.scope }),
+      el('td', { class: 'c-stage', text: f.stage || '' }),
+      el('td', { class: 'c-time', text: clock(f.time) }),
+      el('td', { class: 'c-outcome' }, outcomePill(f.outcome)),
+      el('td', { class: 'c-reason', title: f.reason }, el('div', { text: f.reason }))
+    ]);
+    frag.appendChild(tr);
+  });
+  tbody.appendChild(frag);
+  var more = document.getElementById('more-rows');
+  var rest = visible.length - Math.min(shownRows, visible.length);
+  more.hidden = rest <= 0;
+  more.textContent = 'Show ' + num(Math.min(rest, PAGE_ROWS)) + ' more (' + num(rest) + ' not shown)';
+  document.getElementById('table-empty').hidden = visible.length > 0;
+  document.getElementById('row-count').textContent = visible.length === findings.length
+    ? num(findings.length) + ' findings' : num(visible.length) + ' of ' + num(findings.length) + ' findings';
+}
+
+function setupTable() {
+  if (!hasScope) document.getElementById('findings').classList.add('no-scope');
+  document.querySelectorAll('#findings th').forEach(function (th) {
+    th.querySelector('button').addEventListener('click', function () {
+      var key = th.getAttribute('data-key');
+      if (sortKey === key) sortDir = -sortDir; else { sortKey = key; sortDir = 1; }
+      document.querySelectorAll('#findings th').forEach(function (o) {
+        o.setAttribute('aria-sort', o === th ? (sortDir > 0 ? 'ascending' : 'descending') : 'none');
+      });
+      applyFilter();
+    });
+  });
+  kindFilter.addEventListener('change', applyFilter);
+  taskFilter.addEventListener('input', applyFilter);
+  tbody.addEventListener('click', function (ev) {
+    var tr = ev.target.closest('tr');
+    if (tr) select(findings[Number(tr.getAttribute('data-index'))]);
+  });
+  tbody.addEventListener('keydown', function (ev) {
+    var tr = ev.target.closest('tr');
+    if (!tr) return;
+    if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); select(findings[Number(tr.getAttribute('data-index'))]); }
+    if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+      ev.preventDefault();
+      var next = ev.key === 'ArrowDown' ? tr.nextElementSibling : tr.previousElementSibling;
+      if (next) { next.focus(); select(findings[Number(next.getAttribute('data-index'))]); }
+    }
+  });
+  document.getElementById('more-rows').addEventListener('click', function () {
+    shownRows += PAGE_ROWS;
+    renderRows();
+  });
+}
+
+function select(x) {
+  selected = x;
+  tbody.querySelectorAll('tr[aria-selected="true"]').forEach(function (tr) { tr.setAttribute('aria-selected', 'false'); });
+  var tr = tbody.querySelector('tr[data-index="' + x.i + '"]');
+  if (tr) tr.setAttribute('aria-selected', 'true');
+  document.querySelectorAll('#gantt .gantt-row').forEach(function (g) {
+    g.classList.toggle('selected', x.task !== null && Number(g.getAttribute('data-task-index')) === x.task.i);
+  });
+  renderDetail(x);
+}
+
+/* Finds the finding to show for a task value, from a chain chip or a graph node. */
+function selectSubject(subjectIndex) {
+  for (var i = 0; i < findings.length; ++i) {
+    if (P.finding_subject[i] === subjectIndex) { select(findings[i]); return true; }
+  }
+  return false;
+}
+
+/* ---------- the detail pane ---------- */
+function renderDetail(x) {
+  var box = clear(document.getElementById('detail'));
+  var f = x.f, t = x.task;
+  box.appendChild(el('div', { class: 'head' }, [kindBadge(f), outcomePill(f.outcome), severityCell(f.severity)]));
+  box.appendChild(el('div', { class: 'task-name', id: 'detail-task', text: f.task }));
+  if (x.scope) box.appendChild(el('div', { class: 'scope', text: x.scope }));
+  box.appendChild(el('p', { class: 'reason', text: f.reason }));
+  var facts = [];
+  if (f.stage) facts.push('stage \u2018' + f.stage + '\u2019');
+  facts.push('evidence at ' + clock(f.time) + ' (+' + dur(x.timeUs - LOG_START) + ' into the log)');
+  if (t) facts.push('ran ' + dur(t.end - t.start) + (t.open ? ' until the log ended' : ''));
+  box.appendChild(el('div', { class: 'muted small', style: 'margin-top:6px', text: facts.join(' \u00b7 ') }));
+
+  if (f.members.length) {
+    box.appendChild(el('h3', { text: 'Deadlock cycle' }));
+    box.appendChild(chainView(f.members.concat([f.members[0]]), false));
+  }
+  if (f.chain.length > 1) {
+    box.appendChild(el('h3', { text: 'Blame chain' }));
+    box.appendChild(chainView(f.chain, true));
+  }
+  if (t && t.t.critical_path.length > 1) {
+    box.appendChild(el('h3', { text: 'Critical path' }));
+    box.appendChild(chainView(t.t.critical_path, false));
+  }
+  box.appendChild(el('h3', { text: 'Timeline' }));
+  if (t) {
+    box.appendChild(taskBar(t));
+    box.appendChild(eventsTable(t));
+  } else {
+    box.appendChild(el('div', { class: 'muted small', text: 'In-flight tasks are information: their records are not kept on this page (coroner timeline ' + f.task + ' shows them).' }));
+  }
+  box.appendChild(el('h3', { text: 'Tasks around it' }));
+  box.appendChild(graphView(x.subject));
+}
+
+function chainView(list, rootLast) {
+  var box = el('div', { class: 'chain' });
+  list.forEach(function (name, i) {
+    if (i) box.appendChild(el('span', { class: 'arrow', text: '\u2192' }));
+    var chip = el('span', { class: 'chip' + (rootLast && i === list.length - 1 ? ' root' : ''), text: name,
+      title: rootLast && i === list.length - 1 ? 'root cause' : 'show this task' });
+    chip.addEventListener('click', function () {
+      for (var s = 0; s < P.subjects.length; ++s) {
+        if (P.nodes[P.subjects[s].node].task === name && selectSubject(s)) return;
+      }
+    });
+    box.appendChild(chip);
+  });
+  return box;
+}
+
+/* One task's stages as a bar, for the detail pane. */
+function taskBar(t) {
+  var W = 420, H = 26, span = Math.max(t.end - t.start, 1);
+  var svg = sv('svg', { width: '100%', height: H, viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none', 'aria-label': 'stages of ' + t.t.task });
+  segments(t).forEach(function (s) {
+    var x = (s.from - t.start) / span * W, w = Math.max((s.to - s.from) / span * W, 1.5);
+    var r = sv('rect', { class: 'seg' + (s.silent ? ' silent' : ''), x: x, y: 3, width: w, height: H - 6, rx: 2, fill: s.colour,
+      style: s.silent ? 'stroke:' + s.colour : null });
+    tipOn(r, function () { return segText(t, s); });
+    svg.appendChild(r);
+  });
+  return svg;
+}
+
+function eventsTable(t) {
+  var table = el('table', { class: 'events' });
+  t.t.events.forEach(function (e, i) {
+    table.appendChild(el('tr', null, [
+      el('td', { class: 't', text: clock(e.time) }),
+      el('td', { class: 'g', text: i ? '+' + dur(e.since_previous_s * 1e6) : '' }),
+      el('td', null, [el('i', { class: 'dot', style: 'color:' + stageColour(stageOf(e)) }), ' ', stageOf(e),
+        e.status && e.stage !== null ? el('span', { class: 'muted', text: ' status=' + e.status }) : null]),
+      el('td', { class: 'e', text: e.error || '' })
+    ]));
+  });
+  if (t.open) {
+    var last = t.times[t.times.length - 1];
+    table.appendChild(el('tr', { class: 'silent' }, [el('td', { class: 't', text: clock(R.input.end) }),
+      el('td', { class: 'g', text: '+' + dur(LOG_END - last) }), el('td', { text: '(log ends, silent)' }), el('td')]));
+  }
+  return table;
+}
+
+/* ---------- the Gantt timeline ---------- */
+function segments(t) {
+  var out = [], ev = t.t.events;
+  for (var i = 0; i < ev.length; ++i) {
+    var from = t.times[i];
+    var last = i + 1 === ev.length;
+    var to = last ? (t.open ? LOG_END : from) : t.times[i + 1];
+    var name = stageOf(ev[i]);
+    out.push({ name: name, from: from, to: to, silent: last && t.open, colour: stageColour(name), event: ev[i], end: last && !t.open });
+  }
+  return out;
+}
+function segText(t, s) {
+  var lines = [t.t.task + ' \u00b7 ' + s.name,
+    'start ' + clock(s.event.time) + ' (+' + dur(s.from - LOG_START) + ')'];
+  if (s.end) lines.push('the task\u2019s last record (' + t.t.outcome + ')');
+  else lines.push('duration ' + dur(s.to - s.from) + (s.silent ? ', silent until the log ends' : ''));
+  if (s.event.error) lines.push(s.event.error);
+  return lines.join('\n');
+}
+
+function niceStep(span, target) {
+  var raw = span / target, p = Math.pow(10, Math.floor(Math.log10(raw)));
+  var steps = [1, 2, 5, 10];
+  for (var i = 0; i < steps.length; ++i) if (steps[i] * p >= raw) return steps[i] * p;
+  return 10 * p;
+}
+
+function renderLegend() {
+  var box = document.getElementById('gantt-legend');
+  var names = {};
+  tasks.forEach(function (t) { t.t.events.forEach(function (e) { var n = stageOf(e); names[n] = (names[n] || 0) + 1; }); });
+  Object.keys(names).sort(function (a, b) { return names[b] - names[a]; }).slice(0, 12).forEach(function (n) {
+    box.appendChild(el('span', null, [el('i', { style: 'background:' + stageColour(n) }), n]));
+  });
+  box.appendChild(el('span', null, [el('i', { style: 'border:1px dashed var(--faint)' }), 'silent until the log ends']));
+}
+
+function renderGantt() {
+  var box = clear(document.getElementById('gantt'));
+  var note = document.getElementById('gantt-note');
+  var kind = kindFilter.value, needle = taskFilter.value.trim().toLowerCase();
+  var rows = tasks.filter(function (t) {
+    return t.findings.some(function (x) { return matches(x, kind, needle); });
+  });
+  rows.sort(function (a, b) { return a.start - b.start || a.i - b.i; });
+  var total = rows.length;
+  rows = rows.slice(0, GANTT_ROWS);
+  note.textContent = total > GANTT_ROWS ? 'The first ' + num(GANTT_ROWS) + ' of ' + num(total) + ' flagged tasks, by start; filter the table to see others.' : '';
+  if (!rows.length) {
+    box.appendChild(el('div', { class: 'empty', text: tasks.length ? 'No flagged task matches the filter.' : 'No flagged task: nothing to draw.' }));
+    return;
+  }
+  var t0 = Infinity, t1 = -Infinity;
+  rows.forEach(function (t) { t0 = Math.min(t0, t.start); t1 = Math.max(t1, t.end); });
+  if (t1 <= t0) t1 = t0 + 1;
+  var W = Math.max(box.clientWidth, 640), LABEL = 190, PAD = 16, ROW = 24, TOP = 26;
+  var plot = W - LABEL - PAD;
+  var X = function (u) { return LABEL + (u - t0) / (t1 - t0) * plot; };
+  var H = TOP + rows.length * ROW + 6;
+  var svg = sv('svg', { width: W, height: H, id: 'gantt-svg', role: 'img', 'aria-label': 'Gantt timeline of ' + rows.length + ' flagged tasks' });
+  var axis = sv('g', { class: 'axis' });
+  var step = niceStep(t1 - t0, Math.max(2, Math.floor(plot / 110)));
+  for (var v = Math.ceil((t0 - LOG_START) / step) * step; LOG_START + v <= t1; v += step) {
+    var x = X(LOG_START + v);
+    axis.appendChild(sv('line', { x1: x, x2: x, y1: TOP - 6, y2: H }));
+    if (x + 50 < W) axis.appendChild(sv('text', { x: x + 3, y: TOP - 10, text: '+' + dur(v) }));
+  }
+  svg.appendChild(axis);
+  rows.forEach(function (t, r) {
+    var y = TOP + r * ROW;
+    var worst = t.findings.slice().sort(function (a, b) { return SEV_RANK[a.f.severity] - SEV_RANK[b.f.severity]; })[0];
+    var g = sv('g', { class: 'gantt-row' + (selected && selected.task === t ? ' selected' : ''), 'data-task-index': t.i, 'data-task': t.t.task });
+    g.appendChild(sv('rect', { class: 'row-bg', x: 0, y: y, width: W, height: ROW }));
+    g.appendChild(sv('circle', { cx: 8, cy: y + ROW / 2, r: 4, fill: cssVar('--' + (worst ? worst.f.severity : 'info')) }));
+    var label = t.t.task.length > 22 ? t.t.task.slice(0, 21) + '\u2026' : t.t.task;
+    g.appendChild(sv('text', { class: 'label-task', x: 18, y: y + ROW / 2 + 4, text: label }));
+    segments(t).forEach(function (s) {
+      var x0 = X(s.from), w = Math.max(X(s.to) - x0, s.end ? 2 : 1.5);
+      var rect = sv('rect', { class: 'seg' + (s.silent ? ' silent' : ''), x: x0, y: y + 4, width: w, height: ROW - 8, rx: 2,
+        fill: s.end ? cssVar('--' + t.t.outcome) : s.colour, style: s.silent ? 'stroke:' + s.colour : null, 'data-stage': s.name });
+      tipOn(rect, function () { return segText(t, s); });
+      g.appendChild(rect);
+      if (s.event.error) g.appendChild(sv('line', { class: 'tick-err', x1: x0, x2: x0, y1: y + 2, y2: y + ROW - 2 }));
+    });
+    g.addEventListener('click', function () { if (t.findings.length) select(t.findings[0]); });
+    svg.appendChild(g);
+  });
+  box.appendChild(svg);
+}
+
+/* ---------- the graph around a task: laid out in layers by await and spawn depth ---------- */
+var OUT = {}, IN = {};
+P.edges.forEach(function (e) {
+  (OUT[e[0]] = OUT[e[0]] || []).push(e);
+  (IN[e[1]] = IN[e[1]] || []).push(e);
+});
+
+function graphView(subject) {
+  var ids = subject.around, inSet = {};
+  ids.forEach(function (id) { inSet[id] = true; });
+  var edges = [];
+  ids.forEach(function (id) { (OUT[id] || []).forEach(function (e) { if (inSet[e[1]]) edges.push(e); }); });
+  /* Layers: the task at 0; what it awaits and spawned to the right, who awaits it and its parent to the left. */
+  var layer = {}, queue = [subject.node];
+  layer[subject.node] = 0;
+  while (queue.length) {
+    var u = queue.shift();
+    (OUT[u] || []).forEach(function (e) { if (inSet[e[1]] && !(e[1] in layer)) { layer[e[1]] = layer[u] + 1; queue.push(e[1]); } });
+    (IN[u] || []).forEach(function (e) { if (inSet[e[0]] && !(e[0] in layer)) { layer[e[0]] = layer[u] - 1; queue.push(e[0]); } });
+  }
+  var maxL = 0;
+  ids.forEach(function (id) { if (id in layer) maxL = Math.max(maxL, layer[id]); });
+  ids.forEach(function (id) { if (!(id in layer)) layer[id] = maxL + 1; });
+  var layers = {};
+  ids.forEach(function (id) { (layers[layer[id]] = layers[layer[id]] || []).push(id); });
+  var keys = Object.keys(layers).map(Number).sort(function (a, b) { return a - b; });
+  /* Order within a layer by the mean position of the neighbours already placed (two sweeps). */
+  var pos = {};
+  keys.forEach(function (k) { layers[k].forEach(function (id, i) { pos[id] = i; }); });
+  for (var sweep = 0; sweep < 2; ++sweep) {
+    keys.forEach(function (k) {
+      var bary = {};
+      layers[k].forEach(function (id) {
+        var sum = 0, n = 0;
+        edges.forEach(function (e) {
+          var other = e[0] === id ? e[1] : e[1] === id ? e[0] : null;
+          if (other !== null && layer[other] !== k) { sum += pos[other]; ++n; }
+        });
+        bary[id] = n ? sum / n : pos[id];
+      });
+      layers[k].sort(function (a, b) { return bary[a] - bary[b]; });
+      layers[k].forEach(function (id, i) { pos[id] = i; });
+    });
+  }
+  var NW = 150, NH = 40, GX = 56, GY = 16, M = 12;
+  var tallest = 0;
+  keys.forEach(function (k) { tallest = Math.max(tallest, layers[k].length); });
+  var W = M * 2 + keys.length * NW + (keys.length - 1) * GX;
+  var H = M * 2 + tallest * NH + (tallest - 1) * GY + 14;
+  var xy = {};
+  keys.forEach(function (k, c) {
+    var col = layers[k], offset = (tallest - col.length) * (NH + GY) / 2;
+    col.forEach(function (id, i) { xy[id] = { x: M + c * (NW + GX), y: M + offset + i * (NH + GY) }; });
+  });
+  /* Shrinks to the pane down to 60% of its size, then scrolls. */
+  var svg = sv('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, id: 'graph-svg', role: 'img',
+    style: 'width:100%;height:auto;max-width:' + W + 'px;min-width:' + Math.round(W * 0.6) + 'px', 'aria-label': 'tasks around ' + P.nodes[subject.node].task });
+  var defs = sv('defs');
+  ['spawned', 'awaits', 'blocking'].forEach(function (k) {
+    var colour = cssVar(k === 'spawned' ? '--faint' : k === 'awaits' ? '--info' : '--error');
+    defs.appendChild(sv('marker', { id: 'arrow-' + k, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
+      sv('path', { d: 'M0,0 L10,5 L0,10 z', fill: colour })));
+  });
+  svg.appendChild(defs);
+  edges.forEach(function (e) {
+    var a = xy[e[0]], b = xy[e[1]], d;
+    var from = P.nodes[e[0]], to = P.nodes[e[1]];
+    var blocking = e[2] === 'awaits' && from.outcome === 'open' && to.outcome !== 'ok';
+    if (b.x > a.x) {
+      var x1 = a.x + NW, y1 = a.y + NH / 2, x2 = b.x, y2 = b.y + NH / 2, mx = (x1 + x2) / 2;
+      d = 'M' + x1 + ',' + y1 + ' C' + mx + ',' + y1 + ' ' + mx + ',' + y2 + ' ' + x2 + ',' + y2;
+    } else if (b.x < a.x) {
+      var bx1 = a.x, by1 = a.y + NH / 2, bx2 = b.x + NW, by2 = b.y + NH / 2, dip = Math.max(by1, by2) + NH;
+      d = 'M' + bx1 + ',' + by1 + ' C' + (bx1 - GX) + ',' + dip + ' ' + (bx2 + GX) + ',' + dip + ' ' + bx2 + ',' + by2;
+    } else {
+      var sx = a.x + NW, sy1 = a.y + NH / 2, sy2 = b.y + NH / 2;
+      d = 'M' + sx + ',' + sy1 + ' C' + (sx + GX * 0.8) + ',' + sy1 + ' ' + (sx + GX * 0.8) + ',' + sy2 + ' ' + sx + ',' + sy2;
+    }
+    var kind = blocking ? 'blocking' : e[2];
+    var path = sv('path', { class: 'edge ' + e[2] + (blocking ? ' blocking' : ''), d: d, 'marker-end': 'url(#arrow-' + kind + ')' });
+    tipOn(path, function () { return e[2] === 'spawned' ? from.task + ' spawned ' + to.task : from.task + ' awaits ' + to.task; });
+    svg.appendChild(path);
+  });
+  ids.forEach(function (id) {
+    var n = P.nodes[id], p = xy[id];
+    var cls = 'node' + (n.kinds.length ? ' flagged' : '') + (id === subject.node ? ' focus' : '') + (n.subject !== null && id !== subject.node ? ' clickable' : '');
+    var g = sv('g', { class: cls, transform: 'translate(' + p.x + ',' + p.y + ')', 'data-task': n.task });
+    g.appendChild(sv('rect', { width: NW, height: NH, rx: 7, fill: cssVar('--panel') }));
+    g.appendChild(sv('rect', { width: 5, height: NH, rx: 2, fill: cssVar('--' + n.outcome), stroke: 'none' }));
+    var name = n.task.length > 19 ? n.task.slice(0, 18) + '\u2026' : n.task;
+    g.appendChild(sv('text', { class: 'id', x: 12, y: 16, text: name }));
+    var sub = n.logged ? n.outcome : 'never logged';
+    if (n.kinds.length) sub += ' \u00b7 ' + n.kinds.join(', ');
+    g.appendChild(sv('text', { x: 12, y: 31, fill: cssVar('--muted'), text: sub.length > 26 ? sub.slice(0, 25) + '\u2026' : sub }));
+    tipOn(g, function () {
+      return n.task + (n.scope ? ' (' + n.scope + ')' : '') + '\n' + (n.logged ? 'outcome: ' + n.outcome : 'named by other tasks, never logged') +
+        (n.kinds.length ? '\nfindings: ' + n.kinds.join(', ') : '') + (n.subject !== null && id !== subject.node ? '\nclick to show it' : '');
+    });
+    if (n.subject !== null && id !== subject.node) g.addEventListener('click', function () { hideTip(); selectSubject(n.subject); });
+    svg.appendChild(g);
+  });
+  var wrap = el('div', { class: 'graph-wrap' }, svg);
+  if (ids.length === 1) {
+    return el('div', { class: 'muted small', text: 'No parent, child or await of this task is in the log.' });
+  }
+  var legend = el('div', { class: 'muted small', style: 'margin-top:6px' }, [
+    'Solid grey: spawned. Dashed blue: awaits; red when an unfinished task waits on a task that did not end ok. ',
+    'Within ' + P.graph_depth + ' edges' + (subject.more ? '; ' + num(subject.more) + ' more tasks not drawn (coroner graph --around ' + P.nodes[subject.node].task + ' draws them all)' : '') + '.']);
+  return el('div', null, [wrap, legend]);
+}
+
+/* ---------- per-stage histograms ---------- */
+function renderHistograms() {
+  var box = document.getElementById('histograms');
+  var timed = R.stages.filter(function (s) { return s.timed > 0 && s.histogram && s.histogram.length; });
+  timed.sort(function (a, b) { return b.count - a.count; });
+  timed.slice(0, HISTOGRAMS).forEach(function (s) {
+    var bins = s.histogram, top = 1;
+    bins.forEach(function (b) { top = Math.max(top, b.count); });
+    var W = 300, H = 80, bw = W / bins.length;
+    var svg = sv('svg', { viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none', 'aria-label': 'durations of ' + s.stage });
+    svg.appendChild(sv('line', { x1: 0, x2: W, y1: H - 0.5, y2: H - 0.5, stroke: cssVar('--border') }));
+    bins.forEach(function (b, i) {
+      var h = b.count ? Math.max(2, (H - 4) * b.count / top) : 0;
+      var rect = sv('rect', { class: 'bar', x: i * bw + 1, y: H - h, width: bw - 2, height: h, rx: 1 });
+      var hit = sv('rect', { x: i * bw, y: 0, width: bw, height: H, fill: 'transparent' });
+      tipOn(hit, function () { return s.stage + '\n' + dur(b.low_s * 1e6) + ' \u2013 ' + dur(b.high_s * 1e6) + ': ' + num(b.count) + (b.count === 1 ? ' run' : ' runs'); });
+      svg.appendChild(rect);
+      svg.appendChild(hit);
+    });
+    /* p95 as a line, placed on the same log scale as the bins */
+    var lo = Math.log(Math.max(bins[0].low_s, 1e-9)), hi = Math.log(Math.max(bins[bins.length - 1].high_s, 1e-9));
+    if (s.p95_s !== null && hi > lo) {
+      var px = (Math.log(Math.max(s.p95_s, 1e-9)) - lo) / (hi - lo) * W;
+      svg.appendChild(sv('line', { class: 'pct', x1: px, x2: px, y1: 0, y2: H }));
+    }
+    box.appendChild(el('div', { class: 'hist', 'data-stage': s.stage }, [
+      el('div', { class: 'name', title: s.stage, text: s.stage }),
+      el('div', { class: 'stats' }, [
+        el('span', { text: num(s.count) + ' entered' }),
+        el('span', { text: 'p50 ' + dur(s.p50_s * 1e6) }),
+        el('span', { text: 'p95 ' + dur(s.p95_s * 1e6) }),
+        el('span', { text: 'p99 ' + dur(s.p99_s * 1e6) }),
+        el('span', { text: 'max ' + dur(s.max_s * 1e6) }),
+        el('span', { style: s.errors ? 'color:var(--error)' : null, text: (100 * s.error_rate).toFixed(1) + '% errors' })]),
+      svg,
+      el('div', { class: 'range' }, [el('span', { text: dur(bins[0].low_s * 1e6) }), el('span', { class: 'muted', text: 'dashed: p95' }), el('span', { text: dur(s.max_s * 1e6) })])
+    ]));
+  });
+  var untimed = R.stages.filter(function (s) { return !(s.timed > 0); });
+  var notes = [];
+  if (timed.length > HISTOGRAMS) notes.push('The ' + HISTOGRAMS + ' most entered of ' + num(timed.length) + ' timed stages are drawn (coroner stats lists all).');
+  if (untimed.length) notes.push('Not timed (a task\u2019s last stage, or never followed by another): ' +
+    untimed.slice(0, 30).map(function (s) { return s.stage + ' (' + num(s.count) + ')'; }).join(', ') + (untimed.length > 30 ? ', \u2026' : '') + '.');
+  if (!R.stages.length) notes.push('No stage was logged.');
+  document.getElementById('untimed').textContent = notes.join(' ');
+}
+
+/* ---------- go ---------- */
+renderHeader();
+renderSummary();
+renderNotes();
+renderKindOptions();
+setupTable();
+renderLegend();
+renderHistograms();
+applyFilter();
+var resizeTimer = null;
+window.addEventListener('resize', function () {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(renderGantt, 120);
+});
+var firstFlagged = findings.filter(function (x) { return x.task !== null; })[0] || findings[0];
+if (firstFlagged) select(firstFlagged);
+document.documentElement.setAttribute('data-ready', 'true');
+})();
+)coroner";
+
+}  // namespace coroner::html_assets

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""coroner's benchmark: its full analysis against a bare simdjson pass and a plain Python script.
+
+usage: run_bench.py CORONER SIMDJSON_PASS [--tasks N] [--runs R] [--log FILE]
+
+Generates (once; kept next to --log) a deterministic seed-format log of N tasks (default
+2,000,000: 6M records, 457 MB; generate.py), then reports side by side, best of R runs (default 3):
+  - coroner analyze (the whole analysis, -q) with -j 1 and -j 2, from the file and from a pipe;
+  - the bare simdjson ondemand iterate_many pass over the same file (simdjson_pass.cpp);
+  - the Python script a user would write (last_stage.py), run once;
+with MB/s, records/s, peak RSS, the ratios, and whether each goal of the performance issue is met.
+Exit status 0 (it is a measurement: goals missed are printed, not failed).
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GOALS = "one thread >= 0.5x simdjson; >= 40x Python; -j 2 >= 1.5x -j 1; peak RSS < 300 MiB"
+
+
+def timed(argv, stdin_path=None):
+    """(seconds, peak RSS in KiB, exit status) of one run, stdout discarded."""
+    start = time.perf_counter()
+    if stdin_path:
+        cat = subprocess.Popen(["cat", stdin_path], stdout=subprocess.PIPE)
+        proc = subprocess.Popen(argv, stdin=cat.stdout, stdout=subprocess.DEVNULL)
+        cat.stdout.close()
+    else:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if stdin_path:
+        cat.wait()
+    return seconds, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def best(argv, runs, stdin_path=None):
+    results = [timed(argv, stdin_path) for _ in range(runs)]
+    return min(r[0] for r in results), max(r[1] for r in results), results[0][2]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("coroner")
+    ap.add_argument("simdjson_pass")
+    ap.add_argument("--tasks", type=int, default=2_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--log", default=None, help="where the generated log lives")
+    a = ap.parse_args()
+    log = a.log or os.path.join(os.getcwd(), "bench_%d.jsonl" % a.tasks)
+    if not os.path.exists(log):
+        print("generating %s (%d tasks)..." % (log, a.tasks), flush=True)
+        subprocess.run([sys.executable, os.path.join(HERE, "generate.py"), str(a.tasks), log],
+                       check=True)
+    size = os.path.getsize(log)
+    with open(log, "rb") as f:
+        records = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 24), b""))
+    mb = size / 1e6
+    print("log: %s, %.0f MB, %d records, %d tasks" % (log, mb, records, a.tasks))
+
+    rows = []
+    sj = best([a.simdjson_pass, log], a.runs)
+    rows.append(("simdjson iterate_many pass (the limit)", sj))
+    c1 = best([a.coroner, "-q", "-j", "1", log], a.runs)
+    rows.append(("coroner -j 1, file", c1))
+    c2 = best([a.coroner, "-q", "-j", "2", log], a.runs)
+    rows.append(("coroner -j 2, file", c2))
+    p1 = best([a.coroner, "-q", "-j", "1", "-"], a.runs, stdin_path=log)
+    rows.append(("coroner -j 1, pipe", p1))
+    p2 = best([a.coroner, "-q", "-j", "2", "-"], a.runs, stdin_path=log)
+    rows.append(("coroner -j 2, pipe", p2))
+    py = best([sys.executable, os.path.join(HERE, "last_stage.py"), log], 1)
+    rows.append(("python json.loads + dict (last_stage.py)", py))
+
+    print("\n%-42s %8s %9s %12s %10s" % ("", "seconds", "MB/s", "records/s", "peak RSS"))
+    for name, (sec, rss, _) in rows:
+        print("%-42s %8.2f %9.0f %12.0f %7.0f MiB" % (name, sec, mb / sec, records / sec, rss / 1024))
+    one_vs_sj = sj[0] / c1[0]
+    vs_python = py[0] / c1[0]
+    two_vs_one = c1[0] / c2[0]
+    peak = max(r[1] for r in (c1, c2, p1, p2)) / 1024
+    print("\nratios: -j 1 / simdjson = %.2fx, -j 1 / python = %.1fx, -j 2 / -j 1 = %.2fx, "
+          "peak RSS %.0f MiB" % (one_vs_sj, vs_python, two_vs_one, peak))
+    print("goals (%s):" % GOALS)
+    for ok, what in ((one_vs_sj >= 0.5, "one thread >= 0.5x simdjson"),
+                     (vs_python >= 40, ">= 40x python"),
+                     (two_vs_one >= 1.5, "-j 2 >= 1.5x -j 1"),
+                     (peak < 300, "peak RSS < 300 MiB")):
+        print("  %s  %s" % ("met   " if ok else "MISSED", what))
+    for name, (_, _, status) in rows[1:5]:
+        if status not in (0, 1):
+            print("coroner exited %d in '%s'" % (status, name), file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

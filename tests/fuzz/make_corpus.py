@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Writes the fuzzers' seed corpora under tests/fuzz/corpus/ from the shipped logs
+(tests/fixtures, tests/unit/logs, sample_traces) and hand-written times and durations.
+Run again after the fixtures change; the output is deterministic."""
+import gzip
+import hashlib
+import pathlib
+import shutil
+import subprocess
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+OUT = ROOT / "tests" / "fuzz" / "corpus"
+MAX = 16 * 1024  # bigger seeds are cut at a line boundary: small inputs fuzz faster
+
+
+def logs():
+    for d in ("tests/fixtures", "tests/unit/logs", "tests/e2e/logs", "sample_traces"):
+        for p in sorted((ROOT / d).glob("*")):
+            if p.is_file() and p.suffix != ".md":
+                yield p
+
+
+def cut(data: bytes) -> bytes:
+    if len(data) <= MAX or data[:2] == b"\x1f\x8b" or data[:4] == b"\x28\xb5\x2f\xfd":
+        return data
+    end = data.rfind(b"\n", 0, MAX)
+    return data[: end + 1] if end > 0 else data[:MAX]
+
+
+def write(target: str, data: bytes) -> None:
+    d = OUT / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / hashlib.sha1(data).hexdigest()[:16]).write_bytes(data)
+
+
+HAND_LOGS = [
+    b"",
+    b"\n\n\r\n",
+    b"\xef\xbb\xbf{\"ts\":1,\"task_id\":1,\"stage\":\"start\"}\r\n",
+    b"2026-11-25T09:23:19Z stdout F {\"ts\":1.5,\"task\":\"a\",\"event\":\"done\"}",
+    b"{\"ts\":1,\"task_id\":\"a\",\"stage\":\"start\",\"awaits\":[\"b\",\"c\"]}\n"
+    b"{\"ts\":2,\"task_id\":\"b\",\"stage\":\"start\",\"awaits\":\"a\"}\n"
+    b"{\"ts\":3,\"task_id\":\"c\",\"stage\":\"start\",\"parent_id\":\"a\"}\n"
+    b"{\"ts\":4,\"task_id\":\"c\",\"stage\":\"failed\",\"exception\":\"ValueError: boom\"}\n",
+    b"{\"timestamp\":\"2026-11-25 09:23:19,610\",\"level\":\"ERROR\",\"message\":"
+    b"\"Task exception was never retrieved\\nfuture: <Task finished name='Task-7' "
+    b"coro=<work() done> exception=ValueError('boom')>\"}\n",
+    b"{\"ts\":1,\"task_id\":{\"a\":1},\"stage\":[1,2]}\n{\"ts\":NaN}\n{\"ts\":1e999,\"task\":1.5}\n",
+    b"{\"extra\":{\"task_id\":7,\"stage\":\"x\"},\"ts\":\"1795578788.82\",\"timeout\":\"250ms\"}\n",
+    b"{\"ts\":1,\"task_id\":1,\"stage\":\"a\"\n{\"ts\":2,\"task_id\":1,\"stage\":\"done\"}\n",
+    b"[" * 200 + b"\n" + b"{\"a\":" * 100 + b"1" + b"}" * 100 + b"\n",
+    b"{\"ts\":1,\"task_id\":1,\"stage\":\"\xff\xfe\"}\n{\"ts\":2,\"task_id\":1,\"stage\":\"\x00\"}\n",
+]
+
+TIMES = [
+    "2026-11-25T09:23:19.610115+05:30", "2026-11-25T09:23:19Z", "2026-11-25 09:23:19,610",
+    "2026-11-25t09:23:19.1z", "2026-11-25", "2026-11-25T23:59:60Z", "2016-12-31T23:59:60Z",
+    "2026-11-25T09:23:19 +0530", "2026-11-25T09:23:19-0800", "2026-11-25T09:23:19+05",
+    "2026-02-29T00:00:00Z", "2024-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
+    "1677-09-21T00:12:43.145224Z", "2262-04-11T23:47:16.854775Z", "9999-12-31T23:59:59Z",
+    "0000-01-01T00:00:00Z", "Wed Nov 25 09:23:19 2026", "Thu Nov  5 09:23:19 2026",
+    "1795578788.8227997", "1795578788822", "1795578788822799", "1795578788822799700",
+    "1.7e9", "1.7E+12", "-1.5", "-0", "0", "9223372036854775807", "9223372036854775808",
+    "18446744073709551616", "1e308", "1e-308", "NaN", "Infinity", "-Infinity", " 12 ",
+    "250ms", "30s", "1.5m", "2h", "100us", "5ns", "2.5", "1h30m", "1m30", "\xc2\xb5s",
+    "3\xce\xbcs", "106751d", "9223372036.854775807s", "0.000000000000000000001s",
+]
+
+
+def main() -> None:
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    for p in logs():
+        data = cut(p.read_bytes())
+        write("fuzz_pipeline", data)
+        write("fuzz_reader", b"\x00" + data)
+        write("fuzz_reader", b"\x1b" + data)  # small reads, a 28-byte buffer
+    for data in HAND_LOGS:
+        write("fuzz_pipeline", data)
+        write("fuzz_reader", b"\x05" + data)
+        write("fuzz_pipeline", gzip.compress(data, mtime=0))
+        write("fuzz_reader", b"\x00" + gzip.compress(data, mtime=0))
+        zst = subprocess.run(["zstd", "-q", "-c"], input=data, capture_output=True, check=True)
+        write("fuzz_pipeline", zst.stdout)
+    # A truncated gzip and zstd stream.
+    seed = cut((ROOT / "tests/fixtures/seed_print.jsonl").read_bytes())
+    write("fuzz_pipeline", gzip.compress(seed, mtime=0)[:-20])
+    write("fuzz_pipeline", subprocess.run(["zstd", "-q", "-c"], input=seed, capture_output=True,
+                                          check=True).stdout[:-20])
+    for t in TIMES:
+        write("fuzz_timestamp", t.encode())
+
+
+if __name__ == "__main__":
+    main()

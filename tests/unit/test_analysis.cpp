@@ -1,0 +1,521 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coroner/analysis.hpp"
+#include "coroner/ingest.hpp"
+#include "coroner/roles.hpp"
+#include "coroner/task_store.hpp"
+#include "coroner/vocabulary.hpp"
+
+#ifndef CORONER_TESTS_DIR
+#define CORONER_TESTS_DIR "."
+#endif
+
+// Each rule of SPEC §2 on a small log under tests/unit/logs/ (or a real fixture), read through
+// ingest() into a TaskStore and judged by analyze(), as the CLI does. What must NOT be flagged is
+// checked as carefully as what must.
+
+namespace {
+
+using coroner::AnalysisOptions;
+using coroner::FindingKind;
+using coroner::Lifecycle;
+using coroner::Outcome;
+
+const std::string kTests = CORONER_TESTS_DIR;
+
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kSecond = 1'000'000'000;
+
+// Keeps everything the analysis points into alive at a stable address.
+struct Run {
+  coroner::Vocabulary vocabulary;
+  coroner::RoleConfig roles = coroner::default_roles();
+  AnalysisOptions options;
+  std::unique_ptr<coroner::TaskStore> store;
+  coroner::Analysis analysis;
+
+  const coroner::Interner& words() const { return store->words(); }
+
+  // Task indices whose value is `value` (one per scope).
+  std::vector<uint32_t> tasks_named(std::string_view value) const {
+    std::vector<uint32_t> out;
+    for (uint32_t t = 0; t < store->tasks().size(); ++t)
+      if (store->task_value(t) == value) out.push_back(t);
+    return out;
+  }
+  uint32_t task(std::string_view value) const {
+    auto found = tasks_named(value);
+    INFO("task " << value);
+    REQUIRE(found.size() == 1);
+    return found.front();
+  }
+  // "kind" or "kind/subkind" of every finding about the task, in report order.
+  std::vector<std::string> findings(std::string_view value) const {
+    uint32_t t = task(value);
+    std::vector<std::string> out;
+    for (const auto& f : analysis.findings) {
+      if (f.task != t) continue;
+      std::string name(coroner::to_string(f.kind));
+      if (!f.subkind.empty()) name += "/" + f.subkind;
+      out.push_back(name);
+    }
+    return out;
+  }
+  bool has(std::string_view value, FindingKind kind) const {
+    uint32_t t = task(value);
+    return std::any_of(analysis.findings.begin(), analysis.findings.end(),
+                       [&](const coroner::Finding& f) { return f.task == t && f.kind == kind; });
+  }
+  const coroner::Finding& finding(std::string_view value, FindingKind kind) const {
+    uint32_t t = task(value);
+    for (const auto& f : analysis.findings)
+      if (f.task == t && f.kind == kind) return f;
+    FAIL("no " << coroner::to_string(kind) << " finding for " << value);
+    return analysis.findings.front();
+  }
+  Outcome outcome(std::string_view value) const { return analysis.outcomes[task(value)].outcome; }
+  size_t count(FindingKind kind) const {
+    return size_t(std::count_if(analysis.findings.begin(), analysis.findings.end(),
+                                [&](const coroner::Finding& f) { return f.kind == kind; }));
+  }
+  std::vector<std::string> tasks_with(FindingKind kind) const {
+    std::vector<std::string> out;
+    for (const auto& f : analysis.findings)
+      if (f.kind == kind) out.push_back(store->task_label(f.task));
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+};
+
+using Setup = std::function<void(Run&)>;
+
+// Reads `path` (relative to tests/) and analyses it; `setup` may change the options, the
+// vocabulary and the roles first, as the CLI's flags do.
+std::unique_ptr<Run> analyse(const std::string& path, const Setup& setup = nullptr) {
+  auto run = std::make_unique<Run>();
+  if (setup) setup(*run);
+  run->store = std::make_unique<coroner::TaskStore>(run->vocabulary, 10000, false);
+  // As the CLI does: --stage-deadline judges every stage of every task, so nothing is folded.
+  run->store->set_folding(run->options.stage_deadlines.empty());
+  run->store->add_file(path);
+  coroner::IngestResult result = coroner::ingest({kTests + "/" + path}, run->roles, *run->store);
+  INFO("log: " << path);
+  REQUIRE_FALSE(result.error.has_value());
+  REQUIRE(run->store->counts().records > 0);
+  REQUIRE(run->store->counts().bad_lines == 0);
+  run->analysis = coroner::analyze(*run->store, run->options);
+  return run;
+}
+
+using Kinds = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("coroner::analysis hung vs in-flight") {
+  SUBCASE("silent far longer than its stage takes: hung; active near the end: in-flight") {
+    auto run = analyse("unit/logs/hung.jsonl");
+    CHECK(run->findings("h") == Kinds{"hung"});
+    CHECK(run->findings("f") == Kinds{"in-flight"});
+    CHECK(run->outcome("h") == Outcome::open);
+    CHECK(run->outcome("f") == Outcome::open);
+    CHECK(run->tasks_with(FindingKind::hung) == Kinds{"h"});
+    CHECK(run->tasks_with(FindingKind::in_flight) == Kinds{"f"});
+    // Every other task ended ok and is not flagged.
+    for (const char* t : {"a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8"}) {
+      INFO(t);
+      CHECK(run->findings(t).empty());
+      CHECK(run->outcome(t) == Outcome::ok);
+      CHECK_FALSE(run->analysis.outcomes[run->task(t)].flagged);
+    }
+    CHECK(run->analysis.outcomes[run->task("h")].flagged);
+    CHECK_FALSE(run->analysis.outcomes[run->task("f")].flagged);
+    const coroner::Finding& hung = run->finding("h", FindingKind::hung);
+    CHECK(hung.stage == *run->words().find("work"));
+    CHECK(hung.reason.find("'work'") != std::string::npos);
+    CHECK(run->analysis.outcome_counts[size_t(Outcome::ok)] == 8);
+    CHECK(run->analysis.outcome_counts[size_t(Outcome::open)] == 2);
+  }
+
+  SUBCASE("the learned threshold comes from the stage's durations") {
+    auto run = analyse("unit/logs/hung.jsonl");
+    uint32_t work = *run->words().find("work");
+    int64_t threshold = run->analysis.stall_threshold(work);
+    // 'work' always takes 10 ms: 4 x p99, within the histogram's error.
+    CHECK(threshold >= 39 * kMs);
+    CHECK(threshold <= 41 * kMs);
+  }
+
+  SUBCASE("--stall longer than the silence: nothing is hung") {
+    auto run = analyse("unit/logs/hung.jsonl", [](Run& r) { r.options.stall_ns = 20 * kSecond; });
+    CHECK(run->findings("h") == Kinds{"in-flight"});
+    CHECK(run->count(FindingKind::hung) == 0);
+  }
+
+  SUBCASE("--stall shorter than the silence: both are hung") {
+    auto run = analyse("unit/logs/hung.jsonl", [](Run& r) { r.options.stall_ns = 1 * kMs; });
+    CHECK(run->tasks_with(FindingKind::hung) == Kinds{"f", "h"});
+    CHECK(run->count(FindingKind::in_flight) == 0);
+  }
+
+  SUBCASE("a smaller stall margin makes the near-end task hung too") {
+    auto run = analyse("unit/logs/hung.jsonl", [](Run& r) { r.options.stall_margin = 0.1; });
+    CHECK(run->tasks_with(FindingKind::hung) == Kinds{"f", "h"});
+  }
+}
+
+TEST_CASE("coroner::analysis timeout") {
+  auto run = analyse("unit/logs/timeouts.jsonl");
+
+  SUBCASE("by an end word: 'fetch_data timed out'") {
+    CHECK(run->findings("t1") == Kinds{"timeout"});
+    CHECK(run->outcome("t1") == Outcome::timed_out);
+    CHECK(run->finding("t1", FindingKind::timeout).stage == *run->words().find("fetch_data timed out"));
+  }
+
+  SUBCASE("by a status word: timed_out") {
+    CHECK(run->findings("t2") == Kinds{"timeout"});
+    CHECK(run->outcome("t2") == Outcome::timed_out);
+  }
+
+  SUBCASE("by the TimeoutError type, though the task ended failed") {
+    CHECK(run->findings("t3") == Kinds{"timeout"});
+    CHECK(run->outcome("t3") == Outcome::failed);
+  }
+
+  SUBCASE("by asyncio.exceptions.TimeoutError caught, and the task carried on to done") {
+    CHECK(run->findings("t4") == Kinds{"timeout"});
+    CHECK(run->outcome("t4") == Outcome::ok);
+  }
+
+  SUBCASE("by its declared timeout field, and not when within it") {
+    CHECK(run->findings("t5") == Kinds{"timeout"});
+    CHECK(run->finding("t5", FindingKind::timeout).reason.find("declared timeout") !=
+          std::string::npos);
+    CHECK(run->findings("t6").empty());
+    CHECK(run->outcome("t6") == Outcome::ok);
+  }
+
+  SUBCASE("a task cancelled at shutdown did not time out") {
+    for (const char* t : {"c1", "c2", "c3"}) {
+      INFO(t);
+      CHECK(run->findings(t).empty());
+      CHECK(run->outcome(t) == Outcome::cancelled);
+    }
+  }
+
+  SUBCASE("healthy tasks are not flagged, and nothing else is") {
+    for (const char* t : {"ok1", "ok2", "ok3", "ok4", "ok9"}) {
+      INFO(t);
+      CHECK(run->findings(t).empty());
+    }
+    CHECK(run->tasks_with(FindingKind::timeout) == Kinds{"t1", "t2", "t3", "t4", "t5"});
+    CHECK(run->analysis.findings.size() == 5);
+  }
+}
+
+TEST_CASE("coroner::analysis --deadline and --stage-deadline") {
+  SUBCASE("without options nothing times out") {
+    auto run = analyse("unit/logs/deadlines.jsonl");
+    CHECK(run->analysis.findings.empty());
+  }
+
+  SUBCASE("--deadline flags the tasks that ran longer, only those") {
+    auto run = analyse("unit/logs/deadlines.jsonl",
+                       [](Run& r) { r.options.deadline_ns = 2500 * kMs; });
+    CHECK(run->tasks_with(FindingKind::timeout) == Kinds{"longrun"});
+    CHECK(run->finding("longrun", FindingKind::timeout).reason.find("--deadline") !=
+          std::string::npos);
+    run = analyse("unit/logs/deadlines.jsonl", [](Run& r) { r.options.deadline_ns = 2 * kSecond; });
+    CHECK(run->tasks_with(FindingKind::timeout) == Kinds{"longrun", "slowfetch"});
+    run = analyse("unit/logs/deadlines.jsonl", [](Run& r) { r.options.deadline_ns = 3 * kSecond; });
+    CHECK(run->count(FindingKind::timeout) == 0);
+  }
+
+  SUBCASE("--stage-deadline flags the task whose stage took longer, only that stage") {
+    auto run = analyse("unit/logs/deadlines.jsonl", [](Run& r) {
+      r.options.stage_deadlines = {{"fetch", 1 * kSecond}};
+    });
+    CHECK(run->tasks_with(FindingKind::timeout) == Kinds{"slowfetch"});
+    const coroner::Finding& f = run->finding("slowfetch", FindingKind::timeout);
+    CHECK(f.stage == *run->words().find("fetch"));
+    CHECK(f.reason.find("--stage-deadline") != std::string::npos);
+    // longrun's stages each took under a second, though it ran 2.9 s.
+    CHECK(run->findings("longrun").empty());
+  }
+
+  SUBCASE("--stage-deadline on a stage that was quick everywhere flags nothing") {
+    auto run = analyse("unit/logs/deadlines.jsonl", [](Run& r) {
+      r.options.stage_deadlines = {{"parse", 1 * kSecond}, {"nosuchstage", 1}};
+    });
+    CHECK(run->count(FindingKind::timeout) == 0);
+  }
+}
+
+TEST_CASE("coroner::analysis lost-exception") {
+  auto run = analyse("unit/logs/errors.jsonl");
+
+  SUBCASE("an error followed by a failed end reached the outcome: not lost") {
+    CHECK(run->findings("failed_end").empty());
+    CHECK(run->outcome("failed_end") == Outcome::failed);
+  }
+
+  SUBCASE("an error, then a retry (a retry word or an attempt counter), then done: not swallowed") {
+    CHECK(run->findings("retry_word").empty());
+    CHECK(run->findings("retried_attempt").empty());
+    CHECK(run->outcome("retried_attempt") == Outcome::ok);
+  }
+
+  SUBCASE("an error, then carrying on to other stages and done: swallowed") {
+    CHECK(run->findings("swallowed") == Kinds{"lost-exception/swallowed"});
+    CHECK(run->outcome("swallowed") == Outcome::ok);
+    const coroner::Finding& f = run->finding("swallowed", FindingKind::lost_exception);
+    CHECK(f.reason.find("KeyError: 'price'") != std::string::npos);
+    CHECK(f.stage == *run->words().find("fetch"));
+  }
+
+  SUBCASE("an error-level record without exception text counts as an error") {
+    CHECK(run->findings("swallowed_level") == Kinds{"lost-exception/swallowed"});
+  }
+
+  SUBCASE("a warning is not an error; stage words in the middle of a name are not ends") {
+    CHECK(run->findings("warned").empty());
+    CHECK(run->findings("budget").empty());
+    CHECK(run->outcome("budget") == Outcome::ok);
+  }
+
+  SUBCASE("an error as the task's last record, then silence: died silently") {
+    CHECK(run->findings("died") == Kinds{"lost-exception/died-silently"});
+    CHECK(run->outcome("died") == Outcome::open);
+    CHECK(run->finding("died", FindingKind::lost_exception).reason.find("database went away") !=
+          std::string::npos);
+  }
+
+  SUBCASE("nothing else is flagged") {
+    Kinds lost = run->tasks_with(FindingKind::lost_exception);
+    // 'retried' is judged in its own test case below.
+    lost.erase(std::remove(lost.begin(), lost.end(), "retried"), lost.end());
+    CHECK(lost == Kinds{"died", "swallowed", "swallowed_level"});
+    for (const char* t : {"h1", "h2", "h3", "h4", "h9"}) {
+      INFO(t);
+      CHECK(run->findings(t).empty());
+    }
+    CHECK(run->count(FindingKind::hung) == 0);
+    CHECK(run->count(FindingKind::timeout) == 0);
+  }
+}
+
+// Going back to the stage that failed is what a retry does, and also what `except: log;
+// continue` in a loop over items does: the second loses the item's exception. So only a retry the
+// log says is one (a retry word, an attempt counter: 'retry_word' above) counts as handled; an
+// error followed by the same stage and an ok end is reported as swallowed.
+TEST_CASE("coroner::analysis an error, then the same stage again, then done") {
+  auto run = analyse("unit/logs/errors.jsonl");
+  CHECK(run->findings("retried") == Kinds{"lost-exception/swallowed"});
+  CHECK(run->outcome("retried") == Outcome::ok);
+  CHECK(run->findings("retry_word").empty());
+}
+
+TEST_CASE("coroner::analysis asyncio's own messages") {
+  SUBCASE("jsonlogger.jsonl: never-retrieved goes to the task in the repr, not taskName") {
+    auto run = analyse("fixtures/jsonlogger.jsonl");
+    CHECK(run->findings("Task-8") == Kinds{"lost-exception/never-retrieved"});
+    const coroner::Finding& f = run->finding("Task-8", FindingKind::lost_exception);
+    CHECK(f.reason.find("ValueError('boom')") != std::string::npos);
+    CHECK(run->outcome("Task-8") == Outcome::failed);
+    // Task-1's record carried the message; Task-1 itself lost nothing.
+    CHECK(run->findings("Task-1").empty());
+    CHECK(run->outcome("Task-1") == Outcome::ok);
+    CHECK(run->findings("Task-9") == Kinds{"destroyed-pending"});
+    CHECK(run->finding("Task-9", FindingKind::destroyed_pending).stage ==
+          *run->words().find("waiting for lock"));
+    for (const char* t : {"Task-2", "Task-3", "Task-4", "Task-5", "Task-6", "Task-7"}) {
+      INFO(t);
+      CHECK(run->findings(t).empty());
+      CHECK(run->outcome(t) == Outcome::ok);
+    }
+    CHECK(run->analysis.findings.size() == 2);
+    // asyncio's records are not steps of the task that carried them: of the 31 records with a
+    // taskName, the never-retrieved one is not a task record.
+    CHECK(run->store->counts().task_records == 30);
+    CHECK(run->store->asyncio_notes().size() == 2);
+  }
+
+  SUBCASE("a destroyed task that never logged still gets its finding") {
+    auto run = analyse("unit/logs/asyncio.jsonl");
+    CHECK(run->findings("Task-99") == Kinds{"destroyed-pending"});
+    CHECK(run->findings("Task-8") == Kinds{"lost-exception/never-retrieved"});
+    CHECK(run->findings("Task-9") == Kinds{"destroyed-pending"});
+    CHECK(run->findings("Task-1").empty());
+    CHECK(run->findings("Task-2").empty());
+    // The destroyed task is neither hung nor in flight: asyncio said what happened.
+    CHECK(run->count(FindingKind::hung) == 0);
+    CHECK(run->count(FindingKind::in_flight) == 0);
+  }
+}
+
+TEST_CASE("coroner::analysis learned end stage") {
+  SUBCASE("seed style: no word for a finished task, the common last stage is learned") {
+    auto run = analyse("unit/logs/seedlike.jsonl");
+    REQUIRE(run->analysis.learned_end.has_value());
+    CHECK(run->analysis.learned_end->stage == *run->words().find("save_to_db"));
+    CHECK(run->analysis.learned_end->tasks_ending_there == 6);
+    CHECK(run->analysis.learned_end->tasks == 7);
+    for (const char* t : {"1", "2", "3", "4", "5", "6"}) {
+      INFO(t);
+      CHECK(run->outcome(t) == Outcome::ok);
+      CHECK(run->findings(t).empty());
+    }
+    CHECK(run->outcome("7") == Outcome::open);
+  }
+
+  SUBCASE("the seed's own log: save_to_db is learned from 9 of 12 tasks") {
+    auto run = analyse("fixtures/seed_print.jsonl");
+    REQUIRE(run->analysis.learned_end.has_value());
+    CHECK(run->analysis.learned_end->stage == *run->words().find("save_to_db"));
+    CHECK(run->analysis.learned_end->tasks_ending_there == 9);
+    CHECK(run->analysis.learned_end->tasks == 12);
+  }
+
+  SUBCASE("not learned when the log has a word for done") {
+    auto run = analyse("unit/logs/seedlike_done.jsonl");
+    CHECK_FALSE(run->analysis.learned_end.has_value());
+    CHECK(run->outcome("8") == Outcome::ok);
+    CHECK(run->outcome("1") == Outcome::open);
+    run = analyse("fixtures/structlog.jsonl");
+    CHECK_FALSE(run->analysis.learned_end.has_value());
+  }
+
+  SUBCASE("--end-stage: the user's word, and no learning") {
+    auto run = analyse("unit/logs/seedlike.jsonl", [](Run& r) {
+      r.vocabulary.add(Lifecycle::ended_ok, "save_to_db");
+      r.options.user_end_words = true;
+    });
+    CHECK_FALSE(run->analysis.learned_end.has_value());
+    CHECK(run->outcome("1") == Outcome::ok);
+    CHECK(run->findings("1").empty());
+  }
+
+  SUBCASE("--end-stage with another word: save_to_db is no longer an end") {
+    auto run = analyse("unit/logs/seedlike.jsonl", [](Run& r) {
+      r.vocabulary.add(Lifecycle::ended_ok, "transform");
+      r.options.user_end_words = true;
+    });
+    CHECK_FALSE(run->analysis.learned_end.has_value());
+    CHECK(run->outcome("7") == Outcome::ok);
+  }
+}
+
+TEST_CASE("coroner::analysis seed_print.jsonl") {
+  auto run = analyse("fixtures/seed_print.jsonl");
+  CHECK(run->findings("6") == Kinds{"timeout"});
+  CHECK(run->outcome("6") == Outcome::timed_out);
+  CHECK(run->findings("10") == Kinds{"lost-exception/swallowed"});
+  CHECK(run->outcome("10") == Outcome::ok);
+  for (const char* t : {"1", "2", "4", "5", "7", "9", "11", "12"}) {
+    INFO(t);
+    CHECK(run->findings(t).empty());
+    CHECK(run->outcome(t) == Outcome::ok);
+  }
+  CHECK(run->outcome("3") == Outcome::open);
+  CHECK(run->outcome("8") == Outcome::open);
+}
+
+// The fixture README: tasks 3 and 8 are hung (a transform normally takes 3-6 ms; they are silent
+// for ~90 and ~40 ms). Task 6's transform ended in a timeout after 31 ms: that is no normal
+// transform, and must not raise the threshold that tells hung from in flight.
+TEST_CASE("coroner::analysis seed_print.jsonl hung tasks") {
+  auto run = analyse("fixtures/seed_print.jsonl");
+  CHECK(run->findings("3") == Kinds{"hung"});
+  CHECK(run->findings("8") == Kinds{"hung"});
+}
+
+TEST_CASE("coroner::analysis structlog.jsonl: an ordinary failure is no finding") {
+  auto run = analyse("fixtures/structlog.jsonl");
+  CHECK(run->outcome("job-07") == Outcome::failed);
+  CHECK(run->findings("job-07").empty());
+  CHECK(run->analysis.findings.empty());
+  CHECK(run->analysis.outcome_counts[size_t(Outcome::ok)] == 9);
+  CHECK(run->analysis.outcome_counts[size_t(Outcome::failed)] == 1);
+}
+
+TEST_CASE("coroner::analysis nested_fields.jsonl with dotted fields: task 102 hung") {
+  auto run = analyse("fixtures/nested_fields.jsonl", [](Run& r) {
+    REQUIRE_FALSE(coroner::apply_field_override(r.roles, "task=extra.task_id"));
+    REQUIRE_FALSE(coroner::apply_field_override(r.roles, "stage=extra.stage"));
+  });
+  CHECK(run->findings("102") == Kinds{"hung"});
+  for (const char* t : {"101", "103", "104", "105", "106"}) {
+    INFO(t);
+    CHECK(run->findings(t).empty());
+    CHECK(run->outcome(t) == Outcome::ok);
+  }
+}
+
+TEST_CASE("coroner::analysis no_time.jsonl: a record without time takes the previous time") {
+  auto run = analyse("fixtures/no_time.jsonl");
+  CHECK(run->analysis.findings.empty());
+  for (const char* t : {"a", "b", "c"}) {
+    INFO(t);
+    CHECK(run->outcome(t) == Outcome::ok);
+  }
+  // Each task's load took its begin's time: begin lasted 0 in all three, load about 7 ms.
+  const auto& begin = run->analysis.stages[*run->words().find("begin")].durations;
+  const auto& load = run->analysis.stages[*run->words().find("load")].durations;
+  CHECK(begin.count() == 3);
+  CHECK(begin.max() == 0);
+  CHECK(load.count() == 3);
+  CHECK(load.min() > 1 * kMs);
+  CHECK(run->store->counts().bad_times == 0);
+}
+
+TEST_CASE("coroner::analysis anomaly") {
+  auto run = analyse("unit/logs/anomalies.jsonl");
+
+  SUBCASE("records after the task ended") {
+    CHECK(run->findings("late") == Kinds{"anomaly"});
+    CHECK(run->finding("late", FindingKind::anomaly).reason.find("after the task ended") !=
+          std::string::npos);
+  }
+
+  SUBCASE("a second start after the task ran") {
+    CHECK(run->has("twice", FindingKind::anomaly));
+  }
+
+  SUBCASE("ordinary tasks are not anomalies, and an anomaly does not fail") {
+    for (const char* t : {"h1", "h2", "h3", "h9"}) {
+      INFO(t);
+      CHECK(run->findings(t).empty());
+    }
+    CHECK_FALSE(run->analysis.outcomes[run->task("late")].flagged == false);
+    CHECK(run->count(FindingKind::hung) == 0);
+    CHECK(run->count(FindingKind::lost_exception) == 0);
+  }
+}
+
+TEST_CASE("coroner::analysis scope") {
+  SUBCASE("the same task id in two pids is two tasks") {
+    auto run = analyse("unit/logs/scope.jsonl");
+    auto both = run->tasks_named("Task-3");
+    REQUIRE(both.size() == 2);
+    CHECK(run->tasks_with(FindingKind::hung) == Kinds{"Task-3 (pid=202)"});
+    uint32_t ended = run->store->task_label(both[0]) == "Task-3 (pid=101)" ? both[0] : both[1];
+    CHECK(run->store->task_label(ended) == "Task-3 (pid=101)");
+    CHECK(run->analysis.outcomes[ended].outcome == Outcome::ok);
+    CHECK(run->analysis.findings.size() == 1);
+  }
+
+  SUBCASE("with no scope fields (--key ''), they are one task") {
+    auto run = analyse("unit/logs/scope.jsonl",
+                       [](Run& r) { coroner::set_scope_fields(r.roles, ""); });
+    CHECK(run->tasks_named("Task-3").size() == 1);
+    CHECK(run->store->task_label(run->task("Task-3")) == "Task-3");
+    CHECK(run->count(FindingKind::hung) == 0);
+  }
+}

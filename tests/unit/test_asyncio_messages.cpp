@@ -1,0 +1,153 @@
+#include <doctest/doctest.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "coroner/asyncio_messages.hpp"
+
+namespace {
+
+using coroner::AsyncioMessage;
+using coroner::exception_type_of;
+using coroner::parse_asyncio_message;
+
+// CPython 3.11's texts, as python-json-logger wrote them in tests/fixtures/jsonlogger.jsonl and
+// /work/shared/acceptance/traces/asyncio_native.jsonl.
+constexpr std::string_view kNeverRetrieved =
+    "Task exception was never retrieved\nfuture: <Task finished name='Task-8' coro=<flaky() done, "
+    "defined at /work/main/tests/fixtures/gen/gen_jsonlogger.py:76> exception=ValueError('boom')>";
+constexpr std::string_view kNeverRetrievedDoubleQuotes =
+    "Task exception was never retrieved\nfuture: <Task finished name='worker-11' coro=<worker() "
+    "done, defined at /srv/app/worker.py:438> exception=ValueError(\"invalid literal for int() "
+    "with base 10: b'12a'\")>";
+constexpr std::string_view kDestroyedPending =
+    "Task was destroyed but it is pending!\ntask: <Task pending name='Task-9' coro=<stuck() "
+    "running at /work/main/tests/fixtures/gen/gen_jsonlogger.py:87> wait_for=<Future pending "
+    "cb=[Task.task_wakeup()]>>";
+constexpr std::string_view kDestroyedPendingMoreCallbacks =
+    "Task was destroyed but it is pending!\ntask: <Task pending name='worker-3' coro=<worker() "
+    "running at /srv/app/worker.py:449> wait_for=<Future pending cb=[Task.task_wakeup(), <2 "
+    "more>, Task.task_wakeup()]>>";
+constexpr std::string_view kNeverAwaited =
+    "/srv/app/worker.py:459: RuntimeWarning: coroutine 'flush_metrics' was never awaited\n  "
+    "flush_metrics()  # forgotten await: RuntimeWarning through logging\n";
+constexpr std::string_view kTraceback =
+    "Traceback (most recent call last):\n  File \"/srv/app/worker.py\", line 451, in worker\n    "
+    "parse_header(header)  # raises\n    ^^^^^^^^^^^^^^^^^^^^\n  File \"/srv/app/worker.py\", line "
+    "435, in parse_header\n    return int(raw.split(b\":\")[1])\n           "
+    "^^^^^^^^^^^^^^^^^^^^^^^\nValueError: invalid literal for int() with base 10: b'12a'";
+
+}  // namespace
+
+TEST_CASE("coroner::AsyncioMessages") {
+  SUBCASE("Task exception was never retrieved: the repr's name and exception") {
+    auto note = parse_asyncio_message(kNeverRetrieved);
+    REQUIRE(note.has_value());
+    CHECK(note->kind == AsyncioMessage::exception_never_retrieved);
+    CHECK(note->task_name == "Task-8");
+    CHECK(note->detail == "ValueError('boom')");
+  }
+
+  SUBCASE("never retrieved, the exception's repr in double quotes") {
+    auto note = parse_asyncio_message(kNeverRetrievedDoubleQuotes);
+    REQUIRE(note.has_value());
+    CHECK(note->kind == AsyncioMessage::exception_never_retrieved);
+    CHECK(note->task_name == "worker-11");
+    CHECK(note->detail == "ValueError(\"invalid literal for int() with base 10: b'12a'\")");
+  }
+
+  SUBCASE("Task was destroyed but it is pending!") {
+    for (auto [text, name] : {std::pair{kDestroyedPending, "Task-9"},
+                              std::pair{kDestroyedPendingMoreCallbacks, "worker-3"}}) {
+      auto note = parse_asyncio_message(text);
+      REQUIRE(note.has_value());
+      CHECK(note->kind == AsyncioMessage::destroyed_pending);
+      CHECK(note->task_name == name);
+      CHECK(note->detail.empty());
+    }
+  }
+
+  SUBCASE("coroutine ... was never awaited: the coroutine's name, no task") {
+    auto note = parse_asyncio_message(kNeverAwaited);
+    REQUIRE(note.has_value());
+    CHECK(note->kind == AsyncioMessage::never_awaited);
+    CHECK(note->task_name.empty());
+    CHECK(note->detail == "flush_metrics");
+  }
+
+  SUBCASE("a name holding ' is quoted with \", and one holding \" with '") {
+    auto note = parse_asyncio_message(
+        "Task exception was never retrieved\nfuture: <Task finished name=\"it's-7\" coro=<f() "
+        "done, defined at x.py:1> exception=KeyError('k')>");
+    REQUIRE(note.has_value());
+    CHECK(note->task_name == "it's-7");
+    CHECK(note->detail == "KeyError('k')");
+    note = parse_asyncio_message(
+        "Task was destroyed but it is pending!\ntask: <Task pending name='say \"hi\"' coro=<g() "
+        "running at x.py:2>>");
+    REQUIRE(note.has_value());
+    CHECK(note->task_name == "say \"hi\"");
+  }
+
+  SUBCASE("a message without a repr has no task name") {
+    auto note = parse_asyncio_message("Task was destroyed but it is pending!");
+    REQUIRE(note.has_value());
+    CHECK(note->kind == AsyncioMessage::destroyed_pending);
+    CHECK(note->task_name.empty());
+  }
+
+  SUBCASE("ordinary messages are not asyncio's") {
+    for (std::string_view text :
+         {std::string_view("fetch_data timed out"), std::string_view("job started"),
+          std::string_view("worker failed"), std::string_view(""), std::string_view("Task-8"),
+          std::string_view("Task exception was retrieved and handled by the caller"),
+          std::string_view("the task was destroyed on purpose")}) {
+      INFO("text: " << text);
+      CHECK_FALSE(parse_asyncio_message(text).has_value());
+    }
+  }
+}
+
+// Python writes name='a\'b"c' for a name holding both quotes; the parser stops at the escaped one.
+TEST_CASE("coroner::AsyncioMessages a name holding both quotes") {
+  auto note = parse_asyncio_message(
+      "Task exception was never retrieved\nfuture: <Task finished name='a\\'b\"c' coro=<f() done, "
+      "defined at x.py:1> exception=ValueError('x')>");
+  REQUIRE(note.has_value());
+  CHECK(note->task_name == "a'b\"c");
+}
+
+TEST_CASE("coroner::exception_type_of") {
+  SUBCASE("a message starting with the type") {
+    CHECK(exception_type_of("ValueError: boom") == "ValueError");
+    CHECK(exception_type_of("KeyError: 'price'") == "KeyError");
+    CHECK(exception_type_of("asyncio.TimeoutError") == "asyncio.TimeoutError");
+    CHECK(exception_type_of("asyncio.exceptions.TimeoutError: ") ==
+          "asyncio.exceptions.TimeoutError");
+    CHECK(exception_type_of("ValueError: invalid item 10: missing field 'price'") == "ValueError");
+  }
+
+  SUBCASE("a traceback: its last line") {
+    CHECK(exception_type_of(kTraceback) == "ValueError");
+    CHECK(exception_type_of(std::string(kTraceback) + "\n\n") == "ValueError");
+    CHECK(exception_type_of("Traceback (most recent call last):\n  File \"x.py\", line 50, in "
+                            "job\n    _ = payload[\"price\"]\nKeyError: 'price'") == "KeyError");
+  }
+
+  SUBCASE("a repr: the exception= part") {
+    CHECK(exception_type_of(kNeverRetrieved) == "ValueError");
+    CHECK(exception_type_of(kNeverRetrievedDoubleQuotes) == "ValueError");
+    CHECK(exception_type_of("exception=TimeoutError()") == "TimeoutError");
+  }
+
+  SUBCASE("text that names no exception") {
+    CHECK(exception_type_of("fetch_data timed out") == "");
+    CHECK(exception_type_of("could not parse payload") == "");
+    CHECK(exception_type_of("") == "");
+    CHECK(exception_type_of("\n\n") == "");
+    CHECK(exception_type_of("boom: it broke") == "");
+    CHECK(exception_type_of("Worker crashed hard") == "");
+    CHECK(exception_type_of(kDestroyedPending) == "");
+  }
+}

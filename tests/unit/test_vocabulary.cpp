@@ -1,0 +1,193 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coroner/vocabulary.hpp"
+
+namespace {
+
+using coroner::Lifecycle;
+using coroner::normalise_word;
+using coroner::Vocabulary;
+
+// The SPEC §1 table, written out again here on purpose: the code's table must agree with it.
+struct Meaning {
+  Lifecycle meaning;
+  std::vector<std::string_view> words;
+};
+const std::vector<Meaning> kSpecWords = {
+    {Lifecycle::start,
+     {"start", "started", "starting", "begin", "began", "created", "spawned", "scheduled",
+      "enqueued", "received"}},
+    {Lifecycle::ended_ok,
+     {"done", "finished", "finish", "complete", "completed", "success", "succeeded", "ok", "end",
+      "ended"}},
+    {Lifecycle::ended_failed,
+     {"failed", "failure", "fail", "error", "errored", "crashed", "exception", "aborted"}},
+    {Lifecycle::ended_timeout,
+     {"timeout", "timed_out", "timedout", "deadline_exceeded", "expired"}},
+    {Lifecycle::ended_cancelled, {"cancelled", "canceled", "cancel"}},
+};
+
+}  // namespace
+
+TEST_CASE("coroner::Vocabulary") {
+  SUBCASE("normalise_word lower-cases and joins separators into one '_'") {
+    CHECK(normalise_word("fetch_data timed out") == "fetch_data_timed_out");
+    CHECK(normalise_word("Task Started") == "task_started");
+    CHECK(normalise_word("DONE") == "done");
+    CHECK(normalise_word("a.b-c:d/e f") == "a_b_c_d_e_f");
+    CHECK(normalise_word("a -- b") == "a_b");
+    CHECK(normalise_word("a . / b") == "a_b");
+    CHECK(normalise_word("  done  ") == "done");
+    CHECK(normalise_word("--done.") == "done");
+    CHECK(normalise_word("") == "");
+    CHECK(normalise_word(" - ") == "");
+    CHECK(normalise_word("save_to_db") == "save_to_db");
+  }
+
+  SUBCASE("to_string names every meaning") {
+    CHECK(coroner::to_string(Lifecycle::none) == "none");
+    CHECK(coroner::to_string(Lifecycle::start) == "start");
+    CHECK(coroner::to_string(Lifecycle::ended_ok) == "ok");
+    CHECK(coroner::to_string(Lifecycle::ended_failed) == "failed");
+    CHECK(coroner::to_string(Lifecycle::ended_timeout) == "timed-out");
+    CHECK(coroner::to_string(Lifecycle::ended_cancelled) == "cancelled");
+  }
+
+  SUBCASE("is_end is true for the four endings only") {
+    CHECK_FALSE(coroner::is_end(Lifecycle::none));
+    CHECK_FALSE(coroner::is_end(Lifecycle::start));
+    CHECK(coroner::is_end(Lifecycle::ended_ok));
+    CHECK(coroner::is_end(Lifecycle::ended_failed));
+    CHECK(coroner::is_end(Lifecycle::ended_timeout));
+    CHECK(coroner::is_end(Lifecycle::ended_cancelled));
+  }
+
+  const Vocabulary vocabulary;
+
+  SUBCASE("every default word of the SPEC classifies as its meaning") {
+    for (const Meaning& m : kSpecWords) {
+      for (std::string_view word : m.words) {
+        INFO("word: " << word);
+        CHECK(vocabulary.classify(word) == m.meaning);
+        // As the last part of a longer value, and in upper case.
+        CHECK(vocabulary.classify("task_" + std::string(word)) == m.meaning);
+        std::string upper(word);
+        for (char& c : upper) c = char(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+        CHECK(vocabulary.classify(upper) == m.meaning);
+      }
+    }
+  }
+
+  SUBCASE("words() lists exactly the SPEC's words, sorted") {
+    for (const Meaning& m : kSpecWords) {
+      std::vector<std::string> expected(m.words.begin(), m.words.end());
+      std::sort(expected.begin(), expected.end());
+      CHECK(vocabulary.words(m.meaning) == expected);
+    }
+    CHECK(vocabulary.words(Lifecycle::none).empty());
+  }
+
+  SUBCASE("a word counts as the value's last part, whatever the separators") {
+    CHECK(vocabulary.classify("task_started") == Lifecycle::start);
+    CHECK(vocabulary.classify("task started") == Lifecycle::start);
+    CHECK(vocabulary.classify("job.done") == Lifecycle::ended_ok);
+    CHECK(vocabulary.classify("job-done") == Lifecycle::ended_ok);
+    CHECK(vocabulary.classify("pipeline finished") == Lifecycle::ended_ok);
+    CHECK(vocabulary.classify("job done") == Lifecycle::ended_ok);
+    CHECK(vocabulary.classify("job started") == Lifecycle::start);
+    CHECK(vocabulary.classify("fetch_data timed out") == Lifecycle::ended_timeout);
+    CHECK(vocabulary.classify("fetch_data timed-out") == Lifecycle::ended_timeout);
+    CHECK(vocabulary.classify("Timed Out") == Lifecycle::ended_timeout);
+    CHECK(vocabulary.classify("rpc deadline exceeded") == Lifecycle::ended_timeout);
+    CHECK(vocabulary.classify("request: cancelled") == Lifecycle::ended_cancelled);
+    CHECK(vocabulary.classify("worker/crashed") == Lifecycle::ended_failed);
+    CHECK(vocabulary.classify("  done  ") == Lifecycle::ended_ok);
+  }
+
+  SUBCASE("a word elsewhere than at the end does not count") {
+    CHECK(vocabulary.classify("start_upload") == Lifecycle::none);
+    CHECK(vocabulary.classify("error_budget_check") == Lifecycle::none);
+    CHECK(vocabulary.classify("done_callbacks") == Lifecycle::none);
+    CHECK(vocabulary.classify("timeout_handler") == Lifecycle::none);
+    CHECK(vocabulary.classify("could not parse payload") == Lifecycle::none);
+    CHECK(vocabulary.classify("cancel requested") == Lifecycle::none);
+  }
+
+  SUBCASE("a word inside a longer last part does not count") {
+    CHECK(vocabulary.classify("restart") == Lifecycle::none);
+    CHECK(vocabulary.classify("weekend") == Lifecycle::none);
+    CHECK(vocabulary.classify("undone") == Lifecycle::none);
+    CHECK(vocabulary.classify("terror") == Lifecycle::none);
+    CHECK(vocabulary.classify("timeouts") == Lifecycle::none);
+    CHECK(vocabulary.classify("okay") == Lifecycle::none);
+  }
+
+  SUBCASE("the seed's and fixtures' plain stages have no meaning") {
+    for (std::string_view stage : {"validate", "transform", "save_to_db", "fetching", "parsing",
+                                   "storing", "download", "parse", "load", "compute",
+                                   "waiting for lock", "transforming"}) {
+      INFO("stage: " << stage);
+      CHECK(vocabulary.classify(stage) == Lifecycle::none);
+    }
+  }
+
+  SUBCASE("empty and separator-only values have no meaning") {
+    CHECK(vocabulary.classify("") == Lifecycle::none);
+    CHECK(vocabulary.classify("_") == Lifecycle::none);
+    CHECK(vocabulary.classify(" / ") == Lifecycle::none);
+  }
+}
+
+TEST_CASE("coroner::Vocabulary user words") {
+  Vocabulary vocabulary;
+
+  SUBCASE("an added end word is recognised, alone and as a last part") {
+    CHECK(vocabulary.classify("save_to_db") == Lifecycle::none);
+    vocabulary.add(Lifecycle::ended_ok, "save_to_db");
+    CHECK(vocabulary.classify("save_to_db") == Lifecycle::ended_ok);
+    CHECK(vocabulary.classify("Save To DB") == Lifecycle::ended_ok);
+    CHECK(vocabulary.classify("then save_to_db") == Lifecycle::ended_ok);
+    CHECK(vocabulary.classify("save_to_db_retry") == Lifecycle::none);
+    auto ok = vocabulary.words(Lifecycle::ended_ok);
+    CHECK(std::find(ok.begin(), ok.end(), "save_to_db") != ok.end());
+  }
+
+  SUBCASE("an added word is stored normalised") {
+    vocabulary.add(Lifecycle::start, "Kick Off");
+    CHECK(vocabulary.classify("kick_off") == Lifecycle::start);
+    CHECK(vocabulary.classify("job kick-off") == Lifecycle::start);
+  }
+
+  SUBCASE("an added start and fail word") {
+    vocabulary.add(Lifecycle::start, "accepted");
+    vocabulary.add(Lifecycle::ended_failed, "gave_up");
+    CHECK(vocabulary.classify("order accepted") == Lifecycle::start);
+    CHECK(vocabulary.classify("worker gave up") == Lifecycle::ended_failed);
+  }
+
+  SUBCASE("a user word wins over a default word of another meaning") {
+    CHECK(vocabulary.classify("error") == Lifecycle::ended_failed);
+    vocabulary.add(Lifecycle::ended_ok, "error");
+    CHECK(vocabulary.classify("error") == Lifecycle::ended_ok);
+    auto failed = vocabulary.words(Lifecycle::ended_failed);
+    CHECK(std::find(failed.begin(), failed.end(), "error") == failed.end());
+  }
+
+  SUBCASE("an empty word adds nothing") {
+    vocabulary.add(Lifecycle::ended_ok, "");
+    vocabulary.add(Lifecycle::ended_ok, " - ");
+    CHECK(vocabulary.words(Lifecycle::ended_ok).size() == 10);
+    CHECK(vocabulary.classify("") == Lifecycle::none);
+  }
+
+  SUBCASE("adding words leaves other instances alone") {
+    vocabulary.add(Lifecycle::ended_ok, "save_to_db");
+    const Vocabulary fresh;
+    CHECK(fresh.classify("save_to_db") == Lifecycle::none);
+  }
+}
