@@ -334,9 +334,14 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     std::string reason =
         i == end ? fmt::format("timed out in stage {} after {} of running: {}", stage_name(working),
                                format_duration(e.time - t.first_time), error_summary(e))
-                 : fmt::format("timed out at {} ({}), then carried on and ended {} in stage {}",
-                               at(e.time), error_summary(e), to_string(o.outcome),
-                               stage_name(end_stage));
+             : o.outcome == Outcome::ok
+                 ? fmt::format("timed out at {} ({}) in stage {}, then carried on and ended ok in "
+                               "stage {}: the timeout was swallowed",
+                               at(e.time), error_summary(e), stage_name(working),
+                               stage_name(end_stage))
+                 : fmt::format("timed out at {} ({}) in stage {}; it ended {} at {}", at(e.time),
+                               error_summary(e), stage_name(working), to_string(o.outcome),
+                               at(o.end));
     add(FindingKind::timeout, index, std::move(reason), e.time, e.stage);
     return;
   }

@@ -115,12 +115,16 @@ table { border-collapse: separate; border-spacing: 0; width: 100%; }
 #findings tbody tr[aria-selected="true"] { background: var(--row-selected); }
 #findings tbody tr[aria-selected="true"] td:first-child { box-shadow: inset 3px 0 0 var(--accent); }
 #findings.no-scope .c-scope { display: none; }
-td.c-task { font-family: var(--mono); font-size: 13px; white-space: nowrap; font-weight: 600; }
+#findings { table-layout: fixed; min-width: 720px; }
+#findings th.c-severity { width: 96px; } #findings th.c-kind { width: 128px; }
+#findings th.c-task { width: 120px; } #findings th.c-scope { width: 110px; }
+#findings th.c-stage { width: 108px; } #findings th.c-time { width: 116px; }
+#findings th.c-outcome { width: 92px; }
+td.c-task { font-family: var(--mono); font-size: 13px; font-weight: 600; overflow-wrap: anywhere; }
 td.c-time { font-family: var(--mono); font-size: 12px; color: var(--muted); white-space: nowrap; }
-td.c-scope { font-size: 12px; color: var(--muted); max-width: 110px; white-space: nowrap; overflow: hidden;
+td.c-scope { font-size: 12px; color: var(--muted); white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; }
-td.c-stage { font-size: 12px; color: var(--muted); min-width: 90px; max-width: 170px; overflow-wrap: break-word; }
-td.c-reason { min-width: 180px; }
+td.c-stage { font-size: 12px; color: var(--muted); overflow-wrap: break-word; }
 td.c-reason div { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
   overflow: hidden; }
 .subkind { font-size: 11px; color: var(--muted); margin: 2px 0 0 8px; white-space: nowrap; }
@@ -162,7 +166,8 @@ table.events { font-size: 12px; width: 100%; }
 table.events td { padding: 3px 8px 3px 0; border-bottom: 1px solid var(--border); vertical-align: top; }
 table.events td.t { font-family: var(--mono); color: var(--muted); white-space: nowrap; }
 table.events td.g { font-family: var(--mono); color: var(--faint); white-space: nowrap; text-align: right; }
-table.events td.e { color: var(--error); overflow-wrap: anywhere; }
+table.events td.s { overflow-wrap: break-word; }
+table.events .err { color: var(--error); overflow-wrap: anywhere; }
 table.events tr.silent td { color: var(--faint); font-style: italic; }
 .graph-wrap { overflow: auto; border: 1px solid var(--border); border-radius: 8px; background: var(--bg);
   max-height: 420px; }
@@ -695,15 +700,15 @@ function eventsTable(t) {
     table.appendChild(el('tr', null, [
       el('td', { class: 't', text: clock(e.time) }),
       el('td', { class: 'g', text: i ? '+' + dur(e.since_previous_s * 1e6) : '' }),
-      el('td', null, [el('i', { class: 'dot', style: 'color:' + stageColour(stageOf(e)) }), ' ', stageOf(e),
-        e.status && e.stage !== null ? el('span', { class: 'muted', text: ' status=' + e.status }) : null]),
-      el('td', { class: 'e', text: e.error || '' })
+      el('td', { class: 's' }, [el('i', { class: 'dot', style: 'color:' + stageColour(stageOf(e)) }), ' ', stageOf(e),
+        e.status && e.stage !== null ? el('span', { class: 'muted', text: ' status=' + e.status }) : null,
+        e.error ? el('div', { class: 'err', text: e.error }) : null])
     ]));
   });
   if (t.open) {
     var last = t.times[t.times.length - 1];
     table.appendChild(el('tr', { class: 'silent' }, [el('td', { class: 't', text: clock(R.input.end) }),
-      el('td', { class: 'g', text: '+' + dur(LOG_END - last) }), el('td', { text: '(log ends, silent)' }), el('td')]));
+      el('td', { class: 'g', text: '+' + dur(LOG_END - last) }), el('td', { text: '(log ends, silent)' })]));
   }
   return table;
 }
@@ -902,7 +907,7 @@ function graphView(subject) {
   });
   var wrap = el('div', { class: 'graph-wrap' }, svg);
   if (ids.length === 1) {
-    return el('div', { class: 'muted small', text: 'No parent, child or await of this task is in the log.' });
+    return el('div', null, [wrap, el('div', { class: 'muted small', style: 'margin-top:6px', text: 'No parent, child or await of this task is in the log.' })]);
   }
   var legend = el('div', { class: 'muted small', style: 'margin-top:6px' }, [
     'Solid grey: spawned. Dashed blue: awaits; red when an unfinished task waits on a task that did not end ok. ',

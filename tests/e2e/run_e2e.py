@@ -255,6 +255,18 @@ def test_no_time_fixture_is_clean():
     check(doc["summary"]["outcomes"]["ok"] == 3, "3 ok", r)
 
 
+def test_threads_give_the_same_report():
+    # The records reach the tasks in input order whatever thread parsed them.
+    for path in (SEED, fixture("damaged.jsonl"), fixture("jsonlogger.jsonl"), IN_FLIGHT_TRACE):
+        one = run("--format", "json", "-j", "1", path)
+        for threads in ("2", "4"):
+            many = run("--format", "json", "-j", threads, path)
+            check(many.out == one.out and many.status == one.status,
+                  "-j %s gives the -j 1 report on %s" % (threads, os.path.basename(path)), many)
+    bad = run("-j", "0", SEED)
+    expect_status(bad, 2)
+
+
 def test_compressed_inputs_match_plain():
     plain, _ = report(SEED)
     for name in ("seed_print.jsonl.gz", "seed_print.jsonl.zst", "compressed_noext"):

@@ -1,0 +1,203 @@
+// Opens coroner's html report in a real browser (Debian's Chromium, headless, driven by
+// playwright-core) and uses it the way a person would: no console error, no network request,
+// sort and filter the findings table, one Gantt row per flagged task, hover a stage, click a
+// finding and read its detail. Saves a screenshot of each report next to it.
+//
+//   node report.test.js CORONER OUT_DIR TRACE...
+//
+// Exit status: 0 passed, 1 failed, 77 skipped (no browser).
+'use strict';
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawnSync } = require('child_process');
+
+const CHROMIUM = process.env.CORONER_CHROMIUM || '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let failures = 0;
+function check(ok, what) {
+  if (ok) {
+    console.log(`  ok: ${what}`);
+  } else {
+    failures += 1;
+    console.log(`  FAIL: ${what}`);
+  }
+}
+
+// The JSON blob the page is drawn from, read the way the page reads it.
+function embeddedData(html) {
+  const open = '<script type="application/json" id="coroner-data">';
+  const start = html.indexOf(open);
+  const end = html.indexOf('</script>', start);
+  if (start < 0 || end < 0) throw new Error('no <script id="coroner-data"> in the report');
+  return JSON.parse(html.slice(start + open.length, end));
+}
+
+async function rowValues(page, attribute) {
+  return page.$$eval('#findings tbody tr', (rows, a) => rows.map((r) => r.getAttribute(a)), attribute);
+}
+
+async function checkReport(browserContext, coroner, outDir, trace) {
+  const name = path.basename(trace).replace(/\.jsonl(\.gz)?$/, '');
+  const file = path.join(outDir, `${name}.html`);
+  console.log(`${name}: coroner --format html ${trace}`);
+  const run = spawnSync(coroner, ['--format', 'html', '-o', file, trace], { encoding: 'utf8' });
+  check(run.status === 0 || run.status === 1, `coroner exits 0 or 1 (got ${run.status}: ${run.stderr.trim()})`);
+  const html = fs.readFileSync(file, 'utf8');
+  check(!/https?:\/\//.test(html), 'the page names no http:// or https:// resource');
+  check(!/<(link|script|img)[^>]+(src|href)="(?!data:)/i.test(html), 'no external script, style or image');
+  const data = embeddedData(html);
+  const report = data.report;
+  const findings = report.findings;
+
+  const page = await browserContext.newPage();
+  const errors = [];
+  const requests = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
+  page.on('pageerror', (err) => errors.push(String(err)));
+  page.on('request', (req) => {
+    if (!/^(file|data):/.test(req.url())) requests.push(req.url());
+  });
+  const started = Date.now();
+  await page.goto('file://' + path.resolve(file));
+  await page.waitForSelector('html[data-ready="true"]', { timeout: 10000 });
+  console.log(`  (drawn in ${Date.now() - started} ms)`);
+
+  // The summary and the table.
+  const cards = await page.$$eval('#summary .card', (c) => c.length);
+  check(cards >= 2, `summary cards are shown (${cards})`);
+  const shown = Math.min(findings.length, 300);
+  check((await rowValues(page, 'data-index')).length === shown, `the table has a row per finding (${shown})`);
+  const note = await page.textContent('#kept-note');
+  check(note.includes(`${report.summary.tasks} tasks`) || note.includes(report.summary.tasks.toLocaleString('en-US')),
+    'the page says it holds the flagged tasks, not every task');
+
+  // Sort by task, both ways, and by severity.
+  const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+  const expectedTasks = findings.map((f) => f.task).sort(collator.compare).slice(0, 300);
+  await page.click('#findings th[data-key="task"] button');
+  check(JSON.stringify(await rowValues(page, 'data-task')) === JSON.stringify(expectedTasks),
+    'sorted by task, ascending');
+  check(await page.getAttribute('#findings th[data-key="task"]', 'aria-sort') === 'ascending', 'aria-sort says ascending');
+  await page.click('#findings th[data-key="task"] button');
+  const descending = await rowValues(page, 'data-task');
+  check(JSON.stringify(descending) === JSON.stringify(findings.map((f) => f.task).sort(collator.compare).reverse().slice(0, 300)),
+    'sorted by task, descending');
+  await page.click('#findings th[data-key="severity"] button');
+  const rank = { error: 0, warning: 1, info: 2 };
+  const severities = await page.$$eval('#findings tbody tr td.c-severity', (c) => c.map((x) => x.textContent.trim()));
+  check(severities.every((s, i) => i === 0 || rank[severities[i - 1]] <= rank[s]), 'sorted by severity');
+
+  // Filter by kind, then by typing a task id.
+  const kinds = [...new Set(findings.map((f) => f.kind))];
+  for (const kind of kinds) {
+    await page.selectOption('#kind-filter', kind);
+    const rowKinds = await rowValues(page, 'data-kind');
+    const want = findings.filter((f) => f.kind === kind).length;
+    check(rowKinds.length === Math.min(want, 300) && rowKinds.every((k) => k === kind),
+      `filter kind=${kind}: ${rowKinds.length} rows, all ${kind}`);
+  }
+  await page.selectOption('#kind-filter', '');
+  if (findings.length) {
+    const needle = findings[findings.length - 1].task;
+    await page.fill('#task-filter', needle);
+    const rowTasks = await rowValues(page, 'data-task');
+    const want = findings.filter((f) => f.task.toLowerCase().includes(needle.toLowerCase())).length;
+    check(rowTasks.length === Math.min(want, 300) && rowTasks.every((t) => t.toLowerCase().includes(needle.toLowerCase())),
+      `filter task '${needle}': ${rowTasks.length} rows`);
+    await page.fill('#task-filter', '');
+  }
+  check((await rowValues(page, 'data-index')).length === shown, 'clearing the filters brings every row back');
+
+  // The Gantt: one row per flagged task; hovering a stage tells its stage, start and duration.
+  const ganttRows = await page.$$eval('#gantt .gantt-row', (g) => g.map((x) => x.getAttribute('data-task')));
+  check(ganttRows.length === Math.min(report.tasks.length, 400),
+    `the Gantt has one row per flagged task (${ganttRows.length} of ${report.tasks.length})`);
+  check(new Set(ganttRows).size === ganttRows.length, 'no task twice in the Gantt');
+  if (ganttRows.length) {
+    // The widest stage of the first row (a sub-pixel one may hide under its neighbour).
+    const widest = await page.locator('#gantt .gantt-row').first().locator('rect.seg').evaluateAll((r) => {
+      let best = 0;
+      r.forEach((x, i) => { if (+x.getAttribute('width') > +r[best].getAttribute('width')) best = i; });
+      return best;
+    });
+    await page.locator('#gantt .gantt-row').first().locator('rect.seg').nth(widest).hover();
+    const tip = await page.textContent('#tooltip');
+    check(await page.isVisible('#tooltip') && /start/.test(tip) && /(duration|last record)/.test(tip),
+      `hovering a stage shows it: ${JSON.stringify(tip.split('\n')[0])}`);
+    await page.mouse.move(0, 0);
+  }
+
+  // Click a finding (one with a blame chain if there is one): its detail shows.
+  let pick = findings.findIndex((f) => f.chain.length > 1);
+  if (pick < 0) pick = findings.findIndex((f) => f.kind !== 'in-flight');
+  if (pick >= 0) {
+    const f = findings[pick];
+    await page.click(`#findings tbody tr[data-index="${pick}"]`);
+    check(await page.getAttribute(`#findings tbody tr[data-index="${pick}"]`, 'aria-selected') === 'true', 'the clicked row is selected');
+    check((await page.textContent('#detail-task')) === f.task, `the detail shows task ${f.task}`);
+    const detail = await page.textContent('#detail');
+    check(detail.includes(f.reason), 'the detail shows the reason');
+    const task = report.tasks.find((t) => t.task === f.task && JSON.stringify(t.scope) === JSON.stringify(f.scope));
+    if (task) {
+      const events = await page.$$eval('#detail table.events tr:not(.silent)', (r) => r.length);
+      check(events === task.events.length, `the detail's timeline has its ${task.events.length} records`);
+    }
+    if (f.chain.length > 1) {
+      const chips = await page.$$eval('#detail .chain', (c) => c.map((x) => x.textContent));
+      check(chips.some((c) => f.chain.every((t) => c.includes(t))), `the blame chain ${f.chain.join(' -> ')} is shown`);
+    }
+    const nodes = await page.$$eval('#graph-svg g.node', (g) => g.map((x) => x.getAttribute('data-task')));
+    check(nodes.includes(f.task) && nodes.length >= 1, `the graph around it is drawn (${nodes.length} tasks)`);
+    const focus = await page.$$eval('#graph-svg g.node.focus', (g) => g.length);
+    check(focus === 1, 'the graph marks the task itself');
+    const gantt = await page.$$eval('#gantt .gantt-row.selected', (g) => g.map((x) => x.getAttribute('data-task')));
+    check(gantt.length === 1 && gantt[0] === f.task, 'its Gantt row is highlighted');
+  }
+
+  // Histograms: one per timed stage (the most entered 48).
+  const timed = report.stages.filter((s) => s.timed > 0).length;
+  const hists = await page.$$eval('#histograms .hist', (h) => h.length);
+  check(hists === Math.min(timed, 48), `a histogram per timed stage (${hists})`);
+
+  check(errors.length === 0, `no console error${errors.length ? ': ' + errors.join(' | ') : ''}`);
+  check(requests.length === 0, `no network request${requests.length ? ': ' + requests.join(' ') : ''}`);
+  const shot = path.join(outDir, `${name}.png`);
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log(`  screenshot: ${shot}`);
+  await page.close();
+}
+
+async function main() {
+  const [coroner, outDir, ...traces] = process.argv.slice(2);
+  if (!coroner || !outDir || !traces.length) {
+    console.error('usage: node report.test.js CORONER OUT_DIR TRACE...');
+    return 2;
+  }
+  if (!fs.existsSync(CHROMIUM)) {
+    console.log(`SKIP: no browser at ${CHROMIUM} (apt-get install chromium)`);
+    return 77;
+  }
+  const { chromium } = require('playwright-core');
+  fs.mkdirSync(outDir, { recursive: true });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'coroner-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1440, height: 1000 },
+  });
+  try {
+    for (const trace of traces) await checkReport(context, coroner, outDir, trace);
+  } finally {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+  console.log(failures ? `${failures} check(s) failed` : 'all browser checks passed');
+  return failures ? 1 : 0;
+}
+
+main().then((code) => process.exit(code), (err) => {
+  console.error(err && err.stack ? err.stack : String(err));
+  process.exit(1);
+});
