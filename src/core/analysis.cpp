@@ -329,8 +329,10 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     if (!is_timeout_event(e, facts.meanings[i])) continue;
     // "fetch_data timed out" is the event, not the stage the task was working in.
     uint32_t working = e.stage;
-    for (size_t j = i; j-- > 0 && (working == e.stage || working == kNone);)
-      working = t.events[j].stage;
+    if (e.stage == kNone || is_end(store_.meaning(e.stage))) {
+      for (size_t j = i; j-- > 0 && (working == e.stage || working == kNone);)
+        working = t.events[j].stage;
+    }
     std::string reason =
         i == end ? fmt::format("timed out in stage {} after {} of running: {}", stage_name(working),
                                format_duration(e.time - t.first_time), error_summary(e))
