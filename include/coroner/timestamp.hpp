@@ -45,6 +45,21 @@ std::string format_time(int64_t ns);
 // number of seconds ("2.5"). nullopt when it is not one.
 std::optional<int64_t> parse_duration(std::string_view text);
 
+// to - from, saturated at the int64 range: times 1678..2262 apart still subtract without UB.
+inline int64_t elapsed(int64_t from, int64_t to) {
+  int64_t out;
+  if (__builtin_sub_overflow(to, from, &out)) return to > from ? INT64_MAX : INT64_MIN;
+  return out;
+}
+
+// `ns` times `factor`, saturated at the int64 range (a threshold from a huge percentile).
+inline int64_t scaled(int64_t ns, double factor) {
+  double x = double(ns) * factor;
+  if (x >= 9.2e18) return INT64_MAX;
+  if (x <= -9.2e18) return INT64_MIN;
+  return int64_t(x);
+}
+
 // A short human duration: "0s", "840us", "12.3ms", "2.50s", "3m12s", "2h05m".
 std::string format_duration(int64_t ns);
 

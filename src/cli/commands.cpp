@@ -131,6 +131,8 @@ int run_schema(const Options& o, const Settings& s) {
   auto files = inputs(o);
   IngestResult result = ingest(files, s.roles, schema, 0, nullptr, o.threads);
   if (result.error) return fail(result.error->describe());
+  if (schema.records() == 0 && !result.damage.empty())
+    return fail(result.damage.front() + ", with no valid record before the damage");
   if (schema.records() == 0)
     return fail(fmt::format("{}: no valid record (no line is a JSON object)",
                             files.size() == 1 ? (files[0] == "-" ? "<stdin>" : files[0]) : "input"));
@@ -188,6 +190,8 @@ int run_analysis(const Options& o, const Settings& s) {
     InputError e{files[b.file], b.line, b.reason + " (--strict)"};
     return fail(e.describe());
   }
+  if (store.counts().records == 0 && !result.damage.empty())
+    return fail(result.damage.front() + ", with no valid record before the damage");
   if (store.counts().records == 0) {
     std::string where = files.size() == 1 ? (files[0] == "-" ? "<stdin>" : files[0]) : "input";
     if (store.counts().bad_lines > 0) {

@@ -57,7 +57,7 @@ class Analyzer {
   std::string error_summary(const Event& e) const;
   std::string stage_name(uint32_t stage) const;
   std::string at(int64_t time) const {
-    return fmt::format("+{}", format_duration(time - out_.log_start));
+    return fmt::format("+{}", format_duration(elapsed(out_.log_start, time)));
   }
   Finding& add(FindingKind kind, uint32_t task, std::string reason, int64_t time,
                uint32_t stage);
@@ -282,14 +282,14 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   (void)facts;
   const Task& t = store_.tasks()[index];
   const Event& last = t.events.back();
-  int64_t silent = out_.log_end - last.time;
+  int64_t silent = elapsed(last.time, out_.log_end);
   if (asyncio_facts(index).destroyed >= 0) {
     const AsyncioNote& note = store_.asyncio_notes()[size_t(asyncio_facts(index).destroyed)];
     add(FindingKind::destroyed_pending, index,
         fmt::format("asyncio destroyed the task while it was pending in stage {} (entered at {}, "
                     "silent {} before)",
                     stage_name(t.stage), at(t.stage_since),
-                    format_duration(note.time - last.time)),
+                    format_duration(elapsed(last.time, note.time))),
         note.time, t.stage);
     return;
   }
@@ -335,7 +335,7 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     }
     std::string reason =
         i == end ? fmt::format("timed out in stage {} after {} of running: {}", stage_name(working),
-                               format_duration(e.time - t.first_time), error_summary(e))
+                               format_duration(elapsed(t.first_time, e.time)), error_summary(e))
              : o.outcome == Outcome::ok
                  ? fmt::format("timed out at {} ({}) in stage {}, then carried on and ended ok in "
                                "stage {}: the timeout was swallowed",
@@ -370,7 +370,7 @@ void Analyzer::judge_deadlines(uint32_t index) {
                  out_.findings.back().kind == FindingKind::timeout;
   if (already) return;
   bool ended = o.outcome != Outcome::open;
-  int64_t ran = (ended ? o.end : out_.log_end) - t.first_time;
+  int64_t ran = elapsed(t.first_time, ended ? o.end : out_.log_end);
   auto over = [&](int64_t limit, std::string_view what) {
     add(FindingKind::timeout, index,
         fmt::format("ran {} {}, past its {} of {}", format_duration(ran),
@@ -396,10 +396,10 @@ void Analyzer::judge_deadlines(uint32_t index) {
           break;
         }
       }
-      if (until - e.time > limit) {
+      if (elapsed(e.time, until) > limit) {
         add(FindingKind::timeout, index,
             fmt::format("stage {} took {}, past its --stage-deadline of {}", stage_name(e.stage),
-                        format_duration(until - e.time), format_duration(limit)),
+                        format_duration(elapsed(e.time, until)), format_duration(limit)),
             e.time + limit, e.stage);
         return;
       }
@@ -453,7 +453,7 @@ int64_t Analysis::stall_threshold(uint32_t stage, std::string* why) const {
   if (stage < stages.size() && stages[stage].durations.count() > 0) {
     const DurationHistogram& h = stages[stage].durations;
     int64_t p99 = h.percentile(0.99);
-    int64_t threshold = std::max<int64_t>(int64_t(double(p99) * margin), 1);
+    int64_t threshold = std::max<int64_t>(scaled(p99, margin), 1);
     say(fmt::format("that stage normally takes up to {} (p99 of {} runs)", format_duration(p99),
                     h.count()));
     return threshold;
@@ -462,11 +462,11 @@ int64_t Analysis::stall_threshold(uint32_t stage, std::string* why) const {
     int64_t p99 = all_stages.percentile(0.99);
     say(fmt::format("no task ever finished that stage; stages normally take up to {} (p99)",
                     format_duration(p99)));
-    return std::max<int64_t>(int64_t(double(p99) * margin), 1);
+    return std::max<int64_t>(scaled(p99, margin), 1);
   }
   // Nothing to learn from: silent for more than half of the log is hung.
   say("nothing in the log to compare with, so half the log's span is the limit");
-  return (log_end - log_start) / 2;
+  return elapsed(log_start, log_end) / 2;
 }
 
 Analysis analyze(TaskStore& store, const AnalysisOptions& options) {

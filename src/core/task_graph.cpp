@@ -197,7 +197,9 @@ class GraphRules {
     uint32_t s = store_.tasks()[t].stage;
     return s == kNone ? "(no stage)" : fmt::format("'{}'", store_.words().view(s));
   }
-  std::string at(int64_t time) const { return fmt::format("+{}", format_duration(time - a_.log_start)); }
+  std::string at(int64_t time) const {
+    return fmt::format("+{}", format_duration(elapsed(a_.log_start, time)));
+  }
 
   // A hung, in-flight or silently dead task that is part of a cycle, or waits on a root cause.
   void rewrite(Finding& f) {

@@ -210,7 +210,7 @@ void TaskStore::follow_stage(Task& task, uint32_t stage, int64_t time, bool norm
   if (stage == task.stage) return;
   if (task.stage != kNone) {
     // A record older than the one before it would give a negative duration: count it as zero.
-    int64_t spent = std::max<int64_t>(time - task.stage_since, 0);
+    int64_t spent = std::max<int64_t>(elapsed(task.stage_since, time), 0);
     if (normal) {
       stage_stats_[task.stage].durations.add(spent);
       all_stages_.add(spent);

@@ -69,7 +69,7 @@ class ChromeTrace {
     for (uint64_t c : in_.analysis.outcome_counts) n += c;
     return n;
   }
-  double us(int64_t ns) const { return double(ns - base_) / 1000.0; }
+  double us(int64_t ns) const { return double(elapsed(base_, ns)) / 1000.0; }
   int pid(uint32_t t) const { return int(in_.store.tasks()[t].scope) + 1; }
   int64_t tid(uint32_t t) const { return int64_t(t) + 1; }
 
@@ -130,7 +130,7 @@ class ChromeTrace {
     const Span& span = spans_.at(t);
 
     begin_event("X", store.task_value(t), "task", t);
-    w_.key("ts").value(us(span.start)).key("dur").value(double(span.end - span.start) / 1000.0);
+    w_.key("ts").value(us(span.start)).key("dur").value(double(elapsed(span.start, span.end)) / 1000.0);
     w_.key("args").begin_object();
     w_.key("outcome").value(to_string(o.outcome));
     if (task.parent != kNone) w_.key("parent").value(store.task_label(task.parent));

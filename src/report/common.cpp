@@ -26,15 +26,16 @@ std::string word(const TaskStore& store, uint32_t id) {
   return id == kNone ? std::string() : std::string(store.words().view(id));
 }
 
-std::vector<TimelineRow> timeline_rows(const TaskStore& store, uint32_t task) {
+std::vector<TimelineRow> timeline_rows(const TaskStore& store, uint32_t task, size_t last_n) {
   std::vector<TimelineRow> rows;
   const auto& events = store.tasks()[task].events;
-  rows.reserve(events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
+  size_t first = last_n > 0 && events.size() > last_n ? events.size() - last_n : 0;
+  rows.reserve(events.size() - first);
+  for (size_t i = first; i < events.size(); ++i) {
     const Event& e = events[i];
     TimelineRow row;
     row.event = &e;
-    row.gap = i == 0 ? 0 : e.time - events[i - 1].time;
+    row.gap = i == 0 ? 0 : elapsed(events[i - 1].time, e.time);
     row.stage = word(store, e.stage);
     row.status = word(store, e.status);
     if (e.fold_marker) row.status = "(ended ok here; its records up to here were folded)";

@@ -17,7 +17,8 @@ struct TimelineRow {
   std::string error;  // "ValueError: boom" when the record carried an error
 };
 
-std::vector<TimelineRow> timeline_rows(const TaskStore& store, uint32_t task);
+// The task's rows, or only its last `last_n` when that is not 0.
+std::vector<TimelineRow> timeline_rows(const TaskStore& store, uint32_t task, size_t last_n = 0);
 std::string word(const TaskStore& store, uint32_t id);  // "" for none
 std::array<size_t, kFindingKindCount> count_by_kind(const std::vector<const Finding*>& findings);
 // Task indices with a shown finding, each once, in finding order.

@@ -119,7 +119,9 @@ void write_graphs(JsonWriter& w, const ReportInput& in) {
     while (!queue.empty()) {
       uint32_t t = queue.front();
       queue.pop_front();
-      auto [d, via] = reached.at(t);
+      // Plain variables, not a structured binding: clang 14 cannot capture those in a lambda.
+      int d = reached.at(t).depth;
+      Via via = reached.at(t).via;
       if (d >= kGraphDepth) continue;
       const Task& task = tasks[t];
       bool awaits = via != up, parent = via == focus || via == up;

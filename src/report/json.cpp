@@ -48,9 +48,13 @@ void write_finding(JsonWriter& w, const ReportInput& in, const Finding& f) {
   w.end_object();
 }
 
-void write_events(JsonWriter& w, const ReportInput& in, uint32_t task) {
+// A task that logged a million records would make a report of a million rows: the reports keep
+// its last ones and say how many were left out ("events_omitted").
+constexpr size_t kMaxReportedEvents = 1000;
+
+void write_events(JsonWriter& w, const ReportInput& in, uint32_t task, size_t last_n) {
   w.begin_array();
-  for (const auto& row : report::timeline_rows(in.store, task)) {
+  for (const auto& row : report::timeline_rows(in.store, task, last_n)) {
     w.begin_object();
     w.key("time").value(format_time(row.event->time));
     w.key("stage");
@@ -65,7 +69,9 @@ void write_events(JsonWriter& w, const ReportInput& in, uint32_t task) {
   w.end_array();
 }
 
-void write_task(JsonWriter& w, const ReportInput& in, const TaskGraph& graph, uint32_t task) {
+// `max_events`: 0 for all of them (`timeline`, which asked for this one task).
+void write_task(JsonWriter& w, const ReportInput& in, const TaskGraph& graph, uint32_t task,
+                size_t max_events = kMaxReportedEvents) {
   const TaskStore& store = in.store;
   const TaskOutcome& o = in.analysis.outcomes[task];
   const Task& t = store.tasks()[task];
@@ -76,15 +82,17 @@ void write_task(JsonWriter& w, const ReportInput& in, const TaskGraph& graph, ui
   w.key("outcome").value(to_string(o.outcome));
   w.key("start").value(format_time(t.first_time));
   w.key("end").value(format_time(o.end));
-  w.key("duration_s").seconds(o.end - t.first_time);
+  w.key("duration_s").seconds(elapsed(t.first_time, o.end));
   w.key("parent");
   if (t.parent == kNone) w.null(); else w.value(store.task_value(t.parent));
   w.key("awaits");
   write_task_list(w, store, t.awaits);
   w.key("critical_path");
   write_task_list(w, store, graph.critical_path(task));
+  size_t shown = max_events == 0 ? t.events.size() : std::min(t.events.size(), max_events);
+  w.key("events_omitted").value(uint64_t(t.events.size() - shown));
   w.key("events");
-  write_events(w, in, task);
+  write_events(w, in, task, max_events);
   w.end_object();
 }
 
@@ -224,7 +232,7 @@ std::string render_timeline_json(const ReportInput& in, const std::vector<uint32
   w.key("schema").value(kReportSchema);
   w.key("tasks").begin_array();
   TaskGraph graph(in.store, in.analysis);
-  for (uint32_t t : tasks) write_task(w, in, graph, t);
+  for (uint32_t t : tasks) write_task(w, in, graph, t, 0);
   w.end_array();
   w.key("findings").begin_array();
   for (const Finding& f : in.analysis.findings)

@@ -68,7 +68,7 @@ void summary(const ReportInput& in, const Painter& paint, std::string& out) {
   for (uint64_t c : a.outcome_counts) tasks += c;
   out += fmt::format("{} {}: {}, {}, {} of log\n", paint("1", "coroner"), files,
                      plural(counts.records, "record", "records"), plural(tasks, "task", "tasks"),
-                     format_duration(a.log_end - a.log_start));
+                     format_duration(elapsed(a.log_start, a.log_end)));
   if (counts.bad_lines > 0) {
     std::string where;
     for (const BadLine& b : store.bad_lines()) {
@@ -135,8 +135,8 @@ void timeline(const ReportInput& in, const Painter& paint, uint32_t task, const 
                   finding->kind == FindingKind::deadlock) && !rows.empty()) {
     out += fmt::format("        {}  {}\n", report::clock(in.analysis.log_end),
                        paint("2", fmt::format("(log ends, silent {})",
-                                              format_duration(in.analysis.log_end -
-                                                              rows.back().event->time))));
+                                              format_duration(elapsed(rows.back().event->time,
+                                                                      in.analysis.log_end)))));
   }
 }
 
@@ -203,7 +203,7 @@ std::string render_timeline_text(const ReportInput& in, const std::vector<uint32
     const TaskOutcome& o = in.analysis.outcomes[task];
     const Task& t = in.store.tasks()[task];
     out += fmt::format("{}  outcome: {}, ran {} ({} .. {})\n", paint("1", in.store.task_label(task)),
-                       to_string(o.outcome), format_duration(o.end - t.first_time), format_time(t.first_time),
+                       to_string(o.outcome), format_duration(elapsed(t.first_time, o.end)), format_time(t.first_time),
                        format_time(o.end));
     if (t.parent != kNone) out += fmt::format("  spawned by: {}\n", in.store.task_label(t.parent));
     std::string children;

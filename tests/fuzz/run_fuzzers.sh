@@ -34,9 +34,12 @@ if [ ! -d "$bin/meson-private" ]; then
   CXX=clang++ CC=clang meson setup "$bin" -Dfuzz=true -Dtests=false \
     -Dbuildtype=debugoptimized -Db_ndebug=false >/dev/null
 fi
-ninja -C "$bin" "${targets[@]/#/tests/fuzz/}" >/dev/null
-
 mkdir -p "$build/crashes" "$build/logs"
+if ! ninja -C "$bin" "${targets[@]/#/tests/fuzz/}" >"$build/logs/build.log" 2>&1; then
+  grep -m5 -E 'error|FAILED' "$build/logs/build.log" >&2 || tail -5 "$build/logs/build.log" >&2
+  echo "run_fuzzers.sh: the fuzz targets do not build (log: $build/logs/build.log)" >&2
+  exit 2
+fi
 status=0
 run_one() {
   local target="$1"

@@ -1,0 +1,133 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coroner/analysis.hpp"
+#include "coroner/ingest.hpp"
+#include "coroner/reader.hpp"
+#include "coroner/record_parser.hpp"
+#include "coroner/roles.hpp"
+
+// What the fuzzers (tests/fuzz) and the hostile-input suite (tests/e2e/hostile.py) found, one
+// test each, so a fix stays fixed. Each names the issue and the input that showed it.
+
+namespace {
+
+struct Counts : coroner::RecordSink {
+  std::vector<std::string> tasks;
+  std::vector<uint64_t> record_lines, bad_lines;
+  std::vector<bool> has_timeout;
+  void on_record(const coroner::RawRecord& r) override {
+    tasks.emplace_back(r.task);
+    record_lines.push_back(r.line);
+    has_timeout.push_back(r.has_timeout);
+  }
+  bool on_bad_line(const coroner::BadLine& b) override {
+    bad_lines.push_back(b.line);
+    return true;
+  }
+};
+
+// The text as one chunk, with the padding simdjson reads behind it.
+Counts parse(std::string_view text) {
+  std::string buffer(text);
+  buffer.append(coroner::LineChunker::kPadding, '\0');
+  coroner::Chunk chunk{buffer.data(), text.size(), buffer.size(), 1};
+  static const coroner::RoleConfig roles = coroner::default_roles();
+  coroner::RecordParser parser(roles);
+  Counts counts;
+  parser.parse_chunk(chunk, 0, counts);
+  return counts;
+}
+
+}  // namespace
+
+TEST_CASE("regression: a timeout past double's range keeps its record (#9, hostile.py)") {
+  // Was: the whole line was a bad line, "invalid JSON: Problem while parsing a number".
+  Counts c = parse(
+      "{\"ts\":1,\"task_id\":\"a\",\"stage\":\"start\",\"timeout\":1e999}\n"
+      "{\"ts\":2,\"task_id\":\"b\",\"stage\":\"start\",\"timeout\":-1e999}\n"
+      "{\"ts\":3,\"task_id\":\"c\",\"stage\":\"start\",\"timeout\":2.5}\n");
+  CHECK(c.bad_lines.empty());
+  REQUIRE(c.tasks == std::vector<std::string>{"a", "b", "c"});
+  CHECK(c.has_timeout == std::vector<bool>{false, false, true});
+}
+
+TEST_CASE("regression: two objects on one line are one bad line, wherever the line is (#9, fuzz_reader)") {
+  // Was: two records when the fast path reached the line, one bad line ("text after the
+  // object") when a damaged line shortly before had sent the parser down the slow path; so
+  // records + bad lines could exceed the lines read (fuzz_reader's invariant).
+  const std::string two = "{\"ts\":2,\"task\":\"a\",\"stage\":\"x\"}{\"ts\":3,\"task\":\"b\",\"stage\":\"y\"}\n";
+  const std::string junk = "{\"ts\":4,\"task\":\"c\",\"stage\":\"x\"} trailing junk\n";
+  const std::string good = "{\"ts\":1,\"task\":\"g\",\"stage\":\"start\"}\n";
+  for (const std::string& before : {std::string(), good, std::string("not json\n")}) {
+    CAPTURE(before);
+    Counts c = parse(before + two + junk + good);
+    size_t lines = (before.empty() ? 0 : 1) + 3;
+    CHECK(c.tasks.size() + c.bad_lines.size() == lines);
+    uint64_t first = before.empty() ? 1 : 2;
+    CHECK(c.bad_lines.size() == (before == good || before.empty() ? 2 : 3));
+    CHECK(std::count(c.bad_lines.begin(), c.bad_lines.end(), first) == 1);
+    CHECK(std::count(c.bad_lines.begin(), c.bad_lines.end(), first + 1) == 1);
+    CHECK(c.tasks.back() == "g");
+  }
+}
+
+TEST_CASE("regression: what follows an object on its line is judged alike on both paths (#9)") {
+  // Blanks and a CR after the object are fine; a comma is text after the object: one bad line,
+  // whether the fast path meets it or the slow path after a damaged line.
+  const std::string lines = "{\"ts\":1,\"task\":\"a\",\"stage\":\"x\"} \t\r\n"
+                            "{\"ts\":2,\"task\":\"b\",\"stage\":\"x\"},\n"
+                            "{\"ts\":3,\"task\":\"c\",\"stage\":\"x\"}";
+  for (const std::string& before : {std::string(), std::string("not json\n")}) {
+    CAPTURE(before);
+    Counts c = parse(before + lines);
+    uint64_t first = before.empty() ? 1 : 2;
+    CHECK(c.tasks == std::vector<std::string>{"a", "c"});
+    CHECK(std::count(c.bad_lines.begin(), c.bad_lines.end(), first + 1) == 1);
+    CHECK(c.bad_lines.size() == (before.empty() ? 1u : 2u));
+  }
+}
+
+namespace {
+
+// The file under tests/fuzz/regressions/ read and judged as the CLI does.
+struct Judged {
+  explicit Judged(const std::string& name) : store(vocabulary, 10000, false) {
+    std::string path = std::string(CORONER_TESTS_DIR) + "/fuzz/regressions/" + name;
+    store.add_file(path);
+    coroner::IngestResult r = coroner::ingest({path}, coroner::default_roles(), store);
+    REQUIRE_FALSE(r.error.has_value());
+    analysis = coroner::analyze(store, options);
+  }
+  std::vector<std::string> kinds_of(std::string_view task) const {
+    std::vector<std::string> out;
+    for (const auto& f : analysis.findings)
+      if (store.task_value(f.task) == task) out.emplace_back(coroner::to_string(f.kind));
+    return out;
+  }
+  coroner::Vocabulary vocabulary;
+  coroner::AnalysisOptions options;
+  coroner::TaskStore store;
+  coroner::Analysis analysis;
+};
+
+}  // namespace
+
+TEST_CASE("regression: a threshold past int64 saturates (#9, fuzz_pipeline)") {
+  // Was: p99 x margin overflowed int64 (UB), the threshold became 1 ns and 'b', silent 10 s in
+  // a stage that normally takes 130 years, was hung.
+  Judged j("analysis-stall-threshold-overflow.jsonl");
+  CHECK(j.kinds_of("b") == std::vector<std::string>{"in-flight"});
+}
+
+TEST_CASE("regression: a log spanning 580 years subtracts without overflow (#9)") {
+  // Was: 2261 - 1678 overflowed in follow_stage (UB) and the report said "-13631h of log".
+  Judged j("task_store-time-span-overflow.jsonl");
+  CHECK(j.analysis.log_end > j.analysis.log_start);
+  for (const auto& stats : j.analysis.stages) CHECK(stats.durations.min() >= 0);
+}
