@@ -2,6 +2,7 @@
 // strings a RawRecord views (the parser's buffers die with the next chunk) into its own arena.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -25,11 +26,22 @@ class RecordBatch : public RecordSink {
   struct Span {
     uint32_t offset = 0, size = 0;
   };
-  // A RawRecord without its views: those are spans of the arena.
+  // A RawRecord's values, compact (a batch holds thousands): its strings are spans of the arena.
   struct Stored {
-    RawRecord scalars;  // views empty, vectors and strings unused
+    int64_t time_ns = 0;
+    int64_t timeout_ns = 0;
+    uint64_t line = 0;
+    uint32_t file = 0;
     Span task, stage, status, parent, error_text, error_type, level, scope;
     uint32_t awaits_begin = 0, awaits_count = 0;
+    std::array<uint8_t, kRoleCount> filled_by{};
+    TimeForm time_form = TimeForm::none;
+    bool has_time : 1 = false;
+    bool has_task : 1 = false;
+    bool has_error : 1 = false;
+    bool retry : 1 = false;
+    bool has_timeout : 1 = false;
+    bool bad_time : 1 = false;
   };
   struct Item {
     bool is_record;

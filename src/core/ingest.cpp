@@ -83,7 +83,9 @@ class Pipeline {
   Pipeline(const std::vector<std::string>& paths, const RoleConfig& roles, uint32_t first_file,
            unsigned workers)
       : paths_(paths), roles_(roles), first_file_(first_file), workers_(workers) {
-    for (unsigned i = 0; i < 2 * workers + 2; ++i) free_.push_back(std::make_unique<Job>());
+    // Enough jobs to keep every parser busy while one batch is being delivered, no more: each
+    // holds a chunk and its batch.
+    for (unsigned i = 0; i < workers + 2; ++i) free_.push_back(std::make_unique<Job>());
   }
 
   IngestResult run(RecordSink& sink, const ProgressFn& progress) {

@@ -10,18 +10,18 @@ RecordBatch::Span RecordBatch::keep(std::string_view text) {
 
 void RecordBatch::on_record(const RawRecord& r) {
   Stored s;
-  s.scalars.has_time = r.has_time;
-  s.scalars.time_ns = r.time_ns;
-  s.scalars.time_form = r.time_form;
-  s.scalars.has_task = r.has_task;
-  s.scalars.has_error = r.has_error;
-  s.scalars.retry = r.retry;
-  s.scalars.has_timeout = r.has_timeout;
-  s.scalars.timeout_ns = r.timeout_ns;
-  s.scalars.filled_by = r.filled_by;
-  s.scalars.bad_time = r.bad_time;
-  s.scalars.file = r.file;
-  s.scalars.line = r.line;
+  s.time_ns = r.time_ns;
+  s.timeout_ns = r.timeout_ns;
+  s.line = r.line;
+  s.file = r.file;
+  s.filled_by = r.filled_by;
+  s.time_form = r.time_form;
+  s.has_time = r.has_time;
+  s.has_task = r.has_task;
+  s.has_error = r.has_error;
+  s.retry = r.retry;
+  s.has_timeout = r.has_timeout;
+  s.bad_time = r.bad_time;
   s.task = keep(r.task);
   s.stage = keep(r.stage);
   s.status = keep(r.status);
@@ -51,9 +51,18 @@ bool RecordBatch::replay(RecordSink& sink) const {
       continue;
     }
     const Stored& s = records_[item.index];
-    std::vector<std::string_view> awaits = std::move(r.awaits);
-    std::string scope = std::move(r.scope);
-    r = s.scalars;
+    r.time_ns = s.time_ns;
+    r.timeout_ns = s.timeout_ns;
+    r.line = s.line;
+    r.file = s.file;
+    r.filled_by = s.filled_by;
+    r.time_form = s.time_form;
+    r.has_time = s.has_time;
+    r.has_task = s.has_task;
+    r.has_error = s.has_error;
+    r.retry = s.retry;
+    r.has_timeout = s.has_timeout;
+    r.bad_time = s.bad_time;
     r.task = view(s.task);
     r.stage = view(s.stage);
     r.status = view(s.status);
@@ -61,9 +70,7 @@ bool RecordBatch::replay(RecordSink& sink) const {
     r.error_text = view(s.error_text);
     r.error_type = view(s.error_type);
     r.level = view(s.level);
-    r.scope = std::move(scope);
     r.scope.assign(view(s.scope));
-    r.awaits = std::move(awaits);
     r.awaits.clear();
     for (uint32_t i = 0; i < s.awaits_count; ++i) r.awaits.push_back(view(awaits_[s.awaits_begin + i]));
     sink.on_record(r);
