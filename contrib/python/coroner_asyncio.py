@@ -12,6 +12,7 @@ Drop this file next to your program (standard library only, Python 3.9+)::
     async def main():
         coroner_asyncio.install(stream=open("run.jsonl", "a"))   # or install() + logging
         await traced_gather(*(job(n) for n in range(3)))          # logs the await edges
+        # main's own start and end are logged too: install() watches the task calling it
 
     asyncio.run(main())
 
@@ -240,6 +241,16 @@ def install(loop=None, *, stream=None, logger=None, scope=True):
 
     factory._coroner_previous = previous
     loop.set_task_factory(factory)
+    # The task calling install() (asyncio.run's main, usually) was created before the factory:
+    # log its start and its end too, or it would look like a task that never ended.
+    try:
+        current = asyncio.current_task(loop)
+    except RuntimeError:
+        current = None
+    if current is not None and not getattr(current, "_coroner_watched", False):
+        current._coroner_watched = True
+        sink.emit({"ts": time.time(), "task": current.get_name(), "status": "started"})
+        current.add_done_callback(lambda t: _on_done(t, sink))
     return loop
 
 

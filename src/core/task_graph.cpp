@@ -243,11 +243,14 @@ class GraphRules {
                            cycle.size(), members, label(cycle.front()));
   }
 
+  // A child still running after its parent ended. A child already flagged (hung, deadlocked,
+  // blocked) is not reported again as an orphan: its own finding is the news.
   void add_orphans() {
     const auto& tasks = store_.tasks();
     for (uint32_t t = 0; t < tasks.size(); ++t) {
       uint32_t parent = tasks[t].parent;
       if (parent == kNone || !unfinished(a_, t) || !tasks[t].logged) continue;
+      if (a_.outcomes[t].flagged) continue;
       if (unfinished(a_, parent) || !tasks[parent].logged) continue;
       Finding f;
       f.kind = FindingKind::orphan;

@@ -153,10 +153,15 @@ TEST_CASE("coroner::TaskGraph") {
     Analysed a(healthy_trees(20, 1700000000.0) +
                "{\"ts\": 1700000001.0, \"task\": \"p\", \"phase\": \"started\"}\n"
                "{\"ts\": 1700000001.0, \"task\": \"kid\", \"phase\": \"polling\", \"parent_id\": \"p\"}\n"
-               "{\"ts\": 1700000001.1, \"task\": \"p\", \"phase\": \"done\"}\n" +
+               "{\"ts\": 1700000001.0, \"task\": \"stuck\", \"phase\": \"polling\", \"parent_id\": \"p\"}\n"
+               "{\"ts\": 1700000001.1, \"task\": \"p\", \"phase\": \"done\"}\n"
+               "{\"ts\": 1700000009.999, \"task\": \"kid\", \"phase\": \"polling\", \"parent_id\": \"p\"}\n" +
                kLogEnd);
-    CHECK(a.finding("kid", FindingKind::orphan) != nullptr);
+    // Still active at the end: in flight, and an orphan.
+    CHECK(a.kinds()["kid"] == "orphan,in-flight");
     CHECK(a.finding("p", FindingKind::orphan) == nullptr);
+    // Silent for 9 s: hung is the news; it is not reported again as an orphan.
+    CHECK(a.kinds()["stuck"] == "hung");
   }
 
   SUBCASE("an unobserved child: failed while its parent ended ok without awaiting it") {
