@@ -279,7 +279,6 @@ void Analyzer::judge(uint32_t index, const TaskFacts& facts) {
 }
 
 void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
-  (void)facts;
   const Task& t = store_.tasks()[index];
   const Event& last = t.events.back();
   int64_t silent = elapsed(last.time, out_.log_end);
@@ -292,6 +291,19 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
                     format_duration(elapsed(last.time, note.time))),
         note.time, t.stage);
     return;
+  }
+  // A TimeoutError logged by a task that then never ended (`except TimeoutError: log`, and the
+  // task went quiet): the timeout is the finding, whatever came after.
+  for (size_t i = 0; i < t.events.size(); ++i) {
+    const Event& e = t.events[i];
+    if (!is_timeout_event(e, facts.meanings[i])) continue;
+    add(FindingKind::timeout, index,
+        fmt::format("timed out at {} in stage {} ({}), and never ended: silent {} since its last "
+                    "record",
+                    at(e.time), stage_name(e.stage), error_summary(e), format_duration(silent)),
+        e.time, e.stage);
+    if (&e == &last) return;  // the timeout was its last word: nothing else to say
+    break;
   }
   std::string why;
   int64_t threshold = out_.stall_threshold(t.stage, &why);

@@ -519,3 +519,14 @@ TEST_CASE("coroner::analysis scope") {
     CHECK(run->count(FindingKind::hung) == 0);
   }
 }
+
+TEST_CASE("coroner::analysis a TimeoutError logged by a task that never ended") {
+  auto run = analyse("unit/logs/open_timeout.jsonl");
+  // `except TimeoutError: log.error(...)` and the task went quiet: a timeout, not a mystery.
+  CHECK(run->findings("quiet_timeout") == Kinds{"timeout"});
+  CHECK(run->finding("quiet_timeout", FindingKind::timeout).reason.find("never ended") !=
+        std::string::npos);
+  // A CancelledError is no timeout: it died silently.
+  CHECK(run->findings("cancelled_quietly") == Kinds{"lost-exception/died-silently"});
+  for (const char* t : {"h1", "h2", "h3"}) CHECK(run->findings(t).empty());
+}
