@@ -22,6 +22,13 @@ std::string_view to_string(Outcome outcome) {
 
 namespace {
 
+// "asyncio.exceptions.TimeoutError" is a TimeoutError: the last dotted part names the class.
+bool exception_named(std::string_view type, std::string_view name) {
+  size_t dot = type.rfind('.');
+  if (dot != std::string_view::npos) type.remove_prefix(dot + 1);
+  return type == name;
+}
+
 // What asyncio's own messages said about each task.
 struct AsyncioFacts {
   int32_t never_retrieved = -1;  // index of the note
@@ -162,6 +169,9 @@ Lifecycle Analyzer::meaning_of(const Event& e) const {
   Lifecycle stage = store_.meaning(e.stage);
   if (stage != Lifecycle::none) return stage;
   if (out_.learned_end && e.stage == out_.learned_end->stage) return Lifecycle::ended_ok;
+  // A record carrying asyncio.CancelledError is the task's cancellation (at shutdown, usually).
+  if (e.error != kNone && exception_named(store_.errors()[e.error].type, "CancelledError"))
+    return Lifecycle::ended_cancelled;
   return Lifecycle::none;
 }
 
@@ -224,11 +234,7 @@ std::string Analyzer::error_summary(const Event& e) const {
 
 bool Analyzer::is_timeout_event(const Event& e, Lifecycle meaning) const {
   if (meaning == Lifecycle::ended_timeout) return true;
-  if (e.error == kNone) return false;
-  std::string_view type = store_.errors()[e.error].type;
-  size_t dot = type.rfind('.');
-  if (dot != std::string_view::npos) type.remove_prefix(dot + 1);
-  return type == "TimeoutError";
+  return e.error != kNone && exception_named(store_.errors()[e.error].type, "TimeoutError");
 }
 
 // A handled error: the error record or one after it says the work is being retried (a retry
