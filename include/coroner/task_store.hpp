@@ -200,6 +200,14 @@ class TaskStore : public RecordSink {
   const DurationHistogram& all_stage_durations() const { return all_stages_; }
   // Times a task left `stage` for another one.
   uint64_t times_left(uint32_t stage) const { return left_[stage]; }
+  // Every move from one stage to another seen in the log: how often, and the first task and time.
+  struct Transition {
+    uint64_t count = 0;
+    uint32_t first_task = kNone;
+    int64_t first_time = 0;
+  };
+  static uint64_t transition_key(uint32_t from, uint32_t to) { return uint64_t(from) << 32 | to; }
+  const std::unordered_map<uint64_t, Transition>& transitions() const { return transitions_; }
   // Tasks whose first stage it is.
   uint64_t tasks_starting_at(uint32_t stage) const { return first_stage_of_[stage]; }
   bool seen_ok_word() const { return seen_ok_word_; }
@@ -235,7 +243,7 @@ class TaskStore : public RecordSink {
   uint32_t intern_word(std::string_view word);
   uint32_t intern_stage(std::string_view stage);
   uint32_t add_error(const RawRecord& record);
-  void follow_stage(Task& task, uint32_t stage, int64_t time, bool normal);
+  void follow_stage(uint32_t task_index, Task& task, uint32_t stage, int64_t time, bool normal);
   void fold(Task& task);
   void learn_provisional_end();
 
@@ -263,6 +271,9 @@ class TaskStore : public RecordSink {
   std::vector<uint64_t> first_stage_of_;  // by word id: tasks whose first stage it is
   DurationHistogram all_stages_;
   std::unordered_map<uint32_t, int64_t> timeouts_;  // declared timeouts, by task
+  // Bounded: a log whose stage names are free text would otherwise fill it.
+  static constexpr size_t kMaxTransitions = 100000;
+  std::unordered_map<uint64_t, Transition> transitions_;
   bool folding_ = true;
   bool seen_ok_word_ = false;
   // While the log shows no word for "ended ok", the stage tasks end at is guessed every so often

@@ -5,6 +5,7 @@
 #include "coroner/task_graph.hpp"
 
 #include <algorithm>
+#include <map>
 #include <unordered_map>
 
 namespace coroner {
@@ -59,6 +60,7 @@ class Analyzer {
   void judge_ended(uint32_t task, const TaskFacts& facts);
   void judge_deadlines(uint32_t task);
   void judge_anomalies(uint32_t task, const TaskFacts& facts);
+  void judge_stage_orders();
   bool error_was_retried(const Task& t, size_t error_index, size_t end_index) const;
   bool is_timeout_event(const Event& e, Lifecycle meaning) const;
   std::string error_summary(const Event& e) const;
@@ -104,6 +106,7 @@ void Analyzer::run() {
     collect(i, facts);
     judge(i, facts);
   }
+  judge_stage_orders();
   apply_graph_rules(store_, out_);
   std::stable_sort(out_.findings.begin(), out_.findings.end(),
                    [](const Finding& a, const Finding& b) {
@@ -458,6 +461,41 @@ void Analyzer::judge_anomalies(uint32_t index, const TaskFacts& facts) {
 }
 
 }  // namespace
+
+// A move between two well-trodden stages that no other task made: task 7 went from 'save_to_db'
+// back to 'validate' while a thousand others went validate, transform, save_to_db. Both stages
+// must be common, so free-text stage names (an id in the message) do not make noise.
+// One finding a task, at its first such move.
+void Analyzer::judge_stage_orders() {
+  constexpr uint64_t kCommon = 20;
+  const auto& stats = store_.stage_stats();
+  struct Unusual {
+    uint64_t key;
+    int64_t time;
+    size_t more = 0;
+  };
+  std::map<uint32_t, Unusual> first_by_task;  // ordered: the findings come out in task order
+  for (const auto& [key, move] : store_.transitions()) {
+    if (move.count != 1 || move.first_task == kNone) continue;
+    uint32_t from = uint32_t(key >> 32), to = uint32_t(key & 0xffffffffu);
+    if (stats[from].occurrences < kCommon || stats[to].occurrences < kCommon) continue;
+    if (store_.times_left(from) < kCommon) continue;
+    auto [it, fresh] = first_by_task.try_emplace(move.first_task, Unusual{key, move.first_time});
+    if (fresh) continue;
+    ++it->second.more;
+    if (move.first_time < it->second.time) it->second.key = key, it->second.time = move.first_time;
+  }
+  for (const auto& [task, u] : first_by_task) {
+    uint32_t from = uint32_t(u.key >> 32), to = uint32_t(u.key & 0xffffffffu);
+    std::string more = u.more == 0 ? "" : fmt::format("; {} more such move(s)", u.more);
+    add(FindingKind::anomaly, task,
+        fmt::format("went from stage {} to {} at {}, an order no other task follows ({} other "
+                    "moves out of {}){}",
+                    stage_name(from), stage_name(to), at(u.time), store_.times_left(from) - 1,
+                    stage_name(from), more),
+        u.time, to);
+  }
+}
 
 int64_t Analysis::stall_threshold(uint32_t stage, std::string* why) const {
   auto say = [&](std::string text) {

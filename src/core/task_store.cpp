@@ -189,7 +189,7 @@ void TaskStore::on_record(const RawRecord& r) {
   // learns from the stage's normal runs only.
   bool abnormal = event.error != kNone || event.error_level ||
                   (is_end(meaning) && meaning != Lifecycle::ended_ok);
-  if (event.stage != kNone) follow_stage(task, event.stage, time, !abnormal);
+  if (event.stage != kNone) follow_stage(own_task, task, event.stage, time, !abnormal);
   if (event.error != kNone || event.error_level) {
     task.had_error = true;
     if (task.stage != kNone) ++stage_stats_[task.stage].errors;
@@ -206,9 +206,17 @@ void TaskStore::on_record(const RawRecord& r) {
 }
 
 // Stage statistics as records arrive: the time in a stage ends when the task enters another.
-void TaskStore::follow_stage(Task& task, uint32_t stage, int64_t time, bool normal) {
+void TaskStore::follow_stage(uint32_t task_index, Task& task, uint32_t stage, int64_t time,
+                             bool normal) {
   if (stage == task.stage) return;
   if (task.stage != kNone) {
+    uint64_t key = transition_key(task.stage, stage);
+    auto it = transitions_.find(key);
+    if (it != transitions_.end()) {
+      ++it->second.count;
+    } else if (transitions_.size() < kMaxTransitions) {
+      transitions_.emplace(key, Transition{1, task_index, time});
+    }
     // A record older than the one before it would give a negative duration: count it as zero.
     int64_t spent = std::max<int64_t>(elapsed(task.stage_since, time), 0);
     if (normal) {

@@ -531,3 +531,14 @@ TEST_CASE("coroner::analysis a TimeoutError logged by a task that never ended") 
   CHECK(run->outcome("cancelled_quietly") == Outcome::cancelled);
   for (const char* t : {"h1", "h2", "h3"}) CHECK(run->findings(t).empty());
 }
+
+TEST_CASE("coroner::analysis a stage order no other task follows") {
+  auto run = analyse("unit/logs/stage_order.jsonl");
+  // 'odd' went validate -> save -> transform; 25 tasks went validate -> transform -> save.
+  REQUIRE(run->findings("odd") == Kinds{"anomaly"});  // one finding for its unusual moves
+  const auto& reason = run->finding("odd", FindingKind::anomaly).reason;
+  CHECK(reason.find("from stage 'validate' to 'save'") != std::string::npos);
+  CHECK(reason.find("2 more such move(s)") != std::string::npos);
+  CHECK(run->count(FindingKind::anomaly) == 1);
+  CHECK(run->findings("t00").empty());
+}
