@@ -8,6 +8,7 @@
 
 #include "common.hpp"
 #include "coroner/json_writer.hpp"
+#include "coroner/task_graph.hpp"
 
 namespace coroner {
 
@@ -60,6 +61,19 @@ uint32_t tree_root(const TaskStore& store, uint32_t task) {
   return task;
 }
 
+// Each task's await that ended last, the one that decided when the task could go on, as
+// (waiter, awaited) keys: followed from any task, these edges are its critical path.
+std::unordered_set<uint64_t> critical_edges(const ReportInput& in, const std::vector<uint32_t>& tasks) {
+  TaskGraph graph(in.store, in.analysis);
+  std::unordered_set<uint64_t> edges;
+  for (uint32_t t : tasks) {
+    if (in.store.tasks()[t].awaits.empty()) continue;
+    auto path = graph.critical_path(t);
+    if (path.size() > 1) edges.insert(uint64_t(path[0]) << 32 | path[1]);
+  }
+  return edges;
+}
+
 }  // namespace
 
 std::string render_graph_dot(const ReportInput& in, const std::vector<uint32_t>& tasks) {
@@ -69,6 +83,7 @@ std::string render_graph_dot(const ReportInput& in, const std::vector<uint32_t>&
   std::map<uint32_t, std::vector<uint32_t>> trees;
   for (uint32_t t : tasks) trees[tree_root(store, t)].push_back(t);
 
+  auto critical = critical_edges(in, tasks);
   std::string out = "digraph coroner {\n  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\", "
                     "fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", "
                     "fontsize=9];\n";
@@ -99,8 +114,11 @@ std::string render_graph_dot(const ReportInput& in, const std::vector<uint32_t>&
       if (!shown.count(w)) continue;
       bool blocking = in.analysis.outcomes[w].outcome != Outcome::ok &&
                       in.analysis.outcomes[t].outcome == Outcome::open;
-      out += fmt::format("  t{} -> t{} [style=dashed, color=\"{}\", label=\"awaits\"];\n", t, w,
-                         blocking ? "#c62828" : "#1565c0");
+      bool on_path = critical.count(uint64_t(t) << 32 | w) > 0;
+      out += fmt::format("  t{} -> t{} [style=dashed, color=\"{}\", label=\"{}\"{}];\n", t, w,
+                         blocking ? "#c62828" : "#1565c0",
+                         on_path ? "awaits (critical path)" : "awaits",
+                         on_path ? ", penwidth=2.5" : "");
     }
   }
   out += "}\n";
@@ -110,6 +128,7 @@ std::string render_graph_dot(const ReportInput& in, const std::vector<uint32_t>&
 std::string render_graph_json(const ReportInput& in, const std::vector<uint32_t>& tasks) {
   const TaskStore& store = in.store;
   std::unordered_set<uint32_t> shown(tasks.begin(), tasks.end());
+  auto critical = critical_edges(in, tasks);
   std::string out;
   JsonWriter w(out);
   w.begin_object();
@@ -141,7 +160,8 @@ std::string render_graph_json(const ReportInput& in, const std::vector<uint32_t>
     for (uint32_t a : store.tasks()[t].awaits) {
       if (!shown.count(a)) continue;
       w.begin_object().key("from").value(store.task_value(t)).key("to").value(store.task_value(a));
-      w.key("kind").value("awaits").end_object();
+      w.key("kind").value("awaits");
+      w.key("critical").value(critical.count(uint64_t(t) << 32 | a) > 0).end_object();
     }
   }
   w.end_array();

@@ -37,6 +37,18 @@ def main():
     if not {"deadlock", "blocked"} <= kinds:
         print(f"FAIL graph json: expected deadlock and blocked nodes, got {sorted(kinds)}")
         failures += 1
+    # Each waiting task's await that ended last is marked: the edges of the critical paths.
+    awaits = [e for e in whole["edges"] if e["kind"] == "awaits"]
+    if not awaits or not all(isinstance(e.get("critical"), bool) for e in awaits):
+        print("FAIL graph json: every awaits edge says whether it is on a critical path")
+        failures += 1
+    waiters = {e["from"] for e in awaits}
+    critical_from = [e["from"] for e in awaits if e["critical"]]
+    if len(critical_from) != len(set(critical_from)) or not critical_from:
+        print("FAIL graph json: one critical await per waiting task, at least one in all")
+        failures += 1
+    if not set(critical_from) <= waiters:
+        failures += 1
     member = next(n["task"] for n in whole["nodes"] if "deadlock" in n["findings"])
     near = json.loads(subprocess.run([coroner, "graph", "--format", "json", "--around", member,
                                       "--depth", "1", deadlock],
