@@ -39,7 +39,7 @@ struct TaskOutcome {
 struct LearnedEnd {
   uint32_t stage = UINT32_MAX;
   uint64_t tasks_ending_there = 0;
-  uint64_t tasks = 0;
+  uint64_t tasks = 0;  // the candidates: tasks with a stage that did not end by a word
 };
 
 struct Analysis {

@@ -15,14 +15,18 @@ class TaskGraph {
  public:
   TaskGraph(const TaskStore& store, const Analysis& analysis);
 
-  // Strongly connected groups (two or more) of unfinished tasks over await edges, each in cycle
-  // order: members[i] waits on members[i + 1], the last on the first.
-  std::vector<std::vector<uint32_t>> deadlock_cycles() const;
+  // Strongly connected groups (two or more) of stalled tasks (unfinished and silent: not in
+  // flight) over await edges, each in cycle order: members[i] waits on members[i + 1], the last
+  // on the first. Two tasks that still log while waiting on each other now and then are busy,
+  // not deadlocked.
+  std::vector<std::vector<uint32_t>> deadlock_cycles(const std::vector<bool>& stalled) const;
 
   // From `task` along what it waits on, through unfinished tasks, to the root cause: a task
   // that failed or timed out, a member of a deadlock, or a task that waits on nothing further.
   // `task` first; just {task} when it waits on nothing unfinished.
-  std::vector<uint32_t> blame_chain(uint32_t task, const std::vector<int32_t>& cycle_of) const;
+  // A task still active (in flight) ends the chain too: the wait is not over.
+  std::vector<uint32_t> blame_chain(uint32_t task, const std::vector<int32_t>& cycle_of,
+                                    const std::vector<bool>& active) const;
 
   // The chain of awaits that decided `task`'s duration: at each step, the awaited task that
   // ended last. `task` first.

@@ -37,8 +37,9 @@ struct Event {
   bool error_level = false;  // level error/critical/fatal
   bool retry = false;        // a retry: a retry word in its stage or status, or an attempt field
   // Stands for the records of a task folded at its clean end, when the task logs again after
-  // it: the analysis reads it as the task's ok end.
+  // it: the analysis reads it as the task's ok end (when the end stage was not only guessed).
   bool fold_marker = false;
+  bool fold_marker_at_guess = false;
 };
 
 struct ErrorNote {
@@ -154,6 +155,9 @@ struct Task {
   bool restarted : 1 = false;     // a start word after it had already worked
   bool out_of_order : 1 = false;  // a record older than one before it: its records are never folded
   bool did_work : 1 = false;      // it logged something other than a start
+  // Folded at the end stage guessed while reading, not at an "ended ok" word: if the analysis
+  // learns another end stage, the task did not end and is judged from its summary.
+  bool folded_at_guess : 1 = false;
   EventList events;  // records not folded, in arrival order
   TaskList awaits;            // task indices it waited on, in first-seen order
 };
@@ -230,6 +234,9 @@ class TaskStore : public RecordSink {
   // Lifecycle meaning of a word id (a stage or status), classified once per distinct word.
   Lifecycle meaning(uint32_t word) const { return word == kNone ? Lifecycle::none : meanings_[word]; }
   uint32_t other_stage() const { return other_stage_; }
+  // "started", "starting", "begin": a start that, after the task did other work, is a restart.
+  // Weaker start words ("response received", "invoice created") are ordinary steps mid-task.
+  bool is_restart_word(uint32_t word) const { return word != kNone && restart_word_[word]; }
   bool has_time() const { return has_any_time_; }
   int64_t first_time() const { return first_time_; }
   int64_t last_time() const { return last_time_; }
@@ -266,6 +273,7 @@ class TaskStore : public RecordSink {
   size_t distinct_stages_ = 0;
   std::vector<bool> is_stage_;
   std::vector<bool> is_retry_word_;
+  std::vector<bool> restart_word_;
   std::vector<StageStats> stage_stats_;  // by word id
   std::vector<uint64_t> left_;           // by word id
   std::vector<uint64_t> first_stage_of_;  // by word id: tasks whose first stage it is

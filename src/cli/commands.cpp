@@ -106,7 +106,7 @@ class Progress {
 };
 
 int write_output(const Options& o, const std::string& text) {
-  if (o.quiet) return kExitClean;
+  if (o.quiet && o.output.empty()) return kExitClean;  // -q silences standard output, not -o
   FILE* out = stdout;
   if (!o.output.empty()) {
     out = std::fopen(o.output.c_str(), "w");
@@ -237,9 +237,14 @@ int run_analysis(const Options& o, const Settings& s) {
   }
   if (int status = write_output(o, text); status != kExitClean) return status;
   if (o.command != "analyze") return kExitClean;
-  for (const Finding* f : in.findings)
-    if (std::find(s.fail_on.begin(), s.fail_on.end(), f->kind) != s.fail_on.end())
+  auto failing = [&](FindingKind kind) {
+    return std::find(s.fail_on.begin(), s.fail_on.end(), kind) != s.fail_on.end();
+  };
+  for (const Finding* f : in.findings) {
+    // A blocked task is a hung one whose root cause is known: --fail-on hung covers it.
+    if (failing(f->kind) || (f->kind == FindingKind::blocked && failing(FindingKind::hung)))
       return kExitFindings;
+  }
   return kExitClean;
 }
 

@@ -1,5 +1,7 @@
 // coroner's command line: picks the subcommand, parses options, runs, returns the exit status.
+#include <csignal>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,9 @@ bool is_top_level_flag(const char* arg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A reader that goes away (`coroner big.jsonl | head -1`) ends the output quietly: writes fail
+  // with EPIPE and coroner still exits with the status its findings call for.
+  std::signal(SIGPIPE, SIG_IGN);
   // `coroner FILE` means `coroner analyze FILE`: insert the default subcommand.
   std::vector<std::string> args(argv, argv + argc);
   if (argc == 1 || (!is_command(argv[1]) && !is_top_level_flag(argv[1])))
@@ -42,5 +47,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "coroner: %s (see coroner --help)\n", e.what());
     return coroner::cli::kExitError;
   }
-  return coroner::cli::run(options);
+  // Nothing below throws on purpose; should anything (memory running out on a huge log), the
+  // user still gets one line and the input-error status, never an abort.
+  try {
+    return coroner::cli::run(options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "coroner: error: %s\n", e.what());
+    return coroner::cli::kExitError;
+  }
 }

@@ -54,6 +54,9 @@ class Analyzer {
   void attribute_asyncio_notes();
   void learn_end_stage();
   Lifecycle meaning_of(const Event& e) const;
+  bool ends_at_learned_stage(uint32_t stage) const {
+    return out_.learned_end && stage == out_.learned_end->stage;
+  }
   void collect(uint32_t task, TaskFacts& facts);
   void judge(uint32_t task, const TaskFacts& facts);
   void judge_open(uint32_t task, const TaskFacts& facts);
@@ -144,10 +147,14 @@ void Analyzer::attribute_asyncio_notes() {
 // The seed's pipeline logs validate, transform, save_to_db and never "done": the stage most
 // tasks stop at, which (almost) never leads anywhere else, is how a healthy task ends.
 void Analyzer::learn_end_stage() {
+  // The candidates: tasks that did not end by a word ("fetch_data timed out", "failed"). On a
+  // bad day most tasks may time out; the healthy ones still show how a task ends.
   std::unordered_map<uint32_t, uint64_t> last_count;
   uint64_t tasks_with_stages = 0;
   for (const Task& t : store_.tasks()) {
     if (t.stage == kNone) continue;
+    if (!t.events.empty() && is_end(store_.meaning(t.events.back().status))) continue;
+    if (!t.events.empty() && is_end(store_.meaning(t.events.back().stage))) continue;
     ++tasks_with_stages;
     ++last_count[t.stage];
   }
@@ -166,7 +173,9 @@ void Analyzer::learn_end_stage() {
 }
 
 Lifecycle Analyzer::meaning_of(const Event& e) const {
-  if (e.fold_marker) return Lifecycle::ended_ok;
+  if (e.fold_marker)
+    return !e.fold_marker_at_guess || ends_at_learned_stage(e.stage) ? Lifecycle::ended_ok
+                                                                       : Lifecycle::none;
   Lifecycle status = store_.meaning(e.status);
   if (status != Lifecycle::none) return status;
   Lifecycle stage = store_.meaning(e.stage);
@@ -199,8 +208,8 @@ void Analyzer::collect(uint32_t index, TaskFacts& facts) {
       case Lifecycle::ended_cancelled: outcome.outcome = Outcome::cancelled; break;
       default: break;
     }
-  } else if (t.folded) {  // folded with nothing after: it ended ok at its last record
-    outcome.outcome = Outcome::ok;
+  } else if (t.folded && (!t.folded_at_guess || ends_at_learned_stage(t.stage))) {
+    outcome.outcome = Outcome::ok;  // folded with nothing after: it ended ok at its last record
   }
   if (outcome.outcome != Outcome::open && t.stage != kNone)
     ++out_.stages[t.stage].tasks_ended_here;
@@ -275,8 +284,8 @@ void Analyzer::judge(uint32_t index, const TaskFacts& facts) {
     }
     return;
   }
-  if (t.events.empty()) {  // folded: it ended ok cleanly, only its duration can still be judged
-    judge_deadlines(index);
+  if (t.events.empty() && out_.outcomes[index].outcome == Outcome::ok) {
+    judge_deadlines(index);  // folded: it ended ok cleanly, only its duration can be judged
     return;
   }
   if (facts.end_index < 0 && notes.never_retrieved < 0)
@@ -289,7 +298,11 @@ void Analyzer::judge(uint32_t index, const TaskFacts& facts) {
 
 void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   const Task& t = store_.tasks()[index];
-  const Event& last = t.events.back();
+  // A task folded at a wrongly guessed end stage has no records left: its summary says enough.
+  Event from_summary;
+  from_summary.time = t.last_time;
+  from_summary.stage = t.stage;
+  const Event& last = t.events.empty() ? from_summary : t.events.back();
   int64_t silent = elapsed(last.time, out_.log_end);
   if (asyncio_facts(index).destroyed >= 0) {
     const AsyncioNote& note = store_.asyncio_notes()[size_t(asyncio_facts(index).destroyed)];
@@ -387,9 +400,9 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
 void Analyzer::judge_deadlines(uint32_t index) {
   const Task& t = store_.tasks()[index];
   const TaskOutcome& o = out_.outcomes[index];
-  bool already = !out_.findings.empty() && out_.findings.back().task == index &&
-                 out_.findings.back().kind == FindingKind::timeout;
-  if (already) return;
+  // This task's findings are the last ones added: one timeout is enough.
+  for (auto f = out_.findings.rbegin(); f != out_.findings.rend() && f->task == index; ++f)
+    if (f->kind == FindingKind::timeout) return;
   bool ended = o.outcome != Outcome::open;
   int64_t ran = elapsed(t.first_time, ended ? o.end : out_.log_end);
   auto over = [&](int64_t limit, std::string_view what) {
@@ -449,7 +462,9 @@ void Analyzer::judge_anomalies(uint32_t index, const TaskFacts& facts) {
   // A start after the task had done other things: the same id was reused, or it restarted.
   bool did_work = t.folded;
   for (size_t i = 0; i < t.events.size(); ++i) {
-    if (facts.meanings[i] == Lifecycle::start && did_work) {
+    const Event& e = t.events[i];
+    bool restart_word = store_.is_restart_word(e.status) || store_.is_restart_word(e.stage);
+    if (facts.meanings[i] == Lifecycle::start && restart_word && did_work) {
       add(FindingKind::anomaly, index,
           fmt::format("started again at {} in stage {} after it had already run", at(t.events[i].time),
                       stage_name(t.events[i].stage)),

@@ -109,6 +109,7 @@ class Pipeline {
     job->batch.clear();
     job->error.reset();
     job->damage.clear();
+    job->chunk = Chunk{};
     job->end = false;
     job->sequence = next_sequence_++;
     return job;

@@ -50,16 +50,17 @@ TaskGraph::TaskGraph(const TaskStore& store, const Analysis& analysis)
   for (const Task& t : tasks) await_edges_ += t.awaits.size();
 }
 
-std::vector<std::vector<uint32_t>> TaskGraph::deadlock_cycles() const {
+std::vector<std::vector<uint32_t>> TaskGraph::deadlock_cycles(
+    const std::vector<bool>& stalled) const {
   const auto& tasks = store_.tasks();
   // Only waits between unfinished tasks can still hold anything up: the Boost graph holds just
   // those tasks, renumbered, so a log of millions of finished tasks costs nothing here.
   std::vector<uint32_t> vertex_of(tasks.size(), kNone);
   std::vector<uint32_t> task_of;
   for (uint32_t t = 0; t < tasks.size(); ++t) {
-    if (!unfinished(analysis_, t)) continue;
+    if (!stalled[t]) continue;
     for (uint32_t w : tasks[t].awaits) {
-      if (!unfinished(analysis_, w)) continue;
+      if (!stalled[w]) continue;
       for (uint32_t v : {t, w}) {
         if (vertex_of[v] != kNone) continue;
         vertex_of[v] = uint32_t(task_of.size());
@@ -105,8 +106,8 @@ std::vector<std::vector<uint32_t>> TaskGraph::deadlock_cycles() const {
   return cycles;
 }
 
-std::vector<uint32_t> TaskGraph::blame_chain(uint32_t task,
-                                             const std::vector<int32_t>& cycle_of) const {
+std::vector<uint32_t> TaskGraph::blame_chain(uint32_t task, const std::vector<int32_t>& cycle_of,
+                                             const std::vector<bool>& active) const {
   std::vector<uint32_t> chain{task};
   std::unordered_set<uint32_t> seen{task};
   uint32_t at = task;
@@ -117,13 +118,17 @@ std::vector<uint32_t> TaskGraph::blame_chain(uint32_t task,
     int next_rank = -1;
     for (uint32_t w : store_.tasks()[at].awaits) {
       if (seen.count(w) || analysis_.outcomes[w].outcome == Outcome::ok) continue;
-      int rank = ended_badly(analysis_, w) ? 3 : cycle_of[w] >= 0 ? 2 : unfinished(analysis_, w) ? 1 : 0;
+      int rank = ended_badly(analysis_, w)   ? 4
+                 : cycle_of[w] >= 0            ? 3
+                 : active[w]                   ? 1
+                 : unfinished(analysis_, w)    ? 2
+                                               : 0;
       if (rank > next_rank) next = w, next_rank = rank;
     }
     if (next == kNone) break;
     chain.push_back(next);
     seen.insert(next);
-    if (next_rank >= 2) break;  // the root cause
+    if (next_rank >= 3 || next_rank == 1) break;  // the root cause, or a task still at work
     at = next;
   }
   return chain;
@@ -183,10 +188,21 @@ class GraphRules {
         cycle_of_(store.tasks().size(), -1) {}
 
   void run() {
-    cycles_ = graph_.deadlock_cycles();
+    // In-flight tasks are still at work: neither deadlocked nor a reason to be blocked.
+    active_.assign(store_.tasks().size(), false);
+    for (const Finding& f : a_.findings)
+      if (f.kind == FindingKind::in_flight) active_[f.task] = true;
+    std::vector<bool> stalled(store_.tasks().size(), false);
+    for (uint32_t t = 0; t < stalled.size(); ++t)
+      stalled[t] = unfinished(a_, t) && store_.tasks()[t].logged && !active_[t];
+    cycles_ = graph_.deadlock_cycles(stalled);
     for (size_t c = 0; c < cycles_.size(); ++c)
       for (uint32_t t : cycles_[c]) cycle_of_[t] = int32_t(c);
     for (Finding& f : a_.findings) rewrite(f);
+    // A rewrite may have turned a hung task into an in-flight one: flagged follows the findings.
+    for (TaskOutcome& o : a_.outcomes) o.flagged = false;
+    for (const Finding& f : a_.findings)
+      if (f.kind != FindingKind::in_flight) a_.outcomes[f.task].flagged = true;
     add_orphans();
     if (graph_.has_await_edges()) add_unobserved_children();
   }
@@ -207,9 +223,18 @@ class GraphRules {
     if (!open_kind) return;
     if (cycle_of_[f.task] >= 0) return deadlock(f, cycles_[size_t(cycle_of_[f.task])]);
     if (f.kind != FindingKind::hung) return;
-    auto chain = graph_.blame_chain(f.task, cycle_of_);
+    auto chain = graph_.blame_chain(f.task, cycle_of_, active_);
     if (chain.size() < 2) return;
     uint32_t root = chain.back();
+    if (active_[root]) {
+      // It waits on a task that is still working: the wait is not over, so it is not hung.
+      f.kind = FindingKind::in_flight;
+      f.severity = default_severity(f.kind);
+      f.chain = chain;
+      f.reason = fmt::format("waits in stage {} since {} on {}, which is still at work", stage_of(f.task),
+                             at(store_.tasks()[f.task].stage_since), label(root));
+      return;
+    }
     std::string why;
     if (cycle_of_[root] >= 0) {
       why = fmt::format("{}, which is deadlocked", label(root));
@@ -302,6 +327,7 @@ class GraphRules {
   TaskGraph graph_;
   std::vector<std::vector<uint32_t>> cycles_;
   std::vector<int32_t> cycle_of_;
+  std::vector<bool> active_;
 };
 
 }  // namespace

@@ -39,6 +39,14 @@ bool mentions_retry(std::string_view word) {
   }
   return false;
 }
+bool strong_start(std::string_view word) {
+  std::string normal = normalise_word(word);
+  size_t last = normal.rfind('_');
+  std::string_view tail = last == std::string::npos ? std::string_view(normal)
+                                                    : std::string_view(normal).substr(last + 1);
+  return tail == "start" || tail == "started" || tail == "starting" || tail == "begin" ||
+         tail == "began" || tail == "restart" || tail == "restarted";
+}
 }  // namespace
 
 TaskStore::TaskStore(const Vocabulary& vocabulary, size_t max_stages, bool strict)
@@ -52,6 +60,7 @@ uint32_t TaskStore::intern_word(std::string_view word) {
     meanings_.push_back(vocabulary_.classify(word));
     is_stage_.push_back(false);
     is_retry_word_.push_back(mentions_retry(word));
+    restart_word_.push_back(meanings_.back() == Lifecycle::start && strong_start(word));
     stage_stats_.emplace_back();
     left_.push_back(0);
     first_stage_of_.push_back(0);
@@ -173,6 +182,7 @@ void TaskStore::on_record(const RawRecord& r) {
     marker.time = task.last_time;
     marker.stage = task.stage;
     marker.fold_marker = true;
+    marker.fold_marker_at_guess = task.folded_at_guess;
     task.events.push_back(marker);
   }
   if (!task.logged) {
@@ -194,14 +204,18 @@ void TaskStore::on_record(const RawRecord& r) {
     task.had_error = true;
     if (task.stage != kNone) ++stage_stats_[task.stage].errors;
   }
-  if (meaning == Lifecycle::start && task.did_work) task.restarted = true;
+  bool restart_word = is_restart_word(event.status) || is_restart_word(event.stage);
+  if (meaning == Lifecycle::start && restart_word && task.did_work) task.restarted = true;
   if (meaning != Lifecycle::start) task.did_work = true;
   task.events.push_back(event);
 
-  bool ends_ok = meaning == Lifecycle::ended_ok ||
-                 (meaning == Lifecycle::none && event.stage != kNone &&
-                  event.stage == provisional_end_);
-  if (ends_ok && folding_ && !task.had_error && !task.restarted && !task.out_of_order) fold(task);
+  bool at_guess = meaning == Lifecycle::none && event.stage != kNone &&
+                  event.stage == provisional_end_;
+  bool ends_ok = meaning == Lifecycle::ended_ok || at_guess;
+  if (ends_ok && folding_ && !task.had_error && !task.restarted && !task.out_of_order) {
+    fold(task);
+    task.folded_at_guess = at_guess;
+  }
   if (--records_until_learning_ == 0) learn_provisional_end();
 }
 

@@ -93,7 +93,7 @@ void summary(const ReportInput& in, const Painter& paint, std::string& out) {
   if (a.learned_end) {
     out += fmt::format(
         "learned: the log has no word for a finished task; a task ends ok at stage '{}' (the "
-        "last stage of {} of {} tasks; --end-stage overrides)\n",
+        "last stage of {} of the {} tasks that did not end by a word; --end-stage overrides)\n",
         store.words().view(a.learned_end->stage), a.learned_end->tasks_ending_there,
         a.learned_end->tasks);
   }

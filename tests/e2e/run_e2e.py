@@ -297,6 +297,10 @@ def test_exit_status_by_fail_on():
     # in-flight is information, not a default failing kind, but --fail-on can make it one.
     expect_status(run("--fail-on", "in-flight", IN_FLIGHT_TRACE), 1)
     expect_status(run("--fail-on", "in-flight", SEED), 0)
+    # A blocked task is a hung one whose root cause is known: the default fails on it.
+    blocked = os.path.join(TESTS, "unit", "logs", "blocked_on_failed.jsonl")
+    expect_status(run(blocked), 1)
+    expect_status(run("--fail-on", "timeout", blocked), 0)
 
 
 def test_fail_on_counts_only_shown_findings():

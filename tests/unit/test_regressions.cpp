@@ -1,6 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -130,4 +134,40 @@ TEST_CASE("regression: a log spanning 580 years subtracts without overflow (#9)"
   Judged j("task_store-time-span-overflow.jsonl");
   CHECK(j.analysis.log_end > j.analysis.log_start);
   for (const auto& stats : j.analysis.stages) CHECK(stats.durations.min() >= 0);
+}
+
+TEST_CASE("regression: tasks folded at a wrongly guessed end stage are judged again (review)") {
+  // While reading, the end stage of a log with no "done" word is guessed every 64K records.
+  // Here every task logs validate and transform before any saves (asyncio starts them all, their
+  // fetches pending), so the first guess is 'transform' and later transforms were folded as
+  // finished: the 40 tasks that never reach save_to_db came out ok instead of hung.
+  char path[] = "/tmp/coroner_burst_XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  {
+    std::ofstream out(path);
+    constexpr int kTasks = 33000;
+    double t = 1700000000.0;
+    for (int i = 0; i < kTasks; ++i, t += 0.0001)
+      out << "{\"timestamp\": " << std::fixed << t << ", \"task_id\": " << i
+          << ", \"stage\": \"validate\"}\n{\"timestamp\": " << t + 0.00005 << ", \"task_id\": " << i
+          << ", \"stage\": \"transform\"}\n";
+    for (int i = 0; i < kTasks - 40; ++i, t += 0.0001)
+      out << "{\"timestamp\": " << t << ", \"task_id\": " << i << ", \"stage\": \"save_to_db\"}\n";
+    out << "{\"timestamp\": " << t + 60 << ", \"stage\": \"shutdown\"}\n";
+  }
+  coroner::Vocabulary vocabulary;
+  coroner::TaskStore store(vocabulary, 10000, false);
+  store.add_file(path);
+  coroner::IngestResult r = coroner::ingest({path}, coroner::default_roles(), store);
+  std::remove(path);
+  REQUIRE_FALSE(r.error.has_value());
+  coroner::Analysis analysis = coroner::analyze(store, coroner::AnalysisOptions{});
+  REQUIRE(analysis.learned_end.has_value());
+  CHECK(store.words().view(analysis.learned_end->stage) == "save_to_db");
+  size_t hung = 0;
+  for (const auto& f : analysis.findings) hung += f.kind == coroner::FindingKind::hung;
+  CHECK(hung == 40);
+  CHECK(analysis.outcome_counts[size_t(coroner::Outcome::ok)] == 33000 - 40);
 }

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 
@@ -72,6 +73,12 @@ std::string healthy_trees(int count, double start) {
     line(t + 0.007, root, "done");
   }
   return out;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 constexpr const char* kLogEnd = "{\"ts\": 1700000010.0, \"phase\": \"shutdown\"}\n";
@@ -199,5 +206,39 @@ TEST_CASE("coroner::TaskGraph") {
     CHECK(near.size() == 2);  // itself and its parent (which also awaits it)
     auto wider = graph.neighbourhood({child}, 2);
     CHECK(wider.size() == 3);
+  }
+}
+
+TEST_CASE("coroner::TaskGraph waits that are not stuck") {
+  SUBCASE("a parent waiting on a child that is still at work is in flight, not blocked") {
+    std::string log;
+    for (int i = 0; i < 20; ++i)  // healthy parents and children, for the stage statistics
+      log += "{\"ts\": " + std::to_string(1700000000 + i) + ", \"task\": \"p" + std::to_string(i) +
+             "\", \"phase\": \"gather\", \"awaits\": \"c" + std::to_string(i) + "\"}\n"
+             "{\"ts\": " + std::to_string(1700000000 + i) + ".5, \"task\": \"c" + std::to_string(i) +
+             "\", \"phase\": \"done\", \"parent_id\": \"p" + std::to_string(i) + "\"}\n"
+             "{\"ts\": " + std::to_string(1700000000 + i) + ".6, \"task\": \"p" + std::to_string(i) +
+             "\", \"phase\": \"done\"}\n";
+    log += "{\"ts\": 1700000030.0, \"task\": \"pX\", \"phase\": \"gather\", \"awaits\": \"cX\"}\n";
+    for (int i = 0; i < 50; ++i)  // the child reports progress up to the end of the log
+      log += "{\"ts\": " + std::to_string(1700000030 + i) + ".1, \"task\": \"cX\", \"phase\": "
+             "\"download\", \"parent_id\": \"pX\"}\n";
+    Analysed a(log);
+    auto kinds = a.kinds();
+    CHECK(kinds["pX"] == "in-flight");
+    CHECK(kinds["cX"] == "in-flight");
+  }
+
+  SUBCASE("two busy tasks that now and then wait on each other are no deadlock") {
+    Analysed a(read_file(std::string(CORONER_TESTS_DIR) + "/unit/logs/busy_pair.jsonl"));
+    CHECK(a.finding("producer", FindingKind::deadlock) == nullptr);
+    CHECK(a.finding("consumer", FindingKind::deadlock) == nullptr);
+  }
+
+  SUBCASE("a task blocked on a failed one points at the failure") {
+    Analysed a(read_file(std::string(CORONER_TESTS_DIR) + "/unit/logs/blocked_on_failed.jsonl"));
+    const Finding* f = a.finding("A", FindingKind::blocked);
+    REQUIRE(f);
+    CHECK(f->reason.find("B, which failed") != std::string::npos);
   }
 }
