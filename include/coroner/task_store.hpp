@@ -206,12 +206,12 @@ class TaskStore : public RecordSink {
   uint64_t times_left(uint32_t stage) const { return left_[stage]; }
   // Every move from one stage to another seen in the log: how often, and the first task and time.
   struct Transition {
-    uint64_t count = 0;
+    uint32_t from = kNone, to = kNone;
     uint32_t first_task = kNone;
+    uint64_t count = 0;
     int64_t first_time = 0;
   };
-  static uint64_t transition_key(uint32_t from, uint32_t to) { return uint64_t(from) << 32 | to; }
-  const std::unordered_map<uint64_t, Transition>& transitions() const { return transitions_; }
+  const std::vector<Transition>& transitions() const { return transitions_; }
   // Tasks whose first stage it is.
   uint64_t tasks_starting_at(uint32_t stage) const { return first_stage_of_[stage]; }
   bool seen_ok_word() const { return seen_ok_word_; }
@@ -252,6 +252,7 @@ class TaskStore : public RecordSink {
   uint32_t add_error(const RawRecord& record);
   void follow_stage(uint32_t task_index, Task& task, uint32_t stage, int64_t time, bool normal);
   void fold(Task& task);
+  void count_move(uint32_t from, uint32_t to, uint32_t task, int64_t time);
   void learn_provisional_end();
 
   const Vocabulary& vocabulary_;
@@ -281,7 +282,10 @@ class TaskStore : public RecordSink {
   std::unordered_map<uint32_t, int64_t> timeouts_;  // declared timeouts, by task
   // Bounded: a log whose stage names are free text would otherwise fill it.
   static constexpr size_t kMaxTransitions = 100000;
-  std::unordered_map<uint64_t, Transition> transitions_;
+  std::vector<Transition> transitions_;
+  // By word id, the indices into transitions_ of the moves out of that stage: a stage has few
+  // successors, so a short scan beats hashing on the path of every record.
+  std::vector<std::vector<uint32_t>> moves_from_;
   bool folding_ = true;
   bool seen_ok_word_ = false;
   // While the log shows no word for "ended ok", the stage tasks end at is guessed every so often

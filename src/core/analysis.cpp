@@ -485,23 +485,24 @@ void Analyzer::judge_stage_orders() {
   constexpr uint64_t kCommon = 20;
   const auto& stats = store_.stage_stats();
   struct Unusual {
-    uint64_t key;
+    uint32_t from, to;
     int64_t time;
     size_t more = 0;
   };
   std::map<uint32_t, Unusual> first_by_task;  // ordered: the findings come out in task order
-  for (const auto& [key, move] : store_.transitions()) {
+  for (const auto& move : store_.transitions()) {
     if (move.count != 1 || move.first_task == kNone) continue;
-    uint32_t from = uint32_t(key >> 32), to = uint32_t(key & 0xffffffffu);
+    uint32_t from = move.from, to = move.to;
     if (stats[from].occurrences < kCommon || stats[to].occurrences < kCommon) continue;
     if (store_.times_left(from) < kCommon) continue;
-    auto [it, fresh] = first_by_task.try_emplace(move.first_task, Unusual{key, move.first_time});
+    auto [it, fresh] =
+        first_by_task.try_emplace(move.first_task, Unusual{from, to, move.first_time});
     if (fresh) continue;
     ++it->second.more;
-    if (move.first_time < it->second.time) it->second.key = key, it->second.time = move.first_time;
+    if (move.first_time < it->second.time) it->second = Unusual{from, to, move.first_time, it->second.more};
   }
   for (const auto& [task, u] : first_by_task) {
-    uint32_t from = uint32_t(u.key >> 32), to = uint32_t(u.key & 0xffffffffu);
+    uint32_t from = u.from, to = u.to;
     std::string more = u.more == 0 ? "" : fmt::format("; {} more such move(s)", u.more);
     add(FindingKind::anomaly, task,
         fmt::format("went from stage {} to {} at {}, an order no other task follows ({} other "

@@ -224,13 +224,7 @@ void TaskStore::follow_stage(uint32_t task_index, Task& task, uint32_t stage, in
                              bool normal) {
   if (stage == task.stage) return;
   if (task.stage != kNone) {
-    uint64_t key = transition_key(task.stage, stage);
-    auto it = transitions_.find(key);
-    if (it != transitions_.end()) {
-      ++it->second.count;
-    } else if (transitions_.size() < kMaxTransitions) {
-      transitions_.emplace(key, Transition{1, task_index, time});
-    }
+    count_move(task.stage, stage, task_index, time);
     // A record older than the one before it would give a negative duration: count it as zero.
     int64_t spent = std::max<int64_t>(elapsed(task.stage_since, time), 0);
     if (normal) {
@@ -244,6 +238,19 @@ void TaskStore::follow_stage(uint32_t task_index, Task& task, uint32_t stage, in
   task.stage = stage;
   task.stage_since = time;
   ++stage_stats_[stage].occurrences;
+}
+
+void TaskStore::count_move(uint32_t from, uint32_t to, uint32_t task, int64_t time) {
+  if (moves_from_.size() <= from) moves_from_.resize(words_.size());
+  for (uint32_t i : moves_from_[from]) {
+    if (transitions_[i].to == to) {
+      ++transitions_[i].count;
+      return;
+    }
+  }
+  if (transitions_.size() >= kMaxTransitions) return;
+  moves_from_[from].push_back(uint32_t(transitions_.size()));
+  transitions_.push_back(Transition{from, to, task, 1, time});
 }
 
 // A task that ended ok with no error, no restart and its records in order has nothing left to
