@@ -475,8 +475,6 @@ void Analyzer::judge_anomalies(uint32_t index, const TaskFacts& facts) {
   }
 }
 
-}  // namespace
-
 // A move between two well-trodden stages that no other task made: task 7 went from 'save_to_db'
 // back to 'validate' while a thousand others went validate, transform, save_to_db. Both stages
 // must be common, so free-text stage names (an id in the message) do not make noise.
@@ -512,6 +510,8 @@ void Analyzer::judge_stage_orders() {
         u.time, to);
   }
 }
+
+}  // namespace
 
 int64_t Analysis::stall_threshold(uint32_t stage, std::string* why) const {
   auto say = [&](std::string text) {

@@ -166,7 +166,7 @@ void TaskStore::on_record(const RawRecord& r) {
   if (r.has_timeout) timeouts_[own_task] = r.timeout_ns;
   if (!r.parent.empty()) {
     uint32_t parent = task_or_new(scope, r.parent);
-    tasks_[own_task].parent = parent;  // task_or_new may have moved tasks_
+    tasks_[own_task].parent = parent;
   }
   for (std::string_view awaited : r.awaits) {
     uint32_t other = task_or_new(scope, awaited);
