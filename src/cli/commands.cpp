@@ -135,7 +135,7 @@ int run_schema(const Options& o, const Settings& s) {
     return fail(result.damage.front() + ", with no valid record before the damage");
   if (schema.records() == 0)
     return fail(fmt::format("{}: no valid record (no line is a JSON object)",
-                            files.size() == 1 ? (files[0] == "-" ? "<stdin>" : files[0]) : "input"));
+                            files.size() == 1 ? std::string(display_name(files[0])) : "input"));
   std::string text = o.format == "json" ? render_schema_json(schema, files, result)
                                         : render_schema_text(schema, files, result);
   return write_output(o, text);
@@ -193,7 +193,7 @@ int run_analysis(const Options& o, const Settings& s) {
   if (store.counts().records == 0 && !result.damage.empty())
     return fail(result.damage.front() + ", with no valid record before the damage");
   if (store.counts().records == 0) {
-    std::string where = files.size() == 1 ? (files[0] == "-" ? "<stdin>" : files[0]) : "input";
+    std::string where = files.size() == 1 ? std::string(display_name(files[0])) : "input";
     if (store.counts().bad_lines > 0) {
       const BadLine& b = store.bad_lines().front();
       where = InputError{files[b.file], b.line, ""}.describe();

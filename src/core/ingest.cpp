@@ -18,7 +18,7 @@
 namespace coroner {
 
 std::string InputError::describe() const {
-  std::string where = file == "-" ? std::string("<stdin>") : file;
+  std::string_view where = display_name(file);
   if (line > 0) return fmt::format("{}:{}: {}", where, line, message);
   return fmt::format("{}: {}", where, message);
 }
@@ -26,7 +26,7 @@ std::string InputError::describe() const {
 namespace {
 
 std::string damage_note(const std::string& path, const std::string& damage) {
-  return fmt::format("{}: {}", path == "-" ? "<stdin>" : path, damage);
+  return fmt::format("{}: {}", display_name(path), damage);
 }
 
 IngestResult ingest_serial(const std::vector<std::string>& paths, const RoleConfig& roles,

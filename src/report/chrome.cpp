@@ -42,7 +42,7 @@ class ChromeTrace {
     w_.key("schema").value("coroner.chrome/1");
     w_.key("version").value(kVersion);
     w_.key("files").begin_array();
-    for (const auto& f : store.files()) w_.value(f == "-" ? "<stdin>" : f);
+    for (const auto& f : store.files()) w_.value(display_name(f));
     w_.end_array();
     w_.key("log_start").value(format_time(in_.analysis.log_start));
     w_.key("log_end").value(format_time(in_.analysis.log_end));
@@ -167,7 +167,7 @@ class ChromeTrace {
       if (!row.error.empty()) w_.key("error").value(row.error);
       if (i + 1 == rows.size() && o.outcome == Outcome::open) w_.key("silent").value(true);
       const std::string& file = store.files()[row.event->file];
-      w_.key("at").value(fmt::format("{}:{}", file == "-" ? "<stdin>" : file, row.event->line));
+      w_.key("at").value(fmt::format("{}:{}", display_name(file), row.event->line));
       w_.end_object().end_object();
       if (!row.error.empty()) {
         begin_event("i", row.error, "error", t);

@@ -258,7 +258,7 @@ std::string render_html(const ReportInput& in) {
   std::string files;
   for (const auto& f : in.store.files()) {
     if (!files.empty()) files += ", ";
-    files += f == "-" ? "<stdin>" : f;
+    files += display_name(f);
   }
 
   std::string out;

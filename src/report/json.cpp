@@ -11,7 +11,7 @@ namespace {
 
 std::string file_name(const TaskStore& store, uint32_t file) {
   const std::string& f = store.files()[file];
-  return f == "-" ? "<stdin>" : f;
+  return std::string(display_name(f));
 }
 
 void write_scope(JsonWriter& w, const TaskStore& store, uint32_t task) {

@@ -8,7 +8,7 @@ namespace coroner {
 
 namespace {
 std::string file_name(const std::vector<std::string>& files, uint32_t i) {
-  return files[i] == "-" ? "<stdin>" : files[i];
+  return std::string(display_name(files[i]));
 }
 }  // namespace
 

@@ -62,7 +62,7 @@ void summary(const ReportInput& in, const Painter& paint, std::string& out) {
   const auto& a = in.analysis;
   const auto& counts = store.counts();
   std::string files = store.files().size() == 1
-                          ? (store.files()[0] == "-" ? "<stdin>" : store.files()[0])
+                          ? std::string(display_name(store.files()[0]))
                           : plural(store.files().size(), "file", "files");
   uint64_t tasks = 0;
   for (uint64_t c : a.outcome_counts) tasks += c;
@@ -73,7 +73,7 @@ void summary(const ReportInput& in, const Painter& paint, std::string& out) {
     std::string where;
     for (const BadLine& b : store.bad_lines()) {
       if (!where.empty()) where += ", ";
-      where += fmt::format("{}:{}", store.files()[b.file] == "-" ? "<stdin>" : store.files()[b.file],
+      where += fmt::format("{}:{}", display_name(store.files()[b.file]),
                            b.line);
     }
     out += fmt::format("skipped: {} that {} not a JSON object (at {}{})\n",
