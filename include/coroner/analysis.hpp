@@ -57,6 +57,11 @@ struct Analysis {
   DurationHistogram all_stages;
 };
 
+// How the findings' reasons name things: a stage as 'validate' (or "(no stage)"), a time as its
+// offset from the start of the log, "+1.25s".
+std::string quoted_stage(const TaskStore& store, uint32_t stage);
+std::string since_log_start(const Analysis& analysis, int64_t time);
+
 // Sorts each task's events by time (stable) and judges every task.
 Analysis analyze(TaskStore& store, const AnalysisOptions& options);
 

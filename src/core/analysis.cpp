@@ -67,10 +67,8 @@ class Analyzer {
   bool error_was_retried(const Task& t, size_t error_index, size_t end_index) const;
   bool is_timeout_event(const Event& e, Lifecycle meaning) const;
   std::string error_summary(const Event& e) const;
-  std::string stage_name(uint32_t stage) const;
-  std::string at(int64_t time) const {
-    return fmt::format("+{}", format_duration(elapsed(out_.log_start, time)));
-  }
+  std::string stage_name(uint32_t stage) const { return quoted_stage(store_, stage); }
+  std::string at(int64_t time) const { return since_log_start(out_, time); }
   Finding& add(FindingKind kind, uint32_t task, std::string reason, int64_t time,
                uint32_t stage);
 
@@ -229,10 +227,6 @@ Finding& Analyzer::add(FindingKind kind, uint32_t task, std::string reason, int6
   return out_.findings.back();
 }
 
-std::string Analyzer::stage_name(uint32_t stage) const {
-  if (stage == kNone) return "(no stage)";
-  return fmt::format("'{}'", store_.words().view(stage));
-}
 
 std::string Analyzer::error_summary(const Event& e) const {
   if (e.error != kNone) {
@@ -539,6 +533,15 @@ int64_t Analysis::stall_threshold(uint32_t stage, std::string* why) const {
   // Nothing to learn from: silent for more than half of the log is hung.
   say("nothing in the log to compare with, so half the log's span is the limit");
   return elapsed(log_start, log_end) / 2;
+}
+
+std::string quoted_stage(const TaskStore& store, uint32_t stage) {
+  if (stage == kNone) return "(no stage)";
+  return fmt::format("'{}'", store.words().view(stage));
+}
+
+std::string since_log_start(const Analysis& analysis, int64_t time) {
+  return fmt::format("+{}", format_duration(elapsed(analysis.log_start, time)));
 }
 
 Analysis analyze(TaskStore& store, const AnalysisOptions& options) {

@@ -209,13 +209,8 @@ class GraphRules {
 
  private:
   std::string label(uint32_t t) const { return std::string(store_.task_value(t)); }
-  std::string stage_of(uint32_t t) const {
-    uint32_t s = store_.tasks()[t].stage;
-    return s == kNone ? "(no stage)" : fmt::format("'{}'", store_.words().view(s));
-  }
-  std::string at(int64_t time) const {
-    return fmt::format("+{}", format_duration(elapsed(a_.log_start, time)));
-  }
+  std::string stage_of(uint32_t t) const { return quoted_stage(store_, store_.tasks()[t].stage); }
+  std::string at(int64_t time) const { return since_log_start(a_, time); }
 
   // A hung, in-flight or silently dead task that is part of a cycle, or waits on a root cause.
   void rewrite(Finding& f) {
