@@ -66,6 +66,7 @@ class Analyzer {
   void judge_stage_orders();
   bool error_was_retried(const Task& t, size_t error_index, size_t end_index) const;
   bool is_timeout_event(const Event& e, Lifecycle meaning) const;
+  uint32_t working_stage(const Task& t, size_t i) const;
   std::string error_summary(const Event& e) const;
   std::string stage_name(uint32_t stage) const { return quoted_stage(store_, stage); }
   std::string at(int64_t time) const { return since_log_start(out_, time); }
@@ -316,7 +317,8 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
     add(FindingKind::timeout, index,
         fmt::format("timed out at {} in stage {} ({}), and never ended: silent {} since its last "
                     "record",
-                    at(e.time), stage_name(e.stage), error_summary(e), format_duration(silent)),
+                    at(e.time), stage_name(working_stage(t, i)), error_summary(e),
+                    format_duration(silent)),
         e.time, e.stage);
     if (&e == &last) return;  // the timeout was its last word: nothing else to say
     break;
@@ -345,6 +347,18 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   }
 }
 
+// The stage a task was working in at its record i: "fetch_data timed out" names the event, not
+// the stage, so a record whose stage is itself a lifecycle word points back to the one before.
+uint32_t Analyzer::working_stage(const Task& t, size_t i) const {
+  uint32_t stage = t.events[i].stage;
+  if (stage != kNone && !is_end(store_.meaning(stage))) return stage;
+  for (size_t j = i; j-- > 0;) {
+    uint32_t before = t.events[j].stage;
+    if (before != kNone && before != stage) return before;
+  }
+  return stage;
+}
+
 void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
   const Task& t = store_.tasks()[index];
   const TaskOutcome& o = out_.outcomes[index];
@@ -355,23 +369,19 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
   for (size_t i = 0; i <= end; ++i) {
     const Event& e = t.events[i];
     if (!is_timeout_event(e, facts.meanings[i])) continue;
-    // "fetch_data timed out" is the event, not the stage the task was working in.
-    uint32_t working = e.stage;
-    if (e.stage == kNone || is_end(store_.meaning(e.stage))) {
-      for (size_t j = i; j-- > 0 && (working == e.stage || working == kNone);)
-        working = t.events[j].stage;
+    std::string working = stage_name(working_stage(t, i));
+    std::string reason;
+    if (i == end) {
+      reason = fmt::format("timed out in stage {} after {} of running: {}", working,
+                           format_duration(elapsed(t.first_time, e.time)), error_summary(e));
+    } else if (o.outcome == Outcome::ok) {
+      reason = fmt::format("timed out at {} ({}) in stage {}, then carried on and ended ok in "
+                           "stage {}: the timeout was swallowed",
+                           at(e.time), error_summary(e), working, stage_name(end_stage));
+    } else {
+      reason = fmt::format("timed out at {} ({}) in stage {}; it ended {} at {}", at(e.time),
+                           error_summary(e), working, to_string(o.outcome), at(o.end));
     }
-    std::string reason =
-        i == end ? fmt::format("timed out in stage {} after {} of running: {}", stage_name(working),
-                               format_duration(elapsed(t.first_time, e.time)), error_summary(e))
-             : o.outcome == Outcome::ok
-                 ? fmt::format("timed out at {} ({}) in stage {}, then carried on and ended ok in "
-                               "stage {}: the timeout was swallowed",
-                               at(e.time), error_summary(e), stage_name(working),
-                               stage_name(end_stage))
-                 : fmt::format("timed out at {} ({}) in stage {}; it ended {} at {}", at(e.time),
-                               error_summary(e), stage_name(working), to_string(o.outcome),
-                               at(o.end));
     add(FindingKind::timeout, index, std::move(reason), e.time, e.stage);
     return;
   }
