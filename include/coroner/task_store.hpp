@@ -250,6 +250,10 @@ class TaskStore : public RecordSink {
   uint32_t intern_word(std::string_view word);
   uint32_t intern_stage(std::string_view stage);
   uint32_t add_error(const RawRecord& record);
+  std::optional<int64_t> record_time(const RawRecord& record);
+  Event make_event(const RawRecord& record, int64_t time);
+  void add_links(uint32_t task, uint32_t scope, const RawRecord& record);
+  void apply_event(uint32_t task, const Event& event);
   void follow_stage(uint32_t task_index, Task& task, uint32_t stage, int64_t time, bool normal);
   void fold(Task& task);
   void count_move(uint32_t from, uint32_t to, uint32_t task, int64_t time);

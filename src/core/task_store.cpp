@@ -123,26 +123,15 @@ uint32_t TaskStore::add_error(const RawRecord& r) {
 void TaskStore::on_record(const RawRecord& r) {
   ++counts_.records;
   if (r.bad_time) ++counts_.bad_times;
-  // A record without time takes the time of the record before it, so order survives.
-  int64_t time = r.has_time ? r.time_ns : previous_time_;
-  if ((since_ && time < *since_) || (until_ && time > *until_)) {
-    if (r.has_time) previous_time_ = time;
-    ++counts_.outside_window;
-    return;
-  }
-  if (r.has_time) {
-    if (!has_any_time_ || time < first_time_) first_time_ = time;
-    if (!has_any_time_ || time > last_time_) last_time_ = time;
-    has_any_time_ = true;
-    previous_time_ = time;
-  }
+  std::optional<int64_t> time = record_time(r);
+  if (!time) return;  // outside --since / --until
   uint32_t scope = r.scope.empty() ? 0 : scopes_.intern(r.scope);
   uint32_t own_task = r.has_task ? task_or_new(scope, r.task) : kNone;
 
   if (auto note = parse_asyncio_message(r.stage)) {
     note->scope = scope;
     note->record_task = own_task;
-    note->time = time;
+    note->time = *time;
     note->file = r.file;
     note->line = r.line;
     asyncio_notes_.push_back(std::move(*note));
@@ -151,7 +140,31 @@ void TaskStore::on_record(const RawRecord& r) {
   }
   if (own_task == kNone) return;
   ++counts_.task_records;
+  Event event = make_event(r, *time);
+  if (r.has_timeout) timeouts_[own_task] = r.timeout_ns;
+  add_links(own_task, scope, r);
+  apply_event(own_task, event);
+  if (--records_until_learning_ == 0) learn_provisional_end();
+}
 
+// A record without time takes the time of the record before it, so order survives. nullopt when
+// the record falls outside --since / --until.
+std::optional<int64_t> TaskStore::record_time(const RawRecord& r) {
+  int64_t time = r.has_time ? r.time_ns : previous_time_;
+  if (r.has_time) previous_time_ = time;
+  if ((since_ && time < *since_) || (until_ && time > *until_)) {
+    ++counts_.outside_window;
+    return std::nullopt;
+  }
+  if (r.has_time) {
+    if (!has_any_time_ || time < first_time_) first_time_ = time;
+    if (!has_any_time_ || time > last_time_) last_time_ = time;
+    has_any_time_ = true;
+  }
+  return time;
+}
+
+Event TaskStore::make_event(const RawRecord& r, int64_t time) {
   Event event;
   event.time = time;
   event.file = uint16_t(std::min<uint32_t>(r.file, UINT16_MAX));
@@ -162,20 +175,27 @@ void TaskStore::on_record(const RawRecord& r) {
   event.retry = r.retry || (event.stage != kNone && is_retry_word_[event.stage]) ||
                 (event.status != kNone && is_retry_word_[event.status]);
   if (r.has_error || !r.error_type.empty()) event.error = add_error(r);
+  return event;
+}
 
-  if (r.has_timeout) timeouts_[own_task] = r.timeout_ns;
+// Who created the task and what it waits on: the edges of the task graph.
+void TaskStore::add_links(uint32_t task, uint32_t scope, const RawRecord& r) {
   if (!r.parent.empty()) {
     uint32_t parent = task_or_new(scope, r.parent);
-    tasks_[own_task].parent = parent;
+    tasks_[task].parent = parent;
   }
   for (std::string_view awaited : r.awaits) {
     uint32_t other = task_or_new(scope, awaited);
-    auto& list = tasks_[own_task].awaits;
-    if (other != own_task && std::find(list.begin(), list.end(), other) == list.end())
+    auto& list = tasks_[task].awaits;
+    if (other != task && std::find(list.begin(), list.end(), other) == list.end())
       list.push_back(other);
   }
+}
 
-  Task& task = tasks_[own_task];
+// The event joins the task's records, moves its summary and statistics on, and folds the task
+// when it ended ok cleanly.
+void TaskStore::apply_event(uint32_t index, const Event& event) {
+  Task& task = tasks_[index];
   if (task.folded && task.events.empty()) {
     // It ended ok and its records were folded; now it logs again. The marker keeps that end.
     Event marker;
@@ -187,20 +207,20 @@ void TaskStore::on_record(const RawRecord& r) {
   }
   if (!task.logged) {
     task.logged = true;
-    task.first_time = task.last_time = task.stage_since = time;
-  } else if (time < task.last_time) {
+    task.first_time = task.last_time = task.stage_since = event.time;
+  } else if (event.time < task.last_time) {
     task.out_of_order = true;
   }
-  task.last_time = std::max(task.last_time, time);
+  task.last_time = std::max(task.last_time, event.time);
   Lifecycle meaning = this->meaning(event.status);
   if (meaning == Lifecycle::none) meaning = this->meaning(event.stage);
   if (meaning == Lifecycle::ended_ok) seen_ok_word_ = true;
+  bool is_error = event.error != kNone || event.error_level;
   // A stage left by a failure or a timeout did not take its normal time: the hung threshold
   // learns from the stage's normal runs only.
-  bool abnormal = event.error != kNone || event.error_level ||
-                  (is_end(meaning) && meaning != Lifecycle::ended_ok);
-  if (event.stage != kNone) follow_stage(own_task, task, event.stage, time, !abnormal);
-  if (event.error != kNone || event.error_level) {
+  bool abnormal = is_error || (is_end(meaning) && meaning != Lifecycle::ended_ok);
+  if (event.stage != kNone) follow_stage(index, task, event.stage, event.time, !abnormal);
+  if (is_error) {
     task.had_error = true;
     if (task.stage != kNone) ++stage_stats_[task.stage].errors;
   }
@@ -216,7 +236,6 @@ void TaskStore::on_record(const RawRecord& r) {
     fold(task);
     task.folded_at_guess = at_guess;
   }
-  if (--records_until_learning_ == 0) learn_provisional_end();
 }
 
 // Stage statistics as records arrive: the time in a stage ends when the task enters another.
