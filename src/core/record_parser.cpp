@@ -146,6 +146,35 @@ std::string_view trim_token(std::string_view token) {
   return token;
 }
 
+// A key as written when it holds no escape, which is almost every key: a view into the input,
+// without the copy unescaping makes into simdjson's buffer.
+simdjson::error_code key_text(od::field& field, std::string_view& out) {
+  const char* start = reinterpret_cast<const char*>(field.key().raw());
+  // The key's closing quote lies before its value: the scan never leaves the document.
+  const char* value = field.value().raw_json_token().data();
+  for (const char* p = start; p < value; ++p) {
+    if (*p == '"') {
+      out = std::string_view(start, size_t(p - start));
+      return simdjson::SUCCESS;
+    }
+    if (*p == '\\') break;
+  }
+  return field.unescaped_key().get(out);
+}
+
+// A string value's contents. Without an escape it is a view into the input, valid as long as
+// the chunk is (a record can then wait a little before it is handled); with one, simdjson
+// unescapes it into its buffer, valid only until the next document.
+simdjson::error_code string_text(od::value& value, std::string_view& out) {
+  std::string_view token = trim_token(value.raw_json_token());
+  if (token.size() >= 2 && token.front() == '"' && token.back() == '"' &&
+      std::memchr(token.data(), '\\', token.size()) == nullptr) {
+    out = token.substr(1, token.size() - 2);
+    return simdjson::SUCCESS;
+  }
+  return value.get_string().get(out);
+}
+
 }  // namespace
 
 struct RecordParser::Impl {
@@ -294,7 +323,7 @@ simdjson::error_code RecordParser::Impl::read_object(od::object object, uint32_t
     od::field field;
     if (auto err = std::move(field_result).get(field)) return err;
     std::string_view key;
-    if (auto err = field.unescaped_key().get(key)) return err;
+    if (auto err = key_text(field, key)) return err;
     auto name = tree.find_name(key);
     if (!name) continue;  // not a field of any role: ondemand skips its value
     auto child = tree.child(node, *name);
@@ -329,7 +358,7 @@ simdjson::error_code scalar_text(od::value& value, std::string_view& out, bool& 
   od::json_type type;
   if (auto err = value.type().get(type)) return err;
   is_string = type == od::json_type::string;
-  if (is_string) return value.get_string().get(out);
+  if (is_string) return string_text(value, out);
   if (type == od::json_type::number || type == od::json_type::boolean) {
     out = trim_token(value.raw_json_token());
     return simdjson::SUCCESS;
@@ -355,7 +384,7 @@ simdjson::error_code RecordParser::Impl::read_value(od::value value,
       if (type == od::json_type::number) {
         t = parse_epoch_number(trim_token(value.raw_json_token()));
       } else if (type == od::json_type::string) {
-        if (auto err = value.get_string().get(text)) return err;
+        if (auto err = string_text(value, text)) return err;
         t = parse_time_string(text);
       } else if (type == od::json_type::null) {
         return simdjson::SUCCESS;
@@ -393,7 +422,7 @@ simdjson::error_code RecordParser::Impl::read_value(od::value value,
     }
     case Role::error: {
       if (type == od::json_type::string) {
-        if (auto err = value.get_string().get(text)) return err;
+        if (auto err = string_text(value, text)) return err;
         r.has_error = !text.empty();
         r.error_text = text;
       } else if (type == od::json_type::boolean) {
@@ -420,7 +449,7 @@ simdjson::error_code RecordParser::Impl::read_value(od::value value,
         if (value.get_double().get(seconds) != simdjson::SUCCESS) return simdjson::SUCCESS;
         if (seconds > 0 && seconds < 1e9) ns = int64_t(seconds * 1e9);
       } else if (type == od::json_type::string) {
-        if (auto err = value.get_string().get(text)) return err;
+        if (auto err = string_text(value, text)) return err;
         ns = parse_duration(text);
       }
       if (!ns) return simdjson::SUCCESS;

@@ -583,7 +583,36 @@ std::string_view to_string(TimeForm form) {
   return "none";
 }
 
+namespace {
+
+// time.time()'s shape, "1795578788.1234567": up to ten digits of seconds, a dot, digits. Read
+// in one pass, as the general path would; nullopt sends any other shape to that path.
+std::optional<ParsedTime> parse_plain_epoch_seconds(std::string_view text) {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  int64_t seconds = 0;
+  const char* digits = p;
+  while (p < end && is_digit(*p) && p - digits < 10) seconds = seconds * 10 + (*p++ - '0');
+  const size_t int_digits = size_t(p - digits);
+  if (int_digits == 0 || (int_digits > 1 && *digits == '0')) return std::nullopt;
+  // Ten digits reach 9999999999 s, whose nanoseconds overflow int64: the general path says no.
+  if (seconds >= 9'000'000'000) return std::nullopt;
+  int64_t nanos = 0;
+  if (p < end) {
+    if (*p++ != '.' || p == end) return std::nullopt;
+    int width = 0;
+    for (; p < end && is_digit(*p); ++p)
+      if (width < 9) nanos = nanos * 10 + (*p - '0'), ++width;  // later digits are truncated
+    if (p != end) return std::nullopt;  // an exponent, or anything else
+    for (; width < 9; ++width) nanos *= 10;
+  }
+  return ParsedTime{seconds * kNanosPerSecond + nanos, TimeForm::epoch_seconds};
+}
+
+}  // namespace
+
 std::optional<ParsedTime> parse_epoch_number(std::string_view text) {
+  if (auto plain = parse_plain_epoch_seconds(text)) return plain;
   const std::optional<DecimalText> number = scan_json_number(text);
   if (!number) return std::nullopt;
   const std::optional<uint64_t> integer = integer_part(*number);

@@ -497,6 +497,18 @@ TEST_CASE("coroner::RecordParser values") {
     CHECK(r.stage == "caf\xC3\xA9\n");
   }
 
+  SUBCASE("keys and strings read without a copy match the decoded ones") {
+    // An escaped key is decoded before it is matched to a role.
+    CHECK(one("{\"task\\u005fid\": 7, \"st\\u0061ge\": \"a\"}").task == "7");
+    CHECK(one("{\"task\\u005fid\": 7, \"st\\u0061ge\": \"a\"}").stage == "a");
+    // Blanks around the colon and before the comma are no part of the value.
+    Record r = one("{\"task_id\"  :  \"x y\"  ,\"stage\":\"s\" }");
+    CHECK(r.task == "x y");
+    CHECK(r.stage == "s");
+    CHECK(one("{\"stage\": \"\"}").stage.empty());
+    CHECK(one("{\"stage\": \"\\\\\"}").stage == "\\");
+  }
+
   SUBCASE("fields that fill no role are skipped, objects and arrays too") {
     Record r = one(
         "{\"extra\": {\"task_id\": 9, \"deep\": [1, {\"a\": 2}]}, \"item\": [\"x\"], "

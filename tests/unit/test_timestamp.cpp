@@ -77,6 +77,27 @@ TEST_CASE("coroner::timestamp") {
     CHECK(epoch_of("1700000000123456789.9", TimeForm::epoch_nanos) == 1'700'000'000'123'456'789);
   }
 
+  SUBCASE("time.time()'s shape, read on its own fast path, agrees with the general one") {
+    // Either side of where the fast path hands over (9e9 s) and at int64's last nanosecond.
+    CHECK(epoch_of("8999999999.999999999", TimeForm::epoch_seconds) == 8'999'999'999'999'999'999);
+    CHECK(epoch_of("9000000000.5", TimeForm::epoch_seconds) == 9'000'000'000'500'000'000);
+    CHECK(epoch_of("9223372036.854775807", TimeForm::epoch_seconds) ==
+          std::numeric_limits<int64_t>::max());
+    CHECK_FALSE(parse_epoch_number("9223372036.854775808"));
+    CHECK(epoch_of("0.000000001", TimeForm::epoch_seconds) == 1);
+    CHECK(epoch_of("12.5", TimeForm::epoch_seconds) == 12'500'000'000);
+    // Every digit count after the point, against the digits written out by hand.
+    std::string text = "1795578788.";
+    int64_t expected = 1'795'578'788 * kSecond;
+    int64_t place = kSecond;
+    for (char digit : std::string("98765432198")) {
+      text.push_back(digit);
+      place /= 10;
+      expected += place * (digit - '0');
+      CHECK(epoch_of(text, TimeForm::epoch_seconds) == expected);
+    }
+  }
+
   SUBCASE("magnitude boundaries between units") {
     // 1e11 ms, 1e14 us and 1e17 ns are the same instant.
     CHECK(epoch_of("100000000000", TimeForm::epoch_millis) == 100'000'000'000'000'000);
