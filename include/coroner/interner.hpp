@@ -17,6 +17,9 @@ class Interner {
   Interner();
   uint32_t intern(std::string_view text);
   std::optional<uint32_t> find(std::string_view text) const;
+  // Keeps `text` under the next id without hashing it: find() will not see it. For a caller
+  // that indexes some of its strings itself (TaskIndex).
+  uint32_t add_unhashed(std::string_view text);
   std::string_view view(uint32_t id) const { return strings_[id]; }
   uint32_t size() const { return static_cast<uint32_t>(strings_.size()); }
 

@@ -20,6 +20,7 @@
 #include "coroner/interner.hpp"
 #include "coroner/record_parser.hpp"
 #include "coroner/stage_stats.hpp"
+#include "coroner/task_index.hpp"
 #include "coroner/vocabulary.hpp"
 
 namespace coroner {
@@ -108,7 +109,7 @@ class EventList {
   const Event& back() const { return begin()[size() - 1]; }
   void push_back(const Event& event) {
     uint32_t capacity = block_ ? block_->capacity : 0;
-    if (size() == capacity) reserve(capacity == 0 ? 2 : capacity * 2);
+    if (size() == capacity) reserve(capacity == 0 ? kFirstCapacity : capacity * 2);
     block_->events()[block_->size++] = event;
   }
   // Frees the memory, not just the elements: a folded task keeps no records.
@@ -118,6 +119,9 @@ class EventList {
   }
 
  private:
+  // Most tasks log a handful of records before they end and fold: one allocation for them.
+  static constexpr uint32_t kFirstCapacity = 4;
+
   struct Block {
     uint32_t size;
     uint32_t capacity;
@@ -243,7 +247,7 @@ class TaskStore : public RecordSink {
   std::string task_label(uint32_t task) const;  // "1003" or "Task-3 (pid=12)"
   // The task value as written: its key minus the scope id in front.
   std::string_view task_value(uint32_t task) const {
-    return task_keys_.view(task).substr(sizeof(uint32_t));
+    return task_keys_.key(task).substr(sizeof(uint32_t));
   }
 
  private:
@@ -264,7 +268,7 @@ class TaskStore : public RecordSink {
   bool strict_;
   Interner words_;
   Interner scopes_;
-  Interner task_keys_;  // scope id (4 bytes) + task value -> task index
+  TaskIndex task_keys_;  // scope id (4 bytes) + task value -> task index
   std::string key_buffer_;
   std::vector<Lifecycle> meanings_;
   std::deque<Task> tasks_;

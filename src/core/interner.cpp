@@ -66,6 +66,11 @@ uint32_t Interner::intern(std::string_view text) {
   return id;
 }
 
+uint32_t Interner::add_unhashed(std::string_view text) {
+  strings_.push_back(store(text));
+  return size() - 1;
+}
+
 std::string_view Interner::store(std::string_view text) {
   if (text.empty()) return {};
   if (text.size() > kBlockSize / 4) {

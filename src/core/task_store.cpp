@@ -88,17 +88,23 @@ uint32_t TaskStore::intern_stage(std::string_view stage) {
   return id;
 }
 
+namespace {
+// A task's key in task_keys_: its scope id, then its value as written.
+std::string_view task_key(uint32_t scope, std::string_view name, std::string& buffer) {
+  buffer.assign(reinterpret_cast<const char*>(&scope), sizeof scope);
+  buffer.append(name);
+  return buffer;
+}
+}  // namespace
+
 uint32_t TaskStore::find_task(uint32_t scope, std::string_view name) const {
-  std::string key(reinterpret_cast<const char*>(&scope), sizeof scope);
-  key.append(name);
-  auto id = task_keys_.find(key);
+  std::string buffer;
+  auto id = task_keys_.find(task_key(scope, name, buffer));
   return id ? *id : kNone;
 }
 
 uint32_t TaskStore::task_or_new(uint32_t scope, std::string_view name) {
-  key_buffer_.assign(reinterpret_cast<const char*>(&scope), sizeof scope);
-  key_buffer_.append(name);
-  uint32_t id = task_keys_.intern(key_buffer_);
+  uint32_t id = task_keys_.index_or_add(task_key(scope, name, key_buffer_));
   if (id == tasks_.size()) {
     Task task;
     task.scope = scope;
