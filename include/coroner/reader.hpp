@@ -37,6 +37,10 @@ struct OpenedInput {
 // "-" is standard input. Directories and unreadable files are errors.
 OpenedInput open_input(const std::string& path);
 
+// The newlines in [data, data + size): every byte of the input is counted once, so this is
+// written to vectorise (byte-wide counters) where std::count widens each byte to 64 bits.
+uint64_t count_newlines(const char* data, size_t size);
+
 // A run of whole lines. `data[size]` onwards holds at least kPadding readable bytes.
 struct Chunk {
   const char* data = nullptr;

@@ -242,6 +242,23 @@ bool LineChunker::fill() {
   return got > 0;
 }
 
+uint64_t count_newlines(const char* data, size_t size) {
+  uint64_t total = 0;
+  // Blocks of 255 x 16 bytes: 16 byte-wide counters cannot overflow within one.
+  constexpr size_t kLanes = 16, kBlock = 255 * kLanes;
+  while (size >= kLanes) {
+    size_t block = std::min(size, kBlock) / kLanes * kLanes;
+    uint8_t lanes[kLanes] = {};
+    for (size_t i = 0; i < block; i += kLanes)
+      for (size_t j = 0; j < kLanes; ++j) lanes[j] += data[i + j] == '\n';
+    for (uint8_t lane : lanes) total += lane;
+    data += block;
+    size -= block;
+  }
+  for (size_t i = 0; i < size; ++i) total += data[i] == '\n';
+  return total;
+}
+
 bool LineChunker::next(Chunk& chunk) {
   while (true) {
     const char* begin = buffer_.data() + consumed_;
@@ -265,7 +282,7 @@ bool LineChunker::next(Chunk& chunk) {
       chunk.size = take;
       chunk.capacity = buffer_.size() - consumed_;
       chunk.first_line = next_line_;
-      next_line_ += static_cast<uint64_t>(std::count(begin, begin + take, '\n'));
+      next_line_ += count_newlines(begin, take);
       if (last_newline == nullptr) ++next_line_;
       consumed_ += take;
       return true;

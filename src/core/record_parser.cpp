@@ -203,7 +203,7 @@ struct RecordParser::Impl {
       cursor_offset = 0;
       cursor_line = chunk.first_line;
     }
-    cursor_line += uint64_t(std::count(chunk.data + cursor_offset, chunk.data + offset, '\n'));
+    cursor_line += count_newlines(chunk.data + cursor_offset, offset - cursor_offset);
     cursor_offset = offset;
     return cursor_line;
   }
@@ -260,6 +260,8 @@ size_t RecordParser::Impl::fast_pass(const Chunk& chunk, size_t begin, uint32_t 
     if (read_document(doc) != simdjson::SUCCESS) break;
     record.file = file;
     record.line = line_at(chunk, begin + index);
+    // The document holds no newline (checked above): the next count starts after it.
+    cursor_offset = begin + index + source.size();
     sink.on_record(record);
     good_end = index + source.size();
   }

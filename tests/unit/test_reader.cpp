@@ -166,6 +166,22 @@ std::string big_log() {
 
 }  // namespace
 
+TEST_CASE("coroner::count_newlines agrees with std::count at every size and offset") {
+  // Sizes across its 16-byte lanes and 4080-byte blocks, where a byte counter would overflow.
+  std::string text;
+  for (size_t i = 0; i < 20000; ++i) text.push_back(i % 7 == 0 || i % 4096 < 300 ? '\n' : 'x');
+  for (size_t size : {0, 1, 15, 16, 17, 255, 4079, 4080, 4081, 8160, 8161, 12000, 20000}) {
+    for (size_t offset : {0, 1, 9}) {
+      if (offset + size > text.size()) continue;
+      INFO("size " << size << " offset " << offset);
+      const char* data = text.data() + offset;
+      CHECK(coroner::count_newlines(data, size) == uint64_t(std::count(data, data + size, '\n')));
+    }
+  }
+  std::string all(5000, '\n');
+  CHECK(coroner::count_newlines(all.data(), all.size()) == 5000);
+}
+
 TEST_CASE("coroner::LineChunker") {
   SUBCASE("lines split at newlines whatever the buffer size, lines longer than the buffer") {
     std::vector<std::string> texts = {"{\"a\":1}", "", "short", std::string(150, 'x'),
