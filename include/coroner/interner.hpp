@@ -2,11 +2,12 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
+
+#include "coroner/chunked_vector.hpp"
 
 namespace coroner {
 
@@ -39,7 +40,7 @@ class Interner {
 
   std::vector<Slot> slots_;
   int shift_ = 22;  // 32 - log2(slots_.size())
-  std::deque<std::string_view> strings_;  // a deque: growing never copies (nor doubles) it
+  ChunkedVector<std::string_view> strings_;  // growing never copies (nor doubles) it
   std::vector<std::unique_ptr<char[]>> blocks_;
   char* current_block_ = nullptr;  // the shared block small strings are appended to
   size_t block_used_ = 0;

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <type_traits>
 #include <utility>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "coroner/asyncio_messages.hpp"
+#include "coroner/chunked_vector.hpp"
 #include "coroner/interner.hpp"
 #include "coroner/record_parser.hpp"
 #include "coroner/stage_stats.hpp"
@@ -224,9 +224,8 @@ class TaskStore : public RecordSink {
     return it == timeouts_.end() ? 0 : it->second;
   }
 
-  // A deque: growing it never copies millions of tasks (nor doubles the memory while it does).
-  const std::deque<Task>& tasks() const { return tasks_; }
-  std::deque<Task>& tasks() { return tasks_; }
+  const ChunkedVector<Task>& tasks() const { return tasks_; }
+  ChunkedVector<Task>& tasks() { return tasks_; }
   const Interner& words() const { return words_; }
   const Interner& scopes() const { return scopes_; }
   const std::vector<ErrorNote>& errors() const { return errors_; }
@@ -271,7 +270,7 @@ class TaskStore : public RecordSink {
   TaskIndex task_keys_;  // scope id (4 bytes) + task value -> task index
   std::string key_buffer_;
   std::vector<Lifecycle> meanings_;
-  std::deque<Task> tasks_;
+  ChunkedVector<Task> tasks_;
   std::vector<ErrorNote> errors_;
   std::vector<AsyncioNote> asyncio_notes_;
   std::vector<std::string> files_;
