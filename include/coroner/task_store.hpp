@@ -114,13 +114,21 @@ class EventList {
   }
   // Frees the memory, not just the elements: a folded task keeps no records.
   void release() {
-    if (block_) ::operator delete(block_);
+    if (block_ && block_->capacity == kFirstCapacity) {
+      free_first_block(block_);
+    } else if (block_) {
+      ::operator delete(block_);
+    }
     block_ = nullptr;
   }
 
  private:
   // Most tasks log a handful of records before they end and fold: one allocation for them.
   static constexpr uint32_t kFirstCapacity = 4;
+  // A task's first block is recycled through a free list: tasks start and end by the million,
+  // and each would otherwise be a trip through malloc's small bins, which coalesce and split.
+  static void* allocate_first_block();
+  static void free_first_block(void* block);
 
   struct Block {
     uint32_t size;
@@ -128,10 +136,14 @@ class EventList {
     Event* events() { return reinterpret_cast<Event*>(this + 1); }
   };
   static_assert(sizeof(Block) % alignof(Event) == 0, "events follow the header aligned");
+  static constexpr size_t kFirstBlockBytes = sizeof(Block) + kFirstCapacity * sizeof(Event);
 
   void reserve(uint32_t capacity) {
     if (block_ && capacity <= block_->capacity) return;
-    auto* grown = static_cast<Block*>(::operator new(sizeof(Block) + capacity * sizeof(Event)));
+    void* memory = capacity == kFirstCapacity
+                       ? allocate_first_block()
+                       : ::operator new(sizeof(Block) + capacity * sizeof(Event));
+    auto* grown = static_cast<Block*>(memory);
     grown->size = uint32_t(size());
     grown->capacity = capacity;
     // Event is trivially copyable: the raw block holds copies, no constructor needed.

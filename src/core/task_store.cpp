@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
+#include <utility>
 
 namespace coroner {
 
@@ -48,6 +50,39 @@ bool strong_start(std::string_view word) {
          tail == "began" || tail == "restart" || tail == "restarted";
 }
 }  // namespace
+
+namespace {
+
+// The free list of EventList first blocks, one per thread (a store is filled on one thread). It
+// keeps at most kMaxKept blocks: enough for every task open at once in a busy log.
+struct FirstBlockPool {
+  struct Free {
+    Free* next;
+  };
+  static constexpr size_t kMaxKept = 1 << 16;
+  Free* head = nullptr;
+  size_t kept = 0;
+  ~FirstBlockPool() {
+    while (head != nullptr) ::operator delete(std::exchange(head, head->next));
+  }
+};
+thread_local FirstBlockPool first_blocks;
+
+}  // namespace
+
+void* EventList::allocate_first_block() {
+  FirstBlockPool& pool = first_blocks;
+  if (pool.head == nullptr) return ::operator new(kFirstBlockBytes);
+  --pool.kept;
+  return std::exchange(pool.head, pool.head->next);
+}
+
+void EventList::free_first_block(void* memory) {
+  FirstBlockPool& pool = first_blocks;
+  if (pool.kept == FirstBlockPool::kMaxKept) return ::operator delete(memory);
+  pool.head = new (memory) FirstBlockPool::Free{pool.head};
+  ++pool.kept;
+}
 
 TaskStore::TaskStore(const Vocabulary& vocabulary, size_t max_stages, bool strict)
     : vocabulary_(vocabulary), max_stages_(max_stages), strict_(strict) {
