@@ -58,6 +58,10 @@ class LineChunker {
   // Fills `chunk` with the next lines; false at the end of input or on a read error (see
   // source().error()). A line longer than the buffer grows the buffer: any length works.
   bool next(Chunk& chunk);
+  // Like next(), but the storage holding the chunk moves into `storage`, whose old storage
+  // (grown if need be) becomes the chunker's buffer: a reader handing chunks to other threads
+  // gives them away instead of copying them. The chunk's padding moves with it.
+  bool next_into(std::vector<char>& storage, Chunk& chunk);
   uint64_t lines_read() const { return next_line_ - 1; }
 
  private:

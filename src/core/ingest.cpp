@@ -129,15 +129,16 @@ class Pipeline {
       if (!input.source) return notice([&](Job& j) { j.error = InputError{paths_[i], 0, input.error}; });
       // Smaller chunks than the serial reader's: several are in flight, each with its batch.
       LineChunker chunker(*input.source, kParallelChunkSize);
+      // Chunks change hands, not bytes: the job takes the storage holding its chunk, and the
+      // job's old storage becomes the chunker's next buffer.
+      std::vector<char> storage;
       Chunk chunk;
-      while (chunker.next(chunk)) {
+      while (chunker.next_into(storage, chunk)) {
         auto job = take_free();
         if (!job) return;
+        job->bytes.swap(storage);
+        job->chunk = chunk;
         job->file = first_file_ + uint32_t(i);
-        job->bytes.resize(chunk.size + LineChunker::kPadding);  // reused: no allocation
-        std::memcpy(job->bytes.data(), chunk.data, chunk.size);
-        std::memset(job->bytes.data() + chunk.size, ' ', LineChunker::kPadding);
-        job->chunk = Chunk{job->bytes.data(), chunk.size, job->bytes.size(), chunk.first_line};
         std::lock_guard lock(mutex_);
         work_.push_back(std::move(job));
         work_cv_.notify_one();
@@ -175,6 +176,7 @@ class Pipeline {
         job = std::move(work_.front());
         work_.pop_front();
       }
+      job->batch.set_input(job->chunk.data, job->chunk.size);
       parser.parse_chunk(job->chunk, job->file, job->batch);
       post_done(std::move(job));
     }

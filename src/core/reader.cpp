@@ -293,4 +293,16 @@ bool LineChunker::next(Chunk& chunk) {
   }
 }
 
+bool LineChunker::next_into(std::vector<char>& storage, Chunk& chunk) {
+  if (!next(chunk)) return false;
+  // The bytes after the chunk stay with the chunker: they start its next buffer.
+  size_t tail = filled_ - consumed_;
+  if (storage.size() < buffer_.size()) storage.resize(buffer_.size());
+  std::memcpy(storage.data(), buffer_.data() + consumed_, tail);
+  std::swap(storage, buffer_);  // swaps the storage only: chunk.data now points into `storage`
+  filled_ = tail;
+  consumed_ = 0;
+  return true;
+}
+
 }  // namespace coroner
