@@ -142,6 +142,7 @@ class Pipeline {
         std::lock_guard lock(mutex_);
         work_.push_back(std::move(job));
         work_cv_.notify_one();
+        done_cv_.notify_all();  // the delivering thread may parse it, if its turn comes first
       }
       if (!input.source->error().empty()) {
         std::string message = input.source->error();
@@ -165,6 +166,11 @@ class Pipeline {
     post_done(std::move(job));
   }
 
+  static void parse_into_batch(RecordParser& parser, Job& job) {
+    job.batch.set_input(job.chunk.data, job.chunk.size);
+    parser.parse_chunk(job.chunk, job.file, job.batch);
+  }
+
   void parse() {
     RecordParser parser(roles_);
     while (true) {
@@ -176,27 +182,45 @@ class Pipeline {
         job = std::move(work_.front());
         work_.pop_front();
       }
-      job->batch.set_input(job->chunk.data, job->chunk.size);
-      parser.parse_chunk(job->chunk, job->file, job->batch);
+      parse_into_batch(parser, *job);
       post_done(std::move(job));
     }
   }
 
+  // Hands the jobs to the sink in order. While the next job is not parsed yet, this thread
+  // parses too rather than sit idle: the next job itself straight into the sink (skipping the
+  // batch), a later one into its batch like any parser.
   IngestResult deliver(RecordSink& sink, const ProgressFn& progress) {
     IngestResult result;
+    RecordParser parser(roles_);
     for (uint64_t next = 0;; ++next) {
       std::unique_ptr<Job> job;
-      {
+      bool parsed = true;
+      while (!job) {
         std::unique_lock lock(mutex_);
-        done_cv_.wait(lock, [&] { return done_.count(next) > 0; });
-        job = std::move(done_[next]);
-        done_.erase(next);
+        done_cv_.wait(lock, [&] { return done_.count(next) > 0 || !work_.empty(); });
+        if (done_.count(next) > 0) {
+          job = std::move(done_[next]);
+          done_.erase(next);
+          break;
+        }
+        auto waiting = std::move(work_.front());
+        work_.pop_front();
+        if (waiting->sequence == next) {
+          job = std::move(waiting);
+          parsed = false;
+          break;
+        }
+        lock.unlock();
+        parse_into_batch(parser, *waiting);
+        post_done(std::move(waiting));
       }
       if (job->error) result.error = job->error;
       if (!job->damage.empty()) result.damage.push_back(job->damage);
       if (job->end) return result;
       result.bytes += job->chunk.size;
-      if (!job->batch.replay(sink)) {
+      bool go_on = parsed ? job->batch.replay(sink) : parser.parse_chunk(job->chunk, job->file, sink);
+      if (!go_on) {
         result.stopped_by_sink = true;
         return result;
       }

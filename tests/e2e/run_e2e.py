@@ -267,6 +267,34 @@ def test_threads_give_the_same_report():
     expect_status(bad, 2)
 
 
+def test_threads_give_the_same_report_over_many_chunks():
+    # Several megabytes: the chunks are parsed by different threads (the delivering one too),
+    # some straight into the tasks and some through batches. Escaped strings are copied into a
+    # batch, plain ones are spans of the chunk; damaged lines are counted in place.
+    with TempDir() as d:
+        path = os.path.join(d, "many.jsonl")
+        with open(path, "w") as f:
+            for i in range(60000):
+                task = 'job-\\"%d' % (i % 700) if i % 5 == 0 else "job-%d" % (i % 700)
+                stage = ("caf\u00e9", "load", "save", "done")[i % 4]
+                f.write(json.dumps({"timestamp": 1795578788 + i / 1000, "task": task,
+                                    "stage": stage, "awaits": ["job-%d" % ((i + 1) % 700)]}))
+                f.write("\n")
+                if i % 9973 == 0:
+                    f.write('{"timestamp": 1, "task": "broken\n')
+        one = run("--format", "json", "-j", "1", path)
+        doc = json.loads(one.out)
+        check(doc["input"]["bad_lines"] == 7 and doc["input"]["records"] == 60000,
+              "7 bad lines counted, no record lost around them", one)
+        for threads in ("2", "3"):
+            many = run("--format", "json", "-j", threads, path)
+            check(many.out == one.out and many.status == one.status,
+                  "-j %s gives the -j 1 report over many chunks" % threads, many)
+            strict = run("--strict", "-j", threads, path)
+            check(strict.status == 2 and "many.jsonl:2: " in strict.err,
+                  "-j %s --strict stops at the first bad line" % threads, strict)
+
+
 def test_compressed_inputs_match_plain():
     plain, _ = report(SEED)
     for name in ("seed_print.jsonl.gz", "seed_print.jsonl.zst", "compressed_noext"):
