@@ -78,6 +78,18 @@ class Analyzer {
   Analysis& out_;
   // Few tasks are named by asyncio's messages: kept by task index, not for every task.
   std::unordered_map<uint32_t, AsyncioFacts> asyncio_;
+  // The stall threshold of each stage and why, worked out once: thousands of open tasks may
+  // sit in one stage.
+  struct Threshold {
+    int64_t ns = 0;
+    std::string why;
+  };
+  std::unordered_map<uint32_t, Threshold> thresholds_;
+  const Threshold& stall_threshold(uint32_t stage) {
+    auto [it, added] = thresholds_.try_emplace(stage);
+    if (added) it->second.ns = out_.stall_threshold(stage, &it->second.why);
+    return it->second;
+  }
   const AsyncioFacts& asyncio_facts(uint32_t task) const {
     static const AsyncioFacts none;
     auto it = asyncio_.find(task);
@@ -91,9 +103,11 @@ void Analyzer::run() {
   out_.log_end = store_.last_time();
   attribute_asyncio_notes();
   auto& tasks = store_.tasks();
+  auto by_time = [](const Event& a, const Event& b) { return a.time < b.time; };
   for (Task& t : tasks) {
-    std::stable_sort(t.events.begin(), t.events.end(),
-                     [](const Event& a, const Event& b) { return a.time < b.time; });
+    // Nearly every task logged in order: checking is cheap, stable_sort allocates a buffer.
+    if (!std::is_sorted(t.events.begin(), t.events.end(), by_time))
+      std::stable_sort(t.events.begin(), t.events.end(), by_time);
   }
   if (!options_.user_end_words && !store_.seen_ok_word()) learn_end_stage();
   out_.outcomes.assign(tasks.size(), TaskOutcome{});
@@ -148,7 +162,7 @@ void Analyzer::attribute_asyncio_notes() {
 void Analyzer::learn_end_stage() {
   // The candidates: tasks that did not end by a word ("fetch_data timed out", "failed"). On a
   // bad day most tasks may time out; the healthy ones still show how a task ends.
-  std::unordered_map<uint32_t, uint64_t> last_count;
+  std::vector<uint64_t> last_count(store_.words().size());  // by stage id
   uint64_t tasks_with_stages = 0;
   for (const Task& t : store_.tasks()) {
     if (t.stage == kNone) continue;
@@ -159,8 +173,8 @@ void Analyzer::learn_end_stage() {
   }
   uint32_t best = kNone;
   uint64_t best_count = 0;
-  for (auto [stage, count] : last_count)
-    if (count > best_count || (count == best_count && stage < best)) best = stage, best_count = count;
+  for (uint32_t stage = 0; stage < last_count.size(); ++stage)
+    if (last_count[stage] > best_count) best = stage, best_count = last_count[stage];
   if (best == kNone || best_count < 2) return;
   uint64_t entered = store_.stage_stats()[best].occurrences;
   bool most_tasks_end_there = best_count * 2 >= tasks_with_stages;
@@ -323,8 +337,7 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
     if (&e == &last) return;  // the timeout was its last word: nothing else to say
     break;
   }
-  std::string why;
-  int64_t threshold = out_.stall_threshold(t.stage, &why);
+  const auto& [threshold, why] = stall_threshold(t.stage);
   bool stalled = threshold > 0 && silent > threshold;
   if (stalled && (last.error != kNone || last.error_level)) {
     Finding& f = add(FindingKind::lost_exception, index,
