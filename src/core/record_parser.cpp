@@ -87,6 +87,10 @@ struct FieldTree {
     uint32_t index = uint32_t(nodes.size());
     nodes.emplace_back();
     nodes[node].children.emplace_back(name, index);
+    if (node == 0) {
+      if (root_children.size() <= name) root_children.resize(name + 1, kNoChild);
+      root_children[name] = index;
+    }
     return index;
   }
 
@@ -113,6 +117,11 @@ struct FieldTree {
   }
 
   std::optional<uint32_t> child(uint32_t node, uint32_t name) const {
+    if (node == 0) {
+      uint32_t index = name < root_children.size() ? root_children[name] : kNoChild;
+      if (index == kNoChild) return std::nullopt;
+      return index;
+    }
     for (auto [n, index] : nodes[node].children)
       if (n == name) return index;
     return std::nullopt;
@@ -123,6 +132,9 @@ struct FieldTree {
   static constexpr uint32_t kCollision = UINT32_MAX - 1;
   Interner names;
   std::vector<Node> nodes;
+  // The top level has some sixty names (every role's fields): looked up by name id, not scanned.
+  static constexpr uint32_t kNoChild = UINT32_MAX;
+  std::vector<uint32_t> root_children;
   std::array<uint32_t, kQuick> quick = make_empty_quick();
 
   static std::array<uint32_t, kQuick> make_empty_quick() {
