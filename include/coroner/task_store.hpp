@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -264,6 +265,7 @@ class TaskStore : public RecordSink {
  private:
   uint32_t intern_word(std::string_view word);
   uint32_t intern_stage(std::string_view stage);
+  uint32_t intern_stage_slowly(std::string_view stage);
   uint32_t add_error(const RawRecord& record);
   std::optional<int64_t> record_time(const RawRecord& record);
   Event make_event(const RawRecord& record, int64_t time);
@@ -291,6 +293,12 @@ class TaskStore : public RecordSink {
   InputCounts counts_;
   uint32_t other_stage_ = kNone;
   size_t distinct_stages_ = 0;
+  struct RecentStage {
+    std::string_view text;  // the interned text
+    uint32_t id = kNone;
+  };
+  static constexpr size_t kRecentStages = 64;
+  std::array<RecentStage, kRecentStages> recent_stages_;
   std::vector<bool> is_stage_;
   std::vector<bool> is_retry_word_;
   std::vector<bool> restart_word_;

@@ -106,6 +106,17 @@ uint32_t TaskStore::intern_word(std::string_view word) {
 // Past the cap on distinct stage names, new ones fold into "(other)": a log that puts an item
 // id in its stage names must not grow the statistics without bound.
 uint32_t TaskStore::intern_stage(std::string_view stage) {
+  // Most logs use a handful of stage names: a small cache, indexed by length and last byte,
+  // answers before the hash table. Names folded into "(other)" are not cached: each is counted.
+  size_t slot = (stage.size() * 31 + (stage.empty() ? 0 : uint8_t(stage.back()))) % kRecentStages;
+  RecentStage& recent = recent_stages_[slot];
+  if (recent.id != kNone && recent.text == stage) return recent.id;
+  uint32_t id = intern_stage_slowly(stage);
+  if (id != other_stage_) recent = RecentStage{words_.view(id), id};
+  return id;
+}
+
+uint32_t TaskStore::intern_stage_slowly(std::string_view stage) {
   if (auto id = words_.find(stage); id && is_stage_[*id]) return *id;
   if (distinct_stages_ >= max_stages_) {
     if (other_stage_ == kNone) {
