@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 #include <unordered_map>
 
 namespace coroner {
@@ -22,6 +23,28 @@ std::string_view to_string(Outcome outcome) {
 }
 
 namespace {
+
+// A finding is big (its text, its chains): sorting small keys and then moving each finding
+// once beats a stable_sort that moves 100,000 findings some seventeen times each.
+void sort_by_kind_and_time(std::vector<Finding>& findings) {
+  struct Key {
+    FindingKind kind;
+    int64_t time;
+    uint32_t index;  // ties keep their order, as a stable sort would
+    bool operator<(const Key& o) const {
+      return std::tie(kind, time, index) < std::tie(o.kind, o.time, o.index);
+    }
+  };
+  std::vector<Key> keys;
+  keys.reserve(findings.size());
+  for (uint32_t i = 0; i < findings.size(); ++i)
+    keys.push_back(Key{findings[i].kind, findings[i].time, i});
+  std::sort(keys.begin(), keys.end());
+  std::vector<Finding> sorted;
+  sorted.reserve(findings.size());
+  for (const Key& key : keys) sorted.push_back(std::move(findings[key.index]));
+  findings = std::move(sorted);
+}
 
 // "asyncio.exceptions.TimeoutError" is a TimeoutError: the last dotted part names the class.
 bool exception_named(std::string_view type, std::string_view name) {
@@ -124,11 +147,7 @@ void Analyzer::run() {
   }
   judge_stage_orders();
   apply_graph_rules(store_, out_);
-  std::stable_sort(out_.findings.begin(), out_.findings.end(),
-                   [](const Finding& a, const Finding& b) {
-                     if (a.kind != b.kind) return a.kind < b.kind;
-                     return a.time < b.time;
-                   });
+  sort_by_kind_and_time(out_.findings);
 }
 
 // asyncio names the task in its repr; the record's own task field is whichever task ran when
