@@ -86,6 +86,15 @@ TEST_CASE("coroner::timestamp") {
     CHECK_FALSE(parse_epoch_number("9223372036.854775808"));
     CHECK(epoch_of("0.000000001", TimeForm::epoch_seconds) == 1);
     CHECK(epoch_of("12.5", TimeForm::epoch_seconds) == 12'500'000'000);
+    // Eight digits are read at once: each byte must be a digit, the neighbours of '0'..'9' not.
+    CHECK(epoch_of("12345678", TimeForm::epoch_seconds) == 12'345'678 * kSecond);
+    CHECK(epoch_of("123456789.5", TimeForm::epoch_seconds) == 123'456'789'500'000'000);
+    CHECK(epoch_of("90000000", TimeForm::epoch_seconds) == 90'000'000 * kSecond);
+    for (std::string_view text : {"1795578:88", "17955/7888", "1795578 88", "1795578:88.5"}) {
+      INFO("text: '" << text << "'");
+      CHECK_FALSE(parse_epoch_number(text));
+    }
+    CHECK(epoch_of("179557.788", TimeForm::epoch_seconds) == 179'557'788'000'000);
     // Every digit count after the point, against the digits written out by hand.
     std::string text = "1795578788.";
     int64_t expected = 1'795'578'788 * kSecond;
