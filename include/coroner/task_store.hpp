@@ -267,7 +267,7 @@ class TaskStore : public RecordSink {
   uint32_t intern_stage(std::string_view stage);
   uint32_t intern_stage_slowly(std::string_view stage);
   uint32_t add_error(const RawRecord& record);
-  std::optional<int64_t> record_time(const RawRecord& record);
+  bool record_time(const RawRecord& record, int64_t& time);
   Event make_event(const RawRecord& record, int64_t time);
   void add_links(uint32_t task, uint32_t scope, const RawRecord& record);
   void apply_event(uint32_t task, const Event& event);

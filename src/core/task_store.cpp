@@ -175,15 +175,15 @@ uint32_t TaskStore::add_error(const RawRecord& r) {
 void TaskStore::on_record(const RawRecord& r) {
   ++counts_.records;
   if (r.bad_time) ++counts_.bad_times;
-  std::optional<int64_t> time = record_time(r);
-  if (!time) return;  // outside --since / --until
+  int64_t time = 0;
+  if (!record_time(r, time)) return;  // outside --since / --until
   uint32_t scope = r.scope.empty() ? 0 : scopes_.intern(r.scope);
   uint32_t own_task = r.has_task ? task_or_new(scope, r.task) : kNone;
 
   if (auto note = parse_asyncio_message(r.stage)) {
     note->scope = scope;
     note->record_task = own_task;
-    note->time = *time;
+    note->time = time;
     note->file = r.file;
     note->line = r.line;
     asyncio_notes_.push_back(std::move(*note));
@@ -192,28 +192,29 @@ void TaskStore::on_record(const RawRecord& r) {
   }
   if (own_task == kNone) return;
   ++counts_.task_records;
-  Event event = make_event(r, *time);
+  Event event = make_event(r, time);
   if (r.has_timeout) timeouts_[own_task] = r.timeout_ns;
   add_links(own_task, scope, r);
   apply_event(own_task, event);
   if (--records_until_learning_ == 0) learn_provisional_end();
 }
 
-// A record without time takes the time of the record before it, so order survives. nullopt when
-// the record falls outside --since / --until.
-std::optional<int64_t> TaskStore::record_time(const RawRecord& r) {
-  int64_t time = r.has_time ? r.time_ns : previous_time_;
+// A record without time takes the time of the record before it, so order survives. False when
+// the record falls outside --since / --until. (Not an optional: GCC returns one through memory
+// with a one-byte store and an eight-byte load, a store-forwarding stall on every record.)
+bool TaskStore::record_time(const RawRecord& r, int64_t& time) {
+  time = r.has_time ? r.time_ns : previous_time_;
   if (r.has_time) previous_time_ = time;
   if ((since_ && time < *since_) || (until_ && time > *until_)) {
     ++counts_.outside_window;
-    return std::nullopt;
+    return false;
   }
   if (r.has_time) {
     if (!has_any_time_ || time < first_time_) first_time_ = time;
     if (!has_any_time_ || time > last_time_) last_time_ = time;
     has_any_time_ = true;
   }
-  return time;
+  return true;
 }
 
 Event TaskStore::make_event(const RawRecord& r, int64_t time) {
