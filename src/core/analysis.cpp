@@ -25,7 +25,7 @@ std::string_view to_string(Outcome outcome) {
 namespace {
 
 // A finding is big (its text, its chains): sorting small keys and then moving each finding
-// once beats a stable_sort that moves 100,000 findings some seventeen times each.
+// about once beats a stable_sort that moves 100,000 findings some seventeen times each.
 void sort_by_kind_and_time(std::vector<Finding>& findings) {
   struct Key {
     FindingKind kind;
@@ -40,10 +40,22 @@ void sort_by_kind_and_time(std::vector<Finding>& findings) {
   for (uint32_t i = 0; i < findings.size(); ++i)
     keys.push_back(Key{findings[i].kind, findings[i].time, i});
   std::sort(keys.begin(), keys.end());
-  std::vector<Finding> sorted;
-  sorted.reserve(findings.size());
-  for (const Key& key : keys) sorted.push_back(std::move(findings[key.index]));
-  findings = std::move(sorted);
+  // Position i takes the finding at keys[i].index: follow each cycle of that permutation, so no
+  // second array of findings is ever held.
+  std::vector<bool> placed(findings.size());
+  for (size_t start = 0; start < findings.size(); ++start) {
+    if (placed[start]) continue;
+    Finding carried = std::move(findings[start]);
+    size_t at = start;
+    while (true) {
+      placed[at] = true;
+      size_t from = keys[at].index;
+      if (from == start) break;
+      findings[at] = std::move(findings[from]);
+      at = from;
+    }
+    findings[at] = std::move(carried);
+  }
 }
 
 // "asyncio.exceptions.TimeoutError" is a TimeoutError: the last dotted part names the class.
