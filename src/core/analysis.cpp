@@ -156,6 +156,10 @@ void Analyzer::run() {
     facts.end_index = -1;
     collect(i, facts);
     judge(i, facts);
+    // Its outcome is final now. A task only named by others (an await target that never
+    // logged) has no outcome to count.
+    const TaskOutcome& o = out_.outcomes[i];
+    if (tasks[i].logged || o.outcome != Outcome::open) ++out_.outcome_counts[size_t(o.outcome)];
   }
   judge_stage_orders();
   apply_graph_rules(store_, out_);
@@ -601,12 +605,6 @@ std::string since_log_start(const Analysis& analysis, int64_t time) {
 Analysis analyze(TaskStore& store, const AnalysisOptions& options) {
   Analysis analysis;
   Analyzer(store, options, analysis).run();
-  // Tasks only named by others (an await target that never logged) have no outcome to count.
-  for (size_t i = 0; i < analysis.outcomes.size(); ++i) {
-    const TaskOutcome& o = analysis.outcomes[i];
-    if (store.tasks()[i].logged || o.outcome != Outcome::open)
-      ++analysis.outcome_counts[size_t(o.outcome)];
-  }
   return analysis;
 }
 
