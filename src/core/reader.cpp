@@ -216,7 +216,7 @@ OpenedInput open_input(const std::string& path) {
 }
 
 LineChunker::LineChunker(ByteSource& source, size_t buffer_size)
-    : source_(source), buffer_(buffer_size + kPadding) {}
+    : source_(source), buffer_(buffer_size + kPadding), buffer_size_(buffer_size) {}
 
 // Moves the unconsumed tail to the front and reads more behind it.
 bool LineChunker::fill() {
@@ -304,9 +304,12 @@ bool LineChunker::next(Chunk& chunk) {
 
 bool LineChunker::next_into(std::vector<char>& storage, Chunk& chunk) {
   if (!next(chunk)) return false;
-  // The bytes after the chunk stay with the chunker: they start its next buffer.
+  // The bytes after the chunk stay with the chunker: they start its next buffer. That buffer
+  // is of the usual size again, even after a long line grew this one: every job's storage
+  // passes through here, and each must not grow to the longest line's size.
   size_t tail = filled_ - consumed_;
-  if (storage.size() < buffer_.size()) storage.resize(buffer_.size());
+  size_t needed = std::max(buffer_size_, tail) + kPadding;
+  if (storage.size() < needed) storage.resize(needed);
   std::memcpy(storage.data(), buffer_.data() + consumed_, tail);
   std::swap(storage, buffer_);  // swaps the storage only: chunk.data now points into `storage`
   filled_ = tail;
