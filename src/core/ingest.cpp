@@ -166,6 +166,31 @@ class Pipeline {
     post_done(std::move(job));
   }
 
+  // The job whose turn it is. While it is not parsed yet, this thread parses too rather than
+  // sit idle: that job itself comes back unparsed (`parsed` false), to go straight into the
+  // sink without a batch; a later one is parsed into its batch, as any parser would.
+  std::unique_ptr<Job> take_next(uint64_t next, RecordParser& parser, bool& parsed) {
+    while (true) {
+      std::unique_lock lock(mutex_);
+      done_cv_.wait(lock, [&] { return done_.count(next) > 0 || !work_.empty(); });
+      if (auto it = done_.find(next); it != done_.end()) {
+        auto job = std::move(it->second);
+        done_.erase(it);
+        parsed = true;
+        return job;
+      }
+      auto waiting = std::move(work_.front());
+      work_.pop_front();
+      if (waiting->sequence == next) {
+        parsed = false;
+        return waiting;
+      }
+      lock.unlock();
+      parse_into_batch(parser, *waiting);
+      post_done(std::move(waiting));
+    }
+  }
+
   static void parse_into_batch(RecordParser& parser, Job& job) {
     job.batch.set_input(job.chunk.data, job.chunk.size);
     parser.parse_chunk(job.chunk, job.file, job.batch);
@@ -187,39 +212,19 @@ class Pipeline {
     }
   }
 
-  // Hands the jobs to the sink in order. While the next job is not parsed yet, this thread
-  // parses too rather than sit idle: the next job itself straight into the sink (skipping the
-  // batch), a later one into its batch like any parser.
+  // Hands the jobs to the sink in order.
   IngestResult deliver(RecordSink& sink, const ProgressFn& progress) {
     IngestResult result;
     RecordParser parser(roles_);
     for (uint64_t next = 0;; ++next) {
-      std::unique_ptr<Job> job;
       bool parsed = true;
-      while (!job) {
-        std::unique_lock lock(mutex_);
-        done_cv_.wait(lock, [&] { return done_.count(next) > 0 || !work_.empty(); });
-        if (done_.count(next) > 0) {
-          job = std::move(done_[next]);
-          done_.erase(next);
-          break;
-        }
-        auto waiting = std::move(work_.front());
-        work_.pop_front();
-        if (waiting->sequence == next) {
-          job = std::move(waiting);
-          parsed = false;
-          break;
-        }
-        lock.unlock();
-        parse_into_batch(parser, *waiting);
-        post_done(std::move(waiting));
-      }
+      std::unique_ptr<Job> job = take_next(next, parser, parsed);
       if (job->error) result.error = job->error;
       if (!job->damage.empty()) result.damage.push_back(job->damage);
       if (job->end) return result;
       result.bytes += job->chunk.size;
-      bool go_on = parsed ? job->batch.replay(sink) : parser.parse_chunk(job->chunk, job->file, sink);
+      bool go_on =
+          parsed ? job->batch.replay(sink) : parser.parse_chunk(job->chunk, job->file, sink);
       if (!go_on) {
         result.stopped_by_sink = true;
         return result;
