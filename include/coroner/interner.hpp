@@ -39,6 +39,8 @@ class Interner {
   void grow();
 
   std::vector<Slot> slots_;
+  // Strings in the table: the load that sizes it. Those added unhashed do not count.
+  size_t hashed_ = 0;
   int shift_ = 22;  // 32 - log2(slots_.size())
   ChunkedVector<std::string_view> strings_;  // growing never copies (nor doubles) it
   std::vector<std::unique_ptr<char[]>> blocks_;

@@ -62,7 +62,8 @@ uint32_t Interner::intern(std::string_view text) {
   strings_.push_back(store(text));
   slots_[i] = Slot{tag, id};
   // Keep the load under 0.7: probes stay short and the table stays small.
-  if (strings_.size() * 10 > slots_.size() * 7) grow();
+  ++hashed_;
+  if (hashed_ * 10 > slots_.size() * 7) grow();
   return id;
 }
 
