@@ -309,7 +309,11 @@ bool LineChunker::next_into(std::vector<char>& storage, Chunk& chunk) {
   // passes through here, and each must not grow to the longest line's size.
   size_t tail = filled_ - consumed_;
   size_t needed = std::max(buffer_size_, tail) + kPadding;
-  if (storage.size() < needed) storage.resize(needed);
+  if (storage.size() < needed) {
+    storage.resize(needed);
+  } else if (storage.size() > 2 * needed) {
+    std::vector<char>(needed).swap(storage);  // the buffer a long line grew: let it go
+  }
   std::memcpy(storage.data(), buffer_.data() + consumed_, tail);
   std::swap(storage, buffer_);  // swaps the storage only: chunk.data now points into `storage`
   filled_ = tail;

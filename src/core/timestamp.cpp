@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <limits>
 
@@ -591,6 +592,7 @@ namespace {
 // in one pass, as the general path would; nullopt sends any other shape to that path.
 // Eight ASCII digits as a number, or nullopt if one of the bytes is no digit: one multiply per
 // halving instead of a chain of eight multiply-adds (the usual SWAR reading, as in simdjson).
+static_assert(std::endian::native == std::endian::little, "eight_digits reads the first byte low");
 std::optional<uint32_t> eight_digits(const char* p) {
   uint64_t v;
   std::memcpy(&v, p, 8);

@@ -298,6 +298,37 @@ TEST_CASE("coroner::LineChunker") {
 // The BOM is looked for only in the first fill, which stops once half the buffer is full: with a
 // buffer under 3 bytes, or a source whose first reads are short and a buffer under 6 bytes, it is
 // never seen whole and stays in the first line. See the report.
+TEST_CASE("coroner::LineChunker::next_into hands chunks over whole, and shrinks back") {
+  // As the parallel reader uses it: three jobs' storages go round; one long line passes.
+  std::string input;
+  for (int i = 0; i < 200; ++i) input += "{\"n\": " + std::to_string(i) + "}\n";
+  input += std::string(64 * 1024, 'x') + "\n";
+  for (int i = 0; i < 20000; ++i) input += "{\"m\": " + std::to_string(i) + "}\n";
+  StringSource source(input, 4096);  // reads of 4 KiB at most, as from a pipe
+  LineChunker chunker(source, 4096);
+  std::vector<std::vector<char>> jobs(3);
+  std::vector<char> storage;
+  std::string joined;
+  uint64_t expected_line = 1;
+  size_t big_chunks = 0, chunks = 0;
+  Chunk chunk;
+  while (chunker.next_into(storage, chunk)) {
+    CHECK(chunk.first_line == expected_line);
+    CHECK(chunk.capacity >= chunk.size + LineChunker::kPadding);
+    std::string text(chunk.data, chunk.size);
+    expected_line += uint64_t(std::count(text.begin(), text.end(), '\n'));
+    joined += text;
+    if (chunk.size > 2 * 4096) ++big_chunks;
+    std::swap(jobs[chunks % jobs.size()], storage);  // a job takes the chunk, gives its old one
+    ++chunks;
+  }
+  CHECK(joined == input);
+  // The long line's chunk, and at most the one read into its grown buffer after it: then the
+  // usual size again, whichever job's storage comes round.
+  CHECK(big_chunks <= 2);
+  CHECK(chunks > 50);
+}
+
 TEST_CASE("coroner::LineChunker BOM seen across short first reads") {
   for (size_t buffer : {size_t(1), size_t(2)}) {
     INFO("buffer " << buffer);
