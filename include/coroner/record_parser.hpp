@@ -1,5 +1,6 @@
-// Lines to records: simdjson ondemand over whole chunks (iterate_many), with a per-line
-// fallback for damaged lines, prefixes and oversized lines, so one bad line costs nothing else.
+// Lines to records: the flat reader for the common flat lines, simdjson ondemand over windows of
+// lines (iterate_many) for the others, and a per-line fallback for damaged lines, prefixes and
+// oversized lines, so one bad line costs nothing else.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +33,9 @@ class RecordSink {
 
 class RecordParser {
  public:
-  explicit RecordParser(const RoleConfig& roles);
+  // `flat_lines`: read flat lines with the flat reader (flat_line.hpp) and only the others with
+  // simdjson. Off, simdjson reads every line: the tests compare the two.
+  explicit RecordParser(const RoleConfig& roles, bool flat_lines = true);
   ~RecordParser();
   RecordParser(const RecordParser&) = delete;
   RecordParser& operator=(const RecordParser&) = delete;

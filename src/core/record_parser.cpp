@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstring>
 
+#include "coroner/flat_line.hpp"
 #include "coroner/interner.hpp"
 
 namespace coroner {
@@ -45,6 +47,14 @@ constexpr size_t kBatchSize = 1 << 20;
 // chunk that keeps failing stays on the slow path rather than re-indexing itself many times.
 constexpr int kSlowLinesAfterError = 64;
 constexpr int kMaxFastRestartsPerChunk = 8;
+// A line the flat reader refuses after reading at least this many lines goes to simdjson alone;
+// after a shorter run, it goes with a window of the lines after it, at least kFirstSimdjsonWindow
+// bytes (see parse_chunk).
+constexpr uint64_t kLongFlatRun = 16;
+constexpr size_t kFirstSimdjsonWindow = 16 << 10;
+constexpr size_t kMaxSimdjsonWindow = 64 << 20;
+static_assert(LineChunker::kPadding >= kFlatLinePadding,
+              "a chunk's padding covers the flat reader");
 // Nested objects deeper than this are not searched for dotted paths.
 constexpr int kMaxPathDepth = 8;
 
@@ -190,17 +200,26 @@ simdjson::error_code string_text(od::value& value, std::string_view& out) {
 }  // namespace
 
 struct RecordParser::Impl {
-  explicit Impl(const RoleConfig& roles) : config(roles), tree(roles) {}
+  Impl(const RoleConfig& roles, bool flat) : config(roles), tree(roles), flat_lines(flat) {}
 
   const RoleConfig& config;
   FieldTree tree;
+  bool flat_lines;
   od::parser stream_parser;
   od::parser line_parser;
   RawRecord record;
+  FlatLineReader flat;
+  // The role node of each of the flat line's keys (nullptr: no role), kept while keys repeat.
+  std::array<const FieldTree::Node*, FlatLineReader::kMaxFields> flat_nodes{};
 
   bool parse_chunk(const Chunk& chunk, uint32_t file, RecordSink& sink);
-  // Returns the offset where the fast path stopped: chunk.size when it parsed everything.
-  size_t fast_pass(const Chunk& chunk, size_t begin, uint32_t file, RecordSink& sink);
+  // Reads flat lines from `begin` on; returns the offset of the first line it cannot read.
+  size_t flat_pass(const Chunk& chunk, size_t begin, uint32_t file, RecordSink& sink);
+  // Parses the lines in [begin, end) with simdjson; `end` follows a newline or ends the chunk.
+  size_t simdjson_pass(const Chunk& chunk, size_t begin, size_t end, uint32_t file,
+                       RecordSink& sink, bool& stop);
+  // Returns the offset where the fast path stopped: `end` when it parsed everything.
+  size_t fast_pass(const Chunk& chunk, size_t begin, size_t end, uint32_t file, RecordSink& sink);
   // Parses the line at `begin` on its own; returns the offset after its newline.
   size_t slow_line(const Chunk& chunk, size_t begin, uint32_t file, RecordSink& sink, bool& stop);
 
@@ -208,6 +227,12 @@ struct RecordParser::Impl {
   simdjson::error_code read_value(od::value value, const FieldTree::Target& target,
                                   std::string_view name);
   simdjson::error_code read_document(od::document_reference doc);
+  void find_flat_nodes();
+  // Which of the node's targets this field fills, if any: a field may serve several roles (the
+  // same name in two lists), and is read for the best one it can still improve.
+  const FieldTree::Target* target_to_fill(const FieldTree::Node& node) const;
+  // Both parsers end here, so a value means the same whichever of them read it.
+  void read_scalar(const JsonScalar& value, const FieldTree::Target& target, std::string_view name);
 
   // Lines are counted lazily, only up to where a record or bad line needs its number.
   uint64_t line_at(const Chunk& chunk, size_t offset) {
@@ -221,34 +246,110 @@ struct RecordParser::Impl {
   }
   size_t cursor_offset = 0;
   uint64_t cursor_line = 1;
+  // Kept from chunk to chunk: a log of nested records stays with simdjson.
+  size_t simdjson_window = kFirstSimdjsonWindow;
 };
 
-RecordParser::RecordParser(const RoleConfig& roles) : impl_(std::make_unique<Impl>(roles)) {}
+RecordParser::RecordParser(const RoleConfig& roles, bool flat_lines)
+    : impl_(std::make_unique<Impl>(roles, flat_lines)) {}
 RecordParser::~RecordParser() = default;
 
 bool RecordParser::parse_chunk(const Chunk& chunk, uint32_t file, RecordSink& sink) {
   return impl_->parse_chunk(chunk, file, sink);
 }
 
+namespace {
+
+// The offset just past the first newline at or after `offset`, or the chunk's end.
+size_t line_end_after(const Chunk& chunk, size_t offset) {
+  if (offset >= chunk.size) return chunk.size;
+  const void* nl = std::memchr(chunk.data + offset, '\n', chunk.size - offset);
+  return nl ? size_t(static_cast<const char*>(nl) - chunk.data) + 1 : chunk.size;
+}
+
+}  // namespace
+
 bool RecordParser::Impl::parse_chunk(const Chunk& chunk, uint32_t file, RecordSink& sink) {
   cursor_offset = 0;
   cursor_line = chunk.first_line;
   bool stop = false;
   size_t offset = 0;
-  int restarts = 0;
+  if (!flat_lines) return simdjson_pass(chunk, 0, chunk.size, file, sink, stop), !stop;
   while (offset < chunk.size && !stop) {
-    offset = fast_pass(chunk, offset, file, sink);
-    int slow_lines = ++restarts > kMaxFastRestartsPerChunk ? INT32_MAX : kSlowLinesAfterError;
-    for (int i = 0; i < slow_lines && offset < chunk.size && !stop; ++i)
+    uint64_t first_line = line_at(chunk, offset);
+    offset = flat_pass(chunk, offset, file, sink);
+    if (offset >= chunk.size) break;
+    // A line now and then that the flat reader refuses (an escape in a message) is parsed
+    // alone. When they come often (nested records), a window of lines goes to simdjson, and
+    // the window grows while they keep coming: such a log costs what it did without the flat
+    // reader.
+    if (cursor_line - first_line >= kLongFlatRun) {
+      simdjson_window = kFirstSimdjsonWindow;
       offset = slow_line(chunk, offset, file, sink, stop);
+      continue;
+    }
+    size_t end = line_end_after(chunk, offset + simdjson_window);
+    simdjson_window = std::min(simdjson_window * 2, kMaxSimdjsonWindow);
+    offset = simdjson_pass(chunk, offset, end, file, sink, stop);
   }
   return !stop;
 }
 
-size_t RecordParser::Impl::fast_pass(const Chunk& chunk, size_t begin, uint32_t file,
+size_t RecordParser::Impl::flat_pass(const Chunk& chunk, size_t begin, uint32_t file,
+                                     RecordSink& sink) {
+  const char* p = chunk.data + begin;
+  const char* end = chunk.data + chunk.size;
+  uint64_t line = line_at(chunk, begin);
+  while (p < end) {
+    const char* next = flat.read(p, end);
+    if (!next) break;
+    if (!flat.blank()) {
+      if (!flat.same_keys()) find_flat_nodes();
+      record.clear();
+      for (size_t i = 0; i < flat.size(); ++i) {
+        if (!flat_nodes[i]) continue;
+        const FlatField& field = flat.field(i);
+        if (const FieldTree::Target* target = target_to_fill(*flat_nodes[i]))
+          read_scalar(field.value, *target, field.key);
+      }
+      record.file = file;
+      record.line = line;
+      sink.on_record(record);
+    }
+    p = next;
+    ++line;
+  }
+  cursor_offset = size_t(p - chunk.data);
+  cursor_line = line;
+  return cursor_offset;
+}
+
+void RecordParser::Impl::find_flat_nodes() {
+  for (size_t i = 0; i < flat.size(); ++i) {
+    flat_nodes[i] = nullptr;
+    auto name = tree.find_name(flat.field(i).key);
+    if (!name) continue;
+    if (auto child = tree.child(0, *name)) flat_nodes[i] = &tree.nodes[*child];
+  }
+}
+
+size_t RecordParser::Impl::simdjson_pass(const Chunk& chunk, size_t begin, size_t end,
+                                         uint32_t file, RecordSink& sink, bool& stop) {
+  size_t offset = begin;
+  int restarts = 0;
+  while (offset < end && !stop) {
+    offset = fast_pass(chunk, offset, end, file, sink);
+    int slow_lines = ++restarts > kMaxFastRestartsPerChunk ? INT32_MAX : kSlowLinesAfterError;
+    for (int i = 0; i < slow_lines && offset < end && !stop; ++i)
+      offset = slow_line(chunk, offset, file, sink, stop);
+  }
+  return offset;
+}
+
+size_t RecordParser::Impl::fast_pass(const Chunk& chunk, size_t begin, size_t end, uint32_t file,
                                      RecordSink& sink) {
   const char* base = chunk.data + begin;
-  size_t size = chunk.size - begin;
+  size_t size = end - begin;
   od::document_stream stream;
   if (stream_parser.iterate_many(base, size, kBatchSize).get(stream)) return begin;
   size_t good_end = 0;  // offset (from base) just past the last record handled
@@ -262,7 +363,7 @@ size_t RecordParser::Impl::fast_pass(const Chunk& chunk, size_t begin, uint32_t 
     // A document spanning lines means a damaged line was glued to the next, and anything but
     // blanks after a document before the newline is text after the object: redo them slowly.
     if (std::memchr(source.data(), '\n', source.size()) != nullptr) break;
-    if (!only_blanks_to_newline(source.data() + source.size(), chunk.data + chunk.size)) {
+    if (!only_blanks_to_newline(source.data() + source.size(), chunk.data + end)) {
       // Hand the slow path this document's whole line, from its start.
       const char* line_start = base + index;
       while (line_start > chunk.data && line_start[-1] != '\n') --line_start;
@@ -280,9 +381,8 @@ size_t RecordParser::Impl::fast_pass(const Chunk& chunk, size_t begin, uint32_t 
   // Move past the newline that ends the last good line, so the slow path starts on a fresh line.
   size_t offset = begin + good_end;
   if (good_end == 0) return begin;
-  if (stream.truncated_bytes() == 0 && offset >= chunk.size) return chunk.size;
-  const void* nl = std::memchr(chunk.data + offset, '\n', chunk.size - offset);
-  return nl ? size_t(static_cast<const char*>(nl) - chunk.data) + 1 : chunk.size;
+  if (stream.truncated_bytes() == 0 && offset >= end) return end;
+  return std::min(line_end_after(chunk, offset), end);
 }
 
 size_t RecordParser::Impl::slow_line(const Chunk& chunk, size_t begin, uint32_t file,
@@ -331,8 +431,7 @@ simdjson::error_code RecordParser::Impl::read_document(od::document_reference do
   return read_object(object, 0, 0);
 }
 
-simdjson::error_code RecordParser::Impl::read_object(od::object object, uint32_t node,
-                                                     int depth) {
+simdjson::error_code RecordParser::Impl::read_object(od::object object, uint32_t node, int depth) {
   for (auto field_result : object) {
     od::field field;
     if (auto err = std::move(field_result).get(field)) return err;
@@ -354,31 +453,60 @@ simdjson::error_code RecordParser::Impl::read_object(od::object object, uint32_t
         continue;
       }
     }
-    // A field may serve several roles (the same name in two lists): read it for the best one.
-    for (const auto& target : target_node.targets) {
-      uint8_t& filled = record.filled_by[size_t(target.role)];
-      if (target.role != Role::scope && filled <= target.rank) continue;
-      if (auto err = read_value(value, target, key)) return err;
-      break;
-    }
+    if (const FieldTree::Target* target = target_to_fill(target_node))
+      if (auto err = read_value(value, *target, key)) return err;
   }
   return simdjson::SUCCESS;
 }
 
+const FieldTree::Target* RecordParser::Impl::target_to_fill(const FieldTree::Node& node) const {
+  for (const auto& target : node.targets)
+    if (target.role == Role::scope || target.rank < record.filled_by[size_t(target.role)])
+      return &target;
+  return nullptr;
+}
+
 namespace {
 
-// The text of a scalar: a string's contents, a number's digits, true/false; empty otherwise.
-simdjson::error_code scalar_text(od::value& value, std::string_view& out, bool& is_string) {
-  od::json_type type;
-  if (auto err = value.type().get(type)) return err;
-  is_string = type == od::json_type::string;
-  if (is_string) return string_text(value, out);
-  if (type == od::json_type::number || type == od::json_type::boolean) {
-    out = trim_token(value.raw_json_token());
-    return simdjson::SUCCESS;
+using Kind = JsonScalar::Kind;
+
+// A value simdjson found, as both parsers hand it to the roles. Literals are checked here,
+// where the flat reader checks them as it reads.
+simdjson::error_code to_scalar(od::value& value, od::json_type type, JsonScalar& out) {
+  switch (type) {
+    case od::json_type::string:
+      out.kind = Kind::string;
+      return string_text(value, out.text);
+    case od::json_type::number:
+      out = {Kind::number, trim_token(value.raw_json_token())};
+      return simdjson::SUCCESS;
+    case od::json_type::boolean: {
+      bool b = false;
+      if (auto err = value.get_bool().get(b)) return err;
+      out = {Kind::boolean, b ? "true" : "false"};
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      if (auto err = value.is_null().get(is_null)) return err;
+      out = {Kind::null, {}};
+      return is_null ? simdjson::SUCCESS : simdjson::INCORRECT_TYPE;
+    }
+    default:
+      out = {Kind::container, {}};
+      return simdjson::SUCCESS;
   }
-  out = {};
-  return simdjson::SUCCESS;
+}
+
+// A timeout written as a number of seconds; none when it is out of (0, 1e9) seconds or past
+// double's range (1e999), which leaves the record good.
+std::optional<int64_t> timeout_from_seconds(std::string_view text) {
+  if (!is_json_number(text)) return std::nullopt;
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (seconds > 0 && seconds < 1e9) return int64_t(seconds * 1e9);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -387,93 +515,95 @@ simdjson::error_code RecordParser::Impl::read_value(od::value value,
                                                     const FieldTree::Target& target,
                                                     std::string_view name) {
   RawRecord& r = record;
-  uint8_t& filled = r.filled_by[size_t(target.role)];
   od::json_type type;
   if (auto err = value.type().get(type)) return err;
-  std::string_view text;
-  bool is_string = false;
+  // Containers mean something to two roles only: a list of awaited tasks, a non-empty error.
+  if (type == od::json_type::array && target.role == Role::awaits) {
+    od::array array;
+    if (auto err = value.get_array().get(array)) return err;
+    r.awaits.clear();
+    for (auto element_result : array) {
+      od::value element;
+      if (auto err = std::move(element_result).get(element)) return err;
+      od::json_type element_type;
+      if (auto err = element.type().get(element_type)) return err;
+      JsonScalar scalar;
+      if (auto err = to_scalar(element, element_type, scalar)) return err;
+      if (!scalar.text.empty()) r.awaits.push_back(scalar.text);
+    }
+    r.filled_by[size_t(target.role)] = target.rank;
+    return simdjson::SUCCESS;
+  }
+  if (target.role == Role::error &&
+      (type == od::json_type::array || type == od::json_type::object)) {
+    size_t n = 0;
+    if (type == od::json_type::array) {
+      if (auto err = value.count_elements().get(n)) return err;
+    } else if (auto err = value.count_fields().get(n)) {
+      return err;
+    }
+    r.has_error = n > 0;
+    if (r.has_error) r.filled_by[size_t(target.role)] = target.rank;
+    return simdjson::SUCCESS;
+  }
+  JsonScalar scalar;
+  if (auto err = to_scalar(value, type, scalar)) return err;
+  read_scalar(scalar, target, name);
+  return simdjson::SUCCESS;
+}
+
+void RecordParser::Impl::read_scalar(const JsonScalar& value, const FieldTree::Target& target,
+                                     std::string_view name) {
+  RawRecord& r = record;
+  uint8_t& filled = r.filled_by[size_t(target.role)];
+  std::string_view text = value.text;
   switch (target.role) {
     case Role::time: {
+      if (value.kind == Kind::null) return;
       std::optional<ParsedTime> t;
-      if (type == od::json_type::number) {
-        t = parse_epoch_number(trim_token(value.raw_json_token()));
-      } else if (type == od::json_type::string) {
-        if (auto err = string_text(value, text)) return err;
+      if (value.kind == Kind::number)
+        t = parse_epoch_number(text);
+      else if (value.kind == Kind::string)
         t = parse_time_string(text);
-      } else if (type == od::json_type::null) {
-        return simdjson::SUCCESS;
-      }
       filled = target.rank;
       if (!t) {
         r.bad_time = true;
         r.has_time = false;
-        return simdjson::SUCCESS;
+        return;
       }
       r.has_time = true;
       r.bad_time = false;
       r.time_ns = t->ns;
       r.time_form = t->form;
-      return simdjson::SUCCESS;
+      return;
     }
-    case Role::awaits: {
-      if (type == od::json_type::array) {
-        od::array array;
-        if (auto err = value.get_array().get(array)) return err;
-        r.awaits.clear();
-        for (auto element_result : array) {
-          od::value element;
-          if (auto err = std::move(element_result).get(element)) return err;
-          if (auto err = scalar_text(element, text, is_string)) return err;
-          if (!text.empty()) r.awaits.push_back(text);
-        }
-      } else {
-        if (auto err = scalar_text(value, text, is_string)) return err;
-        if (text.empty()) return simdjson::SUCCESS;
-        r.awaits.assign(1, text);
-      }
+    case Role::awaits:
+      if (text.empty()) return;
+      r.awaits.assign(1, text);
       filled = target.rank;
-      return simdjson::SUCCESS;
-    }
-    case Role::error: {
-      if (type == od::json_type::string) {
-        if (auto err = string_text(value, text)) return err;
+      return;
+    case Role::error:
+      if (value.kind == Kind::string) {
         r.has_error = !text.empty();
         r.error_text = text;
-      } else if (type == od::json_type::boolean) {
-        bool b = false;
-        if (auto err = value.get_bool().get(b)) return err;
-        r.has_error = b;
-      } else if (type == od::json_type::array) {
-        size_t n = 0;
-        if (auto err = value.count_elements().get(n)) return err;
-        r.has_error = n > 0;
-      } else if (type == od::json_type::object) {
-        size_t n = 0;
-        if (auto err = value.count_fields().get(n)) return err;
-        r.has_error = n > 0;
+      } else if (value.kind == Kind::boolean) {
+        r.has_error = text == "true";
       }
       if (r.has_error) filled = target.rank;
-      return simdjson::SUCCESS;
-    }
+      return;
     case Role::timeout: {
       std::optional<int64_t> ns;
-      if (type == od::json_type::number) {
-        double seconds = 0;
-        // A number past double's range (1e999) is no timeout, but the record is still good.
-        if (value.get_double().get(seconds) != simdjson::SUCCESS) return simdjson::SUCCESS;
-        if (seconds > 0 && seconds < 1e9) ns = int64_t(seconds * 1e9);
-      } else if (type == od::json_type::string) {
-        if (auto err = string_text(value, text)) return err;
+      if (value.kind == Kind::number)
+        ns = timeout_from_seconds(text);
+      else if (value.kind == Kind::string)
         ns = parse_duration(text);
-      }
-      if (!ns) return simdjson::SUCCESS;
+      if (!ns) return;
       r.has_timeout = true;
       r.timeout_ns = *ns;
       filled = target.rank;
-      return simdjson::SUCCESS;
+      return;
     }
     case Role::attempt: {
-      if (auto err = scalar_text(value, text, is_string)) return err;
       // attempt / attempt_number count tries from 1; retry / retries / retry_count from 0.
       int64_t first_retry = target.rank < 2 ? 2 : 1;
       int64_t n = 0;
@@ -483,38 +613,45 @@ simdjson::error_code RecordParser::Impl::read_value(od::value value,
       }
       r.retry = n >= first_retry || text == "true";
       filled = target.rank;
-      return simdjson::SUCCESS;
+      return;
     }
-    case Role::scope: {
-      if (auto err = scalar_text(value, text, is_string)) return err;
-      if (text.empty()) return simdjson::SUCCESS;
+    case Role::scope:
+      if (text.empty()) return;
       if (!r.scope.empty()) r.scope.push_back('\x1f');
       r.scope.append(name);
       r.scope.push_back('=');
       r.scope.append(text);
       filled = std::min(filled, target.rank);
-      return simdjson::SUCCESS;
-    }
+      return;
     default:
       break;
   }
   // The string roles: task, stage, status, parent, error type, level.
-  if (auto err = scalar_text(value, text, is_string)) return err;
-  if (text.empty()) return simdjson::SUCCESS;
+  if (text.empty()) return;
   filled = target.rank;
   switch (target.role) {
     case Role::task:
       r.task = text;
       r.has_task = true;
       break;
-    case Role::stage: r.stage = text; break;
-    case Role::status: r.status = text; break;
-    case Role::parent: r.parent = text; break;
-    case Role::error_type: r.error_type = text; break;
-    case Role::level: r.level = text; break;
-    default: break;
+    case Role::stage:
+      r.stage = text;
+      break;
+    case Role::status:
+      r.status = text;
+      break;
+    case Role::parent:
+      r.parent = text;
+      break;
+    case Role::error_type:
+      r.error_type = text;
+      break;
+    case Role::level:
+      r.level = text;
+      break;
+    default:
+      break;
   }
-  return simdjson::SUCCESS;
 }
 
 }  // namespace coroner

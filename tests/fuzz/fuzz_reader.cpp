@@ -2,16 +2,18 @@
 // (with a tiny buffer, so lines outgrow it) -> RecordParser. Checks that the chunks put back
 // together are the input, that every chunk but the last ends with a newline, that the padding
 // behind each chunk is readable, and that line numbers only move forward. The same bytes are
-// also opened as a file through open_input(), which sniffs gzip and zstd and decompresses.
+// also opened as a file through open_input(), which sniffs gzip and zstd and decompresses, and
+// parsed with the flat reader off, which must change nothing.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
 
+#include "../common/describing_sink.hpp"
 #include "coroner/reader.hpp"
 #include "coroner/record_parser.hpp"
 #include "coroner/roles.hpp"
-
 #include "fuzz_common.hpp"
 
 namespace {
@@ -84,6 +86,29 @@ void check_chunks(std::string_view input, uint8_t pattern, size_t buffer_size) {
   CHECK(!(sink.records + sink.bad > chunker.lines_read()));
 }
 
+// The flat reader must never change what a line says: simdjson alone reads the same chunks.
+void compare_flat_reader(std::string_view input, uint8_t pattern, size_t buffer_size) {
+  PatternSource source(input, pattern);
+  coroner::LineChunker chunker(source, buffer_size);
+  static const coroner::RoleConfig roles = coroner::default_roles();
+  coroner::RecordParser flat(roles, true);
+  coroner::RecordParser simdjson_only(roles, false);
+  coroner_test::DescribingSink with, without;
+  coroner::Chunk chunk;
+  while (chunker.next(chunk)) {
+    flat.parse_chunk(chunk, 0, with);
+    simdjson_only.parse_chunk(chunk, 0, without);
+  }
+  if (with.lines != without.lines) {
+    for (size_t i = 0; i < std::max(with.lines.size(), without.lines.size()); ++i) {
+      const char* a = i < with.lines.size() ? with.lines[i].c_str() : "(none)";
+      const char* b = i < without.lines.size() ? without.lines[i].c_str() : "(none)";
+      if (std::strcmp(a, b) != 0) std::fprintf(stderr, "flat:     %s\nsimdjson: %s\n", a, b);
+    }
+    CHECK(!"the flat reader and simdjson read the log differently");
+  }
+}
+
 void read_as_file(const uint8_t* data, size_t size) {
   static coroner_fuzz::MemFile file;
   const std::string& path = file.set(data, size);
@@ -112,6 +137,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   check_chunks(input, pattern, 1 + (pattern & 0x1f));
   check_chunks(input, uint8_t(~pattern), size_t(1) << 17);
+  compare_flat_reader(input, pattern, 64 + (pattern & 0x3f) * 64);
   read_as_file(data + 1, size - 1);
   return 0;
 }
