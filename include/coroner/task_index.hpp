@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 
@@ -15,12 +16,13 @@
 
 namespace coroner {
 
+// A task is named by its value in a scope (0 when the log has no scope fields).
 class TaskIndex {
  public:
-  // The index of `key`, added (as size() - 1) when it is new.
-  uint32_t index_or_add(std::string_view key);
-  std::optional<uint32_t> find(std::string_view key) const;
-  std::string_view key(uint32_t index) const { return keys_.view(index); }
+  // The index of the task, added (as size() - 1) when it is new.
+  uint32_t index_or_add(uint32_t scope, std::string_view name);
+  std::optional<uint32_t> find(uint32_t scope, std::string_view name) const;
+  std::string_view name(uint32_t index) const { return keys_.view(index).substr(sizeof(uint32_t)); }
   uint32_t size() const { return keys_.size(); }
   size_t page_count() const { return pages_.size(); }  // what scattered numbers may cost
 
@@ -34,24 +36,29 @@ class TaskIndex {
   static constexpr size_t kMinFill = 16;
 
   struct Numbered {
-    std::string_view prefix;  // everything before the number ("Task-"; "" for "1042")
+    std::string_view prefix;  // the name before the number ("Task-"; "" for "1042")
     uint32_t number;
   };
   // The number a key ends in: 1 to 9 digits after a non-digit (or the start), no leading zero,
-  // so that prefix and number give back exactly the key.
-  static std::optional<Numbered> split(std::string_view key);
-  // The slot of a numbered key in its page, the page made if need be; nullptr when the key
+  // so that prefix and number give back exactly the key. (A bool, not an optional: GCC returns
+  // an optional struct through memory, and reading it back stalls on every record.)
+  static bool split(std::string_view key, Numbered& out);
+  // The slot of a numbered name in its page, the page made if need be; nullptr when the task
   // belongs to the hash table.
-  uint32_t* page_slot(const Numbered& numbered);
+  uint32_t* page_slot(uint32_t scope, const Numbered& numbered);
+  // A key of keys_ and prefixes_: the scope id (4 bytes), then the name or its prefix.
+  static std::string_view make_key(uint32_t scope, std::string_view name, std::string& buffer);
   static uint64_t page_key(uint32_t prefix, uint32_t number) {
     return (uint64_t(prefix) << 32) | (number / kPageSize);
   }
 
   Interner keys_;      // every key, by index; only those outside the pages are hashed
-  Interner prefixes_;  // the texts before the numbers
+  Interner prefixes_;  // scope and text before the number
   std::unordered_map<uint64_t, std::unique_ptr<uint32_t[]>> pages_;
+  std::string key_buffer_;
   // Most lookups hit the prefix and the page of the lookup before.
-  std::string_view last_prefix_;
+  uint32_t last_scope_ = 0;
+  std::string_view last_prefix_;  // without the scope
   uint32_t last_prefix_id_ = 0;
   bool has_last_prefix_ = false;
   uint64_t last_page_key_ = UINT64_MAX;

@@ -7,13 +7,13 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
-#include <utility>
 #include <memory>
 #include <optional>
-#include <unordered_map>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "coroner/asyncio_messages.hpp"
@@ -148,7 +148,8 @@ class EventList {
     grown->size = uint32_t(size());
     grown->capacity = capacity;
     // Event is trivially copyable: the raw block holds copies, no constructor needed.
-    if (block_) std::memcpy(static_cast<void*>(grown->events()), block_->events(), size() * sizeof(Event));
+    if (block_)
+      std::memcpy(static_cast<void*>(grown->events()), block_->events(), size() * sizeof(Event));
     release();
     block_ = grown;
   }
@@ -176,16 +177,16 @@ struct Task {
   // learns another end stage, the task did not end and is judged from its summary.
   bool folded_at_guess : 1 = false;
   EventList events;  // records not folded, in arrival order
-  TaskList awaits;            // task indices it waited on, in first-seen order
+  TaskList awaits;   // task indices it waited on, in first-seen order
 };
 
 struct InputCounts {
-  uint64_t records = 0;          // valid JSON objects
-  uint64_t task_records = 0;     // of which had a task
-  uint64_t bad_lines = 0;        // lines that were not a JSON object
-  uint64_t bad_times = 0;        // records whose time field could not be read
-  uint64_t folded_stages = 0;    // records whose stage went to "(other)" past the cap
-  uint64_t outside_window = 0;   // records before --since or after --until, skipped
+  uint64_t records = 0;         // valid JSON objects
+  uint64_t task_records = 0;    // of which had a task
+  uint64_t bad_lines = 0;       // lines that were not a JSON object
+  uint64_t bad_times = 0;       // records whose time field could not be read
+  uint64_t folded_stages = 0;   // records whose stage went to "(other)" past the cap
+  uint64_t outside_window = 0;  // records before --since or after --until, skipped
 };
 
 class TaskStore : public RecordSink {
@@ -248,7 +249,9 @@ class TaskStore : public RecordSink {
   const std::vector<std::string>& damage() const { return damage_; }
   const InputCounts& counts() const { return counts_; }
   // Lifecycle meaning of a word id (a stage or status), classified once per distinct word.
-  Lifecycle meaning(uint32_t word) const { return word == kNone ? Lifecycle::none : meanings_[word]; }
+  Lifecycle meaning(uint32_t word) const {
+    return word == kNone ? Lifecycle::none : meanings_[word];
+  }
   uint32_t other_stage() const { return other_stage_; }
   // "started", "starting", "begin": a start that, after the task did other work, is a restart.
   // Weaker start words ("response received", "invoice created") are ordinary steps mid-task.
@@ -257,10 +260,8 @@ class TaskStore : public RecordSink {
   int64_t first_time() const { return first_time_; }
   int64_t last_time() const { return last_time_; }
   std::string task_label(uint32_t task) const;  // "1003" or "Task-3 (pid=12)"
-  // The task value as written: its key minus the scope id in front.
-  std::string_view task_value(uint32_t task) const {
-    return task_keys_.key(task).substr(sizeof(uint32_t));
-  }
+  // The task value as written.
+  std::string_view task_value(uint32_t task) const { return task_keys_.name(task); }
 
  private:
   uint32_t intern_word(std::string_view word);
@@ -281,8 +282,7 @@ class TaskStore : public RecordSink {
   bool strict_;
   Interner words_;
   Interner scopes_;
-  TaskIndex task_keys_;  // scope id (4 bytes) + task value -> task index
-  std::string key_buffer_;
+  TaskIndex task_keys_;  // scope id and task value -> task index
   std::vector<Lifecycle> meanings_;
   ChunkedVector<Task> tasks_;
   std::vector<ErrorNote> errors_;
@@ -302,8 +302,8 @@ class TaskStore : public RecordSink {
   std::vector<bool> is_stage_;
   std::vector<bool> is_retry_word_;
   std::vector<bool> restart_word_;
-  std::vector<StageStats> stage_stats_;  // by word id
-  std::vector<uint64_t> left_;           // by word id
+  std::vector<StageStats> stage_stats_;   // by word id
+  std::vector<uint64_t> left_;            // by word id
   std::vector<uint64_t> first_stage_of_;  // by word id: tasks whose first stage it is
   DurationHistogram all_stages_;
   std::unordered_map<uint32_t, int64_t> timeouts_;  // declared timeouts, by task

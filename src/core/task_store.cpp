@@ -134,23 +134,13 @@ uint32_t TaskStore::intern_stage_slowly(std::string_view stage) {
   return id;
 }
 
-namespace {
-// A task's key in task_keys_: its scope id, then its value as written.
-std::string_view task_key(uint32_t scope, std::string_view name, std::string& buffer) {
-  buffer.assign(reinterpret_cast<const char*>(&scope), sizeof scope);
-  buffer.append(name);
-  return buffer;
-}
-}  // namespace
-
 uint32_t TaskStore::find_task(uint32_t scope, std::string_view name) const {
-  std::string buffer;
-  auto id = task_keys_.find(task_key(scope, name, buffer));
+  auto id = task_keys_.find(scope, name);
   return id ? *id : kNone;
 }
 
 uint32_t TaskStore::task_or_new(uint32_t scope, std::string_view name) {
-  uint32_t id = task_keys_.index_or_add(task_key(scope, name, key_buffer_));
+  uint32_t id = task_keys_.index_or_add(scope, name);
   if (id == tasks_.size()) {
     Task task;
     task.scope = scope;
@@ -282,8 +272,8 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
   if (meaning != Lifecycle::start) task.did_work = true;
   task.events.push_back(event);
 
-  bool at_guess = meaning == Lifecycle::none && event.stage != kNone &&
-                  event.stage == provisional_end_;
+  bool at_guess =
+      meaning == Lifecycle::none && event.stage != kNone && event.stage == provisional_end_;
   bool ends_ok = meaning == Lifecycle::ended_ok || at_guess;
   if (ends_ok && folding_ && !task.had_error && !task.restarted && !task.out_of_order) {
     fold(task);
