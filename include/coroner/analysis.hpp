@@ -21,6 +21,8 @@ struct AnalysisOptions {
   bool user_end_words = false;  // --end-stage given: do not learn the end stage
   // An open task is hung when silent longer than margin x the p99 of its stage's durations.
   double stall_margin = 4.0;
+  // Tasks are judged on up to this many threads (a large log only); the result is the same.
+  unsigned threads = 1;
 };
 
 // How a task's story ended.

@@ -46,6 +46,7 @@ std::optional<std::string> settle(const Options& o, Settings& s) {
   for (const auto& w : o.start_stages) s.vocabulary.add(Lifecycle::start, w);
   for (const auto& w : o.end_stages) s.vocabulary.add(Lifecycle::ended_ok, w);
   for (const auto& w : o.fail_stages) s.vocabulary.add(Lifecycle::ended_failed, w);
+  s.analysis.threads = o.threads;
   s.analysis.user_end_words = !o.end_stages.empty();
   auto duration = [](const std::string& flag, const std::string& text,
                      std::optional<int64_t>& out) -> std::optional<std::string> {
@@ -59,7 +60,8 @@ std::optional<std::string> settle(const Options& o, Settings& s) {
   for (const auto& spec : o.stage_deadlines) {
     size_t eq = spec.rfind('=');
     std::optional<int64_t> limit;
-    if (eq == std::string::npos || eq == 0) return "--stage-deadline: expected STAGE=DUR, got '" + spec + "'";
+    if (eq == std::string::npos || eq == 0)
+      return "--stage-deadline: expected STAGE=DUR, got '" + spec + "'";
     if (auto err = duration("--stage-deadline", spec.substr(eq + 1), limit)) return err;
     s.analysis.stage_deadlines.emplace_back(spec.substr(0, eq), *limit);
   }
@@ -73,7 +75,8 @@ std::optional<std::string> settle(const Options& o, Settings& s) {
   };
   if (auto err = time("--since", o.since, s.since)) return err;
   if (auto err = time("--until", o.until, s.until)) return err;
-  if (auto bad = parse_kind_list(o.fail_on, s.fail_on)) return "--fail-on: unknown kind '" + *bad + "'";
+  if (auto bad = parse_kind_list(o.fail_on, s.fail_on))
+    return "--fail-on: unknown kind '" + *bad + "'";
   if (auto bad = parse_kind_list(o.kinds, s.kinds)) return "--kind: unknown kind '" + *bad + "'";
   if (o.max_stages == 0) return "--max-stages must be at least 1";
   bool terminal = o.output.empty() && isatty(STDOUT_FILENO);
@@ -119,8 +122,9 @@ int write_output(const Options& o, const std::string& text) {
   if (out != stdout) ok = std::fclose(out) == 0 && ok;
   // A reader that went away (`| head -1`) is not an error worth a message.
   if (!ok && errno == EPIPE) return kExitClean;
-  if (!ok) return fail(fmt::format("{}: cannot write: {}", o.output.empty() ? "<stdout>" : o.output,
-                                   std::strerror(errno)));
+  if (!ok)
+    return fail(fmt::format("{}: cannot write: {}", o.output.empty() ? "<stdout>" : o.output,
+                            std::strerror(errno)));
   return kExitClean;
 }
 
@@ -196,8 +200,8 @@ int run_analysis(const Options& o, const Settings& s) {
   auto files = inputs(o);
   for (const auto& f : files) store.add_file(f);
   Progress progress(!o.quiet && isatty(STDERR_FILENO));
-  IngestResult result =
-      ingest(files, s.roles, store, 0, [&](uint64_t b) { progress(b); }, o.threads);
+  IngestResult result = ingest(
+      files, s.roles, store, 0, [&](uint64_t b) { progress(b); }, o.threads);
   if (result.error) return fail(result.error->describe());
   if (result.stopped_by_sink) {
     const BadLine& b = store.bad_lines().front();
@@ -234,8 +238,7 @@ int run_analysis(const Options& o, const Settings& s) {
   } else if (o.command == "timeline") {
     std::vector<uint32_t> tasks;
     for (uint32_t t = 0; t < store.tasks().size(); ++t)
-      if (store.task_value(t) == o.timeline_task && store.tasks()[t].logged)
-        tasks.push_back(t);
+      if (store.task_value(t) == o.timeline_task && store.tasks()[t].logged) tasks.push_back(t);
     if (tasks.empty()) return fail(fmt::format("no task '{}' in the log", o.timeline_task));
     text = o.format == "json" ? render_timeline_json(in, tasks) : render_timeline_text(in, tasks);
   } else if (o.format == "json") {
@@ -269,7 +272,8 @@ int run(const Options& o) {
   if (auto err = settle(o, s)) return fail(*err);
   bool report = o.command == "analyze";
   bool report_format = o.format == "ndjson" || o.format == "html" || o.format == "chrome";
-  if (o.command != "graph" && o.format != "text" && o.format != "json" && !(report && report_format))
+  if (o.command != "graph" && o.format != "text" && o.format != "json" &&
+      !(report && report_format))
     return fail(fmt::format("--format: '{}' is not one of text, json{} for {}", o.format,
                             report ? ", ndjson, html, chrome" : "", o.command));
   if (o.files.empty() && isatty(STDIN_FILENO))

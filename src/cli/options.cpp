@@ -35,8 +35,8 @@ void input_options(CLI::App& cmd, Options& o) {
       ->group("Input")
       ->type_name("TIME");
   cmd.add_option("-j,--threads", o.threads,
-                 "Threads: 1 reads and parses on one; more parse chunks in parallel "
-                 "(default: all cores)")
+                 "Threads: 1 does everything on one; more parse chunks and judge tasks in "
+                 "parallel, with the same report (default: all cores)")
       ->group("Input")
       ->check(CLI::Range(1u, 256u));
   cmd.add_option("--max-stages", o.max_stages,

@@ -2,22 +2,28 @@
 
 #include <fmt/format.h>
 
-#include "coroner/task_graph.hpp"
-
 #include <algorithm>
 #include <map>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
+
+#include "coroner/task_graph.hpp"
 
 namespace coroner {
 
 std::string_view to_string(Outcome outcome) {
   switch (outcome) {
-    case Outcome::open: return "open";
-    case Outcome::ok: return "ok";
-    case Outcome::failed: return "failed";
-    case Outcome::timed_out: return "timed-out";
-    case Outcome::cancelled: return "cancelled";
+    case Outcome::open:
+      return "open";
+    case Outcome::ok:
+      return "ok";
+    case Outcome::failed:
+      return "failed";
+    case Outcome::timed_out:
+      return "timed-out";
+    case Outcome::cancelled:
+      return "cancelled";
   }
   return "open";
 }
@@ -86,8 +92,26 @@ class Analyzer {
   void run();
 
  private:
+  // What one thread's share of the tasks adds up to. Shares are contiguous ranges of tasks, so
+  // their findings, joined in order, are in task order, as one thread would have made them.
+  struct Share {
+    uint32_t begin = 0, end = 0;  // task indices
+    std::vector<Finding> findings;
+    std::vector<uint64_t> ended_here;  // tasks that ended in each stage, by stage id
+    std::vector<uint64_t> last_stage;  // learn_end_stage's candidates, by stage id
+    uint64_t tasks_with_stages = 0;
+    std::array<uint64_t, 5> outcome_counts{};
+  };
+  std::vector<Share> make_shares() const;
+  // Runs `work` on each share, one share on each thread (this one included).
+  template <typename Work>
+  void for_each_share(std::vector<Share>& shares, Work work);
+  void sort_and_count_ends(Share& share);
+  void judge_share(Share& share);
+  void join_shares(std::vector<Share>& shares);
+
   void attribute_asyncio_notes();
-  void learn_end_stage();
+  void learn_end_stage(const std::vector<Share>& shares);
   Lifecycle meaning_of(const Event& e) const;
   bool ends_at_learned_stage(uint32_t stage) const {
     return out_.learned_end && stage == out_.learned_end->stage;
@@ -105,12 +129,14 @@ class Analyzer {
   std::string error_summary(const Event& e) const;
   std::string stage_name(uint32_t stage) const { return quoted_stage(store_, stage); }
   std::string at(int64_t time) const { return since_log_start(out_, time); }
-  Finding& add(FindingKind kind, uint32_t task, std::string reason, int64_t time,
-               uint32_t stage);
+  Finding& add(FindingKind kind, uint32_t task, std::string reason, int64_t time, uint32_t stage);
 
   TaskStore& store_;
   const AnalysisOptions& options_;
   Analysis& out_;
+  // Where add() puts findings: the judging thread's share, then the analysis itself.
+  std::vector<Finding>* findings_ = &out_.findings;
+  std::vector<uint64_t>* ended_here_ = nullptr;
   // Few tasks are named by asyncio's messages: kept by task index, not for every task.
   std::unordered_map<uint32_t, AsyncioFacts> asyncio_;
   // The stall threshold of each stage and why, worked out once: thousands of open tasks may
@@ -137,21 +163,71 @@ void Analyzer::run() {
   out_.log_start = store_.first_time();
   out_.log_end = store_.last_time();
   attribute_asyncio_notes();
-  auto& tasks = store_.tasks();
+  out_.outcomes.assign(store_.tasks().size(), TaskOutcome{});
+  out_.stages = store_.stage_stats();
+  out_.all_stages = store_.all_stage_durations();
+  std::vector<Share> shares = make_shares();
+  for_each_share(shares, [](Analyzer& a, Share& share) { a.sort_and_count_ends(share); });
+  if (!options_.user_end_words && !store_.seen_ok_word()) learn_end_stage(shares);
+  // The statistics come whole from the store, so each task is judged as soon as it is read:
+  // its facts never need to be kept for all tasks at once.
+  for_each_share(shares, [](Analyzer& a, Share& share) { a.judge_share(share); });
+  join_shares(shares);
+  judge_stage_orders();
+  apply_graph_rules(store_, out_);
+  sort_by_kind_and_time(out_.findings);
+}
+
+std::vector<Analyzer::Share> Analyzer::make_shares() const {
+  // A thread is worth starting for a large log only.
+  constexpr uint32_t kTasksPerThread = 16384;
+  auto tasks = uint32_t(store_.tasks().size());
+  uint32_t count = std::clamp<uint32_t>(tasks / kTasksPerThread, 1, std::max(1u, options_.threads));
+  std::vector<Share> shares(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    shares[i].begin = uint32_t(uint64_t(tasks) * i / count);
+    shares[i].end = uint32_t(uint64_t(tasks) * (i + 1) / count);
+  }
+  return shares;
+}
+
+template <typename Work>
+void Analyzer::for_each_share(std::vector<Share>& shares, Work work) {
+  // Each thread judges with its own copy: add() and the threshold cache write to the analyzer.
+  std::vector<Analyzer> copies(shares.size() - 1, *this);
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < shares.size(); ++i)
+    threads.emplace_back([&, i] { work(copies[i - 1], shares[i]); });
+  work(*this, shares[0]);
+  for (auto& thread : threads) thread.join();
+}
+
+void Analyzer::sort_and_count_ends(Share& share) {
   auto by_time = [](const Event& a, const Event& b) { return a.time < b.time; };
-  for (Task& t : tasks) {
+  share.last_stage.assign(store_.words().size(), 0);
+  for (uint32_t i = share.begin; i < share.end; ++i) {
+    Task& t = store_.tasks()[i];
     // Nearly every task logged in order: checking is cheap, stable_sort allocates a buffer.
     if (!std::is_sorted(t.events.begin(), t.events.end(), by_time))
       std::stable_sort(t.events.begin(), t.events.end(), by_time);
+    // learn_end_stage's candidates: tasks that did not end by a word ("fetch_data timed out",
+    // "failed"). On a bad day most tasks may time out; the healthy ones still show how a task
+    // ends.
+    if (t.stage == kNone) continue;
+    if (!t.events.empty() && is_end(store_.meaning(t.events.back().status))) continue;
+    if (!t.events.empty() && is_end(store_.meaning(t.events.back().stage))) continue;
+    ++share.tasks_with_stages;
+    ++share.last_stage[t.stage];
   }
-  if (!options_.user_end_words && !store_.seen_ok_word()) learn_end_stage();
-  out_.outcomes.assign(tasks.size(), TaskOutcome{});
-  out_.stages = store_.stage_stats();
-  out_.all_stages = store_.all_stage_durations();
-  // The statistics come whole from the store, so each task is judged as soon as it is read:
-  // its facts never need to be kept for all tasks at once.
+}
+
+void Analyzer::judge_share(Share& share) {
+  findings_ = &share.findings;
+  share.ended_here.assign(out_.stages.size(), 0);
+  ended_here_ = &share.ended_here;
   TaskFacts facts;
-  for (uint32_t i = 0; i < tasks.size(); ++i) {
+  const auto& tasks = store_.tasks();
+  for (uint32_t i = share.begin; i < share.end; ++i) {
     facts.meanings.clear();
     facts.end_index = -1;
     collect(i, facts);
@@ -159,11 +235,23 @@ void Analyzer::run() {
     // Its outcome is final now. A task only named by others (an await target that never
     // logged) has no outcome to count.
     const TaskOutcome& o = out_.outcomes[i];
-    if (tasks[i].logged || o.outcome != Outcome::open) ++out_.outcome_counts[size_t(o.outcome)];
+    if (tasks[i].logged || o.outcome != Outcome::open) ++share.outcome_counts[size_t(o.outcome)];
   }
-  judge_stage_orders();
-  apply_graph_rules(store_, out_);
-  sort_by_kind_and_time(out_.findings);
+}
+
+void Analyzer::join_shares(std::vector<Share>& shares) {
+  findings_ = &out_.findings;
+  ended_here_ = nullptr;
+  size_t total = 0;
+  for (const Share& share : shares) total += share.findings.size();
+  out_.findings.reserve(total);
+  for (Share& share : shares) {
+    std::move(share.findings.begin(), share.findings.end(), std::back_inserter(out_.findings));
+    for (size_t stage = 0; stage < share.ended_here.size(); ++stage)
+      out_.stages[stage].tasks_ended_here += share.ended_here[stage];
+    for (size_t o = 0; o < out_.outcome_counts.size(); ++o)
+      out_.outcome_counts[o] += share.outcome_counts[o];
+  }
 }
 
 // asyncio names the task in its repr; the record's own task field is whichever task ran when
@@ -185,26 +273,28 @@ void Analyzer::attribute_asyncio_notes() {
     if (task == kNone) continue;
     AsyncioFacts& facts = asyncio_[task];
     switch (note.kind) {
-      case AsyncioMessage::exception_never_retrieved: facts.never_retrieved = int32_t(n); break;
-      case AsyncioMessage::destroyed_pending: facts.destroyed = int32_t(n); break;
-      case AsyncioMessage::never_awaited: facts.never_awaited.push_back(uint32_t(n)); break;
+      case AsyncioMessage::exception_never_retrieved:
+        facts.never_retrieved = int32_t(n);
+        break;
+      case AsyncioMessage::destroyed_pending:
+        facts.destroyed = int32_t(n);
+        break;
+      case AsyncioMessage::never_awaited:
+        facts.never_awaited.push_back(uint32_t(n));
+        break;
     }
   }
 }
 
 // The seed's pipeline logs validate, transform, save_to_db and never "done": the stage most
 // tasks stop at, which (almost) never leads anywhere else, is how a healthy task ends.
-void Analyzer::learn_end_stage() {
-  // The candidates: tasks that did not end by a word ("fetch_data timed out", "failed"). On a
-  // bad day most tasks may time out; the healthy ones still show how a task ends.
+void Analyzer::learn_end_stage(const std::vector<Share>& shares) {
   std::vector<uint64_t> last_count(store_.words().size());  // by stage id
   uint64_t tasks_with_stages = 0;
-  for (const Task& t : store_.tasks()) {
-    if (t.stage == kNone) continue;
-    if (!t.events.empty() && is_end(store_.meaning(t.events.back().status))) continue;
-    if (!t.events.empty() && is_end(store_.meaning(t.events.back().stage))) continue;
-    ++tasks_with_stages;
-    ++last_count[t.stage];
+  for (const Share& share : shares) {
+    tasks_with_stages += share.tasks_with_stages;
+    for (size_t stage = 0; stage < last_count.size(); ++stage)
+      last_count[stage] += share.last_stage[stage];
   }
   uint32_t best = kNone;
   uint64_t best_count = 0;
@@ -223,7 +313,7 @@ void Analyzer::learn_end_stage() {
 Lifecycle Analyzer::meaning_of(const Event& e) const {
   if (e.fold_marker)
     return !e.fold_marker_at_guess || ends_at_learned_stage(e.stage) ? Lifecycle::ended_ok
-                                                                       : Lifecycle::none;
+                                                                     : Lifecycle::none;
   Lifecycle status = store_.meaning(e.status);
   if (status != Lifecycle::none) return status;
   Lifecycle stage = store_.meaning(e.stage);
@@ -250,17 +340,25 @@ void Analyzer::collect(uint32_t index, TaskFacts& facts) {
   if (facts.end_index >= 0) {
     outcome.end = t.events[size_t(facts.end_index)].time;
     switch (facts.meanings[size_t(facts.end_index)]) {
-      case Lifecycle::ended_ok: outcome.outcome = Outcome::ok; break;
-      case Lifecycle::ended_failed: outcome.outcome = Outcome::failed; break;
-      case Lifecycle::ended_timeout: outcome.outcome = Outcome::timed_out; break;
-      case Lifecycle::ended_cancelled: outcome.outcome = Outcome::cancelled; break;
-      default: break;
+      case Lifecycle::ended_ok:
+        outcome.outcome = Outcome::ok;
+        break;
+      case Lifecycle::ended_failed:
+        outcome.outcome = Outcome::failed;
+        break;
+      case Lifecycle::ended_timeout:
+        outcome.outcome = Outcome::timed_out;
+        break;
+      case Lifecycle::ended_cancelled:
+        outcome.outcome = Outcome::cancelled;
+        break;
+      default:
+        break;
     }
   } else if (t.folded && (!t.folded_at_guess || ends_at_learned_stage(t.stage))) {
     outcome.outcome = Outcome::ok;  // folded with nothing after: it ended ok at its last record
   }
-  if (outcome.outcome != Outcome::open && t.stage != kNone)
-    ++out_.stages[t.stage].tasks_ended_here;
+  if (outcome.outcome != Outcome::open && t.stage != kNone) ++(*ended_here_)[t.stage];
 }
 
 Finding& Analyzer::add(FindingKind kind, uint32_t task, std::string reason, int64_t time,
@@ -273,10 +371,9 @@ Finding& Analyzer::add(FindingKind kind, uint32_t task, std::string reason, int6
   f.time = time;
   f.stage = stage;
   if (kind != FindingKind::in_flight) out_.outcomes[task].flagged = true;
-  out_.findings.push_back(std::move(f));
-  return out_.findings.back();
+  findings_->push_back(std::move(f));
+  return findings_->back();
 }
-
 
 std::string Analyzer::error_summary(const Event& e) const {
   if (e.error != kNone) {
@@ -312,7 +409,8 @@ void Analyzer::judge(uint32_t index, const TaskFacts& facts) {
                          (note.detail.empty() ? std::string() : ": " + note.detail),
                      note.time, t.stage);
     f.subkind = "never-retrieved";
-    if (out_.outcomes[index].outcome == Outcome::open) out_.outcomes[index].outcome = Outcome::failed;
+    if (out_.outcomes[index].outcome == Outcome::open)
+      out_.outcomes[index].outcome = Outcome::failed;
   }
   for (uint32_t n : notes.never_awaited) {
     const AsyncioNote& note = store_.asyncio_notes()[n];
@@ -384,13 +482,13 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
     f.subkind = "died-silently";
   } else if (stalled) {
     add(FindingKind::hung, index,
-        fmt::format("no end, silent for {} in stage {} (entered at {}); {}", format_duration(silent),
-                    stage_name(t.stage), at(t.stage_since), why),
+        fmt::format("no end, silent for {} in stage {} (entered at {}); {}",
+                    format_duration(silent), stage_name(t.stage), at(t.stage_since), why),
         last.time, t.stage);
   } else {
     add(FindingKind::in_flight, index,
-        fmt::format("still in stage {} when the log ends, silent only {}; {}",
-                    stage_name(t.stage), format_duration(silent), why),
+        fmt::format("still in stage {} when the log ends, silent only {}; {}", stage_name(t.stage),
+                    format_duration(silent), why),
         last.time, t.stage);
   }
 }
@@ -423,9 +521,10 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
       reason = fmt::format("timed out in stage {} after {} of running: {}", working,
                            format_duration(elapsed(t.first_time, e.time)), error_summary(e));
     } else if (o.outcome == Outcome::ok) {
-      reason = fmt::format("timed out at {} ({}) in stage {}, then carried on and ended ok in "
-                           "stage {}: the timeout was swallowed",
-                           at(e.time), error_summary(e), working, stage_name(end_stage));
+      reason = fmt::format(
+          "timed out at {} ({}) in stage {}, then carried on and ended ok in "
+          "stage {}: the timeout was swallowed",
+          at(e.time), error_summary(e), working, stage_name(end_stage));
     } else {
       reason = fmt::format("timed out at {} ({}) in stage {}; it ended {} at {}", at(e.time),
                            error_summary(e), working, to_string(o.outcome), at(o.end));
@@ -437,13 +536,14 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
   // Ended ok: an error recorded on the way that was never retried was swallowed.
   for (size_t i = 0; i < end; ++i) {
     const Event& e = t.events[i];
-    bool is_error = e.error != kNone || e.error_level || facts.meanings[i] == Lifecycle::ended_failed;
+    bool is_error =
+        e.error != kNone || e.error_level || facts.meanings[i] == Lifecycle::ended_failed;
     if (!is_error || error_was_retried(t, i, end)) continue;
-    Finding& f = add(FindingKind::lost_exception, index,
-                     fmt::format("{} in stage {} at {}, then the task carried on to {} and ended ok",
-                                 error_summary(e), stage_name(e.stage), at(e.time),
-                                 stage_name(end_stage)),
-                     e.time, e.stage);
+    Finding& f =
+        add(FindingKind::lost_exception, index,
+            fmt::format("{} in stage {} at {}, then the task carried on to {} and ended ok",
+                        error_summary(e), stage_name(e.stage), at(e.time), stage_name(end_stage)),
+            e.time, e.stage);
     f.subkind = "swallowed";
     return;
   }
@@ -453,15 +553,14 @@ void Analyzer::judge_deadlines(uint32_t index) {
   const Task& t = store_.tasks()[index];
   const TaskOutcome& o = out_.outcomes[index];
   // This task's findings are the last ones added: one timeout is enough.
-  for (auto f = out_.findings.rbegin(); f != out_.findings.rend() && f->task == index; ++f)
+  for (auto f = findings_->rbegin(); f != findings_->rend() && f->task == index; ++f)
     if (f->kind == FindingKind::timeout) return;
   bool ended = o.outcome != Outcome::open;
   int64_t ran = elapsed(t.first_time, ended ? o.end : out_.log_end);
   auto over = [&](int64_t limit, std::string_view what) {
     add(FindingKind::timeout, index,
         fmt::format("ran {} {}, past its {} of {}", format_duration(ran),
-                    ended ? "until it ended" : "without ending", what,
-                    format_duration(limit)),
+                    ended ? "until it ended" : "without ending", what, format_duration(limit)),
         t.first_time + limit, t.stage);
   };
   int64_t declared = store_.timeout_of(index);
@@ -518,8 +617,8 @@ void Analyzer::judge_anomalies(uint32_t index, const TaskFacts& facts) {
     bool restart_word = store_.is_restart_word(e.status) || store_.is_restart_word(e.stage);
     if (facts.meanings[i] == Lifecycle::start && restart_word && did_work) {
       add(FindingKind::anomaly, index,
-          fmt::format("started again at {} in stage {} after it had already run", at(t.events[i].time),
-                      stage_name(t.events[i].stage)),
+          fmt::format("started again at {} in stage {} after it had already run",
+                      at(t.events[i].time), stage_name(t.events[i].stage)),
           t.events[i].time, t.events[i].stage);
       return;
     }
@@ -549,7 +648,8 @@ void Analyzer::judge_stage_orders() {
         first_by_task.try_emplace(move.first_task, Unusual{from, to, move.first_time});
     if (fresh) continue;
     ++it->second.more;
-    if (move.first_time < it->second.time) it->second = Unusual{from, to, move.first_time, it->second.more};
+    if (move.first_time < it->second.time)
+      it->second = Unusual{from, to, move.first_time, it->second.more};
   }
   for (const auto& [task, u] : first_by_task) {
     uint32_t from = u.from, to = u.to;

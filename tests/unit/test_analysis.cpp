@@ -1,8 +1,14 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <functional>
 #include <memory>
+#include <random>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -559,4 +565,97 @@ TEST_CASE("coroner::analysis a bad day: most tasks time out, the end stage is st
   CHECK(run->analysis.outcome_counts[size_t(Outcome::ok)] == 40);
   CHECK(run->count(FindingKind::timeout) == 60);
   CHECK(run->count(FindingKind::hung) == 0);
+}
+
+namespace {
+
+// A log of `tasks` tasks, 64 interleaved, with the seed's troubles and a few more: hung tasks,
+// timeouts (ending the task or swallowed), swallowed errors, records after the end, restarts,
+// and tasks still running at the end.
+std::string many_tasks_log(int tasks) {
+  std::mt19937 random(11);
+  std::ostringstream out;
+  double t0 = 1795578788.0;
+  for (int wave = 0; wave < tasks; wave += 64) {
+    std::vector<std::pair<double, std::string>> lines;
+    for (int id = wave; id < std::min(wave + 64, tasks); ++id) {
+      double t = t0 + (random() % 10000) / 1e6;
+      auto line = [&](std::string stage, std::string extra = "") {
+        t += 0.002 + (random() % 18000) / 1e6;
+        char text[200];
+        std::snprintf(text, sizeof text, R"({"timestamp": %.6f, "task_id": %d, "stage": "%s"%s})",
+                      t, id, stage.c_str(), extra.c_str());
+        lines.emplace_back(t, text);
+      };
+      unsigned fate = random() % 100;
+      line("validate");
+      if (fate < 3) line("validate", R"(, "level": "error", "exception": "ValueError: n/a")");
+      if (fate == 3) line("started");
+      line("transform");
+      if (fate >= 4 && fate < 7) continue;  // hung
+      if (fate >= 7 && fate < 9) {
+        line("fetch_data timed out", R"(, "level": "error")");
+        if (fate == 8) line("save_to_db");  // carried on: the timeout was swallowed
+        continue;
+      }
+      if (fate == 9 && id > tasks - 200) continue;  // still running when the log ends
+      line("save_to_db");
+      if (fate == 10) line("transform");  // a record after its end
+    }
+    std::sort(lines.begin(), lines.end());
+    for (const auto& [time, text] : lines) out << text << "\n";
+    t0 += 0.03;
+  }
+  return out.str();
+}
+
+std::string describe(const coroner::Analysis& a) {
+  std::ostringstream out;
+  for (const auto& f : a.findings) {
+    out << int(f.kind) << '/' << f.subkind << ' ' << f.task << ' ' << int(f.severity) << ' '
+        << f.time << ' ' << f.stage << ' ' << f.reason << " chain";
+    for (uint32_t t : f.chain) out << ' ' << t;
+    out << "\n";
+  }
+  for (const auto& o : a.outcomes) out << o.end << int(o.outcome) << o.flagged << ',';
+  for (const auto& st : a.stages) out << st.tasks_ended_here << ',';
+  for (uint64_t n : a.outcome_counts) out << n << ',';
+  if (a.learned_end) out << " learned " << a.learned_end->stage << ' ' << a.learned_end->tasks;
+  return out.str();
+}
+
+}  // namespace
+
+TEST_CASE("coroner::analysis judges tasks on several threads with the same result") {
+  char path[] = "/tmp/coroner_analysis_XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  std::ofstream(path) << many_tasks_log(70000);
+  std::string one_thread;
+  for (unsigned threads : {1u, 2u, 3u, 8u}) {
+    INFO("threads: " << threads);
+    coroner::Vocabulary vocabulary;
+    coroner::TaskStore store(vocabulary, 10000, false);
+    store.set_folding(true);
+    store.add_file(path);
+    coroner::IngestResult result = coroner::ingest({path}, coroner::default_roles(), store);
+    REQUIRE_FALSE(result.error.has_value());
+    AnalysisOptions options;
+    options.threads = threads;
+    coroner::Analysis analysis = coroner::analyze(store, options);
+    // Every kind of finding is there to be judged, and the end stage was learned.
+    for (FindingKind kind : {FindingKind::hung, FindingKind::timeout, FindingKind::lost_exception,
+                             FindingKind::anomaly, FindingKind::in_flight}) {
+      INFO("kind " << coroner::to_string(kind));
+      CHECK(std::any_of(analysis.findings.begin(), analysis.findings.end(),
+                        [&](const coroner::Finding& f) { return f.kind == kind; }));
+    }
+    CHECK(analysis.learned_end.has_value());
+    if (threads == 1)
+      one_thread = describe(analysis);
+    else
+      CHECK(describe(analysis) == one_thread);
+  }
+  std::remove(path);
 }
