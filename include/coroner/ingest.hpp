@@ -37,8 +37,9 @@ struct IngestResult {
 using ProgressFn = std::function<void(uint64_t bytes)>;
 
 // Reads `paths` in order ("-" is standard input); file i's records carry file index
-// `first_file_index + i`. With `threads` > 1, one thread reads, threads - 1 parse chunks, and
-// the calling thread hands the records to `sink`, always in input order.
+// `first_file_index + i`. With `threads` > 1, threads - 1 threads read and parse chunks of
+// lines, and the calling thread hands the records to `sink`, always in input order (reading and
+// parsing too while the next chunk is not ready).
 IngestResult ingest(const std::vector<std::string>& paths, const RoleConfig& roles,
                     RecordSink& sink, uint32_t first_file_index = 0,
                     const ProgressFn& progress = nullptr, unsigned threads = 1);

@@ -25,6 +25,12 @@ const char* skip_blanks(const char* p, const char* end) {
   return p;
 }
 
+// Reads nothing past `end`, for texts without padding.
+const char* skip_digits_exactly(const char* p, const char* end) {
+  while (p < end && is_digit(*p)) ++p;
+  return p;
+}
+
 // The closing quote of a string whose contents start at `p`; nullptr when the string holds an
 // escape, a control character or a non-ASCII byte (simdjson decodes and validates those), or
 // does not close before `end`.
@@ -71,26 +77,27 @@ const char* closing_quote(const char* p, const char* end) {
 }
 
 const char* skip_digits(const char* p, const char* end) {
-  while (p < end && is_digit(*p)) ++p;
-  return p;
+  return skip_digits_exactly(p, end);
 }
 #endif
 
-// Past the JSON number that starts at `p`; nullptr when none does.
+// Past the JSON number that starts at `p`; nullptr when none does. `SkipDigits` may read past
+// `end` (a chunk's padding) or not.
+template <const char* (*SkipDigits)(const char*, const char*)>
 const char* number_end(const char* p, const char* end) {
   if (p < end && *p == '-') ++p;
   if (p == end || !is_digit(*p)) return nullptr;
-  p = *p == '0' ? p + 1 : skip_digits(p, end);
+  p = *p == '0' ? p + 1 : SkipDigits(p, end);
   if (p < end && *p == '.') {
     ++p;
     if (p == end || !is_digit(*p)) return nullptr;
-    p = skip_digits(p, end);
+    p = SkipDigits(p, end);
   }
   if (p < end && (*p == 'e' || *p == 'E')) {
     ++p;
     if (p < end && (*p == '+' || *p == '-')) ++p;
     if (p == end || !is_digit(*p)) return nullptr;
-    p = skip_digits(p, end);
+    p = SkipDigits(p, end);
   }
   return p;
 }
@@ -102,7 +109,7 @@ const char* literal_end(const char* p, const char* end, std::string_view word) {
 }
 
 // Reads the scalar value at `p` (p < end); returns past it, or nullptr when it is not one.
-const char* read_scalar(const char* p, const char* end, JsonScalar& value) {
+const char* parse_scalar(const char* p, const char* end, JsonScalar& value) {
   const char* after = nullptr;
   switch (*p) {
     case '"':
@@ -121,7 +128,7 @@ const char* read_scalar(const char* p, const char* end, JsonScalar& value) {
       if (after) value = {Kind::null, {}};
       return after;
     default:
-      after = number_end(p, end);
+      after = number_end<skip_digits>(p, end);
       if (after) value = {Kind::number, std::string_view(p, size_t(after - p))};
       return after;
   }
@@ -172,7 +179,7 @@ const char* FlatLineReader::read_same_shape(const char* p, const char* end) {
     const Piece& piece = pieces_[i];
     if (!starts_with(p, end, shape_.data() + piece.offset, piece.size)) return nullptr;
     fields_[i].key = std::string_view(p + piece.key_offset, piece.key_size);
-    p = read_scalar(p + piece.size, end, fields_[i].value);
+    p = parse_scalar(p + piece.size, end, fields_[i].value);
     if (!p) return nullptr;
   }
   p = close_line(p, end);
@@ -199,10 +206,7 @@ const char* FlatLineReader::read_in_full(const char* p, const char* end) {
   if (*p != '{') return nullptr;
   p = skip_blanks(p + 1, end);
   if (p == end) return nullptr;
-  if (*p == '}') {
-    shape_size_ = 0;
-    return close_line(p, end);
-  }
+  if (*p == '}') return close_line(p, end);  // no keys: the shape stays for the next line
   const char* piece_start = line_start;
   while (true) {
     if (size_ == kMaxFields || *p != '"') return nullptr;
@@ -216,7 +220,7 @@ const char* FlatLineReader::read_in_full(const char* p, const char* end) {
     if (p == end) return nullptr;
     piece_starts[size_] = piece_start;
     value_starts[size_] = p;
-    p = read_scalar(p, end, field.value);
+    p = parse_scalar(p, end, field.value);
     if (!p) return nullptr;
     ++size_;
     piece_start = p;
@@ -236,7 +240,8 @@ void FlatLineReader::keep_shape(const char* const* piece_starts, const char* con
   shape_.clear();
   shape_size_ = 0;
   for (size_t i = 0; i < size_; ++i) {
-    // Only short pieces make a shape worth trying (and their sizes fit the Piece).
+    // Only short pieces are worth comparing with the next line: a key padded with a page of
+    // blanks is read in full each time.
     if (value_starts[i] - piece_starts[i] > kMaxPieceSize) return;
     Piece& piece = pieces_[i];
     piece.offset = uint32_t(shape_.size());
@@ -250,7 +255,7 @@ void FlatLineReader::keep_shape(const char* const* piece_starts, const char* con
 }
 bool is_json_number(std::string_view text) {
   const char* end = text.data() + text.size();
-  return !text.empty() && number_end(text.data(), end) == end;
+  return !text.empty() && number_end<skip_digits_exactly>(text.data(), end) == end;
 }
 
 }  // namespace coroner

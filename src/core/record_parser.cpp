@@ -213,8 +213,10 @@ struct RecordParser::Impl {
   std::array<const FieldTree::Node*, FlatLineReader::kMaxFields> flat_nodes{};
 
   bool parse_chunk(const Chunk& chunk, uint32_t file, RecordSink& sink);
-  // Reads flat lines from `begin` on; returns the offset of the first line it cannot read.
-  size_t flat_pass(const Chunk& chunk, size_t begin, uint32_t file, RecordSink& sink);
+  // Reads flat lines from `begin` on; returns the offset of the first line it cannot read, and
+  // in `lines` how many it read.
+  size_t flat_pass(const Chunk& chunk, size_t begin, uint32_t file, RecordSink& sink,
+                   uint64_t& lines);
   // Parses the lines in [begin, end) with simdjson; `end` follows a newline or ends the chunk.
   size_t simdjson_pass(const Chunk& chunk, size_t begin, size_t end, uint32_t file,
                        RecordSink& sink, bool& stop);
@@ -276,14 +278,14 @@ bool RecordParser::Impl::parse_chunk(const Chunk& chunk, uint32_t file, RecordSi
   size_t offset = 0;
   if (!flat_lines) return simdjson_pass(chunk, 0, chunk.size, file, sink, stop), !stop;
   while (offset < chunk.size && !stop) {
-    uint64_t first_line = line_at(chunk, offset);
-    offset = flat_pass(chunk, offset, file, sink);
+    uint64_t flat_run = 0;
+    offset = flat_pass(chunk, offset, file, sink, flat_run);
     if (offset >= chunk.size) break;
     // A line now and then that the flat reader refuses (an escape in a message) is parsed
     // alone. When they come often (nested records), a window of lines goes to simdjson, and
     // the window grows while they keep coming: such a log costs what it did without the flat
     // reader.
-    if (cursor_line - first_line >= kLongFlatRun) {
+    if (flat_run >= kLongFlatRun) {
       simdjson_window = kFirstSimdjsonWindow;
       offset = slow_line(chunk, offset, file, sink, stop);
       continue;
@@ -296,10 +298,11 @@ bool RecordParser::Impl::parse_chunk(const Chunk& chunk, uint32_t file, RecordSi
 }
 
 size_t RecordParser::Impl::flat_pass(const Chunk& chunk, size_t begin, uint32_t file,
-                                     RecordSink& sink) {
+                                     RecordSink& sink, uint64_t& lines) {
   const char* p = chunk.data + begin;
   const char* end = chunk.data + chunk.size;
-  uint64_t line = line_at(chunk, begin);
+  const uint64_t first_line = line_at(chunk, begin);
+  uint64_t line = first_line;
   while (p < end) {
     const char* next = flat.read(p, end);
     if (!next) break;
@@ -319,8 +322,10 @@ size_t RecordParser::Impl::flat_pass(const Chunk& chunk, size_t begin, uint32_t 
     p = next;
     ++line;
   }
+  // Each line read ended at a newline (or the chunk's end): the count goes on from here.
   cursor_offset = size_t(p - chunk.data);
   cursor_line = line;
+  lines = line - first_line;
   return cursor_offset;
 }
 
@@ -359,7 +364,11 @@ size_t RecordParser::Impl::fast_pass(const Chunk& chunk, size_t begin, size_t en
     od::document_reference doc;
     if ((*it).get(doc) != simdjson::SUCCESS) break;
     size_t index = it.current_index();
-    std::string_view source = trim_token(it.source());
+    // simdjson 3.0.1 can misreport a scalar document's length past the first batch: keep the
+    // source inside the range parsed.
+    std::string_view source = it.source();
+    size_t room = size_t(base + size - source.data());
+    source = trim_token(source.substr(0, std::min(source.size(), room)));
     // A document spanning lines means a damaged line was glued to the next, and anything but
     // blanks after a document before the newline is text after the object: redo them slowly.
     if (std::memchr(source.data(), '\n', source.size()) != nullptr) break;

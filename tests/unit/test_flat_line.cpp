@@ -56,11 +56,12 @@ class StringSource : public coroner::ByteSource {
   size_t pos_ = 0;
 };
 
-std::vector<std::string> parse(const std::string& text, bool flat_lines, size_t buffer) {
+std::vector<std::string> parse(const std::string& text, const coroner::RoleConfig& roles,
+                               bool flat_lines, size_t buffer) {
   coroner_test::DescribingSink sink;
   StringSource source(text);
   coroner::LineChunker chunker(source, buffer);
-  coroner::RecordParser parser(coroner::default_roles(), flat_lines);
+  coroner::RecordParser parser(roles, flat_lines);
   coroner::Chunk chunk;
   while (chunker.next(chunk)) parser.parse_chunk(chunk, 0, sink);
   return sink.lines;
@@ -127,7 +128,7 @@ class LineMaker {
         return pick({"true", "false", "null"});
       case 3:  // refused by the flat reader, read by simdjson
         return pick({"\"a\\nb\"", "\"caf\xc3\xa9\"", "\"\\u00e9\"", "[\"a\", 2]", "[]",
-                     "{\"x\": 1}", "{}", "{\"task_id\": 7}", "[[1]]"});
+                     "{\"x\": 1}", "{}", "{\"task_id\": 7}", "[[1]]", "{\"task\": \"n\"}"});
       default:  // damage
         return pick({"01", "1.", ".5", "-", "1e", "+1", "1.2.3", "12abc", "tru", "nul", "truex",
                      "\"open", "\"bad\x01", "\"\xff\"", "NaN", "", "'a'"});
@@ -270,10 +271,18 @@ TEST_CASE("coroner::RecordParser reads the same with the flat reader and without
       for (int r = 0; r < repeats; ++r) text.append(line).append(i % 11 == 0 ? "\r\n" : "\n");
     }
     if (seed % 2) text.pop_back();  // no newline at the end
+    // The default roles, and roles read from nested fields ("extra.task"), so that a key with
+    // children in the role tree ("extra") meets scalar values too.
+    coroner::RoleConfig roles = coroner::default_roles();
+    if (seed % 3 == 0) {
+      REQUIRE_FALSE(coroner::apply_field_override(roles, "task=extra.task,task_id"));
+      REQUIRE_FALSE(coroner::apply_field_override(roles, "stage=stage,extra.task_id"));
+      coroner::set_scope_fields(roles, "host,worker");
+    }
     for (size_t buffer : {size_t(256), size_t(4096), coroner::LineChunker::kDefaultBufferSize}) {
       INFO("seed " << seed << ", buffer " << buffer);
-      auto with = parse(text, true, buffer);
-      auto without = parse(text, false, buffer);
+      auto with = parse(text, roles, true, buffer);
+      auto without = parse(text, roles, false, buffer);
       REQUIRE(with.size() == without.size());
       for (size_t i = 0; i < with.size(); ++i) CHECK(with[i] == without[i]);
     }
