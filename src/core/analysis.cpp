@@ -242,11 +242,18 @@ void Analyzer::judge_share(Share& share) {
 void Analyzer::join_shares(std::vector<Share>& shares) {
   findings_ = &out_.findings;
   ended_here_ = nullptr;
-  size_t total = 0;
-  for (const Share& share : shares) total += share.findings.size();
-  out_.findings.reserve(total);
+  // The findings are the bulk of the analysis: one share's become the whole without a copy, and
+  // several are moved over one by one, each freed once moved.
+  if (shares.size() == 1) {
+    out_.findings.swap(shares[0].findings);
+  } else {
+    size_t total = 0;
+    for (const Share& share : shares) total += share.findings.size();
+    out_.findings.reserve(total);
+  }
   for (Share& share : shares) {
     std::move(share.findings.begin(), share.findings.end(), std::back_inserter(out_.findings));
+    std::vector<Finding>().swap(share.findings);
     for (size_t stage = 0; stage < share.ended_here.size(); ++stage)
       out_.stages[stage].tasks_ended_here += share.ended_here[stage];
     for (size_t o = 0; o < out_.outcome_counts.size(); ++o)
