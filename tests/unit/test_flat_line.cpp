@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../common/describing_sink.hpp"
+#include "../common/string_source.hpp"
 #include "coroner/flat_line.hpp"
 #include "coroner/reader.hpp"
 #include "coroner/record_parser.hpp"
@@ -41,20 +42,7 @@ bool accepted(const std::string& text) {
   return Reader().read(text);
 }
 
-class StringSource : public coroner::ByteSource {
- public:
-  explicit StringSource(std::string data) : data_(std::move(data)) {}
-  size_t read(char* dest, size_t size) override {
-    size_t n = std::min(size, data_.size() - pos_);
-    std::memcpy(dest, data_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string data_;
-  size_t pos_ = 0;
-};
+using coroner_test::StringSource;
 
 std::vector<std::string> parse(const std::string& text, const coroner::RoleConfig& roles,
                                bool flat_lines, size_t buffer) {

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../common/string_source.hpp"
 #include "coroner/reader.hpp"
 
 #ifndef CORONER_TESTS_DIR
@@ -27,28 +28,7 @@ namespace fs = std::filesystem;
 
 const std::string kFixtures = std::string(CORONER_TESTS_DIR) + "/fixtures/";
 
-// Bytes from memory, handed out at most `step` at a time: a pipe gives short reads too.
-class StringSource : public coroner::ByteSource {
- public:
-  explicit StringSource(std::string data, size_t step = SIZE_MAX, size_t fail_after = SIZE_MAX)
-      : data_(std::move(data)), step_(step), fail_after_(fail_after) {}
-  size_t read(char* dest, size_t size) override {
-    if (pos_ >= fail_after_) {
-      error_ = "Input/output error";
-      return 0;
-    }
-    size_t n = std::min({size, step_, data_.size() - pos_, fail_after_ - pos_});
-    std::memcpy(dest, data_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string data_;
-  size_t step_;
-  size_t fail_after_;
-  size_t pos_ = 0;
-};
+using coroner_test::StringSource;
 
 // Numbered lines as one string, "1:'text'\n2:'text'\n": doctest prints it on failure.
 struct Lines {
@@ -61,7 +41,7 @@ struct Lines {
 // Every line of every chunk, numbered by the chunk's first_line, checking each chunk's shape:
 // whole lines only, and the padding behind it readable.
 std::string lines_of(coroner::ByteSource& source, size_t buffer_size,
-                           uint64_t* lines_read = nullptr) {
+                     uint64_t* lines_read = nullptr) {
   LineChunker chunker(source, buffer_size);
   Lines lines;
   Chunk chunk;
@@ -158,9 +138,9 @@ std::string zstd_of(std::string_view data) {
 std::string big_log() {
   std::string log;
   for (int i = 0; log.size() < (3u << 20); ++i)
-    log += "{\"timestamp\": " + std::to_string(1795610067 + i) + ".25, \"task_id\": " +
-           std::to_string(i % 977) + ", \"stage\": \"stage-" + std::to_string(i * 7919 % 10007) +
-           "\"}\n";
+    log += "{\"timestamp\": " + std::to_string(1795610067 + i) +
+           ".25, \"task_id\": " + std::to_string(i % 977) + ", \"stage\": \"stage-" +
+           std::to_string(i * 7919 % 10007) + "\"}\n";
   return log;
 }
 
@@ -184,9 +164,16 @@ TEST_CASE("coroner::count_newlines agrees with std::count at every size and offs
 
 TEST_CASE("coroner::LineChunker") {
   SUBCASE("lines split at newlines whatever the buffer size, lines longer than the buffer") {
-    std::vector<std::string> texts = {"{\"a\":1}", "", "short", std::string(150, 'x'),
-                                      "{\"task\":\"t\",\"stage\":\"s\"}", std::string(65, 'y'),
-                                      "z", std::string(64, 'w'), std::string(63, 'v'), "\r"};
+    std::vector<std::string> texts = {"{\"a\":1}",
+                                      "",
+                                      "short",
+                                      std::string(150, 'x'),
+                                      "{\"task\":\"t\",\"stage\":\"s\"}",
+                                      std::string(65, 'y'),
+                                      "z",
+                                      std::string(64, 'w'),
+                                      std::string(63, 'v'),
+                                      "\r"};
     std::string input;
     for (const auto& t : texts) input += t + "\n";
     for (size_t buffer = 1; buffer <= 64; ++buffer) {
@@ -229,8 +216,8 @@ TEST_CASE("coroner::LineChunker") {
   }
 
   SUBCASE("a UTF-8 BOM at the start is dropped, line numbers unchanged") {
-    for (size_t buffer : {size_t(3), size_t(4), size_t(10), size_t(64),
-                          LineChunker::kDefaultBufferSize}) {
+    for (size_t buffer :
+         {size_t(3), size_t(4), size_t(10), size_t(64), LineChunker::kDefaultBufferSize}) {
       INFO("buffer " << buffer);
       StringSource source("\xEF\xBB\xBF{\"a\":1}\n{\"b\":2}\n");
       CHECK(lines_of(source, buffer) == expected_lines({"{\"a\":1}", "{\"b\":2}"}));

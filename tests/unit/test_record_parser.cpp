@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../common/string_source.hpp"
 #include "coroner/ingest.hpp"
 #include "coroner/reader.hpp"
 #include "coroner/record_parser.hpp"
@@ -98,20 +99,7 @@ class CollectingSink : public coroner::RecordSink {
   bool stop_at_bad_;
 };
 
-class StringSource : public coroner::ByteSource {
- public:
-  explicit StringSource(std::string data) : data_(std::move(data)) {}
-  size_t read(char* dest, size_t size) override {
-    size_t n = std::min(size, data_.size() - pos_);
-    std::memcpy(dest, data_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string data_;
-  size_t pos_ = 0;
-};
+using coroner_test::StringSource;
 
 // Parses `text` as one input, through the chunker as ingest() does.
 CollectingSink parse(const std::string& text, const RoleConfig& roles = coroner::default_roles(),
@@ -258,8 +246,7 @@ TEST_CASE("coroner::RecordParser roles from the real fixtures") {
     // The gc-time message is carried by Task-1's record; the destroyed one by none.
     for (const auto& r : s.records) {
       if (r.stage.find("never retrieved") != std::string::npos) CHECK(r.task == "Task-1");
-      if (r.stage.find("destroyed but it is pending") != std::string::npos)
-        CHECK_FALSE(r.has_task);
+      if (r.stage.find("destroyed but it is pending") != std::string::npos) CHECK_FALSE(r.has_task);
     }
     // 2026-11-25 12:34:27,6xx UTC.
     CHECK(s.records.front().time_ns / 1'000'000'000 == 1'795'610'067);
@@ -451,9 +438,9 @@ TEST_CASE("coroner::RecordParser tolerated damage") {
 
   SUBCASE("a line longer than the buffer is read whole") {
     std::string big(1 << 20, 'x');
-    CollectingSink s = parse("{\"task\":\"a\"}\n{\"task\":\"b\",\"stage\":\"" + big +
-                                 "\"}\n{\"task\":\"c\"}\n",
-                             coroner::default_roles(), 4096);
+    CollectingSink s =
+        parse("{\"task\":\"a\"}\n{\"task\":\"b\",\"stage\":\"" + big + "\"}\n{\"task\":\"c\"}\n",
+              coroner::default_roles(), 4096);
     REQUIRE(s.records.size() == 3);
     CHECK(s.records[1].stage.size() == big.size());
     CHECK(s.record_lines() == std::vector<uint64_t>{1, 2, 3});
@@ -510,9 +497,9 @@ TEST_CASE("coroner::RecordParser values") {
   }
 
   SUBCASE("fields that fill no role are skipped, objects and arrays too") {
-    Record r = one(
-        "{\"extra\": {\"task_id\": 9, \"deep\": [1, {\"a\": 2}]}, \"item\": [\"x\"], "
-        "\"task\": \"t\"}");
+    Record r =
+        one("{\"extra\": {\"task_id\": 9, \"deep\": [1, {\"a\": 2}]}, \"item\": [\"x\"], "
+            "\"task\": \"t\"}");
     CHECK(r.task == "t");
   }
 
@@ -623,7 +610,8 @@ TEST_CASE("coroner::RecordParser values") {
   }
 
   SUBCASE("is_error_level: error, critical, fatal in any case") {
-    for (const char* level : {"error", "ERROR", "Error", "critical", "CRITICAL", "fatal", "FATAL"}) {
+    for (const char* level :
+         {"error", "ERROR", "Error", "critical", "CRITICAL", "fatal", "FATAL"}) {
       INFO(level);
       CHECK(one(std::string("{\"level\": \"") + level + "\"}").level == level);
       RawRecord raw;
@@ -737,8 +725,8 @@ TEST_CASE("coroner::ingest") {
   SUBCASE("progress is called with growing byte counts") {
     CollectingSink sink;
     std::vector<uint64_t> seen;
-    auto result = coroner::ingest({kFixtures + "seed_print.jsonl"}, coroner::default_roles(),
-                                  sink, 0, [&](uint64_t bytes) { seen.push_back(bytes); });
+    auto result = coroner::ingest({kFixtures + "seed_print.jsonl"}, coroner::default_roles(), sink,
+                                  0, [&](uint64_t bytes) { seen.push_back(bytes); });
     REQUIRE_FALSE(seen.empty());
     CHECK(seen.back() == result.bytes);
     CHECK(std::is_sorted(seen.begin(), seen.end()));
