@@ -253,6 +253,7 @@ void FlatLineReader::keep_shape(const char* const* piece_starts, const char* con
   shape_.append(16, '\0');  // 16-byte loads of the last piece stay inside
   shape_size_ = size_;
 }
+
 bool is_json_number(std::string_view text) {
   const char* end = text.data() + text.size();
   return !text.empty() && number_end<skip_digits_exactly>(text.data(), end) == end;
