@@ -17,9 +17,9 @@ enum class AsyncioMessage : uint8_t {
 
 struct AsyncioNote {
   AsyncioMessage kind;
-  std::string task_name;   // from the repr's name='...'; empty when the message has none
-  std::string detail;      // the exception in the repr, or the coroutine's name
-  uint32_t scope = 0;      // the scope of the record that carried it
+  std::string task_name;              // from the repr's name='...'; empty when the message has none
+  std::string detail;                 // the exception in the repr, or the coroutine's name
+  uint32_t scope = 0;                 // the scope of the record that carried it
   uint32_t record_task = UINT32_MAX;  // the record's own task, when it had one
   int64_t time = 0;
   uint32_t file = 0;

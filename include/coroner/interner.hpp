@@ -41,7 +41,7 @@ class Interner {
   std::vector<Slot> slots_;
   // Strings in the table: the load that sizes it. Those added unhashed do not count.
   size_t hashed_ = 0;
-  int shift_ = 22;  // 32 - log2(slots_.size())
+  int shift_ = 22;                           // 32 - log2(slots_.size())
   ChunkedVector<std::string_view> strings_;  // growing never copies (nor doubles) it
   std::vector<std::unique_ptr<char[]>> blocks_;
   char* current_block_ = nullptr;  // the shared block small strings are appended to

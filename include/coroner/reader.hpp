@@ -69,9 +69,9 @@ class LineChunker {
 
   ByteSource& source_;
   std::vector<char> buffer_;
-  size_t buffer_size_;    // the size asked for, without the padding (a long line grows buffer_)
-  size_t filled_ = 0;     // bytes of buffer_ holding input
-  size_t consumed_ = 0;   // bytes of buffer_ already handed out
+  size_t buffer_size_;   // the size asked for, without the padding (a long line grows buffer_)
+  size_t filled_ = 0;    // bytes of buffer_ holding input
+  size_t consumed_ = 0;  // bytes of buffer_ already handed out
   uint64_t next_line_ = 1;
   bool eof_ = false;
   bool at_file_start_ = true;

@@ -26,8 +26,8 @@ struct RawRecord {
   std::string_view status;
   std::string_view parent;
   std::vector<std::string_view> awaits;
-  bool has_error = false;        // the error role held something non-empty
-  std::string_view error_text;   // its text when it was a string
+  bool has_error = false;       // the error role held something non-empty
+  std::string_view error_text;  // its text when it was a string
   std::string_view error_type;
   std::string_view level;
   bool retry = false;  // the attempt role says this record is a retry

@@ -16,7 +16,7 @@ inline constexpr std::string_view kReportSchema = "coroner.report/1";
 inline constexpr std::string_view kVersion = "0.1.0";
 
 struct ReportOptions {
-  size_t top = 10;        // findings shown in full per kind in text; 0 = all
+  size_t top = 10;  // findings shown in full per kind in text; 0 = all
   bool color = false;
   size_t timeline_events = 12;  // records shown per flagged task in text; the rest summarised
 };

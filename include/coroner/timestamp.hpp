@@ -15,8 +15,8 @@ enum class TimeForm : uint8_t {
   epoch_millis,
   epoch_micros,
   epoch_nanos,
-  iso8601,      // 2026-11-25T09:23:19.610115+05:30, with T or space, '.' or ',' fraction
-  asctime,      // time.asctime(): "Wed Nov 25 09:23:19 2026"
+  iso8601,  // 2026-11-25T09:23:19.610115+05:30, with T or space, '.' or ',' fraction
+  asctime,  // time.asctime(): "Wed Nov 25 09:23:19 2026"
 };
 
 std::string_view to_string(TimeForm form);

@@ -10,9 +10,18 @@
 
 namespace coroner {
 
-enum class Lifecycle : uint8_t { none, start, ended_ok, ended_failed, ended_timeout, ended_cancelled };
+enum class Lifecycle : uint8_t {
+  none,
+  start,
+  ended_ok,
+  ended_failed,
+  ended_timeout,
+  ended_cancelled
+};
 
-constexpr bool is_end(Lifecycle l) { return l >= Lifecycle::ended_ok; }
+constexpr bool is_end(Lifecycle l) {
+  return l >= Lifecycle::ended_ok;
+}
 std::string_view to_string(Lifecycle l);
 
 // Lower case; runs of space, '.', '-', ':' and '/' become one '_'; leading and trailing '_'

@@ -70,9 +70,10 @@ void rule_options(CLI::App& cmd, Options& o) {
 }
 
 void output_options(CLI::App& cmd, Options& o, bool report) {
-  std::string formats = report ? "text, json, ndjson, html (a self-contained page), chrome (trace-event "
-                                "JSON for Perfetto)"
-                              : "text, json";
+  std::string formats =
+      report ? "text, json, ndjson, html (a self-contained page), chrome (trace-event "
+               "JSON for Perfetto)"
+             : "text, json";
   cmd.add_option("-f,--format", o.format, "Output format: " + formats)
       ->group("Output")
       ->capture_default_str();

@@ -2,10 +2,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <cstddef>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace coroner::cli {

@@ -6,11 +6,13 @@ namespace coroner {
 
 namespace {
 constexpr std::array<std::string_view, kFindingKindCount> kKindNames = {
-    "deadlock", "hung",   "blocked", "timeout", "lost-exception", "orphan", "destroyed-pending",
-    "anomaly",  "in-flight"};
+    "deadlock",          "hung",    "blocked",  "timeout", "lost-exception", "orphan",
+    "destroyed-pending", "anomaly", "in-flight"};
 }
 
-std::string_view to_string(FindingKind kind) { return kKindNames[size_t(kind)]; }
+std::string_view to_string(FindingKind kind) {
+  return kKindNames[size_t(kind)];
+}
 
 std::optional<FindingKind> kind_from_string(std::string_view name) {
   for (size_t i = 0; i < kKindNames.size(); ++i)
@@ -38,9 +40,12 @@ std::optional<std::string> parse_kind_list(std::string_view list, std::vector<Fi
 
 std::string_view to_string(Severity severity) {
   switch (severity) {
-    case Severity::info: return "info";
-    case Severity::warning: return "warning";
-    case Severity::error: return "error";
+    case Severity::info:
+      return "info";
+    case Severity::warning:
+      return "warning";
+    case Severity::error:
+      return "error";
   }
   return "info";
 }
@@ -50,12 +55,15 @@ Severity default_severity(FindingKind kind) {
     case FindingKind::deadlock:
     case FindingKind::hung:
     case FindingKind::timeout:
-    case FindingKind::lost_exception: return Severity::error;
+    case FindingKind::lost_exception:
+      return Severity::error;
     case FindingKind::blocked:
     case FindingKind::orphan:
-    case FindingKind::destroyed_pending: return Severity::warning;
+    case FindingKind::destroyed_pending:
+      return Severity::warning;
     case FindingKind::anomaly:
-    case FindingKind::in_flight: return Severity::info;
+    case FindingKind::in_flight:
+      return Severity::info;
   }
   return Severity::info;
 }

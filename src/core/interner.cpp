@@ -45,7 +45,9 @@ size_t Interner::probe(std::string_view text, uint32_t tag) const {
 }
 
 namespace {
-uint32_t tag_of(std::string_view text) { return uint32_t(hash_bytes(text) >> 32); }
+uint32_t tag_of(std::string_view text) {
+  return uint32_t(hash_bytes(text) >> 32);
+}
 }  // namespace
 
 std::optional<uint32_t> Interner::find(std::string_view text) const {

@@ -14,9 +14,12 @@ namespace coroner {
 
 std::string_view to_string(Compression c) {
   switch (c) {
-    case Compression::none: return "none";
-    case Compression::gzip: return "gzip";
-    case Compression::zstd: return "zstd";
+    case Compression::none:
+      return "none";
+    case Compression::gzip:
+      return "gzip";
+    case Compression::zstd:
+      return "zstd";
   }
   return "none";
 }
@@ -108,8 +111,10 @@ class GzipSource : public ByteSource {
   bool refill(bool at_member_end) {
     size_t n = raw_->read(in_.data(), in_.size());
     if (n == 0) {
-      if (!raw_->error().empty()) error_ = raw_->error();
-      else if (!at_member_end) damage_ = "gzip stream is truncated";
+      if (!raw_->error().empty())
+        error_ = raw_->error();
+      else if (!at_member_end)
+        damage_ = "gzip stream is truncated";
       done_ = true;
       return false;
     }
@@ -140,8 +145,10 @@ class ZstdSource : public ByteSource {
       if (input_.pos == input_.size) {
         size_t n = raw_->read(in_.data(), in_.size());
         if (n == 0) {
-          if (!raw_->error().empty()) error_ = raw_->error();
-          else if (!frame_complete_) damage_ = "zstd stream is truncated";
+          if (!raw_->error().empty())
+            error_ = raw_->error();
+          else if (!frame_complete_)
+            damage_ = "zstd stream is truncated";
           done_ = true;
           break;
         }

@@ -4,8 +4,8 @@ namespace coroner {
 
 namespace {
 constexpr std::array<std::string_view, kRoleCount> kRoleNames = {
-    "time", "task", "stage", "status", "parent", "awaits",
-    "error", "error-type", "level", "timeout", "scope", "attempt"};
+    "time",  "task",       "stage", "status",  "parent", "awaits",
+    "error", "error-type", "level", "timeout", "scope",  "attempt"};
 
 std::vector<std::string> split_commas(std::string_view list) {
   std::vector<std::string> out;
@@ -22,7 +22,9 @@ std::vector<std::string> split_commas(std::string_view list) {
 }
 }  // namespace
 
-std::string_view to_string(Role role) { return kRoleNames[size_t(role)]; }
+std::string_view to_string(Role role) {
+  return kRoleNames[size_t(role)];
+}
 
 std::optional<Role> role_from_string(std::string_view name) {
   for (size_t i = 0; i < kRoleCount; ++i) {
@@ -40,7 +42,8 @@ RoleConfig default_roles() {
   c[Role::status] = {"status", "outcome"};
   c[Role::parent] = {"parent_id", "parent_task_id", "parent_task", "parent", "spawned_by"};
   c[Role::awaits] = {"awaits", "awaiting", "waiting_on", "waits_on", "depends_on"};
-  c[Role::error] = {"exception", "exc_info", "exc_text", "error", "err", "traceback", "stack_trace"};
+  c[Role::error] = {"exception", "exc_info",  "exc_text",   "error",
+                    "err",       "traceback", "stack_trace"};
   c[Role::error_type] = {"exc_type", "error_type", "exception_type"};
   c[Role::level] = {"level", "levelname", "severity"};
   c[Role::timeout] = {"timeout", "timeout_s", "deadline_s"};

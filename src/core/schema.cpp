@@ -40,21 +40,39 @@ void SchemaCollector::on_record(const RawRecord& r) {
     FieldUse& field = use.fields[rank];
     ++field.records;
     switch (Role(role)) {
-      case Role::task: sample(field, r.task); break;
-      case Role::stage: sample(field, r.stage); break;
-      case Role::status: sample(field, r.status); break;
-      case Role::parent: sample(field, r.parent); break;
+      case Role::task:
+        sample(field, r.task);
+        break;
+      case Role::stage:
+        sample(field, r.stage);
+        break;
+      case Role::status:
+        sample(field, r.status);
+        break;
+      case Role::parent:
+        sample(field, r.parent);
+        break;
       case Role::awaits:
         if (!r.awaits.empty()) sample(field, r.awaits.front());
         break;
-      case Role::error: sample(field, r.error_text.empty() ? "(non-empty)" : r.error_text); break;
-      case Role::error_type: sample(field, r.error_type); break;
-      case Role::level: sample(field, r.level); break;
-      case Role::scope: sample(field, r.scope); break;
+      case Role::error:
+        sample(field, r.error_text.empty() ? "(non-empty)" : r.error_text);
+        break;
+      case Role::error_type:
+        sample(field, r.error_type);
+        break;
+      case Role::level:
+        sample(field, r.level);
+        break;
+      case Role::scope:
+        sample(field, r.scope);
+        break;
       case Role::time:
         if (r.has_time) sample(field, format_time(r.time_ns));
         break;
-      case Role::attempt: sample(field, r.retry ? "(a retry)" : "(first try)"); break;
+      case Role::attempt:
+        sample(field, r.retry ? "(a retry)" : "(first try)");
+        break;
       case Role::timeout:
         if (r.has_timeout) sample(field, format_duration(r.timeout_ns));
         break;

@@ -1,10 +1,10 @@
 #include "coroner/task_graph.hpp"
 
-#include <boost/graph/adjacency_list.hpp>
-#include <boost/graph/strong_components.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/strong_components.hpp>
 #include <deque>
 #include <unordered_set>
 
@@ -118,11 +118,11 @@ std::vector<uint32_t> TaskGraph::blame_chain(uint32_t task, const std::vector<in
     int next_rank = -1;
     for (uint32_t w : store_.tasks()[at].awaits) {
       if (seen.count(w) || analysis_.outcomes[w].outcome == Outcome::ok) continue;
-      int rank = ended_badly(analysis_, w)   ? 4
-                 : cycle_of[w] >= 0            ? 3
-                 : active[w]                   ? 1
-                 : unfinished(analysis_, w)    ? 2
-                                               : 0;
+      int rank = ended_badly(analysis_, w)  ? 4
+                 : cycle_of[w] >= 0         ? 3
+                 : active[w]                ? 1
+                 : unfinished(analysis_, w) ? 2
+                                            : 0;
       if (rank > next_rank) next = w, next_rank = rank;
     }
     if (next == kNone) break;
@@ -184,8 +184,7 @@ namespace {
 class GraphRules {
  public:
   GraphRules(const TaskStore& store, Analysis& analysis)
-      : store_(store), a_(analysis), graph_(store, analysis),
-        cycle_of_(store.tasks().size(), -1) {}
+      : store_(store), a_(analysis), graph_(store, analysis), cycle_of_(store.tasks().size(), -1) {}
 
   void run() {
     // In-flight tasks are still at work: neither deadlocked nor a reason to be blocked.
@@ -226,8 +225,8 @@ class GraphRules {
       f.kind = FindingKind::in_flight;
       f.severity = default_severity(f.kind);
       f.chain = chain;
-      f.reason = fmt::format("waits in stage {} since {} on {}, which is still at work", stage_of(f.task),
-                             at(store_.tasks()[f.task].stage_since), label(root));
+      f.reason = fmt::format("waits in stage {} since {} on {}, which is still at work",
+                             stage_of(f.task), at(store_.tasks()[f.task].stage_since), label(root));
       return;
     }
     std::string why;
@@ -235,9 +234,9 @@ class GraphRules {
       why = fmt::format("{}, which is deadlocked", label(root));
     } else if (ended_badly(a_, root)) {
       why = fmt::format("{}, which {} at {}", label(root),
-                        a_.outcomes[root].outcome == Outcome::cancelled ? "was cancelled"
+                        a_.outcomes[root].outcome == Outcome::cancelled   ? "was cancelled"
                         : a_.outcomes[root].outcome == Outcome::timed_out ? "timed out"
-                                                                           : "failed",
+                                                                          : "failed",
                         at(a_.outcomes[root].end));
     } else if (!store_.tasks()[root].logged) {
       why = fmt::format("{}, which never logged anything", label(root));
@@ -254,7 +253,8 @@ class GraphRules {
 
   void deadlock(Finding& f, const std::vector<uint32_t>& cycle) {
     std::string members;
-    for (uint32_t t : cycle) members += fmt::format("{}{} in {}", members.empty() ? "" : " -> ", label(t), stage_of(t));
+    for (uint32_t t : cycle)
+      members += fmt::format("{}{} in {}", members.empty() ? "" : " -> ", label(t), stage_of(t));
     f.kind = FindingKind::deadlock;
     f.severity = default_severity(f.kind);
     f.members = cycle;
@@ -279,10 +279,11 @@ class GraphRules {
       f.time = a_.outcomes[parent].end;
       f.stage = store_.tasks()[t].stage;
       f.chain = {t, parent};
-      f.reason = fmt::format("still unfinished in stage {} (last record at {}) though its parent {} "
-                             "ended {} at {}",
-                             stage_of(t), at(a_.outcomes[t].end), label(parent),
-                             to_string(a_.outcomes[parent].outcome), at(a_.outcomes[parent].end));
+      f.reason = fmt::format(
+          "still unfinished in stage {} (last record at {}) though its parent {} "
+          "ended {} at {}",
+          stage_of(t), at(a_.outcomes[t].end), label(parent),
+          to_string(a_.outcomes[parent].outcome), at(a_.outcomes[parent].end));
       a_.outcomes[t].flagged = true;
       a_.findings.push_back(std::move(f));
     }
@@ -309,9 +310,10 @@ class GraphRules {
       f.time = a_.outcomes[t].end;
       f.stage = store_.tasks()[t].stage;
       f.chain = {t, parent};
-      f.reason = fmt::format("{} at {} in stage {}; its parent {} ended ok at {} and never awaited it",
-                             o == Outcome::failed ? "failed" : "timed out", at(a_.outcomes[t].end),
-                             stage_of(t), label(parent), at(a_.outcomes[parent].end));
+      f.reason =
+          fmt::format("{} at {} in stage {}; its parent {} ended ok at {} and never awaited it",
+                      o == Outcome::failed ? "failed" : "timed out", at(a_.outcomes[t].end),
+                      stage_of(t), label(parent), at(a_.outcomes[parent].end));
       a_.outcomes[t].flagged = true;
       a_.findings.push_back(std::move(f));
     }

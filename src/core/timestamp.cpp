@@ -18,12 +18,11 @@
 // - asctime carries no zone: it reads as UTC. Its weekday must match its date.
 #include "coroner/timestamp.hpp"
 
-#include <cstring>
-
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
+#include <cstring>
 #include <limits>
 
 namespace coroner {
@@ -602,7 +601,8 @@ std::optional<uint32_t> eight_digits(const char* p) {
   v -= kZeros;
   v = v * 10 + (v >> 8);  // pairs of digits, in every other byte
   v = (((v & 0x000000FF000000FFull) * (100 + (1000000ull << 32))) +
-       (((v >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32)))) >> 32;
+       (((v >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32)))) >>
+      32;
   return uint32_t(v);
 }
 
@@ -625,7 +625,7 @@ std::optional<ParsedTime> parse_plain_epoch_seconds(std::string_view text) {
     int width = 0;
     for (; p < end && is_digit(*p); ++p)
       if (width < 9) nanos = nanos * 10 + (*p - '0'), ++width;  // later digits are truncated
-    if (p != end) return std::nullopt;  // an exponent, or anything else
+    if (p != end) return std::nullopt;                          // an exponent, or anything else
     for (; width < 9; ++width) nanos *= 10;
   }
   return ParsedTime{seconds * kNanosPerSecond + nanos, TimeForm::epoch_seconds};

@@ -6,12 +6,18 @@ namespace coroner {
 
 std::string_view to_string(Lifecycle l) {
   switch (l) {
-    case Lifecycle::none: return "none";
-    case Lifecycle::start: return "start";
-    case Lifecycle::ended_ok: return "ok";
-    case Lifecycle::ended_failed: return "failed";
-    case Lifecycle::ended_timeout: return "timed-out";
-    case Lifecycle::ended_cancelled: return "cancelled";
+    case Lifecycle::none:
+      return "none";
+    case Lifecycle::start:
+      return "start";
+    case Lifecycle::ended_ok:
+      return "ok";
+    case Lifecycle::ended_failed:
+      return "failed";
+    case Lifecycle::ended_timeout:
+      return "timed-out";
+    case Lifecycle::ended_cancelled:
+      return "cancelled";
   }
   return "none";
 }
@@ -20,8 +26,8 @@ std::string normalise_word(std::string_view value) {
   std::string out;
   out.reserve(value.size());
   for (char c : value) {
-    bool separator = c == ' ' || c == '.' || c == '-' || c == ':' || c == '/' || c == '_' ||
-                     c == '\t';
+    bool separator =
+        c == ' ' || c == '.' || c == '-' || c == ':' || c == '/' || c == '_' || c == '\t';
     if (separator) {
       if (!out.empty() && out.back() != '_') out.push_back('_');
     } else {
@@ -39,7 +45,8 @@ Vocabulary::Vocabulary() {
   for (auto w : {"done", "finished", "finish", "complete", "completed", "success", "succeeded",
                  "ok", "end", "ended"})
     add(Lifecycle::ended_ok, w);
-  for (auto w : {"failed", "failure", "fail", "error", "errored", "crashed", "exception", "aborted"})
+  for (auto w :
+       {"failed", "failure", "fail", "error", "errored", "crashed", "exception", "aborted"})
     add(Lifecycle::ended_failed, w);
   for (auto w : {"timeout", "timed_out", "timedout", "deadline_exceeded", "expired"})
     add(Lifecycle::ended_timeout, w);

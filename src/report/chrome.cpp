@@ -130,7 +130,10 @@ class ChromeTrace {
     const Span& span = spans_.at(t);
 
     begin_event("X", store.task_value(t), "task", t);
-    w_.key("ts").value(us(span.start)).key("dur").value(double(elapsed(span.start, span.end)) / 1000.0);
+    w_.key("ts")
+        .value(us(span.start))
+        .key("dur")
+        .value(double(elapsed(span.start, span.end)) / 1000.0);
     w_.key("args").begin_object();
     w_.key("outcome").value(to_string(o.outcome));
     if (task.parent != kNone) w_.key("parent").value(store.task_label(task.parent));
@@ -147,14 +150,15 @@ class ChromeTrace {
     }
     // A task that ended ok with no error keeps no records once the log is read (memory is
     // bounded by the tasks): its track shows it whole, without its stages.
-    if (task.events.empty()) w_.key("records").value("folded into the statistics: ended ok, no error");
+    if (task.events.empty())
+      w_.key("records").value("folded into the statistics: ended ok, no error");
     w_.end_object().end_object();
 
     auto rows = report::timeline_rows(store, t);
     for (size_t i = 0; i < rows.size(); ++i) {
       const auto& row = rows[i];
       int64_t at = row.event->time;
-      int64_t until = i + 1 < rows.size() ? rows[i + 1].event->time
+      int64_t until = i + 1 < rows.size()          ? rows[i + 1].event->time
                       : o.outcome == Outcome::open ? span.end
                                                    : at;
       std::string name = !row.stage.empty()    ? row.stage

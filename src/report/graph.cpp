@@ -30,11 +30,16 @@ std::string dot_quote(std::string_view text) {
 
 std::string_view outcome_colour(Outcome o) {
   switch (o) {
-    case Outcome::ok: return "#c8e6c9";
-    case Outcome::failed: return "#ef9a9a";
-    case Outcome::timed_out: return "#ffcc80";
-    case Outcome::cancelled: return "#e0e0e0";
-    case Outcome::open: return "#fff59d";
+    case Outcome::ok:
+      return "#c8e6c9";
+    case Outcome::failed:
+      return "#ef9a9a";
+    case Outcome::timed_out:
+      return "#ffcc80";
+    case Outcome::cancelled:
+      return "#e0e0e0";
+    case Outcome::open:
+      return "#fff59d";
   }
   return "#ffffff";
 }
@@ -63,7 +68,8 @@ uint32_t tree_root(const TaskStore& store, uint32_t task) {
 
 // Each task's await that ended last, the one that decided when the task could go on, as
 // (waiter, awaited) keys: followed from any task, these edges are its critical path.
-std::unordered_set<uint64_t> critical_edges(const ReportInput& in, const std::vector<uint32_t>& tasks) {
+std::unordered_set<uint64_t> critical_edges(const ReportInput& in,
+                                            const std::vector<uint32_t>& tasks) {
   TaskGraph graph(in.store, in.analysis);
   std::unordered_set<uint64_t> edges;
   for (uint32_t t : tasks) {
@@ -84,9 +90,10 @@ std::string render_graph_dot(const ReportInput& in, const std::vector<uint32_t>&
   for (uint32_t t : tasks) trees[tree_root(store, t)].push_back(t);
 
   auto critical = critical_edges(in, tasks);
-  std::string out = "digraph coroner {\n  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\", "
-                    "fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", "
-                    "fontsize=9];\n";
+  std::string out =
+      "digraph coroner {\n  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\", "
+      "fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", "
+      "fontsize=9];\n";
   size_t cluster = 0;
   for (const auto& [root, members] : trees) {
     out += fmt::format("  subgraph cluster_{} {{\n    label={}; style=dashed; color=\"#9e9e9e\";\n",
@@ -154,7 +161,11 @@ std::string render_graph_json(const ReportInput& in, const std::vector<uint32_t>
   for (uint32_t t : tasks) {
     uint32_t parent = store.tasks()[t].parent;
     if (parent != kNone && shown.count(parent)) {
-      w.begin_object().key("from").value(store.task_value(parent)).key("to").value(store.task_value(t));
+      w.begin_object()
+          .key("from")
+          .value(store.task_value(parent))
+          .key("to")
+          .value(store.task_value(t));
       w.key("kind").value("spawned").end_object();
     }
     for (uint32_t a : store.tasks()[t].awaits) {

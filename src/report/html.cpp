@@ -132,8 +132,10 @@ void write_graphs(JsonWriter& w, const ReportInput& in) {
       bool room = true;
       auto each = [&](uint32_t u, Via how) {
         ++seen;
-        if (room) room = visit(u, d + 1, how);
-        else ++more;
+        if (room)
+          room = visit(u, d + 1, how);
+        else
+          ++more;
       };
       if (awaits) {
         for (uint32_t a : task.awaits) each(a, await_edge);
@@ -142,14 +144,17 @@ void write_graphs(JsonWriter& w, const ReportInput& in) {
       }
       if (parent && task.parent != kNone && room) each(task.parent, up);
       if (kids)
-        for (const uint32_t* u = children.begin(t); u != children.end(t) && room; ++u) each(*u, down);
+        for (const uint32_t* u = children.begin(t); u != children.end(t) && room; ++u)
+          each(*u, down);
       if (!room) more += degree - seen;  // not walked: a parent of a thousand children
     }
     w.begin_object();
     w.key("node").value(uint64_t(node(s)));
     w.key("timeline");
-    if (auto it = timeline_of.find(s); it != timeline_of.end()) w.value(uint64_t(it->second));
-    else w.null();
+    if (auto it = timeline_of.find(s); it != timeline_of.end())
+      w.value(uint64_t(it->second));
+    else
+      w.null();
     w.key("around").begin_array();
     for (uint32_t t : around) w.value(uint64_t(node(t)));
     w.end_array();
@@ -179,8 +184,10 @@ void write_graphs(JsonWriter& w, const ReportInput& in) {
     }
     w.end_array();
     w.key("subject");
-    if (auto it = subject_of.find(t); it != subject_of.end()) w.value(uint64_t(it->second));
-    else w.null();
+    if (auto it = subject_of.find(t); it != subject_of.end())
+      w.value(uint64_t(it->second));
+    else
+      w.null();
     w.end_object();
   }
   w.end_array();
@@ -191,7 +198,11 @@ void write_graphs(JsonWriter& w, const ReportInput& in) {
     const Task& task = tasks[nodes[id]];
     if (task.parent != kNone)
       if (auto it = node_of.find(task.parent); it != node_of.end())
-        w.begin_array().value(uint64_t(it->second)).value(uint64_t(id)).value("spawned").end_array();
+        w.begin_array()
+            .value(uint64_t(it->second))
+            .value(uint64_t(id))
+            .value("spawned")
+            .end_array();
     for (uint32_t a : task.awaits)
       if (auto it = node_of.find(a); it != node_of.end())
         w.begin_array().value(uint64_t(id)).value(uint64_t(it->second)).value("awaits").end_array();
@@ -235,11 +246,20 @@ void append_script_data(std::string& out, std::string_view json) {
 void append_html_text(std::string& out, std::string_view text) {
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
 }
@@ -263,9 +283,10 @@ std::string render_html(const ReportInput& in) {
 
   std::string out;
   out.reserve(blob.size() + 64 * 1024);
-  out += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-         "<meta name=\"color-scheme\" content=\"light dark\">\n";
+  out +=
+      "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<meta name=\"color-scheme\" content=\"light dark\">\n";
   out += fmt::format("<meta name=\"generator\" content=\"coroner {}\">\n", kVersion);
   out += "<link rel=\"icon\" href=\"data:,\">\n<title>coroner: ";
   append_html_text(out, files);

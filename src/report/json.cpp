@@ -31,14 +31,20 @@ void write_finding(JsonWriter& w, const ReportInput& in, const Finding& f) {
   w.begin_object();
   w.key("kind").value(to_string(f.kind));
   w.key("subkind");
-  if (f.subkind.empty()) w.null(); else w.value(f.subkind);
+  if (f.subkind.empty())
+    w.null();
+  else
+    w.value(f.subkind);
   w.key("task").value(store.task_value(f.task));
   w.key("scope");
   write_scope(w, store, f.task);
   w.key("severity").value(to_string(f.severity));
   w.key("reason").value(f.reason);
   w.key("stage");
-  if (f.stage == kNone) w.null(); else w.value(store.words().view(f.stage));
+  if (f.stage == kNone)
+    w.null();
+  else
+    w.value(store.words().view(f.stage));
   w.key("time").value(format_time(f.time));
   w.key("outcome").value(to_string(in.analysis.outcomes[f.task].outcome));
   w.key("chain");
@@ -58,7 +64,10 @@ void write_events(JsonWriter& w, const ReportInput& in, uint32_t task, size_t la
     w.begin_object();
     w.key("time").value(format_time(row.event->time));
     w.key("stage");
-    if (row.stage.empty()) w.null(); else w.value(row.stage);
+    if (row.stage.empty())
+      w.null();
+    else
+      w.value(row.stage);
     if (!row.status.empty()) w.key("status").value(row.status);
     w.key("since_previous_s").seconds(row.gap);
     if (!row.error.empty()) w.key("error").value(row.error);
@@ -84,7 +93,10 @@ void write_task(JsonWriter& w, const ReportInput& in, const TaskGraph& graph, ui
   w.key("end").value(format_time(o.end));
   w.key("duration_s").seconds(elapsed(t.first_time, o.end));
   w.key("parent");
-  if (t.parent == kNone) w.null(); else w.value(store.task_value(t.parent));
+  if (t.parent == kNone)
+    w.null();
+  else
+    w.value(store.task_value(t.parent));
   w.key("awaits");
   write_task_list(w, store, t.awaits);
   w.key("critical_path");
@@ -108,10 +120,16 @@ void write_stage(JsonWriter& w, const ReportInput& in, uint32_t s) {
   w.key("timed").value(h.count());
   for (auto [name, p] : {std::pair{"p50_s", 0.5}, {"p95_s", 0.95}, {"p99_s", 0.99}}) {
     w.key(name);
-    if (h.count()) w.seconds(h.percentile(p)); else w.null();
+    if (h.count())
+      w.seconds(h.percentile(p));
+    else
+      w.null();
   }
   w.key("max_s");
-  if (h.count()) w.seconds(h.max()); else w.null();
+  if (h.count())
+    w.seconds(h.max());
+  else
+    w.null();
   // The durations in 24 bins of equal width in log(duration), from min to max: the histogram
   // `coroner stats` draws on a terminal and the html report draws as bars. Empty: no duration.
   w.key("histogram").begin_array();

@@ -23,9 +23,9 @@ std::string render_schema_text(const SchemaCollector& schema, const std::vector<
   std::string forms;
   for (const auto& [form, n] : schema.time_forms())
     forms += fmt::format("{}{} ({})", forms.empty() ? "" : ", ", form, n);
-  out += fmt::format("time form: {}{}\n", forms.empty() ? "none" : forms,
-                     schema.bad_times() ? fmt::format(", unreadable in {} records", schema.bad_times())
-                                        : "");
+  out += fmt::format(
+      "time form: {}{}\n", forms.empty() ? "none" : forms,
+      schema.bad_times() ? fmt::format(", unreadable in {} records", schema.bad_times()) : "");
   out += "\nrole        field                records  samples\n";
   for (size_t r = 0; r < kRoleCount; ++r) {
     const RoleUse& use = schema.uses()[r];
@@ -41,8 +41,8 @@ std::string render_schema_text(const SchemaCollector& schema, const std::vector<
     if (!any) {
       std::string names;
       for (const FieldUse& f : use.fields) names += (names.empty() ? "" : ", ") + f.path;
-      out += fmt::format("{:<11} {:<20} {:>7}  (looked for: {})\n", to_string(Role(r)), "-", 0,
-                         names);
+      out +=
+          fmt::format("{:<11} {:<20} {:>7}  (looked for: {})\n", to_string(Role(r)), "-", 0, names);
     }
   }
   return out;

@@ -21,9 +21,12 @@ class Painter {
   }
   std::string severity(Severity s, std::string_view text) const {
     switch (s) {
-      case Severity::error: return (*this)("1;31", text);
-      case Severity::warning: return (*this)("1;33", text);
-      case Severity::info: return (*this)("1;36", text);
+      case Severity::error:
+        return (*this)("1;31", text);
+      case Severity::warning:
+        return (*this)("1;33", text);
+      case Severity::info:
+        return (*this)("1;36", text);
     }
     return std::string(text);
   }
@@ -34,15 +37,24 @@ class Painter {
 
 std::string_view kind_headline(FindingKind kind) {
   switch (kind) {
-    case FindingKind::deadlock: return "tasks waiting on each other in a cycle";
-    case FindingKind::hung: return "started, never ended, silent far longer than their stage takes";
-    case FindingKind::blocked: return "waiting on a task that hung or failed";
-    case FindingKind::timeout: return "timed out or ran past a deadline";
-    case FindingKind::lost_exception: return "an exception that never reached the outcome";
-    case FindingKind::orphan: return "still running after the parent ended";
-    case FindingKind::destroyed_pending: return "destroyed by asyncio while pending";
-    case FindingKind::anomaly: return "records out of the usual order";
-    case FindingKind::in_flight: return "still working when the log ends (information)";
+    case FindingKind::deadlock:
+      return "tasks waiting on each other in a cycle";
+    case FindingKind::hung:
+      return "started, never ended, silent far longer than their stage takes";
+    case FindingKind::blocked:
+      return "waiting on a task that hung or failed";
+    case FindingKind::timeout:
+      return "timed out or ran past a deadline";
+    case FindingKind::lost_exception:
+      return "an exception that never reached the outcome";
+    case FindingKind::orphan:
+      return "still running after the parent ended";
+    case FindingKind::destroyed_pending:
+      return "destroyed by asyncio while pending";
+    case FindingKind::anomaly:
+      return "records out of the usual order";
+    case FindingKind::in_flight:
+      return "still working when the log ends (information)";
   }
   return "";
 }
@@ -61,9 +73,8 @@ void summary(const ReportInput& in, const Painter& paint, std::string& out) {
   const auto& store = in.store;
   const auto& a = in.analysis;
   const auto& counts = store.counts();
-  std::string files = store.files().size() == 1
-                          ? std::string(display_name(store.files()[0]))
-                          : plural(store.files().size(), "file", "files");
+  std::string files = store.files().size() == 1 ? std::string(display_name(store.files()[0]))
+                                                : plural(store.files().size(), "file", "files");
   uint64_t tasks = 0;
   for (uint64_t c : a.outcome_counts) tasks += c;
   out += fmt::format("{} {}: {}, {}, {} of log\n", paint("1", "coroner"), files,
@@ -73,17 +84,18 @@ void summary(const ReportInput& in, const Painter& paint, std::string& out) {
     std::string where;
     for (const BadLine& b : store.bad_lines()) {
       if (!where.empty()) where += ", ";
-      where += fmt::format("{}:{}", display_name(store.files()[b.file]),
-                           b.line);
+      where += fmt::format("{}:{}", display_name(store.files()[b.file]), b.line);
     }
-    out += fmt::format("skipped: {} that {} not a JSON object (at {}{})\n",
-                       plural(counts.bad_lines, "line", "lines"), counts.bad_lines == 1 ? "is" : "are",
-                       where, counts.bad_lines > store.bad_lines().size() ? ", ..." : "");
+    out +=
+        fmt::format("skipped: {} that {} not a JSON object (at {}{})\n",
+                    plural(counts.bad_lines, "line", "lines"), counts.bad_lines == 1 ? "is" : "are",
+                    where, counts.bad_lines > store.bad_lines().size() ? ", ..." : "");
   }
   for (const std::string& d : in.ingest.damage) out += fmt::format("damaged input: {}\n", d);
   if (counts.records > 0 && counts.task_records == 0)
-    out += "no record has a task field: `coroner schema FILE` shows the fields seen, and "
-           "--field task=NAME names yours\n";
+    out +=
+        "no record has a task field: `coroner schema FILE` shows the fields seen, and "
+        "--field task=NAME names yours\n";
   if (counts.bad_times > 0)
     out += fmt::format("unreadable time: {} (they took the previous record's time)\n",
                        plural(counts.bad_times, "record", "records"));
@@ -124,19 +136,23 @@ void timeline(const ReportInput& in, const Painter& paint, uint32_t task, const 
   width = std::min<size_t>(width, 32);
   for (size_t i = skip; i < rows.size(); ++i) {
     const TimelineRow& row = rows[i];
-    std::string line = fmt::format("        {}  {:<{}}  {:>8}", report::clock(row.event->time),
-                                   row.stage.empty() ? "-" : row.stage, width,
-                                   i == 0 ? std::string() : fmt::format("+{}", format_duration(row.gap)));
+    std::string line =
+        fmt::format("        {}  {:<{}}  {:>8}", report::clock(row.event->time),
+                    row.stage.empty() ? "-" : row.stage, width,
+                    i == 0 ? std::string() : fmt::format("+{}", format_duration(row.gap)));
     if (!row.status.empty()) line += "  status=" + row.status;
     if (!row.error.empty()) line += "  " + paint("31", row.error);
     out += line + "\n";
   }
-  if (finding && (finding->kind == FindingKind::hung || finding->kind == FindingKind::blocked ||
-                  finding->kind == FindingKind::deadlock) && !rows.empty()) {
-    out += fmt::format("        {}  {}\n", report::clock(in.analysis.log_end),
-                       paint("2", fmt::format("(log ends, silent {})",
-                                              format_duration(elapsed(rows.back().event->time,
-                                                                      in.analysis.log_end)))));
+  if (finding &&
+      (finding->kind == FindingKind::hung || finding->kind == FindingKind::blocked ||
+       finding->kind == FindingKind::deadlock) &&
+      !rows.empty()) {
+    out += fmt::format(
+        "        {}  {}\n", report::clock(in.analysis.log_end),
+        paint("2",
+              fmt::format("(log ends, silent {})",
+                          format_duration(elapsed(rows.back().event->time, in.analysis.log_end)))));
   }
 }
 
@@ -171,8 +187,8 @@ void findings(const ReportInput& in, const Painter& paint, std::string& out) {
     if (top > 0 && shown_in_kind > top) {
       bool last_of_kind = i + 1 == in.findings.size() || in.findings[i + 1]->kind != f.kind;
       if (last_of_kind)
-        out += fmt::format("  ... and {} more (--top 0 shows all)\n",
-                           by_kind[size_t(f.kind)] - top);
+        out +=
+            fmt::format("  ... and {} more (--top 0 shows all)\n", by_kind[size_t(f.kind)] - top);
       continue;
     }
     std::string sub = f.subkind.empty() ? "" : fmt::format(" [{}]", f.subkind);
@@ -202,20 +218,21 @@ std::string render_timeline_text(const ReportInput& in, const std::vector<uint32
   for (uint32_t task : tasks) {
     const TaskOutcome& o = in.analysis.outcomes[task];
     const Task& t = in.store.tasks()[task];
-    out += fmt::format("{}  outcome: {}, ran {} ({} .. {})\n", paint("1", in.store.task_label(task)),
-                       to_string(o.outcome), format_duration(elapsed(t.first_time, o.end)), format_time(t.first_time),
-                       format_time(o.end));
+    out +=
+        fmt::format("{}  outcome: {}, ran {} ({} .. {})\n", paint("1", in.store.task_label(task)),
+                    to_string(o.outcome), format_duration(elapsed(t.first_time, o.end)),
+                    format_time(t.first_time), format_time(o.end));
     if (t.parent != kNone) out += fmt::format("  spawned by: {}\n", in.store.task_label(t.parent));
     std::string children;
     for (uint32_t i = 0; i < in.store.tasks().size(); ++i)
-      if (in.store.tasks()[i].parent == task)
-        join(children, ", ", in.store.task_value(i));
+      if (in.store.tasks()[i].parent == task) join(children, ", ", in.store.task_value(i));
     if (!children.empty()) out += fmt::format("  spawned: {}\n", children);
     if (!t.awaits.empty()) {
       std::string list;
       for (uint32_t w : t.awaits) {
-        join(list, ", ", fmt::format("{} ({})", in.store.task_value(w),
-                                     to_string(in.analysis.outcomes[w].outcome)));
+        join(list, ", ",
+             fmt::format("{} ({})", in.store.task_value(w),
+                         to_string(in.analysis.outcomes[w].outcome)));
       }
       out += fmt::format("  awaited: {}\n", list);
       std::string path;
@@ -227,8 +244,8 @@ std::string render_timeline_text(const ReportInput& in, const std::vector<uint32
       if (f.task != task) continue;
       if (!first) first = &f;
       std::string sub = f.subkind.empty() ? "" : fmt::format(" [{}]", f.subkind);
-      out += fmt::format("  {}{}: {}\n", paint.severity(f.severity, to_string(f.kind)), sub,
-                         f.reason);
+      out +=
+          fmt::format("  {}{}: {}\n", paint.severity(f.severity, to_string(f.kind)), sub, f.reason);
       chain(in, f, out);
     }
     timeline(all, paint, task, first, out);
@@ -247,7 +264,8 @@ std::string render_stats_text(const ReportInput& in) {
     return stages[a].occurrences > stages[b].occurrences;
   });
   size_t width = 5;
-  for (uint32_t s : order) width = std::max(width, std::min<size_t>(in.store.words().view(s).size(), 40));
+  for (uint32_t s : order)
+    width = std::max(width, std::min<size_t>(in.store.words().view(s).size(), 40));
   out += fmt::format("{:<{}}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}  {:>7}\n", "stage", width, "count",
                      "p50", "p95", "p99", "max", "errors");
   for (uint32_t s : order) {

@@ -41,8 +41,7 @@ int main(int argc, char** argv) {
     }
     ++records;
   }
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%llu %zu %.6f %llu\n", (unsigned long long)records, json.size(), seconds,
               (unsigned long long)checksum);
   return 0;

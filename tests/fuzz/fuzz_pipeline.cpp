@@ -13,7 +13,6 @@
 #include "coroner/task_graph.hpp"
 #include "coroner/task_store.hpp"
 #include "coroner/vocabulary.hpp"
-
 #include "fuzz_common.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -6,7 +6,6 @@
 #include <string_view>
 
 #include "coroner/timestamp.hpp"
-
 #include "fuzz_common.hpp"
 
 namespace {

@@ -1,5 +1,4 @@
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -182,7 +181,8 @@ TEST_CASE("coroner::analysis timeout") {
   SUBCASE("by an end word: 'fetch_data timed out'") {
     CHECK(run->findings("t1") == Kinds{"timeout"});
     CHECK(run->outcome("t1") == Outcome::timed_out);
-    CHECK(run->finding("t1", FindingKind::timeout).stage == *run->words().find("fetch_data timed out"));
+    CHECK(run->finding("t1", FindingKind::timeout).stage ==
+          *run->words().find("fetch_data timed out"));
   }
 
   SUBCASE("by a status word: timed_out") {
@@ -233,8 +233,8 @@ TEST_CASE("coroner::analysis --deadline and --stage-deadline") {
   }
 
   SUBCASE("--deadline flags the tasks that ran longer, only those") {
-    auto run = analyse("unit/logs/deadlines.jsonl",
-                       [](Run& r) { r.options.deadline_ns = 2500 * kMs; });
+    auto run =
+        analyse("unit/logs/deadlines.jsonl", [](Run& r) { r.options.deadline_ns = 2500 * kMs; });
     CHECK(run->tasks_with(FindingKind::timeout) == Kinds{"longrun"});
     CHECK(run->finding("longrun", FindingKind::timeout).reason.find("--deadline") !=
           std::string::npos);
@@ -519,8 +519,8 @@ TEST_CASE("coroner::analysis scope") {
   }
 
   SUBCASE("with no scope fields (--key ''), they are one task") {
-    auto run = analyse("unit/logs/scope.jsonl",
-                       [](Run& r) { coroner::set_scope_fields(r.roles, ""); });
+    auto run =
+        analyse("unit/logs/scope.jsonl", [](Run& r) { coroner::set_scope_fields(r.roles, ""); });
     CHECK(run->tasks_named("Task-3").size() == 1);
     CHECK(run->store->task_label(run->task("Task-3")) == "Task-3");
     CHECK(run->count(FindingKind::hung) == 0);

@@ -1,11 +1,10 @@
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,11 +60,14 @@ TEST_CASE("regression: a timeout past double's range keeps its record (#9, hosti
   CHECK(c.has_timeout == std::vector<bool>{false, false, true});
 }
 
-TEST_CASE("regression: two objects on one line are one bad line, wherever the line is (#9, fuzz_reader)") {
+TEST_CASE(
+    "regression: two objects on one line are one bad line, wherever the line is (#9, "
+    "fuzz_reader)") {
   // Was: two records when the fast path reached the line, one bad line ("text after the
   // object") when a damaged line shortly before had sent the parser down the slow path; so
   // records + bad lines could exceed the lines read (fuzz_reader's invariant).
-  const std::string two = "{\"ts\":2,\"task\":\"a\",\"stage\":\"x\"}{\"ts\":3,\"task\":\"b\",\"stage\":\"y\"}\n";
+  const std::string two =
+      "{\"ts\":2,\"task\":\"a\",\"stage\":\"x\"}{\"ts\":3,\"task\":\"b\",\"stage\":\"y\"}\n";
   const std::string junk = "{\"ts\":4,\"task\":\"c\",\"stage\":\"x\"} trailing junk\n";
   const std::string good = "{\"ts\":1,\"task\":\"g\",\"stage\":\"start\"}\n";
   for (const std::string& before : {std::string(), good, std::string("not json\n")}) {
@@ -84,9 +86,10 @@ TEST_CASE("regression: two objects on one line are one bad line, wherever the li
 TEST_CASE("regression: what follows an object on its line is judged alike on both paths (#9)") {
   // Blanks and a CR after the object are fine; a comma is text after the object: one bad line,
   // whether the fast path meets it or the slow path after a damaged line.
-  const std::string lines = "{\"ts\":1,\"task\":\"a\",\"stage\":\"x\"} \t\r\n"
-                            "{\"ts\":2,\"task\":\"b\",\"stage\":\"x\"},\n"
-                            "{\"ts\":3,\"task\":\"c\",\"stage\":\"x\"}";
+  const std::string lines =
+      "{\"ts\":1,\"task\":\"a\",\"stage\":\"x\"} \t\r\n"
+      "{\"ts\":2,\"task\":\"b\",\"stage\":\"x\"},\n"
+      "{\"ts\":3,\"task\":\"c\",\"stage\":\"x\"}";
   for (const std::string& before : {std::string(), std::string("not json\n")}) {
     CAPTURE(before);
     Counts c = parse(before + lines);

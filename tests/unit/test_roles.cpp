@@ -41,8 +41,8 @@ TEST_CASE("coroner::Roles") {
     CHECK(c[Role::parent] ==
           Paths{"parent_id", "parent_task_id", "parent_task", "parent", "spawned_by"});
     CHECK(c[Role::awaits] == Paths{"awaits", "awaiting", "waiting_on", "waits_on", "depends_on"});
-    CHECK(c[Role::error] == Paths{"exception", "exc_info", "exc_text", "error", "err",
-                                  "traceback", "stack_trace"});
+    CHECK(c[Role::error] ==
+          Paths{"exception", "exc_info", "exc_text", "error", "err", "traceback", "stack_trace"});
     CHECK(c[Role::error_type] == Paths{"exc_type", "error_type", "exception_type"});
     CHECK(c[Role::level] == Paths{"level", "levelname", "severity"});
     CHECK(c[Role::timeout] == Paths{"timeout", "timeout_s", "deadline_s"});
@@ -89,8 +89,8 @@ TEST_CASE("coroner::Roles") {
   }
 
   SUBCASE("apply_field_override: malformed specs are errors, config untouched") {
-    for (const char* spec : {"task", "=extra", "task=", "", "task=.a", "task=a.", "task=a..b",
-                             "task=."}) {
+    for (const char* spec :
+         {"task", "=extra", "task=", "", "task=.a", "task=a.", "task=a..b", "task=."}) {
       INFO("spec: '" << spec << "'");
       RoleConfig c = default_roles();
       CHECK(apply_field_override(c, spec).has_value());

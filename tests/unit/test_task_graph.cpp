@@ -92,12 +92,13 @@ TEST_CASE("coroner::TaskGraph") {
   }
 
   SUBCASE("a deadlock of two tasks names both, with the cycle") {
-    Analysed a(healthy_trees(20, 1700000000.0) +
-               "{\"ts\": 1700000001.0, \"task\": \"x\", \"phase\": \"started\"}\n"
-               "{\"ts\": 1700000001.0, \"task\": \"y\", \"phase\": \"started\"}\n"
-               "{\"ts\": 1700000001.1, \"task\": \"x\", \"phase\": \"waiting\", \"awaits\": \"y\"}\n"
-               "{\"ts\": 1700000001.1, \"task\": \"y\", \"phase\": \"waiting\", \"awaits\": \"x\"}\n" +
-               kLogEnd);
+    Analysed a(
+        healthy_trees(20, 1700000000.0) +
+        "{\"ts\": 1700000001.0, \"task\": \"x\", \"phase\": \"started\"}\n"
+        "{\"ts\": 1700000001.0, \"task\": \"y\", \"phase\": \"started\"}\n"
+        "{\"ts\": 1700000001.1, \"task\": \"x\", \"phase\": \"waiting\", \"awaits\": \"y\"}\n"
+        "{\"ts\": 1700000001.1, \"task\": \"y\", \"phase\": \"waiting\", \"awaits\": \"x\"}\n" +
+        kLogEnd);
     auto kinds = a.kinds();
     CHECK(kinds["x"] == "deadlock");
     CHECK(kinds["y"] == "deadlock");
@@ -109,12 +110,13 @@ TEST_CASE("coroner::TaskGraph") {
   }
 
   SUBCASE("a deadlock of three tasks, and a task blocked behind it") {
-    Analysed a(healthy_trees(20, 1700000000.0) +
-               "{\"ts\": 1700000001.0, \"task\": \"a\", \"phase\": \"waiting\", \"awaits\": \"b\"}\n"
-               "{\"ts\": 1700000001.0, \"task\": \"b\", \"phase\": \"waiting\", \"awaits\": \"c\"}\n"
-               "{\"ts\": 1700000001.0, \"task\": \"c\", \"phase\": \"waiting\", \"awaits\": [\"a\"]}\n"
-               "{\"ts\": 1700000001.0, \"task\": \"w\", \"phase\": \"waiting\", \"awaits\": \"b\"}\n" +
-               kLogEnd);
+    Analysed a(
+        healthy_trees(20, 1700000000.0) +
+        "{\"ts\": 1700000001.0, \"task\": \"a\", \"phase\": \"waiting\", \"awaits\": \"b\"}\n"
+        "{\"ts\": 1700000001.0, \"task\": \"b\", \"phase\": \"waiting\", \"awaits\": \"c\"}\n"
+        "{\"ts\": 1700000001.0, \"task\": \"c\", \"phase\": \"waiting\", \"awaits\": [\"a\"]}\n"
+        "{\"ts\": 1700000001.0, \"task\": \"w\", \"phase\": \"waiting\", \"awaits\": \"b\"}\n" +
+        kLogEnd);
     auto kinds = a.kinds();
     CHECK(kinds["a"] == "deadlock");
     CHECK(kinds["b"] == "deadlock");
@@ -129,12 +131,13 @@ TEST_CASE("coroner::TaskGraph") {
   }
 
   SUBCASE("a chain of blocked tasks three deep points at the hung root") {
-    Analysed a(healthy_trees(20, 1700000000.0) +
-               "{\"ts\": 1700000001.0, \"task\": \"leaf\", \"phase\": \"loading\"}\n"
-               "{\"ts\": 1700000001.0, \"task\": \"m1\", \"phase\": \"waiting\", \"awaits\": \"leaf\"}\n"
-               "{\"ts\": 1700000001.0, \"task\": \"m2\", \"phase\": \"waiting\", \"awaits\": \"m1\"}\n"
-               "{\"ts\": 1700000001.0, \"task\": \"m3\", \"phase\": \"waiting\", \"awaits\": \"m2\"}\n" +
-               kLogEnd);
+    Analysed a(
+        healthy_trees(20, 1700000000.0) +
+        "{\"ts\": 1700000001.0, \"task\": \"leaf\", \"phase\": \"loading\"}\n"
+        "{\"ts\": 1700000001.0, \"task\": \"m1\", \"phase\": \"waiting\", \"awaits\": \"leaf\"}\n"
+        "{\"ts\": 1700000001.0, \"task\": \"m2\", \"phase\": \"waiting\", \"awaits\": \"m1\"}\n"
+        "{\"ts\": 1700000001.0, \"task\": \"m3\", \"phase\": \"waiting\", \"awaits\": \"m2\"}\n" +
+        kLogEnd);
     auto kinds = a.kinds();
     CHECK(kinds["leaf"] == "hung");
     CHECK(kinds["m1"] == "blocked");
@@ -148,8 +151,10 @@ TEST_CASE("coroner::TaskGraph") {
 
   SUBCASE("blocked on a failed task names the failure") {
     Analysed a(healthy_trees(20, 1700000000.0) +
-               "{\"ts\": 1700000001.0, \"task\": \"producer\", \"phase\": \"failed\", \"error\": \"OSError: gone\"}\n"
-               "{\"ts\": 1700000001.1, \"task\": \"consumer\", \"phase\": \"waiting\", \"awaits\": \"producer\"}\n" +
+               "{\"ts\": 1700000001.0, \"task\": \"producer\", \"phase\": \"failed\", \"error\": "
+               "\"OSError: gone\"}\n"
+               "{\"ts\": 1700000001.1, \"task\": \"consumer\", \"phase\": \"waiting\", \"awaits\": "
+               "\"producer\"}\n" +
                kLogEnd);
     auto kinds = a.kinds();
     CHECK(kinds["consumer"] == "blocked");
@@ -157,13 +162,16 @@ TEST_CASE("coroner::TaskGraph") {
   }
 
   SUBCASE("an orphan: a child still running when its parent ended") {
-    Analysed a(healthy_trees(20, 1700000000.0) +
-               "{\"ts\": 1700000001.0, \"task\": \"p\", \"phase\": \"started\"}\n"
-               "{\"ts\": 1700000001.0, \"task\": \"kid\", \"phase\": \"polling\", \"parent_id\": \"p\"}\n"
-               "{\"ts\": 1700000001.0, \"task\": \"stuck\", \"phase\": \"polling\", \"parent_id\": \"p\"}\n"
-               "{\"ts\": 1700000001.1, \"task\": \"p\", \"phase\": \"done\"}\n"
-               "{\"ts\": 1700000009.999, \"task\": \"kid\", \"phase\": \"polling\", \"parent_id\": \"p\"}\n" +
-               kLogEnd);
+    Analysed a(
+        healthy_trees(20, 1700000000.0) +
+        "{\"ts\": 1700000001.0, \"task\": \"p\", \"phase\": \"started\"}\n"
+        "{\"ts\": 1700000001.0, \"task\": \"kid\", \"phase\": \"polling\", \"parent_id\": \"p\"}\n"
+        "{\"ts\": 1700000001.0, \"task\": \"stuck\", \"phase\": \"polling\", \"parent_id\": "
+        "\"p\"}\n"
+        "{\"ts\": 1700000001.1, \"task\": \"p\", \"phase\": \"done\"}\n"
+        "{\"ts\": 1700000009.999, \"task\": \"kid\", \"phase\": \"polling\", \"parent_id\": "
+        "\"p\"}\n" +
+        kLogEnd);
     // Still active at the end: in flight, and an orphan.
     CHECK(a.kinds()["kid"] == "orphan,in-flight");
     CHECK(a.finding("p", FindingKind::orphan) == nullptr);
@@ -172,15 +180,18 @@ TEST_CASE("coroner::TaskGraph") {
   }
 
   SUBCASE("an unobserved child: failed while its parent ended ok without awaiting it") {
-    Analysed a(healthy_trees(20, 1700000000.0) +
-               "{\"ts\": 1700000001.0, \"task\": \"p\", \"phase\": \"started\"}\n"
-               "{\"ts\": 1700000001.0, \"task\": \"seen\", \"phase\": \"started\", \"parent_id\": \"p\"}\n"
-               "{\"ts\": 1700000001.0, \"task\": \"unseen\", \"phase\": \"started\", \"parent_id\": \"p\"}\n"
-               "{\"ts\": 1700000001.0, \"task\": \"p\", \"phase\": \"waiting\", \"awaits\": \"seen\"}\n"
-               "{\"ts\": 1700000001.1, \"task\": \"seen\", \"phase\": \"failed\", \"parent_id\": \"p\"}\n"
-               "{\"ts\": 1700000001.1, \"task\": \"unseen\", \"phase\": \"failed\", \"parent_id\": \"p\"}\n"
-               "{\"ts\": 1700000001.2, \"task\": \"p\", \"phase\": \"done\"}\n" +
-               kLogEnd);
+    Analysed a(
+        healthy_trees(20, 1700000000.0) +
+        "{\"ts\": 1700000001.0, \"task\": \"p\", \"phase\": \"started\"}\n"
+        "{\"ts\": 1700000001.0, \"task\": \"seen\", \"phase\": \"started\", \"parent_id\": \"p\"}\n"
+        "{\"ts\": 1700000001.0, \"task\": \"unseen\", \"phase\": \"started\", \"parent_id\": "
+        "\"p\"}\n"
+        "{\"ts\": 1700000001.0, \"task\": \"p\", \"phase\": \"waiting\", \"awaits\": \"seen\"}\n"
+        "{\"ts\": 1700000001.1, \"task\": \"seen\", \"phase\": \"failed\", \"parent_id\": \"p\"}\n"
+        "{\"ts\": 1700000001.1, \"task\": \"unseen\", \"phase\": \"failed\", \"parent_id\": "
+        "\"p\"}\n"
+        "{\"ts\": 1700000001.2, \"task\": \"p\", \"phase\": \"done\"}\n" +
+        kLogEnd);
     const Finding* f = a.finding("unseen", FindingKind::lost_exception);
     REQUIRE(f);
     CHECK(f->subkind == "unobserved-child");
@@ -214,14 +225,19 @@ TEST_CASE("coroner::TaskGraph waits that are not stuck") {
     std::string log;
     for (int i = 0; i < 20; ++i)  // healthy parents and children, for the stage statistics
       log += "{\"ts\": " + std::to_string(1700000000 + i) + ", \"task\": \"p" + std::to_string(i) +
-             "\", \"phase\": \"gather\", \"awaits\": \"c" + std::to_string(i) + "\"}\n"
-             "{\"ts\": " + std::to_string(1700000000 + i) + ".5, \"task\": \"c" + std::to_string(i) +
-             "\", \"phase\": \"done\", \"parent_id\": \"p" + std::to_string(i) + "\"}\n"
-             "{\"ts\": " + std::to_string(1700000000 + i) + ".6, \"task\": \"p" + std::to_string(i) +
+             "\", \"phase\": \"gather\", \"awaits\": \"c" + std::to_string(i) +
+             "\"}\n"
+             "{\"ts\": " +
+             std::to_string(1700000000 + i) + ".5, \"task\": \"c" + std::to_string(i) +
+             "\", \"phase\": \"done\", \"parent_id\": \"p" + std::to_string(i) +
+             "\"}\n"
+             "{\"ts\": " +
+             std::to_string(1700000000 + i) + ".6, \"task\": \"p" + std::to_string(i) +
              "\", \"phase\": \"done\"}\n";
     log += "{\"ts\": 1700000030.0, \"task\": \"pX\", \"phase\": \"gather\", \"awaits\": \"cX\"}\n";
     for (int i = 0; i < 50; ++i)  // the child reports progress up to the end of the log
-      log += "{\"ts\": " + std::to_string(1700000030 + i) + ".1, \"task\": \"cX\", \"phase\": "
+      log += "{\"ts\": " + std::to_string(1700000030 + i) +
+             ".1, \"task\": \"cX\", \"phase\": "
              "\"download\", \"parent_id\": \"pX\"}\n";
     Analysed a(log);
     auto kinds = a.kinds();

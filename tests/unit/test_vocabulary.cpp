@@ -128,9 +128,9 @@ TEST_CASE("coroner::Vocabulary") {
   }
 
   SUBCASE("the seed's and fixtures' plain stages have no meaning") {
-    for (std::string_view stage : {"validate", "transform", "save_to_db", "fetching", "parsing",
-                                   "storing", "download", "parse", "load", "compute",
-                                   "waiting for lock", "transforming"}) {
+    for (std::string_view stage :
+         {"validate", "transform", "save_to_db", "fetching", "parsing", "storing", "download",
+          "parse", "load", "compute", "waiting for lock", "transforming"}) {
       INFO("stage: " << stage);
       CHECK(vocabulary.classify(stage) == Lifecycle::none);
     }
