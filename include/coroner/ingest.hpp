@@ -8,15 +8,10 @@
 #include <string_view>
 #include <vector>
 
-#include "coroner/record_parser.hpp"
+#include "coroner/record.hpp"
 #include "coroner/roles.hpp"
 
 namespace coroner {
-
-// How an input is named to the user: "-" is "<stdin>".
-inline std::string_view display_name(std::string_view path) {
-  return path == "-" ? std::string_view("<stdin>") : path;
-}
 
 // A fatal input problem, told as "FILE:LINE: message" (line 0: the file as a whole).
 struct InputError {

@@ -13,6 +13,11 @@
 
 namespace coroner {
 
+// How an input is named to the user: "-" is "<stdin>".
+inline std::string_view display_name(std::string_view path) {
+  return path == "-" ? std::string_view("<stdin>") : path;
+}
+
 struct RawRecord {
   static constexpr uint8_t kNoField = 0xff;
 
@@ -47,6 +52,21 @@ struct RawRecord {
 
   void clear();
   bool is_error_level() const;
+};
+
+struct BadLine {
+  uint32_t file = 0;
+  uint64_t line = 0;
+  std::string reason;
+};
+
+// Receives the records of an input in order.
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+  virtual void on_record(const RawRecord& record) = 0;
+  // A line that is not a JSON object. Return false to stop reading (--strict).
+  virtual bool on_bad_line(const BadLine& bad) = 0;
 };
 
 }  // namespace coroner

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "coroner/analysis.hpp"
-#include "coroner/ingest.hpp"
+#include "coroner/schema.hpp"
 #include "coroner/task_store.hpp"
 
 namespace coroner {
@@ -26,7 +26,6 @@ struct ReportInput {
   const TaskStore& store;
   const Analysis& analysis;
   std::vector<const Finding*> findings;
-  const IngestResult& ingest;
   ReportOptions options;
 };
 
@@ -45,6 +44,13 @@ std::string render_chrome(const ReportInput& in);
 // One task: its records with durations, what it awaited and spawned, its findings.
 std::string render_timeline_text(const ReportInput& in, const std::vector<uint32_t>& tasks);
 std::string render_timeline_json(const ReportInput& in, const std::vector<uint32_t>& tasks);
+
+// `coroner schema`: which field filled each role, as text or JSON. `damage` lists the inputs that
+// were damaged but read.
+std::string render_schema_text(const SchemaCollector& schema, const std::vector<std::string>& files,
+                               const std::vector<std::string>& damage);
+std::string render_schema_json(const SchemaCollector& schema, const std::vector<std::string>& files,
+                               const std::vector<std::string>& damage);
 
 // Per stage: count, p50/p95/p99/max, error rate, and a small histogram on the terminal.
 std::string render_stats_text(const ReportInput& in);

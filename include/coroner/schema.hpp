@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "coroner/record_parser.hpp"
+#include "coroner/record.hpp"
 #include "coroner/roles.hpp"
 
 namespace coroner {

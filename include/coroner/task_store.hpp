@@ -19,12 +19,13 @@
 #include "coroner/asyncio_messages.hpp"
 #include "coroner/chunked_vector.hpp"
 #include "coroner/interner.hpp"
-#include "coroner/record_parser.hpp"
+#include "coroner/record.hpp"
 #include "coroner/stage_stats.hpp"
-#include "coroner/task_index.hpp"
 #include "coroner/vocabulary.hpp"
 
 namespace coroner {
+
+class TaskIndex;
 
 constexpr uint32_t kNone = UINT32_MAX;
 
@@ -194,6 +195,9 @@ class TaskStore : public RecordSink {
   static constexpr size_t kKeptBadLines = 5;
 
   TaskStore(const Vocabulary& vocabulary, size_t max_stages, bool strict);
+  ~TaskStore() override;
+  TaskStore(const TaskStore&) = delete;
+  TaskStore& operator=(const TaskStore&) = delete;
 
   void on_record(const RawRecord& record) override;
   bool on_bad_line(const BadLine& bad) override;
@@ -261,7 +265,7 @@ class TaskStore : public RecordSink {
   int64_t last_time() const { return last_time_; }
   std::string task_label(uint32_t task) const;  // "1003" or "Task-3 (pid=12)"
   // The task value as written.
-  std::string_view task_value(uint32_t task) const { return task_keys_.name(task); }
+  std::string_view task_value(uint32_t task) const;
 
  private:
   uint32_t intern_word(std::string_view word);
@@ -282,7 +286,7 @@ class TaskStore : public RecordSink {
   bool strict_;
   Interner words_;
   Interner scopes_;
-  TaskIndex task_keys_;  // scope id and task value -> task index
+  std::unique_ptr<TaskIndex> task_keys_;  // scope id and task value -> task index
   std::vector<Lifecycle> meanings_;
   ChunkedVector<Task> tasks_;
   std::vector<ErrorNote> errors_;

@@ -15,7 +15,6 @@
 #include "coroner/ingest.hpp"
 #include "coroner/report.hpp"
 #include "coroner/schema.hpp"
-#include "coroner/schema_report.hpp"
 #include "coroner/task_graph.hpp"
 #include "coroner/task_store.hpp"
 
@@ -142,8 +141,8 @@ int run_schema(const Options& o, const Settings& s) {
   if (schema.records() == 0)
     return fail(fmt::format("{}: no valid record (no line is a JSON object)",
                             files.size() == 1 ? std::string(display_name(files[0])) : "input"));
-  std::string text = o.format == "json" ? render_schema_json(schema, files, result)
-                                        : render_schema_text(schema, files, result);
+  std::string text = o.format == "json" ? render_schema_json(schema, files, result.damage)
+                                        : render_schema_text(schema, files, result.damage);
   return write_output(o, text);
 }
 
@@ -203,6 +202,7 @@ int run_analysis(const Options& o, const Settings& s) {
   IngestResult result = ingest(
       files, s.roles, store, 0, [&](uint64_t b) { progress(b); }, o.threads);
   if (result.error) return fail(result.error->describe());
+  for (const std::string& note : result.damage) store.add_damage(note);
   if (result.stopped_by_sink) {
     const BadLine& b = store.bad_lines().front();
     InputError e{files[b.file], b.line, b.reason + " (--strict)"};
@@ -221,7 +221,7 @@ int run_analysis(const Options& o, const Settings& s) {
   }
   Analysis& analysis = kept_until_exit<Analysis>(analyze(store, s.analysis));
 
-  ReportInput in{store, analysis, {}, result, {}};
+  ReportInput in{store, analysis, {}, {}};
   in.options.top = o.top;
   in.options.color = s.color;
   for (const Finding& f : analysis.findings)

@@ -1,4 +1,4 @@
-#include "coroner/flat_line.hpp"
+#include "flat_line.hpp"
 
 #include <algorithm>
 #include <cstring>

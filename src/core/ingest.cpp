@@ -11,8 +11,8 @@
 #include <mutex>
 #include <thread>
 
-#include "coroner/reader.hpp"
-#include "coroner/record_batch.hpp"
+#include "reader.hpp"
+#include "record_batch.hpp"
 
 namespace coroner {
 

@@ -1,4 +1,4 @@
-#include "coroner/reader.hpp"
+#include "reader.hpp"
 
 #include <errno.h>
 #include <fcntl.h>

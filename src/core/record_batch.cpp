@@ -1,4 +1,4 @@
-#include "coroner/record_batch.hpp"
+#include "record_batch.hpp"
 
 #include <cstring>
 

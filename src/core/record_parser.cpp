@@ -1,4 +1,4 @@
-#include "coroner/record_parser.hpp"
+#include "record_parser.hpp"
 
 #include <simdjson.h>
 
@@ -7,8 +7,8 @@
 #include <charconv>
 #include <cstring>
 
-#include "coroner/flat_line.hpp"
 #include "coroner/interner.hpp"
+#include "flat_line.hpp"
 
 namespace coroner {
 

@@ -1,4 +1,4 @@
-#include "coroner/task_index.hpp"
+#include "task_index.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -5,6 +5,8 @@
 #include <new>
 #include <utility>
 
+#include "task_index.hpp"
+
 namespace coroner {
 
 namespace {
@@ -85,8 +87,17 @@ void EventList::free_first_block(void* memory) {
 }
 
 TaskStore::TaskStore(const Vocabulary& vocabulary, size_t max_stages, bool strict)
-    : vocabulary_(vocabulary), max_stages_(max_stages), strict_(strict) {
+    : vocabulary_(vocabulary),
+      max_stages_(max_stages),
+      strict_(strict),
+      task_keys_(std::make_unique<TaskIndex>()) {
   scopes_.intern("");  // scope 0: no scope field
+}
+
+TaskStore::~TaskStore() = default;
+
+std::string_view TaskStore::task_value(uint32_t task) const {
+  return task_keys_->name(task);
 }
 
 uint32_t TaskStore::intern_word(std::string_view word) {
@@ -135,12 +146,12 @@ uint32_t TaskStore::intern_stage_slowly(std::string_view stage) {
 }
 
 uint32_t TaskStore::find_task(uint32_t scope, std::string_view name) const {
-  auto id = task_keys_.find(scope, name);
+  auto id = task_keys_->find(scope, name);
   return id ? *id : kNone;
 }
 
 uint32_t TaskStore::task_or_new(uint32_t scope, std::string_view name) {
-  uint32_t id = task_keys_.index_or_add(scope, name);
+  uint32_t id = task_keys_->index_or_add(scope, name);
   if (id == tasks_.size()) {
     Task task;
     task.scope = scope;

@@ -9,7 +9,7 @@
 #include <unordered_set>
 
 #include "common.hpp"
-#include "coroner/json_writer.hpp"
+#include "json_writer.hpp"
 
 namespace coroner {
 

@@ -7,8 +7,8 @@
 #include <unordered_set>
 
 #include "common.hpp"
-#include "coroner/json_writer.hpp"
 #include "coroner/task_graph.hpp"
+#include "json_writer.hpp"
 
 namespace coroner {
 

@@ -10,8 +10,8 @@
 #include <unordered_set>
 
 #include "common.hpp"
-#include "coroner/json_writer.hpp"
 #include "html_assets.hpp"
+#include "json_writer.hpp"
 
 namespace coroner {
 

@@ -2,8 +2,8 @@
 #include <fmt/format.h>
 
 #include "common.hpp"
-#include "coroner/json_writer.hpp"
 #include "coroner/task_graph.hpp"
+#include "json_writer.hpp"
 
 namespace coroner {
 
@@ -172,7 +172,7 @@ void write_input(JsonWriter& w, const ReportInput& in) {
   w.key("bad_times").value(c.bad_times);
   w.key("folded_stages").value(c.folded_stages);
   w.key("damage").begin_array();
-  for (const std::string& d : in.ingest.damage) w.value(d);
+  for (const std::string& d : in.store.damage()) w.value(d);
   w.end_array();
   w.key("start").value(format_time(in.analysis.log_start));
   w.key("end").value(format_time(in.analysis.log_end));

@@ -1,4 +1,4 @@
-#include "coroner/json_writer.hpp"
+#include "json_writer.hpp"
 
 #include <fmt/format.h>
 

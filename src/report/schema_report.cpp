@@ -1,8 +1,7 @@
-#include "coroner/schema_report.hpp"
-
 #include <fmt/format.h>
 
-#include "coroner/json_writer.hpp"
+#include "coroner/report.hpp"
+#include "json_writer.hpp"
 
 namespace coroner {
 
@@ -13,13 +12,13 @@ std::string file_name(const std::vector<std::string>& files, uint32_t i) {
 }  // namespace
 
 std::string render_schema_text(const SchemaCollector& schema, const std::vector<std::string>& files,
-                               const IngestResult& ingest) {
+                               const std::vector<std::string>& damage) {
   std::string out;
   out += fmt::format("records: {}  distinct tasks: {}  bad lines: {}\n", schema.records(),
                      schema.distinct_tasks(), schema.bad_lines());
   for (const BadLine& b : schema.bad_line_examples())
     out += fmt::format("  bad line {}:{}: {}\n", file_name(files, b.file), b.line, b.reason);
-  for (const std::string& d : ingest.damage) out += fmt::format("damaged input: {}\n", d);
+  for (const std::string& d : damage) out += fmt::format("damaged input: {}\n", d);
   std::string forms;
   for (const auto& [form, n] : schema.time_forms())
     forms += fmt::format("{}{} ({})", forms.empty() ? "" : ", ", form, n);
@@ -49,7 +48,7 @@ std::string render_schema_text(const SchemaCollector& schema, const std::vector<
 }
 
 std::string render_schema_json(const SchemaCollector& schema, const std::vector<std::string>& files,
-                               const IngestResult& ingest) {
+                               const std::vector<std::string>& damage) {
   std::string out;
   JsonWriter w(out);
   w.begin_object();
@@ -67,7 +66,7 @@ std::string render_schema_json(const SchemaCollector& schema, const std::vector<
   }
   w.end_array();
   w.key("damage").begin_array();
-  for (const std::string& d : ingest.damage) w.value(d);
+  for (const std::string& d : damage) w.value(d);
   w.end_array();
   w.key("time_forms").begin_object();
   for (const auto& [form, n] : schema.time_forms()) w.key(form).value(n);

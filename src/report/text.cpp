@@ -91,7 +91,7 @@ void summary(const ReportInput& in, const Painter& paint, std::string& out) {
                     plural(counts.bad_lines, "line", "lines"), counts.bad_lines == 1 ? "is" : "are",
                     where, counts.bad_lines > store.bad_lines().size() ? ", ..." : "");
   }
-  for (const std::string& d : in.ingest.damage) out += fmt::format("damaged input: {}\n", d);
+  for (const std::string& d : in.store.damage()) out += fmt::format("damaged input: {}\n", d);
   if (counts.records > 0 && counts.task_records == 0)
     out +=
         "no record has a task field: `coroner schema FILE` shows the fields seen, and "

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "coroner/record.hpp"
-#include "coroner/record_parser.hpp"
+#include "record_parser.hpp"
 
 namespace coroner_test {
 

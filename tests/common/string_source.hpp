@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string>
 
-#include "coroner/reader.hpp"
+#include "reader.hpp"
 
 namespace coroner_test {
 

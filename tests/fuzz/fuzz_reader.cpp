@@ -11,10 +11,10 @@
 #include <string_view>
 
 #include "../common/describing_sink.hpp"
-#include "coroner/reader.hpp"
-#include "coroner/record_parser.hpp"
 #include "coroner/roles.hpp"
 #include "fuzz_common.hpp"
+#include "reader.hpp"
+#include "record_parser.hpp"
 
 namespace {
 

@@ -11,10 +11,10 @@
 
 #include "../common/describing_sink.hpp"
 #include "../common/string_source.hpp"
-#include "coroner/flat_line.hpp"
-#include "coroner/reader.hpp"
-#include "coroner/record_parser.hpp"
 #include "coroner/roles.hpp"
+#include "flat_line.hpp"
+#include "reader.hpp"
+#include "record_parser.hpp"
 
 namespace {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "../common/string_source.hpp"
-#include "coroner/reader.hpp"
+#include "reader.hpp"
 
 #ifndef CORONER_TESTS_DIR
 #define CORONER_TESTS_DIR "."

@@ -10,9 +10,9 @@
 
 #include "../common/string_source.hpp"
 #include "coroner/ingest.hpp"
-#include "coroner/reader.hpp"
-#include "coroner/record_parser.hpp"
 #include "coroner/roles.hpp"
+#include "reader.hpp"
+#include "record_parser.hpp"
 
 #ifndef CORONER_TESTS_DIR
 #define CORONER_TESTS_DIR "."

@@ -11,9 +11,9 @@
 
 #include "coroner/analysis.hpp"
 #include "coroner/ingest.hpp"
-#include "coroner/reader.hpp"
-#include "coroner/record_parser.hpp"
 #include "coroner/roles.hpp"
+#include "reader.hpp"
+#include "record_parser.hpp"
 
 // What the fuzzers (tests/fuzz) and the hostile-input suite (tests/e2e/hostile.py) found, one
 // test each, so a fix stays fixed. Each names the issue and the input that showed it.

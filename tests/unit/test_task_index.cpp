@@ -5,7 +5,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "coroner/task_index.hpp"
+#include "task_index.hpp"
 
 namespace {
 

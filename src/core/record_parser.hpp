@@ -10,26 +10,11 @@
 #include <string_view>
 #include <vector>
 
-#include "coroner/reader.hpp"
 #include "coroner/record.hpp"
 #include "coroner/roles.hpp"
+#include "reader.hpp"
 
 namespace coroner {
-
-struct BadLine {
-  uint32_t file = 0;
-  uint64_t line = 0;
-  std::string reason;
-};
-
-// Receives the records of an input in order.
-class RecordSink {
- public:
-  virtual ~RecordSink() = default;
-  virtual void on_record(const RawRecord& record) = 0;
-  // A line that is not a JSON object. Return false to stop reading (--strict).
-  virtual bool on_bad_line(const BadLine& bad) = 0;
-};
 
 class RecordParser {
  public:
