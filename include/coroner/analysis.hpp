@@ -1,4 +1,5 @@
-// Tasks to findings: each task's lifecycle, per-stage statistics, and the rules of SPEC §2.
+// Tasks to findings: each task's outcome, per-stage statistics, and the findings the rules make
+// (docs/DESIGN.md, "Rules").
 #pragma once
 
 #include <array>
@@ -9,7 +10,9 @@
 #include <vector>
 
 #include "coroner/findings.hpp"
+#include "coroner/outcome.hpp"
 #include "coroner/stage_stats.hpp"
+#include "coroner/task_graph.hpp"
 #include "coroner/task_store.hpp"
 
 namespace coroner {
@@ -25,25 +28,8 @@ struct AnalysisOptions {
   unsigned threads = 1;
 };
 
-// How a task's story ended.
-enum class Outcome : uint8_t { open, ok, failed, timed_out, cancelled };
-std::string_view to_string(Outcome outcome);
-
-// 16 bytes a task: its start, last stage and when it entered it are in its Task already
-// (first_time, stage, stage_since).
-struct TaskOutcome {
-  int64_t end = 0;  // its end record, or its last record when open
-  Outcome outcome = Outcome::open;
-  bool flagged = false;  // has a finding other than in-flight
-};
-
-// The stage that ends a healthy task, learned when the log has no word for it.
-struct LearnedEnd {
-  uint32_t stage = UINT32_MAX;
-  uint64_t tasks_ending_there = 0;
-  uint64_t tasks = 0;  // the candidates: tasks with a stage that did not end by a word
-};
-
+// What analyze() found: read-only for the reports. It refers to the TaskStore it judged, which
+// must outlive it.
 struct Analysis {
   std::vector<Finding> findings;      // in report order: by kind, then time
   std::vector<TaskOutcome> outcomes;  // by task index
@@ -57,6 +43,7 @@ struct Analysis {
 
   const AnalysisOptions* options = nullptr;
   DurationHistogram all_stages;
+  TaskGraph graph;  // who spawned and awaited whom: built once, for the rules and the reports
 };
 
 // How the findings' reasons name things: a stage as 'validate' (or "(no stage)"), a time as its
@@ -64,7 +51,7 @@ struct Analysis {
 std::string quoted_stage(const TaskStore& store, uint32_t stage);
 std::string since_log_start(const Analysis& analysis, int64_t time);
 
-// Sorts each task's events by time (stable) and judges every task.
-Analysis analyze(TaskStore& store, const AnalysisOptions& options);
+// Judges every task of a finished store (TaskStore::finish()). The store is not changed.
+Analysis analyze(const TaskStore& store, const AnalysisOptions& options);
 
 }  // namespace coroner

@@ -21,6 +21,7 @@ struct AsyncioNote {
   std::string detail;                 // the exception in the repr, or the coroutine's name
   uint32_t scope = 0;                 // the scope of the record that carried it
   uint32_t record_task = UINT32_MAX;  // the record's own task, when it had one
+  uint32_t task = UINT32_MAX;         // the task it is about: set by TaskStore::finish()
   int64_t time = 0;
   uint32_t file = 0;
   uint64_t line = 0;

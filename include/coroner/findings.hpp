@@ -46,4 +46,11 @@ struct Finding {
 
 Severity default_severity(FindingKind kind);
 
+// Every finding is made here, its severity following from its kind.
+Finding make_finding(FindingKind kind, uint32_t task, std::string reason, int64_t time,
+                     uint32_t stage, std::string subkind = {});
+// A finding the graph explains better (a hung task that is deadlocked or blocked) changes kind,
+// and its severity with it.
+void change_kind(Finding& finding, FindingKind kind);
+
 }  // namespace coroner

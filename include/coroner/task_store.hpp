@@ -201,6 +201,10 @@ class TaskStore : public RecordSink {
 
   void on_record(const RawRecord& record) override;
   bool on_bad_line(const BadLine& bad) override;
+  // Called once after the last record, before the analysis: puts each task's records in time
+  // order and attributes asyncio's messages to the tasks they name. The store is read-only after.
+  void finish();
+  bool finished() const { return finished_; }
 
   // Adds a file name; records then carry its index.
   uint32_t add_file(std::string name) {
@@ -280,6 +284,8 @@ class TaskStore : public RecordSink {
   void fold(Task& task);
   void count_move(uint32_t from, uint32_t to, uint32_t task, int64_t time);
   void learn_provisional_end();
+  void sort_out_of_order_tasks();
+  void attribute_asyncio_notes();
 
   const Vocabulary& vocabulary_;
   size_t max_stages_;
@@ -318,6 +324,7 @@ class TaskStore : public RecordSink {
   // successors, so a short scan beats hashing on the path of every record.
   std::vector<std::vector<uint32_t>> moves_from_;
   bool folding_ = true;
+  bool finished_ = false;
   bool seen_ok_word_ = false;
   // While the log shows no word for "ended ok", the stage tasks end at is guessed every so often
   // (the analysis learns it for good at the end); tasks reaching it cleanly are folded.

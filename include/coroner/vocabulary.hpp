@@ -28,6 +28,13 @@ std::string_view to_string(Lifecycle l);
 // dropped. "fetch_data timed out" -> "fetch_data_timed_out".
 std::string normalise_word(std::string_view value);
 
+// The stage that ends a healthy task, learned when the log has no word for it.
+struct LearnedEnd {
+  uint32_t stage = UINT32_MAX;
+  uint64_t tasks_ending_there = 0;
+  uint64_t tasks = 0;  // the candidates: tasks with a stage that did not end by a word
+};
+
 class Vocabulary {
  public:
   Vocabulary();  // the SPEC's default words

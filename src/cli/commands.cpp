@@ -15,7 +15,6 @@
 #include "coroner/ingest.hpp"
 #include "coroner/report.hpp"
 #include "coroner/schema.hpp"
-#include "coroner/task_graph.hpp"
 #include "coroner/task_store.hpp"
 
 namespace coroner::cli {
@@ -157,7 +156,7 @@ bool shown(const Finding& f, const Settings& s, const Options& o, const TaskStor
 // part) holding a finding, else, for a log with no finding, the whole graph.
 std::optional<std::vector<uint32_t>> graph_tasks(const Options& o, const TaskStore& store,
                                                  const Analysis& analysis, std::string& missing) {
-  TaskGraph graph(store, analysis);
+  const TaskGraph& graph = analysis.graph;
   std::vector<uint32_t> seeds;
   if (!o.around.empty()) {
     for (const auto& name : o.around) {
@@ -203,6 +202,7 @@ int run_analysis(const Options& o, const Settings& s) {
       files, s.roles, store, 0, [&](uint64_t b) { progress(b); }, o.threads);
   if (result.error) return fail(result.error->describe());
   for (const std::string& note : result.damage) store.add_damage(note);
+  store.finish();
   if (result.stopped_by_sink) {
     const BadLine& b = store.bad_lines().front();
     InputError e{files[b.file], b.line, b.reason + " (--strict)"};

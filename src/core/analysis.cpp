@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <map>
+#include <stdexcept>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
 
-#include "coroner/task_graph.hpp"
+#include "graph_rules.hpp"
+#include "lifecycle.hpp"
 
 namespace coroner {
 
@@ -86,7 +88,7 @@ struct TaskFacts {
 
 class Analyzer {
  public:
-  Analyzer(TaskStore& store, const AnalysisOptions& options, Analysis& out)
+  Analyzer(const TaskStore& store, const AnalysisOptions& options, Analysis& out)
       : store_(store), options_(options), out_(out) {}
 
   void run();
@@ -98,15 +100,15 @@ class Analyzer {
     uint32_t begin = 0, end = 0;  // task indices
     std::vector<Finding> findings;
     std::vector<uint64_t> ended_here;  // tasks that ended in each stage, by stage id
-    std::vector<uint64_t> last_stage;  // learn_end_stage's candidates, by stage id
-    uint64_t tasks_with_stages = 0;
+    std::vector<uint64_t> last_stage;  // learn_end_stage's votes, by stage id
+    uint64_t tasks_with_stages = 0;    // its voters
     std::array<uint64_t, 5> outcome_counts{};
   };
   std::vector<Share> make_shares() const;
   // Runs `work` on each share, one share on each thread (this one included).
   template <typename Work>
   void for_each_share(std::vector<Share>& shares, Work work);
-  void sort_and_count_ends(Share& share);
+  void count_end_votes(Share& share);
   void judge_share(Share& share);
   void join_shares(std::vector<Share>& shares);
 
@@ -123,7 +125,6 @@ class Analyzer {
   void judge_deadlines(uint32_t task);
   void judge_anomalies(uint32_t task, const TaskFacts& facts);
   void judge_stage_orders();
-  bool error_was_retried(const Task& t, size_t error_index, size_t end_index) const;
   bool is_timeout_event(const Event& e, Lifecycle meaning) const;
   uint32_t working_stage(const Task& t, size_t i) const;
   std::string error_summary(const Event& e) const;
@@ -131,7 +132,7 @@ class Analyzer {
   std::string at(int64_t time) const { return since_log_start(out_, time); }
   Finding& add(FindingKind kind, uint32_t task, std::string reason, int64_t time, uint32_t stage);
 
-  TaskStore& store_;
+  const TaskStore& store_;
   const AnalysisOptions& options_;
   Analysis& out_;
   // Where add() puts findings: the judging thread's share, then the analysis itself.
@@ -167,14 +168,14 @@ void Analyzer::run() {
   out_.stages = store_.stage_stats();
   out_.all_stages = store_.all_stage_durations();
   std::vector<Share> shares = make_shares();
-  for_each_share(shares, [](Analyzer& a, Share& share) { a.sort_and_count_ends(share); });
+  for_each_share(shares, [](Analyzer& a, Share& share) { a.count_end_votes(share); });
   if (!options_.user_end_words && !store_.seen_ok_word()) learn_end_stage(shares);
   // The statistics come whole from the store, so each task is judged as soon as it is read:
   // its facts never need to be kept for all tasks at once.
   for_each_share(shares, [](Analyzer& a, Share& share) { a.judge_share(share); });
   join_shares(shares);
   judge_stage_orders();
-  apply_graph_rules(store_, out_);
+  apply_graph_rules(store_, out_);  // out_.graph was built by analyze()
   sort_by_kind_and_time(out_.findings);
 }
 
@@ -202,20 +203,14 @@ void Analyzer::for_each_share(std::vector<Share>& shares, Work work) {
   for (auto& thread : threads) thread.join();
 }
 
-void Analyzer::sort_and_count_ends(Share& share) {
-  auto by_time = [](const Event& a, const Event& b) { return a.time < b.time; };
+// learn_end_stage's voters: tasks that did not end by a word ("fetch_data timed out", "failed").
+// On a bad day most tasks may time out; the healthy ones still show how a task ends.
+void Analyzer::count_end_votes(Share& share) {
   share.last_stage.assign(store_.words().size(), 0);
   for (uint32_t i = share.begin; i < share.end; ++i) {
-    Task& t = store_.tasks()[i];
-    // Nearly every task logged in order: checking is cheap, stable_sort allocates a buffer.
-    if (!std::is_sorted(t.events.begin(), t.events.end(), by_time))
-      std::stable_sort(t.events.begin(), t.events.end(), by_time);
-    // learn_end_stage's candidates: tasks that did not end by a word ("fetch_data timed out",
-    // "failed"). On a bad day most tasks may time out; the healthy ones still show how a task
-    // ends.
+    const Task& t = store_.tasks()[i];
     if (t.stage == kNone) continue;
-    if (!t.events.empty() && is_end(store_.meaning(t.events.back().status))) continue;
-    if (!t.events.empty() && is_end(store_.meaning(t.events.back().stage))) continue;
+    if (!t.events.empty() && is_end(record_meaning(store_, t.events.back()))) continue;
     ++share.tasks_with_stages;
     ++share.last_stage[t.stage];
   }
@@ -261,24 +256,13 @@ void Analyzer::join_shares(std::vector<Share>& shares) {
   }
 }
 
-// asyncio names the task in its repr; the record's own task field is whichever task ran when
-// the garbage collector fired, so the repr wins. A name unknown in the record's scope is looked
-// up in the others, and a task that never logged gets an entry of its own.
+// What asyncio's messages said about each task (TaskStore::finish() found the task each names).
 void Analyzer::attribute_asyncio_notes() {
   const auto& notes = store_.asyncio_notes();
   for (size_t n = 0; n < notes.size(); ++n) {
     const AsyncioNote& note = notes[n];
-    uint32_t task = kNone;
-    if (note.kind == AsyncioMessage::never_awaited || note.task_name.empty()) {
-      task = note.record_task;
-    } else {
-      task = store_.find_task(note.scope, note.task_name);
-      for (uint32_t s = 0; task == kNone && s < store_.scopes().size(); ++s)
-        task = store_.find_task(s, note.task_name);
-      if (task == kNone) task = store_.task_or_new(note.scope, note.task_name);
-    }
-    if (task == kNone) continue;
-    AsyncioFacts& facts = asyncio_[task];
+    if (note.task == kNone) continue;
+    AsyncioFacts& facts = asyncio_[note.task];
     switch (note.kind) {
       case AsyncioMessage::exception_never_retrieved:
         facts.never_retrieved = int32_t(n);
@@ -293,38 +277,23 @@ void Analyzer::attribute_asyncio_notes() {
   }
 }
 
-// The seed's pipeline logs validate, transform, save_to_db and never "done": the stage most
-// tasks stop at, which (almost) never leads anywhere else, is how a healthy task ends.
 void Analyzer::learn_end_stage(const std::vector<Share>& shares) {
-  std::vector<uint64_t> last_count(store_.words().size());  // by stage id
-  uint64_t tasks_with_stages = 0;
+  std::vector<uint64_t> votes(store_.words().size());  // by stage id
+  uint64_t voters = 0;
   for (const Share& share : shares) {
-    tasks_with_stages += share.tasks_with_stages;
-    for (size_t stage = 0; stage < last_count.size(); ++stage)
-      last_count[stage] += share.last_stage[stage];
+    voters += share.tasks_with_stages;
+    for (size_t stage = 0; stage < votes.size(); ++stage) votes[stage] += share.last_stage[stage];
   }
-  uint32_t best = kNone;
-  uint64_t best_count = 0;
-  for (uint32_t stage = 0; stage < last_count.size(); ++stage)
-    if (last_count[stage] > best_count) best = stage, best_count = last_count[stage];
-  if (best == kNone || best_count < 2) return;
-  uint64_t entered = store_.stage_stats()[best].occurrences;
-  bool most_tasks_end_there = best_count * 2 >= tasks_with_stages;
-  bool rarely_left = store_.times_left(best) * 20 <= entered;
-  bool not_a_first_stage = store_.tasks_starting_at(best) * 2 < best_count;
-  bool plain_word = store_.meaning(best) == Lifecycle::none;
-  if (most_tasks_end_there && rarely_left && not_a_first_stage && plain_word)
-    out_.learned_end = LearnedEnd{best, best_count, tasks_with_stages};
+  constexpr uint64_t kEnoughToLearn = 2;
+  out_.learned_end = coroner::learn_end_stage(store_, votes, voters, kEnoughToLearn);
 }
 
 Lifecycle Analyzer::meaning_of(const Event& e) const {
   if (e.fold_marker)
     return !e.fold_marker_at_guess || ends_at_learned_stage(e.stage) ? Lifecycle::ended_ok
                                                                      : Lifecycle::none;
-  Lifecycle status = store_.meaning(e.status);
-  if (status != Lifecycle::none) return status;
-  Lifecycle stage = store_.meaning(e.stage);
-  if (stage != Lifecycle::none) return stage;
+  Lifecycle said = record_meaning(store_, e);
+  if (said != Lifecycle::none) return said;
   if (out_.learned_end && e.stage == out_.learned_end->stage) return Lifecycle::ended_ok;
   // A record carrying asyncio.CancelledError is the task's cancellation (at shutdown, usually).
   if (e.error != kNone && exception_named(store_.errors()[e.error].type, "CancelledError"))
@@ -370,15 +339,8 @@ void Analyzer::collect(uint32_t index, TaskFacts& facts) {
 
 Finding& Analyzer::add(FindingKind kind, uint32_t task, std::string reason, int64_t time,
                        uint32_t stage) {
-  Finding f;
-  f.kind = kind;
-  f.task = task;
-  f.severity = default_severity(kind);
-  f.reason = std::move(reason);
-  f.time = time;
-  f.stage = stage;
   if (kind != FindingKind::in_flight) out_.outcomes[task].flagged = true;
-  findings_->push_back(std::move(f));
+  findings_->push_back(make_finding(kind, task, std::move(reason), time, stage));
   return findings_->back();
 }
 
@@ -395,15 +357,6 @@ std::string Analyzer::error_summary(const Event& e) const {
 bool Analyzer::is_timeout_event(const Event& e, Lifecycle meaning) const {
   if (meaning == Lifecycle::ended_timeout) return true;
   return e.error != kNone && exception_named(store_.errors()[e.error].type, "TimeoutError");
-}
-
-// A handled error: the error record or one after it says the work is being retried (a retry
-// word, an attempt counter). Going back to the same stage alone is not enough: a loop over items
-// with `except: log; continue` does that too, and that is the swallowed exception itself.
-bool Analyzer::error_was_retried(const Task& t, size_t error_index, size_t end_index) const {
-  for (size_t j = error_index; j <= end_index && j < t.events.size(); ++j)
-    if (t.events[j].retry) return true;
-  return false;
 }
 
 void Analyzer::judge(uint32_t index, const TaskFacts& facts) {
@@ -545,7 +498,7 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     const Event& e = t.events[i];
     bool is_error =
         e.error != kNone || e.error_level || facts.meanings[i] == Lifecycle::ended_failed;
-    if (!is_error || error_was_retried(t, i, end)) continue;
+    if (!is_error || error_was_retried(t.events, i, end)) continue;
     Finding& f =
         add(FindingKind::lost_exception, index,
             fmt::format("{} in stage {} at {}, then the task carried on to {} and ended ok",
@@ -621,8 +574,8 @@ void Analyzer::judge_anomalies(uint32_t index, const TaskFacts& facts) {
   bool did_work = t.folded;
   for (size_t i = 0; i < t.events.size(); ++i) {
     const Event& e = t.events[i];
-    bool restart_word = store_.is_restart_word(e.status) || store_.is_restart_word(e.stage);
-    if (facts.meanings[i] == Lifecycle::start && restart_word && did_work) {
+    bool strong_start = store_.is_restart_word(e.status) || store_.is_restart_word(e.stage);
+    if (is_restart(facts.meanings[i], strong_start, did_work)) {
       add(FindingKind::anomaly, index,
           fmt::format("started again at {} in stage {} after it had already run",
                       at(t.events[i].time), stage_name(t.events[i].stage)),
@@ -709,8 +662,10 @@ std::string since_log_start(const Analysis& analysis, int64_t time) {
   return fmt::format("+{}", format_duration(elapsed(analysis.log_start, time)));
 }
 
-Analysis analyze(TaskStore& store, const AnalysisOptions& options) {
+Analysis analyze(const TaskStore& store, const AnalysisOptions& options) {
+  if (!store.finished()) throw std::logic_error("analyze: TaskStore::finish() was not called");
   Analysis analysis;
+  analysis.graph = TaskGraph(store);
   Analyzer(store, options, analysis).run();
   return analysis;
 }

@@ -68,4 +68,22 @@ Severity default_severity(FindingKind kind) {
   return Severity::info;
 }
 
+Finding make_finding(FindingKind kind, uint32_t task, std::string reason, int64_t time,
+                     uint32_t stage, std::string subkind) {
+  Finding f;
+  f.kind = kind;
+  f.subkind = std::move(subkind);
+  f.task = task;
+  f.severity = default_severity(kind);
+  f.reason = std::move(reason);
+  f.time = time;
+  f.stage = stage;
+  return f;
+}
+
+void change_kind(Finding& finding, FindingKind kind) {
+  finding.kind = kind;
+  finding.severity = default_severity(kind);
+}
+
 }  // namespace coroner

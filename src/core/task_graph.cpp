@@ -6,6 +6,7 @@
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/strong_components.hpp>
 #include <deque>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace coroner {
@@ -14,45 +15,48 @@ namespace {
 
 using Digraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
 
-bool unfinished(const Analysis& a, uint32_t task) {
-  return a.outcomes[task].outcome == Outcome::open;
-}
-
-bool ended_badly(const Analysis& a, uint32_t task) {
-  Outcome o = a.outcomes[task].outcome;
+bool ended_badly(Outcome o) {
   return o == Outcome::failed || o == Outcome::timed_out || o == Outcome::cancelled;
 }
 
 }  // namespace
 
-TaskGraph::TaskGraph(const TaskStore& store, const Analysis& analysis)
-    : store_(store), analysis_(analysis) {
+template <typename EachEdge>
+TaskGraph::Reverse TaskGraph::reverse_edges(size_t tasks, size_t edges, EachEdge each_edge) {
+  Reverse r;
+  if (edges == 0) return r;
+  r.offsets.assign(tasks + 1, 0);
+  each_edge([&](uint32_t from, uint32_t) { ++r.offsets[from + 1]; });
+  for (size_t t = 0; t < tasks; ++t) r.offsets[t + 1] += r.offsets[t];
+  r.items.resize(r.offsets[tasks]);
+  std::vector<uint32_t> filled(r.offsets.begin(), r.offsets.end() - 1);
+  each_edge([&](uint32_t from, uint32_t to) { r.items[filled[from]++] = to; });
+  return r;
+}
+
+TaskGraph::TaskGraph(const TaskStore& store) : store_(&store) {
   const auto& tasks = store.tasks();
-  // Two passes: count each task's edges, then place them.
-  neighbour_offsets_.assign(tasks.size() + 1, 0);
-  auto each_edge = [&](auto&& visit) {
-    for (uint32_t t = 0; t < tasks.size(); ++t) {
-      if (tasks[t].parent != kNone && tasks[t].parent != t) visit(t, tasks[t].parent);
-      for (uint32_t w : tasks[t].awaits) visit(t, w);
-    }
-  };
-  each_edge([&](uint32_t a, uint32_t b) {
-    ++neighbour_offsets_[a + 1];
-    ++neighbour_offsets_[b + 1];
+  size_t spawns = 0;
+  for (const Task& t : tasks) {
+    spawns += t.parent != kNone;
+    await_edges_ += t.awaits.size();
+  }
+  edges_ = spawns + await_edges_;
+  auto n = uint32_t(tasks.size());
+  children_ = reverse_edges(n, spawns, [&](auto add) {
+    for (uint32_t t = 0; t < n; ++t)
+      if (tasks[t].parent != kNone) add(tasks[t].parent, t);
   });
-  for (size_t t = 0; t < tasks.size(); ++t) neighbour_offsets_[t + 1] += neighbour_offsets_[t];
-  neighbour_list_.resize(neighbour_offsets_.back());
-  std::vector<uint32_t> filled(neighbour_offsets_.begin(), neighbour_offsets_.end() - 1);
-  each_edge([&](uint32_t a, uint32_t b) {
-    neighbour_list_[filled[a]++] = b;
-    neighbour_list_[filled[b]++] = a;
+  awaited_by_ = reverse_edges(n, await_edges_, [&](auto add) {
+    for (uint32_t t = 0; t < n; ++t)
+      for (uint32_t a : tasks[t].awaits) add(a, t);
   });
-  for (const Task& t : tasks) await_edges_ += t.awaits.size();
 }
 
 std::vector<std::vector<uint32_t>> TaskGraph::deadlock_cycles(
     const std::vector<bool>& stalled) const {
-  const auto& tasks = store_.tasks();
+  if (store_ == nullptr) return {};
+  const auto& tasks = store_->tasks();
   // Only waits between unfinished tasks can still hold anything up: the Boost graph holds just
   // those tasks, renumbered, so a log of millions of finished tasks costs nothing here.
   std::vector<uint32_t> vertex_of(tasks.size(), kNone);
@@ -106,7 +110,8 @@ std::vector<std::vector<uint32_t>> TaskGraph::deadlock_cycles(
   return cycles;
 }
 
-std::vector<uint32_t> TaskGraph::blame_chain(uint32_t task, const std::vector<int32_t>& cycle_of,
+std::vector<uint32_t> TaskGraph::blame_chain(uint32_t task, std::span<const TaskOutcome> outcomes,
+                                             const std::vector<int32_t>& cycle_of,
                                              const std::vector<bool>& active) const {
   std::vector<uint32_t> chain{task};
   std::unordered_set<uint32_t> seen{task};
@@ -116,13 +121,14 @@ std::vector<uint32_t> TaskGraph::blame_chain(uint32_t task, const std::vector<in
     // waiting task.
     uint32_t next = kNone;
     int next_rank = -1;
-    for (uint32_t w : store_.tasks()[at].awaits) {
-      if (seen.count(w) || analysis_.outcomes[w].outcome == Outcome::ok) continue;
-      int rank = ended_badly(analysis_, w)  ? 4
-                 : cycle_of[w] >= 0         ? 3
-                 : active[w]                ? 1
-                 : unfinished(analysis_, w) ? 2
-                                            : 0;
+    for (uint32_t w : store_->tasks()[at].awaits) {
+      Outcome o = outcomes[w].outcome;
+      if (seen.count(w) || o == Outcome::ok) continue;
+      int rank = ended_badly(o)       ? 4
+                 : cycle_of[w] >= 0   ? 3
+                 : active[w]          ? 1
+                 : o == Outcome::open ? 2
+                                      : 0;
       if (rank > next_rank) next = w, next_rank = rank;
     }
     if (next == kNone) break;
@@ -134,14 +140,15 @@ std::vector<uint32_t> TaskGraph::blame_chain(uint32_t task, const std::vector<in
   return chain;
 }
 
-std::vector<uint32_t> TaskGraph::critical_path(uint32_t task) const {
+std::vector<uint32_t> TaskGraph::critical_path(uint32_t task,
+                                               std::span<const TaskOutcome> outcomes) const {
   std::vector<uint32_t> path{task};
   std::unordered_set<uint32_t> seen{task};
   for (uint32_t at = task;;) {
     uint32_t latest = kNone;
-    for (uint32_t w : store_.tasks()[at].awaits) {
-      if (seen.count(w) || !store_.tasks()[w].logged) continue;
-      if (latest == kNone || analysis_.outcomes[w].end > analysis_.outcomes[latest].end) latest = w;
+    for (uint32_t w : store_->tasks()[at].awaits) {
+      if (seen.count(w) || !store_->tasks()[w].logged) continue;
+      if (latest == kNone || outcomes[w].end > outcomes[latest].end) latest = w;
     }
     if (latest == kNone) break;
     path.push_back(latest);
@@ -152,23 +159,30 @@ std::vector<uint32_t> TaskGraph::critical_path(uint32_t task) const {
 }
 
 std::vector<uint32_t> TaskGraph::neighbourhood(const std::vector<uint32_t>& from, int depth) const {
-  std::vector<int> distance(neighbour_offsets_.size() - 1, -1);
+  if (store_ == nullptr) return {};
+  const auto& tasks = store_->tasks();
+  std::vector<int> distance(tasks.size(), -1);
   std::deque<uint32_t> queue;
   for (uint32_t t : from) {
     distance[t] = 0;
     queue.push_back(t);
   }
   std::vector<uint32_t> out;
+  auto reach = [&](uint32_t next, int d) {
+    if (distance[next] >= 0) return;
+    distance[next] = d;
+    queue.push_back(next);
+  };
   while (!queue.empty()) {
     uint32_t t = queue.front();
     queue.pop_front();
     out.push_back(t);
-    if (distance[t] >= depth) continue;
-    for (uint32_t n : neighbours(t)) {
-      if (distance[n] >= 0) continue;
-      distance[n] = distance[t] + 1;
-      queue.push_back(n);
-    }
+    int d = distance[t];
+    if (d >= depth) continue;
+    if (tasks[t].parent != kNone) reach(tasks[t].parent, d + 1);
+    for (uint32_t n : tasks[t].awaits) reach(n, d + 1);
+    for (uint32_t n : children(t)) reach(n, d + 1);
+    for (uint32_t n : awaited_by(t)) reach(n, d + 1);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -179,166 +193,67 @@ std::vector<uint32_t> TaskGraph::components_of(const std::vector<uint32_t>& seed
   return neighbourhood(seeds, INT32_MAX);
 }
 
-namespace {
-
-class GraphRules {
- public:
-  GraphRules(const TaskStore& store, Analysis& analysis)
-      : store_(store), a_(analysis), graph_(store, analysis), cycle_of_(store.tasks().size(), -1) {}
-
-  void run() {
-    // In-flight tasks are still at work: neither deadlocked nor a reason to be blocked.
-    active_.assign(store_.tasks().size(), false);
-    for (const Finding& f : a_.findings)
-      if (f.kind == FindingKind::in_flight) active_[f.task] = true;
-    std::vector<bool> stalled(store_.tasks().size(), false);
-    for (uint32_t t = 0; t < stalled.size(); ++t)
-      stalled[t] = unfinished(a_, t) && store_.tasks()[t].logged && !active_[t];
-    cycles_ = graph_.deadlock_cycles(stalled);
-    for (size_t c = 0; c < cycles_.size(); ++c)
-      for (uint32_t t : cycles_[c]) cycle_of_[t] = int32_t(c);
-    for (Finding& f : a_.findings) rewrite(f);
-    // A rewrite may have turned a hung task into an in-flight one: flagged follows the findings.
-    for (TaskOutcome& o : a_.outcomes) o.flagged = false;
-    for (const Finding& f : a_.findings)
-      if (f.kind != FindingKind::in_flight) a_.outcomes[f.task].flagged = true;
-    add_orphans();
-    if (graph_.has_await_edges()) add_unobserved_children();
-  }
-
- private:
-  std::string label(uint32_t t) const { return std::string(store_.task_value(t)); }
-  std::string stage_of(uint32_t t) const { return quoted_stage(store_, store_.tasks()[t].stage); }
-  std::string at(int64_t time) const { return since_log_start(a_, time); }
-
-  // A hung, in-flight or silently dead task that is part of a cycle, or waits on a root cause.
-  void rewrite(Finding& f) {
-    bool open_kind = f.kind == FindingKind::hung || f.kind == FindingKind::in_flight;
-    if (!open_kind) return;
-    if (cycle_of_[f.task] >= 0) return deadlock(f, cycles_[size_t(cycle_of_[f.task])]);
-    if (f.kind != FindingKind::hung) return;
-    auto chain = graph_.blame_chain(f.task, cycle_of_, active_);
-    if (chain.size() < 2) return;
-    uint32_t root = chain.back();
-    if (active_[root]) {
-      // It waits on a task that is still working: the wait is not over, so it is not hung.
-      f.kind = FindingKind::in_flight;
-      f.severity = default_severity(f.kind);
-      f.chain = chain;
-      f.reason = fmt::format("waits in stage {} since {} on {}, which is still at work",
-                             stage_of(f.task), at(store_.tasks()[f.task].stage_since), label(root));
-      return;
+TaskGraph::Picture TaskGraph::picture_around(uint32_t subject, const std::vector<uint32_t>& pinned,
+                                             int depth, size_t max_tasks) const {
+  enum Via : uint8_t { focus, await_edge, up, down };
+  struct Reached {
+    int depth;
+    Via via;
+  };
+  Picture picture;
+  std::unordered_map<uint32_t, Reached> reached;
+  std::deque<uint32_t> queue;
+  auto visit = [&](uint32_t t, int d, Via via) {
+    if (reached.count(t)) return true;
+    if (picture.tasks.size() >= max_tasks) {
+      ++picture.left_out;
+      return false;
     }
-    std::string why;
-    if (cycle_of_[root] >= 0) {
-      why = fmt::format("{}, which is deadlocked", label(root));
-    } else if (ended_badly(a_, root)) {
-      why = fmt::format("{}, which {} at {}", label(root),
-                        a_.outcomes[root].outcome == Outcome::cancelled   ? "was cancelled"
-                        : a_.outcomes[root].outcome == Outcome::timed_out ? "timed out"
-                                                                          : "failed",
-                        at(a_.outcomes[root].end));
-    } else if (!store_.tasks()[root].logged) {
-      why = fmt::format("{}, which never logged anything", label(root));
-    } else {
-      why = fmt::format("{}, which hangs in stage {}", label(root), stage_of(root));
+    reached.emplace(t, Reached{d, via});
+    picture.tasks.push_back(t);
+    queue.push_back(t);
+    return true;
+  };
+  visit(subject, 0, focus);
+  for (uint32_t t : pinned) visit(t, depth, await_edge);
+  const auto& tasks = store_->tasks();
+  while (!queue.empty()) {
+    uint32_t t = queue.front();
+    queue.pop_front();
+    int d = reached.at(t).depth;
+    Via via = reached.at(t).via;
+    if (d >= depth) continue;
+    const Task& task = tasks[t];
+    bool awaits = via != up, parent = via == focus || via == up;
+    bool kids = via == focus || via == down;
+    size_t degree = (awaits ? task.awaits.size() + awaited_by(t).size() : 0) +
+                    (parent && task.parent != kNone ? 1 : 0) + (kids ? children(t).size() : 0);
+    size_t seen = 0;
+    bool room = true;
+    auto each = [&](uint32_t u, Via how) {
+      ++seen;
+      if (room)
+        room = visit(u, d + 1, how);
+      else
+        ++picture.left_out;
+    };
+    if (awaits) {
+      for (uint32_t a : task.awaits) each(a, await_edge);
+      for (uint32_t u : awaited_by(t)) {
+        if (!room) break;
+        each(u, await_edge);
+      }
     }
-    f.kind = FindingKind::blocked;
-    f.severity = default_severity(f.kind);
-    f.chain = chain;
-    f.reason = fmt::format("waits in stage {} since {} on {}", stage_of(f.task),
-                           at(store_.tasks()[f.task].stage_since), why);
-    if (chain.size() > 2) f.reason += fmt::format(" ({} tasks deep)", chain.size() - 1);
-  }
-
-  void deadlock(Finding& f, const std::vector<uint32_t>& cycle) {
-    std::string members;
-    for (uint32_t t : cycle)
-      members += fmt::format("{}{} in {}", members.empty() ? "" : " -> ", label(t), stage_of(t));
-    f.kind = FindingKind::deadlock;
-    f.severity = default_severity(f.kind);
-    f.members = cycle;
-    f.chain.clear();
-    f.reason = fmt::format("a cycle of {} unfinished tasks waiting on each other: {} -> {}",
-                           cycle.size(), members, label(cycle.front()));
-  }
-
-  // A child still running after its parent ended. A child already flagged (hung, deadlocked,
-  // blocked) is not reported again as an orphan: its own finding is the news.
-  void add_orphans() {
-    const auto& tasks = store_.tasks();
-    for (uint32_t t = 0; t < tasks.size(); ++t) {
-      uint32_t parent = tasks[t].parent;
-      if (parent == kNone || !unfinished(a_, t) || !tasks[t].logged) continue;
-      if (a_.outcomes[t].flagged) continue;
-      if (unfinished(a_, parent) || !tasks[parent].logged) continue;
-      Finding f;
-      f.kind = FindingKind::orphan;
-      f.task = t;
-      f.severity = default_severity(f.kind);
-      f.time = a_.outcomes[parent].end;
-      f.stage = store_.tasks()[t].stage;
-      f.chain = {t, parent};
-      f.reason = fmt::format(
-          "still unfinished in stage {} (last record at {}) though its parent {} "
-          "ended {} at {}",
-          stage_of(t), at(a_.outcomes[t].end), label(parent),
-          to_string(a_.outcomes[parent].outcome), at(a_.outcomes[parent].end));
-      a_.outcomes[t].flagged = true;
-      a_.findings.push_back(std::move(f));
+    if (parent && task.parent != kNone && room) each(task.parent, up);
+    if (kids) {
+      for (uint32_t u : children(t)) {
+        if (!room) break;
+        each(u, down);
+      }
     }
+    if (!room) picture.left_out += degree - seen;  // not walked: a parent of a thousand children
   }
-
-  void add_unobserved_children() {
-    const auto& tasks = store_.tasks();
-    std::unordered_set<uint32_t> already_lost;
-    for (const Finding& f : a_.findings)
-      if (f.kind == FindingKind::lost_exception) already_lost.insert(f.task);
-    for (uint32_t t = 0; t < tasks.size(); ++t) {
-      uint32_t parent = tasks[t].parent;
-      if (parent == kNone || already_lost.count(t)) continue;
-      Outcome o = a_.outcomes[t].outcome;
-      if (o != Outcome::failed && o != Outcome::timed_out) continue;
-      if (a_.outcomes[parent].outcome != Outcome::ok) continue;
-      const auto& awaited = tasks[parent].awaits;
-      if (std::find(awaited.begin(), awaited.end(), t) != awaited.end()) continue;
-      Finding f;
-      f.kind = FindingKind::lost_exception;
-      f.subkind = "unobserved-child";
-      f.task = t;
-      f.severity = default_severity(f.kind);
-      f.time = a_.outcomes[t].end;
-      f.stage = store_.tasks()[t].stage;
-      f.chain = {t, parent};
-      f.reason =
-          fmt::format("{} at {} in stage {}; its parent {} ended ok at {} and never awaited it",
-                      o == Outcome::failed ? "failed" : "timed out", at(a_.outcomes[t].end),
-                      stage_of(t), label(parent), at(a_.outcomes[parent].end));
-      a_.outcomes[t].flagged = true;
-      a_.findings.push_back(std::move(f));
-    }
-  }
-
-  const TaskStore& store_;
-  Analysis& a_;
-  TaskGraph graph_;
-  std::vector<std::vector<uint32_t>> cycles_;
-  std::vector<int32_t> cycle_of_;
-  std::vector<bool> active_;
-};
-
-}  // namespace
-
-void apply_graph_rules(const TaskStore& store, Analysis& analysis) {
-  // A log with neither parents nor awaits (the seed's) has no graph: spend nothing on one.
-  bool any_edge = false;
-  for (const Task& t : store.tasks()) {
-    if (t.parent != kNone || !t.awaits.empty()) {
-      any_edge = true;
-      break;
-    }
-  }
-  if (any_edge) GraphRules(store, analysis).run();
+  return picture;
 }
 
 }  // namespace coroner

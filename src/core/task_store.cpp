@@ -5,6 +5,7 @@
 #include <new>
 #include <utility>
 
+#include "lifecycle.hpp"
 #include "task_index.hpp"
 
 namespace coroner {
@@ -28,32 +29,6 @@ std::string summarise_error(std::string_view text) {
   if (text.size() > kErrorTextLimit) out += "...";
   return out;
 }
-// "retrying fetch", "fetch_retry", "Retried after backoff": any part of the word says retry.
-bool mentions_retry(std::string_view word) {
-  std::string normal = normalise_word(word);
-  std::string_view rest = normal;
-  while (!rest.empty()) {
-    size_t sep = rest.find('_');
-    std::string_view part = rest.substr(0, sep);
-    if (part == "retry" || part == "retrying" || part == "retried" || part == "retries" ||
-        part == "reattempt" || part == "reattempting")
-      return true;
-    if (sep == std::string_view::npos) break;
-    rest.remove_prefix(sep + 1);
-  }
-  return false;
-}
-bool strong_start(std::string_view word) {
-  std::string normal = normalise_word(word);
-  size_t last = normal.rfind('_');
-  std::string_view tail = last == std::string::npos ? std::string_view(normal)
-                                                    : std::string_view(normal).substr(last + 1);
-  return tail == "start" || tail == "started" || tail == "starting" || tail == "begin" ||
-         tail == "began" || tail == "restart" || tail == "restarted";
-}
-}  // namespace
-
-namespace {
 
 // The free list of EventList first blocks, one per thread (a store is filled on one thread). It
 // keeps at most kMaxKept blocks: enough for every task open at once in a busy log.
@@ -106,7 +81,7 @@ uint32_t TaskStore::intern_word(std::string_view word) {
     meanings_.push_back(vocabulary_.classify(word));
     is_stage_.push_back(false);
     is_retry_word_.push_back(mentions_retry(word));
-    restart_word_.push_back(meanings_.back() == Lifecycle::start && strong_start(word));
+    restart_word_.push_back(meanings_.back() == Lifecycle::start && is_strong_start(word));
     stage_stats_.emplace_back();
     left_.push_back(0);
     first_stage_of_.push_back(0);
@@ -266,8 +241,7 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
     task.out_of_order = true;
   }
   task.last_time = std::max(task.last_time, event.time);
-  Lifecycle meaning = this->meaning(event.status);
-  if (meaning == Lifecycle::none) meaning = this->meaning(event.stage);
+  Lifecycle meaning = record_meaning(*this, event);
   if (meaning == Lifecycle::ended_ok) seen_ok_word_ = true;
   bool is_error = event.error != kNone || event.error_level;
   // A stage left by a failure or a timeout did not take its normal time: the hung threshold
@@ -278,18 +252,16 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
     task.had_error = true;
     if (task.stage != kNone) ++stage_stats_[task.stage].errors;
   }
-  bool restart_word = is_restart_word(event.status) || is_restart_word(event.stage);
-  if (meaning == Lifecycle::start && restart_word && task.did_work) task.restarted = true;
+  bool strong_start = is_restart_word(event.status) || is_restart_word(event.stage);
+  if (is_restart(meaning, strong_start, task.did_work)) task.restarted = true;
   if (meaning != Lifecycle::start) task.did_work = true;
   task.events.push_back(event);
 
-  bool at_guess =
-      meaning == Lifecycle::none && event.stage != kNone && event.stage == provisional_end_;
-  bool ends_ok = meaning == Lifecycle::ended_ok || at_guess;
-  if (ends_ok && folding_ && !task.had_error && !task.restarted && !task.out_of_order) {
-    fold(task);
-    task.folded_at_guess = at_guess;
-  }
+  if (!folding_) return;
+  FoldPoint point = fold_point(task, meaning, event.stage, provisional_end_);
+  if (point == FoldPoint::none) return;
+  fold(task);
+  task.folded_at_guess = point == FoldPoint::guessed_end;
 }
 
 // Stage statistics as records arrive: the time in a stage ends when the task enters another.
@@ -333,27 +305,52 @@ void TaskStore::fold(Task& task) {
   task.events.release();
 }
 
-// The seed's pipeline never logs "done": its tasks end at the stage most of them stop at and
-// (almost) never leave. Guessed here from the counts so far, so such tasks can be folded too;
-// the analysis decides for good at the end of the log.
+// Tasks that end at a stage with no "ended ok" word can be folded too once that stage is known:
+// it is guessed every so often from the tasks sitting in each stage, by the rule the analysis
+// applies for good at the end of the log (lifecycle.hpp).
 void TaskStore::learn_provisional_end() {
   records_until_learning_ = kLearnEvery;
   provisional_end_ = kNone;
   if (seen_ok_word_ || !folding_) return;
-  uint64_t best_sitting = 0;
-  uint32_t best = kNone;
+  std::vector<uint64_t> sitting(stage_stats_.size());
+  uint64_t tasks_with_stages = 0;
   for (uint32_t s = 0; s < stage_stats_.size(); ++s) {
-    uint64_t entered = stage_stats_[s].occurrences;
-    uint64_t sitting = entered - std::min(entered, left_[s]);
-    if (sitting > best_sitting) best = s, best_sitting = sitting;
+    sitting[s] = stage_stats_[s].occurrences - std::min(stage_stats_[s].occurrences, left_[s]);
+    tasks_with_stages += sitting[s];
   }
-  if (best == kNone) return;
-  uint64_t entered = stage_stats_[best].occurrences;
-  bool enough = entered >= 64;
-  bool rarely_left = left_[best] * 20 <= entered;
-  bool not_a_first_stage = first_stage_of_[best] * 2 < best_sitting;
-  if (enough && rarely_left && not_a_first_stage && meanings_[best] == Lifecycle::none)
-    provisional_end_ = best;
+  constexpr uint64_t kEnoughToGuess = 64;
+  if (auto end = learn_end_stage(*this, sitting, tasks_with_stages, kEnoughToGuess))
+    provisional_end_ = end->stage;
+}
+
+void TaskStore::finish() {
+  if (finished_) return;
+  sort_out_of_order_tasks();
+  attribute_asyncio_notes();
+  finished_ = true;
+}
+
+// Only a task that logged a record older than one before it has records out of time order.
+void TaskStore::sort_out_of_order_tasks() {
+  auto by_time = [](const Event& a, const Event& b) { return a.time < b.time; };
+  for (Task& task : tasks_)
+    if (task.out_of_order) std::stable_sort(task.events.begin(), task.events.end(), by_time);
+}
+
+// asyncio names the task in its repr; the record's own task field is whichever task ran when
+// the garbage collector fired, so the repr wins. A name unknown in the record's scope is looked
+// up in the others, and a task that never logged gets an entry of its own.
+void TaskStore::attribute_asyncio_notes() {
+  for (AsyncioNote& note : asyncio_notes_) {
+    if (note.kind == AsyncioMessage::never_awaited || note.task_name.empty()) {
+      note.task = note.record_task;
+      continue;
+    }
+    note.task = find_task(note.scope, note.task_name);
+    for (uint32_t s = 0; note.task == kNone && s < scopes_.size(); ++s)
+      note.task = find_task(s, note.task_name);
+    if (note.task == kNone) note.task = task_or_new(note.scope, note.task_name);
+  }
 }
 
 bool TaskStore::on_bad_line(const BadLine& bad) {

@@ -7,7 +7,6 @@
 #include <unordered_set>
 
 #include "common.hpp"
-#include "coroner/task_graph.hpp"
 #include "json_writer.hpp"
 
 namespace coroner {
@@ -70,11 +69,11 @@ uint32_t tree_root(const TaskStore& store, uint32_t task) {
 // (waiter, awaited) keys: followed from any task, these edges are its critical path.
 std::unordered_set<uint64_t> critical_edges(const ReportInput& in,
                                             const std::vector<uint32_t>& tasks) {
-  TaskGraph graph(in.store, in.analysis);
+  const TaskGraph& graph = in.analysis.graph;
   std::unordered_set<uint64_t> edges;
   for (uint32_t t : tasks) {
     if (in.store.tasks()[t].awaits.empty()) continue;
-    auto path = graph.critical_path(t);
+    auto path = graph.critical_path(t, in.analysis.outcomes);
     if (path.size() > 1) edges.insert(uint64_t(path[0]) << 32 | path[1]);
   }
   return edges;

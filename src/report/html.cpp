@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <deque>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -21,26 +20,6 @@ namespace {
 constexpr int kGraphDepth = 2;
 constexpr size_t kGraphNodes = 36;
 
-// Adjacency lists in one array each (a million tasks cost two arrays, not a million vectors).
-struct Adjacency {
-  std::vector<uint32_t> offset, items;
-  const uint32_t* begin(uint32_t t) const { return items.data() + offset[t]; }
-  const uint32_t* end(uint32_t t) const { return items.data() + offset[t + 1]; }
-  size_t size(uint32_t t) const { return offset[t + 1] - offset[t]; }
-};
-
-template <typename EachEdge>
-Adjacency build_adjacency(size_t n, EachEdge each_edge) {
-  Adjacency a;
-  a.offset.assign(n + 1, 0);
-  each_edge([&](uint32_t from, uint32_t) { ++a.offset[from + 1]; });
-  for (size_t i = 0; i < n; ++i) a.offset[i + 1] += a.offset[i];
-  a.items.resize(a.offset[n]);
-  std::vector<uint32_t> fill(a.offset.begin(), a.offset.end() - 1);
-  each_edge([&](uint32_t from, uint32_t to) { a.items[fill[from]++] = to; });
-  return a;
-}
-
 std::string scope_label(const TaskStore& store, uint32_t task) {
   std::string out;
   for (const auto& [name, value] : scope_fields(store, task))
@@ -52,15 +31,7 @@ std::string scope_label(const TaskStore& store, uint32_t task) {
 void write_graphs(JsonWriter& w, const ReportInput& in) {
   const TaskStore& store = in.store;
   const auto& tasks = store.tasks();
-  const size_t n = tasks.size();
-  Adjacency children = build_adjacency(n, [&](auto add) {
-    for (uint32_t t = 0; t < n; ++t)
-      if (tasks[t].parent != kNone) add(tasks[t].parent, t);
-  });
-  Adjacency awaited_by = build_adjacency(n, [&](auto add) {
-    for (uint32_t t = 0; t < n; ++t)
-      for (uint32_t a : tasks[t].awaits) add(a, t);
-  });
+  const TaskGraph& graph = in.analysis.graph;
 
   // The subjects: each task with a shown finding, once, in finding order.
   std::vector<uint32_t> subjects;
@@ -84,70 +55,15 @@ void write_graphs(JsonWriter& w, const ReportInput& in) {
     return it->second;
   };
 
-  // How a task was reached decides where the walk goes on from it: from the task itself every
-  // way; along awaits, along awaits only; up to the parent, further up only; down to a child,
-  // further down and along its awaits. So the siblings of a task (its parent's thousand other
-  // children) stay out of its picture unless an await ties them to it.
-  enum Via : uint8_t { focus, await_edge, up, down };
   w.key("subjects").begin_array();
   for (uint32_t s : subjects) {
-    std::vector<uint32_t> around;
-    struct Reached {
-      int depth;
-      Via via;
-    };
-    std::unordered_map<uint32_t, Reached> reached;
-    std::deque<uint32_t> queue;
-    uint64_t more = 0;
-    auto visit = [&](uint32_t t, int d, Via via) {
-      if (reached.count(t)) return true;
-      if (around.size() >= kGraphNodes) {
-        ++more;
-        return false;
-      }
-      reached.emplace(t, Reached{d, via});
-      around.push_back(t);
-      queue.push_back(t);
-      return true;
-    };
-    visit(s, 0, focus);
-    // The blame chain and the deadlock cycle first: they are the point of the picture.
+    // The blame chain and the deadlock cycle are the point of the picture: pinned first.
+    std::vector<uint32_t> pinned;
     for (const Finding* f : findings_of[s]) {
-      for (uint32_t c : f->chain) visit(c, kGraphDepth, await_edge);
-      for (uint32_t m : f->members) visit(m, kGraphDepth, await_edge);
+      pinned.insert(pinned.end(), f->chain.begin(), f->chain.end());
+      pinned.insert(pinned.end(), f->members.begin(), f->members.end());
     }
-    while (!queue.empty()) {
-      uint32_t t = queue.front();
-      queue.pop_front();
-      // Plain variables, not a structured binding: clang 14 cannot capture those in a lambda.
-      int d = reached.at(t).depth;
-      Via via = reached.at(t).via;
-      if (d >= kGraphDepth) continue;
-      const Task& task = tasks[t];
-      bool awaits = via != up, parent = via == focus || via == up;
-      bool kids = via == focus || via == down;
-      size_t degree = (awaits ? task.awaits.size() + awaited_by.size(t) : 0) +
-                      (parent && task.parent != kNone ? 1 : 0) + (kids ? children.size(t) : 0);
-      size_t seen = 0;
-      bool room = true;
-      auto each = [&](uint32_t u, Via how) {
-        ++seen;
-        if (room)
-          room = visit(u, d + 1, how);
-        else
-          ++more;
-      };
-      if (awaits) {
-        for (uint32_t a : task.awaits) each(a, await_edge);
-        for (const uint32_t* u = awaited_by.begin(t); u != awaited_by.end(t) && room; ++u)
-          each(*u, await_edge);
-      }
-      if (parent && task.parent != kNone && room) each(task.parent, up);
-      if (kids)
-        for (const uint32_t* u = children.begin(t); u != children.end(t) && room; ++u)
-          each(*u, down);
-      if (!room) more += degree - seen;  // not walked: a parent of a thousand children
-    }
+    TaskGraph::Picture picture = graph.picture_around(s, pinned, kGraphDepth, kGraphNodes);
     w.begin_object();
     w.key("node").value(uint64_t(node(s)));
     w.key("timeline");
@@ -156,9 +72,9 @@ void write_graphs(JsonWriter& w, const ReportInput& in) {
     else
       w.null();
     w.key("around").begin_array();
-    for (uint32_t t : around) w.value(uint64_t(node(t)));
+    for (uint32_t t : picture.tasks) w.value(uint64_t(node(t)));
     w.end_array();
-    w.key("more").value(more);
+    w.key("more").value(picture.left_out);
     w.end_object();
   }
   w.end_array();

@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 
 #include "common.hpp"
-#include "coroner/task_graph.hpp"
 #include "json_writer.hpp"
 
 namespace coroner {
@@ -100,7 +99,7 @@ void write_task(JsonWriter& w, const ReportInput& in, const TaskGraph& graph, ui
   w.key("awaits");
   write_task_list(w, store, t.awaits);
   w.key("critical_path");
-  write_task_list(w, store, graph.critical_path(task));
+  write_task_list(w, store, graph.critical_path(task, in.analysis.outcomes));
   size_t shown = max_events == 0 ? t.events.size() : std::min(t.events.size(), max_events);
   w.key("events_omitted").value(uint64_t(t.events.size() - shown));
   w.key("events");
@@ -225,7 +224,7 @@ std::string render_json(const ReportInput& in) {
   w.key("stages");
   write_stages(w, in);
   w.key("tasks").begin_array();
-  TaskGraph graph(in.store, in.analysis);
+  const TaskGraph& graph = in.analysis.graph;
   for (uint32_t t : report::flagged_tasks(in)) write_task(w, in, graph, t);
   w.end_array();
   w.end_object();
@@ -249,7 +248,7 @@ std::string render_timeline_json(const ReportInput& in, const std::vector<uint32
   w.begin_object();
   w.key("schema").value(kReportSchema);
   w.key("tasks").begin_array();
-  TaskGraph graph(in.store, in.analysis);
+  const TaskGraph& graph = in.analysis.graph;
   for (uint32_t t : tasks) write_task(w, in, graph, t, 0);
   w.end_array();
   w.key("findings").begin_array();

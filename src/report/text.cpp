@@ -4,7 +4,6 @@
 #include <algorithm>
 
 #include "common.hpp"
-#include "coroner/task_graph.hpp"
 
 namespace coroner {
 
@@ -214,7 +213,7 @@ std::string render_timeline_text(const ReportInput& in, const std::vector<uint32
   std::string out;
   ReportInput all = in;
   all.options.timeline_events = 0;
-  TaskGraph graph(in.store, in.analysis);
+  const TaskGraph& graph = in.analysis.graph;
   for (uint32_t task : tasks) {
     const TaskOutcome& o = in.analysis.outcomes[task];
     const Task& t = in.store.tasks()[task];
@@ -236,7 +235,8 @@ std::string render_timeline_text(const ReportInput& in, const std::vector<uint32
       }
       out += fmt::format("  awaited: {}\n", list);
       std::string path;
-      for (uint32_t step : graph.critical_path(task)) join(path, " -> ", in.store.task_value(step));
+      for (uint32_t step : graph.critical_path(task, in.analysis.outcomes))
+        join(path, " -> ", in.store.task_value(step));
       out += fmt::format("  critical path: {}\n", path);
     }
     const Finding* first = nullptr;

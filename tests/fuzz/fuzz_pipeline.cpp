@@ -29,6 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   store.add_file(path);
   coroner::IngestResult result = coroner::ingest(files, roles, store);
   if (result.error || result.stopped_by_sink || store.counts().records == 0) return 0;
+  store.finish();
 
   coroner::AnalysisOptions options;
   if (knobs & 4) options.stall_ns = 1'000'000'000;

@@ -115,6 +115,7 @@ std::unique_ptr<Run> analyse(const std::string& path, const Setup& setup = nullp
   REQUIRE_FALSE(result.error.has_value());
   REQUIRE(run->store->counts().records > 0);
   REQUIRE(run->store->counts().bad_lines == 0);
+  run->store->finish();
   run->analysis = coroner::analyze(*run->store, run->options);
   return run;
 }
@@ -641,6 +642,7 @@ TEST_CASE("coroner::analysis judges tasks on several threads with the same resul
     store.add_file(path);
     coroner::IngestResult result = coroner::ingest({path}, coroner::default_roles(), store);
     REQUIRE_FALSE(result.error.has_value());
+    store.finish();
     AnalysisOptions options;
     options.threads = threads;
     coroner::Analysis analysis = coroner::analyze(store, options);

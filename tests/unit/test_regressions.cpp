@@ -109,6 +109,7 @@ struct Judged {
     store.add_file(path);
     coroner::IngestResult r = coroner::ingest({path}, coroner::default_roles(), store);
     REQUIRE_FALSE(r.error.has_value());
+    store.finish();
     analysis = coroner::analyze(store, options);
   }
   std::vector<std::string> kinds_of(std::string_view task) const {
@@ -166,6 +167,7 @@ TEST_CASE("regression: tasks folded at a wrongly guessed end stage are judged ag
   coroner::IngestResult r = coroner::ingest({path}, coroner::default_roles(), store);
   std::remove(path);
   REQUIRE_FALSE(r.error.has_value());
+  store.finish();
   coroner::Analysis analysis = coroner::analyze(store, coroner::AnalysisOptions{});
   REQUIRE(analysis.learned_end.has_value());
   CHECK(store.words().view(analysis.learned_end->stage) == "save_to_db");

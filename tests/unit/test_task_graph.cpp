@@ -29,6 +29,7 @@ struct Analysed {
     IngestResult r = ingest({path}, default_roles(), store);
     std::remove(path);
     REQUIRE(!r.error);
+    store.finish();
     analysis = analyze(store, options);
   }
   // Kinds found per task value: {"a": "deadlock", ...}; several joined by ','.
@@ -201,17 +202,17 @@ TEST_CASE("coroner::TaskGraph") {
 
   SUBCASE("the critical path follows the await that ended last") {
     Analysed a(healthy_trees(3, 1700000000.0) + kLogEnd);
-    TaskGraph graph(a.store, a.analysis);
+    const TaskGraph& graph = a.analysis.graph;
     uint32_t root = a.store.find_task(0, "root-0");
     REQUIRE(root != kNone);
-    auto path = graph.critical_path(root);
+    auto path = graph.critical_path(root, a.analysis.outcomes);
     REQUIRE(path.size() == 2);
     CHECK(a.store.task_value(path[1]) == "root-0:b");
   }
 
   SUBCASE("--around cuts a neighbourhood") {
     Analysed a(healthy_trees(3, 1700000000.0) + kLogEnd);
-    TaskGraph graph(a.store, a.analysis);
+    const TaskGraph& graph = a.analysis.graph;
     uint32_t child = a.store.find_task(0, "root-1:a");
     auto near = graph.neighbourhood({child}, 1);
     CHECK(near.size() == 2);  // itself and its parent (which also awaits it)

@@ -1,0 +1,166 @@
+#include "graph_rules.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace coroner {
+
+namespace {
+
+bool unfinished(const Analysis& a, uint32_t task) {
+  return a.outcomes[task].outcome == Outcome::open;
+}
+
+bool ended_badly(const Analysis& a, uint32_t task) {
+  Outcome o = a.outcomes[task].outcome;
+  return o == Outcome::failed || o == Outcome::timed_out || o == Outcome::cancelled;
+}
+
+}  // namespace
+
+namespace {
+
+class GraphRules {
+ public:
+  GraphRules(const TaskStore& store, Analysis& analysis)
+      : store_(store), a_(analysis), graph_(analysis.graph), cycle_of_(store.tasks().size(), -1) {}
+
+  void run() {
+    // In-flight tasks are still at work: neither deadlocked nor a reason to be blocked.
+    active_.assign(store_.tasks().size(), false);
+    for (const Finding& f : a_.findings)
+      if (f.kind == FindingKind::in_flight) active_[f.task] = true;
+    std::vector<bool> stalled(store_.tasks().size(), false);
+    for (uint32_t t = 0; t < stalled.size(); ++t)
+      stalled[t] = unfinished(a_, t) && store_.tasks()[t].logged && !active_[t];
+    cycles_ = graph_.deadlock_cycles(stalled);
+    for (size_t c = 0; c < cycles_.size(); ++c)
+      for (uint32_t t : cycles_[c]) cycle_of_[t] = int32_t(c);
+    for (Finding& f : a_.findings) rewrite(f);
+    // A rewrite may have turned a hung task into an in-flight one: flagged follows the findings.
+    for (TaskOutcome& o : a_.outcomes) o.flagged = false;
+    for (const Finding& f : a_.findings)
+      if (f.kind != FindingKind::in_flight) a_.outcomes[f.task].flagged = true;
+    add_orphans();
+    if (graph_.has_await_edges()) add_unobserved_children();
+  }
+
+ private:
+  std::string label(uint32_t t) const { return std::string(store_.task_value(t)); }
+  std::string stage_of(uint32_t t) const { return quoted_stage(store_, store_.tasks()[t].stage); }
+  std::string at(int64_t time) const { return since_log_start(a_, time); }
+
+  // A hung, in-flight or silently dead task that is part of a cycle, or waits on a root cause.
+  void rewrite(Finding& f) {
+    bool open_kind = f.kind == FindingKind::hung || f.kind == FindingKind::in_flight;
+    if (!open_kind) return;
+    if (cycle_of_[f.task] >= 0) return deadlock(f, cycles_[size_t(cycle_of_[f.task])]);
+    if (f.kind != FindingKind::hung) return;
+    auto chain = graph_.blame_chain(f.task, a_.outcomes, cycle_of_, active_);
+    if (chain.size() < 2) return;
+    uint32_t root = chain.back();
+    if (active_[root]) {
+      // It waits on a task that is still working: the wait is not over, so it is not hung.
+      change_kind(f, FindingKind::in_flight);
+      f.chain = chain;
+      f.reason = fmt::format("waits in stage {} since {} on {}, which is still at work",
+                             stage_of(f.task), at(store_.tasks()[f.task].stage_since), label(root));
+      return;
+    }
+    std::string why;
+    if (cycle_of_[root] >= 0) {
+      why = fmt::format("{}, which is deadlocked", label(root));
+    } else if (ended_badly(a_, root)) {
+      why = fmt::format("{}, which {} at {}", label(root),
+                        a_.outcomes[root].outcome == Outcome::cancelled   ? "was cancelled"
+                        : a_.outcomes[root].outcome == Outcome::timed_out ? "timed out"
+                                                                          : "failed",
+                        at(a_.outcomes[root].end));
+    } else if (!store_.tasks()[root].logged) {
+      why = fmt::format("{}, which never logged anything", label(root));
+    } else {
+      why = fmt::format("{}, which hangs in stage {}", label(root), stage_of(root));
+    }
+    change_kind(f, FindingKind::blocked);
+    f.chain = chain;
+    f.reason = fmt::format("waits in stage {} since {} on {}", stage_of(f.task),
+                           at(store_.tasks()[f.task].stage_since), why);
+    if (chain.size() > 2) f.reason += fmt::format(" ({} tasks deep)", chain.size() - 1);
+  }
+
+  void deadlock(Finding& f, const std::vector<uint32_t>& cycle) {
+    std::string members;
+    for (uint32_t t : cycle)
+      members += fmt::format("{}{} in {}", members.empty() ? "" : " -> ", label(t), stage_of(t));
+    change_kind(f, FindingKind::deadlock);
+    f.members = cycle;
+    f.chain.clear();
+    f.reason = fmt::format("a cycle of {} unfinished tasks waiting on each other: {} -> {}",
+                           cycle.size(), members, label(cycle.front()));
+  }
+
+  // A child still running after its parent ended. A child already flagged (hung, deadlocked,
+  // blocked) is not reported again as an orphan: its own finding is the news.
+  void add_orphans() {
+    const auto& tasks = store_.tasks();
+    for (uint32_t t = 0; t < tasks.size(); ++t) {
+      uint32_t parent = tasks[t].parent;
+      if (parent == kNone || !unfinished(a_, t) || !tasks[t].logged) continue;
+      if (a_.outcomes[t].flagged) continue;
+      if (unfinished(a_, parent) || !tasks[parent].logged) continue;
+      std::string reason = fmt::format(
+          "still unfinished in stage {} (last record at {}) though its parent {} "
+          "ended {} at {}",
+          stage_of(t), at(a_.outcomes[t].end), label(parent),
+          to_string(a_.outcomes[parent].outcome), at(a_.outcomes[parent].end));
+      Finding f = make_finding(FindingKind::orphan, t, std::move(reason), a_.outcomes[parent].end,
+                               tasks[t].stage);
+      f.chain = {t, parent};
+      a_.outcomes[t].flagged = true;
+      a_.findings.push_back(std::move(f));
+    }
+  }
+
+  void add_unobserved_children() {
+    const auto& tasks = store_.tasks();
+    std::unordered_set<uint32_t> already_lost;
+    for (const Finding& f : a_.findings)
+      if (f.kind == FindingKind::lost_exception) already_lost.insert(f.task);
+    for (uint32_t t = 0; t < tasks.size(); ++t) {
+      uint32_t parent = tasks[t].parent;
+      if (parent == kNone || already_lost.count(t)) continue;
+      Outcome o = a_.outcomes[t].outcome;
+      if (o != Outcome::failed && o != Outcome::timed_out) continue;
+      if (a_.outcomes[parent].outcome != Outcome::ok) continue;
+      const auto& awaited = tasks[parent].awaits;
+      if (std::find(awaited.begin(), awaited.end(), t) != awaited.end()) continue;
+      std::string reason =
+          fmt::format("{} at {} in stage {}; its parent {} ended ok at {} and never awaited it",
+                      o == Outcome::failed ? "failed" : "timed out", at(a_.outcomes[t].end),
+                      stage_of(t), label(parent), at(a_.outcomes[parent].end));
+      Finding f = make_finding(FindingKind::lost_exception, t, std::move(reason),
+                               a_.outcomes[t].end, tasks[t].stage, "unobserved-child");
+      f.chain = {t, parent};
+      a_.outcomes[t].flagged = true;
+      a_.findings.push_back(std::move(f));
+    }
+  }
+
+  const TaskStore& store_;
+  Analysis& a_;
+  const TaskGraph& graph_;
+  std::vector<std::vector<uint32_t>> cycles_;
+  std::vector<int32_t> cycle_of_;
+  std::vector<bool> active_;
+};
+
+}  // namespace
+
+void apply_graph_rules(const TaskStore& store, Analysis& analysis) {
+  // A log with neither parents nor awaits (the seed's) has no graph: spend nothing on one.
+  if (analysis.graph.has_edges()) GraphRules(store, analysis).run();
+}
+
+}  // namespace coroner

@@ -1,0 +1,57 @@
+// The lifecycle policy: what a record means for its task, how the stage that ends a healthy task
+// is learned, and what counts as a restart or a retry. The task store (while reading) and the
+// analysis (at the end) both ask here, so each rule is written once (docs/DESIGN.md, "Rules").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "coroner/task_store.hpp"
+#include "coroner/vocabulary.hpp"
+
+namespace coroner {
+
+// A record's meaning: its status's word when it has one, else its stage's.
+constexpr Lifecycle record_meaning(Lifecycle status, Lifecycle stage) {
+  return status != Lifecycle::none ? status : stage;
+}
+inline Lifecycle record_meaning(const TaskStore& store, const Event& event) {
+  return record_meaning(store.meaning(event.status), store.meaning(event.stage));
+}
+
+// "retrying fetch", "fetch_retry", "Retried after backoff": any part of the word says retry.
+bool mentions_retry(std::string_view word);
+// "started", "begin": a start that, after the task did other work, is a restart. Weaker start
+// words ("response received", "invoice created") are ordinary steps mid-task.
+bool is_strong_start(std::string_view word);
+
+// A strong start after the task had done other work: its id was reused, or it restarted.
+constexpr bool is_restart(Lifecycle meaning, bool strong_start_word, bool did_work) {
+  return meaning == Lifecycle::start && strong_start_word && did_work;
+}
+
+// Whether a task may be folded (its records dropped, its summary kept) after a record that
+// means `meaning` in `stage`: it ended ok, by a word or at the end stage guessed while reading
+// (`guessed_end`), with no error, no restart and its records in time order.
+enum class FoldPoint : uint8_t { none, ok_word, guessed_end };
+FoldPoint fold_point(const Task& task, Lifecycle meaning, uint32_t stage, uint32_t guessed_end);
+
+// An error or a timeout at record `error_index` was handled by a retry: that record or one up to
+// `end_index` says the work is being retried (a retry word, an attempt counter). Going back to
+// the same stage alone is not enough: a loop over items with `except: log; continue` does that
+// too, and that is the swallowed exception itself.
+bool error_was_retried(const EventList& events, size_t error_index, size_t end_index);
+
+// End-stage learning, when the log has no word for "ended ok" (the seed's pipeline logs validate,
+// transform, save_to_db and never "done"). Each voter is a task that did not end by a word, and
+// votes for the stage it stopped at. The winner is how a healthy task ends when at least
+// `min_votes` and most voters stop there, tasks (almost) never leave it, it is not where tasks
+// begin, and it is no lifecycle word itself. The store guesses while reading, from the tasks
+// sitting in each stage; the analysis decides at the end, from every task's last stage.
+std::optional<LearnedEnd> learn_end_stage(const TaskStore& store,
+                                          std::span<const uint64_t> votes_by_stage, uint64_t voters,
+                                          uint64_t min_votes);
+
+}  // namespace coroner
