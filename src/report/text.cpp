@@ -141,6 +141,9 @@ void timeline(const ReportInput& in, const Painter& paint, uint32_t task, const 
                     i == 0 ? std::string() : fmt::format("+{}", format_duration(row.gap)));
     if (!row.status.empty()) line += "  status=" + row.status;
     if (!row.error.empty()) line += "  " + paint("31", row.error);
+    // The first row has no gap and most rows nothing after it: the padded columns would leave
+    // blanks at the end of the line, which diffs and copied examples trip over.
+    line.erase(line.find_last_not_of(' ') + 1);
     out += line + "\n";
   }
   if (finding &&

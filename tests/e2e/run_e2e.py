@@ -160,6 +160,18 @@ def test_text_report_seed():
     check(ESCAPE not in r.out, "no colour into a pipe", r)
 
 
+def test_text_reports_end_no_line_in_a_blank():
+    # The timeline's padded columns once left blanks at the end of a row with nothing after it.
+    traces = os.path.join(os.path.dirname(TESTS), "sample_traces")
+    paths = [SEED, fixture("damaged.jsonl"), fixture("jsonlogger.jsonl")] + sorted(
+        os.path.join(traces, name) for name in os.listdir(traces) if name.endswith(".jsonl"))
+    for path in paths:
+        for args in (["--top", "0"], ["stats"], ["schema"]):
+            r = run(*args, path)
+            blank = [line for line in r.out.splitlines() if line != line.rstrip()]
+            check(not blank, "no line ends in a blank (%s): %r" % (" ".join(args), blank[:3]), r)
+
+
 def test_json_report_seed():
     doc, r = report(SEED)
     expect_status(r, 1)
