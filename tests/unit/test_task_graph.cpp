@@ -259,3 +259,39 @@ TEST_CASE("coroner::TaskGraph waits that are not stuck") {
     CHECK(f->reason.find("B, which failed") != std::string::npos);
   }
 }
+
+TEST_CASE("coroner::TaskGraph the picture around a task") {
+  std::string log = R"({"timestamp": 1700000000.0, "task_id": "p", "stage": "start"}
+)";
+  for (int i = 1; i <= 5; ++i)
+    log += R"({"timestamp": 1700000000.1, "task_id": "c)" + std::to_string(i) +
+           R"(", "stage": "start", "parent_id": "p"})" + "\n";
+  log += R"({"timestamp": 1700000000.2, "task_id": "c1", "stage": "wait", "awaits": "d"}
+{"timestamp": 1700000000.3, "task_id": "d", "stage": "start"}
+)";
+  Analysed a(log);
+  const TaskGraph& graph = a.analysis.graph;
+  auto names = [&](const std::vector<uint32_t>& tasks) {
+    std::vector<std::string> out;
+    for (uint32_t t : tasks) out.emplace_back(a.store.task_value(t));
+    return out;
+  };
+  uint32_t c1 = a.store.find_task(0, "c1");
+  REQUIRE(c1 != kNone);
+  CHECK(graph.children(a.store.find_task(0, "p")).size() == 5);
+  CHECK(names({graph.awaited_by(a.store.find_task(0, "d")).begin(),
+               graph.awaited_by(a.store.find_task(0, "d")).end()}) ==
+        std::vector<std::string>{"c1"});
+
+  SUBCASE("what it awaits and its parent, not its parent's other children") {
+    auto picture = graph.picture_around(c1, {}, 2, 36);
+    CHECK(names(picture.tasks) == std::vector<std::string>{"c1", "d", "p"});
+    CHECK(picture.left_out == 0);
+  }
+  SUBCASE("pinned tasks come first; what does not fit is counted") {
+    uint32_t c5 = a.store.find_task(0, "c5");
+    auto picture = graph.picture_around(c1, {c5}, 2, 2);
+    CHECK(names(picture.tasks) == std::vector<std::string>{"c1", "c5"});
+    CHECK(picture.left_out == 2);  // d and p
+  }
+}
