@@ -661,6 +661,21 @@ def test_schema_of_missing_file():
     expect_one_error_line(run("schema", "/nonexistent/x.jsonl"), "/nonexistent/x.jsonl")
 
 
+def test_retry_count_is_no_swallowed_error():
+    # job-1 fails a fetch, retries it ("retries": 1) and ends done: handled, whatever names the
+    # attempt role; the field's name, not its place in the list, says it counts from 0.
+    path = log("retry_count.jsonl")
+    for extra in ([], ["--field", "attempt=retries"]):
+        doc, r = report(*extra, path)
+        expect_status(r, 0)
+        check(doc["findings"] == [], "a retried error is not swallowed (%s)" % extra, r)
+        check(doc["summary"]["outcomes"]["ok"] == 2, "both tasks ended ok", r)
+    # Without the counter the same log is a swallowed error: the test above tests the counter.
+    doc, r = report("--field", "attempt=no_such_field", path)
+    check(kinds_by_task(doc).get("job-1") == ["lost-exception/swallowed"],
+          "without the attempt field the error is swallowed: %r" % doc["findings"], r)
+
+
 def test_version_and_help():
     r = run("--version")
     expect_status(r, 0)
