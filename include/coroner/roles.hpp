@@ -22,7 +22,7 @@ enum class Role : uint8_t {
   level,
   timeout,
   scope,
-  attempt,  // a retry counter: a record of attempt >= 2 (or retries >= 1) is a retry
+  attempt,  // a try or retry counter: see attempt_counts_retries
 };
 constexpr size_t kRoleCount = 12;
 
@@ -47,5 +47,16 @@ std::optional<std::string> apply_field_override(RoleConfig& config, std::string_
 
 // "--key host,pid": the scope is exactly those fields ("" for none).
 void set_scope_fields(RoleConfig& config, std::string_view comma_list);
+
+// The attempt role counts from 0 or from 1, as its field's name says: the last part of its path
+// (`extra.retries` is `retries`). These names count retries from 0; every other name (`attempt`,
+// `attempt_number`) counts tries from 1.
+inline constexpr std::array<std::string_view, 3> kRetryCountNames = {"retry", "retries",
+                                                                     "retry_count"};
+bool attempt_counts_retries(std::string_view field_path);
+
+// The least value of the attempt field at `field_path` that makes a record a retry: 1 for a count
+// of retries, 2 for a try number.
+int64_t first_retry_attempt(std::string_view field_path);
 
 }  // namespace coroner

@@ -1,24 +1,21 @@
 // coroner's command line: picks the subcommand, parses options, runs, returns the exit status.
 #include <csignal>
-#include <cstring>
+#include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "subcommand.hpp"
 
 namespace {
 
-bool is_command(const char* arg) {
-  for (const char* name : coroner::cli::kCommands)
-    if (std::strcmp(arg, name) == 0) return true;
-  return false;
-}
-
-bool is_top_level_flag(const char* arg) {
-  return std::strcmp(arg, "-h") == 0 || std::strcmp(arg, "--help") == 0 ||
-         std::strcmp(arg, "-V") == 0 || std::strcmp(arg, "--version") == 0;
+bool file_exists(const std::string& path) {
+  std::error_code ignored;
+  return std::filesystem::exists(path, ignored);
 }
 
 }  // namespace
@@ -27,16 +24,17 @@ int main(int argc, char** argv) {
   // A reader that goes away (`coroner big.jsonl | head -1`) ends the output quietly: writes fail
   // with EPIPE and coroner still exits with the status its findings call for.
   std::signal(SIGPIPE, SIG_IGN);
-  // `coroner FILE` means `coroner analyze FILE`: insert the default subcommand.
-  std::vector<std::string> args(argv, argv + argc);
-  if (argc == 1 || (!is_command(argv[1]) && !is_top_level_flag(argv[1])))
-    args.insert(args.begin() + 1, "analyze");
-  std::vector<const char*> cargs;
-  for (const auto& a : args) cargs.push_back(a.c_str());
-
   CLI::App app{"coroner"};
   coroner::cli::Options options;
   coroner::cli::describe(app, options);
+
+  auto arranged = coroner::cli::put_subcommand_first(app, {argv, argv + argc}, file_exists);
+  if (arranged.error) {
+    std::fprintf(stderr, "coroner: %s\n", arranged.error->c_str());
+    return coroner::cli::kExitError;
+  }
+  std::vector<const char*> cargs;
+  for (const auto& a : arranged.args) cargs.push_back(a.c_str());
   try {
     app.parse(int(cargs.size()), cargs.data());
   } catch (const CLI::CallForHelp& e) {

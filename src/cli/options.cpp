@@ -1,8 +1,36 @@
 #include "options.hpp"
 
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coroner/roles.hpp"
+
 namespace coroner::cli {
 
 namespace {
+
+std::string joined(const auto& words, std::string_view separator) {
+  std::string out;
+  for (std::string_view word : words) {
+    if (!out.empty()) out += separator;
+    out += word;
+  }
+  return out;
+}
+
+// Built from the roles' own lists, so the help names every role and the attempt role's rule as
+// the parser applies them.
+std::string field_help() {
+  std::vector<std::string_view> roles;
+  for (size_t r = 0; r < kRoleCount; ++r) roles.push_back(to_string(Role(r)));
+  return "ROLE=NAME: read a role from this field; dotted paths reach into objects "
+         "(task=extra.task_id). Roles: " +
+         joined(roles, " ") + ". attempt (default: " + joined(default_roles()[Role::attempt], " ") +
+         ") counts from 0 when the field is named " + joined(kRetryCountNames, "/") +
+         " (1 is a retry), else from 1 (2 is a retry)";
+}
 
 // Repeatable options take one value per use, so `--field task=id app.jsonl` leaves the file
 // alone (CLI11 would otherwise swallow every following word into the vector).
@@ -16,10 +44,7 @@ void input_options(CLI::App& cmd, Options& o) {
       ->type_name("FILE...");
   cmd.add_flag("--strict", o.strict, "Stop at the first line that is not a JSON object (exit 2)")
       ->group("Input");
-  one_each(cmd.add_option("--field", o.fields,
-                          "ROLE=NAME: read a role from this field; dotted paths reach into objects "
-                          "(task=extra.task_id). Roles: time task stage status parent awaits error "
-                          "error-type level timeout scope"))
+  one_each(cmd.add_option("--field", o.fields, field_help()))
       ->group("Input")
       ->type_name("ROLE=NAME");
   cmd.add_option("--key", o.key,

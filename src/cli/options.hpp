@@ -44,9 +44,6 @@ struct Options {
   unsigned threads = default_threads();
 };
 
-// The subcommands; the first argument picks one, anything else means `analyze`.
-inline constexpr const char* kCommands[] = {"analyze", "timeline", "stats", "schema", "graph"};
-
 // Builds the CLI11 app over `options`. Every option and its default is declared here once;
 // --help, the man page test and the README are checked against it.
 void describe(CLI::App& app, Options& options);

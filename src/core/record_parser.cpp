@@ -64,6 +64,8 @@ struct FieldTree {
   struct Target {
     Role role;
     uint8_t rank;  // position in the role's list: lower wins
+    // The attempt role only: the least value that is a retry, told by the field's name.
+    uint8_t first_retry = 0;
   };
   struct Node {
     std::vector<Target> targets;
@@ -74,8 +76,12 @@ struct FieldTree {
     nodes.emplace_back();
     for (size_t r = 0; r < kRoleCount; ++r) {
       const auto& paths = config.paths[r];
-      for (size_t rank = 0; rank < paths.size() && rank < RawRecord::kNoField; ++rank)
-        add(paths[rank], Target{Role(r), uint8_t(rank)});
+      for (size_t rank = 0; rank < paths.size() && rank < RawRecord::kNoField; ++rank) {
+        Target target{Role(r), uint8_t(rank)};
+        if (Role(r) == Role::attempt)
+          target.first_retry = uint8_t(first_retry_attempt(paths[rank]));
+        add(paths[rank], target);
+      }
     }
     build_quick_table();
   }
@@ -613,8 +619,7 @@ void RecordParser::Impl::read_scalar(const JsonScalar& value, const FieldTree::T
       return;
     }
     case Role::attempt: {
-      // attempt / attempt_number count tries from 1; retry / retries / retry_count from 0.
-      int64_t first_retry = target.rank < 2 ? 2 : 1;
+      int64_t first_retry = target.first_retry;
       int64_t n = 0;
       for (char c : text) {
         if (c < '0' || c > '9' || n > 1000000) break;

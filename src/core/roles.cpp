@@ -48,7 +48,8 @@ RoleConfig default_roles() {
   c[Role::level] = {"level", "levelname", "severity"};
   c[Role::timeout] = {"timeout", "timeout_s", "deadline_s"};
   c[Role::scope] = {"hostname", "host", "pid", "process", "worker"};
-  // The first two count attempts (1 is the first try), the others count retries.
+  // The first two count tries (1 is the first try), the others count retries: the name tells
+  // which (attempt_counts_retries), not the place in this list, which --field replaces.
   c[Role::attempt] = {"attempt", "attempt_number", "retry", "retries", "retry_count"};
   return c;
 }
@@ -76,6 +77,18 @@ std::optional<std::string> apply_field_override(RoleConfig& config, std::string_
 
 void set_scope_fields(RoleConfig& config, std::string_view comma_list) {
   config[Role::scope] = split_commas(comma_list);
+}
+
+bool attempt_counts_retries(std::string_view field_path) {
+  size_t dot = field_path.rfind('.');
+  std::string_view name = dot == std::string_view::npos ? field_path : field_path.substr(dot + 1);
+  for (std::string_view retry_name : kRetryCountNames)
+    if (name == retry_name) return true;
+  return false;
+}
+
+int64_t first_retry_attempt(std::string_view field_path) {
+  return attempt_counts_retries(field_path) ? 1 : 2;
 }
 
 }  // namespace coroner

@@ -47,13 +47,14 @@ class Result:
             " ".join(self.args), self.status, self.out[:1500], self.err[:1500])
 
 
-def run(*args, stdin=None, env=None, input_bytes=None):
+def run(*args, stdin=None, env=None, input_bytes=None, cwd=None):
     """Runs coroner with `args`; stdin is a path, bytes (input_bytes) or nothing (/dev/null)."""
     environment = dict(os.environ)
     environment.pop("NO_COLOR", None)
     if env:
         environment.update(env)
-    kwargs = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment, timeout=60)
+    kwargs = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment, timeout=60,
+                  cwd=cwd)
     if input_bytes is not None:
         kwargs["input"] = input_bytes
         proc = subprocess.run([BINARY, *args], **kwargs)
@@ -671,6 +672,64 @@ def test_schema_damaged():
 
 def test_schema_of_missing_file():
     expect_one_error_line(run("schema", "/nonexistent/x.jsonl"), "/nonexistent/x.jsonl")
+
+
+def test_options_before_the_subcommand():
+    r = run("-q", "stats", SEED)
+    expect_status(r, 0)
+    check(r.out == "" and r.err == "", "-q stats prints nothing", r)
+    plain = run("stats", SEED)
+    r = run("--color", "never", "stats", SEED)
+    expect_status(r, 0)
+    check(r.out == plain.out, "options before 'stats' mean what they mean after it", r)
+
+
+def test_option_value_named_like_a_subcommand():
+    plain = run(SEED)
+    with TempDir() as d:
+        r = run("-o", "stats", SEED, cwd=d)
+        expect_status(r, 1)
+        check(r.out == "" and r.err == "", "the report went to the file", r)
+        with open(os.path.join(d, "stats")) as f:
+            check(f.read() == plain.out, "-o stats writes the analyze report to 'stats'", r)
+    doc, r = report("--task", "stats", SEED)
+    check(doc["findings"] == [], "--task stats shows the findings of task 'stats': none", r)
+    check(doc["summary"]["tasks"] == 12, "--task stats still analyses the log", r)
+
+
+def test_misspelt_subcommand_is_suggested():
+    with TempDir() as d:
+        r = run("stast", SEED, cwd=d)
+        expect_one_error_line(r, "'stast'", "did you mean 'stats'?")
+        r = run("-q", "timelin", "3", SEED, cwd=d)
+        expect_one_error_line(r, "'timelin'", "did you mean 'timeline'?")
+        # A file of that name is read as the file it is.
+        shutil.copy(SEED, os.path.join(d, "stast"))
+        r = run("-q", "stast", cwd=d)
+        expect_status(r, 1)
+        check(r.err == "", "a file named stast is analysed", r)
+
+
+def test_far_off_word_is_an_unreadable_file():
+    with TempDir() as d:
+        r = run("nonsense", SEED, cwd=d)
+        expect_one_error_line(r, "nonsense", "No such file")
+        check("did you mean" not in r.err, "no suggestion for a far-off word", r)
+
+
+def test_retry_count_is_no_swallowed_error():
+    # job-1 fails a fetch, retries it ("retries": 1) and ends done: handled, whatever names the
+    # attempt role; the field's name, not its place in the list, says it counts from 0.
+    path = log("retry_count.jsonl")
+    for extra in ([], ["--field", "attempt=retries"]):
+        doc, r = report(*extra, path)
+        expect_status(r, 0)
+        check(doc["findings"] == [], "a retried error is not swallowed (%s)" % extra, r)
+        check(doc["summary"]["outcomes"]["ok"] == 2, "both tasks ended ok", r)
+    # Without the counter the same log is a swallowed error: the test above tests the counter.
+    doc, r = report("--field", "attempt=no_such_field", path)
+    check(kinds_by_task(doc).get("job-1") == ["lost-exception/swallowed"],
+          "without the attempt field the error is swallowed: %r" % doc["findings"], r)
 
 
 def test_version_and_help():

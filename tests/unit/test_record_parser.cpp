@@ -671,6 +671,35 @@ TEST_CASE("coroner::RecordParser values") {
     CHECK_FALSE(one("{\"task\": \"a\"}").retry);
   }
 
+  SUBCASE("--field attempt=NAME: the field's name says how it counts, not its place in a list") {
+    // Both readers: the flat one and simdjson, which nested objects and escapes go to.
+    auto retry = [](const std::string& line, const std::string& field, bool flat_lines) {
+      RoleConfig roles = coroner::default_roles();
+      REQUIRE_FALSE(coroner::apply_field_override(roles, "attempt=" + field));
+      CollectingSink sink;
+      StringSource source(line + "\n");
+      coroner::LineChunker chunker(source);
+      coroner::RecordParser parser(roles, flat_lines);
+      coroner::Chunk chunk;
+      while (chunker.next(chunk)) parser.parse_chunk(chunk, 0, sink);
+      INFO("line: " << line << ", --field attempt=" << field << ", flat: " << flat_lines);
+      REQUIRE(sink.records.size() == 1);
+      return sink.records.front().retry;
+    };
+    for (bool flat : {true, false}) {
+      CHECK_FALSE(retry(R"({"task": "a", "retries": 0})", "retries", flat));
+      CHECK(retry(R"({"task": "a", "retries": 1})", "retries", flat));
+      CHECK(retry(R"({"task": "a", "retry_count": 1})", "retry_count", flat));
+      CHECK_FALSE(retry(R"({"task": "a", "attempt_number": 1})", "attempt_number", flat));
+      CHECK(retry(R"({"task": "a", "attempt_number": 2})", "attempt_number", flat));
+      CHECK_FALSE(retry(R"({"task": "a", "try": 1})", "try", flat));
+      CHECK(retry(R"({"task": "a", "try": 2})", "try", flat));
+      CHECK_FALSE(retry(R"({"task": "a", "extra": {"attempt": 1}})", "extra.attempt", flat));
+      CHECK(retry(R"({"task": "a", "extra": {"attempt": 2}})", "extra.attempt", flat));
+      CHECK(retry(R"({"task": "a", "extra": {"retries": 1}})", "extra.retries", flat));
+    }
+  }
+
   SUBCASE("file index and line are given to each record") {
     CollectingSink sink;
     StringSource source("\n{\"task\": \"a\"}\n");

@@ -66,6 +66,28 @@ TEST_CASE("coroner::Roles") {
     CHECK(c[Role::level] == default_roles()[Role::level]);
   }
 
+  SUBCASE("attempt_counts_retries: the last part of the field's path, not its place, decides") {
+    CHECK(coroner::attempt_counts_retries("retry"));
+    CHECK(coroner::attempt_counts_retries("retries"));
+    CHECK(coroner::attempt_counts_retries("retry_count"));
+    CHECK(coroner::attempt_counts_retries("extra.retries"));
+    CHECK(coroner::attempt_counts_retries("job.meta.retry_count"));
+    CHECK_FALSE(coroner::attempt_counts_retries("attempt"));
+    CHECK_FALSE(coroner::attempt_counts_retries("attempt_number"));
+    CHECK_FALSE(coroner::attempt_counts_retries("extra.attempt"));
+    CHECK_FALSE(coroner::attempt_counts_retries("retries.attempt"));
+    CHECK_FALSE(coroner::attempt_counts_retries("try"));
+    CHECK_FALSE(coroner::attempt_counts_retries("Retries"));
+    CHECK(coroner::first_retry_attempt("retries") == 1);
+    CHECK(coroner::first_retry_attempt("extra.attempt") == 2);
+    // Every default name counts as the SPEC says: retry* from 0, the others from 1.
+    const RoleConfig defaults = default_roles();
+    for (const auto& name : defaults[Role::attempt]) {
+      INFO(name);
+      CHECK(coroner::attempt_counts_retries(name) == name.starts_with("retr"));
+    }
+  }
+
   SUBCASE("apply_field_override: a later override of the same role replaces the earlier") {
     RoleConfig c = default_roles();
     CHECK_FALSE(apply_field_override(c, "task=a").has_value());
