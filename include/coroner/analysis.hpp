@@ -44,6 +44,7 @@ struct Analysis {
   const AnalysisOptions* options = nullptr;
   DurationHistogram all_stages;
   TaskGraph graph;  // who spawned and awaited whom: built once, for the rules and the reports
+  const TaskStore* store = nullptr;  // the store it judged
 };
 
 // How the findings' reasons name things: a stage as 'validate' (or "(no stage)"), a time as its

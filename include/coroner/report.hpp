@@ -21,8 +21,10 @@ struct ReportOptions {
   size_t timeline_events = 12;  // records shown per flagged task in text; the rest summarised
 };
 
-// What a report is made of. `findings` are the ones to show, after --kind and --task.
+// What a report is made of: the analysis alone (and through it the store it judged, read-only).
+// `findings` are the ones to show, after --kind and --task.
 struct ReportInput {
+  explicit ReportInput(const Analysis& analysis) : store(*analysis.store), analysis(analysis) {}
   const TaskStore& store;
   const Analysis& analysis;
   std::vector<const Finding*> findings;

@@ -221,7 +221,7 @@ int run_analysis(const Options& o, const Settings& s) {
   }
   Analysis& analysis = kept_until_exit<Analysis>(analyze(store, s.analysis));
 
-  ReportInput in{store, analysis, {}, {}};
+  ReportInput in(analysis);
   in.options.top = o.top;
   in.options.color = s.color;
   for (const Finding& f : analysis.findings)

@@ -665,6 +665,7 @@ std::string since_log_start(const Analysis& analysis, int64_t time) {
 Analysis analyze(const TaskStore& store, const AnalysisOptions& options) {
   if (!store.finished()) throw std::logic_error("analyze: TaskStore::finish() was not called");
   Analysis analysis;
+  analysis.store = &store;
   analysis.graph = TaskGraph(store);
   Analyzer(store, options, analysis).run();
   return analysis;

@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (knobs & 8) options.deadline_ns = 500'000'000;
   coroner::Analysis analysis = coroner::analyze(store, options);
 
-  coroner::ReportInput in{store, analysis, {}, {}};
+  coroner::ReportInput in(analysis);
   in.options.color = (knobs & 16) != 0;
   in.options.top = (knobs & 4) ? 0 : 10;
   for (const coroner::Finding& f : analysis.findings) in.findings.push_back(&f);
