@@ -1,5 +1,9 @@
 #include "options.hpp"
 
+#include <string>
+
+#include "coroner/version.hpp"
+
 namespace coroner::cli {
 
 namespace {
@@ -113,7 +117,7 @@ void describe(CLI::App& app, Options& o) {
       "Exit status: 0 no finding of a --fail-on kind, 1 at least one, 2 usage or input error.\n"
       "Kinds: deadlock hung blocked timeout lost-exception orphan destroyed-pending anomaly "
       "in-flight.\n'coroner FILE' means 'coroner analyze FILE'. See coroner(1).");
-  app.set_version_flag("-V,--version", "coroner 0.1.0");
+  app.set_version_flag("-V,--version", "coroner " + std::string(kVersion));
   app.require_subcommand(1, 1);
 
   auto* analyze = app.add_subcommand("analyze", "Find what went wrong (the default command)");
