@@ -9,11 +9,11 @@
 #include "coroner/analysis.hpp"
 #include "coroner/schema.hpp"
 #include "coroner/task_store.hpp"
+#include "coroner/version.hpp"
 
 namespace coroner {
 
 inline constexpr std::string_view kReportSchema = "coroner.report/1";
-inline constexpr std::string_view kVersion = "0.1.0";
 
 struct ReportOptions {
   size_t top = 10;  // findings shown in full per kind in text; 0 = all

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "coroner/roles.hpp"
+#include "coroner/version.hpp"
 
 namespace coroner::cli {
 
@@ -138,7 +139,7 @@ void describe(CLI::App& app, Options& o) {
       "Exit status: 0 no finding of a --fail-on kind, 1 at least one, 2 usage or input error.\n"
       "Kinds: deadlock hung blocked timeout lost-exception orphan destroyed-pending anomaly "
       "in-flight.\n'coroner FILE' means 'coroner analyze FILE'. See coroner(1).");
-  app.set_version_flag("-V,--version", "coroner 0.1.0");
+  app.set_version_flag("-V,--version", "coroner " + std::string(kVersion));
   app.require_subcommand(1, 1);
 
   auto* analyze = app.add_subcommand("analyze", "Find what went wrong (the default command)");

@@ -9,6 +9,8 @@
 #include <unordered_set>
 
 #include "common.hpp"
+// Generated from the files of src/report/assets/ by embed.py (see meson.build). They reach
+// nothing on the network: no URL, no font, no CDN; the script draws its SVG inline.
 #include "html_assets.hpp"
 #include "json_writer.hpp"
 
@@ -206,13 +208,14 @@ std::string render_html(const ReportInput& in) {
   out += fmt::format("<meta name=\"generator\" content=\"coroner {}\">\n", kVersion);
   out += "<link rel=\"icon\" href=\"data:,\">\n<title>coroner: ";
   append_html_text(out, files);
-  out += "</title>\n<style>\n";
+  // A blank line opens the style sheet and the script, as in every earlier page.
+  out += "</title>\n<style>\n\n";
   out += html_assets::kStyle;
   out += "</style>\n</head>\n<body>\n";
   out += html_assets::kBody;
   out += "<script type=\"application/json\" id=\"coroner-data\">";
   append_script_data(out, blob);
-  out += "</script>\n<script>\n";
+  out += "</script>\n<script>\n\n";
   out += html_assets::kScript;
   out += "</script>\n</body>\n</html>\n";
   return out;

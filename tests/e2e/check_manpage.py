@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
-"""Every long option that `coroner --help` lists appears in the man page.
+"""Every long option that `coroner --help` lists appears in the man page, and the page's
+version is the binary's.
 
 Usage: check_manpage.py CORONER MANPAGE
 
 Runs `CORONER --help`, reads the subcommands it lists, runs `CORONER SUB --help` for each, and
 collects every `--long-option`. Each must appear in the man page source, written `\\-\\-name`
-(as roff wants) or `--name`. Exit 0 when all do, 1 listing the missing ones (with the
-subcommands whose help lists them), 2 when the binary or the page cannot be read.
+(as roff wants) or `--name`. MANPAGE is the page meson generates from man/coroner.1, so its .TH
+line must name the version `CORONER --version` prints, with no @VERSION@ left unsubstituted.
+Exit 0 when all holds, 1 listing what does not (a missing option with the subcommands whose
+help lists it), 2 when the binary or the page cannot be read.
 """
 
 import re
+import shlex
 import subprocess
 import sys
 
@@ -59,6 +63,27 @@ def options_of(text):
     return found
 
 
+def version_problems(coroner, page):
+    """What is wrong with the page's version, compared with `coroner --version`; [] when right."""
+    try:
+        done = subprocess.run([coroner, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        print(f"check_manpage: cannot run {coroner}: {e}", file=sys.stderr)
+        sys.exit(2)
+    binary = done.stdout.strip()
+    problems = []
+    th = [line for line in page.splitlines() if line.startswith(".TH ")]
+    # .TH TITLE SECTION DATE SOURCE MANUAL: the source is "coroner VERSION".
+    fields = shlex.split(th[0])[1:] if th else []
+    if len(fields) < 4:
+        problems.append("no .TH line with a source field")
+    elif fields[3] != binary:
+        problems.append(f".TH names {fields[3]!r}, `coroner --version` prints {binary!r}")
+    if "@VERSION@" in page:
+        problems.append("@VERSION@ is left unsubstituted")
+    return problems
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
@@ -90,13 +115,17 @@ def main():
         plain = re.escape("--" + name) + r"(?![\w-])"
         if not re.search(roff, page) and not re.search(plain, page):
             missing.append(name)
-    if missing:
-        print(f"check_manpage: {len(missing)} option(s) of --help missing from {manpage}:")
-        for name in missing:
-            print(f"  --{name}  ({', '.join(where[name])})")
+    problems = version_problems(coroner, page)
+    if missing or problems:
+        for problem in problems:
+            print(f"check_manpage: {manpage}: {problem}")
+        if missing:
+            print(f"check_manpage: {len(missing)} option(s) of --help missing from {manpage}:")
+            for name in missing:
+                print(f"  --{name}  ({', '.join(where[name])})")
         return 1
     print(f"check_manpage: all {len(where)} long options of {len(subs) + 1} help texts "
-          f"({', '.join(subs)}) are in {manpage}")
+          f"({', '.join(subs)}) are in {manpage}, and its version is the binary's")
     return 0
 
 
