@@ -1,4 +1,5 @@
-// Roles (SPEC §1): which JSON field of a record plays which part, by name or dotted path.
+// Roles (the man page's ROLES section): which JSON field of a record plays which part, by name or
+// dotted path.
 #pragma once
 
 #include <array>

@@ -1,4 +1,5 @@
-// The lifecycle words of SPEC §1: which stage or status values start or end a task.
+// The lifecycle words (the man page's LIFECYCLE VOCABULARY section): which stage or status values
+// start or end a task.
 #pragma once
 
 #include <array>
@@ -37,7 +38,7 @@ struct LearnedEnd {
 
 class Vocabulary {
  public:
-  Vocabulary();  // the SPEC's default words
+  Vocabulary();  // the default words
   void add(Lifecycle meaning, std::string_view word);
   // A value matches a word when its normalised form equals the word or ends with "_word", so
   // "task_started" starts but "start_upload" does not.

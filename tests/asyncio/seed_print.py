@@ -1,4 +1,4 @@
-"""seed_print: the seed article's pipeline and logging style, with faults injected.
+"""seed_print: the seed pipeline's pipeline and logging style, with faults injected.
 
 usage: python3 seed_print.py OUTDIR   -> OUTDIR/seed_print.jsonl, OUTDIR/seed_print.truth.json
 

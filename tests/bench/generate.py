@@ -3,7 +3,7 @@
 
 usage: generate.py TASKS OUT.jsonl [--seed N]
 
-Each task logs what the seed article's pipeline logs, one JSON object a line:
+Each task logs what the seed pipeline's pipeline logs, one JSON object a line:
     {"timestamp": ..., "task_id": N, "stage": "validate" | "transform" | "save_to_db"}
 64 tasks run interleaved. About 2% hang in transform (never log again), 2% time out
 ({"stage": "fetch_data timed out", "level": "error"}), 2% log a ValueError in validate and carry

@@ -8,7 +8,7 @@ Generates (once; kept next to --log) a deterministic seed-format log of N tasks 
   - coroner analyze (the whole analysis, -q) with -j 1 and -j 2, from the file and from a pipe;
   - the bare simdjson ondemand iterate_many pass over the same file (simdjson_pass.cpp);
   - the Python script a user would write (last_stage.py), run once;
-with MB/s, records/s, peak RSS, the ratios, and whether each goal of the performance issue is met.
+with MB/s, records/s, peak RSS, the ratios, and whether each goal of README's "Speed" section is met.
 Exit status 0 (it is a measurement: goals missed are printed, not failed).
 """
 import argparse

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Hostile and enormous input (issue #9): coroner must never crash, hang, or lose a good record.
+"""Hostile and enormous input: coroner must never crash, hang, or lose a good record.
 
     python3 tests/e2e/hostile.py path/to/coroner
 
 Every input is generated into a temporary directory at test time. Each case checks:
 - no crash (no signal, no sanitizer report) and no hang (a timeout per case);
-- the exit status SPEC §4 gives: 0 or 1 when the log was read, 2 for a usage or input error;
+- the exit status the man page gives: 0 or 1 when the log was read, 2 for a usage or input error;
 - stderr: nothing when the log was read; exactly one line "coroner: FILE...: why" on exit 2;
 - every good record counted (the JSON report's input.records), bad lines counted, nothing more.
 The replayed fuzzer findings in tests/fuzz/regressions/ get the same checks.

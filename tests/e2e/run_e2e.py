@@ -5,7 +5,7 @@ status.
     python3 tests/e2e/run_e2e.py build/coroner [-k SUBSTRING] [-v]
 
 Each test is a function named test_*; a failed check raises AssertionError with what was seen.
-Tests listed in KNOWN_BUGS (empty today) describe behaviour the SPEC asks for that the code does
+Tests listed in KNOWN_BUGS (empty today) describe behaviour the man page promises that the code does
 not have yet: they run, and are reported as XFAIL or XPASS (fixed: remove them from the list),
 without failing the suite. Exit status 0 when every other test passes, 1 otherwise.
 """

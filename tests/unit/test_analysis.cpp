@@ -22,9 +22,9 @@
 #define CORONER_TESTS_DIR "."
 #endif
 
-// Each rule of SPEC §2 on a small log under tests/unit/logs/ (or a real fixture), read through
-// ingest() into a TaskStore and judged by analyze(), as the CLI does. What must NOT be flagged is
-// checked as carefully as what must.
+// Each rule of the man page's FINDINGS (docs/DESIGN.md, "Rules") on a small log under
+// tests/unit/logs/ (or a real fixture), read through ingest() into a TaskStore and judged by
+// analyze(), as the CLI does. What must NOT be flagged is checked as carefully as what must.
 
 namespace {
 

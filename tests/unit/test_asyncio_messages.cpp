@@ -13,7 +13,7 @@ using coroner::exception_type_of;
 using coroner::parse_asyncio_message;
 
 // CPython 3.11's texts, as python-json-logger wrote them in tests/fixtures/jsonlogger.jsonl and
-// /work/shared/acceptance/traces/asyncio_native.jsonl.
+// by a real asyncio program's stdlib logging.
 constexpr std::string_view kNeverRetrieved =
     "Task exception was never retrieved\nfuture: <Task finished name='Task-8' coro=<flaky() done, "
     "defined at /work/main/tests/fixtures/gen/gen_jsonlogger.py:76> exception=ValueError('boom')>";

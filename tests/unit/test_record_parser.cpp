@@ -713,9 +713,9 @@ TEST_CASE("coroner::RecordParser values") {
   }
 }
 
-// SPEC §1: "A line that is not a JSON object is skipped and counted". A line holding an object
-// and then more text is not one JSON object; today the fast path takes the object (and a second
-// object on the same line) as records and drops the rest silently. See the report.
+// "A line that is not a JSON object is skipped and counted" (the man page, INPUT). A line holding
+// an object and then more text is not one JSON object; today the fast path takes the object (and a
+// second object on the same line) as records and drops the rest silently. See the report.
 TEST_CASE("coroner::RecordParser text after the object makes the line bad") {
   CHECK(is_bad("{\"a\":1} junk"));
   CHECK(is_bad("{\"a\":1} {\"b\":2}"));

@@ -32,7 +32,7 @@ TEST_CASE("coroner::Roles") {
     CHECK_FALSE(coroner::role_from_string("tasks").has_value());
   }
 
-  SUBCASE("default_roles: the SPEC's names, in the SPEC's order") {
+  SUBCASE("default_roles: the documented names, in the documented order") {
     const RoleConfig c = default_roles();
     CHECK(c[Role::time] == Paths{"timestamp", "ts", "time", "@timestamp", "asctime", "created"});
     CHECK(c[Role::task] == Paths{"task_id", "taskId", "task", "task_name", "taskName"});
@@ -80,7 +80,7 @@ TEST_CASE("coroner::Roles") {
     CHECK_FALSE(coroner::attempt_counts_retries("Retries"));
     CHECK(coroner::first_retry_attempt("retries") == 1);
     CHECK(coroner::first_retry_attempt("extra.attempt") == 2);
-    // Every default name counts as the SPEC says: retry* from 0, the others from 1.
+    // Every default name counts as the man page says: retry* from 0, the others from 1.
     const RoleConfig defaults = default_roles();
     for (const auto& name : defaults[Role::attempt]) {
       INFO(name);

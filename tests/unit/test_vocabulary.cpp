@@ -13,7 +13,8 @@ using coroner::Lifecycle;
 using coroner::normalise_word;
 using coroner::Vocabulary;
 
-// The SPEC §1 table, written out again here on purpose: the code's table must agree with it.
+// The man page's LIFECYCLE VOCABULARY table, written out again here on purpose: the code's table
+// must agree with it.
 struct Meaning {
   Lifecycle meaning;
   std::vector<std::string_view> words;
@@ -69,7 +70,7 @@ TEST_CASE("coroner::Vocabulary") {
 
   const Vocabulary vocabulary;
 
-  SUBCASE("every default word of the SPEC classifies as its meaning") {
+  SUBCASE("every documented default word classifies as its meaning") {
     for (const Meaning& m : kSpecWords) {
       for (std::string_view word : m.words) {
         INFO("word: " << word);
@@ -83,7 +84,7 @@ TEST_CASE("coroner::Vocabulary") {
     }
   }
 
-  SUBCASE("words() lists exactly the SPEC's words, sorted") {
+  SUBCASE("words() lists exactly the documented words, sorted") {
     for (const Meaning& m : kSpecWords) {
       std::vector<std::string> expected(m.words.begin(), m.words.end());
       std::sort(expected.begin(), expected.end());
