@@ -4,8 +4,11 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "coroner/roles.hpp"
@@ -42,7 +45,7 @@ struct RawRecord {
   std::string scope;
 
   // Which path of the role's list filled it (kNoField when none): `coroner schema` counts them.
-  std::array<uint8_t, kRoleCount> filled_by{};
+  std::array<uint8_t, kRoleCount> filled_by = none_filled();
   // A time field was present but its value could not be read as a time.
   bool bad_time = false;
 
@@ -50,9 +53,120 @@ struct RawRecord {
   uint64_t line = 0;      // 1-based line in that file
   uint64_t sequence = 0;  // position in the whole input: keeps order stable for equal times
 
+  // Back to what a fresh record holds, keeping the capacity of `scope` and `awaits`.
   void clear();
   bool is_error_level() const;
+
+ private:
+  static constexpr std::array<uint8_t, kRoleCount> none_filled() {
+    std::array<uint8_t, kRoleCount> ranks{};
+    ranks.fill(kNoField);
+    return ranks;
+  }
 };
+
+// A member of RawRecord and the name it goes by.
+template <typename T>
+struct RecordField {
+  using Type = T;
+  std::string_view name;
+  T RawRecord::*member;
+};
+
+template <typename T>
+constexpr RecordField<T> record_field(std::string_view name, T RawRecord::*member) {
+  return {name, member};
+}
+
+// Every member of RawRecord, in the order declared: the one list that clear(), the batch's
+// encoding (record_batch.cpp) and the tests walk, so a member added to RawRecord and here is
+// reset, carried across threads and compared with no other edit. The static_assert below
+// catches a member missing from the list.
+inline constexpr std::tuple kRawRecordFields{
+    record_field("has_time", &RawRecord::has_time),
+    record_field("time_ns", &RawRecord::time_ns),
+    record_field("time_form", &RawRecord::time_form),
+    record_field("has_task", &RawRecord::has_task),
+    record_field("task", &RawRecord::task),
+    record_field("stage", &RawRecord::stage),
+    record_field("status", &RawRecord::status),
+    record_field("parent", &RawRecord::parent),
+    record_field("awaits", &RawRecord::awaits),
+    record_field("has_error", &RawRecord::has_error),
+    record_field("error_text", &RawRecord::error_text),
+    record_field("error_type", &RawRecord::error_type),
+    record_field("level", &RawRecord::level),
+    record_field("retry", &RawRecord::retry),
+    record_field("has_timeout", &RawRecord::has_timeout),
+    record_field("timeout_ns", &RawRecord::timeout_ns),
+    record_field("scope", &RawRecord::scope),
+    record_field("filled_by", &RawRecord::filled_by),
+    record_field("bad_time", &RawRecord::bad_time),
+    record_field("file", &RawRecord::file),
+    record_field("line", &RawRecord::line),
+    record_field("sequence", &RawRecord::sequence),
+};
+
+inline constexpr size_t kRawRecordFieldCount = std::tuple_size_v<decltype(kRawRecordFields)>;
+
+// Calls visit(field) for each entry of kRawRecordFields, in order, unrolled at compile time.
+template <typename Visitor>
+constexpr void for_each_field(Visitor&& visit) {
+  std::apply([&](const auto&... fields) { (visit(fields), ...); }, kRawRecordFields);
+}
+
+// Calls visit(name, member) for each member of `record` (a RawRecord, const or not).
+template <typename Record, typename Visitor>
+constexpr void for_each_field(Record& record, Visitor&& visit) {
+  for_each_field([&](const auto& field) { visit(field.name, record.*field.member); });
+}
+
+namespace detail {
+// How many members an aggregate has: the most initialisers that `T{...}` accepts, each of them
+// convertible to any type (so a std::array member takes one, not one per element).
+struct AnyMember {
+  template <typename T>
+  operator T() const;
+};
+template <typename T, typename... Members>
+constexpr size_t member_count() {
+  if constexpr (requires { T{Members{}..., AnyMember{}}; })
+    return member_count<T, Members..., AnyMember>();
+  else
+    return sizeof...(Members);
+}
+}  // namespace detail
+
+static_assert(detail::member_count<RawRecord>() == kRawRecordFieldCount,
+              "every member of RawRecord has its entry in kRawRecordFields");
+
+// What each member of a fresh record holds: clear() and the batch's replay reset to it.
+inline const RawRecord kFreshRecord{};
+
+// The members that a fresh record holds empty (test_record_batch.cpp checks it): asking them
+// empty() is cheaper than comparing, and clearing them keeps their capacity for the next record.
+template <typename T>
+constexpr bool kStartsEmpty =
+    std::is_same_v<T, std::string_view> || std::is_same_v<T, std::string> ||
+    std::is_same_v<T, std::vector<std::string_view>>;
+
+template <typename T>
+bool holds_fresh(const T& member, const T& fresh) {
+  if constexpr (kStartsEmpty<T>)
+    return member.empty();
+  else if constexpr (std::has_unique_object_representations_v<T>)
+    return std::memcmp(&member, &fresh, sizeof member) == 0;  // inlined, unlike array's ==
+  else
+    return member == fresh;
+}
+
+template <typename T>
+void reset_to_fresh(T& member, const T& fresh) {
+  if constexpr (kStartsEmpty<T> && !std::is_same_v<T, std::string_view>)
+    member.clear();
+  else
+    member = fresh;
+}
 
 struct BadLine {
   uint32_t file = 0;

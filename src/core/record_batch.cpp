@@ -1,38 +1,34 @@
 #include "record_batch.hpp"
 
+#include <array>
+#include <bit>
 #include <cstring>
+#include <tuple>
+#include <type_traits>
 
 namespace coroner {
 
 namespace {
 
-// What an entry of the stream is, and which of a record's parts follow its header.
-enum Part : uint16_t {
-  kBadLine = 1 << 0,  // the entry is a bad line (the next of bad_lines_), nothing else follows
-  kTime = 1 << 1,
-  kTask = 1 << 2,
-  kStage = 1 << 3,
-  kStatus = 1 << 4,
-  kParent = 1 << 5,
-  kErrorText = 1 << 6,
-  kErrorType = 1 << 7,
-  kLevel = 1 << 8,
-  kScope = 1 << 9,
-  kAwaits = 1 << 10,
-  kTimeout = 1 << 11,
-  // Flags with no data.
-  kHasError = 1 << 12,
-  kRetry = 1 << 13,
-  kBadTime = 1 << 14,
-};
+// Each entry of the stream starts with a Header. Bit i says that field i of kRawRecordFields
+// differs from a fresh record's, and only those fields follow, in the list's order: a bool says
+// all in its bit, a string is a Span, a list its size then Spans, a number or enum its bytes, and
+// an array of ranks a RankMask of the entries that differ then those entries. A record sets few
+// fields, so it is short.
+using Header = uint32_t;
+static_assert(kRawRecordFieldCount < 32, "a Header has a bit for each field and one for bad lines");
+// The entry is a bad line (the next of bad_lines_) and nothing else follows.
+constexpr Header kBadLine = Header(1) << kRawRecordFieldCount;
 
-struct Header {
-  uint16_t parts = 0;
-  uint8_t time_form = 0;
-  uint8_t filled_roles = 0;  // how many (role, rank) pairs of filled_by follow
-  uint32_t file = 0;
-  uint64_t line = 0;
-};
+template <typename T>
+constexpr bool kIsText = std::is_same_v<T, std::string_view> || std::is_same_v<T, std::string>;
+template <typename T>
+constexpr bool kIsTextList = std::is_same_v<T, std::vector<std::string_view>>;
+template <typename T>
+constexpr bool kIsRanks = false;
+template <size_t N>
+constexpr bool kIsRanks<std::array<uint8_t, N>> = N <= 16;  // a bit for each in a RankMask
+using RankMask = uint16_t;
 
 template <typename T>
 T take(const char*& p) {
@@ -59,42 +55,69 @@ RecordBatch::Span RecordBatch::keep(std::string_view text) {
   return span;
 }
 
-void RecordBatch::on_record(const RawRecord& r) {
-  Header h;
-  h.parts = uint16_t((r.has_time ? kTime : 0) | (r.has_task ? kTask : 0) |
-                     (r.stage.empty() ? 0 : kStage) | (r.status.empty() ? 0 : kStatus) |
-                     (r.parent.empty() ? 0 : kParent) | (r.error_text.empty() ? 0 : kErrorText) |
-                     (r.error_type.empty() ? 0 : kErrorType) | (r.level.empty() ? 0 : kLevel) |
-                     (r.scope.empty() ? 0 : kScope) | (r.awaits.empty() ? 0 : kAwaits) |
-                     (r.has_timeout ? kTimeout : 0) | (r.has_error ? kHasError : 0) |
-                     (r.retry ? kRetry : 0) | (r.bad_time ? kBadTime : 0));
-  h.time_form = uint8_t(r.time_form);
-  for (uint8_t rank : r.filled_by) h.filled_roles += rank != RawRecord::kNoField;
-  h.file = r.file;
-  h.line = r.line;
-  put(h);
-  for (size_t role = 0; role < r.filled_by.size(); ++role)
-    if (r.filled_by[role] != RawRecord::kNoField) put(uint8_t(role)), put(r.filled_by[role]);
-  if (r.has_time) put(r.time_ns);
-  if (r.has_task) put_text(r.task);
-  if (!r.stage.empty()) put_text(r.stage);
-  if (!r.status.empty()) put_text(r.status);
-  if (!r.parent.empty()) put_text(r.parent);
-  if (!r.error_text.empty()) put_text(r.error_text);
-  if (!r.error_type.empty()) put_text(r.error_type);
-  if (!r.level.empty()) put_text(r.level);
-  if (!r.scope.empty()) put_text(r.scope);
-  if (!r.awaits.empty()) {
-    put(uint32_t(r.awaits.size()));
-    for (std::string_view a : r.awaits) put_text(a);
+template <typename T>
+void RecordBatch::put_member(const T& member, const T& fresh) {
+  if constexpr (std::is_same_v<T, bool>) {
+    // The header's bit says it all.
+  } else if constexpr (kIsText<T>) {
+    put_text(member);
+  } else if constexpr (kIsTextList<T>) {
+    put(uint32_t(member.size()));
+    for (std::string_view text : member) put_text(text);
+  } else if constexpr (kIsRanks<T>) {
+    // A bit for each entry that differs, then those entries: one append, not one per entry.
+    std::array<char, sizeof(RankMask) + std::tuple_size_v<T>> bytes;
+    RankMask differing = 0;
+    size_t size = sizeof differing;
+    for (size_t i = 0; i < member.size(); ++i)
+      if (member[i] != fresh[i]) differing |= RankMask(1u << i), bytes[size++] = char(member[i]);
+    std::memcpy(bytes.data(), &differing, sizeof differing);
+    stream_.append(bytes.data(), size);
+  } else {
+    static_assert(std::is_arithmetic_v<T> || std::is_enum_v<T>, "a type the batch can carry");
+    put(member);
   }
-  if (r.has_timeout) put(r.timeout_ns);
+}
+
+template <typename T>
+void RecordBatch::take_member(const char*& p, T& member, const T& fresh) const {
+  if constexpr (std::is_same_v<T, bool>) {
+    member = !fresh;
+  } else if constexpr (kIsText<T>) {
+    member = view(take<Span>(p));
+  } else if constexpr (kIsTextList<T>) {
+    member.clear();
+    for (uint32_t count = take<uint32_t>(p); count > 0; --count)
+      member.push_back(view(take<Span>(p)));
+  } else if constexpr (kIsRanks<T>) {
+    member = fresh;
+    for (auto differing = take<RankMask>(p); differing != 0; differing &= differing - 1)
+      member[size_t(std::countr_zero(differing))] = take<uint8_t>(p);
+  } else {
+    member = take<T>(p);
+  }
+}
+
+void RecordBatch::on_record(const RawRecord& r) {
+  const size_t header_at = stream_.size();
+  Header present = 0;
+  put(present);  // filled in below, once the fields are known
+  size_t index = 0;
+  // The visitor runs for every field of every record: inlined, it is the code one would write by
+  // hand (GCC otherwise calls it for each string, which costs a quarter of the encoding).
+  for_each_field([&](const auto& field) __attribute__((always_inline)) {
+    const auto& member = r.*field.member;
+    const auto& fresh = kFreshRecord.*field.member;
+    const Header bit = Header(1) << index++;
+    if (holds_fresh(member, fresh)) return;
+    present |= bit;
+    put_member(member, fresh);
+  });
+  std::memcpy(stream_.data() + header_at, &present, sizeof present);
 }
 
 bool RecordBatch::on_bad_line(const BadLine& bad) {
-  Header h;
-  h.parts = kBadLine;
-  put(h);
+  put(kBadLine);
   bad_lines_.push_back(bad);
   return true;  // the sink that replays decides whether to stop
 }
@@ -105,43 +128,20 @@ bool RecordBatch::replay(RecordSink& sink) const {
   const char* p = stream_.data();
   const char* end = p + stream_.size();
   while (p < end) {
-    const Header h = take<Header>(p);
-    if (h.parts & kBadLine) {
+    const Header present = take<Header>(p);
+    if (present & kBadLine) {
       if (!sink.on_bad_line(bad_lines_[next_bad_line++])) return false;
       continue;
     }
-    auto text = [&](Part part) {
-      return (h.parts & part) ? view(take<Span>(p)) : std::string_view();
-    };
-    r.filled_by.fill(RawRecord::kNoField);
-    for (uint8_t i = 0; i < h.filled_roles; ++i) {
-      uint8_t role = take<uint8_t>(p);
-      r.filled_by[role] = take<uint8_t>(p);
-    }
-    r.has_time = h.parts & kTime;
-    r.time_ns = r.has_time ? take<int64_t>(p) : 0;
-    r.time_form = TimeForm(h.time_form);
-    r.has_task = h.parts & kTask;
-    r.task = text(kTask);
-    r.stage = text(kStage);
-    r.status = text(kStatus);
-    r.parent = text(kParent);
-    r.error_text = text(kErrorText);
-    r.error_type = text(kErrorType);
-    r.level = text(kLevel);
-    r.scope.assign(text(kScope));
-    r.awaits.clear();
-    if (h.parts & kAwaits) {
-      uint32_t count = take<uint32_t>(p);
-      for (uint32_t i = 0; i < count; ++i) r.awaits.push_back(view(take<Span>(p)));
-    }
-    r.has_timeout = h.parts & kTimeout;
-    r.timeout_ns = r.has_timeout ? take<int64_t>(p) : 0;
-    r.has_error = h.parts & kHasError;
-    r.retry = h.parts & kRetry;
-    r.bad_time = h.parts & kBadTime;
-    r.file = h.file;
-    r.line = h.line;
+    size_t index = 0;
+    for_each_field([&](const auto& field) __attribute__((always_inline)) {
+      auto& member = r.*field.member;
+      const auto& fresh = kFreshRecord.*field.member;
+      if (present & (Header(1) << index++))
+        take_member(p, member, fresh);
+      else
+        reset_to_fresh(member, fresh);
+    });
     sink.on_record(r);
   }
   return true;

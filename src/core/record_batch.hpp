@@ -42,6 +42,11 @@ class RecordBatch : public RecordSink {
   template <typename T>
   void put(const T& value);
   void put_text(std::string_view text) { put(keep(text)); }
+  // A member of a record that differs from a fresh record's, into the stream and back.
+  template <typename T>
+  void put_member(const T& member, const T& fresh);
+  template <typename T>
+  void take_member(const char*& p, T& member, const T& fresh) const;
 
   const char* input_ = nullptr;
   size_t input_size_ = 0;

@@ -15,19 +15,9 @@ namespace coroner {
 namespace od = simdjson::ondemand;
 
 void RawRecord::clear() {
-  has_time = false;
-  time_ns = 0;
-  time_form = TimeForm::none;
-  has_task = false;
-  task = stage = status = parent = error_text = error_type = level = {};
-  awaits.clear();
-  has_error = false;
-  retry = false;
-  has_timeout = false;
-  timeout_ns = 0;
-  scope.clear();
-  filled_by.fill(kNoField);
-  bad_time = false;
+  for_each_field([this](const auto& field) {
+    reset_to_fresh(this->*field.member, kFreshRecord.*field.member);
+  });
 }
 
 bool RawRecord::is_error_level() const {

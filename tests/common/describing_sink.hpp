@@ -2,8 +2,13 @@
 // that must agree (the flat reader on and off) are compared through it.
 #pragma once
 
+#include <array>
+#include <cstdint>
+#include <ostream>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "coroner/record.hpp"
@@ -11,17 +16,33 @@
 
 namespace coroner_test {
 
+inline void describe_value(std::ostream& out, std::string_view text) {
+  out << '[' << text << ']';
+}
+inline void describe_value(std::ostream& out, const std::vector<std::string_view>& texts) {
+  for (std::string_view text : texts) describe_value(out, text);
+}
+template <size_t N>
+void describe_value(std::ostream& out, const std::array<uint8_t, N>& ranks) {
+  for (uint8_t rank : ranks) out << int(rank) << ',';
+}
+template <typename T>
+requires std::is_arithmetic_v<T> || std::is_enum_v<T>
+void describe_value(std::ostream& out, T value) {
+  if constexpr (std::is_enum_v<T>)
+    out << +std::underlying_type_t<T>(value);
+  else
+    out << +value;  // a bool or a uint8_t as a number
+}
+
+// Every member of the record as name=value, through the one list of them (record.hpp).
 inline std::string describe(const coroner::RawRecord& r) {
   std::ostringstream out;
-  out << r.file << ':' << r.line << " time=" << r.has_time << '/' << r.time_ns << '/'
-      << int(r.time_form) << '/' << r.bad_time << " task=" << r.has_task << '[' << r.task
-      << "] stage=[" << r.stage << "] status=[" << r.status << "] parent=[" << r.parent
-      << "] error=" << r.has_error << '[' << r.error_text << "] type=[" << r.error_type
-      << "] level=[" << r.level << "] retry=" << r.retry << " timeout=" << r.has_timeout << '/'
-      << r.timeout_ns << " scope=[" << r.scope << "] awaits=";
-  for (auto a : r.awaits) out << '[' << a << ']';
-  out << " filled=";
-  for (auto f : r.filled_by) out << int(f) << ',';
+  coroner::for_each_field(r, [&](std::string_view name, const auto& value) {
+    out << name << '=';
+    describe_value(out, value);
+    out << ' ';
+  });
   return out.str();
 }
 
