@@ -15,6 +15,8 @@ class DurationHistogram {
   static constexpr int64_t kMaxDuration = int64_t(1) << 62;
 
   void add(int64_t ns);
+  // Adds every duration of `other`: the histogram of both logs' durations.
+  void merge(const DurationHistogram& other);
   uint64_t count() const { return count_; }
   int64_t max() const { return max_; }
   int64_t min() const { return min_; }
@@ -32,7 +34,11 @@ class DurationHistogram {
   static int64_t bucket_high(size_t bucket);
 
  private:
+  // Counts of buckets first_bucket_ onwards: a stage seen a few times costs a few counters, so
+  // every stage name of a log can have one until the rarest fold (TaskStore::finish()).
+  void cover(size_t bucket);
   std::vector<uint32_t> buckets_;
+  size_t first_bucket_ = 0;
   uint64_t count_ = 0;
   int64_t max_ = 0;
   int64_t min_ = 0;

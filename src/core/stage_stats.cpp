@@ -39,11 +39,34 @@ void DurationHistogram::add(int64_t ns) {
   // the buckets inside int64.
   ns = std::clamp<int64_t>(ns, 0, kMaxDuration);
   size_t b = bucket_of(ns);
-  if (b >= buckets_.size()) buckets_.resize(b + 1, 0);
-  ++buckets_[b];
+  cover(b);
+  ++buckets_[b - first_bucket_];
   if (count_ == 0 || ns > max_) max_ = ns;
   if (count_ == 0 || ns < min_) min_ = ns;
   ++count_;
+}
+
+void DurationHistogram::cover(size_t bucket) {
+  if (buckets_.empty()) {
+    first_bucket_ = bucket;
+    buckets_.assign(1, 0);
+  } else if (bucket < first_bucket_) {
+    buckets_.insert(buckets_.begin(), first_bucket_ - bucket, 0);
+    first_bucket_ = bucket;
+  } else if (bucket >= first_bucket_ + buckets_.size()) {
+    buckets_.resize(bucket - first_bucket_ + 1, 0);
+  }
+}
+
+void DurationHistogram::merge(const DurationHistogram& other) {
+  if (other.count_ == 0) return;
+  cover(other.first_bucket_);
+  cover(other.first_bucket_ + other.buckets_.size() - 1);
+  for (size_t i = 0; i < other.buckets_.size(); ++i)
+    buckets_[other.first_bucket_ + i - first_bucket_] += other.buckets_[i];
+  max_ = count_ == 0 ? other.max_ : std::max(max_, other.max_);
+  min_ = count_ == 0 ? other.min_ : std::min(min_, other.min_);
+  count_ += other.count_;
 }
 
 int64_t DurationHistogram::percentile(double p) const {
@@ -51,8 +74,9 @@ int64_t DurationHistogram::percentile(double p) const {
   uint64_t rank = uint64_t(std::ceil(std::clamp(p, 0.0, 1.0) * double(count_)));
   rank = std::max<uint64_t>(rank, 1);
   uint64_t seen = 0;
-  for (size_t b = 0; b < buckets_.size(); ++b) {
-    seen += buckets_[b];
+  for (size_t i = 0; i < buckets_.size(); ++i) {
+    seen += buckets_[i];
+    size_t b = first_bucket_ + i;
     if (seen >= rank) {
       int64_t mid = bucket_low(b) + (bucket_high(b) - bucket_low(b)) / 2;
       // The true value lies in the bucket and within the observed range.
@@ -73,12 +97,13 @@ std::vector<DurationHistogram::Bin> DurationHistogram::bins(size_t n) const {
     out[i].low = int64_t(std::exp(lo + width * double(i)));
     out[i].high = int64_t(std::exp(lo + width * double(i + 1)));
   }
-  for (size_t b = 0; b < buckets_.size(); ++b) {
-    if (buckets_[b] == 0) continue;
+  for (size_t k = 0; k < buckets_.size(); ++k) {
+    if (buckets_[k] == 0) continue;
+    size_t b = first_bucket_ + k;
     int64_t mid = std::clamp(bucket_low(b) + (bucket_high(b) - bucket_low(b)) / 2, min_, max_);
     double x = std::log(double(std::max<int64_t>(mid, 1)));
     size_t i = width > 0 ? size_t(std::clamp((x - lo) / width, 0.0, double(n - 1))) : 0;
-    out[i].count += buckets_[b];
+    out[i].count += buckets_[k];
   }
   return out;
 }

@@ -196,3 +196,44 @@ TEST_CASE("coroner::DurationHistogram the largest durations") {
   CHECK(DurationHistogram::bucket_high(DurationHistogram::bucket_of(INT64_MAX)) ==
         DurationHistogram::kMaxDuration);
 }
+
+TEST_CASE("coroner::DurationHistogram merge") {
+  std::mt19937_64 rng(11);
+  std::lognormal_distribution<double> d(std::log(1e6), 2.5);
+  std::vector<int64_t> values;
+  DurationHistogram whole, left, right;
+  for (int i = 0; i < 4000; ++i) {
+    int64_t v = int64_t(d(rng));
+    values.push_back(v);
+    whole.add(v);
+    (i % 3 == 0 ? left : right).add(v);
+  }
+  SUBCASE("two halves merged are the whole, whatever the order") {
+    DurationHistogram a = left, b = right;
+    a.merge(right);
+    b.merge(left);
+    for (const DurationHistogram* h : {&a, &b}) {
+      CHECK(h->count() == whole.count());
+      CHECK(h->min() == whole.min());
+      CHECK(h->max() == whole.max());
+      for (double p : {0.01, 0.5, 0.95, 0.99, 1.0}) CHECK(h->percentile(p) == whole.percentile(p));
+    }
+  }
+  SUBCASE("merging into an empty one, and an empty one into another") {
+    DurationHistogram empty, copy = whole;
+    empty.merge(whole);
+    copy.merge(DurationHistogram{});
+    CHECK(empty.percentile(0.99) == whole.percentile(0.99));
+    CHECK(copy.count() == whole.count());
+  }
+  SUBCASE("a histogram that grows downwards keeps its counts") {
+    DurationHistogram h;
+    h.add(5'000'000);
+    h.add(10);
+    h.add(1'000);
+    CHECK(h.count() == 3);
+    CHECK(h.percentile(0.0) == 10);
+    CHECK(h.percentile(1.0) == 5'000'000);
+    check_within_bound(h, {5'000'000, 10, 1'000}, 0.5);
+  }
+}
