@@ -45,6 +45,7 @@ class DurationHistogram {
 };
 
 struct StageStats {
+  uint64_t records = 0;      // records logged with this stage name
   uint64_t occurrences = 0;  // times a task entered the stage
   uint64_t errors = 0;       // error records logged in the stage
   uint64_t tasks_ended_here = 0;

@@ -186,7 +186,7 @@ struct InputCounts {
   uint64_t task_records = 0;    // of which had a task
   uint64_t bad_lines = 0;       // lines that were not a JSON object
   uint64_t bad_times = 0;       // records whose time field could not be read
-  uint64_t folded_stages = 0;   // records whose stage went to "(other)" past the cap
+  uint64_t folded_stages = 0;   // records whose stage name folded into an "(other)" past the cap
   uint64_t outside_window = 0;  // records before --since or after --until, skipped
 };
 
@@ -260,7 +260,6 @@ class TaskStore : public RecordSink {
   Lifecycle meaning(uint32_t word) const {
     return word == kNone ? Lifecycle::none : meanings_[word];
   }
-  uint32_t other_stage() const { return other_stage_; }
   // "started", "starting", "begin": a start that, after the task did other work, is a restart.
   // Weaker start words ("response received", "invoice created") are ordinary steps mid-task.
   bool is_restart_word(uint32_t word) const { return word != kNone && restart_word_[word]; }
@@ -275,6 +274,12 @@ class TaskStore : public RecordSink {
   uint32_t intern_word(std::string_view word);
   uint32_t intern_stage(std::string_view stage);
   uint32_t intern_stage_slowly(std::string_view stage);
+  uint32_t other_stage(Lifecycle meaning, bool retry, bool strong_start);
+  uint32_t other_stage_for(std::string_view stage);
+  bool is_other_stage(uint32_t word) const;
+  void fold_rare_stages();
+  void merge_stage_into(uint32_t stage, uint32_t into);
+  void remap_stages(const std::vector<uint32_t>& remap);
   uint32_t add_error(const RawRecord& record);
   bool record_time(const RawRecord& record, int64_t& time);
   Event make_event(const RawRecord& record, int64_t time);
@@ -301,8 +306,14 @@ class TaskStore : public RecordSink {
   std::vector<BadLine> bad_lines_;
   std::vector<std::string> damage_;
   InputCounts counts_;
-  uint32_t other_stage_ = kNone;
+  // Stage names past the cap fold into "(other)" stages, one for each meaning a name can carry
+  // (a lifecycle word, a retry word, a strong start), so folding never loses what a name meant.
+  static constexpr size_t kOtherStages = 6 * 2 * 2;
+  std::array<uint32_t, kOtherStages> other_stages_;
   size_t distinct_stages_ = 0;
+  // Every stage name is kept while reading, up to this many, so that the cap keeps the most
+  // frequent names of the whole log whatever its order; past it, new names fold at once.
+  static constexpr size_t kStagesHeldWhileReading = 100000;
   struct RecentStage {
     std::string_view text;  // the interned text
     uint32_t id = kNone;

@@ -86,6 +86,7 @@ TaskStore::TaskStore(const Vocabulary& vocabulary, size_t max_stages, bool stric
       strict_(strict),
       task_keys_(std::make_unique<TaskIndex>()) {
   scopes_.intern("");  // scope 0: no scope field
+  other_stages_.fill(kNone);
 }
 
 TaskStore::~TaskStore() = default;
@@ -108,8 +109,6 @@ uint32_t TaskStore::intern_word(std::string_view word) {
   return id;
 }
 
-// Past the cap on distinct stage names, new ones fold into "(other)": a log that puts an item
-// id in its stage names must not grow the statistics without bound.
 uint32_t TaskStore::intern_stage(std::string_view stage) {
   // Most logs use a handful of stage names: a small cache, indexed by length and last byte,
   // answers before the hash table. Names folded into "(other)" are not cached: each is counted.
@@ -117,25 +116,7 @@ uint32_t TaskStore::intern_stage(std::string_view stage) {
   RecentStage& recent = recent_stages_[slot];
   if (recent.id != kNone && recent.text == stage) return recent.id;
   uint32_t id = intern_stage_slowly(stage);
-  if (id != other_stage_) recent = RecentStage{words_.view(id), id};
-  return id;
-}
-
-uint32_t TaskStore::intern_stage_slowly(std::string_view stage) {
-  if (auto id = words_.find(stage); id && is_stage_[*id]) return *id;
-  if (distinct_stages_ >= max_stages_) {
-    if (other_stage_ == kNone) {
-      other_stage_ = intern_word("(other)");
-      is_stage_[other_stage_] = true;
-    }
-    ++counts_.folded_stages;
-    return other_stage_;
-  }
-  uint32_t id = intern_word(stage);
-  if (!is_stage_[id]) {
-    is_stage_[id] = true;
-    ++distinct_stages_;
-  }
+  if (!is_other_stage(id)) recent = RecentStage{words_.view(id), id};
   return id;
 }
 
@@ -217,7 +198,10 @@ Event TaskStore::make_event(const RawRecord& r, int64_t time) {
   event.time = time;
   event.file = uint16_t(std::min<uint32_t>(r.file, UINT16_MAX));
   event.line = uint32_t(std::min<uint64_t>(r.line, UINT32_MAX));
-  if (!r.stage.empty()) event.stage = intern_stage(r.stage);
+  if (!r.stage.empty()) {
+    event.stage = intern_stage(r.stage);
+    ++stage_stats_[event.stage].records;
+  }
   if (!r.status.empty()) event.status = intern_word(r.status);
   event.error_level = r.is_error_level();
   event.retry = r.retry || (event.stage != kNone && is_retry_word_[event.stage]) ||
@@ -344,6 +328,7 @@ void TaskStore::learn_provisional_end() {
 
 void TaskStore::finish() {
   if (finished_) return;
+  fold_rare_stages();
   sort_out_of_order_tasks();
   attribute_asyncio_notes();
   finished_ = true;
