@@ -79,5 +79,7 @@ class FlatLineReader {
 
 // True when `text` is exactly one JSON number (RFC 8259: no leading zeros, no bare '.', no '+').
 bool is_json_number(std::string_view text);
+// True when `text` is exactly one JSON number without a fraction or an exponent.
+bool is_json_integer(std::string_view text);
 
 }  // namespace coroner

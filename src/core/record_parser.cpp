@@ -196,7 +196,8 @@ simdjson::error_code string_text(od::value& value, std::string_view& out) {
 }  // namespace
 
 struct RecordParser::Impl {
-  Impl(const RoleConfig& roles, bool flat) : config(roles), tree(roles), flat_lines(flat) {}
+  Impl(const RoleConfig& roles, bool flat)
+      : config(roles), tree(roles), flat_lines(flat), key_spans(tree.nodes.size()) {}
 
   const RoleConfig& config;
   FieldTree tree;
@@ -205,8 +206,31 @@ struct RecordParser::Impl {
   od::parser line_parser;
   RawRecord record;
   FlatLineReader flat;
-  // The role node of each of the flat line's keys (nullptr: no role), kept while keys repeat.
+  // The role node of each of the flat line's keys (nullptr: no role, or the key comes again
+  // later in the line), kept while keys repeat.
   std::array<const FieldTree::Node*, FlatLineReader::kMaxFields> flat_nodes{};
+
+  // A field of a role as simdjson found it. The fields are applied once the whole document is
+  // read, in the document's order, so that a key that comes again overrules its earlier value.
+  struct PendingField {
+    const FieldTree::Node* node = nullptr;
+    std::string_view name;
+    JsonScalar value;  // Kind::container for an array or an object
+    bool array = false;
+    bool live = true;      // false once the same key came again, or a key above it
+    uint32_t members = 0;  // an array's elements or an object's fields, when a role counts them
+    uint32_t items_begin = 0, items_end = 0;  // an array's elements, in pending_items (awaits)
+  };
+  std::vector<PendingField> pending;
+  std::vector<JsonScalar> pending_items;
+  // Per tree node, the pending fields its key made in the current document: its own and those
+  // of the object under it, which all go when the key comes again.
+  struct KeySpan {
+    uint32_t document = 0;
+    uint32_t begin = 0, end = 0;
+  };
+  std::vector<KeySpan> key_spans;
+  uint32_t document_number = 0;
 
   bool parse_chunk(const Chunk& chunk, uint32_t file, RecordSink& sink);
   // Reads flat lines from `begin` on; returns the offset of the first line it cannot read, and
@@ -222,8 +246,9 @@ struct RecordParser::Impl {
   size_t slow_line(const Chunk& chunk, size_t begin, uint32_t file, RecordSink& sink, bool& stop);
 
   simdjson::error_code read_object(od::object object, uint32_t node, int depth);
-  simdjson::error_code read_value(od::value value, const FieldTree::Target& target,
-                                  std::string_view name);
+  simdjson::error_code collect_value(od::value value, const FieldTree::Node& node,
+                                     std::string_view name);
+  void apply_field(const PendingField& field, const FieldTree::Target& target);
   simdjson::error_code read_document(od::document_reference doc);
   void find_flat_nodes();
   // Which of the node's targets this field fills, if any: a field may serve several roles (the
@@ -332,6 +357,11 @@ void RecordParser::Impl::find_flat_nodes() {
     if (!name) continue;
     if (auto child = tree.child(0, *name)) flat_nodes[i] = &tree.nodes[*child];
   }
+  // Of duplicate keys the last wins: the earlier ones fill no role. The same key is the same
+  // node. Checked once per shape, not per line.
+  for (size_t i = 0; i < flat.size(); ++i)
+    for (size_t j = i + 1; flat_nodes[i] && j < flat.size(); ++j)
+      if (flat_nodes[j] == flat_nodes[i]) flat_nodes[i] = nullptr;
 }
 
 size_t RecordParser::Impl::simdjson_pass(const Chunk& chunk, size_t begin, size_t end,
@@ -433,7 +463,18 @@ simdjson::error_code RecordParser::Impl::read_document(od::document_reference do
   if (type != od::json_type::object) return simdjson::INCORRECT_TYPE;
   od::object object;
   if (auto err = doc.get_object().get(object)) return err;
-  return read_object(object, 0, 0);
+  pending.clear();
+  pending_items.clear();
+  if (++document_number == 0) {  // wrapped: an old document's spans would pass for this one's
+    std::fill(key_spans.begin(), key_spans.end(), KeySpan{});
+    document_number = 1;
+  }
+  if (auto err = read_object(object, 0, 0)) return err;
+  for (const PendingField& field : pending)
+    if (field.live)
+      if (const FieldTree::Target* target = target_to_fill(*field.node))
+        apply_field(field, *target);
+  return simdjson::SUCCESS;
 }
 
 simdjson::error_code RecordParser::Impl::read_object(od::object object, uint32_t node, int depth) {
@@ -447,7 +488,15 @@ simdjson::error_code RecordParser::Impl::read_object(od::object object, uint32_t
     auto child = tree.child(node, *name);
     if (!child) continue;
     const FieldTree::Node& target_node = tree.nodes[*child];
+    // Of duplicate keys the last wins, as Python's json, JavaScript and jq read them: the
+    // earlier value goes, with all that was read under it ("extra.task_id" in an earlier
+    // "extra"). A node is one key of one object, so its span is that key's last value.
+    KeySpan& span = key_spans[*child];
+    if (span.document == document_number)
+      for (uint32_t i = span.begin; i < span.end; ++i) pending[i].live = false;
+    span = {document_number, uint32_t(pending.size()), uint32_t(pending.size())};
     od::value value = field.value();
+    bool read_inside = false;
     if (!target_node.children.empty() && depth < kMaxPathDepth) {
       od::json_type type;
       if (auto err = value.type().get(type)) return err;
@@ -455,11 +504,12 @@ simdjson::error_code RecordParser::Impl::read_object(od::object object, uint32_t
         od::object inner;
         if (auto err = value.get_object().get(inner)) return err;
         if (auto err = read_object(inner, *child, depth + 1)) return err;
-        continue;
+        read_inside = true;
       }
     }
-    if (const FieldTree::Target* target = target_to_fill(target_node))
-      if (auto err = read_value(value, *target, key)) return err;
+    if (!read_inside && !target_node.targets.empty())
+      if (auto err = collect_value(value, target_node, key)) return err;
+    span.end = uint32_t(pending.size());
   }
   return simdjson::SUCCESS;
 }
@@ -503,6 +553,19 @@ simdjson::error_code to_scalar(od::value& value, od::json_type type, JsonScalar&
   }
 }
 
+bool serves(const FieldTree::Node& node, Role role) {
+  for (const auto& target : node.targets)
+    if (target.role == role) return true;
+  return false;
+}
+
+// A task id (the task, parent and awaits roles) is a non-empty string or an integer as written:
+// true, 1.5, 1e3, null, an object or an array names no task.
+bool is_task_id(const JsonScalar& value) {
+  if (value.kind == Kind::string) return !value.text.empty();
+  return value.kind == Kind::number && is_json_integer(value.text);
+}
+
 // A timeout written as a number of seconds; none when it is out of (0, 1e9) seconds or past
 // double's range (1e999), which leaves the record good.
 std::optional<int64_t> timeout_from_seconds(std::string_view text) {
@@ -516,17 +579,19 @@ std::optional<int64_t> timeout_from_seconds(std::string_view text) {
 
 }  // namespace
 
-simdjson::error_code RecordParser::Impl::read_value(od::value value,
-                                                    const FieldTree::Target& target,
-                                                    std::string_view name) {
-  RawRecord& r = record;
+simdjson::error_code RecordParser::Impl::collect_value(od::value value, const FieldTree::Node& node,
+                                                       std::string_view name) {
+  PendingField field;
+  field.node = &node;
+  field.name = name;
   od::json_type type;
   if (auto err = value.type().get(type)) return err;
+  field.array = type == od::json_type::array;
   // Containers mean something to two roles only: a list of awaited tasks, a non-empty error.
-  if (type == od::json_type::array && target.role == Role::awaits) {
+  if (field.array && serves(node, Role::awaits)) {
     od::array array;
     if (auto err = value.get_array().get(array)) return err;
-    r.awaits.clear();
+    field.items_begin = uint32_t(pending_items.size());
     for (auto element_result : array) {
       od::value element;
       if (auto err = std::move(element_result).get(element)) return err;
@@ -534,27 +599,42 @@ simdjson::error_code RecordParser::Impl::read_value(od::value value,
       if (auto err = element.type().get(element_type)) return err;
       JsonScalar scalar;
       if (auto err = to_scalar(element, element_type, scalar)) return err;
-      if (!scalar.text.empty()) r.awaits.push_back(scalar.text);
+      pending_items.push_back(scalar);
     }
-    r.filled_by[size_t(target.role)] = target.rank;
-    return simdjson::SUCCESS;
-  }
-  if (target.role == Role::error &&
-      (type == od::json_type::array || type == od::json_type::object)) {
+    field.items_end = uint32_t(pending_items.size());
+    field.members = field.items_end - field.items_begin;
+  } else if (field.array && serves(node, Role::error)) {
     size_t n = 0;
-    if (type == od::json_type::array) {
-      if (auto err = value.count_elements().get(n)) return err;
-    } else if (auto err = value.count_fields().get(n)) {
-      return err;
-    }
-    r.has_error = n > 0;
-    if (r.has_error) r.filled_by[size_t(target.role)] = target.rank;
-    return simdjson::SUCCESS;
+    if (auto err = value.count_elements().get(n)) return err;
+    field.members = uint32_t(std::min<size_t>(n, UINT32_MAX));
+  } else if (type == od::json_type::object && serves(node, Role::error)) {
+    size_t n = 0;
+    if (auto err = value.count_fields().get(n)) return err;
+    field.members = uint32_t(std::min<size_t>(n, UINT32_MAX));
   }
-  JsonScalar scalar;
-  if (auto err = to_scalar(value, type, scalar)) return err;
-  read_scalar(scalar, target, name);
+  if (auto err = to_scalar(value, type, field.value)) return err;
+  pending.push_back(field);
   return simdjson::SUCCESS;
+}
+
+void RecordParser::Impl::apply_field(const PendingField& field, const FieldTree::Target& target) {
+  RawRecord& r = record;
+  if (field.value.kind == Kind::container) {
+    if (field.array && target.role == Role::awaits) {
+      // An array of task ids; an element that is none (true, 1.5, null) is left out.
+      r.awaits.clear();
+      for (uint32_t i = field.items_begin; i < field.items_end; ++i)
+        if (is_task_id(pending_items[i])) r.awaits.push_back(pending_items[i].text);
+      r.filled_by[size_t(target.role)] = target.rank;
+      return;
+    }
+    if (target.role == Role::error) {
+      r.has_error = field.members > 0;
+      if (r.has_error) r.filled_by[size_t(target.role)] = target.rank;
+      return;
+    }
+  }
+  read_scalar(field.value, target, field.name);
 }
 
 void RecordParser::Impl::read_scalar(const JsonScalar& value, const FieldTree::Target& target,
@@ -583,7 +663,7 @@ void RecordParser::Impl::read_scalar(const JsonScalar& value, const FieldTree::T
       return;
     }
     case Role::awaits:
-      if (text.empty()) return;
+      if (!is_task_id(value)) return;
       r.awaits.assign(1, text);
       filled = target.rank;
       return;
@@ -630,11 +710,12 @@ void RecordParser::Impl::read_scalar(const JsonScalar& value, const FieldTree::T
     default:
       break;
   }
-  // The string roles: task, stage, status, parent, error type, level.
+  // The string roles: task, stage, status, parent, error type, level. A task or a parent names a
+  // task: only a task id does.
   if (text.empty()) return;
-  filled = target.rank;
   switch (target.role) {
     case Role::task:
+      if (!is_task_id(value)) return;
       r.task = text;
       r.has_task = true;
       break;
@@ -645,6 +726,7 @@ void RecordParser::Impl::read_scalar(const JsonScalar& value, const FieldTree::T
       r.status = text;
       break;
     case Role::parent:
+      if (!is_task_id(value)) return;
       r.parent = text;
       break;
     case Role::error_type:
@@ -656,6 +738,7 @@ void RecordParser::Impl::read_scalar(const JsonScalar& value, const FieldTree::T
     default:
       break;
   }
+  filled = target.rank;
 }
 
 }  // namespace coroner

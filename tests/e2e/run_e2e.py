@@ -732,6 +732,33 @@ def test_retry_count_is_no_swallowed_error():
           "without the attempt field the error is swallowed: %r" % doc["findings"], r)
 
 
+def test_duplicate_keys_the_last_wins():
+    # {"task_id": "d1", "task_id": "d2", "stage": "start", "stage": "done"}: the task is d2 and it
+    # ended, as Python's json reads the line. The lines with "task_id": true and 1.5 then null
+    # name no task, yet are records. The same lines with an escape in them go to simdjson, not
+    # the flat reader: the same report.
+    path = log("duplicate_keys.jsonl")
+    with open(path, "rb") as f:
+        plain = f.read()
+    escaped = plain.replace(b'{"timestamp"', b'{"note": "caf\\u00e9", "timestamp"')
+    check(escaped.count(b"\\u00e9") == 4, "every line holds an escape")
+    for args, kwargs in (([path], {}), (["-"], {"input_bytes": escaped})):
+        doc, r = report(*args, **kwargs)
+        expect_status(r, 0)
+        check(doc["findings"] == [], "no finding: d2 ended ok", r)
+        check(doc["summary"]["tasks"] == 1, "one task, d2", r)
+        check(doc["summary"]["outcomes"]["ok"] == 1, "d2 ended ok", r)
+        check(doc["input"]["records"] == 4, "every line is a record", r)
+        check(doc["input"]["task_records"] == 2, "two records of a task", r)
+        check(doc["input"]["bad_lines"] == 0, "no bad line", r)
+    r = run("timeline", "d2", path)
+    expect_status(r, 0)
+    check("outcome: ok" in r.out and re.search(r"^\s+\S+\s+done\b", r.out, re.M),
+          "d2 started and ended at done", r)
+    for name in ("d1", "true", "1.5"):
+        expect_one_error_line(run("timeline", name, path), "no task '%s'" % name)
+
+
 def test_version_and_help():
     r = run("--version")
     expect_status(r, 0)

@@ -50,6 +50,11 @@ HAND_LOGS = [
     b"{\"ts\":1,\"task_id\":1,\"stage\":\"a\"\n{\"ts\":2,\"task_id\":1,\"stage\":\"done\"}\n",
     b"[" * 200 + b"\n" + b"{\"a\":" * 100 + b"1" + b"}" * 100 + b"\n",
     b"{\"ts\":1,\"task_id\":1,\"stage\":\"\xff\xfe\"}\n{\"ts\":2,\"task_id\":1,\"stage\":\"\x00\"}\n",
+    # Duplicate keys (the last wins), flat and nested, and values that are no task id.
+    b"{\"ts\":1,\"task_id\":\"d1\",\"task_id\":\"d2\",\"stage\":\"start\",\"stage\":\"done\"}\n"
+    b"{\"ts\":2,\"task\":\"x\",\"task_id\":1,\"task_id\":null,\"awaits\":[1,true,1.5,\"b\"]}\n"
+    b"{\"ts\":3,\"extra\":{\"task_id\":7},\"extra\":{\"task_id\":8,\"task_id\":1e3}}\n"
+    b"{\"ts\":4,\"task_id\":true,\"parent_id\":false,\"task\\u005fid\":\"e\"}\n",
 ]
 
 TIMES = [

@@ -56,7 +56,8 @@ std::vector<std::string> parse(const std::string& text, const coroner::RoleConfi
 }
 
 // Random log lines, mostly flat and well formed, with every kind of trouble mixed in: escapes,
-// non-ASCII text, nested values, bad numbers and literals, missing or extra punctuation.
+// non-ASCII text, nested values, bad numbers and literals, missing or extra punctuation, keys
+// that come twice.
 class LineMaker {
  public:
   // `clean_share` of every 16 lines are plain seed-format lines, as most of a real log is.
@@ -67,7 +68,10 @@ class LineMaker {
       std::string out = "{\"timestamp\": 1795578788.";
       out.append(std::to_string(random_() % 100000)).append(", \"task_id\": ");
       out.append(std::to_string(random_() % 64)).append(", \"stage\": \"");
-      return out.append(pick({"validate", "fetch", "store", "done"})).append("\"}");
+      out.append(pick({"validate", "fetch", "store", "done"})).append("\"");
+      // The same key again, with a value that is a task id or not: the last wins.
+      if (chance(4)) out.append(pick({", \"task_id\": ", ", \"stage\": "})).append(value());
+      return out.append("}");
     }
     if (chance(3))
       return pick({"", "   ", "\t\r", "not json", "{", "}", "{}", " { } ", "[1]", "\"x\"",
@@ -75,9 +79,11 @@ class LineMaker {
                    "{\"task\": \"a\"}{\"task\": \"b\"}"});
     std::string out = chance(10) ? " {" : "{";
     int fields = int(random_() % 6);
+    std::string last_key;
     for (int i = 0; i < fields; ++i) {
       if (i > 0) out += chance(40) ? "" : pick({",", ", ", " , ", ",\t"});
-      out += key();
+      if (last_key.empty() || !chance(4)) last_key = key();  // else the same key again
+      out += last_key;
       out += pick({":", ": ", " : ", ":\t"});
       out += value();
     }
@@ -116,7 +122,9 @@ class LineMaker {
         return pick({"true", "false", "null"});
       case 3:  // refused by the flat reader, read by simdjson
         return pick({"\"a\\nb\"", "\"caf\xc3\xa9\"", "\"\\u00e9\"", "[\"a\", 2]", "[]",
-                     "{\"x\": 1}", "{}", "{\"task_id\": 7}", "[[1]]", "{\"task\": \"n\"}"});
+                     "{\"x\": 1}", "{}", "{\"task_id\": 7}", "[[1]]", "{\"task\": \"n\"}",
+                     "{\"task\": \"n\", \"task\": null}", "{\"task_id\": 7, \"task_id\": 8}",
+                     "[\"a\", true, 1.5, null, 3]"});
       default:  // damage
         return pick({"01", "1.", ".5", "-", "1e", "+1", "1.2.3", "12abc", "tru", "nul", "truex",
                      "\"open", "\"bad\x01", "\"\xff\"", "NaN", "", "'a'"});

@@ -102,24 +102,51 @@ class CollectingSink : public coroner::RecordSink {
 using coroner_test::StringSource;
 
 // Parses `text` as one input, through the chunker as ingest() does.
+// `flat_lines` off: simdjson reads every line (record_parser.hpp).
 CollectingSink parse(const std::string& text, const RoleConfig& roles = coroner::default_roles(),
-                     size_t buffer_size = coroner::LineChunker::kDefaultBufferSize) {
+                     size_t buffer_size = coroner::LineChunker::kDefaultBufferSize,
+                     bool flat_lines = true) {
   CollectingSink sink;
   StringSource source(text);
   coroner::LineChunker chunker(source, buffer_size);
-  coroner::RecordParser parser(roles);
+  coroner::RecordParser parser(roles, flat_lines);
   coroner::Chunk chunk;
   while (chunker.next(chunk)) parser.parse_chunk(chunk, 0, sink);
   return sink;
 }
 
 // One record from one line; fails the test when the line is not exactly one record.
-Record one(const std::string& line, const RoleConfig& roles = coroner::default_roles()) {
-  CollectingSink sink = parse(line + "\n", roles);
+Record one(const std::string& line, const RoleConfig& roles = coroner::default_roles(),
+           bool flat_lines = true) {
+  CollectingSink sink =
+      parse(line + "\n", roles, coroner::LineChunker::kDefaultBufferSize, flat_lines);
   INFO("line: " << line);
   REQUIRE(sink.bad_lines.empty());
   REQUIRE(sink.records.size() == 1);
   return sink.records.front();
+}
+
+// One record from one line, read with the flat reader and by simdjson alone: both must read it
+// the same.
+Record read(const std::string& line, const RoleConfig& roles = coroner::default_roles()) {
+  Record flat = one(line, roles, true);
+  Record simdjson_only = one(line, roles, false);
+  INFO("line: " << line);
+  CHECK(flat.has_time == simdjson_only.has_time);
+  CHECK(flat.time_ns == simdjson_only.time_ns);
+  CHECK(flat.bad_time == simdjson_only.bad_time);
+  CHECK(flat.has_task == simdjson_only.has_task);
+  CHECK(flat.task == simdjson_only.task);
+  CHECK(flat.stage == simdjson_only.stage);
+  CHECK(flat.status == simdjson_only.status);
+  CHECK(flat.parent == simdjson_only.parent);
+  CHECK(flat.awaits == simdjson_only.awaits);
+  CHECK(flat.has_error == simdjson_only.has_error);
+  CHECK(flat.error_text == simdjson_only.error_text);
+  CHECK(flat.level == simdjson_only.level);
+  CHECK(flat.scope == simdjson_only.scope);
+  CHECK(flat.filled_by == simdjson_only.filled_by);
+  return flat;
 }
 
 bool is_bad(const std::string& line) {
@@ -710,6 +737,125 @@ TEST_CASE("coroner::RecordParser values") {
     REQUIRE(sink.records.size() == 1);
     CHECK(sink.records[0].file == 3);
     CHECK(sink.records[0].line == 2);
+  }
+}
+
+// Of duplicate keys the last wins, as Python's json, JavaScript and jq read them; then, per role,
+// the first name of its list whose value fills it. Both readers: the flat reader takes these
+// flat lines, simdjson the same lines when it reads alone.
+TEST_CASE("coroner::RecordParser duplicate keys: the last wins") {
+  RoleConfig nested = coroner::default_roles();
+  REQUIRE_FALSE(coroner::apply_field_override(nested, "task=extra.task_id"));
+  {
+    SUBCASE("the last value of a key counts") {
+      Record r = read(R"({"task_id": "d1", "task_id": "d2", "stage": "start", "stage": "done"})");
+      CHECK(r.task == "d2");
+      CHECK(r.stage == "done");
+      CHECK(r.filled(Role::task) == 0);
+      r = read(R"({"task_id": 1, "stage": "a", "task_id": 2, "task_id": 3})");
+      CHECK(r.task == "3");
+    }
+
+    SUBCASE("a last null, empty or invalid value: the name fills nothing, a later name may") {
+      Record r = read(R"({"task_id": "d1", "task_id": null, "stage": "s"})");
+      CHECK_FALSE(r.has_task);
+      CHECK(r.filled(Role::task) == RawRecord::kNoField);
+      CHECK(r.stage == "s");
+      CHECK_FALSE(read(R"({"task_id": "d1", "task_id": ""})").has_task);
+      CHECK_FALSE(read(R"({"task_id": "d1", "task_id": true})").has_task);
+      // The next name of the role's list, wherever it stands in the line.
+      r = read(R"({"task": "x", "task_id": "d1", "task_id": null})");
+      CHECK(r.task == "x");
+      CHECK(r.filled(Role::task) == 2);
+      r = read(R"({"task_id": "d1", "task": "x", "task_id": 1.5})");
+      CHECK(r.task == "x");
+      // A last value that is good wins over an earlier bad one.
+      CHECK(read(R"({"task_id": null, "task": "x", "task_id": "d2"})").task == "d2");
+    }
+
+    SUBCASE("the other roles too") {
+      Record r = read(
+          R"({"task": "a", "timestamp": "yesterday", "timestamp": 1795610067, "level": "ERROR",)"
+          R"( "level": "info", "error": "boom", "error": "", "parent_id": 1, "parent_id": 2})");
+      CHECK(r.has_time);
+      CHECK_FALSE(r.bad_time);
+      CHECK(r.time_ns == 1795610067'000'000'000);
+      CHECK(r.level == "info");
+      CHECK_FALSE(r.has_error);
+      CHECK(r.parent == "2");
+      CHECK(read(R"({"task": "a", "awaits": "b", "awaits": "c"})").awaits ==
+            std::vector<std::string>{"c"});
+      CHECK(read(R"({"task": "a", "awaits": "b", "awaits": null})").awaits.empty());
+      CHECK(read(R"({"task": "a", "host": "h1", "pid": 7, "host": "h2"})").scope ==
+            "pid=7\x1fhost=h2");
+    }
+
+    SUBCASE("unrelated keys that repeat change nothing") {
+      Record r = read(R"({"x": 1, "task_id": "t", "x": 2, "stage": "s", "x": null})");
+      CHECK(r.task == "t");
+      CHECK(r.stage == "s");
+    }
+
+    SUBCASE("nested paths: the last object, and in it the last key") {
+      CHECK(read(R"({"extra": {"task_id": "a", "task_id": "b"}})", nested).task == "b");
+      CHECK(read(R"({"extra": {"task_id": "a"}, "extra": {"task_id": "b"}})", nested).task == "b");
+      // The last "extra" holds no task_id: no task, as extra["task_id"] raises in Python.
+      CHECK_FALSE(read(R"({"extra": {"task_id": "a"}, "extra": {"other": 1}})", nested).has_task);
+      CHECK_FALSE(read(R"({"extra": {"task_id": "a"}, "extra": 5})", nested).has_task);
+      CHECK(read(R"({"extra": 5, "extra": {"task_id": "c"}})", nested).task == "c");
+      CHECK(read(R"({"extra": {"task_id": "a"}, "x": 1, "extra": {"task_id": "a", "task_id": )"
+                 R"(null}})",
+                 nested)
+                .has_task == false);
+    }
+
+    SUBCASE("an escaped key is the same key") {
+      CHECK(read(R"({"task_id": "a", "task\u005fid": "b"})").task == "b");
+      CHECK(read(R"({"task\u005fid": "a", "task_id": "b"})").task == "b");
+    }
+  }
+}
+
+// A task id is a string or an integer; anything else names no task, but the record still counts.
+TEST_CASE("coroner::RecordParser task ids are strings and integers") {
+  {
+    SUBCASE("strings and integers") {
+      CHECK(read(R"({"task_id": "t-1"})").task == "t-1");
+      CHECK(read(R"({"task_id": "1.5"})").task == "1.5");
+      CHECK(read(R"({"task_id": 42})").task == "42");
+      CHECK(read(R"({"task_id": -3})").task == "-3");
+      CHECK(read(R"({"task_id": 0})").task == "0");
+      CHECK(read(R"({"task_id": 123456789012345678901234567890})").task ==
+            "123456789012345678901234567890");
+    }
+
+    SUBCASE("true, false, null, fractions, exponents, objects and arrays are no task") {
+      for (const char* value : {"true", "false", "null", "1.5", "1e3", "1E3", "-2.0", "0.0", "{}",
+                                "{\"a\": 1}", "[]", "[\"a\"]"}) {
+        INFO(value);
+        Record r = read(std::string(R"({"task_id": )") + value + R"(, "stage": "start"})");
+        CHECK_FALSE(r.has_task);
+        CHECK(r.task.empty());
+        CHECK(r.filled(Role::task) == RawRecord::kNoField);
+        CHECK(r.stage == "start");  // the record is still read
+      }
+      // The next name of the list may fill the role.
+      CHECK(read(R"({"task_id": true, "taskName": "Task-3"})").task == "Task-3");
+    }
+
+    SUBCASE("parent and awaits name tasks the same way") {
+      CHECK(read(R"({"task": "c", "parent_id": true})").parent.empty());
+      CHECK(read(R"({"task": "c", "parent_id": 2.5, "parent": "p"})").parent == "p");
+      CHECK(read(R"({"task": "c", "parent_id": 7})").parent == "7");
+      CHECK(read(R"({"task": "c", "awaits": false})").awaits.empty());
+      CHECK(read(R"({"task": "c", "awaits": 1e2})").awaits.empty());
+      CHECK(read(R"({"task": "c", "awaits": 9})").awaits == std::vector<std::string>{"9"});
+      // In an array, what is no task id is left out.
+      Record r =
+          read(R"({"task": "c", "awaits": ["a", true, 3, 1.5, null, "", {"x": 1}, [2], -4]})");
+      CHECK(r.awaits == std::vector<std::string>{"a", "3", "-4"});
+      CHECK(r.filled(Role::awaits) == 0);
+    }
   }
 }
 
