@@ -49,6 +49,15 @@ std::optional<std::string> apply_field_override(RoleConfig& config, std::string_
 // "--key host,pid": the scope is exactly those fields ("" for none).
 void set_scope_fields(RoleConfig& config, std::string_view comma_list);
 
+// A field whose value is free text, a log message (`message`, `msg`, `extra.message`): a stage
+// read from it is reduced to a template by default.
+bool is_message_field(std::string_view field_path);
+
+// Free-text stage values reduced to templates ("fetched <url> in <num> ms"): always, never, or
+// (automatic) when the stage came from a message field or has a space in it.
+enum class StageTemplates : uint8_t { automatic, always, never };
+bool templates_stage(StageTemplates mode, bool from_message_field, std::string_view stage);
+
 // The attempt role counts from 0 or from 1, as its field's name says: the last part of its path
 // (`extra.retries` is `retries`). These names count retries from 0; every other name (`attempt`,
 // `attempt_number`) counts tries from 1.

@@ -28,7 +28,8 @@ class SchemaCollector : public RecordSink {
   static constexpr size_t kSamples = 3;
   static constexpr size_t kKeptBadLines = 5;
 
-  explicit SchemaCollector(const RoleConfig& roles);
+  explicit SchemaCollector(const RoleConfig& roles,
+                           StageTemplates templates = StageTemplates::automatic);
   void on_record(const RawRecord& record) override;
   bool on_bad_line(const BadLine& bad) override;
 
@@ -40,9 +41,14 @@ class SchemaCollector : public RecordSink {
   const std::vector<BadLine>& bad_line_examples() const { return bad_lines_; }
   const std::map<std::string, uint64_t>& time_forms() const { return time_forms_; }
   uint64_t distinct_tasks() const { return tasks_seen_; }
+  // Stage values of free text reduced to templates, how many templates, and the commonest.
+  uint64_t templated_stages() const { return templated_stages_; }
+  size_t stage_templates() const { return templates_seen_.size(); }
+  std::string commonest_template() const;
 
  private:
   void sample(FieldUse& use, std::string_view value);
+  void count_template(const std::string& path, std::string_view stage);
 
   RoleConfig roles_;
   std::array<RoleUse, kRoleCount> uses_;
@@ -53,6 +59,10 @@ class SchemaCollector : public RecordSink {
   std::map<std::string, uint64_t> time_forms_;
   std::map<std::string, bool> task_values_;  // bounded: counting stops at kMaxDistinct
   uint64_t tasks_seen_ = 0;
+  StageTemplates templates_;
+  uint64_t templated_stages_ = 0;
+  std::map<std::string, uint64_t> templates_seen_;  // bounded like task_values_
+  std::string template_buffer_;
 };
 
 }  // namespace coroner

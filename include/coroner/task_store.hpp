@@ -32,8 +32,9 @@ constexpr uint32_t kNone = UINT32_MAX;
 // One record of a task, compact: what the analysis and the timelines need.
 struct Event {
   int64_t time = 0;
-  uint32_t stage = kNone;   // id in TaskStore::words()
+  uint32_t stage = kNone;   // id in TaskStore::words(): the stage, or its template
   uint32_t status = kNone;  // id in TaskStore::words()
+  uint32_t text = kNone;    // the stage as written, when its template differs: see stage_text()
   uint32_t error = kNone;   // index into TaskStore::errors(), when the record carried an error
   uint32_t line = 0;        // line in its file (saturated), for evidence
   uint16_t file = 0;
@@ -182,12 +183,13 @@ struct Task {
 };
 
 struct InputCounts {
-  uint64_t records = 0;         // valid JSON objects
-  uint64_t task_records = 0;    // of which had a task
-  uint64_t bad_lines = 0;       // lines that were not a JSON object
-  uint64_t bad_times = 0;       // records whose time field could not be read
-  uint64_t folded_stages = 0;   // records whose stage name folded into an "(other)" past the cap
-  uint64_t outside_window = 0;  // records before --since or after --until, skipped
+  uint64_t records = 0;           // valid JSON objects
+  uint64_t task_records = 0;      // of which had a task
+  uint64_t bad_lines = 0;         // lines that were not a JSON object
+  uint64_t bad_times = 0;         // records whose time field could not be read
+  uint64_t folded_stages = 0;     // records whose stage name folded into an "(other)" past the cap
+  uint64_t outside_window = 0;    // records before --since or after --until, skipped
+  uint64_t templated_stages = 0;  // records whose free-text stage was reduced to a template
 };
 
 class TaskStore : public RecordSink {
@@ -222,6 +224,12 @@ class TaskStore : public RecordSink {
   // Looks a task up by scope and value; kNone when unknown.
   uint32_t find_task(uint32_t scope, std::string_view name) const;
   uint32_t task_or_new(uint32_t scope, std::string_view name);
+
+  // Which stage values are reduced to templates; `roles` tells which stage fields are messages.
+  void set_stage_templates(StageTemplates mode, const RoleConfig& roles);
+  // Stage names that are templates of free text, and the records whose stage became one.
+  size_t stage_templates() const;
+  bool is_template(uint32_t word) const { return word < is_template_.size() && is_template_[word]; }
 
   // Folding drops a cleanly ended task's records as soon as it ends. Off for `timeline` (which
   // shows every record) and --stage-deadline (which needs every stage's duration).
@@ -267,13 +275,19 @@ class TaskStore : public RecordSink {
   int64_t first_time() const { return first_time_; }
   int64_t last_time() const { return last_time_; }
   std::string task_label(uint32_t task) const;  // "1003" or "Task-3 (pid=12)"
+  // A record's stage as the log wrote it ("fetched https://example.com/item/7 in 12 ms"), where
+  // stage() is its template; "" when it has none.
+  std::string_view stage_text(const Event& event) const;
   // The task value as written.
   std::string_view task_value(uint32_t task) const;
 
  private:
   uint32_t intern_word(std::string_view word);
-  uint32_t intern_stage(std::string_view stage);
+  uint32_t intern_stage(std::string_view stage, bool templated, uint32_t& text);
   uint32_t intern_stage_slowly(std::string_view stage);
+  bool wants_template(const RawRecord& record) const;
+  uint32_t keep_text(std::string_view text);
+  void release_texts(Task& task);
   uint32_t other_stage(Lifecycle meaning, bool retry, bool strong_start);
   uint32_t other_stage_for(std::string_view stage);
   bool is_other_stage(uint32_t word) const;
@@ -314,13 +328,24 @@ class TaskStore : public RecordSink {
   // Every stage name is kept while reading, up to this many, so that the cap keeps the most
   // frequent names of the whole log whatever its order; past it, new names fold at once.
   static constexpr size_t kStagesHeldWhileReading = 100000;
+  // A stage value seen lately and the stage it became: its template, when `masked`.
   struct RecentStage {
-    std::string_view text;  // the interned text
+    std::string text;
     uint32_t id = kNone;
+    bool templated = false;  // looked up for templating
+    bool masked = false;     // its template differs from it
   };
   static constexpr size_t kRecentStages = 64;
   std::array<RecentStage, kRecentStages> recent_stages_;
   std::vector<bool> is_stage_;
+  std::vector<bool> is_template_;  // by word id: a stage that is the template of free text
+  StageTemplates templates_ = StageTemplates::automatic;
+  std::vector<bool> message_field_;  // by rank in the stage role's paths
+  std::string template_buffer_;
+  // The stage texts of records kept whose template differs (Event::text); a slot is reused once
+  // its task folds, so they cost what the open tasks' records cost.
+  std::vector<std::string> stage_texts_;
+  std::vector<uint32_t> free_texts_;
   std::vector<bool> is_retry_word_;
   std::vector<bool> restart_word_;
   std::vector<StageStats> stage_stats_;   // by word id

@@ -35,6 +35,7 @@ struct Settings {
   std::optional<int64_t> since, until;
   std::vector<FindingKind> fail_on, kinds;
   bool color = false;
+  StageTemplates templates = StageTemplates::automatic;
 };
 
 std::optional<std::string> settle(const Options& o, Settings& s) {
@@ -77,6 +78,9 @@ std::optional<std::string> settle(const Options& o, Settings& s) {
     return "--fail-on: unknown kind '" + *bad + "'";
   if (auto bad = parse_kind_list(o.kinds, s.kinds)) return "--kind: unknown kind '" + *bad + "'";
   if (o.max_stages == 0) return "--max-stages must be at least 1";
+  s.templates = o.templates == "on"    ? StageTemplates::always
+                : o.templates == "off" ? StageTemplates::never
+                                       : StageTemplates::automatic;
   bool terminal = o.output.empty() && isatty(STDOUT_FILENO);
   const char* no_color = std::getenv("NO_COLOR");
   bool no_color_set = no_color != nullptr && *no_color != '\0';
@@ -131,7 +135,7 @@ std::vector<std::string> inputs(const Options& o) {
 }
 
 int run_schema(const Options& o, const Settings& s) {
-  SchemaCollector schema(s.roles);
+  SchemaCollector schema(s.roles, s.templates);
   auto files = inputs(o);
   IngestResult result = ingest(files, s.roles, schema, 0, nullptr, o.threads);
   if (result.error) return fail(result.error->describe());
@@ -192,6 +196,7 @@ T& kept_until_exit(Args&&... args) {
 
 int run_analysis(const Options& o, const Settings& s) {
   TaskStore& store = kept_until_exit<TaskStore>(s.vocabulary, o.max_stages, o.strict);
+  store.set_stage_templates(s.templates, s.roles);
   store.set_window(s.since, s.until);
   // timeline shows every record of its task; --stage-deadline needs every stage's duration.
   store.set_folding(o.command != "timeline" && s.analysis.stage_deadlines.empty());

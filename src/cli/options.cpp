@@ -66,9 +66,16 @@ void input_options(CLI::App& cmd, Options& o) {
       ->group("Input")
       ->check(CLI::Range(1u, 256u));
   cmd.add_option("--max-stages", o.max_stages,
-                 "Distinct stage names kept; more fold into '(other)'")
+                 "Distinct stage names kept (the most frequent); the rest fold into '(other)' "
+                 "stages, one per meaning")
       ->group("Input")
       ->capture_default_str();
+  cmd.add_option("--templates", o.templates,
+                 "Free-text stages to templates ('fetched <url> in <num> ms'): auto (a stage "
+                 "from a message or msg field, or with a space in it), on, off")
+      ->group("Input")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "on", "off"}));
 }
 
 void rule_options(CLI::App& cmd, Options& o) {

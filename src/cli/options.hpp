@@ -41,6 +41,7 @@ struct Options {
   std::vector<std::string> around;
   int depth = 2;
   size_t max_stages = 10000;
+  std::string templates = "auto";
   unsigned threads = default_threads();
 };
 

@@ -531,9 +531,10 @@ void Analyzer::judge_deadlines(uint32_t index) {
   for (size_t i = 0; i < t.events.size(); ++i) {
     const Event& e = t.events[i];
     if (e.stage == kNone || (i > 0 && t.events[i - 1].stage == e.stage)) continue;
-    std::string_view name = store_.words().view(e.stage);
+    // A free-text stage answers to its template and to its text as written.
+    std::string_view name = store_.words().view(e.stage), text = store_.stage_text(e);
     for (const auto& [stage, limit] : options_.stage_deadlines) {
-      if (stage != name) continue;
+      if (stage != name && stage != text) continue;
       int64_t until = out_.log_end;
       for (size_t j = i + 1; j < t.events.size(); ++j) {
         if (t.events[j].stage != kNone && t.events[j].stage != e.stage) {

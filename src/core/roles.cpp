@@ -79,9 +79,28 @@ void set_scope_fields(RoleConfig& config, std::string_view comma_list) {
   config[Role::scope] = split_commas(comma_list);
 }
 
-bool attempt_counts_retries(std::string_view field_path) {
+namespace {
+
+// `extra.retries` is `retries`: the last part of a dotted path names the field.
+std::string_view field_name(std::string_view field_path) {
   size_t dot = field_path.rfind('.');
-  std::string_view name = dot == std::string_view::npos ? field_path : field_path.substr(dot + 1);
+  return dot == std::string_view::npos ? field_path : field_path.substr(dot + 1);
+}
+
+}  // namespace
+
+bool is_message_field(std::string_view field_path) {
+  std::string_view name = field_name(field_path);
+  return name == "message" || name == "msg";
+}
+
+bool templates_stage(StageTemplates mode, bool from_message_field, std::string_view stage) {
+  if (mode != StageTemplates::automatic) return mode == StageTemplates::always;
+  return from_message_field || stage.find(' ') != std::string_view::npos;
+}
+
+bool attempt_counts_retries(std::string_view field_path) {
+  std::string_view name = field_name(field_path);
   for (std::string_view retry_name : kRetryCountNames)
     if (name == retry_name) return true;
   return false;

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "coroner/asyncio_messages.hpp"
+#include "stage_template.hpp"
+
 namespace coroner {
 
 namespace {
@@ -9,19 +12,48 @@ constexpr size_t kSampleLength = 60;
 constexpr size_t kMaxDistinctTasks = 1000000;
 }  // namespace
 
-SchemaCollector::SchemaCollector(const RoleConfig& roles) : roles_(roles) {
+SchemaCollector::SchemaCollector(const RoleConfig& roles, StageTemplates templates)
+    : roles_(roles), templates_(templates) {
   for (size_t r = 0; r < kRoleCount; ++r)
     for (const auto& path : roles_.paths[r]) uses_[r].fields.push_back(FieldUse{path, 0, {}});
 }
 
-void SchemaCollector::sample(FieldUse& use, std::string_view value) {
-  if (use.samples.size() >= kSamples || value.empty()) return;
+namespace {
+// A value as a sample shows it: one line, shortened.
+std::string sample_text(std::string_view value) {
   std::string text(value.substr(0, kSampleLength));
   for (char& c : text)
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
   if (value.size() > kSampleLength) text += "...";
+  return text;
+}
+}  // namespace
+
+void SchemaCollector::sample(FieldUse& use, std::string_view value) {
+  if (use.samples.size() >= kSamples || value.empty()) return;
+  std::string text = sample_text(value);
   if (std::find(use.samples.begin(), use.samples.end(), text) == use.samples.end())
     use.samples.push_back(std::move(text));
+}
+
+// The store reduces free-text stages the same way (TaskStore::intern_stage).
+void SchemaCollector::count_template(const std::string& path, std::string_view stage) {
+  if (!templates_stage(templates_, is_message_field(path), stage)) return;
+  if (parse_asyncio_message(stage)) return;  // asyncio speaking of a task: no stage
+  if (!mask_variable_parts(stage, template_buffer_)) return;
+  ++templated_stages_;
+  auto it = templates_seen_.find(template_buffer_);
+  if (it != templates_seen_.end())
+    ++it->second;
+  else if (templates_seen_.size() < kMaxDistinctTasks)
+    templates_seen_.emplace(template_buffer_, 1);
+}
+
+std::string SchemaCollector::commonest_template() const {
+  auto best = templates_seen_.end();
+  for (auto it = templates_seen_.begin(); it != templates_seen_.end(); ++it)
+    if (best == templates_seen_.end() || it->second > best->second) best = it;
+  return best == templates_seen_.end() ? std::string() : sample_text(best->first);
 }
 
 void SchemaCollector::on_record(const RawRecord& r) {
@@ -45,6 +77,7 @@ void SchemaCollector::on_record(const RawRecord& r) {
         break;
       case Role::stage:
         sample(field, r.stage);
+        count_template(field.path, r.stage);
         break;
       case Role::status:
         sample(field, r.status);

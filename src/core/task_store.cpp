@@ -100,23 +100,13 @@ uint32_t TaskStore::intern_word(std::string_view word) {
   if (id == meanings_.size()) {
     meanings_.push_back(vocabulary_.classify(word));
     is_stage_.push_back(false);
+    is_template_.push_back(false);
     is_retry_word_.push_back(mentions_retry(word));
     restart_word_.push_back(meanings_.back() == Lifecycle::start && is_strong_start(word));
     stage_stats_.emplace_back();
     left_.push_back(0);
     first_stage_of_.push_back(0);
   }
-  return id;
-}
-
-uint32_t TaskStore::intern_stage(std::string_view stage) {
-  // Most logs use a handful of stage names: a small cache, indexed by length and last byte,
-  // answers before the hash table. Names folded into "(other)" are not cached: each is counted.
-  size_t slot = (stage.size() * 31 + (stage.empty() ? 0 : uint8_t(stage.back()))) % kRecentStages;
-  RecentStage& recent = recent_stages_[slot];
-  if (recent.id != kNone && recent.text == stage) return recent.id;
-  uint32_t id = intern_stage_slowly(stage);
-  if (!is_other_stage(id)) recent = RecentStage{words_.view(id), id};
   return id;
 }
 
@@ -199,7 +189,7 @@ Event TaskStore::make_event(const RawRecord& r, int64_t time) {
   event.file = uint16_t(std::min<uint32_t>(r.file, UINT16_MAX));
   event.line = uint32_t(std::min<uint64_t>(r.line, UINT32_MAX));
   if (!r.stage.empty()) {
-    event.stage = intern_stage(r.stage);
+    event.stage = intern_stage(r.stage, wants_template(r), event.text);
     ++stage_stats_[event.stage].records;
   }
   if (!r.status.empty()) event.status = intern_word(r.status);
@@ -305,6 +295,7 @@ void TaskStore::count_move(uint32_t from, uint32_t to, uint32_t task, int64_t ti
 // tell but its summary: its records go, and memory stays bounded by the tasks still open.
 void TaskStore::fold(Task& task) {
   task.folded = true;
+  release_texts(task);
   task.events.release();
 }
 

@@ -9,6 +9,7 @@
 
 #include "coroner/task_store.hpp"
 #include "lifecycle.hpp"
+#include "stage_template.hpp"
 
 namespace coroner {
 
@@ -27,6 +28,70 @@ std::string other_stage_name(Lifecycle meaning, bool retry, bool strong_start) {
 }
 
 }  // namespace
+
+void TaskStore::set_stage_templates(StageTemplates mode, const RoleConfig& roles) {
+  templates_ = mode;
+  const auto& paths = roles[Role::stage];
+  message_field_.assign(paths.size(), false);
+  for (size_t i = 0; i < paths.size(); ++i) message_field_[i] = is_message_field(paths[i]);
+}
+
+size_t TaskStore::stage_templates() const {
+  size_t count = 0;
+  for (size_t id = 0; id < is_template_.size(); ++id) count += is_template_[id] && is_stage_[id];
+  return count;
+}
+
+bool TaskStore::wants_template(const RawRecord& r) const {
+  uint8_t rank = r.filled_by[size_t(Role::stage)];
+  return templates_stage(templates_, rank < message_field_.size() && message_field_[rank], r.stage);
+}
+
+// The stage a value names: the value itself, or its template when `templated` and it has a
+// variable part (then `text` keeps the value as written). Most logs use a handful of stage
+// values: a small cache, indexed by length and last byte, answers before masking and hashing.
+// Names folded into "(other)" are not cached: each is counted.
+uint32_t TaskStore::intern_stage(std::string_view stage, bool templated, uint32_t& text) {
+  size_t slot =
+      (stage.size() * 31 + (stage.empty() ? 0 : uint8_t(stage.back())) + templated) % kRecentStages;
+  RecentStage& recent = recent_stages_[slot];
+  bool hit = recent.id != kNone && recent.templated == templated && recent.text == stage;
+  bool masked = hit ? recent.masked : templated && mask_variable_parts(stage, template_buffer_);
+  uint32_t id = hit ? recent.id : intern_stage_slowly(masked ? template_buffer_ : stage);
+  if (masked) {
+    ++counts_.templated_stages;
+    text = keep_text(stage);
+  }
+  if (!hit && !is_other_stage(id)) {
+    is_template_[id] = is_template_[id] || masked;
+    recent.text.assign(stage);
+    recent.id = id;
+    recent.templated = templated;
+    recent.masked = masked;
+  }
+  return id;
+}
+
+uint32_t TaskStore::keep_text(std::string_view text) {
+  if (free_texts_.empty()) {
+    stage_texts_.emplace_back(text);
+    return uint32_t(stage_texts_.size() - 1);
+  }
+  uint32_t slot = free_texts_.back();
+  free_texts_.pop_back();
+  stage_texts_[slot].assign(text);
+  return slot;
+}
+
+void TaskStore::release_texts(Task& task) {
+  for (Event& e : task.events)
+    if (e.text != kNone) free_texts_.push_back(std::exchange(e.text, kNone));
+}
+
+std::string_view TaskStore::stage_text(const Event& event) const {
+  if (event.text != kNone) return stage_texts_[event.text];
+  return event.stage == kNone ? std::string_view() : words_.view(event.stage);
+}
 
 uint32_t TaskStore::intern_stage_slowly(std::string_view stage) {
   if (auto id = words_.find(stage); id && is_stage_[*id]) return *id;
@@ -139,7 +204,7 @@ void TaskStore::remap_stages(const std::vector<uint32_t>& remap) {
   }
   transitions_ = std::move(joined);
   moves_from_.clear();  // only reading needs it
-  recent_stages_.fill(RecentStage{});
+  for (RecentStage& recent : recent_stages_) recent = RecentStage{};
 }
 
 }  // namespace coroner

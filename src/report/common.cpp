@@ -36,7 +36,7 @@ std::vector<TimelineRow> timeline_rows(const TaskStore& store, uint32_t task, si
     TimelineRow row;
     row.event = &e;
     row.gap = i == 0 ? 0 : elapsed(events[i - 1].time, e.time);
-    row.stage = word(store, e.stage);
+    row.stage = std::string(store.stage_text(e));
     row.status = word(store, e.status);
     if (e.fold_marker) row.status = "(ended ok here; its records up to here were folded)";
     if (e.error != kNone) {

@@ -25,6 +25,11 @@ std::string render_schema_text(const SchemaCollector& schema, const std::vector<
   out += fmt::format(
       "time form: {}{}\n", forms.empty() ? "none" : forms,
       schema.bad_times() ? fmt::format(", unreadable in {} records", schema.bad_times()) : "");
+  if (schema.templated_stages() > 0)
+    out += fmt::format(
+        "stage templates: {} stage values of free text became {} templates (the commonest: "
+        "'{}'; --templates off keeps them as written)\n",
+        schema.templated_stages(), schema.stage_templates(), schema.commonest_template());
   out += "\nrole        field                records  samples\n";
   for (size_t r = 0; r < kRoleCount; ++r) {
     const RoleUse& use = schema.uses()[r];
@@ -55,6 +60,8 @@ std::string render_schema_json(const SchemaCollector& schema, const std::vector<
   w.key("schema").value("coroner.schema/1");
   w.key("records").value(schema.records());
   w.key("distinct_tasks").value(schema.distinct_tasks());
+  w.key("templated_stages").value(schema.templated_stages());
+  w.key("stage_templates").value(uint64_t(schema.stage_templates()));
   w.key("bad_lines").value(schema.bad_lines());
   w.key("bad_line_examples").begin_array();
   for (const BadLine& b : schema.bad_line_examples()) {

@@ -68,6 +68,18 @@ std::string plural(size_t n, std::string_view one, std::string_view many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
+// The most frequent template, to show what templating did.
+std::string_view example_template(const TaskStore& store) {
+  std::string_view best;
+  uint64_t most = 0;
+  for (uint32_t id = 0; id < store.stage_stats().size(); ++id) {
+    if (!store.is_template(id) || store.stage_stats()[id].records <= most) continue;
+    most = store.stage_stats()[id].records;
+    best = store.words().view(id);
+  }
+  return best;
+}
+
 void summary(const ReportInput& in, const Painter& paint, std::string& out) {
   const auto& store = in.store;
   const auto& a = in.analysis;
@@ -99,8 +111,16 @@ void summary(const ReportInput& in, const Painter& paint, std::string& out) {
     out += fmt::format("unreadable time: {} (they took the previous record's time)\n",
                        plural(counts.bad_times, "record", "records"));
   if (counts.folded_stages > 0)
-    out += fmt::format("stages: too many distinct names; {} folded into '(other)'\n",
-                       plural(counts.folded_stages, "record", "records"));
+    out += fmt::format(
+        "stages: more distinct names than --max-stages; the rarest, in {}, folded into "
+        "'(other)'\n",
+        plural(counts.folded_stages, "record", "records"));
+  if (counts.templated_stages > 0)
+    out += fmt::format(
+        "learned: {} of free text became {} (variable parts masked, as in '{}'; --templates "
+        "off keeps them as written)\n",
+        plural(counts.templated_stages, "stage value", "stage values"),
+        plural(store.stage_templates(), "template", "templates"), example_template(store));
   if (a.learned_end) {
     out += fmt::format(
         "learned: the log has no word for a finished task; a task ends ok at stage '{}' (the "

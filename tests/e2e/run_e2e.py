@@ -759,6 +759,113 @@ def test_duplicate_keys_the_last_wins():
         expect_one_error_line(run("timeline", name, path), "no task '%s'" % name)
 
 
+def write_log(directory, name, records):
+    """Writes `records` (dicts) one JSON object a line; returns the path."""
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        for record in records:
+            f.write(json.dumps(record) + "\n")
+    return path
+
+
+def jobs_past_the_stage_cap(count=20000):
+    """20,000 jobs: 'job started', a unique 'fetched <url> ...', then 'job done'; the last two
+    jobs, both past the 10,000th distinct name, log 'job timed out' and 'job cancelled'."""
+    t = 1700000000.0
+    for i in range(count):
+        job = "job-%d" % i
+        end = {count - 2: "job timed out", count - 1: "job cancelled"}.get(i, "job done")
+        yield {"ts": t, "task_id": job, "message": "job started"}
+        yield {"ts": t + 0.001, "task_id": job,
+               "message": "fetched https://example.com/item/%d in %d ms" % (i, i % 50)}
+        yield {"ts": t + 0.002, "task_id": job, "message": end}
+        t += 0.0005
+    yield {"ts": t + 5, "task_id": "reporter", "message": "all jobs seen"}
+
+
+def test_stage_cap_keeps_meaning():
+    # Past --max-stages, a name folds, never its meaning: the job that timed out is a timeout,
+    # the cancelled one no hang, with templates (the URLs become one stage) and without (20,000
+    # distinct names, so 'job timed out' and 'job cancelled' fold), on one thread or two.
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_log(tmp, "capped.jsonl", jobs_past_the_stage_cap())
+        for args in ([], ["--templates", "off"], ["--templates", "off", "-j", "2"]):
+            doc, r = report(*args, path)
+            expect_status(r, 1)
+            kinds = kinds_by_task(doc)
+            check(kinds.get("job-19998") == ["timeout"], "job-19998 timed out (%s)" % args, r)
+            check("job-19999" not in kinds, "a cancelled job is no hang (%s)" % args, r)
+            check(doc["summary"]["outcomes"]["cancelled"] == 1, "one job cancelled", r)
+            check(doc["summary"]["outcomes"]["timed-out"] == 1, "one job timed out", r)
+            check(not [f for f in doc["findings"] if f["kind"] == "hung"], "nothing hung", r)
+        doc, r = report("--templates", "off", path)
+        check(doc["input"]["folded_stages"] > 0, "names folded past the cap", r)
+        check(doc["input"]["templated_stages"] == 0, "--templates off masks nothing", r)
+        doc, r = report(path)
+        check(doc["input"]["templated_stages"] == 20000, "every 'fetched' value, nothing else", r)
+
+
+def test_stage_cap_does_not_learn_other_as_the_end():
+    # 50 chatty tasks write 300 distinct stage names each before the ordinary tasks write 'done':
+    # with --max-stages 100 those names fold, 'done' stays, and the one task stuck in 'work' is
+    # hung (it was missed when 'done' folded into '(other)' and '(other)' was learned as the end).
+    records = []
+    t = 1700000000.0
+    for c in range(50):
+        for n in range(300):
+            records.append({"ts": t, "task_id": "chatty-%d" % c, "stage": "step-%d-%d" % (c, n)})
+            t += 0.0001
+        records.append({"ts": t, "task_id": "chatty-%d" % c, "stage": "done"})
+    for i in range(200):
+        job = "job-%d" % i
+        records += [{"ts": t, "task_id": job, "stage": "start"},
+                    {"ts": t + 0.01, "task_id": job, "stage": "work"}]
+        if i != 77:
+            records.append({"ts": t + 0.02, "task_id": job, "stage": "done"})
+        t += 0.001
+    records.append({"ts": t + 30, "task_id": "reporter", "stage": "done"})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_log(tmp, "chatty.jsonl", records)
+        for extra in ([], ["--templates", "on"]):
+            doc, r = report("--max-stages", "100", *extra, path)
+            expect_status(r, 1)
+            check(doc["learned"] is None, "the log says 'done': nothing to learn (%s)" % extra, r)
+            check(kinds_by_task(doc).get("job-77") == ["hung"], "job-77 hangs in work", r)
+            check(len(doc["findings"]) == 1, "nothing else is flagged", r)
+
+
+def test_free_text_stages_become_templates():
+    # A real program's f-string messages (tests/fixtures/free_text.jsonl): 480 values, 8
+    # templates; the hung job and the timeout are found; stats counts templates; the timeline
+    # keeps the text as written; --stage-deadline matches the template or the text.
+    path = fixture("free_text.jsonl")
+    doc, r = report(path)
+    expect_status(r, 1)
+    check(kinds_by_task(doc) == {"Task-14": ["hung"], "Task-22": ["timeout"]},
+          "the hung job and the timed-out one, nothing else", r)
+    check(doc["input"]["stage_templates"] == 8, "8 templates", r)
+    check(doc["input"]["templated_stages"] == doc["input"]["records"] - 1,
+          "every message but 'pipeline finished'", r)
+    r = run(path)
+    check("learned: 479 stage values of free text became 8 templates" in r.out,
+          "the learned: line says so", r)
+    r = run("stats", path)
+    expect_status(r, 0)
+    row = re.search(r"^fetched <url> in <num> ms\s+(\d+)\s", r.out, re.M)
+    check(row and int(row.group(1)) == 119, "one 'fetched' stage of 119 runs", r)
+    check("https://" not in r.out, "no URL is a stage of its own", r)
+    r = run("timeline", "Task-8", path)
+    check("fetched https://shop.example.com/item/7 in" in r.out, "the timeline keeps the text", r)
+    for deadline in ("fetched <url> in <num> ms=1us", "job 7 started=1us"):
+        doc, r = report("--kind", "timeout", "--stage-deadline", deadline, path)
+        check("Task-8" in kinds_by_task(doc), "--stage-deadline %r matches" % deadline, r)
+    r = run("--templates", "off", "stats", path)
+    check("job 7 started" in r.out and "<num>" not in r.out, "--templates off: as written", r)
+    r = run("schema", path)
+    check("stage templates: 479 stage values of free text became 8 templates" in r.out,
+          "schema says templates were applied", r)
+
+
 def test_version_and_help():
     r = run("--version")
     expect_status(r, 0)
