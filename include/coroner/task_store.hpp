@@ -328,13 +328,14 @@ class TaskStore : public RecordSink {
   // Every stage name is kept while reading, up to this many, so that the cap keeps the most
   // frequent names of the whole log whatever its order; past it, new names fold at once.
   static constexpr size_t kStagesHeldWhileReading = 100000;
-  // A stage value seen lately and the stage it became: its template, when `masked`.
+  // A stage value seen lately and its stage.
   struct RecentStage {
     std::string text;
     uint32_t id = kNone;
-    bool templated = false;  // looked up for templating
-    bool masked = false;     // its template differs from it
+    bool templated = false;  // looked up for templating (and had no variable part)
   };
+  RecentStage& recent_stage(std::string_view value, bool templated);
+  uint32_t stage_named(std::string_view name);
   static constexpr size_t kRecentStages = 64;
   std::array<RecentStage, kRecentStages> recent_stages_;
   std::vector<bool> is_stage_;

@@ -42,8 +42,8 @@ std::string_view leading_exception_name(std::string_view line) {
 }  // namespace
 
 std::optional<AsyncioNote> parse_asyncio_message(std::string_view text) {
-  // Cheap reject first: every message holds "Task " or "never awaited".
-  if (text.size() < 20) return std::nullopt;
+  // Cheap reject first, as every stage value comes here: each of the messages holds "was ".
+  if (text.size() < 20 || text.find("was ") == std::string_view::npos) return std::nullopt;
   AsyncioNote note;
   if (text.find("Task exception was never retrieved") != std::string_view::npos) {
     note.kind = AsyncioMessage::exception_never_retrieved;

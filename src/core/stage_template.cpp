@@ -38,6 +38,7 @@
 //           job-<num>, 12ms -> <num>ms, v2 -> v<num>. No digit survives masking.
 #include "stage_template.hpp"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -75,17 +76,28 @@ struct Span {
   Mask mask;
 };
 
+// Character classes, looked up in one table: the scanner asks them of every byte.
+enum : uint8_t { kDigit = 1, kLetter = 2, kHigh = 4, kHexLetter = 8 };
+constexpr std::array<uint8_t, 256> kClasses = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = kDigit;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = t[c - 32] = kLetter;
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = t[c - 32] = kLetter | kHexLetter;
+  for (int c = 0x80; c < 0x100; ++c) t[c] = kHigh;
+  return t;
+}();
+
 constexpr bool is_digit(unsigned char c) {
-  return c >= '0' && c <= '9';
+  return kClasses[c] & kDigit;
 }
 constexpr bool is_letter(unsigned char c) {
-  return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+  return kClasses[c] & kLetter;
 }
 constexpr bool is_word(unsigned char c) {
-  return is_digit(c) || is_letter(c) || c >= 0x80;
+  return kClasses[c] & (kDigit | kLetter | kHigh);
 }
 constexpr bool is_hex(unsigned char c) {
-  return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+  return kClasses[c] & (kDigit | kHexLetter);
 }
 // '>' ends a placeholder and '<' starts one: they bind like word characters, so that what a
 // first pass left standing beside a placeholder is read the same by a second.

@@ -47,28 +47,38 @@ bool TaskStore::wants_template(const RawRecord& r) const {
   return templates_stage(templates_, rank < message_field_.size() && message_field_[rank], r.stage);
 }
 
+// Most logs use a handful of stage values: a small cache, indexed by length and last byte,
+// answers before masking and hashing. A value looked up for templating has a slot of its own.
+TaskStore::RecentStage& TaskStore::recent_stage(std::string_view value, bool templated) {
+  size_t last = value.empty() ? 0 : uint8_t(value.back());
+  return recent_stages_[(value.size() * 31 + last + templated) % kRecentStages];
+}
+
+// The stage of that exact name. Names folded into "(other)" are not cached: each is counted.
+uint32_t TaskStore::stage_named(std::string_view name) {
+  RecentStage& recent = recent_stage(name, false);
+  if (recent.id != kNone && !recent.templated && recent.text == name) return recent.id;
+  uint32_t id = intern_stage_slowly(name);
+  if (!is_other_stage(id)) recent = RecentStage{std::string(name), id, false};
+  return id;
+}
+
 // The stage a value names: the value itself, or its template when `templated` and it has a
-// variable part (then `text` keeps the value as written). Most logs use a handful of stage
-// values: a small cache, indexed by length and last byte, answers before masking and hashing.
-// Names folded into "(other)" are not cached: each is counted.
+// variable part (then `text` keeps the value as written). A value with a variable part is
+// masked every time, as such values seldom repeat; its template is then found in the cache.
 uint32_t TaskStore::intern_stage(std::string_view stage, bool templated, uint32_t& text) {
-  size_t slot =
-      (stage.size() * 31 + (stage.empty() ? 0 : uint8_t(stage.back())) + templated) % kRecentStages;
-  RecentStage& recent = recent_stages_[slot];
-  bool hit = recent.id != kNone && recent.templated == templated && recent.text == stage;
-  bool masked = hit ? recent.masked : templated && mask_variable_parts(stage, template_buffer_);
-  uint32_t id = hit ? recent.id : intern_stage_slowly(masked ? template_buffer_ : stage);
-  if (masked) {
-    ++counts_.templated_stages;
-    text = keep_text(stage);
+  if (!templated) return stage_named(stage);
+  RecentStage& recent = recent_stage(stage, true);
+  if (recent.id != kNone && recent.templated && recent.text == stage) return recent.id;
+  if (!mask_variable_parts(stage, template_buffer_)) {
+    uint32_t id = stage_named(stage);
+    if (!is_other_stage(id)) recent = RecentStage{std::string(stage), id, true};
+    return id;
   }
-  if (!hit && !is_other_stage(id)) {
-    is_template_[id] = is_template_[id] || masked;
-    recent.text.assign(stage);
-    recent.id = id;
-    recent.templated = templated;
-    recent.masked = masked;
-  }
+  uint32_t id = stage_named(template_buffer_);
+  if (!is_other_stage(id)) is_template_[id] = true;
+  ++counts_.templated_stages;
+  text = keep_text(stage);
   return id;
 }
 

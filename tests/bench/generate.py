@@ -1,18 +1,37 @@
 #!/usr/bin/env python3
 """Writes a deterministic seed-format log for the benchmark.
 
-usage: generate.py TASKS OUT.jsonl [--seed N]
+usage: generate.py TASKS OUT.jsonl [--seed N] [--free-text]
 
-Each task logs what the seed pipeline's pipeline logs, one JSON object a line:
+Each task logs what the seed pipeline logs, one JSON object a line:
     {"timestamp": ..., "task_id": N, "stage": "validate" | "transform" | "save_to_db"}
 64 tasks run interleaved. About 2% hang in transform (never log again), 2% time out
 ({"stage": "fetch_data timed out", "level": "error"}), 2% log a ValueError in validate and carry
 on (swallowed). 2 million tasks make about 860 MB.
+
+--free-text writes the same log as a service that logs sentences would: a "message" whose text
+holds the task's variable parts instead of a constant "stage" ("validated order 1234 in 7 ms",
+"fetch_data for order 1234 timed out"), the templated twin of the constant-name log.
 """
 import random
 import sys
 
 STAGES = ("validate", "transform", "save_to_db")
+FREE_TEXT = "--free-text" in sys.argv
+
+
+def stage_field(stage, task_id):
+    """'"stage": "validate"', or with --free-text the sentence a service would log instead."""
+    if not FREE_TEXT:
+        return '"stage": "%s"' % stage
+    # Numbers from the task id, not from the generator: both twins draw the same random times.
+    text = {
+        "validate": "validated order %d in %d ms" % (task_id, task_id * 2654435761 % 40 + 1),
+        "transform": "transformed %d rows of order %d" % (task_id * 40503 % 999 + 1, task_id),
+        "save_to_db": "saved order %d to db shard %d" % (task_id, task_id % 16),
+        "fetch_data timed out": "fetch_data for order %d timed out" % task_id,
+    }[stage]
+    return '"message": "%s"' % text
 
 
 def task_lines(task_id, t, rng):
@@ -20,23 +39,23 @@ def task_lines(task_id, t, rng):
     fate = rng.random()
     out = []
     step = lambda: rng.uniform(0.002, 0.02)
-    out.append((t, '{"timestamp": %.7f, "task_id": %d, "stage": "validate"}' % (t, task_id)))
+    line = lambda t, stage, rest="": '{"timestamp": %.7f, "task_id": %d, %s%s}' % (
+        t, task_id, stage_field(stage, task_id), rest)
+    out.append((t, line(t, "validate")))
     if fate < 0.02:  # swallowed: the error is logged, the task carries on
         t += step()
-        out.append((t, '{"timestamp": %.7f, "task_id": %d, "stage": "validate", "level": "error", '
-                       '"exception": "ValueError: could not convert string to float: \'n/a\'"}'
-                    % (t, task_id)))
+        out.append((t, line(t, "validate", ', "level": "error", "exception": "ValueError: could '
+                                           'not convert string to float: \'n/a\'"')))
     t += step()
-    out.append((t, '{"timestamp": %.7f, "task_id": %d, "stage": "transform"}' % (t, task_id)))
+    out.append((t, line(t, "transform")))
     if 0.02 <= fate < 0.04:  # hung: nothing more
         return out
     if 0.04 <= fate < 0.06:  # timed out
         t += 0.05 + step()
-        out.append((t, '{"timestamp": %.7f, "task_id": %d, "stage": "fetch_data timed out", '
-                       '"level": "error"}' % (t, task_id)))
+        out.append((t, line(t, "fetch_data timed out", ', "level": "error"')))
         return out
     t += step()
-    out.append((t, '{"timestamp": %.7f, "task_id": %d, "stage": "save_to_db"}' % (t, task_id)))
+    out.append((t, line(t, "save_to_db")))
     return out
 
 
