@@ -178,8 +178,9 @@ struct Task {
   // Folded at the end stage guessed while reading, not at an "ended ok" word: if the analysis
   // learns another end stage, the task did not end and is judged from its summary.
   bool folded_at_guess : 1 = false;
-  EventList events;  // records not folded, in arrival order
-  TaskList awaits;   // task indices it waited on, in first-seen order
+  bool has_texts : 1 = false;  // a record keeps its stage's text (Event::text)
+  EventList events;            // records not folded, in arrival order
+  TaskList awaits;             // task indices it waited on, in first-seen order
 };
 
 struct InputCounts {
@@ -283,9 +284,8 @@ class TaskStore : public RecordSink {
 
  private:
   uint32_t intern_word(std::string_view word);
-  uint32_t intern_stage(std::string_view stage, bool templated, uint32_t& text);
+  uint32_t intern_stage(std::string_view stage, uint8_t rank, uint32_t& text);
   uint32_t intern_stage_slowly(std::string_view stage);
-  bool wants_template(const RawRecord& record) const;
   uint32_t keep_text(std::string_view text);
   void release_texts(Task& task);
   uint32_t other_stage(Lifecycle meaning, bool retry, bool strong_start);
@@ -328,16 +328,17 @@ class TaskStore : public RecordSink {
   // Every stage name is kept while reading, up to this many, so that the cap keeps the most
   // frequent names of the whole log whatever its order; past it, new names fold at once.
   static constexpr size_t kStagesHeldWhileReading = 100000;
-  // A stage value seen lately and its stage.
+  // A stage value seen lately, the rank of the field it came from, and its stage.
   struct RecentStage {
     std::string text;
     uint32_t id = kNone;
-    bool templated = false;  // looked up for templating (and had no variable part)
+    uint8_t rank = 0;
+    bool masked = false;  // the stage is its template
   };
-  RecentStage& recent_stage(std::string_view value, bool templated);
-  uint32_t stage_named(std::string_view name);
+  uint32_t template_named(std::string_view name);
   static constexpr size_t kRecentStages = 64;
-  std::array<RecentStage, kRecentStages> recent_stages_;
+  std::array<RecentStage, kRecentStages> recent_values_;
+  std::array<RecentStage, kRecentStages> recent_templates_;
   std::vector<bool> is_stage_;
   std::vector<bool> is_template_;  // by word id: a stage that is the template of free text
   StageTemplates templates_ = StageTemplates::automatic;
@@ -347,6 +348,7 @@ class TaskStore : public RecordSink {
   // its task folds, so they cost what the open tasks' records cost.
   std::vector<std::string> stage_texts_;
   std::vector<uint32_t> free_texts_;
+  std::vector<uint32_t> out_of_order_tasks_;  // tasks with a record older than one before it
   std::vector<bool> is_retry_word_;
   std::vector<bool> restart_word_;
   std::vector<StageStats> stage_stats_;   // by word id

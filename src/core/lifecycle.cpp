@@ -38,13 +38,6 @@ bool is_strong_start(std::string_view word) {
          tail == "began" || tail == "restart" || tail == "restarted";
 }
 
-FoldPoint fold_point(const Task& task, Lifecycle meaning, uint32_t stage, uint32_t guessed_end) {
-  if (task.had_error || task.restarted || task.out_of_order) return FoldPoint::none;
-  if (meaning == Lifecycle::ended_ok) return FoldPoint::ok_word;
-  bool at_guess = meaning == Lifecycle::none && stage != kNone && stage == guessed_end;
-  return at_guess ? FoldPoint::guessed_end : FoldPoint::none;
-}
-
 bool error_was_retried(const EventList& events, size_t error_index, size_t end_index) {
   for (size_t j = error_index; j <= end_index && j < events.size(); ++j)
     if (events[j].retry) return true;

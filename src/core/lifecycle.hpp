@@ -36,7 +36,13 @@ constexpr bool is_restart(Lifecycle meaning, bool strong_start_word, bool did_wo
 // means `meaning` in `stage`: it ended ok, by a word or at the end stage guessed while reading
 // (`guessed_end`), with no error, no restart and its records in time order.
 enum class FoldPoint : uint8_t { none, ok_word, guessed_end };
-FoldPoint fold_point(const Task& task, Lifecycle meaning, uint32_t stage, uint32_t guessed_end);
+inline FoldPoint fold_point(const Task& task, Lifecycle meaning, uint32_t stage,
+                            uint32_t guessed_end) {
+  if (task.had_error || task.restarted || task.out_of_order) return FoldPoint::none;
+  if (meaning == Lifecycle::ended_ok) return FoldPoint::ok_word;
+  bool at_guess = meaning == Lifecycle::none && stage != kNone && stage == guessed_end;
+  return at_guess ? FoldPoint::guessed_end : FoldPoint::none;
+}
 
 // An error or a timeout at record `error_index` was handled by a retry: that record or one up to
 // `end_index` says the work is being retried (a retry word, an attempt counter). Going back to

@@ -39,7 +39,8 @@ void DurationHistogram::add(int64_t ns) {
   // the buckets inside int64.
   ns = std::clamp<int64_t>(ns, 0, kMaxDuration);
   size_t b = bucket_of(ns);
-  cover(b);
+  // Most durations fall in buckets a stage already has: only the others grow the counters.
+  if (b < first_bucket_ || b - first_bucket_ >= buckets_.size()) cover(b);
   ++buckets_[b - first_bucket_];
   if (count_ == 0 || ns > max_) max_ = ns;
   if (count_ == 0 || ns < min_) min_ = ns;

@@ -189,7 +189,7 @@ Event TaskStore::make_event(const RawRecord& r, int64_t time) {
   event.file = uint16_t(std::min<uint32_t>(r.file, UINT16_MAX));
   event.line = uint32_t(std::min<uint64_t>(r.line, UINT32_MAX));
   if (!r.stage.empty()) {
-    event.stage = intern_stage(r.stage, wants_template(r), event.text);
+    event.stage = intern_stage(r.stage, r.filled_by[size_t(Role::stage)], event.text);
     ++stage_stats_[event.stage].records;
   }
   if (!r.status.empty()) event.status = intern_word(r.status);
@@ -231,6 +231,7 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
     task.logged = true;
     task.first_time = task.last_time = task.stage_since = event.time;
   } else if (event.time < task.last_time) {
+    if (!task.out_of_order) out_of_order_tasks_.push_back(index);
     task.out_of_order = true;
   }
   task.last_time = std::max(task.last_time, event.time);
@@ -249,6 +250,7 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
   if (is_restart(meaning, strong_start, task.did_work)) task.restarted = true;
   if (meaning != Lifecycle::start) task.did_work = true;
   task.events.push_back(event);
+  task.has_texts = task.has_texts || event.text != kNone;
 
   if (!folding_) return;
   FoldPoint point = fold_point(task, meaning, event.stage, provisional_end_);
@@ -328,8 +330,10 @@ void TaskStore::finish() {
 // Only a task that logged a record older than one before it has records out of time order.
 void TaskStore::sort_out_of_order_tasks() {
   auto by_time = [](const Event& a, const Event& b) { return a.time < b.time; };
-  for (Task& task : tasks_)
-    if (task.out_of_order) std::stable_sort(task.events.begin(), task.events.end(), by_time);
+  for (uint32_t index : out_of_order_tasks_) {
+    Task& task = tasks_[index];
+    std::stable_sort(task.events.begin(), task.events.end(), by_time);
+  }
 }
 
 // asyncio names the task in its repr; the record's own task field is whichever task ran when

@@ -42,43 +42,51 @@ size_t TaskStore::stage_templates() const {
   return count;
 }
 
-bool TaskStore::wants_template(const RawRecord& r) const {
-  uint8_t rank = r.filled_by[size_t(Role::stage)];
-  return templates_stage(templates_, rank < message_field_.size() && message_field_[rank], r.stage);
+namespace {
+
+// The slot of a value in a cache of recent ones: by its length and last byte.
+size_t slot_of(std::string_view value, size_t slots) {
+  return (value.size() * 31 + (value.empty() ? 0 : uint8_t(value.back()))) % slots;
 }
 
-// Most logs use a handful of stage values: a small cache, indexed by length and last byte,
-// answers before masking and hashing. A value looked up for templating has a slot of its own.
-TaskStore::RecentStage& TaskStore::recent_stage(std::string_view value, bool templated) {
-  size_t last = value.empty() ? 0 : uint8_t(value.back());
-  return recent_stages_[(value.size() * 31 + last + templated) % kRecentStages];
-}
+}  // namespace
 
-// The stage of that exact name. Names folded into "(other)" are not cached: each is counted.
-uint32_t TaskStore::stage_named(std::string_view name) {
-  RecentStage& recent = recent_stage(name, false);
-  if (recent.id != kNone && !recent.templated && recent.text == name) return recent.id;
-  uint32_t id = intern_stage_slowly(name);
-  if (!is_other_stage(id)) recent = RecentStage{std::string(name), id, false};
+// The stage a value read from the stage role's field `rank` names: the value itself, or its
+// template when it is free text with a variable part (then `text` keeps the value as written).
+// Most logs use a handful of stage values, or of templates: two small caches answer before the
+// mask and the hash table. Names folded into "(other)" are not cached: each is counted.
+uint32_t TaskStore::intern_stage(std::string_view stage, uint8_t rank, uint32_t& text) {
+  RecentStage& recent = recent_values_[slot_of(stage, kRecentStages)];
+  bool hit = recent.id != kNone && recent.rank == rank && recent.text == stage;
+  bool masked =
+      hit ? recent.masked
+          : templates_stage(templates_, rank < message_field_.size() && message_field_[rank],
+                            stage) &&
+                mask_variable_parts(stage, template_buffer_);
+  uint32_t id = hit      ? recent.id
+                : masked ? template_named(template_buffer_)
+                         : intern_stage_slowly(stage);
+  if (masked) {
+    ++counts_.templated_stages;
+    text = keep_text(stage);
+  }
+  if (!hit && !is_other_stage(id)) {
+    recent.text.assign(stage);
+    recent.id = id;
+    recent.rank = rank;
+    recent.masked = masked;
+  }
   return id;
 }
 
-// The stage a value names: the value itself, or its template when `templated` and it has a
-// variable part (then `text` keeps the value as written). A value with a variable part is
-// masked every time, as such values seldom repeat; its template is then found in the cache.
-uint32_t TaskStore::intern_stage(std::string_view stage, bool templated, uint32_t& text) {
-  if (!templated) return stage_named(stage);
-  RecentStage& recent = recent_stage(stage, true);
-  if (recent.id != kNone && recent.templated && recent.text == stage) return recent.id;
-  if (!mask_variable_parts(stage, template_buffer_)) {
-    uint32_t id = stage_named(stage);
-    if (!is_other_stage(id)) recent = RecentStage{std::string(stage), id, true};
-    return id;
-  }
-  uint32_t id = stage_named(template_buffer_);
-  if (!is_other_stage(id)) is_template_[id] = true;
-  ++counts_.templated_stages;
-  text = keep_text(stage);
+uint32_t TaskStore::template_named(std::string_view name) {
+  RecentStage& recent = recent_templates_[slot_of(name, kRecentStages)];
+  if (recent.id != kNone && recent.text == name) return recent.id;
+  uint32_t id = intern_stage_slowly(name);
+  if (is_other_stage(id)) return id;
+  is_template_[id] = true;
+  recent.text.assign(name);
+  recent.id = id;
   return id;
 }
 
@@ -94,6 +102,8 @@ uint32_t TaskStore::keep_text(std::string_view text) {
 }
 
 void TaskStore::release_texts(Task& task) {
+  if (!task.has_texts) return;
+  task.has_texts = false;
   for (Event& e : task.events)
     if (e.text != kNone) free_texts_.push_back(std::exchange(e.text, kNone));
 }
@@ -214,7 +224,8 @@ void TaskStore::remap_stages(const std::vector<uint32_t>& remap) {
   }
   transitions_ = std::move(joined);
   moves_from_.clear();  // only reading needs it
-  for (RecentStage& recent : recent_stages_) recent = RecentStage{};
+  recent_values_.fill(RecentStage{});
+  recent_templates_.fill(RecentStage{});
 }
 
 }  // namespace coroner
