@@ -629,8 +629,10 @@ void RecordParser::Impl::apply_field(const PendingField& field, const FieldTree:
       return;
     }
     if (target.role == Role::error) {
-      r.has_error = field.members > 0;
-      if (r.has_error) r.filled_by[size_t(target.role)] = target.rank;
+      // An empty one says nothing, and lets the next field of the role speak (below too).
+      if (field.members == 0) return;
+      r.has_error = true;
+      r.filled_by[size_t(target.role)] = target.rank;
       return;
     }
   }
@@ -668,13 +670,15 @@ void RecordParser::Impl::read_scalar(const JsonScalar& value, const FieldTree::T
       filled = target.rank;
       return;
     case Role::error:
-      if (value.kind == Kind::string) {
-        r.has_error = !text.empty();
+      if (value.kind == Kind::string && !text.empty()) {
+        r.has_error = true;
         r.error_text = text;
-      } else if (value.kind == Kind::boolean) {
-        r.has_error = text == "true";
+        filled = target.rank;
+      } else if (value.kind == Kind::boolean && text == "true") {
+        r.has_error = true;
+        r.error_text = {};
+        filled = target.rank;
       }
-      if (r.has_error) filled = target.rank;
       return;
     case Role::timeout: {
       std::optional<int64_t> ns;

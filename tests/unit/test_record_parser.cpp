@@ -817,6 +817,22 @@ TEST_CASE("coroner::RecordParser duplicate keys: the last wins") {
 }
 
 // A task id is a string or an integer; anything else names no task, but the record still counts.
+TEST_CASE("coroner::RecordParser an empty error field lets the next one speak, in any order") {
+  // "exception" comes before "error" in the role's list; empty, it says nothing.
+  for (const char* line : {R"({"task": "a", "error": "boom", "exception": ""})",
+                           R"({"task": "a", "exception": "", "error": "boom"})",
+                           R"({"task": "a", "error": "boom", "exception": {}})",
+                           R"({"task": "a", "exception": false, "error": "boom"})"}) {
+    INFO(line);
+    Record r = read(line);
+    CHECK(r.has_error);
+    CHECK(r.error_text == "boom");
+  }
+  CHECK_FALSE(read(R"({"task": "a", "exception": "", "error": ""})").has_error);
+  CHECK(read(R"({"task": "a", "error": "boom", "exception": "KeyError: 1"})").error_text ==
+        "KeyError: 1");
+}
+
 TEST_CASE("coroner::RecordParser task ids are strings and integers") {
   {
     SUBCASE("strings and integers") {
