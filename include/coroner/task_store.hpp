@@ -38,13 +38,15 @@ struct Event {
   uint32_t error = kNone;   // index into TaskStore::errors(), when the record carried an error
   uint32_t line = 0;        // line in its file (saturated), for evidence
   uint16_t file = 0;
-  bool error_level = false;  // level error/critical/fatal
-  bool retry = false;        // a retry: a retry word in its stage or status, or an attempt field
+  bool error_level : 1 = false;  // level error/critical/fatal
+  bool retry : 1 = false;  // a retry: a retry word in its stage or status, or an attempt field
   // Stands for the records of a task folded at its clean end, when the task logs again after
   // it: the analysis reads it as the task's ok end (when the end stage was not only guessed).
-  bool fold_marker = false;
-  bool fold_marker_at_guess = false;
+  bool fold_marker : 1 = false;
+  bool fold_marker_at_guess : 1 = false;
 };
+// Millions of records are kept while their tasks are open: every byte counts.
+static_assert(sizeof(Event) == 32, "an Event fits in half a cache line");
 
 struct ErrorNote {
   std::string type;  // "ValueError", from the error-type role or parsed from the text

@@ -259,12 +259,4 @@ bool is_json_number(std::string_view text) {
   return !text.empty() && number_end<skip_digits_exactly>(text.data(), end) == end;
 }
 
-bool is_json_integer(std::string_view text) {
-  size_t i = !text.empty() && text[0] == '-' ? 1 : 0;
-  if (i == text.size() || !is_digit(text[i])) return false;
-  if (text[i] == '0') return i + 1 == text.size();
-  return skip_digits_exactly(text.data() + i, text.data() + text.size()) ==
-         text.data() + text.size();
-}
-
 }  // namespace coroner

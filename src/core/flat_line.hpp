@@ -80,6 +80,15 @@ class FlatLineReader {
 // True when `text` is exactly one JSON number (RFC 8259: no leading zeros, no bare '.', no '+').
 bool is_json_number(std::string_view text);
 // True when `text` is exactly one JSON number without a fraction or an exponent.
-bool is_json_integer(std::string_view text);
+// Inline: every task id of every record is checked.
+inline bool is_json_integer(std::string_view text) {
+  size_t i = !text.empty() && text[0] == '-' ? 1 : 0;
+  auto digit = [&](size_t at) { return text[at] >= '0' && text[at] <= '9'; };
+  if (i == text.size() || !digit(i)) return false;
+  if (text[i] == '0') return i + 1 == text.size();
+  for (++i; i < text.size(); ++i)
+    if (!digit(i)) return false;
+  return true;
+}
 
 }  // namespace coroner
