@@ -160,9 +160,13 @@ bool holds_fresh(const T& member, const T& fresh) {
     return member == fresh;
 }
 
+// Numbers, flags and views start at zero in a fresh record (the same test checks it): writing
+// the constant spares a load on the path of every record.
 template <typename T>
 void reset_to_fresh(T& member, const T& fresh) {
-  if constexpr (kStartsEmpty<T> && !std::is_same_v<T, std::string_view>)
+  if constexpr (std::is_arithmetic_v<T> || std::is_enum_v<T> || std::is_same_v<T, std::string_view>)
+    member = T{};
+  else if constexpr (kStartsEmpty<T>)
     member.clear();
   else
     member = fresh;

@@ -38,10 +38,11 @@ constexpr bool is_restart(Lifecycle meaning, bool strong_start_word, bool did_wo
 enum class FoldPoint : uint8_t { none, ok_word, guessed_end };
 inline FoldPoint fold_point(const Task& task, Lifecycle meaning, uint32_t stage,
                             uint32_t guessed_end) {
-  if (task.had_error || task.restarted || task.out_of_order) return FoldPoint::none;
-  if (meaning == Lifecycle::ended_ok) return FoldPoint::ok_word;
+  // The end first: most records are not one.
   bool at_guess = meaning == Lifecycle::none && stage != kNone && stage == guessed_end;
-  return at_guess ? FoldPoint::guessed_end : FoldPoint::none;
+  if (meaning != Lifecycle::ended_ok && !at_guess) return FoldPoint::none;
+  if (task.had_error || task.restarted || task.out_of_order) return FoldPoint::none;
+  return at_guess ? FoldPoint::guessed_end : FoldPoint::ok_word;
 }
 
 // An error or a timeout at record `error_index` was handled by a retry: that record or one up to

@@ -250,7 +250,7 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
   if (is_restart(meaning, strong_start, task.did_work)) task.restarted = true;
   if (meaning != Lifecycle::start) task.did_work = true;
   task.events.push_back(event);
-  task.has_texts = task.has_texts || event.text != kNone;
+  if (event.text != kNone) task.has_texts = true;
 
   if (!folding_) return;
   FoldPoint point = fold_point(task, meaning, event.stage, provisional_end_);
