@@ -27,6 +27,11 @@ std::string other_stage_name(Lifecycle meaning, bool retry, bool strong_start) {
   return name + ")";
 }
 
+// The slot of a value in a cache of recent ones: by its length and last byte.
+size_t slot_of(std::string_view value, size_t slots) {
+  return (value.size() * 31 + (value.empty() ? 0 : uint8_t(value.back()))) % slots;
+}
+
 }  // namespace
 
 void TaskStore::set_stage_templates(StageTemplates mode, const RoleConfig& roles) {
@@ -41,15 +46,6 @@ size_t TaskStore::stage_templates() const {
   for (size_t id = 0; id < is_template_.size(); ++id) count += is_template_[id] && is_stage_[id];
   return count;
 }
-
-namespace {
-
-// The slot of a value in a cache of recent ones: by its length and last byte.
-size_t slot_of(std::string_view value, size_t slots) {
-  return (value.size() * 31 + (value.empty() ? 0 : uint8_t(value.back()))) % slots;
-}
-
-}  // namespace
 
 // The stage a value read from the stage role's field `rank` names: the value itself, or its
 // template when it is free text with a variable part (then `text` keeps the value as written).
