@@ -326,6 +326,7 @@ class TaskStore : public RecordSink {
   // (a lifecycle word, a retry word, a strong start), so folding never loses what a name meant.
   static constexpr size_t kOtherStages = 6 * 2 * 2;
   std::array<uint32_t, kOtherStages> other_stages_;
+  std::vector<bool> is_other_;  // by word id: one of other_stages_
   size_t distinct_stages_ = 0;
   // Every stage name is kept while reading, up to this many, so that the cap keeps the most
   // frequent names of the whole log whatever its order; past it, new names fold at once.

@@ -189,7 +189,7 @@ bool Scanner::next(Span& span) {
     } else if (is_word(c)) {
       // The rest of the word's letters start no token; its digits are numbers.
       size_t letters_end = i + 1;
-      while (letters_end < n && is_word(at(letters_end)) && !is_digit(at(letters_end)))
+      while (letters_end < n && (kClasses[uint8_t(s_[letters_end])] & (kLetter | kHigh)))
         ++letters_end;
       // Every token a letter starts has a digit or one of ": - + ." right after its first
       // letters ("https:", "C:", "fe80", "abcdefab-", "a94a8fe5"): a constant name ("await",

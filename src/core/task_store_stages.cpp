@@ -128,6 +128,8 @@ uint32_t TaskStore::other_stage(Lifecycle meaning, bool retry, bool strong_start
   uint32_t& id = other_stages_[key];
   if (id != kNone) return id;
   id = intern_word(other_stage_name(meaning, retry, strong_start));
+  if (is_other_.size() <= id) is_other_.resize(id + 1);
+  is_other_[id] = true;
   // Its meaning is the folded names', not what its own name would classify as.
   meanings_[id] = meaning;
   is_retry_word_[id] = retry;
@@ -143,7 +145,7 @@ uint32_t TaskStore::other_stage_for(std::string_view stage) {
 }
 
 bool TaskStore::is_other_stage(uint32_t word) const {
-  return std::find(other_stages_.begin(), other_stages_.end(), word) != other_stages_.end();
+  return word < is_other_.size() && is_other_[word];
 }
 
 void TaskStore::fold_rare_stages() {
