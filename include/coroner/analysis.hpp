@@ -41,7 +41,7 @@ struct Analysis {
   // The silence that made an open task in `stage` hung, and where it came from.
   int64_t stall_threshold(uint32_t stage, std::string* why = nullptr) const;
 
-  const AnalysisOptions* options = nullptr;
+  AnalysisOptions options;  // a copy: the analysis outlives the caller's options
   DurationHistogram all_stages;
   TaskGraph graph;  // who spawned and awaited whom: built once, for the rules and the reports
   const TaskStore* store = nullptr;  // the store it judged

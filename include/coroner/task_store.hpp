@@ -173,7 +173,7 @@ struct Task {
   uint32_t stage = kNone;   // its current (latest) stage
   bool logged : 1 = false;  // false for a task only named by others (an await, a parent, asyncio)
   bool folded : 1 = false;  // it ended ok with no error: `events` holds only records after that
-  bool had_error : 1 = false;
+  bool had_error : 1 = false;     // an error, or a record that said it failed or timed out
   bool restarted : 1 = false;     // a start word after it had already worked
   bool out_of_order : 1 = false;  // a record older than one before it: its records are never folded
   bool did_work : 1 = false;      // it logged something other than a start
@@ -206,8 +206,9 @@ class TaskStore : public RecordSink {
 
   void on_record(const RawRecord& record) override;
   bool on_bad_line(const BadLine& bad) override;
-  // Called once after the last record, before the analysis: puts each task's records in time
-  // order and attributes asyncio's messages to the tasks they name. The store is read-only after.
+  // Called once after the last record, before the analysis: folds the rarest stage names past
+  // --max-stages (which renumbers stages), puts each task's records in time order and attributes
+  // asyncio's messages to the tasks they name. The store is read-only after.
   void finish();
   bool finished() const { return finished_; }
 
@@ -230,9 +231,11 @@ class TaskStore : public RecordSink {
 
   // Which stage values are reduced to templates; `roles` tells which stage fields are messages.
   void set_stage_templates(StageTemplates mode, const RoleConfig& roles);
-  // Stage names that are templates of free text, and the records whose stage became one.
+  // How many stage names are templates of free text (the folded ones not counted).
   size_t stage_templates() const;
   bool is_template(uint32_t word) const { return word < is_template_.size() && is_template_[word]; }
+  // One of the "(other …)" stages rare names fold into.
+  bool is_other_stage(uint32_t word) const;
 
   // Folding drops a cleanly ended task's records as soon as it ends. Off for `timeline` (which
   // shows every record) and --stage-deadline (which needs every stage's duration).
@@ -292,7 +295,6 @@ class TaskStore : public RecordSink {
   void release_texts(Task& task);
   uint32_t other_stage(Lifecycle meaning, bool retry, bool strong_start);
   uint32_t other_stage_for(std::string_view stage);
-  bool is_other_stage(uint32_t word) const;
   void fold_rare_stages();
   void merge_stage_into(uint32_t stage, uint32_t into);
   void remap_stages(const std::vector<uint32_t>& remap);

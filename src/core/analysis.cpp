@@ -160,7 +160,7 @@ class Analyzer {
 };
 
 void Analyzer::run() {
-  out_.options = &options_;
+  out_.options = options_;
   out_.log_start = store_.first_time();
   out_.log_end = store_.last_time();
   attribute_asyncio_notes();
@@ -350,7 +350,7 @@ std::string Analyzer::error_summary(const Event& e) const {
     if (!note.text.empty()) return note.text;
     if (!note.type.empty()) return note.type;
   }
-  if (e.stage != kNone) return std::string(store_.words().view(e.stage));
+  if (e.stage != kNone) return std::string(store_.stage_text(e));
   return "an error record";
 }
 
@@ -604,6 +604,8 @@ void Analyzer::judge_stage_orders() {
     if (move.count != 1 || move.first_task == kNone) continue;
     uint32_t from = move.from, to = move.to;
     if (stats[from].occurrences < kCommon || stats[to].occurrences < kCommon) continue;
+    // An "(other)" stage is common only as the sum of rare names: no order to follow.
+    if (store_.is_other_stage(from) || store_.is_other_stage(to)) continue;
     if (store_.times_left(from) < kCommon) continue;
     auto [it, fresh] =
         first_by_task.try_emplace(move.first_task, Unusual{from, to, move.first_time});
@@ -630,11 +632,11 @@ int64_t Analysis::stall_threshold(uint32_t stage, std::string* why) const {
   auto say = [&](std::string text) {
     if (why) *why = std::move(text);
   };
-  if (options && options->stall_ns) {
-    say(fmt::format("--stall is {}", format_duration(*options->stall_ns)));
-    return *options->stall_ns;
+  if (options.stall_ns) {
+    say(fmt::format("--stall is {}", format_duration(*options.stall_ns)));
+    return *options.stall_ns;
   }
-  double margin = options ? options->stall_margin : 4.0;
+  double margin = options.stall_margin;
   if (stage < stages.size() && stages[stage].durations.count() > 0) {
     const DurationHistogram& h = stages[stage].durations;
     int64_t p99 = h.percentile(0.99);

@@ -34,7 +34,8 @@ constexpr bool is_restart(Lifecycle meaning, bool strong_start_word, bool did_wo
 
 // Whether a task may be folded (its records dropped, its summary kept) after a record that
 // means `meaning` in `stage`: it ended ok, by a word or at the end stage guessed while reading
-// (`guessed_end`), with no error, no restart and its records in time order.
+// (`guessed_end`), with no error (nor a record that said it failed or timed out), no restart and
+// its records in time order.
 enum class FoldPoint : uint8_t { none, ok_word, guessed_end };
 inline FoldPoint fold_point(const Task& task, Lifecycle meaning, uint32_t stage,
                             uint32_t guessed_end) {

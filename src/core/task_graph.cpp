@@ -114,6 +114,7 @@ std::vector<uint32_t> TaskGraph::blame_chain(uint32_t task, std::span<const Task
                                              const std::vector<int32_t>& cycle_of,
                                              const std::vector<bool>& active) const {
   std::vector<uint32_t> chain{task};
+  if (store_ == nullptr) return chain;  // a graph of no task
   std::unordered_set<uint32_t> seen{task};
   uint32_t at = task;
   while (true) {
@@ -143,6 +144,7 @@ std::vector<uint32_t> TaskGraph::blame_chain(uint32_t task, std::span<const Task
 std::vector<uint32_t> TaskGraph::critical_path(uint32_t task,
                                                std::span<const TaskOutcome> outcomes) const {
   std::vector<uint32_t> path{task};
+  if (store_ == nullptr) return path;
   std::unordered_set<uint32_t> seen{task};
   for (uint32_t at = task;;) {
     uint32_t latest = kNone;
@@ -201,6 +203,7 @@ TaskGraph::Picture TaskGraph::picture_around(uint32_t subject, const std::vector
     Via via;
   };
   Picture picture;
+  if (store_ == nullptr) return picture;
   std::unordered_map<uint32_t, Reached> reached;
   std::deque<uint32_t> queue;
   auto visit = [&](uint32_t t, int d, Via via) {

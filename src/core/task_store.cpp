@@ -242,10 +242,10 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
   // learns from the stage's normal runs only.
   bool abnormal = is_error || (is_end(meaning) && meaning != Lifecycle::ended_ok);
   if (event.stage != kNone) follow_stage(index, task, event.stage, event.time, !abnormal);
-  if (is_error) {
-    task.had_error = true;
-    if (task.stage != kNone) ++stage_stats_[task.stage].errors;
-  }
+  if (is_error && task.stage != kNone) ++stage_stats_[task.stage].errors;
+  // A task that said it failed or timed out keeps its records though it ends ok later: folding
+  // it would drop what that record meant (a swallowed timeout).
+  if (abnormal) task.had_error = true;
   bool strong_start = is_restart_word(event.status) || is_restart_word(event.stage);
   if (is_restart(meaning, strong_start, task.did_work)) task.restarted = true;
   if (meaning != Lifecycle::start) task.did_work = true;

@@ -167,6 +167,7 @@ void TaskStore::fold_rare_stages() {
   std::vector<uint32_t> remap(words_.size());
   std::iota(remap.begin(), remap.end(), 0u);
   for (size_t i = max_stages_; i < stages.size(); ++i) {
+    if (into[i] == stages[i]) continue;  // the log's own "(other)": it is the fold already
     merge_stage_into(stages[i], into[i]);
     remap[stages[i]] = into[i];
   }
@@ -199,7 +200,15 @@ void TaskStore::remap_stages(const std::vector<uint32_t>& remap) {
   };
   for (Task& task : tasks_) {
     map(task.stage);
-    for (Event& e : task.events) map(e.stage);
+    for (Event& e : task.events) {
+      // A record of a folded name keeps the name as written, for its timeline and
+      // --stage-deadline.
+      if (e.stage != kNone && remap[e.stage] != e.stage && e.text == kNone) {
+        e.text = keep_text(words_.view(e.stage));
+        task.has_texts = true;
+      }
+      map(e.stage);
+    }
   }
   if (provisional_end_ != kNone) map(provisional_end_);
   std::vector<Transition> joined;

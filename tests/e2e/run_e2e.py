@@ -866,6 +866,56 @@ def test_free_text_stages_become_templates():
           "schema says templates were applied", r)
 
 
+def test_folding_keeps_a_swallowed_timeout():
+    # A task that says it timed out (or failed), then carries on and ends 'done', keeps its
+    # records: folding it at 'done' would drop the swallowed timeout.
+    records = [
+        {"time": 1.0, "task": "a", "stage": "fetch"},
+        {"time": 2.0, "task": "a", "stage": "fetch timed out"},
+        {"time": 3.0, "task": "a", "stage": "save"},
+        {"time": 4.0, "task": "a", "stage": "done"},
+        {"time": 1.0, "task": "b", "stage": "fetch"},
+        {"time": 2.0, "task": "b", "stage": "upload failed"},
+        {"time": 3.0, "task": "b", "stage": "done"},
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_log(tmp, "swallowed.jsonl", records)
+        doc, r = report(path)
+        expect_status(r, 1)
+        check(kinds_by_task(doc) == {"a": ["timeout"], "b": ["lost-exception/swallowed"]},
+              "the swallowed timeout and failure are found", r)
+
+
+def test_folded_stage_names_keep_their_text():
+    # Past --max-stages a rare name folds into '(other ...)' for the statistics, but its records
+    # keep the name as written (timeline, reasons, --stage-deadline), and a move into '(other)'
+    # is no stage-order anomaly.
+    records = []
+    for i in range(30):
+        t = 1000.0 + i
+        records += [{"time": t, "task": "t%d" % i, "stage": "fetch"},
+                    {"time": t + 0.5, "task": "t%d" % i, "stage": "parse"},
+                    {"time": t + 0.6, "task": "t%d" % i, "stage": "done"}]
+    records += [{"time": 1040.0, "task": "x", "stage": "fetch"},
+                {"time": 1040.2, "task": "x", "stage": "upload timed out"},
+                {"time": 1041.0, "task": "y", "stage": "fetch"},
+                {"time": 1041.1, "task": "y", "stage": "slowstep"},
+                {"time": 1049.0, "task": "y", "stage": "done"},
+                {"time": 1050.0, "task": "z", "stage": "fetch"}]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_log(tmp, "folded.jsonl", records)
+        doc, r = report("--max-stages", "3", path)
+        check(doc["input"]["folded_stages"] == 2, "'upload timed out' and 'slowstep' folded", r)
+        check(kinds_by_task(doc).get("x") == ["timeout"], "x timed out", r)
+        check("upload timed out" in [f for f in doc["findings"] if f["task"] == "x"][0]["reason"],
+              "the reason names the stage as written", r)
+        check(not [f for f in doc["findings"] if f["kind"] == "anomaly"], "no (other) anomaly", r)
+        r = run("--max-stages", "3", "timeline", "x", path)
+        check("upload timed out" in r.out, "the timeline keeps the name as written", r)
+        doc, r = report("--max-stages", "3", "--stage-deadline", "slowstep=5s", path)
+        check(kinds_by_task(doc).get("y") == ["timeout"], "--stage-deadline finds a folded name", r)
+
+
 def test_version_and_help():
     r = run("--version")
     expect_status(r, 0)
