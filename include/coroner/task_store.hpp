@@ -180,9 +180,10 @@ struct Task {
   // Folded at the end stage guessed while reading, not at an "ended ok" word: if the analysis
   // learns another end stage, the task did not end and is judged from its summary.
   bool folded_at_guess : 1 = false;
-  bool has_texts : 1 = false;  // a record keeps its stage's text (Event::text)
-  EventList events;            // records not folded, in arrival order
-  TaskList awaits;             // task indices it waited on, in first-seen order
+  bool has_texts : 1 = false;      // a record keeps its stage's text (Event::text)
+  bool ended_by_word : 1 = false;  // its latest record ends it by a word: it does not vote
+  EventList events;                // records not folded, in arrival order
+  TaskList awaits;                 // task indices it waited on, in first-seen order
 };
 
 struct InputCounts {
@@ -356,9 +357,10 @@ class TaskStore : public RecordSink {
   std::vector<uint32_t> out_of_order_tasks_;  // tasks with a record older than one before it
   std::vector<bool> is_retry_word_;
   std::vector<bool> restart_word_;
-  std::vector<StageStats> stage_stats_;   // by word id
-  std::vector<uint64_t> left_;            // by word id
-  std::vector<uint64_t> first_stage_of_;  // by word id: tasks whose first stage it is
+  std::vector<StageStats> stage_stats_;     // by word id
+  std::vector<uint64_t> left_;              // by word id
+  std::vector<uint64_t> first_stage_of_;    // by word id: tasks whose first stage it is
+  std::vector<uint64_t> ended_by_word_at_;  // by word id: tasks there whose last record ended them
   DurationHistogram all_stages_;
   std::unordered_map<uint32_t, int64_t> timeouts_;  // declared timeouts, by task
   // Bounded: a log whose stage names are free text would otherwise fill it.

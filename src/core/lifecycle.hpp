@@ -53,10 +53,10 @@ inline FoldPoint fold_point(const Task& task, Lifecycle meaning, uint32_t stage,
 bool error_was_retried(const EventList& events, size_t error_index, size_t end_index);
 
 // End-stage learning, when the log has no word for "ended ok" (the seed's pipeline logs validate,
-// transform, save_to_db and never "done"). Each voter is a task that did not end by a word, and
-// votes for the stage it stopped at. The winner is how a healthy task ends when at least
-// `min_votes` and most voters stop there, tasks (almost) never leave it, it is not where tasks
-// begin, and it is no lifecycle word itself. The store guesses while reading, from the tasks
+// transform, save_to_db and never "done"). Each voter is a task whose last record did not end it
+// by a word, and votes for the stage it stopped at. The winner is how a healthy task ends when at
+// least `min_votes` and most voters stop there, tasks (almost) never leave it, it is not where
+// tasks begin, and it is no lifecycle word itself. The store guesses while reading, from the tasks
 // sitting in each stage; the analysis decides at the end, from every task's last stage.
 std::optional<LearnedEnd> learn_end_stage(const TaskStore& store,
                                           std::span<const uint64_t> votes_by_stage, uint64_t voters,

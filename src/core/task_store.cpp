@@ -106,6 +106,7 @@ uint32_t TaskStore::intern_word(std::string_view word) {
     stage_stats_.emplace_back();
     left_.push_back(0);
     first_stage_of_.push_back(0);
+    ended_by_word_at_.push_back(0);
   }
   return id;
 }
@@ -241,7 +242,11 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
   // A stage left by a failure or a timeout did not take its normal time: the hung threshold
   // learns from the stage's normal runs only.
   bool abnormal = is_error || (is_end(meaning) && meaning != Lifecycle::ended_ok);
+  if (task.ended_by_word) --ended_by_word_at_[task.stage];
   if (event.stage != kNone) follow_stage(index, task, event.stage, event.time, !abnormal);
+  // The end stage is voted for by the tasks that did not end by a word, as in the analysis.
+  task.ended_by_word = is_end(meaning) && task.stage != kNone;
+  if (task.ended_by_word) ++ended_by_word_at_[task.stage];
   if (is_error && task.stage != kNone) ++stage_stats_[task.stage].errors;
   // A task that said it failed or timed out keeps its records though it ends ok later: folding
   // it would drop what that record meant (a swallowed timeout).
@@ -308,10 +313,12 @@ void TaskStore::learn_provisional_end() {
   records_until_learning_ = kLearnEvery;
   provisional_end_ = kNone;
   if (seen_ok_word_ || !folding_) return;
+  // The voters: tasks sitting in each stage whose last record did not end them by a word.
   std::vector<uint64_t> sitting(stage_stats_.size());
   uint64_t tasks_with_stages = 0;
   for (uint32_t s = 0; s < stage_stats_.size(); ++s) {
-    sitting[s] = stage_stats_[s].occurrences - std::min(stage_stats_[s].occurrences, left_[s]);
+    uint64_t there = stage_stats_[s].occurrences - std::min(stage_stats_[s].occurrences, left_[s]);
+    sitting[s] = there - std::min(there, ended_by_word_at_[s]);
     tasks_with_stages += sitting[s];
   }
   constexpr uint64_t kEnoughToGuess = 64;

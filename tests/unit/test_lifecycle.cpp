@@ -182,3 +182,30 @@ TEST_CASE("coroner::analyze reads a finished store and leaves it as it was") {
   for (size_t i = 0; i < first.findings.size(); ++i)
     CHECK(first.findings[i].reason == second.findings[i].reason);
 }
+
+TEST_CASE("coroner::lifecycle the store's guess does not count tasks that ended by a word") {
+  // Most tasks reach save_to_db and fail there by their status; the analysis counts no vote of
+  // theirs, so neither may the store's guess, or it would fold the clean ones at a stage the
+  // analysis never learns.
+  Vocabulary vocabulary;
+  TaskStore store(vocabulary, 10000, false);
+  Feed feed(store);
+  double t = 1700000000.0;
+  auto task = [&](const std::string& id, int steps, const std::string& last_status) {
+    const char* stages[] = {"validate", "transform", "save_to_db"};
+    for (int s = 0; s < steps; ++s)
+      feed(id, stages[s], t + s * 0.001, s == steps - 1 ? last_status : "");
+    t += 0.0001;
+  };
+  // By the first guess (record 65,536) the failed tasks are all in: counted, they would make
+  // save_to_db the guess.
+  for (int i = 0; i < 18000; ++i) task("failed-" + std::to_string(i), 3, "failed");
+  for (int i = 0; i < 12000; ++i) task("open-" + std::to_string(i), 2, "");
+  for (int i = 0; i < 7500; ++i) task("clean-" + std::to_string(i), 3, "");
+  store.finish();
+  size_t folded_at_guess = 0;
+  for (const Task& each : store.tasks()) folded_at_guess += each.folded_at_guess;
+  CHECK(folded_at_guess == 0);
+  Analysis analysis = analyze(store, AnalysisOptions{});
+  CHECK_FALSE(analysis.learned_end.has_value());
+}
