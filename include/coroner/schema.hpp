@@ -61,7 +61,7 @@ class SchemaCollector : public RecordSink {
   uint64_t tasks_seen_ = 0;
   StageTemplates templates_;
   uint64_t templated_stages_ = 0;
-  std::map<std::string, uint64_t> templates_seen_;  // bounded like task_values_
+  std::map<std::string, uint64_t> templates_seen_;  // bounded: see count_template
   std::string template_buffer_;
 };
 

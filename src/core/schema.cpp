@@ -38,6 +38,8 @@ void SchemaCollector::sample(FieldUse& use, std::string_view value) {
 
 // The store reduces free-text stages the same way (TaskStore::intern_stage).
 void SchemaCollector::count_template(const std::string& path, std::string_view stage) {
+  // Bounded apart from the tasks: free text that masks badly has as many templates as values.
+  constexpr size_t kMaxTemplates = 100000;
   if (!templates_stage(templates_, is_message_field(path), stage)) return;
   if (parse_asyncio_message(stage)) return;  // asyncio speaking of a task: no stage
   if (!mask_variable_parts(stage, template_buffer_)) return;
@@ -45,7 +47,7 @@ void SchemaCollector::count_template(const std::string& path, std::string_view s
   auto it = templates_seen_.find(template_buffer_);
   if (it != templates_seen_.end())
     ++it->second;
-  else if (templates_seen_.size() < kMaxDistinctTasks)
+  else if (templates_seen_.size() < kMaxTemplates)
     templates_seen_.emplace(template_buffer_, 1);
 }
 
@@ -77,7 +79,7 @@ void SchemaCollector::on_record(const RawRecord& r) {
         break;
       case Role::stage:
         sample(field, r.stage);
-        count_template(field.path, r.stage);
+        if (r.has_task) count_template(field.path, r.stage);  // as the store: a task's stages
         break;
       case Role::status:
         sample(field, r.status);

@@ -340,6 +340,14 @@ void TaskStore::sort_out_of_order_tasks() {
   for (uint32_t index : out_of_order_tasks_) {
     Task& task = tasks_[index];
     std::stable_sort(task.events.begin(), task.events.end(), by_time);
+    // Its current stage is its latest record's in time, not the last to arrive.
+    uint32_t stage = kNone;
+    for (const Event& e : task.events) {
+      if (e.stage == kNone || e.stage == stage) continue;
+      stage = e.stage;
+      task.stage_since = e.time;
+    }
+    if (stage != kNone) task.stage = stage;
   }
 }
 

@@ -173,6 +173,9 @@ TEST_CASE("coroner::analyze reads a finished store and leaves it as it was") {
   REQUIRE(events.size() == 3);
   CHECK(events[0].stage == stage_id(store, "validate"));  // finish() put them in time order
   CHECK(events[2].stage == stage_id(store, "save_to_db"));
+  // Its current stage is its latest in time, entered when that record was written.
+  CHECK(store.tasks()[x].stage == stage_id(store, "save_to_db"));
+  CHECK(store.tasks()[x].stage_since == int64_t(1700000003.0 * 1e9));
 
   size_t tasks = store.tasks().size();
   Analysis first = analyze(store, AnalysisOptions{});
