@@ -19,9 +19,10 @@ enum class FindingKind : uint8_t {
   orphan,
   destroyed_pending,
   anomaly,
+  retried,  // an error or a timeout that a retry handled: information
   in_flight,
 };
-constexpr size_t kFindingKindCount = 9;
+constexpr size_t kFindingKindCount = 10;
 
 std::string_view to_string(FindingKind kind);
 std::optional<FindingKind> kind_from_string(std::string_view name);
@@ -34,7 +35,8 @@ std::string_view to_string(Severity severity);
 struct Finding {
   FindingKind kind = FindingKind::anomaly;
   std::string
-      subkind;  // lost-exception: swallowed, never-retrieved, unobserved-child, died-silently
+      subkind;  // lost-exception: swallowed, never-retrieved, unobserved-child, died-silently;
+                // hung: until-cancelled, pending-at-exit
   uint32_t task = 0;
   Severity severity = Severity::info;
   std::string reason;             // one line, with its evidence
@@ -45,6 +47,10 @@ struct Finding {
 };
 
 Severity default_severity(FindingKind kind);
+// Information (in-flight, retried) is no failure: it flags no task.
+inline bool is_information(FindingKind kind) {
+  return kind == FindingKind::retried || kind == FindingKind::in_flight;
+}
 
 // Every finding is made here, its severity following from its kind.
 Finding make_finding(FindingKind kind, uint32_t task, std::string reason, int64_t time,

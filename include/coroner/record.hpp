@@ -41,6 +41,11 @@ struct RawRecord {
   bool retry = false;  // the attempt role says this record is a retry
   bool has_timeout = false;
   int64_t timeout_ns = 0;
+  // The asyncio module's own fields (docs/ASYNCIO_RECORDS.md): "wait", "pending" or "exit";
+  // what the task waits on; where a task pending at exit was suspended.
+  std::string_view marker;
+  std::string_view waiting_for;
+  std::string_view suspended_at;
   // Every scope field present, as "name=value" joined by '\x1f' ("" when none).
   std::string scope;
 
@@ -99,6 +104,9 @@ inline constexpr std::tuple kRawRecordFields{
     record_field("retry", &RawRecord::retry),
     record_field("has_timeout", &RawRecord::has_timeout),
     record_field("timeout_ns", &RawRecord::timeout_ns),
+    record_field("marker", &RawRecord::marker),
+    record_field("waiting_for", &RawRecord::waiting_for),
+    record_field("suspended_at", &RawRecord::suspended_at),
     record_field("scope", &RawRecord::scope),
     record_field("filled_by", &RawRecord::filled_by),
     record_field("bad_time", &RawRecord::bad_time),

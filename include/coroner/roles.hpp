@@ -24,8 +24,14 @@ enum class Role : uint8_t {
   timeout,
   scope,
   attempt,  // a try or retry counter: see attempt_counts_retries
+  // What the asyncio module says beyond the common roles (docs/ASYNCIO_RECORDS.md): a record's
+  // kind (a wait, a task pending at exit, the process's exit), what a task waits on, and where a
+  // task pending at exit was suspended.
+  marker,
+  waiting_for,
+  suspended_at,
 };
-constexpr size_t kRoleCount = 12;
+constexpr size_t kRoleCount = 15;
 
 std::string_view to_string(Role role);
 std::optional<Role> role_from_string(std::string_view name);

@@ -44,9 +44,18 @@ struct Event {
   // it: the analysis reads it as the task's ok end (when the end stage was not only guessed).
   bool fold_marker : 1 = false;
   bool fold_marker_at_guess : 1 = false;
+  // The asyncio module's "wait" record: no stage of its own, `text` says what the task waits on.
+  bool wait : 1 = false;
 };
 // Millions of records are kept while their tasks are open: every byte counts.
 static_assert(sizeof(Event) == 32, "an Event fits in half a cache line");
+
+// What the asyncio module wrote about a task still pending when its process stopped.
+struct PendingAtExit {
+  int64_t time = 0;
+  std::string suspended_at;  // "app.py:42 in fetch": its innermost coroutine frame
+  std::string waiting_for;   // "asyncio.Event created at app.py:33"
+};
 
 struct ErrorNote {
   std::string type;  // "ValueError", from the error-type role or parsed from the text
@@ -182,6 +191,8 @@ struct Task {
   bool folded_at_guess : 1 = false;
   bool has_texts : 1 = false;      // a record keeps its stage's text (Event::text)
   bool ended_by_word : 1 = false;  // its latest record ends it by a word: it does not vote
+  bool pending_at_exit : 1 = false;  // the asyncio module saw it pending when its process stopped
+  bool did_end_stage : 1 = false;    // a status "done" ended its current stage: timed already
   EventList events;                // records not folded, in arrival order
   TaskList awaits;                 // task indices it waited on, in first-seen order
 };
@@ -194,6 +205,8 @@ struct InputCounts {
   uint64_t folded_stages = 0;     // records whose stage name folded into an "(other)" past the cap
   uint64_t outside_window = 0;    // records before --since or after --until, skipped
   uint64_t templated_stages = 0;  // records whose free-text stage was reduced to a template
+  uint64_t exit_records = 0;      // the asyncio module's records that a process stopped
+  uint64_t pending_records = 0;   // its records of a task pending at exit
 };
 
 class TaskStore : public RecordSink {
@@ -260,6 +273,14 @@ class TaskStore : public RecordSink {
     auto it = timeouts_.find(task);
     return it == timeouts_.end() ? 0 : it->second;
   }
+  // The task was pending when its process stopped (the asyncio module said so); null if not.
+  const PendingAtExit* pending_at_exit(uint32_t task) const {
+    auto it = pending_at_exit_.find(task);
+    return it == pending_at_exit_.end() ? nullptr : &it->second;
+  }
+  // When the process of `scope` stopped, by its first exit record at or after `time` (a process
+  // may be restarted under the same scope); none when no exit record follows.
+  std::optional<int64_t> stop_after(uint32_t scope, int64_t time) const;
 
   const ChunkedVector<Task>& tasks() const { return tasks_; }
   ChunkedVector<Task>& tasks() { return tasks_; }
@@ -305,11 +326,13 @@ class TaskStore : public RecordSink {
   void add_links(uint32_t task, uint32_t scope, const RawRecord& record);
   void apply_event(uint32_t task, const Event& event);
   void follow_stage(uint32_t task_index, Task& task, uint32_t stage, int64_t time, bool normal);
+  void time_stage(const Task& task, int64_t time);
   void fold(Task& task);
   void count_move(uint32_t from, uint32_t to, uint32_t task, int64_t time);
   void learn_provisional_end();
   void sort_out_of_order_tasks();
   void attribute_asyncio_notes();
+  bool take_module_record(const RawRecord& record, uint32_t scope, uint32_t task, int64_t time);
 
   const Vocabulary& vocabulary_;
   size_t max_stages_;
@@ -363,6 +386,8 @@ class TaskStore : public RecordSink {
   std::vector<uint64_t> ended_by_word_at_;  // by word id: tasks there whose last record ended them
   DurationHistogram all_stages_;
   std::unordered_map<uint32_t, int64_t> timeouts_;  // declared timeouts, by task
+  std::unordered_map<uint32_t, PendingAtExit> pending_at_exit_;   // by task
+  std::unordered_map<uint32_t, std::vector<int64_t>> exits_;      // by scope, sorted at finish()
   // Bounded: a log whose stage names are free text would otherwise fill it.
   static constexpr size_t kMaxTransitions = 100000;
   std::vector<Transition> transitions_;

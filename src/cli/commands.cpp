@@ -175,7 +175,7 @@ std::optional<std::vector<uint32_t>> graph_tasks(const Options& o, const TaskSto
     return graph.neighbourhood(seeds, o.depth);
   }
   for (const Finding& f : analysis.findings)
-    if (f.kind != FindingKind::in_flight) seeds.push_back(f.task);
+    if (!is_information(f.kind)) seeds.push_back(f.task);
   if (!seeds.empty()) return graph.components_of(seeds);
   std::vector<uint32_t> all(store.tasks().size());
   for (uint32_t t = 0; t < all.size(); ++t) all[t] = t;

@@ -66,11 +66,24 @@ void sort_by_kind_and_time(std::vector<Finding>& findings) {
   }
 }
 
-// "asyncio.exceptions.TimeoutError" is a TimeoutError: the last dotted part names the class.
-bool exception_named(std::string_view type, std::string_view name) {
-  size_t dot = type.rfind('.');
-  if (dot != std::string_view::npos) type.remove_prefix(dot + 1);
-  return type == name;
+// How often a task records `stage` again, from its latest run of records in it before `last`
+// ("supervise" every 100 ms): the median gap. 0 when the run has fewer than three records. A
+// stage re-entered is no duration of the stage: this is the task's own rhythm.
+int64_t stage_rhythm(const Task& t, uint32_t stage, size_t last) {
+  constexpr size_t kRecent = 64;
+  std::vector<int64_t> gaps;
+  std::optional<int64_t> later;
+  for (size_t i = last; i-- > 0 && gaps.size() < kRecent;) {
+    const Event& e = t.events[i];
+    if (e.stage == kNone) continue;  // a status or a wait: no record of the stage
+    if (e.stage != stage) break;
+    if (later) gaps.push_back(elapsed(e.time, *later));
+    later = e.time;
+  }
+  if (gaps.size() < 2) return 0;
+  auto middle = gaps.begin() + ptrdiff_t(gaps.size() / 2);
+  std::nth_element(gaps.begin(), middle, gaps.end());
+  return *middle;
 }
 
 // What asyncio's own messages said about each task.
@@ -84,6 +97,10 @@ struct AsyncioFacts {
 struct TaskFacts {
   std::vector<Lifecycle> meanings;  // per event
   int end_index = -1;               // the last end event; -1 when open
+  // The records judged: all of them, but for a task pending when its process stopped, those up
+  // to the stop (the cancellation that follows does not judge it again).
+  size_t judged = 0;
+  int64_t stop = 0;  // when its process stopped: its exit record, else the log's end
 };
 
 class Analyzer {
@@ -122,12 +139,15 @@ class Analyzer {
   void judge(uint32_t task, const TaskFacts& facts);
   void judge_open(uint32_t task, const TaskFacts& facts);
   void judge_ended(uint32_t task, const TaskFacts& facts);
-  void judge_deadlines(uint32_t task);
+  void judge_cancelled(uint32_t task, const TaskFacts& facts);
+  void judge_deadlines(uint32_t task, const TaskFacts& facts);
   void judge_anomalies(uint32_t task, const TaskFacts& facts);
   void judge_stage_orders();
   bool is_timeout_event(const Event& e, Lifecycle meaning) const;
   uint32_t working_stage(const Task& t, size_t i) const;
   std::string error_summary(const Event& e) const;
+  std::string waiting_detail(uint32_t task, const TaskFacts& facts) const;
+  std::string stop_name(uint32_t task, const TaskFacts& facts) const;
   std::string stage_name(uint32_t stage) const { return quoted_stage(store_, stage); }
   std::string at(int64_t time) const { return since_log_start(out_, time); }
   Finding& add(FindingKind kind, uint32_t task, std::string reason, int64_t time, uint32_t stage);
@@ -152,6 +172,9 @@ class Analyzer {
     if (added) it->second.ns = out_.stall_threshold(stage, &it->second.why);
     return it->second;
   }
+  // The stall threshold of a task in `stage`, whose records before `last` are judged: the
+  // stage's, or a few times the task's own rhythm in it when it keeps re-entering the stage.
+  Threshold task_threshold(const Task& t, uint32_t stage, size_t last);
   const AsyncioFacts& asyncio_facts(uint32_t task) const {
     static const AsyncioFacts none;
     auto it = asyncio_.find(task);
@@ -295,9 +318,6 @@ Lifecycle Analyzer::meaning_of(const Event& e) const {
   Lifecycle said = record_meaning(store_, e);
   if (said != Lifecycle::none) return said;
   if (out_.learned_end && e.stage == out_.learned_end->stage) return Lifecycle::ended_ok;
-  // A record carrying asyncio.CancelledError is the task's cancellation (at shutdown, usually).
-  if (e.error != kNone && exception_named(store_.errors()[e.error].type, "CancelledError"))
-    return Lifecycle::ended_cancelled;
   return Lifecycle::none;
 }
 
@@ -307,12 +327,22 @@ void Analyzer::collect(uint32_t index, TaskFacts& facts) {
   const Task& t = store_.tasks()[index];
   TaskOutcome& outcome = out_.outcomes[index];
   if (!t.logged) return;
+  const PendingAtExit* pending = store_.pending_at_exit(index);
+  facts.judged = t.events.size();
+  if (pending) {
+    facts.judged = 0;
+    while (facts.judged < t.events.size() && t.events[facts.judged].time <= pending->time)
+      ++facts.judged;
+  }
   facts.meanings.reserve(t.events.size());
   for (size_t i = 0; i < t.events.size(); ++i) {
-    facts.meanings.push_back(meaning_of(t.events[i]));
+    facts.meanings.push_back(i < facts.judged ? meaning_of(t.events[i]) : Lifecycle::none);
     if (is_end(facts.meanings.back())) facts.end_index = int(i);
   }
-  outcome.end = t.last_time;
+  outcome.end = facts.judged > 0 ? t.events[facts.judged - 1].time : t.last_time;
+  int64_t last_seen = pending ? pending->time : outcome.end;
+  facts.stop =
+      store_.stop_after(t.scope, last_seen).value_or(pending ? pending->time : out_.log_end);
   if (facts.end_index >= 0) {
     outcome.end = t.events[size_t(facts.end_index)].time;
     switch (facts.meanings[size_t(facts.end_index)]) {
@@ -339,7 +369,7 @@ void Analyzer::collect(uint32_t index, TaskFacts& facts) {
 
 Finding& Analyzer::add(FindingKind kind, uint32_t task, std::string reason, int64_t time,
                        uint32_t stage) {
-  if (kind != FindingKind::in_flight) out_.outcomes[task].flagged = true;
+  if (!is_information(kind)) out_.outcomes[task].flagged = true;
   findings_->push_back(make_finding(kind, task, std::move(reason), time, stage));
   return findings_->back();
 }
@@ -387,14 +417,14 @@ void Analyzer::judge(uint32_t index, const TaskFacts& facts) {
     return;
   }
   if (t.events.empty() && out_.outcomes[index].outcome == Outcome::ok) {
-    judge_deadlines(index);  // folded: it ended ok cleanly, only its duration can be judged
+    judge_deadlines(index, facts);  // folded: it ended ok cleanly, only its duration is judged
     return;
   }
   if (facts.end_index < 0 && notes.never_retrieved < 0)
     judge_open(index, facts);
   else if (facts.end_index >= 0)
     judge_ended(index, facts);
-  judge_deadlines(index);
+  judge_deadlines(index, facts);
   judge_anomalies(index, facts);
 }
 
@@ -404,8 +434,8 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   Event from_summary;
   from_summary.time = t.last_time;
   from_summary.stage = t.stage;
-  const Event& last = t.events.empty() ? from_summary : t.events.back();
-  int64_t silent = elapsed(last.time, out_.log_end);
+  const Event& last = facts.judged == 0 ? from_summary : t.events[facts.judged - 1];
+  int64_t silent = elapsed(last.time, facts.stop);
   if (asyncio_facts(index).destroyed >= 0) {
     const AsyncioNote& note = store_.asyncio_notes()[size_t(asyncio_facts(index).destroyed)];
     add(FindingKind::destroyed_pending, index,
@@ -418,7 +448,7 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   }
   // A TimeoutError logged by a task that then never ended (`except TimeoutError: log`, and the
   // task went quiet): the timeout is the finding, whatever came after.
-  for (size_t i = 0; i < t.events.size(); ++i) {
+  for (size_t i = 0; i < facts.judged; ++i) {
     const Event& e = t.events[i];
     if (!is_timeout_event(e, facts.meanings[i])) continue;
     add(FindingKind::timeout, index,
@@ -430,27 +460,66 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
     if (&e == &last) return;  // the timeout was its last word: nothing else to say
     break;
   }
-  const auto& [threshold, why] = stall_threshold(t.stage);
+  const auto [threshold, why] = task_threshold(t, t.stage, facts.judged);
   bool stalled = threshold > 0 && silent > threshold;
+  std::string detail = waiting_detail(index, facts);
   if (stalled && (last.error != kNone || last.error_level)) {
     Finding& f = add(FindingKind::lost_exception, index,
                      fmt::format("its last record was an error in stage {} at {}: {}; nothing "
-                                 "after it for {} and no end",
+                                 "after it for {} and no end{}",
                                  stage_name(last.stage), at(last.time), error_summary(last),
-                                 format_duration(silent)),
+                                 format_duration(silent), detail),
                      last.time, last.stage);
     f.subkind = "died-silently";
   } else if (stalled) {
+    std::string stop = stop_name(index, facts);
     add(FindingKind::hung, index,
-        fmt::format("no end, silent for {} in stage {} (entered at {}); {}",
-                    format_duration(silent), stage_name(t.stage), at(t.stage_since), why),
+        fmt::format("no end, silent for {} in stage {} (entered at {}){}; {}{}",
+                    format_duration(silent), stage_name(t.stage), at(t.stage_since),
+                    stop.empty() ? "" : " until " + stop, why, detail),
         last.time, t.stage);
   } else {
+    std::string stop = stop_name(index, facts);
     add(FindingKind::in_flight, index,
-        fmt::format("still in stage {} when the log ends, silent only {}; {}", stage_name(t.stage),
-                    format_duration(silent), why),
+        fmt::format("still in stage {} when {}, silent only {}; {}{}", stage_name(t.stage),
+                    stop.empty() ? "the log ends" : stop, format_duration(silent), why, detail),
         last.time, t.stage);
   }
+}
+
+// When a task was judged, if not at the log's end: "its process stopped at +2s" (the asyncio
+// module's exit record).
+std::string Analyzer::stop_name(uint32_t index, const TaskFacts& facts) const {
+  if (facts.stop == out_.log_end && !store_.pending_at_exit(index)) return {};
+  return fmt::format("its process stopped at {}{}", at(facts.stop),
+                     store_.pending_at_exit(index) ? " with the task pending" : "");
+}
+
+// Where a task was stuck, as the asyncio module saw it: at exit, or by its last record's wait.
+std::string Analyzer::waiting_detail(uint32_t index, const TaskFacts& facts) const {
+  std::string out;
+  if (const PendingAtExit* pending = store_.pending_at_exit(index)) {
+    if (!pending->suspended_at.empty()) out += "; suspended at " + pending->suspended_at;
+    if (!pending->waiting_for.empty())
+      out += (out.empty() ? "; waiting for " : ", waiting for ") + pending->waiting_for;
+    if (!out.empty()) return out;
+  }
+  const Task& t = store_.tasks()[index];
+  if (facts.judged == 0) return out;
+  const Event& last = t.events[facts.judged - 1];
+  if (last.wait && last.text != kNone)
+    out = fmt::format("; waiting for {} since {}", store_.stage_text(last), at(last.time));
+  return out;
+}
+
+Analyzer::Threshold Analyzer::task_threshold(const Task& t, uint32_t stage, size_t last) {
+  const Threshold& of_stage = stall_threshold(stage);
+  if (options_.stall_ns || stage == kNone) return of_stage;
+  int64_t rhythm = stage_rhythm(t, stage, last);
+  int64_t by_rhythm = scaled(rhythm, options_.stall_margin);
+  if (rhythm == 0 || by_rhythm <= of_stage.ns) return of_stage;
+  return {by_rhythm,
+          fmt::format("the task repeats that stage about every {}", format_duration(rhythm))};
 }
 
 // The stage a task was working in at its record i: "fetch_data timed out" names the event, not
@@ -471,10 +540,24 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
   size_t end = size_t(facts.end_index);
   const Event& end_event = t.events[end];
   uint32_t end_stage = end_event.stage != kNone ? end_event.stage : t.stage;
+  if (o.outcome == Outcome::cancelled) judge_cancelled(index, facts);
+  // An error or a timeout that a retry handled, and the task ended ok: information, once.
+  bool retry_told = false;
+  auto retried = [&](const Event& e, size_t i, std::string_view what) {
+    if (o.outcome != Outcome::ok || i == end || !error_was_retried(t.events, i, end)) return false;
+    if (!std::exchange(retry_told, true))
+      add(FindingKind::retried, index,
+          fmt::format("{} at {} in stage {} ({}), then it was retried and ended ok in stage {}",
+                      what, at(e.time), stage_name(working_stage(t, i)), error_summary(e),
+                      stage_name(end_stage)),
+          e.time, e.stage);
+    return true;
+  };
   // A timeout is a timeout whether it ended the task or was caught and carried on from.
   for (size_t i = 0; i <= end; ++i) {
     const Event& e = t.events[i];
     if (!is_timeout_event(e, facts.meanings[i])) continue;
+    if (retried(e, i, "timed out")) continue;
     std::string working = stage_name(working_stage(t, i));
     std::string reason;
     if (i == end) {
@@ -498,25 +581,53 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     const Event& e = t.events[i];
     bool is_error =
         e.error != kNone || e.error_level || facts.meanings[i] == Lifecycle::ended_failed;
-    if (!is_error || error_was_retried(t.events, i, end)) continue;
-    Finding& f =
-        add(FindingKind::lost_exception, index,
-            fmt::format("{} in stage {} at {}, then the task carried on to {} and ended ok",
-                        error_summary(e), stage_name(e.stage), at(e.time), stage_name(end_stage)),
-            e.time, e.stage);
+    if (!is_error || is_timeout_event(e, facts.meanings[i]) || retried(e, i, "failed")) continue;
+    Finding& f = add(FindingKind::lost_exception, index,
+                     fmt::format("{} in stage {} at {}, then the task carried on to {} and ended ok",
+                                 error_summary(e), stage_name(working_stage(t, i)), at(e.time),
+                                 stage_name(end_stage)),
+                     e.time, e.stage);
     f.subkind = "swallowed";
     return;
   }
 }
 
-void Analyzer::judge_deadlines(uint32_t index) {
+// A task cancelled after a silence far longer than its stage normally takes was stuck until
+// then (asyncio.run cancels every pending task on its way out): the hung rule, measured at the
+// cancellation. A task cancelled promptly, at work, is clean.
+void Analyzer::judge_cancelled(uint32_t index, const TaskFacts& facts) {
+  const Task& t = store_.tasks()[index];
+  size_t end = size_t(facts.end_index);
+  if (end == 0) return;
+  const Event& cancel = t.events[end];
+  const Event& before = t.events[end - 1];
+  uint32_t stage = working_stage(t, end);
+  int64_t silent = elapsed(before.time, cancel.time);
+  const auto [threshold, why] = task_threshold(t, stage, end);
+  if (threshold <= 0 || silent <= threshold) return;
+  // When it entered that stage: the first of its latest run of records in it.
+  int64_t entered = before.time;
+  for (size_t i = end; i-- > 0;) {
+    if (t.events[i].stage != kNone && t.events[i].stage != stage) break;
+    entered = t.events[i].time;
+  }
+  Finding& f = add(FindingKind::hung, index,
+                   fmt::format("stuck until it was cancelled at {}: silent for {} in stage {} "
+                               "(entered at {}); {}",
+                               at(cancel.time), format_duration(silent), stage_name(stage),
+                               at(entered), why),
+                   before.time, stage);
+  f.subkind = "until-cancelled";
+}
+
+void Analyzer::judge_deadlines(uint32_t index, const TaskFacts& facts) {
   const Task& t = store_.tasks()[index];
   const TaskOutcome& o = out_.outcomes[index];
   // This task's findings are the last ones added: one timeout is enough.
   for (auto f = findings_->rbegin(); f != findings_->rend() && f->task == index; ++f)
     if (f->kind == FindingKind::timeout) return;
   bool ended = o.outcome != Outcome::open;
-  int64_t ran = elapsed(t.first_time, ended ? o.end : out_.log_end);
+  int64_t ran = elapsed(t.first_time, ended ? o.end : facts.stop);
   auto over = [&](int64_t limit, std::string_view what) {
     add(FindingKind::timeout, index,
         fmt::format("ran {} {}, past its {} of {}", format_duration(ran),
@@ -535,7 +646,7 @@ void Analyzer::judge_deadlines(uint32_t index) {
     std::string_view name = store_.words().view(e.stage), text = store_.stage_text(e);
     for (const auto& [stage, limit] : options_.stage_deadlines) {
       if (stage != name && stage != text) continue;
-      int64_t until = out_.log_end;
+      int64_t until = facts.stop;
       for (size_t j = i + 1; j < t.events.size(); ++j) {
         if (t.events[j].stage != kNone && t.events[j].stage != e.stage) {
           until = t.events[j].time;

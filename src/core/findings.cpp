@@ -7,7 +7,7 @@ namespace coroner {
 namespace {
 constexpr std::array<std::string_view, kFindingKindCount> kKindNames = {
     "deadlock",          "hung",    "blocked",  "timeout", "lost-exception", "orphan",
-    "destroyed-pending", "anomaly", "in-flight"};
+    "destroyed-pending", "anomaly", "retried", "in-flight"};
 }
 
 std::string_view to_string(FindingKind kind) {
@@ -62,6 +62,7 @@ Severity default_severity(FindingKind kind) {
     case FindingKind::destroyed_pending:
       return Severity::warning;
     case FindingKind::anomaly:
+    case FindingKind::retried:
     case FindingKind::in_flight:
       return Severity::info;
   }

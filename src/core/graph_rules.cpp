@@ -42,7 +42,7 @@ class GraphRules {
     // A rewrite may have turned a hung task into an in-flight one: flagged follows the findings.
     for (TaskOutcome& o : a_.outcomes) o.flagged = false;
     for (const Finding& f : a_.findings)
-      if (f.kind != FindingKind::in_flight) a_.outcomes[f.task].flagged = true;
+      if (!is_information(f.kind)) a_.outcomes[f.task].flagged = true;
     add_orphans();
     if (graph_.has_await_edges()) add_unobserved_children();
   }
@@ -55,7 +55,8 @@ class GraphRules {
   // A hung, in-flight or silently dead task that is part of a cycle, or waits on a root cause.
   void rewrite(Finding& f) {
     bool open_kind = f.kind == FindingKind::hung || f.kind == FindingKind::in_flight;
-    if (!open_kind) return;
+    // A task hung until it was cancelled waits on nothing any more.
+    if (!open_kind || !unfinished(a_, f.task)) return;
     if (cycle_of_[f.task] >= 0) return deadlock(f, cycles_[size_t(cycle_of_[f.task])]);
     if (f.kind != FindingKind::hung) return;
     auto chain = graph_.blame_chain(f.task, a_.outcomes, cycle_of_, active_);

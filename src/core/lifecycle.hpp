@@ -17,8 +17,22 @@ namespace coroner {
 constexpr Lifecycle record_meaning(Lifecycle status, Lifecycle stage) {
   return status != Lifecycle::none ? status : stage;
 }
+
+// "asyncio.exceptions.TimeoutError" is a TimeoutError: the last dotted part names the class.
+constexpr bool exception_named(std::string_view type, std::string_view name) {
+  size_t dot = type.rfind('.');
+  if (dot != std::string_view::npos) type.remove_prefix(dot + 1);
+  return type == name;
+}
+
+// ... and a record carrying asyncio.CancelledError is the task's cancellation, even when its word
+// says it failed (a task that logs "failed" from `except BaseException` when it is cancelled).
 inline Lifecycle record_meaning(const TaskStore& store, const Event& event) {
-  return record_meaning(store.meaning(event.status), store.meaning(event.stage));
+  Lifecycle said = record_meaning(store.meaning(event.status), store.meaning(event.stage));
+  if (event.error != kNone && (said == Lifecycle::none || said == Lifecycle::ended_failed) &&
+      exception_named(store.errors()[event.error].type, "CancelledError"))
+    return Lifecycle::ended_cancelled;
+  return said;
 }
 
 // "retrying fetch", "fetch_retry", "Retried after backoff": any part of the word says retry.
@@ -34,15 +48,17 @@ constexpr bool is_restart(Lifecycle meaning, bool strong_start_word, bool did_wo
 
 // Whether a task may be folded (its records dropped, its summary kept) after a record that
 // means `meaning` in `stage`: it ended ok, by a word or at the end stage guessed while reading
-// (`guessed_end`), with no error (nor a record that said it failed or timed out), no restart and
-// its records in time order.
+// (`guessed_end`), with no error (nor a record that said it failed or timed out), no restart, its
+// records in time order, and not pending when its process stopped.
 enum class FoldPoint : uint8_t { none, ok_word, guessed_end };
 inline FoldPoint fold_point(const Task& task, Lifecycle meaning, uint32_t stage,
                             uint32_t guessed_end) {
   // The end first: most records are not one.
   bool at_guess = meaning == Lifecycle::none && stage != kNone && stage == guessed_end;
   if (meaning != Lifecycle::ended_ok && !at_guess) return FoldPoint::none;
-  if (task.had_error || task.restarted || task.out_of_order) return FoldPoint::none;
+  // A task pending at its process's exit is judged from the exit: what it did before is kept.
+  if (task.had_error || task.restarted || task.out_of_order || task.pending_at_exit)
+    return FoldPoint::none;
   return at_guess ? FoldPoint::guessed_end : FoldPoint::ok_word;
 }
 

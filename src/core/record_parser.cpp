@@ -714,7 +714,7 @@ void RecordParser::Impl::read_scalar(const JsonScalar& value, const FieldTree::T
     default:
       break;
   }
-  // The string roles: task, stage, status, parent, error type, level. A task or a parent names a
+  // The string roles: task, stage, status, parent, error type, level and the module's. A task or a parent names a
   // task: only a task id does.
   if (text.empty()) return;
   switch (target.role) {
@@ -738,6 +738,15 @@ void RecordParser::Impl::read_scalar(const JsonScalar& value, const FieldTree::T
       break;
     case Role::level:
       r.level = text;
+      break;
+    case Role::marker:
+      r.marker = text;
+      break;
+    case Role::waiting_for:
+      r.waiting_for = text;
+      break;
+    case Role::suspended_at:
+      r.suspended_at = text;
       break;
     default:
       break;

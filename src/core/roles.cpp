@@ -5,7 +5,8 @@ namespace coroner {
 namespace {
 constexpr std::array<std::string_view, kRoleCount> kRoleNames = {
     "time",  "task",       "stage", "status",  "parent", "awaits",
-    "error", "error-type", "level", "timeout", "scope",  "attempt"};
+    "error", "error-type", "level", "timeout", "scope",  "attempt",
+    "marker", "waiting-for", "suspended-at"};
 
 std::vector<std::string> split_commas(std::string_view list) {
   std::vector<std::string> out;
@@ -30,7 +31,10 @@ std::optional<Role> role_from_string(std::string_view name) {
   for (size_t i = 0; i < kRoleCount; ++i) {
     if (kRoleNames[i] == name) return Role(i);
   }
+  // The field's own spelling works too.
   if (name == "error_type") return Role::error_type;
+  if (name == "waiting_for") return Role::waiting_for;
+  if (name == "suspended_at") return Role::suspended_at;
   return std::nullopt;
 }
 
@@ -51,6 +55,9 @@ RoleConfig default_roles() {
   // The first two count tries (1 is the first try), the others count retries: the name tells
   // which (attempt_counts_retries), not the place in this list, which --field replaces.
   c[Role::attempt] = {"attempt", "attempt_number", "retry", "retries", "retry_count"};
+  c[Role::marker] = {"coroner"};
+  c[Role::waiting_for] = {"waiting_for"};
+  c[Role::suspended_at] = {"suspended_at"};
   return c;
 }
 

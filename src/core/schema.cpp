@@ -111,6 +111,15 @@ void SchemaCollector::on_record(const RawRecord& r) {
       case Role::timeout:
         if (r.has_timeout) sample(field, format_duration(r.timeout_ns));
         break;
+      case Role::marker:
+        sample(field, r.marker);
+        break;
+      case Role::waiting_for:
+        sample(field, r.waiting_for);
+        break;
+      case Role::suspended_at:
+        sample(field, r.suspended_at);
+        break;
     }
   }
 }

@@ -157,6 +157,7 @@ void TaskStore::on_record(const RawRecord& r) {
     // The record is asyncio speaking about another task, not a step of the current one.
     return;
   }
+  if (!r.marker.empty() && take_module_record(r, scope, own_task, time)) return;
   if (own_task == kNone) return;
   ++counts_.task_records;
   Event event = make_event(r, time);
@@ -164,6 +165,37 @@ void TaskStore::on_record(const RawRecord& r) {
   add_links(own_task, scope, r);
   apply_event(own_task, event);
   if (--records_until_learning_ == 0) learn_provisional_end();
+}
+
+// The asyncio module's exit and pending-at-exit records say when a process stopped and what was
+// still pending then: they are no step of a task (docs/ASYNCIO_RECORDS.md). True when the record
+// was taken here; a "wait" record goes on as a task's record.
+bool TaskStore::take_module_record(const RawRecord& r, uint32_t scope, uint32_t task,
+                                   int64_t time) {
+  if (r.marker == "exit") {
+    ++counts_.exit_records;
+    exits_[scope].push_back(time);
+    return true;
+  }
+  if (r.marker != "pending" || task == kNone) return false;
+  ++counts_.pending_records;
+  add_links(task, scope, r);
+  // A task first heard of at exit: its pending record is its only record.
+  if (!tasks_[task].logged) return false;
+  tasks_[task].pending_at_exit = true;
+  PendingAtExit& note = pending_at_exit_[task];
+  note.time = time;
+  note.suspended_at = std::string(r.suspended_at.substr(0, kErrorTextLimit));
+  note.waiting_for = std::string(r.waiting_for.substr(0, kErrorTextLimit));
+  return true;
+}
+
+std::optional<int64_t> TaskStore::stop_after(uint32_t scope, int64_t time) const {
+  auto it = exits_.find(scope);
+  if (it == exits_.end()) return std::nullopt;
+  auto stop = std::lower_bound(it->second.begin(), it->second.end(), time);
+  if (stop == it->second.end()) return std::nullopt;
+  return *stop;
 }
 
 // A record without time takes the time of the record before it, so order survives. False when
@@ -197,6 +229,10 @@ Event TaskStore::make_event(const RawRecord& r, int64_t time) {
   event.error_level = r.is_error_level();
   event.retry = r.retry || (event.stage != kNone && is_retry_word_[event.stage]) ||
                 (event.status != kNone && is_retry_word_[event.status]);
+  if (r.marker == "wait" && event.stage == kNone) {
+    event.wait = true;
+    if (!r.waiting_for.empty()) event.text = keep_text(r.waiting_for.substr(0, kErrorTextLimit));
+  }
   if (r.has_error || !r.error_type.empty()) event.error = add_error(r);
   return event;
 }
@@ -243,7 +279,14 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
   // learns from the stage's normal runs only.
   bool abnormal = is_error || (is_end(meaning) && meaning != Lifecycle::ended_ok);
   if (task.ended_by_word) --ended_by_word_at_[task.stage];
-  if (event.stage != kNone) follow_stage(index, task, event.stage, event.time, !abnormal);
+  if (event.stage != kNone) {
+    follow_stage(index, task, event.stage, event.time, !abnormal);
+  } else if (meaning == Lifecycle::ended_ok && task.stage != kNone && !task.did_end_stage) {
+    // A status "done" ends the stage the task was in (the asyncio module's records do this): that
+    // stage took its time as surely as one left for another.
+    time_stage(task, event.time);
+    task.did_end_stage = true;
+  }
   // The end stage is voted for by the tasks that did not end by a word, as in the analysis.
   task.ended_by_word = is_end(meaning) && task.stage != kNone;
   if (task.ended_by_word) ++ended_by_word_at_[task.stage];
@@ -270,19 +313,23 @@ void TaskStore::follow_stage(uint32_t task_index, Task& task, uint32_t stage, in
   if (stage == task.stage) return;
   if (task.stage != kNone) {
     count_move(task.stage, stage, task_index, time);
-    // A record older than the one before it would give a negative duration: count it as zero.
-    int64_t spent = std::max<int64_t>(elapsed(task.stage_since, time), 0);
-    if (normal) {
-      stage_stats_[task.stage].durations.add(spent);
-      all_stages_.add(spent);
-    }
+    if (normal && !task.did_end_stage) time_stage(task, time);
     ++left_[task.stage];
   } else {
     ++first_stage_of_[stage];
   }
   task.stage = stage;
   task.stage_since = time;
+  task.did_end_stage = false;
   ++stage_stats_[stage].occurrences;
+}
+
+// The task's time in its current stage, up to `time`, joins the stage's durations.
+void TaskStore::time_stage(const Task& task, int64_t time) {
+  // A record older than the one before it would give a negative duration: count it as zero.
+  int64_t spent = std::max<int64_t>(elapsed(task.stage_since, time), 0);
+  stage_stats_[task.stage].durations.add(spent);
+  all_stages_.add(spent);
 }
 
 void TaskStore::count_move(uint32_t from, uint32_t to, uint32_t task, int64_t time) {
@@ -328,6 +375,7 @@ void TaskStore::learn_provisional_end() {
 
 void TaskStore::finish() {
   if (finished_) return;
+  for (auto& [scope, stops] : exits_) std::sort(stops.begin(), stops.end());
   fold_rare_stages();
   sort_out_of_order_tasks();
   attribute_asyncio_notes();

@@ -60,7 +60,7 @@ std::vector<uint32_t> flagged_tasks(const ReportInput& in) {
   std::vector<uint32_t> out;
   std::unordered_set<uint32_t> seen;
   for (const Finding* f : in.findings) {
-    if (f->kind == FindingKind::in_flight) continue;
+    if (is_information(f->kind)) continue;
     if (seen.insert(f->task).second) out.push_back(f->task);
   }
   return out;

@@ -47,7 +47,7 @@ std::string_view outcome_colour(Outcome o) {
 std::unordered_map<uint32_t, std::string> finding_labels(const ReportInput& in) {
   std::unordered_map<uint32_t, std::string> out;
   for (const Finding* f : in.findings) {
-    if (f->kind == FindingKind::in_flight) continue;
+    if (is_information(f->kind)) continue;
     std::string& label = out[f->task];
     std::string_view kind = to_string(f->kind);
     if (label.find(kind) != std::string::npos) continue;

@@ -30,7 +30,7 @@ std::string render_schema_text(const SchemaCollector& schema, const std::vector<
         "stage templates: {} stage values of free text became {} templates (the commonest: "
         "'{}'; --templates off keeps them as written)\n",
         schema.templated_stages(), schema.stage_templates(), schema.commonest_template());
-  out += "\nrole        field                records  samples\n";
+  out += "\nrole         field                records  samples\n";
   for (size_t r = 0; r < kRoleCount; ++r) {
     const RoleUse& use = schema.uses()[r];
     bool any = false;
@@ -38,7 +38,7 @@ std::string render_schema_text(const SchemaCollector& schema, const std::vector<
       if (f.records == 0) continue;
       std::string samples;
       for (const auto& s : f.samples) samples += (samples.empty() ? "" : " | ") + s;
-      out += fmt::format("{:<11} {:<20} {:>7}  {}\n", any ? "" : std::string(to_string(Role(r))),
+      out += fmt::format("{:<12} {:<20} {:>7}  {}\n", any ? "" : std::string(to_string(Role(r))),
                          f.path, f.records, samples);
       any = true;
     }
@@ -46,7 +46,7 @@ std::string render_schema_text(const SchemaCollector& schema, const std::vector<
       std::string names;
       for (const FieldUse& f : use.fields) names += (names.empty() ? "" : ", ") + f.path;
       out +=
-          fmt::format("{:<11} {:<20} {:>7}  (looked for: {})\n", to_string(Role(r)), "-", 0, names);
+          fmt::format("{:<12} {:<20} {:>7}  (looked for: {})\n", to_string(Role(r)), "-", 0, names);
     }
   }
   return out;

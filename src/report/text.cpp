@@ -52,6 +52,8 @@ std::string_view kind_headline(FindingKind kind) {
       return "destroyed by asyncio while pending";
     case FindingKind::anomaly:
       return "records out of the usual order";
+    case FindingKind::retried:
+      return "an error or timeout that a retry handled (information)";
     case FindingKind::in_flight:
       return "still working when the log ends (information)";
   }
@@ -217,7 +219,7 @@ void findings(const ReportInput& in, const Painter& paint, std::string& out) {
     out += fmt::format("  {}{}  {}\n", paint("1", in.store.task_label(f.task)), sub, f.reason);
     chain(in, f, out);
     // In-flight tasks are not news: one line each is enough.
-    if (f.kind != FindingKind::in_flight) timeline(in, paint, f.task, &f, out);
+    if (!is_information(f.kind)) timeline(in, paint, f.task, &f, out);
   }
 }
 

@@ -273,10 +273,11 @@ TEST_CASE("coroner::analysis lost-exception") {
     CHECK(run->outcome("failed_end") == Outcome::failed);
   }
 
-  SUBCASE("an error, then a retry (a retry word or an attempt counter), then done: not swallowed") {
-    CHECK(run->findings("retry_word").empty());
-    CHECK(run->findings("retried_attempt").empty());
+  SUBCASE("an error, then a retry (a retry word or an attempt counter), then done: information") {
+    CHECK(run->findings("retry_word") == Kinds{"retried"});
+    CHECK(run->findings("retried_attempt") == Kinds{"retried"});
     CHECK(run->outcome("retried_attempt") == Outcome::ok);
+    CHECK_FALSE(run->analysis.outcomes[run->task("retried_attempt")].flagged);
   }
 
   SUBCASE("an error, then carrying on to other stages and done: swallowed") {
@@ -326,7 +327,7 @@ TEST_CASE("coroner::analysis an error, then the same stage again, then done") {
   auto run = analyse("unit/logs/errors.jsonl");
   CHECK(run->findings("retried") == Kinds{"lost-exception/swallowed"});
   CHECK(run->outcome("retried") == Outcome::ok);
-  CHECK(run->findings("retry_word").empty());
+  CHECK(run->findings("retry_word") == Kinds{"retried"});
 }
 
 TEST_CASE("coroner::analysis asyncio's own messages") {
@@ -534,8 +535,9 @@ TEST_CASE("coroner::analysis a TimeoutError logged by a task that never ended") 
   CHECK(run->findings("quiet_timeout") == Kinds{"timeout"});
   CHECK(run->finding("quiet_timeout", FindingKind::timeout).reason.find("never ended") !=
         std::string::npos);
-  // A CancelledError is no timeout, nor a lost exception: the task was cancelled.
-  CHECK(run->findings("cancelled_quietly").empty());
+  // A CancelledError is no timeout, nor a lost exception: the task was cancelled, after being
+  // silent 50 times as long as its stage takes: stuck until then.
+  CHECK(run->findings("cancelled_quietly") == Kinds{"hung/until-cancelled"});
   CHECK(run->outcome("cancelled_quietly") == Outcome::cancelled);
   for (const char* t : {"h1", "h2", "h3"}) CHECK(run->findings(t).empty());
 }
@@ -660,4 +662,113 @@ TEST_CASE("coroner::analysis judges tasks on several threads with the same resul
       CHECK(describe(analysis) == one_thread);
   }
   std::remove(path);
+}
+
+TEST_CASE("coroner::analysis shutdown: cancellations, rhythms and retried timeouts") {
+  auto run = analyse("unit/logs/shutdown.jsonl");
+
+  SUBCASE("cancelled after a silence far longer than its stage takes: hung until cancelled") {
+    CHECK(run->findings("stuck") == Kinds{"hung/until-cancelled"});
+    CHECK(run->outcome("stuck") == Outcome::cancelled);
+    const coroner::Finding& f = run->finding("stuck", FindingKind::hung);
+    CHECK(f.reason.find("silent for 2.00s in stage 'fetch'") != std::string::npos);
+    CHECK(f.stage == *run->words().find("fetch"));
+  }
+
+  SUBCASE("cancelled promptly while at work: clean") {
+    CHECK(run->findings("prompt").empty());
+    CHECK(run->outcome("prompt") == Outcome::cancelled);
+  }
+
+  SUBCASE("failed with a CancelledError: cancelled, not failed") {
+    CHECK(run->findings("failed_cancel").empty());
+    CHECK(run->outcome("failed_cancel") == Outcome::cancelled);
+    CHECK(run->analysis.outcome_counts[size_t(Outcome::failed)] == 0);
+  }
+
+  SUBCASE("a stage repeated every 100 ms: silence shorter than a few rhythms is no hang") {
+    CHECK(run->findings("supervisor") == Kinds{"in-flight"});
+    CHECK(run->finding("supervisor", FindingKind::in_flight).reason.find("every 100ms") !=
+          std::string::npos);
+    // The repeats are no durations of the stage: nothing timed 'supervise'.
+    CHECK(run->analysis.stages[*run->words().find("supervise")].durations.count() == 0);
+  }
+
+  SUBCASE("a quick rhythm does not hide a long silence") {
+    CHECK(run->findings("stalled_loop") == Kinds{"hung"});
+  }
+
+  SUBCASE("a timeout handled by a retry is information; one carried on from is swallowed") {
+    CHECK(run->findings("retried_timeout") == Kinds{"retried"});
+    CHECK(run->outcome("retried_timeout") == Outcome::ok);
+    CHECK_FALSE(run->analysis.outcomes[run->task("retried_timeout")].flagged);
+    CHECK(run->findings("swallowed_timeout") == Kinds{"timeout"});
+    CHECK(run->finding("swallowed_timeout", FindingKind::timeout).reason.find("swallowed") !=
+          std::string::npos);
+  }
+
+  SUBCASE("nothing else") {
+    for (const char* t : {"h1", "h2", "h3", "h4", "h5", "h6", "h7"}) {
+      INFO(t);
+      CHECK(run->findings(t).empty());
+    }
+  }
+}
+
+TEST_CASE("coroner::analysis the asyncio module's wait, pending and exit records") {
+  auto run = analyse("unit/logs/module_exit.jsonl");
+  auto in = [&](std::string_view value, std::string_view pid) {
+    for (uint32_t t : run->tasks_named(value))
+      if (run->store->task_label(t).find("pid=" + std::string(pid)) != std::string::npos) return t;
+    FAIL("no task " << value << " in pid " << pid);
+    return uint32_t(0);
+  };
+  auto kinds_of = [&](uint32_t task) {
+    Kinds out;
+    for (const auto& f : run->analysis.findings)
+      if (f.task == task) out.push_back(std::string(coroner::to_string(f.kind)));
+    return out;
+  };
+  const auto& store = *run->store;
+
+  SUBCASE("the exit and pending records are no records of a task") {
+    CHECK(store.counts().exit_records == 1);
+    CHECK(store.counts().pending_records == 3);
+    CHECK(store.pending_at_exit(in("stuck", "1")) != nullptr);
+    CHECK(store.pending_at_exit(in("job-1", "1")) == nullptr);
+  }
+
+  SUBCASE("a task pending at exit is judged from the exit, once: the cancellation is ignored") {
+    uint32_t stuck = in("stuck", "1");
+    CHECK(kinds_of(stuck) == Kinds{"hung"});
+    CHECK(run->analysis.outcomes[stuck].outcome == Outcome::open);
+    const coroner::Finding& f = run->analysis.findings[0];
+    REQUIRE(f.task == stuck);
+    CHECK(f.reason.find("silent for 1.50s") != std::string::npos);
+    CHECK(f.reason.find("suspended at app.py:41 in fetch") != std::string::npos);
+    CHECK(f.reason.find("asyncio.Event created at app.py:33") != std::string::npos);
+  }
+
+  SUBCASE("a task at work just before the exit is in flight, not hung") {
+    CHECK(kinds_of(in("busy", "1")) == Kinds{"in-flight"});
+  }
+
+  SUBCASE("a wait record is an await edge and no stage") {
+    uint32_t waiter = in("waiter", "1");
+    CHECK(kinds_of(waiter) == Kinds{"blocked"});
+    CHECK(store.tasks()[waiter].stage == coroner::kNone);
+  }
+
+  SUBCASE("the exit ends its own process only: the other one is judged at the log's end") {
+    CHECK(kinds_of(in("late", "2")) == Kinds{"hung"});
+    for (const char* job : {"job-0", "job-1", "job-2", "job-3", "job-4"}) {
+      INFO(job);
+      CHECK(kinds_of(in(job, "1")).empty());
+      CHECK(kinds_of(in(job, "2")).empty());
+    }
+  }
+
+  SUBCASE("a status 'done' ends the stage: the stage has durations to learn from") {
+    CHECK(run->analysis.stages[*run->words().find("fetch")].durations.count() == 11);
+  }
 }

@@ -28,7 +28,9 @@ void check_same(const RawRecord& got, const RawRecord& want) {
 }
 
 // The chunk the records are parsed from: the batch keeps views into it as offsets.
-const std::string kInput = R"({"task": "t-1", "stage": "fetch", "awaits": ["a", "b"]})";
+const std::string kInput =
+    R"({"task": "t-1", "stage": "fetch", "awaits": ["a", "b"], "coroner": "pending", )"
+    R"("suspended_at": "app.py:4 in f"})";
 
 std::string_view in_input(std::string_view text) {
   size_t at = kInput.find(text);
@@ -57,6 +59,9 @@ RawRecord full_record(const std::string& elsewhere) {
   r.retry = true;
   r.has_timeout = true;
   r.timeout_ns = 2'500'000'000;
+  r.marker = in_input("pending");
+  r.waiting_for = std::string_view(elsewhere).substr(0, 5);
+  r.suspended_at = in_input("app.py:4 in f");
   r.scope = "host=a\x1fpid=7";
   for (size_t role = 0; role < r.filled_by.size(); ++role) r.filled_by[role] = uint8_t(role);
   r.bad_time = true;

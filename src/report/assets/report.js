@@ -5,7 +5,7 @@ var DATA = JSON.parse(document.getElementById('coroner-data').textContent);
 var R = DATA.report, P = DATA.page;
 
 var KINDS = ['deadlock', 'hung', 'blocked', 'timeout', 'lost-exception', 'orphan',
-  'destroyed-pending', 'anomaly', 'in-flight'];
+  'destroyed-pending', 'anomaly', 'retried', 'in-flight'];
 var KIND_TEXT = {
   'deadlock': 'tasks waiting on each other in a cycle',
   'hung': 'started, never ended, silent far longer than their stage takes',
@@ -15,6 +15,7 @@ var KIND_TEXT = {
   'orphan': 'still running after the parent ended',
   'destroyed-pending': 'destroyed by asyncio while pending',
   'anomaly': 'records out of the usual order',
+  'retried': 'an error or timeout that a retry handled (information)',
   'in-flight': 'still working when the log ends (information)'
 };
 var SEV_RANK = { error: 0, warning: 1, info: 2 };
