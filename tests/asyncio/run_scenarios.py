@@ -85,18 +85,19 @@ def last_line(data):
 
 
 def min_python(prog):
-    """The program's MIN_PYTHON = (3, N), read from its source without importing it."""
+    """The program's `MIN_PYTHON = (3, N)` line, read from its source without importing (or even
+    parsing) it: a program for a newer python may not parse on this one (`except*`)."""
     try:
-        tree = ast.parse(prog.read_text(), str(prog))
-    except (OSError, SyntaxError):
+        text = prog.read_text()
+    except OSError:
         return OLDEST
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "MIN_PYTHON" for t in node.targets):
-            try:
-                return tuple(ast.literal_eval(node.value))
-            except ValueError:
-                return OLDEST
-    return OLDEST
+    m = re.search(r"^MIN_PYTHON\s*=\s*(\([\d\s,]*\))", text, re.M)
+    if not m:
+        return OLDEST
+    try:
+        return tuple(ast.literal_eval(m.group(1)))
+    except (ValueError, SyntaxError):
+        return OLDEST
 
 
 def python_version(exe):
