@@ -33,7 +33,6 @@ import json
 import os
 import socket
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -151,8 +150,7 @@ async def main(log):
         await asyncio.sleep(0.006)
     await asyncio.wait(healthy, timeout=2)
     await asyncio.sleep(0.4)  # the stuck ones stay silent
-    log.write(json.dumps({"ts": time.time(), "stage": "shutdown", "pid": os.getpid()}) + "\n")
-    log.flush()
+    ca.emit({"task": None, "stage": "shutdown"})  # through the module: its lines stay in order
     return all(x.done() for x in healthy) and not any(t[name].done() for name in STUCK + list(BLOCKED))
 
 

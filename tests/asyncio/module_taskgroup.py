@@ -27,7 +27,6 @@ import json
 import os
 import socket
 import sys
-import time
 from pathlib import Path
 
 MIN_PYTHON = (3, 11)
@@ -117,8 +116,7 @@ async def main(log):
         await asyncio.sleep(0.006)
     await asyncio.wait(healthy, timeout=2)
     await asyncio.sleep(0.4)  # the stuck ones stay silent
-    log.write(json.dumps({"ts": time.time(), "stage": "shutdown", "pid": os.getpid()}) + "\n")
-    log.flush()
+    ca.emit({"task": None, "stage": "shutdown"})  # through the module: its lines stay in order
     return all(t.done() and t.exception() is None for t in healthy) and not any(t.done() for t in stuck_ones)
 
 

@@ -223,7 +223,7 @@ def programs():
 def run_one(binary, label, python, prog, outdir, timeout):
     """Run and score one program on one python; prints its lines, returns True if it passed."""
     name = prog.stem
-    head = "%-22s %-8s" % (name, label)
+    head = "%-24s %-8s" % (name, label)
     need = min_python(prog)
     have = tuple(int(x) for x in label.split(".")[:2])
     if have < need:
@@ -242,11 +242,13 @@ def run_one(binary, label, python, prog, outdir, timeout):
     findings = None
     if error is None:
         findings, error = run_coroner(binary, truth, outdir, timeout)
+    problems = [str(p) for p in (truth or {}).get("problems") or []]
     if error is not None:
         print("%s FAIL  %s" % (head, error))
+        for p in problems:
+            print("    program check failed: %s" % p)
         return False
     missed, wrong, alarms = score(truth, findings)
-    problems = [str(p) for p in truth.get("problems") or []]
     ok = not missed and not wrong and not alarms and not problems
     n_exp = len(truth["expected"])
     print("%s %s  found %d/%d expected, %d false alarms on %d clean tasks (%d findings, program %.1fs)"

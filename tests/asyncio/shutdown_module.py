@@ -8,8 +8,10 @@ coroner_asyncio.install(stream=..., scope=True) logs created / started / done / 
 when main returns it writes a {"coroner": "pending"} record for each task still pending (with
 "suspended_at", the file:line of the innermost coroutine frame, and "waiting_for") and a
 {"coroner": "exit", "reason": "main returned"} record, before asyncio.run cancels them (those
-cancellations are logged too). The program then reads its log back: if the exit record or a
-stuck task's pending record (pointing into this file) is missing, the truth lists a problem.
+cancellations are logged too). The program then reads its log back: if the exit record, a
+stuck task's pending record (pointing into this file) or the cancellation of a task pending at
+exit is missing, the truth lists a problem. The log file is closed right after asyncio.run()
+returns, as `with open(...) as f: asyncio.run(main(f))` does.
 
 - request-1..request-80: "waiting for leader" (2-4 ms) -> "handling" -> done. Clean.
 - replica-sync, token-refresh: "waiting for leader", then await an asyncio.Event nobody sets,
@@ -92,6 +94,11 @@ def check_log(path):
         problems.append("want one exit record with reason 'main returned', got %s"
                         % [r.get("reason") for r in exits])
     pending = {r.get("task"): r for r in recs if r.get("coroner") == "pending"}
+    cancelled = {r.get("task") for r in recs if r.get("status") == "cancelled"}
+    lost = sorted(t for t in pending if t not in cancelled)
+    if lost:
+        problems.append("pending at exit but no 'cancelled' record after it (asyncio.run did cancel them): %s"
+                        % ", ".join(map(str, lost)))
     for t in STUCK:
         at = str(pending.get(t, {}).get("suspended_at", ""))
         if t not in pending:
