@@ -34,7 +34,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent / "contrib" / "python"))
+# CORONER_ASYNCIO_DIR: another copy of the module to try (run_scenarios.py passes it on).
+sys.path.insert(0, os.environ.get("CORONER_ASYNCIO_DIR") or str(HERE.parent.parent / "contrib" / "python"))
 import coroner_asyncio as ca  # noqa: E402
 from coroner_asyncio import stage, traced, traced_gather  # noqa: E402
 
@@ -141,16 +142,18 @@ async def main(log):
 def truth(files):
     scope = {"pid": str(os.getpid()), "hostname": socket.gethostname()}
 
-    def entry(task, *kinds):
-        return {"task": task, "scope": scope, "kinds": list(kinds)}
+    def entry(task, *kinds, **blame):
+        return dict({"task": task, "scope": scope, "kinds": list(kinds)}, **blame)
 
-    expected = [entry(t, "deadlock") for t in ("xfer-a", "xfer-b", "shard-a", "shard-b", "shard-c")]
-    expected += [entry("txn-commit", "blocked", "hung", "deadlock"),
-                 entry("audit-nightly", "blocked", "hung", "deadlock"),
+    xfers, shards = ["xfer-a", "xfer-b"], ["shard-a", "shard-b", "shard-c"]
+    expected = [entry(t, "deadlock", cycle=xfers) for t in xfers]
+    expected += [entry(t, "deadlock", cycle=shards) for t in shards]
+    expected += [entry("txn-commit", "blocked", "hung", "deadlock", root=xfers),
+                 entry("audit-nightly", "blocked", "hung", "deadlock", root="shard-b"),
                  entry("cache-warm", "hung"),
-                 entry("report-daily", "blocked", "hung"),
-                 entry("mailer", "blocked", "hung"),
-                 entry("consumer-feed", "blocked", "hung")]
+                 entry("report-daily", "blocked", "hung", root="cache-warm"),
+                 entry("mailer", "blocked", "hung", root="cache-warm"),
+                 entry("consumer-feed", "blocked", "hung", root="producer-feed")]
     clean = []
     for n in range(1, BUILDS + 1):
         clean += ["build-%03d" % n] + ["build-%03d:%s" % (n, p) for p in ("fetch", "parse", "index")]

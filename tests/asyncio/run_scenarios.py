@@ -1,33 +1,52 @@
 """Run the real asyncio fault programs of this directory and check coroner's findings on them.
 
-usage: run_scenarios.py CORONER_BINARY [--keep DIR] [--only NAME] [--timeout S]
+usage: run_scenarios.py CORONER_BINARY [--all-pythons] [--keep DIR] [--only NAME] [--timeout S]
 
-Every NAME.py here (not this file, not _*.py) is run as `python3 NAME.py OUTDIR`, with the
-python running this script, and writes OUTDIR/NAME.jsonl and OUTDIR/NAME.truth.json. Then
-`CORONER_BINARY analyze --format json <args> <files>` runs in OUTDIR, and its "findings" are
-scored against the truth, strictly:
+Every NAME.py here (not this file, not _*.py) is run as `PYTHON NAME.py OUTDIR` and writes
+OUTDIR/NAME.jsonl and OUTDIR/NAME.truth.json. PYTHON is the python running this script and, with
+--all-pythons, every other Python 3.9+ of the machine too (/root/.pyenv/versions/*/bin/python3,
+/usr/bin/python3.*, python3.N on PATH; one per minor version, this one first). A program that
+declares `MIN_PYTHON = (3, 11)` at module level (read from its source, never imported) is
+skipped on an older python: reported "skip", not failed. Then `CORONER_BINARY analyze --format
+json <args> <files>` runs in OUTDIR, and its "findings" are scored against the truth, strictly:
 
 - every expected entry must be found: a finding with its task (as a string), one of its kinds,
-  and, for each scope field the truth gives, the same value in the finding's "scope";
+  and, for each scope field the truth gives, the same value in the finding's "scope". A kind may
+  be written "kind/subkind" (`lost-exception/swallowed`): then the finding's subkind must be
+  that one too.
+- blame and cycles must be exactly right: an entry with "root" (a task, or a list of tasks any of
+  which will do) matched by a `blocked` finding needs the finding's "chain" (this task first, the
+  root cause last) to end at that root; an entry with "cycle" (a list of tasks) matched by a
+  `deadlock` finding needs the finding's "members" to be exactly that set. A finding of the right
+  kind with the wrong root or cycle is reported as "wrong blame", not as found.
 - no clean task may get a finding of kind hung, timeout, lost-exception, deadlock, blocked or
-  orphan.
+  orphan (information kinds such as in-flight or retried are fine).
+- the truth's "problems" (what the program itself checked and found wrong: a child process that
+  did not die the way it should, records missing from the log) each fail the scenario.
 
-One line per scenario, one per miss and per false alarm. Exit status 0 if all pass, 1 if not,
-77 (meson's "skipped") if this python is older than 3.9, 2 on a usage error.
+One line per scenario and python, one per miss, wrong blame, false alarm and problem. Exit status
+0 if all pass (skips included), 1 if not, 77 (meson's "skipped") if this python is older than
+3.9, 2 on a usage error. CORONER_ASYNCIO_DIR, when set, is where the programs import
+coroner_asyncio from (else the repository's contrib/python).
 """
 
 import argparse
+import ast
+import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ALARM_KINDS = {"hung", "timeout", "lost-exception", "deadlock", "blocked", "orphan"}
 SKIP = 77
+OLDEST = (3, 9)
 
 
 def as_task(value):
@@ -48,7 +67,16 @@ def scope_matches(want, got):
 
 def describe(entry):
     scope = "".join(" %s=%s" % kv for kv in sorted((entry.get("scope") or {}).items()))
-    return "%s%s (%s)" % (entry["task"], scope, "|".join(entry["kinds"]))
+    extra = ""
+    if entry.get("root") is not None:
+        extra += " root=%s" % "|".join(as_list(entry["root"]))
+    if entry.get("cycle") is not None:
+        extra += " cycle={%s}" % ",".join(sorted(entry["cycle"]))
+    return "%s%s (%s)%s" % (entry["task"], scope, "|".join(entry["kinds"]), extra)
+
+
+def as_list(value):
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
 
 
 def last_line(data):
@@ -56,10 +84,56 @@ def last_line(data):
     return lines[-1][:200] if lines else "(nothing on stderr)"
 
 
-def run_program(prog, outdir, timeout):
+def min_python(prog):
+    """The program's `MIN_PYTHON = (3, N)` line, read from its source without importing (or even
+    parsing) it: a program for a newer python may not parse on this one (`except*`)."""
+    try:
+        text = prog.read_text()
+    except OSError:
+        return OLDEST
+    m = re.search(r"^MIN_PYTHON\s*=\s*(\([\d\s,]*\))", text, re.M)
+    if not m:
+        return OLDEST
+    try:
+        return tuple(ast.literal_eval(m.group(1)))
+    except (ValueError, SyntaxError):
+        return OLDEST
+
+
+def python_version(exe):
+    try:
+        out = subprocess.run([exe, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                             capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", out.stdout.decode().strip())
+    return tuple(int(x) for x in m.groups()) if out.returncode == 0 and m else None
+
+
+def pythons(all_pythons):
+    """[(label, executable)]: this python, then one per other minor version 3.9+ of the machine."""
+    mine = sys.version_info[:3]
+    found = [("%d.%d.%d" % mine, sys.executable)]
+    if not all_pythons:
+        return found
+    seen = {mine[:2]}
+    candidates = sorted(glob.glob("/root/.pyenv/versions/*/bin/python3")) + sorted(glob.glob("/usr/bin/python3.*"))
+    candidates += [shutil.which("python3.%d" % n) for n in range(9, 20)]
+    for exe in candidates:
+        if not exe or not os.access(exe, os.X_OK) or exe.endswith("-config"):
+            continue
+        v = python_version(exe)
+        if v is None or v[:2] < OLDEST or v[:2] in seen:
+            continue
+        seen.add(v[:2])
+        found.append(("%d.%d.%d" % v, exe))
+    return [found[0]] + sorted(found[1:], key=lambda lv: tuple(int(x) for x in lv[0].split(".")))
+
+
+def run_program(python, prog, outdir, timeout):
     """Run one fault program: None, or why it failed."""
     try:
-        proc = subprocess.run([sys.executable, str(prog), str(outdir)], capture_output=True, timeout=timeout)
+        proc = subprocess.run([python, str(prog), str(outdir)], capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "the program timed out after %ss" % timeout
     if proc.returncode != 0:
@@ -89,38 +163,119 @@ def run_coroner(binary, truth, outdir, timeout):
     return [f for f in doc["findings"] if isinstance(f, dict)], None
 
 
+def kind_matches(want, kind, subkind):
+    """want: "kind" or "kind/subkind"."""
+    k, _, sub = want.lower().partition("/")
+    return k == kind and (not sub or sub == (subkind or "").lower())
+
+
+def blame_problem(entry, f):
+    """Why finding f (of a kind the entry accepts) has the wrong root or cycle, or None."""
+    kind = f["kind"]
+    if kind == "blocked" and entry.get("root") is not None:
+        chain = [as_task(t) for t in (f.get("chain") or [])]
+        roots = as_list(entry["root"])
+        if not chain or chain[-1] not in roots:
+            return "blocked with chain [%s], want it to end at %s" % (", ".join(map(str, chain)), " or ".join(roots))
+    if kind == "deadlock" and entry.get("cycle") is not None:
+        members = sorted({as_task(t) for t in (f.get("members") or [])} - {None})
+        want = sorted(set(as_list(entry["cycle"])))
+        if members != want:
+            return "deadlock with members {%s}, want {%s}" % (", ".join(members), ", ".join(want))
+    return None
+
+
 def score(truth, findings):
     by_task = {}
     for f in findings:
         task = as_task(f.get("task"))
         if task is not None:
-            by_task.setdefault(task, []).append((str(f.get("kind", "")).strip().lower(), f.get("scope")))
-    missed = []
+            by_task.setdefault(task, []).append({
+                "kind": str(f.get("kind", "")).strip().lower(),
+                "subkind": f.get("subkind") if isinstance(f.get("subkind"), str) else None,
+                "scope": f.get("scope"), "chain": f.get("chain"), "members": f.get("members")})
+    missed, wrong = [], []
     for e in truth["expected"]:
-        kinds = {k.lower() for k in e["kinds"]}
-        if not any(k in kinds and scope_matches(e.get("scope") or {}, s) for k, s in by_task.get(e["task"], [])):
-            missed.append(e)
+        candidates = [f for f in by_task.get(str(e["task"]), [])
+                      if any(kind_matches(k, f["kind"], f["subkind"]) for k in e["kinds"])
+                      and scope_matches(e.get("scope") or {}, f["scope"])]
+        problems = [blame_problem(e, f) for f in candidates]
+        if any(p is None for p in problems):
+            continue
+        if problems:
+            wrong.append((e, problems[0]))
+        else:
+            got = ["%s%s" % (f["kind"], "/" + f["subkind"] if f["subkind"] else "") for f in by_task.get(str(e["task"]), [])]
+            missed.append((e, got))
     alarms = {}
     for task in truth["clean"]:
-        kinds = sorted({k for k, _ in by_task.get(task, []) if k in ALARM_KINDS})
+        kinds = sorted({"%s%s" % (f["kind"], "/" + f["subkind"] if f["subkind"] else "")
+                        for f in by_task.get(str(task), []) if f["kind"] in ALARM_KINDS})
         if kinds:
-            alarms[task] = kinds
-    return missed, alarms
+            alarms[str(task)] = kinds
+    return missed, wrong, alarms
 
 
 def programs():
     return sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_"))
 
 
+def run_one(binary, label, python, prog, outdir, timeout):
+    """Run and score one program on one python; prints its lines, returns True if it passed."""
+    name = prog.stem
+    head = "%-24s %-8s" % (name, label)
+    need = min_python(prog)
+    have = tuple(int(x) for x in label.split(".")[:2])
+    if have < need:
+        print("%s skip  needs Python %s" % (head, ".".join(map(str, need))))
+        return True
+    outdir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    error = run_program(python, prog, outdir, timeout)
+    took = time.monotonic() - started
+    truth = None
+    if error is None:
+        try:
+            truth = json.loads((outdir / (name + ".truth.json")).read_text())
+        except (OSError, ValueError) as e:
+            error = "no truth file: %s" % e
+    findings = None
+    if error is None:
+        findings, error = run_coroner(binary, truth, outdir, timeout)
+    problems = [str(p) for p in (truth or {}).get("problems") or []]
+    if error is not None:
+        print("%s FAIL  %s" % (head, error))
+        for p in problems:
+            print("    program check failed: %s" % p)
+        return False
+    missed, wrong, alarms = score(truth, findings)
+    ok = not missed and not wrong and not alarms and not problems
+    n_exp = len(truth["expected"])
+    print("%s %s  found %d/%d expected, %d false alarms on %d clean tasks (%d findings, program %.1fs)"
+          % (head, "pass" if ok else "FAIL", n_exp - len(missed) - len(wrong), n_exp, len(alarms),
+             len(truth["clean"]), len(findings), took))
+    for p in problems:
+        print("    program check failed: %s" % p)
+    for e, got in missed:
+        print("    missed: %s; its findings: %s" % (describe(e), ", ".join(got) or "none"))
+    for e, why in wrong:
+        print("    wrong blame: %s: %s" % (describe(e), why))
+    for task, kinds in sorted(alarms.items()):
+        print("    false alarm: %s (%s)" % (task, ", ".join(kinds)))
+    return ok
+
+
 def main():
     ap = argparse.ArgumentParser(description="Run the asyncio fault programs and score coroner on their logs.")
     ap.add_argument("binary", metavar="CORONER_BINARY")
-    ap.add_argument("--keep", metavar="DIR", help="write the logs and truths to DIR and keep them")
+    ap.add_argument("--all-pythons", action="store_true",
+                    help="also run every program on every other Python 3.9+ of the machine")
+    ap.add_argument("--keep", metavar="DIR", help="write the logs and truths to DIR (DIR/PYTHON/ with --all-pythons) and keep them")
     ap.add_argument("--only", metavar="NAME", action="append", help="run only this program (repeatable)")
     ap.add_argument("--timeout", type=float, default=60, help="seconds per program and per coroner run")
     a = ap.parse_args()
 
-    if sys.version_info < (3, 9):
+    if sys.version_info < OLDEST:
         print("run_scenarios.py: python %d.%d is older than 3.9: skipped" % sys.version_info[:2])
         return SKIP
 
@@ -139,46 +294,31 @@ def main():
             return 2
         progs = [known[n] for n in a.only]
 
+    interpreters = pythons(a.all_pythons)
+    print("pythons: %s" % ", ".join("%s (%s)" % lv for lv in interpreters))
+    if os.environ.get("CORONER_ASYNCIO_DIR"):
+        print("coroner_asyncio from CORONER_ASYNCIO_DIR=%s" % os.environ["CORONER_ASYNCIO_DIR"])
+
     if a.keep:
-        outdir = Path(a.keep).resolve()
-        outdir.mkdir(parents=True, exist_ok=True)
+        root = Path(a.keep).resolve()
+        root.mkdir(parents=True, exist_ok=True)
         tmp = None
     else:
         tmp = tempfile.TemporaryDirectory(prefix="coroner-asyncio-")
-        outdir = Path(tmp.name)
+        root = Path(tmp.name)
 
-    failed = 0
+    failed = runs = 0
     try:
-        for prog in progs:
-            name = prog.stem
-            error = run_program(prog, outdir, a.timeout)
-            truth = None
-            if error is None:
-                try:
-                    truth = json.loads((outdir / (name + ".truth.json")).read_text())
-                except (OSError, ValueError) as e:
-                    error = "no truth file: %s" % e
-            if error is None:
-                findings, error = run_coroner(binary, truth, outdir, a.timeout)
-            if error is not None:
-                failed += 1
-                print("%-18s FAIL  %s" % (name, error))
-                continue
-            missed, alarms = score(truth, findings)
-            ok = not missed and not alarms
-            failed += not ok
-            n_exp = len(truth["expected"])
-            print("%-18s %s  found %d/%d expected, %d false alarms on %d clean tasks (%d findings)"
-                  % (name, "pass" if ok else "FAIL", n_exp - len(missed), n_exp, len(alarms),
-                     len(truth["clean"]), len(findings)))
-            for e in missed:
-                print("    missed: %s" % describe(e))
-            for task, kinds in sorted(alarms.items()):
-                print("    false alarm: %s (%s)" % (task, ", ".join(kinds)))
+        for label, python in interpreters:
+            outdir = root / label if len(interpreters) > 1 else root
+            for prog in progs:
+                runs += 1
+                failed += not run_one(binary, label, python, prog, outdir, a.timeout)
     finally:
         if tmp is not None:
             tmp.cleanup()
-    print("asyncio scenarios: %d/%d passing" % (len(progs) - failed, len(progs)))
+    print("asyncio scenarios: %d/%d passing (%d programs on %d pythons)"
+          % (runs - failed, runs, len(progs), len(interpreters)))
     return 1 if failed else 0
 
 
