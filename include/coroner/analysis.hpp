@@ -50,6 +50,9 @@ struct Analysis {
 // How the findings' reasons name things: a stage as 'validate' (or "(no stage)"), a time as its
 // offset from the start of the log, "+1.25s".
 std::string quoted_stage(const TaskStore& store, uint32_t stage);
+// When a task that had not ended (its last judged record at `last_seen`) was judged: when its
+// process stopped (the asyncio module's exit record), else at the log's end.
+int64_t judged_at(const TaskStore& store, uint32_t task, int64_t last_seen, int64_t log_end);
 std::string since_log_start(const Analysis& analysis, int64_t time);
 
 // Judges every task of a finished store (TaskStore::finish()). The store is not changed.

@@ -340,9 +340,7 @@ void Analyzer::collect(uint32_t index, TaskFacts& facts) {
     if (is_end(facts.meanings.back())) facts.end_index = int(i);
   }
   outcome.end = facts.judged > 0 ? t.events[facts.judged - 1].time : t.last_time;
-  int64_t last_seen = pending ? pending->time : outcome.end;
-  facts.stop =
-      store_.stop_after(t.scope, last_seen).value_or(pending ? pending->time : out_.log_end);
+  facts.stop = judged_at(store_, index, outcome.end, out_.log_end);
   if (facts.end_index >= 0) {
     outcome.end = t.events[size_t(facts.end_index)].time;
     switch (facts.meanings[size_t(facts.end_index)]) {
@@ -765,6 +763,13 @@ int64_t Analysis::stall_threshold(uint32_t stage, std::string* why) const {
   // Nothing to learn from: silent for more than half of the log is hung.
   say("nothing in the log to compare with, so half the log's span is the limit");
   return elapsed(log_start, log_end) / 2;
+}
+
+int64_t judged_at(const TaskStore& store, uint32_t task, int64_t last_seen, int64_t log_end) {
+  uint32_t scope = store.tasks()[task].scope;
+  if (const PendingAtExit* pending = store.pending_at_exit(task))
+    return store.stop_after(scope, pending->time).value_or(pending->time);
+  return store.stop_after(scope, last_seen).value_or(log_end);
 }
 
 std::string quoted_stage(const TaskStore& store, uint32_t stage) {

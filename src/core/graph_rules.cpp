@@ -51,6 +51,12 @@ class GraphRules {
   std::string label(uint32_t t) const { return std::string(store_.task_value(t)); }
   std::string stage_of(uint32_t t) const { return quoted_stage(store_, store_.tasks()[t].stage); }
   std::string at(int64_t time) const { return since_log_start(a_, time); }
+  // "waits in stage 'x' since +2s", or "waits since +2s" for a task that logged no stage.
+  std::string waits_since(uint32_t t) const {
+    const Task& task = store_.tasks()[t];
+    if (task.stage == kNone) return fmt::format("waits since {}", at(a_.outcomes[t].end));
+    return fmt::format("waits in stage {} since {}", stage_of(t), at(task.stage_since));
+  }
 
   // A hung, in-flight or silently dead task that is part of a cycle, or waits on a root cause.
   void rewrite(Finding& f) {
@@ -66,8 +72,7 @@ class GraphRules {
       // It waits on a task that is still working: the wait is not over, so it is not hung.
       change_kind(f, FindingKind::in_flight);
       f.chain = chain;
-      f.reason = fmt::format("waits in stage {} since {} on {}, which is still at work",
-                             stage_of(f.task), at(store_.tasks()[f.task].stage_since), label(root));
+      f.reason = fmt::format("{} on {}, which is still at work", waits_since(f.task), label(root));
       return;
     }
     std::string why;
@@ -86,8 +91,7 @@ class GraphRules {
     }
     change_kind(f, FindingKind::blocked);
     f.chain = chain;
-    f.reason = fmt::format("waits in stage {} since {} on {}", stage_of(f.task),
-                           at(store_.tasks()[f.task].stage_since), why);
+    f.reason = fmt::format("{} on {}", waits_since(f.task), why);
     if (chain.size() > 2) f.reason += fmt::format(" ({} tasks deep)", chain.size() - 1);
   }
 
@@ -111,6 +115,9 @@ class GraphRules {
       if (parent == kNone || !unfinished(a_, t) || !tasks[t].logged) continue;
       if (a_.outcomes[t].flagged) continue;
       if (unfinished(a_, parent) || !tasks[parent].logged) continue;
+      // Pending when its process stopped, under a parent that ended after its last record:
+      // that parent (asyncio.run's main, usually) ended with the program, not before the task.
+      if (store_.pending_at_exit(t) && a_.outcomes[parent].end >= a_.outcomes[t].end) continue;
       std::string reason = fmt::format(
           "still unfinished in stage {} (last record at {}) though its parent {} "
           "ended {} at {}",

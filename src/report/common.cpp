@@ -36,7 +36,10 @@ std::vector<TimelineRow> timeline_rows(const TaskStore& store, uint32_t task, si
     TimelineRow row;
     row.event = &e;
     row.gap = i == 0 ? 0 : elapsed(events[i - 1].time, e.time);
-    row.stage = std::string(store.stage_text(e));
+    if (e.wait)
+      row.waiting_for = e.text != kNone ? std::string(store.stage_text(e)) : "(a wait)";
+    else
+      row.stage = std::string(store.stage_text(e));
     row.status = word(store, e.status);
     if (e.fold_marker) row.status = "(ended ok here; its records up to here were folded)";
     if (e.error != kNone) {

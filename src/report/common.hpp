@@ -15,6 +15,7 @@ struct TimelineRow {
   std::string stage;
   std::string status;
   std::string error;  // "ValueError: boom" when the record carried an error
+  std::string waiting_for;  // the asyncio module's wait record: what the task waits on
 };
 
 // The task's rows, or only its last `last_n` when that is not 0.

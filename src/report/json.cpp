@@ -70,6 +70,7 @@ void write_events(JsonWriter& w, const ReportInput& in, uint32_t task, size_t la
     if (!row.status.empty()) w.key("status").value(row.status);
     w.key("since_previous_s").seconds(row.gap);
     if (!row.error.empty()) w.key("error").value(row.error);
+    if (!row.waiting_for.empty()) w.key("waiting_for").value(row.waiting_for);
     w.key("file").value(file_name(in.store, row.event->file));
     w.key("line").value(uint64_t(row.event->line));
     w.end_object();
@@ -100,6 +101,16 @@ void write_task(JsonWriter& w, const ReportInput& in, const TaskGraph& graph, ui
   write_task_list(w, store, t.awaits);
   w.key("critical_path");
   write_task_list(w, store, graph.critical_path(task, in.analysis.outcomes));
+  w.key("pending_at_exit");
+  if (const PendingAtExit* pending = store.pending_at_exit(task)) {
+    w.begin_object();
+    w.key("time").value(format_time(pending->time));
+    w.key("suspended_at").value(pending->suspended_at);
+    w.key("waiting_for").value(pending->waiting_for);
+    w.end_object();
+  } else {
+    w.null();
+  }
   size_t shown = max_events == 0 ? t.events.size() : std::min(t.events.size(), max_events);
   w.key("events_omitted").value(uint64_t(t.events.size() - shown));
   w.key("events");

@@ -146,20 +146,36 @@ void summary(const ReportInput& in, const Painter& paint, std::string& out) {
   out += fmt::format("findings: {}\n", list.empty() ? "none" : list);
 }
 
+void stop_line(const ReportInput& in, const Painter& paint, uint32_t task, std::string& out);
+
 void timeline(const ReportInput& in, const Painter& paint, uint32_t task, const Finding* finding,
               std::string& out) {
   auto rows = report::timeline_rows(in.store, task);
   size_t limit = in.options.timeline_events;
   size_t skip = limit > 0 && rows.size() > limit ? rows.size() - limit : 0;
   if (skip > 0) out += fmt::format("        ... {} earlier records\n", skip);
+  auto label = [](const TimelineRow& row) {
+    if (!row.waiting_for.empty()) return "(waits on " + row.waiting_for + ")";
+    return row.stage.empty() ? std::string("-") : row.stage;
+  };
   size_t width = 0;
-  for (size_t i = skip; i < rows.size(); ++i) width = std::max(width, rows[i].stage.size());
+  for (size_t i = skip; i < rows.size(); ++i) width = std::max(width, label(rows[i]).size());
   width = std::min<size_t>(width, 32);
+  // An open task's timeline ends where it was judged; records after that (the cancellations
+  // asyncio.run makes on its way out) come after that line.
+  bool show_stop = finding && !rows.empty() &&
+                   (finding->kind == FindingKind::hung || finding->kind == FindingKind::blocked ||
+                    finding->kind == FindingKind::deadlock) &&
+                   in.analysis.outcomes[task].outcome == Outcome::open;
+  int64_t stop = judged_at(in.store, task, in.analysis.outcomes[task].end, in.analysis.log_end);
   for (size_t i = skip; i < rows.size(); ++i) {
     const TimelineRow& row = rows[i];
+    if (show_stop && row.event->time > stop) {
+      stop_line(in, paint, task, out);
+      show_stop = false;
+    }
     std::string line =
-        fmt::format("        {}  {:<{}}  {:>8}", report::clock(row.event->time),
-                    row.stage.empty() ? "-" : row.stage, width,
+        fmt::format("        {}  {:<{}}  {:>8}", report::clock(row.event->time), label(row), width,
                     i == 0 ? std::string() : fmt::format("+{}", format_duration(row.gap)));
     if (!row.status.empty()) line += "  status=" + row.status;
     if (!row.error.empty()) line += "  " + paint("31", row.error);
@@ -168,16 +184,23 @@ void timeline(const ReportInput& in, const Painter& paint, uint32_t task, const 
     line.erase(line.find_last_not_of(' ') + 1);
     out += line + "\n";
   }
-  if (finding &&
-      (finding->kind == FindingKind::hung || finding->kind == FindingKind::blocked ||
-       finding->kind == FindingKind::deadlock) &&
-      !rows.empty()) {
-    out += fmt::format(
-        "        {}  {}\n", report::clock(in.analysis.log_end),
-        paint("2",
-              fmt::format("(log ends, silent {})",
-                          format_duration(elapsed(rows.back().event->time, in.analysis.log_end)))));
+  if (show_stop) stop_line(in, paint, task, out);
+}
+
+// Where an open task's timeline ends: the log's end, or its process's stop with where the task
+// was suspended then.
+void stop_line(const ReportInput& in, const Painter& paint, uint32_t task, std::string& out) {
+  int64_t last = in.analysis.outcomes[task].end;
+  int64_t stop = judged_at(in.store, task, last, in.analysis.log_end);
+  std::string what = stop == in.analysis.log_end && !in.store.pending_at_exit(task)
+                         ? "log ends"
+                         : "its process stops";
+  std::string text = fmt::format("({}, silent {}", what, format_duration(elapsed(last, stop)));
+  if (const PendingAtExit* pending = in.store.pending_at_exit(task)) {
+    if (!pending->suspended_at.empty()) text += "; suspended at " + pending->suspended_at;
+    if (!pending->waiting_for.empty()) text += "; waiting for " + pending->waiting_for;
   }
+  out += fmt::format("        {}  {}\n", report::clock(stop), paint("2", text + ")"));
 }
 
 void chain(const ReportInput& in, const Finding& f, std::string& out) {

@@ -733,6 +733,7 @@ TEST_CASE("coroner::analysis the asyncio module's wait, pending and exit records
 
   SUBCASE("the exit and pending records are no records of a task") {
     CHECK(store.counts().exit_records == 1);
+    CHECK(store.counts().records == 66);
     CHECK(store.counts().pending_records == 3);
     CHECK(store.pending_at_exit(in("stuck", "1")) != nullptr);
     CHECK(store.pending_at_exit(in("job-1", "1")) == nullptr);
@@ -750,7 +751,9 @@ TEST_CASE("coroner::analysis the asyncio module's wait, pending and exit records
   }
 
   SUBCASE("a task at work just before the exit is in flight, not hung") {
+    // Nor an orphan: its parent main ended with the program, after the task's last record.
     CHECK(kinds_of(in("busy", "1")) == Kinds{"in-flight"});
+    CHECK(kinds_of(in("main", "1")).empty());
   }
 
   SUBCASE("a wait record is an await edge and no stage") {
