@@ -66,15 +66,27 @@ void sort_by_kind_and_time(std::vector<Finding>& findings) {
   }
 }
 
+// Everything the rules need to know about one task, computed once.
+struct TaskFacts {
+  std::vector<Lifecycle> meanings;  // per event
+  int end_index = -1;               // the last end event; -1 when open
+  // The records judged: all of them, but for a task pending when its process stopped, those up
+  // to the stop (the cancellation that follows does not judge it again).
+  size_t judged = 0;
+  int64_t stop = 0;  // when its process stopped: its exit record, else the log's end
+};
+
 // How often a task records `stage` again, from its latest run of records in it before `last`
 // ("supervise" every 100 ms): the median gap. 0 when the run has fewer than three records. A
 // stage re-entered is no duration of the stage: this is the task's own rhythm.
-int64_t stage_rhythm(const Task& t, uint32_t stage, size_t last) {
+// The run ends, looking back, at an earlier end of the task (folded or not).
+int64_t stage_rhythm(const Task& t, const TaskFacts& facts, uint32_t stage, size_t last) {
   constexpr size_t kRecent = 64;
   std::vector<int64_t> gaps;
   std::optional<int64_t> later;
   for (size_t i = last; i-- > 0 && gaps.size() < kRecent;) {
     const Event& e = t.events[i];
+    if (is_end(facts.meanings[i])) break;
     if (e.stage == kNone) continue;  // a status or a wait: no record of the stage
     if (e.stage != stage) break;
     if (later) gaps.push_back(elapsed(e.time, *later));
@@ -93,15 +105,6 @@ struct AsyncioFacts {
   std::vector<uint32_t> never_awaited;
 };
 
-// Everything the rules need to know about one task, computed once.
-struct TaskFacts {
-  std::vector<Lifecycle> meanings;  // per event
-  int end_index = -1;               // the last end event; -1 when open
-  // The records judged: all of them, but for a task pending when its process stopped, those up
-  // to the stop (the cancellation that follows does not judge it again).
-  size_t judged = 0;
-  int64_t stop = 0;  // when its process stopped: its exit record, else the log's end
-};
 
 class Analyzer {
  public:
@@ -144,7 +147,7 @@ class Analyzer {
   void judge_anomalies(uint32_t task, const TaskFacts& facts);
   void judge_stage_orders();
   bool is_timeout_event(const Event& e, Lifecycle meaning) const;
-  uint32_t working_stage(const Task& t, size_t i) const;
+  uint32_t working_stage(const Task& t, const TaskFacts& facts, size_t i) const;
   std::string error_summary(const Event& e) const;
   std::string waiting_detail(uint32_t task, const TaskFacts& facts) const;
   std::string stop_name(uint32_t task, const TaskFacts& facts) const;
@@ -174,7 +177,7 @@ class Analyzer {
   }
   // The stall threshold of a task in `stage`, whose records before `last` are judged: the
   // stage's, or a few times the task's own rhythm in it when it keeps re-entering the stage.
-  Threshold task_threshold(const Task& t, uint32_t stage, size_t last);
+  Threshold task_threshold(const Task& t, const TaskFacts& facts, uint32_t stage, size_t last);
   const AsyncioFacts& asyncio_facts(uint32_t task) const {
     static const AsyncioFacts none;
     auto it = asyncio_.find(task);
@@ -452,13 +455,13 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
     add(FindingKind::timeout, index,
         fmt::format("timed out at {} in stage {} ({}), and never ended: silent {} since its last "
                     "record",
-                    at(e.time), stage_name(working_stage(t, i)), error_summary(e),
+                    at(e.time), stage_name(working_stage(t, facts, i)), error_summary(e),
                     format_duration(silent)),
         e.time, e.stage);
     if (&e == &last) return;  // the timeout was its last word: nothing else to say
     break;
   }
-  const auto [threshold, why] = task_threshold(t, t.stage, facts.judged);
+  const auto [threshold, why] = task_threshold(t, facts, t.stage, facts.judged);
   bool stalled = threshold > 0 && silent > threshold;
   std::string detail = waiting_detail(index, facts);
   if (stalled && (last.error != kNone || last.error_level)) {
@@ -510,10 +513,11 @@ std::string Analyzer::waiting_detail(uint32_t index, const TaskFacts& facts) con
   return out;
 }
 
-Analyzer::Threshold Analyzer::task_threshold(const Task& t, uint32_t stage, size_t last) {
+Analyzer::Threshold Analyzer::task_threshold(const Task& t, const TaskFacts& facts,
+                                             uint32_t stage, size_t last) {
   const Threshold& of_stage = stall_threshold(stage);
   if (options_.stall_ns || stage == kNone) return of_stage;
-  int64_t rhythm = stage_rhythm(t, stage, last);
+  int64_t rhythm = stage_rhythm(t, facts, stage, last);
   int64_t by_rhythm = scaled(rhythm, options_.stall_margin);
   if (rhythm == 0 || by_rhythm <= of_stage.ns) return of_stage;
   return {by_rhythm,
@@ -522,11 +526,18 @@ Analyzer::Threshold Analyzer::task_threshold(const Task& t, uint32_t stage, size
 
 // The stage a task was working in at its record i: "fetch_data timed out" names the event, not
 // the stage, so a record whose stage is itself a lifecycle word points back to the one before.
-uint32_t Analyzer::working_stage(const Task& t, size_t i) const {
+// The look back ends at an earlier end of the task: the stage it was in then, which its fold
+// marker keeps when the records before it were folded, so analyze and timeline agree.
+uint32_t Analyzer::working_stage(const Task& t, const TaskFacts& facts, size_t i) const {
   uint32_t stage = t.events[i].stage;
   if (stage != kNone && !is_end(store_.meaning(stage))) return stage;
   for (size_t j = i; j-- > 0;) {
     uint32_t before = t.events[j].stage;
+    if (is_end(facts.meanings[j])) {
+      for (size_t k = j + 1; k-- > 0;)
+        if (t.events[k].stage != kNone) return t.events[k].stage;
+      return stage;
+    }
     if (before != kNone && before != stage) return before;
   }
   return stage;
@@ -546,7 +557,7 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     if (!std::exchange(retry_told, true))
       add(FindingKind::retried, index,
           fmt::format("{} at {} in stage {} ({}), then it was retried and ended ok in stage {}",
-                      what, at(e.time), stage_name(working_stage(t, i)), error_summary(e),
+                      what, at(e.time), stage_name(working_stage(t, facts, i)), error_summary(e),
                       stage_name(end_stage)),
           e.time, e.stage);
     return true;
@@ -556,7 +567,7 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     const Event& e = t.events[i];
     if (!is_timeout_event(e, facts.meanings[i])) continue;
     if (retried(e, i, "timed out")) continue;
-    std::string working = stage_name(working_stage(t, i));
+    std::string working = stage_name(working_stage(t, facts, i));
     std::string reason;
     if (i == end) {
       reason = fmt::format("timed out in stage {} after {} of running: {}", working,
@@ -582,7 +593,7 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     if (!is_error || is_timeout_event(e, facts.meanings[i]) || retried(e, i, "failed")) continue;
     Finding& f = add(FindingKind::lost_exception, index,
                      fmt::format("{} in stage {} at {}, then the task carried on to {} and ended ok",
-                                 error_summary(e), stage_name(working_stage(t, i)), at(e.time),
+                                 error_summary(e), stage_name(working_stage(t, facts, i)), at(e.time),
                                  stage_name(end_stage)),
                      e.time, e.stage);
     f.subkind = "swallowed";
@@ -599,15 +610,16 @@ void Analyzer::judge_cancelled(uint32_t index, const TaskFacts& facts) {
   if (end == 0) return;
   const Event& cancel = t.events[end];
   const Event& before = t.events[end - 1];
-  uint32_t stage = working_stage(t, end);
+  uint32_t stage = working_stage(t, facts, end);
   int64_t silent = elapsed(before.time, cancel.time);
-  const auto [threshold, why] = task_threshold(t, stage, end);
+  const auto [threshold, why] = task_threshold(t, facts, stage, end);
   if (threshold <= 0 || silent <= threshold) return;
   // When it entered that stage: the first of its latest run of records in it.
   int64_t entered = before.time;
   for (size_t i = end; i-- > 0;) {
     if (t.events[i].stage != kNone && t.events[i].stage != stage) break;
     entered = t.events[i].time;
+    if (is_end(facts.meanings[i])) break;  // an earlier end: where its fold marker would stand
   }
   Finding& f = add(FindingKind::hung, index,
                    fmt::format("stuck until it was cancelled at {}: silent for {} in stage {} "

@@ -49,7 +49,7 @@ constexpr bool is_restart(Lifecycle meaning, bool strong_start_word, bool did_wo
 // Whether a task may be folded (its records dropped, its summary kept) after a record that
 // means `meaning` in `stage`: it ended ok, by a word or at the end stage guessed while reading
 // (`guessed_end`), with no error (nor a record that said it failed or timed out), no restart, its
-// records in time order, and not pending when its process stopped.
+// records in time order, not pending when its process stopped, and not folded before.
 enum class FoldPoint : uint8_t { none, ok_word, guessed_end };
 inline FoldPoint fold_point(const Task& task, Lifecycle meaning, uint32_t stage,
                             uint32_t guessed_end) {
@@ -57,7 +57,9 @@ inline FoldPoint fold_point(const Task& task, Lifecycle meaning, uint32_t stage,
   bool at_guess = meaning == Lifecycle::none && stage != kNone && stage == guessed_end;
   if (meaning != Lifecycle::ended_ok && !at_guess) return FoldPoint::none;
   // A task pending at its process's exit is judged from the exit: what it did before is kept.
-  if (task.had_error || task.restarted || task.out_of_order || task.pending_at_exit)
+  // One that logs again after it was folded keeps its records: they say it ended twice.
+  if (task.had_error || task.restarted || task.out_of_order || task.pending_at_exit ||
+      task.folded)
     return FoldPoint::none;
   return at_guess ? FoldPoint::guessed_end : FoldPoint::ok_word;
 }
