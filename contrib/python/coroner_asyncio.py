@@ -96,6 +96,7 @@ Not covered:
 
 import asyncio
 import atexit
+import collections
 import json
 import logging
 import os
@@ -113,10 +114,20 @@ _logger = logging.getLogger("coroner")
 _INFO, _ERROR = logging.INFO, logging.ERROR
 _PY = sys.version_info[:2]
 _now = time.time
+_ns = time.time_ns
+
+
+def _ts():
+    """Now, as JSON text with microseconds (integer formatting: a float's repr costs twice)."""
+    return "%d.%06d" % divmod(_ns() // 1000, 1000000)
 _Task0 = asyncio.Task  # the C task (or Python, if _asyncio is missing)
 _Future0 = asyncio.Future
 _isfuture = asyncio.isfuture
 _current_task = asyncio.current_task
+if type(_current_task) is type(lambda: 0) and isinstance(getattr(asyncio.tasks, "_current_tasks", None), dict):
+    # 3.9-3.11: asyncio.current_task() is Python around the dict the C task steps update;
+    # reading the dict directly halves the cost of the current task's name per record.
+    _current_task = asyncio.tasks._current_tasks.get
 _running_loop = asyncio._get_running_loop  # None instead of raising: cheap on hot paths
 
 # Fixed fields are formatted by hand; strings through json's C string encoder; the caller's own
@@ -124,10 +135,18 @@ _running_loop = asyncio._get_running_loop  # None instead of raising: cheap on h
 # which was most of the old cost).
 _s = json.encoder.encode_basestring_ascii
 _encoder = json.JSONEncoder(default=str)
+try:
+    # The C encoder json.JSONEncoder.encode() builds on every call, built once (no circular
+    # check: a circular value raises RecursionError, caught below). Falls back to encode().
+    _c_encode = json.encoder.c_make_encoder(None, str, _s, None, ": ", ", ", False, False, True)
+except (AttributeError, TypeError):
+    _c_encode = None
 
 
 def _j(value):
     try:
+        if _c_encode is not None:
+            return "".join(_c_encode(value, 0))
         return _encoder.encode(value)
     except (ValueError, TypeError, RecursionError):  # a circular value: say so, never raise
         return _s(repr(value))
@@ -148,10 +167,13 @@ class _Sink:
             logger = logging.getLogger(logger)
         self.logger = logger if logger is not None else _logger
         self.scope = scope
-        self.lines = []
+        # Whole lines in a deque: append and popleft are atomic, so writers of any thread (or a
+        # signal handler, or a __del__) take no lock, and a flush takes exactly the lines that
+        # were there when it started; the lock only keeps flushes one at a time.
+        self.lines = collections.deque()
         self.first = 0.0  # when the oldest waiting line was buffered
-        self.lock = threading.RLock()  # re-entrant: a signal handler or a __del__ may log mid-write
-        self.busy = False  # a flush is writing (re-entered flushes leave their lines queued)
+        self.lock = threading.RLock()
+        self.busy = False  # a flush is writing (a re-entered flush leaves its lines queued)
         self.after_flush = None
         self.set_pid()
 
@@ -160,6 +182,7 @@ class _Sink:
             self.tail = ', "pid": %d, "hostname": %s}' % (os.getpid(), _s(socket.gethostname()))
         else:
             self.tail = "}"
+        self.tail_nl = self.tail + "\n"
 
     def enabled(self, level=_INFO):
         return self.stream is not None or self.logger.isEnabledFor(level)
@@ -171,48 +194,74 @@ class _Sink:
             if self.logger.isEnabledFor(level):
                 self.logger.log(level, body + self.tail)
             return
-        with self.lock:
-            lines = self.lines
-            lines.append(body + self.tail + "\n")
-            n = len(lines)
-            if n == 1:
-                self.first = _now()
-                loop = _running_loop()
-                if loop is None:  # a thread without a loop: nothing would flush later
-                    self.flush()
-                    return
+        lines = self.lines
+        lines.append(body + self.tail_nl)
+        n = len(lines)
+        if n & 63 and n != 1 and not error:
+            return  # the common case: buffered, nothing else to do
+        self.check(n, error)
+
+    def put(self, lines_text):
+        """Whole lines, ready to write (the stream sink's hot path)."""
+        lines = self.lines
+        lines.append(lines_text)
+        n = len(lines)
+        if n & 63 and n != 1:
+            return
+        self.check(n, False)
+
+    def write2(self, body1, body2):
+        """Two records at once (created + started)."""
+        if self.stream is None:
+            self.write(body1)
+            self.write(body2)
+            return
+        lines = self.lines
+        tail = self.tail_nl
+        lines.append(body1 + tail)
+        lines.append(body2 + tail)
+        n = len(lines)
+        if n & 63 > 1:
+            return
+        self.check(n, False)
+
+    def check(self, n, error):
+        """After a write: flush now, or make sure a flush comes within DELAY."""
+        if n <= 2:
+            self.first = _now()
+            loop = _running_loop()
+            if loop is None:  # a thread without a loop: nothing would flush later
+                error = True
+            else:
                 loop.call_later(self.DELAY, self.flush)
-            elif n >= self.MAX_LINES or (n & 63 == 0 and _now() - self.first > self.DELAY):
-                # (the time check covers a timer lost with a loop that stopped)
-                self.flush()
-                return
-            if error:
-                self.flush()
+        if error or n >= self.MAX_LINES or _now() - self.first > self.DELAY:
+            # (the time check covers a timer lost with a loop that stopped)
+            self.flush()
 
     def flush(self):
+        then = None
         with self.lock:
             if self.busy:
                 return
             self.busy = True
             try:
-                lines = self.lines  # swap first: lines a signal handler adds go to one list
-                self.lines = []
-                if lines:
-                    self.stream.write("".join(lines))
+                lines = self.lines
+                n = len(lines)
+                if n:
+                    pop = lines.popleft
+                    self.stream.write("".join([pop() for _ in range(n)]))
                     self.stream.flush()
             except (ValueError, OSError):
                 pass  # the program closed the stream: nothing else to do with the lines
             finally:
                 self.busy = False
                 then, self.after_flush = self.after_flush, None
-            if self.lines:
-                self.flush()
         if then is not None:
             then()
 
     def after_fork_in_child(self):
         self.lock = threading.RLock()
-        self.lines = []  # the parent's lines are the parent's (flushed before the fork)
+        self.lines.clear()  # the parent's lines are the parent's (flushed before the fork)
         self.busy = False
         self.after_flush = None
         self.set_pid()
@@ -233,9 +282,7 @@ def _name(task):
 
 def _current_name():
     loop = _running_loop()
-    if loop is None:
-        return None
-    t = _current_task(loop)
+    t = _current_task(loop) if loop is not None else None
     return t.get_name() if t is not None else None
 
 
@@ -265,8 +312,8 @@ def _error_fields(exc):
     return ', "error_type": %s, "error": %s' % (_s(type(exc).__name__), _s(text))
 
 
-def _task_record(name, rest, error=False, ts=None):
-    _sink.write('{"ts": %r, "task": %s%s' % (ts or _now(), _s(name), rest), error)
+def _task_record(name, rest, error=False):
+    _sink.write('{"ts": %d.%06d, "task": %s%s' % (*divmod(_ns() // 1000, 1000000), _s(name), rest), error)
 
 
 # ---------------------------------------------------------------- tasks
@@ -288,7 +335,7 @@ class _Task(_Task0):
                 _wait_record(waiter, "task " + self.get_name(), (self,))
         return _Task0.add_done_callback(self, fn, context=context)
 
-    if _PY >= (3, 13):
+    if sys.version_info[:3] == (3, 13, 0):
         # 3.13.0's loop.create_task() calls task.set_name(name) after any task factory even
         # when name is None, renaming every unnamed task "None" (fixed in 3.13.1).
         def set_name(self, value):
@@ -336,27 +383,37 @@ def _task_name_from_callers(default):
     return default
 
 
-def _hook_first_step(loop, task, name):
-    """Log "started" just before the task's first step, with no per-step cost.
+def _hook_first_step(loop, task, created, parent):
+    """Log "created" and "started" just before the task's first step, with no per-step cost.
 
     Task.__init__ schedules the first step with loop.call_soon() as its last act, so the handle at
-    the end of the loop's ready queue is that step: wrap its callback once. If that is not so
-    (another loop implementation, an eager task that already ran), log "started" now instead.
+    the end of the loop's ready queue is that step: wrap its callback once. By then create_task()
+    has given the task its name (before 3.14 the factory runs before set_name()), so nothing has to
+    look for the name in the callers' frames; "created" keeps the time of the creation. Returns
+    False if the handle is not there (another loop implementation, an eager task that already ran).
     """
     ready = getattr(loop, "_ready", None)
     handle = ready[-1] if ready else None
     cb = getattr(handle, "_callback", None)
-    if cb is not None and getattr(cb, "__self__", None) is task:
-        def first_step(*args):
-            handle._callback = cb
-            _task_record(task.get_name(), ', "status": "started"')
-            return cb(*args)
-        try:
-            handle._callback = first_step
-            return
-        except (AttributeError, TypeError):
-            pass
-    _task_record(name, ', "status": "started"')
+    if cb is None or getattr(cb, "__self__", None) is not task:
+        return False
+
+    def first_step(*args):  # (the handle runs once: no need to put cb back)
+        name = _s(task.get_name())
+        sink = _sink
+        if sink.stream is None:
+            sink.write2('{"ts": %s, "task": %s, "status": "created"%s' % (created, name, parent),
+                        '{"ts": %s, "task": %s, "status": "started"' % (_ts(), name))
+        else:  # the hot path: both lines in one string, one append
+            tail = sink.tail_nl
+            sink.put('{"ts": %s, "task": %s, "status": "created"%s%s{"ts": %d.%06d, "task": %s, "status": "started"%s'
+                     % (created, name, parent, tail, *divmod(_ns() // 1000, 1000000), name, tail))
+        return cb(*args)
+    try:
+        handle._callback = first_step
+    except (AttributeError, TypeError):
+        return False
+    return True
 
 
 def _on_done(task):
@@ -368,7 +425,12 @@ def _on_done(task):
         return
     exc = getattr(task, "_exception", None)
     if exc is None:
-        _task_record(task.get_name(), ', "status": "done"')
+        sink = _sink
+        if sink.stream is None:
+            _task_record(task.get_name(), ', "status": "done"')
+        else:
+            sink.put('{"ts": %d.%06d, "task": %s, "status": "done"%s'
+                     % (*divmod(_ns() // 1000, 1000000), _s(task.get_name()), sink.tail_nl))
         return
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
     _task_record(task.get_name(), ', "status": "failed", "level": "error"%s, "traceback": %s'
@@ -383,8 +445,9 @@ def _make_factory(previous):
     eager = _PY >= (3, 12) and previous is getattr(asyncio, "eager_task_factory", 0)
 
     def factory(loop, coro, **kwargs):
-        created = _now()
+        created = _ts()
         parent = _current_task(loop)
+        parent = ', "parent_id": ' + _s(parent.get_name()) if parent is not None else ""
         if eager:
             # Our subclass, started eagerly as asyncio.eager_task_factory would, and with its
             # name from the start so that its eager first step already logs under it.
@@ -392,21 +455,13 @@ def _make_factory(previous):
             task = _Task(coro, loop=loop, name=name, eager_start=True, **kwargs)
         elif previous is not None:
             task = previous(loop, coro, **kwargs)
-            name = None
         else:
             task = _Task(coro, loop=loop, **kwargs)
-            name = None
-        if name is None:
+        if eager or not _hook_first_step(loop, task, created, parent):
             name = kwargs.get("name")
-            name = str(name) if name is not None else _task_name_from_callers(task.get_name())
-        rest = ', "status": "created"'
-        if parent is not None:
-            rest += ', "parent_id": ' + _s(parent.get_name())
-        _task_record(name, rest, ts=created)
-        if eager:
-            _task_record(name, ', "status": "started"', ts=created)
-        else:
-            _hook_first_step(loop, task, name)
+            name = _s(str(name) if name is not None else _task_name_from_callers(task.get_name()))
+            _sink.write2('{"ts": %s, "task": %s, "status": "created"%s' % (created, name, parent),
+                         '{"ts": %s, "task": %s, "status": "started"' % (created, name))
         _watch(task)
         return task
 
@@ -417,12 +472,19 @@ def _make_factory(previous):
 # ---------------------------------------------------------------- waits
 
 
-def _wait_record(task, what, awaits):
-    names = []
-    for t in awaits:
+def _names(tasks):
+    """The distinct names of tasks, in order (a set: a gather of 20,000 must stay linear)."""
+    seen, names = set(), []
+    for t in tasks:
         n = t.get_name()
-        if n not in names:
+        if n not in seen:
+            seen.add(n)
             names.append(n)
+    return names
+
+
+def _wait_record(task, what, awaits):
+    names = _names(awaits)
     rest = ', "coroner": "wait", "waiting_for": ' + _s(what)
     if names:
         rest += ', "awaits": [' + ", ".join(map(_s, names)) + "]"
@@ -791,10 +853,7 @@ def _pending_record(task):
     if what is None:
         what, awaits = _describe_future(getattr(task, "_fut_waiter", None))
     rest += ', "waiting_for": ' + _s(what)
-    names = []
-    for t in awaits:
-        if t.get_name() not in names:
-            names.append(t.get_name())
+    names = _names(awaits)
     if names:
         rest += ', "awaits": [' + ", ".join(map(_s, names)) + "]"
     _task_record(task.get_name(), rest)
@@ -818,7 +877,7 @@ def _write_exit(reason):
                         _pending_record(task)
                     except Exception:
                         _task_record(task.get_name(), ', "coroner": "pending"')
-        _sink.write('{"ts": %r, "coroner": "exit", "reason": %s' % (_now(), _s(reason)), True)
+        _sink.write('{"ts": %s, "coroner": "exit", "reason": %s' % (_ts(), _s(reason)), True)
     finally:
         _flush()
     return True
@@ -952,7 +1011,7 @@ def _message_record(context):
     exc = context.get("exception")
     if exc is not None:
         rest += _error_fields(exc)
-    _sink.write('{"ts": %r%s' % (_now(), rest), True)
+    _sink.write('{"ts": %s%s' % (_ts(), rest), True)
 
 
 def _wrap_exception_handler(loop):
@@ -1090,13 +1149,20 @@ class stage:
 
     def __init__(self, name, **fields):
         self.name = name
-        sink = _sink
-        if not _on and not sink.enabled():
+        if not _on and not _sink.enabled():
             return  # not installed and nobody listening: the cheapest no-op we can be
-        rest = ', "stage": ' + _s(str(name))
-        if fields:
-            rest += ', "data": ' + _j(fields)
-        _write_current(rest)
+        # _write_current() inlined, one format: this is the hot path of a logged program
+        loop = _running_loop()
+        task = _current_task(loop) if loop is not None else None
+        sink = _sink
+        if task is None or fields or sink.stream is None:
+            rest = ', "stage": ' + _s(str(name))
+            if fields:
+                rest += ', "data": ' + _j(fields)
+            _write_current(rest)
+        else:
+            sink.put('{"ts": %d.%06d, "task": %s, "stage": %s%s' % (
+                *divmod(_ns() // 1000, 1000000), _s(task.get_name()), _s(str(name)), sink.tail_nl))
 
     def __enter__(self):
         return self
@@ -1110,9 +1176,9 @@ class stage:
 def _write_current(rest, error=False):
     name = _current_name()
     if name is None:
-        _sink.write('{"ts": %r%s' % (_now(), rest), error)
+        _sink.write('{"ts": %s%s' % (_ts(), rest), error)
     else:
-        _sink.write('{"ts": %r, "task": %s%s' % (_now(), _s(name), rest), error)
+        _sink.write('{"ts": %s, "task": %s%s' % (_ts(), _s(name), rest), error)
 
 
 def _as_future(aw):
