@@ -343,6 +343,11 @@ class _Task(_Task0):
                 _Task0.set_name(self, value)
 
 
+# asyncio's messages and reprs use the class name ("Task exception was never retrieved",
+# "<Task pending name=...>"): the subclass must read exactly as the plain Task does.
+_Task.__name__ = _Task.__qualname__ = "Task"
+
+
 class _Future(_Future0):
     """A future made by loop.create_future() in user code: its creation site, and who waits."""
 
@@ -357,6 +362,8 @@ class _Future(_Future0):
                 _wait_record(waiter, "a future created at %s" % self._coroner_site, ())
         return _Future0.add_done_callback(self, fn, context=context)
 
+
+_Future.__name__ = _Future.__qualname__ = "Future"
 
 _skip = {}  # waiter task -> the future whose wait a wrapper has logged already
 
@@ -447,6 +454,10 @@ def _make_factory(previous):
     def factory(loop, coro, **kwargs):
         created = _ts()
         parent = _current_task(loop)
+        if parent is None and _exit_pid == os.getpid():
+            # asyncio.run's own clean-up tasks (shutdown_asyncgens, ...) after the exit record:
+            # not the program's, and records after the exit would read as activity.
+            return previous(loop, coro, **kwargs) if previous is not None else _Task(coro, loop=loop, **kwargs)
         parent = ', "parent_id": ' + _s(parent.get_name()) if parent is not None else ""
         if eager:
             # Our subclass, started eagerly as asyncio.eager_task_factory would, and with its
