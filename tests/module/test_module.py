@@ -1,0 +1,501 @@
+"""What users rely on in contrib/python/coroner_asyncio.py, on the python running this.
+
+usage: python3 tests/module/test_module.py [--all-pythons]
+Exit 0 pass, 1 fail, 77 skip (python older than 3.9). --all-pythons: run under every Python
+3.9+ found (pyenv versions, /usr/bin/python3.X), exit 1 if any fails.
+Each case runs its program in a subprocess (install() patches asyncio process-wide) and reads
+the JSON lines it wrote.
+"""
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODULE_DIR = os.path.join(HERE, "..", "..", "contrib", "python")
+
+PRELUDE = """
+import asyncio, json, os, signal, sys, threading, time, logging
+sys.path.insert(0, %r)
+import coroner_asyncio as ca
+from coroner_asyncio import stage, emit
+LOG = sys.argv[1]
+def install():
+    ca.install(stream=open(LOG, "w"))
+""" % os.path.abspath(MODULE_DIR)
+
+
+def run(body, expect_rc=0, sig=None):
+    """Run PRELUDE + body in a fresh python; return (records, returncode, stderr)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "log.jsonl")
+        src = PRELUDE + textwrap.dedent(body)
+        if sig is None:
+            p = subprocess.run([sys.executable, "-c", src, log], capture_output=True, text=True, timeout=60)
+            rc, err = p.returncode, p.stderr
+        else:
+            p = subprocess.Popen([sys.executable, "-c", src, log], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            assert p.stdout.readline().strip() == "ready"
+            p.send_signal(sig)
+            out, err = p.communicate(timeout=60)
+            rc = p.returncode
+        recs = []
+        if os.path.exists(log):
+            with open(log) as f:
+                recs = [json.loads(line) for line in f]  # every line whole and valid
+        if expect_rc is not None and rc != expect_rc:
+            raise AssertionError("exit status %r, wanted %r; stderr:\n%s" % (rc, expect_rc, err))
+        return recs, rc, err
+
+
+def waits(recs, task=None):
+    return [r for r in recs if r.get("coroner") == "wait" and (task is None or r["task"] == task)]
+
+
+class Waits(unittest.TestCase):
+    def one_wait(self, body, task, text_part, awaits=None):
+        recs, _, _ = run(body)
+        w = waits(recs, task)
+        self.assertTrue(w, "no wait record for %s: %s" % (task, waits(recs)))
+        self.assertIn(text_part, w[0]["waiting_for"])
+        if awaits is not None:
+            self.assertEqual(w[0].get("awaits"), awaits)
+        return recs
+
+    def test_plain_await_task(self):
+        self.one_wait("""
+            async def child(): await asyncio.sleep(0.01); return 7
+            async def main():
+                install()
+                t = asyncio.create_task(child(), name="kid")
+                assert await t == 7
+            asyncio.run(main())
+        """, "Task-1", "task kid", ["kid"])
+
+    def test_gather_wait_wait_for_as_completed_shield(self):
+        recs, _, _ = run("""
+            async def child(n): await asyncio.sleep(0.01); return n
+            async def main():
+                install()
+                assert await asyncio.gather(child(1), child(2)) == [1, 2]
+                t = asyncio.create_task(child(3), name="w1")
+                done, pend = await asyncio.wait({t})
+                assert t in done and not pend
+                t = asyncio.create_task(child(4), name="wf")
+                assert await asyncio.wait_for(t, 5) == 4
+                ts = [asyncio.create_task(child(5), name="ac")]
+                for f in asyncio.as_completed(ts):
+                    assert await f == 5
+                t = asyncio.create_task(child(6), name="sh")
+                assert await asyncio.shield(t) == 6
+            asyncio.run(main())
+        """)
+        texts = [w["waiting_for"] for w in waits(recs, "Task-1")]
+        for part in ("gather of 2 tasks", "asyncio.wait on 1 tasks", "wait_for", "as_completed", "shield"):
+            self.assertTrue(any(part in t for t in texts), (part, texts))
+        by = {w["waiting_for"]: w.get("awaits") for w in waits(recs, "Task-1")}
+        self.assertEqual(by["wait_for"], ["wf"])
+        self.assertEqual(by["shield"], ["sh"])
+        self.assertEqual(sum(1 for t in texts if t == "task wf"), 0, "wait_for logged twice")
+
+    def test_primitives(self):
+        recs, _, _ = run("""
+            async def holder(lock, ev):
+                async with lock:
+                    await ev.wait()
+            async def main():
+                install()
+                lock, ev, q, sem = asyncio.Lock(), asyncio.Event(), asyncio.Queue(), asyncio.Semaphore(0)
+                cond = asyncio.Condition()
+                h = asyncio.create_task(holder(lock, ev), name="holder")
+                await asyncio.sleep(0.01)
+                async def want_lock():
+                    async with lock: pass
+                async def want_q(): return await q.get()
+                async def want_sem(): await sem.acquire()
+                async def want_cond():
+                    async with cond: await cond.wait()
+                async def want_fut(f): return await f
+                fut = asyncio.get_running_loop().create_future()
+                ts = [asyncio.create_task(c, name=n) for c, n in ((want_lock(), "L"), (want_q(), "Q"),
+                      (want_sem(), "S"), (want_cond(), "C"), (want_fut(fut), "F"))]
+                await asyncio.sleep(0.01)
+                ev.set(); q.put_nowait(1); sem.release(); fut.set_result(2)
+                async with cond: cond.notify_all()
+                await asyncio.gather(h, *ts)
+                free = asyncio.Lock()
+                async with free: pass          # uncontended: no record
+                q.put_nowait(3); await q.get()  # non-empty: no record
+            asyncio.run(main())
+        """)
+        def text(t):
+            w = waits(recs, t)
+            self.assertEqual(len(w), 1, (t, waits(recs)))
+            return w[0]
+        self.assertIn("asyncio.Event created at <string>:", text("holder")["waiting_for"])
+        lk = text("L")
+        self.assertIn("asyncio.Lock created at <string>:", lk["waiting_for"])
+        self.assertIn("held by holder", lk["waiting_for"])
+        self.assertEqual(lk["awaits"], ["holder"])
+        self.assertIn("asyncio.Queue.get on a queue created at", text("Q")["waiting_for"])
+        self.assertIn("asyncio.Semaphore created at", text("S")["waiting_for"])
+        self.assertIn("asyncio.Condition created at", text("C")["waiting_for"])
+        self.assertIn("a future created at <string>:", text("F")["waiting_for"])
+        self.assertEqual(waits(recs, "Task-1"), [w for w in waits(recs, "Task-1") if "gather" in w["waiting_for"]])
+
+    def test_lock_deadlock_is_a_cycle(self):
+        recs, _, _ = run("""
+            async def xfer(a, b):
+                async with a:
+                    await asyncio.sleep(0.01)
+                    async with b: pass
+            async def main():
+                install()
+                a, b = asyncio.Lock(), asyncio.Lock()
+                x = asyncio.create_task(xfer(a, b), name="xa")
+                y = asyncio.create_task(xfer(b, a), name="xb")
+                await asyncio.sleep(0.05)
+                x.cancel(); y.cancel()
+                await asyncio.gather(x, y, return_exceptions=True)
+            asyncio.run(main())
+        """)
+        self.assertEqual(waits(recs, "xa")[0]["awaits"], ["xb"])
+        self.assertEqual(waits(recs, "xb")[0]["awaits"], ["xa"])
+
+    @unittest.skipIf(sys.version_info < (3, 11), "TaskGroup is 3.11+")
+    def test_taskgroup(self):
+        recs, _, _ = run("""
+            async def ok(): await asyncio.sleep(0.02)
+            async def bad(): raise ValueError("boom")
+            async def main():
+                install()
+                try:
+                    async with asyncio.TaskGroup() as tg:
+                        tg.create_task(ok(), name="tg-ok")
+                        tg.create_task(bad(), name="tg-bad")
+                        await asyncio.sleep(0.01)
+                except* ValueError as eg:
+                    assert len(eg.exceptions) == 1
+                async with asyncio.TaskGroup() as tg:
+                    tg.create_task(ok(), name="tg-2")
+            asyncio.run(main())
+        """)
+        w = [x for x in waits(recs, "Task-1") if x["waiting_for"].startswith("TaskGroup")]
+        self.assertEqual(len(w), 2, waits(recs))
+        self.assertIn("tg-bad", w[0]["awaits"])
+        self.assertEqual(w[1]["awaits"], ["tg-2"])
+
+
+class SameAsPlain(unittest.TestCase):
+    BODY = """
+        async def child(n, fail=False):
+            await asyncio.sleep(0.005)
+            if fail: raise KeyError(n)
+            return n * 2
+        async def scenario():
+            out = []
+            out.append(await asyncio.gather(child(1), child(2, True), return_exceptions=True))
+            t = asyncio.create_task(child(3), name="named")
+            out.append(t.get_name())
+            out.append(await t)
+            try:
+                await asyncio.create_task(child(4, True))
+            except KeyError as e:
+                out.append("KeyError %r" % e.args)
+            slow = asyncio.create_task(asyncio.sleep(5))
+            try:
+                await asyncio.wait_for(slow, 0.01)
+            except asyncio.TimeoutError:
+                out.append(("timeout", slow.cancelled()))
+            inner = asyncio.create_task(child(5))
+            outer = asyncio.shield(inner)
+            outer.cancel()
+            out.append((await inner, outer.cancelled()))
+            lock = asyncio.Lock()
+            await lock.acquire()
+            waiter = asyncio.create_task(lock.acquire())
+            await asyncio.sleep(0.001)
+            waiter.cancel()
+            await asyncio.sleep(0.001)
+            out.append(("lock", waiter.cancelled(), lock.locked()))
+            lock.release()
+            q = asyncio.Queue(1)
+            await q.put(1)
+            put = asyncio.create_task(q.put(2))
+            await asyncio.sleep(0.001)
+            out.append((await q.get(), await q.get(), put.done()))
+            done, pend = await asyncio.wait([asyncio.create_task(child(6)), asyncio.create_task(asyncio.sleep(1))],
+                                            return_when=asyncio.FIRST_COMPLETED)
+            out.append((len(done), len(pend)))
+            for p in pend: p.cancel()
+            async def canceller():
+                t = asyncio.create_task(asyncio.sleep(5))
+                try:
+                    await t
+                except asyncio.CancelledError:
+                    return "cancelled inside"
+            c = asyncio.create_task(canceller())
+            await asyncio.sleep(0.001)
+            c.cancel()
+            out.append(await asyncio.gather(c, return_exceptions=True) != [None])
+            return out
+        async def main(on):
+            if on: install()
+            print(json.dumps(await scenario(), default=str))
+        asyncio.run(main(sys.argv[2] == "on"))
+    """
+
+    def test_same_results(self):
+        outs = []
+        for mode in ("off", "on"):
+            with tempfile.TemporaryDirectory() as tmp:
+                p = subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(self.BODY),
+                                    os.path.join(tmp, "l"), mode], capture_output=True, text=True, timeout=60)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                outs.append(p.stdout)
+        self.assertEqual(outs[0], outs[1])
+        self.assertIn('"named"', outs[1])
+
+    def test_task_names(self):
+        recs, _, _ = run("""
+            async def child(): await asyncio.sleep(0)
+            async def main():
+                install()
+                await asyncio.create_task(child(), name="given")
+                await asyncio.get_running_loop().create_task(child(), name="by-loop")
+                await asyncio.create_task(child())
+            asyncio.run(main())
+        """)
+        created = [r["task"] for r in recs if r.get("status") == "created"]
+        self.assertEqual(created[:2], ["given", "by-loop"])
+        self.assertTrue(created[2].startswith("Task-"), created)
+        self.assertTrue(all(r.get("parent_id") == "Task-1" for r in recs if r.get("status") == "created"))
+
+    @unittest.skipIf(sys.version_info < (3, 12), "eager tasks are 3.12+")
+    def test_eager_tasks(self):
+        recs, _, _ = run("""
+            async def quick(): return 5
+            async def main():
+                asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+                install()
+                t = asyncio.create_task(quick(), name="eager")
+                assert t.done() and t.result() == 5   # ran eagerly, as without the module
+            asyncio.run(main())
+        """)
+        self.assertIn({"created", "started", "done"}, [{r.get("status") for r in recs if r.get("task") == "eager"} - {None}])
+
+
+class Exit(unittest.TestCase):
+    HANG = """
+        async def stuck(ev): await ev.wait()
+        async def main():
+            install()
+            ev = asyncio.Event()
+            asyncio.create_task(stuck(ev), name="stuck")
+            await asyncio.sleep(0.01)
+            %s
+        asyncio.run(main())
+    """
+
+    def check_exit(self, recs, reason):
+        ex = [r for r in recs if r.get("coroner") == "exit"]
+        self.assertEqual(len(ex), 1, recs[-5:])
+        self.assertEqual(ex[0]["reason"], reason)
+        self.assertNotIn("task", ex[0])
+        pend = [r for r in recs if r.get("coroner") == "pending" and r["task"] == "stuck"]
+        self.assertEqual(len(pend), 1)
+        self.assertIn("in stuck", pend[0]["suspended_at"])
+        self.assertIn("asyncio.Event created at", pend[0]["waiting_for"])
+        i_pend = recs.index(pend[0])
+        i_exit = recs.index(ex[0])
+        cancelled = [i for i, r in enumerate(recs) if r.get("task") == "stuck" and r.get("status") == "cancelled"]
+        self.assertTrue(i_pend < i_exit and (not cancelled or cancelled[0] > i_exit), recs[-6:])
+        return cancelled
+
+    def test_main_returns(self):
+        recs, _, _ = run(self.HANG % "return")
+        self.assertTrue(self.check_exit(recs, "main returned"), "the cancellation is still logged")
+
+    def test_unhandled_exception(self):
+        recs, _, err = run(self.HANG % "raise ValueError('x')", expect_rc=1)
+        self.check_exit(recs, "unhandled ValueError")
+        self.assertIn("ValueError", err)
+
+    def test_sys_exit(self):
+        recs, _, _ = run(self.HANG % "sys.exit(3)", expect_rc=3)
+        self.check_exit(recs, "sys.exit(3)")
+
+    def test_sigterm(self):
+        recs, rc, _ = run(self.HANG % "print('ready', flush=True); await asyncio.sleep(30)",
+                          expect_rc=-signal.SIGTERM, sig=signal.SIGTERM)
+        self.check_exit(recs, "SIGTERM")
+
+    def test_sigint(self):
+        recs, rc, _ = run(self.HANG % "print('ready', flush=True); await asyncio.sleep(30)",
+                          expect_rc=None, sig=signal.SIGINT)
+        self.assertIn(rc, (1, -signal.SIGINT, 130))  # KeyboardInterrupt, as without the module
+        self.check_exit(recs, "SIGINT")
+
+
+class Misc(unittest.TestCase):
+    def test_exception_handler_messages(self):
+        recs, _, err = run("""
+            async def bad(): raise ValueError("lost")
+            async def main():
+                install()
+                asyncio.create_task(bad(), name="fire-and-forget")
+                await asyncio.sleep(0.01)
+                import gc; gc.collect()
+                await asyncio.sleep(0.01)
+            asyncio.run(main())
+        """)
+        msgs = [r for r in recs if "message" in r]
+        self.assertTrue(msgs, recs)
+        m = msgs[0]
+        self.assertTrue(m["message"].startswith("Task exception was never retrieved"), m)
+        self.assertIn("name='fire-and-forget'", m["message"])
+        self.assertEqual((m["level"], m["error_type"]), ("error", "ValueError"))
+        self.assertNotIn("task", m)
+        self.assertIn("Task exception was never retrieved", err)  # the default handler still prints
+
+    def test_app_handler_still_called(self):
+        _, _, err = run("""
+            async def bad(): raise ValueError("lost")
+            async def main():
+                asyncio.get_running_loop().set_exception_handler(lambda l, c: print("APP", c["message"], file=sys.stderr))
+                install()
+                asyncio.create_task(bad())
+                await asyncio.sleep(0.01)
+                import gc; gc.collect()
+            asyncio.run(main())
+        """)
+        self.assertIn("APP Task exception was never retrieved", err)
+
+    def test_adoption(self):
+        recs, _, _ = run("""
+            async def early(): await asyncio.sleep(0.01)
+            async def main():
+                t = asyncio.create_task(early(), name="early")
+                await asyncio.sleep(0)
+                install()
+                await t
+            asyncio.run(main())
+        """)
+        early = [r for r in recs if r.get("task") == "early"]
+        self.assertEqual(early[0].get("adopted"), True)
+        self.assertEqual(early[0]["status"], "started")
+        self.assertEqual(early[-1]["status"], "done")
+        self.assertTrue(any(r.get("task") == "Task-1" and r.get("adopted") for r in recs))
+
+    def test_logging_sink_handler_only(self):
+        recs, _, _ = run("""
+            h = logging.FileHandler(LOG, mode="w"); h.setFormatter(logging.Formatter("%(message)s"))
+            logging.getLogger("coroner").addHandler(h)
+            async def job():
+                stage("a"); await asyncio.sleep(0)
+            async def main():
+                ca.install()
+                await asyncio.gather(job(), job())
+            asyncio.run(main())
+            h.flush()
+        """)
+        statuses = [r.get("status") for r in recs]
+        self.assertEqual(statuses.count("created"), 2)
+        self.assertEqual(statuses.count("done"), 3)  # two jobs and main
+        self.assertEqual(sum(1 for r in recs if r.get("stage") == "a"), 2)
+
+    def test_user_fields_nested(self):
+        recs, _, _ = run("""
+            async def main():
+                install()
+                stage("ship", worker=3, task="nope", pid=1)
+                try:
+                    with stage("parse", row=1):
+                        raise KeyError("k")
+                except KeyError:
+                    pass
+                emit({"raw": 1})
+            asyncio.run(main())
+        """)
+        ship = [r for r in recs if r.get("stage") == "ship"][0]
+        self.assertEqual(ship["data"], {"worker": 3, "task": "nope", "pid": 1})
+        self.assertEqual(ship["task"], "Task-1")
+        self.assertNotIn("worker", ship)
+        self.assertNotEqual(ship["pid"], 1)
+        err = [r for r in recs if r.get("stage") == "parse" and r.get("level") == "error"][0]
+        self.assertEqual(err["error_type"], "KeyError")
+        self.assertEqual([r for r in recs if "raw" in r][0]["raw"], 1)
+
+    def test_threads_lines_whole(self):
+        recs, _, _ = run("""
+            async def main():
+                install()
+                def worker(n):
+                    for i in range(2000):
+                        emit({"task": "thread-%d" % n, "stage": "s", "i": i, "pad": "x" * (i % 300)})
+                ths = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+                for t in ths: t.start()
+                for i in range(2000):
+                    stage("loop"); await asyncio.sleep(0) if i % 50 == 0 else None
+                for t in ths: t.join()
+            asyncio.run(main())
+        """)
+        for n in range(4):
+            seq = [r["i"] for r in recs if r.get("task") == "thread-%d" % n]
+            self.assertEqual(seq, list(range(2000)))
+        self.assertEqual(sum(1 for r in recs if r.get("stage") == "loop"), 2000)
+
+    @unittest.skipUnless(hasattr(os, "fork"), "no fork")
+    def test_fork_child(self):
+        recs, _, _ = run("""
+            async def main():
+                install()
+                stage("before fork")
+                pid = os.fork()
+                if pid == 0:
+                    stage("in child")
+                    ca._flush()
+                    os._exit(0)
+                os.waitpid(pid, 0)
+                stage("after fork")
+            asyncio.run(main())
+        """)
+        before = [r for r in recs if r.get("stage") == "before fork"]
+        self.assertEqual(len(before), 1, "the child re-wrote the parent's buffer")
+        child = [r for r in recs if r.get("stage") == "in child"][0]
+        self.assertNotEqual(child["pid"], before[0]["pid"])
+
+
+def other_pythons():
+    found = sorted(glob.glob("/root/.pyenv/versions/3.*/bin/python3")) + sorted(glob.glob("/usr/bin/python3.[0-9]*"))
+    out = []
+    for p in found:
+        if p.endswith("-config") or not os.access(p, os.X_OK):
+            continue
+        v = subprocess.run([p, "-c", "import sys; print(sys.version_info >= (3, 9))"], capture_output=True, text=True)
+        if v.stdout.strip() == "True" and os.path.realpath(p) not in [os.path.realpath(o) for o in out]:
+            out.append(p)
+    return out
+
+
+if __name__ == "__main__":
+    if "--all-pythons" in sys.argv:
+        failed = []
+        for py in other_pythons():
+            print("==", py, flush=True)
+            if subprocess.run([py, os.path.abspath(__file__)]).returncode not in (0, 77):
+                failed.append(py)
+        print("failed:", failed or "none")
+        sys.exit(1 if failed else 0)
+    if sys.version_info < (3, 9):
+        print("skip: python 3.9+ needed")
+        sys.exit(77)
+    result = unittest.main(exit=False, verbosity=1).result
+    sys.exit(0 if result.wasSuccessful() else 1)
