@@ -894,6 +894,9 @@ def _write_exit(reason):
         _sink.write('{"ts": %s, "coroner": "exit", "reason": %s' % (_ts(), _s(reason)), True)
     finally:
         _flush()
+        # What follows (asyncio.run cancelling the pending tasks) is written at once: the loop
+        # that would flush the buffer is about to close, and so may the program's stream.
+        _sink.MAX_LINES = 1
     return True
 
 

@@ -437,8 +437,13 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   from_summary.stage = t.stage;
   const Event& last = facts.judged == 0 ? from_summary : t.events[facts.judged - 1];
   int64_t silent = elapsed(last.time, facts.stop);
-  if (asyncio_facts(index).destroyed >= 0) {
-    const AsyncioNote& note = store_.asyncio_notes()[size_t(asyncio_facts(index).destroyed)];
+  // Destroyed after its process stopped with the task pending: judged from the stop, once.
+  const PendingAtExit* pending = store_.pending_at_exit(index);
+  int32_t destroyed = asyncio_facts(index).destroyed;
+  if (destroyed >= 0 && pending && store_.asyncio_notes()[size_t(destroyed)].time > pending->time)
+    destroyed = -1;
+  if (destroyed >= 0) {
+    const AsyncioNote& note = store_.asyncio_notes()[size_t(destroyed)];
     add(FindingKind::destroyed_pending, index,
         fmt::format("asyncio destroyed the task while it was pending in stage {} (entered at {}, "
                     "silent {} before)",

@@ -323,6 +323,20 @@ class Exit(unittest.TestCase):
         recs, _, _ = run(self.HANG % "return")
         self.assertTrue(self.check_exit(recs, "main returned"), "the cancellation is still logged")
 
+    def test_cancellations_reach_a_stream_closed_after_run(self):
+        # `with open(...) as f: asyncio.run(main(f))`: the file closes as soon as asyncio.run has
+        # cancelled the pending tasks; their cancellations must be in it all the same.
+        recs, _, _ = run("""
+            async def stuck(ev): await ev.wait()
+            async def main(f):
+                ca.install(stream=f)
+                asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                await asyncio.sleep(0.01)
+            with open(LOG, "w") as f:
+                asyncio.run(main(f))
+        """)
+        self.assertTrue(self.check_exit(recs, "main returned"), "the cancellation is logged")
+
     def test_unhandled_exception(self):
         recs, _, err = run(self.HANG % "raise ValueError('x')", expect_rc=1)
         self.check_exit(recs, "unhandled ValueError")
