@@ -416,8 +416,12 @@ def _hook_first_step(loop, task, created, parent):
                         '{"ts": %s, "task": %s, "status": "started"' % (_ts(), name))
         else:  # the hot path: both lines in one string, one append
             tail = sink.tail_nl
-            sink.put('{"ts": %s, "task": %s, "status": "created"%s%s{"ts": %d.%06d, "task": %s, "status": "started"%s'
-                     % (created, name, parent, tail, *divmod(_ns() // 1000, 1000000), name, tail))
+            lines = sink.lines  # sink.put() inlined: once per task
+            lines.append('{"ts": %s, "task": %s, "status": "created"%s%s{"ts": %d.%06d, "task": %s, "status": "started"%s'
+                         % (created, name, parent, tail, *divmod(_ns() // 1000, 1000000), name, tail))
+            n = len(lines)
+            if not n & 63 or n == 1:
+                sink.check(n, False)
         return cb(*args)
     try:
         handle._callback = first_step
@@ -439,16 +443,23 @@ def _on_done(task):
         if sink.stream is None:
             _task_record(task.get_name(), ', "status": "done"')
         else:
-            sink.put('{"ts": %d.%06d, "task": %s, "status": "done"%s'
-                     % (*divmod(_ns() // 1000, 1000000), _s(task.get_name()), sink.tail_nl))
+            lines = sink.lines  # sink.put() inlined: once per task
+            lines.append('{"ts": %d.%06d, "task": %s, "status": "done"%s'
+                         % (*divmod(_ns() // 1000, 1000000), _s(task.get_name()), sink.tail_nl))
+            n = len(lines)
+            if not n & 63 or n == 1:
+                sink.check(n, False)
         return
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
     _task_record(task.get_name(), ', "status": "failed", "level": "error"%s, "traceback": %s'
                  % (_error_fields(exc), _s(tb)), error=True)
 
 
+_add_done_callback = _Task0.add_done_callback  # the C method: not our override
+
+
 def _watch(task):
-    _Task0.add_done_callback(task, _on_done)
+    _add_done_callback(task, _on_done)
 
 
 def _make_factory(previous):
@@ -476,7 +487,7 @@ def _make_factory(previous):
             name = _s(str(name) if name is not None else _task_name_from_callers(task.get_name()))
             _sink.write2('{"ts": %s, "task": %s, "status": "created"%s' % (created, name, parent),
                          '{"ts": %s, "task": %s, "status": "started"' % (created, name))
-        _watch(task)
+        _add_done_callback(task, _on_done)  # _watch() inlined: once per task
         return task
 
     factory._coroner_previous = previous
@@ -1153,6 +1164,16 @@ def uninstall(loop=None):
 # ---------------------------------------------------------------- stages and await edges
 
 
+_stage_json = {}  # stage name -> its JSON text
+
+
+def _stage_json_of(name):
+    text = _s(str(name))
+    if type(name) is str and len(_stage_json) < 4096:  # bounded: names may be free text
+        _stage_json[name] = text
+    return text
+
+
 class stage:
     """stage(name, **fields): log {"task": current, "stage": name, "data": {fields}} now.
 
@@ -1178,8 +1199,14 @@ class stage:
                 rest += ', "data": ' + _j(fields)
             _write_current(rest)
         else:
-            sink.put('{"ts": %d.%06d, "task": %s, "stage": %s%s' % (
-                *divmod(_ns() // 1000, 1000000), _s(task.get_name()), _s(str(name)), sink.tail_nl))
+            # sink.put() inlined, and the stage name's JSON from a cache: a program has few.
+            lines = sink.lines
+            lines.append('{"ts": %d.%06d, "task": %s, "stage": %s%s' % (
+                *divmod(_ns() // 1000, 1000000), _s(task.get_name()),
+                _stage_json.get(name) or _stage_json_of(name), sink.tail_nl))
+            n = len(lines)
+            if not n & 63 or n == 1:
+                sink.check(n, False)
 
     def __enter__(self):
         return self
