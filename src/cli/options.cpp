@@ -145,7 +145,7 @@ void describe(CLI::App& app, Options& o) {
   app.footer(
       "Exit status: 0 no finding of a --fail-on kind, 1 at least one, 2 usage or input error.\n"
       "Kinds: deadlock hung blocked timeout lost-exception orphan destroyed-pending anomaly "
-      "in-flight.\n'coroner FILE' means 'coroner analyze FILE'. See coroner(1).");
+      "retried in-flight.\n'coroner FILE' means 'coroner analyze FILE'. See coroner(1).");
   app.set_version_flag("-V,--version", "coroner " + std::string(kVersion));
   app.require_subcommand(1, 1);
 
