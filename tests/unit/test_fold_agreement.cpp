@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -82,6 +83,10 @@ std::string random_log(std::mt19937& rng, int tasks, bool ok_words) {
   return log;
 }
 
+#ifndef CORONER_TESTS_DIR
+#define CORONER_TESTS_DIR "."
+#endif
+
 // Every finding of the analysis, one line each, sorted: the two runs must print the same.
 std::vector<std::string> findings_of(const std::string& path, bool folding) {
   coroner::Vocabulary vocabulary;
@@ -127,4 +132,21 @@ TEST_CASE("coroner::analysis folding drops records, never what they meant") {
     }
   }
   std::remove(path);
+}
+
+TEST_CASE("coroner::analysis folding changes no finding on any fixture") {
+  namespace fs = std::filesystem;
+  const fs::path tests = CORONER_TESTS_DIR;
+  size_t logs = 0;
+  for (const fs::path& dir : {tests / "fixtures", tests / "unit" / "logs", tests / "e2e" / "logs",
+                             tests / ".." / "sample_traces"}) {
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      std::string path = entry.path().string();
+      if (!entry.is_regular_file() || entry.path().extension() != ".jsonl") continue;
+      INFO("log: " << path);
+      ++logs;
+      CHECK(findings_of(path, true) == findings_of(path, false));
+    }
+  }
+  CHECK(logs > 20);
 }
