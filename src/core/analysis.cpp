@@ -437,12 +437,7 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   from_summary.stage = t.stage;
   const Event& last = facts.judged == 0 ? from_summary : t.events[facts.judged - 1];
   int64_t silent = elapsed(last.time, facts.stop);
-  // Destroyed after its process stopped with the task pending: judged from the stop, once.
-  const PendingAtExit* pending = store_.pending_at_exit(index);
-  int32_t destroyed = asyncio_facts(index).destroyed;
-  if (destroyed >= 0 && pending && store_.asyncio_notes()[size_t(destroyed)].time > pending->time)
-    destroyed = -1;
-  if (destroyed >= 0) {
+  if (int32_t destroyed = asyncio_facts(index).destroyed; destroyed >= 0) {
     const AsyncioNote& note = store_.asyncio_notes()[size_t(destroyed)];
     add(FindingKind::destroyed_pending, index,
         fmt::format("asyncio destroyed the task while it was pending in stage {} (entered at {}, "
@@ -450,7 +445,10 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
                     stage_name(t.stage), at(t.stage_since),
                     format_duration(elapsed(last.time, note.time))),
         note.time, t.stage);
-    return;
+    // Destroyed after its process stopped with the task pending: what it was at the stop (hung,
+    // say) is judged too, from the stop, and the destruction does not hide it.
+    const PendingAtExit* pending = store_.pending_at_exit(index);
+    if (!pending || note.time <= pending->time) return;
   }
   // A TimeoutError logged by a task that then never ended (`except TimeoutError: log`, and the
   // task went quiet): the timeout is the finding, whatever came after.
