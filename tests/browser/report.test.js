@@ -146,6 +146,15 @@ async function checkReport(browserContext, coroner, outDir, trace) {
       const events = await page.$$eval('#detail table.events tr:not(.silent)', (r) => r.length);
       check(events === task.events.length, `the detail's timeline has its ${task.events.length} records`);
     }
+    if (task && task.pending_at_exit) {
+      const stop = await page.textContent('#detail table.events tr.silent');
+      check(stop.includes('suspended at ' + task.pending_at_exit.suspended_at),
+        `the timeline ends where the task was suspended at exit: ${JSON.stringify(stop)}`);
+    }
+    const waits = task ? task.events.filter((e) => e.waiting_for) : [];
+    if (waits.length) {
+      check(detail.includes('(waits on ' + waits[0].waiting_for + ')'), 'a wait record shows what the task waits on');
+    }
     if (f.chain.length > 1) {
       const chips = await page.$$eval('#detail .chain', (c) => c.map((x) => x.textContent));
       check(chips.some((c) => f.chain.every((t) => c.includes(t))), `the blame chain ${f.chain.join(' -> ')} is shown`);

@@ -83,7 +83,11 @@ function scopeText(scope) {
   for (var k in scope) parts.push(k + '=' + scope[k]);
   return parts.join(' ');
 }
-function stageOf(ev) { return ev.stage !== null && ev.stage !== undefined ? ev.stage : ev.status ? 'status=' + ev.status : '(record)'; }
+function stageOf(ev) {
+  if (ev.stage !== null && ev.stage !== undefined) return ev.stage;
+  if (ev.waiting_for) return '(waits on ' + ev.waiting_for + ')';
+  return ev.status ? 'status=' + ev.status : '(record)';
+}
 var stageColour = (function () {
   var map = {}, i = 0;
   (R.stages || []).forEach(function (s) { map[s.stage] = PALETTE[i++ % PALETTE.length]; });
@@ -425,7 +429,14 @@ function eventsTable(t) {
         e.error ? el('div', { class: 'err', text: e.error }) : null])
     ]));
   });
-  if (t.open) {
+  var pending = t.t.pending_at_exit;
+  if (pending) {
+    /* The asyncio module saw it pending when its process stopped: where it was suspended. */
+    table.appendChild(el('tr', { class: 'silent' }, [el('td', { class: 't', text: clock(pending.time) }),
+      el('td', { class: 'g', text: '' }),
+      el('td', { text: '(its process stopped; pending' + (pending.suspended_at ? ', suspended at ' + pending.suspended_at : '') +
+        (pending.waiting_for ? ', waiting for ' + pending.waiting_for : '') + ')' })]));
+  } else if (t.open) {
     var last = t.times[t.times.length - 1];
     table.appendChild(el('tr', { class: 'silent' }, [el('td', { class: 't', text: clock(R.input.end) }),
       el('td', { class: 'g', text: '+' + dur(LOG_END - last) }), el('td', { text: '(log ends, silent)' })]));
