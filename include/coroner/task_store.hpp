@@ -189,12 +189,12 @@ struct Task {
   // Folded at the end stage guessed while reading, not at an "ended ok" word: if the analysis
   // learns another end stage, the task did not end and is judged from its summary.
   bool folded_at_guess : 1 = false;
-  bool has_texts : 1 = false;      // a record keeps its stage's text (Event::text)
-  bool ended_by_word : 1 = false;  // its latest record ends it by a word: it does not vote
+  bool has_texts : 1 = false;        // a record keeps its stage's text (Event::text)
+  bool ended_by_word : 1 = false;    // its latest record ends it by a word: it does not vote
   bool pending_at_exit : 1 = false;  // the asyncio module saw it pending when its process stopped
   bool did_end_stage : 1 = false;    // a status "done" ended its current stage: timed already
-  EventList events;                // records not folded, in arrival order
-  TaskList awaits;                 // task indices it waited on, in first-seen order
+  EventList events;                  // records not folded, in arrival order
+  TaskList awaits;                   // task indices it waited on, in first-seen order
 };
 
 struct InputCounts {
@@ -385,9 +385,9 @@ class TaskStore : public RecordSink {
   std::vector<uint64_t> first_stage_of_;    // by word id: tasks whose first stage it is
   std::vector<uint64_t> ended_by_word_at_;  // by word id: tasks there whose last record ended them
   DurationHistogram all_stages_;
-  std::unordered_map<uint32_t, int64_t> timeouts_;  // declared timeouts, by task
-  std::unordered_map<uint32_t, PendingAtExit> pending_at_exit_;   // by task
-  std::unordered_map<uint32_t, std::vector<int64_t>> exits_;      // by scope, sorted at finish()
+  std::unordered_map<uint32_t, int64_t> timeouts_;               // declared timeouts, by task
+  std::unordered_map<uint32_t, PendingAtExit> pending_at_exit_;  // by task
+  std::unordered_map<uint32_t, std::vector<int64_t>> exits_;     // by scope, sorted at finish()
   // Bounded: a log whose stage names are free text would otherwise fill it.
   static constexpr size_t kMaxTransitions = 100000;
   std::vector<Transition> transitions_;

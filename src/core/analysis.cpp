@@ -105,7 +105,6 @@ struct AsyncioFacts {
   std::vector<uint32_t> never_awaited;
 };
 
-
 class Analyzer {
  public:
   Analyzer(const TaskStore& store, const AnalysisOptions& options, Analysis& out)
@@ -516,8 +515,8 @@ std::string Analyzer::waiting_detail(uint32_t index, const TaskFacts& facts) con
   return out;
 }
 
-Analyzer::Threshold Analyzer::task_threshold(const Task& t, const TaskFacts& facts,
-                                             uint32_t stage, size_t last) {
+Analyzer::Threshold Analyzer::task_threshold(const Task& t, const TaskFacts& facts, uint32_t stage,
+                                             size_t last) {
   const Threshold& of_stage = stall_threshold(stage);
   if (options_.stall_ns || stage == kNone) return of_stage;
   int64_t rhythm = stage_rhythm(t, facts, stage, last);
@@ -594,11 +593,12 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     bool is_error =
         e.error != kNone || e.error_level || facts.meanings[i] == Lifecycle::ended_failed;
     if (!is_error || is_timeout_event(e, facts.meanings[i]) || retried(e, i, "failed")) continue;
-    Finding& f = add(FindingKind::lost_exception, index,
-                     fmt::format("{} in stage {} at {}, then the task carried on to {} and ended ok",
-                                 error_summary(e), stage_name(working_stage(t, facts, i)), at(e.time),
-                                 stage_name(end_stage)),
-                     e.time, e.stage);
+    Finding& f =
+        add(FindingKind::lost_exception, index,
+            fmt::format("{} in stage {} at {}, then the task carried on to {} and ended ok",
+                        error_summary(e), stage_name(working_stage(t, facts, i)), at(e.time),
+                        stage_name(end_stage)),
+            e.time, e.stage);
     f.subkind = "swallowed";
     return;
   }
@@ -624,12 +624,12 @@ void Analyzer::judge_cancelled(uint32_t index, const TaskFacts& facts) {
     entered = t.events[i].time;
     if (is_end(facts.meanings[i])) break;  // an earlier end: where its fold marker would stand
   }
-  Finding& f = add(FindingKind::hung, index,
-                   fmt::format("stuck until it was cancelled at {}: silent for {} in stage {} "
-                               "(entered at {}); {}",
-                               at(cancel.time), format_duration(silent), stage_name(stage),
-                               at(entered), why),
-                   before.time, stage);
+  Finding& f = add(
+      FindingKind::hung, index,
+      fmt::format("stuck until it was cancelled at {}: silent for {} in stage {} "
+                  "(entered at {}); {}",
+                  at(cancel.time), format_duration(silent), stage_name(stage), at(entered), why),
+      before.time, stage);
   f.subkind = "until-cancelled";
 }
 

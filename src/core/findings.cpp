@@ -6,7 +6,7 @@ namespace coroner {
 
 namespace {
 constexpr std::array<std::string_view, kFindingKindCount> kKindNames = {
-    "deadlock",          "hung",    "blocked",  "timeout", "lost-exception", "orphan",
+    "deadlock",          "hung",    "blocked", "timeout",  "lost-exception", "orphan",
     "destroyed-pending", "anomaly", "retried", "in-flight"};
 }
 

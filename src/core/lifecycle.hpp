@@ -58,8 +58,7 @@ inline FoldPoint fold_point(const Task& task, Lifecycle meaning, uint32_t stage,
   if (meaning != Lifecycle::ended_ok && !at_guess) return FoldPoint::none;
   // A task pending at its process's exit is judged from the exit: what it did before is kept.
   // One that logs again after it was folded keeps its records: they say it ended twice.
-  if (task.had_error || task.restarted || task.out_of_order || task.pending_at_exit ||
-      task.folded)
+  if (task.had_error || task.restarted || task.out_of_order || task.pending_at_exit || task.folded)
     return FoldPoint::none;
   return at_guess ? FoldPoint::guessed_end : FoldPoint::ok_word;
 }

@@ -714,8 +714,8 @@ void RecordParser::Impl::read_scalar(const JsonScalar& value, const FieldTree::T
     default:
       break;
   }
-  // The string roles: task, stage, status, parent, error type, level and the module's. A task or a parent names a
-  // task: only a task id does.
+  // The string roles: task, stage, status, parent, error type, level and the module's. A task or a
+  // parent names a task: only a task id does.
   if (text.empty()) return;
   switch (target.role) {
     case Role::task:

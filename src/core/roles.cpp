@@ -4,9 +4,8 @@ namespace coroner {
 
 namespace {
 constexpr std::array<std::string_view, kRoleCount> kRoleNames = {
-    "time",  "task",       "stage", "status",  "parent", "awaits",
-    "error", "error-type", "level", "timeout", "scope",  "attempt",
-    "marker", "waiting-for", "suspended-at"};
+    "time",  "task",    "stage", "status",  "parent", "awaits",      "error",       "error-type",
+    "level", "timeout", "scope", "attempt", "marker", "waiting-for", "suspended-at"};
 
 std::vector<std::string> split_commas(std::string_view list) {
   std::vector<std::string> out;

@@ -14,7 +14,7 @@ struct TimelineRow {
   int64_t gap = 0;  // since the task's previous record
   std::string stage;
   std::string status;
-  std::string error;  // "ValueError: boom" when the record carried an error
+  std::string error;        // "ValueError: boom" when the record carried an error
   std::string waiting_for;  // the asyncio module's wait record: what the task waits on
 };
 

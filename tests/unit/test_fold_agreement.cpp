@@ -2,9 +2,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <cstdio>
 #include <fstream>
 #include <random>
 #include <string>
@@ -27,14 +27,26 @@ namespace {
 // asyncio module's wait, pending and exit records, and (when `ok_words` is false) no word for
 // "ended ok", so the end stage is learned.
 std::string random_log(std::mt19937& rng, int tasks, bool ok_words) {
-  const std::vector<std::string> stages = {
-      "fetch",         "parse",          "save",          "fetch",         "parse",
-      "save",          "fetch timed out", "fx lookup failed", "retrying fetch", "started",
-      "job 7 done",    "poll",           "poll",          "validate"};
+  const std::vector<std::string> stages = {"fetch",
+                                           "parse",
+                                           "save",
+                                           "fetch",
+                                           "parse",
+                                           "save",
+                                           "fetch timed out",
+                                           "fx lookup failed",
+                                           "retrying fetch",
+                                           "started",
+                                           "job 7 done",
+                                           "poll",
+                                           "poll",
+                                           "validate"};
   const std::vector<std::string> statuses = {"done", "failed", "cancelled", "started", "ok"};
   const std::vector<std::string> errors = {"ValueError: boom", "TimeoutError",
                                            "asyncio.exceptions.CancelledError"};
-  auto pick = [&](size_t n) { return size_t(std::uniform_int_distribution<size_t>(0, n - 1)(rng)); };
+  auto pick = [&](size_t n) {
+    return size_t(std::uniform_int_distribution<size_t>(0, n - 1)(rng));
+  };
   auto chance = [&](int percent) { return int(pick(100)) < percent; };
   struct Line {
     double time;
@@ -115,7 +127,8 @@ TEST_CASE("coroner::analysis folding drops records, never what they meant") {
   int fd = mkstemp(path);
   REQUIRE(fd >= 0);
   close(fd);
-  std::mt19937 rng(std::getenv("CORONER_SEED") ? unsigned(std::atoi(std::getenv("CORONER_SEED"))) : 20261126u);
+  std::mt19937 rng(std::getenv("CORONER_SEED") ? unsigned(std::atoi(std::getenv("CORONER_SEED")))
+                                               : 20261126u);
   for (int round = 0; round < 60; ++round) {
     bool ok_words = round % 2 == 0;
     std::ofstream(path, std::ios::trunc) << random_log(rng, 150, ok_words);
@@ -139,7 +152,7 @@ TEST_CASE("coroner::analysis folding changes no finding on any fixture") {
   const fs::path tests = CORONER_TESTS_DIR;
   size_t logs = 0;
   for (const fs::path& dir : {tests / "fixtures", tests / "unit" / "logs", tests / "e2e" / "logs",
-                             tests / ".." / "sample_traces"}) {
+                              tests / ".." / "sample_traces"}) {
     for (const auto& entry : fs::directory_iterator(dir)) {
       std::string path = entry.path().string();
       if (!entry.is_regular_file() || entry.path().extension() != ".jsonl") continue;
