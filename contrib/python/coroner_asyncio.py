@@ -252,7 +252,11 @@ class _Sink:
                 n = len(lines)
                 if n:
                     pop = lines.popleft
-                    self.stream.write("".join([pop() for _ in range(n)]))
+                    parts = [pop() for _ in range(n)]
+                    for i, part in enumerate(parts):
+                        if part.__class__ is tuple:  # a task's creation, named by now
+                            parts[i] = self.created_text(*part)
+                    self.stream.write("".join(parts))
                     self.stream.flush()
             except (ValueError, OSError):
                 pass  # the program closed the stream: nothing else to do with the lines
@@ -261,6 +265,12 @@ class _Sink:
                 then, self.after_flush = self.after_flush, None
         if then is not None:
             then()
+
+    def created_text(self, task, created, parent):
+        """A task's created and started records (started: as it was scheduled)."""
+        name, tail = _s(task.get_name()), self.tail_nl
+        return ('{"ts": %s, "task": %s, "status": "created"%s%s{"ts": %s, "task": %s, "status": "started"%s'
+                % (created, name, parent, tail, created, name, tail))
 
     def after_fork_in_child(self):
         self.lock = threading.RLock()
@@ -394,7 +404,8 @@ def _task_name_from_callers(default):
 
 
 def _hook_first_step(loop, task, created, parent):
-    """Log "created" and "started" just before the task's first step, with no per-step cost.
+    """Log "created" and "started" just before the task's first step, with no per-step cost
+    (for the logger sink: the stream sink formats them at its flush, see the factory).
 
     Task.__init__ schedules the first step with loop.call_soon() as its last act, so the handle at
     the end of the loop's ready queue is that step: wrap its callback once. By then create_task()
@@ -482,7 +493,17 @@ def _make_factory(previous):
             task = previous(loop, coro, **kwargs)
         else:
             task = _Task(coro, loop=loop, **kwargs)
-        if eager or not _hook_first_step(loop, task, created, parent):
+        sink = _sink
+        if not eager and sink.stream is not None:
+            # The stream sink formats the task's created and started records when it flushes
+            # (_Sink.flush): by then create_task() has named the task, which before 3.14 it does
+            # only after the factory returns. No flush may happen before that: only a timer.
+            lines = sink.lines
+            lines.append((task, created, parent))
+            if len(lines) == 1:
+                sink.first = _now()
+                loop.call_later(sink.DELAY, sink.flush)
+        elif eager or not _hook_first_step(loop, task, created, parent):
             name = kwargs.get("name")
             name = _s(str(name) if name is not None else _task_name_from_callers(task.get_name()))
             _sink.write2('{"ts": %s, "task": %s, "status": "created"%s' % (created, name, parent),
