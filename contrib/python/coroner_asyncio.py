@@ -75,9 +75,10 @@ writes its own pid.
 
 Cost (tests/bench/module_overhead.py: 20,000 tasks of three logged ``sleep(0)`` stages, six
 records a task, against the same program with the module imported but not installed, where
-stage() is a logging-level check): 1.7x (3.9) to 2.3x (3.13.0) the run time, 2.4-4.4 us a
-record all included (task factory, first-step hook, done callback); a stage() record alone is
-about 2 us on the (shared, noisy) machine measured. The module before this version: 4.5x. Per task
+stage() is a logging-level check), median of 9 runs on a 2-core VM whose speed drifts: 1.7x
+(Debian's 3.11.2: 1.9 us a record, all included: task factory, done callback, flushes), 1.9x
+(pyenv 3.11.7: 2.5 us), 1.8x (3.12.1), 1.8x to 2.1x (3.13.0); by instructions (callgrind,
+3.11.7) 1.8x. The module before this version: 4.5x. Per task
 step: nothing, except awaiting a task or a user-made future (a Python-level add_done_callback)
 and the patched primitives (one extra coroutine frame per acquire/get/wait).
 
