@@ -1000,26 +1000,25 @@ def _install_signals():
         pass
 
 
-def _restore_sigint():
-    """Give SIGINT back once main is over: asyncio.run restores its own only if it is in place."""
-    entry = _signals.pop(signal.SIGINT, None)
+def _restore_signal(signum):
+    """Put back the handler ours replaced, unless somebody replaced ours since."""
+    entry = _signals.pop(signum, None)
     if entry is not None:
         try:
-            if signal.getsignal(signal.SIGINT) is entry[0]:
-                signal.signal(signal.SIGINT, entry[1])
+            if signal.getsignal(signum) is entry[0]:
+                signal.signal(signum, entry[1])
         except (ValueError, OSError):
             pass
+
+
+def _restore_sigint():
+    """Give SIGINT back once main is over: asyncio.run restores its own only if it is in place."""
+    _restore_signal(signal.SIGINT)
 
 
 def _restore_signals():
-    _restore_sigint()
-    entry = _signals.pop(signal.SIGTERM, None)
-    if entry is not None:
-        try:
-            if signal.getsignal(signal.SIGTERM) is entry[0]:
-                signal.signal(signal.SIGTERM, entry[1])
-        except (ValueError, OSError):
-            pass
+    _restore_signal(signal.SIGINT)
+    _restore_signal(signal.SIGTERM)
 
 
 def _at_exit():
