@@ -38,7 +38,8 @@ struct RawRecord {
   std::string_view error_text;  // its text when it was a string
   std::string_view error_type;
   std::string_view level;
-  bool retry = false;  // the attempt role says this record is a retry
+  bool retry = false;    // the attempt role says this record is a retry (a later try, or true)
+  uint32_t attempt = 0;  // the try's number, counted from 1, when the attempt role gave one
   bool has_timeout = false;
   int64_t timeout_ns = 0;
   // The asyncio module's own fields (docs/ASYNCIO_RECORDS.md): "wait", "pending" or "exit";
@@ -102,6 +103,7 @@ inline constexpr std::tuple kRawRecordFields{
     record_field("error_type", &RawRecord::error_type),
     record_field("level", &RawRecord::level),
     record_field("retry", &RawRecord::retry),
+    record_field("attempt", &RawRecord::attempt),
     record_field("has_timeout", &RawRecord::has_timeout),
     record_field("timeout_ns", &RawRecord::timeout_ns),
     record_field("marker", &RawRecord::marker),

@@ -15,6 +15,8 @@ class DurationHistogram {
   static constexpr int64_t kMaxDuration = int64_t(1) << 62;
 
   void add(int64_t ns);
+  // Takes back a duration added before; the extremes then hold to within a bucket's width.
+  void remove(int64_t ns);
   // Adds every duration of `other`: the histogram of both logs' durations.
   void merge(const DurationHistogram& other);
   uint64_t count() const { return count_; }

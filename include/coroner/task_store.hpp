@@ -39,13 +39,16 @@ struct Event {
   uint32_t line = 0;        // line in its file (saturated), for evidence
   uint16_t file = 0;
   bool error_level : 1 = false;  // level error/critical/fatal
-  bool retry : 1 = false;  // a retry: a retry word in its stage or status, or an attempt field
+  // A retry word in its stage or status, or an attempt field of true (a grown attempt number
+  // is a retry too: error_was_retried compares `attempt`).
+  bool retry : 1 = false;
   // Stands for the records of a task folded at its clean end, when the task logs again after
   // it: the analysis reads it as the task's ok end (when the end stage was not only guessed).
   bool fold_marker : 1 = false;
   bool fold_marker_at_guess : 1 = false;
   // The asyncio module's "wait" record: no stage of its own, `text` says what the task waits on.
   bool wait : 1 = false;
+  uint8_t attempt = 0;  // the try's number from the attempt role (saturated), 0 when none
 };
 // Millions of records are kept while their tasks are open: every byte counts.
 static_assert(sizeof(Event) == 32, "an Event fits in half a cache line");
@@ -53,8 +56,9 @@ static_assert(sizeof(Event) == 32, "an Event fits in half a cache line");
 // What the asyncio module wrote about a task still pending when its process stopped.
 struct PendingAtExit {
   int64_t time = 0;
-  std::string suspended_at;  // "app.py:42 in fetch": its innermost coroutine frame
-  std::string waiting_for;   // "asyncio.Event created at app.py:33"
+  size_t records_before = 0;  // the task's records (in arrival order) up to the pending record
+  std::string suspended_at;   // "app.py:42 in fetch": its innermost coroutine frame
+  std::string waiting_for;    // "asyncio.Event created at app.py:33"
 };
 
 struct ErrorNote {
@@ -189,12 +193,13 @@ struct Task {
   // Folded at the end stage guessed while reading, not at an "ended ok" word: if the analysis
   // learns another end stage, the task did not end and is judged from its summary.
   bool folded_at_guess : 1 = false;
-  bool has_texts : 1 = false;        // a record keeps its stage's text (Event::text)
-  bool ended_by_word : 1 = false;    // its latest record ends it by a word: it does not vote
-  bool pending_at_exit : 1 = false;  // the asyncio module saw it pending when its process stopped
-  bool did_end_stage : 1 = false;    // a status "done" ended its current stage: timed already
-  EventList events;                  // records not folded, in arrival order
-  TaskList awaits;                   // task indices it waited on, in first-seen order
+  bool has_texts : 1 = false;         // a record keeps its stage's text (Event::text)
+  bool ended_by_word : 1 = false;     // its latest record ends it by a word: it does not vote
+  bool pending_at_exit : 1 = false;   // the asyncio module saw it pending when its process stopped
+  bool did_end_stage : 1 = false;     // a status "done" ended its current stage: timed already
+  bool timed_last_stage : 1 = false;  // leaving its previous stage added a normal duration
+  EventList events;                   // records not folded, in arrival order
+  TaskList awaits;                    // task indices it waited on, in first-seen order
 };
 
 struct InputCounts {
@@ -327,6 +332,7 @@ class TaskStore : public RecordSink {
   void apply_event(uint32_t task, const Event& event);
   void follow_stage(uint32_t task_index, Task& task, uint32_t stage, int64_t time, bool normal);
   void time_stage(const Task& task, int64_t time);
+  void untime_interrupted_stage(Task& task, int64_t time);
   void fold(Task& task);
   void count_move(uint32_t from, uint32_t to, uint32_t task, int64_t time);
   void learn_provisional_end();

@@ -250,6 +250,8 @@ void Analyzer::judge_share(Share& share) {
   for (uint32_t i = share.begin; i < share.end; ++i) {
     facts.meanings.clear();
     facts.end_index = -1;
+    facts.judged = 0;
+    facts.stop = 0;
     collect(i, facts);
     judge(i, facts);
     // Its outcome is final now. A task only named by others (an await target that never
@@ -331,7 +333,9 @@ void Analyzer::collect(uint32_t index, TaskFacts& facts) {
   if (!t.logged) return;
   const PendingAtExit* pending = store_.pending_at_exit(index);
   facts.judged = t.events.size();
-  if (pending) {
+  if (pending && !t.out_of_order) {
+    facts.judged = std::min(pending->records_before, t.events.size());
+  } else if (pending) {  // sorted by time since: the records up to the pending record's time
     facts.judged = 0;
     while (facts.judged < t.events.size() && t.events[facts.judged].time <= pending->time)
       ++facts.judged;
@@ -555,7 +559,9 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
   // An error or a timeout that a retry handled, and the task ended ok: information, once.
   bool retry_told = false;
   auto retried = [&](const Event& e, size_t i, std::string_view what) {
-    if (o.outcome != Outcome::ok || i == end || !error_was_retried(t.events, i, end)) return false;
+    if (o.outcome != Outcome::ok || i == end ||
+        !error_was_retried(t.events, facts.meanings, i, end))
+      return false;
     if (!std::exchange(retry_told, true))
       add(FindingKind::retried, index,
           fmt::format("{} at {} in stage {} ({}), then it was retried and ended ok in stage {}",
@@ -610,18 +616,26 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
 void Analyzer::judge_cancelled(uint32_t index, const TaskFacts& facts) {
   const Task& t = store_.tasks()[index];
   size_t end = size_t(facts.end_index);
-  if (end == 0) return;
   const Event& cancel = t.events[end];
-  const Event& before = t.events[end - 1];
-  uint32_t stage = working_stage(t, facts, end);
-  int64_t silent = elapsed(before.time, cancel.time);
-  const auto [threshold, why] = task_threshold(t, facts, stage, end);
+  // What it logged as it was cancelled (`except CancelledError: log("shutting down")`) is part
+  // of the cancellation: the silence that counts is the one before the records close to it.
+  int64_t close = stall_threshold(working_stage(t, facts, end)).ns;
+  size_t first = end;  // the first record of the cancellation
+  while (first > 0 && !is_end(facts.meanings[first - 1]) &&
+         elapsed(t.events[first - 1].time, cancel.time) <= close)
+    --first;
+  // Silent since its end (a record after the end, then the cancellation): stuck in no stage.
+  if (first == 0 || is_end(facts.meanings[first - 1])) return;
+  const Event& before = t.events[first - 1];
+  uint32_t stage = working_stage(t, facts, first - 1);
+  int64_t silent = elapsed(before.time, t.events[first].time);
+  const auto [threshold, why] = task_threshold(t, facts, stage, first);
   if (threshold <= 0 || silent <= threshold) return;
   // When it entered that stage: the first of its latest run of records in it.
   int64_t entered = before.time;
-  for (size_t i = end; i-- > 0;) {
+  for (size_t i = first; i-- > 0;) {
     if (t.events[i].stage != kNone && t.events[i].stage != stage) break;
-    entered = t.events[i].time;
+    if (t.events[i].stage == stage) entered = t.events[i].time;
     if (is_end(facts.meanings[i])) break;  // an earlier end: where its fold marker would stand
   }
   Finding& f = add(

@@ -115,9 +115,11 @@ class GraphRules {
       if (parent == kNone || !unfinished(a_, t) || !tasks[t].logged) continue;
       if (a_.outcomes[t].flagged) continue;
       if (unfinished(a_, parent) || !tasks[parent].logged) continue;
-      // Pending when its process stopped, under a parent that ended after its last record:
-      // that parent (asyncio.run's main, usually) ended with the program, not before the task.
-      if (store_.pending_at_exit(t) && a_.outcomes[parent].end >= a_.outcomes[t].end) continue;
+      // Pending when its process stopped, under a parent that ended with the program (asyncio.run's
+      // main, whose end the module writes just before the pending tasks): no orphan.
+      constexpr int64_t kWithTheStop = 100'000'000;  // 100 ms
+      const PendingAtExit* pending = store_.pending_at_exit(t);
+      if (pending && a_.outcomes[parent].end + kWithTheStop >= pending->time) continue;
       std::string reason = fmt::format(
           "still unfinished in stage {} (last record at {}) though its parent {} "
           "ended {} at {}",

@@ -38,9 +38,23 @@ bool is_strong_start(std::string_view word) {
          tail == "began" || tail == "restart" || tail == "restarted";
 }
 
-bool error_was_retried(const EventList& events, size_t error_index, size_t end_index) {
-  for (size_t j = error_index; j <= end_index && j < events.size(); ++j)
+bool error_was_retried(const EventList& events, std::span<const Lifecycle> meanings,
+                       size_t error_index, size_t end_index) {
+  // The try the error belongs to: the last attempt number up to it since the task's last end
+  // (1 when none was given). Not past that end, where a fold marker may stand for the records.
+  uint8_t attempt_then = 1;
+  for (size_t j = error_index + 1; j-- > 0;) {
+    if (j < error_index && is_end(meanings[j])) break;
+    if (events[j].attempt != 0) {
+      attempt_then = events[j].attempt;
+      break;
+    }
+  }
+  for (size_t j = error_index; j <= end_index && j < events.size(); ++j) {
+    // The error record's own retry word counts ("fetch failed, retrying"); its attempt does not.
     if (events[j].retry) return true;
+    if (j > error_index && events[j].attempt > attempt_then) return true;
+  }
   return false;
 }
 

@@ -64,10 +64,13 @@ inline FoldPoint fold_point(const Task& task, Lifecycle meaning, uint32_t stage,
 }
 
 // An error or a timeout at record `error_index` was handled by a retry: that record or one up to
-// `end_index` says the work is being retried (a retry word, an attempt counter). Going back to
+// `end_index` says the work is being retried (a retry word), or a later one's attempt number is
+// higher than the error's try. Going back to
 // the same stage alone is not enough: a loop over items with `except: log; continue` does that
 // too, and that is the swallowed exception itself.
-bool error_was_retried(const EventList& events, size_t error_index, size_t end_index);
+// `meanings`: each record's meaning, as the analysis reads it.
+bool error_was_retried(const EventList& events, std::span<const Lifecycle> meanings,
+                       size_t error_index, size_t end_index);
 
 // End-stage learning, when the log has no word for "ended ok" (the seed's pipeline logs validate,
 // transform, save_to_db and never "done"). Each voter is a task whose last record did not end it

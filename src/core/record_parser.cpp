@@ -700,6 +700,9 @@ void RecordParser::Impl::read_scalar(const JsonScalar& value, const FieldTree::T
         n = n * 10 + (c - '0');
       }
       r.retry = n >= first_retry || text == "true";
+      // A count of retries (first_retry 1) is the try's number less one.
+      bool number = !text.empty() && text.front() >= '0' && text.front() <= '9';
+      r.attempt = number ? uint32_t(n + 2 - first_retry) : 0;
       filled = target.rank;
       return;
     }

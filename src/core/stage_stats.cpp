@@ -47,6 +47,23 @@ void DurationHistogram::add(int64_t ns) {
   ++count_;
 }
 
+void DurationHistogram::remove(int64_t ns) {
+  ns = std::clamp<int64_t>(ns, 0, kMaxDuration);
+  size_t b = bucket_of(ns);
+  if (b < first_bucket_ || b - first_bucket_ >= buckets_.size() || buckets_[b - first_bucket_] == 0)
+    return;
+  --buckets_[b - first_bucket_];
+  if (--count_ == 0) {
+    max_ = min_ = 0;
+    return;
+  }
+  size_t top = buckets_.size(), bottom = 0;
+  while (buckets_[top - 1] == 0) --top;
+  while (buckets_[bottom] == 0) ++bottom;
+  max_ = std::min(max_, bucket_high(first_bucket_ + top - 1));
+  min_ = std::max(min_, bucket_low(first_bucket_ + bottom));
+}
+
 void DurationHistogram::cover(size_t bucket) {
   if (buckets_.empty()) {
     first_bucket_ = bucket;

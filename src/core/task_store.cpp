@@ -164,6 +164,8 @@ void TaskStore::on_record(const RawRecord& r) {
   if (r.has_timeout) timeouts_[own_task] = r.timeout_ns;
   add_links(own_task, scope, r);
   apply_event(own_task, event);
+  // A task first heard of at exit: its pending record was its first record.
+  if (!r.marker.empty() && r.marker == "pending") tasks_[own_task].pending_at_exit = true;
   if (--records_until_learning_ == 0) learn_provisional_end();
 }
 
@@ -180,13 +182,15 @@ bool TaskStore::take_module_record(const RawRecord& r, uint32_t scope, uint32_t 
   if (r.marker != "pending" || task == kNone) return false;
   ++counts_.pending_records;
   add_links(task, scope, r);
-  // A task first heard of at exit: its pending record is its only record.
-  if (!tasks_[task].logged) return false;
-  tasks_[task].pending_at_exit = true;
+  bool logged = tasks_[task].logged;
   PendingAtExit& note = pending_at_exit_[task];
   note.time = time;
+  note.records_before = tasks_[task].events.size() + (logged ? 0 : 1);
   note.suspended_at = std::string(r.suspended_at.substr(0, kErrorTextLimit));
   note.waiting_for = std::string(r.waiting_for.substr(0, kErrorTextLimit));
+  // A task first heard of at exit: its pending record is its only record (on_record goes on).
+  if (!logged) return false;
+  tasks_[task].pending_at_exit = true;
   return true;
 }
 
@@ -227,8 +231,10 @@ Event TaskStore::make_event(const RawRecord& r, int64_t time) {
   }
   if (!r.status.empty()) event.status = intern_word(r.status);
   event.error_level = r.is_error_level();
-  event.retry = r.retry || (event.stage != kNone && is_retry_word_[event.stage]) ||
+  event.retry = (r.retry && r.attempt == 0) ||
+                (event.stage != kNone && is_retry_word_[event.stage]) ||
                 (event.status != kNone && is_retry_word_[event.status]);
+  event.attempt = uint8_t(std::min<uint32_t>(r.attempt, UINT8_MAX));
   if (r.marker == "wait" && event.stage == kNone) {
     event.wait = true;
     if (!r.waiting_for.empty()) event.text = keep_text(r.waiting_for.substr(0, kErrorTextLimit));
@@ -272,6 +278,13 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
     task.out_of_order = true;
   }
   task.last_time = std::max(task.last_time, event.time);
+  if (task.pending_at_exit) {
+    // A record after its process's exit (asyncio.run cancelling it): kept for the timeline, and
+    // nothing else, since the task is judged from the exit; its stage's time stops there too.
+    task.events.push_back(event);
+    if (event.text != kNone) task.has_texts = true;
+    return;
+  }
   Lifecycle meaning = record_meaning(*this, event);
   if (meaning == Lifecycle::ended_ok) seen_ok_word_ = true;
   bool is_error = event.error != kNone || event.error_level;
@@ -279,6 +292,8 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
   // learns from the stage's normal runs only.
   bool abnormal = is_error || (is_end(meaning) && meaning != Lifecycle::ended_ok);
   if (task.ended_by_word) --ended_by_word_at_[task.stage];
+  if (abnormal && is_end(meaning) && (event.stage == kNone || event.stage == task.stage))
+    untime_interrupted_stage(task, event.time);
   if (event.stage != kNone) {
     follow_stage(index, task, event.stage, event.time, !abnormal);
   } else if (meaning == Lifecycle::ended_ok && task.stage != kNone && !task.did_end_stage) {
@@ -313,7 +328,8 @@ void TaskStore::follow_stage(uint32_t task_index, Task& task, uint32_t stage, in
   if (stage == task.stage) return;
   if (task.stage != kNone) {
     count_move(task.stage, stage, task_index, time);
-    if (normal && !task.did_end_stage) time_stage(task, time);
+    task.timed_last_stage = normal && !task.did_end_stage;
+    if (task.timed_last_stage) time_stage(task, time);
     ++left_[task.stage];
   } else {
     ++first_stage_of_[stage];
@@ -330,6 +346,36 @@ void TaskStore::time_stage(const Task& task, int64_t time) {
   int64_t spent = std::max<int64_t>(elapsed(task.stage_since, time), 0);
   stage_stats_[task.stage].durations.add(spent);
   all_stages_.add(spent);
+}
+
+// A task cancelled (or failed) moments after it entered its stage was stuck in the stage before,
+// and what it logged on its way out (`except CancelledError: log("shutting down")`) only ended
+// that stage: the stage's time was no normal run, and is taken back from its durations.
+void TaskStore::untime_interrupted_stage(Task& task, int64_t time) {
+  if (!task.timed_last_stage || task.stage == kNone) return;
+  task.timed_last_stage = false;
+  // The previous stage's run: back over the current stage's records to the one before. Not
+  // past an earlier end of the task, where its fold marker stands if it was folded.
+  const EventList& events = task.events;
+  auto ended_at = [&](size_t k) {
+    return events[k].fold_marker || is_end(record_meaning(*this, events[k]));
+  };
+  size_t i = events.size();
+  for (; i > 0 && (events[i - 1].stage == task.stage || events[i - 1].stage == kNone); --i)
+    if (ended_at(i - 1)) return;
+  if (i == 0 || ended_at(i - 1)) return;
+  uint32_t previous = events[i - 1].stage;
+  int64_t entered = events[i - 1].time;
+  for (; i > 0 && (events[i - 1].stage == previous || events[i - 1].stage == kNone); --i) {
+    if (ended_at(i - 1)) return;
+    if (events[i - 1].stage == previous) entered = events[i - 1].time;
+  }
+  if (i > 0 && ended_at(i - 1)) return;
+  int64_t spent = std::max<int64_t>(elapsed(entered, task.stage_since), 0);
+  constexpr int64_t kMoment = 16;  // "moments": a sixteenth of the stage before
+  if (elapsed(task.stage_since, time) * kMoment > spent) return;
+  stage_stats_[previous].durations.remove(spent);
+  all_stages_.remove(spent);
 }
 
 void TaskStore::count_move(uint32_t from, uint32_t to, uint32_t task, int64_t time) {

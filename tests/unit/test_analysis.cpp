@@ -694,6 +694,18 @@ TEST_CASE("coroner::analysis shutdown: cancellations, rhythms and retried timeou
     CHECK(run->analysis.stages[*run->words().find("supervise")].durations.count() == 0);
   }
 
+  SUBCASE("what a task logs as it is cancelled does not hide that it was stuck before") {
+    CHECK(run->findings("noisy_stuck") == Kinds{"hung/until-cancelled"});
+    const coroner::Finding& f = run->finding("noisy_stuck", FindingKind::hung);
+    CHECK(f.reason.find("in stage 'fetch' (entered at +1.00s)") != std::string::npos);
+    // Nor does its 2 s in 'fetch' count as a normal run of the stage.
+    CHECK(run->analysis.stages[*run->words().find("fetch")].durations.max() < 100 * kMs);
+  }
+
+  SUBCASE("an attempt number that never grew is no retry") {
+    CHECK(run->findings("same_attempt") == Kinds{"lost-exception/swallowed"});
+  }
+
   SUBCASE("a quick rhythm does not hide a long silence") {
     CHECK(run->findings("stalled_loop") == Kinds{"hung"});
   }
@@ -708,7 +720,7 @@ TEST_CASE("coroner::analysis shutdown: cancellations, rhythms and retried timeou
   }
 
   SUBCASE("nothing else") {
-    for (const char* t : {"h1", "h2", "h3", "h4", "h5", "h6", "h7"}) {
+    for (const char* t : {"h1", "h2", "h3", "h4", "h5", "h6", "h7", "prompt", "failed_cancel"}) {
       INFO(t);
       CHECK(run->findings(t).empty());
     }
@@ -733,8 +745,8 @@ TEST_CASE("coroner::analysis the asyncio module's wait, pending and exit records
 
   SUBCASE("the exit and pending records are no records of a task") {
     CHECK(store.counts().exit_records == 1);
-    CHECK(store.counts().records == 67);
-    CHECK(store.counts().pending_records == 3);
+    CHECK(store.counts().records == 78);
+    CHECK(store.counts().pending_records == 4);
     CHECK(store.pending_at_exit(in("stuck", "1")) != nullptr);
     CHECK(store.pending_at_exit(in("job-1", "1")) == nullptr);
   }
@@ -756,6 +768,17 @@ TEST_CASE("coroner::analysis the asyncio module's wait, pending and exit records
     // Nor an orphan: its parent main ended with the program, after the task's last record.
     CHECK(kinds_of(in("busy", "1")) == Kinds{"in-flight"});
     CHECK(kinds_of(in("main", "1")).empty());
+  }
+
+  SUBCASE("a task pending at exit whose parent ended long before is an orphan") {
+    CHECK(kinds_of(in("child", "1")) == Kinds{"orphan", "in-flight"});
+    CHECK(kinds_of(in("spawner", "1")).empty());
+  }
+
+  SUBCASE("what a task logs after the exit judges nothing, and times no stage") {
+    uint32_t stuck = in("stuck", "1");
+    CHECK(store.tasks()[stuck].stage == *run->words().find("fetch"));
+    CHECK(run->analysis.stages[*run->words().find("fetch")].durations.max() < 100 * kMs);
   }
 
   SUBCASE("a wait record is an await edge and no stage") {

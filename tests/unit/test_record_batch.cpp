@@ -57,6 +57,7 @@ RawRecord full_record(const std::string& elsewhere) {
   r.error_type = "ValueError";
   r.level = "ERROR";
   r.retry = true;
+  r.attempt = 3;
   r.has_timeout = true;
   r.timeout_ns = 2'500'000'000;
   r.marker = in_input("pending");
