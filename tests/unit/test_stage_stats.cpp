@@ -237,3 +237,31 @@ TEST_CASE("coroner::DurationHistogram merge") {
     check_within_bound(h, {5'000'000, 10, 1'000}, 0.5);
   }
 }
+
+TEST_CASE("coroner::DurationHistogram remove takes back what add put in") {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int64_t> ms(1, 500);
+  DurationHistogram h;
+  std::vector<int64_t> kept;
+  for (int i = 0; i < 1000; ++i) {
+    int64_t d = ms(rng) * 1'000'000;
+    h.add(d);
+    kept.push_back(d);
+  }
+  // A stuck run, added and taken back: the statistics are those of the normal runs.
+  h.add(int64_t(100) * 1'000'000'000);
+  h.remove(int64_t(100) * 1'000'000'000);
+  CHECK(h.count() == kept.size());
+  for (double p : {0.5, 0.95, 0.99}) check_within_bound(h, kept, p);
+  int64_t top = *std::max_element(kept.begin(), kept.end());
+  CHECK(h.max() >= top);
+  CHECK(double(h.max()) <= double(top) * (1 + DurationHistogram::kRelativeError) + 1);
+  // Removing what was never added changes nothing.
+  h.remove(int64_t(7) * 1'000'000'000'000);
+  CHECK(h.count() == kept.size());
+  // Down to empty.
+  for (int64_t d : kept) h.remove(d);
+  CHECK(h.count() == 0);
+  CHECK(h.max() == 0);
+  CHECK(h.percentile(0.99) == 0);
+}
