@@ -22,8 +22,9 @@ namespace {
 // A value as a sample shows it: one line, shortened.
 std::string sample_text(std::string_view value) {
   std::string text(value.substr(0, kSampleLength));
+  // Control characters would garble a terminal; the scope's separator (\x1f) is one too.
   for (char& c : text)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    if (uint8_t(c) < 0x20) c = ' ';
   if (value.size() > kSampleLength) text += "...";
   return text;
 }

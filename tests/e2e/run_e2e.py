@@ -661,6 +661,12 @@ def test_schema_text():
     r = run("schema", fixture("jsonlogger.jsonl"))
     check(re.search(r"^time\s+asctime\s+32\b", r.out, re.M), "jsonlogger: asctime", r)
     check(re.search(r"^task\s+taskName\s+31\b", r.out, re.M), "jsonlogger: taskName", r)
+    # The asyncio module's log: its own roles, and a scope of two fields shown as two words.
+    r = run("schema", os.path.join(os.path.dirname(TESTS), "sample_traces", "shutdown.jsonl"))
+    check(re.search(r"^marker\s+coroner\s+\d+\s+.*\bpending\b", r.out, re.M), "marker role", r)
+    check(re.search(r"^suspended-at\s+suspended_at\s+6\b", r.out, re.M), "suspended_at", r)
+    check(re.search(r"^scope\s+hostname\s+\d+\s+pid=\d+ hostname=", r.out, re.M)
+          and "\x1f" not in r.out, "the scope sample reads as words", r)
 
 
 def test_schema_damaged():
