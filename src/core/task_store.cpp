@@ -292,7 +292,7 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
   // learns from the stage's normal runs only.
   bool abnormal = is_error || (is_end(meaning) && meaning != Lifecycle::ended_ok);
   if (task.ended_by_word) --ended_by_word_at_[task.stage];
-  if (abnormal && is_end(meaning) && (event.stage == kNone || event.stage == task.stage))
+  if (meaning == Lifecycle::ended_cancelled && (event.stage == kNone || event.stage == task.stage))
     untime_interrupted_stage(task, event.time);
   if (event.stage != kNone) {
     follow_stage(index, task, event.stage, event.time, !abnormal);
@@ -348,7 +348,7 @@ void TaskStore::time_stage(const Task& task, int64_t time) {
   all_stages_.add(spent);
 }
 
-// A task cancelled (or failed) moments after it entered its stage was stuck in the stage before,
+// A task cancelled moments after it entered its stage was stuck in the stage before,
 // and what it logged on its way out (`except CancelledError: log("shutting down")`) only ended
 // that stage: the stage's time was no normal run, and is taken back from its durations.
 void TaskStore::untime_interrupted_stage(Task& task, int64_t time) {
