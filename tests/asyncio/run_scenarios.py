@@ -1,14 +1,22 @@
 """Run the real asyncio fault programs of this directory and check coroner's findings on them.
 
-usage: run_scenarios.py CORONER_BINARY [--all-pythons] [--keep DIR] [--only NAME] [--timeout S]
+usage: run_scenarios.py CORONER_BINARY [--all-pythons | --python PATH] [--dir DIR] [--keep DIR]
+                        [--only NAME] [--timeout S]
 
-Every NAME.py here (not this file, not _*.py) is run as `PYTHON NAME.py OUTDIR` and writes
-OUTDIR/NAME.jsonl and OUTDIR/NAME.truth.json. PYTHON is the python running this script and, with
---all-pythons, every other Python 3.9+ of the machine too (/root/.pyenv/versions/*/bin/python3,
-/usr/bin/python3.*, python3.N on PATH; one per minor version, this one first). A program that
-declares `MIN_PYTHON = (3, 11)` at module level (read from its source, never imported) is
-skipped on an older python: reported "skip", not failed. Then `CORONER_BINARY analyze --format
-json <args> <files>` runs in OUTDIR, and its "findings" are scored against the truth, strictly:
+Every NAME.py of this directory (or of --dir DIR; not this file, not _*.py) is run as
+`PYTHON NAME.py OUTDIR` and writes OUTDIR/NAME.jsonl and OUTDIR/NAME.truth.json. PYTHON is the
+python running this script, or --python PATH, and, with --all-pythons, every other Python 3.9+
+of the machine too (/root/.pyenv/versions/*/bin/python3, /usr/bin/python3.*, python3.N on
+PATH; one per minor version, this one first). What a program declares at module level is read
+from its source, never imported:
+- `MIN_PYTHON = (3, 11)`: on an older python it is skipped, reported "skip", not failed;
+- `REQUIRES = ("structlog",)`: modules it imports that the python may lack (a library); where
+  `PYTHON -c "import structlog"` fails it is skipped the same way;
+- `FORMS = ("", "--batch")`: it runs once per form, as `PYTHON NAME.py OUTDIR FORM` for a
+  non-empty one, and then writes OUTDIR/NAME_batch.jsonl and OUTDIR/NAME_batch.truth.json (the
+  form without its dashes, after an underscore); without FORMS it runs once, as above.
+Then `CORONER_BINARY analyze --format json <args> <files>` runs in OUTDIR, and its "findings"
+are scored against the truth, strictly:
 
 - every expected entry must be found: a finding with its task (as a string), one of its kinds,
   and, for each scope field the truth gives, the same value in the finding's "scope". A kind may
@@ -23,10 +31,15 @@ json <args> <files>` runs in OUTDIR, and its "findings" are scored against the t
   orphan (information kinds such as in-flight or retried are fine).
 - the truth's "problems" (what the program itself checked and found wrong: a child process that
   did not die the way it should, records missing from the log) each fail the scenario.
+- the truth's optional "outcomes" ({task: outcome}, or a list of outcomes any of which will do)
+  must equal each task's "outcome" (open, ok, failed, timed-out, cancelled) in coroner's JSON:
+  from the report's "tasks" when the task is flagged, else from `CORONER_BINARY timeline TASK
+  --format json <args> <files>`. This checks that a task with no alarm also ended the right way
+  (a cancelled job is cancelled, not merely unflagged).
 
-One line per scenario and python, one per miss, wrong blame, false alarm and problem. Exit status
-0 if all pass (skips included), 1 if not, 77 (meson's "skipped") if this python is older than
-3.9, 2 on a usage error. CORONER_ASYNCIO_DIR, when set, is where the programs import
+One line per scenario and python, one per miss, wrong blame, false alarm, wrong outcome and
+problem. Exit status 0 if all pass (skips included), 1 if not, 77 (meson's "skipped") if this
+python (or --python) is older than 3.9 or every run was skipped, 2 on a usage error. CORONER_ASYNCIO_DIR, when set, is where the programs import
 coroner_asyncio from (else the repository's contrib/python).
 """
 
@@ -100,6 +113,36 @@ def min_python(prog):
         return OLDEST
 
 
+def declared(prog, name, default):
+    """A module-level `NAME = <literal>` of the program, read from its source without importing
+    it; default when absent or not a literal."""
+    try:
+        text = prog.read_text()
+    except OSError:
+        return default
+    m = re.search(r"^%s\s*=\s*(\([^)\n]*\)|\[[^]\n]*\])" % re.escape(name), text, re.M)
+    if not m:
+        return default
+    try:
+        return tuple(ast.literal_eval(m.group(1)))
+    except (ValueError, SyntaxError):
+        return default
+
+
+def missing_modules(python, modules):
+    """The modules of `modules` that `python` cannot import."""
+    missing = []
+    for mod in modules:
+        try:
+            proc = subprocess.run([python, "-c", "import %s" % mod], capture_output=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            missing.append(mod)
+            continue
+        if proc.returncode != 0:
+            missing.append(mod)
+    return missing
+
+
 def python_version(exe):
     try:
         out = subprocess.run([exe, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
@@ -110,10 +153,17 @@ def python_version(exe):
     return tuple(int(x) for x in m.groups()) if out.returncode == 0 and m else None
 
 
-def pythons(all_pythons):
-    """[(label, executable)]: this python, then one per other minor version 3.9+ of the machine."""
-    mine = sys.version_info[:3]
-    found = [("%d.%d.%d" % mine, sys.executable)]
+def pythons(all_pythons, first=None):
+    """[(label, executable)]: this python (or first), then one per other minor version 3.9+ of
+    the machine; None if first is no python."""
+    if first is None:
+        mine = sys.version_info[:3]
+        found = [("%d.%d.%d" % mine, sys.executable)]
+    else:
+        mine = python_version(first)
+        if mine is None:
+            return None
+        found = [("%d.%d.%d" % mine, first)]
     if not all_pythons:
         return found
     seen = {mine[:2]}
@@ -130,10 +180,11 @@ def pythons(all_pythons):
     return [found[0]] + sorted(found[1:], key=lambda lv: tuple(int(x) for x in lv[0].split(".")))
 
 
-def run_program(python, prog, outdir, timeout):
+def run_program(python, prog, outdir, timeout, form=""):
     """Run one fault program: None, or why it failed."""
     try:
-        proc = subprocess.run([python, str(prog), str(outdir)], capture_output=True, timeout=timeout)
+        proc = subprocess.run([python, str(prog), str(outdir)] + ([form] if form else []),
+                              capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "the program timed out after %ss" % timeout
     if proc.returncode != 0:
@@ -160,7 +211,39 @@ def run_coroner(binary, truth, outdir, timeout):
         return None, "coroner's output is not JSON (%s): %r" % (e, proc.stdout[:80])
     if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list):
         return None, "coroner's JSON has no \"findings\" list"
-    return [f for f in doc["findings"] if isinstance(f, dict)], None
+    return doc, None
+
+
+def task_outcome(binary, truth, outdir, timeout, doc, task):
+    """The outcome coroner gives task: from the report's tasks, else from `timeline TASK`."""
+    for t in doc.get("tasks") or []:
+        if isinstance(t, dict) and as_task(t.get("task")) == task:
+            return t.get("outcome")
+    cmd = [binary, "timeline", task, "--format", "json", *truth.get("args", []), *truth["files"]]
+    try:
+        proc = subprocess.run(cmd, cwd=str(outdir), capture_output=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return "(no timeline: %s)" % e
+    try:
+        tl = json.loads(proc.stdout)
+    except ValueError:
+        return "(no timeline: %s)" % last_line(proc.stderr)
+    for t in (tl.get("tasks") or []) if isinstance(tl, dict) else []:
+        if isinstance(t, dict) and as_task(t.get("task")) == task:
+            return t.get("outcome")
+    return "(not in the timeline)"
+
+
+def check_outcomes(binary, truth, outdir, timeout, doc):
+    """[(task, wanted outcomes, coroner's outcome)] for every task of the truth's outcomes that
+    coroner ended otherwise."""
+    wrong = []
+    for task, want in sorted((truth.get("outcomes") or {}).items()):
+        want = as_list(want)
+        got = task_outcome(binary, truth, outdir, timeout, doc, str(task))
+        if got not in want:
+            wrong.append((str(task), want, got))
+    return wrong
 
 
 def kind_matches(want, kind, subkind):
@@ -216,22 +299,27 @@ def score(truth, findings):
     return missed, wrong, alarms
 
 
-def programs():
-    return sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_"))
+def programs(where=HERE):
+    return sorted(p for p in where.glob("*.py") if p.resolve() != Path(__file__).resolve() and not p.name.startswith("_"))
 
 
-def run_one(binary, label, python, prog, outdir, timeout):
-    """Run and score one program on one python; prints its lines, returns True if it passed."""
-    name = prog.stem
+def run_one(binary, label, python, prog, outdir, timeout, form=""):
+    """Run and score one program (in one of its forms) on one python; prints its lines, returns
+    "pass", "fail" or "skip"."""
+    name = prog.stem + ("_" + form.lstrip("-") if form else "")
     head = "%-24s %-8s" % (name, label)
     need = min_python(prog)
     have = tuple(int(x) for x in label.split(".")[:2])
     if have < need:
         print("%s skip  needs Python %s" % (head, ".".join(map(str, need))))
-        return True
+        return "skip"
+    missing = missing_modules(python, declared(prog, "REQUIRES", ()))
+    if missing:
+        print("%s skip  %s cannot import %s" % (head, python, ", ".join(missing)))
+        return "skip"
     outdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    error = run_program(python, prog, outdir, timeout)
+    error = run_program(python, prog, outdir, timeout, form)
     took = time.monotonic() - started
     truth = None
     if error is None:
@@ -239,21 +327,26 @@ def run_one(binary, label, python, prog, outdir, timeout):
             truth = json.loads((outdir / (name + ".truth.json")).read_text())
         except (OSError, ValueError) as e:
             error = "no truth file: %s" % e
-    findings = None
+    findings = doc = None
     if error is None:
-        findings, error = run_coroner(binary, truth, outdir, timeout)
+        doc, error = run_coroner(binary, truth, outdir, timeout)
+    if error is None:
+        findings = [f for f in doc["findings"] if isinstance(f, dict)]
     problems = [str(p) for p in (truth or {}).get("problems") or []]
     if error is not None:
         print("%s FAIL  %s" % (head, error))
         for p in problems:
             print("    program check failed: %s" % p)
-        return False
+        return "fail"
     missed, wrong, alarms = score(truth, findings)
-    ok = not missed and not wrong and not alarms and not problems
+    outcomes = check_outcomes(binary, truth, outdir, timeout, doc)
+    ok = not missed and not wrong and not alarms and not problems and not outcomes
     n_exp = len(truth["expected"])
-    print("%s %s  found %d/%d expected, %d false alarms on %d clean tasks (%d findings, program %.1fs)"
+    n_out = len(truth.get("outcomes") or {})
+    print("%s %s  found %d/%d expected, %d false alarms on %d clean tasks%s (%d findings, program %.1fs)"
           % (head, "pass" if ok else "FAIL", n_exp - len(missed) - len(wrong), n_exp, len(alarms),
-             len(truth["clean"]), len(findings), took))
+             len(truth["clean"]), ", %d/%d outcomes right" % (n_out - len(outcomes), n_out) if n_out else "",
+             len(findings), took))
     for p in problems:
         print("    program check failed: %s" % p)
     for e, got in missed:
@@ -262,7 +355,9 @@ def run_one(binary, label, python, prog, outdir, timeout):
         print("    wrong blame: %s: %s" % (describe(e), why))
     for task, kinds in sorted(alarms.items()):
         print("    false alarm: %s (%s)" % (task, ", ".join(kinds)))
-    return ok
+    for task, want, got in outcomes:
+        print("    wrong outcome: %s is %s, want %s" % (task, got, " or ".join(want)))
+    return "pass" if ok else "fail"
 
 
 def main():
@@ -270,12 +365,15 @@ def main():
     ap.add_argument("binary", metavar="CORONER_BINARY")
     ap.add_argument("--all-pythons", action="store_true",
                     help="also run every program on every other Python 3.9+ of the machine")
+    ap.add_argument("--python", metavar="PATH",
+                    help="run the programs with this python instead of the one running this script")
+    ap.add_argument("--dir", metavar="DIR", help="the directory of the programs (default: this script's, tests/asyncio)")
     ap.add_argument("--keep", metavar="DIR", help="write the logs and truths to DIR (DIR/PYTHON/ with --all-pythons) and keep them")
     ap.add_argument("--only", metavar="NAME", action="append", help="run only this program (repeatable)")
     ap.add_argument("--timeout", type=float, default=60, help="seconds per program and per coroner run")
     a = ap.parse_args()
 
-    if sys.version_info < OLDEST:
+    if a.python is None and sys.version_info < OLDEST:
         print("run_scenarios.py: python %d.%d is older than 3.9: skipped" % sys.version_info[:2])
         return SKIP
 
@@ -284,7 +382,8 @@ def main():
         binary = os.path.abspath(binary)
     elif shutil.which(binary):
         binary = shutil.which(binary)
-    progs = programs()
+    where = Path(a.dir).resolve() if a.dir else HERE
+    progs = programs(where)
     if a.only:
         known = {p.stem: p for p in progs}
         unknown = [n for n in a.only if n not in known]
@@ -294,7 +393,13 @@ def main():
             return 2
         progs = [known[n] for n in a.only]
 
-    interpreters = pythons(a.all_pythons)
+    interpreters = pythons(a.all_pythons, a.python)
+    if interpreters is None:
+        print("run_scenarios.py: %s is no python that runs: skipped" % a.python)
+        return SKIP
+    if tuple(int(x) for x in interpreters[0][0].split(".")[:2]) < OLDEST:
+        print("run_scenarios.py: %s is older than Python 3.9: skipped" % a.python)
+        return SKIP
     print("pythons: %s" % ", ".join("%s (%s)" % lv for lv in interpreters))
     if os.environ.get("CORONER_ASYNCIO_DIR"):
         print("coroner_asyncio from CORONER_ASYNCIO_DIR=%s" % os.environ["CORONER_ASYNCIO_DIR"])
@@ -307,19 +412,22 @@ def main():
         tmp = tempfile.TemporaryDirectory(prefix="coroner-asyncio-")
         root = Path(tmp.name)
 
-    failed = runs = 0
+    counts = {"pass": 0, "fail": 0, "skip": 0}
     try:
         for label, python in interpreters:
             outdir = root / label if len(interpreters) > 1 else root
             for prog in progs:
-                runs += 1
-                failed += not run_one(binary, label, python, prog, outdir, a.timeout)
+                for form in declared(prog, "FORMS", ("",)):
+                    counts[run_one(binary, label, python, prog, outdir, a.timeout, form)] += 1
     finally:
         if tmp is not None:
             tmp.cleanup()
-    print("asyncio scenarios: %d/%d passing (%d programs on %d pythons)"
-          % (runs - failed, runs, len(progs), len(interpreters)))
-    return 1 if failed else 0
+    runs = sum(counts.values())
+    print("%s scenarios: %d/%d passing (%d skipped; %d programs on %d pythons)"
+          % (where.name, counts["pass"] + counts["skip"], runs, counts["skip"], len(progs), len(interpreters)))
+    if counts["fail"]:
+        return 1
+    return SKIP if runs and counts["skip"] == runs else 0
 
 
 if __name__ == "__main__":
