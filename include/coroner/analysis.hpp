@@ -22,6 +22,9 @@ struct AnalysisOptions {
   std::optional<int64_t> deadline_ns;  // --deadline: longest a task may run
   std::vector<std::pair<std::string, int64_t>> stage_deadlines;  // --stage-deadline STAGE=DUR
   bool user_end_words = false;  // --end-stage given: do not learn the end stage
+  // --log-end: when the program stopped (killed, crashed). Open tasks are judged against it, not
+  // against the last record, as against an exit record of the asyncio module, in every process.
+  std::optional<int64_t> program_stop;
   // An open task is hung when silent longer than margin x the p99 of its stage's durations.
   double stall_margin = 4.0;
   // Tasks are judged on up to this many threads (a large log only); the result is the same.

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "coroner/dialect.hpp"
 #include "coroner/record.hpp"
 #include "coroner/roles.hpp"
 
@@ -35,8 +36,11 @@ using ProgressFn = std::function<void(uint64_t bytes)>;
 // `first_file_index + i`. With `threads` > 1, threads - 1 threads read and parse chunks of
 // lines, and the calling thread hands the records to `sink`, always in input order (reading and
 // parsing too while the next chunk is not ready).
+// Each file's dialect is told from its first records (detect_format), unless `dialect` forces one;
+// the sink hears it before the file's records.
 IngestResult ingest(const std::vector<std::string>& paths, const RoleConfig& roles,
                     RecordSink& sink, uint32_t first_file_index = 0,
-                    const ProgressFn& progress = nullptr, unsigned threads = 1);
+                    const ProgressFn& progress = nullptr, unsigned threads = 1,
+                    Dialect dialect = Dialect::automatic);
 
 }  // namespace coroner

@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "coroner/dialect.hpp"
 #include "coroner/roles.hpp"
 #include "coroner/timestamp.hpp"
 
@@ -31,6 +32,7 @@ struct RawRecord {
   bool has_task = false;
   std::string_view task;
   std::string_view stage;
+  bool stage_from_message = false;  // the stage came from a free-text field (`message`, `msg`)
   std::string_view status;
   std::string_view parent;
   std::vector<std::string_view> awaits;
@@ -95,6 +97,7 @@ inline constexpr std::tuple kRawRecordFields{
     record_field("has_task", &RawRecord::has_task),
     record_field("task", &RawRecord::task),
     record_field("stage", &RawRecord::stage),
+    record_field("stage_from_message", &RawRecord::stage_from_message),
     record_field("status", &RawRecord::status),
     record_field("parent", &RawRecord::parent),
     record_field("awaits", &RawRecord::awaits),
@@ -195,6 +198,8 @@ class RecordSink {
   virtual void on_record(const RawRecord& record) = 0;
   // A line that is not a JSON object. Return false to stop reading (--strict).
   virtual bool on_bad_line(const BadLine& bad) = 0;
+  // How input `file` is read (its dialect and why), told before its first record.
+  virtual void on_input_format(uint32_t /*file*/, const InputFormat& /*format*/) {}
 };
 
 }  // namespace coroner

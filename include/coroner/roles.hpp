@@ -41,12 +41,19 @@ std::optional<Role> role_from_string(std::string_view name);
 // present is part of the identity.
 struct RoleConfig {
   std::array<std::vector<std::string>, kRoleCount> paths;
+  // The roles whose fields the user named (--field, --key): a dialect keeps those as they are.
+  std::array<bool, kRoleCount> named_by_user{};
 
   const std::vector<std::string>& operator[](Role r) const { return paths[size_t(r)]; }
   std::vector<std::string>& operator[](Role r) { return paths[size_t(r)]; }
 };
 
 RoleConfig default_roles();
+
+// A field path's parts: `extra.task_id` is `extra` then `task_id`. A part in double quotes may
+// hold dots (`attributes."asyncio.task"`, a key with a dot in its name); empty when malformed (an
+// empty part, an unclosed quote).
+std::vector<std::string> split_field_path(std::string_view path);
 
 // "task=extra.task_id": the role then reads only that field. Returns an error message on a
 // malformed spec or unknown role.

@@ -48,7 +48,7 @@ class SchemaCollector : public RecordSink {
 
  private:
   void sample(FieldUse& use, std::string_view value);
-  void count_template(const std::string& path, std::string_view stage);
+  void count_template(bool from_message, std::string_view stage);
 
   RoleConfig roles_;
   std::array<RoleUse, kRoleCount> uses_;

@@ -212,6 +212,7 @@ struct InputCounts {
   uint64_t templated_stages = 0;  // records whose free-text stage was reduced to a template
   uint64_t exit_records = 0;      // the asyncio module's records that a process stopped
   uint64_t pending_records = 0;   // its records of a task pending at exit
+  uint64_t staged_records = 0;    // task records with a stage or a status
 };
 
 class TaskStore : public RecordSink {
@@ -225,6 +226,9 @@ class TaskStore : public RecordSink {
 
   void on_record(const RawRecord& record) override;
   bool on_bad_line(const BadLine& bad) override;
+  void on_input_format(uint32_t file, const InputFormat& format) override;
+  // How each input was read (its dialect and why), by file index; empty for a file not read.
+  const std::vector<InputFormat>& formats() const { return formats_; }
   // Called once after the last record, before the analysis: folds the rarest stage names past
   // --max-stages (which renumbers stages), puts each task's records in time order and attributes
   // asyncio's messages to the tasks they name. The store is read-only after.
@@ -249,7 +253,7 @@ class TaskStore : public RecordSink {
   uint32_t task_or_new(uint32_t scope, std::string_view name);
 
   // Which stage values are reduced to templates; `roles` tells which stage fields are messages.
-  void set_stage_templates(StageTemplates mode, const RoleConfig& roles);
+  void set_stage_templates(StageTemplates mode) { templates_ = mode; }
   // How many stage names are templates of free text (the folded ones not counted).
   size_t stage_templates() const;
   bool is_template(uint32_t word) const { return word < is_template_.size() && is_template_[word]; }
@@ -297,6 +301,10 @@ class TaskStore : public RecordSink {
   const std::vector<BadLine>& bad_lines() const { return bad_lines_; }
   const std::vector<std::string>& damage() const { return damage_; }
   const InputCounts& counts() const { return counts_; }
+  // Why nothing in the log can be judged, or "" when something can: no record names a task, or
+  // none has a time, or no task record a stage or a status. A log coroner cannot read is an
+  // input error, never a clean report.
+  std::string unreadable_reason() const;
   // Lifecycle meaning of a word id (a stage or status), classified once per distinct word.
   Lifecycle meaning(uint32_t word) const {
     return word == kNone ? Lifecycle::none : meanings_[word];
@@ -316,7 +324,7 @@ class TaskStore : public RecordSink {
 
  private:
   uint32_t intern_word(std::string_view word);
-  uint32_t intern_stage(std::string_view stage, uint8_t rank, uint32_t& text);
+  uint32_t intern_stage(std::string_view stage, bool from_message, uint32_t& text);
   uint32_t intern_stage_slowly(std::string_view stage);
   uint32_t keep_text(std::string_view text);
   void release_texts(Task& task);
@@ -363,11 +371,11 @@ class TaskStore : public RecordSink {
   // Every stage name is kept while reading, up to this many, so that the cap keeps the most
   // frequent names of the whole log whatever its order; past it, new names fold at once.
   static constexpr size_t kStagesHeldWhileReading = 100000;
-  // A stage value seen lately, the rank of the field it came from, and its stage.
+  // A stage value seen lately, whether it came from a message field, and its stage.
   struct RecentStage {
     std::string text;
     uint32_t id = kNone;
-    uint8_t rank = 0;
+    bool from_message = false;
     bool masked = false;  // the stage is its template
   };
   uint32_t template_named(std::string_view name);
@@ -377,7 +385,6 @@ class TaskStore : public RecordSink {
   std::vector<bool> is_stage_;
   std::vector<bool> is_template_;  // by word id: a stage that is the template of free text
   StageTemplates templates_ = StageTemplates::automatic;
-  std::vector<bool> message_field_;  // by rank in the stage role's paths
   std::string template_buffer_;
   // The stage texts of records kept whose template differs (Event::text); a slot is reused once
   // its task folds, so they cost what the open tasks' records cost.
@@ -410,6 +417,7 @@ class TaskStore : public RecordSink {
   static constexpr uint64_t kLearnEvery = 1 << 16;
   std::optional<int64_t> since_, until_;
   bool has_any_time_ = false;
+  std::vector<InputFormat> formats_;
   int64_t previous_time_ = 0;
   int64_t first_time_ = 0;
   int64_t last_time_ = 0;

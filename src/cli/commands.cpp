@@ -11,6 +11,8 @@
 #include <memory>
 #include <vector>
 
+#include <fmt/ranges.h>
+
 #include "coroner/analysis.hpp"
 #include "coroner/ingest.hpp"
 #include "coroner/report.hpp"
@@ -36,6 +38,7 @@ struct Settings {
   std::vector<FindingKind> fail_on, kinds;
   bool color = false;
   StageTemplates templates = StageTemplates::automatic;
+  Dialect dialect = Dialect::automatic;
 };
 
 std::optional<std::string> settle(const Options& o, Settings& s) {
@@ -74,6 +77,8 @@ std::optional<std::string> settle(const Options& o, Settings& s) {
   };
   if (auto err = time("--since", o.since, s.since)) return err;
   if (auto err = time("--until", o.until, s.until)) return err;
+  if (auto err = time("--log-end", o.log_end, s.analysis.program_stop)) return err;
+  s.dialect = dialect_from_string(o.dialect).value_or(Dialect::automatic);
   if (auto bad = parse_kind_list(o.fail_on, s.fail_on))
     return "--fail-on: unknown kind '" + *bad + "'";
   if (auto bad = parse_kind_list(o.kinds, s.kinds)) return "--kind: unknown kind '" + *bad + "'";
@@ -137,7 +142,7 @@ std::vector<std::string> inputs(const Options& o) {
 int run_schema(const Options& o, const Settings& s) {
   SchemaCollector schema(s.roles, s.templates);
   auto files = inputs(o);
-  IngestResult result = ingest(files, s.roles, schema, 0, nullptr, o.threads);
+  IngestResult result = ingest(files, s.roles, schema, 0, nullptr, o.threads, s.dialect);
   if (result.error) return fail(result.error->describe());
   if (schema.records() == 0 && !result.damage.empty())
     return fail(result.damage.front() + ", with no valid record before the damage");
@@ -147,6 +152,38 @@ int run_schema(const Options& o, const Settings& s) {
   std::string text = o.format == "json" ? render_schema_json(schema, files, result.damage)
                                         : render_schema_text(schema, files, result.damage);
   return write_output(o, text);
+}
+
+// "app.jsonl: no record names a task (looked for task_id, ...); its records have ts (120), ...":
+// what is missing, where coroner looked, and the keys the log does have, on one line.
+std::string unreadable_log(const TaskStore& store, const Settings& s,
+                           const std::vector<std::string>& files, const std::string& missing) {
+  constexpr size_t kKeysShown = 10;
+  const InputFormat* format = nullptr;
+  for (const InputFormat& f : store.formats())
+    if (!format || (format->keys.empty() && !f.keys.empty())) format = &f;
+  RoleConfig roles = roles_for(format ? format->dialect : Dialect::json, s.roles);
+  std::vector<Role> wanted = {Role::task};
+  if (missing.find("time") != std::string::npos) wanted = {Role::time};
+  if (missing.find("stage") != std::string::npos) wanted = {Role::stage, Role::status};
+  std::vector<std::string_view> looked;
+  for (Role role : wanted)
+    for (const auto& path : roles[role]) looked.push_back(path);
+  std::string have;
+  if (format) {
+    for (size_t i = 0; i < format->keys.size() && i < kKeysShown; ++i)
+      have += fmt::format("{}{} ({})", have.empty() ? "" : ", ", format->keys[i].path,
+                          format->keys[i].records);
+    if (format->keys.size() > kKeysShown)
+      have += fmt::format(" and {} more", format->keys.size() - kKeysShown);
+  }
+  std::string where = files.size() == 1 ? std::string(display_name(files[0])) : "input";
+  std::string dialect = format ? fmt::format(", read as {}", to_string(format->dialect)) : "";
+  return fmt::format(
+      "{}: {} (looked for {}{}); the records have {} (coroner schema lists them; --field {}=NAME "
+      "names the field)",
+      where, missing, fmt::join(looked, ", "), dialect, have.empty() ? "no key" : have,
+      to_string(wanted.front()));
 }
 
 bool shown(const Finding& f, const Settings& s, const Options& o, const TaskStore& store) {
@@ -196,7 +233,7 @@ T& kept_until_exit(Args&&... args) {
 
 int run_analysis(const Options& o, const Settings& s) {
   TaskStore& store = kept_until_exit<TaskStore>(s.vocabulary, o.max_stages, o.strict);
-  store.set_stage_templates(s.templates, s.roles);
+  store.set_stage_templates(s.templates);
   store.set_window(s.since, s.until);
   // timeline shows every record of its task; --stage-deadline needs every stage's duration.
   store.set_folding(o.command != "timeline" && s.analysis.stage_deadlines.empty());
@@ -204,7 +241,7 @@ int run_analysis(const Options& o, const Settings& s) {
   for (const auto& f : files) store.add_file(f);
   Progress progress(!o.quiet && isatty(STDERR_FILENO));
   IngestResult result = ingest(
-      files, s.roles, store, 0, [&](uint64_t b) { progress(b); }, o.threads);
+      files, s.roles, store, 0, [&](uint64_t b) { progress(b); }, o.threads, s.dialect);
   if (result.error) return fail(result.error->describe());
   for (const std::string& note : result.damage) store.add_damage(note);
   store.finish();
@@ -224,6 +261,8 @@ int run_analysis(const Options& o, const Settings& s) {
     }
     return fail(fmt::format("{}: no valid record (no line is a JSON object)", where));
   }
+  if (std::string missing = store.unreadable_reason(); !missing.empty())
+    return fail(unreadable_log(store, s, files, missing));
   Analysis& analysis = kept_until_exit<Analysis>(analyze(store, s.analysis));
 
   ReportInput in(analysis);

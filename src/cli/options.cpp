@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "coroner/dialect.hpp"
 #include "coroner/roles.hpp"
 #include "coroner/version.hpp"
 
@@ -27,7 +28,8 @@ std::string field_help() {
   std::vector<std::string_view> roles;
   for (size_t r = 0; r < kRoleCount; ++r) roles.push_back(to_string(Role(r)));
   return "ROLE=NAME: read a role from this field; dotted paths reach into objects "
-         "(task=extra.task_id). Roles: " +
+         "(task=extra.task_id), a key with a dot in it goes in double quotes "
+         "(task='attributes.\"asyncio.task\"'). Roles: " +
          joined(roles, " ") + ". attempt (default: " + joined(default_roles()[Role::attempt], " ") +
          ") counts from 0 when the field is named " + joined(kRetryCountNames, "/") +
          " (1 is a retry), else from 1 (2 is a retry)";
@@ -70,6 +72,13 @@ void input_options(CLI::App& cmd, Options& o) {
                  "stages, one per meaning")
       ->group("Input")
       ->capture_default_str();
+  cmd.add_option("--dialect", o.dialect,
+                 "How the logs are written: auto (told per file from its first records), " +
+                     dialect_names(false).substr(0) +
+                     " (structlog, python-json-logger and stdlib logging are json)")
+      ->group("Input")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "json", "loguru", "eliot", "opentelemetry", "otel"}));
   cmd.add_option("--templates", o.templates,
                  "Free-text stages to templates ('fetched <url> in <num> ms'): auto (a stage "
                  "from a message or msg field, or with a space in it), on, off")
@@ -96,6 +105,11 @@ void rule_options(CLI::App& cmd, Options& o) {
   cmd.add_option("--deadline", o.deadline, "Longest any task may run before it counts as timed out")
       ->group("Rules")
       ->type_name("DUR");
+  cmd.add_option("--log-end", o.log_end,
+                 "When the program stopped (killed, crashed): open tasks are judged against this "
+                 "time, not the last record (ISO-8601 or epoch)")
+      ->group("Rules")
+      ->type_name("TIME");
   one_each(cmd.add_option("--stage-deadline", o.stage_deadlines,
                           "STAGE=DUR: longest one stage may take"))
       ->group("Rules")

@@ -42,6 +42,8 @@ struct Options {
   int depth = 2;
   size_t max_stages = 10000;
   std::string templates = "auto";
+  std::string dialect = "auto";
+  std::string log_end;
   unsigned threads = default_threads();
 };
 

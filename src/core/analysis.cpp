@@ -188,6 +188,9 @@ void Analyzer::run() {
   out_.options = options_;
   out_.log_start = store_.first_time();
   out_.log_end = store_.last_time();
+  // --log-end: the program ran on, silent, until it stopped (a stop before the last record is
+  // wrong, and the records win).
+  if (options_.program_stop) out_.log_end = std::max(out_.log_end, *options_.program_stop);
   attribute_asyncio_notes();
   out_.outcomes.assign(store_.tasks().size(), TaskOutcome{});
   out_.stages = store_.stage_stats();
@@ -497,6 +500,9 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
 // When a task was judged, if not at the log's end: "its process stopped at +2s" (the asyncio
 // module's exit record).
 std::string Analyzer::stop_name(uint32_t index, const TaskFacts& facts) const {
+  bool told = options_.program_stop.has_value();
+  if (facts.stop == out_.log_end && !store_.pending_at_exit(index) && told)
+    return fmt::format("the program stopped at {} (--log-end)", at(facts.stop));
   if (facts.stop == out_.log_end && !store_.pending_at_exit(index)) return {};
   return fmt::format("its process stopped at {}{}", at(facts.stop),
                      store_.pending_at_exit(index) ? " with the task pending" : "");
@@ -721,7 +727,7 @@ void Analyzer::judge_anomalies(uint32_t index, const TaskFacts& facts) {
           t.events[i].time, t.events[i].stage);
       return;
     }
-    if (facts.meanings[i] != Lifecycle::start) did_work = true;
+    if (facts.meanings[i] != Lifecycle::start && !e.wait) did_work = true;
   }
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "reader.hpp"
 #include "record_batch.hpp"
@@ -28,9 +29,19 @@ std::string damage_note(const std::string& path, const std::string& damage) {
   return fmt::format("{}: {}", display_name(path), damage);
 }
 
+// Enough of a file's start to tell its dialect from a few dozen records.
+constexpr size_t kFormatHead = 64 << 10;
+
+// Tells the input's format from its first bytes, and makes the chunker cut where it must.
+InputFormat read_format(LineChunker& chunker, Dialect dialect) {
+  InputFormat format = detect_format(chunker.head(kFormatHead), dialect);
+  chunker.set_multiline_values(format.multiline);
+  return format;
+}
+
 IngestResult ingest_serial(const std::vector<std::string>& paths, const RoleConfig& roles,
                            RecordSink& sink, uint32_t first_file_index,
-                           const ProgressFn& progress) {
+                           const ProgressFn& progress, Dialect dialect) {
   IngestResult result;
   RecordParser parser(roles);
   for (size_t i = 0; i < paths.size(); ++i) {
@@ -41,10 +52,13 @@ IngestResult ingest_serial(const std::vector<std::string>& paths, const RoleConf
       return result;
     }
     LineChunker chunker(*input.source);
+    InputFormat format = read_format(chunker, dialect);
+    uint32_t file = first_file_index + uint32_t(i);
+    sink.on_input_format(file, format);
     Chunk chunk;
     while (chunker.next(chunk)) {
       result.bytes += chunk.size;
-      if (!parser.parse_chunk(chunk, first_file_index + uint32_t(i), sink)) {
+      if (!parser.parse_chunk(chunk, file, sink, format)) {
         result.stopped_by_sink = true;
         return result;
       }
@@ -69,6 +83,8 @@ struct Job {
   uint32_t file = 0;
   std::vector<char> bytes;  // the chunk, then simdjson's padding
   Chunk chunk;
+  std::shared_ptr<const InputFormat> format;  // its file's
+  bool first_of_file = false;                 // the sink hears the format before it
   RecordBatch batch;
   std::optional<InputError> error;
   std::string damage;
@@ -79,6 +95,8 @@ struct Job {
     error.reset();
     damage.clear();
     chunk = Chunk{};
+    format.reset();
+    first_of_file = false;
     end = false;
   }
 };
@@ -91,8 +109,8 @@ struct Job {
 class Pipeline {
  public:
   Pipeline(const std::vector<std::string>& paths, const RoleConfig& roles, uint32_t first_file,
-           unsigned workers)
-      : paths_(paths), roles_(roles), first_file_(first_file), workers_(workers) {
+           unsigned workers, Dialect dialect)
+      : paths_(paths), roles_(roles), first_file_(first_file), workers_(workers), dialect_(dialect) {
     // Enough jobs to keep every thread busy while one batch is being delivered, no more: each
     // holds a chunk and its batch.
     for (unsigned i = 0; i < workers + 2; ++i) free_.push_back(std::make_unique<Job>());
@@ -150,11 +168,15 @@ class Pipeline {
         }
         // Smaller chunks than the serial reader's: several are in flight, each with its batch.
         chunker_ = std::make_unique<LineChunker>(*input_.source, kParallelChunkSize);
+        format_ = std::make_shared<const InputFormat>(read_format(*chunker_, dialect_));
+        format_told_ = false;
       }
       // Chunks change hands, not bytes: the job takes the storage holding its chunk, and the
       // job's old storage becomes the chunker's next buffer.
       if (chunker_->next_into(job.bytes, job.chunk)) {
         job.file = first_file_ + uint32_t(file_);
+        job.format = format_;
+        job.first_of_file = !std::exchange(format_told_, true);
         return number(job);
       }
       const std::string& path = paths_[file_];
@@ -186,7 +208,7 @@ class Pipeline {
 
   static void parse_into_batch(RecordParser& parser, Job& job) {
     job.batch.set_input(job.chunk.data, job.chunk.size);
-    parser.parse_chunk(job.chunk, job.file, job.batch);
+    parser.parse_chunk(job.chunk, job.file, job.batch, *job.format);
   }
 
   void parse() {
@@ -240,8 +262,9 @@ class Pipeline {
       if (!job->damage.empty()) result.damage.push_back(job->damage);
       if (job->end) return result;
       result.bytes += job->chunk.size;
-      bool go_on =
-          parsed ? job->batch.replay(sink) : parser.parse_chunk(job->chunk, job->file, sink);
+      if (job->first_of_file) sink.on_input_format(job->file, *job->format);
+      bool go_on = parsed ? job->batch.replay(sink)
+                          : parser.parse_chunk(job->chunk, job->file, sink, *job->format);
       if (!go_on) {
         result.stopped_by_sink = true;
         return result;
@@ -271,6 +294,9 @@ class Pipeline {
   size_t file_ = 0;  // index into paths_
   OpenedInput input_;
   std::unique_ptr<LineChunker> chunker_;
+  Dialect dialect_;
+  std::shared_ptr<const InputFormat> format_;  // the current file's
+  bool format_told_ = false;                   // a job of the current file carries it already
   uint64_t next_sequence_ = 0;
   std::atomic<bool> read_all_ = false;  // the end (or an error) was handed out
 };
@@ -279,9 +305,9 @@ class Pipeline {
 
 IngestResult ingest(const std::vector<std::string>& paths, const RoleConfig& roles,
                     RecordSink& sink, uint32_t first_file_index, const ProgressFn& progress,
-                    unsigned threads) {
-  if (threads <= 1) return ingest_serial(paths, roles, sink, first_file_index, progress);
-  return Pipeline(paths, roles, first_file_index, threads - 1).run(sink, progress);
+                    unsigned threads, Dialect dialect) {
+  if (threads <= 1) return ingest_serial(paths, roles, sink, first_file_index, progress, dialect);
+  return Pipeline(paths, roles, first_file_index, threads - 1, dialect).run(sink, progress);
 }
 
 }  // namespace coroner

@@ -1,5 +1,7 @@
 #include "reader.hpp"
 
+#include "json_values.hpp"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -275,12 +277,29 @@ uint64_t count_newlines(const char* data, size_t size) {
   return total;
 }
 
+std::string_view LineChunker::head(size_t size) {
+  while (filled_ - consumed_ < size && !eof_ && source_.error().empty()) {
+    size_t before = filled_;
+    fill();
+    if (filled_ == before && !eof_) break;
+  }
+  size_t available = filled_ - consumed_;
+  return {buffer_.data() + consumed_, available < size ? available : size};
+}
+
 bool LineChunker::next(Chunk& chunk) {
   while (true) {
     const char* begin = buffer_.data() + consumed_;
     size_t available = filled_ - consumed_;
     const char* last_newline = nullptr;
-    if (available > 0) {
+    if (available > 0 && multiline_values_) {
+      size_t cut = last_newline_between_values(begin, available);
+      if (cut != kNoValueEnd) {
+        last_newline = begin + cut - 1;
+      } else if (available > kMaxOpenValue) {
+        last_newline = static_cast<const char*>(memrchr(begin, '\n', available));
+      }
+    } else if (available > 0) {
       // memrchr: the last newline closes the last whole line of the chunk.
       last_newline = static_cast<const char*>(memrchr(begin, '\n', available));
     }

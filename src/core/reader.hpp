@@ -55,6 +55,14 @@ class LineChunker {
   static constexpr size_t kDefaultBufferSize = 4 << 20;
 
   explicit LineChunker(ByteSource& source, size_t buffer_size = kDefaultBufferSize);
+  // The input's first bytes, up to `size` (fewer at its end), read but not consumed: what the
+  // dialect is told from.
+  std::string_view head(size_t size);
+  // Chunks end between JSON values, not merely at a newline: for values written over several
+  // lines (json_values.hpp). A damaged value that never closes is cut at a newline once it
+  // passes kMaxOpenValue bytes.
+  void set_multiline_values(bool on) { multiline_values_ = on; }
+  static constexpr size_t kMaxOpenValue = 64 << 20;
   // Fills `chunk` with the next lines; false at the end of input or on a read error (see
   // source().error()). A line longer than the buffer grows the buffer: any length works.
   bool next(Chunk& chunk);
@@ -75,6 +83,7 @@ class LineChunker {
   uint64_t next_line_ = 1;
   bool eof_ = false;
   bool at_file_start_ = true;
+  bool multiline_values_ = false;
 };
 
 }  // namespace coroner

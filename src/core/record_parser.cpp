@@ -8,7 +8,9 @@
 #include <cstring>
 
 #include "coroner/interner.hpp"
+#include "dialect_readers.hpp"
 #include "flat_line.hpp"
+#include "json_values.hpp"
 
 namespace coroner {
 
@@ -56,6 +58,7 @@ struct FieldTree {
     uint8_t rank;  // position in the role's list: lower wins
     // The attempt role only: the least value that is a retry, told by the field's name.
     uint8_t first_retry = 0;
+    bool message = false;  // the stage role only: a free-text field (is_message_field)
   };
   struct Node {
     std::vector<Target> targets;
@@ -70,6 +73,7 @@ struct FieldTree {
         Target target{Role(r), uint8_t(rank)};
         if (Role(r) == Role::attempt)
           target.first_retry = uint8_t(first_retry_attempt(paths[rank]));
+        if (Role(r) == Role::stage) target.message = is_message_field(paths[rank]);
         add(paths[rank], target);
       }
     }
@@ -77,14 +81,10 @@ struct FieldTree {
   }
 
   void add(std::string_view path, Target target) {
+    std::vector<std::string> parts = split_field_path(path);
+    if (parts.empty()) return;  // malformed: --field refuses it before
     uint32_t node = 0;
-    while (true) {
-      size_t dot = path.find('.');
-      uint32_t name = names.intern(path.substr(0, dot));
-      node = child_or_new(node, name);
-      if (dot == std::string_view::npos) break;
-      path.remove_prefix(dot + 1);
-    }
+    for (const std::string& part : parts) node = child_or_new(node, names.intern(part));
     nodes[node].targets.push_back(target);
   }
 
@@ -196,12 +196,15 @@ simdjson::error_code string_text(od::value& value, std::string_view& out) {
 }  // namespace
 
 struct RecordParser::Impl {
-  Impl(const RoleConfig& roles, bool flat)
-      : config(roles), tree(roles), flat_lines(flat), key_spans(tree.nodes.size()) {}
+  Impl(const RoleConfig& roles, bool flat, Dialect d)
+      : config(roles), tree(config), flat_lines(flat), dialect(d), key_spans(tree.nodes.size()) {}
 
-  const RoleConfig& config;
+  RoleConfig config;
   FieldTree tree;
   bool flat_lines;
+  Dialect dialect;
+  EliotReader eliot;
+  SpanReader spans;
   od::parser stream_parser;
   od::parser line_parser;
   RawRecord record;
@@ -233,6 +236,11 @@ struct RecordParser::Impl {
   uint32_t document_number = 0;
 
   bool parse_chunk(const Chunk& chunk, uint32_t file, RecordSink& sink);
+  // Reads the chunk one JSON value at a time: values over several lines (`multiline`), or
+  // values that are read by a dialect's own reader.
+  bool parse_values(const Chunk& chunk, uint32_t file, RecordSink& sink, bool multiline);
+  // One value: its records to the sink, or a bad line. False when the sink asked to stop.
+  bool read_value(const JsonText& text, uint32_t file, uint64_t line, RecordSink& sink);
   // Reads flat lines from `begin` on; returns the offset of the first line it cannot read, and
   // in `lines` how many it read.
   size_t flat_pass(const Chunk& chunk, size_t begin, uint32_t file, RecordSink& sink,
@@ -274,11 +282,23 @@ struct RecordParser::Impl {
 };
 
 RecordParser::RecordParser(const RoleConfig& roles, bool flat_lines)
-    : impl_(std::make_unique<Impl>(roles, flat_lines)) {}
+    : roles_(roles), flat_lines_(flat_lines) {}
 RecordParser::~RecordParser() = default;
 
-bool RecordParser::parse_chunk(const Chunk& chunk, uint32_t file, RecordSink& sink) {
-  return impl_->parse_chunk(chunk, file, sink);
+RecordParser::Impl& RecordParser::impl_for(Dialect dialect) {
+  if (dialect == Dialect::automatic) dialect = Dialect::json;
+  auto& impl = impls_[size_t(dialect)];
+  if (!impl) impl = std::make_unique<Impl>(roles_for(dialect, roles_), flat_lines_, dialect);
+  return *impl;
+}
+
+bool RecordParser::parse_chunk(const Chunk& chunk, uint32_t file, RecordSink& sink,
+                               const InputFormat& format) {
+  Impl& impl = impl_for(format.dialect);
+  bool own_reader = impl.dialect == Dialect::eliot || impl.dialect == Dialect::opentelemetry;
+  if (format.multiline || own_reader)
+    return impl.parse_values(chunk, file, sink, format.multiline);
+  return impl.parse_chunk(chunk, file, sink);
 }
 
 namespace {
@@ -455,6 +475,74 @@ size_t RecordParser::Impl::slow_line(const Chunk& chunk, size_t begin, uint32_t 
   record.line = line_at(chunk, begin);
   sink.on_record(record);
   return next;
+}
+
+bool RecordParser::Impl::parse_values(const Chunk& chunk, uint32_t file, RecordSink& sink,
+                                      bool multiline) {
+  cursor_offset = 0;
+  cursor_line = chunk.first_line;
+  size_t pos = 0;
+  while (pos < chunk.size) {
+    size_t line_end = line_end_after(chunk, pos);
+    std::string_view line(chunk.data + pos, line_end - pos);
+    if (line.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+      pos = line_end;  // a blank line, or the blanks after a value
+      continue;
+    }
+    auto bad = [&](size_t offset, std::string reason) {
+      return sink.on_bad_line(BadLine{file, line_at(chunk, offset), std::move(reason)});
+    };
+    // A prefix before the object ("2026-... stdout F ") is left behind, as on any line.
+    size_t brace = line.find('{');
+    if (brace == std::string_view::npos) {
+      if (!bad(pos, "not a JSON object")) return false;
+      pos = line_end;
+      continue;
+    }
+    size_t start = pos + brace;
+    size_t limit = multiline ? chunk.size : line_end;
+    size_t size = json_value_end(chunk.data + start, limit - start);
+    if (size == kNoValueEnd) {
+      if (!bad(start, "invalid JSON: the object does not close")) return false;
+      // A damaged value written over lines: go on at the next line that opens one.
+      pos = line_end;
+      while (multiline && pos < chunk.size && chunk.data[pos] != '{')
+        pos = line_end_after(chunk, pos);
+      continue;
+    }
+    size_t end = start + size;
+    if (!multiline && !only_blanks_to_newline(chunk.data + end, chunk.data + chunk.size)) {
+      if (!bad(start, "invalid JSON: text after the object")) return false;
+      pos = line_end;
+      continue;
+    }
+    JsonText text{chunk.data + start, size, chunk.capacity - start};
+    if (!read_value(text, file, line_at(chunk, start), sink)) return false;
+    pos = end;
+  }
+  return true;
+}
+
+bool RecordParser::Impl::read_value(const JsonText& text, uint32_t file, uint64_t line,
+                                    RecordSink& sink) {
+  if (dialect == Dialect::opentelemetry) {
+    std::string error;
+    if (spans.read(text, file, line, sink, error)) return true;
+    return sink.on_bad_line(BadLine{file, line, error});
+  }
+  od::document doc;
+  auto error = line_parser.iterate(text.data, text.size, text.capacity).get(doc);
+  record.clear();
+  if (!error) error = read_document(doc);
+  if (error)
+    return sink.on_bad_line(
+        BadLine{file, line, std::string("invalid JSON: ") + simdjson::error_message(error)});
+  record.file = file;
+  record.line = line;
+  // An eliot record is its action's; a value without eliot's fields is read as it is.
+  if (dialect == Dialect::eliot && eliot.read(text, record, sink)) return true;
+  sink.on_record(record);
+  return true;
 }
 
 simdjson::error_code RecordParser::Impl::read_document(od::document_reference doc) {
@@ -728,6 +816,7 @@ void RecordParser::Impl::read_scalar(const JsonScalar& value, const FieldTree::T
       break;
     case Role::stage:
       r.stage = text;
+      r.stage_from_message = target.message;
       break;
     case Role::status:
       r.status = text;

@@ -72,31 +72,56 @@ std::optional<std::string> apply_field_override(RoleConfig& config, std::string_
     return "unknown role '" + std::string(role_name) + "' (roles: " + known + ")";
   }
   std::string_view path = spec.substr(eq + 1);
-  if (path.front() == '.' || path.back() == '.' || path.find("..") != std::string_view::npos)
-    return "malformed field path '" + std::string(path) + "'";
-  if (*role == Role::scope)
-    config[*role] = split_commas(path);
-  else
-    config[*role] = {std::string(path)};
+  std::vector<std::string> paths =
+      *role == Role::scope ? split_commas(path) : std::vector<std::string>{std::string(path)};
+  for (const auto& one : paths)
+    if (split_field_path(one).empty())
+      return "malformed field path '" + one + "' (a key with a dot in it goes in double quotes)";
+  config[*role] = std::move(paths);
+  config.named_by_user[size_t(*role)] = true;
   return std::nullopt;
 }
 
 void set_scope_fields(RoleConfig& config, std::string_view comma_list) {
   config[Role::scope] = split_commas(comma_list);
+  config.named_by_user[size_t(Role::scope)] = true;
+}
+
+std::vector<std::string> split_field_path(std::string_view path) {
+  std::vector<std::string> parts;
+  while (true) {
+    std::string part;
+    if (!path.empty() && path.front() == '"') {
+      size_t close = path.find('"', 1);
+      if (close == std::string_view::npos) return {};
+      part = path.substr(1, close - 1);
+      path.remove_prefix(close + 1);
+      if (!path.empty() && path.front() != '.') return {};
+    } else {
+      size_t dot = path.find('.');
+      part = path.substr(0, dot);
+      path.remove_prefix(dot == std::string_view::npos ? path.size() : dot);
+    }
+    if (part.empty()) return {};
+    parts.push_back(std::move(part));
+    if (path.empty()) return parts;
+    path.remove_prefix(1);  // the dot
+    if (path.empty()) return {};
+  }
 }
 
 namespace {
 
 // `extra.retries` is `retries`: the last part of a dotted path names the field.
-std::string_view field_name(std::string_view field_path) {
-  size_t dot = field_path.rfind('.');
-  return dot == std::string_view::npos ? field_path : field_path.substr(dot + 1);
+std::string field_name(std::string_view field_path) {
+  std::vector<std::string> parts = split_field_path(field_path);
+  return parts.empty() ? std::string(field_path) : parts.back();
 }
 
 }  // namespace
 
 bool is_message_field(std::string_view field_path) {
-  std::string_view name = field_name(field_path);
+  std::string name = field_name(field_path);
   return name == "message" || name == "msg";
 }
 
@@ -106,7 +131,7 @@ bool templates_stage(StageTemplates mode, bool from_message_field, std::string_v
 }
 
 bool attempt_counts_retries(std::string_view field_path) {
-  std::string_view name = field_name(field_path);
+  std::string name = field_name(field_path);
   for (std::string_view retry_name : kRetryCountNames)
     if (name == retry_name) return true;
   return false;

@@ -38,10 +38,10 @@ void SchemaCollector::sample(FieldUse& use, std::string_view value) {
 }
 
 // The store reduces free-text stages the same way (TaskStore::intern_stage).
-void SchemaCollector::count_template(const std::string& path, std::string_view stage) {
+void SchemaCollector::count_template(bool from_message, std::string_view stage) {
   // Bounded apart from the tasks: free text that masks badly has as many templates as values.
   constexpr size_t kMaxTemplates = 100000;
-  if (!templates_stage(templates_, is_message_field(path), stage)) return;
+  if (!templates_stage(templates_, from_message, stage)) return;
   if (parse_asyncio_message(stage)) return;  // asyncio speaking of a task: no stage
   if (!mask_variable_parts(stage, template_buffer_)) return;
   ++templated_stages_;
@@ -80,7 +80,7 @@ void SchemaCollector::on_record(const RawRecord& r) {
         break;
       case Role::stage:
         sample(field, r.stage);
-        if (r.has_task) count_template(field.path, r.stage);  // as the store: a task's stages
+        if (r.has_task) count_template(r.stage_from_message, r.stage);  // as the store: a task's stages
         break;
       case Role::status:
         sample(field, r.status);

@@ -119,12 +119,16 @@ std::vector<uint32_t> TaskGraph::blame_chain(uint32_t task, std::span<const Task
   uint32_t at = task;
   while (true) {
     // Prefer what is worst: a failed task or a deadlock explains a wait better than one more
-    // waiting task.
+    // waiting task. But when it waited on several (a parent on its child spans or actions), a
+    // failure it logged past was handled, and explains nothing.
     uint32_t next = kNone;
     int next_rank = -1;
-    for (uint32_t w : store_->tasks()[at].awaits) {
+    const Task& waiter = store_->tasks()[at];
+    for (uint32_t w : waiter.awaits) {
       Outcome o = outcomes[w].outcome;
       if (seen.count(w) || o == Outcome::ok) continue;
+      bool outlived = ended_badly(o) && outcomes[w].end < waiter.last_time;
+      if (outlived && waiter.awaits.size() > 1) continue;
       int rank = ended_badly(o)       ? 4
                  : cycle_of[w] >= 0   ? 3
                  : active[w]          ? 1

@@ -160,6 +160,7 @@ void TaskStore::on_record(const RawRecord& r) {
   if (!r.marker.empty() && take_module_record(r, scope, own_task, time)) return;
   if (own_task == kNone) return;
   ++counts_.task_records;
+  counts_.staged_records += !r.stage.empty() || !r.status.empty();
   Event event = make_event(r, time);
   if (r.has_timeout) timeouts_[own_task] = r.timeout_ns;
   add_links(own_task, scope, r);
@@ -226,7 +227,7 @@ Event TaskStore::make_event(const RawRecord& r, int64_t time) {
   event.file = uint16_t(std::min<uint32_t>(r.file, UINT16_MAX));
   event.line = uint32_t(std::min<uint64_t>(r.line, UINT32_MAX));
   if (!r.stage.empty()) {
-    event.stage = intern_stage(r.stage, r.filled_by[size_t(Role::stage)], event.text);
+    event.stage = intern_stage(r.stage, r.stage_from_message, event.text);
     ++stage_stats_[event.stage].records;
   }
   if (!r.status.empty()) event.status = intern_word(r.status);
@@ -311,7 +312,7 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
   if (abnormal) task.had_error = true;
   bool strong_start = is_restart_word(event.status) || is_restart_word(event.stage);
   if (is_restart(meaning, strong_start, task.did_work)) task.restarted = true;
-  if (meaning != Lifecycle::start) task.did_work = true;
+  if (meaning != Lifecycle::start && !event.wait) task.did_work = true;  // waiting is no work
   task.events.push_back(event);
   if (event.text != kNone) task.has_texts = true;
 
@@ -459,6 +460,19 @@ void TaskStore::attribute_asyncio_notes() {
       note.task = find_task(s, note.task_name);
     if (note.task == kNone) note.task = task_or_new(note.scope, note.task_name);
   }
+}
+
+void TaskStore::on_input_format(uint32_t file, const InputFormat& format) {
+  if (formats_.size() <= file) formats_.resize(file + 1);
+  formats_[file] = format;
+}
+
+std::string TaskStore::unreadable_reason() const {
+  if (counts_.task_records == 0 && asyncio_notes_.empty()) return "no record names a task";
+  if (!has_any_time_) return "no record has a time";
+  if (counts_.staged_records == 0 && asyncio_notes_.empty())
+    return "no task record has a stage or a status";
+  return {};
 }
 
 bool TaskStore::on_bad_line(const BadLine& bad) {

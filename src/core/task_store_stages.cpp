@@ -34,31 +34,22 @@ size_t slot_of(std::string_view value, size_t slots) {
 
 }  // namespace
 
-void TaskStore::set_stage_templates(StageTemplates mode, const RoleConfig& roles) {
-  templates_ = mode;
-  const auto& paths = roles[Role::stage];
-  message_field_.assign(paths.size(), false);
-  for (size_t i = 0; i < paths.size(); ++i) message_field_[i] = is_message_field(paths[i]);
-}
-
 size_t TaskStore::stage_templates() const {
   size_t count = 0;
   for (size_t id = 0; id < is_template_.size(); ++id) count += is_template_[id] && is_stage_[id];
   return count;
 }
 
-// The stage a value read from the stage role's field `rank` names: the value itself, or its
+// The stage a value of the stage role names: the value itself, or its
 // template when it is free text with a variable part (then `text` keeps the value as written).
 // Most logs use a handful of stage values, or of templates: two small caches answer before the
 // mask and the hash table. Names folded into "(other)" are not cached: each is counted.
-uint32_t TaskStore::intern_stage(std::string_view stage, uint8_t rank, uint32_t& text) {
+uint32_t TaskStore::intern_stage(std::string_view stage, bool from_message, uint32_t& text) {
   RecentStage& recent = recent_values_[slot_of(stage, kRecentStages)];
-  bool hit = recent.id != kNone && recent.rank == rank && recent.text == stage;
-  bool masked =
-      hit ? recent.masked
-          : templates_stage(templates_, rank < message_field_.size() && message_field_[rank],
-                            stage) &&
-                mask_variable_parts(stage, template_buffer_);
+  bool hit = recent.id != kNone && recent.from_message == from_message && recent.text == stage;
+  bool masked = hit ? recent.masked
+                    : templates_stage(templates_, from_message, stage) &&
+                          mask_variable_parts(stage, template_buffer_);
   uint32_t id = hit      ? recent.id
                 : masked ? template_named(template_buffer_)
                          : intern_stage_slowly(stage);
@@ -69,7 +60,7 @@ uint32_t TaskStore::intern_stage(std::string_view stage, uint8_t rank, uint32_t&
   if (!hit && !is_other_stage(id)) {
     recent.text.assign(stage);
     recent.id = id;
-    recent.rank = rank;
+    recent.from_message = from_message;
     recent.masked = masked;
   }
   return id;

@@ -253,12 +253,46 @@ def test_field_option_before_file():
     check("learned:" not in r.out and "35 records" in r.out, "--end-stage then FILE", r)
 
 
-def test_no_task_field_is_explained():
-    r = run(fixture("nested_fields.jsonl"))
-    check("0 tasks" in r.out, "no task invented", r)
-    text = (r.out + r.err).lower()
-    check("--field" in text or "no record has a task" in text,
-          "says that no record had a task field and how to name one", r)
+def test_no_task_field_is_an_input_error():
+    # A log coroner cannot read never passes a gate: exit 2, one line saying what is missing,
+    # where coroner looked, and the keys the records do have (nested ones too).
+    for command in ("analyze", "timeline", "stats", "graph"):
+        args = [command] + (["101"] if command == "timeline" else []) + [fixture("nested_fields.jsonl")]
+        r = run(*args)
+        expect_status(r, 2)
+        check(r.out == "", "%s prints no report" % command, r)
+        lines = r.err.strip().splitlines()
+        check(len(lines) == 1, "%s says it on one line" % command, r)
+        check("nested_fields.jsonl: no record names a task" in r.err, "names file and what is missing", r)
+        check("looked for task_id, taskId" in r.err, "says where it looked", r)
+        check("extra.task_id (" in r.err and "extra.stage (" in r.err, "lists the nested keys the log has", r)
+        check("--field task=NAME" in r.err, "says how to name the field", r)
+    # schema is the tool for this: it still reads the log and exits 0.
+    r = run("schema", fixture("nested_fields.jsonl"))
+    expect_status(r, 0)
+    # Named with --field, the same log reads.
+    ok = run("--field", "task=extra.task_id", "--field", "stage=extra.stage", fixture("nested_fields.jsonl"))
+    check(ok.status in (0, 1), "reads with --field", ok)
+
+
+def test_no_time_or_stage_is_an_input_error():
+    with tempfile.TemporaryDirectory() as tmp:
+        check_no_time_or_stage(tmp)
+
+
+def check_no_time_or_stage(tmp):
+    no_time = write_log(tmp, "no_time_at_all.jsonl", [{"task_id": "a", "stage": "fetch", "when": 5},
+                                                      {"task_id": "a", "stage": "done"}])
+    r = run(no_time)
+    expect_status(r, 2)
+    check("no record has a time (looked for timestamp, ts" in r.err and "when (1)" in r.err,
+          "no time: says so and lists the keys", r)
+    no_stage = write_log(tmp, "no_stage.jsonl", [{"ts": 1, "task_id": "a", "what": "fetch"},
+                                                 {"ts": 2, "task_id": "a", "what": "x"}])
+    r = run(no_stage)
+    expect_status(r, 2)
+    check("no task record has a stage or a status (looked for stage, event" in r.err,
+          "no stage: says so", r)
 
 
 def test_no_time_fixture_is_clean():

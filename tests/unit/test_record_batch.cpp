@@ -48,6 +48,7 @@ RawRecord full_record(const std::string& elsewhere) {
   r.has_task = true;
   r.task = in_input("t-1");
   r.stage = in_input("fetch");
+  r.stage_from_message = true;
   r.status = std::string_view(elsewhere).substr(0, 4);
   r.parent = std::string_view(elsewhere).substr(4, 3);
   r.awaits = {in_input("a"), std::string_view(elsewhere).substr(7, 0), in_input("b"),
