@@ -198,6 +198,9 @@ struct Task {
   bool pending_at_exit : 1 = false;   // the asyncio module saw it pending when its process stopped
   bool did_end_stage : 1 = false;     // a status "done" ended its current stage: timed already
   bool timed_last_stage : 1 = false;  // leaving its previous stage added a normal duration
+  // It encloses other tasks (an eliot action or a span with children): its stages last as long
+  // as its children, and their time is theirs, not a duration of its own stages.
+  bool encloses : 1 = false;
   EventList events;                   // records not folded, in arrival order
   TaskList awaits;                    // task indices it waited on, in first-seen order
 };

@@ -39,6 +39,30 @@ std::string_view leading_exception_name(std::string_view line) {
   return name;
 }
 
+// The exception's repr at the start of `text`: "KeyError('ttl')", up to the parenthesis that
+// closes its arguments. What follows is the task repr's tail, and in debug mode a "created at"
+// and a source traceback many lines long, which are no part of the exception.
+std::string exception_repr(std::string_view text) {
+  int depth = 0;
+  char quote = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quote) {
+      if (c == '\\') ++i;
+      else if (c == quote) quote = 0;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')' && depth > 0 && --depth == 0) {
+      return std::string(text.substr(0, i + 1));
+    } else if (depth == 0 && (c == ' ' || c == '>' || c == '\n')) {
+      return std::string(text.substr(0, i));
+    }
+  }
+  return std::string(text.substr(0, text.find('\n')));
+}
+
 }  // namespace
 
 std::optional<AsyncioNote> parse_asyncio_message(std::string_view text) {
@@ -58,11 +82,7 @@ std::optional<AsyncioNote> parse_asyncio_message(std::string_view text) {
   }
   note.task_name = quoted_after(text, "name=");
   size_t exception = text.find("exception=");
-  if (exception != std::string_view::npos) {
-    std::string_view rest = text.substr(exception + 10);
-    size_t end = rest.rfind(")>");
-    note.detail = std::string(end == std::string_view::npos ? rest : rest.substr(0, end + 1));
-  }
+  if (exception != std::string_view::npos) note.detail = exception_repr(text.substr(exception + 10));
   return note;
 }
 

@@ -54,7 +54,9 @@ bool EliotReader::read(const JsonText& text, RawRecord& record, RecordSink& sink
     for (size_t i = 0; i < depth; ++i) fmt::format_to(std::back_inserter(out), "/{}", numbers[i]);
   };
   size_t depth = numbers.size() - 1;
-  bool in_action = !status.empty() || depth > 0;
+  // A message outside every action is alone in its task: level [1], no status. A root action's
+  // messages come at [2], [3], ...
+  bool in_action = !status.empty() || depth > 0 || numbers[0] > 1;
   record.has_task = in_action;
   if (in_action) {
     name_of(task_, depth);
@@ -68,13 +70,17 @@ bool EliotReader::read(const JsonText& text, RawRecord& record, RecordSink& sink
   record.filled_by[size_t(Role::parent)] = RawRecord::kNoField;
   std::string_view exception = string_at(object, "exception");
   if (!status.empty()) {
-    record.stage = string_at(object, "action_type");
+    // The action's stage is its type, entered at its start; its end ends that stage (a status
+    // alone, as the asyncio module writes it), so the stage's time is measured.
+    record.stage = status == "started" ? string_at(object, "action_type") : std::string_view();
     record.stage_from_message = false;
     record.status = status;
     if (status == "failed") {
       error_type_.assign(last_dotted_part(exception));
       record.error_type = error_type_;
-      record.error_text = string_at(object, "reason");
+      // A TimeoutError's reason is often empty: its type says it all.
+      std::string_view reason = string_at(object, "reason");
+      record.error_text = reason.empty() ? record.error_type : reason;
       record.has_error = true;
     }
   } else if (message_type == "eliot:traceback") {
@@ -104,7 +110,7 @@ bool EliotReader::read(const JsonText& text, RawRecord& record, RecordSink& sink
     wait_.time_form = record.time_form;
     wait_.has_task = true;
     wait_.task = parent_;
-    wait_.marker = "wait";
+    wait_.marker = "child";
     wait_.awaits.assign(1, task_);
     waiting_for_ = fmt::format("{} ({})", task_, record.stage);
     wait_.waiting_for = waiting_for_;
@@ -262,7 +268,7 @@ void SpanReader::emit(uint32_t file, uint64_t line, RecordSink& sink) {
   if (!s.parent.empty()) {
     RawRecord& wait = fresh(s.start, s.has_start);
     wait.task = s.parent;
-    wait.marker = "wait";
+    wait.marker = "child";
     wait.awaits.assign(1, s.id);
     waiting_for_ = fmt::format("{} ({})", s.id, s.name);
     wait.waiting_for = waiting_for_;

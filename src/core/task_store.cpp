@@ -164,6 +164,7 @@ void TaskStore::on_record(const RawRecord& r) {
   Event event = make_event(r, time);
   if (r.has_timeout) timeouts_[own_task] = r.timeout_ns;
   add_links(own_task, scope, r);
+  if (r.marker == "child") tasks_[own_task].encloses = true;
   apply_event(own_task, event);
   // A task first heard of at exit: its pending record was its first record.
   if (!r.marker.empty() && r.marker == "pending") tasks_[own_task].pending_at_exit = true;
@@ -236,7 +237,8 @@ Event TaskStore::make_event(const RawRecord& r, int64_t time) {
                 (event.stage != kNone && is_retry_word_[event.stage]) ||
                 (event.status != kNone && is_retry_word_[event.status]);
   event.attempt = uint8_t(std::min<uint32_t>(r.attempt, UINT8_MAX));
-  if (r.marker == "wait" && event.stage == kNone) {
+  // "child": a dialect's reader says a parent waits on the child it encloses (dialect_readers.hpp).
+  if ((r.marker == "wait" || r.marker == "child") && event.stage == kNone) {
     event.wait = true;
     if (!r.waiting_for.empty()) event.text = keep_text(r.waiting_for.substr(0, kErrorTextLimit));
   }
@@ -329,7 +331,7 @@ void TaskStore::follow_stage(uint32_t task_index, Task& task, uint32_t stage, in
   if (stage == task.stage) return;
   if (task.stage != kNone) {
     count_move(task.stage, stage, task_index, time);
-    task.timed_last_stage = normal && !task.did_end_stage;
+    task.timed_last_stage = normal && !task.did_end_stage && !task.encloses;
     if (task.timed_last_stage) time_stage(task, time);
     ++left_[task.stage];
   } else {
@@ -343,6 +345,7 @@ void TaskStore::follow_stage(uint32_t task_index, Task& task, uint32_t stage, in
 
 // The task's time in its current stage, up to `time`, joins the stage's durations.
 void TaskStore::time_stage(const Task& task, int64_t time) {
+  if (task.encloses) return;
   // A record older than the one before it would give a negative duration: count it as zero.
   int64_t spent = std::max<int64_t>(elapsed(task.stage_since, time), 0);
   stage_stats_[task.stage].durations.add(spent);
