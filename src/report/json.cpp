@@ -188,6 +188,23 @@ void write_input(JsonWriter& w, const ReportInput& in) {
   w.end_array();
   w.key("start").value(format_time(in.analysis.log_start));
   w.key("end").value(format_time(in.analysis.log_end));
+  w.key("program_stop");
+  if (in.analysis.options.program_stop)
+    w.value(format_time(*in.analysis.options.program_stop));
+  else
+    w.null();
+  // How each file was read: its dialect, and what told it.
+  w.key("formats").begin_array();
+  for (uint32_t f = 0; f < store.formats().size(); ++f) {
+    const InputFormat& format = store.formats()[f];
+    w.begin_object();
+    w.key("file").value(file_name(store, f));
+    w.key("dialect").value(to_string(format.dialect));
+    w.key("multiline").value(format.multiline);
+    w.key("why").value(format.why);
+    w.end_object();
+  }
+  w.end_array();
   w.end_object();
 }
 

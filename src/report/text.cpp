@@ -123,6 +123,13 @@ void summary(const ReportInput& in, const Painter& paint, std::string& out) {
         "off keeps them as written)\n",
         plural(counts.templated_stages, "stage value", "stage values"),
         plural(store.stage_templates(), "template", "templates"), example_template(store));
+  for (uint32_t f = 0; f < store.formats().size(); ++f) {
+    const InputFormat& format = store.formats()[f];
+    if (format.dialect == Dialect::json && !format.multiline) continue;  // the common case
+    out += fmt::format("learned: {} is {}{} ({})\n", display_name(store.files()[f]),
+                       to_string(format.dialect), format.multiline ? ", values over several lines" : "",
+                       format.why);
+  }
   if (a.learned_end) {
     out += fmt::format(
         "learned: the log has no word for a finished task; a task ends ok at stage '{}' (the "
