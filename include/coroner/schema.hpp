@@ -32,6 +32,9 @@ class SchemaCollector : public RecordSink {
                            StageTemplates templates = StageTemplates::automatic);
   void on_record(const RawRecord& record) override;
   bool on_bad_line(const BadLine& bad) override;
+  void on_input_format(uint32_t file, const InputFormat& format) override;
+  // How each file was read, with the keys of its first records, by file index.
+  const std::vector<InputFormat>& formats() const { return formats_; }
 
   const RoleConfig& roles() const { return roles_; }
   const std::array<RoleUse, kRoleCount>& uses() const { return uses_; }
@@ -49,9 +52,16 @@ class SchemaCollector : public RecordSink {
  private:
   void sample(FieldUse& use, std::string_view value);
   void count_template(bool from_message, std::string_view stage);
+  // Where the fields of a dialect's roles sit in uses_ (a field two dialects share is one).
+  void add_dialect(Dialect dialect);
 
   RoleConfig roles_;
   std::array<RoleUse, kRoleCount> uses_;
+  std::vector<InputFormat> formats_;
+  // Per dialect and role, the index in uses_[role].fields of each rank of the dialect's list.
+  std::array<std::array<std::vector<size_t>, kRoleCount>, 5> ranks_;
+  std::array<bool, 5> dialect_added_{};
+  Dialect current_ = Dialect::json;
   uint64_t records_ = 0;
   uint64_t bad_line_count_ = 0;
   uint64_t bad_times_ = 0;

@@ -16,35 +16,28 @@ namespace {
 constexpr std::array<std::string_view, 5> kDialectNames = {"auto", "json", "loguru", "eliot",
                                                            "opentelemetry"};
 
-// Which dialect one record is written in, told by keys no other writes.
-Dialect dialect_of(simdjson::dom::object record) {
+// Which dialect one record is written in, told by keys no other writes, and those keys.
+struct Telltale {
+  Dialect dialect = Dialect::json;
+  std::string_view keys = "the roles' own field names";
+};
+
+Telltale dialect_of(simdjson::dom::object record) {
   auto has = [](simdjson::dom::object o, std::string_view key) {
     return o.at_key(key).error() == simdjson::SUCCESS;
   };
-  if (has(record, "resourceSpans")) return Dialect::opentelemetry;
+  if (has(record, "resourceSpans")) return {Dialect::opentelemetry, "OTLP/JSON's resourceSpans"};
   simdjson::dom::object context;
   if (record["context"].get(context) == simdjson::SUCCESS && has(context, "span_id") &&
       has(record, "start_time"))
-    return Dialect::opentelemetry;
-  if (has(record, "task_uuid") && has(record, "task_level")) return Dialect::eliot;
+    return {Dialect::opentelemetry, "spans (context.span_id, start_time)"};
+  if (has(record, "task_uuid") && has(record, "task_level"))
+    return {Dialect::eliot, "task_uuid and task_level"};
   simdjson::dom::object inner;
   if (has(record, "text") && record["record"].get(inner) == simdjson::SUCCESS &&
       has(inner, "time") && has(inner, "message") && has(inner, "level"))
-    return Dialect::loguru;
-  return Dialect::json;
-}
-
-std::string_view telltale(Dialect dialect) {
-  switch (dialect) {
-    case Dialect::opentelemetry:
-      return "spans (context.span_id and start_time, or resourceSpans)";
-    case Dialect::eliot:
-      return "task_uuid and task_level";
-    case Dialect::loguru:
-      return "text and record (time, message, level)";
-    default:
-      return "the roles' own field names";
-  }
+    return {Dialect::loguru, "text and record.time, record.message, record.level"};
+  return {};
 }
 
 // Counts the keys of records, nested ones by path, each once per record.
@@ -74,16 +67,18 @@ class KeyCensus {
       bool quote = key.find('.') != std::string_view::npos;
       std::string path = prefix.empty() ? "" : prefix + ".";
       path += quote ? "\"" + std::string(key) + "\"" : std::string(key);
+      // An object is told by the keys under it, down to kMaxDepth.
+      simdjson::dom::object inner;
+      bool object = value.get(inner) == simdjson::SUCCESS;
+      if (object && depth + 1 < kMaxDepth) {
+        walk(inner, path, depth + 1);
+        continue;
+      }
       KeySeen& seen = seen_[path];
       seen.path = path;
       if (last_record_[path] != records_) {
         last_record_[path] = records_;
         ++seen.records;
-      }
-      simdjson::dom::object inner;
-      if (value.get(inner) == simdjson::SUCCESS) {
-        if (depth + 1 < kMaxDepth) walk(inner, path, depth + 1);
-        continue;
       }
       sample(seen, value);
     }
@@ -100,6 +95,8 @@ class KeyCensus {
       if (s.size() > kSampleLength) text += "...";
     } else if (value.is_array()) {
       text = "[array]";
+    } else if (value.is_object()) {
+      text = "{object}";
     } else {
       text = simdjson::minify(value);
     }
@@ -137,6 +134,7 @@ InputFormat detect_format(std::string_view head, Dialect forced) {
   InputFormat format;
   KeyCensus census;
   std::array<size_t, kDialectNames.size()> votes{};
+  std::array<std::string_view, kDialectNames.size()> telltales{};
   size_t records = 0;
   simdjson::dom::parser parser;
   size_t pos = 0;
@@ -155,7 +153,9 @@ InputFormat detect_format(std::string_view head, Dialect forced) {
     if (parser.parse(value.data(), value.size()).get(object) != simdjson::SUCCESS) continue;
     census.add(object);
     if (records == kRecordsLooked) continue;
-    ++votes[size_t(dialect_of(object))];
+    Telltale telltale = dialect_of(object);
+    ++votes[size_t(telltale.dialect)];
+    telltales[size_t(telltale.dialect)] = telltale.keys;
     ++records;
   }
   format.keys = census.commonest_first();
@@ -174,10 +174,9 @@ InputFormat detect_format(std::string_view head, Dialect forced) {
   if (records == 0) {
     format.why = "no record in the first bytes to tell from";
   } else {
-    format.why = fmt::format("{} in {} of the first {} records", telltale(format.dialect),
-                             votes[best], records);
+    format.why =
+        fmt::format("{} in {} of the first {} records", telltales[best], votes[best], records);
   }
-  if (format.multiline) format.why += ", written over several lines each";
   return format;
 }
 

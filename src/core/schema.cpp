@@ -14,8 +14,30 @@ constexpr size_t kMaxDistinctTasks = 1000000;
 
 SchemaCollector::SchemaCollector(const RoleConfig& roles, StageTemplates templates)
     : roles_(roles), templates_(templates) {
-  for (size_t r = 0; r < kRoleCount; ++r)
-    for (const auto& path : roles_.paths[r]) uses_[r].fields.push_back(FieldUse{path, 0, {}});
+  add_dialect(Dialect::json);
+}
+
+void SchemaCollector::add_dialect(Dialect dialect) {
+  if (dialect_added_[size_t(dialect)]) return;
+  dialect_added_[size_t(dialect)] = true;
+  RoleConfig paths = roles_for(dialect, roles_);
+  for (size_t r = 0; r < kRoleCount; ++r) {
+    auto& fields = uses_[r].fields;
+    for (const auto& path : paths.paths[r]) {
+      auto same = std::find_if(fields.begin(), fields.end(),
+                               [&](const FieldUse& f) { return f.path == path; });
+      if (same == fields.end()) same = fields.insert(fields.end(), FieldUse{path, 0, {}});
+      ranks_[size_t(dialect)][r].push_back(size_t(same - fields.begin()));
+    }
+  }
+}
+
+void SchemaCollector::on_input_format(uint32_t file, const InputFormat& format) {
+  if (formats_.size() <= file) formats_.resize(file + 1);
+  formats_[file] = format;
+  Dialect dialect = format.dialect == Dialect::automatic ? Dialect::json : format.dialect;
+  add_dialect(dialect);
+  current_ = dialect;  // the file's records come next, in order
 }
 
 namespace {
@@ -69,10 +91,11 @@ void SchemaCollector::on_record(const RawRecord& r) {
   }
   for (size_t role = 0; role < kRoleCount; ++role) {
     uint8_t rank = r.filled_by[role];
-    if (rank == RawRecord::kNoField || rank >= uses_[role].fields.size()) continue;
+    const std::vector<size_t>& where = ranks_[size_t(current_)][role];
+    if (rank == RawRecord::kNoField || rank >= where.size()) continue;
     RoleUse& use = uses_[role];
     ++use.records;
-    FieldUse& field = use.fields[rank];
+    FieldUse& field = use.fields[where[rank]];
     ++field.records;
     switch (Role(role)) {
       case Role::task:

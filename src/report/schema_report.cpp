@@ -9,6 +9,28 @@ namespace {
 std::string file_name(const std::vector<std::string>& files, uint32_t i) {
   return std::string(display_name(files[i]));
 }
+
+std::string joined_samples(const std::vector<std::string>& samples) {
+  std::string out;
+  for (const auto& s : samples) out += (out.empty() ? "" : " | ") + s;
+  return out;
+}
+
+// How each file was read, and every key of its first records (nested ones by path): what a log
+// whose roles coroner could not find does have.
+std::string formats_text(const SchemaCollector& schema, const std::vector<std::string>& files) {
+  std::string out;
+  for (uint32_t f = 0; f < schema.formats().size() && f < files.size(); ++f) {
+    const InputFormat& format = schema.formats()[f];
+    out += fmt::format("\n{}: read as {}{} ({})\n", file_name(files, f), to_string(format.dialect),
+                       format.multiline ? ", values over several lines" : "", format.why);
+    if (format.keys.empty()) continue;
+    out += fmt::format("keys of its first {} records:\n", format.records_looked);
+    for (const KeySeen& key : format.keys)
+      out += fmt::format("  {:<32} {:>7}  {}\n", key.path, key.records, joined_samples(key.samples));
+  }
+  return out;
+}
 }  // namespace
 
 std::string render_schema_text(const SchemaCollector& schema, const std::vector<std::string>& files,
@@ -36,10 +58,8 @@ std::string render_schema_text(const SchemaCollector& schema, const std::vector<
     bool any = false;
     for (const FieldUse& f : use.fields) {
       if (f.records == 0) continue;
-      std::string samples;
-      for (const auto& s : f.samples) samples += (samples.empty() ? "" : " | ") + s;
       out += fmt::format("{:<12} {:<20} {:>7}  {}\n", any ? "" : std::string(to_string(Role(r))),
-                         f.path, f.records, samples);
+                         f.path, f.records, joined_samples(f.samples));
       any = true;
     }
     if (!any) {
@@ -49,7 +69,7 @@ std::string render_schema_text(const SchemaCollector& schema, const std::vector<
           fmt::format("{:<12} {:<20} {:>7}  (looked for: {})\n", to_string(Role(r)), "-", 0, names);
     }
   }
-  return out;
+  return out + formats_text(schema, files);
 }
 
 std::string render_schema_json(const SchemaCollector& schema, const std::vector<std::string>& files,
@@ -102,6 +122,29 @@ std::string render_schema_json(const SchemaCollector& schema, const std::vector<
     w.end_object();
   }
   w.end_object();
+  w.key("files").begin_array();
+  for (uint32_t f = 0; f < schema.formats().size() && f < files.size(); ++f) {
+    const InputFormat& format = schema.formats()[f];
+    w.begin_object();
+    w.key("file").value(file_name(files, f));
+    w.key("dialect").value(to_string(format.dialect));
+    w.key("multiline").value(format.multiline);
+    w.key("why").value(format.why);
+    w.key("records_looked").value(format.records_looked);
+    w.key("keys").begin_array();
+    for (const KeySeen& key : format.keys) {
+      w.begin_object();
+      w.key("key").value(key.path);
+      w.key("records").value(key.records);
+      w.key("samples").begin_array();
+      for (const auto& s : key.samples) w.value(s);
+      w.end_array();
+      w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+  }
+  w.end_array();
   w.end_object();
   out += '\n';
   return out;
