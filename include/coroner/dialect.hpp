@@ -1,4 +1,4 @@
-// Dialects (the man page's LOGS CORONER UNDERSTANDS): the JSON that widely used libraries write,
+// Dialects (the man page's DIALECTS): the JSON that widely used libraries write,
 // recognised per file from its first records. Most are read through the roles, with field names
 // of their own (loguru nests everything under `record`); eliot's actions and OpenTelemetry's spans
 // are tasks of their own making, read by a reader of their own (dialect_readers.hpp).
