@@ -251,6 +251,10 @@ class TaskStore : public RecordSink {
   // A note about an input that was damaged but read (a truncated gzip): reported, not fatal.
   void add_damage(std::string note) { damage_.push_back(std::move(note)); }
 
+  // What an eliot action or a span is, beside its id: its type or name, and its root's
+  // ("fetch in job"); "" for the tasks of other dialects, whose ids are names already.
+  std::string task_title(uint32_t task) const;
+
   // Looks a task up by scope and value; kNone when unknown.
   uint32_t find_task(uint32_t scope, std::string_view name) const;
   uint32_t task_or_new(uint32_t scope, std::string_view name);
@@ -308,6 +312,8 @@ class TaskStore : public RecordSink {
   // none has a time, or no task record a stage or a status. A log coroner cannot read is an
   // input error, never a clean report.
   std::string unreadable_reason() const;
+  // The file's records name their tasks by opaque ids (eliot's uuids, span ids).
+  bool has_opaque_ids(uint32_t file) const;
   // Lifecycle meaning of a word id (a stage or status), classified once per distinct word.
   Lifecycle meaning(uint32_t word) const {
     return word == kNone ? Lifecycle::none : meanings_[word];
@@ -421,6 +427,8 @@ class TaskStore : public RecordSink {
   std::optional<int64_t> since_, until_;
   bool has_any_time_ = false;
   std::vector<InputFormat> formats_;
+  // Tasks of the dialects whose ids are opaque (eliot, opentelemetry): the stage they started in.
+  std::unordered_map<uint32_t, uint32_t> titles_;
   int64_t previous_time_ = 0;
   int64_t first_time_ = 0;
   int64_t last_time_ = 0;

@@ -518,7 +518,8 @@ std::string Analyzer::waiting_detail(uint32_t index, const TaskFacts& facts) con
     if (!out.empty()) return out;
   }
   const Task& t = store_.tasks()[index];
-  if (facts.judged == 0) return out;
+  // A parent action or span waits on its children: the blame chain says which holds it.
+  if (facts.judged == 0 || t.encloses) return out;
   const Event& last = t.events[facts.judged - 1];
   if (last.wait && last.text != kNone)
     out = fmt::format("; waiting for {} since {}", store_.stage_text(last), at(last.time));

@@ -165,6 +165,13 @@ void TaskStore::on_record(const RawRecord& r) {
   if (r.has_timeout) timeouts_[own_task] = r.timeout_ns;
   add_links(own_task, scope, r);
   if (r.marker == "child") tasks_[own_task].encloses = true;
+  if (has_opaque_ids(r.file)) {
+    // A parent known only from its children (a span never exported) has no title but that.
+    if (event.stage != kNone && r.status == "started")
+      titles_.insert_or_assign(own_task, event.stage);
+    else if (r.marker == "child")
+      titles_.emplace(own_task, kNone);
+  }
   apply_event(own_task, event);
   // A task first heard of at exit: its pending record was its first record.
   if (!r.marker.empty() && r.marker == "pending") tasks_[own_task].pending_at_exit = true;
@@ -466,8 +473,29 @@ void TaskStore::attribute_asyncio_notes() {
 }
 
 void TaskStore::on_input_format(uint32_t file, const InputFormat& format) {
+  // Before the file's records: add_file() may not have named every file (the library's users).
   if (formats_.size() <= file) formats_.resize(file + 1);
   formats_[file] = format;
+}
+
+bool TaskStore::has_opaque_ids(uint32_t file) const {
+  if (file >= formats_.size()) return false;
+  Dialect d = formats_[file].dialect;
+  return d == Dialect::eliot || d == Dialect::opentelemetry;
+}
+
+std::string TaskStore::task_title(uint32_t task) const {
+  auto own = titles_.find(task);
+  if (own == titles_.end()) return {};
+  if (own->second == kNone) return "no start in the log: only its children name it";
+  // The topmost titled ancestor: the root action or span (a parent never exported has none).
+  uint32_t root = task;
+  for (uint32_t at = tasks_[task].parent, steps = 0; at != kNone && steps < 256;
+       at = tasks_[at].parent, ++steps)
+    if (auto it = titles_.find(at); it != titles_.end() && it->second != kNone) root = at;
+  std::string title(words_.view(own->second));
+  if (root != task) title += " in " + std::string(words_.view(titles_.at(root)));
+  return title;
 }
 
 std::string TaskStore::unreadable_reason() const {

@@ -89,6 +89,7 @@ void write_graphs(JsonWriter& w, const ReportInput& in) {
   for (uint32_t t : nodes) {
     w.begin_object();
     w.key("task").value(store.task_value(t));
+    w.key("title").value(store.task_title(t));
     w.key("scope").value(scope_label(store, t));
     w.key("outcome").value(to_string(in.analysis.outcomes[t].outcome));
     w.key("logged").value(bool(tasks[t].logged));

@@ -8,6 +8,17 @@ namespace coroner {
 
 namespace {
 
+// "title": what an eliot action or a span is ("fetch in job"), null for a task named by its id.
+void write_title(JsonWriter& w, const TaskStore& store, uint32_t task) {
+  std::string title = store.task_title(task);
+  w.key("title");
+  if (title.empty())
+    w.null();
+  else
+    w.value(title);
+}
+
+
 std::string file_name(const TaskStore& store, uint32_t file) {
   const std::string& f = store.files()[file];
   return std::string(display_name(f));
@@ -35,6 +46,7 @@ void write_finding(JsonWriter& w, const ReportInput& in, const Finding& f) {
   else
     w.value(f.subkind);
   w.key("task").value(store.task_value(f.task));
+  write_title(w, store, f.task);
   w.key("scope");
   write_scope(w, store, f.task);
   w.key("severity").value(to_string(f.severity));
@@ -86,6 +98,7 @@ void write_task(JsonWriter& w, const ReportInput& in, const TaskGraph& graph, ui
   const Task& t = store.tasks()[task];
   w.begin_object();
   w.key("task").value(store.task_value(task));
+  write_title(w, store, task);
   w.key("scope");
   write_scope(w, store, task);
   w.key("outcome").value(to_string(o.outcome));

@@ -9,6 +9,13 @@ namespace coroner {
 
 namespace {
 
+// " (fetch in job)" after an eliot action's or a span's opaque id, "" for a named task.
+std::string titled(const TaskStore& store, uint32_t task) {
+  std::string title = store.task_title(task);
+  return title.empty() ? title : " (" + title + ")";
+}
+
+
 using report::TimelineRow;
 
 class Painter {
@@ -246,7 +253,8 @@ void findings(const ReportInput& in, const Painter& paint, std::string& out) {
       continue;
     }
     std::string sub = f.subkind.empty() ? "" : fmt::format(" [{}]", f.subkind);
-    out += fmt::format("  {}{}  {}\n", paint("1", in.store.task_label(f.task)), sub, f.reason);
+    out += fmt::format("  {}{}{}  {}\n", paint("1", in.store.task_label(f.task)),
+                       titled(in.store, f.task), sub, f.reason);
     chain(in, f, out);
     // In-flight tasks are not news: one line each is enough.
     if (!is_information(f.kind)) timeline(in, paint, f.task, &f, out);
@@ -273,8 +281,8 @@ std::string render_timeline_text(const ReportInput& in, const std::vector<uint32
     const TaskOutcome& o = in.analysis.outcomes[task];
     const Task& t = in.store.tasks()[task];
     out +=
-        fmt::format("{}  outcome: {}, ran {} ({} .. {})\n", paint("1", in.store.task_label(task)),
-                    to_string(o.outcome), format_duration(elapsed(t.first_time, o.end)),
+        fmt::format("{}{}  outcome: {}, ran {} ({} .. {})\n", paint("1", in.store.task_label(task)),
+                    titled(in.store, task), to_string(o.outcome), format_duration(elapsed(t.first_time, o.end)),
                     format_time(t.first_time), format_time(o.end));
     if (t.parent != kNone) out += fmt::format("  spawned by: {}\n", in.store.task_label(t.parent));
     std::string children;

@@ -279,7 +279,7 @@ function renderRows() {
       'aria-selected': String(selected === x) }, [
       el('td', { class: 'c-severity' }, severityCell(f.severity)),
       el('td', { class: 'c-kind' }, kindCell(f)),
-      el('td', { class: 'c-task', text: f.task }),
+      el('td', { class: 'c-task', text: f.task, title: f.title || '' }),
       el('td', { class: 'c-scope', text: x.scope }),
       el('td', { class: 'c-stage', text: f.stage || '' }),
       el('td', { class: 'c-time', text: clock(f.time) }),
@@ -357,6 +357,8 @@ function renderDetail(x) {
   var f = x.f, t = x.task;
   box.appendChild(el('div', { class: 'head' }, [kindBadge(f), outcomePill(f.outcome), severityCell(f.severity)]));
   box.appendChild(el('div', { class: 'task-name', id: 'detail-task', text: f.task }));
+  // An eliot action's or a span's id says nothing: what it is (its type, and its root's).
+  if (f.title) box.appendChild(el('div', { class: 'task-title muted', text: f.title }));
   if (x.scope) box.appendChild(el('div', { class: 'scope', text: x.scope }));
   box.appendChild(el('p', { class: 'reason', text: f.reason }));
   var facts = [];
