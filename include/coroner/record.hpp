@@ -31,6 +31,9 @@ struct RawRecord {
 
   bool has_task = false;
   std::string_view task;
+  // Another name of the task: the task field of an eliot action's record (its asyncio task's
+  // name, which asyncio's own messages use), when the action is named by its uuid.
+  std::string_view alias;
   std::string_view stage;
   bool stage_from_message = false;  // the stage came from a free-text field (`message`, `msg`)
   std::string_view status;
@@ -96,6 +99,7 @@ inline constexpr std::tuple kRawRecordFields{
     record_field("time_form", &RawRecord::time_form),
     record_field("has_task", &RawRecord::has_task),
     record_field("task", &RawRecord::task),
+    record_field("alias", &RawRecord::alias),
     record_field("stage", &RawRecord::stage),
     record_field("stage_from_message", &RawRecord::stage_from_message),
     record_field("status", &RawRecord::status),

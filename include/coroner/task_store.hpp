@@ -355,6 +355,7 @@ class TaskStore : public RecordSink {
   void learn_provisional_end();
   void sort_out_of_order_tasks();
   void attribute_asyncio_notes();
+  static std::string alias_key(uint32_t scope, std::string_view name);
   bool take_module_record(const RawRecord& record, uint32_t scope, uint32_t task, int64_t time);
 
   const Vocabulary& vocabulary_;
@@ -429,6 +430,8 @@ class TaskStore : public RecordSink {
   std::vector<InputFormat> formats_;
   // Tasks of the dialects whose ids are opaque (eliot, opentelemetry): the stage they started in.
   std::unordered_map<uint32_t, uint32_t> titles_;
+  // Other names of tasks (RawRecord::alias), by scope and name: asyncio's messages use them.
+  std::unordered_map<std::string, uint32_t> aliases_;
   int64_t previous_time_ = 0;
   int64_t first_time_ = 0;
   int64_t last_time_ = 0;

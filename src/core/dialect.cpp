@@ -204,7 +204,8 @@ RoleConfig loguru_roles(const RoleConfig& user) {
 // The fields the eliot reader takes each role from, beside the roles read as for json.
 RoleConfig eliot_roles(const RoleConfig& user) {
   RoleConfig c = user;
-  c[Role::task] = {"task_uuid+task_level"};
+  // The task fields are still read: they name the asyncio task an action runs in (an alias).
+  c[Role::task].insert(c[Role::task].begin(), "task_uuid+task_level");
   c[Role::parent] = {"task_uuid+task_level"};
   c[Role::status] = {"action_status"};
   return c;

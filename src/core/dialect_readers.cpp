@@ -60,6 +60,9 @@ bool EliotReader::read(const JsonText& text, RawRecord& record, RecordSink& sink
   record.has_task = in_action;
   if (in_action) {
     name_of(task_, depth);
+    // The record's own task field (`task_name`, `taskName`...) names the asyncio task the
+    // action runs in: asyncio's messages find the action by it.
+    if (record.has_task) record.alias = record.task;
     record.task = task_;
     set_filled(record, Role::task);
   } else {

@@ -111,6 +111,14 @@ uint32_t TaskStore::intern_word(std::string_view word) {
   return id;
 }
 
+// An alias is looked up by scope and name.
+std::string TaskStore::alias_key(uint32_t scope, std::string_view name) {
+  std::string key = std::to_string(scope);
+  key += '\x1f';
+  key += name;
+  return key;
+}
+
 uint32_t TaskStore::find_task(uint32_t scope, std::string_view name) const {
   auto id = task_keys_->find(scope, name);
   return id ? *id : kNone;
@@ -165,6 +173,7 @@ void TaskStore::on_record(const RawRecord& r) {
   if (r.has_timeout) timeouts_[own_task] = r.timeout_ns;
   add_links(own_task, scope, r);
   if (r.marker == "child") tasks_[own_task].encloses = true;
+  if (!r.alias.empty()) aliases_.emplace(alias_key(scope, r.alias), own_task);
   if (has_opaque_ids(r.file)) {
     // A parent known only from its children (a span never exported) has no title but that.
     if (event.stage != kNone && r.status == "started")
@@ -468,6 +477,9 @@ void TaskStore::attribute_asyncio_notes() {
     note.task = find_task(note.scope, note.task_name);
     for (uint32_t s = 0; note.task == kNone && s < scopes_.size(); ++s)
       note.task = find_task(s, note.task_name);
+    for (uint32_t s = 0; note.task == kNone && s < scopes_.size(); ++s)
+      if (auto it = aliases_.find(alias_key(s, note.task_name)); it != aliases_.end())
+        note.task = it->second;
     if (note.task == kNone) note.task = task_or_new(note.scope, note.task_name);
   }
 }

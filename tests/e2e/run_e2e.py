@@ -275,6 +275,29 @@ def test_no_task_field_is_an_input_error():
     check(ok.status in (0, 1), "reads with --field", ok)
 
 
+def test_eliot_asyncio_message_finds_its_action():
+    # asyncio's message names the asyncio task; an action that carries that name in a task field
+    # is the task it speaks of, else the message is reported under the asyncio name.
+    def eliot(uuid, level, **fields):
+        return dict(task_uuid=uuid, task_level=level, timestamp=1795712345.0 + len(records) / 100, **fields)
+    records = []
+    for n in range(6):
+        records.append(eliot("u%d" % n, [1], action_type="fetch", action_status="started", task_name="Task-%d" % n))
+        records.append(eliot("u%d" % n, [2], action_type="fetch", action_status="succeeded"))
+    records.append(eliot("m1", [1], message_type="eliot:stdlib", log_level="ERROR", message=(
+        "Task exception was never retrieved\nfuture: <Task finished name='Task-3' coro=<fetch() done> "
+        "exception=ValueError('boom')>")))
+    records.append(eliot("m2", [1], message_type="eliot:stdlib", log_level="ERROR", message=(
+        "Task exception was never retrieved\nfuture: <Task finished name='Task-77' coro=<other() done> "
+        "exception=KeyError('k')>")))
+    with tempfile.TemporaryDirectory() as tmp:
+        doc, r = report(write_log(tmp, "eliot_alias.jsonl", records))
+    lost = {f["task"]: f for f in doc["findings"] if f["kind"] == "lost-exception"}
+    check(set(lost) == {"u3", "Task-77"}, "the message finds action u3 by its task_name; an unknown name stays", r)
+    check(lost.get("u3", {}).get("title") == "fetch", "the action's title is its type", r)
+    check(doc["input"]["formats"][0]["dialect"] == "eliot", "read as eliot", r)
+
+
 def test_no_time_or_stage_is_an_input_error():
     with tempfile.TemporaryDirectory() as tmp:
         check_no_time_or_stage(tmp)

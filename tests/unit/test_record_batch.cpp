@@ -47,6 +47,7 @@ RawRecord full_record(const std::string& elsewhere) {
   r.time_form = TimeForm::iso8601;
   r.has_task = true;
   r.task = in_input("t-1");
+  r.alias = std::string_view(elsewhere).substr(7, 2);
   r.stage = in_input("fetch");
   r.stage_from_message = true;
   r.status = std::string_view(elsewhere).substr(0, 4);
