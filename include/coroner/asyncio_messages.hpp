@@ -30,7 +30,11 @@ struct AsyncioNote {
 // Recognises one of the three messages in a record's text; nullopt for anything else.
 std::optional<AsyncioNote> parse_asyncio_message(std::string_view text);
 
-// "ValueError" from "ValueError: boom", from a traceback's last line, or from a repr
+// The exception's own line of a Python traceback: the first line after its last frame (frames
+// are indented; a message that goes on over more lines is left at its first).
+std::string_view exception_line(std::string_view traceback);
+
+// "ValueError" from "ValueError: boom", from a traceback's exception line, or from a repr
 // "exception=ValueError('boom')". Empty when none can be told.
 std::string_view exception_type_of(std::string_view text);
 

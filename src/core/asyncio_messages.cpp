@@ -86,10 +86,33 @@ std::optional<AsyncioNote> parse_asyncio_message(std::string_view text) {
   return note;
 }
 
+std::string_view exception_line(std::string_view traceback) {
+  std::string_view line, after_frames;
+  bool in_frames = false;
+  while (!traceback.empty()) {
+    size_t nl = traceback.find('\n');
+    line = traceback.substr(0, nl);
+    traceback.remove_prefix(nl == std::string_view::npos ? traceback.size() : nl + 1);
+    bool indented = !line.empty() && (line.front() == ' ' || line.front() == '\t');
+    if (indented) {
+      in_frames = true;
+    } else if (in_frames && !line.empty() && line != "\r") {
+      after_frames = line;  // the exception line of this (possibly chained) traceback
+      in_frames = false;
+    }
+  }
+  return after_frames.empty() ? line : after_frames;
+}
+
 std::string_view exception_type_of(std::string_view text) {
   size_t repr = text.find("exception=");
   if (repr != std::string_view::npos) {
     if (auto name = leading_exception_name(text.substr(repr + 10)); !name.empty()) return name;
+  }
+  if (text.rfind("Traceback", 0) == 0) {
+    std::string_view line = exception_line(text);
+    while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    if (auto name = leading_exception_name(line); !name.empty()) return name;
   }
   // The last non-empty line: a traceback ends with "KeyError: 'price'".
   while (!text.empty()) {

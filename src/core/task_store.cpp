@@ -19,12 +19,12 @@ std::string summarise_error(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r'))
     text.remove_suffix(1);
   if (text.rfind("Traceback", 0) == 0) {
-    size_t nl = text.rfind('\n');
-    if (nl != std::string_view::npos) text.remove_prefix(nl + 1);
+    text = exception_line(text);
     while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   } else {
     text = text.substr(0, text.find('\n'));
   }
+  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
   std::string out(text.substr(0, kErrorTextLimit));
   if (text.size() > kErrorTextLimit) out += "...";
   return out;
@@ -244,7 +244,11 @@ Event TaskStore::make_event(const RawRecord& r, int64_t time) {
   event.file = uint16_t(std::min<uint32_t>(r.file, UINT16_MAX));
   event.line = uint32_t(std::min<uint64_t>(r.line, UINT32_MAX));
   if (!r.stage.empty()) {
-    event.stage = intern_stage(r.stage, r.stage_from_message, event.text);
+    // A message that goes on over several lines (a formatter that appends the traceback) is a
+    // stage by its first line.
+    std::string_view stage = r.stage.substr(0, r.stage.find('\n'));
+    if (!stage.empty() && stage.back() == '\r') stage.remove_suffix(1);
+    event.stage = intern_stage(stage.empty() ? r.stage : stage, r.stage_from_message, event.text);
     ++stage_stats_[event.stage].records;
   }
   if (!r.status.empty()) event.status = intern_word(r.status);

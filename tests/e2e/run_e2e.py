@@ -298,6 +298,28 @@ def test_eliot_asyncio_message_finds_its_action():
     check(doc["input"]["formats"][0]["dialect"] == "eliot", "read as eliot", r)
 
 
+def test_multi_line_message_and_traceback_stay_one_line():
+    # A formatter that appends the traceback to the message, and an exception whose message goes
+    # on over lines: the report shows the stage's first line and the exception's own line.
+    records = []
+    for i in range(20):
+        for n, stage in enumerate(("start", "fetch", "done")):
+            records.append({"ts": 1 + i * 0.01 + n * 0.001, "task_id": "t%d" % i, "stage": stage})
+    tb = 'Traceback (most recent call last):\n  File "x.py", line 3, in f\n    g()\nValueError: bad row\nrow 7: n/a'
+    records += [{"ts": 1.5, "task_id": "x", "stage": "fetch"},
+                {"ts": 1.51, "task_id": "x", "stage": "bad thing\n" + tb, "level": "error", "exception": tb},
+                {"ts": 1.52, "task_id": "x", "stage": "done"}]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_log(tmp, "multi_line.jsonl", records)
+        r = run(path)
+        doc, _ = report(path)
+    expect_status(r, 1)
+    check("x [swallowed]  ValueError: bad row in stage 'bad thing' at" in r.out,
+          "the reason has the exception's line and the stage's first line", r)
+    check("File \"x.py\"" not in r.out and "row 7" not in r.out, "no traceback spills into the text", r)
+    check(all("\n" not in s["stage"] for s in doc["stages"]), "no stage holds a newline", r)
+
+
 def test_no_time_or_stage_is_an_input_error():
     with tempfile.TemporaryDirectory() as tmp:
         check_no_time_or_stage(tmp)

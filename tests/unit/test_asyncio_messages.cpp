@@ -135,6 +135,32 @@ TEST_CASE("coroner::exception_type_of") {
                             "job\n    _ = payload[\"price\"]\nKeyError: 'price'") == "KeyError");
   }
 
+  SUBCASE("a traceback whose message goes on over lines: its exception line") {
+    const char* multi =
+        "Traceback (most recent call last):\n  File \"x.py\", line 5, in f\n    g()\n"
+        "ValueError: first line\nsecond line of the message";
+    CHECK(exception_type_of(multi) == "ValueError");
+    CHECK(coroner::exception_line(multi) == "ValueError: first line");
+    // Chained: the exception raised last.
+    const char* chained =
+        "Traceback (most recent call last):\n  File \"a.py\", line 1, in f\n"
+        "asyncio.exceptions.CancelledError\n\nThe above exception was the direct cause of the "
+        "following exception:\n\nTraceback (most recent call last):\n  File \"b.py\", line 2, "
+        "in g\nTimeoutError";
+    CHECK(coroner::exception_line(chained) == "TimeoutError");
+    CHECK(exception_type_of(chained) == "TimeoutError");
+  }
+
+  SUBCASE("a never-retrieved repr in debug mode: the exception, not the source traceback") {
+    auto note = coroner::parse_asyncio_message(
+        "Task exception was never retrieved\nfuture: <Task finished name='job-1' coro=<f() done, "
+        "defined at x.py:1> exception=KeyError('ttl') created at /usr/lib/python3.11/asyncio/"
+        "tasks.py:374>\nsource_traceback: Object created at (most recent call last):\n  File "
+        "\"x.py\", line 9, in <module>\n    main()");
+    REQUIRE(note.has_value());
+    CHECK(note->detail == "KeyError('ttl')");
+  }
+
   SUBCASE("a repr: the exception= part") {
     CHECK(exception_type_of(kNeverRetrieved) == "ValueError");
     CHECK(exception_type_of(kNeverRetrievedDoubleQuotes) == "ValueError");
