@@ -1062,6 +1062,20 @@ def test_threads_give_the_same_report_on_every_dialect():
         two = run("--format", "json", "-j", "2", path)
         check(two.out == one.out and two.status == one.status,
               "-j 2 gives the -j 1 report on %s" % os.path.basename(path), two)
+    # Past a megabyte the threads read chunks of their own (cut between values when indented).
+    with TempDir() as d:
+        for path in (SPANS_PRETTY, os.path.join(LIBRARIES, "eliot_service.jsonl"), OTLP):
+            with open(path) as f:
+                text = f.read().rstrip("\n") + "\n"
+            big = os.path.join(d, "big-" + os.path.basename(path))
+            with open(big, "w") as f:
+                f.write(text * (2600000 // len(text) + 1))
+            one = run("--format", "json", "-j", "1", big)
+            check(json.loads(one.out)["input"]["bad_lines"] == 0, "no bad line", one)
+            for threads in ("2", "3"):
+                many = run("--format", "json", "-j", threads, big)
+                check(many.out == one.out and many.status == one.status,
+                      "-j %s gives the -j 1 report on %s" % (threads, os.path.basename(big)), many)
 
 
 def test_opentelemetry_python_sample_truth():
