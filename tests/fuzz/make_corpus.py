@@ -87,7 +87,7 @@ DIALECT_SLICE = 4 * 1024
 
 def dialect_seeds() -> None:
     """fuzz_dialects: small slices of each dialect's fixture (whole values: cut after the first
-    value that ends past the slice size), the knob byte in front."""
+    value that ends past the slice size), the knob byte in front; fuzz_pipeline: the same slices."""
     for name in DIALECT_FIXTURES:
         data = (ROOT / name).read_bytes()
         text = data.decode()
@@ -99,6 +99,7 @@ def dialect_seeds() -> None:
         piece = text[:pos].encode() + b"\n"
         for knobs in (b"\x00", b"\x35"):
             write("fuzz_dialects", knobs + piece)
+        write("fuzz_pipeline", piece)  # the whole road, each file's dialect told on the way
     for data in HAND_LOGS:
         write("fuzz_dialects", b"\x11" + data)
 
