@@ -1039,6 +1039,43 @@ KNOWN_BUGS["test_a_learned_end_stage_survives_a_span_file_beside_it"] = (
     "eliot file brings its own (done, succeeded), so a plain file beside it learns nothing")
 
 
+def test_a_damaged_first_line_does_not_hide_the_dialect():
+    # A run that crashed mid-line, and the next appended to the file: the log starts with a
+    # record cut short. It costs that line, not the dialect of the whole file.
+    for name in ("eliot_service.jsonl", "loguru_service.jsonl"):
+        path = os.path.join(LIBRARIES, name)
+        with open(path) as f:
+            text = f.read()
+        intact, _ = report(path)
+        with TempDir() as d:
+            damaged = os.path.join(d, name)
+            with open(damaged, "w") as f:
+                f.write(text[:90] + "\n" + text)
+            doc, r = report(damaged)
+            check(doc["input"]["formats"][0]["dialect"] == intact["input"]["formats"][0]["dialect"],
+                  "%s: the dialect survives a damaged first line" % name, r)
+            check(doc["input"]["bad_lines"] == 1, "%s: one bad line" % name, r)
+            check(doc["input"]["bad_line_examples"][0]["line"] == 1, "at line 1", r)
+            check(doc["findings"] == intact["findings"], "%s: the same findings" % name, r)
+
+
+def test_a_banner_before_indented_spans():
+    # One JSON line, then the console exporter's indented spans (both on the program's stdout).
+    with open(SPANS_PRETTY) as f:
+        text = f.read()
+    alone, _ = report(SPANS_PRETTY)
+    with TempDir() as d:
+        path = os.path.join(d, "banner.json")
+        with open(path, "w") as f:
+            f.write('{"event": "service starting"}\n' + text)
+        doc, r = report(path)
+        fmt = doc["input"]["formats"][0]
+        check(fmt["dialect"] == "opentelemetry" and fmt["multiline"], "spans over lines", r)
+        check(doc["input"]["bad_lines"] == 1 and doc["input"]["records"] == alone["input"]["records"],
+              "the banner is one bad line, every span is read", r)
+        check(doc["findings"] == alone["findings"], "the same findings as without the banner", r)
+
+
 def test_forcing_a_dialect_that_does_not_fit_is_an_input_error():
     path = os.path.join(LIBRARIES, "loguru_service.jsonl")
     r = run("--dialect", "eliot", path)

@@ -274,6 +274,49 @@ TEST_CASE("detect_format: a banner before a library's records does not outvote t
   }
 }
 
+TEST_CASE("detect_format: a damaged line in the head costs only itself") {
+  // A first line cut short (a log that starts mid-record, or a run that crashed mid-line before
+  // the next appended to the file): its object never closes, yet the records after it still tell
+  // the dialect. It used to end the look, so the file was read as json: a loguru log then had
+  // "no record names a task" (exit 2), an eliot log one task and garbage.
+  for (const char* name : {"libraries/loguru_service.jsonl", "libraries/eliot_service.jsonl"}) {
+    INFO(name);
+    std::string head = head_of(name);
+    InputFormat intact = coroner::detect_format(head);
+    std::string cut = head.substr(0, 100) + "\n" + head.substr(head.find('\n') + 1);
+    InputFormat f = coroner::detect_format(cut);
+    CHECK(f.dialect == intact.dialect);
+    CHECK_FALSE(f.multiline);
+    CHECK(f.records_looked == intact.records_looked - 1);
+    // In the middle of the head too: the records after it are counted.
+    size_t third = head.find('\n', head.find('\n') + 1) + 1;
+    std::string middle =
+        head.substr(0, third) + R"({"broken": "no close)" + "\n" + head.substr(third);
+    InputFormat m = coroner::detect_format(middle);
+    CHECK(m.dialect == intact.dialect);
+    CHECK(m.records_looked == intact.records_looked);
+  }
+}
+
+TEST_CASE("detect_format: a one-line banner before indented values is still values over lines") {
+  // A program that prints one JSON line, then the console exporter's indented spans: reading it
+  // one line a value made every line of every span a bad line, and the file unreadable.
+  std::string pretty = head_of("opentelemetry/spans_pretty.json");
+  std::string banner = R"({"event": "service starting", "ts": 1795712343.0})"
+                       "\n";
+  InputFormat f = coroner::detect_format(banner + pretty);
+  CHECK(f.dialect == Dialect::opentelemetry);
+  CHECK(f.multiline);
+  // Through ingest: every span read, the banner a bad line of its own (it is no span).
+  Collect sink = ingest_text(banner + slurp(kFixtures + "opentelemetry/spans_pretty.json"));
+  Collect alone = ingest_files({kFixtures + "opentelemetry/spans_pretty.json"});
+  REQUIRE(sink.bad_lines.size() == 1);
+  CHECK(sink.bad_lines[0].line == 1);
+  CHECK(sink.records.size() == alone.records.size());
+  // A one-a-line log stays one a line.
+  CHECK_FALSE(coroner::detect_format(banner + banner).multiline);
+}
+
 TEST_CASE("detect_format on an empty or garbage head is json, one a line") {
   for (std::string head : {std::string(), std::string("\n\n"), std::string("not json at all\n"),
                            std::string("\x00\xff{{{{", 6), std::string("[1,2,3]\n"),
