@@ -94,8 +94,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CHECK(told.dialect != coroner::Dialect::automatic);
   CHECK(!told.why.empty());
   for (const coroner::KeySeen& key : told.keys) {
+    // (A key may be empty: {"": 1} is JSON. Its path is then empty too.)
     CHECK(key.records >= 1 && key.records <= told.records_looked);
-    CHECK(!key.path.empty());
     CHECK(key.samples.size() <= 3);
   }
   for (size_t i = 1; i < told.keys.size(); ++i)
