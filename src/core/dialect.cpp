@@ -138,19 +138,25 @@ InputFormat detect_format(std::string_view head, Dialect forced) {
   size_t records = 0;
   simdjson::dom::parser parser;
   size_t pos = 0;
-  bool first = true;
   while (pos < head.size()) {
     size_t brace = head.find('{', pos);
     if (brace == std::string_view::npos) break;
     size_t end = json_value_end(head.data() + brace, head.size() - brace);
-    if (end == kNoValueEnd) break;  // the head cuts it: the records before it decide
+    if (end == kNoValueEnd) {
+      // Over several lines, the head cuts it: the records before it decide. One a line, it is a
+      // damaged line (a log that starts mid-record): it costs only itself.
+      size_t newline = head.find('\n', brace);
+      if (format.multiline || newline == std::string_view::npos) break;
+      pos = newline + 1;
+      continue;
+    }
     std::string_view value = head.substr(brace, end);
-    // The first object tells the form: written over several lines, or one a line.
-    if (first) format.multiline = value.find('\n') != std::string_view::npos;
-    first = false;
     pos = brace + end;
     simdjson::dom::object object;
     if (parser.parse(value.data(), value.size()).get(object) != simdjson::SUCCESS) continue;
+    // A record written over several lines makes the input a stream of values (one-line values
+    // read as well that way): an exporter's indented output, maybe after a one-line banner.
+    if (value.find('\n') != std::string_view::npos) format.multiline = true;
     census.add(object);
     if (records == kRecordsLooked) continue;
     Telltale telltale = dialect_of(object);

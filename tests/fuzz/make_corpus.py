@@ -4,6 +4,7 @@
 Run again after the fixtures change; the output is deterministic."""
 import gzip
 import hashlib
+import json
 import pathlib
 import shutil
 import subprocess
@@ -72,6 +73,37 @@ TIMES = [
 ]
 
 
+DIALECT_FIXTURES = [
+    "tests/fixtures/libraries/eliot_service.jsonl",
+    "tests/fixtures/libraries/eliot_service_batch.jsonl",
+    "tests/fixtures/libraries/loguru_service.jsonl",
+    "tests/fixtures/libraries/structlog_service.jsonl",
+    "tests/fixtures/otlp/trace.otlp.json",
+    "tests/fixtures/opentelemetry/spans_pretty.json",
+    "tests/fixtures/opentelemetry/spans_oneline.jsonl",
+]
+DIALECT_SLICE = 4 * 1024
+
+
+def dialect_seeds() -> None:
+    """fuzz_dialects: small slices of each dialect's fixture (whole values: cut after the first
+    value that ends past the slice size), the knob byte in front; fuzz_pipeline: the same slices."""
+    for name in DIALECT_FIXTURES:
+        data = (ROOT / name).read_bytes()
+        text = data.decode()
+        decoder, pos = json.JSONDecoder(), 0
+        while pos < len(text) and pos < DIALECT_SLICE:
+            while pos < len(text) and text[pos].isspace():
+                pos += 1
+            _, pos = decoder.raw_decode(text, pos)
+        piece = text[:pos].encode() + b"\n"
+        for knobs in (b"\x00", b"\x35"):
+            write("fuzz_dialects", knobs + piece)
+        write("fuzz_pipeline", piece)  # the whole road, each file's dialect told on the way
+    for data in HAND_LOGS:
+        write("fuzz_dialects", b"\x11" + data)
+
+
 def main() -> None:
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -94,6 +126,7 @@ def main() -> None:
                                           check=True).stdout[:-20])
     for t in TIMES:
         write("fuzz_timestamp", t.encode())
+    dialect_seeds()
 
 
 if __name__ == "__main__":
