@@ -15,10 +15,10 @@
 namespace coroner {
 
 enum class Dialect : uint8_t {
-  automatic,  // told per file from its first records
-  json,       // one object a line, the roles' own names: structlog, python-json-logger, stdlib
-  loguru,     // loguru's serialize=True: {"text": ..., "record": {...}}
-  eliot,      // eliot's actions and messages: task_uuid, task_level, action_status
+  automatic,      // told per file from its first records
+  json,           // one object a line, the roles' own names: structlog, python-json-logger, stdlib
+  loguru,         // loguru's serialize=True: {"text": ..., "record": {...}}
+  eliot,          // eliot's actions and messages: task_uuid, task_level, action_status
   opentelemetry,  // spans: the SDK console exporter's objects, or OTLP/JSON's resourceSpans
 };
 

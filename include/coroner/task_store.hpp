@@ -201,8 +201,8 @@ struct Task {
   // It encloses other tasks (an eliot action or a span with children): its stages last as long
   // as its children, and their time is theirs, not a duration of its own stages.
   bool encloses : 1 = false;
-  EventList events;                   // records not folded, in arrival order
-  TaskList awaits;                    // task indices it waited on, in first-seen order
+  EventList events;  // records not folded, in arrival order
+  TaskList awaits;   // task indices it waited on, in first-seen order
 };
 
 struct InputCounts {

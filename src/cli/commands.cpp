@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,8 +11,6 @@
 #include <cstring>
 #include <memory>
 #include <vector>
-
-#include <fmt/ranges.h>
 
 #include "coroner/analysis.hpp"
 #include "coroner/ingest.hpp"

@@ -237,7 +237,7 @@ void Analyzer::count_end_votes(Share& share) {
   share.last_stage.assign(store_.words().size(), 0);
   for (uint32_t i = share.begin; i < share.end; ++i) {
     const Task& t = store_.tasks()[i];
-    if (t.stage == kNone) continue;
+    if (t.stage == kNone || t.ended_by_word) continue;  // folded at its "done" too
     if (!t.events.empty() && is_end(record_meaning(store_, t.events.back()))) continue;
     ++share.tasks_with_stages;
     ++share.last_stage[t.stage];

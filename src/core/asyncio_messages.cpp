@@ -48,8 +48,10 @@ std::string exception_repr(std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (quote) {
-      if (c == '\\') ++i;
-      else if (c == quote) quote = 0;
+      if (c == '\\')
+        ++i;
+      else if (c == quote)
+        quote = 0;
     } else if (c == '\'' || c == '"') {
       quote = c;
     } else if (c == '(') {
@@ -82,7 +84,8 @@ std::optional<AsyncioNote> parse_asyncio_message(std::string_view text) {
   }
   note.task_name = quoted_after(text, "name=");
   size_t exception = text.find("exception=");
-  if (exception != std::string_view::npos) note.detail = exception_repr(text.substr(exception + 10));
+  if (exception != std::string_view::npos)
+    note.detail = exception_repr(text.substr(exception + 10));
   return note;
 }
 

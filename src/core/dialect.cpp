@@ -199,7 +199,8 @@ RoleConfig loguru_roles(const RoleConfig& user) {
   c[Role::stage].push_back("record.message");
   c[Role::level] = {"record.level.name"};
   // loguru 0.6 writes {"type": "ValueError", "value": "boom", "traceback": true}.
-  c[Role::error].insert(c[Role::error].begin(), {"record.exception.value", "record.exception.type"});
+  c[Role::error].insert(c[Role::error].begin(),
+                        {"record.exception.value", "record.exception.type"});
   c[Role::error_type].insert(c[Role::error_type].begin(), "record.exception.type");
   for (size_t r = 0; r < kRoleCount; ++r)
     if (user.named_by_user[r]) c.paths[r] = user.paths[r];

@@ -130,7 +130,8 @@ namespace {
 
 // A span id as both forms name it: lowercase hex, without the console exporter's 0x.
 std::string span_id(std::string_view text) {
-  if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) text.remove_prefix(2);
+  if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+    text.remove_prefix(2);
   std::string id(text);
   for (char& c : id)
     if (c >= 'A' && c <= 'F') c = char(c - 'A' + 'a');

@@ -40,8 +40,8 @@ InputFormat read_format(LineChunker& chunker, Dialect dialect) {
 }
 
 IngestResult ingest_serial(const std::vector<std::string>& paths, const RoleConfig& roles,
-                           RecordSink& sink, uint32_t first_file_index,
-                           const ProgressFn& progress, Dialect dialect) {
+                           RecordSink& sink, uint32_t first_file_index, const ProgressFn& progress,
+                           Dialect dialect) {
   IngestResult result;
   RecordParser parser(roles);
   for (size_t i = 0; i < paths.size(); ++i) {
@@ -110,7 +110,11 @@ class Pipeline {
  public:
   Pipeline(const std::vector<std::string>& paths, const RoleConfig& roles, uint32_t first_file,
            unsigned workers, Dialect dialect)
-      : paths_(paths), roles_(roles), first_file_(first_file), workers_(workers), dialect_(dialect) {
+      : paths_(paths),
+        roles_(roles),
+        first_file_(first_file),
+        workers_(workers),
+        dialect_(dialect) {
     // Enough jobs to keep every thread busy while one batch is being delivered, no more: each
     // holds a chunk and its batch.
     for (unsigned i = 0; i < workers + 2; ++i) free_.push_back(std::make_unique<Job>());

@@ -1,7 +1,5 @@
 #include "reader.hpp"
 
-#include "json_values.hpp"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,6 +9,8 @@
 
 #include <algorithm>
 #include <cstring>
+
+#include "json_values.hpp"
 
 namespace coroner {
 

@@ -296,8 +296,7 @@ bool RecordParser::parse_chunk(const Chunk& chunk, uint32_t file, RecordSink& si
                                const InputFormat& format) {
   Impl& impl = impl_for(format.dialect);
   bool own_reader = impl.dialect == Dialect::eliot || impl.dialect == Dialect::opentelemetry;
-  if (format.multiline || own_reader)
-    return impl.parse_values(chunk, file, sink, format.multiline);
+  if (format.multiline || own_reader) return impl.parse_values(chunk, file, sink, format.multiline);
   return impl.parse_chunk(chunk, file, sink);
 }
 

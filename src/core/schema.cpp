@@ -103,7 +103,8 @@ void SchemaCollector::on_record(const RawRecord& r) {
         break;
       case Role::stage:
         sample(field, r.stage);
-        if (r.has_task) count_template(r.stage_from_message, r.stage);  // as the store: a task's stages
+        if (r.has_task)
+          count_template(r.stage_from_message, r.stage);  // as the store: a task's stages
         break;
       case Role::status:
         sample(field, r.status);

@@ -309,7 +309,9 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
     return;
   }
   Lifecycle meaning = record_meaning(*this, event);
-  if (meaning == Lifecycle::ended_ok) seen_ok_word_ = true;
+  // An eliot action's or a span's end is a word of its format, not of the log's vocabulary: a
+  // plain file beside it that has no word for a finished task still has its end stage learned.
+  if (meaning == Lifecycle::ended_ok && !has_opaque_ids(event.file)) seen_ok_word_ = true;
   bool is_error = event.error != kNone || event.error_level;
   // A stage left by a failure or a timeout did not take its normal time: the hung threshold
   // learns from the stage's normal runs only.

@@ -18,7 +18,6 @@ void write_title(JsonWriter& w, const TaskStore& store, uint32_t task) {
     w.value(title);
 }
 
-
 std::string file_name(const TaskStore& store, uint32_t file) {
   const std::string& f = store.files()[file];
   return std::string(display_name(f));

@@ -27,7 +27,8 @@ std::string formats_text(const SchemaCollector& schema, const std::vector<std::s
     if (format.keys.empty()) continue;
     out += fmt::format("keys of its first {} records:\n", format.records_looked);
     for (const KeySeen& key : format.keys)
-      out += fmt::format("  {:<32} {:>7}  {}\n", key.path, key.records, joined_samples(key.samples));
+      out +=
+          fmt::format("  {:<32} {:>7}  {}\n", key.path, key.records, joined_samples(key.samples));
   }
   return out;
 }

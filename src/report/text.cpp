@@ -15,7 +15,6 @@ std::string titled(const TaskStore& store, uint32_t task) {
   return title.empty() ? title : " (" + title + ")";
 }
 
-
 using report::TimelineRow;
 
 class Painter {
@@ -134,8 +133,8 @@ void summary(const ReportInput& in, const Painter& paint, std::string& out) {
     const InputFormat& format = store.formats()[f];
     if (format.dialect == Dialect::json && !format.multiline) continue;  // the common case
     out += fmt::format("learned: {} is {}{} ({})\n", display_name(store.files()[f]),
-                       to_string(format.dialect), format.multiline ? ", values over several lines" : "",
-                       format.why);
+                       to_string(format.dialect),
+                       format.multiline ? ", values over several lines" : "", format.why);
   }
   if (a.learned_end) {
     out += fmt::format(
@@ -280,10 +279,10 @@ std::string render_timeline_text(const ReportInput& in, const std::vector<uint32
   for (uint32_t task : tasks) {
     const TaskOutcome& o = in.analysis.outcomes[task];
     const Task& t = in.store.tasks()[task];
-    out +=
-        fmt::format("{}{}  outcome: {}, ran {} ({} .. {})\n", paint("1", in.store.task_label(task)),
-                    titled(in.store, task), to_string(o.outcome), format_duration(elapsed(t.first_time, o.end)),
-                    format_time(t.first_time), format_time(o.end));
+    out += fmt::format("{}{}  outcome: {}, ran {} ({} .. {})\n",
+                       paint("1", in.store.task_label(task)), titled(in.store, task),
+                       to_string(o.outcome), format_duration(elapsed(t.first_time, o.end)),
+                       format_time(t.first_time), format_time(o.end));
     if (t.parent != kNone) out += fmt::format("  spawned by: {}\n", in.store.task_label(t.parent));
     std::string children;
     for (uint32_t i = 0; i < in.store.tasks().size(); ++i)

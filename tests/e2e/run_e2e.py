@@ -1079,11 +1079,6 @@ def test_a_learned_end_stage_survives_a_span_file_beside_it():
           % (sorted(missing), sorted(extra)), r)
 
 
-KNOWN_BUGS["test_a_learned_end_stage_survives_a_span_file_beside_it"] = (
-    "the end stage is learned only when no record of the whole run has an end word; a span or "
-    "eliot file brings its own (done, succeeded), so a plain file beside it learns nothing")
-
-
 def test_a_damaged_first_line_does_not_hide_the_dialect():
     # A run that crashed mid-line, and the next appended to the file: the log starts with a
     # record cut short. It costs that line, not the dialect of the whole file.
