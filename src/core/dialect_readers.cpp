@@ -179,6 +179,26 @@ std::string_view attribute(dom::element attributes, std::string_view key) {
 
 }  // namespace
 
+// A span's events, as both forms write them but for the time's key; an exception event's type
+// and message are in its attributes.
+void SpanReader::read_events(dom::object span, std::string_view time_key) {
+  dom::array events;
+  if (span["events"].get(events) != simdjson::SUCCESS) return;
+  for (dom::element item : events) {
+    dom::object e;
+    if (item.get(e) != simdjson::SUCCESS) continue;
+    Event event;
+    event.name = string_at(e, "name");
+    event.has_time = span_time_at(e, time_key, event.time);
+    dom::element attributes;
+    if (event.name == "exception" && e["attributes"].get(attributes) == simdjson::SUCCESS) {
+      event.error_type = attribute(attributes, "exception.type");
+      event.error_text = attribute(attributes, "exception.message");
+    }
+    span_.events.push_back(event);
+  }
+}
+
 bool SpanReader::read_console_span(dom::object object) {
   dom::object context;
   if (object["context"].get(context) != simdjson::SUCCESS) return false;
@@ -195,22 +215,7 @@ bool SpanReader::read_console_span(dom::object object) {
     span_.failed = string_at(status, "status_code") == "ERROR";
     span_.description = string_at(status, "description");
   }
-  dom::array events;
-  if (object["events"].get(events) == simdjson::SUCCESS) {
-    for (dom::element item : events) {
-      dom::object e;
-      if (item.get(e) != simdjson::SUCCESS) continue;
-      Event event;
-      event.name = string_at(e, "name");
-      event.has_time = span_time_at(e, "timestamp", event.time);
-      dom::element attributes;
-      if (event.name == "exception" && e["attributes"].get(attributes) == simdjson::SUCCESS) {
-        event.error_type = attribute(attributes, "exception.type");
-        event.error_text = attribute(attributes, "exception.message");
-      }
-      span_.events.push_back(event);
-    }
-  }
+  read_events(object, "timestamp");
   return true;
 }
 
@@ -235,22 +240,7 @@ bool SpanReader::read_otlp_span(dom::object object) {
       span_.failed = code_name == "STATUS_CODE_ERROR" || code_name == "ERROR";
     span_.description = string_at(status, "message");
   }
-  dom::array events;
-  if (object["events"].get(events) == simdjson::SUCCESS) {
-    for (dom::element item : events) {
-      dom::object e;
-      if (item.get(e) != simdjson::SUCCESS) continue;
-      Event event;
-      event.name = string_at(e, "name");
-      event.has_time = span_time_at(e, "timeUnixNano", event.time);
-      dom::element attributes;
-      if (event.name == "exception" && e["attributes"].get(attributes) == simdjson::SUCCESS) {
-        event.error_type = attribute(attributes, "exception.type");
-        event.error_text = attribute(attributes, "exception.message");
-      }
-      span_.events.push_back(event);
-    }
-  }
+  read_events(object, "timeUnixNano");
   return true;
 }
 

@@ -75,6 +75,7 @@ class SpanReader {
 
   bool read_console_span(simdjson::dom::object object);
   bool read_otlp_span(simdjson::dom::object object);
+  void read_events(simdjson::dom::object span, std::string_view time_key);
   void emit(uint32_t file, uint64_t line, RecordSink& sink);
 
   simdjson::dom::parser parser_;

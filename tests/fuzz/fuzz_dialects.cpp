@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "../common/string_source.hpp"
 #include "coroner/dialect.hpp"
 #include "coroner/roles.hpp"
 #include "fuzz_common.hpp"
@@ -18,22 +19,6 @@
 #include "record_parser.hpp"
 
 namespace {
-
-class StepSource : public coroner::ByteSource {
- public:
-  StepSource(std::string_view data, size_t step) : data_(data), step_(step) {}
-  size_t read(char* dest, size_t size) override {
-    size_t n = std::min({size, step_, data_.size() - pos_});
-    std::memcpy(dest, data_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string_view data_;
-  size_t step_;
-  size_t pos_ = 0;
-};
 
 struct OrderSink : coroner::RecordSink {
   uint64_t last_line = 0, max_line = 0, records = 0;
@@ -57,7 +42,7 @@ struct OrderSink : coroner::RecordSink {
 void read_as(std::string_view input, coroner::Dialect dialect, bool multiline, size_t step,
              size_t buffer) {
   static const coroner::RoleConfig roles = coroner::default_roles();
-  StepSource source(input, step);
+  coroner_test::StringSource source(std::string(input), step);
   coroner::LineChunker chunker(source, buffer);
   coroner::InputFormat format = coroner::detect_format(chunker.head(4096), dialect);
   CHECK(format.dialect == dialect);
