@@ -74,5 +74,12 @@ std::string clock(int64_t ns) {
   return t.size() >= 27 ? t.substr(11, 15) : t;
 }
 
+std::string no_edges_note(const ReportInput& in) {
+  if (in.analysis.graph.has_edges() || in.store.tasks().empty()) return {};
+  return "the log names no parent and no awaited task, so a task blocked by another cannot be "
+         "told from the root cause: `coroner schema` shows its fields (--field parent=, "
+         "--field awaits=), and the asyncio module (contrib/python/coroner_asyncio.py) logs them";
+}
+
 }  // namespace report
 }  // namespace coroner

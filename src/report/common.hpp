@@ -26,5 +26,8 @@ std::array<size_t, kFindingKindCount> count_by_kind(const std::vector<const Find
 std::vector<uint32_t> flagged_tasks(const ReportInput& in);
 // "hh:mm:ss.ffffff" in UTC.
 std::string clock(int64_t ns);
+// What a log without a parent or an awaited task cannot tell: which task blocks which. "" when
+// the log names such edges, or has no task.
+std::string no_edges_note(const ReportInput& in);
 
 }  // namespace coroner::report

@@ -83,6 +83,9 @@ std::unordered_set<uint64_t> critical_edges(const ReportInput& in,
 
 std::string render_graph_dot(const ReportInput& in, const std::vector<uint32_t>& tasks) {
   const TaskStore& store = in.store;
+  // A graph of lone tasks says nothing, and thousands of clusters keep dot busy for minutes.
+  if (std::string note = report::no_edges_note(in); !note.empty())
+    return fmt::format("digraph coroner {{\n  label={};\n}}\n", dot_quote(note));
   auto flagged = finding_labels(in);
   std::unordered_set<uint32_t> shown(tasks.begin(), tasks.end());
   std::map<uint32_t, std::vector<uint32_t>> trees;
@@ -139,8 +142,16 @@ std::string render_graph_json(const ReportInput& in, const std::vector<uint32_t>
   JsonWriter w(out);
   w.begin_object();
   w.key("schema").value("coroner.graph/1");
+  std::string note = report::no_edges_note(in);
+  w.key("note");
+  if (note.empty())
+    w.null();
+  else
+    w.value(note);
+  // Lone tasks say nothing: with no edge, the note is the whole graph.
+  const std::vector<uint32_t> drawn = note.empty() ? tasks : std::vector<uint32_t>{};
   w.key("nodes").begin_array();
-  for (uint32_t t : tasks) {
+  for (uint32_t t : drawn) {
     w.begin_object();
     w.key("task").value(store.task_value(t));
     w.key("scope").begin_object();
@@ -157,7 +168,7 @@ std::string render_graph_json(const ReportInput& in, const std::vector<uint32_t>
   }
   w.end_array();
   w.key("edges").begin_array();
-  for (uint32_t t : tasks) {
+  for (uint32_t t : drawn) {
     uint32_t parent = store.tasks()[t].parent;
     if (parent != kNone && shown.count(parent)) {
       w.begin_object()

@@ -234,6 +234,14 @@ void write_summary(JsonWriter& w, const ReportInput& in) {
   for (size_t k = 0; k < kFindingKindCount; ++k)
     w.key(to_string(FindingKind(k))).value(uint64_t(by_kind[k]));
   w.end_object();
+  // What the log cannot tell, beside hung tasks: null when it can.
+  std::string note =
+      by_kind[size_t(FindingKind::hung)] > 0 ? report::no_edges_note(in) : std::string();
+  w.key("note");
+  if (note.empty())
+    w.null();
+  else
+    w.value(note);
   w.end_object();
 }
 

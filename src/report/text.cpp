@@ -157,6 +157,10 @@ void summary(const ReportInput& in, const Painter& paint, std::string& out) {
                            fmt::format("{} {}", by_kind[k], to_string(FindingKind(k))));
   }
   out += fmt::format("findings: {}\n", list.empty() ? "none" : list);
+  // Hung tasks in a log without edges may be blocked ones: say that the log cannot tell.
+  if (by_kind[size_t(FindingKind::hung)] > 0)
+    if (std::string note = report::no_edges_note(in); !note.empty())
+      out += fmt::format("note: {}\n", note);
 }
 
 void stop_line(const ReportInput& in, const Painter& paint, uint32_t task, std::string& out);

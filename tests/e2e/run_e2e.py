@@ -320,6 +320,28 @@ def test_multi_line_message_and_traceback_stay_one_line():
     check(all("\n" not in s["stage"] for s in doc["stages"]), "no stage holds a newline", r)
 
 
+def test_a_log_without_edges_says_what_it_cannot_tell():
+    # The seed's log names no parent and no awaited task: a hung task there may be blocked by
+    # another, and the reports say that they cannot tell; graph draws only that.
+    note = "the log names no parent and no awaited task"
+    r = run(SEED)
+    check("note: " + note in r.out, "the text report says it beside the hung tasks", r)
+    doc, r = report(SEED)
+    check(doc["summary"]["note"] and note in doc["summary"]["note"], "json: summary.note", r)
+    dot = run("graph", SEED)
+    expect_status(dot, 0)
+    check(note in dot.out and "cluster" not in dot.out and "->" not in dot.out,
+          "graph: the note alone, no cluster of lone tasks", dot)
+    g = run("graph", "--format", "json", SEED)
+    gdoc = json.loads(g.out)
+    check(gdoc["nodes"] == [] and gdoc["edges"] == [] and note in gdoc["note"], "graph json: the note alone", g)
+    # A log with edges says nothing of the kind.
+    deadlock = os.path.join(os.path.dirname(FIXTURES), "..", "sample_traces", "deadlock.jsonl")
+    for args in ([deadlock], ["graph", deadlock]):
+        r = run(*args)
+        check(note not in r.out, "no note where the log names edges: %s" % " ".join(args[:-1]), r)
+
+
 def test_no_time_or_stage_is_an_input_error():
     with tempfile.TemporaryDirectory() as tmp:
         check_no_time_or_stage(tmp)

@@ -198,6 +198,7 @@ function renderNotes() {
     'This page holds ', el('b', { text: num(P.tasks_on_page) + ' flagged tasks' }),
     ' (their timelines and the tasks around them) and the statistics of all ', el('b', { text: num(R.summary.tasks) + ' tasks' }),
     clean > 0 ? '; the other ' + num(clean) + ' tasks are counted, not listed (coroner timeline TASK, or --format chrome, shows any of them).' : '.']));
+  if (R.summary.note) box.appendChild(el('div', { class: 'note', id: 'edges-note' }, ['Note: ' + R.summary.note + '.']));
   if (R.learned) {
     box.appendChild(el('div', { class: 'note' }, ['Learned: the log has no word for a finished task; a task ends ok at stage ',
       el('b', { text: '\u2018' + R.learned.end_stage + '\u2019' }), ' (the last stage of ' + num(R.learned.tasks_ending_there) +
