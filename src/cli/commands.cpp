@@ -185,10 +185,17 @@ std::string unreadable_log(const TaskStore& store, const Settings& s,
       to_string(wanted.front()));
 }
 
+// A task is named by its id, or by the label the reports print for a task of a scoped log
+// ("Task-23 (hostname=vm pid=5531)"), which names exactly one.
+bool names_task(const TaskStore& store, uint32_t task, const std::string& name) {
+  return store.task_value(task) == name ||
+         (store.tasks()[task].scope != 0 && store.task_label(task) == name);
+}
+
 bool shown(const Finding& f, const Settings& s, const Options& o, const TaskStore& store) {
   if (!s.kinds.empty() && std::find(s.kinds.begin(), s.kinds.end(), f.kind) == s.kinds.end())
     return false;
-  if (!o.task.empty() && store.task_value(f.task) != o.task) return false;
+  if (!o.task.empty() && !names_task(store, f.task, o.task)) return false;
   return true;
 }
 
@@ -202,7 +209,7 @@ std::optional<std::vector<uint32_t>> graph_tasks(const Options& o, const TaskSto
     for (const auto& name : o.around) {
       size_t before = seeds.size();
       for (uint32_t t = 0; t < store.tasks().size(); ++t)
-        if (store.task_value(t) == name) seeds.push_back(t);
+        if (names_task(store, t, name)) seeds.push_back(t);
       if (seeds.size() == before) {
         missing = name;
         return std::nullopt;
@@ -281,7 +288,7 @@ int run_analysis(const Options& o, const Settings& s) {
   } else if (o.command == "timeline") {
     std::vector<uint32_t> tasks;
     for (uint32_t t = 0; t < store.tasks().size(); ++t)
-      if (store.task_value(t) == o.timeline_task && store.tasks()[t].logged) tasks.push_back(t);
+      if (names_task(store, t, o.timeline_task) && store.tasks()[t].logged) tasks.push_back(t);
     if (tasks.empty()) return fail(fmt::format("no task '{}' in the log", o.timeline_task));
     text = o.format == "json" ? render_timeline_json(in, tasks) : render_timeline_text(in, tasks);
   } else if (o.format == "json") {

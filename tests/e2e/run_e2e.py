@@ -342,6 +342,37 @@ def test_a_log_without_edges_says_what_it_cannot_tell():
         check(note not in r.out, "no note where the log names edges: %s" % " ".join(args[:-1]), r)
 
 
+def test_the_printed_name_of_a_scoped_task_opens_exactly_it():
+    # Task-23 in two processes is two tasks; the reports print "Task-23 (pid=1)", and that is
+    # what a user pastes: it must open that task alone, while the bare id opens both.
+    records = []
+    for pid in (1, 2):
+        for n in range(10):
+            t = "Task-%d" % (20 + n)
+            records += [{"ts": 1 + n * 0.01, "pid": pid, "task_id": t, "stage": "start"},
+                        {"ts": 1.002 + n * 0.01, "pid": pid, "task_id": t, "stage": "fetch"}]
+            if not (pid == 2 and n == 3):
+                records.append({"ts": 1.004 + n * 0.01, "pid": pid, "task_id": t, "stage": "done"})
+    records.append({"ts": 3, "pid": 1, "task_id": "Task-99", "stage": "start"})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_log(tmp, "scoped.jsonl", records)
+        report_text = run(path)
+        check("Task-23 (pid=2)" in report_text.out, "the report prints the scoped name", report_text)
+        one = run("timeline", "Task-23 (pid=2)", path)
+        expect_status(one, 0)
+        check(one.out.count("outcome:") == 1 and "(pid=2)" in one.out, "the printed name opens one task", one)
+        both = run("timeline", "Task-23", path)
+        check(both.out.count("outcome:") == 2, "the bare id opens the task in every process", both)
+        only = run("--format", "json", "--task", "Task-23 (pid=2)", path)
+        doc = json.loads(only.out)
+        check([f["task"] for f in doc["findings"]] == ["Task-23"] and
+              doc["findings"][0]["scope"] == {"pid": "2"}, "--task takes the printed name", only)
+        around = run("graph", "--around", "Task-23 (pid=1)", path)
+        expect_status(around, 0)
+        none = run("timeline", "Task-23 (pid=7)", path)
+        expect_status(none, 2)
+
+
 def test_no_time_or_stage_is_an_input_error():
     with tempfile.TemporaryDirectory() as tmp:
         check_no_time_or_stage(tmp)
