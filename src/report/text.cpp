@@ -220,8 +220,16 @@ void stop_line(const ReportInput& in, const Painter& paint, uint32_t task, std::
   out += fmt::format("        {}  {}\n", report::clock(stop), paint("2", text + ")"));
 }
 
+// An orphan's or an unobserved child's chain is (child, parent): a spawn, no wait.
+bool chain_is_a_spawn(const Finding& f) {
+  return f.kind == FindingKind::orphan ||
+         (f.kind == FindingKind::lost_exception && f.subkind == "unobserved-child");
+}
+
 void chain(const ReportInput& in, const Finding& f, std::string& out) {
-  if (f.chain.size() > 1) {
+  if (f.chain.size() == 2 && chain_is_a_spawn(f)) {
+    out += fmt::format("      spawned by: {}\n", in.store.task_label(f.chain[1]));
+  } else if (f.chain.size() > 1) {
     std::string text;
     for (uint32_t t : f.chain) join(text, " -> ", in.store.task_label(t));
     out += fmt::format("      waits on: {}\n", text);
@@ -300,10 +308,13 @@ std::string render_timeline_text(const ReportInput& in, const std::vector<uint32
                          to_string(in.analysis.outcomes[w].outcome)));
       }
       out += fmt::format("  awaited: {}\n", list);
-      std::string path;
-      for (uint32_t step : graph.critical_path(task, in.analysis.outcomes))
-        join(path, " -> ", in.store.task_value(step));
-      out += fmt::format("  critical path: {}\n", path);
+      // What decided when it finished: a task that never did has no such path.
+      if (o.outcome != Outcome::open) {
+        std::string path;
+        for (uint32_t step : graph.critical_path(task, in.analysis.outcomes))
+          join(path, " -> ", in.store.task_value(step));
+        out += fmt::format("  critical path: {}\n", path);
+      }
     }
     const Finding* first = nullptr;
     for (const Finding& f : in.analysis.findings) {

@@ -157,7 +157,15 @@ async function checkReport(browserContext, coroner, outDir, trace) {
     }
     if (f.chain.length > 1) {
       const chips = await page.$$eval('#detail .chain', (c) => c.map((x) => x.textContent));
-      check(chips.some((c) => f.chain.every((t) => c.includes(t))), `the blame chain ${f.chain.join(' -> ')} is shown`);
+      const headings = await page.$$eval('#detail h3', (h) => h.map((x) => x.textContent));
+      if (f.kind === 'orphan' || f.subkind === 'unobserved-child') {
+        // A spawn, not a wait: the parent is shown as what spawned the task, not as a blame.
+        check(headings.includes('Spawned by') && !headings.includes('Blame chain'), 'a spawn is labelled "Spawned by"');
+        check(chips.some((c) => c.includes(f.chain[1])), `its parent ${f.chain[1]} is shown`);
+      } else {
+        check(headings.includes('Blame chain'), 'a wait is labelled "Blame chain"');
+        check(chips.some((c) => f.chain.every((t) => c.includes(t))), `the blame chain ${f.chain.join(' -> ')} is shown`);
+      }
     }
     const nodes = await page.$$eval('#graph-svg g.node', (g) => g.map((x) => x.getAttribute('data-task')));
     check(nodes.includes(f.task) && nodes.length >= 1, `the graph around it is drawn (${nodes.length} tasks)`);

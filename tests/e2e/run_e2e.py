@@ -373,6 +373,18 @@ def test_the_printed_name_of_a_scoped_task_opens_exactly_it():
         expect_status(none, 2)
 
 
+def test_a_spawn_is_not_called_a_wait():
+    # An orphan's and an unobserved child's chain is their parent: the text says "spawned by",
+    # never "waits on"; a stuck task's timeline has no critical path.
+    tree = os.path.join(os.path.dirname(TESTS), "sample_traces", "task_tree.jsonl")
+    r = run("--kind", "orphan,lost-exception", "--top", "0", tree)
+    check("spawned by: sync-1 (" in r.out and "spawned by: batch-1 (" in r.out, "the parent is what spawned it", r)
+    check("waits on: sync-1/heartbeat" not in r.out and "waits on: batch-1/part-2" not in r.out,
+          "no 'waits on' for a spawn", r)
+    stuck = run("timeline", "mailer", os.path.join(os.path.dirname(TESTS), "sample_traces", "deadlock.jsonl"))
+    check("outcome: open" in stuck.out and "critical path" not in stuck.out, "a stuck task has no critical path", stuck)
+
+
 def test_no_time_or_stage_is_an_input_error():
     with tempfile.TemporaryDirectory() as tmp:
         check_no_time_or_stage(tmp)

@@ -372,11 +372,17 @@ function renderDetail(x) {
     box.appendChild(el('h3', { text: 'Deadlock cycle' }));
     box.appendChild(chainView(f.members.concat([f.members[0]]), false));
   }
-  if (f.chain.length > 1) {
+  // An orphan's or an unobserved child's chain is its parent: a spawn, not a wait to blame.
+  var spawn = f.kind === 'orphan' || f.subkind === 'unobserved-child';
+  if (f.chain.length > 1 && spawn) {
+    box.appendChild(el('h3', { text: 'Spawned by' }));
+    box.appendChild(chainView(f.chain.slice(1), false));
+  } else if (f.chain.length > 1) {
     box.appendChild(el('h3', { text: 'Blame chain' }));
     box.appendChild(chainView(f.chain, true));
   }
-  if (t && t.t.critical_path.length > 1) {
+  // What decided when a task finished: a stuck task has none, and it would repeat the chain.
+  if (t && !t.open && t.t.critical_path.length > 1) {
     box.appendChild(el('h3', { text: 'Critical path' }));
     box.appendChild(chainView(t.t.critical_path, false));
   }
