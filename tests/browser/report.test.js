@@ -155,6 +155,15 @@ async function checkReport(browserContext, coroner, outDir, trace) {
     if (waits.length) {
       check(detail.includes('(waits on ' + waits[0].waiting_for + ')'), 'a wait record shows what the task waits on');
     }
+    if (task) {
+      const where = await page.$$eval('#detail table.events td.w', (c) => c.map((x) => x.textContent));
+      const first = task.events[0];
+      check(where[0] === `${first.file}:${first.line}`, `a record shows where it is in the log (${where[0]})`);
+    }
+    // The finding has an address: the page opened at it shows that finding.
+    const link = await page.getAttribute('#detail-link', 'href');
+    check(link && link.startsWith('#finding='), `the finding has a link (${link})`);
+    check((await page.evaluate(() => location.hash)) === link, 'selecting a finding puts its address in the URL');
     if (f.chain.length > 1) {
       const chips = await page.$$eval('#detail .chain', (c) => c.map((x) => x.textContent));
       const headings = await page.$$eval('#detail h3', (h) => h.map((x) => x.textContent));
@@ -173,6 +182,19 @@ async function checkReport(browserContext, coroner, outDir, trace) {
     check(focus === 1, 'the graph marks the task itself');
     const gantt = await page.$$eval('#gantt .gantt-row.selected', (g) => g.map((x) => x.getAttribute('data-task')));
     check(gantt.length === 1 && gantt[0] === f.task, 'its Gantt row is highlighted');
+
+    // A colleague opens the link: a fresh page at that address shows the same finding.
+    const other = findings.length > 1 ? (pick === 0 ? 1 : 0) : pick;
+    await page.click(`#findings tbody tr[data-index="${other}"]`);
+    const otherLink = await page.getAttribute('#detail-link', 'href');
+    const fresh = await browserContext.newPage();
+    await fresh.goto('file://' + path.resolve(file) + otherLink);
+    await fresh.waitForSelector('html[data-ready="true"]', { timeout: 10000 });
+    check((await fresh.textContent('#detail-task')) === findings[other].task,
+      `the page opened at ${otherLink} shows that finding`);
+    check((await fresh.getAttribute(`#findings tbody tr[data-index="${other}"]`, 'aria-selected')) === 'true',
+      'and selects its row');
+    await fresh.close();
   }
 
   // Histograms: one per timed stage (the most entered 48).

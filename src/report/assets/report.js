@@ -214,7 +214,7 @@ function renderNotes() {
 
 /* ---------- the findings table: sort, filter, select ---------- */
 var tbody = document.querySelector('#findings tbody');
-var sortKey = null, sortDir = 1, visible = [], shownRows = PAGE_ROWS, selected = null;
+var sortKey = null, sortDir = 1, visible = [], shownRows = PAGE_ROWS, selected = null, pageReady = false;
 var KEYS = {
   severity: function (x) { return SEV_RANK[x.f.severity]; },
   kind: function (x) { return KINDS.indexOf(x.f.kind); },
@@ -333,8 +333,19 @@ function setupTable() {
   });
 }
 
+/* The page's address of a finding, to send a colleague: #finding=KIND:TASK, with the scope. */
+function anchorOf(x) {
+  return 'finding=' + encodeURIComponent(x.f.kind + ':' + x.f.task + (x.scope ? ' (' + x.scope + ')' : ''));
+}
+function findingAt(hash) {
+  var want = hash.replace(/^#/, '');
+  for (var i = 0; i < findings.length; ++i) if (anchorOf(findings[i]) === want) return findings[i];
+  return null;
+}
+
 function select(x) {
   selected = x;
+  if (pageReady && history.replaceState) history.replaceState(null, '', '#' + anchorOf(x));
   tbody.querySelectorAll('tr[aria-selected="true"]').forEach(function (tr) { tr.setAttribute('aria-selected', 'false'); });
   var tr = tbody.querySelector('tr[data-index="' + x.i + '"]');
   if (tr) tr.setAttribute('aria-selected', 'true');
@@ -358,6 +369,7 @@ function renderDetail(x) {
   var f = x.f, t = x.task;
   box.appendChild(el('div', { class: 'head' }, [kindBadge(f), outcomePill(f.outcome), severityCell(f.severity)]));
   box.appendChild(el('div', { class: 'task-name', id: 'detail-task', text: f.task }));
+  box.appendChild(el('a', { class: 'permalink small', id: 'detail-link', href: '#' + anchorOf(x), text: 'link to this finding' }));
   // An eliot action's or a span's id says nothing: what it is (its type, and its root's).
   if (f.title) box.appendChild(el('div', { class: 'task-title muted', text: f.title }));
   if (x.scope) box.appendChild(el('div', { class: 'scope', text: x.scope }));
@@ -435,7 +447,9 @@ function eventsTable(t) {
       el('td', { class: 'g', text: i ? '+' + dur(e.since_previous_s * 1e6) : '' }),
       el('td', { class: 's' }, [el('i', { class: 'dot', style: 'color:' + stageColour(stageOf(e)) }), ' ', stageOf(e),
         e.status && e.stage !== null ? el('span', { class: 'muted', text: ' status=' + e.status }) : null,
-        e.error ? el('div', { class: 'err', text: e.error }) : null])
+        e.error ? el('div', { class: 'err', text: e.error }) : null]),
+      /* Where the record is, to open the log there. */
+      el('td', { class: 'w muted small', text: e.file + ':' + e.line })
     ]));
   });
   var pending = t.t.pending_at_exit;
@@ -717,6 +731,16 @@ window.addEventListener('resize', function () {
   resizeTimer = setTimeout(renderGantt, 120);
 });
 var firstFlagged = findings.filter(function (x) { return x.task !== null; })[0] || findings[0];
-if (firstFlagged) select(firstFlagged);
+var linked = findingAt(location.hash);
+if (linked || firstFlagged) select(linked || firstFlagged);
+if (linked) {
+  var row = tbody.querySelector('tr[data-index="' + linked.i + '"]');
+  if (row) row.scrollIntoView({ block: 'center' });
+}
+pageReady = true;
+window.addEventListener('hashchange', function () {
+  var x = findingAt(location.hash);
+  if (x && x !== selected) select(x);
+});
 document.documentElement.setAttribute('data-ready', 'true');
 })();
