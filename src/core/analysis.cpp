@@ -574,7 +574,7 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
           fmt::format("{} at {} in stage {} ({}), then it was retried and ended ok in stage {}",
                       what, at(e.time), stage_name(working_stage(t, facts, i)), error_summary(e),
                       stage_name(end_stage)),
-          e.time, e.stage);
+          e.time, working_stage(t, facts, i));
     return true;
   };
   // A timeout is a timeout whether it ended the task or was caught and carried on from.
@@ -582,7 +582,9 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     const Event& e = t.events[i];
     if (!is_timeout_event(e, facts.meanings[i])) continue;
     if (retried(e, i, "timed out")) continue;
-    std::string working = stage_name(working_stage(t, facts, i));
+    // The stage the reason names is the finding's stage, in every format.
+    uint32_t working_id = working_stage(t, facts, i);
+    std::string working = stage_name(working_id);
     std::string reason;
     if (i == end) {
       reason = fmt::format("timed out in stage {} after {} of running: {}", working,
@@ -596,7 +598,7 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
       reason = fmt::format("timed out at {} ({}) in stage {}; it ended {} at {}", at(e.time),
                            error_summary(e), working, to_string(o.outcome), at(o.end));
     }
-    add(FindingKind::timeout, index, std::move(reason), e.time, e.stage);
+    add(FindingKind::timeout, index, std::move(reason), e.time, working_id);
     return;
   }
   if (o.outcome != Outcome::ok) return;
@@ -611,7 +613,7 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
             fmt::format("{} in stage {} at {}, then the task carried on to {} and ended ok",
                         error_summary(e), stage_name(working_stage(t, facts, i)), at(e.time),
                         stage_name(end_stage)),
-            e.time, e.stage);
+            e.time, working_stage(t, facts, i));
     f.subkind = "swallowed";
     return;
   }
