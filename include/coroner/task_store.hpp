@@ -218,6 +218,9 @@ struct InputCounts {
   uint64_t staged_records = 0;    // task records with a stage or a status
 };
 
+// A scope as interned, "pid=5531\x1fhostname=vm", as (name, value) pairs.
+std::vector<std::pair<std::string_view, std::string_view>> scope_parts(std::string_view scope);
+
 class TaskStore : public RecordSink {
  public:
   static constexpr size_t kKeptBadLines = 5;
@@ -324,7 +327,11 @@ class TaskStore : public RecordSink {
   bool has_time() const { return has_any_time_; }
   int64_t first_time() const { return first_time_; }
   int64_t last_time() const { return last_time_; }
-  std::string task_label(uint32_t task) const;  // "1003" or "Task-3 (pid=12)"
+  // "1003", or "Task-3 (pid=12)": the id, then the scope fields that tell the log's scopes apart
+  // (hostname=vm on every record tells nothing); with `every_field`, all of them.
+  std::string task_label(uint32_t task, bool every_field = false) const;
+  // The scope fields whose value differs between the log's scopes, or that some lack.
+  const std::vector<std::string>& varying_scope_fields() const { return varying_scope_fields_; }
   // A record's stage as the log wrote it ("fetched https://example.com/item/7 in 12 ms"), where
   // stage() is its template; "" when it has none.
   std::string_view stage_text(const Event& event) const;
@@ -428,6 +435,8 @@ class TaskStore : public RecordSink {
   std::optional<int64_t> since_, until_;
   bool has_any_time_ = false;
   std::vector<InputFormat> formats_;
+  std::vector<std::string> varying_scope_fields_;
+  void find_varying_scope_fields();
   // Tasks of the dialects whose ids are opaque (eliot, opentelemetry): the stage they started in.
   std::unordered_map<uint32_t, uint32_t> titles_;
   // Other names of tasks (RawRecord::alias), by scope and name: asyncio's messages use them.

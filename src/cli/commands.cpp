@@ -188,8 +188,9 @@ std::string unreadable_log(const TaskStore& store, const Settings& s,
 // A task is named by its id, or by the label the reports print for a task of a scoped log
 // ("Task-23 (hostname=vm pid=5531)"), which names exactly one.
 bool names_task(const TaskStore& store, uint32_t task, const std::string& name) {
-  return store.task_value(task) == name ||
-         (store.tasks()[task].scope != 0 && store.task_label(task) == name);
+  if (store.task_value(task) == name) return true;
+  if (store.tasks()[task].scope == 0) return false;
+  return store.task_label(task) == name || store.task_label(task, true) == name;
 }
 
 bool shown(const Finding& f, const Settings& s, const Options& o, const TaskStore& store) {

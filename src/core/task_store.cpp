@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <new>
 #include <utility>
 
@@ -451,7 +452,46 @@ void TaskStore::finish() {
   fold_rare_stages();
   sort_out_of_order_tasks();
   attribute_asyncio_notes();
+  find_varying_scope_fields();
   finished_ = true;
+}
+
+std::vector<std::pair<std::string_view, std::string_view>> scope_parts(std::string_view scope) {
+  std::vector<std::pair<std::string_view, std::string_view>> parts;
+  while (!scope.empty()) {
+    size_t sep = scope.find('\x1f');
+    std::string_view part = scope.substr(0, sep);
+    size_t eq = part.find('=');
+    if (eq != std::string_view::npos) parts.emplace_back(part.substr(0, eq), part.substr(eq + 1));
+    if (sep == std::string_view::npos) break;
+    scope.remove_prefix(sep + 1);
+  }
+  return parts;
+}
+
+void TaskStore::find_varying_scope_fields() {
+  // Per field: its first value, whether another came, and in how many scopes it is.
+  struct Seen {
+    std::string_view first;
+    bool differs = false;
+    size_t scopes = 0;
+  };
+  std::map<std::string_view, Seen> fields;
+  size_t scopes = 0;
+  bool unscoped = std::any_of(tasks_.begin(), tasks_.end(),
+                              [](const Task& t) { return t.logged && t.scope == 0; });
+  for (uint32_t s = 1; s < scopes_.size(); ++s, ++scopes) {
+    for (auto [name, value] : scope_parts(scopes_.view(s))) {
+      Seen& seen = fields[name];
+      if (seen.scopes++ == 0)
+        seen.first = value;
+      else if (value != seen.first)
+        seen.differs = true;
+    }
+  }
+  varying_scope_fields_.clear();
+  for (const auto& [name, seen] : fields)
+    if (seen.differs || seen.scopes < scopes || unscoped) varying_scope_fields_.emplace_back(name);
 }
 
 // Only a task that logged a record older than one before it has records out of time order.
@@ -530,15 +570,17 @@ bool TaskStore::on_bad_line(const BadLine& bad) {
   return !strict_;
 }
 
-std::string TaskStore::task_label(uint32_t task) const {
+std::string TaskStore::task_label(uint32_t task, bool every_field) const {
   std::string label(task_value(task));
-  uint32_t scope = tasks_[task].scope;
-  if (scope != 0) {
-    std::string s(scopes_.view(scope));
-    for (char& c : s)
-      if (c == '\x1f') c = ' ';
-    label += " (" + s + ")";
+  std::string shown;
+  for (auto [name, value] : scope_parts(scopes_.view(tasks_[task].scope))) {
+    bool varies = std::find(varying_scope_fields_.begin(), varying_scope_fields_.end(), name) !=
+                  varying_scope_fields_.end();
+    if (!every_field && !varies) continue;
+    if (!shown.empty()) shown += ' ';
+    shown.append(name).append("=").append(value);
   }
+  if (!shown.empty()) label += " (" + shown + ")";
   return label;
 }
 

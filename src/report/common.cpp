@@ -7,16 +7,8 @@ namespace coroner {
 std::vector<std::pair<std::string, std::string>> scope_fields(const TaskStore& store,
                                                               uint32_t task) {
   std::vector<std::pair<std::string, std::string>> out;
-  std::string_view scope = store.scopes().view(store.tasks()[task].scope);
-  while (!scope.empty()) {
-    size_t sep = scope.find('\x1f');
-    std::string_view part = scope.substr(0, sep);
-    size_t eq = part.find('=');
-    if (eq != std::string_view::npos)
-      out.emplace_back(std::string(part.substr(0, eq)), std::string(part.substr(eq + 1)));
-    if (sep == std::string_view::npos) break;
-    scope.remove_prefix(sep + 1);
-  }
+  for (auto [name, value] : scope_parts(store.scopes().view(store.tasks()[task].scope)))
+    out.emplace_back(name, value);
   return out;
 }
 

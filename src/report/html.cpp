@@ -22,10 +22,13 @@ namespace {
 constexpr int kGraphDepth = 2;
 constexpr size_t kGraphNodes = 36;
 
+// The scope fields that tell the log's scopes apart, as task_label shows them.
 std::string scope_label(const TaskStore& store, uint32_t task) {
+  const auto& varying = store.varying_scope_fields();
   std::string out;
   for (const auto& [name, value] : scope_fields(store, task))
-    out += fmt::format("{}{}={}", out.empty() ? "" : " ", name, value);
+    if (std::find(varying.begin(), varying.end(), name) != varying.end())
+      out += fmt::format("{}{}={}", out.empty() ? "" : " ", name, value);
   return out;
 }
 
@@ -138,6 +141,10 @@ std::string page_data(const ReportInput& in) {
   w.key("generator").value(fmt::format("coroner {}", kVersion));
   w.key("tasks_in_log").value(tasks);
   w.key("tasks_on_page").value(uint64_t(report::flagged_tasks(in).size()));
+  // The scope fields the page shows: those that differ between the log's scopes.
+  w.key("scope_fields").begin_array();
+  for (const std::string& name : in.store.varying_scope_fields()) w.value(name);
+  w.end_array();
   w.key("graph_depth").value(kGraphDepth);
   w.key("graph_nodes").value(uint64_t(kGraphNodes));
   write_graphs(w, in);

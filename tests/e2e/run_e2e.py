@@ -345,19 +345,25 @@ def test_a_log_without_edges_says_what_it_cannot_tell():
 def test_the_printed_name_of_a_scoped_task_opens_exactly_it():
     # Task-23 in two processes is two tasks; the reports print "Task-23 (pid=1)", and that is
     # what a user pastes: it must open that task alone, while the bare id opens both.
+    # Every record says hostname=vm: that tells the processes nothing, and the name leaves it out.
     records = []
     for pid in (1, 2):
         for n in range(10):
             t = "Task-%d" % (20 + n)
-            records += [{"ts": 1 + n * 0.01, "pid": pid, "task_id": t, "stage": "start"},
-                        {"ts": 1.002 + n * 0.01, "pid": pid, "task_id": t, "stage": "fetch"}]
+            where = {"pid": pid, "hostname": "vm", "task_id": t}
+            records += [dict(where, ts=1 + n * 0.01, stage="start"), dict(where, ts=1.002 + n * 0.01, stage="fetch")]
             if not (pid == 2 and n == 3):
-                records.append({"ts": 1.004 + n * 0.01, "pid": pid, "task_id": t, "stage": "done"})
-    records.append({"ts": 3, "pid": 1, "task_id": "Task-99", "stage": "start"})
+                records.append(dict(where, ts=1.004 + n * 0.01, stage="done"))
+    records.append({"ts": 3, "pid": 1, "hostname": "vm", "task_id": "Task-99", "stage": "start"})
     with tempfile.TemporaryDirectory() as tmp:
         path = write_log(tmp, "scoped.jsonl", records)
         report_text = run(path)
         check("Task-23 (pid=2)" in report_text.out, "the report prints the scoped name", report_text)
+        check("hostname" not in report_text.out, "a scope field with one value in the log is left out", report_text)
+        full = run("timeline", "Task-23 (pid=2 hostname=vm)", path)
+        check(full.out.count("outcome:") == 1, "the name with every scope field opens it too", full)
+        page = run("--format", "html", path)
+        check('"scope_fields":["pid"]' in page.out, "the page shows the scope fields that vary", page)
         one = run("timeline", "Task-23 (pid=2)", path)
         expect_status(one, 0)
         check(one.out.count("outcome:") == 1 and "(pid=2)" in one.out, "the printed name opens one task", one)
@@ -366,7 +372,7 @@ def test_the_printed_name_of_a_scoped_task_opens_exactly_it():
         only = run("--format", "json", "--task", "Task-23 (pid=2)", path)
         doc = json.loads(only.out)
         check([f["task"] for f in doc["findings"]] == ["Task-23"] and
-              doc["findings"][0]["scope"] == {"pid": "2"}, "--task takes the printed name", only)
+              doc["findings"][0]["scope"] == {"pid": "2", "hostname": "vm"}, "--task takes the printed name", only)
         around = run("graph", "--around", "Task-23 (pid=1)", path)
         expect_status(around, 0)
         none = run("timeline", "Task-23 (pid=7)", path)
@@ -378,7 +384,7 @@ def test_a_spawn_is_not_called_a_wait():
     # never "waits on"; a stuck task's timeline has no critical path.
     tree = os.path.join(os.path.dirname(TESTS), "sample_traces", "task_tree.jsonl")
     r = run("--kind", "orphan,lost-exception", "--top", "0", tree)
-    check("spawned by: sync-1 (" in r.out and "spawned by: batch-1 (" in r.out, "the parent is what spawned it", r)
+    check("spawned by: sync-1\n" in r.out and "spawned by: batch-1\n" in r.out, "the parent is what spawned it", r)
     check("waits on: sync-1/heartbeat" not in r.out and "waits on: batch-1/part-2" not in r.out,
           "no 'waits on' for a spawn", r)
     stuck = run("timeline", "mailer", os.path.join(os.path.dirname(TESTS), "sample_traces", "deadlock.jsonl"))

@@ -78,9 +78,10 @@ function dur(us) {  /* a duration in microseconds, the way coroner's text report
   if (m < 60) return m + 'm' + Math.round((us - m * 60e6) / 1e6) + 's';
   return Math.floor(m / 60) + 'h' + (m % 60) + 'm';
 }
+/* The scope fields that tell the log's scopes apart; hostname=vm on every record tells nothing. */
 function scopeText(scope) {
   var parts = [];
-  for (var k in scope) parts.push(k + '=' + scope[k]);
+  for (var k in scope) if (!P.scope_fields || P.scope_fields.indexOf(k) >= 0) parts.push(k + '=' + scope[k]);
   return parts.join(' ');
 }
 function stageOf(ev) {
