@@ -40,6 +40,100 @@ async function rowValues(page, attribute) {
   return page.$$eval('#findings tbody tr', (rows, a) => rows.map((r) => r.getAttribute(a)), attribute);
 }
 
+// axe-core (npm, pinned) on the page as it is: every violation is printed; one of impact
+// serious or critical fails the check.
+const AXE = require.resolve('axe-core/axe.min.js');
+async function axeCheck(page, label) {
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(() => window.axe.run());
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  for (const v of result.violations) {
+    const targets = v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(', ');
+    console.log(`  axe (${label}): ${v.id} [${v.impact}] ${v.help}: ${v.nodes.length} node(s), e.g. ${targets}`);
+  }
+  check(bad.length === 0, `axe (${label}): no serious or critical violation` +
+    (bad.length ? ` (${bad.map((v) => v.id).join(', ')})` : ` (${result.violations.length} minor, ${result.passes.length} rules pass)`));
+}
+
+// WCAG contrast of an element's text against what is behind it: the computed colours, the
+// backgrounds of it and its ancestors composed over the page. An element the page does not
+// show (no 'open' finding, say) is measured as a probe with the same classes in the same place.
+async function contrastOf(page, selector, probe) {
+  return page.evaluate(([sel, pr]) => {
+    let node = document.querySelector(sel);
+    let made = null;
+    if (!node && pr) {
+      const parent = document.querySelector(pr.parent);
+      if (!parent) return null;
+      made = document.createElement(pr.tag);
+      made.className = pr.class;
+      made.textContent = pr.text;
+      parent.appendChild(made);
+      node = made;
+    }
+    if (!node) return null;
+    const rgba = (s) => {
+      const m = /rgba?\(([^)]+)\)/.exec(s);
+      if (!m) return [0, 0, 0, 0];
+      const p = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+    };
+    const over = (top, under) => {
+      const a = top[3] + under[3] * (1 - top[3]);
+      if (!a) return [0, 0, 0, 0];
+      return [0, 1, 2].map((i) => (top[i] * top[3] + under[i] * under[3] * (1 - top[3])) / a).concat([a]);
+    };
+    const layers = [];
+    for (let e = node; e; e = e.parentElement) layers.push(rgba(getComputedStyle(e).backgroundColor));
+    let bg = [255, 255, 255, 1];  // the canvas under the page
+    for (let i = layers.length - 1; i >= 0; --i) bg = over(layers[i], bg);
+    const fg = over(rgba(getComputedStyle(node).color), bg);
+    const lum = (c) => {
+      const ch = c.slice(0, 3).map((v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+      return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2];
+    };
+    const a = lum(fg), b = lum(bg);
+    const hex = (c) => '#' + c.slice(0, 3).map((v) => Math.round(v).toString(16).padStart(2, '0')).join('');
+    const out = { ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05), fg: hex(fg), bg: hex(bg), probe: !!made };
+    if (made) made.remove();
+    return out;
+  }, [selector, probe || null]);
+}
+
+const CONTRASTS = [
+  ['the \'open\' pill', '#findings tbody tr .pill.o-open, #detail .pill.o-open',
+    { parent: '#detail .head', tag: 'span', class: 'pill o-open', text: 'open' }],
+  ['a grey delta', '#detail table.events td.g:not(:empty)',
+    { parent: '#detail table.events td.g', tag: 'span', class: '', text: '+1.00s' }],
+  ['the warning text', '#findings tbody tr .sevtext.sev-warning, #detail .sevtext.sev-warning',
+    { parent: '#detail .head', tag: 'span', class: 'sevtext sev-warning', text: 'warning' }],
+  ['the warning badge', '#findings tbody tr .badge.sev-warning, #detail .badge.sev-warning',
+    { parent: '#detail .head', tag: 'span', class: 'badge sev-warning', text: 'hung' }],
+];
+async function contrastChecks(page, label) {
+  for (const [what, selector, probe] of CONTRASTS) {
+    const c = await contrastOf(page, selector, probe);
+    if (!c) { console.log(`  contrast (${label}): ${what}: nothing to measure`); continue; }
+    check(c.ratio >= 4.5, `contrast (${label}) of ${what}: ${c.ratio.toFixed(2)}:1 (${c.fg} on ${c.bg}${c.probe ? ', a probe' : ''}) >= 4.5`);
+  }
+}
+
+// What has the focus, said in a few words.
+async function focused(page) {
+  return page.evaluate(() => {
+    const e = document.activeElement;
+    if (!e || e === document.body) return { where: 'body', inRows: false, after: true };
+    const wrap = document.getElementById('table-wrap');
+    return {
+      where: e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.getAttribute('data-index') !== null ? `[data-index=${e.getAttribute('data-index')}]` : ''),
+      inRows: !!e.closest('#findings tbody'),
+      // Past the table: the detail pane, the Gantt or anything after it.
+      after: !wrap.contains(e) && !!(wrap.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING),
+      outline: getComputedStyle(e).outlineStyle, shadow: getComputedStyle(e).boxShadow,
+    };
+  });
+}
+
 async function checkReport(browserContext, coroner, outDir, trace) {
   const name = path.basename(trace).replace(/\.jsonl(\.gz)?$/, '');
   const file = path.join(outDir, `${name}.html`);
@@ -202,8 +296,75 @@ async function checkReport(browserContext, coroner, outDir, trace) {
   const hists = await page.$$eval('#histograms .hist', (h) => h.length);
   check(hists === Math.min(timed, 48), `a histogram per timed stage (${hists})`);
 
+  // The keyboard: the table is one Tab stop, arrows move inside it, the focus is visible.
+  if (findings.length) {
+    await page.focus('#kind-filter');
+    const stops = [];
+    let presses = 0, f;
+    do {
+      await page.keyboard.press('Tab');
+      presses += 1;
+      f = await focused(page);
+      stops.push(f);
+    } while (!f.after && presses < 400);
+    const inRows = stops.filter((x) => x.inRows);
+    console.log(`  Tab stops from the kind filter past the table: ${stops.map((x) => x.where).join(' > ')}`);
+    check(inRows.length === 1, `Tab reaches the table once (${inRows.length} row stops)`);
+    const at = stops.findIndex((x) => x.inRows);
+    check(at >= 0 && at + 1 < stops.length && !stops[at + 1].inRows, 'the next Tab leaves the table');
+    check(presses <= 15, `${presses} Tab presses from the first control to past the table, not one a row`);
+    const unringed = stops.filter((x) => x.where !== 'body' && x.outline === 'none' && (!x.shadow || x.shadow === 'none'));
+    check(unringed.length === 0, `every focus stop has a visible outline${unringed.length ? ': not ' + unringed.map((x) => x.where).join(', ') : ''}`);
+    const sortButton = stops.find((x) => /^button/.test(x.where) && x.where !== 'button#more-rows');
+    check(sortButton && sortButton.outline !== 'none', `a sort button shows a focus ring (outline ${sortButton && sortButton.outline})`);
+
+    // Back to the table: the focus is on the selected row; ArrowDown selects the next.
+    await page.focus('#task-filter');
+    await page.keyboard.press('Tab');
+    let stop = await focused(page);
+    while (!stop.inRows && !stop.after) { await page.keyboard.press('Tab'); stop = await focused(page); }
+    const rowIndex = () => page.evaluate(() => Number(document.activeElement.getAttribute('data-index')));
+    const order = (await rowValues(page, 'data-index')).map(Number);
+    const start = await rowIndex();
+    check(await page.evaluate(() => document.activeElement.getAttribute('aria-selected')) === 'true',
+      `Tab lands on the selected row (${start})`);
+    check(stop.outline !== 'none' || (stop.shadow && stop.shadow !== 'none'), `the focused row is outlined (${stop.outline})`);
+    const pos = order.indexOf(start);
+    if (pos + 1 < order.length) {
+      await page.keyboard.press('ArrowDown');
+      const next = await rowIndex();
+      check(next === order[pos + 1], `ArrowDown moves to the next row (${order[pos + 1]})`);
+      check(await page.getAttribute(`#findings tbody tr[data-index="${next}"]`, 'aria-selected') === 'true', 'and selects it');
+      check((await page.textContent('#detail-task')) === findings[next].task, `the detail shows its finding (${findings[next].task})`);
+      const tabbable = await page.$$eval('#findings tbody tr[tabindex="0"]', (r) => r.map((x) => x.getAttribute('data-index')));
+      check(tabbable.length === 1 && Number(tabbable[0]) === next, 'the selected row is the one Tab stop of the table');
+      await page.keyboard.press('ArrowUp');
+      check(await rowIndex() === start, 'ArrowUp moves back');
+    }
+    await page.keyboard.press('End');
+    check(await rowIndex() === order[order.length - 1], 'End moves to the last row');
+    await page.keyboard.press('Home');
+    check(await rowIndex() === order[0], 'Home moves to the first row');
+    check((await page.textContent('#detail-task')) === findings[order[0]].task, 'and the detail shows it');
+  }
+
+  await axeCheck(page, 'light');
+  await contrastChecks(page, 'light');
+
   check(errors.length === 0, `no console error${errors.length ? ': ' + errors.join(' | ') : ''}`);
   check(requests.length === 0, `no network request${requests.length ? ': ' + requests.join(' ') : ''}`);
+  // The page in dark mode, when the stylesheet has one: the same checks of axe and contrast.
+  if (/prefers-color-scheme:\s*dark/.test(html)) {
+    const night = await browserContext.newPage();
+    await night.emulateMedia({ colorScheme: 'dark' });
+    await night.goto('file://' + path.resolve(file));
+    await night.waitForSelector('html[data-ready="true"]', { timeout: 10000 });
+    check(await night.evaluate(() => matchMedia('(prefers-color-scheme: dark)').matches), 'the page is drawn in dark mode');
+    await axeCheck(night, 'dark');
+    await contrastChecks(night, 'dark');
+    await night.screenshot({ path: path.join(outDir, `${name}-dark.png`), fullPage: true });
+    await night.close();
+  }
   const shot = path.join(outDir, `${name}.png`);
   await page.screenshot({ path: shot, fullPage: true });
   console.log(`  screenshot: ${shot}`);

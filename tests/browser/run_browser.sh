@@ -1,10 +1,12 @@
 #!/bin/sh
 # The browser test: coroner's html report in headless Chromium (Debian's /usr/bin/chromium),
-# driven by playwright-core from npm (pinned in package.json and package-lock.json).
+# driven by playwright-core and checked by axe-core, both from npm (pinned in package.json and
+# package-lock.json).
 #
 #   tests/browser/run_browser.sh CORONER OUT_DIR TRACE...
 #
-# Installs playwright-core with `npm ci` the first time (node_modules is not committed).
+# Installs playwright-core and axe-core with `npm ci` when either is missing (node_modules is
+# not committed).
 # Exit 77 (meson's "skipped") when chromium or node is missing.
 set -eu
 
@@ -19,7 +21,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "SKIP: no node or npm (apt-get install nodejs npm)"
   exit 77
 fi
-if [ ! -d "$here/node_modules/playwright-core" ]; then
+if [ ! -d "$here/node_modules/playwright-core" ] || [ ! -d "$here/node_modules/axe-core" ]; then
   npm ci --prefix "$here" --no-audit --no-fund
 fi
 exec node "$here/report.test.js" "$@"

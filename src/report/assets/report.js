@@ -277,7 +277,7 @@ function renderRows() {
   var frag = document.createDocumentFragment();
   visible.slice(0, shownRows).forEach(function (x) {
     var f = x.f;
-    var tr = el('tr', { tabindex: '0', 'data-index': x.i, 'data-kind': f.kind, 'data-task': f.task,
+    var tr = el('tr', { tabindex: '-1', 'data-index': x.i, 'data-kind': f.kind, 'data-task': f.task,
       'aria-selected': String(selected === x) }, [
       el('td', { class: 'c-severity' }, severityCell(f.severity)),
       el('td', { class: 'c-kind' }, kindCell(f)),
@@ -291,6 +291,7 @@ function renderRows() {
     frag.appendChild(tr);
   });
   tbody.appendChild(frag);
+  rovingStop();
   var more = document.getElementById('more-rows');
   var rest = visible.length - Math.min(shownRows, visible.length);
   more.hidden = rest <= 0;
@@ -318,14 +319,21 @@ function setupTable() {
     var tr = ev.target.closest('tr');
     if (tr) select(findings[Number(tr.getAttribute('data-index'))]);
   });
+  /* The rows are one Tab stop: the arrows, Home and End move the selection and the focus. */
   tbody.addEventListener('keydown', function (ev) {
     var tr = ev.target.closest('tr');
-    if (!tr) return;
-    if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); select(findings[Number(tr.getAttribute('data-index'))]); }
-    if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
-      ev.preventDefault();
-      var next = ev.key === 'ArrowDown' ? tr.nextElementSibling : tr.previousElementSibling;
-      if (next) { next.focus(); select(findings[Number(next.getAttribute('data-index'))]); }
+    if (!tr || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    var next = null;
+    if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); select(findings[Number(tr.getAttribute('data-index'))]); return; }
+    if (ev.key === 'ArrowDown') next = tr.nextElementSibling;
+    else if (ev.key === 'ArrowUp') next = tr.previousElementSibling;
+    else if (ev.key === 'Home') next = tbody.firstElementChild;
+    else if (ev.key === 'End') next = tbody.lastElementChild;
+    else return;
+    ev.preventDefault();
+    if (next && next !== tr) {
+      select(findings[Number(next.getAttribute('data-index'))]);
+      next.focus();
     }
   });
   document.getElementById('more-rows').addEventListener('click', function () {
@@ -344,12 +352,21 @@ function findingAt(hash) {
   return null;
 }
 
+/* Roving tabindex: the selected row, or the first when it is not shown, is the table's Tab stop. */
+function rovingStop() {
+  var stop = selected ? tbody.querySelector('tr[data-index="' + selected.i + '"]') : null;
+  if (!stop) stop = tbody.firstElementChild;
+  tbody.querySelectorAll('tr[tabindex="0"]').forEach(function (tr) { if (tr !== stop) tr.setAttribute('tabindex', '-1'); });
+  if (stop) stop.setAttribute('tabindex', '0');
+}
+
 function select(x) {
   selected = x;
   if (pageReady && history.replaceState) history.replaceState(null, '', '#' + anchorOf(x));
   tbody.querySelectorAll('tr[aria-selected="true"]').forEach(function (tr) { tr.setAttribute('aria-selected', 'false'); });
   var tr = tbody.querySelector('tr[data-index="' + x.i + '"]');
   if (tr) tr.setAttribute('aria-selected', 'true');
+  rovingStop();
   document.querySelectorAll('#gantt .gantt-row').forEach(function (g) {
     g.classList.toggle('selected', x.task !== null && Number(g.getAttribute('data-task-index')) === x.task.i);
   });
@@ -414,7 +431,7 @@ function chainView(list, rootLast) {
   var box = el('div', { class: 'chain' });
   list.forEach(function (name, i) {
     if (i) box.appendChild(el('span', { class: 'arrow', text: '\u2192' }));
-    var chip = el('span', { class: 'chip' + (rootLast && i === list.length - 1 ? ' root' : ''), text: name,
+    var chip = el('button', { type: 'button', class: 'chip' + (rootLast && i === list.length - 1 ? ' root' : ''), text: name,
       title: rootLast && i === list.length - 1 ? 'root cause' : 'show this task' });
     chip.addEventListener('click', function () {
       for (var s = 0; s < P.subjects.length; ++s) {
