@@ -250,9 +250,10 @@ async function checkReport(browserContext, coroner, outDir, trace) {
       check(detail.includes('(waits on ' + waits[0].waiting_for + ')'), 'a wait record shows what the task waits on');
     }
     if (task) {
-      const where = await page.$$eval('#detail table.events td.w', (c) => c.map((x) => x.textContent));
+      const where = await page.$$eval('#detail table.events .where', (c) => c.map((x) => [x.textContent, x.title]));
       const first = task.events[0];
-      check(where[0] === `${first.file}:${first.line}`, `a record shows where it is in the log (${where[0]})`);
+      check(where[0][0] === `${first.file.split('/').pop()}:${first.line}` && where[0][1] === `${first.file}:${first.line}`,
+        `a record shows where it is in the log (${where[0][0]}, the whole path on hover)`);
     }
     // The finding has an address: the page opened at it shows that finding.
     const link = await page.getAttribute('#detail-link', 'href');

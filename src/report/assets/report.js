@@ -465,9 +465,9 @@ function eventsTable(t) {
       el('td', { class: 'g', text: i ? '+' + dur(e.since_previous_s * 1e6) : '' }),
       el('td', { class: 's' }, [el('i', { class: 'dot', style: 'color:' + stageColour(stageOf(e)) }), ' ', stageOf(e),
         e.status && e.stage !== null ? el('span', { class: 'muted', text: ' status=' + e.status }) : null,
-        e.error ? el('div', { class: 'err', text: e.error }) : null]),
-      /* Where the record is, to open the log there. */
-      el('td', { class: 'w muted small', text: e.file + ':' + e.line })
+        e.error ? el('div', { class: 'err', text: e.error }) : null,
+        /* Where the record is, to open the log there: the file's name, its path on hover. */
+        el('div', { class: 'where', text: e.file.split('/').pop() + ':' + e.line, title: e.file + ':' + e.line })])
     ]));
   });
   var pending = t.t.pending_at_exit;
