@@ -372,6 +372,42 @@ async function checkReport(browserContext, coroner, outDir, trace) {
   await page.close();
 }
 
+// A log whose task ids are 95 characters long: the table, the Gantt and the graph cut them in the
+// middle, keep both ends, and give the whole id on hover.
+async function checkLongIds(browserContext, coroner, outDir) {
+  console.log('long task ids');
+  const prefix = 'ingest.pipeline.customer-orders.eu-west-1.shard-0042.worker-0007.batch-20261126-1200.item-';
+  const lines = [];
+  for (let n = 0; n < 20; n += 1) {
+    const id = `${prefix}${String(n).padStart(4, '0')}`;
+    lines.push({ ts: 1 + n * 0.01, task_id: id, stage: 'start' }, { ts: 1.002 + n * 0.01, task_id: id, stage: 'fetch' });
+    if (n !== 7) lines.push({ ts: 1.004 + n * 0.01, task_id: id, stage: 'done' });
+  }
+  lines.push({ ts: 5, task_id: 'tick', stage: 'start' });
+  const log = path.join(outDir, 'long_ids.jsonl');
+  fs.writeFileSync(log, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const file = path.join(outDir, 'long_ids.html');
+  const run = spawnSync(coroner, ['--format', 'html', '-o', file, log], { encoding: 'utf8' });
+  check(run.status === 1, `coroner finds the hung task (exit ${run.status})`);
+  const stuck = `${prefix}0007`;
+  const page = await browserContext.newPage();
+  await page.goto('file://' + path.resolve(file));
+  await page.waitForSelector('html[data-ready="true"]', { timeout: 10000 });
+  const cell = await page.$eval('#findings tbody tr td.c-task', (c) => {
+    const range = document.createRange();
+    range.selectNodeContents(c);
+    return { text: c.textContent, title: c.title, lines: range.getClientRects().length };
+  });
+  check(cell.text.length <= 32 && cell.text.includes('\u2026') && cell.text.startsWith('ingest.') && cell.text.endsWith('0007'),
+    `the table cuts the id in the middle, both ends kept (${cell.text})`);
+  check(cell.title.startsWith(stuck), 'the whole id is on hover');
+  check(cell.lines <= 3, `the id takes a few lines of the row, not a dozen (${cell.lines})`);
+  const label = await page.$eval('#gantt .gantt-row .label-task', (t) => ({ text: t.textContent, title: t.querySelector('title').textContent }));
+  check(label.text.includes('\u2026') && label.text.endsWith('0007') && label.title.endsWith(stuck),
+    `the Gantt label is cut in the middle with the whole id on hover (${label.text.replace(label.title, '')})`);
+  await page.close();
+}
+
 async function main() {
   const [coroner, outDir, ...traces] = process.argv.slice(2);
   if (!coroner || !outDir || !traces.length) {
@@ -390,6 +426,7 @@ async function main() {
   });
   try {
     for (const trace of traces) await checkReport(context, coroner, outDir, trace);
+    await checkLongIds(context, coroner, outDir);
   } finally {
     await context.close();
     fs.rmSync(profile, { recursive: true, force: true });

@@ -23,6 +23,7 @@ var OUTCOMES = ['ok', 'failed', 'timed-out', 'cancelled', 'open'];
 var PALETTE = ['#4c78a8', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d',
   '#79706e', '#f58518', '#bab0ac', '#5e60ce', '#2a9d8f'];
 var PAGE_ROWS = 300, GANTT_ROWS = 400, HISTOGRAMS = 48;
+var TABLE_ID = 32;  /* characters of a task id in the findings table; the whole id on hover */
 
 /* ---------- small helpers ---------- */
 function el(tag, attrs, children) {
@@ -77,6 +78,13 @@ function dur(us) {  /* a duration in microseconds, the way coroner's text report
   var m = Math.floor(us / 60e6);
   if (m < 60) return m + 'm' + Math.round((us - m * 60e6) / 1e6) + 's';
   return Math.floor(m / 60) + 'h' + (m % 60) + 'm';
+}
+/* A long id cut in the middle, where ids of one program differ least ('ingest.pipeline.cust…r-7f3a'):
+   both ends stay readable; the whole id is on hover. */
+function shortId(id, max) {
+  if (id.length <= max) return id;
+  var head = Math.ceil((max - 1) / 2), tail = Math.floor((max - 1) / 2);
+  return id.slice(0, head) + '\u2026' + id.slice(id.length - tail);
 }
 /* The scope fields that tell the log's scopes apart; hostname=vm on every record tells nothing. */
 function scopeText(scope) {
@@ -281,7 +289,7 @@ function renderRows() {
       'aria-selected': String(selected === x) }, [
       el('td', { class: 'c-severity' }, severityCell(f.severity)),
       el('td', { class: 'c-kind' }, kindCell(f)),
-      el('td', { class: 'c-task', text: f.task, title: f.title || '' }),
+      el('td', { class: 'c-task', text: shortId(f.task, TABLE_ID), title: f.task + (f.title ? ' (' + f.title + ')' : '') }),
       el('td', { class: 'c-scope', text: x.scope }),
       el('td', { class: 'c-stage', text: f.stage || '' }),
       el('td', { class: 'c-time', text: clock(f.time) }),
@@ -560,8 +568,9 @@ function renderGantt() {
     var g = sv('g', { class: 'gantt-row' + (selected && selected.task === t ? ' selected' : ''), 'data-task-index': t.i, 'data-task': t.t.task });
     g.appendChild(sv('rect', { class: 'row-bg', x: 0, y: y, width: W, height: ROW }));
     g.appendChild(sv('circle', { cx: 8, cy: y + ROW / 2, r: 4, fill: cssVar('--' + (worst ? worst.f.severity : 'info')) }));
-    var label = t.t.task.length > 22 ? t.t.task.slice(0, 21) + '\u2026' : t.t.task;
-    g.appendChild(sv('text', { class: 'label-task', x: 18, y: y + ROW / 2 + 4, text: label }));
+    var label = sv('text', { class: 'label-task', x: 18, y: y + ROW / 2 + 4, text: shortId(t.t.task, 22) });
+    label.appendChild(sv('title', { text: t.t.task }));
+    g.appendChild(label);
     segments(t).forEach(function (s) {
       var x0 = X(s.from), w = Math.max(X(s.to) - x0, s.end ? 2 : 1.5);
       var rect = sv('rect', { class: 'seg' + (s.silent ? ' silent' : ''), x: x0, y: y + 4, width: w, height: ROW - 8, rx: 2,
@@ -665,8 +674,9 @@ function graphView(subject) {
     var g = sv('g', { class: cls, transform: 'translate(' + p.x + ',' + p.y + ')', 'data-task': n.task });
     g.appendChild(sv('rect', { width: NW, height: NH, rx: 7, fill: cssVar('--panel') }));
     g.appendChild(sv('rect', { width: 5, height: NH, rx: 2, fill: cssVar('--' + n.outcome), stroke: 'none' }));
-    var name = n.task.length > 19 ? n.task.slice(0, 18) + '\u2026' : n.task;
-    g.appendChild(sv('text', { class: 'id', x: 12, y: 16, text: name }));
+    var name = sv('text', { class: 'id', x: 12, y: 16, text: shortId(n.task, 19) });
+    name.appendChild(sv('title', { text: n.task }));
+    g.appendChild(name);
     var sub = n.logged ? n.outcome : 'never logged';
     if (n.kinds.length) sub += ' \u00b7 ' + n.kinds.join(', ');
     g.appendChild(sv('text', { x: 12, y: 31, fill: cssVar('--muted'), text: sub.length > 26 ? sub.slice(0, 25) + '\u2026' : sub }));
