@@ -74,7 +74,7 @@ void input_options(CLI::App& cmd, Options& o) {
       ->capture_default_str();
   cmd.add_option("--dialect", o.dialect,
                  "How the logs are written: auto (told per file from its first records), " +
-                     dialect_names(false).substr(0) +
+                     dialect_names(false) +
                      " (structlog, python-json-logger and stdlib logging are json)")
       ->group("Input")
       ->capture_default_str()
