@@ -199,36 +199,37 @@ void SpanReader::read_events(dom::object span, std::string_view time_key) {
   }
 }
 
+// What both forms write alike but for their keys' names: the span's ids, name, times and events.
+void SpanReader::begin_span(dom::object object, std::string_view id, const SpanKeys& keys) {
+  span_ = Span{};
+  span_.form = keys.form;
+  span_.id = span_id(id);
+  span_.parent = span_id(string_at(object, keys.parent));
+  span_.name = string_at(object, "name");
+  span_.has_start = span_time_at(object, keys.start, span_.start);
+  span_.has_end = span_time_at(object, keys.end, span_.end);
+  read_events(object, keys.event_time);
+}
+
 bool SpanReader::read_console_span(dom::object object) {
   dom::object context;
   if (object["context"].get(context) != simdjson::SUCCESS) return false;
   std::string_view id = string_at(context, "span_id");
   if (id.empty()) return false;
-  span_ = Span{};
-  span_.id = span_id(id);
-  span_.parent = span_id(string_at(object, "parent_id"));
-  span_.name = string_at(object, "name");
-  span_.has_start = span_time_at(object, "start_time", span_.start);
-  span_.has_end = span_time_at(object, "end_time", span_.end);
+  begin_span(object, id, {"parent_id", "start_time", "end_time", "timestamp", 0});
   dom::object status;
   if (object["status"].get(status) == simdjson::SUCCESS) {
     span_.failed = string_at(status, "status_code") == "ERROR";
     span_.description = string_at(status, "description");
   }
-  read_events(object, "timestamp");
   return true;
 }
 
 bool SpanReader::read_otlp_span(dom::object object) {
   std::string_view id = string_at(object, "spanId");
   if (id.empty()) return false;
-  span_ = Span{};
-  span_.form = 1;
-  span_.id = span_id(id);
-  span_.parent = span_id(string_at(object, "parentSpanId"));
-  span_.name = string_at(object, "name");
-  span_.has_start = span_time_at(object, "startTimeUnixNano", span_.start);
-  span_.has_end = span_time_at(object, "endTimeUnixNano", span_.end);
+  begin_span(object, id,
+             {"parentSpanId", "startTimeUnixNano", "endTimeUnixNano", "timeUnixNano", 1});
   dom::object status;
   if (object["status"].get(status) == simdjson::SUCCESS) {
     int64_t code = 0;
@@ -240,7 +241,6 @@ bool SpanReader::read_otlp_span(dom::object object) {
       span_.failed = code_name == "STATUS_CODE_ERROR" || code_name == "ERROR";
     span_.description = string_at(status, "message");
   }
-  read_events(object, "timeUnixNano");
   return true;
 }
 

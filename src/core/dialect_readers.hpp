@@ -73,6 +73,12 @@ class SpanReader {
     uint8_t form = 0;  // 0: the console exporter's fields, 1: OTLP/JSON's (the roles' ranks)
   };
 
+  // The keys a form names a span's fields by, and its rank in the roles' lists.
+  struct SpanKeys {
+    std::string_view parent, start, end, event_time;
+    uint8_t form;
+  };
+  void begin_span(simdjson::dom::object object, std::string_view id, const SpanKeys& keys);
   bool read_console_span(simdjson::dom::object object);
   bool read_otlp_span(simdjson::dom::object object);
   void read_events(simdjson::dom::object span, std::string_view time_key);

@@ -73,5 +73,13 @@ std::string no_edges_note(const ReportInput& in) {
          "--field awaits=), and the asyncio module (contrib/python/coroner_asyncio.py) logs them";
 }
 
+void begin_format_object(JsonWriter& w, std::string_view file, const InputFormat& format) {
+  w.begin_object();
+  w.key("file").value(file);
+  w.key("dialect").value(to_string(format.dialect));
+  w.key("multiline").value(format.multiline);
+  w.key("why").value(format.why);
+}
+
 }  // namespace report
 }  // namespace coroner

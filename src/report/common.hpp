@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "coroner/report.hpp"
+#include "json_writer.hpp"
 
 namespace coroner::report {
 
@@ -29,5 +30,8 @@ std::string clock(int64_t ns);
 // What a log without a parent or an awaited task cannot tell: which task blocks which. "" when
 // the log names such edges, or has no task.
 std::string no_edges_note(const ReportInput& in);
+// How a file was read, as the JSON outputs write it: file, dialect, multiline, why (the object is
+// left open for more).
+void begin_format_object(JsonWriter& w, std::string_view file, const InputFormat& format);
 
 }  // namespace coroner::report

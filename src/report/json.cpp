@@ -208,12 +208,7 @@ void write_input(JsonWriter& w, const ReportInput& in) {
   // How each file was read: its dialect, and what told it.
   w.key("formats").begin_array();
   for (uint32_t f = 0; f < store.formats().size(); ++f) {
-    const InputFormat& format = store.formats()[f];
-    w.begin_object();
-    w.key("file").value(file_name(store, f));
-    w.key("dialect").value(to_string(format.dialect));
-    w.key("multiline").value(format.multiline);
-    w.key("why").value(format.why);
+    report::begin_format_object(w, file_name(store, f), store.formats()[f]);
     w.end_object();
   }
   w.end_array();

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include "common.hpp"
 #include "coroner/report.hpp"
 #include "json_writer.hpp"
 
@@ -126,11 +127,7 @@ std::string render_schema_json(const SchemaCollector& schema, const std::vector<
   w.key("files").begin_array();
   for (uint32_t f = 0; f < schema.formats().size() && f < files.size(); ++f) {
     const InputFormat& format = schema.formats()[f];
-    w.begin_object();
-    w.key("file").value(file_name(files, f));
-    w.key("dialect").value(to_string(format.dialect));
-    w.key("multiline").value(format.multiline);
-    w.key("why").value(format.why);
+    report::begin_format_object(w, file_name(files, f), format);
     w.key("records_looked").value(format.records_looked);
     w.key("keys").begin_array();
     for (const KeySeen& key : format.keys) {
