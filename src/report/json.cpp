@@ -50,6 +50,7 @@ void write_finding(JsonWriter& w, const ReportInput& in, const Finding& f) {
   write_scope(w, store, f.task);
   w.key("severity").value(to_string(f.severity));
   w.key("reason").value(f.reason);
+  w.key("detail").value(f.detail);
   w.key("stage");
   if (f.stage == kNone)
     w.null();
