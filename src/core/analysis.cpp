@@ -461,11 +461,11 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   for (size_t i = 0; i < facts.judged; ++i) {
     const Event& e = t.events[i];
     if (!is_timeout_event(e, facts.meanings[i])) continue;
-    Finding& f = add(FindingKind::timeout, index,
-                     fmt::format("timed out in stage {} ({}) and never ended",
-                                 stage_name(working_stage(t, facts, i)),
-                                 shortened(error_summary(e))),
-                     e.time, e.stage);
+    Finding& f =
+        add(FindingKind::timeout, index,
+            fmt::format("timed out in stage {} ({}) and never ended",
+                        stage_name(working_stage(t, facts, i)), shortened(error_summary(e))),
+            e.time, e.stage);
     f.detail = fmt::format("timed out at {}; silent {} since its last record", at(index, e.time),
                            format_duration(silent));
     if (&e == &last) return;  // the timeout was its last word: nothing else to say
@@ -573,11 +573,11 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
         !error_was_retried(t.events, facts.meanings, i, end))
       return false;
     if (std::exchange(retry_told, true)) return true;
-    Finding& f = add(FindingKind::retried, index,
-                     fmt::format("{} in stage {} ({}), then it was retried and ended ok", what,
-                                 stage_name(working_stage(t, facts, i)),
-                                 shortened(error_summary(e))),
-                     e.time, working_stage(t, facts, i));
+    Finding& f =
+        add(FindingKind::retried, index,
+            fmt::format("{} in stage {} ({}), then it was retried and ended ok", what,
+                        stage_name(working_stage(t, facts, i)), shortened(error_summary(e))),
+            e.time, working_stage(t, facts, i));
     f.detail = fmt::format("{} at {}; ended ok in stage {}", what, at(index, e.time),
                            stage_name(end_stage));
     return true;
@@ -592,9 +592,9 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     std::string working = stage_name(working_id);
     std::string reason, detail;
     if (i == end) {
-      reason = fmt::format("timed out in stage {} after {} of running: {}", working,
-                           format_duration(elapsed(t.first_time, e.time)),
-                           shortened(error_summary(e)));
+      reason =
+          fmt::format("timed out in stage {} after {} of running: {}", working,
+                      format_duration(elapsed(t.first_time, e.time)), shortened(error_summary(e)));
       detail = fmt::format("at {}", at(index, e.time));
     } else if (o.outcome == Outcome::ok) {
       reason = fmt::format("timed out in stage {} ({}), then ended ok: the timeout was swallowed",
@@ -617,11 +617,11 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     bool is_error =
         e.error != kNone || e.error_level || facts.meanings[i] == Lifecycle::ended_failed;
     if (!is_error || is_timeout_event(e, facts.meanings[i]) || retried(e, i, "failed")) continue;
-    Finding& f = add(FindingKind::lost_exception, index,
-                     fmt::format("{} in stage {}, then the task carried on and ended ok",
-                                 shortened(error_summary(e)),
-                                 stage_name(working_stage(t, facts, i))),
-                     e.time, working_stage(t, facts, i));
+    Finding& f =
+        add(FindingKind::lost_exception, index,
+            fmt::format("{} in stage {}, then the task carried on and ended ok",
+                        shortened(error_summary(e)), stage_name(working_stage(t, facts, i))),
+            e.time, working_stage(t, facts, i));
     f.subkind = "swallowed";
     f.detail = fmt::format("the error at {}; ended ok in stage {} at {}", at(index, e.time),
                            stage_name(end_stage), at(index, t.events[end].time));

@@ -164,10 +164,10 @@ std::string problem_title(const ReportInput& in, const Problem& p) {
   }
   if (p.root != kNone) {
     const TaskOutcome& o = in.analysis.outcomes[p.root];
-    std::string what = o.outcome == Outcome::open
-                           ? (store.tasks()[p.root].logged ? "never ended" : "never logged")
-                           : std::string(o.outcome == Outcome::failed ? "failed"
-                                                                      : to_string(o.outcome));
+    std::string what =
+        o.outcome == Outcome::open
+            ? (store.tasks()[p.root].logged ? "never ended" : "never logged")
+            : std::string(o.outcome == Outcome::failed ? "failed" : to_string(o.outcome));
     return fmt::format("on {}, which {}", store.task_label(p.root), what);
   }
   std::string title;
@@ -189,12 +189,11 @@ std::vector<std::string> next_commands(const ReportInput& in, const Problem& p) 
   std::string name = shell_quoted(in.store.task_label(task));
   std::vector<std::string> out;
   out.push_back(fmt::format("coroner timeline {}{}", name, in.options.rerun));
-  bool wait = p.kind == FindingKind::deadlock || p.kind == FindingKind::blocked ||
-              !p.blocked.empty();
+  bool wait =
+      p.kind == FindingKind::deadlock || p.kind == FindingKind::blocked || !p.blocked.empty();
   if (wait)
-    out.push_back(
-        fmt::format("coroner graph --around {}{} | dot -Tsvg -o around.svg", name,
-                    in.options.rerun));
+    out.push_back(fmt::format("coroner graph --around {}{} | dot -Tsvg -o around.svg", name,
+                              in.options.rerun));
   return out;
 }
 

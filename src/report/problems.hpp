@@ -14,10 +14,10 @@ namespace coroner::report {
 struct RootCause {
   uint32_t task = kNone;
   Outcome outcome = Outcome::open;
-  uint32_t stage = kNone;  // its last stage
-  std::string error;       // its last error ("FileNotFoundError: ..."), "" when none
-  int64_t last_time = 0;   // its last record
-  int64_t silent = 0;      // an open task: from its last record to when it was judged
+  uint32_t stage = kNone;           // its last stage
+  std::string error;                // its last error ("FileNotFoundError: ..."), "" when none
+  int64_t last_time = 0;            // its last record
+  int64_t silent = 0;               // an open task: from its last record to when it was judged
   const Event* evidence = nullptr;  // the record that shows it (its error, else its last)
 };
 RootCause root_cause(const ReportInput& in, uint32_t task);

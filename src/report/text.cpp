@@ -67,7 +67,8 @@ std::string_view example_template(const TaskStore& store) {
 
 // " (root cause: producer-feed)": the failed tasks others are blocked on, which the findings
 // name only as the end of a chain.
-std::string failed_root_causes(const ReportInput& in, const std::vector<report::Problem>& problems) {
+std::string failed_root_causes(const ReportInput& in,
+                               const std::vector<report::Problem>& problems) {
   std::string names;
   for (const report::Problem& p : problems)
     if (p.root != kNone && in.analysis.outcomes[p.root].outcome == Outcome::failed)
@@ -144,10 +145,9 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
     list += paint.severity(default_severity(FindingKind(k)),
                            fmt::format("{} {}", by_kind[k], to_string(FindingKind(k))));
   }
-  out += fmt::format("findings: {}{}\n", list.empty() ? "none" : list,
-                     problems.empty() ? ""
-                                      : fmt::format(" ({})", plural(problems.size(), "problem",
-                                                                    "problems")));
+  out += fmt::format(
+      "findings: {}{}\n", list.empty() ? "none" : list,
+      problems.empty() ? "" : fmt::format(" ({})", plural(problems.size(), "problem", "problems")));
   // Hung tasks in a log without edges may be blocked ones: say that the log cannot tell.
   if (by_kind[size_t(FindingKind::hung)] > 0)
     if (std::string note = report::no_edges_note(in); !note.empty())
@@ -327,8 +327,9 @@ std::string root_evidence(const ReportInput& in, const report::RootCause& root) 
     text = fmt::format("silent for {}{} since {}", format_duration(root.silent), stage,
                        at_clock(in, root.task, root.last_time));
   else
-    text = fmt::format("{}{} at {}", root.outcome == Outcome::failed ? "failed" : to_string(root.outcome),
-                       stage, at_clock(in, root.task, root.last_time));
+    text = fmt::format("{}{} at {}",
+                       root.outcome == Outcome::failed ? "failed" : to_string(root.outcome), stage,
+                       at_clock(in, root.task, root.last_time));
   if (!root.error.empty()) text += ": " + root.error;
   return text;
 }
@@ -351,7 +352,7 @@ void blocked_tree(const ReportInput& in, const Painter& paint, uint32_t root,
   };
   size_t printed = 0;
   std::function<void(uint32_t, const std::string&)> walk = [&](uint32_t node,
-                                                                const std::string& prefix) {
+                                                               const std::string& prefix) {
     std::vector<const Finding*> children;
     for (const Finding* f : mine)
       if (f->task != node && waits_on(f) == node) children.push_back(f);
@@ -359,8 +360,8 @@ void blocked_tree(const ReportInput& in, const Painter& paint, uint32_t root,
       if (printed == kMaxTreeLines) return;
       ++printed;
       bool last = i + 1 == children.size();
-      out += fmt::format("{}{}{}{}  {}\n", std::string(indent, ' '), prefix,
-                         last ? "└─ " : "├─ ", paint("1", in.store.task_label(children[i]->task)),
+      out += fmt::format("{}{}{}{}  {}\n", std::string(indent, ' '), prefix, last ? "└─ " : "├─ ",
+                         paint("1", in.store.task_label(children[i]->task)),
                          paint("2", waiting_where(in, children[i]->task)));
       walk(children[i]->task, prefix + (last ? "   " : "│  "));
     }
@@ -394,9 +395,8 @@ void example(const ReportInput& in, const Painter& paint, const report::Problem&
              const Finding& f, std::string& out) {
   size_t width = in.options.width;
   std::string sub = f.subkind.empty() || f.subkind == p.subkind ? "" : " [" + f.subkind + "]";
-  std::string verdict = f.kind == FindingKind::deadlock
-                            ? "in stage " + quoted_stage(in.store, f.stage)
-                            : f.reason;
+  std::string verdict =
+      f.kind == FindingKind::deadlock ? "in stage " + quoted_stage(in.store, f.stage) : f.reason;
   out += named_line(paint, in.store.task_label(f.task) + titled(in.store, f.task) + sub, verdict,
                     width);
   std::string detail = f.kind == FindingKind::deadlock ? "" : f.detail;
