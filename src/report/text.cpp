@@ -428,7 +428,7 @@ void problem(const ReportInput& in, const Painter& paint, const report::Problem&
                       "root cause: " + root_evidence(in, root), in.options.width);
     if (root.evidence)
       out += paint("2", wrapped(report::where(in.store, *root.evidence), 6, in.options.width));
-    if (in.store.tasks()[p.root].logged) timeline(in, paint, p.root, nullptr, out);
+    if (in.store.tasks()[p.root].logged) timeline(in, paint, p.root, p.findings.front(), out);
     blocked_tree(in, paint, p.root, p.findings, 6, out);
   } else {
     for (size_t i = 0; i < p.findings.size() && i < top; ++i)
@@ -460,7 +460,17 @@ std::string render_text(const ReportInput& in) {
   Painter paint(in.options.color);
   std::string out;
   auto problems = report::group_problems(in);
-  summary(in, problems, paint, out);
+  std::string head;
+  summary(in, problems, paint, head);
+  // The notes run long: wrapped to the terminal, each goes on under its own word.
+  for (size_t start = 0; start < head.size();) {
+    size_t end = head.find('\n', start);
+    std::string_view line(head.data() + start, end - start);
+    bool note = line.starts_with("learned: ") || line.starts_with("note: ") ||
+                line.starts_with("skipped: ") || line.starts_with("stages: ");
+    out += note ? wrapped(line, 0, in.options.width, 2) : std::string(line) + "\n";
+    start = end + 1;
+  }
   findings(in, problems, paint, out);
   return out;
 }

@@ -51,6 +51,7 @@ def run(*args, stdin=None, env=None, input_bytes=None, cwd=None):
     """Runs coroner with `args`; stdin is a path, bytes (input_bytes) or nothing (/dev/null)."""
     environment = dict(os.environ)
     environment.pop("NO_COLOR", None)
+    environment.pop("COLUMNS", None)  # text wraps only where a test asks it to
     if env:
         environment.update(env)
     kwargs = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment, timeout=60,
