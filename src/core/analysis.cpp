@@ -619,7 +619,7 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     if (!is_error || is_timeout_event(e, facts.meanings[i]) || retried(e, i, "failed")) continue;
     Finding& f =
         add(FindingKind::lost_exception, index,
-            fmt::format("{} in stage {}, then the task carried on and ended ok",
+            fmt::format("{} in stage {}, then it carried on and ended ok",
                         shortened(error_summary(e)), stage_name(working_stage(t, facts, i))),
             e.time, working_stage(t, facts, i));
     f.subkind = "swallowed";
