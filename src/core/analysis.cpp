@@ -500,8 +500,8 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   }
 }
 
-// When a task was judged, if not at the log's end: "its process stopped at 09:23:21.000000" (the asyncio
-// module's exit record).
+// When a task was judged, if not at the log's end: "its process stopped at 09:23:21.000000"
+// (the asyncio module's exit record).
 std::string Analyzer::stop_name(uint32_t index, const TaskFacts& facts) const {
   bool told = options_.program_stop.has_value();
   if (facts.stop == out_.log_end && !store_.pending_at_exit(index) && told)
