@@ -1624,6 +1624,72 @@ def test_a_timeouts_stage_is_the_same_in_every_format():
           "text: the same stage", r)
 
 
+def slow_pipe_run(args, stderr_terminal):
+    """coroner reading a log from a pipe that stalls for 1.6 s halfway, its stderr a
+    pseudo-terminal or a pipe: (stdout, stderr, status)."""
+    import pty
+    import time
+    with open(SEED, "rb") as f:
+        log = f.read()
+    if stderr_terminal:
+        master, slave = pty.openpty()
+        err_target = slave
+    else:
+        err_target = subprocess.PIPE
+    env = dict(os.environ)
+    env.pop("COLUMNS", None)
+    proc = subprocess.Popen([BINARY, *args, "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=err_target, env=env)
+    half = log.rfind(b"\n", 0, len(log) // 2) + 1
+    proc.stdin.write(log[:half])
+    proc.stdin.flush()
+    time.sleep(1.6)
+    proc.stdin.write(log[half:])
+    proc.stdin.close()
+    out = proc.stdout.read()
+    if stderr_terminal:
+        os.close(slave)
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the terminal's other end is closed: all was read
+                break
+            if not chunk:
+                break
+            err += chunk
+        os.close(master)
+    else:
+        err = proc.stderr.read()
+    proc.wait()
+    return out.decode(), err.decode(), proc.returncode
+
+
+def test_progress_on_a_terminal_is_drawn_in_place_and_erased():
+    out, err, status = slow_pipe_run([], True)
+    check(status == 1, "the report's own status: %d" % status)
+    check("coroner: read " in err and " records, " in err and " tasks, " in err and "MB/s" in err,
+          "progress after a second of a stalled pipe: %r" % err)
+    check(err.startswith("\r\x1b[K") and err.endswith("\r\x1b[K"),
+          "redrawn in place, then erased: %r" % err[-40:])
+    check("\n" not in err.replace("\r\n", ""), "no line of its own: %r" % err)
+    check(out.startswith("coroner <stdin>: 35 records") and "coroner: read" not in out,
+          "the report is whole, and apart: %r" % out[:80])
+    _, quiet_err, _ = slow_pipe_run(["-q", "--progress", "always"], True)
+    check(quiet_err == "", "-q wins: %r" % quiet_err)
+    _, never_err, _ = slow_pipe_run(["--progress", "never"], True)
+    check(never_err == "", "--progress never: %r" % never_err)
+
+
+def test_progress_where_stderr_is_no_terminal():
+    _, err, _ = slow_pipe_run([], False)
+    check(err == "", "nothing by default into a pipe: %r" % err)
+    _, err, _ = slow_pipe_run(["--progress", "always"], False)
+    lines = err.splitlines()
+    check(lines and all(line.startswith("coroner: read ") for line in lines) and "\r" not in err
+          and "\x1b" not in err, "--progress always: plain lines: %r" % err)
+
+
 def main():
     global BINARY
     args = [a for a in sys.argv[1:] if not a.startswith("-")]
