@@ -162,13 +162,13 @@ std::string problem_title(const ReportInput& in, const Problem& p) {
     for (uint32_t t : p.findings.front()->members) cycle += store.task_label(t) + " -> ";
     return cycle + store.task_label(p.findings.front()->members.front());
   }
-  if (p.root != kNone) {
-    const TaskOutcome& o = in.analysis.outcomes[p.root];
-    std::string what =
-        o.outcome == Outcome::open
-            ? (store.tasks()[p.root].logged ? "never ended" : "never logged")
-            : std::string(o.outcome == Outcome::failed ? "failed" : to_string(o.outcome));
-    return fmt::format("on {}, which {}", store.task_label(p.root), what);
+  if (p.root != kNone && !p.findings.empty()) {
+    // The waiters' verdict says what the root cause did: "waits on x, which failed (3 tasks
+    // deep)" titles the problem "on x, which failed".
+    std::string_view reason = p.findings.front()->reason;
+    if (reason.starts_with("waits ")) reason.remove_prefix(6);
+    reason = reason.substr(0, reason.find(" ("));
+    return std::string(reason);
   }
   std::string title;
   if (!p.error_type.empty()) title = p.error_type + " ";
