@@ -473,6 +473,8 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   const auto [threshold, why] = task_threshold(t, facts, t.stage, facts.judged);
   bool stalled = threshold > 0 && silent > threshold;
   std::string detail = waiting_detail(index, facts);
+  // Pending when its test ended: the test left it running, however short the test's log is.
+  bool leaked = store_.pending_at_exit(index) && store_.stop_ends_test(t.scope, facts.stop);
   if (stalled && (last.error != kNone || last.error_level)) {
     Finding& f = add(FindingKind::lost_exception, index,
                      fmt::format("its last record was an error in stage {} at {}: {}; nothing "
@@ -481,6 +483,14 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
                                  format_duration(silent), detail),
                      last.time, last.stage);
     f.subkind = "died-silently";
+  } else if (leaked) {
+    Finding& f = add(FindingKind::hung, index,
+                     fmt::format("still pending in stage {} (entered at {}) when its test ended "
+                                 "at {}, silent {}: the test left it running{}",
+                                 stage_name(t.stage), at(t.stage_since), at(facts.stop),
+                                 format_duration(silent), detail),
+                     last.time, t.stage);
+    f.subkind = "leaked";
   } else if (stalled) {
     std::string stop = stop_name(index, facts);
     add(FindingKind::hung, index,
