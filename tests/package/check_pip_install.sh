@@ -11,7 +11,8 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 "$python" -m venv --system-site-packages "$work/venv"
-"$work/venv/bin/pip" install --no-build-isolation --no-index --quiet .
+"$work/venv/bin/pip" install --no-build-isolation --no-index --quiet \
+  --config-settings=compile-args=-j2 .  # two jobs: the machine is shared
 bin="$work/venv/bin"
 
 echo "installed: $(command -v "$bin/coroner") ($("$bin/coroner" --version))"
