@@ -24,7 +24,8 @@ coroner_stall, coroner_binary):
 Rules a test suite needs:
 - A task still pending when its test ends is leaked: a "pending" record and a "test-end" stop
   are written for it (coroner_asyncio.mark_test_end), and coroner reports it hung, subkind
-  leaked. Tasks pending when the test started (a wider fixture's) are not the test's. A plain
+  leaked. Tasks pending when the test started, or made by its setup on a loop that is still
+  open at its end (a module or session fixture's, on its own loop), are not the test's. A plain
   asyncio.run inside the test is judged the same way just before it cancels what is left.
 - An exception the test expects (pytest.raises) is not swallowed: a swallowed-error finding for
   an exception that pytest.raises caught in that test is dropped.
@@ -154,6 +155,7 @@ class _Plugin:
         self.test = None          # the running test's nodeid
         self.log = None           # its log's path
         self.before = weakref.WeakSet()  # tasks pending when it started: not its own
+        self.from_setup = weakref.WeakSet()  # tasks its setup made, still pending at its call
         self.expected = []        # exceptions pytest.raises caught in it
         self.created_by = {}      # task name -> (nodeid, log path) of the test that created it
         self.late = []            # (nodeid, text): findings charged to an earlier test
@@ -203,6 +205,12 @@ class _Plugin:
         self._start(item.nodeid)
         yield
 
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_call(self, item):
+        # What the setup left running on a loop that outlives the test is a wider fixture's.
+        self.from_setup = weakref.WeakSet(t for t in self._pending_tasks() if t not in self.before)
+        yield
+
     @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_runtest_teardown(self, item):
         yield
@@ -223,6 +231,13 @@ class _Plugin:
         report.outcome = "failed"
         report.longrepr = text
 
+    def _left_by_test(self, task):
+        """Pending at the test's end and the test's: not there before it, and not made by the
+        setup on a loop still open (a module or session fixture's task, as its loop)."""
+        if task in self.before:
+            return False
+        return task not in self.from_setup or task.get_loop().is_closed()
+
     def _pending_tasks(self):
         return [t for loop in list(self.loops) for t in asyncio.all_tasks(loop) if not t.done()]
 
@@ -231,6 +246,7 @@ class _Plugin:
         self.test = nodeid
         self.expected = []
         self.before = weakref.WeakSet(t for t in self._pending_tasks())
+        self.from_setup = weakref.WeakSet()
         self.log = os.path.join(self.logs, _file_name(nodeid) + ".jsonl")
         os.makedirs(self.logs, exist_ok=True)  # here, not at start: xdist's controller runs none
         self.router.file = open(self.log, "w", encoding="utf-8")
@@ -239,7 +255,7 @@ class _Plugin:
         """The test's stop, its log closed and judged: None when clean, else (findings, text)."""
         test, log = self.test, self.log
         try:
-            mine = [t for t in self._pending_tasks() if t not in self.before]
+            mine = [t for t in self._pending_tasks() if self._left_by_test(t)]
             coroner_asyncio.mark_test_end("test ended: " + test, mine)
             if _mentions_a_task(log):
                 # A task the test dropped is destroyed now, in its own test's log. (Only after

@@ -6,7 +6,8 @@ usage: run_plugin_tests.py CORONER [--python PY] [--installed]
 Runs `PY -m pytest` (default /usr/bin/python3: Debian's pytest and pytest-asyncio) on cases/:
 - with --coroner: each faulty test of cases/test_asyncio_faults.py (its EXPECTED) fails naming
   its finding, every other test passes, a failing test's HTML report is kept (--coroner-html),
-  and a task collected in a later test is charged to the test that created it;
+  a task collected in a later test is charged to the test that created it, and a module
+  fixture's background task (cases/test_module_fixture.py) is no test's leak;
 - without the option: the plugin is off, every test passes;
 - with the ini option (-o coroner=true) and with --coroner-fail-on (which implies --coroner);
 - with --coroner-warn: nothing fails, the findings are warnings;
@@ -56,7 +57,8 @@ class Pytest:
     def __init__(self, python, coroner, installed):
         self.python, self.coroner, self.installed = python, coroner, installed
 
-    def run(self, *args, files=("test_asyncio_faults.py", "test_late_collection.py")):
+    def run(self, *args, files=("test_asyncio_faults.py", "test_late_collection.py",
+                                 "test_module_fixture.py")):
         """(exit status, output, {test name: failure text or None})."""
         with tempfile.TemporaryDirectory() as tmp:
             junit = os.path.join(tmp, "junit.xml")

@@ -70,16 +70,21 @@ async def test_swallows_an_error():
 @pytest.mark.asyncio
 async def test_lock_order_deadlock():
     a, b = asyncio.Lock(), asyncio.Lock()
+    a_held, b_held = asyncio.Event(), asyncio.Event()
 
-    async def take(first, second):
+    async def take(first, second, mine, theirs):
         async with first:
-            await asyncio.sleep(0.01)
+            mine.set()
+            await theirs.wait()
             async with second:
                 pass
 
-    tasks = [asyncio.create_task(take(a, b)), asyncio.create_task(take(b, a))]
-    _kept.extend(tasks)
-    await asyncio.wait(tasks, timeout=0.1)
+    _kept.append(asyncio.create_task(take(a, b, a_held, b_held)))
+    _kept.append(asyncio.create_task(take(b, a, b_held, a_held)))
+    await a_held.wait()
+    await b_held.wait()
+    for _ in range(3):  # no clock: a few turns of the loop, and each waits on the other's lock
+        await asyncio.sleep(0)
 
 
 @pytest.mark.asyncio
