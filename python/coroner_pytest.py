@@ -178,7 +178,8 @@ class _Plugin:
         def _cancel_all_tasks(loop):
             # asyncio.run's way out: what is still pending now, the test left running.
             if plugin.test is not None:
-                mine = [t for t in asyncio.all_tasks(loop) if not t.done() and t not in plugin.before]
+                mine = [t for t in asyncio.all_tasks(loop)
+                        if not t.done() and t not in plugin.before]
                 if mine:
                     coroner_asyncio.mark_test_end("asyncio.run returned in " + plugin.test, mine)
             return plugin.cancel_all(loop)
@@ -279,7 +280,8 @@ class _Plugin:
         failing = [f for f in findings if f.get("kind") in self.fail_on and not self._expected(f)]
         if not failing:
             return None
-        report = subprocess.run([self.binary, "--color", "never", *self.judge_args, log], capture_output=True, text=True).stdout
+        report = subprocess.run([self.binary, "--color", "never", *self.judge_args, log],
+                                capture_output=True, text=True).stdout
         names = ", ".join(sorted(set(_kind_name(f) for f in failing)))
         text = "coroner found %s in %s (log: %s)\n" % (names, test, log)
         text += "".join("  %s %s: %s\n" % (_kind_name(f), f.get("task"), f.get("reason"))
@@ -293,7 +295,8 @@ class _Plugin:
         return failing, text + "\n" + report
 
     def _findings(self, log):
-        run = subprocess.run([self.binary, "--format", "ndjson", *self.judge_args, log], capture_output=True, text=True)
+        run = subprocess.run([self.binary, "--format", "ndjson", *self.judge_args, log],
+                             capture_output=True, text=True)
         if run.returncode not in (0, 1):
             raise RuntimeError("coroner could not read %s: %s" % (log, run.stderr.strip()))
         return [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
@@ -302,8 +305,8 @@ class _Plugin:
         """A swallowed error that pytest.raises caught in this test is what the test wanted."""
         if finding.get("kind") != "lost-exception" or finding.get("subkind") != "swallowed":
             return False
-        reason = finding.get("reason") or ""
-        return any(type(exc).__name__ in reason for exc in self.expected)
+        told = (finding.get("reason") or "") + (finding.get("detail") or "")
+        return any(type(exc).__name__ in told for exc in self.expected)
 
     # ------------------------------------------------------------ tasks of earlier tests
 

@@ -831,7 +831,7 @@ TEST_CASE("coroner::analysis a task pending when its test ended leaked") {
     REQUIRE(kinds_of(leaky) == Kinds{"hung/leaked"});
     const coroner::Finding& f = run->finding("leaky", FindingKind::hung);
     CHECK(f.reason.find("when its test ended") != std::string::npos);
-    CHECK(f.reason.find("suspended at test_app.py:12 in poll") != std::string::npos);
+    CHECK(f.detail.find("suspended at test_app.py:12 in poll") != std::string::npos);
   }
 
   SUBCASE("a test-end is a stop: what follows it judges nothing") {
