@@ -301,6 +301,9 @@ class TaskStore : public RecordSink {
   // When the process of `scope` stopped, by its first exit record at or after `time` (a process
   // may be restarted under the same scope); none when no exit record follows.
   std::optional<int64_t> stop_after(uint32_t scope, int64_t time) const;
+  // The stop of `scope` at `time` ended a test (the pytest plugin's "test-end" record): a task
+  // still pending then was left behind by that test.
+  bool stop_ends_test(uint32_t scope, int64_t time) const;
 
   const ChunkedVector<Task>& tasks() const { return tasks_; }
   ChunkedVector<Task>& tasks() { return tasks_; }
@@ -422,9 +425,10 @@ class TaskStore : public RecordSink {
   std::vector<uint64_t> first_stage_of_;    // by word id: tasks whose first stage it is
   std::vector<uint64_t> ended_by_word_at_;  // by word id: tasks there whose last record ended them
   DurationHistogram all_stages_;
-  std::unordered_map<uint32_t, int64_t> timeouts_;               // declared timeouts, by task
-  std::unordered_map<uint32_t, PendingAtExit> pending_at_exit_;  // by task
-  std::unordered_map<uint32_t, std::vector<int64_t>> exits_;     // by scope, sorted at finish()
+  std::unordered_map<uint32_t, int64_t> timeouts_;                // declared timeouts, by task
+  std::unordered_map<uint32_t, PendingAtExit> pending_at_exit_;   // by task
+  std::unordered_map<uint32_t, std::vector<int64_t>> exits_;      // by scope, sorted at finish()
+  std::unordered_map<uint32_t, std::vector<int64_t>> test_ends_;  // the exits that ended a test
   // Bounded: a log whose stage names are free text would otherwise fill it.
   static constexpr size_t kMaxTransitions = 100000;
   std::vector<Transition> transitions_;

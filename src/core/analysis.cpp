@@ -474,6 +474,8 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   const auto [threshold, why] = task_threshold(t, facts, t.stage, facts.judged);
   bool stalled = threshold > 0 && silent > threshold;
   std::string detail = waiting_detail(index, facts);
+  // Pending when its test ended: the test left it running, however short the test's log is.
+  bool leaked = store_.pending_at_exit(index) && store_.stop_ends_test(t.scope, facts.stop);
   if (stalled && (last.error != kNone || last.error_level)) {
     Finding& f = add(FindingKind::lost_exception, index,
                      fmt::format("its last record was an error in stage {}: {}; no end after it",
@@ -482,6 +484,16 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
     f.subkind = "died-silently";
     f.detail = fmt::format("the error at {}; nothing after it for {}{}", at(index, last.time),
                            format_duration(silent), detail);
+  } else if (leaked) {
+    Finding& f = add(FindingKind::hung, index,
+                     fmt::format("still pending in stage {} when its test ended: the test left "
+                                 "it running",
+                                 stage_name(t.stage)),
+                     last.time, t.stage);
+    f.subkind = "leaked";
+    f.detail = fmt::format("entered at {}, silent {} until the test's end at {}{}",
+                           at(index, t.stage_since), format_duration(silent), at(index, facts.stop),
+                           detail);
   } else if (stalled) {
     std::string stop = stop_name(index, facts);
     Finding& f = add(FindingKind::hung, index,

@@ -193,9 +193,11 @@ void TaskStore::on_record(const RawRecord& r) {
 // was taken here; a "wait" record goes on as a task's record.
 bool TaskStore::take_module_record(const RawRecord& r, uint32_t scope, uint32_t task,
                                    int64_t time) {
-  if (r.marker == "exit") {
+  // "test-end" (the pytest plugin) is an exit that ends one test: what is pending then leaked.
+  if (r.marker == "exit" || r.marker == "test-end") {
     ++counts_.exit_records;
     exits_[scope].push_back(time);
+    if (r.marker == "test-end") test_ends_[scope].push_back(time);
     return true;
   }
   if (r.marker != "pending" || task == kNone) return false;
@@ -219,6 +221,11 @@ std::optional<int64_t> TaskStore::stop_after(uint32_t scope, int64_t time) const
   auto stop = std::lower_bound(it->second.begin(), it->second.end(), time);
   if (stop == it->second.end()) return std::nullopt;
   return *stop;
+}
+
+bool TaskStore::stop_ends_test(uint32_t scope, int64_t time) const {
+  auto it = test_ends_.find(scope);
+  return it != test_ends_.end() && std::binary_search(it->second.begin(), it->second.end(), time);
 }
 
 // A record without time takes the time of the record before it, so order survives. False when
@@ -459,6 +466,7 @@ void TaskStore::learn_provisional_end() {
 void TaskStore::finish() {
   if (finished_) return;
   for (auto& [scope, stops] : exits_) std::sort(stops.begin(), stops.end());
+  for (auto& [scope, stops] : test_ends_) std::sort(stops.begin(), stops.end());
   fold_rare_stages();
   sort_out_of_order_tasks();
   attribute_asyncio_notes();

@@ -81,7 +81,7 @@ std::string no_edges_note(const ReportInput& in) {
   if (in.analysis.graph.has_edges() || in.store.tasks().empty()) return {};
   return "the log names no parent and no awaited task, so a task blocked by another cannot be "
          "told from the root cause: `coroner schema` shows its fields (--field parent=, "
-         "--field awaits=), and the asyncio module (contrib/python/coroner_asyncio.py) logs them";
+         "--field awaits=), and the asyncio module (python/coroner_asyncio.py) logs them";
 }
 
 void begin_format_object(JsonWriter& w, std::string_view file, const InputFormat& format) {

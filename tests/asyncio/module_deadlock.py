@@ -1,4 +1,4 @@
-"""module_deadlock: real asyncio deadlocks logged by contrib/python/coroner_asyncio.py.
+"""module_deadlock: real asyncio deadlocks logged by python/coroner_asyncio.py.
 
 usage: python3 module_deadlock.py OUTDIR
        -> OUTDIR/module_deadlock.jsonl, OUTDIR/module_deadlock.truth.json
@@ -35,7 +35,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # CORONER_ASYNCIO_DIR: another copy of the module to try (run_scenarios.py passes it on).
-sys.path.insert(0, os.environ.get("CORONER_ASYNCIO_DIR") or str(HERE.parent.parent / "contrib" / "python"))
+sys.path.insert(0, os.environ.get("CORONER_ASYNCIO_DIR") or str(HERE.parent.parent / "python"))
 import coroner_asyncio as ca  # noqa: E402
 from coroner_asyncio import stage, traced, traced_gather  # noqa: E402
 

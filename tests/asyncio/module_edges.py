@@ -37,7 +37,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # CORONER_ASYNCIO_DIR: another copy of the module to try (run_scenarios.py passes it on).
-sys.path.insert(0, os.environ.get("CORONER_ASYNCIO_DIR") or str(HERE.parent.parent / "contrib" / "python"))
+sys.path.insert(0, os.environ.get("CORONER_ASYNCIO_DIR") or str(HERE.parent.parent / "python"))
 import coroner_asyncio as ca  # noqa: E402
 from coroner_asyncio import stage  # noqa: E402
 

@@ -40,7 +40,7 @@ are scored against the truth, strictly:
 One line per scenario and python, one per miss, wrong blame, false alarm, wrong outcome and
 problem. Exit status 0 if all pass (skips included), 1 if not, 77 (meson's "skipped") if this
 python (or --python) is older than 3.9 or every run was skipped, 2 on a usage error. CORONER_ASYNCIO_DIR, when set, is where the programs import
-coroner_asyncio from (else the repository's contrib/python).
+coroner_asyncio from (else the repository's python/).
 """
 
 import argparse

@@ -1,4 +1,4 @@
-"""What contrib/python/coroner_asyncio.py costs a program of many short tasks.
+"""What python/coroner_asyncio.py costs a program of many short tasks.
 
 usage: python3 tests/bench/module_overhead.py [--tasks N] [--runs R] [--profile] [--module DIR]
 
@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MODULE_DIR = HERE.parent.parent / "contrib" / "python"
+MODULE_DIR = HERE.parent.parent / "python"
 
 PROGRAM = r"""
 import asyncio, sys, time

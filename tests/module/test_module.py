@@ -1,4 +1,4 @@
-"""What users rely on in contrib/python/coroner_asyncio.py, on the python running this.
+"""What users rely on in python/coroner_asyncio.py, on the python running this.
 
 usage: python3 tests/module/test_module.py [--all-pythons]
 Exit 0 pass, 1 fail, 77 skip (python older than 3.9). --all-pythons: run under every Python
@@ -18,7 +18,7 @@ import textwrap
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODULE_DIR = os.path.join(HERE, "..", "..", "contrib", "python")
+MODULE_DIR = os.path.join(HERE, "..", "..", "python")
 
 PRELUDE = """
 import asyncio, json, os, signal, sys, threading, time, logging

@@ -806,3 +806,45 @@ TEST_CASE("coroner::analysis the asyncio module's wait, pending and exit records
     CHECK(run->analysis.stages[*run->words().find("fetch")].durations.count() == 11);
   }
 }
+
+TEST_CASE("coroner::analysis a task pending when its test ended leaked") {
+  // Process 1 is a test whose stop record is the pytest plugin's "test-end"; process 2 is a
+  // program whose stop is an ordinary exit, with a task pending after the same few milliseconds.
+  auto run = analyse("unit/logs/test_end.jsonl");
+  auto in = [&](std::string_view value, std::string_view pid) {
+    for (uint32_t t : run->tasks_named(value))
+      if (run->store->task_label(t).find("pid=" + std::string(pid)) != std::string::npos) return t;
+    FAIL("no task " << value << " in pid " << pid);
+    return uint32_t(0);
+  };
+  auto kinds_of = [&](uint32_t task) {
+    Kinds out;
+    for (const auto& f : run->analysis.findings)
+      if (f.task == task)
+        out.push_back(std::string(coroner::to_string(f.kind)) +
+                      (f.subkind.empty() ? "" : "/" + f.subkind));
+    return out;
+  };
+
+  SUBCASE("pending at a test's end: hung/leaked, however short the silence") {
+    uint32_t leaky = in("leaky", "1");
+    REQUIRE(kinds_of(leaky) == Kinds{"hung/leaked"});
+    const coroner::Finding& f = run->finding("leaky", FindingKind::hung);
+    CHECK(f.reason.find("when its test ended") != std::string::npos);
+    CHECK(f.detail.find("suspended at test_app.py:12 in poll") != std::string::npos);
+  }
+
+  SUBCASE("a test-end is a stop: what follows it judges nothing") {
+    CHECK(run->store->counts().exit_records == 2);
+    CHECK(run->analysis.outcomes[in("leaky", "1")].outcome == Outcome::open);
+  }
+
+  SUBCASE("the tasks that ended in the test are clean") {
+    CHECK(kinds_of(in("tidy", "1")).empty());
+    CHECK(kinds_of(in("Task-1", "1")).empty());
+  }
+
+  SUBCASE("pending at a program's exit after a short silence is still only in flight") {
+    CHECK(kinds_of(in("busy", "2")) == Kinds{"in-flight"});
+  }
+}

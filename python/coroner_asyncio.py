@@ -1,6 +1,7 @@
 """coroner_asyncio: log what coroner needs from an asyncio program, one JSON object a line.
 
-Drop this file next to your program (standard library only, Python 3.9+)::
+Installed by the coroner pip package, or drop this file next to your program (standard
+library only, Python 3.9+)::
 
     import asyncio, coroner_asyncio
     from coroner_asyncio import stage
@@ -54,6 +55,9 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
 - asyncio's own "Task exception was never retrieved" / "Task was destroyed but it is pending!"
   messages (and the other exception-handler messages) become task-less error records; the
   handler the app set is still called, or asyncio's default handler (stderr).
+
+A test's end: mark_test_end(reason) writes the pending tasks and a "test-end" stop, at which
+coroner reports every pending task leaked; the pytest plugin (coroner_pytest) calls it.
 
 User fields never change a task's identity: ``stage("ship", worker=3)`` writes
 ``"data": {"worker": 3}``. ``emit(fields)`` is the raw escape hatch: its fields are written
@@ -112,7 +116,7 @@ import time
 import traceback
 import weakref
 
-__all__ = ["install", "uninstall", "stage", "traced", "traced_gather", "emit"]
+__all__ = ["install", "uninstall", "stage", "traced", "traced_gather", "emit", "flush", "mark_test_end"]
 
 _logger = logging.getLogger("coroner")
 _INFO, _ERROR = logging.INFO, logging.ERROR
@@ -910,6 +914,15 @@ _exit_pid = None  # the pid that wrote its exit record (a forked child writes it
 _loops = weakref.WeakSet()  # the loops install()ed
 
 
+def _pending_records(tasks):
+    for task in tasks:
+        if not task.done():
+            try:
+                _pending_record(task)
+            except Exception:
+                _task_record(task.get_name(), ', "coroner": "pending"')
+
+
 def _write_exit(reason):
     """The pending tasks of every installed loop, then the exit record; once per process."""
     global _exit_pid
@@ -917,13 +930,7 @@ def _write_exit(reason):
         return False
     _exit_pid = os.getpid()
     try:
-        for loop in list(_loops):
-            for task in list(asyncio.all_tasks(loop)):
-                if not task.done():
-                    try:
-                        _pending_record(task)
-                    except Exception:
-                        _task_record(task.get_name(), ', "coroner": "pending"')
+        _pending_records([t for loop in list(_loops) for t in asyncio.all_tasks(loop)])
         _sink.write('{"ts": %s, "coroner": "exit", "reason": %s' % (_ts(), _s(reason)), True)
     finally:
         _flush()
@@ -1296,3 +1303,24 @@ async def traced_gather(*aws, stage=None, return_exceptions=False):
     if me is not None and (_on or _sink.enabled()):
         _wait_record(me, "gather of %d tasks" % len(futs), _tasks_in(futs))
     return await _gather0(*futs, return_exceptions=return_exceptions)
+
+
+# ---------------------------------------------------------------- test ends (the pytest plugin)
+
+
+def flush():
+    """Write the records waiting in the buffer now (with install(stream=...))."""
+    _flush()
+
+
+def mark_test_end(reason, tasks=None):
+    """The end of a test (coroner_pytest calls it): a "pending" record for each task of `tasks`
+    that is not done (default: every pending task of the installed loops), then
+    {"coroner": "test-end", "reason": reason}, then a flush. coroner reports a task pending at a
+    test-end as leaked (hung, subkind leaked): the test left it running. Unlike the exit record
+    it may be written any number of times in a process."""
+    if tasks is None:
+        tasks = [t for loop in list(_loops) for t in asyncio.all_tasks(loop)]
+    _pending_records(tasks)
+    _sink.write('{"ts": %s, "coroner": "test-end", "reason": %s' % (_ts(), _s(reason)), True)
+    _flush()

@@ -1,0 +1,407 @@
+"""coroner_pytest: a pytest plugin that fails a test whose asyncio tasks went wrong.
+
+Off by default; on with ``pytest --coroner`` (or ``coroner = true`` in the ini file). Around each
+test it installs coroner_asyncio on every event loop made (pytest-asyncio's, a plain
+``asyncio.run`` inside the test), keeps the test's log, and when the test's teardown is over
+judges the log with the ``coroner`` binary. A test that leaves a hung, deadlocked or leaked task,
+loses an exception (never retrieved, swallowed, died silently) or has a task destroyed pending
+then fails at teardown (pytest counts an error), with coroner's text report in the message.
+
+Options (each also an ini key: coroner, coroner_fail_on, coroner_warn, coroner_html,
+coroner_stall, coroner_binary):
+  --coroner               judge every test
+  --coroner-fail-on KINDS the kinds that fail a test, as coroner's --fail-on (implies --coroner;
+                          default hung,lost-exception,deadlock,destroyed-pending: timeout is left
+                          to be asked for)
+  --coroner-warn          a warning instead of a failure
+  --coroner-html DIR      keep the HTML report of each failing test in DIR
+  --coroner-logs DIR      keep every test's log in DIR (default: a temporary folder; the logs of
+                          clean tests are deleted)
+  --coroner-stall DUR     a silence longer than DUR is a hang, as coroner's --stall (default
+                          2s: a test's log is too short for coroner's statistics)
+  --coroner-binary PATH   the coroner to run (default: the one installed beside this Python)
+
+Rules a test suite needs:
+- A task still pending when its test ends is leaked: a "pending" record and a "test-end" stop
+  are written for it (coroner_asyncio.mark_test_end), and coroner reports it hung, subkind
+  leaked. Tasks pending when the test started, or made by its setup on a loop that is still
+  open at its end (a module or session fixture's, on its own loop), are not the test's. A plain
+  asyncio.run inside the test is judged the same way just before it cancels what is left.
+- An exception the test expects (pytest.raises) is not swallowed: a swallowed-error finding for
+  an exception that pytest.raises caught in that test is dropped.
+- A task created in one test and collected in a later one is charged to the one that created
+  it: the garbage is collected at the end of each test, and an asyncio message naming a task of
+  an earlier test is moved to that test's log and reported at the end of the session.
+- Under pytest-xdist each worker keeps its own logs, one a test.
+"""
+
+import asyncio
+import gc
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import warnings
+import weakref
+
+import pytest
+
+import coroner_asyncio
+
+DEFAULT_FAIL_ON = "hung,lost-exception,deadlock,destroyed-pending"
+# A test's log lasts milliseconds: coroner's statistics would call a background task that the
+# test cancels after 20 ms "stuck". What a test leaves pending is leaked whatever this says.
+DEFAULT_STALL = "2s"
+
+
+class CoronerWarning(UserWarning):
+    """What coroner found in a test, with --coroner-warn."""
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("coroner", "coroner: judge each test's asyncio tasks")
+    group.addoption("--coroner", action="store_true", default=None,
+                    help="judge each test's asyncio tasks with coroner (ini: coroner = true)")
+    group.addoption("--coroner-fail-on", metavar="KINDS", default=None,
+                    help="finding kinds that fail a test, as coroner's --fail-on (implies "
+                         "--coroner; default: " + DEFAULT_FAIL_ON + ")")
+    group.addoption("--coroner-warn", action="store_true", default=None,
+                    help="report coroner's findings as warnings instead of failing the test")
+    group.addoption("--coroner-html", metavar="DIR", default=None,
+                    help="keep the HTML report of each failing test in DIR")
+    group.addoption("--coroner-logs", metavar="DIR", default=None,
+                    help="keep every test's log in DIR (default: a temporary folder, clean "
+                         "tests' logs deleted)")
+    group.addoption("--coroner-stall", metavar="DUR", default=None,
+                    help="a task silent longer than this (then cancelled, or at teardown) "
+                         "hung, as coroner's --stall (default: " + DEFAULT_STALL + ")")
+    group.addoption("--coroner-binary", metavar="PATH", default=None,
+                    help="the coroner binary (default: the one installed beside this Python)")
+    parser.addini("coroner", "judge each test's asyncio tasks with coroner", type="bool",
+                  default=False)
+    parser.addini("coroner_fail_on", "finding kinds that fail a test", default=None)
+    parser.addini("coroner_warn", "warn instead of failing", type="bool", default=False)
+    parser.addini("coroner_html", "keep the HTML report of each failing test here", default=None)
+    parser.addini("coroner_stall", "a silence longer than this is a hang", default=None)
+    parser.addini("coroner_binary", "the coroner binary", default=None)
+
+
+def _setting(config, name):
+    value = config.getoption(name)
+    return value if value is not None else config.getini(name)
+
+
+def pytest_configure(config):
+    fail_on = _setting(config, "coroner_fail_on")
+    if not (_setting(config, "coroner") or config.getoption("coroner_fail_on")):
+        return
+    config.pluginmanager.register(_Plugin(config, fail_on or DEFAULT_FAIL_ON), "coroner-plugin")
+
+
+def _find_binary(config):
+    given = _setting(config, "coroner_binary") or os.environ.get("CORONER_BINARY")
+    if given:
+        return given
+    beside = os.path.join(sysconfig.get_path("scripts"), "coroner")
+    if os.access(beside, os.X_OK):
+        return beside
+    found = shutil.which("coroner")
+    if found is None:
+        raise pytest.UsageError("coroner: no coroner binary on PATH (give --coroner-binary)")
+    return found
+
+
+class _Router:
+    """The one stream coroner_asyncio writes to: the running test's log, or nowhere."""
+
+    def __init__(self):
+        self.file = None
+
+    def write(self, text):
+        if self.file is not None:
+            self.file.write(text)
+
+    def flush(self):
+        if self.file is not None:
+            self.file.flush()
+
+
+def _file_name(nodeid):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:200]
+
+
+_TASK_IN_MESSAGE = re.compile(r"<Task [^>]*?name='([^']*)'")
+
+
+class _Plugin:
+    def __init__(self, config, fail_on):
+        self.config = config
+        self.fail_on = set(k.strip() for k in fail_on.split(",") if k.strip())
+        self.warn = bool(_setting(config, "coroner_warn"))
+        self.html = _setting(config, "coroner_html")
+        self.binary = _find_binary(config)
+        stall = _setting(config, "coroner_stall") or DEFAULT_STALL
+        self.judge_args = ["--fail-on", ",".join(sorted(self.fail_on)), "--stall", stall]
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        logs = config.getoption("coroner_logs")
+        self.keep_logs = logs is not None
+        self.logs = os.path.join(logs or tempfile.mkdtemp(prefix="coroner-pytest-"), worker)
+        self.router = _Router()
+        self.loops = weakref.WeakSet()  # every loop made since the plugin started
+        self.test = None          # the running test's nodeid
+        self.log = None           # its log's path
+        self.before = weakref.WeakSet()  # tasks pending when it started: not its own
+        self.from_setup = weakref.WeakSet()  # tasks its setup made, still pending at its call
+        self.expected = []        # exceptions pytest.raises caught in it
+        self.created_by = {}      # task name -> (nodeid, log path) of the test that created it
+        self.late = []            # (nodeid, text): findings charged to an earlier test
+        self.verdicts = {}        # nodeid -> (failing findings, report text)
+        self._patch()
+
+    # ------------------------------------------------------------ hooks into asyncio and pytest
+
+    def _patch(self):
+        plugin = self
+        self.loop_init = asyncio.BaseEventLoop.__init__
+        self.cancel_all = asyncio.runners._cancel_all_tasks
+        self.raises_exit = _raises_context().__exit__
+
+        def __init__(loop, *args, **kwargs):
+            plugin.loop_init(loop, *args, **kwargs)
+            coroner_asyncio.install(loop, stream=plugin.router)
+            plugin.loops.add(loop)
+
+        def _cancel_all_tasks(loop):
+            # asyncio.run's way out: what is still pending now, the test left running.
+            if plugin.test is not None:
+                mine = [t for t in asyncio.all_tasks(loop)
+                        if not t.done() and t not in plugin.before]
+                if mine:
+                    coroner_asyncio.mark_test_end("asyncio.run returned in " + plugin.test, mine)
+            return plugin.cancel_all(loop)
+
+        def raises_exit(context, exc_type, exc, tb):
+            caught = plugin.raises_exit(context, exc_type, exc, tb)
+            if caught and exc is not None:
+                plugin.expected.append(exc)
+            return caught
+
+        asyncio.BaseEventLoop.__init__ = __init__
+        asyncio.runners._cancel_all_tasks = _cancel_all_tasks
+        _raises_context().__exit__ = raises_exit
+
+    def _unpatch(self):
+        asyncio.BaseEventLoop.__init__ = self.loop_init
+        asyncio.runners._cancel_all_tasks = self.cancel_all
+        _raises_context().__exit__ = self.raises_exit
+
+    # ------------------------------------------------------------ one test
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        self._start(item.nodeid)
+        yield
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_call(self, item):
+        # What the setup left running on a loop that outlives the test is a wider fixture's.
+        self.from_setup = weakref.WeakSet(t for t in self._pending_tasks() if t not in self.before)
+        yield
+
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
+    def pytest_runtest_teardown(self, item):
+        yield
+        # After every fixture's teardown: the loops are closed, what is pending was left behind.
+        self.verdicts[item.nodeid] = self._finish()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        verdict = self.verdicts.pop(item.nodeid, None) if call.when == "teardown" else None
+        if not verdict or report.failed:
+            return
+        failing, text = verdict
+        if self.warn:
+            warnings.warn(CoronerWarning(text))
+            return
+        report.outcome = "failed"
+        report.longrepr = text
+
+    def _left_by_test(self, task):
+        """Pending at the test's end and the test's: not there before it, and not made by the
+        setup on a loop still open (a module or session fixture's task, as its loop)."""
+        if task in self.before:
+            return False
+        return task not in self.from_setup or task.get_loop().is_closed()
+
+    def _pending_tasks(self):
+        return [t for loop in list(self.loops) for t in asyncio.all_tasks(loop) if not t.done()]
+
+    def _start(self, nodeid):
+        coroner_asyncio.flush()
+        self.test = nodeid
+        self.expected = []
+        self.before = weakref.WeakSet(t for t in self._pending_tasks())
+        self.from_setup = weakref.WeakSet()
+        self.log = os.path.join(self.logs, _file_name(nodeid) + ".jsonl")
+        os.makedirs(self.logs, exist_ok=True)  # here, not at start: xdist's controller runs none
+        self.router.file = open(self.log, "w", encoding="utf-8")
+
+    def _finish(self):
+        """The test's stop, its log closed and judged: None when clean, else (findings, text)."""
+        test, log = self.test, self.log
+        try:
+            mine = [t for t in self._pending_tasks() if self._left_by_test(t)]
+            coroner_asyncio.mark_test_end("test ended: " + test, mine)
+            if _may_leave_garbage(log):
+                # A task the test dropped is destroyed now, in its own test's log.
+                gc.collect()
+                coroner_asyncio.flush()
+        finally:
+            self.router.file.close()
+            self.router.file = None
+            self.test = None
+        lines = self._charge_earlier_tests(test, log)
+        if not any(_TASK_RECORD in line for line in lines):
+            os.unlink(log)
+            return None  # no task ran: nothing to judge (coroner would say the log is empty)
+        verdict = self._judge(test, log)
+        if verdict is None and not self.keep_logs:
+            os.unlink(log)
+        return verdict
+
+    def _judge(self, test, log):
+        findings = self._findings(log)
+        failing = [f for f in findings if f.get("kind") in self.fail_on and not self._expected(f)]
+        if not failing:
+            return None
+        report = subprocess.run([self.binary, "--color", "never", *self.judge_args, log],
+                                capture_output=True, text=True).stdout
+        names = ", ".join(sorted(set(_kind_name(f) for f in failing)))
+        text = "coroner found %s in %s (log: %s)\n" % (names, test, log)
+        text += "".join("  %s %s: %s\n" % (_kind_name(f), f.get("task"), f.get("reason"))
+                        for f in failing)
+        if self.html:
+            os.makedirs(self.html, exist_ok=True)
+            page = os.path.join(os.path.abspath(self.html), _file_name(test) + ".html")
+            subprocess.run([self.binary, "--format", "html", "-o", page, *self.judge_args, log],
+                           capture_output=True)
+            text += "html report: %s\n" % page
+        return failing, text + "\n" + report
+
+    def _findings(self, log):
+        run = subprocess.run([self.binary, "--format", "ndjson", *self.judge_args, log],
+                             capture_output=True, text=True)
+        if run.returncode not in (0, 1):
+            raise RuntimeError("coroner could not read %s: %s" % (log, run.stderr.strip()))
+        return [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+
+    def _expected(self, finding):
+        """A swallowed error that pytest.raises caught in this test is what the test wanted."""
+        if finding.get("kind") != "lost-exception" or finding.get("subkind") != "swallowed":
+            return False
+        told = (finding.get("reason") or "") + (finding.get("detail") or "")
+        return any(type(exc).__name__ in told for exc in self.expected)
+
+    # ------------------------------------------------------------ tasks of earlier tests
+
+    def _charge_earlier_tests(self, test, log):
+        """The log's lines, less asyncio's messages about tasks an earlier test created: those go
+        to that test's log, which is judged again. Records the tasks this test created."""
+        with open(log, encoding="utf-8") as f:
+            lines = f.readlines()
+        kept, moved = [], {}
+        for line in lines:
+            if '"status": "created"' in line:
+                name = _field(line, "task")
+                if name is not None:
+                    self.created_by[name] = (test, log)
+            match = _TASK_IN_MESSAGE.search(line) if '"message": ' in line else None
+            owner = self.created_by.get(match.group(1)) if match else None
+            if owner is not None and owner[0] != test:
+                moved.setdefault(owner, []).append(line)
+            else:
+                kept.append(line)
+        if not moved:
+            return lines
+        with open(log, "w", encoding="utf-8") as f:
+            f.writelines(kept)
+        for (earlier, earlier_log), late_lines in moved.items():
+            self._judge_late(earlier, earlier_log, late_lines, test)
+        return kept
+
+    def _judge_late(self, earlier, earlier_log, late_lines, during):
+        with open(earlier_log, "a", encoding="utf-8") as f:
+            f.writelines(late_lines)
+        verdict = self._judge(earlier, earlier_log)
+        if verdict is not None:
+            self.late.append((earlier, "(collected during %s)\n%s" % (during, verdict[1])))
+
+    # ------------------------------------------------------------ the session
+
+    def pytest_terminal_summary(self, terminalreporter):
+        for test, text in self.late:
+            terminalreporter.write_sep("-", "coroner: charged to " + test)
+            terminalreporter.write_line(text)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session):
+        worker_output = getattr(self.config, "workeroutput", None)
+        if worker_output is not None:  # an xdist worker: its controller reports them
+            worker_output["coroner_late"] = json.dumps(self.late)
+        elif self.late and not self.warn and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        """xdist's controller: a worker is done; take the findings it charged to earlier tests."""
+        self.late.extend(tuple(x) for x in json.loads(node.workeroutput.get("coroner_late", "[]")))
+
+    def pytest_unconfigure(self, config):
+        self.router.file = None
+        self._unpatch()
+
+
+def _raises_context():
+    from _pytest.python_api import RaisesContext
+    return RaisesContext
+
+
+_TASK_RECORD = '"task": '  # how coroner_asyncio writes a task record's task field
+
+
+def _may_leave_garbage(log):
+    """Whether a collection could make asyncio speak of this test's tasks: one failed (its
+    exception may never have been retrieved) or one did not end (it may be destroyed pending).
+    A full collection costs tens of milliseconds; a test whose tasks all ended ok needs none."""
+    open_tasks, failed = set(), False
+    with open(log, encoding="utf-8") as f:
+        for line in f:
+            if '"status": ' not in line:
+                continue
+            record = json.loads(line)
+            status, name = record.get("status"), record.get("task")
+            if status in ("created", "started"):
+                open_tasks.add(name)
+            elif status in ("done", "cancelled"):
+                open_tasks.discard(name)
+            elif status == "failed":
+                failed = True
+    return failed or bool(open_tasks)
+
+
+def _field(line, key):
+    try:
+        return json.loads(line).get(key)
+    except ValueError:
+        return None
+
+
+def _kind_name(finding):
+    sub = finding.get("subkind")
+    return finding.get("kind", "?") + ("/" + sub if sub else "")

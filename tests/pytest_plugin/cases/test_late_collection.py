@@ -1,0 +1,26 @@
+"""A task created in one test and collected during the next: charged to the test that made it.
+
+test_keeps_a_failed_task creates a task that fails, and keeps it in a global, so the garbage
+collection at its end does not reach it; test_drops_it drops it, and asyncio's "Task exception
+was never retrieved" is written during that test. run_plugin_tests.py checks that the second
+test passes and that the finding is charged to the first (in the terminal summary).
+"""
+
+import asyncio
+
+import pytest
+
+_held = []
+
+
+@pytest.mark.asyncio
+async def test_keeps_a_failed_task():
+    async def fail():
+        raise ValueError("lost across tests")
+
+    _held.append(asyncio.create_task(fail()))
+    await asyncio.sleep(0.01)
+
+
+def test_drops_it():
+    _held.clear()

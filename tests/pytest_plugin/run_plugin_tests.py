@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""The pytest plugin, run on cases/ with planted faults and clean tests, as a user runs it.
+
+usage: run_plugin_tests.py CORONER [--python PY] [--installed]
+
+Runs `PY -m pytest` (default /usr/bin/python3: Debian's pytest and pytest-asyncio) on cases/:
+- with --coroner: each faulty test of cases/test_asyncio_faults.py (its EXPECTED) fails naming
+  its finding, every other test passes, a failing test's HTML report is kept (--coroner-html),
+  a task collected in a later test is charged to the test that created it, and a module
+  fixture's background task (cases/test_module_fixture.py) is no test's leak;
+- without the option: the plugin is off, every test passes;
+- with the ini option (-o coroner=true) and with --coroner-fail-on (which implies --coroner);
+- with --coroner-warn: nothing fails, the findings are warnings;
+- under pytest-xdist (-n 2), when installed: the same verdicts, a folder of logs per worker.
+The plugin is taken from the source tree's python/ (PYTHONPATH, -p coroner_pytest), or, with
+--installed, from PY's environment (the pip package's pytest11 entry point).
+Exit 0 when all hold, 1 otherwise, 77 (skipped) when PY lacks pytest or pytest-asyncio.
+"""
+
+import argparse
+import ast
+import os
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CASES = HERE / "cases"
+SOURCE_PYTHON_DIR = HERE.parent.parent / "python"
+
+
+def planted_faults():
+    """EXPECTED of cases/test_asyncio_faults.py (read, not imported: this Python may lack pytest)."""
+    tree = ast.parse((CASES / "test_asyncio_faults.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EXPECTED":
+            return ast.literal_eval(node.value)
+    raise SystemExit("run_plugin_tests: no EXPECTED in cases/test_asyncio_faults.py")
+
+
+EXPECTED = planted_faults()
+
+LATE_CREATOR = "test_keeps_a_failed_task"
+
+failures = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        failures.append(what)
+
+
+class Pytest:
+    def __init__(self, python, coroner, installed):
+        self.python, self.coroner, self.installed = python, coroner, installed
+
+    def run(self, *args, files=("test_asyncio_faults.py", "test_late_collection.py",
+                                 "test_module_fixture.py")):
+        """(exit status, output, {test name: failure text or None})."""
+        with tempfile.TemporaryDirectory() as tmp:
+            junit = os.path.join(tmp, "junit.xml")
+            env = dict(os.environ, CORONER_BINARY=self.coroner)
+            cmd = [self.python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rN",
+                   "--junitxml", junit]
+            if not self.installed:
+                env["PYTHONPATH"] = str(SOURCE_PYTHON_DIR)
+                cmd += ["-p", "coroner_pytest"]
+            run = subprocess.run(cmd + list(args) + list(files), cwd=CASES, env=env,
+                                 capture_output=True, text=True, timeout=600)
+            verdicts = {}
+            if os.path.exists(junit):
+                for case in ET.parse(junit).getroot().iter("testcase"):
+                    bad = case.find("failure") if case.find("failure") is not None else case.find("error")
+                    verdicts[case.get("name")] = None if bad is None else (bad.text or bad.get("message") or "")
+        return run.returncode, run.stdout + run.stderr, verdicts
+
+
+def charged_to(output, test):
+    """The summary's sections "coroner: charged to PATH::test" (pytest's rootdir sets PATH)."""
+    sections = output.split("coroner: charged to ")[1:]
+    return "".join(part for part in sections if part.split(" ", 1)[0].endswith("::" + test))
+
+
+def first_line(text):
+    return text.splitlines()[0] if text else ""
+
+
+def check_verdicts(verdicts, label, expected=EXPECTED):
+    check(len(verdicts) >= len(expected), f"{label}: every test ran ({len(verdicts)})")
+    for name, verdict in sorted(verdicts.items()):
+        want = expected.get(name)
+        if want is None:
+            check(verdict is None, f"{label}: {name} passes" +
+                  ("" if verdict is None else f" (got: {first_line(verdict)})"))
+        else:
+            got = first_line(verdict)
+            check(verdict is not None and got.startswith("coroner found") and want in got,
+                  f"{label}: {name} fails naming {want} (got: {got or 'a pass'})")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("coroner")
+    ap.add_argument("--python", default="/usr/bin/python3")
+    ap.add_argument("--installed", action="store_true")
+    a = ap.parse_args()
+    probe = subprocess.run([a.python, "-c", "import pytest, pytest_asyncio"], capture_output=True)
+    if probe.returncode != 0:
+        print(f"SKIP: {a.python} lacks pytest or pytest-asyncio")
+        return 77
+    pytest = Pytest(a.python, os.path.abspath(a.coroner), a.installed)
+
+    with tempfile.TemporaryDirectory() as html:
+        status, out, verdicts = pytest.run("--coroner", "--coroner-html", html)
+        check(status == 1, f"--coroner: pytest exits 1 (got {status})")
+        check_verdicts(verdicts, "--coroner")
+        pages = os.listdir(html)
+        check(all(any(p.endswith(f"_{name}.html") for p in pages) for name in EXPECTED),
+              f"--coroner-html: a page for each failing test ({len(pages)} pages)")
+    dropped = (verdicts.get("test_drops_a_pending_task") or "") + charged_to(out, "test_drops_a_pending_task")
+    check("destroyed-pending" in dropped,
+          "a pending task dropped by its test: destroyed-pending, charged to that test")
+    check(verdicts.get("test_drops_it", "?") is None, "a task collected in a later test: that test passes")
+    check("lost-exception/never-retrieved" in charged_to(out, LATE_CREATOR),
+          "... and its never-retrieved exception is charged to the test that created it")
+
+    status, out, verdicts = pytest.run()
+    check(status == 0 and verdicts and all(v is None for v in verdicts.values()),
+          f"off by default: every test passes (exit {status})")
+
+    status, out, verdicts = pytest.run("-o", "coroner=true", files=("test_asyncio_faults.py",))
+    check_verdicts(verdicts, "ini coroner = true")
+
+    lost = {k: v for k, v in EXPECTED.items() if v.startswith("lost-exception")}
+    status, out, verdicts = pytest.run("--coroner-fail-on", "lost-exception",
+                                       files=("test_asyncio_faults.py",))
+    check_verdicts(verdicts, "--coroner-fail-on lost-exception (implies --coroner)", lost)
+
+    status, out, verdicts = pytest.run("--coroner", "--coroner-warn", files=("test_asyncio_faults.py",))
+    check(status == 0 and all(v is None for v in verdicts.values()), f"--coroner-warn: nothing fails (exit {status})")
+    check(out.count("CoronerWarning") >= len(EXPECTED), "--coroner-warn: a warning a faulty test")
+
+    has_xdist = subprocess.run([a.python, "-c", "import xdist"], capture_output=True).returncode == 0
+    if not has_xdist:
+        print("skip: pytest-xdist is not installed")
+    else:
+        with tempfile.TemporaryDirectory() as logs:
+            # loadfile: a file's tests on one worker, so the late collection stays in order.
+            status, out, verdicts = pytest.run("-n", "2", "--dist", "loadfile", "--coroner",
+                                               "--coroner-logs", logs)
+            check_verdicts(verdicts, "-n 2 (pytest-xdist)")
+            check("never-retrieved" in charged_to(out, LATE_CREATOR),
+                  "-n 2: a worker's finding charged to an earlier test reaches the summary")
+            workers = sorted(os.listdir(logs))
+            check(workers == ["gw0", "gw1"], f"-n 2: a folder of logs per worker ({workers})")
+            per_test = sum(len(os.listdir(os.path.join(logs, w))) for w in workers)
+            # Every test but the two that ran no task (test_without_asyncio, test_drops_it).
+            check(per_test == len(verdicts) - 2, f"-n 2: a log per test that ran a task ({per_test})")
+
+    print(f"{len(failures)} failed" if failures else "all plugin checks passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
