@@ -550,9 +550,9 @@ bool Scanner::quoted(size_t i, size_t& end) {
 // Plain sentences: ASCII letters, digits, spaces and punctuation that no rule above looks at
 // ("validated order 1047 in 11 ms", "saved order 7 to db_shard 3", "retry (attempt 2)!"). In such
 // a text no rule but <num> can match, and each run of digits is one <num>. Most logs write such
-// messages, and the scanner, with a branch or more a byte, costs more than the rest of reading
-// the record: a sentence of up to 64 bytes is read instead without a branch a byte, into one bit
-// a byte for each class below, and the rules become a few operations on those bits. It gives up
+// messages, and the scanner, with a branch or more a byte, costs nearly what the rest of reading
+// the record costs: a sentence of up to 64 bytes is read instead without a branch a byte, into one
+// bit a byte for each class below, and the rules become a few operations on those bits. It gives up
 // on anything a rule might read differently, and the scanner decides:
 //   - a longer text, or any other byte (quotes, / ~ : + [ < >, control bytes, UTF-8);
 //   - a run of 8 hex digits (a hex id or a uuid's first group);
