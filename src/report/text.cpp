@@ -276,8 +276,9 @@ void timeline(const ReportInput& in, const Painter& paint, uint32_t task, const 
 void stop_line(const ReportInput& in, const Painter& paint, uint32_t task, std::string& out) {
   int64_t last = in.analysis.outcomes[task].end;
   int64_t stop = judged_at(in.store, task, last, in.analysis.log_end);
-  std::string what = stop == in.analysis.log_end && !in.store.pending_at_exit(task)
-                         ? "log ends"
+  std::string what = stop == in.analysis.log_end && !in.store.pending_at_exit(task) ? "log ends"
+                     : in.store.stop_ends_test(in.store.tasks()[task].scope, stop)
+                         ? "its test ends"
                          : "its process stops";
   std::string text = fmt::format("({}, silent {}", what, format_duration(elapsed(last, stop)));
   if (const PendingAtExit* pending = in.store.pending_at_exit(task)) {
