@@ -101,6 +101,7 @@ Not covered:
 import asyncio
 import atexit
 import collections
+import itertools
 import json
 import logging
 import os
@@ -122,8 +123,17 @@ _ns = time.time_ns
 
 
 def _ts():
-    """Now, as JSON text with microseconds (integer formatting: a float's repr costs twice)."""
-    return "%d.%06d" % divmod(_ns() // 1000, 1000000)
+    """Now, as JSON text with microseconds ("1764059000.123456").
+
+    The decimal digits of time_ns() with a dot put in: the same text as
+    "%d.%06d" % divmod(ns // 1000, 10**6), but arithmetic on the 19-digit integer and %d on its
+    parts were most of a record's cost, and a float's repr costs more still. The hot paths inline
+    this as t = str(_ns()) and t[:-9], t[-9:-3] (seconds, microseconds) among their format's
+    arguments. (Seconds are never under 10 digits: time_ns() is past 10**9.)"""
+    t = str(_ns())
+    return t[:-9] + "." + t[-9:-3]
+
+
 _Task0 = asyncio.Task  # the C task (or Python, if _asyncio is missing)
 _Future0 = asyncio.Future
 _isfuture = asyncio.isfuture
@@ -252,11 +262,12 @@ class _Sink:
                 lines = self.lines
                 n = len(lines)
                 if n:
-                    pop = lines.popleft
-                    parts = [pop() for _ in range(n)]
-                    for i, part in enumerate(parts):
-                        if part.__class__ is tuple:  # a task's creation, named by now
-                            parts[i] = self.created_text(*part)
+                    # n pops, and the places of the tuples (a task's creation, named by now),
+                    # found by C loops: a Python loop over every line cost as much as a record.
+                    parts = list(itertools.islice(iter(lines.popleft, None), n))
+                    created = itertools.compress(itertools.count(), map(isinstance, parts, itertools.repeat(tuple)))
+                    for i in created:
+                        parts[i] = self.created_text(*parts[i])
                     self.stream.write("".join(parts))
                     self.stream.flush()
             except (ValueError, OSError):
@@ -327,7 +338,8 @@ def _error_fields(exc):
 
 
 def _task_record(name, rest, error=False):
-    _sink.write('{"ts": %d.%06d, "task": %s%s' % (*divmod(_ns() // 1000, 1000000), _s(name), rest), error)
+    t = str(_ns())
+    _sink.write('{"ts": %s.%s, "task": %s%s' % (t[:-9], t[-9:-3], _s(name), rest), error)
 
 
 # ---------------------------------------------------------------- tasks
@@ -429,8 +441,9 @@ def _hook_first_step(loop, task, created, parent):
         else:  # the hot path: both lines in one string, one append
             tail = sink.tail_nl
             lines = sink.lines  # sink.put() inlined: once per task
-            lines.append('{"ts": %s, "task": %s, "status": "created"%s%s{"ts": %d.%06d, "task": %s, "status": "started"%s'
-                         % (created, name, parent, tail, *divmod(_ns() // 1000, 1000000), name, tail))
+            t = str(_ns())
+            lines.append('{"ts": %s, "task": %s, "status": "created"%s%s{"ts": %s.%s, "task": %s, "status": "started"%s'
+                         % (created, name, parent, tail, t[:-9], t[-9:-3], name, tail))
             n = len(lines)
             if not n & 63 or n == 1:
                 sink.check(n, False)
@@ -456,8 +469,9 @@ def _on_done(task):
             _task_record(task.get_name(), ', "status": "done"')
         else:
             lines = sink.lines  # sink.put() inlined: once per task
-            lines.append('{"ts": %d.%06d, "task": %s, "status": "done"%s'
-                         % (*divmod(_ns() // 1000, 1000000), _s(task.get_name()), sink.tail_nl))
+            t = str(_ns())
+            lines.append('{"ts": %s.%s, "task": %s, "status": "done"%s'
+                         % (t[:-9], t[-9:-3], _s(task.get_name()), sink.tail_nl))
             n = len(lines)
             if not n & 63 or n == 1:
                 sink.check(n, False)
@@ -478,7 +492,8 @@ def _make_factory(previous):
     eager = _PY >= (3, 12) and previous is getattr(asyncio, "eager_task_factory", 0)
 
     def factory(loop, coro, **kwargs):
-        created = _ts()
+        t = str(_ns())
+        created = t[:-9] + "." + t[-9:-3]  # _ts() inlined
         parent = _current_task(loop)
         if parent is None and _exit_pid == os.getpid():
             # asyncio.run's own clean-up tasks (shutdown_asyncgens, ...) after the exit record:
@@ -1222,8 +1237,9 @@ class stage:
         else:
             # sink.put() inlined, and the stage name's JSON from a cache: a program has few.
             lines = sink.lines
-            lines.append('{"ts": %d.%06d, "task": %s, "stage": %s%s' % (
-                *divmod(_ns() // 1000, 1000000), _s(task.get_name()),
+            t = str(_ns())
+            lines.append('{"ts": %s.%s, "task": %s, "stage": %s%s' % (
+                t[:-9], t[-9:-3], _s(task.get_name()),
                 _stage_json.get(name) or _stage_json_of(name), sink.tail_nl))
             n = len(lines)
             if not n & 63 or n == 1:
