@@ -75,10 +75,12 @@ writes its own pid.
 
 Cost (tests/bench/module_overhead.py: 20,000 tasks of three logged ``sleep(0)`` stages, six
 records a task, against the same program with the module imported but not installed, where
-stage() is a logging-level check), median of 9 runs on a 2-core VM whose speed drifts: 1.7x
-(Debian's 3.11.2: 1.9 us a record, all included: task factory, done callback, flushes), 1.9x
-(pyenv 3.11.7: 2.5 us), 1.8x (3.12.1), 1.8x to 2.1x (3.13.0); by instructions (callgrind,
-3.11.7) 1.8x. The module before this version: 4.5x. Per task
+stage() is a logging-level check; all included: task factory, done callback, flushes), median
+of 5 to 7 runs on a loaded 2-core VM (its baseline ran 2x slower than when quiet): 1.6x to 1.8x
+(pyenv 3.11.7: 3.5 us a record under that load, 2.5 us when quiet before the timestamp change),
+1.7x (Debian's 3.11.2, 3.9.18), 1.6x (3.10.13), 1.9x (3.12.1, 3.13.0); by instructions
+(callgrind, 3.11.7) 1.71x, 10,500 instructions a record (was 1.80x, 12,000: the timestamp was
+a third of a record). Before the buffered writer: 4.5x. Per task
 step: nothing, except awaiting a task or a user-made future (a Python-level add_done_callback)
 and the patched primitives (one extra coroutine frame per acquire/get/wait).
 
