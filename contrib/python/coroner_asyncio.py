@@ -77,7 +77,7 @@ Cost (tests/bench/module_overhead.py: 20,000 tasks of three logged ``sleep(0)`` 
 records a task, against the same program with the module imported but not installed, where
 stage() is a logging-level check; all included: task factory, done callback, flushes), median
 of 5 to 7 runs on a loaded 2-core VM (its baseline ran 2x slower than when quiet): 1.6x to 1.8x
-(pyenv 3.11.7: 3.5 us a record under that load, 2.5 us when quiet before the timestamp change),
+(pyenv 3.11.7: 3.5 us a record under that load; quieter, 1.77x and 2.2 us, was 1.94x, 2.6 us),
 1.7x (Debian's 3.11.2, 3.9.18), 1.6x (3.10.13), 1.9x (3.12.1, 3.13.0); by instructions
 (callgrind, 3.11.7) 1.71x, 10,500 instructions a record (was 1.80x, 12,000: the timestamp was
 a third of a record). Before the buffered writer: 4.5x. Per task
