@@ -79,10 +79,12 @@ writes its own pid.
 
 Cost (tests/bench/module_overhead.py: 20,000 tasks of three logged ``sleep(0)`` stages, six
 records a task, against the same program with the module imported but not installed, where
-stage() is a logging-level check), median of 9 runs on a 2-core VM whose speed drifts: 1.7x
-(Debian's 3.11.2: 1.9 us a record, all included: task factory, done callback, flushes), 1.9x
-(pyenv 3.11.7: 2.5 us), 1.8x (3.12.1), 1.8x to 2.1x (3.13.0); by instructions (callgrind,
-3.11.7) 1.8x. The module before this version: 4.5x. Per task
+stage() is a logging-level check; all included: task factory, done callback, flushes), median
+of 5 to 7 runs on a loaded 2-core VM (its baseline ran 2x slower than when quiet): 1.6x to 1.8x
+(pyenv 3.11.7: 3.5 us a record under that load; quieter, 1.77x and 2.2 us, was 1.94x, 2.6 us),
+1.7x (Debian's 3.11.2, 3.9.18), 1.6x (3.10.13), 1.9x (3.12.1, 3.13.0); by instructions
+(callgrind, 3.11.7) 1.71x, 10,500 instructions a record (was 1.80x, 12,000: the timestamp was
+a third of a record). Before the buffered writer: 4.5x. Per task
 step: nothing, except awaiting a task or a user-made future (a Python-level add_done_callback)
 and the patched primitives (one extra coroutine frame per acquire/get/wait).
 
@@ -105,6 +107,7 @@ Not covered:
 import asyncio
 import atexit
 import collections
+import itertools
 import json
 import logging
 import os
@@ -126,8 +129,17 @@ _ns = time.time_ns
 
 
 def _ts():
-    """Now, as JSON text with microseconds (integer formatting: a float's repr costs twice)."""
-    return "%d.%06d" % divmod(_ns() // 1000, 1000000)
+    """Now, as JSON text with microseconds ("1764059000.123456").
+
+    The decimal digits of time_ns() with a dot put in: the same text as
+    "%d.%06d" % divmod(ns // 1000, 10**6), but arithmetic on the 19-digit integer and %d on its
+    parts were most of a record's cost, and a float's repr costs more still. The hot paths inline
+    this as t = str(_ns()) and t[:-9], t[-9:-3] (seconds, microseconds) among their format's
+    arguments. (Seconds are never under 10 digits: time_ns() is past 10**9.)"""
+    t = str(_ns())
+    return t[:-9] + "." + t[-9:-3]
+
+
 _Task0 = asyncio.Task  # the C task (or Python, if _asyncio is missing)
 _Future0 = asyncio.Future
 _isfuture = asyncio.isfuture
@@ -256,11 +268,12 @@ class _Sink:
                 lines = self.lines
                 n = len(lines)
                 if n:
-                    pop = lines.popleft
-                    parts = [pop() for _ in range(n)]
-                    for i, part in enumerate(parts):
-                        if part.__class__ is tuple:  # a task's creation, named by now
-                            parts[i] = self.created_text(*part)
+                    # n pops, and the places of the tuples (a task's creation, named by now),
+                    # found by C loops: a Python loop over every line cost as much as a record.
+                    parts = list(itertools.islice(iter(lines.popleft, None), n))
+                    created = itertools.compress(itertools.count(), map(isinstance, parts, itertools.repeat(tuple)))
+                    for i in created:
+                        parts[i] = self.created_text(*parts[i])
                     self.stream.write("".join(parts))
                     self.stream.flush()
             except (ValueError, OSError):
@@ -331,7 +344,8 @@ def _error_fields(exc):
 
 
 def _task_record(name, rest, error=False):
-    _sink.write('{"ts": %d.%06d, "task": %s%s' % (*divmod(_ns() // 1000, 1000000), _s(name), rest), error)
+    t = str(_ns())
+    _sink.write('{"ts": %s.%s, "task": %s%s' % (t[:-9], t[-9:-3], _s(name), rest), error)
 
 
 # ---------------------------------------------------------------- tasks
@@ -433,8 +447,9 @@ def _hook_first_step(loop, task, created, parent):
         else:  # the hot path: both lines in one string, one append
             tail = sink.tail_nl
             lines = sink.lines  # sink.put() inlined: once per task
-            lines.append('{"ts": %s, "task": %s, "status": "created"%s%s{"ts": %d.%06d, "task": %s, "status": "started"%s'
-                         % (created, name, parent, tail, *divmod(_ns() // 1000, 1000000), name, tail))
+            t = str(_ns())
+            lines.append('{"ts": %s, "task": %s, "status": "created"%s%s{"ts": %s.%s, "task": %s, "status": "started"%s'
+                         % (created, name, parent, tail, t[:-9], t[-9:-3], name, tail))
             n = len(lines)
             if not n & 63 or n == 1:
                 sink.check(n, False)
@@ -460,8 +475,9 @@ def _on_done(task):
             _task_record(task.get_name(), ', "status": "done"')
         else:
             lines = sink.lines  # sink.put() inlined: once per task
-            lines.append('{"ts": %d.%06d, "task": %s, "status": "done"%s'
-                         % (*divmod(_ns() // 1000, 1000000), _s(task.get_name()), sink.tail_nl))
+            t = str(_ns())
+            lines.append('{"ts": %s.%s, "task": %s, "status": "done"%s'
+                         % (t[:-9], t[-9:-3], _s(task.get_name()), sink.tail_nl))
             n = len(lines)
             if not n & 63 or n == 1:
                 sink.check(n, False)
@@ -482,7 +498,8 @@ def _make_factory(previous):
     eager = _PY >= (3, 12) and previous is getattr(asyncio, "eager_task_factory", 0)
 
     def factory(loop, coro, **kwargs):
-        created = _ts()
+        t = str(_ns())
+        created = t[:-9] + "." + t[-9:-3]  # _ts() inlined
         parent = _current_task(loop)
         if parent is None and _exit_pid == os.getpid():
             # asyncio.run's own clean-up tasks (shutdown_asyncgens, ...) after the exit record:
@@ -1229,8 +1246,9 @@ class stage:
         else:
             # sink.put() inlined, and the stage name's JSON from a cache: a program has few.
             lines = sink.lines
-            lines.append('{"ts": %d.%06d, "task": %s, "stage": %s%s' % (
-                *divmod(_ns() // 1000, 1000000), _s(task.get_name()),
+            t = str(_ns())
+            lines.append('{"ts": %s.%s, "task": %s, "stage": %s%s' % (
+                t[:-9], t[-9:-3], _s(task.get_name()),
                 _stage_json.get(name) or _stage_json_of(name), sink.tail_nl))
             n = len(lines)
             if not n & 63 or n == 1:

@@ -10,11 +10,13 @@ the JSON lines it wrote.
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -446,6 +448,45 @@ class Misc(unittest.TestCase):
         err = [r for r in recs if r.get("stage") == "parse" and r.get("level") == "error"][0]
         self.assertEqual(err["error_type"], "KeyError")
         self.assertEqual([r for r in recs if "raw" in r][0]["raw"], 1)
+
+    def test_names_escaped_on_the_fast_paths(self):
+        # Stage and task names reach the records through hand-made JSON (the hot paths): every
+        # name must come back exactly, whatever it holds, and every timestamp be seconds with
+        # six decimals.
+        names = ['plain', 'say "hi"', 'back\\slash', 'tab\there\nnew\x01\x1f', 'caf\u00e9 \u4e2d',
+                 'lone \ud800 surrogate', '\U0001F600']
+        recs, _, _ = run("""
+            NAMES = %r
+            async def job(name):
+                stage(name)
+                await asyncio.sleep(0)
+                stage(name)
+            async def main():
+                install()
+                await asyncio.gather(*[asyncio.create_task(job(n), name=n) for n in NAMES])
+            asyncio.run(main())
+        """ % (names,))
+        for name in names:
+            mine = [r for r in recs if r.get("task") == name]
+            self.assertEqual([r.get("status") for r in mine if "status" in r], ["created", "started", "done"], name)
+            self.assertEqual([r["stage"] for r in mine if "stage" in r], [name, name])
+        with tempfile.TemporaryDirectory() as tmp:
+            log = os.path.join(tmp, "log.jsonl")
+            src = PRELUDE + textwrap.dedent("""
+                async def main():
+                    install()
+                    stage("x")
+                    await asyncio.create_task(asyncio.sleep(0))
+                asyncio.run(main())
+            """)
+            subprocess.run([sys.executable, "-c", src, log], check=True, timeout=60)
+            with open(log) as f:
+                text = f.read()
+        stamps = re.findall(r'"ts": ([^,}]*)', text)
+        self.assertTrue(stamps)
+        for ts in stamps:
+            self.assertRegex(ts, r"^[0-9]{10}\.[0-9]{6}$")
+            self.assertLess(abs(float(ts) - time.time()), 120)
 
     def test_threads_lines_whole(self):
         recs, _, _ = run("""
