@@ -29,6 +29,8 @@ struct AnalysisOptions {
   double stall_margin = 4.0;
   // Tasks are judged on up to this many threads (a large log only); the result is the same.
   unsigned threads = 1;
+  // --utc: reasons name times in UTC, not in the offset the log wrote them in.
+  bool utc = false;
 };
 
 // What analyze() found: read-only for the reports. It refers to the TaskStore it judged, which
@@ -50,13 +52,17 @@ struct Analysis {
   const TaskStore* store = nullptr;  // the store it judged
 };
 
-// How the findings' reasons name things: a stage as 'validate' (or "(no stage)"), a time as its
-// offset from the start of the log, "+1.25s".
+// How the findings' reasons name things: a stage as 'validate' (or "(no stage)"), a time of a
+// task as the log wrote it, its clock at the offset of the task's file (UTC with --utc):
+// "09:23:19.610115", which a grep of the log finds.
 std::string quoted_stage(const TaskStore& store, uint32_t stage);
+std::string log_clock(const Analysis& analysis, uint32_t task, int64_t time);
+// A text cut to about `limit` characters at a word, with "..." when cut: an exception message
+// in a one-line verdict.
+std::string shortened(std::string_view text, size_t limit = 60);
 // When a task that had not ended (its last judged record at `last_seen`) was judged: when its
 // process stopped (the asyncio module's exit record), else at the log's end.
 int64_t judged_at(const TaskStore& store, uint32_t task, int64_t last_seen, int64_t log_end);
-std::string since_log_start(const Analysis& analysis, int64_t time);
 
 // Judges every task of a finished store (TaskStore::finish()). The store is not changed.
 Analysis analyze(const TaskStore& store, const AnalysisOptions& options);

@@ -38,7 +38,8 @@ struct Finding {
                         // died-silently; hung: until-cancelled
   uint32_t task = 0;
   Severity severity = Severity::info;
-  std::string reason;             // one line, with its evidence
+  std::string reason;             // the verdict: one short line (about 90 characters at most)
+  std::string detail;             // its evidence in numbers: when, and against what baseline
   int64_t time = 0;               // when the evidence happened
   uint32_t stage = UINT32_MAX;    // the stage concerned (a word id), if any
   std::vector<uint32_t> chain;    // from this task to the root cause, this task first

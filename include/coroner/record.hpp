@@ -28,6 +28,7 @@ struct RawRecord {
   bool has_time = false;
   int64_t time_ns = 0;
   TimeForm time_form = TimeForm::none;
+  int32_t utc_offset = 0;  // the offset the time was written in (ParsedTime::utc_offset)
 
   bool has_task = false;
   std::string_view task;
@@ -97,6 +98,7 @@ inline constexpr std::tuple kRawRecordFields{
     record_field("has_time", &RawRecord::has_time),
     record_field("time_ns", &RawRecord::time_ns),
     record_field("time_form", &RawRecord::time_form),
+    record_field("utc_offset", &RawRecord::utc_offset),
     record_field("has_task", &RawRecord::has_task),
     record_field("task", &RawRecord::task),
     record_field("alias", &RawRecord::alias),

@@ -16,9 +16,13 @@ namespace coroner {
 inline constexpr std::string_view kReportSchema = "coroner.report/1";
 
 struct ReportOptions {
-  size_t top = 10;  // findings shown in full per kind in text; 0 = all
+  size_t top = 3;  // example tasks shown in full per problem in text; 0 = all
   bool color = false;
   size_t timeline_events = 12;  // records shown per flagged task in text; the rest summarised
+  size_t width = 0;             // text lines wrap at this many columns; 0: never
+  // What makes a next command read the same input the same way: the reading options and the
+  // files, shell-quoted, each after a space (" --field task=job app.jsonl").
+  std::string rerun;
 };
 
 // What a report is made of: the analysis alone (and through it the store it judged, read-only).
@@ -62,6 +66,9 @@ std::string render_stats_json(const ReportInput& in);
 // The task graph of `tasks`: Graphviz dot with one cluster per tree, or JSON nodes and edges.
 std::string render_graph_dot(const ReportInput& in, const std::vector<uint32_t>& tasks);
 std::string render_graph_json(const ReportInput& in, const std::vector<uint32_t>& tasks);
+
+// A word as a POSIX shell reads it back: as is when it is plain, else in single quotes.
+std::string shell_quoted(std::string_view word);
 
 // The scope of a task as (field, value) pairs, in the order the log gave them.
 std::vector<std::pair<std::string, std::string>> scope_fields(const TaskStore& store,

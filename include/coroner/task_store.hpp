@@ -244,6 +244,7 @@ class TaskStore : public RecordSink {
   // Adds a file name; records then carry its index.
   uint32_t add_file(std::string name) {
     files_.push_back(std::move(name));
+    utc_offsets_.emplace_back();
     return uint32_t(files_.size() - 1);
   }
   // --since / --until: records outside [since, until] are skipped (counted).
@@ -315,6 +316,11 @@ class TaskStore : public RecordSink {
   const std::vector<ErrorNote>& errors() const { return errors_; }
   const std::vector<AsyncioNote>& asyncio_notes() const { return asyncio_notes_; }
   const std::vector<std::string>& files() const { return files_; }
+  // The offset from UTC a file's times were written in (its first timed record's), so the
+  // reports show times as the log wrote them. 0 (UTC) for epoch numbers and unknown files.
+  int32_t utc_offset(uint32_t file) const;
+  // A task's: the offset of the file of its first record kept, else of the first file.
+  int32_t task_utc_offset(uint32_t task) const;
   const std::vector<BadLine>& bad_lines() const { return bad_lines_; }
   const std::vector<std::string>& damage() const { return damage_; }
   const InputCounts& counts() const { return counts_; }
@@ -383,6 +389,7 @@ class TaskStore : public RecordSink {
   std::vector<ErrorNote> errors_;
   std::vector<AsyncioNote> asyncio_notes_;
   std::vector<std::string> files_;
+  std::vector<std::optional<int32_t>> utc_offsets_;  // by file, from its first timed record
   std::vector<BadLine> bad_lines_;
   std::vector<std::string> damage_;
   InputCounts counts_;

@@ -24,6 +24,9 @@ std::string_view to_string(TimeForm form);
 struct ParsedTime {
   int64_t ns = 0;  // nanoseconds since 1970-01-01T00:00:00Z
   TimeForm form = TimeForm::none;
+  // The offset from UTC the text was written in ("+05:30" is 19800), so the reports can show a
+  // time as the log wrote it. 0 for UTC, for no zone, and for epoch numbers.
+  int32_t utc_offset = 0;
 };
 
 // A JSON number's text ("1795578788.8227997", "1700000000123", "1.7e9"). The unit is told by
@@ -38,8 +41,11 @@ std::optional<ParsedTime> parse_epoch_number(std::string_view text);
 // nullopt: a wrong time must never be misread as a right one.
 std::optional<ParsedTime> parse_time_string(std::string_view text);
 
-// RFC 3339 in UTC with microseconds: "2026-11-25T03:53:19.610115Z".
-std::string format_time(int64_t ns);
+// RFC 3339 with microseconds, in UTC ("2026-11-25T03:53:19.610115Z") or at an offset from it in
+// seconds ("2026-11-25T09:23:19.610115+05:30").
+std::string format_time(int64_t ns, int32_t utc_offset = 0);
+// The time of day with microseconds at that offset, as timelines show it: "09:23:19.610115".
+std::string format_clock(int64_t ns, int32_t utc_offset = 0);
 
 // A duration as a user types it: "250ms", "30s", "1.5m", "2h", "100us", "5ns", or a bare
 // number of seconds ("2.5"). nullopt when it is not one.

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +18,7 @@
 #include "coroner/report.hpp"
 #include "coroner/schema.hpp"
 #include "coroner/task_store.hpp"
+#include "rerun.hpp"
 
 namespace coroner::cli {
 
@@ -36,9 +38,22 @@ struct Settings {
   std::optional<int64_t> since, until;
   std::vector<FindingKind> fail_on, kinds;
   bool color = false;
+  size_t width = 0;  // text wraps at this many columns (0: never)
   StageTemplates templates = StageTemplates::automatic;
   Dialect dialect = Dialect::automatic;
 };
+
+// The width text wraps at: the terminal's, else $COLUMNS when set (a pager, a test), else none.
+size_t text_width(bool terminal) {
+  winsize size{};
+  if (terminal && ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0)
+    return size.ws_col;
+  const char* columns = std::getenv("COLUMNS");
+  if (!columns) return 0;
+  char* end = nullptr;
+  unsigned long n = std::strtoul(columns, &end, 10);
+  return end != columns && *end == '\0' && n >= 40 && n <= 1000 ? n : 0;
+}
 
 std::optional<std::string> settle(const Options& o, Settings& s) {
   for (const auto& spec : o.fields)
@@ -89,6 +104,8 @@ std::optional<std::string> settle(const Options& o, Settings& s) {
   const char* no_color = std::getenv("NO_COLOR");
   bool no_color_set = no_color != nullptr && *no_color != '\0';
   s.color = o.color == "always" || (o.color == "auto" && terminal && !no_color_set);
+  s.width = text_width(terminal);
+  s.analysis.utc = o.utc;
   return std::nullopt;
 }
 
@@ -275,6 +292,8 @@ int run_analysis(const Options& o, const Settings& s) {
   ReportInput in(analysis);
   in.options.top = o.top;
   in.options.color = s.color;
+  in.options.width = s.width;
+  in.options.rerun = rerun_arguments(o);
   for (const Finding& f : analysis.findings)
     if (shown(f, s, o, store)) in.findings.push_back(&f);
 

@@ -133,8 +133,11 @@ void output_options(CLI::App& cmd, Options& o, bool report) {
       ->check(CLI::IsMember({"auto", "always", "never"}));
   cmd.add_flag("-q,--quiet", o.quiet, "Print nothing but errors; the exit status tells")
       ->group("Output");
+  cmd.add_flag("--utc", o.utc,
+               "Show times in UTC, not at the offset from UTC the log wrote them in")
+      ->group("Output");
   if (!report) return;
-  cmd.add_option("--top", o.top, "Findings shown in full per kind in text (0: all)")
+  cmd.add_option("--top", o.top, "Example tasks shown in full per problem in text (0: all)")
       ->group("Output")
       ->capture_default_str();
   cmd.add_option("--kind", o.kinds, "Show only findings of these kinds (comma-separated)")

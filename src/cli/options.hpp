@@ -36,7 +36,7 @@ struct Options {
   std::string kinds;
   std::string task;
   std::string since, until;
-  size_t top = 10;
+  size_t top = 3;
   std::string graph_format = "dot";
   std::vector<std::string> around;
   int depth = 2;
@@ -44,6 +44,7 @@ struct Options {
   std::string templates = "auto";
   std::string dialect = "auto";
   std::string log_end;
+  bool utc = false;
   unsigned threads = default_threads();
 };
 

@@ -151,7 +151,7 @@ class Analyzer {
   std::string waiting_detail(uint32_t task, const TaskFacts& facts) const;
   std::string stop_name(uint32_t task, const TaskFacts& facts) const;
   std::string stage_name(uint32_t stage) const { return quoted_stage(store_, stage); }
-  std::string at(int64_t time) const { return since_log_start(out_, time); }
+  std::string at(uint32_t task, int64_t time) const { return log_clock(out_, task, time); }
   Finding& add(FindingKind kind, uint32_t task, std::string reason, int64_t time, uint32_t stage);
 
   const TaskStore& store_;
@@ -445,12 +445,12 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   int64_t silent = elapsed(last.time, facts.stop);
   if (int32_t destroyed = asyncio_facts(index).destroyed; destroyed >= 0) {
     const AsyncioNote& note = store_.asyncio_notes()[size_t(destroyed)];
-    add(FindingKind::destroyed_pending, index,
-        fmt::format("asyncio destroyed the task while it was pending in stage {} (entered at {}, "
-                    "silent {} before)",
-                    stage_name(t.stage), at(t.stage_since),
-                    format_duration(elapsed(last.time, note.time))),
-        note.time, t.stage);
+    Finding& f = add(FindingKind::destroyed_pending, index,
+                     fmt::format("asyncio destroyed the task while it was pending in stage {}",
+                                 stage_name(t.stage)),
+                     note.time, t.stage);
+    f.detail = fmt::format("entered at {}; silent {} before", at(index, t.stage_since),
+                           format_duration(elapsed(last.time, note.time)));
     // Destroyed after its process stopped with the task pending: what it was at the stop (hung,
     // say) is judged too, from the stop, and the destruction does not hide it.
     const PendingAtExit* pending = store_.pending_at_exit(index);
@@ -461,12 +461,13 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   for (size_t i = 0; i < facts.judged; ++i) {
     const Event& e = t.events[i];
     if (!is_timeout_event(e, facts.meanings[i])) continue;
-    add(FindingKind::timeout, index,
-        fmt::format("timed out at {} in stage {} ({}), and never ended: silent {} since its last "
-                    "record",
-                    at(e.time), stage_name(working_stage(t, facts, i)), error_summary(e),
-                    format_duration(silent)),
-        e.time, e.stage);
+    Finding& f =
+        add(FindingKind::timeout, index,
+            fmt::format("timed out in stage {} ({}) and never ended",
+                        stage_name(working_stage(t, facts, i)), shortened(error_summary(e))),
+            e.time, e.stage);
+    f.detail = fmt::format("timed out at {}; silent {} since its last record", at(index, e.time),
+                           format_duration(silent));
     if (&e == &last) return;  // the timeout was its last word: nothing else to say
     break;
   }
@@ -475,25 +476,27 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   std::string detail = waiting_detail(index, facts);
   if (stalled && (last.error != kNone || last.error_level)) {
     Finding& f = add(FindingKind::lost_exception, index,
-                     fmt::format("its last record was an error in stage {} at {}: {}; nothing "
-                                 "after it for {} and no end{}",
-                                 stage_name(last.stage), at(last.time), error_summary(last),
-                                 format_duration(silent), detail),
+                     fmt::format("its last record was an error in stage {}: {}; no end after it",
+                                 stage_name(last.stage), shortened(error_summary(last))),
                      last.time, last.stage);
     f.subkind = "died-silently";
+    f.detail = fmt::format("the error at {}; nothing after it for {}{}", at(index, last.time),
+                           format_duration(silent), detail);
   } else if (stalled) {
     std::string stop = stop_name(index, facts);
-    add(FindingKind::hung, index,
-        fmt::format("no end, silent for {} in stage {} (entered at {}){}; {}{}",
-                    format_duration(silent), stage_name(t.stage), at(t.stage_since),
-                    stop.empty() ? "" : " until " + stop, why, detail),
-        last.time, t.stage);
+    Finding& f = add(FindingKind::hung, index,
+                     fmt::format("no end, silent for {} in stage {}", format_duration(silent),
+                                 stage_name(t.stage)),
+                     last.time, t.stage);
+    f.detail = fmt::format("entered at {}{}; {}{}", at(index, t.stage_since),
+                           stop.empty() ? "" : ", silent until " + stop, why, detail);
   } else {
     std::string stop = stop_name(index, facts);
-    add(FindingKind::in_flight, index,
-        fmt::format("still in stage {} when {}, silent only {}; {}{}", stage_name(t.stage),
-                    stop.empty() ? "the log ends" : stop, format_duration(silent), why, detail),
-        last.time, t.stage);
+    Finding& f = add(FindingKind::in_flight, index,
+                     fmt::format("still in stage {} when {}, silent only {}", stage_name(t.stage),
+                                 stop.empty() ? "the log ends" : stop, format_duration(silent)),
+                     last.time, t.stage);
+    f.detail = fmt::format("entered at {}; {}{}", at(index, t.stage_since), why, detail);
   }
 }
 
@@ -502,9 +505,9 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
 std::string Analyzer::stop_name(uint32_t index, const TaskFacts& facts) const {
   bool told = options_.program_stop.has_value();
   if (facts.stop == out_.log_end && !store_.pending_at_exit(index) && told)
-    return fmt::format("the program stopped at {} (--log-end)", at(facts.stop));
+    return fmt::format("the program stopped at {} (--log-end)", at(index, facts.stop));
   if (facts.stop == out_.log_end && !store_.pending_at_exit(index)) return {};
-  return fmt::format("its process stopped at {}{}", at(facts.stop),
+  return fmt::format("its process stopped at {}{}", at(index, facts.stop),
                      store_.pending_at_exit(index) ? " with the task pending" : "");
 }
 
@@ -522,7 +525,7 @@ std::string Analyzer::waiting_detail(uint32_t index, const TaskFacts& facts) con
   if (facts.judged == 0 || t.encloses) return out;
   const Event& last = t.events[facts.judged - 1];
   if (last.wait && last.text != kNone)
-    out = fmt::format("; waiting for {} since {}", store_.stage_text(last), at(last.time));
+    out = fmt::format("; waiting for {} since {}", store_.stage_text(last), at(index, last.time));
   return out;
 }
 
@@ -569,12 +572,14 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     if (o.outcome != Outcome::ok || i == end ||
         !error_was_retried(t.events, facts.meanings, i, end))
       return false;
-    if (!std::exchange(retry_told, true))
-      add(FindingKind::retried, index,
-          fmt::format("{} at {} in stage {} ({}), then it was retried and ended ok in stage {}",
-                      what, at(e.time), stage_name(working_stage(t, facts, i)), error_summary(e),
-                      stage_name(end_stage)),
-          e.time, working_stage(t, facts, i));
+    if (std::exchange(retry_told, true)) return true;
+    Finding& f =
+        add(FindingKind::retried, index,
+            fmt::format("{} in stage {} ({}), then it was retried and ended ok", what,
+                        stage_name(working_stage(t, facts, i)), shortened(error_summary(e))),
+            e.time, working_stage(t, facts, i));
+    f.detail = fmt::format("{} at {}; ended ok in stage {}", what, at(index, e.time),
+                           stage_name(end_stage));
     return true;
   };
   // A timeout is a timeout whether it ended the task or was caught and carried on from.
@@ -585,20 +590,24 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     // The stage the reason names is the finding's stage, in every format.
     uint32_t working_id = working_stage(t, facts, i);
     std::string working = stage_name(working_id);
-    std::string reason;
+    std::string reason, detail;
     if (i == end) {
-      reason = fmt::format("timed out in stage {} after {} of running: {}", working,
-                           format_duration(elapsed(t.first_time, e.time)), error_summary(e));
+      reason =
+          fmt::format("timed out in stage {} after {} of running: {}", working,
+                      format_duration(elapsed(t.first_time, e.time)), shortened(error_summary(e)));
+      detail = fmt::format("at {}", at(index, e.time));
     } else if (o.outcome == Outcome::ok) {
-      reason = fmt::format(
-          "timed out at {} ({}) in stage {}, then carried on and ended ok in "
-          "stage {}: the timeout was swallowed",
-          at(e.time), error_summary(e), working, stage_name(end_stage));
+      reason = fmt::format("timed out in stage {} ({}), then ended ok: the timeout was swallowed",
+                           working, shortened(error_summary(e), 40));
+      detail = fmt::format("timed out at {}; ended ok in stage {}", at(index, e.time),
+                           stage_name(end_stage));
     } else {
-      reason = fmt::format("timed out at {} ({}) in stage {}; it ended {} at {}", at(e.time),
-                           error_summary(e), working, to_string(o.outcome), at(o.end));
+      reason = fmt::format("timed out in stage {} ({}); it ended {}", working,
+                           shortened(error_summary(e)), to_string(o.outcome));
+      detail = fmt::format("timed out at {}; ended at {}", at(index, e.time), at(index, o.end));
     }
-    add(FindingKind::timeout, index, std::move(reason), e.time, working_id);
+    add(FindingKind::timeout, index, std::move(reason), e.time, working_id).detail =
+        std::move(detail);
     return;
   }
   if (o.outcome != Outcome::ok) return;
@@ -610,11 +619,12 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     if (!is_error || is_timeout_event(e, facts.meanings[i]) || retried(e, i, "failed")) continue;
     Finding& f =
         add(FindingKind::lost_exception, index,
-            fmt::format("{} in stage {} at {}, then the task carried on to {} and ended ok",
-                        error_summary(e), stage_name(working_stage(t, facts, i)), at(e.time),
-                        stage_name(end_stage)),
+            fmt::format("{} in stage {}, then the task carried on and ended ok",
+                        shortened(error_summary(e)), stage_name(working_stage(t, facts, i))),
             e.time, working_stage(t, facts, i));
     f.subkind = "swallowed";
+    f.detail = fmt::format("the error at {}; ended ok in stage {} at {}", at(index, e.time),
+                           stage_name(end_stage), at(index, t.events[end].time));
     return;
   }
 }
@@ -647,13 +657,13 @@ void Analyzer::judge_cancelled(uint32_t index, const TaskFacts& facts) {
     if (t.events[i].stage == stage) entered = t.events[i].time;
     if (is_end(facts.meanings[i])) break;  // an earlier end: where its fold marker would stand
   }
-  Finding& f = add(
-      FindingKind::hung, index,
-      fmt::format("stuck until it was cancelled at {}: silent for {} in stage {} "
-                  "(entered at {}); {}",
-                  at(cancel.time), format_duration(silent), stage_name(stage), at(entered), why),
-      before.time, stage);
+  Finding& f = add(FindingKind::hung, index,
+                   fmt::format("silent for {} in stage {} until it was cancelled",
+                               format_duration(silent), stage_name(stage)),
+                   before.time, stage);
   f.subkind = "until-cancelled";
+  f.detail = fmt::format("entered at {}, cancelled at {}; {}", at(index, entered),
+                         at(index, cancel.time), why);
 }
 
 void Analyzer::judge_deadlines(uint32_t index, const TaskFacts& facts) {
@@ -710,9 +720,10 @@ void Analyzer::judge_anomalies(uint32_t index, const TaskFacts& facts) {
     if (after > 0) {
       const Event& next = t.events[size_t(facts.end_index) + 1];
       add(FindingKind::anomaly, index,
-          fmt::format("{} record(s) after the task ended, the first in stage {} at {}", after,
-                      stage_name(next.stage), at(next.time)),
-          next.time, next.stage);
+          fmt::format("{} record(s) after the task ended, the first in stage {}", after,
+                      stage_name(next.stage)),
+          next.time, next.stage)
+          .detail = fmt::format("the first at {}", at(index, next.time));
     } else if (ends > 1 && !out_.learned_end) {
       add(FindingKind::anomaly, index, fmt::format("ended ok {} times", ends),
           t.events[size_t(facts.end_index)].time, kNone);
@@ -725,9 +736,10 @@ void Analyzer::judge_anomalies(uint32_t index, const TaskFacts& facts) {
     bool strong_start = store_.is_restart_word(e.status) || store_.is_restart_word(e.stage);
     if (is_restart(facts.meanings[i], strong_start, did_work)) {
       add(FindingKind::anomaly, index,
-          fmt::format("started again at {} in stage {} after it had already run",
-                      at(t.events[i].time), stage_name(t.events[i].stage)),
-          t.events[i].time, t.events[i].stage);
+          fmt::format("started again in stage {} after it had already run",
+                      stage_name(t.events[i].stage)),
+          t.events[i].time, t.events[i].stage)
+          .detail = fmt::format("at {}", at(index, t.events[i].time));
       return;
     }
     if (facts.meanings[i] != Lifecycle::start && !e.wait) did_work = true;
@@ -765,11 +777,11 @@ void Analyzer::judge_stage_orders() {
     uint32_t from = u.from, to = u.to;
     std::string more = u.more == 0 ? "" : fmt::format("; {} more such move(s)", u.more);
     add(FindingKind::anomaly, task,
-        fmt::format("went from stage {} to {} at {}, an order no other task follows ({} other "
-                    "moves out of {}){}",
-                    stage_name(from), stage_name(to), at(u.time), store_.times_left(from) - 1,
-                    stage_name(from), more),
-        u.time, to);
+        fmt::format("went from stage {} to {}, an order no other task follows", stage_name(from),
+                    stage_name(to)),
+        u.time, to)
+        .detail = fmt::format("at {}; {} other moves out of {}{}", at(task, u.time),
+                              store_.times_left(from) - 1, stage_name(from), more);
   }
 }
 
@@ -815,8 +827,19 @@ std::string quoted_stage(const TaskStore& store, uint32_t stage) {
   return fmt::format("'{}'", store.words().view(stage));
 }
 
-std::string since_log_start(const Analysis& analysis, int64_t time) {
-  return fmt::format("+{}", format_duration(elapsed(analysis.log_start, time)));
+std::string log_clock(const Analysis& analysis, uint32_t task, int64_t time) {
+  int32_t offset = analysis.options.utc ? 0 : analysis.store->task_utc_offset(task);
+  return format_clock(time, offset);
+}
+
+std::string shortened(std::string_view text, size_t limit) {
+  text = text.substr(0, text.find('\n'));
+  if (text.size() <= limit) return std::string(text);
+  size_t cut = text.rfind(' ', limit);
+  if (cut == std::string_view::npos || cut < limit / 2) cut = limit;
+  // Never cut inside a UTF-8 sequence.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut)) + "...";
 }
 
 Analysis analyze(const TaskStore& store, const AnalysisOptions& options) {

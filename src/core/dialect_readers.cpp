@@ -111,6 +111,7 @@ bool EliotReader::read(const JsonText& text, RawRecord& record, RecordSink& sink
     wait_.has_time = record.has_time;
     wait_.time_ns = record.time_ns;
     wait_.time_form = record.time_form;
+    wait_.utc_offset = record.utc_offset;
     wait_.has_task = true;
     wait_.task = parent_;
     wait_.marker = "child";

@@ -50,12 +50,13 @@ class GraphRules {
  private:
   std::string label(uint32_t t) const { return std::string(store_.task_value(t)); }
   std::string stage_of(uint32_t t) const { return quoted_stage(store_, store_.tasks()[t].stage); }
-  std::string at(int64_t time) const { return since_log_start(a_, time); }
-  // "waits in stage 'x' since +2s", or "waits since +2s" for a task that logged no stage.
-  std::string waits_since(uint32_t t) const {
+  std::string at(uint32_t t, int64_t time) const { return log_clock(a_, t, time); }
+  // "in stage 'x' since 09:23:19.610115", or "since 09:23:19.610115" for a task that logged no
+  // stage.
+  std::string waiting_since(uint32_t t) const {
     const Task& task = store_.tasks()[t];
-    if (task.stage == kNone) return fmt::format("waits since {}", at(a_.outcomes[t].end));
-    return fmt::format("waits in stage {} since {}", stage_of(t), at(task.stage_since));
+    if (task.stage == kNone) return fmt::format("since {}", at(t, a_.outcomes[t].end));
+    return fmt::format("in stage {} since {}", stage_of(t), at(t, task.stage_since));
   }
 
   // A hung, in-flight or silently dead task that is part of a cycle, or waits on a root cause.
@@ -72,27 +73,28 @@ class GraphRules {
       // It waits on a task that is still working: the wait is not over, so it is not hung.
       change_kind(f, FindingKind::in_flight);
       f.chain = chain;
-      f.reason = fmt::format("{} on {}, which is still at work", waits_since(f.task), label(root));
+      f.reason = fmt::format("waits on {}, which is still at work", label(root));
+      f.detail = fmt::format("waiting {}", waiting_since(f.task));
       return;
     }
-    std::string why;
+    std::string why, when;
     if (cycle_of_[root] >= 0) {
-      why = fmt::format("{}, which is deadlocked", label(root));
+      why = "is deadlocked";
     } else if (ended_badly(a_, root)) {
-      why = fmt::format("{}, which {} at {}", label(root),
-                        a_.outcomes[root].outcome == Outcome::cancelled   ? "was cancelled"
-                        : a_.outcomes[root].outcome == Outcome::timed_out ? "timed out"
-                                                                          : "failed",
-                        at(a_.outcomes[root].end));
+      why = a_.outcomes[root].outcome == Outcome::cancelled   ? "was cancelled"
+            : a_.outcomes[root].outcome == Outcome::timed_out ? "timed out"
+                                                              : "failed";
+      when = fmt::format("; {} {} at {}", label(root), why, at(root, a_.outcomes[root].end));
     } else if (!store_.tasks()[root].logged) {
-      why = fmt::format("{}, which never logged anything", label(root));
+      why = "never logged anything";
     } else {
-      why = fmt::format("{}, which hangs in stage {}", label(root), stage_of(root));
+      why = fmt::format("hangs in stage {}", stage_of(root));
     }
     change_kind(f, FindingKind::blocked);
     f.chain = chain;
-    f.reason = fmt::format("{} on {}", waits_since(f.task), why);
+    f.reason = fmt::format("waits on {}, which {}", label(root), why);
     if (chain.size() > 2) f.reason += fmt::format(" ({} tasks deep)", chain.size() - 1);
+    f.detail = fmt::format("waiting {}{}", waiting_since(f.task), when);
   }
 
   void deadlock(Finding& f, const std::vector<uint32_t>& cycle) {
@@ -102,8 +104,11 @@ class GraphRules {
     change_kind(f, FindingKind::deadlock);
     f.members = cycle;
     f.chain.clear();
-    f.reason = fmt::format("a cycle of {} unfinished tasks waiting on each other: {} -> {}",
-                           cycle.size(), members, label(cycle.front()));
+    std::string names;
+    for (uint32_t t : cycle) names += label(t) + " -> ";
+    f.reason = fmt::format("a cycle of {} tasks waiting on each other: {}{}", cycle.size(), names,
+                           label(cycle.front()));
+    f.detail = members;
   }
 
   // A child still running after its parent ended. A child already flagged (hung, deadlocked,
@@ -120,13 +125,13 @@ class GraphRules {
       constexpr int64_t kWithTheStop = 100'000'000;  // 100 ms
       const PendingAtExit* pending = store_.pending_at_exit(t);
       if (pending && a_.outcomes[parent].end + kWithTheStop >= pending->time) continue;
-      std::string reason = fmt::format(
-          "still unfinished in stage {} (last record at {}) though its parent {} "
-          "ended {} at {}",
-          stage_of(t), at(a_.outcomes[t].end), label(parent),
-          to_string(a_.outcomes[parent].outcome), at(a_.outcomes[parent].end));
+      std::string reason =
+          fmt::format("still unfinished in stage {} though its parent {} ended {}", stage_of(t),
+                      label(parent), to_string(a_.outcomes[parent].outcome));
       Finding f = make_finding(FindingKind::orphan, t, std::move(reason), a_.outcomes[parent].end,
                                tasks[t].stage);
+      f.detail = fmt::format("its last record at {}; the parent ended at {}",
+                             at(t, a_.outcomes[t].end), at(parent, a_.outcomes[parent].end));
       f.chain = {t, parent};
       a_.outcomes[t].flagged = true;
       a_.findings.push_back(std::move(f));
@@ -147,11 +152,13 @@ class GraphRules {
       const auto& awaited = tasks[parent].awaits;
       if (std::find(awaited.begin(), awaited.end(), t) != awaited.end()) continue;
       std::string reason =
-          fmt::format("{} at {} in stage {}; its parent {} ended ok at {} and never awaited it",
-                      o == Outcome::failed ? "failed" : "timed out", at(a_.outcomes[t].end),
-                      stage_of(t), label(parent), at(a_.outcomes[parent].end));
+          fmt::format("{} in stage {}; its parent {} ended ok and never awaited it",
+                      o == Outcome::failed ? "failed" : "timed out", stage_of(t), label(parent));
       Finding f = make_finding(FindingKind::lost_exception, t, std::move(reason),
                                a_.outcomes[t].end, tasks[t].stage, "unobserved-child");
+      f.detail = fmt::format("{} at {}; the parent ended at {}",
+                             o == Outcome::failed ? "failed" : "timed out",
+                             at(t, a_.outcomes[t].end), at(parent, a_.outcomes[parent].end));
       f.chain = {t, parent};
       a_.outcomes[t].flagged = true;
       a_.findings.push_back(std::move(f));

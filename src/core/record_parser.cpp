@@ -749,6 +749,7 @@ void RecordParser::Impl::read_scalar(const JsonScalar& value, const FieldTree::T
       r.bad_time = false;
       r.time_ns = t->ns;
       r.time_form = t->form;
+      r.utc_offset = t->utc_offset;
       return;
     }
     case Role::awaits:

@@ -232,11 +232,21 @@ bool TaskStore::record_time(const RawRecord& r, int64_t& time) {
     return false;
   }
   if (r.has_time) {
+    if (r.file < utc_offsets_.size() && !utc_offsets_[r.file]) utc_offsets_[r.file] = r.utc_offset;
     if (!has_any_time_ || time < first_time_) first_time_ = time;
     if (!has_any_time_ || time > last_time_) last_time_ = time;
     has_any_time_ = true;
   }
   return true;
+}
+
+int32_t TaskStore::utc_offset(uint32_t file) const {
+  return file < utc_offsets_.size() ? utc_offsets_[file].value_or(0) : 0;
+}
+
+int32_t TaskStore::task_utc_offset(uint32_t task) const {
+  const Task& t = tasks_[task];
+  return utc_offset(t.events.empty() ? 0 : t.events.front().file);
 }
 
 Event TaskStore::make_event(const RawRecord& r, int64_t time) {

@@ -372,7 +372,10 @@ std::optional<ParsedTime> parse_iso8601(std::string_view text) {
     if (!scan_clock(scanner, &clock) || !scan_fraction(scanner, &clock.nanos)) return std::nullopt;
     if (!scan_zone(scanner, &offset_seconds) || !scanner.at_end()) return std::nullopt;
   }
-  return to_parsed_time(utc_seconds(date, clock, offset_seconds), clock.nanos, TimeForm::iso8601);
+  auto parsed =
+      to_parsed_time(utc_seconds(date, clock, offset_seconds), clock.nanos, TimeForm::iso8601);
+  if (parsed) parsed->utc_offset = int32_t(offset_seconds);
+  return parsed;
 }
 
 // Four digits and a dash: the only way an ISO date can start (a number never has '-' there).
@@ -657,29 +660,62 @@ std::optional<ParsedTime> parse_time_string(std::string_view text) {
   return parse_asctime(text);
 }
 
-std::string format_time(int64_t ns) {
-  const int64_t seconds = floor_div(ns, kNanosPerSecond);
+namespace {
+
+// The local date and time at `utc_offset` of `ns`, as numbers.
+struct WallClock {
+  CivilDate date;
+  int64_t second_of_day = 0;
+  int64_t micros = 0;
+};
+
+WallClock wall_clock(int64_t ns, int32_t utc_offset) {
+  // Seconds are far from the int64 ends (ns / 1e9), so adding an offset of hours cannot overflow.
+  const int64_t seconds = floor_div(ns, kNanosPerSecond) + utc_offset;
   // The remainder, not ns - seconds * 1e9: that product overflows near INT64_MIN.
   const int64_t nanos = (ns % kNanosPerSecond + kNanosPerSecond) % kNanosPerSecond;
   const int64_t days = floor_div(seconds, kSecondsPerDay);
-  const int64_t second_of_day = seconds - days * kSecondsPerDay;
-  const CivilDate date = civil_from_days(days);
-  // int64 nanoseconds span the years 1677..2262: always four digits.
-  std::array<char, 32> buffer{};
-  char* out = put_digits(buffer.data(), static_cast<uint64_t>(date.year), 4);
-  *out++ = '-';
-  out = put_digits(out, date.month, 2);
-  *out++ = '-';
-  out = put_digits(out, date.day, 2);
-  *out++ = 'T';
-  out = put_digits(out, static_cast<uint64_t>(second_of_day / 3600), 2);
+  return {civil_from_days(days), seconds - days * kSecondsPerDay, nanos / kNanosPerMicro};
+}
+
+char* put_clock(char* out, const WallClock& wall) {
+  out = put_digits(out, static_cast<uint64_t>(wall.second_of_day / 3600), 2);
   *out++ = ':';
-  out = put_digits(out, static_cast<uint64_t>(second_of_day / 60 % 60), 2);
+  out = put_digits(out, static_cast<uint64_t>(wall.second_of_day / 60 % 60), 2);
   *out++ = ':';
-  out = put_digits(out, static_cast<uint64_t>(second_of_day % 60), 2);
+  out = put_digits(out, static_cast<uint64_t>(wall.second_of_day % 60), 2);
   *out++ = '.';
-  out = put_digits(out, static_cast<uint64_t>(nanos / kNanosPerMicro), 6);
-  *out++ = 'Z';
+  return put_digits(out, static_cast<uint64_t>(wall.micros), 6);
+}
+
+}  // namespace
+
+std::string format_time(int64_t ns, int32_t utc_offset) {
+  const WallClock wall = wall_clock(ns, utc_offset);
+  // int64 nanoseconds span the years 1677..2262: always four digits.
+  std::array<char, 40> buffer{};
+  char* out = put_digits(buffer.data(), static_cast<uint64_t>(wall.date.year), 4);
+  *out++ = '-';
+  out = put_digits(out, wall.date.month, 2);
+  *out++ = '-';
+  out = put_digits(out, wall.date.day, 2);
+  *out++ = 'T';
+  out = put_clock(out, wall);
+  if (utc_offset == 0) {
+    *out++ = 'Z';
+  } else {
+    const uint32_t magnitude = static_cast<uint32_t>(utc_offset < 0 ? -utc_offset : utc_offset);
+    *out++ = utc_offset < 0 ? '-' : '+';
+    out = put_digits(out, magnitude / 3600, 2);
+    *out++ = ':';
+    out = put_digits(out, magnitude / 60 % 60, 2);
+  }
+  return std::string(buffer.data(), out);
+}
+
+std::string format_clock(int64_t ns, int32_t utc_offset) {
+  std::array<char, 24> buffer{};
+  char* out = put_clock(buffer.data(), wall_clock(ns, utc_offset));
   return std::string(buffer.data(), out);
 }
 

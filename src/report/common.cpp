@@ -12,6 +12,22 @@ std::vector<std::pair<std::string, std::string>> scope_fields(const TaskStore& s
   return out;
 }
 
+std::string shell_quoted(std::string_view word) {
+  bool plain = !word.empty() && word.find_first_not_of(
+                                    "abcdefghijklmnopqrstuvwxyz"
+                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                    "_-./:=,+@%") == std::string_view::npos;
+  if (plain) return std::string(word);
+  std::string out = "'";
+  for (char c : word) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
 namespace report {
 
 std::string word(const TaskStore& store, uint32_t id) {
@@ -59,11 +75,6 @@ std::vector<uint32_t> flagged_tasks(const ReportInput& in) {
     if (seen.insert(f->task).second) out.push_back(f->task);
   }
   return out;
-}
-
-std::string clock(int64_t ns) {
-  std::string t = format_time(ns);  // 2026-11-25T03:53:19.610115Z
-  return t.size() >= 27 ? t.substr(11, 15) : t;
 }
 
 std::string no_edges_note(const ReportInput& in) {

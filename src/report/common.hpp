@@ -25,8 +25,6 @@ std::string word(const TaskStore& store, uint32_t id);  // "" for none
 std::array<size_t, kFindingKindCount> count_by_kind(const std::vector<const Finding*>& findings);
 // Task indices with a shown finding, each once, in finding order.
 std::vector<uint32_t> flagged_tasks(const ReportInput& in);
-// "hh:mm:ss.ffffff" in UTC.
-std::string clock(int64_t ns);
 // What a log without a parent or an awaited task cannot tell: which task blocks which. "" when
 // the log names such edges, or has no task.
 std::string no_edges_note(const ReportInput& in);

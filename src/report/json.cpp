@@ -3,6 +3,7 @@
 
 #include "common.hpp"
 #include "json_writer.hpp"
+#include "problems.hpp"
 
 namespace coroner {
 
@@ -35,6 +36,39 @@ void write_task_list(JsonWriter& w, const TaskStore& store, const std::vector<ui
   w.end_array();
 }
 
+void write_where(JsonWriter& w, const TaskStore& store, const Event& e) {
+  w.begin_object();
+  w.key("file").value(file_name(store, e.file));
+  w.key("line").value(uint64_t(e.line));
+  w.end_object();
+}
+
+void write_root_cause(JsonWriter& w, const ReportInput& in, uint32_t task) {
+  const TaskStore& store = in.store;
+  report::RootCause root = report::root_cause(in, task);
+  w.begin_object();
+  w.key("task").value(store.task_label(task));
+  w.key("outcome").value(to_string(root.outcome));
+  w.key("stage");
+  if (root.stage == kNone)
+    w.null();
+  else
+    w.value(store.words().view(root.stage));
+  w.key("error");
+  if (root.error.empty())
+    w.null();
+  else
+    w.value(root.error);
+  w.key("last_record").value(format_time(root.last_time));
+  w.key("silent_s").seconds(root.silent);
+  w.key("where");
+  if (root.evidence)
+    write_where(w, store, *root.evidence);
+  else
+    w.null();
+  w.end_object();
+}
+
 void write_finding(JsonWriter& w, const ReportInput& in, const Finding& f) {
   const TaskStore& store = in.store;
   w.begin_object();
@@ -50,6 +84,7 @@ void write_finding(JsonWriter& w, const ReportInput& in, const Finding& f) {
   write_scope(w, store, f.task);
   w.key("severity").value(to_string(f.severity));
   w.key("reason").value(f.reason);
+  w.key("detail").value(f.detail);
   w.key("stage");
   if (f.stage == kNone)
     w.null();
@@ -61,6 +96,60 @@ void write_finding(JsonWriter& w, const ReportInput& in, const Finding& f) {
   write_task_list(w, store, f.chain);
   w.key("members");
   write_task_list(w, store, f.members);
+  w.key("where");
+  if (const Event* e = report::evidence_of(store, f))
+    write_where(w, store, *e);
+  else
+    w.null();
+  // Where a blame chain ends, with that task's own evidence.
+  w.key("root_cause");
+  if (f.kind == FindingKind::blocked && !f.chain.empty())
+    write_root_cause(w, in, f.chain.back());
+  else
+    w.null();
+  w.end_object();
+}
+
+// The problems: findings grouped as the text report opens with them.
+void write_problem(JsonWriter& w, const ReportInput& in, const report::Problem& p) {
+  const TaskStore& store = in.store;
+  w.begin_object();
+  w.key("kind").value(to_string(p.kind));
+  w.key("subkind");
+  if (p.subkind.empty())
+    w.null();
+  else
+    w.value(p.subkind);
+  w.key("stage");
+  if (p.stage == kNone)
+    w.null();
+  else
+    w.value(store.words().view(p.stage));
+  w.key("error_type");
+  if (p.error_type.empty())
+    w.null();
+  else
+    w.value(p.error_type);
+  w.key("title").value(report::problem_title(in, p));
+  w.key("count").value(uint64_t(p.findings.size()));
+  w.key("first").value(format_time(p.first));
+  w.key("last").value(format_time(p.last));
+  w.key("longest_silence_s").seconds(p.longest_silence);
+  w.key("tasks").begin_array();
+  for (const Finding* f : p.findings) w.value(store.task_label(f->task));
+  w.end_array();
+  w.key("blocked").begin_array();
+  for (const Finding* f : p.blocked) w.value(store.task_label(f->task));
+  w.end_array();
+  w.key("root_cause");
+  if (p.root != kNone)
+    write_root_cause(w, in, p.root);
+  else
+    w.null();
+  w.key("next").begin_array();
+  if (!is_information(p.kind))
+    for (const std::string& command : report::next_commands(in, p)) w.value(command);
+  w.end_array();
   w.end_object();
 }
 
@@ -263,6 +352,9 @@ std::string render_json(const ReportInput& in) {
   }
   w.key("summary");
   write_summary(w, in);
+  w.key("problems").begin_array();
+  for (const report::Problem& p : report::group_problems(in)) write_problem(w, in, p);
+  w.end_array();
   w.key("findings").begin_array();
   for (const Finding* f : in.findings) write_finding(w, in, *f);
   w.end_array();

@@ -2,8 +2,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
+#include <unordered_set>
 
 #include "common.hpp"
+#include "problems.hpp"
 
 namespace coroner {
 
@@ -40,32 +43,6 @@ class Painter {
   bool on_;
 };
 
-std::string_view kind_headline(FindingKind kind) {
-  switch (kind) {
-    case FindingKind::deadlock:
-      return "tasks waiting on each other in a cycle";
-    case FindingKind::hung:
-      return "started, never ended, silent far longer than their stage takes";
-    case FindingKind::blocked:
-      return "waiting on a task that hung or failed";
-    case FindingKind::timeout:
-      return "timed out or ran past a deadline";
-    case FindingKind::lost_exception:
-      return "an exception that never reached the outcome";
-    case FindingKind::orphan:
-      return "still running after the parent ended";
-    case FindingKind::destroyed_pending:
-      return "destroyed by asyncio while pending";
-    case FindingKind::anomaly:
-      return "records out of the usual order";
-    case FindingKind::retried:
-      return "an error or timeout that a retry handled (information)";
-    case FindingKind::in_flight:
-      return "still working when the log ends (information)";
-  }
-  return "";
-}
-
 // Appends `item` to a separated list. (Also dodges GCC 12's false -Wrestrict on "lit" + string.)
 void join(std::string& list, std::string_view separator, std::string_view item) {
   if (!list.empty()) list += separator;
@@ -88,7 +65,19 @@ std::string_view example_template(const TaskStore& store) {
   return best;
 }
 
-void summary(const ReportInput& in, const Painter& paint, std::string& out) {
+// " (root cause: producer-feed)": the failed tasks others are blocked on, which the findings
+// name only as the end of a chain.
+std::string failed_root_causes(const ReportInput& in,
+                               const std::vector<report::Problem>& problems) {
+  std::string names;
+  for (const report::Problem& p : problems)
+    if (p.root != kNone && in.analysis.outcomes[p.root].outcome == Outcome::failed)
+      join(names, ", ", in.store.task_label(p.root));
+  return names.empty() ? "" : " (root cause: " + names + ")";
+}
+
+void summary(const ReportInput& in, const std::vector<report::Problem>& problems,
+             const Painter& paint, std::string& out) {
   const auto& store = in.store;
   const auto& a = in.analysis;
   const auto& counts = store.counts();
@@ -144,10 +133,10 @@ void summary(const ReportInput& in, const Painter& paint, std::string& out) {
         a.learned_end->tasks);
   }
   const auto& oc = a.outcome_counts;
-  out += fmt::format("outcomes: {} ok, {} failed, {} timed out, {} cancelled, {} open\n",
+  out += fmt::format("outcomes: {} ok, {} failed{}, {} timed out, {} cancelled, {} open\n",
                      oc[size_t(Outcome::ok)], oc[size_t(Outcome::failed)],
-                     oc[size_t(Outcome::timed_out)], oc[size_t(Outcome::cancelled)],
-                     oc[size_t(Outcome::open)]);
+                     failed_root_causes(in, problems), oc[size_t(Outcome::timed_out)],
+                     oc[size_t(Outcome::cancelled)], oc[size_t(Outcome::open)]);
   auto by_kind = report::count_by_kind(in.findings);
   std::string list;
   for (size_t k = 0; k < kFindingKindCount; ++k) {
@@ -156,27 +145,99 @@ void summary(const ReportInput& in, const Painter& paint, std::string& out) {
     list += paint.severity(default_severity(FindingKind(k)),
                            fmt::format("{} {}", by_kind[k], to_string(FindingKind(k))));
   }
-  out += fmt::format("findings: {}\n", list.empty() ? "none" : list);
+  out += fmt::format(
+      "findings: {}{}\n", list.empty() ? "none" : list,
+      problems.empty() ? "" : fmt::format(" ({})", plural(problems.size(), "problem", "problems")));
   // Hung tasks in a log without edges may be blocked ones: say that the log cannot tell.
   if (by_kind[size_t(FindingKind::hung)] > 0)
     if (std::string note = report::no_edges_note(in); !note.empty())
       out += fmt::format("note: {}\n", note);
 }
 
+// Text in lines of at most `width` columns (0: one line), the first after `indent` spaces, the
+// others after `hang` (default: as many); words longer than a line stay whole.
+std::string wrapped(std::string_view text, size_t indent, size_t width, size_t hang = 0) {
+  std::string pad(indent, ' ');
+  if (hang == 0) hang = indent;
+  auto columns = [](std::string_view s) {  // UTF-8: count the first byte of each character
+    size_t n = 0;
+    for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    return n;
+  };
+  if (width == 0 || indent + columns(text) <= width) return pad + std::string(text) + "\n";
+  std::string out, line;
+  size_t room = width > indent + 20 ? width - indent : 20;
+  auto next_line = [&] {
+    out += pad + line + "\n";
+    line.clear();
+    pad.assign(hang, ' ');
+    room = width > hang + 20 ? width - hang : 20;
+  };
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view w = text.substr(start, end - start);
+    if (!line.empty() && columns(line) + 1 + columns(w) > room) next_line();
+    if (!line.empty()) line += ' ';
+    line += w;
+    start = end + 1;
+  }
+  if (!line.empty()) out += pad + line + "\n";
+  return out;
+}
+
+// "  name  text", wrapped, the name in bold.
+std::string named_line(const Painter& paint, const std::string& name, std::string_view text,
+                       size_t width) {
+  std::string line = wrapped(name + "  " + std::string(text), 2, width, 6);
+  return "  " + paint("1", name) + line.substr(2 + name.size());
+}
+
+std::string at_clock(const ReportInput& in, uint32_t task, int64_t time) {
+  return log_clock(in.analysis, task, time);
+}
+
 void stop_line(const ReportInput& in, const Painter& paint, uint32_t task, std::string& out);
+
+// Consecutive records that say the same thing, shown as one row: "retry upload  x80, every
+// ~27ms".
+struct TimelineRun {
+  size_t first = 0;  // index of its first row
+  size_t count = 1;
+};
+
+std::vector<TimelineRun> runs_of(const std::vector<TimelineRow>& rows) {
+  std::vector<TimelineRun> runs;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (!runs.empty()) {
+      const TimelineRow& a = rows[runs.back().first];
+      const TimelineRow& b = rows[i];
+      if (a.stage == b.stage && a.status == b.status && a.error == b.error &&
+          a.waiting_for == b.waiting_for) {
+        ++runs.back().count;
+        continue;
+      }
+    }
+    runs.push_back({i, 1});
+  }
+  return runs;
+}
 
 void timeline(const ReportInput& in, const Painter& paint, uint32_t task, const Finding* finding,
               std::string& out) {
   auto rows = report::timeline_rows(in.store, task);
+  auto runs = runs_of(rows);
   size_t limit = in.options.timeline_events;
-  size_t skip = limit > 0 && rows.size() > limit ? rows.size() - limit : 0;
-  if (skip > 0) out += fmt::format("        ... {} earlier records\n", skip);
+  size_t skip = limit > 0 && runs.size() > limit ? runs.size() - limit : 0;
+  if (skip > 0) out += fmt::format("        ... {} earlier records\n", runs[skip].first);
   auto label = [](const TimelineRow& row) {
     if (!row.waiting_for.empty()) return "(waits on " + row.waiting_for + ")";
     return row.stage.empty() ? std::string("-") : row.stage;
   };
   size_t width = 0;
-  for (size_t i = skip; i < rows.size(); ++i) width = std::max(width, label(rows[i]).size());
+  for (size_t i = skip; i < runs.size(); ++i)
+    width = std::max(width, label(rows[runs[i].first]).size());
   width = std::min<size_t>(width, 32);
   // An open task's timeline ends where it was judged; records after that (the cancellations
   // asyncio.run makes on its way out) come after that line.
@@ -185,17 +246,23 @@ void timeline(const ReportInput& in, const Painter& paint, uint32_t task, const 
                     finding->kind == FindingKind::deadlock) &&
                    in.analysis.outcomes[task].outcome == Outcome::open;
   int64_t stop = judged_at(in.store, task, in.analysis.outcomes[task].end, in.analysis.log_end);
-  for (size_t i = skip; i < rows.size(); ++i) {
-    const TimelineRow& row = rows[i];
+  for (size_t r = skip; r < runs.size(); ++r) {
+    const TimelineRow& row = rows[runs[r].first];
     if (show_stop && row.event->time > stop) {
       stop_line(in, paint, task, out);
       show_stop = false;
     }
-    std::string line =
-        fmt::format("        {}  {:<{}}  {:>8}", report::clock(row.event->time), label(row), width,
-                    i == 0 ? std::string() : fmt::format("+{}", format_duration(row.gap)));
+    // "+" is the time since the task's previous record, and only that.
+    std::string line = fmt::format(
+        "        {}  {:<{}}  {:>8}", at_clock(in, task, row.event->time), label(row), width,
+        runs[r].first == 0 ? std::string() : fmt::format("+{}", format_duration(row.gap)));
     if (!row.status.empty()) line += "  status=" + row.status;
     if (!row.error.empty()) line += "  " + paint("31", row.error);
+    if (size_t n = runs[r].count; n > 1) {
+      const TimelineRow& last = rows[runs[r].first + n - 1];
+      int64_t every = elapsed(row.event->time, last.event->time) / int64_t(n - 1);
+      line += "  " + paint("2", fmt::format("x{}, every ~{}", n, format_duration(every)));
+    }
     // The first row has no gap and most rows nothing after it: the padded columns would leave
     // blanks at the end of the line, which diffs and copied examples trip over.
     line.erase(line.find_last_not_of(' ') + 1);
@@ -217,7 +284,7 @@ void stop_line(const ReportInput& in, const Painter& paint, uint32_t task, std::
     if (!pending->suspended_at.empty()) text += "; suspended at " + pending->suspended_at;
     if (!pending->waiting_for.empty()) text += "; waiting for " + pending->waiting_for;
   }
-  out += fmt::format("        {}  {}\n", report::clock(stop), paint("2", text + ")"));
+  out += fmt::format("        {}  {}\n", at_clock(in, task, stop), paint("2", text + ")"));
 }
 
 // An orphan's or an unobserved child's chain is (child, parent): a spawn, no wait.
@@ -241,35 +308,150 @@ void chain(const ReportInput& in, const Finding& f, std::string& out) {
   }
 }
 
-void findings(const ReportInput& in, const Painter& paint, std::string& out) {
-  auto by_kind = report::count_by_kind(in.findings);
-  size_t shown_in_kind = 0;
-  for (size_t i = 0; i < in.findings.size(); ++i) {
-    const Finding& f = *in.findings[i];
-    bool first_of_kind = i == 0 || in.findings[i - 1]->kind != f.kind;
-    if (first_of_kind) {
-      shown_in_kind = 0;
-      out += fmt::format("\n{}  {}\n",
-                         paint.severity(f.severity, fmt::format("{} ({})", to_string(f.kind),
-                                                                by_kind[size_t(f.kind)])),
-                         kind_headline(f.kind));
+// "in stage 'x' since 09:23:19.610115": where a waiter waits.
+std::string waiting_where(const ReportInput& in, uint32_t task) {
+  const Task& t = in.store.tasks()[task];
+  if (t.stage == kNone) return "waits since " + at_clock(in, task, in.analysis.outcomes[task].end);
+  return fmt::format("waits in stage {} since {}", quoted_stage(in.store, t.stage),
+                     at_clock(in, task, t.stage_since));
+}
+
+// The root cause's own evidence: what it did last, and how it ended or how long it was silent.
+std::string root_evidence(const ReportInput& in, const report::RootCause& root) {
+  const TaskStore& store = in.store;
+  std::string stage = root.stage == kNone ? "" : " in stage " + quoted_stage(store, root.stage);
+  std::string text;
+  if (!store.tasks()[root.task].logged)
+    text = "never logged anything: only its waiters name it";
+  else if (root.outcome == Outcome::open)
+    text = fmt::format("silent for {}{} since {}", format_duration(root.silent), stage,
+                       at_clock(in, root.task, root.last_time));
+  else
+    text = fmt::format("{}{} at {}",
+                       root.outcome == Outcome::failed ? "failed" : to_string(root.outcome), stage,
+                       at_clock(in, root.task, root.last_time));
+  if (!root.error.empty()) text += ": " + root.error;
+  return text;
+}
+
+// The tasks blocked on `root`, nested as each waits on the next (as pstree nests a waiter under
+// what it awaits), at most kMaxTreeLines of them.
+void blocked_tree(const ReportInput& in, const Painter& paint, uint32_t root,
+                  const std::vector<const Finding*>& blocked, size_t indent, std::string& out) {
+  constexpr size_t kMaxTreeLines = 12;
+  std::vector<const Finding*> mine;
+  for (const Finding* f : blocked)
+    if (f->chain.back() == root) mine.push_back(f);
+  if (mine.empty()) return;
+  // What each waiter waits on directly; a waiter whose next task has no finding here hangs
+  // from the root.
+  std::unordered_set<uint32_t> present{root};
+  for (const Finding* f : mine) present.insert(f->task);
+  auto waits_on = [&](const Finding* f) {
+    return f->chain.size() > 1 && present.count(f->chain[1]) ? f->chain[1] : root;
+  };
+  size_t printed = 0;
+  std::function<void(uint32_t, const std::string&)> walk = [&](uint32_t node,
+                                                               const std::string& prefix) {
+    std::vector<const Finding*> children;
+    for (const Finding* f : mine)
+      if (f->task != node && waits_on(f) == node) children.push_back(f);
+    for (size_t i = 0; i < children.size(); ++i) {
+      if (printed == kMaxTreeLines) return;
+      ++printed;
+      bool last = i + 1 == children.size();
+      out += fmt::format("{}{}{}{}  {}\n", std::string(indent, ' '), prefix, last ? "└─ " : "├─ ",
+                         paint("1", in.store.task_label(children[i]->task)),
+                         paint("2", waiting_where(in, children[i]->task)));
+      walk(children[i]->task, prefix + (last ? "   " : "│  "));
     }
-    ++shown_in_kind;
-    size_t top = in.options.top;
-    if (top > 0 && shown_in_kind > top) {
-      bool last_of_kind = i + 1 == in.findings.size() || in.findings[i + 1]->kind != f.kind;
-      if (last_of_kind)
-        out +=
-            fmt::format("  ... and {} more (--top 0 shows all)\n", by_kind[size_t(f.kind)] - top);
-      continue;
-    }
-    std::string sub = f.subkind.empty() ? "" : fmt::format(" [{}]", f.subkind);
-    out += fmt::format("  {}{}{}  {}\n", paint("1", in.store.task_label(f.task)),
-                       titled(in.store, f.task), sub, f.reason);
-    chain(in, f, out);
-    // In-flight tasks are not news: one line each is enough.
-    if (!is_information(f.kind)) timeline(in, paint, f.task, &f, out);
+  };
+  out += fmt::format("{}{}\n", std::string(indent, ' '),
+                     paint("2", fmt::format("blocked on it ({}):", mine.size())));
+  walk(root, "");
+  if (printed < mine.size())
+    out += fmt::format("{}... and {} more blocked\n", std::string(indent + 3, ' '),
+                       mine.size() - printed);
+}
+
+std::string problem_range(const ReportInput& in, const report::Problem& p) {
+  uint32_t first_task = p.findings.empty() ? 0 : p.findings.front()->task;
+  std::string text;
+  if (p.findings.size() == 1) {
+    text = fmt::format("1 task, at {}", at_clock(in, first_task, p.first));
+  } else {
+    text = fmt::format("{} tasks, first at {}, last at {}", p.findings.size(),
+                       at_clock(in, first_task, p.first), at_clock(in, first_task, p.last));
   }
+  if (p.longest_silence > 0)
+    text += fmt::format("; silent {}{}", p.findings.size() > 1 ? "up to " : "",
+                        format_duration(p.longest_silence));
+  return text;
+}
+
+// One example task of a problem: its verdict, the evidence's place and numbers, its timeline,
+// and the tasks blocked on it.
+void example(const ReportInput& in, const Painter& paint, const report::Problem& p,
+             const Finding& f, std::string& out) {
+  size_t width = in.options.width;
+  std::string sub = f.subkind.empty() || f.subkind == p.subkind ? "" : " [" + f.subkind + "]";
+  std::string verdict =
+      f.kind == FindingKind::deadlock ? "in stage " + quoted_stage(in.store, f.stage) : f.reason;
+  out += named_line(paint, in.store.task_label(f.task) + titled(in.store, f.task) + sub, verdict,
+                    width);
+  std::string detail = f.kind == FindingKind::deadlock ? "" : f.detail;
+  if (const Event* e = report::evidence_of(in.store, f))
+    detail = report::where(in.store, *e) + (detail.empty() ? "" : ": " + detail);
+  if (!detail.empty()) out += paint("2", wrapped(detail, 6, width));
+  if (f.kind != FindingKind::deadlock) chain(in, f, out);
+  // In-flight tasks are not news: one line each is enough.
+  if (!is_information(f.kind)) timeline(in, paint, f.task, &f, out);
+  blocked_tree(in, paint, f.task, p.blocked, 6, out);
+}
+
+void problem(const ReportInput& in, const Painter& paint, const report::Problem& p,
+             std::string& out) {
+  std::string kind(to_string(p.kind));
+  if (!p.subkind.empty()) kind += "/" + p.subkind;
+  if (p.findings.size() > 1 && p.kind != FindingKind::deadlock)
+    kind += fmt::format(" x{}", p.findings.size());
+  Severity severity = default_severity(p.kind);
+  out += fmt::format("\n{}  {}\n", paint.severity(severity, kind),
+                     paint("1", report::problem_title(in, p)));
+  out += paint("2", wrapped(problem_range(in, p), 2, in.options.width));
+  size_t top = in.options.top == 0 ? p.findings.size() : in.options.top;
+  if (p.root != kNone) {
+    // Blocked on a task with no finding of its own: the root cause's evidence and timeline
+    // first, then its waiters.
+    report::RootCause root = report::root_cause(in, p.root);
+    out += named_line(paint, in.store.task_label(p.root) + titled(in.store, p.root),
+                      "root cause: " + root_evidence(in, root), in.options.width);
+    if (root.evidence)
+      out += paint("2", wrapped(report::where(in.store, *root.evidence), 6, in.options.width));
+    if (in.store.tasks()[p.root].logged) timeline(in, paint, p.root, p.findings.front(), out);
+    blocked_tree(in, paint, p.root, p.findings, 6, out);
+  } else {
+    for (size_t i = 0; i < p.findings.size() && i < top; ++i)
+      example(in, paint, p, *p.findings[i], out);
+    if (p.findings.size() > top) {
+      constexpr size_t kIdsListed = 10;
+      std::string ids;
+      for (size_t i = top; i < p.findings.size() && i < top + kIdsListed; ++i)
+        join(ids, ", ", in.store.task_label(p.findings[i]->task));
+      size_t more = p.findings.size() - top;
+      out += wrapped(fmt::format("... and {} more: {}{} (--top 0 shows all)", more, ids,
+                                 more > kIdsListed ? ", ..." : ""),
+                     2, in.options.width);
+    }
+  }
+  if (is_information(p.kind)) return;
+  for (const std::string& command : report::next_commands(in, p))
+    out += fmt::format("  next: {}\n", command);
+}
+
+void findings(const ReportInput& in, const std::vector<report::Problem>& problems,
+              const Painter& paint, std::string& out) {
+  for (const report::Problem& p : problems) problem(in, paint, p, out);
 }
 
 }  // namespace
@@ -277,8 +459,19 @@ void findings(const ReportInput& in, const Painter& paint, std::string& out) {
 std::string render_text(const ReportInput& in) {
   Painter paint(in.options.color);
   std::string out;
-  summary(in, paint, out);
-  findings(in, paint, out);
+  auto problems = report::group_problems(in);
+  std::string head;
+  summary(in, problems, paint, head);
+  // The notes run long: wrapped to the terminal, each goes on under its own word.
+  for (size_t start = 0; start < head.size();) {
+    size_t end = head.find('\n', start);
+    std::string_view line(head.data() + start, end - start);
+    bool note = line.starts_with("learned: ") || line.starts_with("note: ") ||
+                line.starts_with("skipped: ") || line.starts_with("stages: ");
+    out += note ? wrapped(line, 0, in.options.width, 2) : std::string(line) + "\n";
+    start = end + 1;
+  }
+  findings(in, problems, paint, out);
   return out;
 }
 
@@ -291,10 +484,11 @@ std::string render_timeline_text(const ReportInput& in, const std::vector<uint32
   for (uint32_t task : tasks) {
     const TaskOutcome& o = in.analysis.outcomes[task];
     const Task& t = in.store.tasks()[task];
+    int32_t offset = in.analysis.options.utc ? 0 : in.store.task_utc_offset(task);
     out += fmt::format("{}{}  outcome: {}, ran {} ({} .. {})\n",
                        paint("1", in.store.task_label(task)), titled(in.store, task),
                        to_string(o.outcome), format_duration(elapsed(t.first_time, o.end)),
-                       format_time(t.first_time), format_time(o.end));
+                       format_time(t.first_time, offset), format_time(o.end, offset));
     if (t.parent != kNone) out += fmt::format("  spawned by: {}\n", in.store.task_label(t.parent));
     std::string children;
     for (uint32_t i = 0; i < in.store.tasks().size(); ++i)

@@ -257,6 +257,7 @@ def run(example, scratch, tools):
     A transcript shows what a terminal shows, standard error among the output; a script's
     command shows nothing, so its standard error is kept apart to be checked empty."""
     env = dict(os.environ)
+    env.pop("COLUMNS", None)  # the examples show unwrapped text, as into a pipe
     env.update(PATH=tools + os.pathsep + env.get("PATH", ""), NO_COLOR="1", TZ="UTC")
     shown = example.expected is not None
     try:

@@ -550,7 +550,8 @@ TEST_CASE("coroner::analysis a stage order no other task follows") {
   REQUIRE(run->findings("odd") == Kinds{"anomaly"});  // one finding for its unusual moves
   const auto& reason = run->finding("odd", FindingKind::anomaly).reason;
   CHECK(reason.find("from stage 'validate' to 'save'") != std::string::npos);
-  CHECK(reason.find("2 more such move(s)") != std::string::npos);
+  CHECK(run->finding("odd", FindingKind::anomaly).detail.find("2 more such move(s)") !=
+        std::string::npos);
   CHECK(run->count(FindingKind::anomaly) == 1);
   CHECK(run->findings("t00").empty());
 }
@@ -690,7 +691,7 @@ TEST_CASE("coroner::analysis shutdown: cancellations, rhythms and retried timeou
 
   SUBCASE("a stage repeated every 100 ms: silence shorter than a few rhythms is no hang") {
     CHECK(run->findings("supervisor") == Kinds{"in-flight"});
-    CHECK(run->finding("supervisor", FindingKind::in_flight).reason.find("every 100ms") !=
+    CHECK(run->finding("supervisor", FindingKind::in_flight).detail.find("every 100ms") !=
           std::string::npos);
     // The repeats are no durations of the stage: nothing timed 'supervise'.
     CHECK(run->analysis.stages[*run->words().find("supervise")].durations.count() == 0);
@@ -699,7 +700,10 @@ TEST_CASE("coroner::analysis shutdown: cancellations, rhythms and retried timeou
   SUBCASE("what a task logs as it is cancelled does not hide that it was stuck before") {
     CHECK(run->findings("noisy_stuck") == Kinds{"hung/until-cancelled"});
     const coroner::Finding& f = run->finding("noisy_stuck", FindingKind::hung);
-    CHECK(f.reason.find("in stage 'fetch' (entered at +1.00s)") != std::string::npos);
+    CHECK(f.reason.find("in stage 'fetch' until it was cancelled") != std::string::npos);
+    // When it entered the stage, as the log wrote the time.
+    CHECK(f.detail.find("entered at " + coroner::format_clock(1'795'610'001'000'000'000)) !=
+          std::string::npos);
     // Nor does its 2 s in 'fetch' count as a normal run of the stage.
     CHECK(run->analysis.stages[*run->words().find("fetch")].durations.max() < 100 * kMs);
   }
@@ -762,8 +766,8 @@ TEST_CASE("coroner::analysis the asyncio module's wait, pending and exit records
     const coroner::Finding& f = run->analysis.findings[0];
     REQUIRE(f.task == stuck);
     CHECK(f.reason.find("silent for 1.50s") != std::string::npos);
-    CHECK(f.reason.find("suspended at app.py:41 in fetch") != std::string::npos);
-    CHECK(f.reason.find("asyncio.Event created at app.py:33") != std::string::npos);
+    CHECK(f.detail.find("suspended at app.py:41 in fetch") != std::string::npos);
+    CHECK(f.detail.find("asyncio.Event created at app.py:33") != std::string::npos);
   }
 
   SUBCASE("a task at work just before the exit is in flight, not hung") {

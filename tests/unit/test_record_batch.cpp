@@ -68,6 +68,7 @@ RawRecord full_record(const std::string& elsewhere) {
   r.scope = "host=a\x1fpid=7";
   for (size_t role = 0; role < r.filled_by.size(); ++role) r.filled_by[role] = uint8_t(role);
   r.bad_time = true;
+  r.utc_offset = 19800;
   r.file = 3;
   r.line = std::numeric_limits<uint64_t>::max();
   r.sequence = uint64_t(1) << 40;

@@ -106,7 +106,8 @@ TEST_CASE("coroner::TaskGraph") {
     const Finding* f = a.finding("x", FindingKind::deadlock);
     REQUIRE(f);
     CHECK(f->members.size() == 2);
-    CHECK(f->reason.find("x in 'waiting'") != std::string::npos);
+    CHECK(f->reason.find("x -> y -> x") != std::string::npos);
+    CHECK(f->detail.find("x in 'waiting'") != std::string::npos);
     CHECK(kinds.size() == 2);  // the healthy trees stay quiet
   }
 
