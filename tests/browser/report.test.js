@@ -483,6 +483,16 @@ async function checkZoom(page, outDir, name) {
   await page.click('#zoom-reset');
   const back = await ganttView(page);
   check(back.from === whole.from && back.to === whole.to, 'the reset button shows it all');
+  // Zooming out of the whole timeline is not possible: the wheel scrolls the page instead.
+  await page.$eval('#gantt', (g) => g.scrollIntoView({ block: 'center' }));
+  const top = await page.$eval('#gantt-svg', (s) => s.getBoundingClientRect().y);
+  const scrolled = await page.evaluate(() => window.scrollY);
+  await page.mouse.move(px, top + 40);
+  await page.mouse.wheel(0, 300);
+  const after = await ganttView(page);
+  const scrolledAfter = await page.evaluate(() => window.scrollY);
+  check(after.from === whole.from && after.to === whole.to && scrolledAfter > scrolled,
+    `the wheel out of the whole timeline scrolls the page (${scrolled} -> ${scrolledAfter})`);
 }
 
 // An unfinished task's time after its last record is drawn as silence: a striped band, not a

@@ -729,10 +729,13 @@ function setupZoom() {
   box.addEventListener('wheel', function (ev) {
     var x = plotX(ev);
     if (x === null || !gantt.tasks) return;
-    ev.preventDefault();
     var unit = ev.deltaMode === 1 ? 16 : ev.deltaMode === 2 ? box.clientHeight : 1;
     var dx = ev.deltaX * unit, dy = ev.deltaY * unit;
     if (ev.shiftKey && !dx) { dx = dy; dy = 0; }
+    /* Zooming out past the whole timeline scrolls the page instead: the wheel is never trapped. */
+    var whole = gantt.from <= gantt.t0 && gantt.to >= gantt.t1;
+    if (whole && Math.abs(dy) >= Math.abs(dx) && dy > 0) return;
+    ev.preventDefault();
     if (Math.abs(dx) > Math.abs(dy)) panBy(dx / gantt.plot * (gantt.to - gantt.from));
     else zoomAt(Math.exp(dy * 0.002), timeAt(x));
   }, { passive: false });
