@@ -90,8 +90,9 @@ TEST_CASE("coroner::TaskStore await_began: the waiter's earliest record that nam
   store.on_record(record_in("db", "connect", 1000));
   store.on_record(record_in("api", "start", 2000));
   // Named at 5000, then again at 9000, and at 4000 by a record that arrives late.
+  const std::string api_name = "api", waiting = "waiting";  // the record's views point here
   for (int64_t time : {int64_t(5000), int64_t(9000), int64_t(4000)}) {
-    coroner::RawRecord r = record_in("api", "waiting", time);
+    coroner::RawRecord r = record_in(api_name, waiting, time);
     r.awaits.push_back("db");
     store.on_record(r);
   }
