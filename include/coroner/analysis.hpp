@@ -59,7 +59,7 @@ std::string quoted_stage(const TaskStore& store, uint32_t stage);
 std::string log_clock(const Analysis& analysis, uint32_t task, int64_t time);
 // A text cut to about `limit` characters at a word, with "..." when cut: an exception message
 // in a one-line verdict.
-std::string shortened(std::string_view text, size_t limit = 60);
+std::string shortened(std::string_view text, size_t limit = 45);
 // When a task that had not ended (its last judged record at `last_seen`) was judged: when its
 // process stopped (the asyncio module's exit record), else at the log's end.
 int64_t judged_at(const TaskStore& store, uint32_t task, int64_t last_seen, int64_t log_end);

@@ -18,6 +18,7 @@
 #include "coroner/report.hpp"
 #include "coroner/schema.hpp"
 #include "coroner/task_store.hpp"
+#include "progress.hpp"
 #include "rerun.hpp"
 
 namespace coroner::cli {
@@ -108,30 +109,6 @@ std::optional<std::string> settle(const Options& o, Settings& s) {
   s.analysis.utc = o.utc;
   return std::nullopt;
 }
-
-// Progress on stderr for long runs on a terminal: a line rewritten at most twice a second.
-class Progress {
- public:
-  explicit Progress(bool enabled) : enabled_(enabled), start_(Clock::now()), last_(start_) {}
-  ~Progress() {
-    if (shown_) std::fprintf(stderr, "\r\x1b[K");
-  }
-  void operator()(uint64_t bytes) {
-    if (!enabled_) return;
-    auto now = Clock::now();
-    if (now - last_ < std::chrono::milliseconds(500) || now - start_ < std::chrono::seconds(1))
-      return;
-    last_ = now;
-    shown_ = true;
-    std::fprintf(stderr, "\rcoroner: read %.1f MB", double(bytes) / 1e6);
-  }
-
- private:
-  using Clock = std::chrono::steady_clock;
-  bool enabled_;
-  Clock::time_point start_, last_;
-  bool shown_ = false;
-};
 
 int write_output(const Options& o, const std::string& text) {
   if (o.quiet && o.output.empty()) return kExitClean;  // -q silences standard output, not -o
@@ -263,9 +240,12 @@ int run_analysis(const Options& o, const Settings& s) {
   store.set_folding(o.command != "timeline" && s.analysis.stage_deadlines.empty());
   auto files = inputs(o);
   for (const auto& f : files) store.add_file(f);
-  Progress progress(!o.quiet && isatty(STDERR_FILENO));
-  IngestResult result = ingest(
-      files, s.roles, store, 0, [&](uint64_t b) { progress(b); }, o.threads, s.dialect);
+  Progress progress(progress_mode(o.progress, o.quiet, isatty(STDERR_FILENO)), input_size(files));
+  auto report_progress = [&](uint64_t bytes) {
+    progress.update(bytes, store.counts().records, store.tasks().size());
+  };
+  IngestResult result = ingest(files, s.roles, store, 0, report_progress, o.threads, s.dialect);
+  progress.finish();  // the line is gone before any other word is written
   if (result.error) return fail(result.error->describe());
   for (const std::string& note : result.damage) store.add_damage(note);
   store.finish();

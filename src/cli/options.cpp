@@ -133,6 +133,12 @@ void output_options(CLI::App& cmd, Options& o, bool report) {
       ->check(CLI::IsMember({"auto", "always", "never"}));
   cmd.add_flag("-q,--quiet", o.quiet, "Print nothing but errors; the exit status tells")
       ->group("Output");
+  cmd.add_option("--progress", o.progress,
+                 "Progress on stderr for runs past a second: auto (on a terminal), always (plain "
+                 "lines where stderr is no terminal), never; -q wins")
+      ->group("Output")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   cmd.add_flag("--utc", o.utc,
                "Show times in UTC, not at the offset from UTC the log wrote them in")
       ->group("Output");

@@ -45,6 +45,7 @@ struct Options {
   std::string dialect = "auto";
   std::string log_end;
   bool utc = false;
+  std::string progress = "auto";
   unsigned threads = default_threads();
 };
 

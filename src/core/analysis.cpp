@@ -500,8 +500,8 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   }
 }
 
-// When a task was judged, if not at the log's end: "its process stopped at +2s" (the asyncio
-// module's exit record).
+// When a task was judged, if not at the log's end: "its process stopped at 09:23:21.000000"
+// (the asyncio module's exit record).
 std::string Analyzer::stop_name(uint32_t index, const TaskFacts& facts) const {
   bool told = options_.program_stop.has_value();
   if (facts.stop == out_.log_end && !store_.pending_at_exit(index) && told)
@@ -619,7 +619,7 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
     if (!is_error || is_timeout_event(e, facts.meanings[i]) || retried(e, i, "failed")) continue;
     Finding& f =
         add(FindingKind::lost_exception, index,
-            fmt::format("{} in stage {}, then the task carried on and ended ok",
+            fmt::format("{} in stage {}, then it carried on and ended ok",
                         shortened(error_summary(e)), stage_name(working_stage(t, facts, i))),
             e.time, working_stage(t, facts, i));
     f.subkind = "swallowed";

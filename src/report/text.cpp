@@ -287,27 +287,6 @@ void stop_line(const ReportInput& in, const Painter& paint, uint32_t task, std::
   out += fmt::format("        {}  {}\n", at_clock(in, task, stop), paint("2", text + ")"));
 }
 
-// An orphan's or an unobserved child's chain is (child, parent): a spawn, no wait.
-bool chain_is_a_spawn(const Finding& f) {
-  return f.kind == FindingKind::orphan ||
-         (f.kind == FindingKind::lost_exception && f.subkind == "unobserved-child");
-}
-
-void chain(const ReportInput& in, const Finding& f, std::string& out) {
-  if (f.chain.size() == 2 && chain_is_a_spawn(f)) {
-    out += fmt::format("      spawned by: {}\n", in.store.task_label(f.chain[1]));
-  } else if (f.chain.size() > 1) {
-    std::string text;
-    for (uint32_t t : f.chain) join(text, " -> ", in.store.task_label(t));
-    out += fmt::format("      waits on: {}\n", text);
-  }
-  if (!f.members.empty()) {
-    std::string text;
-    for (uint32_t t : f.members) join(text, " -> ", in.store.task_label(t));
-    out += fmt::format("      cycle: {} -> {}\n", text, in.store.task_label(f.members.front()));
-  }
-}
-
 // "in stage 'x' since 09:23:19.610115": where a waiter waits.
 std::string waiting_where(const ReportInput& in, uint32_t task) {
   const Task& t = in.store.tasks()[task];
@@ -332,6 +311,33 @@ std::string root_evidence(const ReportInput& in, const report::RootCause& root) 
                        at_clock(in, root.task, root.last_time));
   if (!root.error.empty()) text += ": " + root.error;
   return text;
+}
+
+// An orphan's or an unobserved child's chain is (child, parent): a spawn, no wait.
+bool chain_is_a_spawn(const Finding& f) {
+  return f.kind == FindingKind::orphan ||
+         (f.kind == FindingKind::lost_exception && f.subkind == "unobserved-child");
+}
+
+void chain(const ReportInput& in, const Finding& f, std::string& out) {
+  if (f.chain.size() == 2 && chain_is_a_spawn(f)) {
+    out += fmt::format("      spawned by: {}\n", in.store.task_label(f.chain[1]));
+  } else if (f.chain.size() > 1) {
+    std::string text;
+    for (uint32_t t : f.chain) join(text, " -> ", in.store.task_label(t));
+    out += fmt::format("      waits on: {}\n", text);
+    // Every chain ends with the root cause's own evidence.
+    report::RootCause root = report::root_cause(in, f.chain.back());
+    std::string evidence = root_evidence(in, root);
+    if (root.evidence) evidence += " (" + report::where(in.store, *root.evidence) + ")";
+    out += wrapped(fmt::format("root cause: {} {}", in.store.task_label(f.chain.back()), evidence),
+                   6, in.options.width, 8);
+  }
+  if (!f.members.empty()) {
+    std::string text;
+    for (uint32_t t : f.members) join(text, " -> ", in.store.task_label(t));
+    out += fmt::format("      cycle: {} -> {}\n", text, in.store.task_label(f.members.front()));
+  }
 }
 
 // The tasks blocked on `root`, nested as each waits on the next (as pstree nests a waiter under
@@ -517,6 +523,10 @@ std::string render_timeline_text(const ReportInput& in, const std::vector<uint32
       std::string sub = f.subkind.empty() ? "" : fmt::format(" [{}]", f.subkind);
       out +=
           fmt::format("  {}{}: {}\n", paint.severity(f.severity, to_string(f.kind)), sub, f.reason);
+      std::string detail = f.detail;
+      if (const Event* e = report::evidence_of(in.store, f))
+        detail = report::where(in.store, *e) + (detail.empty() ? "" : ": " + detail);
+      if (!detail.empty()) out += paint("2", wrapped(detail, 6, in.options.width));
       chain(in, f, out);
     }
     timeline(all, paint, task, first, out);

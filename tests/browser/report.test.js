@@ -1,9 +1,9 @@
 // Opens coroner's html report in a real browser (Debian's Chromium, headless, driven by
 // playwright-core) and uses it the way a person would: no console error, no network request,
-// sort and filter the findings table, one Gantt row per flagged task (under a header per
-// process when the log has several), hover a stage, zoom and pan the Gantt with the wheel, a drag
-// and the keys, see silence drawn as silence, click a finding and read its detail and its graph
-// at a readable size. Saves a screenshot of each report next to it.
+// read the problems, sort and filter the findings table, one Gantt row per flagged task (under a
+// header per process when the log has several), hover a stage, zoom and pan the Gantt with the
+// wheel, a drag and the keys, see silence drawn as silence, click a finding and read its detail
+// and its graph at a readable size. Saves a screenshot of each report next to it.
 //
 //   node report.test.js CORONER OUT_DIR TRACE...
 //
@@ -136,6 +136,96 @@ async function focused(page) {
   });
 }
 
+// The problems open the page: one card a problem, as the JSON report groups them, each with
+// its count, its range, a few tasks that open their findings, and the commands to run next.
+async function checkProblems(page, report, outDir, name) {
+  const problems = report.problems;
+  const order = await page.evaluate(() => {
+    const p = document.getElementById('problems-panel'), f = document.getElementById('findings-panel');
+    return !!(p.compareDocumentPosition(f) & Node.DOCUMENT_POSITION_FOLLOWING);
+  });
+  check(order, 'the problems come before the findings table');
+  const cards = await page.$$eval('#problems .problem', (c) => c.map((x) => ({
+    kind: x.getAttribute('data-kind'), text: x.textContent, nodes: x.querySelectorAll('*').length,
+    next: [...x.querySelectorAll('.pb-command')].map((k) => k.textContent),
+  })));
+  check(cards.length === Math.min(problems.length, 20), `a card per problem (${cards.length} of ${problems.length})`);
+  cards.forEach((c, i) => {
+    const p = problems[i];
+    check(c.kind === p.kind && c.text.includes(p.count.toLocaleString('en-US')),
+      `problem ${i + 1}: ${p.kind}, ${p.count} (${p.title})`);
+    check(JSON.stringify(c.next) === JSON.stringify(p.next), `problem ${i + 1} shows its next commands (${p.next.length})`);
+    // A card stays small however many tasks its problem has: examples and tree lines are capped.
+    check(c.nodes < 250, `problem ${i + 1} is drawn in ${c.nodes} nodes, not one a task`);
+  });
+  if (name !== 'deadlock') return;
+
+  // A cycle is one card naming its members in order, and no member is named by another card.
+  const cycles = await page.$$eval('#problems .problem[data-kind="deadlock"] .pb-cycle',
+    (c) => c.map((x) => [...x.querySelectorAll('.pb-task')].map((t) => t.textContent)));
+  check(cycles.length === 2, `one deadlock card per cycle (${cycles.length})`);
+  check(JSON.stringify(cycles) === JSON.stringify([['shard-a', 'shard-b', 'shard-c', 'shard-a'], ['xfer-a', 'xfer-b', 'xfer-a']]),
+    `each names its members: ${cycles.map((c) => c.join(' -> ')).join(', ')}`);
+  const shardCards = await page.$$eval('#problems .problem', (c) => c.filter((x) => /shard-c/.test(x.textContent)).length);
+  check(shardCards === 1, 'a cycle\'s member is shown in one card, not one card a member');
+
+  // The blocked tasks hang under their root cause, each under the task it waits on.
+  const tree = await page.$$eval('#problems li.pb-root[data-task="cache-warm"] > ul > li[data-task="report-daily"] > ul > li[data-task="mailer"]',
+    (l) => l.length);
+  check(tree === 1, 'the tree: cache-warm, under it report-daily, under that mailer');
+  const hung = await page.textContent('#problems li.pb-root[data-task="cache-warm"] > .pb-line');
+  check(hung.includes('waiting for config') && hung.includes('silent') && hung.includes('deadlock.jsonl:57'),
+    `cache-warm ends the chain with its evidence: ${JSON.stringify(hung.trim())}`);
+  const failed = await page.textContent('#problems li.pb-root[data-task="producer-feed"] > .pb-line');
+  check(/root cause/i.test(failed) && failed.includes('failed') && failed.includes('ValueError: feed closed unexpectedly') &&
+    failed.includes('reading feed') && failed.includes('deadlock.jsonl:63'),
+    `producer-feed is named as the root cause with its error: ${JSON.stringify(failed.trim())}`);
+  check(await page.$$eval('#problems li.pb-root[data-task="producer-feed"] li[data-task="consumer-feed"]', (l) => l.length) === 1,
+    'consumer-feed waits under producer-feed');
+
+  // The next step, one paste away: the command as the JSON says it, and a button that copies it.
+  const feed = problems.findIndex((p) => p.root_cause && p.root_cause.task === 'producer-feed');
+  const command = problems[feed].next[0];
+  check(command.startsWith('coroner timeline producer-feed '), `the next command opens the root cause (${command})`);
+  const card = `#problems .problem:nth-child(${feed + 1})`;
+  await page.click(`${card} .pb-copy >> nth=0`);
+  await page.waitForFunction((c) => document.querySelector(c + ' .pb-copied').textContent !== '', card);
+  const copied = await page.evaluate(async (c) => ({
+    status: document.querySelector(c + ' .pb-copied').textContent,
+    clip: await navigator.clipboard.readText().catch(() => null),
+    selected: String(window.getSelection()),
+  }), card);
+  check(copied.status === 'copied' ? copied.clip === command : copied.selected === command,
+    `Copy puts the command on the clipboard, or selects it (${copied.status})`);
+
+  // A task of a problem opens its finding, as a table row does; the detail shows its evidence.
+  await page.click('#problems li[data-task="report-daily"] > .pb-line a');
+  check((await page.textContent('#detail-task')) === 'report-daily', 'a task of the tree opens its finding');
+  const daily = report.findings.find((f) => f.task === 'report-daily');
+  check((await page.textContent('#detail .reason-detail')) === daily.detail, `its detail is under the verdict: ${daily.detail}`);
+  check((await page.textContent('#detail')).includes('deadlock.jsonl:41'), 'and where its evidence is (deadlock.jsonl:41)');
+  await page.click('#problems li[data-task="consumer-feed"] > .pb-line a');
+  const root = await page.textContent('#detail .pb-rootcause');
+  check(root.includes('producer-feed') && root.includes('ValueError: feed closed unexpectedly') && root.includes('deadlock.jsonl:63'),
+    `a blocked finding's detail ends with its root cause's evidence: ${JSON.stringify(root)}`);
+
+  // A problem has an address: the page opened at #problem=N shows that card.
+  const link = await page.getAttribute(`${card} .pb-head .permalink`, 'href');
+  check(link === `#problem=${feed + 1}`, `the problem has a link (${link})`);
+  const fresh = await page.context().newPage();
+  await fresh.setViewportSize({ width: 1440, height: 600 });
+  await fresh.goto(page.url().replace(/#.*$/, '') + link);
+  await fresh.waitForSelector('html[data-ready="true"]', { timeout: 10000 });
+  const shown = await fresh.evaluate((id) => {
+    const c = document.getElementById(id), r = c.getBoundingClientRect();
+    return { linked: c.classList.contains('linked'), focused: document.activeElement === c, inView: r.top >= 0 && r.top < innerHeight };
+  }, link.slice(1));
+  check(shown.linked && shown.focused && shown.inView, `the page opened at ${link} shows that problem (${JSON.stringify(shown)})`);
+  await fresh.close();
+
+  await page.locator('#problems-panel').screenshot({ path: path.join(outDir, `${name}-problems.png`) });
+}
+
 async function checkReport(browserContext, coroner, outDir, trace) {
   const name = path.basename(trace).replace(/\.jsonl(\.gz)?$/, '');
   const file = path.join(outDir, `${name}.html`);
@@ -170,6 +260,8 @@ async function checkReport(browserContext, coroner, outDir, trace) {
   const note = await page.textContent('#kept-note');
   check(note.includes(`${report.summary.tasks} tasks`) || note.includes(report.summary.tasks.toLocaleString('en-US')),
     'the page says it holds the flagged tasks, not every task');
+
+  await checkProblems(page, report, outDir, name);
 
   // Sort by task, both ways, and by severity.
   const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
@@ -599,6 +691,8 @@ async function main() {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1440, height: 1000 },
   });
+  // The problems' Copy buttons write the clipboard; the test reads it back.
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']).catch(() => {});
   try {
     for (const trace of traces) await checkReport(context, coroner, outDir, trace);
     await checkLongIds(context, coroner, outDir);

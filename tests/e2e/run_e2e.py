@@ -113,6 +113,18 @@ def report(*args, **kwargs):
     return doc, result
 
 
+def verdicts(doc):
+    """The findings without where their evidence is: the same log from another file, a pipe or
+    with a line more says the same things at other places."""
+    out = []
+    for f in doc["findings"]:
+        f = {k: v for k, v in f.items() if k != "where"}
+        if f.get("root_cause"):
+            f["root_cause"] = {k: v for k, v in f["root_cause"].items() if k != "where"}
+        out.append(f)
+    return out
+
+
 def kinds_by_task(doc):
     out = {}
     for f in doc["findings"]:
@@ -323,7 +335,7 @@ def test_multi_line_message_and_traceback_stay_one_line():
         r = run(path)
         doc, _ = report(path)
     expect_status(r, 1)
-    check("  x  ValueError: bad row in stage 'bad thing', then" in r.out,
+    check("  x  ValueError: bad row in stage 'bad thing', then it carried on" in r.out,
           "the reason has the exception's line and the stage's first line", r)
     check("File \"x.py\"" not in r.out and "row 7" not in r.out, "no traceback spills into the text", r)
     check(all("\n" not in s["stage"] for s in doc["stages"]), "no stage holds a newline", r)
@@ -472,7 +484,7 @@ def test_compressed_inputs_match_plain():
     for name in ("seed_print.jsonl.gz", "seed_print.jsonl.zst", "compressed_noext"):
         doc, r = report(fixture(name))
         expect_status(r, 1)
-        check(doc["findings"] == plain["findings"], "%s: same findings as the plain file" % name)
+        check(verdicts(doc) == verdicts(plain), "%s: same findings as the plain file" % name)
 
 
 def test_several_files_are_one_log():
@@ -607,7 +619,7 @@ def test_stdin_dash_and_no_file():
     for args in (("-",), ()):
         doc, r = report(*args, stdin=SEED)
         expect_status(r, 1)
-        check(doc["findings"] == plain["findings"], "stdin %r: same findings" % (args,), r)
+        check(verdicts(doc) == verdicts(plain), "stdin %r: same findings" % (args,), r)
     r = run("-", stdin=SEED)
     check("<stdin>" in r.out, "stdin is named <stdin>", r)
 
@@ -616,7 +628,7 @@ def test_gzip_and_zstd_on_stdin():
     plain, _ = report(SEED)
     for name in ("compressed_noext", "seed_print.jsonl.zst"):
         doc, r = report("-", stdin=fixture(name))
-        check(doc["findings"] == plain["findings"], "%s on stdin" % name, r)
+        check(verdicts(doc) == verdicts(plain), "%s on stdin" % name, r)
 
 
 def test_empty_stdin():
@@ -1177,7 +1189,7 @@ def test_a_damaged_first_line_does_not_hide_the_dialect():
                   "%s: the dialect survives a damaged first line" % name, r)
             check(doc["input"]["bad_lines"] == 1, "%s: one bad line" % name, r)
             check(doc["input"]["bad_line_examples"][0]["line"] == 1, "at line 1", r)
-            check(doc["findings"] == intact["findings"], "%s: the same findings" % name, r)
+            check(verdicts(doc) == verdicts(intact), "%s: the same findings" % name, r)
 
 
 def test_a_banner_before_indented_spans():
@@ -1194,7 +1206,7 @@ def test_a_banner_before_indented_spans():
         check(fmt["dialect"] == "opentelemetry" and fmt["multiline"], "spans over lines", r)
         check(doc["input"]["bad_lines"] == 1 and doc["input"]["records"] == alone["input"]["records"],
               "the banner is one bad line, every span is read", r)
-        check(doc["findings"] == alone["findings"], "the same findings as without the banner", r)
+        check(verdicts(doc) == verdicts(alone), "the same findings as without the banner", r)
 
 
 def test_forcing_a_dialect_that_does_not_fit_is_an_input_error():
@@ -1400,7 +1412,7 @@ def check_indented_twin(name):
         b, rb = report(indented)
         check(b["input"]["formats"][0]["multiline"] and b["input"]["formats"][0]["dialect"] == "json",
               "the indented one is read as values over several lines", rb)
-        check(a["findings"] == b["findings"] and ra.status == rb.status, "same findings", rb)
+        check(verdicts(a) == verdicts(b) and ra.status == rb.status, "same findings", rb)
         check(bool(a["findings"]) == (name == "seed_print.jsonl"), "%s: findings as known" % name,
               ra)
         check(b["input"]["records"] == len(records) and b["input"]["bad_lines"] == 0,
@@ -1452,6 +1464,230 @@ def test_version_and_help():
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------------------------
+# reports a person acts on: problems, blame trees, the next step, the log's own times
+
+DEADLOCK_SAMPLE = os.path.join(os.path.dirname(TESTS), "sample_traces", "deadlock.jsonl")
+
+
+def many_hung_log(directory):
+    """40 tasks hung in 'transform', 30 healthy, one that logs 'retry upload' 80 times and ends."""
+    records = []
+    t = 1700000000.0
+    for i in range(30):
+        for n, stage in enumerate(("start", "transform", "done")):
+            records.append({"ts": t + i * 0.01 + n * 0.002, "task_id": "ok-%d" % i, "stage": stage})
+    for i in range(40):
+        records.append({"ts": t + 0.5 + i * 0.001, "task_id": "stuck-%02d" % i, "stage": "start"})
+        records.append({"ts": t + 0.501 + i * 0.001, "task_id": "stuck-%02d" % i, "stage": "transform"})
+    for n in range(80):
+        records.append({"ts": t + 1 + n * 0.027, "task_id": "uploader", "stage": "retry upload"})
+    records.append({"ts": t + 3.2, "task_id": "uploader", "stage": "done"})
+    records.append({"ts": t + 60, "task_id": "late", "stage": "start"})
+    records.append({"ts": t + 60.001, "task_id": "late", "stage": "done"})
+    return write_log(directory, "many_hung.jsonl", records)
+
+
+def test_findings_of_one_problem_are_told_once():
+    with tempfile.TemporaryDirectory() as tmp:
+        path = many_hung_log(tmp)
+        r = run(path)
+        doc, _ = report(path)
+    expect_status(r, 1)
+    check(re.findall(r"^hung.*$", r.out, re.M) == ["hung x40  in stage 'transform'"],
+          "one heading for the 40 hung tasks", r)
+    check(r.out.count("no end, silent for") == 3, "three examples by default", r)
+    check("  ... and 37 more: stuck-03, stuck-04," in r.out and "(--top 0 shows all)" in r.out,
+          "the rest named", r)
+    hung = [p for p in doc["problems"] if p["kind"] == "hung"]
+    check(len(hung) == 1 and hung[0]["count"] == 40 and len(hung[0]["tasks"]) == 40,
+          "json: one problem of 40 tasks", r)
+    check(hung[0]["stage"] == "transform" and hung[0]["longest_silence_s"] > 50, "its range", r)
+    check(not any(t.startswith("ok-") for p in doc["problems"] for t in p["tasks"]),
+          "no healthy task in a problem", r)
+
+
+def test_repeated_records_fold_into_one_row():
+    with tempfile.TemporaryDirectory() as tmp:
+        path = many_hung_log(tmp)
+        r = run("timeline", "uploader", path)
+    expect_status(r, 0)
+    rows = [line for line in r.out.splitlines() if "retry upload" in line]
+    check(len(rows) == 1, "eighty records, one row: %r" % rows, r)
+    check(rows and re.search(r"x80, every ~27\.0ms$", rows[0]), "how many, and how often", r)
+
+
+def test_a_cycle_is_one_problem_and_blocked_tasks_hang_under_their_root_cause():
+    r = run(DEADLOCK_SAMPLE)
+    expect_status(r, 1)
+    deadlocks = re.findall(r"^deadlock  (.*)$", r.out, re.M)
+    check(deadlocks == ["shard-a -> shard-b -> shard-c -> shard-a", "xfer-a -> xfer-b -> xfer-a"],
+          "one entry per cycle, naming its members: %r" % deadlocks, r)
+    check("outcomes: 120 ok, 1 failed (root cause: producer-feed)," in r.out,
+          "the failed root cause is named", r)
+    tree = re.search(r"blocked on it \(2\):\n\s+└─ report-daily .*\n\s+└─ mailer ", r.out)
+    check(tree, "mailer nests under report-daily under cache-warm", r)
+    check(re.search(r"^  producer-feed  root cause: failed in stage 'reading feed' at "
+                    r"[\d:.]+: ValueError: feed closed unexpectedly$", r.out, re.M),
+          "the root cause's own evidence", r)
+    check(re.search(r"^      sample_traces/deadlock\.jsonl:63$|deadlock\.jsonl:63$", r.out, re.M),
+          "its file:line", r)
+    doc, _ = report(DEADLOCK_SAMPLE)
+    consumer = [f for f in doc["findings"] if f["task"] == "consumer-feed"]
+    check(consumer and consumer[0]["root_cause"]["task"] == "producer-feed" and
+          consumer[0]["root_cause"]["error"] == "ValueError: feed closed unexpectedly",
+          "json: the chain ends with the root cause's evidence", r)
+    check(consumer[0]["root_cause"]["where"]["line"] == 63, "json: where it is", r)
+    problem = [p for p in doc["problems"] if p["root_cause"]]
+    check(problem and problem[0]["title"] == "on producer-feed, which failed", "json problem", r)
+    cache = [p for p in doc["problems"] if p["tasks"] == ["cache-warm"]]
+    check(cache and sorted(cache[0]["blocked"]) == ["mailer", "report-daily"],
+          "json: the blocked tasks under their root cause", r)
+
+
+def test_next_commands_work_when_pasted():
+    sample = os.path.dirname(DEADLOCK_SAMPLE)
+    env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(BINARY)) + os.pathsep +
+               os.environ.get("PATH", ""))
+    env.pop("COLUMNS", None)
+    r = run(DEADLOCK_SAMPLE, cwd=os.path.dirname(sample))
+    commands = re.findall(r"^  next: (coroner timeline .*)$", r.out, re.M)
+    check(len(commands) >= 4, "a next command per problem: %r" % commands, r)
+    for command in commands:
+        done = subprocess.run(["bash", "-c", command], cwd=os.path.dirname(sample), env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        check(done.returncode == 0 and "outcome:" in done.stdout,
+              "pasted, it runs: %s: %s" % (command, done.stderr), r)
+    # A scoped task opens by the name the report printed, and only that one.
+    with tempfile.TemporaryDirectory() as tmp:
+        records = []
+        for pid in (5531, 5532, 5533):
+            for n in range(20):
+                records.append({"ts": 1 + n * 0.01, "task_id": "Task-%d" % n, "pid": pid,
+                                "stage": "work"})
+                records.append({"ts": 1.005 + n * 0.01, "task_id": "Task-%d" % n, "pid": pid,
+                                "stage": "done"})
+        records.append({"ts": 1.5, "task_id": "Task-23", "pid": 5532, "stage": "fetch"})
+        records.append({"ts": 9, "task_id": "Task-0", "pid": 5531, "stage": "done"})
+        path = write_log(tmp, "scoped.jsonl", records)
+        r = run(path, cwd=tmp)
+        command = re.findall(r"^  next: (coroner timeline .*)$", r.out, re.M)
+        check(command and "'Task-23 (pid=5532)'" in command[0], "the scoped name: %r" % command, r)
+        done = subprocess.run(["bash", "-c", command[0]], cwd=tmp, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        check(done.returncode == 0 and done.stdout.count("outcome:") == 1,
+              "exactly that task: %s" % done.stdout, r)
+
+
+def test_times_are_shown_as_the_log_wrote_them():
+    records = []
+    for i in range(20):
+        for n, stage in enumerate(("start", "fetch", "done")):
+            stamp = "2026-11-25T09:23:%02d.%06d+05:30" % (10 + i, n * 2000)
+            records.append({"timestamp": stamp, "task_id": "t%d" % i, "stage": stage})
+    records.append({"timestamp": "2026-11-25T09:23:40.000000+05:30", "task_id": "x", "stage": "fetch"})
+    records.append({"timestamp": "2026-11-25T09:23:59.000000+05:30", "task_id": "t0", "stage": "done"})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_log(tmp, "offset.jsonl", records)
+        local = run(path)
+        utc = run("--utc", path)
+        timeline = run("timeline", "x", path)
+    check(re.search(r"^\s+09:23:40\.000000  fetch", local.out, re.M), "the log's own clock", local)
+    check("entered at 09:23:40.000000" in local.out, "the detail too", local)
+    check(re.search(r"^\s+03:53:40\.000000  fetch", utc.out, re.M) and "09:23:40" not in utc.out,
+          "--utc: UTC", utc)
+    check("(2026-11-25T09:23:40.000000+05:30 .." in timeline.out, "timeline header", timeline)
+
+
+def test_verdicts_are_short_and_text_wraps_to_the_width():
+    for path in (SEED, DEADLOCK_SAMPLE, IN_FLIGHT_TRACE):
+        doc, r = report(path)
+        long = [f["reason"] for f in doc["findings"] if len(f["reason"]) > 100]
+        check(not long, "verdicts of about 90 characters at most: %r" % long, r)
+        wide = run("--top", "0", path, env={"COLUMNS": "100"})
+        lines = [line for line in wide.out.splitlines()
+                 if len(line) > 100 and not re.match(r"^\s+\d\d:\d\d:\d\d\.\d{6}  ", line)
+                 and not line.startswith("  next: ")]
+        check(not lines, "no line but a timeline row or a command is wider than 100: %r" % lines[:2],
+              wide)
+
+
+def test_a_timeouts_stage_is_the_same_in_every_format():
+    doc, _ = report(SEED)
+    r = run(SEED)
+    timeout = [f for f in doc["findings"] if f["kind"] == "timeout"][0]
+    check("in stage '%s'" % timeout["stage"] in timeout["reason"], "json: reason and stage agree",
+          r)
+    check(re.search(r"^timeout  in stage '%s'$" % re.escape(timeout["stage"]), r.out, re.M),
+          "text: the same stage", r)
+
+
+def slow_pipe_run(args, stderr_terminal):
+    """coroner reading a log from a pipe that stalls for 1.6 s halfway, its stderr a
+    pseudo-terminal or a pipe: (stdout, stderr, status)."""
+    import pty
+    import time
+    with open(SEED, "rb") as f:
+        log = f.read()
+    if stderr_terminal:
+        master, slave = pty.openpty()
+        err_target = slave
+    else:
+        err_target = subprocess.PIPE
+    env = dict(os.environ)
+    env.pop("COLUMNS", None)
+    proc = subprocess.Popen([BINARY, *args, "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=err_target, env=env)
+    half = log.rfind(b"\n", 0, len(log) // 2) + 1
+    proc.stdin.write(log[:half])
+    proc.stdin.flush()
+    time.sleep(1.6)
+    proc.stdin.write(log[half:])
+    proc.stdin.close()
+    out = proc.stdout.read()
+    if stderr_terminal:
+        os.close(slave)
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the terminal's other end is closed: all was read
+                break
+            if not chunk:
+                break
+            err += chunk
+        os.close(master)
+    else:
+        err = proc.stderr.read()
+    proc.wait()
+    return out.decode(), err.decode(), proc.returncode
+
+
+def test_progress_on_a_terminal_is_drawn_in_place_and_erased():
+    out, err, status = slow_pipe_run([], True)
+    check(status == 1, "the report's own status: %d" % status)
+    check("coroner: read " in err and " records, " in err and " tasks, " in err and "MB/s" in err,
+          "progress after a second of a stalled pipe: %r" % err)
+    check(err.startswith("\r\x1b[K") and err.endswith("\r\x1b[K"),
+          "redrawn in place, then erased: %r" % err[-40:])
+    check("\n" not in err.replace("\r\n", ""), "no line of its own: %r" % err)
+    check(out.startswith("coroner <stdin>: 35 records") and "coroner: read" not in out,
+          "the report is whole, and apart: %r" % out[:80])
+    _, quiet_err, _ = slow_pipe_run(["-q", "--progress", "always"], True)
+    check(quiet_err == "", "-q wins: %r" % quiet_err)
+    _, never_err, _ = slow_pipe_run(["--progress", "never"], True)
+    check(never_err == "", "--progress never: %r" % never_err)
+
+
+def test_progress_where_stderr_is_no_terminal():
+    _, err, _ = slow_pipe_run([], False)
+    check(err == "", "nothing by default into a pipe: %r" % err)
+    _, err, _ = slow_pipe_run(["--progress", "always"], False)
+    lines = err.splitlines()
+    check(lines and all(line.startswith("coroner: read ") for line in lines) and "\r" not in err
+          and "\x1b" not in err, "--progress always: plain lines: %r" % err)
 
 
 def main():

@@ -299,6 +299,26 @@ TEST_CASE("coroner::timestamp") {
     CHECK(format_time(std::numeric_limits<int64_t>::min()) == "1677-09-21T00:12:43.145224Z");
   }
 
+  SUBCASE("a time is shown at the offset it was written in") {
+    // The offset is kept beside the instant, so the reports can show the log's own clock.
+    auto parsed = parse_time_string("2026-11-25T09:23:19.610115+05:30");
+    REQUIRE(parsed);
+    CHECK(parsed->utc_offset == 19800);
+    CHECK(parse_time_string("2026-11-25T09:23:19-0800")->utc_offset == -28800);
+    CHECK(parse_time_string("2026-11-25T09:23:19Z")->utc_offset == 0);
+    CHECK(parse_time_string("1795578799.5")->utc_offset == 0);
+    CHECK(format_time(parsed->ns, parsed->utc_offset) == "2026-11-25T09:23:19.610115+05:30");
+    CHECK(format_time(parsed->ns) == "2026-11-25T03:53:19.610115Z");
+    CHECK(coroner::format_clock(parsed->ns, parsed->utc_offset) == "09:23:19.610115");
+    CHECK(coroner::format_clock(parsed->ns) == "03:53:19.610115");
+    // Across midnight and to a negative offset.
+    CHECK(format_time(kNov25 - 4 * 3600 * kSecond, -8 * 3600) ==
+          "2026-11-24T21:23:19.000000-08:00");
+    CHECK(format_time(std::numeric_limits<int64_t>::max(), 14 * 3600) ==
+          "2262-04-12T13:47:16.854775+14:00");
+    CHECK(time_of(format_time(kNov25, -9000), TimeForm::iso8601) == kNov25);
+  }
+
   SUBCASE("format_time and parse_time_string round-trip") {
     for (const int64_t ns : {int64_t{0}, kNov25 + 610'115'000, int64_t{-1'000},
                              int64_t{-123'456'000}, int64_t{951'782'400'000'001'000}}) {

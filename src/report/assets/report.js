@@ -221,6 +221,235 @@ function renderNotes() {
   R.input.damage.forEach(function (d) { box.appendChild(el('div', { class: 'note warn', text: d })); });
 }
 
+/* ---------- the problems: findings grouped, waiters under their root cause, the next step ---------- */
+/* What a person acts on comes first: 2,460 tasks hung in one stage are one card, a cycle is one
+   card naming its members, and a blocked task sits under the task it waits on. Each card is a
+   few dozen nodes whatever its count: examples, tree lines and listed ids are capped. */
+var PROBLEMS_SHOWN = 20, PROBLEM_EXAMPLES = 5, TREE_LINES = 12, MORE_IDS = 200;
+var problems = R.problems || [];
+
+/* A task as the reports print it, its id and the scope fields that differ: what the problems,
+   the root causes and `coroner timeline` name it by ('Task-23 (pid=5531)'). */
+function labelOf(x) { return x.f.task + (x.scope ? ' (' + x.scope + ')' : ''); }
+/* A chain's or a cycle's task, named by its id alone: an await does not leave its process. */
+function labelNear(x, id) { return id + (x.scope ? ' (' + x.scope + ')' : ''); }
+var findingOfLabel = {};  /* 'kind:label' -> its finding */
+findings.forEach(function (x) {
+  var key = x.f.kind + ':' + labelOf(x);
+  if (!(key in findingOfLabel)) findingOfLabel[key] = x;
+});
+function problemFinding(p, label) {
+  return findingOfLabel[(p.root_cause ? 'blocked' : p.kind) + ':' + label] || null;
+}
+
+/* "deadlock.jsonl:63", the whole path on hover: where to open the log. */
+function whereText(w) {
+  if (!w) return null;
+  return el('span', { class: 'where', text: w.file.split('/').pop() + ':' + w.line, title: w.file + ':' + w.line });
+}
+
+/* A task's name that opens its finding's detail, as a table row does. */
+function taskLink(x, label) {
+  if (!x) return el('span', { class: 'pb-task', text: label });
+  return el('a', { class: 'pb-task', href: '#' + anchorOf(x), title: label, text: shortId(label, 48), onclick: function (ev) {
+    ev.preventDefault();
+    select(x);
+    var row = tbody.querySelector('tr[data-index="' + x.i + '"]');
+    if (row) row.scrollIntoView({ block: 'nearest' });
+    document.getElementById('findings-panel').scrollIntoView({ block: 'start' });
+  } });
+}
+
+/* The evidence that ends a blame chain: how the root cause ended, its last stage, its error or
+   its silence, and where that record is. */
+function rootEvidence(rc) {
+  var parts = [outcomePill(rc.outcome)];
+  if (rc.stage !== null) parts.push(' in stage \u2018' + rc.stage + '\u2019');
+  parts.push(rc.outcome === 'open' ? ', silent ' + dur(rc.silent_s * 1e6) : ' at ' + clock(rc.last_record));
+  if (rc.error) parts.push(': ', el('span', { class: 'err', text: rc.error }));
+  if (rc.where) parts.push(' \u00b7 ', whereText(rc.where));
+  return el('span', { class: 'pb-evidence' }, parts);
+}
+
+/* A finding's verdict, and under it, dim, the numbers it rests on. */
+function reasonView(f) {
+  return el('div', { class: 'reason' }, [el('div', { class: 'verdict', text: f.reason }),
+    f.detail ? el('div', { class: 'reason-detail', text: f.detail }) : null]);
+}
+/* Where a blocked finding's chain ends, with that task's own evidence. */
+function rootCauseView(rc) {
+  return el('div', { class: 'pb-rootcause small' }, [el('span', { class: 'pb-label', text: 'root cause' }), ' ',
+    el('span', { class: 'pb-task', text: rc.task }), ' ', rootEvidence(rc)]);
+}
+
+/* The range of a problem: when its evidence was first and last seen, and its longest silence. */
+function problemRange(p) {
+  var text = p.count === 1 ? 'at ' + clock(p.first)
+    : 'first at ' + clock(p.first) + ', last at ' + clock(p.last) + ' (' + dur(usOf(p.last) - usOf(p.first)) + ' apart)';
+  if (p.longest_silence_s > 0) text += (p.count === 1 ? '; silent ' : '; silent up to ') + dur(p.longest_silence_s * 1e6);
+  return text;
+}
+
+/* Blocked findings as a tree: each waiter under the task it waits on, down to the root cause. */
+function waitTree(labels, kind) {
+  var nodes = {}, roots = [];
+  function node(label) { return nodes[label] || (nodes[label] = { label: label, kids: [], x: null, rc: null, placed: false }); }
+  labels.forEach(function (label) {
+    var x = findingOfLabel['blocked:' + label];
+    if (!x || !x.f.chain.length) return;
+    var chain = x.f.chain, names = chain.map(function (id, i) {
+      return i === 0 ? label : i === chain.length - 1 && x.f.root_cause ? x.f.root_cause.task : labelNear(x, id);
+    });
+    var root = node(names[names.length - 1]);
+    if (!root.rc) { root.rc = x.f.root_cause; root.x = findingOfLabel[kind + ':' + root.label] || null; roots.push(root); }
+    for (var i = names.length - 1; i > 0; --i) {
+      var child = node(names[i - 1]);
+      if (!child.placed) { child.placed = true; node(names[i]).kids.push(child); }
+    }
+    node(label).x = x;
+  });
+  return roots;
+}
+
+/* `named`: the roots have no finding of their own (a failed task), so the tree names them. */
+function treeView(roots, total, named) {
+  var lines = 0;
+  function waiters(n) {
+    var ul = el('ul');
+    n.kids.forEach(function (k) {
+      if (lines >= TREE_LINES) return;
+      ++lines;
+      var since = k.x ? (k.x.f.stage ? 'waits in stage \u2018' + k.x.f.stage + '\u2019 since ' : 'waits since ') + clock(k.x.f.time) : '';
+      ul.appendChild(el('li', { 'data-task': k.label }, [el('div', { class: 'pb-line' }, [taskLink(k.x, k.label),
+        since ? el('span', { class: 'muted small', text: ' ' + since }) : null]), k.kids.length ? waiters(k) : null]));
+    });
+    return ul;
+  }
+  var box = el('ul', { class: 'pb-tree' });
+  roots.forEach(function (r) {
+    if (lines >= TREE_LINES) return;
+    box.appendChild(el('li', { class: 'pb-root', 'data-task': r.label }, [
+      el('div', { class: 'pb-line' }, [named ? el('span', { class: 'pb-label', text: 'root cause' }) : null, named ? ' ' : null,
+        taskLink(r.x, r.label), ' ', r.rc ? rootEvidence(r.rc) : null]), waiters(r)]));
+  });
+  var out = [box];
+  if (total > lines) out.push(el('div', { class: 'muted small', text: '\u2026 and ' + num(total - lines) + ' more blocked (filter the table by kind \u2018blocked\u2019)' }));
+  return out;
+}
+
+/* "... and N more", whose ids show when opened: one text node, however many. */
+function moreIds(labels) {
+  var box = el('details', { class: 'pb-more' }, el('summary', { text: '\u2026 and ' + num(labels.length) + ' more' }));
+  box.addEventListener('toggle', function () {
+    if (!box.open || box.childNodes.length > 1) return;
+    var shown = labels.slice(0, MORE_IDS).join(', ');
+    box.appendChild(el('div', { class: 'pb-ids', text: shown + (labels.length > MORE_IDS ? ', \u2026 (' + num(labels.length - MORE_IDS) + ' more in the table)' : '') }));
+  });
+  return box;
+}
+
+/* A command to paste, with a button that copies it; the text stays selectable. */
+function commandLine(command) {
+  var code = el('code', { class: 'pb-command', text: command });
+  var status = el('span', { class: 'pb-copied small', role: 'status' });
+  function selectIt() {
+    var range = document.createRange();
+    range.selectNodeContents(code);
+    var sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+  }
+  function say(text) {
+    status.textContent = text;
+    setTimeout(function () { if (status.textContent === text) status.textContent = ''; }, 2500);
+  }
+  var button = el('button', { type: 'button', class: 'pb-copy', 'aria-label': 'Copy the command ' + command, text: 'Copy', onclick: function () {
+    var fallback = function () { selectIt(); say('selected: press Ctrl+C'); };
+    if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(command).then(function () { say('copied'); }, fallback);
+    else fallback();
+  } });
+  return el('div', { class: 'pb-next' }, [code, button, status]);
+}
+
+function problemCard(p, n) {
+  var first = problemFinding(p, p.tasks[0]);
+  var sev = first ? first.f.severity : 'info';
+  var card = el('article', { class: 'problem sev-' + sev, id: 'problem=' + n, tabindex: '-1', 'data-kind': p.kind, 'aria-labelledby': 'problem-title-' + n });
+  var title;
+  if (p.kind === 'deadlock' && first && first.f.members.length) {
+    /* The cycle, once: each member opens its own finding. */
+    var members = first.f.members.concat([first.f.members[0]]);
+    title = el('span', { class: 'pb-title pb-cycle', id: 'problem-title-' + n }, members.map(function (id, i) {
+      var label = labelNear(first, id);
+      return [i ? el('span', { class: 'arrow', text: ' \u2192 ' }) : null, taskLink(findingOfLabel['deadlock:' + label] || null, label)];
+    }).reduce(function (a, b) { return a.concat(b); }, []));
+  } else {
+    title = el('span', { class: 'pb-title', id: 'problem-title-' + n, text: p.title });
+  }
+  var count = p.kind === 'deadlock' ? num(p.count) + ' tasks in a cycle' : num(p.count) + (p.count === 1 ? ' task' : ' tasks');
+  card.appendChild(el('div', { class: 'pb-head' }, [el('span', { class: 'badge sev-' + sev, text: p.kind + (p.subkind ? ' \u00b7 ' + p.subkind : '') }),
+    title, el('span', { class: 'pb-count', text: count }),
+    el('a', { class: 'permalink small', href: '#problem=' + n, title: 'link to this problem', 'aria-label': 'link to problem ' + n, text: '#' + n })]));
+  card.appendChild(el('div', { class: 'pb-range muted small', text: problemRange(p) }));
+  if (p.root_cause) {
+    /* Its tasks wait on one with no finding of its own (it failed): the tree is the problem. */
+    append(card, treeView(waitTree(p.tasks, 'blocked'), p.count, true));
+  } else {
+    var roots = waitTree(p.blocked, p.kind), inTree = {};
+    roots.forEach(function (r) { inTree[r.label] = true; });
+    /* The tasks the tree does not show already, a few of them. */
+    var others = p.tasks.filter(function (label) { return !inTree[label]; });
+    if (p.kind !== 'deadlock' && others.length) {
+      var examples = el('div', { class: 'pb-examples' });
+      others.slice(0, PROBLEM_EXAMPLES).forEach(function (label, i) {
+        var x = problemFinding(p, label);
+        append(examples, [i ? ', ' : null, taskLink(x, label)]);
+        if (x && x.f.where) append(examples, [' (', whereText(x.f.where), ')']);
+      });
+      if (others.length > PROBLEM_EXAMPLES) examples.appendChild(moreIds(others.slice(PROBLEM_EXAMPLES)));
+      card.appendChild(examples);
+    }
+    if (p.blocked.length) {
+      card.appendChild(el('div', { class: 'pb-sub', text: 'blocked on ' + (roots.length === 1 ? 'it' : 'them') + ' (' + num(p.blocked.length) + '):' }));
+      append(card, treeView(roots, p.blocked.length));
+    }
+  }
+  if (p.next.length) {
+    card.appendChild(el('div', { class: 'pb-nexts' }, [el('span', { class: 'pb-label', text: 'next' }),
+      el('div', null, p.next.map(commandLine))]));
+  }
+  return card;
+}
+
+/* The first `upTo` problems' cards, and a button for the rest. */
+function renderProblems(upTo) {
+  var panel = document.getElementById('problems-panel');
+  if (!problems.length) { panel.hidden = true; return; }
+  var list = clear(document.getElementById('problems'));
+  var shown = findings.length === 1 ? '1 finding' : num(findings.length) + ' findings';
+  document.getElementById('problems-count').textContent = shown + ' in ' + num(problems.length) +
+    (problems.length === 1 ? ' problem' : ' problems') + ', worst first; the table below lists each finding';
+  problems.slice(0, upTo).forEach(function (p, i) { list.appendChild(problemCard(p, i + 1)); });
+  if (problems.length > upTo) {
+    list.appendChild(el('button', { type: 'button', class: 'more', text: 'Show all ' + num(problems.length) + ' problems',
+      onclick: function () { renderProblems(problems.length); } }));
+  }
+}
+
+/* #problem=N: the page opened at a problem shows it. */
+function showLinkedProblem() {
+  var m = /^#problem=(\d+)$/.exec(location.hash);
+  if (!m) return;
+  var n = Number(m[1]);
+  if (n < 1 || n > problems.length) return;
+  if (!document.getElementById('problem=' + n)) renderProblems(problems.length);
+  var card = document.getElementById('problem=' + n);
+  document.querySelectorAll('.problem.linked').forEach(function (c) { c.classList.remove('linked'); });
+  card.classList.add('linked');
+  card.scrollIntoView({ block: 'start' });
+  card.focus({ preventScroll: true });
+}
+
 /* ---------- the findings table: sort, filter, select ---------- */
 var tbody = document.querySelector('#findings tbody');
 var sortKey = null, sortDir = 1, visible = [], shownRows = PAGE_ROWS, selected = null, pageReady = false;
@@ -399,12 +628,13 @@ function renderDetail(x) {
   // An eliot action's or a span's id says nothing: what it is (its type, and its root's).
   if (f.title) box.appendChild(el('div', { class: 'task-title muted', text: f.title }));
   if (x.scope) box.appendChild(el('div', { class: 'scope', text: x.scope }));
-  box.appendChild(el('p', { class: 'reason', text: f.reason }));
+  box.appendChild(reasonView(f));
   var facts = [];
   if (f.stage) facts.push('stage \u2018' + f.stage + '\u2019');
   facts.push('evidence at ' + clock(f.time) + ' (+' + dur(x.timeUs - LOG_START) + ' into the log)');
   if (t) facts.push('ran ' + dur(t.end - t.start) + (t.open ? ' until the log ended' : ''));
-  box.appendChild(el('div', { class: 'muted small', style: 'margin-top:6px', text: facts.join(' \u00b7 ') }));
+  box.appendChild(el('div', { class: 'muted small', style: 'margin-top:6px' }, [facts.join(' \u00b7 '),
+    f.where ? ' \u00b7 ' : null, whereText(f.where)]));
 
   if (f.members.length) {
     box.appendChild(el('h3', { text: 'Deadlock cycle' }));
@@ -418,6 +648,7 @@ function renderDetail(x) {
   } else if (f.chain.length > 1) {
     box.appendChild(el('h3', { text: 'Blame chain' }));
     box.appendChild(chainView(f.chain, true));
+    if (f.root_cause) box.appendChild(rootCauseView(f.root_cause));
   }
   // What decided when a task finished: a stuck task has none, and it would repeat the chain.
   if (t && !t.open && t.t.critical_path.length > 1) {
@@ -943,6 +1174,7 @@ function renderHistograms() {
 renderHeader();
 renderSummary();
 renderNotes();
+renderProblems(PROBLEMS_SHOWN);
 renderKindOptions();
 setupTable();
 setupZoom();
@@ -961,7 +1193,9 @@ if (linked) {
   var row = tbody.querySelector('tr[data-index="' + linked.i + '"]');
   if (row) row.scrollIntoView({ block: 'center' });
 }
+showLinkedProblem();
 pageReady = true;
+window.addEventListener('hashchange', showLinkedProblem);
 window.addEventListener('hashchange', function () {
   var x = findingAt(location.hash);
   if (x && x !== selected) select(x);
