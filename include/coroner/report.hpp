@@ -43,7 +43,8 @@ std::string render_ndjson(const ReportInput& in);
 // per-stage histograms, drawn by the page from render_json's document embedded in it.
 std::string render_html(const ReportInput& in);
 // Chrome trace-event JSON (Perfetto, chrome://tracing): a track per task, a process per scope,
-// a complete event per stage, flows for awaits and spawns. Every task when the log has at most
+// a complete event per stage and per unfinished task's silence, flows for awaits (from the
+// waiter's record naming the await) and spawns. Every task when the log has at most
 // 5000, else the flagged ones; "otherData" says which.
 std::string render_chrome(const ReportInput& in);
 

@@ -298,6 +298,13 @@ class TaskStore : public RecordSink {
     auto it = pending_at_exit_.find(task);
     return it == pending_at_exit_.end() ? nullptr : &it->second;
   }
+  // When `waiter` began to wait on `awaited`: the time of its earliest record naming the await;
+  // none when it never named it.
+  std::optional<int64_t> await_began(uint32_t waiter, uint32_t awaited) const {
+    auto it = await_began_.find(uint64_t(waiter) << 32 | awaited);
+    if (it == await_began_.end()) return std::nullopt;
+    return it->second;
+  }
   // When the process of `scope` stopped, by its first exit record at or after `time` (a process
   // may be restarted under the same scope); none when no exit record follows.
   std::optional<int64_t> stop_after(uint32_t scope, int64_t time) const;
@@ -361,7 +368,7 @@ class TaskStore : public RecordSink {
   uint32_t add_error(const RawRecord& record);
   bool record_time(const RawRecord& record, int64_t& time);
   Event make_event(const RawRecord& record, int64_t time);
-  void add_links(uint32_t task, uint32_t scope, const RawRecord& record);
+  void add_links(uint32_t task, uint32_t scope, const RawRecord& record, int64_t time);
   void apply_event(uint32_t task, const Event& event);
   void follow_stage(uint32_t task_index, Task& task, uint32_t stage, int64_t time, bool normal);
   void time_stage(const Task& task, int64_t time);
@@ -427,6 +434,7 @@ class TaskStore : public RecordSink {
   DurationHistogram all_stages_;
   std::unordered_map<uint32_t, int64_t> timeouts_;                // declared timeouts, by task
   std::unordered_map<uint32_t, PendingAtExit> pending_at_exit_;   // by task
+  std::unordered_map<uint64_t, int64_t> await_began_;             // by waiter << 32 | awaited
   std::unordered_map<uint32_t, std::vector<int64_t>> exits_;      // by scope, sorted at finish()
   std::unordered_map<uint32_t, std::vector<int64_t>> test_ends_;  // the exits that ended a test
   // Bounded: a log whose stage names are free text would otherwise fill it.

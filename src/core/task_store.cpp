@@ -172,7 +172,7 @@ void TaskStore::on_record(const RawRecord& r) {
   counts_.staged_records += !r.stage.empty() || !r.status.empty();
   Event event = make_event(r, time);
   if (r.has_timeout) timeouts_[own_task] = r.timeout_ns;
-  add_links(own_task, scope, r);
+  add_links(own_task, scope, r, time);
   if (r.marker == "child") tasks_[own_task].encloses = true;
   if (!r.alias.empty()) aliases_.emplace(alias_key(scope, r.alias), own_task);
   if (has_opaque_ids(r.file)) {
@@ -202,7 +202,7 @@ bool TaskStore::take_module_record(const RawRecord& r, uint32_t scope, uint32_t 
   }
   if (r.marker != "pending" || task == kNone) return false;
   ++counts_.pending_records;
-  add_links(task, scope, r);
+  add_links(task, scope, r, time);
   bool logged = tasks_[task].logged;
   PendingAtExit& note = pending_at_exit_[task];
   note.time = time;
@@ -285,7 +285,7 @@ Event TaskStore::make_event(const RawRecord& r, int64_t time) {
 }
 
 // Who created the task and what it waits on: the edges of the task graph.
-void TaskStore::add_links(uint32_t task, uint32_t scope, const RawRecord& r) {
+void TaskStore::add_links(uint32_t task, uint32_t scope, const RawRecord& r, int64_t time) {
   if (!r.parent.empty()) {
     uint32_t parent = task_or_new(scope, r.parent);
     tasks_[task].parent = parent;
@@ -293,8 +293,11 @@ void TaskStore::add_links(uint32_t task, uint32_t scope, const RawRecord& r) {
   for (std::string_view awaited : r.awaits) {
     uint32_t other = task_or_new(scope, awaited);
     auto& list = tasks_[task].awaits;
-    if (other != task && std::find(list.begin(), list.end(), other) == list.end())
-      list.push_back(other);
+    if (other == task) continue;
+    if (std::find(list.begin(), list.end(), other) == list.end()) list.push_back(other);
+    // The earliest record, not the first to arrive: a log out of order is sorted later.
+    auto [began, added] = await_began_.emplace(uint64_t(task) << 32 | other, time);
+    if (!added) began->second = std::min(began->second, time);
   }
 }
 

@@ -1,6 +1,8 @@
 // The timelines as Chrome trace-event JSON, for Perfetto and chrome://tracing: one process per
 // scope, one thread (track) per task, a complete event ("X") for the task and one for each of
-// its stages, instants for errors and findings, and flow arrows for awaits and spawns.
+// its stages, one named "silent until the log ends" for an unfinished task's time after its last
+// record, instants for errors and findings, and flow arrows for awaits (from the moment the
+// waiter began to wait) and spawns.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@ namespace {
 
 // A log this small goes in whole; a larger one keeps only its flagged tasks.
 constexpr size_t kAllTasksUpTo = 5000;
+constexpr std::string_view kSilence = "silent until the log ends";
 
 struct Span {
   int64_t start = 0, end = 0;
@@ -164,15 +167,18 @@ class ChromeTrace {
       std::string name = !row.stage.empty()    ? row.stage
                          : !row.status.empty() ? row.status
                                                : std::string("(record)");
+      // An unfinished task's last record starts its silence, not a stage that lasts till the
+      // log ends: the stage slice stops at the record and the silence is a slice of its own.
+      bool silent = i + 1 == rows.size() && o.outcome == Outcome::open;
       begin_event("X", name, "stage", t);
-      w_.key("ts").value(us(at)).key("dur").value(double(until - at) / 1000.0);
+      w_.key("ts").value(us(at)).key("dur").value(double((silent ? at : until) - at) / 1000.0);
       w_.key("args").begin_object();
       if (!row.status.empty()) w_.key("status").value(row.status);
       if (!row.error.empty()) w_.key("error").value(row.error);
-      if (i + 1 == rows.size() && o.outcome == Outcome::open) w_.key("silent").value(true);
       const std::string& file = store.files()[row.event->file];
       w_.key("at").value(fmt::format("{}:{}", display_name(file), row.event->line));
       w_.end_object().end_object();
+      if (silent) write_silence(t, name, at, until);
       if (!row.error.empty()) {
         begin_event("i", row.error, "error", t);
         w_.key("ts").value(us(at)).key("s").value("t").end_object();
@@ -186,6 +192,16 @@ class ChromeTrace {
         w_.key("severity").value(to_string(f->severity)).end_object().end_object();
       }
     }
+  }
+
+  // The time after an unfinished task's last record, one name and colour for every task so
+  // that Perfetto draws silence alike and apart from any stage ("grey" is a Chrome colour name).
+  void write_silence(uint32_t t, std::string_view last_stage, int64_t from, int64_t until) {
+    begin_event("X", kSilence, "silence", t);
+    w_.key("ts").value(us(from)).key("dur").value(double(until - from) / 1000.0);
+    w_.key("cname").value("grey");
+    w_.key("args").begin_object().key("last_stage").value(last_stage);
+    w_.key("silent_for").value(format_duration(until - from)).end_object().end_object();
   }
 
   // A flow from task `from` at `at` to task `to`, both moments kept inside the task's span so
@@ -209,11 +225,11 @@ class ChromeTrace {
       // Spawned: from the parent, when the child started, to the child's start.
       if (task.parent != kNone && spans_.count(task.parent))
         flow("spawned", task.parent, t, spans_.at(t).start);
-      // Awaits: from the waiter to the awaited task, at the moment the awaited one started
-      // (or the waiter did, when later): when the wait can have begun.
+      // Awaits: from the waiter, at its record that named the await (when it began to wait),
+      // to the awaited task (at its start, when that came later).
       for (uint32_t a : task.awaits) {
         if (a == t || !spans_.count(a)) continue;
-        flow("awaits", t, a, std::max(spans_.at(a).start, spans_.at(t).start));
+        flow("awaits", t, a, store.await_began(t, a).value_or(spans_.at(t).start));
       }
     }
   }

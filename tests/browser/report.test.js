@@ -1,7 +1,9 @@
 // Opens coroner's html report in a real browser (Debian's Chromium, headless, driven by
 // playwright-core) and uses it the way a person would: no console error, no network request,
-// read the problems, sort and filter the findings table, one Gantt row per flagged task, hover a stage, click a
-// finding and read its detail. Saves a screenshot of each report next to it.
+// read the problems, sort and filter the findings table, one Gantt row per flagged task (under a
+// header per process when the log has several), hover a stage, zoom and pan the Gantt with the
+// wheel, a drag and the keys, see silence drawn as silence, click a finding and read its detail
+// and its graph at a readable size. Saves a screenshot of each report next to it.
 //
 //   node report.test.js CORONER OUT_DIR TRACE...
 //
@@ -302,7 +304,12 @@ async function checkReport(browserContext, coroner, outDir, trace) {
   const ganttRows = await page.$$eval('#gantt .gantt-row', (g) => g.map((x) => x.getAttribute('data-task')));
   check(ganttRows.length === Math.min(report.tasks.length, 400),
     `the Gantt has one row per flagged task (${ganttRows.length} of ${report.tasks.length})`);
-  check(new Set(ganttRows).size === ganttRows.length, 'no task twice in the Gantt');
+  const ganttKeys = await page.$$eval('#gantt .gantt-row', (g) => g.map((x) => `${x.getAttribute('data-scope')}/${x.getAttribute('data-task')}`));
+  check(new Set(ganttKeys).size === ganttKeys.length, 'no task twice in a scope of the Gantt');
+  const groups = await page.$$eval('#gantt .gantt-group', (g) => g.length);
+  check(groups === 0 || new Set(report.tasks.map((t) => JSON.stringify(t.scope))).size > 1,
+    `a log of one scope has no group header (${groups})`);
+  await checkSilence(page, report);
   if (ganttRows.length) {
     // The widest stage of the first row (a sub-pixel one may hide under its neighbour).
     const widest = await page.locator('#gantt .gantt-row').first().locator('rect.seg').evaluateAll((r) => {
@@ -367,6 +374,7 @@ async function checkReport(browserContext, coroner, outDir, trace) {
     check(nodes.includes(f.task) && nodes.length >= 1, `the graph around it is drawn (${nodes.length} tasks)`);
     const focus = await page.$$eval('#graph-svg g.node.focus', (g) => g.length);
     check(focus === 1, 'the graph marks the task itself');
+    await checkGraphSize(page);
     const gantt = await page.$$eval('#gantt .gantt-row.selected', (g) => g.map((x) => x.getAttribute('data-task')));
     check(gantt.length === 1 && gantt[0] === f.task, 'its Gantt row is highlighted');
 
@@ -441,6 +449,7 @@ async function checkReport(browserContext, coroner, outDir, trace) {
     check((await page.textContent('#detail-task')) === findings[order[0]].task, 'and the detail shows it');
   }
 
+  await checkZoom(page, outDir, name);
   await axeCheck(page, 'light');
   await contrastChecks(page, 'light');
 
@@ -500,6 +509,172 @@ async function checkLongIds(browserContext, coroner, outDir) {
   await page.close();
 }
 
+// The Gantt's visible range, in microseconds since the log started, once the page has drawn it.
+async function ganttView(page) {
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+  return page.$eval('#gantt-svg', (s) => ({ from: Number(s.getAttribute('data-view-from')), to: Number(s.getAttribute('data-view-to')) }));
+}
+
+// Zoom and pan: the wheel zooms around the pointer, a drag pans, the keys and the buttons zoom,
+// pan and reset; the hint says so, and the controls have names.
+async function checkZoom(page, outDir, name) {
+  if (!(await page.$('#gantt-svg'))) return;
+  const whole = await ganttView(page);
+  const hint = await page.textContent('#gantt-hint');
+  check(await page.isVisible('#gantt-hint') && /wheel/i.test(hint) && /drag/i.test(hint), 'a visible hint says how to zoom and pan');
+  check(await page.getAttribute('#gantt', 'aria-describedby') === 'gantt-hint' && await page.getAttribute('#gantt', 'tabindex') === '0',
+    'the timeline takes the focus and is described by the hint');
+  await page.$eval('#gantt', (g) => g.scrollIntoView({ block: 'center' }));
+  const box = await page.$eval('#gantt-svg', (s) => { const r = s.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width }; });
+  const label = 190, plot = box.w - label - 16;
+  // The wheel over the bars, at a quarter of the plot: the range shrinks around that moment.
+  const px = box.x + label + plot / 4, py = box.y + 40;
+  const at = whole.from + (whole.to - whole.from) / 4;
+  await page.mouse.move(px, py);
+  await page.mouse.wheel(0, -400);
+  const zoomed = await ganttView(page);
+  check(zoomed.to - zoomed.from < (whole.to - whole.from) / 2, `the wheel zooms in (${Math.round(whole.to - whole.from)} -> ${Math.round(zoomed.to - zoomed.from)} us shown)`);
+  const still = zoomed.from + (zoomed.to - zoomed.from) / 4;
+  check(Math.abs(still - at) <= (whole.to - whole.from) / 500, 'around the pointer: the moment under it stays under it');
+  // A drag to the left shows later times, the same span.
+  await page.mouse.move(px + 200, py);
+  await page.mouse.down();
+  await page.mouse.move(px + 100, py, { steps: 4 });
+  await page.mouse.move(px, py, { steps: 4 });
+  await page.mouse.up();
+  const dragged = await ganttView(page);
+  check(dragged.from > zoomed.from && Math.abs((dragged.to - dragged.from) - (zoomed.to - zoomed.from)) < 1,
+    `a drag pans (from +${Math.round(zoomed.from)} to +${Math.round(dragged.from)} us, same span)`);
+  await page.screenshot({ path: path.join(outDir, `${name}-zoomed.png`), clip: { x: 0, y: Math.max(0, box.y - 80), width: 1440, height: 500 } });
+  // The keys, with the timeline focused: 0 resets, + halves, the arrow pans, - doubles.
+  await page.focus('#gantt');
+  await page.keyboard.press('0');
+  const reset = await ganttView(page);
+  check(reset.from === whole.from && reset.to === whole.to, '0 shows the whole timeline again');
+  await page.keyboard.press('+');
+  const plus = await ganttView(page);
+  check(Math.abs((plus.to - plus.from) - (whole.to - whole.from) / 2) < 1, '+ zooms in twice');
+  await page.keyboard.press('ArrowRight');
+  const right = await ganttView(page);
+  check(right.from > plus.from, 'ArrowRight pans to later times');
+  await page.keyboard.press('ArrowLeft');
+  check((await ganttView(page)).from < right.from, 'ArrowLeft pans back');
+  await page.keyboard.press('-');
+  const minus = await ganttView(page);
+  check(minus.from === whole.from && minus.to === whole.to, '- zooms back out');
+  // The buttons: named, and they do the same.
+  for (const id of ['zoom-in', 'zoom-out', 'zoom-reset']) {
+    const named = await page.$eval('#' + id, (b) => b.getAttribute('aria-label') || b.textContent.trim());
+    check(named.length > 1, `#${id} has a name (${named})`);
+  }
+  check(await page.isDisabled('#zoom-reset'), 'the reset button is off when the whole timeline shows');
+  await page.click('#zoom-in');
+  const button = await ganttView(page);
+  check(button.to - button.from < whole.to - whole.from, 'the zoom-in button zooms in');
+  check((await page.textContent('#gantt-range')).includes(' to '), `the range shown is written out (${await page.textContent('#gantt-range')})`);
+  await page.click('#zoom-reset');
+  const back = await ganttView(page);
+  check(back.from === whole.from && back.to === whole.to, 'the reset button shows it all');
+  // Zooming out of the whole timeline is not possible: the wheel scrolls instead (the Gantt's
+  // rows when they overflow, else the page; room is made below a short page for it to scroll).
+  await page.evaluate(() => { document.body.style.paddingBottom = '1000px'; });
+  await page.$eval('#gantt', (g) => g.scrollIntoView({ block: 'center' }));
+  const top = await page.$eval('#gantt-svg', (s) => s.getBoundingClientRect().y);
+  const scrolls = () => page.evaluate(() => window.scrollY + document.getElementById('gantt').scrollTop);
+  const scrolled = await scrolls();
+  await page.mouse.move(px, top + 40);
+  await page.mouse.wheel(0, 300);
+  const after = await ganttView(page);
+  let scrolledAfter = await scrolls();
+  for (let tries = 0; tries < 20 && scrolledAfter === scrolled; tries += 1) {  // the scroll may land a frame late
+    await ganttView(page);
+    scrolledAfter = await scrolls();
+  }
+  check(after.from === whole.from && after.to === whole.to && scrolledAfter > scrolled,
+    `the wheel out of the whole timeline scrolls (${scrolled} -> ${scrolledAfter} px)`);
+  await page.evaluate(() => { document.body.style.paddingBottom = ''; });
+}
+
+// An unfinished task's time after its last record is drawn as silence: a striped band, not a
+// stage's solid bar, and the legend names it.
+async function checkSilence(page, report) {
+  const open = report.tasks.filter((t) => t.outcome === 'open').map((t) => t.task);
+  if (!open.length) return;
+  const rows = await page.$$eval('#gantt .gantt-row', (g) => g.map((row) => ({
+    task: row.getAttribute('data-task'),
+    silent: [...row.querySelectorAll('rect.seg.silent')].map((r) => ({ fill: r.getAttribute('fill'), h: +r.getAttribute('height') })),
+    stages: [...row.querySelectorAll('rect.seg:not(.silent)')].map((r) => ({ fill: r.getAttribute('fill'), h: +r.getAttribute('height') })),
+  })));
+  const openRows = rows.filter((r) => open.includes(r.task));
+  check(openRows.length > 0 && openRows.every((r) => r.silent.length === 1),
+    `each unfinished task ends in silence (${openRows.length} rows)`);
+  check(rows.every((r) => r.stages.every((s) => !/^url\(/.test(s.fill))) && openRows.every((r) => /^url\(#gantt-hatch\)$/.test(r.silent[0].fill)),
+    'silence is striped, every stage is a solid colour');
+  const silentH = openRows[0].silent[0].h, stageH = Math.max(...rows.flatMap((r) => r.stages.map((s) => s.h)));
+  check(silentH < stageH, `silence is thinner than a stage bar (${silentH} < ${stageH} px)`);
+  check(rows.filter((r) => !open.includes(r.task)).every((r) => r.silent.length === 0), 'a finished task has no silence');
+  check((await page.textContent('#legend-silence')).includes('silent until the log ends'), 'the legend names silence');
+}
+
+// The graph around a task is drawn at its own size: its text at least 12 px as shown; a wide
+// picture scrolls.
+async function checkGraphSize(page) {
+  const g = await page.evaluate(() => {
+    const svg = document.getElementById('graph-svg');
+    if (!svg) return null;
+    const scale = svg.getBoundingClientRect().width / Number(svg.getAttribute('width'));
+    const sizes = [...svg.querySelectorAll('text')].map((t) => parseFloat(getComputedStyle(t).fontSize) * scale);
+    const wrap = svg.closest('.graph-wrap');
+    return { scale, smallest: Math.min(...sizes), scrolls: wrap.scrollWidth > wrap.clientWidth, width: svg.getAttribute('width'), shown: wrap.clientWidth };
+  });
+  if (!g) return;
+  check(Math.abs(g.scale - 1) < 0.01, `the graph is not shrunk (scale ${g.scale.toFixed(2)})`);
+  check(g.smallest >= 12, `the graph's text is at least 12 px (${g.smallest.toFixed(1)})`);
+  if (Number(g.width) > g.shown) check(g.scrolls, `a graph wider than its pane scrolls (${g.width} px in ${g.shown})`);
+}
+
+// Task-23 in two processes: the Gantt has a header per process and the task under each, once,
+// by its short name; a log of one process has no header.
+async function checkScopedGantt(browserContext, coroner, outDir) {
+  console.log('scoped gantt');
+  const lines = [];
+  for (const pid of [5531, 5532]) {
+    for (let n = 0; n < 6; n += 1) {
+      const where = { pid, hostname: 'vm', task_id: `Task-${20 + n}` };
+      lines.push({ ...where, ts: 1 + n * 0.01, stage: 'start' }, { ...where, ts: 1.002 + n * 0.01, stage: 'fetch' });
+      if (n !== 3) lines.push({ ...where, ts: 1.004 + n * 0.01, stage: 'done' });
+    }
+  }
+  lines.push({ ts: 5, pid: 5531, hostname: 'vm', task_id: 'Task-99', stage: 'start' });
+  const log = path.join(outDir, 'scoped.jsonl');
+  fs.writeFileSync(log, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const file = path.join(outDir, 'scoped.html');
+  const run = spawnSync(coroner, ['--format', 'html', '-o', file, log], { encoding: 'utf8' });
+  check(run.status === 1, `coroner finds the hung tasks (exit ${run.status})`);
+  const page = await browserContext.newPage();
+  await page.goto('file://' + path.resolve(file));
+  await page.waitForSelector('html[data-ready="true"]', { timeout: 10000 });
+  const layout = await page.$$eval('#gantt-svg > g.gantt-group, #gantt-svg > g.gantt-row', (gs) => gs.map((g) => ({
+    group: g.classList.contains('gantt-group'), scope: g.getAttribute('data-scope'),
+    text: g.querySelector('text').firstChild.nodeValue, task: g.getAttribute('data-task') })));
+  const heads = layout.filter((x) => x.group);
+  check(heads.length === 2 && heads[0].text.startsWith('pid=5531') && heads[1].text.startsWith('pid=5532'),
+    `a header per process (${heads.map((h) => h.text).join(' | ')})`);
+  check(heads.every((h) => !h.text.includes('hostname')), 'the header leaves out the scope field that never varies');
+  const under = {};
+  let current = null;
+  for (const x of layout) {
+    if (x.group) { current = x.scope; under[current] = []; continue; }
+    check(x.scope === current, `${x.task} sits under its own process's header`);
+    under[current].push(x.text);
+  }
+  check(Object.values(under).every((names) => names.filter((n) => n === 'Task-23').length === 1),
+    'Task-23 shows once in each process, by its short name');
+  const shot = path.join(outDir, 'scoped.png');
+  await (await page.$('#timeline-panel')).screenshot({ path: shot });
+  await page.close();
+}
+
 async function main() {
   const [coroner, outDir, ...traces] = process.argv.slice(2);
   if (!coroner || !outDir || !traces.length) {
@@ -521,6 +696,7 @@ async function main() {
   try {
     for (const trace of traces) await checkReport(context, coroner, outDir, trace);
     await checkLongIds(context, coroner, outDir);
+    await checkScopedGantt(context, coroner, outDir);
   } finally {
     await context.close();
     fs.rmSync(profile, { recursive: true, force: true });

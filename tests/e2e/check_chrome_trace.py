@@ -8,6 +8,9 @@ For each trace, and for a generated log of 6000 tasks (past the 5000 that go in 
 stage slices lie inside its task slice; every flow start ("s") has its finish ("f") with the
 same id, and each end sits inside a slice of its task's track; every track is named; the
 metadata says whether all tasks or only the flagged ones are in, and the flagged ones always are.
+An await arrow leaves the waiter when it began to wait (its earliest record naming the await),
+not when the awaited task started; an unfinished task's time after its last record is one slice
+of its own, "silent until the log ends", and no stage slice reaches into it.
 """
 import json
 import os
@@ -15,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from datetime import datetime, timezone
 
 failures = 0
 
@@ -72,7 +76,7 @@ def check_trace(coroner, path, expect_all):
           "a track per task (%d, otherData says %r)" % (len(tasks), meta.get("tasks_in_trace")))
     eps = 0.002
     for e in complete:
-        if e.get("cat") != "stage":
+        if e.get("cat") not in ("stage", "silence"):
             continue
         t = tasks.get((e["pid"], e["tid"]))
         if check(t is not None, "a stage slice on a task's track: %r" % (e,)):
@@ -108,7 +112,87 @@ def check_trace(coroner, path, expect_all):
     awaits = sum(len(t["awaits"]) for t in report["tasks"])
     if awaits and expect_all:
         check(any(x[0]["name"] == "awaits" for x in flows.values()), "await arrows are drawn")
+    check_silence(complete, tasks, names, report)
+    check_await_moments(flows, names, meta, path)
     print("  %d events, %d tracks, %d flows" % (len(events), len(tasks), len(flows)))
+
+
+def track_names(names):
+    """The task of each track, without the kinds of its findings."""
+    return {key: n.split(" [")[0] for key, n in names.items()}
+
+
+def check_silence(complete, tasks, names, report):
+    """An open task ends in one silence slice from its last record; its stages stop there."""
+    task_of = track_names(names)
+    silences = defaultdict(list)
+    for e in complete:
+        if e.get("cat") == "silence":
+            silences[(e["pid"], e["tid"])].append(e)
+            check(e["name"] == "silent until the log ends", "a silence is named so: %r" % (e,))
+    by_name = defaultdict(list)
+    for key, name in task_of.items():
+        by_name[name].append(key)
+    eps = 0.002
+    for t in report["tasks"]:
+        keys = by_name.get(t["task"], [])
+        if len(keys) != 1 or t["outcome"] != "open" or not t["events"]:
+            continue
+        key = keys[0]
+        mine = silences.get(key, [])
+        if not check(len(mine) == 1, "open task %s has one silence slice (got %d)" % (t["task"], len(mine))):
+            continue
+        quiet, whole = mine[0], tasks[key]
+        check(abs(quiet["ts"] + quiet["dur"] - (whole["ts"] + whole["dur"])) <= eps,
+              "%s's silence lasts until its slice ends (the log's end)" % t["task"])
+        for e in complete:
+            if (e["pid"], e["tid"]) == key and e.get("cat") == "stage":
+                check(e["ts"] + e["dur"] <= quiet["ts"] + eps,
+                      "%s's stage %r stops where its silence starts" % (t["task"], e["name"]))
+    for key in silences:
+        ended = [t for t in report["tasks"] if t["task"] == task_of.get(key) and t["outcome"] != "open"]
+        check(not ended or len(by_name[task_of[key]]) > 1,
+              "only unfinished tasks are silent (%s)" % task_of.get(key))
+    print("  %d silent tails" % len(silences))
+
+
+def microseconds_since(iso, ts):
+    start = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return (ts - start.timestamp()) * 1e6
+
+
+def check_await_moments(flows, names, meta, path):
+    """For a log that names awaits as {"ts", "task", "awaits"}: each await arrow leaves at the
+    waiter's earliest record that names it."""
+    began = {}
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            if not isinstance(r, dict) or "awaits" not in r or "task" not in r or "ts" not in r:
+                continue
+            awaited = r["awaits"] if isinstance(r["awaits"], list) else [r["awaits"]]
+            for a in awaited:
+                key = (str(r["task"]), str(a))
+                began[key] = min(began.get(key, r["ts"]), r["ts"])
+    if not began:
+        return
+    task_of = track_names(names)
+    seen = 0
+    for pair in flows.values():
+        start = [x for x in pair if x["ph"] == "s"]
+        finish = [x for x in pair if x["ph"] == "f"]
+        if not start or not finish or start[0]["name"] != "awaits":
+            continue
+        key = (task_of[(start[0]["pid"], start[0]["tid"])], task_of[(finish[0]["pid"], finish[0]["tid"])])
+        if key not in began:
+            continue
+        seen += 1
+        want = microseconds_since(meta["log_start"], began[key])
+        check(abs(start[0]["ts"] - want) <= 1.5,
+              "the arrow %s awaits %s leaves when the wait began (+%.1fus, got +%.1fus)"
+              % (key[0], key[1], want, start[0]["ts"]))
+    check(seen > 0, "await arrows of the log's named awaits are drawn")
+    print("  %d await arrows leave when their wait began" % seen)
 
 
 def big_log(directory):
@@ -132,6 +216,27 @@ def big_log(directory):
     return path
 
 
+def check_big_log_wait(coroner, path):
+    """waiter began to wait on stuck 2 ms after stuck started: the arrow leaves then, and
+    stuck's track ends in silence, not in a stage 'work' lasting until the log ends."""
+    doc = json.loads(run(coroner, "--format", "chrome", path))
+    events = doc["traceEvents"]
+    tid = {e["args"]["name"].split(" [")[0]: e["tid"] for e in events
+           if e["ph"] == "M" and e["name"] == "thread_name"}
+    slices = {(e["tid"], e.get("cat")): e for e in events if e["ph"] == "X"}
+    stuck_start = slices[(tid["stuck"], "task")]["ts"]
+    arrows = [e for e in events if e["ph"] == "s" and e["name"] == "awaits" and e["tid"] == tid["waiter"]]
+    if check(len(arrows) == 1, "waiter has one await arrow"):
+        check(abs(arrows[0]["ts"] - (stuck_start + 2000)) <= 1.5,
+              "the arrow leaves 2 ms after stuck started, when waiter began to wait (%.1f, stuck at %.1f)"
+              % (arrows[0]["ts"], stuck_start))
+    quiet = slices.get((tid["stuck"], "silence"))
+    if check(quiet is not None, "stuck's track has a silence slice"):
+        check(abs(quiet["ts"] - (stuck_start + 1000)) <= 1.5, "its silence starts at its last record")
+        check(quiet.get("cname") == "grey", "silence has a colour of its own (cname grey)")
+        check(quiet["args"].get("last_stage") == "work", "silence says the stage it fell silent in")
+
+
 def main():
     if len(sys.argv) < 3:
         raise SystemExit(__doc__)
@@ -139,7 +244,9 @@ def main():
     for path in sys.argv[2:]:
         check_trace(coroner, path, expect_all=True)
     with tempfile.TemporaryDirectory() as d:
-        check_trace(coroner, big_log(d), expect_all=False)
+        big = big_log(d)
+        check_trace(coroner, big, expect_all=False)
+        check_big_log_wait(coroner, big)
     print("%d check(s) failed" % failures if failures else "chrome trace: all checks passed")
     return 1 if failures else 0
 

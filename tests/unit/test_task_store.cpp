@@ -83,3 +83,24 @@ TEST_CASE("coroner::TaskStore stage names: a folded name keeps its meaning") {
   for (const auto& st : store.stage_stats()) records += st.records;
   CHECK(records == stages.size());  // the statistics kept every record
 }
+
+TEST_CASE("coroner::TaskStore await_began: the waiter's earliest record that names the await") {
+  coroner::Vocabulary vocabulary;
+  coroner::TaskStore store(vocabulary, 100, false);
+  store.on_record(record_in("db", "connect", 1000));
+  store.on_record(record_in("api", "start", 2000));
+  // Named at 5000, then again at 9000, and at 4000 by a record that arrives late.
+  const std::string api_name = "api", waiting = "waiting";  // the record's views point here
+  for (int64_t time : {int64_t(5000), int64_t(9000), int64_t(4000)}) {
+    coroner::RawRecord r = record_in(api_name, waiting, time);
+    r.awaits.push_back("db");
+    store.on_record(r);
+  }
+  store.finish();
+  uint32_t api = store.find_task(0, "api"), db = store.find_task(0, "db");
+  REQUIRE(api != coroner::kNone);
+  REQUIRE(db != coroner::kNone);
+  CHECK(store.await_began(api, db) == 4000);
+  // Not when the awaited task started, and nothing for an await never named.
+  CHECK(store.await_began(db, api) == std::nullopt);
+}

@@ -664,6 +664,9 @@ function renderDetail(x) {
   }
   box.appendChild(el('h3', { text: 'Tasks around it' }));
   box.appendChild(graphView(x.subject));
+  /* A picture wider than the pane opens on the task itself. */
+  var wrap = box.querySelector('.graph-wrap');
+  wrap.scrollLeft = Math.max(0, Number(wrap.getAttribute('data-focus-x')) - wrap.clientWidth / 3);
 }
 
 function chainView(list, rootLast) {
@@ -686,11 +689,13 @@ function chainView(list, rootLast) {
 function taskBar(t) {
   var W = 420, H = 26, span = Math.max(t.end - t.start, 1);
   var svg = sv('svg', { width: '100%', height: H, viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none', 'aria-label': 'stages of ' + t.t.task });
+  svg.appendChild(sv('defs', null, hatchPattern('bar-hatch')));
   segments(t).forEach(function (s) {
     var x = (s.from - t.start) / span * W, w = Math.max((s.to - s.from) / span * W, 1.5);
-    var r = sv('rect', { class: 'seg' + (s.silent ? ' silent' : ''), x: x, y: 3, width: w, height: H - 6, rx: 2, fill: s.colour,
-      style: s.silent ? 'stroke:' + s.colour : null });
-    tipOn(r, function () { return segText(t, s); });
+    var tip = function () { return segText(t, s); };
+    if (s.silent) { silenceBar(svg, x, 0, w, H, s, 'bar-hatch', tip); return; }
+    var r = sv('rect', { class: 'seg', x: x, y: 3, width: w, height: H - 6, rx: 2, fill: s.colour });
+    tipOn(r, tip);
     svg.appendChild(r);
   });
   return svg;
@@ -759,11 +764,36 @@ function renderLegend() {
   Object.keys(names).sort(function (a, b) { return names[b] - names[a]; }).slice(0, 12).forEach(function (n) {
     box.appendChild(el('span', null, [el('i', { style: 'background:' + stageColour(n) }), n]));
   });
-  box.appendChild(el('span', null, [el('i', { style: 'border:1px dashed var(--faint)' }), 'silent until the log ends']));
+  box.appendChild(el('span', { id: 'legend-silence' }, [el('i', { class: 'swatch-silence' }), 'silent until the log ends']));
+}
+
+/* The Gantt shows its rows over a visible range of time, [from, to], inside the whole [t0, t1]:
+   the wheel, a drag, the keys and the buttons move that range; the rows stay. */
+var gantt = { items: [], tasks: 0, t0: 0, t1: 1, from: 0, to: 1, plot: 1 };
+var GANTT_LABEL = 190, GANTT_PAD = 16, GANTT_ROW = 24, GANTT_HEAD = 22, GANTT_TOP = 26;
+
+/* The flagged tasks that match the filter, by start; under a header per scope when the log's
+   scopes differ (as Perfetto puts a process's tracks under it), so Task-23 of two processes is
+   two rows in two groups, not one name twice. */
+function ganttItems(rows) {
+  if (!(P.scope_fields && P.scope_fields.length)) return rows.map(function (t) { return { task: t }; });
+  var groups = {}, order = [];
+  rows.forEach(function (t) {
+    var key = scopeText(t.t.scope);
+    if (!(key in groups)) { groups[key] = []; order.push(key); }
+    groups[key].push(t);
+  });
+  var items = [];
+  order.forEach(function (key) {
+    var first = groups[key][0].t.scope, every = [];
+    for (var k in first) every.push(k + '=' + first[k]);
+    items.push({ group: key || '(no scope)', whole: every.join(' '), count: groups[key].length });
+    groups[key].forEach(function (t) { items.push({ task: t, group: key }); });
+  });
+  return items;
 }
 
 function renderGantt() {
-  var box = clear(document.getElementById('gantt'));
   var note = document.getElementById('gantt-note');
   var kind = kindFilter.value, needle = taskFilter.value.trim().toLowerCase();
   var rows = tasks.filter(function (t) {
@@ -773,47 +803,211 @@ function renderGantt() {
   var total = rows.length;
   rows = rows.slice(0, GANTT_ROWS);
   note.textContent = total > GANTT_ROWS ? 'The first ' + num(GANTT_ROWS) + ' of ' + num(total) + ' flagged tasks, by start; filter the table to see others.' : '';
-  if (!rows.length) {
-    box.appendChild(el('div', { class: 'empty', text: tasks.length ? 'No flagged task matches the filter.' : 'No flagged task: nothing to draw.' }));
-    return;
-  }
   var t0 = Infinity, t1 = -Infinity;
   rows.forEach(function (t) { t0 = Math.min(t0, t.start); t1 = Math.max(t1, t.end); });
+  if (!rows.length) { t0 = 0; t1 = 1; }
   if (t1 <= t0) t1 = t0 + 1;
-  var W = Math.max(box.clientWidth, 640), LABEL = 190, PAD = 16, ROW = 24, TOP = 26;
-  var plot = W - LABEL - PAD;
-  var X = function (u) { return LABEL + (u - t0) / (t1 - t0) * plot; };
-  var H = TOP + rows.length * ROW + 6;
-  var svg = sv('svg', { width: W, height: H, id: 'gantt-svg', role: 'img', 'aria-label': 'Gantt timeline of ' + rows.length + ' flagged tasks' });
+  gantt.items = ganttItems(rows);
+  gantt.tasks = rows.length;
+  gantt.t0 = gantt.from = t0;
+  gantt.t1 = gantt.to = t1;
+  drawGantt();
+}
+
+/* An axis label precise enough that two ticks `step` apart read differently. */
+function tickLabel(v, step) {
+  if (v < 100 * step) return '+' + dur(v);
+  var digits = Math.max(0, Math.ceil(-Math.log10(step / 1e6) - 1e-9));
+  var m = Math.floor(v / 60e6);
+  return '+' + (m ? m + 'm' : '') + ((v - m * 60e6) / 1e6).toFixed(digits) + 's';
+}
+
+function drawGantt() {
+  var box = document.getElementById('gantt');
+  updateZoomControls();
+  if (!gantt.tasks) {
+    clear(box).appendChild(el('div', { class: 'empty', text: tasks.length ? 'No flagged task matches the filter.' : 'No flagged task: nothing to draw.' }));
+    return;
+  }
+  var from = gantt.from, to = gantt.to;
+  var W = Math.max(box.clientWidth, 640), LABEL = GANTT_LABEL, ROW = GANTT_ROW, TOP = GANTT_TOP;
+  var plot = gantt.plot = W - LABEL - GANTT_PAD;
+  var X = function (u) { return LABEL + (u - from) / (to - from) * plot; };
+  /* Far outside the view a bar is cut: the clip hides it, and huge coordinates draw badly. */
+  var clampX = function (x) { return Math.min(Math.max(x, LABEL - 8), LABEL + plot + 8); };
+  var H = TOP + 6;
+  gantt.items.forEach(function (item) { H += item.task ? ROW : GANTT_HEAD; });
+  var svg = sv('svg', { width: W, height: H, id: 'gantt-svg', role: 'img', 'aria-label': 'Gantt timeline of ' + gantt.tasks + ' flagged tasks',
+    'data-view-from': from - LOG_START, 'data-view-to': to - LOG_START });
+  svg.appendChild(sv('defs', null, [
+    sv('clipPath', { id: 'gantt-clip' }, sv('rect', { x: LABEL, y: 0, width: plot, height: H })),
+    hatchPattern('gantt-hatch')]));
   var axis = sv('g', { class: 'axis' });
-  var step = niceStep(t1 - t0, Math.max(2, Math.floor(plot / 110)));
-  for (var v = Math.ceil((t0 - LOG_START) / step) * step; LOG_START + v <= t1; v += step) {
-    var x = X(LOG_START + v);
+  var step = niceStep(to - from, Math.max(2, Math.floor(plot / 110)));
+  var first = Math.ceil((from - LOG_START) / step);
+  for (var k = first; LOG_START + k * step <= to; ++k) {
+    var v = k * step, x = X(LOG_START + v);
     axis.appendChild(sv('line', { x1: x, x2: x, y1: TOP - 6, y2: H }));
-    if (x + 50 < W) axis.appendChild(sv('text', { x: x + 3, y: TOP - 10, text: '+' + dur(v) }));
+    if (x + 50 < W) axis.appendChild(sv('text', { x: x + 3, y: TOP - 10, text: tickLabel(v, step) }));
   }
   svg.appendChild(axis);
-  rows.forEach(function (t, r) {
-    var y = TOP + r * ROW;
+  var y = TOP;
+  gantt.items.forEach(function (item) {
+    if (!item.task) {
+      var head = sv('g', { class: 'gantt-group', 'data-scope': item.group });
+      head.appendChild(sv('rect', { class: 'group-bg', x: 0, y: y, width: W, height: GANTT_HEAD }));
+      var name = sv('text', { class: 'group-name', x: 6, y: y + 15, text: item.group + ' \u00b7 ' + num(item.count) + (item.count === 1 ? ' task' : ' tasks') });
+      name.appendChild(sv('title', { text: item.whole }));
+      head.appendChild(name);
+      svg.appendChild(head);
+      y += GANTT_HEAD;
+      return;
+    }
+    var t = item.task;
     var worst = t.findings.slice().sort(function (a, b) { return SEV_RANK[a.f.severity] - SEV_RANK[b.f.severity]; })[0];
-    var g = sv('g', { class: 'gantt-row' + (selected && selected.task === t ? ' selected' : ''), 'data-task-index': t.i, 'data-task': t.t.task });
+    var g = sv('g', { class: 'gantt-row' + (selected && selected.task === t ? ' selected' : ''), 'data-task-index': t.i, 'data-task': t.t.task,
+      'data-scope': item.group === undefined ? null : item.group });
     g.appendChild(sv('rect', { class: 'row-bg', x: 0, y: y, width: W, height: ROW }));
     g.appendChild(sv('circle', { cx: 8, cy: y + ROW / 2, r: 4, fill: cssVar('--' + (worst ? worst.f.severity : 'info')) }));
     var label = sv('text', { class: 'label-task', x: 18, y: y + ROW / 2 + 4, text: shortId(t.t.task, 22) });
     label.appendChild(sv('title', { text: t.t.task }));
     g.appendChild(label);
+    var bars = sv('g', { 'clip-path': 'url(#gantt-clip)' });
     segments(t).forEach(function (s) {
-      var x0 = X(s.from), w = Math.max(X(s.to) - x0, s.end ? 2 : 1.5);
-      var rect = sv('rect', { class: 'seg' + (s.silent ? ' silent' : ''), x: x0, y: y + 4, width: w, height: ROW - 8, rx: 2,
-        fill: s.end ? cssVar('--' + t.t.outcome) : s.colour, style: s.silent ? 'stroke:' + s.colour : null, 'data-stage': s.name });
-      tipOn(rect, function () { return segText(t, s); });
-      g.appendChild(rect);
-      if (s.event.error) g.appendChild(sv('line', { class: 'tick-err', x1: x0, x2: x0, y1: y + 2, y2: y + ROW - 2 }));
+      if (s.to < from || s.from > to) return;
+      var x0 = clampX(X(s.from)), w = Math.max(clampX(X(s.to)) - x0, s.end ? 2 : 1.5);
+      var tip = function () { return segText(t, s); };
+      if (s.silent) {
+        silenceBar(bars, x0, y, w, ROW, s, 'gantt-hatch', tip);
+      } else {
+        var rect = sv('rect', { class: 'seg', x: x0, y: y + 4, width: w, height: ROW - 8, rx: 2,
+          fill: s.end ? cssVar('--' + t.t.outcome) : s.colour, 'data-stage': s.name });
+        tipOn(rect, tip);
+        bars.appendChild(rect);
+      }
+      if (s.event.error) bars.appendChild(sv('line', { class: 'tick-err', x1: x0, x2: x0, y1: y + 2, y2: y + ROW - 2 }));
     });
+    g.appendChild(bars);
     g.addEventListener('click', function () { if (t.findings.length) select(t.findings[0]); });
     svg.appendChild(g);
+    y += ROW;
   });
-  box.appendChild(svg);
+  /* Replaced in place: the rows keep their scroll position while the view moves. */
+  var old = box.querySelector('svg');
+  if (old) box.replaceChild(svg, old);
+  else clear(box).appendChild(svg);
+}
+
+/* Diagonal stripes: the look of "nothing was logged here" in the Gantt, the bar and the legend. */
+function hatchPattern(id) {
+  return sv('pattern', { id: id, width: 6, height: 6, patternUnits: 'userSpaceOnUse', patternTransform: 'rotate(45)' },
+    sv('rect', { width: 1.5, height: 6, fill: cssVar('--faint'), 'fill-opacity': 0.7 }));
+}
+
+/* A task's time after its last record: a tick of the stage it fell silent in, then a thin striped
+   band, unlike any stage's solid bar. */
+function silenceBar(parent, x0, y, w, rowHeight, s, hatch, tip) {
+  var band = sv('rect', { class: 'seg silent', x: x0, y: y + rowHeight / 2 - 4, width: w, height: 8,
+    fill: 'url(#' + hatch + ')', 'data-stage': s.name });
+  var mark = sv('rect', { class: 'silent-mark', x: x0, y: y + 4, width: 3, height: rowHeight - 8, fill: s.colour });
+  tipOn(band, tip);
+  tipOn(mark, tip);
+  parent.appendChild(band);
+  parent.appendChild(mark);
+}
+
+/* ---------- zoom and pan of the Gantt ---------- */
+function setView(from, to) {
+  var full = gantt.t1 - gantt.t0;
+  /* Down to a hundred-thousandth of the whole, and at least a microsecond. */
+  var span = Math.min(Math.max(to - from, full / 1e5, 1), full);
+  from = Math.min(Math.max(from, gantt.t0), gantt.t1 - span);
+  if (from === gantt.from && from + span === gantt.to) return;
+  gantt.from = from;
+  gantt.to = from + span;
+  scheduleGantt();
+}
+/* factor < 1 zooms in; the moment `at` stays where it is on the screen. */
+function zoomAt(factor, at) { setView(at - (at - gantt.from) * factor, at + (gantt.to - at) * factor); }
+function zoomCentre(factor) { zoomAt(factor, (gantt.from + gantt.to) / 2); }
+function panBy(us) { setView(gantt.from + us, gantt.to + us); }
+function resetView() { setView(gantt.t0, gantt.t1); }
+var ganttFrame = null;
+function scheduleGantt() {
+  if (ganttFrame === null) ganttFrame = requestAnimationFrame(function () { ganttFrame = null; drawGantt(); });
+}
+
+function updateZoomControls() {
+  var whole = gantt.from <= gantt.t0 && gantt.to >= gantt.t1;
+  document.getElementById('zoom-reset').disabled = whole;
+  document.getElementById('zoom-out').disabled = whole;
+  document.getElementById('gantt-range').textContent = whole ? 'the whole timeline (' + dur(gantt.t1 - gantt.t0) + ')'
+    : tickLabel(gantt.from - LOG_START, gantt.to - gantt.from) + ' to ' + tickLabel(gantt.to - LOG_START, gantt.to - gantt.from) +
+      ' (' + dur(gantt.to - gantt.from) + ' of ' + dur(gantt.t1 - gantt.t0) + ')';
+}
+
+function setupZoom() {
+  var box = document.getElementById('gantt');
+  var drag = null, swallowClick = false;
+  /* The pointer's x in the plot, or null over the names column (the wheel scrolls the rows there). */
+  function plotX(ev) {
+    var svg = box.querySelector('svg');
+    if (!svg) return null;
+    var x = ev.clientX - svg.getBoundingClientRect().left - GANTT_LABEL;
+    return x >= 0 ? x : null;
+  }
+  function timeAt(x) { return gantt.from + x / gantt.plot * (gantt.to - gantt.from); }
+  box.addEventListener('wheel', function (ev) {
+    var x = plotX(ev);
+    if (x === null || !gantt.tasks) return;
+    var unit = ev.deltaMode === 1 ? 16 : ev.deltaMode === 2 ? box.clientHeight : 1;
+    var dx = ev.deltaX * unit, dy = ev.deltaY * unit;
+    if (ev.shiftKey && !dx) { dx = dy; dy = 0; }
+    /* Zooming out past the whole timeline scrolls the page instead: the wheel is never trapped. */
+    var whole = gantt.from <= gantt.t0 && gantt.to >= gantt.t1;
+    if (whole && Math.abs(dy) >= Math.abs(dx) && dy > 0) return;
+    ev.preventDefault();
+    if (Math.abs(dx) > Math.abs(dy)) panBy(dx / gantt.plot * (gantt.to - gantt.from));
+    else zoomAt(Math.exp(dy * 0.002), timeAt(x));
+  }, { passive: false });
+  box.addEventListener('pointerdown', function (ev) {
+    swallowClick = false;
+    if (ev.button !== 0 || plotX(ev) === null) return;
+    drag = { x: ev.clientX, from: gantt.from, to: gantt.to, moved: false };
+  });
+  window.addEventListener('pointermove', function (ev) {
+    if (!drag) return;
+    var dx = ev.clientX - drag.x;
+    if (!drag.moved && Math.abs(dx) < 4) return;  /* a click that trembles is still a click */
+    drag.moved = true;
+    box.classList.add('dragging');
+    hideTip();
+    var dt = -dx / gantt.plot * (drag.to - drag.from);
+    setView(drag.from + dt, drag.to + dt);
+  });
+  window.addEventListener('pointerup', function () {
+    if (drag && drag.moved) swallowClick = true;
+    drag = null;
+    box.classList.remove('dragging');
+  });
+  /* The click that ends a drag selects nothing. */
+  box.addEventListener('click', function (ev) {
+    if (swallowClick) { ev.stopPropagation(); swallowClick = false; }
+  }, true);
+  box.addEventListener('keydown', function (ev) {
+    if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    var span = gantt.to - gantt.from;
+    if (ev.key === '+' || ev.key === '=') zoomCentre(0.5);
+    else if (ev.key === '-' || ev.key === '_') zoomCentre(2);
+    else if (ev.key === 'ArrowLeft') panBy(-span / 5);
+    else if (ev.key === 'ArrowRight') panBy(span / 5);
+    else if (ev.key === '0') resetView();
+    else return;
+    ev.preventDefault();
+  });
+  document.getElementById('zoom-in').addEventListener('click', function () { zoomCentre(0.5); });
+  document.getElementById('zoom-out').addEventListener('click', function () { zoomCentre(2); });
+  document.getElementById('zoom-reset').addEventListener('click', resetView);
 }
 
 /* ---------- the graph around a task: laid out in layers by await and spawn depth ---------- */
@@ -860,7 +1054,7 @@ function graphView(subject) {
       layers[k].forEach(function (id, i) { pos[id] = i; });
     });
   }
-  var NW = 150, NH = 40, GX = 56, GY = 16, M = 12;
+  var NW = 176, NH = 42, GX = 56, GY = 16, M = 12;
   var tallest = 0;
   keys.forEach(function (k) { tallest = Math.max(tallest, layers[k].length); });
   var W = M * 2 + keys.length * NW + (keys.length - 1) * GX;
@@ -870,9 +1064,8 @@ function graphView(subject) {
     var col = layers[k], offset = (tallest - col.length) * (NH + GY) / 2;
     col.forEach(function (id, i) { xy[id] = { x: M + c * (NW + GX), y: M + offset + i * (NH + GY) }; });
   });
-  /* Shrinks to the pane down to 60% of its size, then scrolls. */
-  var svg = sv('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, id: 'graph-svg', role: 'img',
-    style: 'width:100%;height:auto;max-width:' + W + 'px;min-width:' + Math.round(W * 0.6) + 'px', 'aria-label': 'tasks around ' + P.nodes[subject.node].task });
+  /* Drawn at its own size, its text as large as the page's: a wide picture scrolls, never shrinks. */
+  var svg = sv('svg', { width: W, height: H, id: 'graph-svg', role: 'img', 'aria-label': 'tasks around ' + P.nodes[subject.node].task });
   var defs = sv('defs');
   ['spawned', 'awaits', 'blocking'].forEach(function (k) {
     var colour = cssVar(k === 'spawned' ? '--faint' : k === 'awaits' ? '--info' : '--error');
@@ -905,12 +1098,12 @@ function graphView(subject) {
     var g = sv('g', { class: cls, transform: 'translate(' + p.x + ',' + p.y + ')', 'data-task': n.task });
     g.appendChild(sv('rect', { width: NW, height: NH, rx: 7, fill: cssVar('--panel') }));
     g.appendChild(sv('rect', { width: 5, height: NH, rx: 2, fill: cssVar('--' + n.outcome), stroke: 'none' }));
-    var name = sv('text', { class: 'id', x: 12, y: 16, text: shortId(n.task, 19) });
+    var name = sv('text', { class: 'id', x: 12, y: 17, text: shortId(n.task, 21) });
     name.appendChild(sv('title', { text: n.task }));
     g.appendChild(name);
     var sub = n.logged ? n.outcome : 'never logged';
     if (n.kinds.length) sub += ' \u00b7 ' + n.kinds.join(', ');
-    g.appendChild(sv('text', { x: 12, y: 31, fill: cssVar('--muted'), text: sub.length > 26 ? sub.slice(0, 25) + '\u2026' : sub }));
+    g.appendChild(sv('text', { x: 12, y: 33, fill: cssVar('--muted'), text: sub.length > 25 ? sub.slice(0, 24) + '\u2026' : sub }));
     tipOn(g, function () {
       return n.task + (n.scope ? ' (' + n.scope + ')' : '') + '\n' + (n.logged ? 'outcome: ' + n.outcome : 'named by other tasks, never logged') +
         (n.kinds.length ? '\nfindings: ' + n.kinds.join(', ') : '') + (n.subject !== null && id !== subject.node ? '\nclick to show it' : '');
@@ -918,7 +1111,9 @@ function graphView(subject) {
     if (n.subject !== null && id !== subject.node) g.addEventListener('click', function () { hideTip(); selectSubject(n.subject); });
     svg.appendChild(g);
   });
-  var wrap = el('div', { class: 'graph-wrap' }, svg);
+  /* A Tab stop, so that the keyboard can scroll a picture wider than the pane. */
+  var wrap = el('div', { class: 'graph-wrap', tabindex: '0', role: 'group', 'aria-label': 'tasks around ' + P.nodes[subject.node].task + ', scrolls',
+    'data-focus-x': xy[subject.node].x }, svg);
   if (ids.length === 1) {
     return el('div', null, [wrap, el('div', { class: 'muted small', style: 'margin-top:6px', text: 'No parent, child or await of this task is in the log.' })]);
   }
@@ -982,13 +1177,14 @@ renderNotes();
 renderProblems(PROBLEMS_SHOWN);
 renderKindOptions();
 setupTable();
+setupZoom();
 renderLegend();
 renderHistograms();
 applyFilter();
 var resizeTimer = null;
 window.addEventListener('resize', function () {
   clearTimeout(resizeTimer);
-  resizeTimer = setTimeout(renderGantt, 120);
+  resizeTimer = setTimeout(drawGantt, 120);
 });
 var firstFlagged = findings.filter(function (x) { return x.task !== null; })[0] || findings[0];
 var linked = findingAt(location.hash);
