@@ -12,11 +12,7 @@ namespace {
 // "title": what an eliot action or a span is ("fetch in job"), null for a task named by its id.
 void write_title(JsonWriter& w, const TaskStore& store, uint32_t task) {
   std::string title = store.task_title(task);
-  w.key("title");
-  if (title.empty())
-    w.null();
-  else
-    w.value(title);
+  w.key("title").text_or_null(title);
 }
 
 std::string file_name(const TaskStore& store, uint32_t file) {
@@ -49,16 +45,8 @@ void write_root_cause(JsonWriter& w, const ReportInput& in, uint32_t task) {
   w.begin_object();
   w.key("task").value(store.task_label(task));
   w.key("outcome").value(to_string(root.outcome));
-  w.key("stage");
-  if (root.stage == kNone)
-    w.null();
-  else
-    w.value(store.words().view(root.stage));
-  w.key("error");
-  if (root.error.empty())
-    w.null();
-  else
-    w.value(root.error);
+  w.key("stage").text_or_null(report::word(store, root.stage));
+  w.key("error").text_or_null(root.error);
   w.key("last_record").value(format_time(root.last_time));
   w.key("silent_s").seconds(root.silent);
   w.key("where");
@@ -73,11 +61,7 @@ void write_finding(JsonWriter& w, const ReportInput& in, const Finding& f) {
   const TaskStore& store = in.store;
   w.begin_object();
   w.key("kind").value(to_string(f.kind));
-  w.key("subkind");
-  if (f.subkind.empty())
-    w.null();
-  else
-    w.value(f.subkind);
+  w.key("subkind").text_or_null(f.subkind);
   w.key("task").value(store.task_value(f.task));
   write_title(w, store, f.task);
   w.key("scope");
@@ -85,11 +69,7 @@ void write_finding(JsonWriter& w, const ReportInput& in, const Finding& f) {
   w.key("severity").value(to_string(f.severity));
   w.key("reason").value(f.reason);
   w.key("detail").value(f.detail);
-  w.key("stage");
-  if (f.stage == kNone)
-    w.null();
-  else
-    w.value(store.words().view(f.stage));
+  w.key("stage").text_or_null(report::word(store, f.stage));
   w.key("time").value(format_time(f.time));
   w.key("outcome").value(to_string(in.analysis.outcomes[f.task].outcome));
   w.key("chain");
@@ -115,21 +95,9 @@ void write_problem(JsonWriter& w, const ReportInput& in, const report::Problem& 
   const TaskStore& store = in.store;
   w.begin_object();
   w.key("kind").value(to_string(p.kind));
-  w.key("subkind");
-  if (p.subkind.empty())
-    w.null();
-  else
-    w.value(p.subkind);
-  w.key("stage");
-  if (p.stage == kNone)
-    w.null();
-  else
-    w.value(store.words().view(p.stage));
-  w.key("error_type");
-  if (p.error_type.empty())
-    w.null();
-  else
-    w.value(p.error_type);
+  w.key("subkind").text_or_null(p.subkind);
+  w.key("stage").text_or_null(report::word(store, p.stage));
+  w.key("error_type").text_or_null(p.error_type);
   w.key("title").value(report::problem_title(in, p));
   w.key("count").value(uint64_t(p.findings.size()));
   w.key("first").value(format_time(p.first));
@@ -162,11 +130,7 @@ void write_events(JsonWriter& w, const ReportInput& in, uint32_t task, size_t la
   for (const auto& row : report::timeline_rows(in.store, task, last_n)) {
     w.begin_object();
     w.key("time").value(format_time(row.event->time));
-    w.key("stage");
-    if (row.stage.empty())
-      w.null();
-    else
-      w.value(row.stage);
+    w.key("stage").text_or_null(row.stage);
     if (!row.status.empty()) w.key("status").value(row.status);
     w.key("since_previous_s").seconds(row.gap);
     if (!row.error.empty()) w.key("error").value(row.error);
@@ -321,11 +285,7 @@ void write_summary(JsonWriter& w, const ReportInput& in) {
   // What the log cannot tell, beside hung tasks: null when it can.
   std::string note =
       by_kind[size_t(FindingKind::hung)] > 0 ? report::no_edges_note(in) : std::string();
-  w.key("note");
-  if (note.empty())
-    w.null();
-  else
-    w.value(note);
+  w.key("note").text_or_null(note);
   w.end_object();
 }
 

@@ -27,6 +27,8 @@ class JsonWriter {
   JsonWriter& value(double number);
   JsonWriter& value(bool flag);
   JsonWriter& null();
+  // The text, or null when it is empty: a field the report has no value for.
+  JsonWriter& text_or_null(std::string_view text) { return text.empty() ? null() : value(text); }
   // Seconds with microsecond precision, from nanoseconds.
   JsonWriter& seconds(int64_t ns);
 
