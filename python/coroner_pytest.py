@@ -27,8 +27,9 @@ Rules a test suite needs:
   leaked. Tasks pending when the test started, or made by its setup on a loop that is still
   open at its end (a module or session fixture's, on its own loop), are not the test's. A plain
   asyncio.run inside the test is judged the same way just before it cancels what is left.
-- An exception the test expects (pytest.raises) is not swallowed: a swallowed-error finding for
-  an exception that pytest.raises caught in that test is dropped.
+- An exception the test expects (pytest.raises, as a context or as pytest.raises(E, f, ...)) is
+  not swallowed: a swallowed-error finding for an exception that pytest.raises caught in that
+  test is dropped.
 - A task created in one test and collected in a later one is charged to the one that created
   it: the garbage is collected at the end of each test, and an asyncio message naming a task of
   an earlier test is moved to that test's log and reported at the end of the session.
@@ -169,6 +170,7 @@ class _Plugin:
         self.loop_init = asyncio.BaseEventLoop.__init__
         self.cancel_all = asyncio.runners._cancel_all_tasks
         self.raises_exit = _raises_context().__exit__
+        self.raises = pytest.raises
 
         def __init__(loop, *args, **kwargs):
             plugin.loop_init(loop, *args, **kwargs)
@@ -190,14 +192,23 @@ class _Plugin:
                 plugin.expected.append(exc)
             return caught
 
+        def raises(expected_exception, *args, **kwargs):
+            # The function form, pytest.raises(E, f, *args), catches without a context.
+            outcome = plugin.raises(expected_exception, *args, **kwargs)
+            if args:
+                plugin.expected.append(outcome.value)
+            return outcome
+
         asyncio.BaseEventLoop.__init__ = __init__
         asyncio.runners._cancel_all_tasks = _cancel_all_tasks
         _raises_context().__exit__ = raises_exit
+        pytest.raises = raises
 
     def _unpatch(self):
         asyncio.BaseEventLoop.__init__ = self.loop_init
         asyncio.runners._cancel_all_tasks = self.cancel_all
         _raises_context().__exit__ = self.raises_exit
+        pytest.raises = self.raises
 
     # ------------------------------------------------------------ one test
 

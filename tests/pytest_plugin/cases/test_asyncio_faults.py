@@ -114,6 +114,15 @@ async def test_expects_an_error_with_pytest_raises():
 
 
 @pytest.mark.asyncio
+async def test_expects_an_error_with_the_function_form_of_pytest_raises():
+    def parse():
+        with stage("parse"):
+            raise ValueError("bad input")
+
+    pytest.raises(ValueError, parse)
+
+
+@pytest.mark.asyncio
 async def test_awaits_a_failing_task_under_pytest_raises():
     async def fail():
         with stage("charge"):
