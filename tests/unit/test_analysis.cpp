@@ -55,6 +55,13 @@ struct Run {
       if (store->task_value(t) == value) out.push_back(t);
     return out;
   }
+  // The task of that value in the process `pid` (a log with several processes).
+  uint32_t task_in_pid(std::string_view value, std::string_view pid) const {
+    for (uint32_t t : tasks_named(value))
+      if (store->task_label(t).find("pid=" + std::string(pid)) != std::string::npos) return t;
+    FAIL("no task " << value << " in pid " << pid);
+    return 0;
+  }
   uint32_t task(std::string_view value) const {
     auto found = tasks_named(value);
     INFO("task " << value);
@@ -736,10 +743,7 @@ TEST_CASE("coroner::analysis shutdown: cancellations, rhythms and retried timeou
 TEST_CASE("coroner::analysis the asyncio module's wait, pending and exit records") {
   auto run = analyse("unit/logs/module_exit.jsonl");
   auto in = [&](std::string_view value, std::string_view pid) {
-    for (uint32_t t : run->tasks_named(value))
-      if (run->store->task_label(t).find("pid=" + std::string(pid)) != std::string::npos) return t;
-    FAIL("no task " << value << " in pid " << pid);
-    return uint32_t(0);
+    return run->task_in_pid(value, pid);
   };
   auto kinds_of = [&](uint32_t task) {
     Kinds out;
@@ -812,10 +816,7 @@ TEST_CASE("coroner::analysis a task pending when its test ended leaked") {
   // program whose stop is an ordinary exit, with a task pending after the same few milliseconds.
   auto run = analyse("unit/logs/test_end.jsonl");
   auto in = [&](std::string_view value, std::string_view pid) {
-    for (uint32_t t : run->tasks_named(value))
-      if (run->store->task_label(t).find("pid=" + std::string(pid)) != std::string::npos) return t;
-    FAIL("no task " << value << " in pid " << pid);
-    return uint32_t(0);
+    return run->task_in_pid(value, pid);
   };
   auto kinds_of = [&](uint32_t task) {
     Kinds out;
