@@ -21,6 +21,7 @@
 #include "coroner/interner.hpp"
 #include "coroner/record.hpp"
 #include "coroner/stage_stats.hpp"
+#include "coroner/state.hpp"
 #include "coroner/vocabulary.hpp"
 
 namespace coroner {
@@ -221,7 +222,8 @@ struct InputCounts {
 // A scope as interned, "pid=5531\x1fhostname=vm", as (name, value) pairs.
 std::vector<std::pair<std::string_view, std::string_view>> scope_parts(std::string_view scope);
 
-class TaskStore : public RecordSink {
+// A StateSink: the records of partial states replay into it as they would have been read.
+class TaskStore : public StateSink {
  public:
   static constexpr size_t kKeptBadLines = 5;
 
@@ -242,7 +244,7 @@ class TaskStore : public RecordSink {
   bool finished() const { return finished_; }
 
   // Adds a file name; records then carry its index.
-  uint32_t add_file(std::string name) {
+  uint32_t add_file(std::string name) override {
     files_.push_back(std::move(name));
     utc_offsets_.emplace_back();
     return uint32_t(files_.size() - 1);
@@ -253,7 +255,7 @@ class TaskStore : public RecordSink {
     until_ = until;
   }
   // A note about an input that was damaged but read (a truncated gzip): reported, not fatal.
-  void add_damage(std::string note) { damage_.push_back(std::move(note)); }
+  void add_damage(std::string note) override { damage_.push_back(std::move(note)); }
 
   // What an eliot action or a span is, beside its id: its type or name, and its root's
   // ("fetch in job"); "" for the tasks of other dialects, whose ids are names already.

@@ -17,6 +17,7 @@
 #include "coroner/ingest.hpp"
 #include "coroner/report.hpp"
 #include "coroner/schema.hpp"
+#include "coroner/state.hpp"
 #include "coroner/task_store.hpp"
 #include "progress.hpp"
 #include "rerun.hpp"
@@ -232,12 +233,37 @@ T& kept_until_exit(Args&&... args) {
   return *object;
 }
 
-int run_analysis(const Options& o, const Settings& s) {
+TaskStore& new_store(const Options& o, const Settings& s) {
   TaskStore& store = kept_until_exit<TaskStore>(s.vocabulary, o.max_stages, o.strict);
   store.set_stage_templates(s.templates);
   store.set_window(s.since, s.until);
   // timeline shows every record of its task; --stage-deadline needs every stage's duration.
   store.set_folding(o.command != "timeline" && s.analysis.stage_deadlines.empty());
+  return store;
+}
+
+// Why a finished store cannot be reported on, or "" when it can: no valid record, or nothing a
+// task can be judged by. A log coroner cannot read is an input error, never a clean report.
+std::string unusable(const TaskStore& store, const Settings& s) {
+  const auto& files = store.files();
+  std::string where = files.size() == 1 ? std::string(display_name(files[0])) : "input";
+  if (store.counts().records == 0 && !store.damage().empty())
+    return store.damage().front() + ", with no valid record before the damage";
+  if (store.counts().records == 0) {
+    if (store.counts().bad_lines > 0) {
+      const BadLine& b = store.bad_lines().front();
+      where = InputError{files[b.file], b.line, ""}.describe();
+      where.resize(where.size() - 2);
+    }
+    return fmt::format("{}: no valid record (no line is a JSON object)", where);
+  }
+  if (std::string missing = store.unreadable_reason(); !missing.empty())
+    return unreadable_log(store, s, files, missing);
+  return {};
+}
+
+// Reads the logs into the store; an error message, or "" once read.
+std::string read_logs(const Options& o, const Settings& s, TaskStore& store) {
   auto files = inputs(o);
   for (const auto& f : files) store.add_file(f);
   Progress progress(progress_mode(o.progress, o.quiet, isatty(STDERR_FILENO)), input_size(files));
@@ -246,27 +272,20 @@ int run_analysis(const Options& o, const Settings& s) {
   };
   IngestResult result = ingest(files, s.roles, store, 0, report_progress, o.threads, s.dialect);
   progress.finish();  // the line is gone before any other word is written
-  if (result.error) return fail(result.error->describe());
+  if (result.error) return result.error->describe();
   for (const std::string& note : result.damage) store.add_damage(note);
-  store.finish();
   if (result.stopped_by_sink) {
     const BadLine& b = store.bad_lines().front();
-    InputError e{files[b.file], b.line, b.reason + " (--strict)"};
-    return fail(e.describe());
+    return InputError{files[b.file], b.line, b.reason + " (--strict)"}.describe();
   }
-  if (store.counts().records == 0 && !result.damage.empty())
-    return fail(result.damage.front() + ", with no valid record before the damage");
-  if (store.counts().records == 0) {
-    std::string where = files.size() == 1 ? std::string(display_name(files[0])) : "input";
-    if (store.counts().bad_lines > 0) {
-      const BadLine& b = store.bad_lines().front();
-      where = InputError{files[b.file], b.line, ""}.describe();
-      where.resize(where.size() - 2);
-    }
-    return fail(fmt::format("{}: no valid record (no line is a JSON object)", where));
-  }
-  if (std::string missing = store.unreadable_reason(); !missing.empty())
-    return fail(unreadable_log(store, s, files, missing));
+  return {};
+}
+
+// The report of a store read from logs or states: its findings in the format asked, and the
+// exit status they call for.
+int report(const Options& o, const Settings& s, TaskStore& store) {
+  store.finish();
+  if (std::string why = unusable(store, s); !why.empty()) return fail(why);
   Analysis& analysis = kept_until_exit<Analysis>(analyze(store, s.analysis));
 
   ReportInput in(analysis);
@@ -303,7 +322,7 @@ int run_analysis(const Options& o, const Settings& s) {
     text = render_text(in);
   }
   if (int status = write_output(o, text); status != kExitClean) return status;
-  if (o.command != "analyze") return kExitClean;
+  if (o.command != "analyze" && o.command != "merge") return kExitClean;
   auto failing = [&](FindingKind kind) {
     return std::find(s.fail_on.begin(), s.fail_on.end(), kind) != s.fail_on.end();
   };
@@ -315,20 +334,189 @@ int run_analysis(const Options& o, const Settings& s) {
   return kExitClean;
 }
 
+int run_analysis(const Options& o, const Settings& s) {
+  TaskStore& store = new_store(o, s);
+  if (std::string error = read_logs(o, s, store); !error.empty()) return fail(error);
+  return report(o, s, store);
+}
+
+// A temporary beside the destination, renamed over it once complete: a state is whole or absent.
+class StateFile {
+ public:
+  explicit StateFile(const std::string& path)
+      : path_(path),
+        temporary_(path == "-" ? path : path + ".partial-" + std::to_string(getpid())) {}
+  ~StateFile() {
+    if (file_ && file_ != stdout) std::fclose(file_);
+    if (!committed_ && path_ != "-") std::remove(temporary_.c_str());
+  }
+  // An error message, or "" once open.
+  std::string open() {
+    if (path_ == "-") {
+      if (isatty(STDOUT_FILENO))
+        return "will not write a state (binary) to a terminal: use -o FILE";
+      file_ = stdout;
+      return {};
+    }
+    file_ = std::fopen(temporary_.c_str(), "wb");
+    if (!file_) return fmt::format("{}: cannot write: {}", path_, std::strerror(errno));
+    return {};
+  }
+  std::FILE* get() { return file_; }
+  // After the writer finished: "" once the state is in place.
+  std::string commit(bool written) {
+    bool ok = written;
+    if (file_ != stdout) ok = std::fclose(file_) == 0 && ok;
+    file_ = nullptr;
+    if (ok && path_ != "-") ok = std::rename(temporary_.c_str(), path_.c_str()) == 0;
+    if (!ok) return fmt::format("{}: cannot write: {}", path_, std::strerror(errno));
+    committed_ = true;
+    return {};
+  }
+
+ private:
+  std::string path_, temporary_;
+  std::FILE* file_ = nullptr;
+  bool committed_ = false;
+};
+
+int run_partial(const Options& o, const Settings& s) {
+  StateFile out(o.output);
+  if (std::string error = out.open(); !error.empty()) return fail(error);
+  StateHeader header;
+  header.reading_arguments = reading_arguments(o);
+  StateWriter writer(out.get(), header, o.strict);
+  auto files = inputs(o);
+  for (const auto& f : files) writer.add_file(f);
+  Progress progress(progress_mode(o.progress, o.quiet, isatty(STDERR_FILENO)), input_size(files));
+  auto report_progress = [&](uint64_t bytes) { progress.update(bytes, writer.records(), 0); };
+  IngestResult result = ingest(files, s.roles, writer, 0, report_progress, o.threads, s.dialect);
+  progress.finish();
+  if (result.error) return fail(result.error->describe());
+  if (const auto& bad = writer.stopped_at())
+    return fail(InputError{files[bad->file], bad->line, bad->reason + " (--strict)"}.describe());
+  for (const std::string& note : result.damage) writer.add_damage(note);
+  if (std::string error = out.commit(writer.finish()); !error.empty()) return fail(error);
+  return kExitClean;
+}
+
+// The options a state was read with, as `partial` parsed them: a merge reads its states alike.
+std::optional<std::string> parse_reading_arguments(const std::vector<std::string>& words,
+                                                   Options& o) {
+  CLI::App app{"coroner"};
+  Options read;
+  describe(app, read);
+  std::vector<std::string> args = {"coroner", "partial", "-o", "-"};
+  args.insert(args.end(), words.begin(), words.end());
+  std::vector<const char*> cargs;
+  for (const auto& a : args) cargs.push_back(a.c_str());
+  try {
+    app.parse(int(cargs.size()), cargs.data());
+  } catch (const CLI::ParseError& e) {
+    return std::string(e.what());
+  }
+  o.fields = read.fields;
+  o.key = read.key;
+  o.key_given = read.key_given;
+  o.since = read.since;
+  o.until = read.until;
+  o.max_stages = read.max_stages;
+  o.dialect = read.dialect;
+  o.templates = read.templates;
+  o.strict = read.strict;
+  return std::nullopt;
+}
+
+// "--since 2026-11-26T10:00:00Z --strict", or "no option", for an error message.
+std::string described(const std::vector<std::string>& words) {
+  if (words.empty()) return "no reading option";
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + shell_quoted(w);
+  return out;
+}
+
+// Opens every state and checks they were read alike; the readers, or an error message.
+std::optional<std::vector<StateReader>> open_states(const Options& o, std::string& error) {
+  std::vector<StateReader> readers;
+  for (const std::string& path : o.files) {
+    InputError e;
+    auto reader = StateReader::open(path, e);
+    if (!reader) {
+      error = e.describe();
+      return std::nullopt;
+    }
+    const auto& first = readers.empty() ? reader->header() : readers.front().header();
+    if (reader->header().reading_arguments != first.reading_arguments) {
+      error = fmt::format(
+          "{}: read with {}, but {} with {}: states merge only when read with the same options",
+          display_name(path), described(reader->header().reading_arguments),
+          display_name(o.files.front()), described(first.reading_arguments));
+      return std::nullopt;
+    }
+    readers.push_back(std::move(*reader));
+  }
+  return readers;
+}
+
+int run_merge(const Options& given) {
+  std::string error;
+  auto readers = open_states(given, error);
+  if (!readers) return fail(error);
+  Options o = given;
+  if (auto bad = parse_reading_arguments(readers->front().header().reading_arguments, o))
+    return fail(fmt::format("{}: its reading options cannot be read: {}",
+                            display_name(given.files.front()), *bad));
+  Settings s;
+  if (auto err = settle(o, s)) return fail(*err);
+  std::unique_ptr<StateWriter> writer;
+  std::unique_ptr<StateFile> out;
+  if (!o.emit_state.empty()) {
+    out = std::make_unique<StateFile>(o.emit_state);
+    if (std::string e = out->open(); !e.empty()) return fail(e);
+    writer = std::make_unique<StateWriter>(out->get(), readers->front().header(), false);
+  }
+  TaskStore* store = writer ? nullptr : &new_store(o, s);
+  StateSink& sink = writer ? static_cast<StateSink&>(*writer) : *store;
+  Progress progress(progress_mode(o.progress, o.quiet, isatty(STDERR_FILENO)),
+                    input_size(given.files));
+  uint64_t done = 0;
+  for (StateReader& reader : *readers) {
+    uint64_t before = done;
+    auto report_progress = [&](uint64_t bytes) {
+      done = before + bytes;
+      progress.update(done, store ? store->counts().records : 0, store ? store->tasks().size() : 0);
+    };
+    if (auto e = reader.replay(sink, report_progress)) {
+      progress.finish();
+      return fail(e->describe());
+    }
+  }
+  progress.finish();
+  if (writer) {
+    if (std::string e = out->commit(writer->finish()); !e.empty()) return fail(e);
+    return kExitClean;
+  }
+  // The report's next commands read the logs the states were read from, as they were read.
+  o.files = store->files();
+  return report(o, s, *store);
+}
+
 }  // namespace
 
 int run(const Options& o) {
   Settings s;
   if (auto err = settle(o, s)) return fail(*err);
-  bool report = o.command == "analyze";
+  bool reports = o.command == "analyze" || o.command == "merge";
   bool report_format = o.format == "ndjson" || o.format == "html" || o.format == "chrome";
   if (o.command != "graph" && o.format != "text" && o.format != "json" &&
-      !(report && report_format))
+      !(reports && report_format))
     return fail(fmt::format("--format: '{}' is not one of text, json{} for {}", o.format,
-                            report ? ", ndjson, html, chrome" : "", o.command));
+                            reports ? ", ndjson, html, chrome" : "", o.command));
   if (o.files.empty() && isatty(STDIN_FILENO))
     return fail("no input: give a FILE, or pipe a log in ('-' reads standard input)");
   if (o.command == "schema") return run_schema(o, s);
+  if (o.command == "partial") return run_partial(o, s);
+  if (o.command == "merge") return run_merge(o);
   return run_analysis(o, s);
 }
 

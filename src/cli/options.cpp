@@ -42,6 +42,25 @@ CLI::Option* one_each(CLI::Option* option) {
       CLI::MultiOptionPolicy::TakeAll);
 }
 
+void threads_option(CLI::App& cmd, Options& o) {
+  cmd.add_option("-j,--threads", o.threads,
+                 "Threads: 1 does everything on one; more parse chunks and judge tasks in "
+                 "parallel, with the same report (default: all cores)")
+      ->group("Input")
+      ->check(CLI::Range(1u, 256u));
+}
+
+void quiet_and_progress(CLI::App& cmd, Options& o) {
+  cmd.add_flag("-q,--quiet", o.quiet, "Print nothing but errors; the exit status tells")
+      ->group("Output");
+  cmd.add_option("--progress", o.progress,
+                 "Progress on stderr for runs past a second: auto (on a terminal), always (plain "
+                 "lines where stderr is no terminal), never; -q wins")
+      ->group("Output")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+}
+
 void input_options(CLI::App& cmd, Options& o) {
   cmd.add_option("files", o.files, "NDJSON logs (.gz and .zst too); '-' or none: standard input")
       ->type_name("FILE...");
@@ -62,11 +81,7 @@ void input_options(CLI::App& cmd, Options& o) {
   cmd.add_option("--until", o.until, "Ignore records after this time")
       ->group("Input")
       ->type_name("TIME");
-  cmd.add_option("-j,--threads", o.threads,
-                 "Threads: 1 does everything on one; more parse chunks and judge tasks in "
-                 "parallel, with the same report (default: all cores)")
-      ->group("Input")
-      ->check(CLI::Range(1u, 256u));
+  threads_option(cmd, o);
   cmd.add_option("--max-stages", o.max_stages,
                  "Distinct stage names kept (the most frequent); the rest fold into '(other)' "
                  "stages, one per meaning")
@@ -131,14 +146,7 @@ void output_options(CLI::App& cmd, Options& o, bool report) {
       ->group("Output")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "always", "never"}));
-  cmd.add_flag("-q,--quiet", o.quiet, "Print nothing but errors; the exit status tells")
-      ->group("Output");
-  cmd.add_option("--progress", o.progress,
-                 "Progress on stderr for runs past a second: auto (on a terminal), always (plain "
-                 "lines where stderr is no terminal), never; -q wins")
-      ->group("Output")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "always", "never"}));
+  quiet_and_progress(cmd, o);
   cmd.add_flag("--utc", o.utc,
                "Show times in UTC, not at the offset from UTC the log wrote them in")
       ->group("Output");
@@ -216,7 +224,30 @@ void describe(CLI::App& app, Options& o) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
 
-  for (auto* cmd : {analyze, timeline, stats, schema, graph}) {
+  auto* partial = app.add_subcommand(
+      "partial", "Read logs into a partial state, to report on with others (coroner merge)");
+  input_options(*partial, o);
+  partial->add_option("-o,--output", o.output, "Write the state to FILE ('-': standard output)")
+      ->required()
+      ->group("Output")
+      ->type_name("FILE");
+  quiet_and_progress(*partial, o);
+
+  auto* merge = app.add_subcommand(
+      "merge", "Report on partial states as analyze would on all their logs, in the order given");
+  merge->add_option("files", o.files, "States written by coroner partial or merge --emit-state")
+      ->required()
+      ->type_name("STATE...");
+  threads_option(*merge, o);
+  rule_options(*merge, o);
+  output_options(*merge, o, true);
+  merge
+      ->add_option("--emit-state", o.emit_state,
+                   "Write the merged state to FILE instead of a report: merging in a tree")
+      ->group("Output")
+      ->type_name("FILE");
+
+  for (auto* cmd : {analyze, timeline, stats, schema, graph, partial, merge}) {
     cmd->callback([&o, cmd] { o.command = cmd->get_name(); });
   }
 }

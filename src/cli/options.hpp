@@ -46,6 +46,7 @@ struct Options {
   std::string log_end;
   bool utc = false;
   std::string progress = "auto";
+  std::string emit_state;  // merge: write the merged state here instead of a report
   unsigned threads = default_threads();
 };
 

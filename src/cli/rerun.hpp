@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "options.hpp"
 
@@ -10,5 +11,10 @@ namespace coroner::cli {
 // The options that change how the input is read or judged, then the files, each shell-quoted
 // after a space: " --field task=job --stall 2s app.jsonl". Standard input is "-".
 std::string rerun_arguments(const Options& o);
+
+// The options that act while reading (--field, --key, --since, --until, --max-stages, --dialect,
+// --templates, --strict), as command-line words: what a partial state records, so that states
+// read alike merge and a merged report's next commands read the logs as the states were.
+std::vector<std::string> reading_arguments(const Options& o);
 
 }  // namespace coroner::cli

@@ -1,0 +1,103 @@
+// A shard's partial state (`coroner partial`): everything reading its logs told the analysis
+// (each file's name and format, every record as parsed, every bad line, damaged inputs), in a
+// compact binary form that is the same bytes on every machine. States merge by concatenation in
+// shard order, which is associative: the merged whole reads as if every shard's logs had been
+// given to one run in that order, so `coroner merge` judges exactly what `coroner analyze` would.
+// docs/STATE_FORMAT.md documents the bytes.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coroner/ingest.hpp"
+#include "coroner/record.hpp"
+#include "coroner/version.hpp"
+
+namespace coroner {
+
+// Bumped whenever the bytes or the meaning of a state change.
+inline constexpr uint32_t kStateFormatVersion = 1;
+
+struct StateHeader {
+  uint32_t format_version = kStateFormatVersion;
+  std::string coroner_version{
+      kVersion};  // the writer's: records mean what that version's parser read
+  // The options that acted while reading, as command-line words ("--field", "task=id"): states
+  // read with different ones do not merge.
+  std::vector<std::string> reading_arguments;
+};
+
+// What a state's contents are handed to, in the order they were written.
+class StateSink : public RecordSink {
+ public:
+  // A new input file; the records and bad lines that follow name it by the index returned.
+  virtual uint32_t add_file(std::string name) = 0;
+  // A note about an input that was damaged but read (a truncated gzip).
+  virtual void add_damage(std::string note) = 0;
+};
+
+// Writes a state. Give it the files, then use it as the sink of ingest(), then finish().
+class StateWriter : public StateSink {
+ public:
+  // `out` stays open; the writer flushes it at finish().
+  StateWriter(std::FILE* out, const StateHeader& header, bool strict);
+  ~StateWriter() override;
+  StateWriter(const StateWriter&) = delete;
+  StateWriter& operator=(const StateWriter&) = delete;
+
+  uint32_t add_file(std::string name) override;
+  void add_damage(std::string note) override;
+  void on_input_format(uint32_t file, const InputFormat& format) override;
+  void on_record(const RawRecord& record) override;
+  bool on_bad_line(const BadLine& bad) override;
+  // Ends the state. False when it could not be written (errno tells why).
+  bool finish();
+  uint64_t records() const;
+  // The first bad line once a strict writer stopped on it.
+  const std::optional<BadLine>& stopped_at() const { return stopped_at_; }
+
+ private:
+  class Encoder;
+  std::unique_ptr<Encoder> encoder_;
+  bool strict_;
+  uint32_t files_ = 0;
+  uint64_t bad_lines_ = 0;
+  std::optional<BadLine> stopped_at_;
+};
+
+class StateDecoder;
+
+// Reads a state: the header when opened, the contents on replay().
+class StateReader {
+ public:
+  // An error is "FILE: why" (its line is 0): not a state, another version, damaged. A state
+  // written by another version of coroner is an error too: its records are what that version's
+  // parser read, and merged with this one's they could give a report that neither would.
+  static std::optional<StateReader> open(const std::string& path, InputError& error);
+  ~StateReader();
+  StateReader(StateReader&&) noexcept;
+  StateReader& operator=(StateReader&&) noexcept;
+
+  const StateHeader& header() const { return header_; }
+  // Hands the contents to `sink` in the order written, each file renumbered by sink.add_file().
+  // A damaged state is an error, told before or after some contents reached the sink: a caller
+  // reports nothing built from a state that failed. `progress` hears the bytes read so far.
+  std::optional<InputError> replay(StateSink& sink, const ProgressFn& progress = nullptr);
+
+ private:
+  StateReader(std::string path, std::unique_ptr<StateDecoder> decoder);
+  std::string path_;
+  std::unique_ptr<StateDecoder> decoder_;
+  StateHeader header_;
+};
+
+// The same state, decoded from bytes in memory: what the fuzz target and the tests feed.
+std::optional<InputError> replay_state_bytes(std::string_view bytes, StateSink& sink,
+                                             StateHeader* header = nullptr);
+
+}  // namespace coroner

@@ -1,0 +1,216 @@
+#include <zlib.h>
+
+#include <cstdio>
+#include <unordered_map>
+
+#include "coroner/state.hpp"
+#include "state_format.hpp"
+
+namespace coroner {
+
+using namespace state;
+
+// Entries into blocks, blocks into the file.
+class StateWriter::Encoder {
+ public:
+  Encoder(std::FILE* out, const StateHeader& header) : out_(out), ring_(kRingSlots) {
+    std::string magic(kMagic);
+    magic += std::to_string(kStateFormatVersion) + '\n';
+    write(magic);
+    put_text(block_, header.coroner_version);
+    put_varint(block_, header.reading_arguments.size());
+    for (const std::string& word : header.reading_arguments) put_text(block_, word);
+    flush();
+  }
+
+  std::string& entry(Tag tag) {
+    block_.push_back(char(tag));
+    return block_;
+  }
+  // Closes the block once it is big enough; called after each entry.
+  void entry_done() {
+    if (block_.size() >= kBlockTarget) flush();
+  }
+
+  void record(const RawRecord& r) {
+    entry(Tag::record);
+    uint64_t present = 0;
+    size_t index = 0;
+    for_each_field([&](const auto& field) {
+      const auto& member = r.*field.member;
+      if (!is_sequence(field) && !holds_fresh(member, kFreshRecord.*field.member))
+        present |= uint64_t(1) << index;
+      ++index;
+    });
+    put_varint(block_, present);
+    index = 0;
+    for_each_field([&](const auto& field) {
+      if (present & (uint64_t(1) << index++)) put_member(field, r.*field.member);
+    });
+    keep_new_texts();
+    ++records_;
+    entry_done();
+  }
+
+  void end(uint64_t bad_lines) {
+    put_varint(entry(Tag::end), records_);
+    put_varint(block_, bad_lines);
+    flush();
+    if (std::fflush(out_) != 0) ok_ = false;
+  }
+
+  bool ok() const { return ok_; }
+  uint64_t records() const { return records_; }
+
+ private:
+  template <typename Field, typename T>
+  void put_member(const Field& field, const T& member) {
+    const T& fresh = kFreshRecord.*field.member;
+    if constexpr (std::is_same_v<T, bool>) {
+      // The present bit is the value.
+    } else if constexpr (kIsTextMember<T>) {
+      put_ring_text(member);
+    } else if constexpr (kIsTextList<T>) {
+      put_varint(block_, member.size());
+      for (std::string_view text : member) put_ring_text(text);
+    } else if constexpr (kIsRanks<T>) {
+      uint64_t differing = 0;
+      for (size_t i = 0; i < member.size(); ++i)
+        if (member[i] != fresh[i]) differing |= uint64_t(1) << i;
+      put_varint(block_, differing);
+      for (size_t i = 0; i < member.size(); ++i)
+        if (member[i] != fresh[i]) block_.push_back(char(member[i]));
+    } else if constexpr (std::is_same_v<T, int64_t>) {
+      if (field.member == &RawRecord::time_ns) {
+        put_varint(block_, zigzag(member - deltas_.time));
+        deltas_.time = member;
+      } else {
+        put_varint(block_, zigzag(member));
+      }
+    } else if constexpr (std::is_same_v<T, uint64_t>) {
+      // The line: the only other 64-bit number written.
+      put_varint(block_, zigzag(int64_t(member - deltas_.line)));
+      deltas_.line = member;
+    } else if constexpr (std::is_enum_v<T>) {
+      put_varint(block_, uint64_t(member));
+    } else if constexpr (std::is_signed_v<T>) {
+      put_varint(block_, zigzag(member));
+    } else {
+      static_assert(std::is_unsigned_v<T>, "a member the state can carry");
+      put_varint(block_, member);
+    }
+  }
+
+  void put_ring_text(std::string_view text) {
+    if (auto it = slot_of_.find(text); it != slot_of_.end()) {
+      put_varint(block_, it->second + kFirstSlot);
+      return;
+    }
+    bool keep = text.size() <= kLongestKept;
+    put_varint(block_, keep ? kNewKept : kNewOnce);
+    put_text(block_, text);
+    if (keep) new_texts_.emplace_back(text);
+  }
+
+  // The ring learns a record's new texts once the record is written, as the reader's does once
+  // the record is read: a text the record refers to stays in its slot while it is read.
+  void keep_new_texts() {
+    for (std::string& text : new_texts_) {
+      uint32_t slot = uint32_t(next_slot_++ % kRingSlots);
+      std::string& held = ring_[slot];
+      if (auto it = slot_of_.find(held); it != slot_of_.end() && it->second == slot)
+        slot_of_.erase(it);
+      held = std::move(text);
+      // An equal text in an older slot is found here from now on: the key must view this one.
+      slot_of_.erase(held);
+      slot_of_.emplace(held, slot);
+    }
+    new_texts_.clear();
+  }
+
+  void write(std::string_view bytes) {
+    if (ok_ && std::fwrite(bytes.data(), 1, bytes.size(), out_) != bytes.size()) ok_ = false;
+  }
+
+  void flush() {
+    std::string head;
+    put_u32(head, uint32_t(block_.size()));
+    put_u32(head,
+            uint32_t(crc32(0, reinterpret_cast<const Bytef*>(block_.data()), uInt(block_.size()))));
+    write(head);
+    write(block_);
+    block_.clear();
+  }
+
+  std::FILE* out_;
+  std::string block_;
+  bool ok_ = true;
+  uint64_t records_ = 0;
+  Deltas deltas_;
+  std::vector<std::string> ring_;
+  uint64_t next_slot_ = 0;
+  std::unordered_map<std::string_view, uint32_t> slot_of_;
+  std::vector<std::string> new_texts_;
+};
+
+StateWriter::StateWriter(std::FILE* out, const StateHeader& header, bool strict)
+    : encoder_(std::make_unique<Encoder>(out, header)), strict_(strict) {}
+
+StateWriter::~StateWriter() = default;
+
+uint32_t StateWriter::add_file(std::string name) {
+  put_text(encoder_->entry(Tag::file), name);
+  encoder_->entry_done();
+  return files_++;
+}
+
+void StateWriter::add_damage(std::string note) {
+  put_text(encoder_->entry(Tag::damage), note);
+  encoder_->entry_done();
+}
+
+void StateWriter::on_input_format(uint32_t file, const InputFormat& format) {
+  std::string& out = encoder_->entry(Tag::format);
+  put_varint(out, file);
+  put_varint(out, uint64_t(format.dialect));
+  put_varint(out, format.multiline);
+  put_text(out, format.why);
+  put_varint(out, format.keys.size());
+  for (const KeySeen& key : format.keys) {
+    put_text(out, key.path);
+    put_varint(out, key.records);
+    put_varint(out, key.samples.size());
+    for (const std::string& sample : key.samples) put_text(out, sample);
+  }
+  put_varint(out, format.records_looked);
+  encoder_->entry_done();
+}
+
+void StateWriter::on_record(const RawRecord& record) {
+  encoder_->record(record);
+}
+
+bool StateWriter::on_bad_line(const BadLine& bad) {
+  if (strict_) {
+    stopped_at_ = bad;
+    return false;
+  }
+  std::string& out = encoder_->entry(Tag::bad_line);
+  put_varint(out, bad.file);
+  put_varint(out, bad.line);
+  put_text(out, bad.reason);
+  encoder_->entry_done();
+  ++bad_lines_;
+  return true;
+}
+
+uint64_t StateWriter::records() const {
+  return encoder_->records();
+}
+
+bool StateWriter::finish() {
+  encoder_->end(bad_lines_);
+  return encoder_->ok();
+}
+
+}  // namespace coroner
