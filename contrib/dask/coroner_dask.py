@@ -4,9 +4,12 @@
 The logs, in the order given, are grouped into shards of adjacent files. Each shard is read by
 `coroner partial` on a Dask worker (a subprocess of the worker); the partial states are merged
 in a tree of adjacent pairs on the workers (`coroner merge --emit-state`), which keeps the shard
-order; the last merge runs here with the report options. The report, and the exit status, are
-those of `coroner analyze` over the same files in the same order (0 clean, 1 findings of a
---fail-on kind, 2 usage or input error: a worker's coroner error is printed as its one line).
+order, until at most --fan-in states are left (default 32); the last merge reads them here,
+with the report options. A level of the tree re-encodes every record it merges (1.8 CPU seconds per
+million tasks, measured): worth it only to spare the last merge a great many states. The
+report, and the exit status, are those of `coroner analyze` over the same files in the same
+order (0 clean, 1 findings of a --fail-on kind, 2 usage or input error: a worker's coroner
+error is printed as its one line).
 
 On this machine (a LocalCluster of worker processes, started and stopped by the script):
 
@@ -18,8 +21,8 @@ On a real cluster: start a scheduler on one host and a worker on each of the oth
     dask scheduler                          # listens on tcp://HOST:8786
     dask worker tcp://HOST:8786 --nthreads 1   # on every worker host
 
-with coroner installed on every worker and here (`pip install coroner`, or the same build at
-the same path given with --coroner), and the logs at the same path everywhere (a shared file
+with coroner installed on every worker and here (`pip install --no-build-isolation .` in the
+coroner source tree, or the same build at the same path, given with --coroner), and the logs at the same path everywhere (a shared file
 system, or object storage mounted with s3fs, gcsfuse or rclone mount); relative paths are
 taken from this directory when the workers have it too. Then
 
@@ -110,6 +113,9 @@ def parse_args(argv):
                         help="worker processes of the LocalCluster (default: the cores)")
     parser.add_argument("--coroner", default="coroner", metavar="PATH",
                         help="the coroner binary, here and on the workers (default: from PATH)")
+    parser.add_argument("--fan-in", type=int, default=32, metavar="N",
+                        help="states the last merge reads here: the workers merge adjacent "
+                        "pairs until at most N are left (default 32; 2: the whole tree)")
     parser.add_argument("--shared-dir", metavar="DIR",
                         help="pass states through files in DIR, seen at this path by every "
                         "worker and here, instead of as task results")
@@ -128,6 +134,8 @@ def parse_args(argv):
         parser.error("no log given")
     if args.shards is not None and args.shards < 1:
         parser.error("--shards must be at least 1")
+    if args.fan_in < 2:
+        parser.error("--fan-in must be at least 2")
     return args
 
 
@@ -249,8 +257,8 @@ class Progress:
 
 
 def submit_tree(client, args, shards, shared):
-    """The tasks: a partial per shard, then merges of adjacent pairs until two states are left
-    at most (the last merge, with the report, runs here). Returns (all tasks, merge tasks,
+    """The tasks: a partial per shard, then merges of adjacent pairs until --fan-in states are
+    left at most (the last merge, with the report, runs here). Returns (all tasks, merge tasks,
     the last states' tasks)."""
     out = lambda name: os.path.join(shared, name) if shared else None
     cwd = os.getcwd()
@@ -262,7 +270,7 @@ def submit_tree(client, args, shards, shared):
                                pure=False)
                  for index, files in enumerate(shards)]
     tasks, merges, depth = [task for task in level if not isinstance(task, str)], set(), 0
-    while len(level) > 2:
+    while len(level) > args.fan_in:
         depth += 1
         pairs = [level[i:i + 2] for i in range(0, len(level), 2)]
         level = [pair[0] if len(pair) == 1 else
@@ -311,8 +319,10 @@ def connect(args):
     except ImportError:
         fail("needs the Python modules dask and distributed "
              "(Debian: python3-dask python3-distributed; pip install 'dask[distributed]')")
-    # Worker failures are reported here, as coroner's one line: not as Dask's log records too.
-    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    # Worker failures are reported here, as coroner's one line: not as Dask's log records too,
+    # nor as the asyncio complaints of its connections torn down after a failure.
+    for name in ("distributed", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         if args.scheduler:
             return Client(args.scheduler, timeout="30s")
@@ -340,9 +350,11 @@ def run(args, client):
                                  (args.progress == "auto" and sys.stderr.isatty()))
         read = 0 if args.states_given else len(shards)
         if not wait_for(tasks, merges, Progress(enabled, read, len(merges))):
+            client.cancel(tasks)
             return 2
-        states = client.gather(last)
-        del tasks, last  # the workers may drop the states now
+        # One state at a time from the workers to a scratch file: never all of them in memory.
+        states = (task if isinstance(task, str) else task.result() for task in last)
+        del tasks
         return final_merge(args, states)
     finally:
         if shared:

@@ -8,8 +8,9 @@ records in two of them), the script's report is byte-identical to one `coroner a
 same files in the same order, text and json, with the same exit status: once on a LocalCluster
 the script starts (nothing on stderr, which is no terminal), then on a cluster started here and
 given with --scheduler (states as task results, and through a shared directory; shard counts
-that leave an odd state to carry over; progress lines with --progress always). A log that
-cannot be read, and a damaged state, end the run with coroner's one line and exit 2.
+that leave an odd state to carry over, a last merge of three states; progress lines with
+--progress always; states given instead of logs). A log that cannot be read, and a damaged
+state, end the run with coroner's one line and exit 2.
 Exit 0 when all hold, 1 otherwise, 77 (skipped) when PY (default /usr/bin/python3) lacks
 dask or distributed.
 """
@@ -119,13 +120,17 @@ def main():
             at = ["--scheduler", cluster.address]
             check(cluster.address.startswith("tcp://"), "a scheduler at %s" % cluster.address)
             options = ["-f", "json", "--stall", "2s", "--fail-on", "timeout"]
-            got = dask(*at, "--shards", "5", "--progress", "always", "-j", "1", *options)
-            same_as_analyze("--scheduler, json, 5 shards, judging options", got, options)
+            got = dask(*at, "--shards", "5", "--fan-in", "2", "--progress", "always", "-j", "1",
+                       *options)
+            same_as_analyze("--scheduler, json, 5 shards, --fan-in 2, judging options", got,
+                            options)
             check(got[2].splitlines()[-1:] == ["coroner-dask: 5 of 5 shards read, 3 of 3 merges"],
                   "--progress always: shards and merges counted to the end (%r)" % got[2][-200:])
             with tempfile.TemporaryDirectory(dir=work) as shared:
-                got = dask(*at, "--shards", "7", "--shared-dir", shared, "--top", "0")
-                same_as_analyze("--shared-dir, text, 7 shards, --top 0", got, ["--top", "0"])
+                got = dask(*at, "--shards", "7", "--fan-in", "3", "--shared-dir", shared,
+                           "--top", "0")
+                same_as_analyze("--shared-dir, text, 7 shards, --fan-in 3, --top 0", got,
+                                ["--top", "0"])
                 check(not any(Path(shared).iterdir()), "--shared-dir: the states are removed")
 
             missing = dask(*at, "--shards", "3", inputs=files[:3] + ["missing.jsonl"] + files[3:])
@@ -137,11 +142,12 @@ def main():
             for i, shard in enumerate((files[:2], files[2:5], files[5:])):
                 states.append("s%d.state" % i)
                 run([coroner, "partial", *shard, "-o", states[-1]])
-            got = dask(*at, inputs=states)
+            # --fan-in 2: the first two states merge on a worker, where the damage is found.
+            got = dask(*at, "--fan-in", "2", inputs=states)
             same_as_analyze("states given, merged as they are", got, [])
             state = (work / "s0.state").read_bytes()
             (work / "s0.state").write_bytes(state[:100] + bytes([state[100] ^ 1]) + state[101:])
-            damaged = dask(*at, inputs=states)
+            damaged = dask(*at, "--fan-in", "2", inputs=states)
             check(damaged[0] == 2 and damaged[1] == "", "a damaged state: exit 2, no report")
             check(len(damaged[2].splitlines()) == 1 and damaged[2].startswith("coroner: ") and
                   "s0.state: damaged state" in damaged[2],
