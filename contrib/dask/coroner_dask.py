@@ -79,12 +79,12 @@ def flat(options):
     return words
 
 
-def add_group(parser, title, dest, options):
-    group = parser.add_argument_group(title)
+def pass_through(parser, dest, options):
+    """coroner's options, kept in args.<dest>; the description lists them, not the help."""
     parser.set_defaults(**{dest: []})
     for names, takes_value in options:
-        group.add_argument(*names, dest=dest, action=PassThrough, nargs=None if takes_value else 0,
-                           metavar=names[-1].lstrip("-").upper(), help=argparse.SUPPRESS)
+        parser.add_argument(*names, dest=dest, action=PassThrough,
+                            nargs=None if takes_value else 0, help=argparse.SUPPRESS)
 
 
 def parse_args(argv):
@@ -122,9 +122,9 @@ def parse_args(argv):
     parser.add_argument("--progress", choices=["auto", "always", "never"], default="auto",
                         help="shards and merges done on stderr: auto (on a terminal), always, "
                         "never; -q wins")
-    add_group(parser, "reading options", "reading", READING)
-    add_group(parser, "judging options", "judging", JUDGING)
-    add_group(parser, "report options", "report", REPORT)
+    pass_through(parser, "reading", READING)
+    pass_through(parser, "judging", JUDGING)
+    pass_through(parser, "report", REPORT)
     args = parser.parse_intermixed_args(argv)
     args.threads = flat(option for option in args.reading if option[0] in ("-j", "--threads"))
     args.reading, args.judging = flat(args.reading), flat(args.judging)
