@@ -290,7 +290,7 @@ class StateDecoder {
     uint64_t code = in.varint();
     if (code >= kFirstSlot) {
       uint64_t slot = code - kFirstSlot;
-      if (slot >= std::min<uint64_t>(next_slot_, kRingSlots)) return in.fail(), std::string_view();
+      if (slot >= ring_.size()) return in.fail(), std::string_view();
       return ring_[slot];
     }
     std::string_view text = in.text();
@@ -303,7 +303,13 @@ class StateDecoder {
 
   // As the writer does, once the record is read: see StateWriter's keep_new_texts().
   void keep_new_texts() {
-    for (std::string_view text : new_texts_) ring_[next_slot_++ % kRingSlots].assign(text);
+    for (std::string_view text : new_texts_) {
+      if (next_slot_ < kRingSlots)
+        ring_.emplace_back(text);  // a small state never allocates the whole ring
+      else
+        ring_[next_slot_ % kRingSlots].assign(text);
+      ++next_slot_;
+    }
     new_texts_.clear();
   }
 
@@ -317,7 +323,7 @@ class StateDecoder {
   std::vector<uint32_t> files_;  // the sink's index of each file the state named
   RawRecord record_;
   Deltas deltas_;
-  std::vector<std::string> ring_ = std::vector<std::string>(kRingSlots);
+  std::vector<std::string> ring_;
   uint64_t next_slot_ = 0;
   std::vector<std::string_view> new_texts_;
 };

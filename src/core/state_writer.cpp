@@ -1,6 +1,7 @@
 #include <zlib.h>
 
 #include <cstdio>
+#include <deque>
 #include <unordered_map>
 
 #include "coroner/state.hpp"
@@ -13,7 +14,7 @@ using namespace state;
 // Entries into blocks, blocks into the file.
 class StateWriter::Encoder {
  public:
-  Encoder(std::FILE* out, const StateHeader& header) : out_(out), ring_(kRingSlots) {
+  Encoder(std::FILE* out, const StateHeader& header) : out_(out) {
     std::string magic(kMagic);
     magic += std::to_string(kStateFormatVersion) + '\n';
     write(magic);
@@ -117,6 +118,7 @@ class StateWriter::Encoder {
   void keep_new_texts() {
     for (std::string& text : new_texts_) {
       uint32_t slot = uint32_t(next_slot_++ % kRingSlots);
+      if (slot == ring_.size()) ring_.emplace_back();  // the ring grows to its size, then turns
       std::string& held = ring_[slot];
       if (auto it = slot_of_.find(held); it != slot_of_.end() && it->second == slot)
         slot_of_.erase(it);
@@ -147,7 +149,7 @@ class StateWriter::Encoder {
   bool ok_ = true;
   uint64_t records_ = 0;
   Deltas deltas_;
-  std::vector<std::string> ring_;
+  std::deque<std::string> ring_;  // grown at its end: the texts keyed in slot_of_ stay put
   uint64_t next_slot_ = 0;
   std::unordered_map<std::string_view, uint32_t> slot_of_;
   std::vector<std::string> new_texts_;
