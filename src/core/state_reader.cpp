@@ -226,7 +226,7 @@ class StateDecoder {
       auto& member = r.*field.member;
       const auto& fresh = kFreshRecord.*field.member;
       bool is_present = present & (uint64_t(1) << index++);
-      if (is_sequence(field) && is_present) ok = false;
+      if (is_left_out(field) && is_present) ok = false;
       if (is_present)
         ok = take_member(in, field, member) && ok;
       else
@@ -245,19 +245,15 @@ class StateDecoder {
   template <typename Field, typename T>
   bool take_member(Cursor& in, const Field& field, T& member) {
     const T& fresh = kFreshRecord.*field.member;
-    if constexpr (std::is_same_v<T, bool>) {
+    if constexpr (kIsRanks<T>) {
+      return false;  // never written
+    } else if constexpr (std::is_same_v<T, bool>) {
       member = !fresh;
     } else if constexpr (kIsTextMember<T>) {
       member = ring_text(in);
     } else if constexpr (kIsTextList<T>) {
       member.clear();
       for (uint64_t n = in.count(); n > 0 && in.ok(); --n) member.push_back(ring_text(in));
-    } else if constexpr (kIsRanks<T>) {
-      member = fresh;
-      uint64_t differing = in.varint();
-      if (member.size() < 64 && (differing >> member.size()) != 0) return false;
-      for (size_t i = 0; i < member.size(); ++i)
-        if (differing & (uint64_t(1) << i)) member[i] = in.byte();
     } else if constexpr (std::is_same_v<T, int64_t>) {
       int64_t value = unzigzag(in.varint());
       if (field.member == &RawRecord::time_ns) {

@@ -39,7 +39,7 @@ class StateWriter::Encoder {
     size_t index = 0;
     for_each_field([&](const auto& field) {
       const auto& member = r.*field.member;
-      if (!is_sequence(field) && !holds_fresh(member, kFreshRecord.*field.member))
+      if (!is_left_out(field) && !holds_fresh(member, kFreshRecord.*field.member))
         present |= uint64_t(1) << index;
       ++index;
     });
@@ -66,21 +66,15 @@ class StateWriter::Encoder {
  private:
   template <typename Field, typename T>
   void put_member(const Field& field, const T& member) {
-    const T& fresh = kFreshRecord.*field.member;
-    if constexpr (std::is_same_v<T, bool>) {
+    if constexpr (kIsRanks<T>) {
+      // Never written.
+    } else if constexpr (std::is_same_v<T, bool>) {
       // The present bit is the value.
     } else if constexpr (kIsTextMember<T>) {
       put_ring_text(member);
     } else if constexpr (kIsTextList<T>) {
       put_varint(block_, member.size());
       for (std::string_view text : member) put_ring_text(text);
-    } else if constexpr (kIsRanks<T>) {
-      uint64_t differing = 0;
-      for (size_t i = 0; i < member.size(); ++i)
-        if (member[i] != fresh[i]) differing |= uint64_t(1) << i;
-      put_varint(block_, differing);
-      for (size_t i = 0; i < member.size(); ++i)
-        if (member[i] != fresh[i]) block_.push_back(char(member[i]));
     } else if constexpr (std::is_same_v<T, int64_t>) {
       if (field.member == &RawRecord::time_ns) {
         put_varint(block_, zigzag(member - deltas_.time));

@@ -56,7 +56,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   coroner::Analysis analysis = coroner::analyze(store, coroner::AnalysisOptions{});
   coroner::ReportInput in(analysis);
   for (const coroner::Finding& f : analysis.findings) in.findings.push_back(&f);
-  std::string out = coroner::render_text(in) + coroner::render_json(in);
+  // The text report reads every finding; fuzz_pipeline covers the other formats.
+  std::string out = coroner::render_text(in);
   if (out.empty()) __builtin_trap();
   return 0;
 }
