@@ -27,9 +27,13 @@ Rules a test suite needs:
   leaked. Tasks pending when the test started, or made by its setup on a loop that is still
   open at its end (a module or session fixture's, on its own loop), are not the test's. A plain
   asyncio.run inside the test is judged the same way just before it cancels what is left.
-- An exception the test expects (pytest.raises, as a context or as pytest.raises(E, f, ...)) is
-  not swallowed: a swallowed-error finding for an exception that pytest.raises caught in that
-  test is dropped.
+- An exception the test expects is not swallowed: a swallowed-error finding whose error record
+  is an exception pytest.raises caught in that test (as a context or as pytest.raises(E, f, ...))
+  is dropped, and so is one for the exception the code was handling when it issued a warning
+  that pytest.warns expected (the error it turned into that warning; as a context, as
+  pytest.warns(W, f, ...) or pytest.deprecated_call). An error's record is matched by its text
+  ("ValueError: bad input"), so the same code failing another way, or outside the block, is
+  still flagged.
 - A task created in one test and collected in a later one is charged to the one that created
   it: the garbage is collected at the end of each test, and an asyncio message naming a task of
   an earlier test is moved to that test's log and reported at the end of the session.
@@ -38,6 +42,7 @@ Rules a test suite needs:
 
 import asyncio
 import gc
+import itertools
 import json
 import os
 import re
@@ -157,10 +162,12 @@ class _Plugin:
         self.log = None           # its log's path
         self.before = weakref.WeakSet()  # tasks pending when it started: not its own
         self.from_setup = weakref.WeakSet()  # tasks its setup made, still pending at its call
-        self.expected = []        # exceptions pytest.raises caught in it
+        self.expected = set()     # the errors it expected, as the records write them
+        self.expected_of = {}     # nodeid -> its expected errors, for a later judgement
         self.created_by = {}      # task name -> (nodeid, log path) of the test that created it
         self.late = []            # (nodeid, text): findings charged to an earlier test
         self.verdicts = {}        # nodeid -> (failing findings, report text)
+        self.clean_logs = []      # clean logs kept till the session's end for late messages
         self._patch()
 
     # ------------------------------------------------------------ hooks into asyncio and pytest
@@ -171,6 +178,7 @@ class _Plugin:
         self.cancel_all = asyncio.runners._cancel_all_tasks
         self.raises_exit = _raises_context().__exit__
         self.raises = pytest.raises
+        self.warns_enter = _warns_context().__enter__
 
         def __init__(loop, *args, **kwargs):
             plugin.loop_init(loop, *args, **kwargs)
@@ -189,26 +197,45 @@ class _Plugin:
         def raises_exit(context, exc_type, exc, tb):
             caught = plugin.raises_exit(context, exc_type, exc, tb)
             if caught and exc is not None:
-                plugin.expected.append(exc)
+                plugin.expect(exc)
             return caught
 
         def raises(expected_exception, *args, **kwargs):
             # The function form, pytest.raises(E, f, *args), catches without a context.
             outcome = plugin.raises(expected_exception, *args, **kwargs)
             if args:
-                plugin.expected.append(outcome.value)
+                plugin.expect(outcome.value)
             return outcome
+
+        def warns_enter(checker):
+            # pytest.warns (its function form and deprecated_call too) records a warning through
+            # the list.append catch_warnings just set; the code issuing it may be handling an
+            # error it turns into that warning, and that error the test expected.
+            recorder = plugin.warns_enter(checker)
+            record = warnings._showwarnmsg_impl
+
+            def record_expected(message):
+                record(message)
+                handled = sys.exc_info()[1]
+                if handled is not None and _warns_expects(checker, message):
+                    plugin.expect(handled)
+
+            warnings._showwarnmsg_impl = record_expected  # catch_warnings' exit puts it back
+            return recorder
 
         asyncio.BaseEventLoop.__init__ = __init__
         asyncio.runners._cancel_all_tasks = _cancel_all_tasks
         _raises_context().__exit__ = raises_exit
         pytest.raises = raises
+        if hasattr(warnings, "_showwarnmsg_impl"):  # how CPython's catch_warnings records
+            _warns_context().__enter__ = warns_enter
 
     def _unpatch(self):
         asyncio.BaseEventLoop.__init__ = self.loop_init
         asyncio.runners._cancel_all_tasks = self.cancel_all
         _raises_context().__exit__ = self.raises_exit
         pytest.raises = self.raises
+        _warns_context().__enter__ = self.warns_enter
 
     # ------------------------------------------------------------ one test
 
@@ -253,10 +280,14 @@ class _Plugin:
     def _pending_tasks(self):
         return [t for loop in list(self.loops) for t in asyncio.all_tasks(loop) if not t.done()]
 
+    def expect(self, exc):
+        """The running test expected exc (pytest.raises caught it, or pytest.warns its warning)."""
+        self.expected.add(coroner_asyncio.error_text(exc))
+
     def _start(self, nodeid):
         coroner_asyncio.flush()
         self.test = nodeid
-        self.expected = []
+        self.expected = set()
         self.before = weakref.WeakSet(t for t in self._pending_tasks())
         self.from_setup = weakref.WeakSet()
         self.log = os.path.join(self.logs, _file_name(nodeid) + ".jsonl")
@@ -269,7 +300,8 @@ class _Plugin:
         try:
             mine = [t for t in self._pending_tasks() if self._left_by_test(t)]
             coroner_asyncio.mark_test_end("test ended: " + test, mine)
-            if _may_leave_garbage(log):
+            garbage = _may_leave_garbage(log)
+            if garbage:
                 # A task the test dropped is destroyed now, in its own test's log.
                 gc.collect()
                 coroner_asyncio.flush()
@@ -277,18 +309,24 @@ class _Plugin:
             self.router.file.close()
             self.router.file = None
             self.test = None
+        if self.expected:
+            self.expected_of[test] = self.expected
         lines = self._charge_earlier_tests(test, log)
         if not any(_TASK_RECORD in line for line in lines):
             os.unlink(log)
             return None  # no task ran: nothing to judge (coroner would say the log is empty)
         verdict = self._judge(test, log)
         if verdict is None and not self.keep_logs:
-            os.unlink(log)
+            if garbage:  # a later test may charge it a message: then it is judged whole
+                self.clean_logs.append(log)
+            else:
+                os.unlink(log)
         return verdict
 
     def _judge(self, test, log):
-        findings = self._findings(log)
-        failing = [f for f in findings if f.get("kind") in self.fail_on and not self._expected(f)]
+        expected = self.expected_of.get(test, ())
+        failing = [f for f in self._findings(log)
+                   if f.get("kind") in self.fail_on and not _expected(f, expected, log)]
         if not failing:
             return None
         report = subprocess.run([self.binary, "--color", "never", *self.judge_args, log],
@@ -311,13 +349,6 @@ class _Plugin:
         if run.returncode not in (0, 1):
             raise RuntimeError("coroner could not read %s: %s" % (log, run.stderr.strip()))
         return [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
-
-    def _expected(self, finding):
-        """A swallowed error that pytest.raises caught in this test is what the test wanted."""
-        if finding.get("kind") != "lost-exception" or finding.get("subkind") != "swallowed":
-            return False
-        told = (finding.get("reason") or "") + (finding.get("detail") or "")
-        return any(type(exc).__name__ in told for exc in self.expected)
 
     # ------------------------------------------------------------ tasks of earlier tests
 
@@ -351,6 +382,8 @@ class _Plugin:
             f.writelines(late_lines)
         verdict = self._judge(earlier, earlier_log)
         if verdict is not None:
+            if earlier_log in self.clean_logs:  # clean no more: kept, as the report names it
+                self.clean_logs.remove(earlier_log)
             self.late.append((earlier, "(collected during %s)\n%s" % (during, verdict[1])))
 
     # ------------------------------------------------------------ the session
@@ -362,6 +395,8 @@ class _Plugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session):
+        for log in self.clean_logs:
+            os.unlink(log)
         worker_output = getattr(self.config, "workeroutput", None)
         if worker_output is not None:  # an xdist worker: its controller reports them
             worker_output["coroner_late"] = json.dumps(self.late)
@@ -381,6 +416,33 @@ class _Plugin:
 def _raises_context():
     from _pytest.python_api import RaisesContext
     return RaisesContext
+
+
+def _warns_context():
+    from _pytest.recwarn import WarningsChecker
+    return WarningsChecker
+
+
+def _warns_expects(checker, message):
+    """Whether the pytest.warns block `checker` expects the recorded warning `message`."""
+    kinds = checker.expected_warning  # a tuple of classes; None for pytest.warns(None)
+    if not kinds or not issubclass(message.category, kinds):
+        return False
+    match = checker.match_expr
+    return match is None or re.search(match, str(message.message)) is not None
+
+
+def _expected(finding, expected, log):
+    """A swallowed error whose record (the finding's line of the log) is an error the test
+    expected: what the test wanted, not a lost exception."""
+    if not expected or finding.get("subkind") != "swallowed":
+        return False
+    line = (finding.get("where") or {}).get("line")
+    if not line:
+        return False
+    with open(log, encoding="utf-8") as f:
+        record = next(itertools.islice(f, line - 1, None), "")
+    return _field(record, "error") in expected
 
 
 _TASK_RECORD = '"task": '  # how coroner_asyncio writes a task record's task field

@@ -6,6 +6,8 @@ usage: run_plugin_tests.py CORONER [--python PY] [--installed]
 Runs `PY -m pytest` (default /usr/bin/python3: Debian's pytest and pytest-asyncio) on cases/:
 - with --coroner: each faulty test of cases/test_asyncio_faults.py (its EXPECTED) fails naming
   its finding, every other test passes, a failing test's HTML report is kept (--coroner-html),
+  a test that expected an error (pytest.raises, or pytest.warns the warning the code turned it
+  into) and lost another names the lost one and not the expected one (NAMED_ERRORS),
   a task collected in a later test is charged to the test that created it, and a module
   fixture's background task (cases/test_module_fixture.py) is no test's leak;
 - without the option: the plugin is off, every test passes;
@@ -31,16 +33,18 @@ CASES = HERE / "cases"
 SOURCE_PYTHON_DIR = HERE.parent.parent / "python"
 
 
-def planted_faults():
-    """EXPECTED of cases/test_asyncio_faults.py (read, not imported: this Python may lack pytest)."""
+def planted(name):
+    """The constant `name` of cases/test_asyncio_faults.py (read, not imported: this Python may
+    lack pytest)."""
     tree = ast.parse((CASES / "test_asyncio_faults.py").read_text())
     for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EXPECTED":
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name:
             return ast.literal_eval(node.value)
-    raise SystemExit("run_plugin_tests: no EXPECTED in cases/test_asyncio_faults.py")
+    raise SystemExit(f"run_plugin_tests: no {name} in cases/test_asyncio_faults.py")
 
 
-EXPECTED = planted_faults()
+EXPECTED = planted("EXPECTED")  # test name -> the finding its failure names first
+NAMED_ERRORS = planted("NAMED_ERRORS")  # test name -> (error named, expected error not named)
 
 LATE_CREATOR = "test_keeps_a_failed_task"
 
@@ -84,6 +88,12 @@ def charged_to(output, test):
     return "".join(part for part in sections if part.split(" ", 1)[0].endswith("::" + test))
 
 
+def plugin_lines(verdict):
+    """The plugin's lines of a verdict (what failed, one a line), before coroner's report, which
+    tells every finding of the log, the expected errors too."""
+    return verdict.split("\n\n", 1)[0]
+
+
 def first_line(text):
     return text.splitlines()[0] if text else ""
 
@@ -99,6 +109,11 @@ def check_verdicts(verdicts, label, expected=EXPECTED):
             got = first_line(verdict)
             check(verdict is not None and got.startswith("coroner found") and want in got,
                   f"{label}: {name} fails naming {want} (got: {got or 'a pass'})")
+        if name in NAMED_ERRORS and verdict is not None:
+            named, spared = NAMED_ERRORS[name]
+            told = plugin_lines(verdict)
+            check(named in told and spared not in told,
+                  f"{label}: {name} names {named}, not {spared} the test expected")
 
 
 def main():
@@ -126,6 +141,10 @@ def main():
     check(verdicts.get("test_drops_it", "?") is None, "a task collected in a later test: that test passes")
     check("lost-exception/never-retrieved" in charged_to(out, LATE_CREATOR),
           "... and its never-retrieved exception is charged to the test that created it")
+    late = charged_to(out, LATE_CREATOR)
+    check("records, 2 tasks" in late, "... judged on that test's whole log, kept for it though clean")
+    check("swallowed" not in plugin_lines(late),
+          "... where the error that test expected (pytest.raises) is still expected")
 
     status, out, verdicts = pytest.run()
     check(status == 0 and verdicts and all(v is None for v in verdicts.values()),
