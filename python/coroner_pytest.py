@@ -5,7 +5,9 @@ test it installs coroner_asyncio on every event loop made (pytest-asyncio's, a p
 ``asyncio.run`` inside the test), keeps the test's log, and when the test's teardown is over
 judges the log with the ``coroner`` binary. A test that leaves a hung, deadlocked or leaked task,
 loses an exception (never retrieved, swallowed, died silently) or has a task destroyed pending
-then fails at teardown (pytest counts an error), with coroner's text report in the message.
+then fails, with coroner's text report in the message: a failed test when the test passed on
+its own (the reports are logged once the teardown is judged), else an error at its teardown
+beside its own failure (and always so when another plugin runs the tests, as a rerun plugin).
 
 Options (each also an ini key: coroner, coroner_fail_on, coroner_warn, coroner_html,
 coroner_stall, coroner_binary):
@@ -55,6 +57,7 @@ import warnings
 import weakref
 
 import pytest
+from _pytest.runner import runtestprotocol
 
 import coroner_asyncio
 
@@ -167,6 +170,7 @@ class _Plugin:
         self.created_by = {}      # task name -> (nodeid, log path) of the test that created it
         self.late = []            # (nodeid, text): findings charged to an earlier test
         self.verdicts = {}        # nodeid -> (failing findings, report text)
+        self.failed_teardowns = {}  # nodeid -> the text a teardown failed with, to move to the call
         self.clean_logs = []      # clean logs kept till the session's end for late messages
         self._patch()
 
@@ -269,6 +273,43 @@ class _Plugin:
             return
         report.outcome = "failed"
         report.longrepr = text
+        self.failed_teardowns[item.nodeid] = text
+
+    def pytest_runtest_protocol(self, item, nextitem):
+        """pytest's own protocol, the reports logged once the teardown is judged, so that a test
+        which passed and that coroner fails is a failed test, not an error at its teardown (the
+        judgement stays after the teardown: a fixture may still stop the test's tasks, and its
+        loop is closed only then). When another plugin runs the tests (a rerun plugin), it is
+        left to it, and the verdict stays an error at teardown."""
+        if self._protocol_taken():
+            return None
+        ihook = item.ihook
+        ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        reports = runtestprotocol(item, nextitem=nextitem, log=False)
+        self._fail_the_call(item.nodeid, reports)
+        for report in reports:
+            ihook.pytest_runtest_logreport(report=report)
+        ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return True
+
+    def _protocol_taken(self):
+        """Whether a plugin other than pytest's runner also runs the tests."""
+        impls = self.config.pluginmanager.hook.pytest_runtest_protocol.get_hookimpls()
+        return any(i.plugin is not self and i.plugin_name != "runner"
+                   and not (getattr(i, "hookwrapper", False) or getattr(i, "wrapper", False))
+                   for i in impls)
+
+    def _fail_the_call(self, nodeid, reports):
+        """coroner's verdict moved from the teardown's report to the call's, when the test
+        itself passed (else its own failure, skip or xfail is told as it is, and the verdict
+        beside it at teardown)."""
+        text = self.failed_teardowns.pop(nodeid, None)
+        call = next((r for r in reports if r.when == "call"), None)
+        if text is None or call is None or not call.passed or hasattr(call, "wasxfail"):
+            return
+        call.outcome, call.longrepr = "failed", text
+        teardown = reports[-1]
+        teardown.outcome, teardown.longrepr = "passed", None
 
     def _left_by_test(self, task):
         """Pending at the test's end and the test's: not there before it, and not made by the

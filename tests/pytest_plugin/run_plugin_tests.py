@@ -13,6 +13,8 @@ Runs `PY -m pytest` (default /usr/bin/python3: Debian's pytest and pytest-asynci
 - without the option: the plugin is off, every test passes;
 - with the ini option (-o coroner=true) and with --coroner-fail-on (which implies --coroner);
 - with --coroner-warn: nothing fails, the findings are warnings;
+- each faulty test is a failed test, not an error at its teardown, except when another plugin
+  runs the tests (cases/another_protocol.py): then it is an error at teardown;
 - under pytest-xdist (-n 2), when installed: the same verdicts, a folder of logs per worker.
 The plugin is taken from the source tree's python/ (PYTHONPATH, -p coroner_pytest), or, with
 --installed, from PY's environment (the pip package's pytest11 entry point).
@@ -63,7 +65,8 @@ class Pytest:
 
     def run(self, *args, files=("test_asyncio_faults.py", "test_late_collection.py",
                                  "test_module_fixture.py")):
-        """(exit status, output, {test name: failure text or None})."""
+        """(exit status, output, {test name: failure text or None}); self.errors: the tests
+        pytest counted an error (at setup or teardown), not a failure."""
         with tempfile.TemporaryDirectory() as tmp:
             junit = os.path.join(tmp, "junit.xml")
             env = dict(os.environ, CORONER_BINARY=self.coroner)
@@ -74,10 +77,12 @@ class Pytest:
                 cmd += ["-p", "coroner_pytest"]
             run = subprocess.run(cmd + list(args) + list(files), cwd=CASES, env=env,
                                  capture_output=True, text=True, timeout=600)
-            verdicts = {}
+            verdicts, self.errors = {}, set()
             if os.path.exists(junit):
                 for case in ET.parse(junit).getroot().iter("testcase"):
                     bad = case.find("failure") if case.find("failure") is not None else case.find("error")
+                    if case.find("error") is not None:
+                        self.errors.add(case.get("name"))
                     verdicts[case.get("name")] = None if bad is None else (bad.text or bad.get("message") or "")
         return run.returncode, run.stdout + run.stderr, verdicts
 
@@ -132,6 +137,9 @@ def main():
         status, out, verdicts = pytest.run("--coroner", "--coroner-html", html)
         check(status == 1, f"--coroner: pytest exits 1 (got {status})")
         check_verdicts(verdicts, "--coroner")
+        check(not pytest.errors and f"{len(EXPECTED)} failed" in out,
+              f"--coroner: each faulty test is a failed test, not an error at its teardown "
+              f"(errors: {sorted(pytest.errors)})")
         pages = os.listdir(html)
         check(all(any(p.endswith(f"_{name}.html") for p in pages) for name in EXPECTED),
               f"--coroner-html: a page for each failing test ({len(pages)} pages)")
@@ -158,6 +166,12 @@ def main():
                                        files=("test_asyncio_faults.py",))
     check_verdicts(verdicts, "--coroner-fail-on lost-exception (implies --coroner)", lost)
 
+    status, out, verdicts = pytest.run("-p", "another_protocol", "--coroner",
+                                       files=("test_asyncio_faults.py",))
+    check_verdicts(verdicts, "another plugin runs the tests")
+    check(pytest.errors == set(EXPECTED),
+          "another plugin runs the tests: the faulty ones are errors at teardown, as before")
+
     status, out, verdicts = pytest.run("--coroner", "--coroner-warn", files=("test_asyncio_faults.py",))
     check(status == 0 and all(v is None for v in verdicts.values()), f"--coroner-warn: nothing fails (exit {status})")
     check(out.count("CoronerWarning") >= len(EXPECTED), "--coroner-warn: a warning a faulty test")
@@ -171,6 +185,7 @@ def main():
             status, out, verdicts = pytest.run("-n", "2", "--dist", "loadfile", "--coroner",
                                                "--coroner-logs", logs)
             check_verdicts(verdicts, "-n 2 (pytest-xdist)")
+            check(not pytest.errors, f"-n 2: failed tests, no errors ({sorted(pytest.errors)})")
             check("never-retrieved" in charged_to(out, LATE_CREATOR),
                   "-n 2: a worker's finding charged to an earlier test reaches the summary")
             workers = sorted(os.listdir(logs))
