@@ -29,13 +29,14 @@ Rules a test suite needs:
   leaked. Tasks pending when the test started, or made by its setup on a loop that is still
   open at its end (a module or session fixture's, on its own loop), are not the test's. A plain
   asyncio.run inside the test is judged the same way just before it cancels what is left.
-- An exception the test expects is not swallowed: a swallowed-error finding whose error record
-  is an exception pytest.raises caught in that test (as a context or as pytest.raises(E, f, ...))
-  is dropped, and so is one for the exception the code was handling when it issued a warning
-  that pytest.warns expected (the error it turned into that warning; as a context, as
-  pytest.warns(W, f, ...) or pytest.deprecated_call). An error's record is matched by its text
-  ("ValueError: bad input"), so the same code failing another way, or outside the block, is
-  still flagged.
+- An exception the test expects is not swallowed: the expected errors are an exception
+  pytest.raises caught in that test (as a context or as pytest.raises(E, f, ...)), and the
+  exception the code was handling when it issued a warning that pytest.warns expected (the
+  error it turned into that warning; as a context, as pytest.warns(W, f, ...) or
+  pytest.deprecated_call). Before the log is judged, a stage's error record of an expected
+  error, matched by its text ("ValueError: bad input"), is rewritten as a plain record of that
+  stage with "data": {"expected_error": ...}: coroner then judges what the task did next, and
+  the same code failing another way, or outside the block, is still flagged.
 - A task created in one test and collected in a later one is charged to the one that created
   it: the garbage is collected at the end of each test, and an asyncio message naming a task of
   an earlier test is moved to that test's log and reported at the end of the session.
@@ -44,7 +45,6 @@ Rules a test suite needs:
 
 import asyncio
 import gc
-import itertools
 import json
 import os
 import re
@@ -166,7 +166,6 @@ class _Plugin:
         self.before = weakref.WeakSet()  # tasks pending when it started: not its own
         self.from_setup = weakref.WeakSet()  # tasks its setup made, still pending at its call
         self.expected = set()     # the errors it expected, as the records write them
-        self.expected_of = {}     # nodeid -> its expected errors, for a later judgement
         self.created_by = {}      # task name -> (nodeid, log path) of the test that created it
         self.late = []            # (nodeid, text): findings charged to an earlier test
         self.verdicts = {}        # nodeid -> (failing findings, report text)
@@ -350,9 +349,9 @@ class _Plugin:
             self.router.file.close()
             self.router.file = None
             self.test = None
-        if self.expected:
-            self.expected_of[test] = self.expected
         lines = self._charge_earlier_tests(test, log)
+        if self.expected:
+            _mark_expected(log, lines, self.expected)
         if not any(_TASK_RECORD in line for line in lines):
             os.unlink(log)
             return None  # no task ran: nothing to judge (coroner would say the log is empty)
@@ -365,9 +364,7 @@ class _Plugin:
         return verdict
 
     def _judge(self, test, log):
-        expected = self.expected_of.get(test, ())
-        failing = [f for f in self._findings(log)
-                   if f.get("kind") in self.fail_on and not _expected(f, expected, log)]
+        failing = [f for f in self._findings(log) if f.get("kind") in self.fail_on]
         if not failing:
             return None
         report = subprocess.run([self.binary, "--color", "never", *self.judge_args, log],
@@ -473,17 +470,28 @@ def _warns_expects(checker, message):
     return match is None or re.search(match, str(message.message)) is not None
 
 
-def _expected(finding, expected, log):
-    """A swallowed error whose record (the finding's line of the log) is an error the test
-    expected: what the test wanted, not a lost exception."""
-    if not expected or finding.get("subkind") != "swallowed":
-        return False
-    line = (finding.get("where") or {}).get("line")
-    if not line:
-        return False
-    with open(log, encoding="utf-8") as f:
-        record = next(itertools.islice(f, line - 1, None), "")
-    return _field(record, "error") in expected
+def _mark_expected(log, lines, expected):
+    """Rewrites the log's records of the errors the test expected (a stage's error record whose
+    error is one of `expected`, as the records write them) as a plain record of that stage, the
+    error kept under "data" as "expected_error": coroner then sees no error there, and judges
+    what the task did next (it names a task's first swallowed error only)."""
+    marked = [_marked(line, expected) for line in lines]
+    if marked != lines:
+        with open(log, "w", encoding="utf-8") as f:
+            f.writelines(marked)
+
+
+def _marked(line, expected):
+    if '"level": "error"' not in line or '"stage": ' not in line:
+        return line
+    record = json.loads(line)
+    if "status" in record or record.get("error") not in expected:
+        return line
+    error = record.pop("error")
+    del record["level"]
+    record.pop("error_type", None)
+    record.setdefault("data", {})["expected_error"] = error
+    return json.dumps(record) + "\n"
 
 
 _TASK_RECORD = '"task": '  # how coroner_asyncio writes a task record's task field
