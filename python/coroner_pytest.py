@@ -169,7 +169,7 @@ class _Plugin:
         self.created_by = {}      # task name -> (nodeid, log path) of the test that created it
         self.late = []            # (nodeid, text): findings charged to an earlier test
         self.verdicts = {}        # nodeid -> (failing findings, report text)
-        self.failed_teardowns = {}  # nodeid -> the text a teardown failed with, to move to the call
+        self.failed_teardown = None  # (nodeid, text): the verdict the last teardown failed with
         self.clean_logs = []      # clean logs kept till the session's end for late messages
         self._patch()
 
@@ -272,7 +272,7 @@ class _Plugin:
             return
         report.outcome = "failed"
         report.longrepr = text
-        self.failed_teardowns[item.nodeid] = text
+        self.failed_teardown = (item.nodeid, text)
 
     def pytest_runtest_protocol(self, item, nextitem):
         """pytest's own protocol, the reports logged once the teardown is judged, so that a test
@@ -302,11 +302,13 @@ class _Plugin:
         """coroner's verdict moved from the teardown's report to the call's, when the test
         itself passed (else its own failure, skip or xfail is told as it is, and the verdict
         beside it at teardown)."""
-        text = self.failed_teardowns.pop(nodeid, None)
+        failed, self.failed_teardown = self.failed_teardown, None
+        if failed is None or failed[0] != nodeid:
+            return  # coroner found nothing in this test
         call = next((r for r in reports if r.when == "call"), None)
-        if text is None or call is None or not call.passed or hasattr(call, "wasxfail"):
-            return
-        call.outcome, call.longrepr = "failed", text
+        if call is None or not call.passed or hasattr(call, "wasxfail"):
+            return  # the test's own outcome first, the verdict beside it at teardown
+        call.outcome, call.longrepr = "failed", failed[1]
         teardown = reports[-1]
         teardown.outcome, teardown.longrepr = "passed", None
 

@@ -14,7 +14,8 @@ Runs `PY -m pytest` (default /usr/bin/python3: Debian's pytest and pytest-asynci
 - with the ini option (-o coroner=true) and with --coroner-fail-on (which implies --coroner);
 - with --coroner-warn: nothing fails, the findings are warnings;
 - each faulty test is a failed test, not an error at its teardown, except when another plugin
-  runs the tests (cases/another_protocol.py): then it is an error at teardown;
+  runs the tests (cases/another_protocol.py), or when the test failed on its own
+  (cases/test_own_failure.py): then it is an error at teardown;
 - under pytest-xdist (-n 2), when installed: the same verdicts, a folder of logs per worker.
 The plugin is taken from the source tree's python/ (PYTHONPATH, -p coroner_pytest), or, with
 --installed, from PY's environment (the pip package's pytest11 entry point).
@@ -165,6 +166,11 @@ def main():
     status, out, verdicts = pytest.run("--coroner-fail-on", "lost-exception",
                                        files=("test_asyncio_faults.py",))
     check_verdicts(verdicts, "--coroner-fail-on lost-exception (implies --coroner)", lost)
+
+    status, out, verdicts = pytest.run("--coroner", files=("test_own_failure.py",))
+    check("assert (6 * 7) == 43" in out and "coroner found hung/leaked" in out
+          and pytest.errors == {"test_fails_and_leaks_a_task"},
+          "a test that fails on its own: its failure as it is, the leak an error at teardown")
 
     status, out, verdicts = pytest.run("-p", "another_protocol", "--coroner",
                                        files=("test_asyncio_faults.py",))
