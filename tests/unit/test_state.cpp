@@ -95,8 +95,10 @@ std::vector<RawRecord> random_records(std::mt19937_64& rng, size_t count,
     r.stage_from_message = maybe();
     if (maybe()) r.status = text(10);
     if (maybe()) r.parent = text(10);
-    if (rng() % 8 == 0)
-      for (size_t n = rng() % (rng() % 20 == 0 ? 3000 : 4); n > 0; --n) r.awaits.push_back(text(8));
+    if (rng() % 8 == 0) {
+      size_t most = rng() % 20 == 0 ? 3000 : 4;
+      for (size_t n = rng() % most; n > 0; --n) r.awaits.push_back(text(8));
+    }
     r.has_error = maybe();
     if (maybe()) r.error_text = text(400);
     if (maybe()) r.error_type = text(12);
