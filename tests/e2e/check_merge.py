@@ -24,12 +24,16 @@ BINARY = None
 FAILURES = []
 
 
-def run(*args, input_bytes=None):
+def run(*args, input_bytes=None, max_files=None):
     env = dict(os.environ)
     env.pop("COLUMNS", None)
     env.pop("NO_COLOR", None)
+    limit = None
+    if max_files:
+        import resource
+        limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files))
     proc = subprocess.run([BINARY, *args], input=input_bytes, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, env=env, timeout=120,
+                          stderr=subprocess.PIPE, env=env, timeout=120, preexec_fn=limit,
                           stdin=None if input_bytes is not None else subprocess.DEVNULL)
     err = proc.stderr.decode("utf-8", "replace")
     for sign in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
@@ -334,6 +338,15 @@ def check_errors(tmp, sample):
     check(one_error_line(run("partial", "--strict", bad, "-o", missing), "bad.jsonl:2"),
           "partial --strict does not name the bad line")
     check(not os.path.exists(missing), "a partial stopped by --strict left a state behind")
+    # More states than the process may open files at once: they are read one after another.
+    tiny = os.path.join(tmp, "tiny.jsonl")
+    write(tiny, ['{"ts": 1, "task": "a", "stage": "x"}', '{"ts": 2, "task": "b", "stage": "y"}'])
+    tiny_state = os.path.join(tmp, "tiny.state")
+    run("partial", tiny, "-o", tiny_state)
+    merged = run("merge", "-f", "json", *[tiny_state] * 300, max_files=64)
+    check(merged == run("analyze", "-f", "json", *[tiny] * 300),
+          "300 states under a limit of 64 open files: %r" % ((merged[0], merged[2]),))
+
     leftovers = [n for n in os.listdir(tmp) if ".partial-" in n]
     check(not leftovers, "temporary files left behind: %s" % leftovers)
     print("errors: checked")
