@@ -58,6 +58,8 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
 
 A test's end: mark_test_end(reason) writes the pending tasks and a "test-end" stop, at which
 coroner reports every pending task leaked; the pytest plugin (coroner_pytest) calls it.
+error_text(exc) is an exception as the records write it: the plugin finds by it the records of
+the exceptions a test expected.
 
 User fields never change a task's identity: ``stage("ship", worker=3)`` writes
 ``"data": {"worker": 3}``. ``emit(fields)`` is the raw escape hatch: its fields are written
@@ -119,7 +121,8 @@ import time
 import traceback
 import weakref
 
-__all__ = ["install", "uninstall", "stage", "traced", "traced_gather", "emit", "flush", "mark_test_end"]
+__all__ = ["install", "uninstall", "stage", "traced", "traced_gather", "emit", "flush", "mark_test_end",
+           "error_text"]
 
 _logger = logging.getLogger("coroner")
 _INFO, _ERROR = logging.INFO, logging.ERROR
@@ -338,9 +341,14 @@ def emit(fields, level=_INFO):
         _sink.write('{"ts": %r' % rec["ts"], level >= _ERROR)
 
 
+def error_text(exc):
+    """An exception as a record's "error" field says it ("ValueError: boom", or the type's name
+    when the message is empty): coroner_pytest finds the records of expected exceptions by it."""
+    return "%s: %s" % (type(exc).__name__, exc) if str(exc) else type(exc).__name__
+
+
 def _error_fields(exc):
-    text = "%s: %s" % (type(exc).__name__, exc) if str(exc) else type(exc).__name__
-    return ', "error_type": %s, "error": %s' % (_s(type(exc).__name__), _s(text))
+    return ', "error_type": %s, "error": %s' % (_s(type(exc).__name__), _s(error_text(exc)))
 
 
 def _task_record(name, rest, error=False):

@@ -5,7 +5,9 @@ test it installs coroner_asyncio on every event loop made (pytest-asyncio's, a p
 ``asyncio.run`` inside the test), keeps the test's log, and when the test's teardown is over
 judges the log with the ``coroner`` binary. A test that leaves a hung, deadlocked or leaked task,
 loses an exception (never retrieved, swallowed, died silently) or has a task destroyed pending
-then fails at teardown (pytest counts an error), with coroner's text report in the message.
+then fails, with coroner's text report in the message: a failed test when the test passed on
+its own (the reports are logged once the teardown is judged), else an error at its teardown
+beside its own failure (and always so when another plugin runs the tests, as a rerun plugin).
 
 Options (each also an ini key: coroner, coroner_fail_on, coroner_warn, coroner_html,
 coroner_stall, coroner_binary):
@@ -27,9 +29,14 @@ Rules a test suite needs:
   leaked. Tasks pending when the test started, or made by its setup on a loop that is still
   open at its end (a module or session fixture's, on its own loop), are not the test's. A plain
   asyncio.run inside the test is judged the same way just before it cancels what is left.
-- An exception the test expects (pytest.raises, as a context or as pytest.raises(E, f, ...)) is
-  not swallowed: a swallowed-error finding for an exception that pytest.raises caught in that
-  test is dropped.
+- An exception the test expects is not swallowed: the expected errors are an exception
+  pytest.raises caught in that test (as a context or as pytest.raises(E, f, ...)), and the
+  exception the code was handling when it issued a warning that pytest.warns expected (the
+  error it turned into that warning; as a context, as pytest.warns(W, f, ...) or
+  pytest.deprecated_call). Before the log is judged, a stage's error record of an expected
+  error, matched by its text ("ValueError: bad input"), is rewritten as a plain record of that
+  stage with "data": {"expected_error": ...}: coroner then judges what the task did next, and
+  the same code failing another way, or outside the block, is still flagged.
 - A task created in one test and collected in a later one is charged to the one that created
   it: the garbage is collected at the end of each test, and an asyncio message naming a task of
   an earlier test is moved to that test's log and reported at the end of the session.
@@ -50,6 +57,7 @@ import warnings
 import weakref
 
 import pytest
+from _pytest.runner import runtestprotocol
 
 import coroner_asyncio
 
@@ -157,10 +165,12 @@ class _Plugin:
         self.log = None           # its log's path
         self.before = weakref.WeakSet()  # tasks pending when it started: not its own
         self.from_setup = weakref.WeakSet()  # tasks its setup made, still pending at its call
-        self.expected = []        # exceptions pytest.raises caught in it
+        self.expected = set()     # the errors it expected, as the records write them
         self.created_by = {}      # task name -> (nodeid, log path) of the test that created it
         self.late = []            # (nodeid, text): findings charged to an earlier test
         self.verdicts = {}        # nodeid -> (failing findings, report text)
+        self.failed_teardown = None  # (nodeid, text): the verdict the last teardown failed with
+        self.clean_logs = []      # clean logs kept till the session's end for late messages
         self._patch()
 
     # ------------------------------------------------------------ hooks into asyncio and pytest
@@ -171,6 +181,7 @@ class _Plugin:
         self.cancel_all = asyncio.runners._cancel_all_tasks
         self.raises_exit = _raises_context().__exit__
         self.raises = pytest.raises
+        self.warns_enter = _warns_context().__enter__
 
         def __init__(loop, *args, **kwargs):
             plugin.loop_init(loop, *args, **kwargs)
@@ -189,26 +200,45 @@ class _Plugin:
         def raises_exit(context, exc_type, exc, tb):
             caught = plugin.raises_exit(context, exc_type, exc, tb)
             if caught and exc is not None:
-                plugin.expected.append(exc)
+                plugin.expect(exc)
             return caught
 
         def raises(expected_exception, *args, **kwargs):
             # The function form, pytest.raises(E, f, *args), catches without a context.
             outcome = plugin.raises(expected_exception, *args, **kwargs)
             if args:
-                plugin.expected.append(outcome.value)
+                plugin.expect(outcome.value)
             return outcome
+
+        def warns_enter(checker):
+            # pytest.warns (its function form and deprecated_call too) records a warning through
+            # the list.append catch_warnings just set; the code issuing it may be handling an
+            # error it turns into that warning, and that error the test expected.
+            recorder = plugin.warns_enter(checker)
+            record = warnings._showwarnmsg_impl
+
+            def record_expected(message):
+                record(message)
+                handled = sys.exc_info()[1]
+                if handled is not None and _warns_expects(checker, message):
+                    plugin.expect(handled)
+
+            warnings._showwarnmsg_impl = record_expected  # catch_warnings' exit puts it back
+            return recorder
 
         asyncio.BaseEventLoop.__init__ = __init__
         asyncio.runners._cancel_all_tasks = _cancel_all_tasks
         _raises_context().__exit__ = raises_exit
         pytest.raises = raises
+        if hasattr(warnings, "_showwarnmsg_impl"):  # how CPython's catch_warnings records
+            _warns_context().__enter__ = warns_enter
 
     def _unpatch(self):
         asyncio.BaseEventLoop.__init__ = self.loop_init
         asyncio.runners._cancel_all_tasks = self.cancel_all
         _raises_context().__exit__ = self.raises_exit
         pytest.raises = self.raises
+        _warns_context().__enter__ = self.warns_enter
 
     # ------------------------------------------------------------ one test
 
@@ -242,6 +272,45 @@ class _Plugin:
             return
         report.outcome = "failed"
         report.longrepr = text
+        self.failed_teardown = (item.nodeid, text)
+
+    def pytest_runtest_protocol(self, item, nextitem):
+        """pytest's own protocol, the reports logged once the teardown is judged, so that a test
+        which passed and that coroner fails is a failed test, not an error at its teardown (the
+        judgement stays after the teardown: a fixture may still stop the test's tasks, and its
+        loop is closed only then). When another plugin runs the tests (a rerun plugin), it is
+        left to it, and the verdict stays an error at teardown."""
+        if self._protocol_taken():
+            return None
+        ihook = item.ihook
+        ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        reports = runtestprotocol(item, nextitem=nextitem, log=False)
+        self._fail_the_call(item.nodeid, reports)
+        for report in reports:
+            ihook.pytest_runtest_logreport(report=report)
+        ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return True
+
+    def _protocol_taken(self):
+        """Whether a plugin other than pytest's runner also runs the tests."""
+        impls = self.config.pluginmanager.hook.pytest_runtest_protocol.get_hookimpls()
+        return any(i.plugin is not self and i.plugin_name != "runner"
+                   and not (getattr(i, "hookwrapper", False) or getattr(i, "wrapper", False))
+                   for i in impls)
+
+    def _fail_the_call(self, nodeid, reports):
+        """coroner's verdict moved from the teardown's report to the call's, when the test
+        itself passed (else its own failure, skip or xfail is told as it is, and the verdict
+        beside it at teardown)."""
+        failed, self.failed_teardown = self.failed_teardown, None
+        if failed is None or failed[0] != nodeid:
+            return  # coroner found nothing in this test
+        call = next((r for r in reports if r.when == "call"), None)
+        if call is None or not call.passed or hasattr(call, "wasxfail"):
+            return  # the test's own outcome first, the verdict beside it at teardown
+        call.outcome, call.longrepr = "failed", failed[1]
+        teardown = reports[-1]
+        teardown.outcome, teardown.longrepr = "passed", None
 
     def _left_by_test(self, task):
         """Pending at the test's end and the test's: not there before it, and not made by the
@@ -253,10 +322,14 @@ class _Plugin:
     def _pending_tasks(self):
         return [t for loop in list(self.loops) for t in asyncio.all_tasks(loop) if not t.done()]
 
+    def expect(self, exc):
+        """The running test expected exc (pytest.raises caught it, or pytest.warns its warning)."""
+        self.expected.add(coroner_asyncio.error_text(exc))
+
     def _start(self, nodeid):
         coroner_asyncio.flush()
         self.test = nodeid
-        self.expected = []
+        self.expected = set()
         self.before = weakref.WeakSet(t for t in self._pending_tasks())
         self.from_setup = weakref.WeakSet()
         self.log = os.path.join(self.logs, _file_name(nodeid) + ".jsonl")
@@ -269,7 +342,8 @@ class _Plugin:
         try:
             mine = [t for t in self._pending_tasks() if self._left_by_test(t)]
             coroner_asyncio.mark_test_end("test ended: " + test, mine)
-            if _may_leave_garbage(log):
+            garbage = _may_leave_garbage(log)
+            if garbage:
                 # A task the test dropped is destroyed now, in its own test's log.
                 gc.collect()
                 coroner_asyncio.flush()
@@ -278,17 +352,21 @@ class _Plugin:
             self.router.file = None
             self.test = None
         lines = self._charge_earlier_tests(test, log)
+        if self.expected:
+            _mark_expected(log, lines, self.expected)
         if not any(_TASK_RECORD in line for line in lines):
             os.unlink(log)
             return None  # no task ran: nothing to judge (coroner would say the log is empty)
         verdict = self._judge(test, log)
         if verdict is None and not self.keep_logs:
-            os.unlink(log)
+            if garbage:  # a later test may charge it a message: then it is judged whole
+                self.clean_logs.append(log)
+            else:
+                os.unlink(log)
         return verdict
 
     def _judge(self, test, log):
-        findings = self._findings(log)
-        failing = [f for f in findings if f.get("kind") in self.fail_on and not self._expected(f)]
+        failing = [f for f in self._findings(log) if f.get("kind") in self.fail_on]
         if not failing:
             return None
         report = subprocess.run([self.binary, "--color", "never", *self.judge_args, log],
@@ -311,13 +389,6 @@ class _Plugin:
         if run.returncode not in (0, 1):
             raise RuntimeError("coroner could not read %s: %s" % (log, run.stderr.strip()))
         return [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
-
-    def _expected(self, finding):
-        """A swallowed error that pytest.raises caught in this test is what the test wanted."""
-        if finding.get("kind") != "lost-exception" or finding.get("subkind") != "swallowed":
-            return False
-        told = (finding.get("reason") or "") + (finding.get("detail") or "")
-        return any(type(exc).__name__ in told for exc in self.expected)
 
     # ------------------------------------------------------------ tasks of earlier tests
 
@@ -351,6 +422,8 @@ class _Plugin:
             f.writelines(late_lines)
         verdict = self._judge(earlier, earlier_log)
         if verdict is not None:
+            if earlier_log in self.clean_logs:  # clean no more: kept, as the report names it
+                self.clean_logs.remove(earlier_log)
             self.late.append((earlier, "(collected during %s)\n%s" % (during, verdict[1])))
 
     # ------------------------------------------------------------ the session
@@ -362,6 +435,8 @@ class _Plugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session):
+        for log in self.clean_logs:
+            os.unlink(log)
         worker_output = getattr(self.config, "workeroutput", None)
         if worker_output is not None:  # an xdist worker: its controller reports them
             worker_output["coroner_late"] = json.dumps(self.late)
@@ -381,6 +456,44 @@ class _Plugin:
 def _raises_context():
     from _pytest.python_api import RaisesContext
     return RaisesContext
+
+
+def _warns_context():
+    from _pytest.recwarn import WarningsChecker
+    return WarningsChecker
+
+
+def _warns_expects(checker, message):
+    """Whether the pytest.warns block `checker` expects the recorded warning `message`."""
+    kinds = checker.expected_warning  # a tuple of classes; None for pytest.warns(None)
+    if not kinds or not issubclass(message.category, kinds):
+        return False
+    match = checker.match_expr
+    return match is None or re.search(match, str(message.message)) is not None
+
+
+def _mark_expected(log, lines, expected):
+    """Rewrites the log's records of the errors the test expected (a stage's error record whose
+    error is one of `expected`, as the records write them) as a plain record of that stage, the
+    error kept under "data" as "expected_error": coroner then sees no error there, and judges
+    what the task did next (it names a task's first swallowed error only)."""
+    marked = [_marked(line, expected) for line in lines]
+    if marked != lines:
+        with open(log, "w", encoding="utf-8") as f:
+            f.writelines(marked)
+
+
+def _marked(line, expected):
+    if '"level": "error"' not in line or '"stage": ' not in line:
+        return line
+    record = json.loads(line)
+    if "status" in record or record.get("error") not in expected:
+        return line
+    error = record.pop("error")
+    del record["level"]
+    record.pop("error_type", None)
+    record.setdefault("data", {})["expected_error"] = error
+    return json.dumps(record) + "\n"
 
 
 _TASK_RECORD = '"task": '  # how coroner_asyncio writes a task record's task field

@@ -435,70 +435,78 @@ std::string described(const std::vector<std::string>& words) {
   return out;
 }
 
-// Opens every state and checks they were read alike; the readers, or an error message.
-std::optional<std::vector<StateReader>> open_states(const Options& o, std::string& error) {
-  std::vector<StateReader> readers;
-  for (const std::string& path : o.files) {
-    InputError e;
-    auto reader = StateReader::open(path, e);
-    if (!reader) {
-      error = e.describe();
-      return std::nullopt;
-    }
-    const auto& first = readers.empty() ? reader->header() : readers.front().header();
-    if (reader->header().reading_arguments != first.reading_arguments) {
-      error = fmt::format(
-          "{}: read with {}, but {} with {}: states merge only when read with the same options",
-          display_name(path), described(reader->header().reading_arguments),
-          display_name(o.files.front()), described(first.reading_arguments));
-      return std::nullopt;
-    }
-    readers.push_back(std::move(*reader));
+// Opens a state and checks it was read as `first` was (the first state's header); the reader,
+// or an error message.
+std::optional<StateReader> open_state(const std::string& path, const StateHeader* first,
+                                      const std::string& first_path, std::string& error) {
+  InputError e;
+  auto reader = StateReader::open(path, e);
+  if (!reader) {
+    error = e.describe();
+    return std::nullopt;
   }
-  return readers;
+  const auto& words = reader->header().reading_arguments;
+  if (first && words != first->reading_arguments) {
+    error = fmt::format(
+        "{}: read with {}, but {} with {}: states merge only when read with the same options",
+        display_name(path), described(words), display_name(first_path),
+        described(first->reading_arguments));
+    return std::nullopt;
+  }
+  return reader;
+}
+
+// Replays the states in order into `sink`, one open at a time (a merge of thousands of shards
+// must not run out of file descriptors); "" once all were read, else the error.
+std::string replay_states(const Options& o, StateReader first, StateSink& sink,
+                          const TaskStore* store) {
+  Progress progress(progress_mode(o.progress, o.quiet, isatty(STDERR_FILENO)), input_size(o.files));
+  uint64_t done = 0;
+  const StateHeader header = first.header();
+  std::optional<StateReader> reader = std::move(first);
+  for (size_t i = 0; i < o.files.size(); ++i) {
+    std::string error;
+    if (i > 0) reader = open_state(o.files[i], &header, o.files[0], error);
+    if (!reader) return error;
+    uint64_t before = done;
+    auto report_progress = [&](uint64_t bytes) {
+      done = before + bytes;
+      if (store)
+        progress.update(done, store->counts().records, store->tasks().size());
+      else
+        progress.update(done, 0, 0);
+    };
+    if (auto e = reader->replay(sink, report_progress)) return e->describe();
+  }
+  return {};
 }
 
 int run_merge(const Options& given) {
   std::string error;
-  auto readers = open_states(given, error);
-  if (!readers) return fail(error);
+  auto first = open_state(given.files.front(), nullptr, "", error);
+  if (!first) return fail(error);
+  // The reading options the states were read with: the store applies some, the next commands
+  // of the report read the logs with them all.
   Options o = given;
-  if (auto bad = parse_reading_arguments(readers->front().header().reading_arguments, o))
+  if (auto bad = parse_reading_arguments(first->header().reading_arguments, o))
     return fail(fmt::format("{}: its reading options cannot be read: {}",
                             display_name(given.files.front()), *bad));
   Settings s;
   if (auto err = settle(o, s)) return fail(*err);
-  std::unique_ptr<StateWriter> writer;
-  std::unique_ptr<StateFile> out;
   if (!o.emit_state.empty()) {
-    out = std::make_unique<StateFile>(o.emit_state);
-    if (std::string e = out->open(); !e.empty()) return fail(e);
-    writer = std::make_unique<StateWriter>(out->get(), readers->front().header(), false);
-  }
-  TaskStore* store = writer ? nullptr : &new_store(o, s);
-  StateSink& sink = writer ? static_cast<StateSink&>(*writer) : *store;
-  Progress progress(progress_mode(o.progress, o.quiet, isatty(STDERR_FILENO)),
-                    input_size(given.files));
-  uint64_t done = 0;
-  for (StateReader& reader : *readers) {
-    uint64_t before = done;
-    auto report_progress = [&](uint64_t bytes) {
-      done = before + bytes;
-      progress.update(done, store ? store->counts().records : 0, store ? store->tasks().size() : 0);
-    };
-    if (auto e = reader.replay(sink, report_progress)) {
-      progress.finish();
-      return fail(e->describe());
-    }
-  }
-  progress.finish();
-  if (writer) {
-    if (std::string e = out->commit(writer->finish()); !e.empty()) return fail(e);
+    StateFile out(o.emit_state);
+    if (std::string e = out.open(); !e.empty()) return fail(e);
+    StateWriter writer(out.get(), first->header(), false);
+    if (std::string e = replay_states(given, std::move(*first), writer, nullptr); !e.empty())
+      return fail(e);
+    if (std::string e = out.commit(writer.finish()); !e.empty()) return fail(e);
     return kExitClean;
   }
-  // The report's next commands read the logs the states were read from, as they were read.
-  o.files = store->files();
-  return report(o, s, *store);
+  TaskStore& store = new_store(o, s);
+  if (std::string e = replay_states(given, std::move(*first), store, &store); !e.empty())
+    return fail(e);
+  o.files = store.files();
+  return report(o, s, store);
 }
 
 }  // namespace

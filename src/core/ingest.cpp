@@ -14,6 +14,7 @@
 
 #include "reader.hpp"
 #include "record_batch.hpp"
+#include "state_format.hpp"
 
 namespace coroner {
 
@@ -31,6 +32,14 @@ std::string damage_note(const std::string& path, const std::string& damage) {
 
 // Enough of a file's start to tell its dialect from a few dozen records.
 constexpr size_t kFormatHead = 64 << 10;
+
+// A partial state given where logs are read: said plainly, not read as lines of bad JSON.
+bool is_state(LineChunker& chunker) {
+  return chunker.head(state::kMagic.size()) == state::kMagic;
+}
+
+constexpr std::string_view kStateNotLog =
+    "a coroner state, not a log: 'coroner merge' reports on states";
 
 // Tells the input's format from its first bytes, and makes the chunker cut where it must.
 InputFormat read_format(LineChunker& chunker, Dialect dialect) {
@@ -52,6 +61,10 @@ IngestResult ingest_serial(const std::vector<std::string>& paths, const RoleConf
       return result;
     }
     LineChunker chunker(*input.source);
+    if (is_state(chunker)) {
+      result.error = InputError{path, 0, std::string(kStateNotLog)};
+      return result;
+    }
     InputFormat format = read_format(chunker, dialect);
     uint32_t file = first_file_index + uint32_t(i);
     sink.on_input_format(file, format);
@@ -172,6 +185,10 @@ class Pipeline {
         }
         // Smaller chunks than the serial reader's: several are in flight, each with its batch.
         chunker_ = std::make_unique<LineChunker>(*input_.source, kParallelChunkSize);
+        if (is_state(*chunker_)) {
+          job.error = InputError{paths_[file_], 0, std::string(kStateNotLog)};
+          return number(job);
+        }
         format_ = std::make_shared<const InputFormat>(read_format(*chunker_, dialect_));
         format_told_ = false;
       }
@@ -181,6 +198,14 @@ class Pipeline {
         job.file = first_file_ + uint32_t(file_);
         job.format = format_;
         job.first_of_file = !std::exchange(format_told_, true);
+        return number(job);
+      }
+      // An empty file's format is told too, as the serial reader tells it: the same report for
+      // every number of threads.
+      if (!std::exchange(format_told_, true)) {
+        job.file = first_file_ + uint32_t(file_);
+        job.format = format_;
+        job.first_of_file = true;
         return number(job);
       }
       const std::string& path = paths_[file_];

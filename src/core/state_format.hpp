@@ -106,22 +106,22 @@ class Cursor {
 };
 
 // How a record's members are written, in kRawRecordFields' order, after a varint whose bit i
-// says that member i differs from a fresh record's (a flag's bit is its value). The sequence is
-// left out: it is a position in the input, given anew by whoever reads.
+// says that member i differs from a fresh record's (a flag's bit is its value). Two are left out:
+// the sequence, a position in the input given anew by whoever reads, and which field filled each
+// role, which only `coroner schema` reads (a fifth of a state's bytes).
 template <typename T>
 constexpr bool kIsTextMember =
     std::is_same_v<T, std::string_view> || std::is_same_v<T, std::string>;
 template <typename T>
 constexpr bool kIsTextList = std::is_same_v<T, std::vector<std::string_view>>;
-template <typename T>
-constexpr bool kIsRanks = false;
-template <size_t N>
-constexpr bool kIsRanks<std::array<uint8_t, N>> = N <= 64;
 
-inline bool is_sequence(const auto& field) {
+template <typename T>
+constexpr bool kIsRanks = std::is_same_v<T, decltype(RawRecord::filled_by)>;
+
+inline bool is_left_out(const auto& field) {
   if constexpr (std::is_same_v<decltype(field.member), uint64_t RawRecord::*>)
     return field.member == &RawRecord::sequence;
-  return false;
+  return kIsRanks<std::remove_cvref_t<decltype(std::declval<RawRecord>().*field.member)>>;
 }
 
 // The time and the line move little from one record to the next: each is written as the

@@ -226,7 +226,7 @@ class StateDecoder {
       auto& member = r.*field.member;
       const auto& fresh = kFreshRecord.*field.member;
       bool is_present = present & (uint64_t(1) << index++);
-      if (is_sequence(field) && is_present) ok = false;
+      if (is_left_out(field) && is_present) ok = false;
       if (is_present)
         ok = take_member(in, field, member) && ok;
       else
@@ -245,19 +245,15 @@ class StateDecoder {
   template <typename Field, typename T>
   bool take_member(Cursor& in, const Field& field, T& member) {
     const T& fresh = kFreshRecord.*field.member;
-    if constexpr (std::is_same_v<T, bool>) {
+    if constexpr (kIsRanks<T>) {
+      return false;  // never written
+    } else if constexpr (std::is_same_v<T, bool>) {
       member = !fresh;
     } else if constexpr (kIsTextMember<T>) {
       member = ring_text(in);
     } else if constexpr (kIsTextList<T>) {
       member.clear();
       for (uint64_t n = in.count(); n > 0 && in.ok(); --n) member.push_back(ring_text(in));
-    } else if constexpr (kIsRanks<T>) {
-      member = fresh;
-      uint64_t differing = in.varint();
-      if (member.size() < 64 && (differing >> member.size()) != 0) return false;
-      for (size_t i = 0; i < member.size(); ++i)
-        if (differing & (uint64_t(1) << i)) member[i] = in.byte();
     } else if constexpr (std::is_same_v<T, int64_t>) {
       int64_t value = unzigzag(in.varint());
       if (field.member == &RawRecord::time_ns) {
@@ -290,7 +286,7 @@ class StateDecoder {
     uint64_t code = in.varint();
     if (code >= kFirstSlot) {
       uint64_t slot = code - kFirstSlot;
-      if (slot >= std::min<uint64_t>(next_slot_, kRingSlots)) return in.fail(), std::string_view();
+      if (slot >= ring_.size()) return in.fail(), std::string_view();
       return ring_[slot];
     }
     std::string_view text = in.text();
@@ -303,7 +299,13 @@ class StateDecoder {
 
   // As the writer does, once the record is read: see StateWriter's keep_new_texts().
   void keep_new_texts() {
-    for (std::string_view text : new_texts_) ring_[next_slot_++ % kRingSlots].assign(text);
+    for (std::string_view text : new_texts_) {
+      if (next_slot_ < kRingSlots)
+        ring_.emplace_back(text);  // a small state never allocates the whole ring
+      else
+        ring_[next_slot_ % kRingSlots].assign(text);
+      ++next_slot_;
+    }
     new_texts_.clear();
   }
 
@@ -317,7 +319,7 @@ class StateDecoder {
   std::vector<uint32_t> files_;  // the sink's index of each file the state named
   RawRecord record_;
   Deltas deltas_;
-  std::vector<std::string> ring_ = std::vector<std::string>(kRingSlots);
+  std::vector<std::string> ring_;
   uint64_t next_slot_ = 0;
   std::vector<std::string_view> new_texts_;
 };

@@ -1,7 +1,7 @@
 #include <zlib.h>
 
 #include <cstdio>
-#include <unordered_map>
+#include <functional>
 
 #include "coroner/state.hpp"
 #include "state_format.hpp"
@@ -13,7 +13,7 @@ using namespace state;
 // Entries into blocks, blocks into the file.
 class StateWriter::Encoder {
  public:
-  Encoder(std::FILE* out, const StateHeader& header) : out_(out), ring_(kRingSlots) {
+  Encoder(std::FILE* out, const StateHeader& header) : out_(out) {
     std::string magic(kMagic);
     magic += std::to_string(kStateFormatVersion) + '\n';
     write(magic);
@@ -38,7 +38,7 @@ class StateWriter::Encoder {
     size_t index = 0;
     for_each_field([&](const auto& field) {
       const auto& member = r.*field.member;
-      if (!is_sequence(field) && !holds_fresh(member, kFreshRecord.*field.member))
+      if (!is_left_out(field) && !holds_fresh(member, kFreshRecord.*field.member))
         present |= uint64_t(1) << index;
       ++index;
     });
@@ -65,21 +65,15 @@ class StateWriter::Encoder {
  private:
   template <typename Field, typename T>
   void put_member(const Field& field, const T& member) {
-    const T& fresh = kFreshRecord.*field.member;
-    if constexpr (std::is_same_v<T, bool>) {
+    if constexpr (kIsRanks<T>) {
+      // Never written.
+    } else if constexpr (std::is_same_v<T, bool>) {
       // The present bit is the value.
     } else if constexpr (kIsTextMember<T>) {
       put_ring_text(member);
     } else if constexpr (kIsTextList<T>) {
       put_varint(block_, member.size());
       for (std::string_view text : member) put_ring_text(text);
-    } else if constexpr (kIsRanks<T>) {
-      uint64_t differing = 0;
-      for (size_t i = 0; i < member.size(); ++i)
-        if (member[i] != fresh[i]) differing |= uint64_t(1) << i;
-      put_varint(block_, differing);
-      for (size_t i = 0; i < member.size(); ++i)
-        if (member[i] != fresh[i]) block_.push_back(char(member[i]));
     } else if constexpr (std::is_same_v<T, int64_t>) {
       if (field.member == &RawRecord::time_ns) {
         put_varint(block_, zigzag(member - deltas_.time));
@@ -101,29 +95,33 @@ class StateWriter::Encoder {
     }
   }
 
+  // A text is found in the ring through a table indexed by its hash, which remembers the slot
+  // that last held a text of that hash: a slot since reused, or another text of the same hash,
+  // fails the comparison and the text is written anew. That costs a few bytes now and then; a
+  // map from every text in the ring to its slot cost a third of a partial's time in cache misses.
   void put_ring_text(std::string_view text) {
-    if (auto it = slot_of_.find(text); it != slot_of_.end()) {
-      put_varint(block_, it->second + kFirstSlot);
+    size_t hash = std::hash<std::string_view>{}(text) & (kRingSlots - 1);
+    uint32_t slot = slot_by_hash_[hash];
+    if (slot != kNoSlot && ring_[slot] == text) {
+      put_varint(block_, slot + kFirstSlot);
       return;
     }
     bool keep = text.size() <= kLongestKept;
     put_varint(block_, keep ? kNewKept : kNewOnce);
     put_text(block_, text);
-    if (keep) new_texts_.emplace_back(text);
+    if (keep) new_texts_.push_back({text, hash});
   }
 
   // The ring learns a record's new texts once the record is written, as the reader's does once
   // the record is read: a text the record refers to stays in its slot while it is read.
   void keep_new_texts() {
-    for (std::string& text : new_texts_) {
+    for (auto [text, hash] : new_texts_) {
       uint32_t slot = uint32_t(next_slot_++ % kRingSlots);
-      std::string& held = ring_[slot];
-      if (auto it = slot_of_.find(held); it != slot_of_.end() && it->second == slot)
-        slot_of_.erase(it);
-      held = std::move(text);
-      // An equal text in an older slot is found here from now on: the key must view this one.
-      slot_of_.erase(held);
-      slot_of_.emplace(held, slot);
+      if (slot == ring_.size())
+        ring_.emplace_back(text);  // the ring grows to its size, then turns
+      else
+        ring_[slot].assign(text);
+      slot_by_hash_[hash] = slot;
     }
     new_texts_.clear();
   }
@@ -149,8 +147,13 @@ class StateWriter::Encoder {
   Deltas deltas_;
   std::vector<std::string> ring_;
   uint64_t next_slot_ = 0;
-  std::unordered_map<std::string_view, uint32_t> slot_of_;
-  std::vector<std::string> new_texts_;
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
+  std::vector<uint32_t> slot_by_hash_ = std::vector<uint32_t>(kRingSlots, kNoSlot);
+  struct NewText {
+    std::string_view text;  // in the record being written
+    size_t hash;
+  };
+  std::vector<NewText> new_texts_;
 };
 
 StateWriter::StateWriter(std::FILE* out, const StateHeader& header, bool strict)

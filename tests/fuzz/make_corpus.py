@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """Writes the fuzzers' seed corpora under tests/fuzz/corpus/ from the shipped logs
 (tests/fixtures, tests/unit/logs, sample_traces) and hand-written times and durations.
-Run again after the fixtures change; the output is deterministic."""
+Run again after the fixtures change; the output is deterministic.
+
+    tests/fuzz/make_corpus.py build/coroner
+
+The built coroner writes the partial states that seed fuzz_state."""
 import gzip
 import hashlib
 import json
 import pathlib
 import shutil
 import subprocess
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "fuzz" / "corpus"
@@ -104,6 +109,32 @@ def dialect_seeds() -> None:
         write("fuzz_dialects", b"\x11" + data)
 
 
+STATE_LOGS = [
+    "tests/fixtures/seed_print.jsonl",
+    "sample_traces/deadlock.jsonl",
+    "tests/unit/logs/module_exit.jsonl",
+    "tests/unit/logs/asyncio.jsonl",
+    "tests/fixtures/damaged.jsonl",
+    "tests/fixtures/free_text.jsonl",
+    "tests/fixtures/opentelemetry/spans_oneline.jsonl",
+]
+
+
+def state_seeds(coroner: str) -> None:
+    """fuzz_state: partial states of a few logs, whole (first byte 1) and as the entries of their
+    block (first byte 0; the target frames them); logs cut small so each fits one block."""
+    for name in STATE_LOGS:
+        log = cut((ROOT / name).read_bytes())
+        state = subprocess.run([coroner, "partial", "-", "-o", "-"], input=log,
+                               capture_output=True, check=True).stdout
+        write("fuzz_state", b"\x01" + state)
+        at = state.index(b"\n") + 1
+        header_size = int.from_bytes(state[at:at + 4], "little")
+        at += 8 + header_size
+        size = int.from_bytes(state[at:at + 4], "little")
+        write("fuzz_state", b"\x00" + state[at + 8:at + 8 + size])
+
+
 def main() -> None:
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -127,6 +158,7 @@ def main() -> None:
     for t in TIMES:
         write("fuzz_timestamp", t.encode())
     dialect_seeds()
+    state_seeds(sys.argv[1])
 
 
 if __name__ == "__main__":

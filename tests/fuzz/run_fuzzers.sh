@@ -21,7 +21,7 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]]; then
 fi
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_reader fuzz_timestamp fuzz_pipeline fuzz_stage_template fuzz_dialects)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_reader fuzz_timestamp fuzz_pipeline fuzz_stage_template fuzz_dialects fuzz_state)
 jobs="${FUZZ_JOBS:-1}"
 
 build=build-fuzz

@@ -6,11 +6,16 @@ usage: run_plugin_tests.py CORONER [--python PY] [--installed]
 Runs `PY -m pytest` (default /usr/bin/python3: Debian's pytest and pytest-asyncio) on cases/:
 - with --coroner: each faulty test of cases/test_asyncio_faults.py (its EXPECTED) fails naming
   its finding, every other test passes, a failing test's HTML report is kept (--coroner-html),
+  a test that expected an error (pytest.raises, or pytest.warns the warning the code turned it
+  into) and lost another names the lost one and not the expected one (NAMED_ERRORS),
   a task collected in a later test is charged to the test that created it, and a module
   fixture's background task (cases/test_module_fixture.py) is no test's leak;
 - without the option: the plugin is off, every test passes;
 - with the ini option (-o coroner=true) and with --coroner-fail-on (which implies --coroner);
 - with --coroner-warn: nothing fails, the findings are warnings;
+- each faulty test is a failed test, not an error at its teardown, except when another plugin
+  runs the tests (cases/another_protocol.py), or when the test failed on its own
+  (cases/test_own_failure.py): then it is an error at teardown;
 - under pytest-xdist (-n 2), when installed: the same verdicts, a folder of logs per worker.
 The plugin is taken from the source tree's python/ (PYTHONPATH, -p coroner_pytest), or, with
 --installed, from PY's environment (the pip package's pytest11 entry point).
@@ -31,16 +36,18 @@ CASES = HERE / "cases"
 SOURCE_PYTHON_DIR = HERE.parent.parent / "python"
 
 
-def planted_faults():
-    """EXPECTED of cases/test_asyncio_faults.py (read, not imported: this Python may lack pytest)."""
+def planted(name):
+    """The constant `name` of cases/test_asyncio_faults.py (read, not imported: this Python may
+    lack pytest)."""
     tree = ast.parse((CASES / "test_asyncio_faults.py").read_text())
     for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EXPECTED":
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name:
             return ast.literal_eval(node.value)
-    raise SystemExit("run_plugin_tests: no EXPECTED in cases/test_asyncio_faults.py")
+    raise SystemExit(f"run_plugin_tests: no {name} in cases/test_asyncio_faults.py")
 
 
-EXPECTED = planted_faults()
+EXPECTED = planted("EXPECTED")  # test name -> the finding its failure names first
+NAMED_ERRORS = planted("NAMED_ERRORS")  # test name -> (error named, expected error not named)
 
 LATE_CREATOR = "test_keeps_a_failed_task"
 
@@ -59,7 +66,8 @@ class Pytest:
 
     def run(self, *args, files=("test_asyncio_faults.py", "test_late_collection.py",
                                  "test_module_fixture.py")):
-        """(exit status, output, {test name: failure text or None})."""
+        """(exit status, output, {test name: failure text or None}); self.errors: the tests
+        pytest counted an error (at setup or teardown), not a failure."""
         with tempfile.TemporaryDirectory() as tmp:
             junit = os.path.join(tmp, "junit.xml")
             env = dict(os.environ, CORONER_BINARY=self.coroner)
@@ -70,10 +78,12 @@ class Pytest:
                 cmd += ["-p", "coroner_pytest"]
             run = subprocess.run(cmd + list(args) + list(files), cwd=CASES, env=env,
                                  capture_output=True, text=True, timeout=600)
-            verdicts = {}
+            verdicts, self.errors = {}, set()
             if os.path.exists(junit):
                 for case in ET.parse(junit).getroot().iter("testcase"):
                     bad = case.find("failure") if case.find("failure") is not None else case.find("error")
+                    if case.find("error") is not None:
+                        self.errors.add(case.get("name"))
                     verdicts[case.get("name")] = None if bad is None else (bad.text or bad.get("message") or "")
         return run.returncode, run.stdout + run.stderr, verdicts
 
@@ -82,6 +92,12 @@ def charged_to(output, test):
     """The summary's sections "coroner: charged to PATH::test" (pytest's rootdir sets PATH)."""
     sections = output.split("coroner: charged to ")[1:]
     return "".join(part for part in sections if part.split(" ", 1)[0].endswith("::" + test))
+
+
+def plugin_lines(verdict):
+    """The plugin's lines of a verdict (what failed, one a line), before coroner's report, which
+    tells every finding of the log, the expected errors too."""
+    return verdict.split("\n\n", 1)[0]
 
 
 def first_line(text):
@@ -99,6 +115,11 @@ def check_verdicts(verdicts, label, expected=EXPECTED):
             got = first_line(verdict)
             check(verdict is not None and got.startswith("coroner found") and want in got,
                   f"{label}: {name} fails naming {want} (got: {got or 'a pass'})")
+        if name in NAMED_ERRORS and verdict is not None:
+            named, spared = NAMED_ERRORS[name]
+            told = plugin_lines(verdict)
+            check(named in told and spared not in verdict,
+                  f"{label}: {name} names {named}, and nowhere {spared} the test expected")
 
 
 def main():
@@ -117,6 +138,9 @@ def main():
         status, out, verdicts = pytest.run("--coroner", "--coroner-html", html)
         check(status == 1, f"--coroner: pytest exits 1 (got {status})")
         check_verdicts(verdicts, "--coroner")
+        check(not pytest.errors and f"{len(EXPECTED)} failed" in out,
+              f"--coroner: each faulty test is a failed test, not an error at its teardown "
+              f"(errors: {sorted(pytest.errors)})")
         pages = os.listdir(html)
         check(all(any(p.endswith(f"_{name}.html") for p in pages) for name in EXPECTED),
               f"--coroner-html: a page for each failing test ({len(pages)} pages)")
@@ -126,6 +150,10 @@ def main():
     check(verdicts.get("test_drops_it", "?") is None, "a task collected in a later test: that test passes")
     check("lost-exception/never-retrieved" in charged_to(out, LATE_CREATOR),
           "... and its never-retrieved exception is charged to the test that created it")
+    late = charged_to(out, LATE_CREATOR)
+    check("records, 2 tasks" in late, "... judged on that test's whole log, kept for it though clean")
+    check("swallowed" not in late,
+          "... where the error that test expected (pytest.raises) is still expected")
 
     status, out, verdicts = pytest.run()
     check(status == 0 and verdicts and all(v is None for v in verdicts.values()),
@@ -138,6 +166,17 @@ def main():
     status, out, verdicts = pytest.run("--coroner-fail-on", "lost-exception",
                                        files=("test_asyncio_faults.py",))
     check_verdicts(verdicts, "--coroner-fail-on lost-exception (implies --coroner)", lost)
+
+    status, out, verdicts = pytest.run("--coroner", files=("test_own_failure.py",))
+    check("assert (6 * 7) == 43" in out and "coroner found hung/leaked" in out
+          and pytest.errors == {"test_fails_and_leaks_a_task"},
+          "a test that fails on its own: its failure as it is, the leak an error at teardown")
+
+    status, out, verdicts = pytest.run("-p", "another_protocol", "--coroner",
+                                       files=("test_asyncio_faults.py",))
+    check_verdicts(verdicts, "another plugin runs the tests")
+    check(pytest.errors == set(EXPECTED),
+          "another plugin runs the tests: the faulty ones are errors at teardown, as before")
 
     status, out, verdicts = pytest.run("--coroner", "--coroner-warn", files=("test_asyncio_faults.py",))
     check(status == 0 and all(v is None for v in verdicts.values()), f"--coroner-warn: nothing fails (exit {status})")
@@ -152,6 +191,7 @@ def main():
             status, out, verdicts = pytest.run("-n", "2", "--dist", "loadfile", "--coroner",
                                                "--coroner-logs", logs)
             check_verdicts(verdicts, "-n 2 (pytest-xdist)")
+            check(not pytest.errors, f"-n 2: failed tests, no errors ({sorted(pytest.errors)})")
             check("never-retrieved" in charged_to(out, LATE_CREATOR),
                   "-n 2: a worker's finding charged to an earlier test reaches the summary")
             workers = sorted(os.listdir(logs))

@@ -7,6 +7,7 @@ every other test passes. They are not meant to pass on their own: the faulty one
 
 import asyncio
 import gc
+import warnings
 
 import pytest
 import pytest_asyncio
@@ -21,6 +22,16 @@ EXPECTED = {
     "test_swallows_an_error": "lost-exception/swallowed",
     "test_lock_order_deadlock": "deadlock",
     "test_drops_a_pending_task": "hung/leaked",  # and destroyed-pending, now or when collected
+    "test_turns_an_error_into_a_warning_outside_pytest_warns": "lost-exception/swallowed",
+    "test_turns_an_error_into_a_warning_pytest_warns_does_not_expect": "lost-exception/swallowed",
+    "test_swallows_a_deprecation_raised_by_an_error_filter": "lost-exception/swallowed",
+}
+
+# For the tests that expect some errors and not others: (the error the failure must name, the
+# error its message, coroner's report included, must not name, because the test expected it).
+NAMED_ERRORS = {
+    "test_turns_an_error_into_a_warning_outside_pytest_warns": ("port 'y'", "port 'x'"),
+    "test_turns_an_error_into_a_warning_pytest_warns_does_not_expect": ("KeyError", "ValueError"),
 }
 
 _kept = []  # keeps the leaked tasks alive: they are pending, not destroyed
@@ -29,6 +40,42 @@ _kept = []  # keeps the leaked tasks alive: they are pending, not destroyed
 async def _forever():
     with stage("poll"):
         await asyncio.Event().wait()
+
+
+class ConfigWarning(UserWarning):
+    """A setting was bad and its default is used."""
+
+
+async def _read_port(text):
+    """The port in text, or 8080 with a ConfigWarning: the error becomes the warning."""
+    try:
+        with stage("parse"):
+            if not text.isdigit():
+                raise ValueError("port %r" % text)
+            return int(text)
+    except ValueError:
+        warnings.warn("port %r: using 8080" % text, ConfigWarning)
+        return 8080
+
+
+async def _read_timeout(settings):
+    """settings["timeout"], or 30 with a ResourceWarning."""
+    try:
+        with stage("parse"):
+            return settings["timeout"]
+    except KeyError:
+        warnings.warn("no timeout: using 30", ResourceWarning)
+        return 30
+
+
+async def _call_legacy_api():
+    """Calls an API that warns it is deprecated; under an error filter that warning is raised,
+    and this code falls back, losing it."""
+    try:
+        with stage("legacy"):
+            warnings.warn("legacy() is deprecated", DeprecationWarning)
+    except DeprecationWarning:
+        pass
 
 
 # ---------------------------------------------------------------- faulty
@@ -91,6 +138,27 @@ async def test_lock_order_deadlock():
 async def test_drops_a_pending_task():
     asyncio.create_task(_forever())  # no reference kept: destroyed once the loop is dropped
     await asyncio.sleep(0)
+
+
+@pytest.mark.asyncio
+async def test_turns_an_error_into_a_warning_outside_pytest_warns():
+    # Both in the test's own task: the expected error first, then one that is lost.
+    with pytest.warns(ConfigWarning):
+        assert await _read_port("x") == 8080
+    assert await _read_port("y") == 8080
+
+
+@pytest.mark.asyncio
+async def test_turns_an_error_into_a_warning_pytest_warns_does_not_expect():
+    with pytest.warns(ConfigWarning):
+        assert await asyncio.create_task(_read_port("x")) == 8080
+        assert await asyncio.create_task(_read_timeout({})) == 30  # a ResourceWarning: lost
+
+
+@pytest.mark.asyncio
+@pytest.mark.filterwarnings("error::DeprecationWarning")
+async def test_swallows_a_deprecation_raised_by_an_error_filter():
+    await asyncio.create_task(_call_legacy_api())
 
 
 # ---------------------------------------------------------------- clean
@@ -160,6 +228,24 @@ async def server():
 async def test_uses_a_fixture_with_a_background_task(server):
     await asyncio.sleep(0.01)
     assert not server.done()
+
+
+@pytest.mark.asyncio
+async def test_expects_the_warning_an_error_becomes_with_pytest_warns():
+    with pytest.warns(ConfigWarning, match="using 8080"):
+        assert await asyncio.create_task(_read_port("x")) == 8080
+    assert await asyncio.create_task(_read_port("443")) == 443
+
+
+def test_expects_it_with_the_function_form_of_pytest_warns():
+    assert pytest.warns(ConfigWarning, asyncio.run, _read_port("x")) == 8080
+
+
+@pytest.mark.asyncio
+@pytest.mark.filterwarnings("error::DeprecationWarning")
+async def test_expects_a_deprecation_under_an_error_filter_with_pytest_warns():
+    with pytest.warns(DeprecationWarning):
+        await asyncio.create_task(_call_legacy_api())
 
 
 def test_without_asyncio():

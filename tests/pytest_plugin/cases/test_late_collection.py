@@ -3,12 +3,15 @@
 test_keeps_a_failed_task creates a task that fails, and keeps it in a global, so the garbage
 collection at its end does not reach it; test_drops_it drops it, and asyncio's "Task exception
 was never retrieved" is written during that test. run_plugin_tests.py checks that the second
-test passes and that the finding is charged to the first (in the terminal summary).
+test passes and that the finding is charged to the first (in the terminal summary), and that
+the error the first test expected (pytest.raises) is still expected when its log is judged again.
 """
 
 import asyncio
 
 import pytest
+
+from coroner_asyncio import stage
 
 _held = []
 
@@ -18,6 +21,9 @@ async def test_keeps_a_failed_task():
     async def fail():
         raise ValueError("lost across tests")
 
+    with pytest.raises(KeyError):  # expected: not swallowed, now or when judged again later
+        with stage("lookup"):
+            raise KeyError("sku")
     _held.append(asyncio.create_task(fail()))
     await asyncio.sleep(0.01)
 
