@@ -5,11 +5,11 @@ The logs, in the order given, are grouped into shards of adjacent files. Each sh
 `coroner partial` on a Dask worker (a subprocess of the worker); the partial states are merged
 in a tree of adjacent pairs on the workers (`coroner merge --emit-state`), which keeps the shard
 order, until at most --fan-in states are left (default 32); the last merge reads them here,
-with the report options. A level of the tree re-encodes every record it merges (1.8 CPU seconds per
-million tasks, measured): worth it only to spare the last merge a great many states. The
-report, and the exit status, are those of `coroner analyze` over the same files in the same
-order (0 clean, 1 findings of a --fail-on kind, 2 usage or input error: a worker's coroner
-error is printed as its one line).
+with the report options. A level of the tree re-encodes every record it merges (about 2 CPU
+seconds per million tasks, measured): worth it only to spare the last merge a great many
+states. The report, and the exit status, are those of `coroner analyze` over the same files in
+the same order (0 clean, 1 findings of a --fail-on kind, 2 usage or input error: a worker's
+coroner error is printed as its one line).
 
 On this machine (a LocalCluster of worker processes, started and stopped by the script):
 
