@@ -22,9 +22,10 @@ On a real cluster: start a scheduler on one host and a worker on each of the oth
     dask worker tcp://HOST:8786 --nthreads 1   # on every worker host
 
 with coroner installed on every worker and here (`pip install --no-build-isolation .` in the
-coroner source tree, or the same build at the same path, given with --coroner), and the logs at the same path everywhere (a shared file
-system, or object storage mounted with s3fs, gcsfuse or rclone mount); relative paths are
-taken from this directory when the workers have it too. Then
+coroner source tree, or the same build at the same path, given with --coroner), and the logs
+at the same path everywhere (a shared file system, or object storage mounted with s3fs,
+gcsfuse or rclone mount); relative paths are taken from this directory when the workers have
+it too. Then
 
     contrib/dask/coroner_dask.py --scheduler tcp://HOST:8786 --shards 64 /shared/logs/*.jsonl.zst
 
@@ -367,6 +368,8 @@ def main(argv):
         fail("%s: not a directory" % args.shared_dir)
     if not shutil.which(args.coroner):
         fail("%s: not found (install coroner, or give its path with --coroner)" % args.coroner)
+    if os.sep in args.coroner:  # a path: the same on the workers, whatever their directory
+        args.coroner = os.path.abspath(args.coroner)
     client = connect(args)
     try:
         return run(args, client)

@@ -6,10 +6,11 @@ usage: test_dask.py CORONER SOURCE_ROOT [--python PY]
 Over the sample traces and a generated log of 3000 tasks cut into four files (some task's
 records in two of them), the script's report is byte-identical to one `coroner analyze` over the
 same files in the same order, text and json, with the same exit status: once on a LocalCluster
-the script starts (nothing on stderr, which is no terminal), then on a cluster started here and
-given with --scheduler (states as task results, and through a shared directory; shard counts
-that leave an odd state to carry over, a last merge of three states; progress lines with
---progress always; states given instead of logs). A log that cannot be read, and a damaged
+the script starts (nothing on stderr, which is no terminal), then on a cluster started here in
+another directory and given with --scheduler (coroner and the logs by relative names; states
+as task results, and through a shared directory; shard counts that leave an odd state to carry
+over, a last merge of three states; progress lines with --progress always; states given
+instead of logs). A log that cannot be read, and a damaged
 state, end the run with coroner's one line and exit 2.
 Exit 0 when all hold, 1 otherwise, 77 (skipped) when PY (default /usr/bin/python3) lacks
 dask or distributed.
@@ -17,6 +18,7 @@ dask or distributed.
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -97,8 +99,11 @@ def main():
             done = subprocess.run(argv, cwd=work, capture_output=True, text=True, timeout=240)
             return done.returncode, done.stdout, done.stderr
 
+        # coroner by a relative path: the script must hand the workers one that holds in theirs.
+        relative_coroner = os.path.relpath(coroner, work)
+
         def dask(*options, inputs=files):
-            return run([args.python, script, "--coroner", coroner, *options, *inputs])
+            return run([args.python, script, "--coroner", relative_coroner, *options, *inputs])
 
         def analyze(*options):
             return run([coroner, "analyze", *options, *files])
@@ -115,7 +120,9 @@ def main():
         same_as_analyze("LocalCluster, text, 4 shards", text, [])
         check(text[2] == "", "LocalCluster: nothing on stderr (%r)" % text[2][:200])
 
-        cluster = LocalScheduler(args.python, work)
+        # Its workers run in another directory, as a real cluster's would.
+        (work / "elsewhere").mkdir()
+        cluster = LocalScheduler(args.python, work / "elsewhere")
         try:
             at = ["--scheduler", cluster.address]
             check(cluster.address.startswith("tcp://"), "a scheduler at %s" % cluster.address)
