@@ -76,7 +76,8 @@ class StateWriter::Encoder {
       for (std::string_view text : member) put_ring_text(text);
     } else if constexpr (std::is_same_v<T, int64_t>) {
       if (field.member == &RawRecord::time_ns) {
-        put_varint(block_, zigzag(member - deltas_.time));
+        // Unsigned: the difference of two far-apart times wraps, as the reader's sum does.
+        put_varint(block_, zigzag(int64_t(uint64_t(member) - uint64_t(deltas_.time))));
         deltas_.time = member;
       } else {
         put_varint(block_, zigzag(member));
