@@ -30,7 +30,12 @@ struct StateHeader {
   // The options that acted while reading, as command-line words ("--field", "task=id"): states
   // read with different ones do not merge.
   std::vector<std::string> reading_arguments;
+  // The shards' states it holds, one after another: 1 as `partial` writes it, more once merged.
+  uint64_t parts = 1;
 };
+
+// Writes a state's first line and its header block.
+void write_state_header(std::FILE* out, const StateHeader& header);
 
 // What a state's contents are handed to, in the order they were written.
 class StateSink : public RecordSink {
@@ -88,6 +93,10 @@ class StateReader {
   // A damaged state is an error, told before or after some contents reached the sink: a caller
   // reports nothing built from a state that failed. `progress` hears the bytes read so far.
   std::optional<InputError> replay(StateSink& sink, const ProgressFn& progress = nullptr);
+  // Copies its parts, as they are, behind a header written with write_state_header() whose
+  // `parts` counts them: merging states into one costs a copy. Each block's checksum is checked;
+  // the records are read (and a damaged entry found) when the merged state is.
+  std::optional<InputError> copy_blocks(std::FILE* out, const ProgressFn& progress = nullptr);
 
  private:
   StateReader(std::string path, std::unique_ptr<StateDecoder> decoder);

@@ -456,10 +456,9 @@ std::optional<StateReader> open_state(const std::string& path, const StateHeader
   return reader;
 }
 
-// Replays the states in order into `sink`, one open at a time (a merge of thousands of shards
-// must not run out of file descriptors); "" once all were read, else the error.
-std::string replay_states(const Options& o, StateReader first, StateSink& sink,
-                          const TaskStore* store) {
+// Replays the states in order into the store, one open at a time (a merge of thousands of
+// shards must not run out of file descriptors); "" once all were read, else the error.
+std::string replay_states(const Options& o, StateReader first, TaskStore& store) {
   Progress progress(progress_mode(o.progress, o.quiet, isatty(STDERR_FILENO)), input_size(o.files));
   uint64_t done = 0;
   const StateHeader header = first.header();
@@ -471,14 +470,42 @@ std::string replay_states(const Options& o, StateReader first, StateSink& sink,
     uint64_t before = done;
     auto report_progress = [&](uint64_t bytes) {
       done = before + bytes;
-      if (store)
-        progress.update(done, store->counts().records, store->tasks().size());
-      else
-        progress.update(done, 0, 0);
+      progress.update(done, store.counts().records, store.tasks().size());
     };
-    if (auto e = reader->replay(sink, report_progress)) return e->describe();
+    if (auto e = reader->replay(store, report_progress)) return e->describe();
   }
   return {};
+}
+
+// merge --emit-state: the states' parts copied one after another behind one header, each
+// block's checksum checked on the way; no record is decoded.
+int emit_state(const Options& o, StateReader first) {
+  StateHeader header = first.header();
+  for (size_t i = 1; i < o.files.size(); ++i) {
+    std::string error;
+    auto reader = open_state(o.files[i], &first.header(), o.files[0], error);
+    if (!reader) return fail(error);
+    header.parts += reader->header().parts;
+  }
+  StateFile out(o.emit_state);
+  if (std::string e = out.open(); !e.empty()) return fail(e);
+  write_state_header(out.get(), header);
+  Progress progress(progress_mode(o.progress, o.quiet, isatty(STDERR_FILENO)), input_size(o.files));
+  uint64_t done = 0;
+  std::optional<StateReader> reader = std::move(first);
+  for (size_t i = 0; i < o.files.size(); ++i) {
+    std::string error;
+    if (i > 0) reader = open_state(o.files[i], &header, o.files[0], error);
+    if (!reader) return fail(error);
+    uint64_t before = done;
+    auto copied = [&](uint64_t bytes) { progress.update(done = before + bytes, 0, 0); };
+    if (auto e = reader->copy_blocks(out.get(), copied)) return fail(e->describe());
+  }
+  progress.finish();
+  if (std::string e = out.commit(std::ferror(out.get()) == 0 && std::fflush(out.get()) == 0);
+      !e.empty())
+    return fail(e);
+  return kExitClean;
 }
 
 int run_merge(const Options& given) {
@@ -493,18 +520,9 @@ int run_merge(const Options& given) {
                             display_name(given.files.front()), *bad));
   Settings s;
   if (auto err = settle(o, s)) return fail(*err);
-  if (!o.emit_state.empty()) {
-    StateFile out(o.emit_state);
-    if (std::string e = out.open(); !e.empty()) return fail(e);
-    StateWriter writer(out.get(), first->header(), false);
-    if (std::string e = replay_states(given, std::move(*first), writer, nullptr); !e.empty())
-      return fail(e);
-    if (std::string e = out.commit(writer.finish()); !e.empty()) return fail(e);
-    return kExitClean;
-  }
+  if (!o.emit_state.empty()) return emit_state(given, std::move(*first));
   TaskStore& store = new_store(o, s);
-  if (std::string e = replay_states(given, std::move(*first), store, &store); !e.empty())
-    return fail(e);
+  if (std::string e = replay_states(given, std::move(*first), store); !e.empty()) return fail(e);
   o.files = store.files();
   return report(o, s, store);
 }

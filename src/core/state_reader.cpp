@@ -67,7 +67,9 @@ class StateDecoder {
     header.reading_arguments.clear();
     for (uint64_t n = in.count(); n > 0 && in.ok(); --n)
       header.reading_arguments.emplace_back(in.text());
-    if (!in.ok() || !in.at_end()) return damaged("its header");
+    header.parts = in.varint();
+    if (!in.ok() || !in.at_end() || header.parts == 0) return damaged("its header");
+    parts_ = header.parts;
     if (header.coroner_version != kVersion)
       return fmt::format(
           "written by coroner {}; this is coroner {}: states merge only with the "
@@ -84,7 +86,10 @@ class StateDecoder {
       Cursor in(block_);
       while (!in.at_end()) {
         auto tag = Tag(in.byte());
-        if (tag == Tag::end) return finish(in);
+        if (tag == Tag::end) {
+          if (std::string why = end_part(in); !why.empty() || parts_done_ == parts_) return why;
+          break;
+        }
         if (!entry(tag, in))
           return damaged(fmt::format("entry {} of block {}", entries_ + 1, block_number_));
         ++entries_;
@@ -134,6 +139,7 @@ class StateDecoder {
     }
     if (!source_->damage().empty()) return "damaged state: " + source_->damage();
     auto crc = crc32(0, reinterpret_cast<const Bytef*>(block_.data()), uInt(block_.size()));
+    block_crc_ = checksum;
     if (uint32_t(crc) != checksum)
       return fmt::format("damaged state: block {} fails its checksum (before byte {})",
                          block_number_, bytes_read_);
@@ -161,15 +167,45 @@ class StateDecoder {
     return false;
   }
 
-  std::string finish(Cursor& in) {
+  // The end of a part (a shard's state as `partial` wrote it), the last entry of its block:
+  // the next part starts afresh, its files numbered anew and its ring empty. After the last part
+  // nothing may follow.
+  std::string end_part(Cursor& in) {
     uint64_t records = in.varint(), bad_lines = in.varint();
     if (!in.ok() || !in.at_end() || records != records_ || bad_lines != bad_lines_)
-      return damaged("its last entry");
-    char extra = 0;
-    if (read_exact(&extra, 1) != 0) return "damaged state: bytes follow its last entry";
+      return damaged("the end of a part");
+    ++parts_done_;
+    if (parts_done_ == parts_) {
+      char extra = 0;
+      if (read_exact(&extra, 1) != 0) return "damaged state: bytes follow its last entry";
+      return {};
+    }
+    records_ = bad_lines_ = 0;
+    files_.clear();
+    deltas_ = Deltas{};
+    ring_.clear();
+    next_slot_ = 0;
     return {};
   }
 
+ public:
+  // Copies the blocks after the header to `out` as they are, each checked against its checksum:
+  // a state's parts go into a merged state without a record decoded.
+  std::string copy_blocks(std::FILE* out, const ProgressFn& progress) {
+    while (true) {
+      if (std::string why = next_block(); !why.empty()) return why;
+      if (at_input_end_) return {};
+      std::string head;
+      put_u32(head, uint32_t(block_.size()));
+      put_u32(head, block_crc_);
+      if (std::fwrite(head.data(), 1, head.size(), out) != head.size() ||
+          std::fwrite(block_.data(), 1, block_.size(), out) != block_.size())
+        return "cannot write the merged state";
+      if (progress) progress(bytes_read_);
+    }
+  }
+
+ private:
   bool file(Cursor& in) {
     std::string name(in.text());
     if (!in.ok()) return false;
@@ -316,6 +352,8 @@ class StateDecoder {
   uint64_t bytes_read_ = 0;
   bool at_input_end_ = false;
   uint64_t entries_ = 0, records_ = 0, bad_lines_ = 0;
+  uint64_t parts_ = 1, parts_done_ = 0;
+  uint32_t block_crc_ = 0;
   std::vector<uint32_t> files_;  // the sink's index of each file the state named
   RawRecord record_;
   Deltas deltas_;
@@ -346,6 +384,12 @@ std::optional<StateReader> StateReader::open(const std::string& path, InputError
 
 std::optional<InputError> StateReader::replay(StateSink& sink, const ProgressFn& progress) {
   if (std::string why = decoder_->replay(sink, progress); !why.empty())
+    return InputError{path_, 0, why};
+  return std::nullopt;
+}
+
+std::optional<InputError> StateReader::copy_blocks(std::FILE* out, const ProgressFn& progress) {
+  if (std::string why = decoder_->copy_blocks(out, progress); !why.empty())
     return InputError{path_, 0, why};
   return std::nullopt;
 }

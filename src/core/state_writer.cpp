@@ -10,17 +10,39 @@ namespace coroner {
 
 using namespace state;
 
+namespace {
+
+// A payload behind its size and checksum.
+std::string framed_block(std::string_view payload) {
+  std::string out;
+  put_u32(out, uint32_t(payload.size()));
+  put_u32(out,
+          uint32_t(crc32(0, reinterpret_cast<const Bytef*>(payload.data()), uInt(payload.size()))));
+  out.append(payload);
+  return out;
+}
+
+}  // namespace
+
+void write_state_header(std::FILE* out, const StateHeader& header) {
+  std::string bytes(kMagic);
+  bytes += std::to_string(kStateFormatVersion) + '\n';
+  std::string payload;
+  put_text(payload, header.coroner_version);
+  put_varint(payload, header.reading_arguments.size());
+  for (const std::string& word : header.reading_arguments) put_text(payload, word);
+  put_varint(payload, header.parts);
+  bytes += framed_block(payload);
+  std::fwrite(bytes.data(), 1, bytes.size(), out);  // a failed write shows in ferror at the end
+}
+
 // Entries into blocks, blocks into the file.
 class StateWriter::Encoder {
  public:
   Encoder(std::FILE* out, const StateHeader& header) : out_(out) {
-    std::string magic(kMagic);
-    magic += std::to_string(kStateFormatVersion) + '\n';
-    write(magic);
-    put_text(block_, header.coroner_version);
-    put_varint(block_, header.reading_arguments.size());
-    for (const std::string& word : header.reading_arguments) put_text(block_, word);
-    flush();
+    StateHeader one_part = header;
+    one_part.parts = 1;
+    write_state_header(out, one_part);
   }
 
   std::string& entry(Tag tag) {
@@ -132,12 +154,7 @@ class StateWriter::Encoder {
   }
 
   void flush() {
-    std::string head;
-    put_u32(head, uint32_t(block_.size()));
-    put_u32(head,
-            uint32_t(crc32(0, reinterpret_cast<const Bytef*>(block_.data()), uInt(block_.size()))));
-    write(head);
-    write(block_);
+    write(framed_block(block_));
     block_.clear();
   }
 

@@ -181,11 +181,20 @@ def check_one_split(tmp, rng, lines, how, round_no):
         merged = run("merge", "-f", fmt, "-j", str(rng.choice([1, 2])), *states)
         check(whole == merged, "%s, %s: merge differs from analyze\nanalyze: %r\nmerge: %r"
               % (label, fmt, whole, merged))
-    # Merging in a tree: adjacent pairs first, then the rest.
-    tree = os.path.join(tmp, "r%d-%s-tree.state" % (round_no, how))
-    status, _, err = run("merge", "--emit-state", tree, *states[:2])
-    check(status == 0, "%s: merge --emit-state: %s" % (label, err))
-    treed = run("merge", "-f", "json", tree, *states[2:])
+    # Merging in a tree: adjacent pairs, level by level (merged states of merged states), to one.
+    level, depth = states, 0
+    while len(level) > 1:
+        merged_level = []
+        for k in range(0, len(level), 2):
+            if k + 1 == len(level):
+                merged_level.append(level[k])
+                continue
+            out = os.path.join(tmp, "r%d-%s-tree%d-%d.state" % (round_no, how, depth, k))
+            status, _, err = run("merge", "--emit-state", out, level[k], level[k + 1])
+            check(status == 0, "%s: merge --emit-state: %s" % (label, err))
+            merged_level.append(out)
+        level, depth = merged_level, depth + 1
+    treed = run("merge", "-f", "json", *level)
     check(treed == run("analyze", "-f", "json", *files),
           "%s: a merge in a tree differs from analyze" % label)
     return files
@@ -303,6 +312,26 @@ def check_errors(tmp, sample):
           "a log given to merge is not said to be no state")
     check(one_error_line(run("analyze", state), "a coroner state, not a log"),
           "a state given to analyze is not said to be a state")
+
+    # A merged state holds its parts as they were: cut where a part ends, it is still refused
+    # (its header counts the parts), and a damaged part is refused while merging.
+    two = os.path.join(tmp, "two.state")
+    status, _, err = run("merge", "--emit-state", two, state, state)
+    check(status == 0, "merge --emit-state: %s" % err)
+    merged_bytes = open(two, "rb").read()
+    header_end = good.index(b"\n") + 1
+    header_end += 8 + int.from_bytes(good[header_end:header_end + 4], "little")
+    part = len(good) - header_end
+    check(len(merged_bytes) == len(merged_bytes[:-part]) + part and
+          merged_bytes[-part:] == good[header_end:], "a merged state does not hold its parts as is")
+    damaged("one-part-of-two", merged_bytes[:-part], "truncated")
+    flipped_state = os.path.join(tmp, "flipped.state")
+    with open(flipped_state, "wb") as f:
+        f.write(bytes(flipped))
+    check(one_error_line(run("merge", "--emit-state", os.path.join(tmp, "x.state"), state,
+                             flipped_state), "checksum"),
+          "merge --emit-state copied a damaged state")
+    check(not os.path.exists(os.path.join(tmp, "x.state")), "a failed merge left a state behind")
 
     # States read with different options do not merge.
     since = os.path.join(tmp, "since.state")

@@ -33,6 +33,7 @@ std::string framed(std::string_view entries) {
   std::string header;
   coroner::state::put_text(header, coroner::kVersion);
   coroner::state::put_varint(header, 0);  // no reading option
+  coroner::state::put_varint(header, 1);  // one part
   put_block(out, header);
   put_block(out, entries);
   return out;
