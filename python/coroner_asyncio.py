@@ -131,29 +131,32 @@ _ns = time.time_ns
 # Timestamps. Turning the 19 digits of time_ns() into text was a third of a record's cost (a
 # float's repr costs more still), so the seconds' text is made once a second and the fraction
 # comes from a table of "000".."999": a record's ts is
-#     ns = _ns(); start, end, sec = _second
-#     if not start <= ns < end: start, end, sec = _new_second(ns)
-#     m = ns - start  ->  f"{sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}"
-# which the hot paths inline (a Python call costs as much as the rest). _second is one tuple,
-# replaced whole, so a thread never reads the seconds of one second with the start of another.
+#     ns = _ns(); start, sec = _second; m = ns - start
+#     if m >= 1000000000 or m < 0: m, sec = _new_second(ns)
+#     f"{sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}"
+# which the hot paths inline (a Python call costs as much as the rest; and comparing m, a small
+# int, is cheaper than comparing ns). _second is one tuple, replaced whole, so a thread never
+# reads the text of one second with the start of another.
 _D3 = ["%03d" % i for i in range(1000)]
-_second = (0, 0, "")  # (start, end) of the current second in ns, and its text "1764059000."
+_second = (0, "")  # the current second's start in ns, and its text ("1764059000.")
 
 
 def _new_second(ns):
+    """Make ns's second the current one; returns (ns - its start, its text)."""
     global _second
     start = ns - ns % 1000000000
-    _second = (start, start + 1000000000, "%d." % (ns // 1000000000))
-    return _second
+    text = "%d." % (ns // 1000000000)
+    _second = (start, text)
+    return ns - start, text
 
 
 def _ts():
     """Now, as JSON text with microseconds ("1764059000.123456"): time_ns() truncated."""
     ns = _ns()
-    start, end, sec = _second
-    if not start <= ns < end:
-        start, end, sec = _new_second(ns)
+    start, sec = _second
     m = ns - start
+    if m >= 1000000000 or m < 0:
+        m, sec = _new_second(ns)
     return f"{sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}"
 
 
@@ -289,10 +292,13 @@ class _Sink:
                     # found by C loops: a Python loop over every line cost as much as a record.
                     parts = list(itertools.islice(iter(lines.popleft, None), n))
                     created = itertools.compress(itertools.count(), map(isinstance, parts, itertools.repeat(tuple)))
-                    tail = self.tail_nl
+                    tail, names = self.tail_nl, _task_json
+                    if len(names) > 65536:  # bounded: tasks that never end leave their names
+                        names.clear()
                     for i in created:  # a task's created and started records (started: as scheduled)
                         task, ts, parent = parts[i]
-                        name = _s(task.get_name())
+                        name = task.get_name()
+                        names[name] = name = _s(name)
                         parts[i] = (f'{{"ts": {ts}, "task": {name}, "status": "created"{parent}{tail}'
                                     f'{{"ts": {ts}, "task": {name}, "status": "started"{tail}')
                     self.stream.write("".join(parts))
@@ -356,6 +362,12 @@ def emit(fields, level=_INFO):
 def _error_fields(exc):
     text = "%s: %s" % (type(exc).__name__, exc) if str(exc) else type(exc).__name__
     return ', "error_type": %s, "error": %s' % (_s(type(exc).__name__), _s(text))
+
+
+# A live task's name -> its JSON text: encoded once, when the stream sink writes the task's created
+# record, read by its stage records, dropped at its end (the name is the key: a renamed task is
+# simply not found, and encoded again).
+_task_json = {}
 
 
 def _task_record(name, rest, error=False):
@@ -478,29 +490,31 @@ def _on_done(task):
     """The task's end. Reads the exception without task.exception(), which would mark it
     retrieved and so silence asyncio's "Task exception was never retrieved", the very bug
     coroner looks for (both Future implementations keep it in _exception)."""
+    name = task.get_name()
+    json_name = _task_json.pop(name, None)
     if task.cancelled():
-        _task_record(task.get_name(), ', "status": "cancelled"')
+        _task_record(name, ', "status": "cancelled"')
         return
     exc = getattr(task, "_exception", None)
     if exc is None:
         sink = _sink
         if sink.stream is None:
-            _task_record(task.get_name(), ', "status": "done"')
+            _task_record(name, ', "status": "done"')
         else:
             lines = sink.lines  # sink.put() and _ts() inlined: once per task
             ns = _ns()
-            start, end, sec = _second
-            if not start <= ns < end:
-                start, end, sec = _new_second(ns)
+            start, sec = _second
             m = ns - start
+            if m >= 1000000000 or m < 0:
+                m, sec = _new_second(ns)
             lines.append(f'{{"ts": {sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}, '
-                         f'"task": {_s(task.get_name())}, "status": "done"{sink.tail_nl}')
+                         f'"task": {json_name or _s(name)}, "status": "done"{sink.tail_nl}')
             n = len(lines)
             if not n & 63 or n == 1:
                 sink.check(n, False)
         return
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
-    _task_record(task.get_name(), ', "status": "failed", "level": "error"%s, "traceback": %s'
+    _task_record(name, ', "status": "failed", "level": "error"%s, "traceback": %s'
                  % (_error_fields(exc), _s(tb)), error=True)
 
 
@@ -516,10 +530,10 @@ def _make_factory(previous):
 
     def factory(loop, coro, **kwargs):
         ns = _ns()  # _ts() inlined
-        start, end, sec = _second
-        if not start <= ns < end:
-            start, end, sec = _new_second(ns)
+        start, sec = _second
         m = ns - start
+        if m >= 1000000000 or m < 0:
+            m, sec = _new_second(ns)
         created = f"{sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}"
         parent = _current_task(loop)
         if parent is None and _exit_pid == os.getpid():
@@ -1271,15 +1285,16 @@ class stage:
                 rest += ', "data": ' + _j(fields)
             _write_current(rest)
         else:
-            # sink.put() inlined, and the stage name's JSON from a cache: a program has few.
-            # _ts() inlined too.
+            # sink.put() and _ts() inlined; the names' JSON from caches (_task_json, _few_json).
             lines = sink.lines
             ns = _ns()
-            start, end, sec = _second
-            if not start <= ns < end:
-                start, end, sec = _new_second(ns)
+            start, sec = _second
             m = ns - start
-            lines.append(f'{{"ts": {sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}, "task": {_s(task.get_name())}, '
+            if m >= 1000000000 or m < 0:
+                m, sec = _new_second(ns)
+            tname = task.get_name()
+            lines.append(f'{{"ts": {sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}, '
+                         f'"task": {_task_json.get(tname) or _s(tname)}, '
                          f'"stage": {_few_json.get(name) or _few_json_of(name)}{sink.tail_nl}')
             n = len(lines)
             if not n & 63 or n == 1:
