@@ -79,12 +79,13 @@ writes its own pid.
 
 Cost (tests/bench/module_overhead.py: 20,000 tasks of three logged ``sleep(0)`` stages, six
 records a task, against the same program with the module imported but not installed, where
-stage() is a logging-level check; all included: task factory, done callback, flushes), median
-of 5 to 7 runs on a loaded 2-core VM (its baseline ran 2x slower than when quiet): 1.6x to 1.8x
-(pyenv 3.11.7: 3.5 us a record under that load; quieter, 1.77x and 2.2 us, was 1.94x, 2.6 us),
-1.7x (Debian's 3.11.2, 3.9.18), 1.6x (3.10.13), 1.9x (3.12.1, 3.13.0); by instructions
-(callgrind, 3.11.7) 1.71x, 10,500 instructions a record (was 1.80x, 12,000: the timestamp was
-a third of a record). Before the buffered writer: 4.5x. Per task
+stage() is a logging-level check; all included: task factory, done callback, flushes): by
+instructions (callgrind, pyenv 3.11.7), 9,000 a record (the version before: 10,900 measured the
+same way; two before: 12,000). Timed on a shared 2-core VM under load (load average 3 to 6),
+median of 5 to 7 runs: 1.7x to 1.8x and 2.0 to 2.2 us a record on 3.11.7 and Debian's 3.11.2,
+1.5x to 1.6x on 3.9 and 3.10, 1.8x on 3.12, 1.9x on 3.13. About a fifth of the time left
+is each task's end: its done callback, which asyncio schedules through a Python call_soon, and
+its record. Before the buffered writer: 4.5x. Per task
 step: nothing, except awaiting a task or a user-made future (a Python-level add_done_callback)
 and the patched primitives (one extra coroutine frame per acquire/get/wait).
 
@@ -298,9 +299,9 @@ class _Sink:
                     for i in created:  # a task's created and started records (started: as scheduled)
                         task, ts, parent = parts[i]
                         name = task.get_name()
-                        names[name] = name = _s(name)
-                        parts[i] = (f'{{"ts": {ts}, "task": {name}, "status": "created"{parent}{tail}'
-                                    f'{{"ts": {ts}, "task": {name}, "status": "started"{tail}')
+                        json_name = names[name] = _s(name)  # for its stage and done records
+                        parts[i] = (f'{{"ts": {ts}, "task": {json_name}, "status": "created"{parent}{tail}'
+                                    f'{{"ts": {ts}, "task": {json_name}, "status": "started"{tail}')
                     self.stream.write("".join(parts))
                     self.stream.flush()
             except (ValueError, OSError):
