@@ -27,7 +27,8 @@ for 3.9-3.13), ratio installed / baseline and us per record:
 Instructions do not move with the load: callgrind (valgrind --tool=callgrind on both variants,
 (installed - baseline) / records) on 3.11.7: 9,020 instructions a record, 1.48x the whole
 process's (the version before, measured the same way: 10,875, 1.58x; its docstring said 10,500);
-Debian's 3.11.2, 5,000 tasks: 8,330 (9,210), a tenth fewer only (the timestamp's few more bytecodes weigh more there).
+Debian's 3.11.2, 5,000 tasks: 8,330 (9,210), a tenth fewer only (the timestamp's few more
+bytecodes weigh more there).
 The time gained is smaller than the instructions: what went (the timestamp's 19-digit integer
 turned into text, %-formats, the task name encoded per record) was cheap work per instruction;
 what is left is interpreter dispatch, allocation, the collector, and asyncio's scheduling of
