@@ -293,15 +293,12 @@ class _Sink:
                     # found by C loops: a Python loop over every line cost as much as a record.
                     parts = list(itertools.islice(iter(lines.popleft, None), n))
                     created = itertools.compress(itertools.count(), map(isinstance, parts, itertools.repeat(tuple)))
-                    tail, names = self.tail_nl, _task_json
-                    if len(names) > 65536:  # bounded: tasks that never end leave their names
-                        names.clear()
+                    tail = self.tail_nl
                     for i in created:  # a task's created and started records (started: as scheduled)
                         task, ts, parent = parts[i]
-                        name = task.get_name()
-                        json_name = names[name] = _s(name)  # for its stage and done records
-                        parts[i] = (f'{{"ts": {ts}, "task": {json_name}, "status": "created"{parent}{tail}'
-                                    f'{{"ts": {ts}, "task": {json_name}, "status": "started"{tail}')
+                        name = _s(task.get_name())
+                        parts[i] = (f'{{"ts": {ts}, "task": {name}, "status": "created"{parent}{tail}'
+                                    f'{{"ts": {ts}, "task": {name}, "status": "started"{tail}')
                     self.stream.write("".join(parts))
                     self.stream.flush()
             except (ValueError, OSError):
@@ -363,12 +360,6 @@ def emit(fields, level=_INFO):
 def _error_fields(exc):
     text = "%s: %s" % (type(exc).__name__, exc) if str(exc) else type(exc).__name__
     return ', "error_type": %s, "error": %s' % (_s(type(exc).__name__), _s(text))
-
-
-# A live task's name -> its JSON text: encoded once, when the stream sink writes the task's created
-# record, read by its stage records, dropped at its end (the name is the key: a renamed task is
-# simply not found, and encoded again).
-_task_json = {}
 
 
 def _task_record(name, rest, error=False):
@@ -492,7 +483,6 @@ def _on_done(task):
     retrieved and so silence asyncio's "Task exception was never retrieved", the very bug
     coroner looks for (both Future implementations keep it in _exception)."""
     name = task.get_name()
-    json_name = _task_json.pop(name, None)
     if task.cancelled():
         _task_record(name, ', "status": "cancelled"')
         return
@@ -509,7 +499,7 @@ def _on_done(task):
             if m >= 1000000000 or m < 0:
                 m, sec = _new_second(ns)
             lines.append(f'{{"ts": {sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}, '
-                         f'"task": {json_name or _s(name)}, "status": "done"{sink.tail_nl}')
+                         f'"task": {_s(name)}, "status": "done"{sink.tail_nl}')
             n = len(lines)
             if not n & 63 or n == 1:
                 sink.check(n, False)
@@ -1286,16 +1276,16 @@ class stage:
                 rest += ', "data": ' + _j(fields)
             _write_current(rest)
         else:
-            # sink.put() and _ts() inlined; the names' JSON from caches (_task_json, _few_json).
+            # sink.put() and _ts() inlined; the stage name's JSON from a cache: a program has few.
+            # (A cache of the tasks' names, thousands live at once, cost more time than it saved.)
             lines = sink.lines
             ns = _ns()
             start, sec = _second
             m = ns - start
             if m >= 1000000000 or m < 0:
                 m, sec = _new_second(ns)
-            tname = task.get_name()
             lines.append(f'{{"ts": {sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}, '
-                         f'"task": {_task_json.get(tname) or _s(tname)}, '
+                         f'"task": {_s(task.get_name())}, '
                          f'"stage": {_few_json.get(name) or _few_json_of(name)}{sink.tail_nl}')
             n = len(lines)
             if not n & 63 or n == 1:
