@@ -80,12 +80,13 @@ writes its own pid.
 Cost (tests/bench/module_overhead.py: 20,000 tasks of three logged ``sleep(0)`` stages, six
 records a task, against the same program with the module imported but not installed, where
 stage() is a logging-level check; all included: task factory, done callback, flushes): by
-instructions (callgrind, pyenv 3.11.7), 9,000 a record (the version before: 10,900 measured the
-same way; two before: 12,000). Timed on a shared 2-core VM under load (load average 3 to 6),
-median of 5 to 7 runs: 1.7x to 1.8x and 2.0 to 2.2 us a record on 3.11.7 and Debian's 3.11.2,
-1.5x to 1.6x on 3.9 and 3.10, 1.8x on 3.12, 1.9x on 3.13. About a fifth of the time left
-is each task's end: its done callback, which asyncio schedules through a Python call_soon, and
-its record. Before the buffered writer: 4.5x. Per task
+instructions (callgrind, pyenv 3.11.7), 9,070 a record (the version before: 10,900 measured the
+same way; two before: 12,000). Timed on a shared 2-core VM, median of 7 runs at load average
+1.6 to 1.9: 1.64x and 1.8 us a record on 3.11.7 (the version before: 1.75x, 2.2 us), 1.75x and
+1.9 us on Debian's 3.11.2 (1.81x, 2.0 us); by CPU time at load average 4 to 5, 1.6x on 3.9,
+1.7x on 3.10 and 3.12, 1.8x on 3.13. About a fifth of the time left is each task's end: its
+done callback, which asyncio schedules through a Python call_soon, and its record. Before the
+buffered writer: 4.5x. Per task
 step: nothing, except awaiting a task or a user-made future (a Python-level add_done_callback)
 and the patched primitives (one extra coroutine frame per acquire/get/wait).
 

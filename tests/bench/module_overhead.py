@@ -16,22 +16,25 @@ Prints both times, their ratio, and the module's cost per record:
 --profile: run the installed variant once under cProfile and print the top functions.
 --module DIR: measure the coroner_asyncio.py in DIR instead (to compare two versions).
 
-Last measured (2026-11-26 around 23:00 UTC, this version then the one before it, interleaved,
-each with its own baseline runs; a shared 2-core VM, load average 3.2 to 3.7, then 3.8 to 5.9
-for 3.9-3.13), ratio installed / baseline and us per record:
-  pyenv 3.11.7  7 runs: 1.82x 2.23 us (1.82x 2.29 us); again: 1.74x 2.06 us (1.75x 2.24 us);
-                9 runs by CPU time (process_time): 1.74x 2.04 us (1.79x 2.17 us)
-  Debian 3.11.2 7 runs: 1.81x 1.97 us (1.77x 1.92 us); again: 1.74x 1.94 us (1.74x 1.92 us)
-  5 runs:       3.9.18 1.57x (1.75x)   3.10.13 1.53x (1.82x)   3.12.1 1.78x (1.83x)
-                3.13.0 1.91x (2.00x)
+Last measured (2026-11-26 around 23:30 UTC, this version then the one before it, interleaved,
+each with its own baseline runs, on a shared 2-core VM), ratio installed / baseline and us per
+record, by wall time then by CPU time:
+  load average 1.6 to 1.9, 7 runs:
+    pyenv 3.11.7   1.64x 1.82 us, CPU 1.64x 1.82 us   (before: 1.75x 2.16 us, CPU 1.75x 2.16 us)
+    Debian 3.11.2  1.75x 1.86 us, CPU 1.75x 1.85 us   (before: 1.81x 2.01 us, CPU 1.68x 1.68 us)
+  load average 2.0 to 3.4, 7 runs (wall time moved by the load, CPU time much less):
+    pyenv 3.11.7   2.14x 3.30 us, CPU 1.66x 1.82 us   (before: 1.87x 2.74 us, CPU 1.76x 2.13 us)
+    Debian 3.11.2  1.67x 2.56 us, CPU 1.66x 1.65 us   (before: 1.86x 2.93 us, CPU 1.68x 1.73 us)
+  load average 4 to 5, 5 runs, CPU time: 3.9.18 1.62x (1.73x), 3.10.13 1.68x (1.79x),
+    3.12.1 1.73x (1.79x), 3.13.0 1.83x (1.95x)
 Instructions do not move with the load: callgrind (valgrind --tool=callgrind on both variants,
-(installed - baseline) / records) on 3.11.7: 9,020 instructions a record, 1.48x the whole
+(installed - baseline) / records) on 3.11.7: 9,070 instructions a record, 1.49x the whole
 process's (the version before, measured the same way: 10,875, 1.58x; its docstring said 10,500);
-Debian's 3.11.2, 5,000 tasks: 8,330 (9,210), a tenth fewer only (the timestamp's few more
-bytecodes weigh more there).
-The time gained is smaller than the instructions: what went (the timestamp's 19-digit integer
-turned into text, %-formats, the task name encoded per record) was cheap work per instruction;
-what is left is interpreter dispatch, allocation, the collector, and asyncio's scheduling of
+on Debian's 3.11.2, 5,000 tasks: 8,300 (9,210). What went: the 19-digit time_ns() turned into
+text and sliced for every record, %-formats (now f-strings), a parent's name encoded per task.
+The time gained is smaller than the instructions (on Debian's 3.11.2, within the noise), and a
+cache of the live tasks' JSON names, 50 fewer instructions a record, was slower and was dropped.
+What is left is interpreter dispatch, allocation, the collector, and asyncio's scheduling of
 each task's done callback (about a fifth of the time, record included).
 """
 
