@@ -81,12 +81,14 @@ writes its own pid.
 
 Cost (tests/bench/module_overhead.py: 20,000 tasks of three logged ``sleep(0)`` stages, six
 records a task, against the same program with the module imported but not installed, where
-stage() is a logging-level check; all included: task factory, done callback, flushes), median
-of 5 to 7 runs on a loaded 2-core VM (its baseline ran 2x slower than when quiet): 1.6x to 1.8x
-(pyenv 3.11.7: 3.5 us a record under that load; quieter, 1.77x and 2.2 us, was 1.94x, 2.6 us),
-1.7x (Debian's 3.11.2, 3.9.18), 1.6x (3.10.13), 1.9x (3.12.1, 3.13.0); by instructions
-(callgrind, 3.11.7) 1.71x, 10,500 instructions a record (was 1.80x, 12,000: the timestamp was
-a third of a record). Before the buffered writer: 4.5x. Per task
+stage() is a logging-level check; all included: task factory, done callback, flushes): by
+instructions (callgrind, pyenv 3.11.7), 9,070 a record (the version before: 10,900 measured the
+same way; two before: 12,000). Timed on a shared 2-core VM, median of 7 runs at load average
+1.6 to 1.9: 1.64x and 1.8 us a record on 3.11.7 (the version before: 1.75x, 2.2 us), 1.75x and
+1.9 us on Debian's 3.11.2 (1.81x, 2.0 us); by CPU time at load average 4 to 5, 1.6x on 3.9,
+1.7x on 3.10 and 3.12, 1.8x on 3.13. About a fifth of the time left is each task's end: its
+done callback, which asyncio schedules through a Python call_soon, and its record. Before the
+buffered writer: 4.5x. Per task
 step: nothing, except awaiting a task or a user-made future (a Python-level add_done_callback)
 and the patched primitives (one extra coroutine frame per acquire/get/wait).
 
@@ -131,16 +133,36 @@ _now = time.time
 _ns = time.time_ns
 
 
-def _ts():
-    """Now, as JSON text with microseconds ("1764059000.123456").
+# Timestamps. Turning the 19 digits of time_ns() into text was a third of a record's cost (a
+# float's repr costs more still), so the seconds' text is made once a second and the fraction
+# comes from a table of "000".."999": a record's ts is
+#     ns = _ns(); start, sec = _second; m = ns - start
+#     if m >= 1000000000 or m < 0: m, sec = _new_second(ns)
+#     f"{sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}"
+# which the hot paths inline (a Python call costs as much as the rest; and comparing m, a small
+# int, is cheaper than comparing ns). _second is one tuple, replaced whole, so a thread never
+# reads the text of one second with the start of another.
+_D3 = ["%03d" % i for i in range(1000)]
+_second = (0, "")  # the current second's start in ns, and its text ("1764059000.")
 
-    The decimal digits of time_ns() with a dot put in: the same text as
-    "%d.%06d" % divmod(ns // 1000, 10**6), but arithmetic on the 19-digit integer and %d on its
-    parts were most of a record's cost, and a float's repr costs more still. The hot paths inline
-    this as t = str(_ns()) and t[:-9], t[-9:-3] (seconds, microseconds) among their format's
-    arguments. (Seconds are never under 10 digits: time_ns() is past 10**9.)"""
-    t = str(_ns())
-    return t[:-9] + "." + t[-9:-3]
+
+def _new_second(ns):
+    """Make ns's second the current one; returns (ns - its start, its text)."""
+    global _second
+    start = ns - ns % 1000000000
+    text = "%d." % (ns // 1000000000)
+    _second = (start, text)
+    return ns - start, text
+
+
+def _ts():
+    """Now, as JSON text with microseconds ("1764059000.123456"): time_ns() truncated."""
+    ns = _ns()
+    start, sec = _second
+    m = ns - start
+    if m >= 1000000000 or m < 0:
+        m, sec = _new_second(ns)
+    return f"{sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}"
 
 
 _Task0 = asyncio.Task  # the C task (or Python, if _asyncio is missing)
@@ -275,8 +297,12 @@ class _Sink:
                     # found by C loops: a Python loop over every line cost as much as a record.
                     parts = list(itertools.islice(iter(lines.popleft, None), n))
                     created = itertools.compress(itertools.count(), map(isinstance, parts, itertools.repeat(tuple)))
-                    for i in created:
-                        parts[i] = self.created_text(*parts[i])
+                    tail = self.tail_nl
+                    for i in created:  # a task's created and started records (started: as scheduled)
+                        task, ts, parent = parts[i]
+                        name = _s(task.get_name())
+                        parts[i] = (f'{{"ts": {ts}, "task": {name}, "status": "created"{parent}{tail}'
+                                    f'{{"ts": {ts}, "task": {name}, "status": "started"{tail}')
                     self.stream.write("".join(parts))
                     self.stream.flush()
             except (ValueError, OSError):
@@ -286,12 +312,6 @@ class _Sink:
                 then, self.after_flush = self.after_flush, None
         if then is not None:
             then()
-
-    def created_text(self, task, created, parent):
-        """A task's created and started records (started: as it was scheduled)."""
-        name, tail = _s(task.get_name()), self.tail_nl
-        return ('{"ts": %s, "task": %s, "status": "created"%s%s{"ts": %s, "task": %s, "status": "started"%s'
-                % (created, name, parent, tail, created, name, tail))
 
     def after_fork_in_child(self):
         self.lock = threading.RLock()
@@ -352,8 +372,7 @@ def _error_fields(exc):
 
 
 def _task_record(name, rest, error=False):
-    t = str(_ns())
-    _sink.write('{"ts": %s.%s, "task": %s%s' % (t[:-9], t[-9:-3], _s(name), rest), error)
+    _sink.write(f'{{"ts": {_ts()}, "task": {_s(name)}{rest}', error)
 
 
 # ---------------------------------------------------------------- tasks
@@ -455,9 +474,8 @@ def _hook_first_step(loop, task, created, parent):
         else:  # the hot path: both lines in one string, one append
             tail = sink.tail_nl
             lines = sink.lines  # sink.put() inlined: once per task
-            t = str(_ns())
-            lines.append('{"ts": %s, "task": %s, "status": "created"%s%s{"ts": %s.%s, "task": %s, "status": "started"%s'
-                         % (created, name, parent, tail, t[:-9], t[-9:-3], name, tail))
+            lines.append(f'{{"ts": {created}, "task": {name}, "status": "created"{parent}{tail}'
+                         f'{{"ts": {_ts()}, "task": {name}, "status": "started"{tail}')
             n = len(lines)
             if not n & 63 or n == 1:
                 sink.check(n, False)
@@ -473,25 +491,30 @@ def _on_done(task):
     """The task's end. Reads the exception without task.exception(), which would mark it
     retrieved and so silence asyncio's "Task exception was never retrieved", the very bug
     coroner looks for (both Future implementations keep it in _exception)."""
+    name = task.get_name()
     if task.cancelled():
-        _task_record(task.get_name(), ', "status": "cancelled"')
+        _task_record(name, ', "status": "cancelled"')
         return
     exc = getattr(task, "_exception", None)
     if exc is None:
         sink = _sink
         if sink.stream is None:
-            _task_record(task.get_name(), ', "status": "done"')
+            _task_record(name, ', "status": "done"')
         else:
-            lines = sink.lines  # sink.put() inlined: once per task
-            t = str(_ns())
-            lines.append('{"ts": %s.%s, "task": %s, "status": "done"%s'
-                         % (t[:-9], t[-9:-3], _s(task.get_name()), sink.tail_nl))
+            lines = sink.lines  # sink.put() and _ts() inlined: once per task
+            ns = _ns()
+            start, sec = _second
+            m = ns - start
+            if m >= 1000000000 or m < 0:
+                m, sec = _new_second(ns)
+            lines.append(f'{{"ts": {sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}, '
+                         f'"task": {_s(name)}, "status": "done"{sink.tail_nl}')
             n = len(lines)
             if not n & 63 or n == 1:
                 sink.check(n, False)
         return
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
-    _task_record(task.get_name(), ', "status": "failed", "level": "error"%s, "traceback": %s'
+    _task_record(name, ', "status": "failed", "level": "error"%s, "traceback": %s'
                  % (_error_fields(exc), _s(tb)), error=True)
 
 
@@ -506,14 +529,22 @@ def _make_factory(previous):
     eager = _PY >= (3, 12) and previous is getattr(asyncio, "eager_task_factory", 0)
 
     def factory(loop, coro, **kwargs):
-        t = str(_ns())
-        created = t[:-9] + "." + t[-9:-3]  # _ts() inlined
+        ns = _ns()  # _ts() inlined
+        start, sec = _second
+        m = ns - start
+        if m >= 1000000000 or m < 0:
+            m, sec = _new_second(ns)
+        created = f"{sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}"
         parent = _current_task(loop)
         if parent is None and _exit_pid == os.getpid():
             # asyncio.run's own clean-up tasks (shutdown_asyncgens, ...) after the exit record:
             # not the program's, and records after the exit would read as activity.
             return previous(loop, coro, **kwargs) if previous is not None else _Task(coro, loop=loop, **kwargs)
-        parent = ', "parent_id": ' + _s(parent.get_name()) if parent is not None else ""
+        if parent is not None:  # a program has few parents: their JSON from a cache
+            parent = parent.get_name()
+            parent = ', "parent_id": ' + (_few_json.get(parent) or _few_json_of(parent))
+        else:
+            parent = ""
         if eager:
             # Our subclass, started eagerly as asyncio.eager_task_factory would, and with its
             # name from the start so that its eager first step already logs under it.
@@ -521,8 +552,10 @@ def _make_factory(previous):
             task = _Task(coro, loop=loop, name=name, eager_start=True, **kwargs)
         elif previous is not None:
             task = previous(loop, coro, **kwargs)
-        else:
+        elif kwargs:
             task = _Task(coro, loop=loop, **kwargs)
+        else:
+            task = _Task(coro, loop=loop)
         sink = _sink
         if not eager and sink.stream is not None:
             # The stream sink formats the task's created and started records when it flushes
@@ -1217,13 +1250,13 @@ def uninstall(loop=None):
 # ---------------------------------------------------------------- stages and await edges
 
 
-_stage_json = {}  # stage name -> its JSON text
+_few_json = {}  # a name that recurs (a stage's, a parent task's) -> its JSON text
 
 
-def _stage_json_of(name):
+def _few_json_of(name):
     text = _s(str(name))
-    if type(name) is str and len(_stage_json) < 4096:  # bounded: names may be free text
-        _stage_json[name] = text
+    if type(name) is str and len(_few_json) < 4096:  # bounded: names may be free text
+        _few_json[name] = text
     return text
 
 
@@ -1252,12 +1285,17 @@ class stage:
                 rest += ', "data": ' + _j(fields)
             _write_current(rest)
         else:
-            # sink.put() inlined, and the stage name's JSON from a cache: a program has few.
+            # sink.put() and _ts() inlined; the stage name's JSON from a cache: a program has few.
+            # (A cache of the tasks' names, thousands live at once, cost more time than it saved.)
             lines = sink.lines
-            t = str(_ns())
-            lines.append('{"ts": %s.%s, "task": %s, "stage": %s%s' % (
-                t[:-9], t[-9:-3], _s(task.get_name()),
-                _stage_json.get(name) or _stage_json_of(name), sink.tail_nl))
+            ns = _ns()
+            start, sec = _second
+            m = ns - start
+            if m >= 1000000000 or m < 0:
+                m, sec = _new_second(ns)
+            lines.append(f'{{"ts": {sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}, '
+                         f'"task": {_s(task.get_name())}, '
+                         f'"stage": {_few_json.get(name) or _few_json_of(name)}{sink.tail_nl}')
             n = len(lines)
             if not n & 63 or n == 1:
                 sink.check(n, False)

@@ -11,19 +11,31 @@ running this script, each variant in a fresh subprocess, R runs (default 5), med
 - installed: install(stream=...) writing the JSON lines to a file (page cache).
 
 Prints both times, their ratio, and the module's cost per record:
-(installed - baseline) / records written. No pass/fail: a benchmark, not a test.
+(installed - baseline) / records written; by wall time, and by the process's CPU time
+(time.process_time, which other load moves less). No pass/fail: a benchmark, not a test.
 --profile: run the installed variant once under cProfile and print the top functions.
 --module DIR: measure the coroner_asyncio.py in DIR instead (to compare two versions).
 
-Last measured (2026-11-26, a shared 2-core VM under load: baselines 0.4 to 1.0 s, twice a quiet
-run's), ratio installed / baseline, median of 5 runs, this version then the one before it
-(each with its own baseline runs):
-  pyenv 3.11.7  1.78x (2.10x); 7 runs, less load: 1.59x, 3.48 us per record
-                quiet moment (baseline 0.34 s), interleaved: 1.77x, 2.16 us (1.94x, 2.61 us)
-  Debian 3.11.2 1.71x (1.89x)     3.9.18  1.73x (1.92x)     3.10.13 1.64x (1.80x)
-  3.12.1        1.87x (2.11x)     3.13.0  1.91x (3.53x, a noisy run)
-The us per record moved with the load (2.7 to 6.6 us); instructions do not: callgrind on
-3.11.7, 1.71x and 10,500 instructions a record (the version before: 1.80x, 12,000).
+Last measured (2026-11-26 around 23:30 UTC, this version then the one before it, interleaved,
+each with its own baseline runs, on a shared 2-core VM), ratio installed / baseline and us per
+record, by wall time then by CPU time:
+  load average 1.6 to 1.9, 7 runs:
+    pyenv 3.11.7   1.64x 1.82 us, CPU 1.64x 1.82 us   (before: 1.75x 2.16 us, CPU 1.75x 2.16 us)
+    Debian 3.11.2  1.75x 1.86 us, CPU 1.75x 1.85 us   (before: 1.81x 2.01 us, CPU 1.68x 1.68 us)
+  load average 2.0 to 3.4, 7 runs (wall time moved by the load, CPU time much less):
+    pyenv 3.11.7   2.14x 3.30 us, CPU 1.66x 1.82 us   (before: 1.87x 2.74 us, CPU 1.76x 2.13 us)
+    Debian 3.11.2  1.67x 2.56 us, CPU 1.66x 1.65 us   (before: 1.86x 2.93 us, CPU 1.68x 1.73 us)
+  load average 4 to 5, 5 runs, CPU time: 3.9.18 1.62x (1.73x), 3.10.13 1.68x (1.79x),
+    3.12.1 1.73x (1.79x), 3.13.0 1.83x (1.95x)
+Instructions do not move with the load: callgrind (valgrind --tool=callgrind on both variants,
+(installed - baseline) / records) on 3.11.7: 9,070 instructions a record, 1.49x the whole
+process's (the version before, measured the same way: 10,875, 1.58x; its docstring said 10,500);
+on Debian's 3.11.2, 5,000 tasks: 8,300 (9,210). What went: the 19-digit time_ns() turned into
+text and sliced for every record, %-formats (now f-strings), a parent's name encoded per task.
+The time gained is smaller than the instructions (on Debian's 3.11.2, within the noise), and a
+cache of the live tasks' JSON names, 50 fewer instructions a record, was slower and was dropped.
+What is left is interpreter dispatch, allocation, the collector, and asyncio's scheduling of
+each task's done callback (about a fifth of the time, record included).
 """
 
 import os
@@ -55,9 +67,9 @@ async def job(n):
 async def main():
     if MODE == "installed":
         ca.install(stream=open(OUT, "w"))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     await asyncio.gather(*[asyncio.create_task(job(n)) for n in range(N)])
-    return time.perf_counter() - t0
+    return "%%f %%f" %% (time.perf_counter() - t0, time.process_time() - c0)
 
 def run():
     return asyncio.run(main())
@@ -76,8 +88,9 @@ def run_once(mode, n, out, profile=False):
     res = subprocess.run([sys.executable, "-c", src], capture_output=True, text=True, check=True)
     if profile:
         print(res.stdout)
-        return 0.0
-    return float(res.stdout.strip().splitlines()[-1])
+        return 0.0, 0.0
+    wall, cpu = res.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
 
 
 def main(argv):
@@ -97,11 +110,14 @@ def main(argv):
             inst.append(run_once("installed", n, out))
         with open(out) as f:
             records = sum(1 for _ in f)
-    b, i = statistics.median(base), statistics.median(inst)
+    b, i = statistics.median(w for w, _ in base), statistics.median(w for w, _ in inst)
+    bc, ic = statistics.median(c for _, c in base), statistics.median(c for _, c in inst)
     print("python %s, %d tasks x 3 stages, median of %d runs" % (sys.version.split()[0], n, runs))
     print("baseline (imported, not installed): %.3f s" % b)
     print("installed (stream sink):            %.3f s   (%d records)" % (i, records))
-    print("ratio %.2fx, %.2f us per record" % (i / b, (i - b) / records * 1e6))
+    print("by CPU time (less moved by other load): %.3f s, %.3f s" % (bc, ic))
+    print("ratio %.2fx, %.2f us per record; by CPU time %.2fx, %.2f us" % (
+        i / b, (i - b) / records * 1e6, ic / bc, (ic - bc) / records * 1e6))
     return 0
 
 

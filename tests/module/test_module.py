@@ -488,6 +488,47 @@ class Misc(unittest.TestCase):
             self.assertRegex(ts, r"^[0-9]{10}\.[0-9]{6}$")
             self.assertLess(abs(float(ts) - time.time()), 120)
 
+    def test_timestamps_follow_the_clock(self):
+        # The text of the current second is kept between records: each record must still carry
+        # its own moment, truncated to the microsecond, across a second's end and when the wall
+        # clock steps back (NTP). The clock is faked at the module's one source, time_ns.
+        clock = [1764059000999999999, 1764059001000000000, 1764059001000123456,
+                 1764058999500000999, 1764059000000000000, 1764059002123456789]
+        recs, _, _ = run("""
+            CLOCK = %r
+            async def main():
+                install()
+                real = ca._ns
+                for ns in CLOCK:
+                    ca._ns = lambda ns=ns: ns
+                    stage("tick")
+                ca._ns = real
+            asyncio.run(main())
+        """ % (clock,))
+        got = [r["ts"] for r in recs if r.get("stage") == "tick"]
+        want = [float("%d.%06d" % (ns // 10**9, ns // 1000 % 10**6)) for ns in clock]
+        self.assertEqual(got, want)
+
+    def test_renamed_task_records_its_new_name(self):
+        # A task's name is encoded once and kept while it lives: a task renamed after its
+        # created record was written must log its next records under the new name.
+        recs, _, _ = run("""
+            async def child():
+                await asyncio.sleep(0)
+                ca.flush()  # the created record written: the first name is known
+                stage("before")
+                asyncio.current_task().set_name("renamed")
+                stage("after")
+            async def main():
+                install()
+                await asyncio.create_task(child(), name="first")
+            asyncio.run(main())
+        """)
+        mine = [(r["task"], r.get("stage") or r.get("status")) for r in recs
+                if r.get("task") in ("first", "renamed")]
+        self.assertEqual(mine, [("first", "created"), ("first", "started"), ("first", "before"),
+                                ("renamed", "after"), ("renamed", "done")])
+
     def test_threads_lines_whole(self):
         recs, _, _ = run("""
             async def main():
