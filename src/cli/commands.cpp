@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -456,9 +457,13 @@ std::optional<StateReader> open_state(const std::string& path, const StateHeader
   return reader;
 }
 
-// Replays the states in order into the store, one open at a time (a merge of thousands of
-// shards must not run out of file descriptors); "" once all were read, else the error.
-std::string replay_states(const Options& o, StateReader first, TaskStore& store) {
+// Hands the states to `use` in order, one open at a time (a merge of thousands of shards must
+// not run out of file descriptors), with progress over them all; "" once all were used, else
+// the error. `counts` tells the records and tasks so far.
+using UseState = std::function<std::optional<InputError>(StateReader&, const ProgressFn&)>;
+std::string each_state(const Options& o, StateReader first,
+                       const std::function<std::pair<uint64_t, uint64_t>()>& counts,
+                       const UseState& use) {
   Progress progress(progress_mode(o.progress, o.quiet, isatty(STDERR_FILENO)), input_size(o.files));
   uint64_t done = 0;
   const StateHeader header = first.header();
@@ -469,10 +474,10 @@ std::string replay_states(const Options& o, StateReader first, TaskStore& store)
     if (!reader) return error;
     uint64_t before = done;
     auto report_progress = [&](uint64_t bytes) {
-      done = before + bytes;
-      progress.update(done, store.counts().records, store.tasks().size());
+      auto [records, tasks] = counts();
+      progress.update(done = before + bytes, records, tasks);
     };
-    if (auto e = reader->replay(store, report_progress)) return e->describe();
+    if (auto e = use(*reader, report_progress)) return e->describe();
   }
   return {};
 }
@@ -490,18 +495,11 @@ int emit_state(const Options& o, StateReader first) {
   StateFile out(o.emit_state);
   if (std::string e = out.open(); !e.empty()) return fail(e);
   write_state_header(out.get(), header);
-  Progress progress(progress_mode(o.progress, o.quiet, isatty(STDERR_FILENO)), input_size(o.files));
-  uint64_t done = 0;
-  std::optional<StateReader> reader = std::move(first);
-  for (size_t i = 0; i < o.files.size(); ++i) {
-    std::string error;
-    if (i > 0) reader = open_state(o.files[i], &header, o.files[0], error);
-    if (!reader) return fail(error);
-    uint64_t before = done;
-    auto copied = [&](uint64_t bytes) { progress.update(done = before + bytes, 0, 0); };
-    if (auto e = reader->copy_blocks(out.get(), copied)) return fail(e->describe());
-  }
-  progress.finish();
+  auto none = [] { return std::pair<uint64_t, uint64_t>(0, 0); };
+  auto copy = [&](StateReader& reader, const ProgressFn& progress) {
+    return reader.copy_blocks(out.get(), progress);
+  };
+  if (std::string e = each_state(o, std::move(first), none, copy); !e.empty()) return fail(e);
   if (std::string e = out.commit(std::ferror(out.get()) == 0 && std::fflush(out.get()) == 0);
       !e.empty())
     return fail(e);
@@ -522,7 +520,14 @@ int run_merge(const Options& given) {
   if (auto err = settle(o, s)) return fail(*err);
   if (!o.emit_state.empty()) return emit_state(given, std::move(*first));
   TaskStore& store = new_store(o, s);
-  if (std::string e = replay_states(given, std::move(*first), store); !e.empty()) return fail(e);
+  auto counts = [&] {
+    return std::pair<uint64_t, uint64_t>(store.counts().records, store.tasks().size());
+  };
+  auto replay = [&](StateReader& reader, const ProgressFn& progress) {
+    return reader.replay(store, progress);
+  };
+  if (std::string e = each_state(given, std::move(*first), counts, replay); !e.empty())
+    return fail(e);
   o.files = store.files();
   return report(o, s, store);
 }
