@@ -10,8 +10,8 @@ tests/bench/generate.py) cut by lines into 8 files, so some tasks span two files
   tree), and `coroner analyze` of their two files: seconds and CPU seconds per million tasks,
   median of R runs;
 - the wall time of contrib/dask/coroner_dask.py (LocalCluster of 2 worker processes, 8 shards),
-  with --fan-in 2 (the whole tree: pairs merged on the workers down to 2 states) and with
-  --fan-in 8 (no merge on the workers, as with the default: the last merge reads the 8
+  with --fan-in 2 (the default, the whole tree: pairs merged on the workers down to 2 states)
+  and with --fan-in 8 (no merge on the workers: the last merge reads the 8
   states), against one `coroner analyze` over the same files, R rounds interleaved, medians;
   every report is checked against analyze's.
 PY (default /usr/bin/python3) runs the script and needs dask and distributed.

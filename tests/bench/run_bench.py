@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""coroner's benchmark: its full analysis against a bare simdjson pass and a plain Python script.
+"""coroner's benchmark: its full analysis against a bare simdjson pass and the tools a user would
+pick instead.
 
-usage: run_bench.py CORONER SIMDJSON_PASS [--tasks N] [--runs R] [--log FILE]
+usage: run_bench.py CORONER SIMDJSON_PASS [--tasks N] [--runs R] [--log FILE] [--no-peers]
 
 Generates (once; kept next to --log) a deterministic seed-format log of N tasks (default
 2,000,000: 6M records, 457 MB; generate.py), then reports side by side, best of R rounds (default 3; a round runs each one once):
   - coroner analyze (the whole analysis, -q) with -j 1 and -j 2, from the file and from a pipe;
   - the bare simdjson ondemand iterate_many pass over the same file (simdjson_pass.cpp);
-  - the Python script a user would write (last_stage.py), run once;
+  - the peers a user would pick instead, each asked the simplest question coroner answers (how
+    many tasks did not end at save_to_db), run once, their answers checked to agree: the Python
+    script a user would write (last_stage.py), jq (a reduce over its inputs) and lnav (SQL over
+    the log read through the format in lnav/formats/); jq and lnav when on PATH, none with
+    --no-peers;
   - coroner -j 1 and -j 2 on the log's free-text twin (generate.py --free-text: the same tasks
     logging sentences, reduced to templates), against the constant-name log;
   - coroner on all cores (when the machine has more than two);
@@ -21,12 +26,20 @@ Exit status 0 (it is a measurement: goals missed are printed, not failed).
 import argparse
 import hashlib
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The peers' programs: the last stage of each task, and how many tasks it was not save_to_db.
+JQ_LAST_STAGES = ('reduce inputs as $r ({}; .[$r.task_id | tostring] = $r.stage)'
+                  ' | [length, ([.[] | select(. != "save_to_db")] | length)]')
+LNAV_LAST_STAGES = (";SELECT count(*) AS tasks, sum(stage != 'save_to_db') AS unfinished FROM"
+                    " (SELECT task_id, stage, row_number() OVER (PARTITION BY task_id"
+                    " ORDER BY log_line DESC) AS last FROM seed_log) WHERE last = 1")
 GOALS = ("one thread >= 0.5x simdjson; all cores >= 1.1x simdjson; -j 2 >= 1.8x -j 1; "
          "peak RSS <= 300 MiB; the same report for every -j")
 
@@ -45,6 +58,32 @@ def timed(argv, stdin_path=None):
     if stdin_path:
         cat.wait()
     return seconds, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def peers(log):
+    """The tools a user would pick instead, as (name, argv, env) for those this machine has."""
+    found = [("python json.loads + dict (last_stage.py)",
+              [sys.executable, os.path.join(HERE, "last_stage.py"), log], None)]
+    if shutil.which("jq"):
+        found.append(("jq reduce over inputs", ["jq", "-n", "-c", JQ_LAST_STAGES, log], None))
+    if shutil.which("lnav"):
+        # lnav keeps its state under HOME: a scratch one leaves the user's alone.
+        env = dict(os.environ, HOME=tempfile.mkdtemp())
+        found.append(("lnav SQL over a JSON format", ["lnav", "-n", "-I", os.path.join(HERE, "lnav"),
+                                                      "-c", LNAV_LAST_STAGES, log], env))
+    return found
+
+
+def run_peer(argv, env):
+    """(seconds, peak RSS in KiB, exit status) of one run, and its answer: the two numbers it
+    printed last (tasks, tasks not ended at save_to_db)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, env=env)
+    out = proc.stdout.read().decode(errors="replace")
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    numbers = re.findall(r"\d+", out)
+    return (seconds, usage.ru_maxrss, os.waitstatus_to_exitcode(status)), tuple(numbers[-2:])
 
 
 def best_of_rounds(configs, runs):
@@ -74,6 +113,8 @@ def main():
     ap.add_argument("--tasks", type=int, default=2_000_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--log", default=None, help="where the generated log lives")
+    ap.add_argument("--no-peers", action="store_true",
+                    help="skip the Python script, jq and lnav (they take minutes)")
     a = ap.parse_args()
     log = a.log or os.path.join(os.getcwd(), "bench_%d.jsonl" % a.tasks)
     twin = log[:-len(".jsonl")] + "_free_text.jsonl" if log.endswith(".jsonl") else log + ".free"
@@ -105,9 +146,12 @@ def main():
     results = best_of_rounds(configs, a.runs)
     sj, c1, c2, p1, p2, t1, t2 = results[:7]
     call = results[7] if cores > 2 else c2
-    py = best_of_rounds([([sys.executable, os.path.join(HERE, "last_stage.py"), log], None)], 1)[0]
     rows = list(zip(names, results))
-    rows.append(("python json.loads + dict (last_stage.py)", py))
+    peer_rows, answers = [], set()
+    for name, argv, env in ([] if a.no_peers else peers(log)):
+        result, answer = run_peer(argv, env)
+        peer_rows.append((name, result))
+        answers.add(answer)
     state = os.path.join(tempfile.mkdtemp(), "bench.state")
     part, merge = best_of_rounds([([a.coroner, "partial", "-q", "-j", "1", log, "-o", state], None),
                                   ([a.coroner, "merge", "-q", "-j", "1", state], None)], a.runs)
@@ -117,13 +161,20 @@ def main():
     print("\n%-42s %8s %9s %12s %10s" % ("", "seconds", "MB/s", "records/s", "peak RSS"))
     for name, (sec, rss, _) in rows:
         print("%-42s %8.2f %9.0f %12.0f %7.0f MiB" % (name, sec, mb / sec, records / sec, rss / 1024))
+    for name, (sec, rss, _) in peer_rows:
+        print("%-42s %8.2f %9.0f %12.0f %7.0f MiB" % (name, sec, mb / sec, records / sec, rss / 1024))
     one_vs_sj = sj[0] / c1[0]
-    vs_python = py[0] / c1[0]
     two_vs_one = c1[0] / c2[0]
     peak = max(r[1] for r in (c1, c2, p1, p2)) / 1024
-    print("\nratios: -j 1 / simdjson = %.2fx, -j 1 / python = %.1fx (-j 2: %.1fx), "
-          "-j 2 / -j 1 = %.2fx, peak RSS %.0f MiB"
-          % (one_vs_sj, vs_python, py[0] / c2[0], two_vs_one, peak))
+    print("\nratios: -j 1 / simdjson = %.2fx, -j 2 / -j 1 = %.2fx, peak RSS %.0f MiB"
+          % (one_vs_sj, two_vs_one, peak))
+    for name, (sec, _, status) in peer_rows:
+        print("%s: %.1fx the time of coroner -j 1, %.1fx of -j %d%s"
+              % (name.split(" (")[0], sec / c1[0], sec / call[0], max(2, cores),
+                 "" if status == 0 else " (exit status %d)" % status))
+    if len(answers) > 1:
+        print("the peers disagree on (tasks, tasks not ended at save_to_db): %s"
+              % sorted(answers), file=sys.stderr)
     print("free-text twin / constant names: -j 1 %.2fx, -j 2 %.2fx the time (goal <= 1.5x)"
           % (t1[0] / c1[0], t2[0] / c2[0]))
     state_bytes = os.path.getsize(state)
