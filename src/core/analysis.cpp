@@ -741,8 +741,10 @@ void Analyzer::judge_anomalies(uint32_t index, const TaskFacts& facts) {
           t.events[size_t(facts.end_index)].time, kNone);
     }
   }
-  // A start after the task had done other things: the same id was reused, or it restarted.
-  bool did_work = t.folded;
+  // A start after the task had done other things: the same id was reused, or it restarted. A
+  // folded task's work is where its fold marker stands: a record older than the marker (one that
+  // arrived late, out of order) sorts before it, among the records the marker stands for.
+  bool did_work = false;
   for (size_t i = 0; i < t.events.size(); ++i) {
     const Event& e = t.events[i];
     bool strong_start = store_.is_restart_word(e.status) || store_.is_restart_word(e.stage);

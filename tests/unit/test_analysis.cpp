@@ -506,6 +506,16 @@ TEST_CASE("coroner::analysis anomaly") {
     CHECK(run->has("twice", FindingKind::anomaly));
   }
 
+  SUBCASE("a start that arrives after the end but is older than it is no second start") {
+    // tardy's start was written late (out of order): it ended ok and was folded before it came.
+    CHECK(run->findings("tardy").empty());
+    CHECK(run->outcome("tardy") == Outcome::ok);
+    // Every record kept (a --stage-deadline keeps them, as timeline does): the same verdict.
+    auto kept = analyse("unit/logs/anomalies.jsonl",
+                        [](Run& r) { r.options.stage_deadlines.push_back({"(none)", kSecond}); });
+    CHECK(kept->findings("tardy").empty());
+  }
+
   SUBCASE("ordinary tasks are not anomalies, and an anomaly does not fail") {
     for (const char* t : {"h1", "h2", "h3", "h9"}) {
       INFO(t);
