@@ -297,6 +297,7 @@ class TaskStore : public StateSink {
   }
   // The task was pending when its process stopped (the asyncio module said so); null if not.
   const PendingAtExit* pending_at_exit(uint32_t task) const {
+    if (pending_at_exit_.empty()) return nullptr;  // asked for every task: spare the hashing
     auto it = pending_at_exit_.find(task);
     return it == pending_at_exit_.end() ? nullptr : &it->second;
   }
@@ -334,7 +335,11 @@ class TaskStore : public StateSink {
   // input error, never a clean report.
   std::string unreadable_reason() const;
   // The file's records name their tasks by opaque ids (eliot's uuids, span ids).
-  bool has_opaque_ids(uint32_t file) const;
+  bool has_opaque_ids(uint32_t file) const {
+    if (file >= formats_.size()) return false;
+    Dialect d = formats_[file].dialect;
+    return d == Dialect::eliot || d == Dialect::opentelemetry;
+  }
   // Lifecycle meaning of a word id (a stage or status), classified once per distinct word.
   Lifecycle meaning(uint32_t word) const {
     return word == kNone ? Lifecycle::none : meanings_[word];

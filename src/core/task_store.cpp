@@ -216,6 +216,7 @@ bool TaskStore::take_module_record(const RawRecord& r, uint32_t scope, uint32_t 
 }
 
 std::optional<int64_t> TaskStore::stop_after(uint32_t scope, int64_t time) const {
+  if (exits_.empty()) return std::nullopt;  // most logs: no asyncio module, no lookup per task
   auto it = exits_.find(scope);
   if (it == exits_.end()) return std::nullopt;
   auto stop = std::lower_bound(it->second.begin(), it->second.end(), time);
@@ -557,11 +558,6 @@ void TaskStore::on_input_format(uint32_t file, const InputFormat& format) {
   formats_[file] = format;
 }
 
-bool TaskStore::has_opaque_ids(uint32_t file) const {
-  if (file >= formats_.size()) return false;
-  Dialect d = formats_[file].dialect;
-  return d == Dialect::eliot || d == Dialect::opentelemetry;
-}
 
 std::string TaskStore::task_title(uint32_t task) const {
   auto own = titles_.find(task);
