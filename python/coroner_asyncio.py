@@ -394,6 +394,16 @@ class _Task(_Task0):
                 _wait_record(waiter, "task " + self.get_name(), (self,))
         return _Task0.add_done_callback(self, fn, context=context)
 
+    def __await__(self):
+        # ``await task`` on a task already done never calls add_done_callback: the result is read
+        # at once. For a failed task that read is the awaiting task observing its exception
+        # (a parent collecting its children's failures late): log it as the wait it stands for.
+        if _on and self.done() and not self.cancelled() and getattr(self, "_exception", None) is not None:
+            waiter = _waiter()
+            if waiter is not None and waiter is not self:
+                _wait_record(waiter, "task " + self.get_name(), (self,))
+        return _Task0.__await__(self)
+
     if sys.version_info[:3] == (3, 13, 0):
         # 3.13.0's loop.create_task() calls task.set_name(name) after any task factory even
         # when name is None, renaming every unnamed task "None" (fixed in 3.13.1).
@@ -806,6 +816,9 @@ def _make_patches():
     tg = getattr(asyncio, "TaskGroup", None)
     if tg is not None:
         p[tg, "create_task"], p[tg, "__aexit__"] = _taskgroup_patches(tg)
+    timeout_cls = getattr(getattr(asyncio, "timeouts", None), "Timeout", None)
+    if timeout_cls is not None:
+        p[timeout_cls, "__aexit__"] = _timeout_patch(timeout_cls)
     return p
 
 
@@ -842,6 +855,27 @@ def _taskgroup_patches(tg):
         return await o_aexit(self, et, exc, tb)
 
     return create_task, __aexit__
+
+
+def _timeout_patch(timeout_cls):
+    """asyncio.timeout() / timeout_at() (3.11+, and wait_for() on 3.12+, built on them): when the
+    scope expires it cancels the task and turns the CancelledError into TimeoutError at its exit.
+    A ``with stage()`` block inside the scope saw only the cancellation, which is no error; the
+    block did time out, though, as it would have told had the scope been around it: write that
+    stage's error record now (the stage marked the CancelledError on its way out). A caught
+    TimeoutError is then as visible as with the stage outside the scope."""
+    o_aexit = timeout_cls.__aexit__
+
+    async def __aexit__(self, et, exc, tb):
+        try:
+            return await o_aexit(self, et, exc, tb)
+        except TimeoutError as e:
+            name = getattr(exc, "_coroner_stage", None) if exc is not None else None
+            if name is not None and _on and e.__cause__ is exc:
+                _write_current(', "stage": %s, "level": "error"%s' % (_s(str(name)), _error_fields(e)), True)
+            raise
+
+    return __aexit__
 
 
 def _install_patches():
@@ -1266,7 +1300,9 @@ class stage:
     The caller's fields are nested under "data", so they can never change a task's identity.
     As a context manager (``with stage("validate"):``) it also logs an error record
     ({"stage": name, "level": "error", "error_type", "error"}) if the block raises an Exception
-    (the exception still propagates; cancellation is not an error and is not logged).
+    (the exception still propagates; cancellation is not an error and is not logged, except the
+    one by which an ``asyncio.timeout()`` scope around the block expired: the block timed out,
+    and its error record says TimeoutError, written when the scope exits).
     """
 
     __slots__ = ("name",)
@@ -1306,6 +1342,15 @@ class stage:
     def __exit__(self, exc_type, exc, tb):
         if exc is not None and isinstance(exc, Exception) and (_on or _sink.enabled(_ERROR)):
             _write_current(', "stage": %s, "level": "error"%s' % (_s(str(self.name)), _error_fields(exc)), True)
+        elif exc_type is not None and issubclass(exc_type, asyncio.CancelledError) and exc is not None:
+            # Not an error by itself; but if an asyncio.timeout() around this block expired, the
+            # scope turns this cancellation into the block's TimeoutError: the scope logs it
+            # then, in the innermost stage it interrupted (see _timeout_patches).
+            try:
+                if "_coroner_stage" not in exc.__dict__:
+                    exc._coroner_stage = self.name
+            except AttributeError:
+                pass
         return False
 
 
