@@ -398,7 +398,7 @@ class _Task(_Task0):
         # ``await task`` on a task already done never calls add_done_callback: the result is read
         # at once. For a failed task that read is the awaiting task observing its exception
         # (a parent collecting its children's failures late): log it as the wait it stands for.
-        if _on and self.done() and not self.cancelled() and getattr(self, "_exception", None) is not None:
+        if _on and _failed(self):
             waiter = _waiter()
             if waiter is not None and waiter is not self:
                 _wait_record(waiter, "task " + self.get_name(), (self,))
@@ -610,6 +610,11 @@ def _wait_record(task, what, awaits):
     _task_record(task.get_name(), rest)
 
 
+def _failed(fut):
+    """Done with an exception (read without marking it retrieved)."""
+    return fut.done() and not fut.cancelled() and getattr(fut, "_exception", None) is not None
+
+
 def _waiter():
     loop = _running_loop()
     return _current_task(loop) if loop is not None else None
@@ -683,12 +688,14 @@ def _make_patches():
 
     def gather(*aws, **kwargs):
         outer = o_gather(*aws, **kwargs)
-        if _on and not outer.done():
-            me = _waiter()
+        if _on:
             kids = getattr(outer, "_children", None)
-            if me is not None and kids:
-                pend = _tasks_in(kids)
-                _wait_record(me, "gather of %d tasks" % len(set(map(id, kids))), pend)
+            # A gather that is done at once (3.12+ when every child is already done) blocks on
+            # nothing, but if a child failed, this is where its exception is observed.
+            if kids and (not outer.done() or any(map(_failed, kids))):
+                me = _waiter()
+                if me is not None:
+                    _wait_record(me, "gather of %d tasks" % len(set(map(id, kids))), _tasks_in(kids))
         return outer
     p["gather"] = gather
 
