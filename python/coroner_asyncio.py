@@ -40,7 +40,7 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
   asyncio.gather / wait / wait_for / as_completed / shield; TaskGroup (at ``__aexit__``, on its
   pending and failed children, so a child whose exception the parent handled with ``except*``
   is seen awaited); Lock (with its holder in "awaits", so a lock-order deadlock is a cycle of
-  tasks), Event, Condition, Semaphore, Queue.get on an empty / put on a full queue, and a future
+  tasks), Event, Condition, Semaphore, Queue.get on an empty / put on a full queue / join, and a future
   made by ``loop.create_future()`` outside asyncio. Primitives are named with the file:line of
   user code that created them. Waiting through the module behaves exactly like the plain await:
   results, exceptions, cancellation, shielding, task names, eager tasks are untouched.
@@ -776,7 +776,7 @@ def _make_patches():
         if _on and not self._value:
             me = _waiter()
             if me is not None:
-                _wait_record(me, _prim_text(self), ())
+                _wait_record(me, _prim_text(self, getattr(self, "_coroner_kind", None)), ())
         return await o_event_wait(self)
     p[locks.Event, "wait"] = event_wait
 
@@ -819,6 +819,7 @@ def _make_patches():
 
     for cls in (locks.Lock, locks.Event, locks.Condition, locks.Semaphore, queues.Queue):
         p[cls, "__init__"] = _site_init(cls.__init__)
+    p[queues.Queue, "__init__"] = _queue_init(p[queues.Queue, "__init__"])
 
     tg = getattr(asyncio, "TaskGroup", None)
     if tg is not None:
@@ -833,6 +834,17 @@ def _site_init(orig):
     def __init__(self, *args, **kwargs):
         orig(self, *args, **kwargs)
         self._coroner_site = _user_site()  # where the user made it: one frame walk, once
+    return __init__
+
+
+def _queue_init(init):
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        # Queue.join() waits on the queue's own Event: say so, not "asyncio.Event created at"
+        # the line that made the queue.
+        finished = getattr(self, "_finished", None)
+        if finished is not None:
+            finished._coroner_kind = "asyncio.%s.join" % type(self).__name__
     return __init__
 
 
@@ -878,7 +890,7 @@ def _timeout_patch(timeout_cls):
             return await o_aexit(self, et, exc, tb)
         except TimeoutError as e:
             name = getattr(exc, "_coroner_stage", None) if exc is not None else None
-            if name is not None and _on and e.__cause__ is exc:
+            if name is not None and _on and (e.__cause__ is exc or e.__context__ is exc):  # (3.11.2: no "from")
                 _write_current(', "stage": %s, "level": "error"%s' % (_s(str(name)), _error_fields(e)), True)
             raise
 
@@ -946,7 +958,7 @@ def _describe_frames():
             _SIMPLE_WAITS[code] = lambda loc: ("TaskGroup", [
                 k for k in loc["self"].__dict__.get("_coroner_kids", ()) if not k.done()])
         else:
-            _SIMPLE_WAITS[code] = lambda loc: (_prim_text(loc["self"]), ())
+            _SIMPLE_WAITS[code] = lambda loc: (_prim_text(loc["self"], getattr(loc["self"], "_coroner_kind", None)), ())
     _SIMPLE_WAITS[asyncio.sleep.__code__] = lambda loc: ("asyncio.sleep", ())
     return _SIMPLE_WAITS
 

@@ -195,6 +195,88 @@ class Waits(unittest.TestCase):
         self.assertEqual(w[1]["awaits"], ["tg-2"])
 
 
+    def test_late_observation_of_a_failed_task(self):
+        # await on a task already done, and (3.12+) a gather done at once, never block: for a
+        # failed task they are still where its exception is observed, so they are logged.
+        recs, _, _ = run("""
+            async def bad(): raise KeyError("k")
+            async def good(): return 1
+            async def main():
+                install()
+                b1 = asyncio.create_task(bad(), name="b1")
+                b2 = asyncio.create_task(bad(), name="b2")
+                g1 = asyncio.create_task(good(), name="g1")
+                g2 = asyncio.create_task(good(), name="g2")
+                await asyncio.sleep(0.01)
+                try:
+                    await b1
+                except KeyError:
+                    pass
+                assert await g1 == 1  # done ok: nothing to observe, no record
+                r = await asyncio.gather(b2, g2, return_exceptions=True)
+                assert isinstance(r[0], KeyError) and r[1] == 1
+                assert await asyncio.gather(g1, g2) == [1, 1]
+            asyncio.run(main())
+        """)
+        w = waits(recs, "Task-1")
+        # (before 3.12 a gather of done tasks is not done at once: it is logged as any gather)
+        self.assertEqual([x.get("awaits") for x in w], [["b1"], ["b2", "g2"]] + (
+            [["g1", "g2"]] if sys.version_info < (3, 12) else []), w)
+        self.assertEqual(w[0]["waiting_for"], "task b1")
+
+    def test_queue_join(self):
+        recs, _, _ = run("""
+            async def main():
+                install()
+                q = asyncio.Queue()
+                q.put_nowait(1)
+                async def drain():
+                    await asyncio.sleep(0.01)
+                    q.get_nowait(); q.task_done()
+                d = asyncio.create_task(drain(), name="drain")
+                await q.join()
+                await d
+                await q.join()  # nothing unfinished: no record
+            asyncio.run(main())
+        """)
+        w = [x["waiting_for"] for x in waits(recs, "Task-1") if "drain" not in x.get("awaits", [])]
+        self.assertEqual(len(w), 1, waits(recs))
+        self.assertIn("asyncio.Queue.join on a queue created at <string>:", w[0])
+
+    @unittest.skipIf(sys.version_info < (3, 11), "asyncio.timeout is 3.11+")
+    def test_stage_inside_an_expired_timeout_scope(self):
+        # The block sees a CancelledError; the scope turns it into TimeoutError: the stage's
+        # error record says TimeoutError, whether the caller catches it or not.
+        recs, _, _ = run("""
+            async def main():
+                install()
+                try:
+                    async with asyncio.timeout(0.01):
+                        with stage("outer"):
+                            with stage("lookup"):
+                                await asyncio.sleep(1)
+                except TimeoutError:
+                    pass
+                async with asyncio.timeout(1):      # does not expire: no error
+                    with stage("quick"):
+                        await asyncio.sleep(0.001)
+                async def victim():
+                    async with asyncio.timeout(5):
+                        with stage("cancelled"):     # a real cancellation: no error
+                            await asyncio.sleep(1)
+                v = asyncio.create_task(victim(), name="victim")
+                await asyncio.sleep(0.01)
+                v.cancel()
+                await asyncio.gather(v, return_exceptions=True)
+            asyncio.run(main())
+        """)
+        errs = [r for r in recs if r.get("level") == "error"]
+        self.assertEqual([(r["task"], r["stage"], r["error_type"]) for r in errs],
+                         [("Task-1", "lookup", "TimeoutError")], errs)
+        self.assertEqual([r["status"] for r in recs if r.get("task") == "victim" and "status" in r][-1],
+                         "cancelled")
+
+
 class SameAsPlain(unittest.TestCase):
     BODY = """
         async def child(n, fail=False):
