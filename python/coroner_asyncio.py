@@ -707,7 +707,8 @@ def _make_patches():
             blocks = len(done) < len(fs) and not (mode == asyncio.FIRST_COMPLETED and done) and not (
                 mode == asyncio.FIRST_EXCEPTION and any(not f.cancelled() and f._exception for f in done))
             me = _waiter()
-            if blocks and me is not None:
+            # (one that returns at once hands failed tasks to the caller: an observation too)
+            if (blocks or any(map(_failed, done))) and me is not None:
                 _wait_record(me, "asyncio.wait on %d tasks" % len(fs), _tasks_in(futs))
         return await o_wait(fs, *args, **kwargs)
     p["wait"] = wait
@@ -733,7 +734,7 @@ def _make_patches():
 
     def as_completed(fs, *args, **kwargs):
         if _on and isinstance(fs, (set, frozenset, list, tuple)):
-            futs = [f for f in fs if _isfuture(f) and not f.done()]
+            futs = [f for f in fs if _isfuture(f) and (not f.done() or _failed(f))]
             me = _waiter()
             if futs and me is not None:
                 _wait_record(me, "as_completed", _tasks_in(futs))

@@ -15,8 +15,10 @@ usage: python3 module_executor_shield.py OUTDIR
   task clean.
 - probe-1..probe-6: each fails with ConnectionError 2 ms after its start; the prober keeps
   them in a list, sleeps 80 ms, then awaits each in turn inside try/except and logs the
-  failures ("probe down"): the exceptions are retrieved late, but retrieved. Clean, all seven
-  (the failure of each probe is its own end, told by its failed record).
+  failures ("probe down"): the exceptions are retrieved late, but retrieved. prober-2 does the
+  same with probe-7..probe-12 through `asyncio.wait` (which returns at once) and
+  `exception()`. Clean, all fourteen (the failure of each probe is its own end, told by its
+  failed record).
 - ticker: logs "tick" every 20 ms till the end, clean; a graceful shutdown then cancels it and it
   logs "stopping" in `except CancelledError` and re-raises: clean (cancelled promptly).
 main, after the work, sleeps 0.35 s, logs "shutting down" and returns: asyncio.run cancels what
@@ -87,15 +89,21 @@ async def probe(n):
     raise ConnectionError("host-%d refused" % n)
 
 
-async def prober():
-    probes = [asyncio.create_task(probe(n), name="probe-%d" % n) for n in range(1, 7)]
+async def prober(first):
+    probes = [asyncio.create_task(probe(n), name="probe-%d" % n) for n in range(first, first + 6)]
     stage("probing")
     await asyncio.sleep(0.08)
-    for p in probes:
-        try:
-            await p
-        except ConnectionError as e:
-            stage("probe down", error=str(e))
+    if first == 1:
+        for p in probes:
+            try:
+                await p
+            except ConnectionError as e:
+                stage("probe down", error=str(e))
+    else:  # the same through asyncio.wait, which returns at once
+        done, _ = await asyncio.wait(probes)
+        for p in done:
+            if p.exception() is not None:
+                stage("probe down", error=str(p.exception()))
 
 
 async def ticker():
@@ -113,7 +121,7 @@ async def main():
     ca.install(stream=LOG, scope=True)
     pool = concurrent.futures.ThreadPoolExecutor(4)
     asyncio.create_task(ticker(), name="ticker")
-    work = [asyncio.create_task(prober(), name="prober")]
+    work = [asyncio.create_task(prober(1), name="prober"), asyncio.create_task(prober(7), name="prober-2")]
     for n in range(1, 51):
         work.append(asyncio.create_task(thumb(pool, n), name="thumb-%d" % n))
         if n <= 20:
@@ -132,7 +140,7 @@ def truth(files):
         return {"task": task, "scope": scope, "kinds": list(kinds)}
 
     expected = [entry("thumb-17", "hung"), entry("save-9", "timeout", "lost-exception")]
-    clean = ["main", "ticker", "prober"] + ["probe-%d" % n for n in range(1, 7)]
+    clean = ["main", "ticker", "prober", "prober-2"] + ["probe-%d" % n for n in range(1, 13)]
     clean += ["thumb-%d" % n for n in range(1, 51) if n != 17]
     clean += ["save-%d" % n for n in range(1, 21) if n != 9]
     clean += ["save-%d/write" % n for n in range(1, 21)]
