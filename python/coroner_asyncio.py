@@ -1314,10 +1314,15 @@ def _few_json_of(name):
     return text
 
 
+_ATTEMPT_KEYS = ("attempt", "attempt_number")  # the unambiguous names of coroner's attempt role
+
+
 class stage:
     """stage(name, **fields): log {"task": current, "stage": name, "data": {fields}} now.
 
-    The caller's fields are nested under "data", so they can never change a task's identity.
+    The caller's fields are nested under "data", so they can never change a task's identity;
+    an ``attempt`` (or ``attempt_number``) int is also written at the top level, where coroner
+    reads the try's number (a later attempt after an error: the error was retried).
     As a context manager (``with stage("validate"):``) it also logs an error record
     ({"stage": name, "level": "error", "error_type", "error"}) if the block raises an Exception
     (the exception still propagates; cancellation is not an error and is not logged, except the
@@ -1339,6 +1344,13 @@ class stage:
             rest = ', "stage": ' + _s(str(name))
             if fields:
                 rest += ', "data": ' + _j(fields)
+                # The try's number is coroner's attempt role: a stage of a later attempt after
+                # an error says the error was retried (``stage("request", attempt=n)`` in a retry
+                # loop). Also left in "data"; it names no task, so identity stays the caller's.
+                for key in _ATTEMPT_KEYS:
+                    n = fields.get(key)
+                    if type(n) is int and n >= 0:
+                        rest += ', "%s": %d' % (key, n)
             _write_current(rest)
         else:
             # sink.put() and _ts() inlined; the stage name's JSON from a cache: a program has few.

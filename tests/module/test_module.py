@@ -544,6 +544,26 @@ class Misc(unittest.TestCase):
         self.assertEqual(err["error_type"], "KeyError")
         self.assertEqual([r for r in recs if "raw" in r][0]["raw"], 1)
 
+    def test_attempt_numbers_reach_the_attempt_role(self):
+        # stage("pull", attempt=n) in a retry loop: the number is also at the top level, where
+        # coroner reads the try's number; other names of the role are ambiguous and stay nested.
+        recs, _, _ = run("""
+            async def main():
+                install()
+                stage("pull", attempt=2)
+                stage("push", attempt_number=3, retries=5)
+                stage("odd", attempt="2", retry=True)
+                stage("flag", attempt=True)
+            asyncio.run(main())
+        """)
+        by = {r["stage"]: r for r in recs if "stage" in r}
+        self.assertEqual((by["pull"]["attempt"], by["pull"]["data"]), (2, {"attempt": 2}))
+        self.assertEqual(by["push"]["attempt_number"], 3)
+        self.assertNotIn("retries", by["push"])
+        self.assertNotIn("attempt", by["odd"])
+        self.assertNotIn("retry", by["odd"])
+        self.assertNotIn("attempt", by["flag"])
+
     def test_names_escaped_on_the_fast_paths(self):
         # Stage and task names reach the records through hand-made JSON (the hot paths): every
         # name must come back exactly, whatever it holds, and every timestamp be seconds with
