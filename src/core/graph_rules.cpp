@@ -147,8 +147,7 @@ class GraphRules {
       if (!store_.tasks()[w].logged) return false;
       if (o.outcome == Outcome::ok || (o.outcome != Outcome::open && o.end < silent_since))
         continue;
-      if (stuck[w] || o.outcome == Outcome::failed || o.outcome == Outcome::timed_out)
-        return false;
+      if (stuck[w] || o.outcome == Outcome::failed || o.outcome == Outcome::timed_out) return false;
       if (o.outcome == Outcome::open && !at_work[w]) return false;
       work = true;
     }
