@@ -40,7 +40,7 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
   asyncio.gather / wait / wait_for / as_completed / shield; TaskGroup (at ``__aexit__``, on its
   pending and failed children, so a child whose exception the parent handled with ``except*``
   is seen awaited); Lock (with its holder in "awaits", so a lock-order deadlock is a cycle of
-  tasks), Event, Condition, Semaphore, Queue.get on an empty / put on a full queue, and a future
+  tasks), Event, Condition, Semaphore, Queue.get on an empty / put on a full queue / join, and a future
   made by ``loop.create_future()`` outside asyncio. Primitives are named with the file:line of
   user code that created them. Waiting through the module behaves exactly like the plain await:
   results, exceptions, cancellation, shielding, task names, eager tasks are untouched.
@@ -394,6 +394,16 @@ class _Task(_Task0):
                 _wait_record(waiter, "task " + self.get_name(), (self,))
         return _Task0.add_done_callback(self, fn, context=context)
 
+    def __await__(self):
+        # ``await task`` on a task already done never calls add_done_callback: the result is read
+        # at once. For a failed task that read is the awaiting task observing its exception
+        # (a parent collecting its children's failures late): log it as the wait it stands for.
+        if _on and _failed(self):
+            waiter = _waiter()
+            if waiter is not None and waiter is not self:
+                _wait_record(waiter, "task " + self.get_name(), (self,))
+        return _Task0.__await__(self)
+
     if sys.version_info[:3] == (3, 13, 0):
         # 3.13.0's loop.create_task() calls task.set_name(name) after any task factory even
         # when name is None, renaming every unnamed task "None" (fixed in 3.13.1).
@@ -600,6 +610,11 @@ def _wait_record(task, what, awaits):
     _task_record(task.get_name(), rest)
 
 
+def _failed(fut):
+    """Done with an exception (read without marking it retrieved)."""
+    return fut.done() and not fut.cancelled() and getattr(fut, "_exception", None) is not None
+
+
 def _waiter():
     loop = _running_loop()
     return _current_task(loop) if loop is not None else None
@@ -673,12 +688,14 @@ def _make_patches():
 
     def gather(*aws, **kwargs):
         outer = o_gather(*aws, **kwargs)
-        if _on and not outer.done():
-            me = _waiter()
+        if _on:
             kids = getattr(outer, "_children", None)
-            if me is not None and kids:
-                pend = _tasks_in(kids)
-                _wait_record(me, "gather of %d tasks" % len(set(map(id, kids))), pend)
+            # A gather that is done at once (3.12+ when every child is already done) blocks on
+            # nothing, but if a child failed, this is where its exception is observed.
+            if kids and (not outer.done() or any(map(_failed, kids))):
+                me = _waiter()
+                if me is not None:
+                    _wait_record(me, "gather of %d tasks" % len(set(map(id, kids))), _tasks_in(kids))
         return outer
     p["gather"] = gather
 
@@ -690,7 +707,8 @@ def _make_patches():
             blocks = len(done) < len(fs) and not (mode == asyncio.FIRST_COMPLETED and done) and not (
                 mode == asyncio.FIRST_EXCEPTION and any(not f.cancelled() and f._exception for f in done))
             me = _waiter()
-            if blocks and me is not None:
+            # (one that returns at once hands failed tasks to the caller: an observation too)
+            if (blocks or any(map(_failed, done))) and me is not None:
                 _wait_record(me, "asyncio.wait on %d tasks" % len(fs), _tasks_in(futs))
         return await o_wait(fs, *args, **kwargs)
     p["wait"] = wait
@@ -716,7 +734,7 @@ def _make_patches():
 
     def as_completed(fs, *args, **kwargs):
         if _on and isinstance(fs, (set, frozenset, list, tuple)):
-            futs = [f for f in fs if _isfuture(f) and not f.done()]
+            futs = [f for f in fs if _isfuture(f) and (not f.done() or _failed(f))]
             me = _waiter()
             if futs and me is not None:
                 _wait_record(me, "as_completed", _tasks_in(futs))
@@ -759,7 +777,7 @@ def _make_patches():
         if _on and not self._value:
             me = _waiter()
             if me is not None:
-                _wait_record(me, _prim_text(self), ())
+                _wait_record(me, _prim_text(self, getattr(self, "_coroner_kind", None)), ())
         return await o_event_wait(self)
     p[locks.Event, "wait"] = event_wait
 
@@ -802,10 +820,14 @@ def _make_patches():
 
     for cls in (locks.Lock, locks.Event, locks.Condition, locks.Semaphore, queues.Queue):
         p[cls, "__init__"] = _site_init(cls.__init__)
+    p[queues.Queue, "__init__"] = _queue_init(p[queues.Queue, "__init__"])
 
     tg = getattr(asyncio, "TaskGroup", None)
     if tg is not None:
         p[tg, "create_task"], p[tg, "__aexit__"] = _taskgroup_patches(tg)
+    timeout_cls = getattr(getattr(asyncio, "timeouts", None), "Timeout", None)
+    if timeout_cls is not None:
+        p[timeout_cls, "__aexit__"] = _timeout_patch(timeout_cls)
     return p
 
 
@@ -813,6 +835,17 @@ def _site_init(orig):
     def __init__(self, *args, **kwargs):
         orig(self, *args, **kwargs)
         self._coroner_site = _user_site()  # where the user made it: one frame walk, once
+    return __init__
+
+
+def _queue_init(init):
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        # Queue.join() waits on the queue's own Event: say so, not "asyncio.Event created at"
+        # the line that made the queue.
+        finished = getattr(self, "_finished", None)
+        if finished is not None:
+            finished._coroner_kind = "asyncio.%s.join" % type(self).__name__
     return __init__
 
 
@@ -842,6 +875,27 @@ def _taskgroup_patches(tg):
         return await o_aexit(self, et, exc, tb)
 
     return create_task, __aexit__
+
+
+def _timeout_patch(timeout_cls):
+    """asyncio.timeout() / timeout_at() (3.11+, and wait_for() on 3.12+, built on them): when the
+    scope expires it cancels the task and turns the CancelledError into TimeoutError at its exit.
+    A ``with stage()`` block inside the scope saw only the cancellation, which is no error; the
+    block did time out, though, as it would have told had the scope been around it: write that
+    stage's error record now (the stage marked the CancelledError on its way out). A caught
+    TimeoutError is then as visible as with the stage outside the scope."""
+    o_aexit = timeout_cls.__aexit__
+
+    async def __aexit__(self, et, exc, tb):
+        try:
+            return await o_aexit(self, et, exc, tb)
+        except TimeoutError as e:
+            name = getattr(exc, "_coroner_stage", None) if exc is not None else None
+            if name is not None and _on and (e.__cause__ is exc or e.__context__ is exc):  # (3.11.2: no "from")
+                _write_current(', "stage": %s, "level": "error"%s' % (_s(str(name)), _error_fields(e)), True)
+            raise
+
+    return __aexit__
 
 
 def _install_patches():
@@ -905,7 +959,7 @@ def _describe_frames():
             _SIMPLE_WAITS[code] = lambda loc: ("TaskGroup", [
                 k for k in loc["self"].__dict__.get("_coroner_kids", ()) if not k.done()])
         else:
-            _SIMPLE_WAITS[code] = lambda loc: (_prim_text(loc["self"]), ())
+            _SIMPLE_WAITS[code] = lambda loc: (_prim_text(loc["self"], getattr(loc["self"], "_coroner_kind", None)), ())
     _SIMPLE_WAITS[asyncio.sleep.__code__] = lambda loc: ("asyncio.sleep", ())
     return _SIMPLE_WAITS
 
@@ -1260,13 +1314,20 @@ def _few_json_of(name):
     return text
 
 
+_ATTEMPT_KEYS = ("attempt", "attempt_number")  # the unambiguous names of coroner's attempt role
+
+
 class stage:
     """stage(name, **fields): log {"task": current, "stage": name, "data": {fields}} now.
 
-    The caller's fields are nested under "data", so they can never change a task's identity.
+    The caller's fields are nested under "data", so they can never change a task's identity;
+    an ``attempt`` (or ``attempt_number``) int is also written at the top level, where coroner
+    reads the try's number (a later attempt after an error: the error was retried).
     As a context manager (``with stage("validate"):``) it also logs an error record
     ({"stage": name, "level": "error", "error_type", "error"}) if the block raises an Exception
-    (the exception still propagates; cancellation is not an error and is not logged).
+    (the exception still propagates; cancellation is not an error and is not logged, except the
+    one by which an ``asyncio.timeout()`` scope around the block expired: the block timed out,
+    and its error record says TimeoutError, written when the scope exits).
     """
 
     __slots__ = ("name",)
@@ -1283,6 +1344,13 @@ class stage:
             rest = ', "stage": ' + _s(str(name))
             if fields:
                 rest += ', "data": ' + _j(fields)
+                # The try's number is coroner's attempt role: a stage of a later attempt after
+                # an error says the error was retried (``stage("request", attempt=n)`` in a retry
+                # loop). Also left in "data"; it names no task, so identity stays the caller's.
+                for key in _ATTEMPT_KEYS:
+                    n = fields.get(key)
+                    if type(n) is int and n >= 0:
+                        rest += ', "%s": %d' % (key, n)
             _write_current(rest)
         else:
             # sink.put() and _ts() inlined; the stage name's JSON from a cache: a program has few.
@@ -1306,6 +1374,15 @@ class stage:
     def __exit__(self, exc_type, exc, tb):
         if exc is not None and isinstance(exc, Exception) and (_on or _sink.enabled(_ERROR)):
             _write_current(', "stage": %s, "level": "error"%s' % (_s(str(self.name)), _error_fields(exc)), True)
+        elif exc_type is not None and issubclass(exc_type, asyncio.CancelledError) and exc is not None:
+            # Not an error by itself; but if an asyncio.timeout() around this block expired, the
+            # scope turns this cancellation into the block's TimeoutError: the scope logs it
+            # then, in the innermost stage it interrupted (see _timeout_patches).
+            try:
+                if "_coroner_stage" not in exc.__dict__:
+                    exc._coroner_stage = self.name
+            except AttributeError:
+                pass
         return False
 
 

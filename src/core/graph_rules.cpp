@@ -39,6 +39,7 @@ class GraphRules {
     for (size_t c = 0; c < cycles_.size(); ++c)
       for (uint32_t t : cycles_[c]) cycle_of_[t] = int32_t(c);
     for (Finding& f : a_.findings) rewrite(f);
+    clear_cancelled_waits_on_work();
     // A rewrite may have turned a hung task into an in-flight one: flagged follows the findings.
     for (TaskOutcome& o : a_.outcomes) o.flagged = false;
     for (const Finding& f : a_.findings)
@@ -95,6 +96,62 @@ class GraphRules {
     f.reason = fmt::format("waits on {}, which {}", label(root), why);
     if (chain.size() > 2) f.reason += fmt::format(" ({} tasks deep)", chain.size() - 1);
     f.detail = fmt::format("waiting {}{}", waiting_since(f.task), when);
+  }
+
+  // A task hung until it was cancelled while it waited on tasks still at work (a service
+  // gathering its long-lived workers, cancelled by the shutdown) was not stuck: its wait was not
+  // over. The same task still waiting when the log ends is in-flight (rewrite); the cancellation
+  // only ended that wait. A supervisor of supervisors is cleared once those under it are.
+  void clear_cancelled_waits_on_work() {
+    std::vector<size_t> candidates;
+    std::vector<bool> stuck(store_.tasks().size(), false), at_work(store_.tasks().size(), false);
+    for (size_t i = 0; i < a_.findings.size(); ++i) {
+      const Finding& f = a_.findings[i];
+      if (f.kind == FindingKind::in_flight) at_work[f.task] = true;
+      if (f.kind != FindingKind::hung && f.kind != FindingKind::blocked &&
+          f.kind != FindingKind::deadlock)
+        continue;
+      stuck[f.task] = true;
+      if (f.kind == FindingKind::hung && f.subkind == "until-cancelled" &&
+          !store_.tasks()[f.task].awaits.empty())
+        candidates.push_back(i);
+    }
+    std::vector<bool> drop(a_.findings.size(), false);
+    for (bool changed = !candidates.empty(); changed;) {
+      changed = false;
+      for (size_t i : candidates) {
+        const Finding& f = a_.findings[i];
+        if (drop[i] || !waited_on_work(f.task, f.time, stuck, at_work)) continue;
+        drop[i] = changed = true;
+        stuck[f.task] = false;
+      }
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < a_.findings.size(); ++i) {
+      if (drop[i]) continue;
+      if (kept != i) a_.findings[kept] = std::move(a_.findings[i]);
+      ++kept;
+    }
+    a_.findings.resize(kept);
+  }
+
+  // Whether what `t` awaited, silent since `silent_since` and then cancelled, was at work: none
+  // of it stuck (a finding that says so, a failure or a timeout while it waited, a task only
+  // named), and some of it cancelled with `t` without being stuck, or still in flight. A task
+  // that ended ok holds no wait: it woke `t`, or `t` waited on others.
+  bool waited_on_work(uint32_t t, int64_t silent_since, const std::vector<bool>& stuck,
+                      const std::vector<bool>& at_work) const {
+    bool work = false;
+    for (uint32_t w : store_.tasks()[t].awaits) {
+      const TaskOutcome& o = a_.outcomes[w];
+      if (!store_.tasks()[w].logged) return false;
+      if (o.outcome == Outcome::ok || (o.outcome != Outcome::open && o.end < silent_since))
+        continue;
+      if (stuck[w] || o.outcome == Outcome::failed || o.outcome == Outcome::timed_out) return false;
+      if (o.outcome == Outcome::open && !at_work[w]) return false;
+      work = true;
+    }
+    return work;
   }
 
   void deadlock(Finding& f, const std::vector<uint32_t>& cycle) {

@@ -195,6 +195,101 @@ class Waits(unittest.TestCase):
         self.assertEqual(w[1]["awaits"], ["tg-2"])
 
 
+    def test_late_observation_of_a_failed_task(self):
+        # await on a task already done, and (3.12+) a gather done at once, never block: for a
+        # failed task they are still where its exception is observed, so they are logged.
+        recs, _, _ = run("""
+            async def bad(): raise KeyError("k")
+            async def good(): return 1
+            async def main():
+                install()
+                b1 = asyncio.create_task(bad(), name="b1")
+                b2 = asyncio.create_task(bad(), name="b2")
+                g1 = asyncio.create_task(good(), name="g1")
+                g2 = asyncio.create_task(good(), name="g2")
+                await asyncio.sleep(0.01)
+                try:
+                    await b1
+                except KeyError:
+                    pass
+                assert await g1 == 1  # done ok: nothing to observe, no record
+                r = await asyncio.gather(b2, g2, return_exceptions=True)
+                assert isinstance(r[0], KeyError) and r[1] == 1
+                assert await asyncio.gather(g1, g2) == [1, 1]
+                b3 = asyncio.create_task(bad(), name="b3")
+                b4 = asyncio.create_task(bad(), name="b4")
+                await asyncio.sleep(0.01)
+                done, _ = await asyncio.wait([b3, g1])
+                assert len(done) == 2 and isinstance(b3.exception(), KeyError)
+                await asyncio.wait([g1, g2])  # all ok: no record
+                for f in asyncio.as_completed([b4, g2]):
+                    try:
+                        await f
+                    except KeyError:
+                        pass
+            asyncio.run(main())
+        """)
+        w = [x for x in waits(recs, "Task-1") if x.get("awaits") not in (None, ["g1", "g2"])]
+        # (before 3.12 a gather of done tasks is not done at once: it is logged as any gather;
+        # as_completed names the failed task, not the one that ended ok)
+        self.assertEqual([x.get("awaits") for x in w], [["b1"], ["b2", "g2"], ["b3", "g1"], ["b4"]], w)
+        self.assertEqual(w[0]["waiting_for"], "task b1")
+        self.assertEqual(len([x for x in waits(recs, "Task-1") if x.get("awaits") == ["g1", "g2"]]),
+                         1 if sys.version_info < (3, 12) else 0)
+
+    def test_queue_join(self):
+        recs, _, _ = run("""
+            async def main():
+                install()
+                q = asyncio.Queue()
+                q.put_nowait(1)
+                async def drain():
+                    await asyncio.sleep(0.01)
+                    q.get_nowait(); q.task_done()
+                d = asyncio.create_task(drain(), name="drain")
+                await q.join()
+                await d
+                await q.join()  # nothing unfinished: no record
+            asyncio.run(main())
+        """)
+        w = [x["waiting_for"] for x in waits(recs, "Task-1") if "drain" not in x.get("awaits", [])]
+        self.assertEqual(len(w), 1, waits(recs))
+        self.assertIn("asyncio.Queue.join on a queue created at <string>:", w[0])
+
+    @unittest.skipIf(sys.version_info < (3, 11), "asyncio.timeout is 3.11+")
+    def test_stage_inside_an_expired_timeout_scope(self):
+        # The block sees a CancelledError; the scope turns it into TimeoutError: the stage's
+        # error record says TimeoutError, whether the caller catches it or not.
+        recs, _, _ = run("""
+            async def main():
+                install()
+                try:
+                    async with asyncio.timeout(0.01):
+                        with stage("outer"):
+                            with stage("lookup"):
+                                await asyncio.sleep(1)
+                except TimeoutError:
+                    pass
+                async with asyncio.timeout(1):      # does not expire: no error
+                    with stage("quick"):
+                        await asyncio.sleep(0.001)
+                async def victim():
+                    async with asyncio.timeout(5):
+                        with stage("cancelled"):     # a real cancellation: no error
+                            await asyncio.sleep(1)
+                v = asyncio.create_task(victim(), name="victim")
+                await asyncio.sleep(0.01)
+                v.cancel()
+                await asyncio.gather(v, return_exceptions=True)
+            asyncio.run(main())
+        """)
+        errs = [r for r in recs if r.get("level") == "error"]
+        self.assertEqual([(r["task"], r["stage"], r["error_type"]) for r in errs],
+                         [("Task-1", "lookup", "TimeoutError")], errs)
+        self.assertEqual([r["status"] for r in recs if r.get("task") == "victim" and "status" in r][-1],
+                         "cancelled")
+
+
 class SameAsPlain(unittest.TestCase):
     BODY = """
         async def child(n, fail=False):
@@ -448,6 +543,26 @@ class Misc(unittest.TestCase):
         err = [r for r in recs if r.get("stage") == "parse" and r.get("level") == "error"][0]
         self.assertEqual(err["error_type"], "KeyError")
         self.assertEqual([r for r in recs if "raw" in r][0]["raw"], 1)
+
+    def test_attempt_numbers_reach_the_attempt_role(self):
+        # stage("pull", attempt=n) in a retry loop: the number is also at the top level, where
+        # coroner reads the try's number; other names of the role are ambiguous and stay nested.
+        recs, _, _ = run("""
+            async def main():
+                install()
+                stage("pull", attempt=2)
+                stage("push", attempt_number=3, retries=5)
+                stage("odd", attempt="2", retry=True)
+                stage("flag", attempt=True)
+            asyncio.run(main())
+        """)
+        by = {r["stage"]: r for r in recs if "stage" in r}
+        self.assertEqual((by["pull"]["attempt"], by["pull"]["data"]), (2, {"attempt": 2}))
+        self.assertEqual(by["push"]["attempt_number"], 3)
+        self.assertNotIn("retries", by["push"])
+        self.assertNotIn("attempt", by["odd"])
+        self.assertNotIn("retry", by["odd"])
+        self.assertNotIn("attempt", by["flag"])
 
     def test_names_escaped_on_the_fast_paths(self):
         # Stage and task names reach the records through hand-made JSON (the hot paths): every
