@@ -960,8 +960,18 @@ def _describe_frames():
                 k for k in loc["self"].__dict__.get("_coroner_kids", ()) if not k.done()])
         else:
             _SIMPLE_WAITS[code] = lambda loc: (_prim_text(loc["self"], getattr(loc["self"], "_coroner_kind", None)), ())
-    _SIMPLE_WAITS[asyncio.sleep.__code__] = lambda loc: ("asyncio.sleep", ())
+    _SIMPLE_WAITS[asyncio.sleep.__code__] = _sleep_wait
     return _SIMPLE_WAITS
+
+
+def _sleep_wait(loc):
+    """A sleep, with its length and what was left of it: a task that sleeps as it planned (a
+    scheduler between runs) when its process stops is no stuck task. The text's form is the
+    analyzer's to read (docs/ASYNCIO_RECORDS.md)."""
+    delay, handle, loop = loc.get("delay"), loc.get("h"), loc.get("loop")
+    if handle is None or loop is None or not isinstance(delay, (int, float)):
+        return "asyncio.sleep", ()  # sleep(0), or a frame not yet past call_later
+    return "asyncio.sleep of %.6g s, %.6g s left" % (delay, handle.when() - loop.time()), ()
 
 
 def _frames(coro):

@@ -60,6 +60,10 @@ struct PendingAtExit {
   size_t records_before = 0;  // the task's records (in arrival order) up to the pending record
   std::string suspended_at;   // "app.py:42 in fetch": its innermost coroutine frame
   std::string waiting_for;    // "asyncio.Event created at app.py:33"
+  // When it was asleep (`asyncio.sleep of 60 s, 42.5 s left`): the sleep's length and what was
+  // left of it then (negative: it was due and not yet woken); 0 and 0 when it was not asleep.
+  int64_t sleep_ns = 0;
+  int64_t sleep_left_ns = 0;
 };
 
 struct ErrorNote {

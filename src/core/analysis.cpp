@@ -472,10 +472,18 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
     break;
   }
   const auto [threshold, why] = task_threshold(t, facts, t.stage, facts.judged);
-  bool stalled = threshold > 0 && silent > threshold;
+  // Asleep as it planned when its process stopped (a scheduler between runs): the time it slept
+  // is no silence. What came before the sleep is judged as any silence; a loop of sleeps that
+  // logs nothing (polling that never succeeds) was silent long before its last sleep began.
+  const PendingAtExit* pending = store_.pending_at_exit(index);
+  int64_t slept = pending ? std::clamp<int64_t>(pending->sleep_ns - pending->sleep_left_ns, 0,
+                                                pending->sleep_ns)
+                          : 0;
+  bool stalled = threshold > 0 && silent - slept > threshold;
+  bool asleep = slept > 0 && !stalled && pending->sleep_left_ns > 0;
   std::string detail = waiting_detail(index, facts);
   // Pending when its test ended: the test left it running, however short the test's log is.
-  bool leaked = store_.pending_at_exit(index) && store_.stop_ends_test(t.scope, facts.stop);
+  bool leaked = pending && store_.stop_ends_test(t.scope, facts.stop);
   if (stalled && (last.error != kNone || last.error_level)) {
     Finding& f = add(FindingKind::lost_exception, index,
                      fmt::format("its last record was an error in stage {}: {}; no end after it",
@@ -502,6 +510,15 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
                      last.time, t.stage);
     f.detail = fmt::format("entered at {}{}; {}{}", at(index, t.stage_since),
                            stop.empty() ? "" : ", silent until " + stop, why, detail);
+  } else if (asleep) {
+    Finding& f = add(FindingKind::in_flight, index,
+                     fmt::format("asleep in stage {} when {}, {} of its {} sleep left",
+                                 stage_name(t.stage), stop_name(index, facts),
+                                 format_duration(pending->sleep_left_ns),
+                                 format_duration(pending->sleep_ns)),
+                     last.time, t.stage);
+    f.detail = fmt::format("entered at {}; silent {}, {} of it asleep{}", at(index, t.stage_since),
+                           format_duration(silent), format_duration(slept), detail);
   } else {
     std::string stop = stop_name(index, facts);
     Finding& f = add(FindingKind::in_flight, index,

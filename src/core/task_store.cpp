@@ -1,6 +1,8 @@
 #include "coroner/task_store.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <new>
@@ -29,6 +31,34 @@ std::string summarise_error(std::string_view text) {
   std::string out(text.substr(0, kErrorTextLimit));
   if (text.size() > kErrorTextLimit) out += "...";
   return out;
+}
+
+// Seconds as the module writes them (Python's %g: "60", "0.457772", "-0.0021", "1e-05") to
+// nanoseconds; false when `text` is not such a number.
+bool read_seconds(std::string_view text, int64_t& ns) {
+  double seconds = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (error != std::errc() || end != text.data() + text.size() || !std::isfinite(seconds) ||
+      std::fabs(seconds) > 1e9)
+    return false;
+  ns = int64_t(std::llround(seconds * 1e9));
+  return true;
+}
+
+// "asyncio.sleep of 60 s, 42.5 s left": the asyncio module's words for a task asleep when its
+// process stopped (docs/ASYNCIO_RECORDS.md). Anything else leaves the note's sleep at 0.
+void read_planned_sleep(std::string_view text, PendingAtExit& note) {
+  constexpr std::string_view kOf = "asyncio.sleep of ", kComma = " s, ", kLeft = " s left";
+  if (!text.starts_with(kOf) || !text.ends_with(kLeft)) return;
+  text.remove_prefix(kOf.size());
+  text.remove_suffix(kLeft.size());
+  size_t comma = text.find(kComma);
+  int64_t length = 0, left = 0;
+  if (comma == std::string_view::npos || !read_seconds(text.substr(0, comma), length) ||
+      !read_seconds(text.substr(comma + kComma.size()), left) || length <= 0)
+    return;
+  note.sleep_ns = length;
+  note.sleep_left_ns = left;
 }
 
 // The free list of EventList first blocks, one per thread (a store is filled on one thread). It
@@ -209,6 +239,7 @@ bool TaskStore::take_module_record(const RawRecord& r, uint32_t scope, uint32_t 
   note.records_before = tasks_[task].events.size() + (logged ? 0 : 1);
   note.suspended_at = std::string(r.suspended_at.substr(0, kErrorTextLimit));
   note.waiting_for = std::string(r.waiting_for.substr(0, kErrorTextLimit));
+  read_planned_sleep(note.waiting_for, note);
   // A task first heard of at exit: its pending record is its only record (on_record goes on).
   if (!logged) return false;
   tasks_[task].pending_at_exit = true;

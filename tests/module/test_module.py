@@ -420,6 +420,25 @@ class Exit(unittest.TestCase):
         recs, _, _ = run(self.HANG % "return")
         self.assertTrue(self.check_exit(recs, "main returned"), "the cancellation is still logged")
 
+    def test_a_task_asleep_at_exit_says_how_much_of_its_sleep_was_left(self):
+        recs, _, _ = run("""
+            async def sleeper(): await asyncio.sleep(30)
+            async def zero():
+                while True: await asyncio.sleep(0)
+            async def main():
+                install()
+                asyncio.create_task(sleeper(), name="sleeper")
+                asyncio.create_task(zero(), name="zero")
+                await asyncio.sleep(0.05)
+            asyncio.run(main())
+        """)
+        pend = {r["task"]: r["waiting_for"] for r in recs if r.get("coroner") == "pending"}
+        m = re.fullmatch(r"asyncio\.sleep of 30 s, (\S+) s left", pend["sleeper"])
+        self.assertTrue(m, pend)
+        self.assertTrue(29 < float(m.group(1)) < 30, pend)
+        # sleep(0) has no length: the plain words, or (caught between two sleeps) ready to run.
+        self.assertIn(pend["zero"], ("asyncio.sleep", "nothing: ready to run"))
+
     def test_cancellations_reach_a_stream_closed_after_run(self):
         # `with open(...) as f: asyncio.run(main(f))`: the file closes as soon as asyncio.run has
         # cancelled the pending tasks; their cancellations must be in it all the same.

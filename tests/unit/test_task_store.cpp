@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "coroner/task_store.hpp"
@@ -103,4 +104,35 @@ TEST_CASE("coroner::TaskStore await_began: the waiter's earliest record that nam
   CHECK(store.await_began(api, db) == 4000);
   // Not when the awaited task started, and nothing for an await never named.
   CHECK(store.await_began(db, api) == std::nullopt);
+}
+
+TEST_CASE("coroner::TaskStore a task asleep at exit: the sleep's length and what was left") {
+  coroner::Vocabulary vocabulary;
+  coroner::TaskStore store(vocabulary, 100, false);
+  // (what the asyncio module wrote, the sleep read from it in ns, what was left in ns)
+  const std::vector<std::tuple<std::string, int64_t, int64_t>> cases = {
+      {"asyncio.sleep of 60 s, 42.5 s left", 60'000'000'000, 42'500'000'000},
+      {"asyncio.sleep of 0.6 s, 0.457772 s left", 600'000'000, 457'772'000},
+      {"asyncio.sleep of 0.01 s, -0.0021 s left", 10'000'000, -2'100'000},  // due, not woken
+      {"asyncio.sleep of 1e-05 s, 1e-06 s left", 10'000, 1'000},
+      {"asyncio.sleep", 0, 0},  // sleep(0), or a module before the lengths were written
+      {"asyncio.sleep of s, 1 s left", 0, 0},
+      {"asyncio.sleep of 5 s, 1 s", 0, 0},
+      {"asyncio.sleep of 0 s, 0 s left", 0, 0},
+      {"asyncio.sleep of nan s, 1 s left", 0, 0},
+      {"asyncio.Event created at app.py:3", 0, 0}};
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto& [text, length, left] = cases[i];
+    INFO(text);
+    std::string name = std::to_string(i);  // ("t" + ... trips GCC 12's -Wrestrict)
+    store.on_record(record_in(name, "sleep", 1000));
+    coroner::RawRecord pending = record_in(name, "", 2000);
+    pending.marker = "pending";
+    pending.waiting_for = text;
+    store.on_record(pending);
+    const coroner::PendingAtExit* note = store.pending_at_exit(store.find_task(0, name));
+    REQUIRE(note != nullptr);
+    CHECK(note->sleep_ns == length);
+    CHECK(note->sleep_left_ns == left);
+  }
 }
