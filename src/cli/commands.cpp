@@ -169,10 +169,19 @@ std::string given_twice(const std::vector<std::string>& files) {
 }
 
 int run_schema(const Options& o, const Settings& s) {
-  SchemaCollector schema(s.roles, s.templates);
+  SchemaCollector schema(s.roles, s.templates, o.strict);
   auto files = inputs(o);
-  IngestResult result = ingest(files, s.roles, schema, 0, nullptr, o.threads, s.dialect);
+  Progress progress(progress_mode(o.progress, o.quiet, isatty(STDERR_FILENO)), input_size(files));
+  auto report_progress = [&](uint64_t bytes) {
+    progress.update(bytes, schema.records(), schema.distinct_tasks());
+  };
+  IngestResult result = ingest(files, s.roles, schema, 0, report_progress, o.threads, s.dialect);
+  progress.finish();
   if (result.error) return fail(result.error->describe());
+  if (result.stopped_by_sink) {
+    const BadLine& b = schema.bad_line_examples().front();
+    return fail(InputError{files[b.file], b.line, b.reason + " (--strict)"}.describe());
+  }
   if (schema.records() == 0 && !result.damage.empty())
     return fail(result.damage.front() + ", with no valid record before the damage");
   if (schema.records() == 0)
@@ -333,6 +342,7 @@ int report(const Options& o, const Settings& s, TaskStore& store) {
   in.options.color = s.color;
   in.options.width = s.width;
   in.options.rerun = rerun_arguments(o);
+  in.options.rerun_graph = rerun_arguments(o, false);
   for (const Finding& f : analysis.findings)
     if (shown(f, s, o, store)) in.findings.push_back(&f);
 

@@ -74,7 +74,9 @@ void quiet_and_progress(CLI::App& cmd, Options& o) {
       ->check(CLI::IsMember({"auto", "always", "never"}));
 }
 
-void input_options(CLI::App& cmd, Options& o) {
+// `window`: the options that choose which records count (--since, --until, --max-stages), which
+// schema, describing the log as it is written, does not take.
+void input_options(CLI::App& cmd, Options& o, bool window = true) {
   cmd.add_option("files", o.files, "NDJSON logs (.gz and .zst too); '-' or none: standard input")
       ->type_name("FILE...");
   cmd.add_flag("--strict", o.strict, "Stop at the first line that is not a JSON object (exit 2)")
@@ -88,19 +90,22 @@ void input_options(CLI::App& cmd, Options& o) {
       ->group("Input")
       ->type_name("FIELDS")
       ->each([&o](const std::string&) { o.key_given = true; });
-  cmd.add_option("--since", o.since, "Ignore records before this time (ISO-8601 or epoch)")
-      ->group("Input")
-      ->type_name("TIME");
-  cmd.add_option("--until", o.until, "Ignore records after this time")
-      ->group("Input")
-      ->type_name("TIME");
+  if (window) {
+    cmd.add_option("--since", o.since, "Ignore records before this time (ISO-8601 or epoch)")
+        ->group("Input")
+        ->type_name("TIME");
+    cmd.add_option("--until", o.until, "Ignore records after this time")
+        ->group("Input")
+        ->type_name("TIME");
+  }
   threads_option(cmd, o, true);
-  cmd.add_option("--max-stages", o.max_stages,
-                 "Distinct stage names kept (the most frequent); the rest fold into '(other)' "
-                 "stages, one per meaning")
-      ->group("Input")
-      ->capture_default_str()
-      ->check(kWholeNumber);
+  if (window)
+    cmd.add_option("--max-stages", o.max_stages,
+                   "Distinct stage names kept (the most frequent); the rest fold into '(other)' "
+                   "stages, one per meaning")
+        ->group("Input")
+        ->capture_default_str()
+        ->check(kWholeNumber);
   cmd.add_option("--dialect", o.dialect,
                  "How the logs are written: auto (told per file from its first records), " +
                      dialect_names(false) +
@@ -221,7 +226,7 @@ void describe(CLI::App& app, Options& o) {
   output_options(*stats, o, false);
 
   auto* schema = app.add_subcommand("schema", "Which field filled each role, with samples");
-  input_options(*schema, o);
+  input_options(*schema, o, false);
   output_options(*schema, o, false);
 
   auto* graph = app.add_subcommand(

@@ -631,6 +631,16 @@ def test_subcommand_help_gives_its_own_exit_statuses():
         check("1 at least one" in r.out, "%s exits 1 on a finding" % sub, r)
 
 
+def test_schema_takes_only_the_options_it_honours():
+    # --strict stops schema too; the window and the stage cap, which schema ignored, are refused.
+    r = run("schema", "--strict", fixture("damaged.jsonl"))
+    expect_one_error_line(r, "damaged.jsonl:6", "--strict")
+    expect_status(run("schema", fixture("damaged.jsonl")), 0)
+    for option, value in (("--since", "2026-11-25"), ("--until", "2026-11-25"),
+                          ("--max-stages", "5")):
+        expect_one_error_line(run("schema", option, value, SEED), option)
+
+
 def test_strict_names_file_and_line():
     r = run("--strict", fixture("damaged.jsonl"))
     expect_one_error_line(r, "damaged.jsonl:6")
@@ -1618,14 +1628,18 @@ def test_next_commands_work_when_pasted():
     env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(BINARY)) + os.pathsep +
                os.environ.get("PATH", ""))
     env.pop("COLUMNS", None)
-    r = run(DEADLOCK_SAMPLE, cwd=os.path.dirname(sample))
-    commands = re.findall(r"^  next: (coroner timeline .*)$", r.out, re.M)
-    check(len(commands) >= 4, "a next command per problem: %r" % commands, r)
-    for command in commands:
-        done = subprocess.run(["bash", "-c", command], cwd=os.path.dirname(sample), env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        check(done.returncode == 0 and "outcome:" in done.stdout,
-              "pasted, it runs: %s: %s" % (command, done.stderr), r)
+    # With the display option --utc too, which timeline takes and graph does not.
+    for extra in ([], ["--utc", "--stall", "100ms"]):
+        r = run(*extra, DEADLOCK_SAMPLE, cwd=os.path.dirname(sample))
+        commands = re.findall(r"^  next: (coroner timeline .*)$", r.out, re.M)
+        check(len(commands) >= 4, "a next command per problem: %r" % commands, r)
+        graphs = re.findall(r"^  next: (coroner graph .*) \| dot -Tsvg -o around.svg$", r.out, re.M)
+        check(len(graphs) >= 3, "a graph command per wait: %r" % graphs, r)
+        for command, shows in [(c, "outcome:") for c in commands] + [(g, "digraph") for g in graphs]:
+            done = subprocess.run(["bash", "-c", command], cwd=os.path.dirname(sample), env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            check(done.returncode == 0 and shows in done.stdout,
+                  "pasted, it runs: %s: %s" % (command, done.stderr), r)
     # A scoped task opens by the name the report printed, and only that one.
     with tempfile.TemporaryDirectory() as tmp:
         records = []
