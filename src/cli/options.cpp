@@ -53,12 +53,11 @@ CLI::Option* one_each(CLI::Option* option) {
       CLI::MultiOptionPolicy::TakeAll);
 }
 
-void threads_option(CLI::App& cmd, Options& o, bool parses) {
+void threads_option(CLI::App& cmd, Options& o) {
+  // One text for every subcommand: partial and schema judge nothing, merge parses no JSON.
   cmd.add_option("-j,--threads", o.threads,
-                 parses ? "Threads: 1 does everything on one; more parse chunks and judge tasks "
-                          "in parallel, with the same report (default: all cores)"
-                        : "Threads: 1 does everything on one; more judge tasks in parallel, with "
-                          "the same report (default: all cores)")
+                 "Threads: 1 does everything on one; more share the parsing and the judging, "
+                 "with the same result (default: all cores)")
       ->group("Input")
       ->check(CLI::Range(1u, 256u));
 }
@@ -98,7 +97,7 @@ void input_options(CLI::App& cmd, Options& o, bool window = true) {
         ->group("Input")
         ->type_name("TIME");
   }
-  threads_option(cmd, o, true);
+  threads_option(cmd, o);
   if (window)
     cmd.add_option("--max-stages", o.max_stages,
                    "Distinct stage names kept (the most frequent); the rest fold into '(other)' "
@@ -264,7 +263,7 @@ void describe(CLI::App& app, Options& o) {
   merge->add_option("files", o.files, "States written by coroner partial or merge --emit-state")
       ->required()
       ->type_name("STATE...");
-  threads_option(*merge, o, false);
+  threads_option(*merge, o);
   rule_options(*merge, o);
   output_options(*merge, o, true);
   merge
