@@ -46,6 +46,7 @@ import argparse
 import logging
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -154,6 +155,26 @@ def read_listing(path):
 def fail(message):
     print("%s: %s" % (PROG, message), file=sys.stderr)
     sys.exit(2)
+
+
+def given_twice(names):
+    """coroner's line for the first file given a second time (by its name or another), which
+    coroner analyze refuses, or None. Only the files visible here can be compared."""
+    seen = {}
+    for name in names:
+        try:
+            info = os.stat(name)
+        except OSError:
+            continue  # not here: a worker reads it, or says it is missing
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key in seen:
+            also = "" if seen[key] == name else " (also as %s)" % seen[key]
+            return "coroner: %s: given twice%s: each of its records would count twice" % (
+                name, also)
+        seen[key] = name
+    return None
 
 
 def split_in_shards(files, count):
@@ -370,6 +391,10 @@ def main(argv):
         fail("%s: not found (install coroner, or give its path with --coroner)" % args.coroner)
     if os.sep in args.coroner:  # a path: the same on the workers, whatever their directory
         args.coroner = os.path.abspath(args.coroner)
+    twice = given_twice(args.logs)
+    if twice:  # before a cluster is started: analyze would not read them either
+        print(twice, file=sys.stderr)
+        return 2
     client = connect(args)
     try:
         return run(args, client)

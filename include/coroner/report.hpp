@@ -23,6 +23,8 @@ struct ReportOptions {
   // What makes a next command read the same input the same way: the reading options and the
   // files, shell-quoted, each after a space (" --field task=job app.jsonl").
   std::string rerun;
+  // The same for `coroner graph`, which shows no time and takes no --utc.
+  std::string rerun_graph;
 };
 
 // What a report is made of: the analysis alone (and through it the store it judged, read-only).

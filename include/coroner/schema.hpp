@@ -28,8 +28,10 @@ class SchemaCollector : public RecordSink {
   static constexpr size_t kSamples = 3;
   static constexpr size_t kKeptBadLines = 5;
 
+  // `strict`: stop at the first bad line (--strict), as the other subcommands do.
   explicit SchemaCollector(const RoleConfig& roles,
-                           StageTemplates templates = StageTemplates::automatic);
+                           StageTemplates templates = StageTemplates::automatic,
+                           bool strict = false);
   void on_record(const RawRecord& record) override;
   bool on_bad_line(const BadLine& bad) override;
   void on_input_format(uint32_t file, const InputFormat& format) override;
@@ -65,6 +67,7 @@ class SchemaCollector : public RecordSink {
   uint64_t records_ = 0;
   uint64_t bad_line_count_ = 0;
   uint64_t bad_times_ = 0;
+  bool strict_ = false;
   std::vector<BadLine> bad_lines_;
   std::map<std::string, uint64_t> time_forms_;
   std::map<std::string, bool> task_values_;  // bounded: counting stops at kMaxDistinct

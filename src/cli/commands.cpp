@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -95,6 +96,8 @@ std::optional<std::string> settle(const Options& o, Settings& s) {
   if (auto err = time("--since", o.since, s.since)) return err;
   if (auto err = time("--until", o.until, s.until)) return err;
   if (auto err = time("--log-end", o.log_end, s.analysis.program_stop)) return err;
+  if (s.since && s.until && *s.since > *s.until)
+    return "--since " + o.since + " is after --until " + o.until + ": no record is between them";
   s.dialect = dialect_from_string(o.dialect).value_or(Dialect::automatic);
   if (auto bad = parse_kind_list(o.fail_on, s.fail_on))
     return "--fail-on: unknown kind '" + *bad + "'";
@@ -134,11 +137,51 @@ std::vector<std::string> inputs(const Options& o) {
   return o.files.empty() ? std::vector<std::string>{"-"} : o.files;
 }
 
+// "app.jsonl", or "3 files": where a message about the whole input points.
+std::string input_name(const std::vector<std::string>& files) {
+  return files.size() == 1 ? std::string(display_name(files[0]))
+                           : fmt::format("{} files", files.size());
+}
+
+// A file given twice (`coroner logs/*.jsonl logs/app.jsonl`, or by two names) would count each
+// of its records twice: every task would start again and never end by its first records, and
+// the report would be wrong without a word. One line instead; "" when every input is distinct.
+std::string given_twice(const std::vector<std::string>& files) {
+  std::vector<std::pair<dev_t, ino_t>> seen(files.size(), {0, 0});
+  std::vector<bool> regular(files.size(), false);
+  for (size_t i = 0; i < files.size(); ++i) {
+    for (size_t j = 0; j < i && files[i] == "-"; ++j)
+      if (files[j] == "-") return "'-' given twice: standard input can be read only once";
+    struct stat st {};
+    // Only regular files: a pipe or a device read twice is no repeat of the same bytes, and
+    // a file that cannot be opened is reported as such when it is read.
+    if (files[i] == "-" || ::stat(files[i].c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    seen[i] = {st.st_dev, st.st_ino};
+    regular[i] = true;
+    for (size_t j = 0; j < i; ++j) {
+      if (!regular[j] || seen[j] != seen[i]) continue;
+      std::string also = files[j] == files[i] ? "" : " (also as " + files[j] + ")";
+      return fmt::format("{}: given twice{}: each of its records would count twice", files[i],
+                         also);
+    }
+  }
+  return {};
+}
+
 int run_schema(const Options& o, const Settings& s) {
-  SchemaCollector schema(s.roles, s.templates);
+  SchemaCollector schema(s.roles, s.templates, o.strict);
   auto files = inputs(o);
-  IngestResult result = ingest(files, s.roles, schema, 0, nullptr, o.threads, s.dialect);
+  Progress progress(progress_mode(o.progress, o.quiet, isatty(STDERR_FILENO)), input_size(files));
+  auto report_progress = [&](uint64_t bytes) {
+    progress.update(bytes, schema.records(), schema.distinct_tasks());
+  };
+  IngestResult result = ingest(files, s.roles, schema, 0, report_progress, o.threads, s.dialect);
+  progress.finish();
   if (result.error) return fail(result.error->describe());
+  if (result.stopped_by_sink) {
+    const BadLine& b = schema.bad_line_examples().front();
+    return fail(InputError{files[b.file], b.line, b.reason + " (--strict)"}.describe());
+  }
   if (schema.records() == 0 && !result.damage.empty())
     return fail(result.damage.front() + ", with no valid record before the damage");
   if (schema.records() == 0)
@@ -258,6 +301,11 @@ std::string unusable(const TaskStore& store, const Settings& s) {
     }
     return fmt::format("{}: no valid record (no line is a JSON object)", where);
   }
+  // --since/--until that leave nothing is no log without tasks: say which it is.
+  if (store.counts().outside_window == store.counts().records)
+    return fmt::format("{}: none of its {} record{} is between --since and --until",
+                       input_name(files), store.counts().records,
+                       store.counts().records == 1 ? "" : "s");
   if (std::string missing = store.unreadable_reason(); !missing.empty())
     return unreadable_log(store, s, files, missing);
   return {};
@@ -294,6 +342,7 @@ int report(const Options& o, const Settings& s, TaskStore& store) {
   in.options.color = s.color;
   in.options.width = s.width;
   in.options.rerun = rerun_arguments(o);
+  in.options.rerun_graph = rerun_arguments(o, false);
   for (const Finding& f : analysis.findings)
     if (shown(f, s, o, store)) in.findings.push_back(&f);
 
@@ -301,7 +350,9 @@ int report(const Options& o, const Settings& s, TaskStore& store) {
   if (o.command == "graph") {
     std::string missing;
     auto tasks = graph_tasks(o, store, analysis, missing);
-    if (!tasks) return fail(fmt::format("--around: no task '{}' in the log", missing));
+    if (!tasks)
+      return fail(
+          fmt::format("{}: --around: no task '{}' in the log", input_name(store.files()), missing));
     text = o.graph_format == "json" ? render_graph_json(in, *tasks) : render_graph_dot(in, *tasks);
   } else if (o.command == "stats") {
     text = o.format == "json" ? render_stats_json(in) : render_stats_text(in);
@@ -309,7 +360,9 @@ int report(const Options& o, const Settings& s, TaskStore& store) {
     std::vector<uint32_t> tasks;
     for (uint32_t t = 0; t < store.tasks().size(); ++t)
       if (names_task(store, t, o.timeline_task) && store.tasks()[t].logged) tasks.push_back(t);
-    if (tasks.empty()) return fail(fmt::format("no task '{}' in the log", o.timeline_task));
+    if (tasks.empty())
+      return fail(
+          fmt::format("{}: no task '{}' in the log", input_name(store.files()), o.timeline_task));
     text = o.format == "json" ? render_timeline_json(in, tasks) : render_timeline_text(in, tasks);
   } else if (o.format == "json") {
     text = render_json(in);
@@ -543,6 +596,15 @@ int run(const Options& o) {
       !(reports && report_format))
     return fail(fmt::format("--format: '{}' is not one of text, json{} for {}", o.format,
                             reports ? ", ndjson, html, chrome" : "", o.command));
+  if (std::string twice = given_twice(o.files); !twice.empty()) return fail(twice);
+  // `coroner timeline app.jsonl`: the log was taken for the TASK, and standard input for the log.
+  struct stat task_file {};
+  if (o.command == "timeline" && o.files.empty() &&
+      ::stat(o.timeline_task.c_str(), &task_file) == 0 && S_ISREG(task_file.st_mode))
+    return fail(
+        fmt::format("timeline: '{}' is a file, not a task: the TASK comes first "
+                    "(coroner timeline TASK {})",
+                    o.timeline_task, o.timeline_task));
   if (o.files.empty() && isatty(STDIN_FILENO))
     return fail("no input: give a FILE, or pipe a log in ('-' reads standard input)");
   if (o.command == "schema") return run_schema(o, s);

@@ -35,6 +35,17 @@ std::string field_help() {
          " (1 is a retry), else from 1 (2 is a retry)";
 }
 
+// A count given on the command line: digits only. CLI11 reads "-1" into an unsigned as its
+// wrap-around (--top -1 would show every task) and prints the double range of NonNegativeNumber
+// in its message; this says what is wrong in the user's words.
+const CLI::Validator kWholeNumber(
+    [](std::string& text) -> std::string {
+      bool digits = !text.empty() && text.size() <= 9 &&
+                    text.find_first_not_of("0123456789") == std::string::npos;
+      return digits ? std::string() : "not a whole number from 0 to 999999999: '" + text + "'";
+    },
+    "");
+
 // Repeatable options take one value per use, so `--field task=id app.jsonl` leaves the file
 // alone (CLI11 would otherwise swallow every following word into the vector).
 CLI::Option* one_each(CLI::Option* option) {
@@ -43,9 +54,10 @@ CLI::Option* one_each(CLI::Option* option) {
 }
 
 void threads_option(CLI::App& cmd, Options& o) {
+  // One text for every subcommand: partial and schema judge nothing, merge parses no JSON.
   cmd.add_option("-j,--threads", o.threads,
-                 "Threads: 1 does everything on one; more parse chunks and judge tasks in "
-                 "parallel, with the same report (default: all cores)")
+                 "Threads: 1 does everything on one; more share the parsing and the judging, "
+                 "with the same result (default: all cores)")
       ->group("Input")
       ->check(CLI::Range(1u, 256u));
 }
@@ -61,7 +73,9 @@ void quiet_and_progress(CLI::App& cmd, Options& o) {
       ->check(CLI::IsMember({"auto", "always", "never"}));
 }
 
-void input_options(CLI::App& cmd, Options& o) {
+// `window`: the options that choose which records count (--since, --until, --max-stages), which
+// schema, describing the log as it is written, does not take.
+void input_options(CLI::App& cmd, Options& o, bool window = true) {
   cmd.add_option("files", o.files, "NDJSON logs (.gz and .zst too); '-' or none: standard input")
       ->type_name("FILE...");
   cmd.add_flag("--strict", o.strict, "Stop at the first line that is not a JSON object (exit 2)")
@@ -75,18 +89,22 @@ void input_options(CLI::App& cmd, Options& o) {
       ->group("Input")
       ->type_name("FIELDS")
       ->each([&o](const std::string&) { o.key_given = true; });
-  cmd.add_option("--since", o.since, "Ignore records before this time (ISO-8601 or epoch)")
-      ->group("Input")
-      ->type_name("TIME");
-  cmd.add_option("--until", o.until, "Ignore records after this time")
-      ->group("Input")
-      ->type_name("TIME");
+  if (window) {
+    cmd.add_option("--since", o.since, "Ignore records before this time (ISO-8601 or epoch)")
+        ->group("Input")
+        ->type_name("TIME");
+    cmd.add_option("--until", o.until, "Ignore records after this time")
+        ->group("Input")
+        ->type_name("TIME");
+  }
   threads_option(cmd, o);
-  cmd.add_option("--max-stages", o.max_stages,
-                 "Distinct stage names kept (the most frequent); the rest fold into '(other)' "
-                 "stages, one per meaning")
-      ->group("Input")
-      ->capture_default_str();
+  if (window)
+    cmd.add_option("--max-stages", o.max_stages,
+                   "Distinct stage names kept (the most frequent); the rest fold into '(other)' "
+                   "stages, one per meaning")
+        ->group("Input")
+        ->capture_default_str()
+        ->check(kWholeNumber);
   cmd.add_option("--dialect", o.dialect,
                  "How the logs are written: auto (told per file from its first records), " +
                      dialect_names(false) +
@@ -153,7 +171,8 @@ void output_options(CLI::App& cmd, Options& o, bool report) {
   if (!report) return;
   cmd.add_option("--top", o.top, "Example tasks shown in full per problem in text (0: all)")
       ->group("Output")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(kWholeNumber);
   cmd.add_option("--kind", o.kinds, "Show only findings of these kinds (comma-separated)")
       ->group("Output")
       ->type_name("KINDS");
@@ -173,10 +192,13 @@ void describe(CLI::App& app, Options& o) {
   app.description(
       "coroner: the post-mortem of async task pipelines. Reads JSON-lines logs and tells which "
       "tasks hung, timed out, lost their exceptions or deadlocked, and what each one did.");
+  const std::string rest =
+      "\nKinds: deadlock hung blocked timeout lost-exception orphan destroyed-pending anomaly "
+      "retried in-flight.\n'coroner FILE' means 'coroner analyze FILE'. See coroner(1).";
   app.footer(
-      "Exit status: 0 no finding of a --fail-on kind, 1 at least one, 2 usage or input error.\n"
-      "Kinds: deadlock hung blocked timeout lost-exception orphan destroyed-pending anomaly "
-      "retried in-flight.\n'coroner FILE' means 'coroner analyze FILE'. See coroner(1).");
+      "Exit status: 0 no finding of a --fail-on kind, 1 at least one, 2 usage or input "
+      "error." +
+      rest);
   app.set_version_flag("-V,--version", "coroner " + std::string(kVersion));
   app.require_subcommand(1, 1);
 
@@ -187,7 +209,10 @@ void describe(CLI::App& app, Options& o) {
 
   auto* timeline =
       app.add_subcommand("timeline", "One task's records, what it awaited and spawned");
-  timeline->add_option("task", o.timeline_task, "The task id (its value in the log)")
+  timeline
+      ->add_option("task", o.timeline_task,
+                   "The task: its id, or the name a report prints for it "
+                   "('Task-23 (hostname=vm pid=5531)')")
       ->required()
       ->type_name("TASK");
   input_options(*timeline, o);
@@ -200,7 +225,7 @@ void describe(CLI::App& app, Options& o) {
   output_options(*stats, o, false);
 
   auto* schema = app.add_subcommand("schema", "Which field filled each role, with samples");
-  input_options(*schema, o);
+  input_options(*schema, o, false);
   output_options(*schema, o, false);
 
   auto* graph = app.add_subcommand(
@@ -222,7 +247,7 @@ void describe(CLI::App& app, Options& o) {
   graph->add_option("--depth", o.depth, "Edges to follow from --around")
       ->group("Output")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kWholeNumber);
 
   auto* partial = app.add_subcommand(
       "partial", "Read logs into a partial state, to report on with others (coroner merge)");
@@ -246,6 +271,16 @@ void describe(CLI::App& app, Options& o) {
                    "Write the merged state to FILE instead of a report: merging in a tree")
       ->group("Output")
       ->type_name("FILE");
+
+  // A subcommand's help ends with its own exit statuses (CLI11 copied the app's footer into
+  // each): only a report has findings to fail on.
+  for (auto* cmd : {timeline, stats, schema, graph})
+    cmd->footer("Exit status: 0 success, 2 usage or input error." + rest);
+  partial->footer("Exit status: 0 the state is written, 2 usage or input error." + rest);
+  merge->footer(
+      "Exit status: 0 no finding of a --fail-on kind (or, with --emit-state, the state is "
+      "written), 1 at least one, 2 usage or input error." +
+      rest);
 
   for (auto* cmd : {analyze, timeline, stats, schema, graph, partial, merge}) {
     cmd->callback([&o, cmd] { o.command = cmd->get_name(); });

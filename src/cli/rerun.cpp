@@ -25,7 +25,7 @@ std::vector<std::string> reading_arguments(const Options& o) {
   return words;
 }
 
-std::string rerun_arguments(const Options& o) {
+std::string rerun_arguments(const Options& o, bool utc) {
   std::string out;
   auto add = [&out](std::string_view flag, std::string_view value) {
     out += ' ';
@@ -48,7 +48,7 @@ std::string rerun_arguments(const Options& o) {
   if (!o.deadline.empty()) add("--deadline", o.deadline);
   if (!o.log_end.empty()) add("--log-end", o.log_end);
   add_each("--stage-deadline", o.stage_deadlines);
-  if (o.utc) out += " --utc";
+  if (o.utc && utc) out += " --utc";
   if (o.files.empty()) out += " -";
   for (const std::string& file : o.files) out += ' ' + shell_quoted(file);
   return out;

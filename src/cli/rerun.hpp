@@ -9,8 +9,9 @@
 namespace coroner::cli {
 
 // The options that change how the input is read or judged, then the files, each shell-quoted
-// after a space: " --field task=job --stall 2s app.jsonl". Standard input is "-".
-std::string rerun_arguments(const Options& o);
+// after a space: " --field task=job --stall 2s app.jsonl". Standard input is "-". `utc`: --utc
+// too, when given (timeline takes it, graph does not).
+std::string rerun_arguments(const Options& o, bool utc = true);
 
 // The options that act while reading (--field, --key, --since, --until, --max-stages, --dialect,
 // --templates, --strict), as command-line words: what a partial state records, so that states

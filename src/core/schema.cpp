@@ -12,8 +12,8 @@ constexpr size_t kSampleLength = 60;
 constexpr size_t kMaxDistinctTasks = 1000000;
 }  // namespace
 
-SchemaCollector::SchemaCollector(const RoleConfig& roles, StageTemplates templates)
-    : roles_(roles), templates_(templates) {
+SchemaCollector::SchemaCollector(const RoleConfig& roles, StageTemplates templates, bool strict)
+    : roles_(roles), strict_(strict), templates_(templates) {
   add_dialect(Dialect::json);
 }
 
@@ -152,7 +152,7 @@ void SchemaCollector::on_record(const RawRecord& r) {
 bool SchemaCollector::on_bad_line(const BadLine& bad) {
   ++bad_line_count_;
   if (bad_lines_.size() < kKeptBadLines) bad_lines_.push_back(bad);
-  return true;
+  return !strict_;
 }
 
 }  // namespace coroner

@@ -245,6 +245,7 @@ void write_input(JsonWriter& w, const ReportInput& in) {
   }
   w.end_array();
   w.key("bad_times").value(c.bad_times);
+  w.key("outside_window").value(c.outside_window);
   w.key("folded_stages").value(c.folded_stages);
   w.key("templated_stages").value(c.templated_stages);
   w.key("stage_templates").value(uint64_t(store.stage_templates()));

@@ -193,7 +193,7 @@ std::vector<std::string> next_commands(const ReportInput& in, const Problem& p) 
       p.kind == FindingKind::deadlock || p.kind == FindingKind::blocked || !p.blocked.empty();
   if (wait)
     out.push_back(fmt::format("coroner graph --around {}{} | dot -Tsvg -o around.svg", name,
-                              in.options.rerun));
+                              in.options.rerun_graph));
   return out;
 }
 

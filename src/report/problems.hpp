@@ -49,7 +49,7 @@ std::string where(const TaskStore& store, const Event& e);
 // The type of the error a finding is about ("ValueError"), "" when it is about none.
 std::string error_type_of(const TaskStore& store, const Finding& f);
 // The commands to run next on a problem, ready to paste: its task's timeline, and for a wait
-// (deadlock, blocked) the graph around it. `rerun` is ReportOptions::rerun.
+// (deadlock, blocked) the graph around it, with ReportOptions::rerun and rerun_graph.
 std::vector<std::string> next_commands(const ReportInput& in, const Problem& p);
 
 }  // namespace coroner::report

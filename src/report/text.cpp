@@ -99,6 +99,11 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
                     plural(counts.bad_lines, "line", "lines"), counts.bad_lines == 1 ? "is" : "are",
                     where, counts.bad_lines > store.bad_lines().size() ? ", ..." : "");
   }
+  // The header counts every record read; those --since/--until left out are said so, or a
+  // window would pass for the whole log.
+  if (counts.outside_window > 0)
+    out += fmt::format("skipped: {} outside --since/--until\n",
+                       plural(counts.outside_window, "record", "records"));
   for (const std::string& d : in.store.damage()) out += fmt::format("damaged input: {}\n", d);
   if (counts.records > 0 && counts.task_records == 0)
     out +=

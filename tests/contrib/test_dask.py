@@ -145,6 +145,12 @@ def main():
             check(missing[2] == "coroner: missing.jsonl: No such file or directory\n",
                   "a missing log: coroner's one line (%r)" % missing[2][:300])
 
+            twice = dask(*at, inputs=files + [files[0]])
+            want = analyze(files[0])
+            check(twice[0] == 2 and twice[1] == "" and twice[2] == want[2] and
+                  "given twice" in want[2], "a log given twice: analyze's one line, exit 2 (%r)"
+                  % twice[2][:300])
+
             states = []
             for i, shard in enumerate((files[:2], files[2:5], files[5:])):
                 states.append("s%d.state" % i)

@@ -565,6 +565,82 @@ def test_second_file_missing():
     expect_one_error_line(run(SEED, path), path)
 
 
+def test_a_file_given_twice_is_an_input_error():
+    # Its records would count twice: every task would start again, the learned end stage would
+    # be lost and healthy tasks reported hung, without a word.
+    other_name = os.path.join(FIXTURES, ".", "seed_print.jsonl")
+    for args in ((SEED, SEED), (SEED, other_name), ("stats", SEED, SEED),
+                 ("timeline", "1", SEED, SEED)):
+        expect_one_error_line(run(*args), args[-1], "twice")
+    expect_one_error_line(run("-", "-", stdin=SEED), "'-' given twice")
+    with TempDir() as d:
+        state = os.path.join(d, "seed.state")
+        expect_status(run("partial", SEED, "-o", state), 0)
+        expect_one_error_line(run("merge", state, state), state, "twice")
+        expect_one_error_line(run("partial", SEED, SEED, "-o", state + "2"), SEED, "twice")
+        check(not os.path.exists(state + "2"), "a refused partial leaves no state")
+    # Not flagged: two different files, and one file once.
+    expect_status(run(SEED, fixture("structlog.jsonl")), 1)
+    expect_status(run(SEED), 1)
+
+
+def test_since_and_until_say_what_they_left_out():
+    times = [json.loads(line)["timestamp"] for line in open(SEED)]
+    middle = sorted(times)[len(times) // 2]
+    inside = sum(1 for t in times if t >= middle)
+    doc, r = report("--since", repr(middle), SEED)
+    check(doc["input"]["records"] == len(times), "every record read counts", r)
+    check(doc["input"]["outside_window"] == len(times) - inside, "the records left out", r)
+    text = run("--since", repr(middle), SEED)
+    check("skipped: %d records outside --since/--until" % (len(times) - inside) in text.out,
+          "the text header says what the window left out", text)
+    doc, r = report(SEED)
+    check(doc["input"]["outside_window"] == 0, "no window, nothing left out", r)
+    check("outside --since" not in run(SEED).out, "no window, no line", r)
+    # A window past the log is no log without tasks; a window upside down is a usage error.
+    expect_one_error_line(run("--since", repr(max(times) + 60), SEED), SEED,
+                          "between --since and --until")
+    expect_one_error_line(run("--since", repr(middle + 1), "--until", repr(middle), SEED),
+                          "--since", "is after --until")
+
+
+def test_counts_on_the_command_line_are_whole_numbers():
+    # CLI11 reads "-1" into an unsigned as its wrap-around: --top -1 showed every task.
+    expect_one_error_line(run("--top", "-1", SEED), "--top", "'-1'")
+    expect_one_error_line(run("--max-stages", "5x", SEED), "--max-stages", "'5x'")
+    expect_one_error_line(run("graph", "--depth", "-1", SEED), "--depth", "'-1'")
+    expect_status(run("--top", "0", SEED), 1)
+    expect_status(run("graph", "--depth", "0", "--around", "1", SEED), 0)
+
+
+def test_timeline_with_the_log_for_the_task():
+    # `coroner timeline app.jsonl`: the log was taken for TASK; say so rather than read stdin.
+    expect_one_error_line(run("timeline", SEED), SEED, "not a task")
+    expect_one_error_line(run("timeline", "no-such-task", SEED), SEED, "no task 'no-such-task'")
+    expect_status(run("timeline", "1", stdin=SEED), 0)
+
+
+def test_subcommand_help_gives_its_own_exit_statuses():
+    for sub in ("timeline", "stats", "schema", "graph", "partial"):
+        r = run(sub, "--help")
+        expect_status(r, 0)
+        check("Exit status: 0" in r.out and "1 at least one" not in r.out,
+              "%s has no finding to exit 1 on" % sub, r)
+    for sub in ("analyze", "merge"):
+        r = run(sub, "--help")
+        check("1 at least one" in r.out, "%s exits 1 on a finding" % sub, r)
+
+
+def test_schema_takes_only_the_options_it_honours():
+    # --strict stops schema too; the window and the stage cap, which schema ignored, are refused.
+    r = run("schema", "--strict", fixture("damaged.jsonl"))
+    expect_one_error_line(r, "damaged.jsonl:6", "--strict")
+    expect_status(run("schema", fixture("damaged.jsonl")), 0)
+    for option, value in (("--since", "2026-11-25"), ("--until", "2026-11-25"),
+                          ("--max-stages", "5")):
+        expect_one_error_line(run("schema", option, value, SEED), option)
+
+
 def test_strict_names_file_and_line():
     r = run("--strict", fixture("damaged.jsonl"))
     expect_one_error_line(r, "damaged.jsonl:6")
@@ -1552,14 +1628,18 @@ def test_next_commands_work_when_pasted():
     env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(BINARY)) + os.pathsep +
                os.environ.get("PATH", ""))
     env.pop("COLUMNS", None)
-    r = run(DEADLOCK_SAMPLE, cwd=os.path.dirname(sample))
-    commands = re.findall(r"^  next: (coroner timeline .*)$", r.out, re.M)
-    check(len(commands) >= 4, "a next command per problem: %r" % commands, r)
-    for command in commands:
-        done = subprocess.run(["bash", "-c", command], cwd=os.path.dirname(sample), env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        check(done.returncode == 0 and "outcome:" in done.stdout,
-              "pasted, it runs: %s: %s" % (command, done.stderr), r)
+    # With the display option --utc too, which timeline takes and graph does not.
+    for extra in ([], ["--utc", "--stall", "100ms"]):
+        r = run(*extra, DEADLOCK_SAMPLE, cwd=os.path.dirname(sample))
+        commands = re.findall(r"^  next: (coroner timeline .*)$", r.out, re.M)
+        check(len(commands) >= 4, "a next command per problem: %r" % commands, r)
+        graphs = re.findall(r"^  next: (coroner graph .*) \| dot -Tsvg -o around.svg$", r.out, re.M)
+        check(len(graphs) >= 3, "a graph command per wait: %r" % graphs, r)
+        for command, shows in [(c, "outcome:") for c in commands] + [(g, "digraph") for g in graphs]:
+            done = subprocess.run(["bash", "-c", command], cwd=os.path.dirname(sample), env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            check(done.returncode == 0 and shows in done.stdout,
+                  "pasted, it runs: %s: %s" % (command, done.stderr), r)
     # A scoped task opens by the name the report printed, and only that one.
     with tempfile.TemporaryDirectory() as tmp:
         records = []

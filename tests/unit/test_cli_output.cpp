@@ -43,6 +43,9 @@ TEST_CASE("coroner::cli rerun arguments read the same input the same way") {
   o.key = "";
   CHECK(coroner::cli::rerun_arguments(o) ==
         " --field 'task=extra.job id' --key '' --stall 2s --utc app.jsonl 'my logs/b.jsonl'");
+  // graph shows no time and takes no --utc: its next command must run as printed.
+  CHECK(coroner::cli::rerun_arguments(o, false) ==
+        " --field 'task=extra.job id' --key '' --stall 2s app.jsonl 'my logs/b.jsonl'");
   CHECK(coroner::shell_quoted("it's") == "'it'\\''s'");
   CHECK(coroner::shell_quoted("Task-23 (pid=5531)") == "'Task-23 (pid=5531)'");
   CHECK(coroner::shell_quoted("job-07") == "job-07");
