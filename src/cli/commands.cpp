@@ -520,14 +520,23 @@ int run_merge(const Options& given) {
   if (auto err = settle(o, s)) return fail(*err);
   if (!o.emit_state.empty()) return emit_state(given, std::move(*first));
   TaskStore& store = new_store(o, s);
-  auto counts = [&] {
-    return std::pair<uint64_t, uint64_t>(store.counts().records, store.tasks().size());
+  // Every state's parts, merged by time: each state is opened, checked and closed here, and
+  // read again a block at a time while merging.
+  StateMerge merge;
+  const StateHeader header = first->header();
+  std::optional<StateReader> reader = std::move(first);
+  for (size_t i = 0; i < given.files.size(); ++i) {
+    if (i > 0) reader = open_state(given.files[i], &header, given.files[0], error);
+    if (!reader) return fail(error);
+    if (auto e = merge.add(std::move(*reader))) return fail(e->describe());
+  }
+  Progress progress(progress_mode(o.progress, o.quiet, isatty(STDERR_FILENO)),
+                    input_size(given.files));
+  auto report_progress = [&](uint64_t bytes) {
+    progress.update(bytes, store.counts().records, store.tasks().size());
   };
-  auto replay = [&](StateReader& reader, const ProgressFn& progress) {
-    return reader.replay(store, progress);
-  };
-  if (std::string e = each_state(given, std::move(*first), counts, replay); !e.empty())
-    return fail(e);
+  if (auto e = merge.replay(store, report_progress)) return fail(e->describe());
+  progress.finish();
   o.files = store.files();
   return report(o, s, store);
 }
