@@ -1,8 +1,10 @@
 // `coroner merge`: the parts of states merged by time (StateMerge, include/coroner/state.hpp).
 // Each part is a stream read one record at a time; the stream whose record comes first on
 // (time, stream, position) hands it to the sink. A stream keeps its own order: its key is its
-// next record's time, or for a record without one the last time it had (before any, the
-// earliest there is), so a record without a time stays after the one before it.
+// next record's time, or for a record without one the last time it had, so a record without a
+// time stays after the one before it. The records without a time that open a stream take the
+// first time after them in stream order (a scout reads ahead for the stream's own; a stream
+// without any takes the next stream's), so they stay before the record that follows them.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -26,15 +28,39 @@ using namespace state;
 
 namespace {
 
+// Hears nothing: a scout reading ahead.
+class Deaf : public StateSink {
+ public:
+  uint32_t add_file(std::string) override { return files_++; }
+  void add_damage(std::string) override {}
+  void on_record(const RawRecord&) override {}
+  bool on_bad_line(const BadLine&) override { return true; }
+
+ private:
+  uint32_t files_ = 0;
+};
+
+// The time of the part's first record that has one, if any has (damage is left for the
+// stream's own decoder to find).
+std::optional<int64_t> first_time(const StateBytes* bytes, uint64_t offset) {
+  PartDecoder scout(bytes, offset);
+  Deaf deaf;
+  while (scout.next(deaf) == PartDecoder::Step::record)
+    if (scout.record().has_time) return scout.record().time_ns;
+  return std::nullopt;
+}
+
 struct Stream {
   Stream(std::string name, const StateBytes* bytes, uint64_t offset)
-      : name(std::move(name)), decoder(std::in_place, bytes, offset) {}
+      : name(std::move(name)), decoder(std::in_place, bytes, offset),
+        first(first_time(bytes, offset)) {}
   std::string name;                    // the state's, for errors
   std::optional<PartDecoder> decoder;  // gone once the part is read and handed on
   // The bad lines and damage met since the stream's last record: they go to the sink just
   // before its next record, where they were in the part.
   std::vector<std::variant<BadLine, std::string>> waiting;
-  int64_t time = std::numeric_limits<int64_t>::min();  // its key: see the file's comment
+  std::optional<int64_t> first;  // the time of its first record that has one
+  int64_t time = 0;              // its key: see the file's comment
   bool ended = false;                                  // its next step is its end
   uint64_t bytes_read = 0;
 };
@@ -124,6 +150,8 @@ struct StateMerge::Impl {
   }
 
   std::optional<InputError> replay(StateSink& sink, const ProgressFn& progress) {
+    int64_t next = std::numeric_limits<int64_t>::max();  // after the last stream's records
+    for (auto s = streams.rbegin(); s != streams.rend(); ++s) next = s->time = s->first.value_or(next);
     // Every stream read to its first record, in order: their files reach the sink in order.
     for (Stream& s : streams)
       if (!advance(sink, s)) return error;

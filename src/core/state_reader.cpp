@@ -249,7 +249,8 @@ std::string StateBytes::find_parts(uint64_t begin, uint64_t end, uint64_t parts,
   close(fd);
   if (why.empty() && found < parts)
     why = offset == start ? "damaged state: it ends before its last entry (a truncated copy?)"
-                          : std::string(kTruncated);
+                          : "damaged state: its last block is not marked as the end of its part "
+                            "(a truncated copy?)";
   return why;
 }
 
