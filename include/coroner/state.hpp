@@ -37,7 +37,7 @@ struct StateHeader {
 // Writes a state's first line and its header block.
 void write_state_header(std::FILE* out, const StateHeader& header);
 
-// What a state's contents are handed to, in the order they were written.
+// What a state's contents are handed to: each part's in the order written, parts merged by time.
 class StateSink : public RecordSink {
  public:
   // A new input file; the records and bad lines that follow name it by the index returned.

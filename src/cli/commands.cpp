@@ -459,11 +459,9 @@ std::optional<StateReader> open_state(const std::string& path, const StateHeader
 
 // Hands the states to `use` in order, one open at a time (a merge of thousands of shards must
 // not run out of file descriptors), with progress over them all; "" once all were used, else
-// the error. `counts` tells the records and tasks so far.
+// the error.
 using UseState = std::function<std::optional<InputError>(StateReader&, const ProgressFn&)>;
-std::string each_state(const Options& o, StateReader first,
-                       const std::function<std::pair<uint64_t, uint64_t>()>& counts,
-                       const UseState& use) {
+std::string each_state(const Options& o, StateReader first, const UseState& use) {
   Progress progress(progress_mode(o.progress, o.quiet, isatty(STDERR_FILENO)), input_size(o.files));
   uint64_t done = 0;
   const StateHeader header = first.header();
@@ -473,10 +471,7 @@ std::string each_state(const Options& o, StateReader first,
     if (i > 0) reader = open_state(o.files[i], &header, o.files[0], error);
     if (!reader) return error;
     uint64_t before = done;
-    auto report_progress = [&](uint64_t bytes) {
-      auto [records, tasks] = counts();
-      progress.update(done = before + bytes, records, tasks);
-    };
+    auto report_progress = [&](uint64_t bytes) { progress.update(done = before + bytes, 0, 0); };
     if (auto e = use(*reader, report_progress)) return e->describe();
   }
   return {};
@@ -495,11 +490,10 @@ int emit_state(const Options& o, StateReader first) {
   StateFile out(o.emit_state);
   if (std::string e = out.open(); !e.empty()) return fail(e);
   write_state_header(out.get(), header);
-  auto none = [] { return std::pair<uint64_t, uint64_t>(0, 0); };
   auto copy = [&](StateReader& reader, const ProgressFn& progress) {
     return reader.copy_blocks(out.get(), progress);
   };
-  if (std::string e = each_state(o, std::move(first), none, copy); !e.empty()) return fail(e);
+  if (std::string e = each_state(o, std::move(first), copy); !e.empty()) return fail(e);
   if (std::string e = out.commit(std::ferror(out.get()) == 0 && std::fflush(out.get()) == 0);
       !e.empty())
     return fail(e);
