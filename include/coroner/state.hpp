@@ -92,7 +92,8 @@ class StateReader {
 
   const StateHeader& header() const { return header_; }
   const std::string& path() const { return path_; }
-  // Hands the contents to `sink`, its parts merged by time as StateMerge does. A damaged state
+  // Hands the contents to `sink`, its parts merged by time as StateMerge does (the reader is
+  // used up). A damaged state
   // is an error, told before or after some contents reached the sink: a caller reports nothing
   // built from a state that failed. `progress` hears the bytes read so far.
   std::optional<InputError> replay(StateSink& sink, const ProgressFn& progress = nullptr);

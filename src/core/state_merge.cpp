@@ -168,12 +168,12 @@ struct StateMerge::Impl {
         deliver(sink, s);
         if (!s.decoder) break;
         if (!advance(sink, s)) return error;
+        if (progress && bytes_read != told) progress(told = bytes_read);  // once a block
         if (!heads.empty() && heads.top() < Key(s.time, i)) {
           heads.emplace(s.time, i);
           break;
         }
       }
-      if (progress && bytes_read != told) progress(told = bytes_read);
     }
     return std::nullopt;
   }
