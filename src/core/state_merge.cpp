@@ -52,7 +52,8 @@ std::optional<int64_t> first_time(const StateBytes* bytes, uint64_t offset) {
 
 struct Stream {
   Stream(std::string name, const StateBytes* bytes, uint64_t offset)
-      : name(std::move(name)), decoder(std::in_place, bytes, offset),
+      : name(std::move(name)),
+        decoder(std::in_place, bytes, offset),
         first(first_time(bytes, offset)) {}
   std::string name;                    // the state's, for errors
   std::optional<PartDecoder> decoder;  // gone once the part is read and handed on
@@ -61,7 +62,7 @@ struct Stream {
   std::vector<std::variant<BadLine, std::string>> waiting;
   std::optional<int64_t> first;  // the time of its first record that has one
   int64_t time = 0;              // its key: see the file's comment
-  bool ended = false;                                  // its next step is its end
+  bool ended = false;            // its next step is its end
   uint64_t bytes_read = 0;
 };
 
@@ -129,8 +130,10 @@ struct StateMerge::Impl {
       error = InputError{s.name, 0, decoder.error()};
       return false;
     }
-    if (step == PartDecoder::Step::end) s.ended = true;
-    else if (decoder.record().has_time) s.time = decoder.record().time_ns;
+    if (step == PartDecoder::Step::end)
+      s.ended = true;
+    else if (decoder.record().has_time)
+      s.time = decoder.record().time_ns;
     return true;
   }
 
@@ -151,7 +154,8 @@ struct StateMerge::Impl {
 
   std::optional<InputError> replay(StateSink& sink, const ProgressFn& progress) {
     int64_t next = std::numeric_limits<int64_t>::max();  // after the last stream's records
-    for (auto s = streams.rbegin(); s != streams.rend(); ++s) next = s->time = s->first.value_or(next);
+    for (auto s = streams.rbegin(); s != streams.rend(); ++s)
+      next = s->time = s->first.value_or(next);
     // Every stream read to its first record, in order: their files reach the sink in order.
     for (Stream& s : streams)
       if (!advance(sink, s)) return error;
@@ -199,8 +203,7 @@ std::optional<InputError> StateMerge::add(StateReader reader) {
     StateBytes bytes = StateBytes::file(name);
     uint64_t size = 0;
     if (std::string why = bytes.size(size); !why.empty()) return InputError{name, 0, why};
-    return impl_->add_parts(name, std::move(bytes), reader.header_end_, size,
-                            reader.header_.parts);
+    return impl_->add_parts(name, std::move(bytes), reader.header_end_, size, reader.header_.parts);
   }
   std::string why;
   if (impl_->spool < 0 && (impl_->spool = make_spool(why)) < 0) return InputError{name, 0, why};

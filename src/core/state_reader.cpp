@@ -66,8 +66,7 @@ class Sequential {
       header.reading_arguments.emplace_back(in.text());
     header.parts = in.varint();
     if (end || (word_ & kPartEnd) || !in.ok() || !in.at_end() || header.parts == 0)
-      return fmt::format("damaged state: its header cannot be read (before byte {})",
-                         bytes_read_);
+      return fmt::format("damaged state: its header cannot be read (before byte {})", bytes_read_);
     if (header.coroner_version != kVersion)
       return fmt::format(
           "written by coroner {}; this is coroner {}: states merge only with the "

@@ -326,7 +326,8 @@ TEST_CASE("coroner::StateMerge: parts merged by time, ties in part order, each p
   OrderSink flat, tree;
   REQUIRE(!replay_state_bytes(merged({a, c}, 2), flat));
   REQUIRE(!replay_state_bytes(merged({merged({a}, 1), c}, 2), tree));
-  CHECK(flat.calls == std::vector<std::string>{"a:1", "a:2", "a:3", "bad a:4", "a:4", "c:1", "c:2"});
+  CHECK(flat.calls ==
+        std::vector<std::string>{"a:1", "a:2", "a:3", "bad a:4", "a:4", "c:1", "c:2"});
   CHECK(tree.calls == flat.calls);
 }
 
