@@ -78,8 +78,8 @@ class StateWriter : public StateSink {
 class ByteSource;
 class StateMerge;
 
-// Opens a state and reads its header; its contents go to a StateMerge (merge() below, or
-// several states through one StateMerge) or are copied into a merged state (copy_blocks()).
+// Opens a state and reads its header; its contents go to a sink (replay(), or several states
+// through one StateMerge) or are copied into a merged state (copy_blocks()).
 class StateReader {
  public:
   // An error is "FILE: why" (its line is 0): not a state, another version, damaged. A state
@@ -91,11 +91,10 @@ class StateReader {
   StateReader& operator=(StateReader&&) noexcept;
 
   const StateHeader& header() const { return header_; }
-  const std::string& path() const { return path_; }
   // Hands the contents to `sink`, its parts merged by time as StateMerge does (the reader is
-  // used up). A damaged state
-  // is an error, told before or after some contents reached the sink: a caller reports nothing
-  // built from a state that failed. `progress` hears the bytes read so far.
+  // used up). A damaged state is an error, told before or after some contents reached the
+  // sink: a caller reports nothing built from a state that failed. `progress` hears the bytes
+  // read so far.
   std::optional<InputError> replay(StateSink& sink, const ProgressFn& progress = nullptr);
   // Copies its parts, as they are, behind a header written with write_state_header() whose
   // `parts` counts them: merging states into one costs a copy. Each block's checksum is checked;
@@ -114,7 +113,8 @@ class StateReader {
 
 // States merged by time: every part of every state added is a stream (in the order added, then
 // the order of the parts), and their records go to the sink merged on (time, stream, position
-// in the stream); a record without a time stays right after the one before it in its stream.
+// in the stream); a record without a time stays right after the one before it in its stream
+// (or, before its stream's first time, right before the first time after it in stream order).
 // Each stream's files and the formats met before its first record go to the sink first, in
 // stream order; its bad lines and damage go just before its next record (or after its last).
 // So shards that follow each other in time are read exactly as their logs one after another.
@@ -132,7 +132,6 @@ class StateMerge {
   std::optional<InputError> replay(StateSink& sink, const ProgressFn& progress = nullptr);
   // For the fuzz target and the tests: a state in memory, which must outlive the merge.
   std::optional<InputError> add_bytes(std::string_view bytes, StateHeader* header);
-  size_t streams() const;
 
  private:
   struct Impl;

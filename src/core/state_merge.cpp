@@ -192,10 +192,6 @@ struct StateMerge::Impl {
 StateMerge::StateMerge() : impl_(std::make_unique<Impl>()) {}
 StateMerge::~StateMerge() = default;
 
-size_t StateMerge::streams() const {
-  return impl_->streams.size();
-}
-
 std::optional<InputError> StateMerge::add(StateReader reader) {
   const std::string& name = reader.path_;
   if (reader.seekable_) {
