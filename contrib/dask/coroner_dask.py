@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""Runs coroner over a log set on a Dask cluster: one report, as one `coroner analyze` would give.
+"""Runs coroner over a log set on a Dask cluster: one report, as one `coroner merge` would give.
 
 The logs, in the order given, are grouped into shards of adjacent files. Each shard is read by
 `coroner partial` on a Dask worker (a subprocess of the worker); the partial states are merged
-in a tree of adjacent pairs on the workers (`coroner merge --emit-state`), which keeps the shard
-order, until at most --fan-in states are left (default 2: the whole tree); the last merge
+in a tree of adjacent pairs on the workers (`coroner merge --emit-state`, which keeps each
+shard's state apart), until at most --fan-in states are left (default 2: the whole tree); the last merge
 reads them here, with the report options. A level of the tree copies the states' blocks, each
 checked against its checksum, without decoding a record (0.05 CPU seconds per million tasks,
-measured): what it costs is moving the bytes. The report, and the exit status, are those of `coroner analyze` over the same files in
-the same order (0 clean, 1 findings of a --fail-on kind, 2 usage or input error: a worker's
-coroner error is printed as its one line).
+measured): what it costs is moving the bytes. The report, and the exit status, are those of
+one `coroner merge` of the shards' states (their records read in time order: for shards that
+follow each other in time, the report of `coroner analyze` over the same files in the same
+order); 0 clean, 1 findings of a --fail-on kind, 2 usage or input error: a worker's coroner
+error is printed as its one line.
 
 On this machine (a LocalCluster of worker processes, started and stopped by the script):
 
@@ -94,8 +96,8 @@ def parse_args(argv):
         prog=PROG, allow_abbrev=False,
         usage="%(prog)s [options] [coroner options] [LOG...] [--files-from LIST]",
         description="Runs coroner partial over shards of the logs on Dask workers, merges the "
-        "states there in shard order and prints the report of coroner analyze over all the "
-        "logs. Reading options (--field --key --since --until --max-stages --dialect "
+        "states there in a tree and prints the report of coroner merge, their records read in "
+        "time order. Reading options (--field --key --since --until --max-stages --dialect "
         "--templates --strict -j) go to every partial; judging and output options (--stall "
         "--deadline --log-end --stage-deadline --start-stage --end-stage --fail-stage -f -o "
         "--fail-on --kind --task --top --utc --color -q) to the final merge.",

@@ -1,8 +1,8 @@
 // A shard's partial state (`coroner partial`): everything reading its logs told the analysis
 // (each file's name and format, every record as parsed, every bad line, damaged inputs), in a
-// compact binary form that is the same bytes on every machine. States merge by concatenation in
-// shard order, which is associative: the merged whole reads as if every shard's logs had been
-// given to one run in that order, so `coroner merge` judges exactly what `coroner analyze` would.
+// compact binary form that is the same bytes on every machine. States merge by time, each
+// shard's records kept in their order (StateMerge); a merged state (`merge --emit-state`) keeps
+// its inputs' parts apart, so merging is associative and can be a tree.
 // docs/STATE_FORMAT.md documents the bytes.
 #pragma once
 
@@ -21,7 +21,7 @@
 namespace coroner {
 
 // Bumped whenever the bytes or the meaning of a state change.
-inline constexpr uint32_t kStateFormatVersion = 1;
+inline constexpr uint32_t kStateFormatVersion = 2;
 
 struct StateHeader {
   uint32_t format_version = kStateFormatVersion;
@@ -37,7 +37,7 @@ struct StateHeader {
 // Writes a state's first line and its header block.
 void write_state_header(std::FILE* out, const StateHeader& header);
 
-// What a state's contents are handed to, in the order they were written.
+// What a state's contents are handed to: each part's in the order written, parts merged by time.
 class StateSink : public RecordSink {
  public:
   // A new input file; the records and bad lines that follow name it by the index returned.
@@ -75,9 +75,11 @@ class StateWriter : public StateSink {
   std::optional<BadLine> stopped_at_;
 };
 
-class StateDecoder;
+class ByteSource;
+class StateMerge;
 
-// Reads a state: the header when opened, the contents on replay().
+// Opens a state and reads its header; its contents go to a sink (replay(), or several states
+// through one StateMerge) or are copied into a merged state (copy_blocks()).
 class StateReader {
  public:
   // An error is "FILE: why" (its line is 0): not a state, another version, damaged. A state
@@ -89,9 +91,10 @@ class StateReader {
   StateReader& operator=(StateReader&&) noexcept;
 
   const StateHeader& header() const { return header_; }
-  // Hands the contents to `sink` in the order written, each file renumbered by sink.add_file().
-  // A damaged state is an error, told before or after some contents reached the sink: a caller
-  // reports nothing built from a state that failed. `progress` hears the bytes read so far.
+  // Hands the contents to `sink`, its parts merged by time as StateMerge does (the reader is
+  // used up). A damaged state is an error, told before or after some contents reached the
+  // sink: a caller reports nothing built from a state that failed. `progress` hears the bytes
+  // read so far.
   std::optional<InputError> replay(StateSink& sink, const ProgressFn& progress = nullptr);
   // Copies its parts, as they are, behind a header written with write_state_header() whose
   // `parts` counts them: merging states into one costs a copy. Each block's checksum is checked;
@@ -99,10 +102,40 @@ class StateReader {
   std::optional<InputError> copy_blocks(std::FILE* out, const ProgressFn& progress = nullptr);
 
  private:
-  StateReader(std::string path, std::unique_ptr<StateDecoder> decoder);
+  friend class StateMerge;
+  StateReader(std::string path, std::unique_ptr<ByteSource> source);
   std::string path_;
-  std::unique_ptr<StateDecoder> decoder_;
+  std::unique_ptr<ByteSource> source_;  // after the header
+  uint64_t header_end_ = 0;             // the offset of the first block after the header
+  bool seekable_ = false;               // a plain file, read again at any offset
   StateHeader header_;
+};
+
+// States merged by time: every part of every state added is a stream (in the order added, then
+// the order of the parts), and their records go to the sink merged on (time, stream, position
+// in the stream); a record without a time stays right after the one before it in its stream
+// (or, before its stream's first time, right before the first time after it in stream order).
+// Each stream's files and the formats met before its first record go to the sink first, in
+// stream order; its bad lines and damage go just before its next record (or after its last).
+// So shards that follow each other in time are read exactly as their logs one after another.
+class StateMerge {
+ public:
+  StateMerge();
+  ~StateMerge();
+  StateMerge(const StateMerge&) = delete;
+  StateMerge& operator=(const StateMerge&) = delete;
+
+  // Takes the state's parts as the next streams and closes it: a stream opens its file only
+  // to read a block. A state that cannot be read at any offset (compressed, standard input) is
+  // first copied to a temporary file, unlinked, one for all of them.
+  std::optional<InputError> add(StateReader reader);
+  std::optional<InputError> replay(StateSink& sink, const ProgressFn& progress = nullptr);
+  // For the fuzz target and the tests: a state in memory, which must outlive the merge.
+  std::optional<InputError> add_bytes(std::string_view bytes, StateHeader* header);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // The same state, decoded from bytes in memory: what the fuzz target and the tests feed.

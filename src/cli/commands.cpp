@@ -512,11 +512,9 @@ std::optional<StateReader> open_state(const std::string& path, const StateHeader
 
 // Hands the states to `use` in order, one open at a time (a merge of thousands of shards must
 // not run out of file descriptors), with progress over them all; "" once all were used, else
-// the error. `counts` tells the records and tasks so far.
+// the error.
 using UseState = std::function<std::optional<InputError>(StateReader&, const ProgressFn&)>;
-std::string each_state(const Options& o, StateReader first,
-                       const std::function<std::pair<uint64_t, uint64_t>()>& counts,
-                       const UseState& use) {
+std::string each_state(const Options& o, StateReader first, const UseState& use) {
   Progress progress(progress_mode(o.progress, o.quiet, isatty(STDERR_FILENO)), input_size(o.files));
   uint64_t done = 0;
   const StateHeader header = first.header();
@@ -526,10 +524,7 @@ std::string each_state(const Options& o, StateReader first,
     if (i > 0) reader = open_state(o.files[i], &header, o.files[0], error);
     if (!reader) return error;
     uint64_t before = done;
-    auto report_progress = [&](uint64_t bytes) {
-      auto [records, tasks] = counts();
-      progress.update(done = before + bytes, records, tasks);
-    };
+    auto report_progress = [&](uint64_t bytes) { progress.update(done = before + bytes, 0, 0); };
     if (auto e = use(*reader, report_progress)) return e->describe();
   }
   return {};
@@ -548,11 +543,10 @@ int emit_state(const Options& o, StateReader first) {
   StateFile out(o.emit_state);
   if (std::string e = out.open(); !e.empty()) return fail(e);
   write_state_header(out.get(), header);
-  auto none = [] { return std::pair<uint64_t, uint64_t>(0, 0); };
   auto copy = [&](StateReader& reader, const ProgressFn& progress) {
     return reader.copy_blocks(out.get(), progress);
   };
-  if (std::string e = each_state(o, std::move(first), none, copy); !e.empty()) return fail(e);
+  if (std::string e = each_state(o, std::move(first), copy); !e.empty()) return fail(e);
   if (std::string e = out.commit(std::ferror(out.get()) == 0 && std::fflush(out.get()) == 0);
       !e.empty())
     return fail(e);
@@ -573,14 +567,23 @@ int run_merge(const Options& given) {
   if (auto err = settle(o, s)) return fail(*err);
   if (!o.emit_state.empty()) return emit_state(given, std::move(*first));
   TaskStore& store = new_store(o, s);
-  auto counts = [&] {
-    return std::pair<uint64_t, uint64_t>(store.counts().records, store.tasks().size());
+  // Every state's parts, merged by time: each state is opened, checked and closed here, and
+  // read again a block at a time while merging.
+  StateMerge merge;
+  const StateHeader header = first->header();
+  std::optional<StateReader> reader = std::move(first);
+  for (size_t i = 0; i < given.files.size(); ++i) {
+    if (i > 0) reader = open_state(given.files[i], &header, given.files[0], error);
+    if (!reader) return fail(error);
+    if (auto e = merge.add(std::move(*reader))) return fail(e->describe());
+  }
+  Progress progress(progress_mode(o.progress, o.quiet, isatty(STDERR_FILENO)),
+                    input_size(given.files));
+  auto report_progress = [&](uint64_t bytes) {
+    progress.update(bytes, store.counts().records, store.tasks().size());
   };
-  auto replay = [&](StateReader& reader, const ProgressFn& progress) {
-    return reader.replay(store, progress);
-  };
-  if (std::string e = each_state(given, std::move(*first), counts, replay); !e.empty())
-    return fail(e);
+  if (auto e = merge.replay(store, report_progress)) return fail(e->describe());
+  progress.finish();
   o.files = store.files();
   return report(o, s, store);
 }

@@ -259,7 +259,7 @@ void describe(CLI::App& app, Options& o) {
   quiet_and_progress(*partial, o);
 
   auto* merge = app.add_subcommand(
-      "merge", "Report on partial states as analyze would on all their logs, in the order given");
+      "merge", "Report on partial states as analyze would on all their logs, read in time order");
   merge->add_option("files", o.files, "States written by coroner partial or merge --emit-state")
       ->required()
       ->type_name("STATE...");

@@ -1,8 +1,9 @@
 // The bytes of a partial state, shared by its writer and its reader (docs/STATE_FORMAT.md):
 //
-//   "coroner-state 1\n", then blocks: a u32 payload size and the payload's u32 CRC-32 (both
+//   "coroner-state 2\n", then blocks: a u32 payload size and the payload's u32 CRC-32 (both
 //   little-endian), then the payload. The first block is the header; the others hold entries,
-//   each a tag byte and its fields; the last block ends with the `end` entry and nothing follows.
+//   each a tag byte and its fields. Entries make parts; a part's last block ends with the `end`
+//   entry and has the top bit of its size set, so parts are found from the block sizes alone.
 //
 // Numbers are LEB128 varints (signed ones zigzagged), texts a varint size and the bytes. Nothing
 // depends on the machine's byte order or word size: the same logs give the same bytes anywhere.
@@ -27,6 +28,10 @@ enum class Tag : uint8_t { file = 1, format, record, bad_line, damage, end };
 // A block closes after the entry that takes it past this size: small enough to read a state
 // in bounded memory, large enough that the 8 bytes of a block's size and checksum do not count.
 inline constexpr size_t kBlockTarget = 1 << 20;
+// The top bit of a block's size word: this block is the last of its part (it ends with `end`).
+inline constexpr uint32_t kPartEnd = 0x80000000u;
+// The payload's size is the rest of the word.
+inline constexpr uint32_t kLargestBlock = kPartEnd - 1;
 // Texts a record names repeatedly (its task, stage, status, scope) are written once and then
 // referred to by their slot in a ring of the latest texts written: both sides fill the ring the
 // same way, so the reader finds each text where the writer left it.

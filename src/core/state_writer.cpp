@@ -1,5 +1,6 @@
 #include <zlib.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <functional>
 
@@ -12,10 +13,10 @@ using namespace state;
 
 namespace {
 
-// A payload behind its size and checksum.
-std::string framed_block(std::string_view payload) {
+// A payload behind its size (with kPartEnd set when it ends a part) and checksum.
+std::string framed_block(std::string_view payload, bool ends_part) {
   std::string out;
-  put_u32(out, uint32_t(payload.size()));
+  put_u32(out, uint32_t(payload.size()) | (ends_part ? kPartEnd : 0));
   put_u32(out,
           uint32_t(crc32(0, reinterpret_cast<const Bytef*>(payload.data()), uInt(payload.size()))));
   out.append(payload);
@@ -32,7 +33,7 @@ void write_state_header(std::FILE* out, const StateHeader& header) {
   put_varint(payload, header.reading_arguments.size());
   for (const std::string& word : header.reading_arguments) put_text(payload, word);
   put_varint(payload, header.parts);
-  bytes += framed_block(payload);
+  bytes += framed_block(payload, false);
   std::fwrite(bytes.data(), 1, bytes.size(), out);  // a failed write shows in ferror at the end
 }
 
@@ -77,7 +78,7 @@ class StateWriter::Encoder {
   void end(uint64_t bad_lines) {
     put_varint(entry(Tag::end), records_);
     put_varint(block_, bad_lines);
-    flush();
+    flush(true);
     if (std::fflush(out_) != 0) ok_ = false;
   }
 
@@ -153,8 +154,9 @@ class StateWriter::Encoder {
     if (ok_ && std::fwrite(bytes.data(), 1, bytes.size(), out_) != bytes.size()) ok_ = false;
   }
 
-  void flush() {
-    write(framed_block(block_));
+  void flush(bool ends_part = false) {
+    if (block_.size() > kLargestBlock) ok_ = false, errno = EFBIG;  // a record of 2 GiB
+    write(framed_block(block_, ends_part));
     block_.clear();
   }
 

@@ -5,10 +5,12 @@
 
 The property: for random logs and random splits of their records into shards (by line ranges,
 by time, by task, a task's records cut across shards), `coroner merge` of the shards' states
-gives byte for byte the report (text and json, and the exit status) that `coroner analyze` gives
-over the shards' files in the same order; merging in a tree (`merge --emit-state`) changes
-nothing; and for a split by line ranges the findings are those of the unsplit log. Then the
-errors a user meets: a log given as a state, a damaged or truncated state, another version,
+finds what `coroner analyze` finds in the whole, unsplit log (each finding's task, kind, subkind
+and reason, each task's outcome, the exit status): merge reads the shards' records by time. For
+a split by line ranges (shards that follow each other in time) merge gives byte for byte the
+report (text and json) that analyze gives over the shards' files in order; and merging in a
+tree (`merge --emit-state`) gives byte for byte what merging all the states at once gives. Then
+the errors a user meets: a log given as a state, a damaged or truncated state, another version,
 states read with different options; each is one line and exit status 2, never a report.
 """
 
@@ -154,7 +156,7 @@ def write(path, lines):
         f.write("".join(line + "\n" for line in lines))
 
 
-def check_one_split(tmp, rng, lines, how, round_no):
+def check_one_split(tmp, rng, lines, how, round_no, whole_log):
     shards = rng.randrange(2, 5)
     pieces = split(rng, lines, how, shards)
     files, states = [], []
@@ -176,11 +178,25 @@ def check_one_split(tmp, rng, lines, how, round_no):
         files += names
         states.append(state)
     label = "round %d, split by %s into %d" % (round_no, how, shards)
+    flat = {}
     for fmt in ("text", "json"):
-        whole = run("analyze", "-f", fmt, *files)
-        merged = run("merge", "-f", fmt, "-j", str(rng.choice([1, 2])), *states)
-        check(whole == merged, "%s, %s: merge differs from analyze\nanalyze: %r\nmerge: %r"
-              % (label, fmt, whole, merged))
+        flat[fmt] = run("merge", "-f", fmt, "-j", str(rng.choice([1, 2])), *states)
+        if how == "lines":
+            shards_read = run("analyze", "-f", fmt, *files)
+            check(shards_read == flat[fmt],
+                  "%s, %s: merge differs from analyze of the shards\nanalyze: %r\nmerge: %r"
+                  % (label, fmt, shards_read, flat[fmt]))
+    status, whole, _ = run("analyze", "-f", "json", whole_log)
+    merged_doc = json.loads(flat["json"][1])
+    whole_doc = json.loads(whole)
+    check(findings(whole_doc) == findings(merged_doc),
+          "%s: merge finds otherwise than analyze of the whole log\nanalyze: %s\nmerge: %s"
+          % (label, findings(whole_doc), findings(merged_doc)))
+    check(outcomes(whole_doc) == outcomes(merged_doc),
+          "%s: merge ends tasks otherwise than analyze of the whole log\nanalyze: %s\nmerge: %s"
+          % (label, outcomes(whole_doc), outcomes(merged_doc)))
+    check(status == flat["json"][0], "%s: merge exits %d, analyze of the whole %d"
+          % (label, flat["json"][0], status))
     # Merging in a tree: adjacent pairs, level by level (merged states of merged states), to one.
     level, depth = states, 0
     while len(level) > 1:
@@ -195,14 +211,26 @@ def check_one_split(tmp, rng, lines, how, round_no):
             merged_level.append(out)
         level, depth = merged_level, depth + 1
     treed = run("merge", "-f", "json", *level)
-    check(treed == run("analyze", "-f", "json", *files),
-          "%s: a merge in a tree differs from analyze" % label)
-    return files
+    check(treed == flat["json"], "%s: a merge in a tree differs from the flat merge" % label)
+
+
+def report_of(out):
+    """The json report, or None when there is none (no record to report on)."""
+    return json.loads(out) if out else None
 
 
 def findings(doc):
+    if doc is None:
+        return None
     return sorted((f["task"], f["kind"], f.get("subkind") or "", f["reason"])
                   for f in doc["findings"])
+
+
+def outcomes(doc):
+    if doc is None:
+        return None
+    return sorted((t["task"], json.dumps(t["scope"], sort_keys=True), t["outcome"])
+                  for t in doc["tasks"])
 
 
 def check_properties(rounds, seed):
@@ -210,16 +238,10 @@ def check_properties(rounds, seed):
     with tempfile.TemporaryDirectory() as tmp:
         for round_no in range(rounds):
             lines = random_log(rng)
+            whole_log = os.path.join(tmp, "r%d-whole.jsonl" % round_no)
+            write(whole_log, lines)
             for how in ("lines", "time", "task", "task-cut"):
-                files = check_one_split(tmp, rng, lines, how, round_no)
-                if how != "lines":
-                    continue
-                whole_log = os.path.join(tmp, "r%d-whole.jsonl" % round_no)
-                write(whole_log, lines)
-                _, whole, _ = run("analyze", "-f", "json", whole_log)
-                _, shards, _ = run("analyze", "-f", "json", *files)
-                check(findings(json.loads(whole)) == findings(json.loads(shards)),
-                      "round %d: the findings of a log cut by lines are not the whole's" % round_no)
+                check_one_split(tmp, rng, lines, how, round_no, whole_log)
     print("property: %d rounds x 4 splits" % rounds)
 
 
@@ -235,7 +257,7 @@ def fixtures(root):
 
 def check_fixtures(root, seed):
     rng = random.Random(seed)
-    checked = 0
+    checked = in_time = 0
     with tempfile.TemporaryDirectory() as tmp:
         for number, path in enumerate(fixtures(root)):
             with open(path, encoding="utf-8", errors="surrogateescape") as f:
@@ -252,13 +274,29 @@ def check_fixtures(root, seed):
                 states.append(name + ".state")
                 status, _, err = run("partial", name, "-o", states[-1])
                 check(status == 0, "partial of a piece of %s: %s" % (path, err))
+            # Pieces that follow each other in time: the report of analyze over them, to the byte.
+            spans = []
+            for name in files:
+                doc = report_of(run("analyze", "-f", "json", name)[1])
+                if doc and doc["input"]["start"]:
+                    spans.append((doc["input"]["start"], doc["input"]["end"]))
+            in_order = all(spans[i][1] <= spans[i + 1][0] for i in range(len(spans) - 1))
             for fmt in ("text", "json"):
-                whole = run("analyze", "-f", fmt, *files)
                 merged = run("merge", "-f", fmt, *states)
-                check(whole == merged, "%s cut in 3, %s: merge differs from analyze\n%r\n%r"
-                      % (path, fmt, whole, merged))
+                if in_order:
+                    whole = run("analyze", "-f", fmt, *files)
+                    check(whole == merged, "%s cut in 3, %s: merge differs from analyze\n%r\n%r"
+                          % (path, fmt, whole, merged))
+            # Any cut: what analyze finds in the whole log.
+            status, whole, _ = run("analyze", "-f", "json", path)
+            whole_doc, merged_doc = report_of(whole), report_of(merged[1])
+            check((findings(whole_doc), outcomes(whole_doc), status) ==
+                  (findings(merged_doc), outcomes(merged_doc), merged[0]),
+                  "%s cut in 3: merge finds otherwise than analyze of the whole\n%s\n%s"
+                  % (path, findings(whole_doc), findings(merged_doc)))
             checked += 1
-    print("fixtures: %d logs cut in 3" % checked)
+            in_time += in_order
+    print("fixtures: %d logs cut in 3 (%d in time order)" % (checked, in_time))
 
 
 # ---- what a user meets ---------------------------------------------------------------------
@@ -278,6 +316,15 @@ def rewrite_header(state, version):
     new = bytes([len(version)]) + version.encode() + payload[1 + old_len:]
     head = len(new).to_bytes(4, "little") + zlib.crc32(new).to_bytes(4, "little")
     return state[:magic_end] + head + new + state[magic_end + 8 + size:]
+
+
+def block_offsets(data):
+    """Where each block's size word is, after the magic line: the header's first."""
+    out, at = [], data.index(b"\n") + 1
+    while at + 8 <= len(data):
+        out.append(at)
+        at += 8 + (int.from_bytes(data[at:at + 4], "little") & 0x7FFFFFFF)
+    return out
 
 
 def check_errors(tmp, sample):
@@ -304,8 +351,8 @@ def check_errors(tmp, sample):
     flipped[len(good) // 2] ^= 0x10
     damaged("flipped", bytes(flipped), "checksum")
     damaged("trailing", good + b"\0", "bytes follow")
-    damaged("format2", good.replace(b"coroner-state 1\n", b"coroner-state 2\n", 1),
-            "state format 2")
+    damaged("format1", good.replace(b"coroner-state 2\n", b"coroner-state 1\n", 1),
+            "state format 1")
     damaged("oldversion", rewrite_header(good, "0.0.1"), "written by coroner 0.0.1")
     damaged("empty", b"", "not a coroner state")
     check(one_error_line(run("merge", sample), "not a coroner state"),
@@ -333,6 +380,34 @@ def check_errors(tmp, sample):
                              flipped_state), "checksum"),
           "merge --emit-state copied a damaged state")
     check(not os.path.exists(os.path.join(tmp, "x.state")), "a failed merge left a state behind")
+
+    # The top bit of a block's size marks the last block of a part: missing, or set on a block
+    # without the part's end (a part of several blocks: texts too long to be kept), refused.
+    big = os.path.join(tmp, "big.jsonl")
+    write(big, [json.dumps({"ts": 1 + i / 1000, "task": "t%d" % (i % 9), "stage": "s",
+                            "error": "E" * 300 + str(i)}) for i in range(5000)])
+    big_state = os.path.join(tmp, "big.state")
+    run("partial", big, "-o", big_state)
+    big_bytes = bytearray(open(big_state, "rb").read())
+    blocks = block_offsets(big_bytes)
+    check(len(blocks) >= 3, "a state of 1.5 MB is not several blocks")
+    check([big_bytes[at + 3] >> 7 for at in blocks] == [0] * (len(blocks) - 1) + [1],
+          "only the last block of a part is marked as its end")
+    unmarked = bytearray(big_bytes)
+    unmarked[blocks[-1] + 3] &= 0x7F
+    damaged("unmarked", bytes(unmarked), "not marked")
+    marked = bytearray(big_bytes)
+    marked[blocks[1] + 3] |= 0x80
+    damaged("marked-twice", bytes(marked), "damaged state")
+    two_big = os.path.join(tmp, "two-big.state")
+    run("merge", "--emit-state", two_big, big_state, state)
+    two_bytes = bytearray(open(two_big, "rb").read())
+    first_end = block_offsets(two_bytes)[len(blocks) - 1]
+    two_bytes[first_end + 3] &= 0x7F
+    damaged("first-part-unmarked", bytes(two_bytes), "damaged state")
+    # The mark moved to the block before: the parts still count right, the part ends early.
+    two_bytes[block_offsets(two_bytes)[len(blocks) - 2] + 3] |= 0x80
+    damaged("mark-moved", bytes(two_bytes), "damaged state")
 
     # States read with different options do not merge.
     since = os.path.join(tmp, "since.state")

@@ -19,14 +19,15 @@
 
 namespace {
 
-void put_block(std::string& out, std::string_view payload) {
-  coroner::state::put_u32(out, uint32_t(payload.size()));
+void put_block(std::string& out, std::string_view payload, bool ends_part) {
+  coroner::state::put_u32(out,
+                          uint32_t(payload.size()) | (ends_part ? coroner::state::kPartEnd : 0));
   coroner::state::put_u32(out, uint32_t(crc32(0, reinterpret_cast<const Bytef*>(payload.data()),
                                               uInt(payload.size()))));
   out.append(payload);
 }
 
-// A state whose one block of entries is `entries`.
+// A state whose one block of entries is `entries`, marked as its part's last.
 std::string framed(std::string_view entries) {
   std::string out(coroner::state::kMagic);
   out += std::to_string(coroner::kStateFormatVersion) + '\n';
@@ -34,8 +35,8 @@ std::string framed(std::string_view entries) {
   coroner::state::put_text(header, coroner::kVersion);
   coroner::state::put_varint(header, 0);  // no reading option
   coroner::state::put_varint(header, 1);  // one part
-  put_block(out, header);
-  put_block(out, entries);
+  put_block(out, header, false);
+  put_block(out, entries, true);
   return out;
 }
 

@@ -131,7 +131,7 @@ def state_seeds(coroner: str) -> None:
         at = state.index(b"\n") + 1
         header_size = int.from_bytes(state[at:at + 4], "little")
         at += 8 + header_size
-        size = int.from_bytes(state[at:at + 4], "little")
+        size = int.from_bytes(state[at:at + 4], "little") & 0x7FFFFFFF  # the part-end bit
         write("fuzz_state", b"\x00" + state[at + 8:at + 8 + size])
 
 

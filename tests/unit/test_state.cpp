@@ -212,3 +212,131 @@ TEST_CASE("coroner::StateReader: a damaged state is an error, never contents") {
                     "a bit flipped at byte " << at << " went unnoticed");
   }
 }
+
+namespace {
+
+// Where each block's size word is, after the magic line: the header's first.
+std::vector<size_t> block_offsets(const std::string& bytes) {
+  std::vector<size_t> out;
+  for (size_t at = bytes.find('\n') + 1; at + 8 <= bytes.size();) {
+    out.push_back(at);
+    uint32_t word = 0;
+    for (int i = 0; i < 4; ++i) word |= uint32_t(uint8_t(bytes[at + i])) << (8 * i);
+    at += 8 + (word & 0x7fffffffu);
+  }
+  return out;
+}
+
+// The state's blocks after its header: its parts, as `merge --emit-state` copies them.
+std::string parts_of(const std::string& bytes) {
+  return bytes.substr(block_offsets(bytes)[1]);
+}
+
+// A state of several parts, as `merge --emit-state` writes it.
+std::string merged(const std::vector<std::string>& states, size_t parts) {
+  MemoryFile file;
+  StateHeader header;
+  header.parts = parts;
+  write_state_header(file.get(), header);
+  std::string out = file.bytes();
+  for (const std::string& s : states) out += parts_of(s);
+  return out;
+}
+
+// A state of records at these times (a negative time: none), one file, a bad line before each
+// record whose time is 50.
+std::string timed_state(const std::string& file, const std::vector<int64_t>& times) {
+  MemoryFile out;
+  StateWriter writer(out.get(), StateHeader{}, false);
+  writer.add_file(file);
+  for (size_t i = 0; i < times.size(); ++i) {
+    if (times[i] == 50) writer.on_bad_line(BadLine{0, i + 1, "bad"});
+    RawRecord r;
+    r.has_time = times[i] >= 0;
+    r.time_ns = times[i] >= 0 ? times[i] : 0;
+    r.line = i + 1;
+    writer.on_record(r);
+  }
+  REQUIRE(writer.finish());
+  return out.bytes();
+}
+
+// What a merge handed over, as "file:line" for records and "bad file:line" for bad lines.
+class OrderSink : public StateSink {
+ public:
+  uint32_t add_file(std::string name) override {
+    names.push_back(name);
+    return uint32_t(names.size() - 1);
+  }
+  void add_damage(std::string) override {}
+  void on_record(const RawRecord& r) override {
+    calls.push_back(names[r.file] + ":" + std::to_string(r.line));
+  }
+  bool on_bad_line(const BadLine& bad) override {
+    calls.push_back("bad " + names[bad.file] + ":" + std::to_string(bad.line));
+    return true;
+  }
+  std::vector<std::string> names, calls;
+};
+
+}  // namespace
+
+TEST_CASE("coroner::StateWriter: only the last block of a part is marked as its end") {
+  std::string bytes = write_random_state(7, 60000).bytes;
+  std::vector<size_t> blocks = block_offsets(bytes);
+  REQUIRE(blocks.size() > 3);  // the header and several blocks of entries
+  for (size_t i = 0; i < blocks.size(); ++i)
+    CHECK((uint8_t(bytes[blocks[i] + 3]) >> 7) == (i + 1 == blocks.size() ? 1 : 0));
+
+  // The mark missing from the last block, or set on one without the part's end: damage.
+  std::string missing = bytes;
+  missing[blocks.back() + 3] = char(uint8_t(missing[blocks.back() + 3]) & 0x7f);
+  RecordingSink sink;
+  CHECK(replay_state_bytes(missing, sink).has_value());
+  for (size_t i : {size_t(0), size_t(1), blocks.size() - 2}) {
+    std::string extra = bytes;
+    extra[blocks[i] + 3] = char(uint8_t(extra[blocks[i] + 3]) | 0x80);
+    RecordingSink other;
+    CHECK_MESSAGE(replay_state_bytes(extra, other).has_value(), "block " << i << " marked");
+  }
+}
+
+TEST_CASE("coroner::StateMerge: parts merged by time, ties in part order, each part in order") {
+  // Part a: times 10, none, 30, 50 (a bad line before it); part b: none, 10, 20, 30, 60.
+  std::string a = timed_state("a", {10, -1, 30, 50});
+  // Part n: no time at all.
+  std::string b = timed_state("b", {-1, 10, 20, 30, 60});
+  std::string n = timed_state("n", {-1, -1});
+  OrderSink sink;
+  auto error = replay_state_bytes(merged({a, b, n}, 3), sink);
+  REQUIRE_MESSAGE(!error, error->describe());
+  CHECK(sink.names == std::vector<std::string>{"a", "b", "n"});
+  // A record without a time follows the one before it in its part, or goes just before the
+  // first time after it (its part's, else the next parts': a part of none after the others
+  // goes last); equal times go in part order; a bad line goes just before the record after it.
+  CHECK(sink.calls == std::vector<std::string>{"a:1", "a:2", "b:1", "b:2", "b:3", "a:3", "b:4",
+                                               "bad a:4", "a:4", "b:5", "n:1", "n:2"});
+  OrderSink between;
+  REQUIRE(!replay_state_bytes(merged({a, n, b}, 3), between));
+  CHECK(between.calls == std::vector<std::string>{"a:1", "a:2", "n:1", "n:2", "b:1", "b:2", "b:3",
+                                                  "a:3", "b:4", "bad a:4", "a:4", "b:5"});
+
+  // Parts that follow each other in time come out one after the other, whatever their count.
+  std::string c = timed_state("c", {70, 80});
+  OrderSink flat, tree;
+  REQUIRE(!replay_state_bytes(merged({a, c}, 2), flat));
+  REQUIRE(!replay_state_bytes(merged({merged({a}, 1), c}, 2), tree));
+  CHECK(flat.calls ==
+        std::vector<std::string>{"a:1", "a:2", "a:3", "bad a:4", "a:4", "c:1", "c:2"});
+  CHECK(tree.calls == flat.calls);
+}
+
+TEST_CASE("coroner::StateMerge: a merged state cut where a part ends, or with one too many") {
+  std::string a = timed_state("a", {1, 2}), b = timed_state("b", {3});
+  OrderSink sink;
+  CHECK(!replay_state_bytes(merged({a, b}, 2), sink));
+  OrderSink short_one, long_one;
+  CHECK(replay_state_bytes(merged({a}, 2), short_one).has_value());
+  CHECK(replay_state_bytes(merged({a, b}, 1), long_one).has_value());
+  CHECK(long_one.calls.empty());  // found before any record: the parts are counted first
+}
