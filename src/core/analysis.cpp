@@ -511,12 +511,12 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
     f.detail = fmt::format("entered at {}{}; {}{}", at(index, t.stage_since),
                            stop.empty() ? "" : ", silent until " + stop, why, detail);
   } else if (asleep) {
-    Finding& f = add(FindingKind::in_flight, index,
-                     fmt::format("asleep in stage {} when {}, {} of its {} sleep left",
-                                 stage_name(t.stage), stop_name(index, facts),
-                                 format_duration(pending->sleep_left_ns),
-                                 format_duration(pending->sleep_ns)),
-                     last.time, t.stage);
+    Finding& f =
+        add(FindingKind::in_flight, index,
+            fmt::format("asleep in stage {} when {}, {} of its {} sleep left", stage_name(t.stage),
+                        stop_name(index, facts), format_duration(pending->sleep_left_ns),
+                        format_duration(pending->sleep_ns)),
+            last.time, t.stage);
     f.detail = fmt::format("entered at {}; silent {}, {} of it asleep{}", at(index, t.stage_since),
                            format_duration(silent), format_duration(slept), detail);
   } else {

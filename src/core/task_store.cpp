@@ -589,7 +589,6 @@ void TaskStore::on_input_format(uint32_t file, const InputFormat& format) {
   formats_[file] = format;
 }
 
-
 std::string TaskStore::task_title(uint32_t task) const {
   auto own = titles_.find(task);
   if (own == titles_.end()) return {};

@@ -511,8 +511,9 @@ TEST_CASE("coroner::analysis anomaly") {
     CHECK(run->findings("tardy").empty());
     CHECK(run->outcome("tardy") == Outcome::ok);
     // Every record kept (a --stage-deadline keeps them, as timeline does): the same verdict.
-    auto kept = analyse("unit/logs/anomalies.jsonl",
-                        [](Run& r) { r.options.stage_deadlines.push_back({"(none)", kSecond}); });
+    auto kept = analyse("unit/logs/anomalies.jsonl", [](Run& r) {
+      r.options.stage_deadlines.push_back({"(none)", kSecond});
+    });
     CHECK(kept->findings("tardy").empty());
   }
 
