@@ -25,7 +25,7 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
      "awaits": ["Task-3", "Task-4", "Task-5"], ...}
     {"ts": ..., "task": "Task-3", "status": "failed", "level": "error", "error_type": "ValueError",
      "error": "ValueError: boom", "traceback": "Traceback (most recent call last): ..."}
-    {"ts": ..., "task": "Task-3", "status": "done" | "cancelled", ...}
+    {"ts": ..., "task": "Task-3", "status": "done" | "cancelled", ...}   ("timed_out": wait_for's inner task, <3.12)
     {"ts": ..., "task": "Task-7", "coroner": "pending", "suspended_at": "app.py:42 in fetch",
      "waiting_for": "asyncio.Event created at app.py:33", ...}                    (at exit)
     {"ts": ..., "coroner": "exit", "reason": "main returned" | "SIGTERM" | "SIGINT" |
@@ -529,6 +529,7 @@ def _on_done(task):
 
 
 _add_done_callback = _Task0.add_done_callback  # the C method: not our override
+_remove_done_callback = _Task0.remove_done_callback
 
 
 def _watch(task):
@@ -718,8 +719,14 @@ def _make_patches():
         if me is None:
             return await o_wait_for(fut, *args, **kwargs)
         timeout = args[0] if args else kwargs.get("timeout")
+        inner = None
         if _PY < (3, 12) and timeout is not None and not _isfuture(fut) and "loop" not in kwargs:
             fut = o_ensure(fut)  # what wait_for itself does first here: the task gets a name now
+            # Its cancellation may be the timeout's: wait_for awaits it before it returns, so its
+            # end is written below, when that is known (_wait_for_timed_out), not by _on_done.
+            if timeout > 0 and _remove_done_callback(fut, _on_done):
+                inner = fut
+                _add_done_callback(fut, _on_done_unless_cancelled)
         marked = False
         if _isfuture(fut) and not fut.done() and (timeout is None or timeout > 0):
             _wait_record(me, "wait_for", _tasks_in((fut,)))
@@ -727,9 +734,21 @@ def _make_patches():
             marked = True
         try:
             return await o_wait_for(fut, *args, **kwargs)
+        except asyncio.TimeoutError as e:
+            if inner is not None and inner.cancelled():
+                _wait_for_timed_out(inner, e)
+                inner = None
+            raise
         finally:
             if marked and _skip.get(me) is fut:
                 del _skip[me]
+            if inner is not None:  # not timed out: its end as _on_done writes it
+                if inner.done():
+                    if inner.cancelled():
+                        _on_done(inner)
+                else:
+                    _remove_done_callback(inner, _on_done_unless_cancelled)
+                    _add_done_callback(inner, _on_done)
     p["wait_for"] = wait_for
 
     def as_completed(fs, *args, **kwargs):
@@ -875,6 +894,35 @@ def _taskgroup_patches(tg):
         return await o_aexit(self, et, exc, tb)
 
     return create_task, __aexit__
+
+
+def _on_done_unless_cancelled(task):
+    if not task.cancelled():
+        _on_done(task)
+
+
+def _wait_for_timed_out(inner, e):
+    """wait_for() before 3.12 runs the coroutine as an inner task, cancels it when the timeout
+    expires and raises TimeoutError in the caller. Write what 3.12+ (the coroutine in the caller,
+    under asyncio.timeout()) tells: the interrupted ``with stage()`` block timed out, in the inner
+    task, which ended timed out (not cancelled after a silence), and in the caller, to which the
+    TimeoutError went."""
+    name = None
+    c = e.__cause__ or e.__context__
+    for _ in range(3):  # the CancelledError the stage marked: the cause, or its context (3.9, 3.10)
+        if c is None:
+            break
+        name = getattr(c, "_coroner_stage", None)
+        if name is not None:
+            break
+        c = c.__context__
+    if name is None:  # no stage interrupted: nothing timed out that 3.12+ would tell either
+        _on_done(inner)
+        return
+    rest = ', "stage": %s, "level": "error"%s' % (_s(str(name)), _error_fields(e))
+    _task_record(inner.get_name(), rest, True)
+    _task_record(inner.get_name(), ', "status": "timed_out"')
+    _write_current(rest, True)
 
 
 def _timeout_patch(timeout_cls):

@@ -512,7 +512,7 @@ def _may_leave_garbage(log):
             status, name = record.get("status"), record.get("task")
             if status in ("created", "started"):
                 open_tasks.add(name)
-            elif status in ("done", "cancelled"):
+            elif status in ("done", "cancelled", "timed_out"):  # timed_out: wait_for's inner task
                 open_tasks.discard(name)
             elif status == "failed":
                 failed = True

@@ -289,6 +289,52 @@ class Waits(unittest.TestCase):
         self.assertEqual([r["status"] for r in recs if r.get("task") == "victim" and "status" in r][-1],
                          "cancelled")
 
+    def test_stage_in_a_wait_for_that_times_out(self):
+        # Before 3.12 wait_for runs the coroutine as an inner task and cancels it on the timeout;
+        # the records must tell what 3.12+ (the coroutine run in the caller) tells: the stage
+        # timed out in the caller, which got the TimeoutError; the inner task timed out too, in
+        # that stage, and ended timed out, not cancelled after a silence.
+        recs, _, _ = run("""
+            async def fetch(what, t):
+                if what is None:
+                    return await asyncio.sleep(t)
+                with stage(what):
+                    await asyncio.sleep(t)
+            async def main():
+                install()
+                try:
+                    await asyncio.wait_for(fetch("slow fetch", 1), 0.01)
+                except asyncio.TimeoutError:
+                    pass
+                await asyncio.wait_for(fetch("quick fetch", 0.001), 1)  # in time: no error
+                try:
+                    await asyncio.wait_for(fetch(None, 1), 0.01)  # no stage cut off: as before
+                except asyncio.TimeoutError:
+                    pass
+                async def victim():
+                    await asyncio.wait_for(fetch("victim fetch", 1), 5)
+                v = asyncio.create_task(victim(), name="victim")
+                await asyncio.sleep(0.01)
+                v.cancel()  # a real cancellation: no error, the inner task cancelled
+                await asyncio.gather(v, return_exceptions=True)
+            asyncio.run(main())
+        """)
+        errs = [(r["task"], r["stage"], r["error_type"]) for r in recs if r.get("level") == "error"]
+        ends = {r["task"]: r["status"] for r in recs if r.get("status") not in (None, "created", "started")}
+        ran = {r["stage"]: r["task"] for r in recs if "stage" in r and "level" not in r}
+        if sys.version_info >= (3, 12):
+            self.assertEqual(ran, {"slow fetch": "Task-1", "quick fetch": "Task-1", "victim fetch": "victim"})
+            self.assertEqual(errs, [("Task-1", "slow fetch", "TimeoutError")])
+            self.assertNotIn("timed_out", ends.values())
+            return
+        self.assertNotIn("Task-1", ran.values())
+        self.assertEqual(errs, [(ran["slow fetch"], "slow fetch", "TimeoutError"),
+                                ("Task-1", "slow fetch", "TimeoutError")])
+        self.assertEqual((ends[ran["slow fetch"]], ends[ran["quick fetch"]], ends[ran["victim fetch"]]),
+                         ("timed_out", "done", "cancelled"))
+        self.assertEqual(list(ends.values()).count("timed_out"), 1, ends)  # the bare one: cancelled
+        self.assertEqual(list(ends.values()).count("cancelled"), 3, ends)  # bare, victim's inner, victim
+
 
 class SameAsPlain(unittest.TestCase):
     BODY = """
