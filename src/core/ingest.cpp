@@ -12,6 +12,7 @@
 #include <thread>
 #include <utility>
 
+#include "ingest_input.hpp"
 #include "reader.hpp"
 #include "record_batch.hpp"
 #include "state_format.hpp"
@@ -24,29 +25,26 @@ std::string InputError::describe() const {
   return fmt::format("{}: {}", where, message);
 }
 
-namespace {
-
 std::string damage_note(const std::string& path, const std::string& damage) {
   return fmt::format("{}: {}", display_name(path), damage);
 }
 
+namespace {
 // Enough of a file's start to tell its dialect from a few dozen records.
 constexpr size_t kFormatHead = 64 << 10;
+}  // namespace
 
-// A partial state given where logs are read: said plainly, not read as lines of bad JSON.
 bool is_state(LineChunker& chunker) {
   return chunker.head(state::kMagic.size()) == state::kMagic;
 }
 
-constexpr std::string_view kStateNotLog =
-    "a coroner state, not a log: 'coroner merge' reports on states";
-
-// Tells the input's format from its first bytes, and makes the chunker cut where it must.
 InputFormat read_format(LineChunker& chunker, Dialect dialect) {
   InputFormat format = detect_format(chunker.head(kFormatHead), dialect);
   chunker.set_multiline_values(format.multiline);
   return format;
 }
+
+namespace {
 
 IngestResult ingest_serial(const std::vector<std::string>& paths, const RoleConfig& roles,
                            RecordSink& sink, uint32_t first_file_index, const ProgressFn& progress,
@@ -335,6 +333,8 @@ class Pipeline {
 IngestResult ingest(const std::vector<std::string>& paths, const RoleConfig& roles,
                     RecordSink& sink, uint32_t first_file_index, const ProgressFn& progress,
                     unsigned threads, Dialect dialect) {
+  if (paths.size() > 1)
+    return ingest_by_time(paths, roles, sink, first_file_index, progress, dialect);
   if (threads <= 1) return ingest_serial(paths, roles, sink, first_file_index, progress, dialect);
   return Pipeline(paths, roles, first_file_index, threads - 1, dialect).run(sink, progress);
 }

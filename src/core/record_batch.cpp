@@ -122,17 +122,14 @@ bool RecordBatch::on_bad_line(const BadLine& bad) {
   return true;  // the sink that replays decides whether to stop
 }
 
-bool RecordBatch::replay(RecordSink& sink) const {
-  RawRecord& r = replayed_;
-  size_t next_bad_line = 0;
-  const char* p = stream_.data();
-  const char* end = p + stream_.size();
-  while (p < end) {
-    const Header present = take<Header>(p);
-    if (present & kBadLine) {
-      if (!sink.on_bad_line(bad_lines_[next_bad_line++])) return false;
-      continue;
-    }
+bool RecordBatch::next(Cursor& at, Entry& entry) const {
+  if (at.offset >= stream_.size()) return false;
+  const char* p = stream_.data() + at.offset;
+  const Header present = take<Header>(p);
+  if (present & kBadLine) {
+    entry = Entry{nullptr, &bad_lines_[at.next_bad_line++]};
+  } else {
+    RawRecord& r = replayed_;
     size_t index = 0;
     for_each_field([&](const auto& field) __attribute__((always_inline)) {
       auto& member = r.*field.member;
@@ -142,7 +139,20 @@ bool RecordBatch::replay(RecordSink& sink) const {
       else
         reset_to_fresh(member, fresh);
     });
-    sink.on_record(r);
+    entry = Entry{&r, nullptr};
+  }
+  at.offset = size_t(p - stream_.data());
+  return true;
+}
+
+bool RecordBatch::replay(RecordSink& sink) const {
+  Cursor at;
+  Entry entry;
+  while (next(at, entry)) {
+    if (entry.record)
+      sink.on_record(*entry.record);
+    else if (!sink.on_bad_line(*entry.bad_line))
+      return false;
   }
   return true;
 }

@@ -29,6 +29,19 @@ class RecordBatch : public RecordSink {
   bool replay(RecordSink& sink) const;
   void clear();
 
+  // The entries one at a time, for a reader that interleaves several batches (files merged by
+  // time): a position in the batch, and what is there.
+  struct Cursor {
+    size_t offset = 0;  // into the stream
+    size_t next_bad_line = 0;
+  };
+  struct Entry {
+    const RawRecord* record = nullptr;  // valid until the next call
+    const BadLine* bad_line = nullptr;
+  };
+  // The entry at `at`, which then moves past it; false at the batch's end.
+  bool next(Cursor& at, Entry& entry) const;
+
  private:
   struct Span {
     uint32_t offset = 0, size = 0;  // the offset counts first through the input, then the arena

@@ -16,6 +16,7 @@
 
 #include "../common/describing_sink.hpp"
 #include "../common/string_source.hpp"
+#include "../common/temp_file.hpp"
 #include "coroner/analysis.hpp"
 #include "coroner/dialect.hpp"
 #include "coroner/ingest.hpp"
@@ -42,6 +43,7 @@ using coroner::InputFormat;
 using coroner::RawRecord;
 using coroner::Role;
 using coroner::RoleConfig;
+using coroner_test::TempFile;
 
 const std::string kFixtures = std::string(CORONER_TESTS_DIR) + "/fixtures/";
 
@@ -58,26 +60,6 @@ std::string head_of(const std::string& path, size_t size = 64 << 10) {
   std::string text = slurp(kFixtures + path);
   return text.substr(0, std::min(size, text.size()));
 }
-
-// A file in /tmp that goes away with the test.
-class TempFile {
- public:
-  explicit TempFile(const std::string& contents) {
-    char name[] = "/tmp/coroner-dialect-XXXXXX";
-    int fd = mkstemp(name);
-    REQUIRE(fd >= 0);
-    ::close(fd);
-    path_ = name;
-    std::ofstream(path_, std::ios::binary) << contents;
-  }
-  ~TempFile() { std::remove(path_.c_str()); }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // A record with its views copied.
 struct Rec {

@@ -1,0 +1,30 @@
+// What every way of reading logs does with an input it opens: refuse a state, tell its dialect,
+// name its damage. ingest.cpp reads the inputs one after another, ingest_by_time.cpp merges them.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "coroner/dialect.hpp"
+#include "coroner/ingest.hpp"
+#include "reader.hpp"
+
+namespace coroner {
+
+// "FILE: gzip stream is truncated".
+std::string damage_note(const std::string& path, const std::string& damage);
+
+// A partial state given where logs are read: said plainly, not read as lines of bad JSON.
+bool is_state(LineChunker& chunker);
+inline constexpr std::string_view kStateNotLog =
+    "a coroner state, not a log: 'coroner merge' reports on states";
+
+// Tells the input's format from its first bytes, and makes the chunker cut where it must.
+InputFormat read_format(LineChunker& chunker, Dialect dialect);
+
+// Several files as one log: their records handed to `sink` merged by time (ingest.hpp).
+IngestResult ingest_by_time(const std::vector<std::string>& paths, const RoleConfig& roles,
+                            RecordSink& sink, uint32_t first_file_index, const ProgressFn& progress,
+                            Dialect dialect);
+
+}  // namespace coroner
