@@ -8,9 +8,9 @@ shard's state apart), until at most --fan-in states are left (default 2: the who
 reads them here, with the report options. A level of the tree copies the states' blocks, each
 checked against its checksum, without decoding a record (0.05 CPU seconds per million tasks,
 measured): what it costs is moving the bytes. The report, and the exit status, are those of
-one `coroner merge` of the shards' states (their records read in time order: for shards that
-follow each other in time, the report of `coroner analyze` over the same files in the same
-order); 0 clean, 1 findings of a --fail-on kind, 2 usage or input error: a worker's coroner
+one `coroner merge` of the shards' states (their records read in time order), which are those
+of one `coroner analyze` over the same files (which reads several files in time order too);
+0 clean, 1 findings of a --fail-on kind, 2 usage or input error: a worker's coroner
 error is printed as its one line.
 
 On this machine (a LocalCluster of worker processes, started and stopped by the script):

@@ -76,7 +76,9 @@ void quiet_and_progress(CLI::App& cmd, Options& o) {
 // `window`: the options that choose which records count (--since, --until, --max-stages), which
 // schema, describing the log as it is written, does not take.
 void input_options(CLI::App& cmd, Options& o, bool window = true) {
-  cmd.add_option("files", o.files, "NDJSON logs (.gz and .zst too); '-' or none: standard input")
+  cmd.add_option("files", o.files,
+                 "NDJSON logs (.gz and .zst too), read as one log in time order; '-' or none: "
+                 "standard input")
       ->type_name("FILE...");
   cmd.add_flag("--strict", o.strict, "Stop at the first line that is not a JSON object (exit 2)")
       ->group("Input");

@@ -334,7 +334,7 @@ IngestResult ingest(const std::vector<std::string>& paths, const RoleConfig& rol
                     RecordSink& sink, uint32_t first_file_index, const ProgressFn& progress,
                     unsigned threads, Dialect dialect) {
   if (paths.size() > 1)
-    return ingest_by_time(paths, roles, sink, first_file_index, progress, dialect);
+    return ingest_by_time(paths, roles, sink, first_file_index, progress, threads, dialect);
   if (threads <= 1) return ingest_serial(paths, roles, sink, first_file_index, progress, dialect);
   return Pipeline(paths, roles, first_file_index, threads - 1, dialect).run(sink, progress);
 }

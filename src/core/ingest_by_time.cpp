@@ -9,14 +9,23 @@
 // wait in their stream and go just before its next record (or at its end). Every file is opened,
 // and its format told to the sink, before the first record: the same order a merge of the
 // files' states gives, so `analyze` of the files and `merge` of their states agree.
+//
+// With threads, the other threads read and parse chunks ahead for the stream that will run dry
+// first (the one whose chunks read reach the earliest time); the merge itself, on the calling
+// thread, parses a chunk only when none is ready. The order records are handed on in depends on
+// the files alone: the report is the same for every number of threads.
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <queue>
+#include <thread>
 #include <utility>
 
 #include "ingest_input.hpp"
@@ -27,8 +36,8 @@ namespace coroner {
 
 namespace {
 
-// The bytes every stream holds at once (its chunker's buffer and the chunks parsed ahead):
-// split between the streams, within these bounds. A line longer than a chunk grows it.
+// The bytes every stream holds at once (its chunker's buffer and a chunk in hand): split
+// between the streams, within these bounds. A line longer than a chunk grows it.
 constexpr size_t kBytesForAllStreams = 64 << 20;
 constexpr size_t kMinChunk = 64 << 10, kMaxChunk = 1 << 20;
 // A stream that opens with records without a time is read ahead this far for its first time;
@@ -43,17 +52,13 @@ struct ParsedChunk {
   RecordBatch::Cursor at;
 };
 
-// One file, read a record at a time; chunks are parsed as the stream reaches them.
+// One file, read a record at a time, from chunks parsed by whichever thread got to them. The
+// members marked "shared" are TimeMerge::mutex_'s; the others are the merging thread's, or (the
+// chunker) the one thread that has marked the stream busy.
 class FileStream {
  public:
-  // `bytes_read` counts the bytes every stream has read.
-  FileStream(std::string path, uint32_t file, const RoleConfig& roles, size_t chunk_size,
-             uint64_t& bytes_read)
-      : path_(std::move(path)),
-        file_(file),
-        parser_(roles),
-        chunk_size_(chunk_size),
-        bytes_read_(bytes_read) {}
+  FileStream(std::string path, uint32_t file, size_t chunk_size)
+      : path_(std::move(path)), file_(file), chunk_size_(chunk_size) {}
 
   // Opens the file and tells the sink its format.
   std::optional<InputError> open(Dialect dialect, RecordSink& sink) {
@@ -66,31 +71,41 @@ class FileStream {
     return std::nullopt;
   }
 
-  // The time of the stream's first record that has one, read ahead without consuming anything.
-  std::optional<int64_t> first_time() {
-    for (size_t i = 0; i < kMaxScoutChunks; ++i) {
-      if (i == chunks_.size() && !parse_next()) return std::nullopt;
+  // Reads and parses the file's next chunk into `parsed` (whose storage it reuses); false at
+  // the file's end, with error() set if reading failed. By the thread that marked it busy.
+  bool read_chunk(RecordParser& parser, ParsedChunk& parsed) {
+    if (!chunker_) return false;
+    parsed.batch.clear();
+    parsed.at = {};
+    if (!chunker_->next_into(parsed.bytes, parsed.chunk)) {
+      if (!input_.source->error().empty())
+        error_ = InputError{path_, chunker_->lines_read() + 1, input_.source->error()};
+      chunker_.reset();  // frees its buffer; the source stays for its damage()
+      return false;
+    }
+    parsed.batch.set_input(parsed.chunk.data, parsed.chunk.size);
+    parser.parse_chunk(parsed.chunk, file_, parsed.batch, format_);
+    return true;
+  }
+
+  // The time of the first record in the chunks read that has one. Before other threads start.
+  std::optional<int64_t> first_time_read() const {
+    for (const ParsedChunk& parsed : ready) {
       RecordBatch::Cursor at;
       RecordBatch::Entry entry;
-      while (chunks_[i].batch.next(at, entry))
+      while (parsed.batch.next(at, entry))
         if (entry.record && entry.record->has_time) return entry.record->time_ns;
     }
     return std::nullopt;
   }
 
-  enum class Step { record, end, error };
-  // Moves to the stream's next record (then record() is it until the next call), gathering the
-  // bad lines before it in `waiting`; or to its end, or to a read error (error() says what).
+  enum class Step { record, end, need_chunk };
+  // Moves to the stream's next record in the chunk in hand (then record() is it until the next
+  // call), gathering the bad lines before it in `waiting`; need_chunk when the chunk is used up.
   Step next() {
-    while (true) {
-      if (chunks_.empty() && !parse_next()) return error_ ? Step::error : Step::end;
-      ParsedChunk& front = chunks_.front();
-      RecordBatch::Entry entry;
-      if (!front.batch.next(front.at, entry)) {
-        spare_ = std::move(front.bytes);
-        chunks_.pop_front();
-        continue;
-      }
+    if (!in_hand) return Step::need_chunk;
+    RecordBatch::Entry entry;
+    while (in_hand->batch.next(in_hand->at, entry)) {
       if (entry.bad_line) {
         waiting.push_back(*entry.bad_line);
         continue;
@@ -98,6 +113,7 @@ class FileStream {
       record_ = entry.record;
       return Step::record;
     }
+    return Step::need_chunk;
   }
 
   const RawRecord& record() const { return *record_; }
@@ -105,41 +121,28 @@ class FileStream {
   const std::string& path() const { return path_; }
   // A damaged tail read up to (a truncated gzip): "" when none.
   std::string damage() const { return input_.source ? input_.source->damage() : std::string(); }
-  std::vector<BadLine> waiting;  // bad lines met since the stream's last record
-  int64_t time = 0;              // its key (see the file's comment)
-  bool ended = false;            // its next step is its end
+
+  // Shared.
+  std::deque<ParsedChunk> ready;                          // read ahead, in order
+  bool busy = false;                                      // a thread is reading its next chunk
+  bool exhausted = false;                                 // every chunk has been read
+  int64_t reached = std::numeric_limits<int64_t>::min();  // the latest time of its chunks read
+
+  // The merging thread's.
+  std::optional<ParsedChunk> in_hand;  // the chunk its records come from now
+  std::vector<BadLine> waiting;        // bad lines met since the stream's last record
+  int64_t time = 0;                    // its key (see the file's comment)
+  bool ended = false;                  // its next step is its end
 
  private:
-  // Reads and parses the file's next chunk; false at its end (error_ set on a read error).
-  bool parse_next() {
-    if (!chunker_) return false;
-    ParsedChunk parsed;
-    parsed.bytes = std::move(spare_);
-    if (!chunker_->next_into(parsed.bytes, parsed.chunk)) {
-      if (!input_.source->error().empty())
-        error_ = InputError{path_, chunker_->lines_read() + 1, input_.source->error()};
-      chunker_.reset();  // its buffer is freed now; the source stays for its damage()
-      return false;
-    }
-    bytes_read_ += parsed.chunk.size;
-    parsed.batch.set_input(parsed.chunk.data, parsed.chunk.size);
-    parser_.parse_chunk(parsed.chunk, file_, parsed.batch, format_);
-    chunks_.push_back(std::move(parsed));
-    return true;
-  }
-
   std::string path_;
   uint32_t file_;
-  RecordParser parser_;
   size_t chunk_size_;
   OpenedInput input_;
   std::unique_ptr<LineChunker> chunker_;
   InputFormat format_;
-  std::deque<ParsedChunk> chunks_;  // parsed, not yet all handed on (more while scouting)
-  std::vector<char> spare_;         // a handed-on chunk's storage, for the next one
   const RawRecord* record_ = nullptr;
   std::optional<InputError> error_;
-  uint64_t& bytes_read_;
 };
 
 // Every file is open at once: allow as many as the system lets this process have.
@@ -152,11 +155,14 @@ void allow_open_files(size_t files) {
 
 class TimeMerge {
  public:
-  TimeMerge(const std::vector<std::string>& paths, const RoleConfig& roles, uint32_t first_file) {
+  TimeMerge(const std::vector<std::string>& paths, const RoleConfig& roles, uint32_t first_file,
+            unsigned helpers)
+      : roles_(roles), parser_(roles), helpers_(helpers), most_ahead_(2 * helpers + 2) {
     size_t chunk_size = std::clamp(kBytesForAllStreams / (2 * paths.size()), kMinChunk, kMaxChunk);
     for (size_t i = 0; i < paths.size(); ++i)
-      streams_.emplace_back(paths[i], first_file + uint32_t(i), roles, chunk_size, bytes_read_);
+      streams_.emplace_back(paths[i], first_file + uint32_t(i), chunk_size);
   }
+  ~TimeMerge() { stop_helpers(); }
 
   IngestResult run(RecordSink& sink, const ProgressFn& progress, Dialect dialect) {
     allow_open_files(streams_.size());
@@ -165,7 +171,8 @@ class TimeMerge {
     // Scouted from the last stream back: one without any time takes the next one's first.
     int64_t next_first = std::numeric_limits<int64_t>::max();
     for (auto s = streams_.rbegin(); s != streams_.rend(); ++s)
-      next_first = s->time = s->first_time().value_or(next_first);
+      next_first = s->time = scout(*s).value_or(next_first);
+    start_helpers();
     for (FileStream& s : streams_)
       if (!advance(s)) return failed(*s.error());
     using Key = std::pair<int64_t, size_t>;  // (time, stream); a stream's position is implicit
@@ -180,7 +187,7 @@ class TimeMerge {
       while (true) {
         if (!deliver(sink, s)) {
           result_.stopped_by_sink = true;
-          return std::move(result_);
+          return finish();
         }
         if (s.ended) break;
         if (!advance(s)) return failed(*s.error());
@@ -191,24 +198,86 @@ class TimeMerge {
         }
       }
     }
-    result_.bytes = bytes_read_;
     // Damage in the files' order, as reading them one after another tells it.
     for (const FileStream& s : streams_)
       if (std::string damage = s.damage(); !damage.empty())
         result_.damage.push_back(damage_note(s.path(), damage));
-    return std::move(result_);
+    return finish();
   }
 
  private:
+  // The stream's first time, reading chunks ahead until one has it. Before the helpers start.
+  std::optional<int64_t> scout(FileStream& s) {
+    for (size_t i = 0; i < kMaxScoutChunks; ++i) {
+      if (auto time = s.first_time_read()) return time;
+      ParsedChunk parsed;
+      if (!s.read_chunk(parser_, parsed)) {
+        s.exhausted = true;
+        break;
+      }
+      took_chunk(s, std::move(parsed));
+    }
+    return s.first_time_read();
+  }
+
+  // A chunk read for `s`, kept until the merge reaches it. Under the lock once helpers run.
+  void took_chunk(FileStream& s, ParsedChunk parsed) {
+    bytes_read_ += parsed.chunk.size;
+    s.reached = std::max(s.reached, parsed.batch.latest_time());
+    s.ready.push_back(std::move(parsed));
+  }
+
   // The stream's next record or its end; false on a read error.
-  static bool advance(FileStream& s) {
-    FileStream::Step step = s.next();
-    if (step == FileStream::Step::error) return false;
-    if (step == FileStream::Step::end)
-      s.ended = true;
-    else if (s.record().has_time)
-      s.time = s.record().time_ns;
-    return true;
+  bool advance(FileStream& s) {
+    while (true) {
+      FileStream::Step step = s.next();
+      if (step == FileStream::Step::record) {
+        if (s.record().has_time) s.time = s.record().time_ns;
+        return true;
+      }
+      if (!take_chunk(s)) {
+        if (s.error()) return false;
+        s.ended = true;
+        return true;
+      }
+    }
+  }
+
+  // Puts the stream's next chunk in hand: one read ahead, or one read now if no thread is at
+  // it; false at the stream's end.
+  bool take_chunk(FileStream& s) {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      if (!s.ready.empty()) {
+        if (s.in_hand) spares_.push_back(std::move(s.in_hand->bytes));
+        s.in_hand = std::move(s.ready.front());
+        s.ready.pop_front();
+        changed_.notify_all();  // one chunk fewer ahead: a helper may read another
+        return true;
+      }
+      if (s.exhausted) {
+        s.in_hand.reset();
+        return false;
+      }
+      if (!s.busy) {
+        s.busy = true;
+        ParsedChunk parsed = s.in_hand ? std::move(*s.in_hand) : ParsedChunk{};  // its storage
+        lock.unlock();
+        bool read = s.read_chunk(parser_, parsed);
+        lock.lock();
+        s.busy = false;
+        changed_.notify_all();
+        if (!read) {
+          s.exhausted = true;
+          continue;
+        }
+        bytes_read_ += parsed.chunk.size;
+        s.reached = std::max(s.reached, parsed.batch.latest_time());
+        s.in_hand = std::move(parsed);
+        return true;
+      }
+      changed_.wait(lock);  // a helper is reading this stream's next chunk
+    }
   }
 
   // Hands the stream's waiting bad lines and its record to the sink; false when it asked to stop.
@@ -220,14 +289,83 @@ class TimeMerge {
     return true;
   }
 
-  IngestResult failed(const InputError& error) {
-    result_.error = error;
+  // The stream a helper should read for: the one whose chunks read reach the earliest time, so
+  // the merge, which goes in time order, will run out of it first. Under the lock.
+  FileStream* neediest() {
+    if (ahead() >= most_ahead_) return nullptr;
+    FileStream* best = nullptr;
+    for (FileStream& s : streams_)
+      if (!s.busy && !s.exhausted && (!best || s.reached < best->reached)) best = &s;
+    return best;
+  }
+
+  size_t ahead() const {
+    size_t chunks = 0;
+    for (const FileStream& s : streams_) chunks += s.ready.size() + s.busy;
+    return chunks;
+  }
+
+  void help() {
+    RecordParser parser(roles_);
+    std::unique_lock lock(mutex_);
+    while (true) {
+      FileStream* s = nullptr;
+      changed_.wait(lock, [&] { return stopping_ || (s = neediest()) != nullptr; });
+      if (stopping_) return;
+      s->busy = true;
+      ParsedChunk parsed;
+      if (!spares_.empty()) {
+        parsed.bytes = std::move(spares_.back());
+        spares_.pop_back();
+      }
+      lock.unlock();
+      bool read = s->read_chunk(parser, parsed);
+      lock.lock();
+      s->busy = false;
+      if (read)
+        took_chunk(*s, std::move(parsed));
+      else
+        s->exhausted = true;
+      changed_.notify_all();
+    }
+  }
+
+  void start_helpers() {
+    for (unsigned i = 0; i < helpers_; ++i) threads_.emplace_back([this] { help(); });
+  }
+
+  void stop_helpers() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  IngestResult finish() {
+    stop_helpers();
     result_.bytes = bytes_read_;
     return std::move(result_);
   }
 
-  uint64_t bytes_read_ = 0;
+  IngestResult failed(const InputError& error) {
+    result_.error = error;
+    return finish();
+  }
+
+  const RoleConfig& roles_;
+  RecordParser parser_;  // the merging thread's
+  unsigned helpers_;
+  size_t most_ahead_;               // chunks read ahead at most, over all streams
   std::deque<FileStream> streams_;  // in place: a stream's record points into its own chunks
+  std::mutex mutex_;
+  std::condition_variable changed_;        // a chunk was read or taken, or the helpers must stop
+  std::vector<std::vector<char>> spares_;  // storage of chunks used up, for helpers to reuse
+  std::vector<std::thread> threads_;
+  bool stopping_ = false;
+  std::atomic<uint64_t> bytes_read_ = 0;
   IngestResult result_;
 };
 
@@ -235,8 +373,9 @@ class TimeMerge {
 
 IngestResult ingest_by_time(const std::vector<std::string>& paths, const RoleConfig& roles,
                             RecordSink& sink, uint32_t first_file_index, const ProgressFn& progress,
-                            Dialect dialect) {
-  return TimeMerge(paths, roles, first_file_index).run(sink, progress, dialect);
+                            unsigned threads, Dialect dialect) {
+  unsigned helpers = threads > 1 ? threads - 1 : 0;
+  return TimeMerge(paths, roles, first_file_index, helpers).run(sink, progress, dialect);
 }
 
 }  // namespace coroner

@@ -22,9 +22,10 @@ inline constexpr std::string_view kStateNotLog =
 // Tells the input's format from its first bytes, and makes the chunker cut where it must.
 InputFormat read_format(LineChunker& chunker, Dialect dialect);
 
-// Several files as one log: their records handed to `sink` merged by time (ingest.hpp).
+// Several files as one log: their records handed to `sink` merged by time (ingest.hpp), with
+// `threads` - 1 threads reading ahead.
 IngestResult ingest_by_time(const std::vector<std::string>& paths, const RoleConfig& roles,
                             RecordSink& sink, uint32_t first_file_index, const ProgressFn& progress,
-                            Dialect dialect);
+                            unsigned threads, Dialect dialect);
 
 }  // namespace coroner

@@ -99,6 +99,7 @@ void RecordBatch::take_member(const char*& p, T& member, const T& fresh) const {
 }
 
 void RecordBatch::on_record(const RawRecord& r) {
+  if (r.has_time && r.time_ns > latest_time_) latest_time_ = r.time_ns;
   const size_t header_at = stream_.size();
   Header present = 0;
   put(present);  // filled in below, once the fields are known
@@ -163,6 +164,7 @@ void RecordBatch::clear() {
   arena_.clear();
   stream_.clear();
   bad_lines_.clear();
+  latest_time_ = INT64_MIN;
 }
 
 }  // namespace coroner

@@ -29,6 +29,9 @@ class RecordBatch : public RecordSink {
   bool replay(RecordSink& sink) const;
   void clear();
 
+  // The latest time among the records, or INT64_MIN when none has a time.
+  int64_t latest_time() const { return latest_time_; }
+
   // The entries one at a time, for a reader that interleaves several batches (files merged by
   // time): a position in the batch, and what is there.
   struct Cursor {
@@ -66,6 +69,7 @@ class RecordBatch : public RecordSink {
   std::string arena_;
   std::string stream_;  // records and bad-line markers, in order
   std::vector<BadLine> bad_lines_;
+  int64_t latest_time_ = INT64_MIN;
   mutable RawRecord replayed_;
 };
 

@@ -4,9 +4,9 @@
 usage: test_dask.py CORONER SOURCE_ROOT [--python PY]
 
 Over the sample traces and a generated log of 3000 tasks cut into four files (some task's
-records in two of them), the script's report is byte-identical to the one `coroner merge` gives
-here over `coroner partial` states of the same shards of files (the script's own cut), text and
-json, with the exit status of one `coroner analyze` over the same files: once on a LocalCluster
+records in two of them), the script's report and exit status are byte for byte those of one
+`coroner analyze` over the same files (which reads them in time order, as merge reads states),
+text and json: once on a LocalCluster
 the script starts (nothing on stderr, which is no terminal), then on a cluster started here in
 another directory and given with --scheduler (coroner and the logs by relative names; states
 as task results, and through a shared directory; shard counts that leave an odd state to carry
@@ -18,7 +18,6 @@ dask or distributed.
 """
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -110,37 +109,16 @@ def main():
         def analyze(*options):
             return run([coroner, "analyze", *options, *files])
 
-        # The script's cut of the files into shards, as it makes it in this directory.
-        spec = importlib.util.spec_from_file_location("coroner_dask", script)
-        coroner_dask = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(coroner_dask)
-
-        def shards_of(count):
-            here = os.getcwd()
-            os.chdir(work)
-            try:
-                return coroner_dask.split_in_shards(files, count)
-            finally:
-                os.chdir(here)
-
-        def merged_here(shards, options):
-            states = []
-            for i, shard in enumerate(shards):
-                states.append("here-%d.state" % i)
-                run([coroner, "partial", *shard, "-o", states[-1]])
-            return run([coroner, "merge", *options, *states])
-
-        def same_as_analyze(what, got, options, shards=None):
+        def same_as_analyze(what, got, options):
             want = analyze(*options)
             check(got[0] == want[0] and want[0] in (0, 1),
                   "%s: exit status %d, analyze's %d" % (what, got[0], want[0]))
-            here = merged_here(shards, options) if shards else want
-            check(got[1] == here[1] and here[1],
-                  "%s: the report is byte-identical to coroner merge's here" % what)
+            check(got[1] == want[1] and want[1],
+                  "%s: the report is byte-identical to coroner analyze's" % what)
 
         # The script's own LocalCluster; stderr is no terminal: no progress, nothing at all.
         text = dask("--workers", "2", "--shards", "4")
-        same_as_analyze("LocalCluster, text, 4 shards", text, [], shards_of(4))
+        same_as_analyze("LocalCluster, text, 4 shards", text, [])
         check(text[2] == "", "LocalCluster: nothing on stderr (%r)" % text[2][:200])
 
         # Its workers run in another directory, as a real cluster's would.
@@ -153,14 +131,14 @@ def main():
             got = dask(*at, "--shards", "5", "--fan-in", "2", "--progress", "always", "-j", "1",
                        *options)
             same_as_analyze("--scheduler, json, 5 shards, --fan-in 2, judging options", got,
-                            options, shards_of(5))
+                            options)
             check(got[2].splitlines()[-1:] == ["coroner-dask: 5 of 5 shards read, 3 of 3 merges"],
                   "--progress always: shards and merges counted to the end (%r)" % got[2][-200:])
             with tempfile.TemporaryDirectory(dir=work) as shared:
                 got = dask(*at, "--shards", "7", "--fan-in", "3", "--shared-dir", shared,
                            "--top", "0")
                 same_as_analyze("--shared-dir, text, 7 shards, --fan-in 3, --top 0", got,
-                                ["--top", "0"], shards_of(7))
+                                ["--top", "0"])
                 check(not any(Path(shared).iterdir()), "--shared-dir: the states are removed")
 
             missing = dask(*at, "--shards", "3", inputs=files[:3] + ["missing.jsonl"] + files[3:])
@@ -180,8 +158,7 @@ def main():
                 run([coroner, "partial", *shard, "-o", states[-1]])
             # --fan-in 2: the first two states merge on a worker, where the damage is found.
             got = dask(*at, "--fan-in", "2", inputs=states)
-            same_as_analyze("states given, merged as they are", got, [],
-                            (files[:2], files[2:5], files[5:]))
+            same_as_analyze("states given, merged as they are", got, [])
             state = (work / "s0.state").read_bytes()
             (work / "s0.state").write_bytes(state[:100] + bytes([state[100] ^ 1]) + state[101:])
             damaged = dask(*at, "--fan-in", "2", inputs=states)

@@ -493,6 +493,34 @@ def test_several_files_are_one_log():
     check("2 files: 62 records, 13 tasks" in r.out, "two files summarised as one log", r)
 
 
+def test_rotated_logs_in_glob_order():
+    # A log rotated twice, given as `coroner app.log*` lists it: newest first. Tasks that cross
+    # a rotation must not look unfinished in one file and restarted in the next.
+    sample = IN_FLIGHT_TRACE
+    with open(sample) as f:
+        lines = f.read().splitlines(keepends=True)
+    whole, _ = report(sample)
+    with tempfile.TemporaryDirectory() as tmp:
+        third = len(lines) // 3
+        pieces = {"app.log.2": lines[:third], "app.log.1": lines[third:2 * third],
+                  "app.log": lines[2 * third:]}
+        for name, piece in pieces.items():
+            with open(os.path.join(tmp, name), "w") as f:
+                f.write("".join(piece))
+        glob_order = [os.path.join(tmp, n) for n in sorted(pieces)]
+        for threads in ("1", "2"):
+            doc, r = report("-j", threads, *glob_order)
+            check(verdicts(doc) == verdicts(whole),
+                  "-j %s: rotated logs in glob order find what the whole log finds" % threads, r)
+            check(doc["summary"] == whole["summary"],
+                  "-j %s: rotated logs in glob order: the whole log's outcomes" % threads, r)
+        text_newest_first = run(*glob_order)
+        text_oldest_first = run(*reversed(glob_order))
+        check(text_newest_first.out == text_oldest_first.out.replace(
+            " ".join(reversed(glob_order)), " ".join(glob_order)),
+            "the order the rotated files are given in changes nothing", text_newest_first)
+
+
 # ---------------------------------------------------------------------------------------------
 # exit statuses and errors
 
