@@ -14,6 +14,7 @@
 // first (the one whose chunks read reach the earliest time); the merge itself, on the calling
 // thread, parses a chunk only when none is ready. The order records are handed on in depends on
 // the files alone: the report is the same for every number of threads.
+#include <fmt/format.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -43,6 +44,8 @@ constexpr size_t kMinChunk = 64 << 10, kMaxChunk = 1 << 20;
 // A stream that opens with records without a time is read ahead this far for its first time;
 // past it, it is taken for a stream without any (its records then wait for the next stream's).
 constexpr size_t kMaxScoutChunks = 64;
+// Files are compared by up to this many of their first bytes to tell copies of one log.
+constexpr size_t kCopyHead = 64 << 10;
 
 // A chunk of lines and its records, parsed: the batch's texts point into `bytes`.
 struct ParsedChunk {
@@ -70,6 +73,10 @@ class FileStream {
     sink.on_input_format(file_, format_);
     return std::nullopt;
   }
+
+  // The file's first bytes (decompressed, up to kCopyHead), read but not consumed: what tells
+  // copies apart.
+  std::string_view head() { return chunker_ ? chunker_->head(kCopyHead) : std::string_view(); }
 
   // Reads and parses the file's next chunk into `parsed` (whose storage it reuses); false at
   // the file's end, with error() set if reading failed. By the thread that marked it busy.
@@ -145,6 +152,30 @@ class FileStream {
   std::optional<InputError> error_;
 };
 
+// A file whose first bytes are all of another's, or begin them, holds that log again (a copy,
+// the log and its .gz, a snapshot of it taken earlier): its records would count twice, every
+// task start again. Sorted, a head that begins another sits just before it, or before heads
+// that begin with it too: neighbours are enough.
+std::optional<InputError> same_log_twice(std::deque<FileStream>& streams) {
+  std::vector<std::pair<std::string_view, size_t>> heads;
+  for (size_t i = 0; i < streams.size(); ++i)
+    if (std::string_view head = streams[i].head(); !head.empty()) heads.emplace_back(head, i);
+  std::sort(heads.begin(), heads.end());
+  for (size_t k = 1; k < heads.size(); ++k) {
+    auto [shorter, a] = heads[k - 1];
+    auto [longer, b] = heads[k];
+    if (!longer.starts_with(shorter)) continue;
+    // The one given later is the one that would count again.
+    const FileStream& again = streams[std::max(a, b)];
+    const FileStream& first = streams[std::min(a, b)];
+    return InputError{again.path(), 0,
+                      fmt::format("holds the same log as {} (the first {} bytes of both): each "
+                                  "of its records would count twice",
+                                  display_name(first.path()), shorter.size())};
+  }
+  return std::nullopt;
+}
+
 // Every file is open at once: allow as many as the system lets this process have.
 void allow_open_files(size_t files) {
   rlimit limit{};
@@ -168,6 +199,7 @@ class TimeMerge {
     allow_open_files(streams_.size());
     for (FileStream& s : streams_)
       if (auto error = s.open(dialect, sink)) return failed(*error);
+    if (auto error = same_log_twice(streams_)) return failed(*error);
     // Scouted from the last stream back: one without any time takes the next one's first.
     int64_t next_first = std::numeric_limits<int64_t>::max();
     for (auto s = streams_.rbegin(); s != streams_.rend(); ++s)

@@ -612,6 +612,30 @@ def test_a_file_given_twice_is_an_input_error():
     expect_status(run(SEED), 1)
 
 
+def test_a_copy_of_a_log_given_with_it_is_an_input_error():
+    # A copy, or the log and its .gz: other files, the same records twice.
+    gz = fixture("seed_print.jsonl.gz")
+    expect_one_error_line(run(SEED, gz), "seed_print.jsonl.gz", "same log as", "count twice")
+    with TempDir() as d:
+        copy = os.path.join(d, "copy.jsonl")
+        shutil.copy(SEED, copy)
+        expect_one_error_line(run(copy, SEED), SEED, "same log as")
+        expect_one_error_line(run("-", copy, stdin=SEED), copy, "same log as")
+        expect_one_error_line(run("partial", SEED, copy, "-o", os.path.join(d, "s")), copy)
+        # A snapshot of the log taken earlier: its records are the log's first ones.
+        with open(SEED) as f:
+            lines = f.readlines()
+        first_half = os.path.join(d, "first_half.jsonl")
+        with open(first_half, "w") as f:
+            f.write("".join(lines[:len(lines) // 2]))
+        expect_one_error_line(run(SEED, first_half), first_half, "same log as")
+        # Not flagged: two logs that share their first line, no more.
+        second_half = os.path.join(d, "second_half.jsonl")
+        with open(second_half, "w") as f:
+            f.write(lines[0] + "".join(lines[len(lines) // 2:]))
+        expect_status(run(first_half, second_half), 1)
+
+
 def test_since_and_until_say_what_they_left_out():
     times = [json.loads(line)["timestamp"] for line in open(SEED)]
     middle = sorted(times)[len(times) // 2]

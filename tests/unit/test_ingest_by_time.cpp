@@ -144,3 +144,22 @@ TEST_CASE("coroner::ingest several files: a missing one is an error naming it") 
   REQUIRE(result.error.has_value());
   CHECK(result.error->describe() == "/nonexistent/app.log: No such file or directory");
 }
+
+TEST_CASE("coroner::ingest several files: a copy of one is an error naming it") {
+  TempFile log(at(1) + at(2) + at(3));
+  TempFile copy(at(1) + at(2) + at(3));
+  TempFile snapshot(at(1) + at(2));            // the log as it was a moment earlier
+  TempFile other(at(1) + at(2, "b") + at(3));  // shares its first line, no more
+  auto error_of = [](const std::vector<std::string>& paths) {
+    OrderSink sink;
+    return coroner::ingest(paths, coroner::default_roles(), sink).error;
+  };
+  auto error = error_of({log.path(), copy.path()});
+  REQUIRE(error.has_value());
+  CHECK(error->file == copy.path());
+  CHECK(error->message.find("same log as " + log.path()) != std::string::npos);
+  error = error_of({snapshot.path(), other.path(), log.path()});
+  REQUIRE(error.has_value());
+  CHECK(error->file == log.path());
+  CHECK_FALSE(error_of({log.path(), other.path()}).has_value());
+}
