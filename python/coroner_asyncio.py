@@ -822,14 +822,14 @@ def _make_patches():
     o_get, o_put = queues.Queue.get, queues.Queue.put
 
     async def queue_get(self):
-        if _on and self.empty():
+        if _on and self.empty() and not getattr(self, "_coroner_internal", False):
             me = _waiter()
             if me is not None:
                 _wait_record(me, _prim_text(self, "asyncio.%s.get" % type(self).__name__), ())
         return await o_get(self)
 
     async def queue_put(self, item):
-        if _on and self.full():
+        if _on and self.full() and not getattr(self, "_coroner_internal", False):
             me = _waiter()
             if me is not None:
                 _wait_record(me, _prim_text(self, "asyncio.%s.put" % type(self).__name__), ())
@@ -860,6 +860,11 @@ def _site_init(orig):
 def _queue_init(init):
     def __init__(self, *args, **kwargs):
         init(self, *args, **kwargs)
+        # A queue asyncio makes for itself (as_completed's) is part of a wait the module already
+        # names ("as_completed"): a wait on it is no task waiting for work.
+        creator = sys._getframe(1).f_code.co_filename
+        if creator.startswith(_ASYNCIO_DIR):
+            self._coroner_internal = True
         # Queue.join() waits on the queue's own Event: say so, not "asyncio.Event created at"
         # the line that made the queue.
         finished = getattr(self, "_finished", None)
@@ -1001,8 +1006,7 @@ def _describe_frames():
         if name == "acquire" and owner is asyncio.locks.Lock:
             _SIMPLE_WAITS[code] = lambda loc: _lock_wait(loc["self"])
         elif name in ("get", "put"):
-            _SIMPLE_WAITS[code] = (lambda n: lambda loc: (_prim_text(
-                loc["self"], "asyncio.%s.%s" % (type(loc["self"]).__name__, n)), ()))(name)
+            _SIMPLE_WAITS[code] = (lambda n: lambda loc: _queue_wait(loc["self"], n))(name)
         elif name == "__aexit__":
             _SIMPLE_WAITS[code] = lambda loc: ("TaskGroup", [
                 k for k in loc["self"].__dict__.get("_coroner_kids", ()) if not k.done()])
@@ -1010,6 +1014,14 @@ def _describe_frames():
             _SIMPLE_WAITS[code] = lambda loc: (_prim_text(loc["self"], getattr(loc["self"], "_coroner_kind", None)), ())
     _SIMPLE_WAITS[asyncio.sleep.__code__] = _sleep_wait
     return _SIMPLE_WAITS
+
+
+def _queue_wait(queue, method):
+    """What a task in a queue's get or put waits for; (None, ()) for a queue of asyncio's own
+    (as_completed's), whose wait an outer frame or the task's future tells better."""
+    if getattr(queue, "_coroner_internal", False):
+        return None, ()
+    return _prim_text(queue, "asyncio.%s.%s" % (type(queue).__name__, method)), ()
 
 
 def _sleep_wait(loc):
@@ -1070,7 +1082,8 @@ def _pending_record(task):
                 what, awaits = d(f.f_locals)
             except Exception:  # a frame we thought we knew: fall back to the future
                 what = None
-            break
+            if what is not None:
+                break
     if what is None:
         what, awaits = _describe_future(getattr(task, "_fut_waiter", None))
     rest += ', "waiting_for": ' + _s(what)

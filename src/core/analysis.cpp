@@ -149,6 +149,7 @@ class Analyzer {
   uint32_t working_stage(const Task& t, const TaskFacts& facts, size_t i) const;
   std::string error_summary(const Event& e) const;
   std::string waiting_detail(uint32_t task, const TaskFacts& facts) const;
+  bool idle_on_queue(uint32_t task, const Event& last) const;
   std::string stop_name(uint32_t task, const TaskFacts& facts) const;
   std::string stage_name(uint32_t stage) const { return quoted_stage(store_, stage); }
   std::string at(uint32_t task, int64_t time) const { return log_clock(out_, task, time); }
@@ -479,7 +480,8 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   int64_t slept = pending ? std::clamp<int64_t>(pending->sleep_ns - pending->sleep_left_ns, 0,
                                                 pending->sleep_ns)
                           : 0;
-  bool stalled = threshold > 0 && silent - slept > threshold;
+  bool idle = idle_on_queue(index, last);
+  bool stalled = threshold > 0 && silent - slept > threshold && !idle;
   bool asleep = slept > 0 && !stalled && pending->sleep_left_ns > 0;
   std::string detail = waiting_detail(index, facts);
   // Pending when its test ended: the test left it running, however short the test's log is.
@@ -510,6 +512,16 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
                      last.time, t.stage);
     f.detail = fmt::format("entered at {}{}; {}{}", at(index, t.stage_since),
                            stop.empty() ? "" : ", silent until " + stop, why, detail);
+  } else if (idle) {
+    std::string stop = stop_name(index, facts);
+    std::string after = t.stage == kNone ? "" : " after stage " + stage_name(t.stage);
+    Finding& f =
+        add(FindingKind::in_flight, index,
+            fmt::format("waiting for work on an empty queue when {}, idle {}{}",
+                        stop.empty() ? "the log ends" : stop, format_duration(silent), after),
+            last.time, t.stage);
+    f.subkind = "idle";
+    f.detail = fmt::format("waiting since {}{}", at(index, last.time), detail);
   } else if (asleep) {
     Finding& f =
         add(FindingKind::in_flight, index,
@@ -538,6 +550,25 @@ std::string Analyzer::stop_name(uint32_t index, const TaskFacts& facts) const {
   if (facts.stop == out_.log_end && !store_.pending_at_exit(index)) return {};
   return fmt::format("its process stopped at {}{}", at(index, facts.stop),
                      store_.pending_at_exit(index) ? " with the task pending" : "");
+}
+
+namespace {
+// "asyncio.Queue.get on a queue created at app.py:12" (or a subclass's name, or no site when the
+// queue was made before install()): the asyncio module's words for a task waiting for an item
+// on an empty queue, that is, for work (docs/ASYNCIO_RECORDS.md).
+bool waits_for_work(std::string_view waiting_for) {
+  std::string_view what = waiting_for.substr(0, waiting_for.find(' '));
+  return what.starts_with("asyncio.") && what.ends_with(".get");
+}
+}  // namespace
+
+// The task waits for work, idle: its record `last` is a wait on an empty queue, or the asyncio
+// module found it waiting on one when its process stopped.
+bool Analyzer::idle_on_queue(uint32_t index, const Event& last) const {
+  if (const PendingAtExit* pending = store_.pending_at_exit(index);
+      pending && pending->time >= last.time)
+    return waits_for_work(pending->waiting_for);
+  return last.wait && last.text != kNone && waits_for_work(store_.stage_text(last));
 }
 
 // Where a task was stuck, as the asyncio module saw it: at exit, or by its last record's wait.
@@ -675,6 +706,9 @@ void Analyzer::judge_cancelled(uint32_t index, const TaskFacts& facts) {
   // Silent since its end (a record after the end, then the cancellation): stuck in no stage.
   if (first == 0 || is_end(facts.meanings[first - 1])) return;
   const Event& before = t.events[first - 1];
+  // Cancelled while it waited for work (a consumer on an empty queue, at shutdown): idle, not
+  // stuck, however long it waited.
+  if (idle_on_queue(index, before)) return;
   uint32_t stage = working_stage(t, facts, first - 1);
   int64_t silent = elapsed(before.time, t.events[first].time);
   const auto [threshold, why] = task_threshold(t, facts, stage, first);
