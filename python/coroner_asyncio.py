@@ -1304,6 +1304,11 @@ def install(loop=None, *, stream=None, logger=None, scope=True):
     Calling install() again replaces the sink and re-chains the factory. Returns the loop.
     """
     global _sink, _on
+    if loop is not None and not hasattr(loop, "set_task_factory"):
+        # install(open("tasks.jsonl", "w")) is the natural first try: say what to write.
+        hint = " (a stream goes as install(stream=...))" if hasattr(loop, "write") else ""
+        raise TypeError("coroner_asyncio.install(): loop must be an event loop, not %s%s"
+                        % (type(loop).__name__, hint))
     if loop is None:
         loop = _running_loop() or asyncio.get_event_loop_policy().get_event_loop()
     _flush()

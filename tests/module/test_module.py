@@ -521,6 +521,30 @@ class Exit(unittest.TestCase):
 
 
 class Misc(unittest.TestCase):
+    def test_a_stream_given_as_the_loop_is_told_plainly(self):
+        _, rc, err = run("""
+            async def main():
+                ca.install(open(LOG, "w"))
+            asyncio.run(main())
+        """, expect_rc=1)
+        self.assertIn("install(stream=...)", err)
+
+    def test_as_completed_queue_is_no_wait_for_work(self):
+        # as_completed waits on a queue of asyncio's own: the module names the as_completed
+        # wait, never a queue the task would be idle on.
+        recs, _, _ = run("""
+            async def job(): await asyncio.sleep(0.01)
+            async def main():
+                install()
+                jobs = [asyncio.create_task(job()) for _ in range(2)]
+                for fut in asyncio.as_completed(jobs):
+                    await fut
+            asyncio.run(main())
+        """)
+        texts = [w["waiting_for"] for w in waits(recs)]
+        self.assertIn("as_completed", texts)
+        self.assertFalse([t for t in texts if ".get" in t], texts)
+
     def test_exception_handler_messages(self):
         recs, _, err = run("""
             async def bad(): raise ValueError("lost")
