@@ -40,6 +40,7 @@ class GraphRules {
       for (uint32_t t : cycles_[c]) cycle_of_[t] = int32_t(c);
     for (Finding& f : a_.findings) rewrite(f);
     clear_cancelled_waits_on_work();
+    clear_failures_told_of_children();
     // A rewrite may have turned a hung task into an in-flight one: flagged follows the findings.
     for (TaskOutcome& o : a_.outcomes) o.flagged = false;
     for (const Finding& f : a_.findings)
@@ -133,6 +134,35 @@ class GraphRules {
       ++kept;
     }
     a_.findings.resize(kept);
+  }
+
+  // A supervisor that logs "batch failed" just after its child batch failed, and goes on, tells
+  // of its child's failure: the child's own records and outcome say it failed, and the
+  // supervisor's word is no error of its own that it swallowed. Dropped when a child (or a task
+  // it awaited) ended failed or timed out after the supervisor's previous record and no later
+  // than the word.
+  void clear_failures_told_of_children() {
+    std::erase_if(a_.findings, [&](const Finding& f) {
+      return f.kind == FindingKind::lost_exception && f.subkind == "swallowed" &&
+             tells_of_a_child(f.task, f.time);
+    });
+  }
+
+  bool tells_of_a_child(uint32_t t, int64_t said_at) const {
+    const EventList& events = store_.tasks()[t].events;
+    const Event* said = std::find_if(events.begin(), events.end(),
+                                     [&](const Event& e) { return e.time == said_at; });
+    if (said == events.end()) return false;
+    int64_t before = said == events.begin() ? INT64_MIN : (said - 1)->time;
+    auto failed_then = [&](uint32_t c) {
+      const TaskOutcome& o = a_.outcomes[c];
+      return (o.outcome == Outcome::failed || o.outcome == Outcome::timed_out) && o.end > before &&
+             o.end <= said_at;
+    };
+    for (uint32_t c : graph_.children(t))
+      if (store_.tasks()[c].parent == t && failed_then(c)) return true;
+    const auto& awaited = store_.tasks()[t].awaits;
+    return std::any_of(awaited.begin(), awaited.end(), failed_then);
   }
 
   // Whether what `t` awaited, silent since `silent_since` and then cancelled, was at work: none

@@ -332,6 +332,17 @@ TEST_CASE("coroner::analysis lost-exception") {
 // continue` in a loop over items does: the second loses the item's exception. So only a retry the
 // log says is one (a retry word, an attempt counter: 'retry_word' above) counts as handled; an
 // error followed by the same stage and an ok end is reported as swallowed.
+TEST_CASE("coroner::analysis a supervisor that tells of its child's failure swallowed nothing") {
+  auto run = analyse("unit/logs/supervisor_tells.jsonl");
+  // "batch failed" just after its child batch-a1 failed: the child's failure, told.
+  CHECK(run->findings("sup-a").empty());
+  CHECK(run->outcome("batch-a1") == Outcome::failed);
+  // No child failed: the word is its own error, swallowed.
+  CHECK(run->findings("sup-b") == Kinds{"lost-exception/swallowed"});
+  // Its child failed, but it went on to other work before the word: its own error too.
+  CHECK(run->findings("sup-c") == Kinds{"lost-exception/swallowed"});
+}
+
 TEST_CASE("coroner::analysis an error, then the same stage again, then done") {
   auto run = analyse("unit/logs/errors.jsonl");
   CHECK(run->findings("retried") == Kinds{"lost-exception/swallowed"});
