@@ -497,10 +497,17 @@ std::string render_timeline_text(const ReportInput& in, const std::vector<uint32
     const TaskOutcome& o = in.analysis.outcomes[task];
     const Task& t = in.store.tasks()[task];
     int32_t offset = in.analysis.options.utc ? 0 : in.store.task_utc_offset(task);
-    out += fmt::format("{}{}  outcome: {}, ran {} ({} .. {})\n",
-                       paint("1", in.store.task_label(task)), titled(in.store, task),
-                       to_string(o.outcome), format_duration(elapsed(t.first_time, o.end)),
-                       format_time(t.first_time, offset), format_time(o.end, offset));
+    // Pending when its process stopped: judged there, whatever was logged after (asyncio.run's
+    // cancellation), and it ran until then.
+    const PendingAtExit* pending = in.store.pending_at_exit(task);
+    bool pending_open = o.outcome == Outcome::open && pending && pending->time >= o.end;
+    int64_t until = pending_open ? pending->time : o.end;
+    out +=
+        fmt::format("{}{}  outcome: {}{}, ran {} ({} .. {})\n",
+                    paint("1", in.store.task_label(task)), titled(in.store, task),
+                    to_string(o.outcome), pending_open ? " (pending when its process stopped)" : "",
+                    format_duration(elapsed(t.first_time, until)),
+                    format_time(t.first_time, offset), format_time(until, offset));
     if (t.parent != kNone) out += fmt::format("  spawned by: {}\n", in.store.task_label(t.parent));
     std::string children;
     for (uint32_t i = 0; i < in.store.tasks().size(); ++i)

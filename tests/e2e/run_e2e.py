@@ -493,6 +493,20 @@ def test_several_files_are_one_log():
     check("2 files: 62 records, 13 tasks" in r.out, "two files summarised as one log", r)
 
 
+def test_timeline_of_a_task_pending_at_exit():
+    # worker-1 was pending when its process stopped, and asyncio.run then logged its
+    # cancellation: judged at the stop, it is open there, and ran until then.
+    sample = os.path.join(os.path.dirname(TESTS), "sample_traces", "shutdown.jsonl")
+    r = run("timeline", "worker-1", sample)
+    expect_status(r, 0)
+    first = r.out.splitlines()[0]
+    check(first.startswith("worker-1  outcome: open (pending when its process stopped), ran 803ms"),
+          "the header says it was pending at the stop, and times it to the stop", r)
+    r = run("timeline", "3008", IN_FLIGHT_TRACE)
+    check("outcome: timed-out, ran 33.1ms" in r.out and "pending" not in r.out,
+          "a task not pending at any stop has the plain header", r)
+
+
 def test_rotated_logs_in_glob_order():
     # A log rotated twice, given as `coroner app.log*` lists it: newest first. Tasks that cross
     # a rotation must not look unfinished in one file and restarted in the next.
