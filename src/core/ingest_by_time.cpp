@@ -16,10 +16,13 @@
 // the files alone: the report is the same for every number of threads.
 #include <fmt/format.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <memory>
@@ -41,11 +44,15 @@ namespace {
 // between the streams, within these bounds. A line longer than a chunk grows it.
 constexpr size_t kBytesForAllStreams = 64 << 20;
 constexpr size_t kMinChunk = 64 << 10, kMaxChunk = 1 << 20;
-// A stream that opens with records without a time is read ahead this far for its first time;
-// past it, it is taken for a stream without any (its records then wait for the next stream's).
+// A small file's buffer is its size, down to this.
+constexpr size_t kSmallestBuffer = 4 << 10;
+// A stream that opens with records without a time is read ahead, and held, this far for its
+// first time; past it, the file is opened again and read to its first time, nothing held.
 constexpr size_t kMaxScoutChunks = 64;
-// Files are compared by up to this many of their first bytes to tell copies of one log.
+// Files are compared by up to this many of their first bytes to tell copies of one log; a
+// whole file shorter than that is a copy of another's start only from this size and lines up.
 constexpr size_t kCopyHead = 64 << 10;
+constexpr size_t kCopyProof = 1 << 10, kCopyProofLines = 8;
 
 // A chunk of lines and its records, parsed: the batch's texts point into `bytes`.
 struct ParsedChunk {
@@ -53,6 +60,7 @@ struct ParsedChunk {
   Chunk chunk;
   RecordBatch batch;
   RecordBatch::Cursor at;
+  bool scouted = false;  // read by the scout, not ahead by a helper
 };
 
 // One file, read a record at a time, from chunks parsed by whichever thread got to them. The
@@ -63,10 +71,21 @@ class FileStream {
   FileStream(std::string path, uint32_t file, size_t chunk_size)
       : path_(std::move(path)), file_(file), chunk_size_(chunk_size) {}
 
-  // Opens the file and tells the sink its format.
-  std::optional<InputError> open(Dialect dialect, RecordSink& sink) {
+  // Opens the file and tells the sink its format. `files`: how many are open at once.
+  std::optional<InputError> open(Dialect dialect, RecordSink& sink, size_t files) {
     input_ = open_input(path_);
+    if (!input_.source && input_.error == std::strerror(EMFILE))
+      return InputError{path_, 0,
+                        fmt::format("{}: the {} files are open at once, to be read in time order; "
+                                    "raise the limit (ulimit -n) or read them in groups with "
+                                    "'coroner partial' and report with 'coroner merge'",
+                                    input_.error, files)};
     if (!input_.source) return InputError{path_, 0, input_.error};
+    // A small file needs no buffer of a full chunk: thousands of them are open at once.
+    struct stat st {};
+    if (input_.compression == Compression::none && path_ != "-" &&
+        ::stat(path_.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      chunk_size_ = std::clamp<size_t>(size_t(st.st_size) + 1, kSmallestBuffer, chunk_size_);
     chunker_ = std::make_unique<LineChunker>(*input_.source, chunk_size_);
     if (is_state(*chunker_)) return InputError{path_, 0, std::string(kStateNotLog)};
     format_ = read_format(*chunker_, dialect);
@@ -104,6 +123,27 @@ class FileStream {
         if (entry.record && entry.record->has_time) return entry.record->time_ns;
     }
     return std::nullopt;
+  }
+
+  // The time of the first record that has one, read from a second opening of the file, nothing
+  // kept: for a stream whose first time lies past what the scout may hold. nullopt for standard
+  // input (it cannot be read twice) and for a file without any time.
+  std::optional<int64_t> first_time_beyond(RecordParser& parser) const {
+    if (path_ == "-") return std::nullopt;
+    OpenedInput again = open_input(path_);
+    if (!again.source) return std::nullopt;
+    LineChunker chunker(*again.source, chunk_size_);
+    chunker.set_multiline_values(format_.multiline);
+    struct FirstTime : RecordSink {
+      std::optional<int64_t> time;
+      void on_record(const RawRecord& r) override {
+        if (!time && r.has_time) time = r.time_ns;
+      }
+      bool on_bad_line(const BadLine&) override { return true; }
+    } first;
+    Chunk chunk;
+    while (!first.time && chunker.next(chunk)) parser.parse_chunk(chunk, file_, first, format_);
+    return first.time;
   }
 
   enum class Step { record, end, need_chunk };
@@ -154,17 +194,26 @@ class FileStream {
 
 // A file whose first bytes are all of another's, or begin them, holds that log again (a copy,
 // the log and its .gz, a snapshot of it taken earlier): its records would count twice, every
-// task start again. Sorted, a head that begins another sits just before it, or before heads
-// that begin with it too: neighbours are enough.
+// task start again. A short file that begins another is no proof (two hosts' logs may open with
+// the same startup line, a cleared log holds a blank line): it must be a full head, or a file
+// of kCopyProof bytes and lines at least. Sorted, a head that begins another sits just before
+// it, or before heads that begin with it too: neighbours are enough.
 std::optional<InputError> same_log_twice(std::deque<FileStream>& streams) {
   std::vector<std::pair<std::string_view, size_t>> heads;
-  for (size_t i = 0; i < streams.size(); ++i)
-    if (std::string_view head = streams[i].head(); !head.empty()) heads.emplace_back(head, i);
+  for (size_t i = 0; i < streams.size(); ++i) {
+    std::string_view head = streams[i].head();
+    bool records = head.find_first_not_of(" \t\r\n") != std::string_view::npos;
+    if (records) heads.emplace_back(head, i);
+  }
   std::sort(heads.begin(), heads.end());
   for (size_t k = 1; k < heads.size(); ++k) {
     auto [shorter, a] = heads[k - 1];
     auto [longer, b] = heads[k];
     if (!longer.starts_with(shorter)) continue;
+    bool proof = shorter.size() == kCopyHead ||
+                 (shorter.size() >= kCopyProof &&
+                  size_t(std::count(shorter.begin(), shorter.end(), '\n')) >= kCopyProofLines);
+    if (!proof) continue;
     // The one given later is the one that would count again.
     const FileStream& again = streams[std::max(a, b)];
     const FileStream& first = streams[std::min(a, b)];
@@ -198,12 +247,14 @@ class TimeMerge {
   IngestResult run(RecordSink& sink, const ProgressFn& progress, Dialect dialect) {
     allow_open_files(streams_.size());
     for (FileStream& s : streams_)
-      if (auto error = s.open(dialect, sink)) return failed(*error);
+      if (auto error = s.open(dialect, sink, streams_.size())) return failed(*error);
     if (auto error = same_log_twice(streams_)) return failed(*error);
     // Scouted from the last stream back: one without any time takes the next one's first.
     int64_t next_first = std::numeric_limits<int64_t>::max();
     for (auto s = streams_.rbegin(); s != streams_.rend(); ++s)
       next_first = s->time = scout(*s).value_or(next_first);
+    // A stream is not needed before its key: one without a time read yet is not the neediest.
+    for (FileStream& s : streams_) s.reached = std::max(s.reached, s.time);
     start_helpers();
     for (FileStream& s : streams_)
       if (!advance(s)) return failed(*s.error());
@@ -221,7 +272,11 @@ class TimeMerge {
           result_.stopped_by_sink = true;
           return finish();
         }
-        if (s.ended) break;
+        if (s.ended) {
+          if (std::string damage = s.damage(); !damage.empty())
+            result_.damage.push_back(damage_note(s.path(), damage));
+          break;
+        }
         if (!advance(s)) return failed(*s.error());
         if (progress && bytes_read_ != told) progress(told = bytes_read_);
         if (!heads.empty() && heads.top() < Key(s.time, i)) {
@@ -230,26 +285,25 @@ class TimeMerge {
         }
       }
     }
-    // Damage in the files' order, as reading them one after another tells it.
-    for (const FileStream& s : streams_)
-      if (std::string damage = s.damage(); !damage.empty())
-        result_.damage.push_back(damage_note(s.path(), damage));
     return finish();
   }
 
  private:
   // The stream's first time, reading chunks ahead until one has it. Before the helpers start.
   std::optional<int64_t> scout(FileStream& s) {
+    if (auto time = s.first_time_read()) return time;
     for (size_t i = 0; i < kMaxScoutChunks; ++i) {
-      if (auto time = s.first_time_read()) return time;
       ParsedChunk parsed;
       if (!s.read_chunk(parser_, parsed)) {
         s.exhausted = true;
-        break;
+        return std::nullopt;
       }
+      int64_t latest = parsed.batch.latest_time();
+      parsed.scouted = true;
       took_chunk(s, std::move(parsed));
+      if (latest != std::numeric_limits<int64_t>::min()) return s.first_time_read();
     }
-    return s.first_time_read();
+    return s.first_time_beyond(parser_);
   }
 
   // A chunk read for `s`, kept until the merge reaches it. Under the lock once helpers run.
@@ -333,7 +387,10 @@ class TimeMerge {
 
   size_t ahead() const {
     size_t chunks = 0;
-    for (const FileStream& s : streams_) chunks += s.ready.size() + s.busy;
+    for (const FileStream& s : streams_) {
+      chunks += s.busy;
+      for (const ParsedChunk& parsed : s.ready) chunks += !parsed.scouted;
+    }
     return chunks;
   }
 

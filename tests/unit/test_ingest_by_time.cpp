@@ -146,10 +146,17 @@ TEST_CASE("coroner::ingest several files: a missing one is an error naming it") 
 }
 
 TEST_CASE("coroner::ingest several files: a copy of one is an error naming it") {
-  TempFile log(at(1) + at(2) + at(3));
-  TempFile copy(at(1) + at(2) + at(3));
-  TempFile snapshot(at(1) + at(2));            // the log as it was a moment earlier
-  TempFile other(at(1) + at(2, "b") + at(3));  // shares its first line, no more
+  auto records = [](int from, int to) {
+    std::string text;
+    for (int i = from; i < to; ++i) text += at(i);
+    return text;
+  };
+  TempFile log(records(0, 30));
+  TempFile copy(records(0, 30));
+  TempFile snapshot(records(0, 20));  // the log as it was earlier: 20 lines, over 1 KiB
+  TempFile other(at(0) + at(1, "b") + records(2, 30));  // shares its first line, no more
+  TempFile crashed(at(0));                              // a host that stopped after one line
+  TempFile cleared("\n");                               // a log emptied with `echo >`
   auto error_of = [](const std::vector<std::string>& paths) {
     OrderSink sink;
     return coroner::ingest(paths, coroner::default_roles(), sink).error;
@@ -161,5 +168,8 @@ TEST_CASE("coroner::ingest several files: a copy of one is an error naming it") 
   error = error_of({snapshot.path(), other.path(), log.path()});
   REQUIRE(error.has_value());
   CHECK(error->file == log.path());
+  // No proof of a copy: a different log, a one-line log and a blank one that begin it.
   CHECK_FALSE(error_of({log.path(), other.path()}).has_value());
+  CHECK_FALSE(error_of({crashed.path(), log.path()}).has_value());
+  CHECK_FALSE(error_of({log.path(), cleared.path()}).has_value());
 }
