@@ -27,6 +27,7 @@
 namespace coroner {
 
 class TaskIndex;
+class RecordBatch;
 
 constexpr uint32_t kNone = UINT32_MAX;
 
@@ -236,6 +237,8 @@ class TaskStore : public StateSink {
   TaskStore(const TaskStore&) = delete;
   TaskStore& operator=(const TaskStore&) = delete;
 
+  // A record without a time before the log's first time takes that time: such records are held
+  // (up to kMaxHeldUntimed) until it comes, not dated 1970.
   void on_record(const RawRecord& record) override;
   bool on_bad_line(const BadLine& bad) override;
   void on_input_format(uint32_t file, const InputFormat& format) override;
@@ -366,6 +369,8 @@ class TaskStore : public StateSink {
   std::string_view task_value(uint32_t task) const;
 
  private:
+  void add_record(const RawRecord& record);
+  void release_held_untimed();
   uint32_t intern_word(std::string_view word);
   uint32_t intern_stage(std::string_view stage, bool from_message, uint32_t& text);
   uint32_t intern_stage_slowly(std::string_view stage);
@@ -472,6 +477,11 @@ class TaskStore : public StateSink {
   // Other names of tasks (RawRecord::alias), by scope and name: asyncio's messages use them.
   std::unordered_map<std::string, uint32_t> aliases_;
   int64_t previous_time_ = 0;
+  // The records without a time read before any with one, and whether one with a time came.
+  static constexpr size_t kMaxHeldUntimed = 100000;
+  std::unique_ptr<RecordBatch> held_untimed_;
+  size_t held_count_ = 0;
+  bool time_seen_ = false;
   int64_t first_time_ = 0;
   int64_t last_time_ = 0;
 };

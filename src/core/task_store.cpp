@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "lifecycle.hpp"
+#include "record_batch.hpp"
 #include "task_index.hpp"
 
 namespace coroner {
@@ -179,6 +180,38 @@ uint32_t TaskStore::add_error(const RawRecord& r) {
 }
 
 void TaskStore::on_record(const RawRecord& r) {
+  if (!time_seen_ && !r.has_time) {
+    // Held, its texts copied: it takes the first time that comes after it, or, past the
+    // limit or in a log without any time, goes on undated as before.
+    if (!held_untimed_) {
+      held_untimed_ = std::make_unique<RecordBatch>();
+      held_untimed_->set_input(nullptr, 0);  // no chunk outlives the call: copy every text
+    }
+    held_untimed_->on_record(r);
+    if (++held_count_ >= kMaxHeldUntimed) {
+      time_seen_ = true;
+      release_held_untimed();
+    }
+    return;
+  }
+  if (!time_seen_) {
+    time_seen_ = true;
+    previous_time_ = r.time_ns;
+    release_held_untimed();
+  }
+  add_record(r);
+}
+
+void TaskStore::release_held_untimed() {
+  if (!held_untimed_) return;
+  std::unique_ptr<RecordBatch> held = std::move(held_untimed_);
+  RecordBatch::Cursor at;
+  RecordBatch::Entry entry;
+  while (held->next(at, entry))
+    if (entry.record) add_record(*entry.record);
+}
+
+void TaskStore::add_record(const RawRecord& r) {
   ++counts_.records;
   if (r.bad_time) ++counts_.bad_times;
   int64_t time = 0;
@@ -500,6 +533,7 @@ void TaskStore::learn_provisional_end() {
 
 void TaskStore::finish() {
   if (finished_) return;
+  release_held_untimed();  // a log without any time
   for (auto& [scope, stops] : exits_) std::sort(stops.begin(), stops.end());
   for (auto& [scope, stops] : test_ends_) std::sort(stops.begin(), stops.end());
   fold_rare_stages();

@@ -136,3 +136,46 @@ TEST_CASE("coroner::TaskStore a task asleep at exit: the sleep's length and what
     CHECK(note->sleep_left_ns == left);
   }
 }
+
+TEST_CASE("coroner::TaskStore records without a time before the first time take it") {
+  coroner::Vocabulary vocabulary;
+  coroner::TaskStore store(vocabulary, 100, false);
+  store.add_file("app.jsonl");
+  // Texts that die with the call, as a chunk's do: the store must keep copies of held records.
+  auto untimed = [&](std::string task, std::string stage) {
+    coroner::RawRecord r = record_in(task, stage, 0);
+    r.has_time = false;
+    store.on_record(r);
+  };
+  untimed("x", "boot");
+  untimed("y", "boot");
+  store.on_record(record_in("x", "load", 5'000'000'000));
+  store.on_record(record_in("y", "load", 5'600'000'000));
+  store.finish();
+  CHECK(store.counts().records == 4);
+  CHECK(store.first_time() == 5'000'000'000);
+  const coroner::Task& x = store.tasks()[store.find_task(0, "x")];
+  REQUIRE(x.events.size() == 2);
+  CHECK(store.words().view(x.events[0].stage) == "boot");
+  CHECK(x.events[0].time == 5'000'000'000);  // not 1970
+  CHECK(x.first_time == 5'000'000'000);
+  // The stage 'boot' lasted from the first time to 'load': 0 and 600 ms, not 55 years.
+  uint32_t boot = *store.words().find("boot");
+  CHECK(store.stage_stats()[boot].durations.max() <= 600'000'000);
+  // The order of first sight is kept: x, then y.
+  CHECK(store.find_task(0, "x") < store.find_task(0, "y"));
+}
+
+TEST_CASE("coroner::TaskStore a log without any time keeps its records") {
+  coroner::Vocabulary vocabulary;
+  coroner::TaskStore store(vocabulary, 100, false);
+  store.add_file("app.jsonl");
+  std::string task = "x", stage = "boot";
+  coroner::RawRecord r = record_in(task, stage, 0);
+  r.has_time = false;
+  store.on_record(r);
+  store.finish();
+  CHECK(store.counts().records == 1);
+  CHECK(store.find_task(0, "x") != coroner::kNone);
+  CHECK(store.unreadable_reason() == "no record has a time");
+}
