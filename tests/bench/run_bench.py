@@ -16,6 +16,8 @@ Generates (once; kept next to --log) a deterministic seed-format log of N tasks 
   - coroner -j 1 and -j 2 on the log's free-text twin (generate.py --free-text: the same tasks
     logging sentences, reduced to templates), against the constant-name log;
   - coroner on all cores (when the machine has more than two);
+  - coroner -j 1 and -j 2 on the log cut into 4 files named as logrotate names them and given as
+    a shell glob lists them (newest first): several files merged by time;
   - coroner partial and merge, one thread each: their times, and the state's bytes a task and a
     record;
 with MB/s, records/s, peak RSS, the ratios, and whether each goal of README's "Speed" section is
@@ -106,6 +108,25 @@ def same_reports(coroner, log, state, threads):
     return len(digests) == 1
 
 
+def cut_in_pieces(log, count, stem):
+    """The log cut into `count` files of consecutive whole lines, named as logrotate names them
+    (stem.N the oldest, stem the newest), listed as a shell glob lists them."""
+    size = os.path.getsize(log)
+    names = [stem] + ["%s.%d" % (stem, n) for n in range(1, count)]  # newest first
+    with open(log, "rb") as f:
+        for k, name in enumerate(reversed(names)):  # oldest piece first
+            with open(name, "wb") as out:
+                left = size // count if k < count - 1 else size
+                while left > 0:
+                    block = f.read(min(left, 1 << 24))
+                    if not block:
+                        break
+                    out.write(block)
+                    left -= len(block)
+                out.write(f.readline())  # up to the line's end
+    return sorted(names)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("coroner")
@@ -152,7 +173,16 @@ def main():
         result, answer = run_peer(argv, env)
         peer_rows.append((name, result))
         answers.add(answer)
-    state = os.path.join(tempfile.mkdtemp(), "bench.state")
+    scratch = tempfile.mkdtemp()
+    # The log as rotated in 4 (app.log.3 the oldest), given as a glob lists them: newest first.
+    rotated = cut_in_pieces(log, 4, os.path.join(scratch, "app.log"))
+    r1, r2 = best_of_rounds([([a.coroner, "-q", "-j", "1", *rotated], None),
+                             ([a.coroner, "-q", "-j", "2", *rotated], None)], a.runs)
+    rows.append(("coroner -j 1, cut in 4 files (merged)", r1))
+    rows.append(("coroner -j 2, cut in 4 files (merged)", r2))
+    for piece in rotated:
+        os.remove(piece)
+    state = os.path.join(scratch, "bench.state")
     part, merge = best_of_rounds([([a.coroner, "partial", "-q", "-j", "1", log, "-o", state], None),
                                   ([a.coroner, "merge", "-q", "-j", "1", state], None)], a.runs)
     rows.append(("coroner partial -j 1 (writes the state)", part))
@@ -192,7 +222,7 @@ def main():
                       % ", ".join(str(j) for j in sorted({1, 2, cores})))):
         print("  %s  %s" % ("met   " if ok else "MISSED", what))
     os.remove(state)
-    for name, (_, _, status) in rows[1:7] + rows[-2:]:
+    for name, (_, _, status) in rows[1:7] + rows[-4:]:
         if status not in (0, 1):
             print("coroner exited %d in '%s'" % (status, name), file=sys.stderr)
             return 1
