@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -80,14 +81,25 @@ class FlatLineReader {
 // True when `text` is exactly one JSON number (RFC 8259: no leading zeros, no bare '.', no '+').
 bool is_json_number(std::string_view text);
 // True when `text` is exactly one JSON number without a fraction or an exponent.
-// Inline: every task id of every record is checked.
+// Inline: every task id of every record is checked. Ids of four to eight digits, most of them,
+// are checked in two four-byte words that overlap, without a loop whose end the branch predictor
+// missed on every change of length.
 inline bool is_json_integer(std::string_view text) {
-  size_t i = !text.empty() && text[0] == '-' ? 1 : 0;
-  auto digit = [&](size_t at) { return text[at] >= '0' && text[at] <= '9'; };
-  if (i == text.size() || !digit(i)) return false;
-  if (text[i] == '0') return i + 1 == text.size();
-  for (++i; i < text.size(); ++i)
-    if (!digit(i)) return false;
+  if (!text.empty() && text[0] == '-') text.remove_prefix(1);
+  if (text.empty()) return false;
+  if (text[0] == '0') return text.size() == 1;
+  if (text.size() >= 4 && text.size() <= 8) {
+    uint32_t head, tail;
+    std::memcpy(&head, text.data(), 4);
+    std::memcpy(&tail, text.data() + text.size() - 4, 4);
+    // Every byte 0x30..0x39: its high nibble is 3, and adding 6 does not carry out of it.
+    auto digits = [](uint32_t w) {
+      return (w & 0xF0F0F0F0u) == 0x30303030u && ((w + 0x06060606u) & 0xF0F0F0F0u) == 0x30303030u;
+    };
+    return digits(head) && digits(tail);
+  }
+  for (char c : text)
+    if (c < '0' || c > '9') return false;
   return true;
 }
 

@@ -9,14 +9,20 @@ namespace coroner {
 namespace {
 constexpr int kSubBits = 5;  // 32 buckets per power of two
 constexpr int64_t kExact = 64;
-}  // namespace
 
-size_t DurationHistogram::bucket_of(int64_t ns) {
-  ns = std::min(ns, kMaxDuration);
+// bucket_of, inlined into add(): two calls for every stage a task leaves were 1-2% of a run.
+[[gnu::always_inline]] inline size_t bucket_index(int64_t ns) {
+  ns = std::min(ns, DurationHistogram::kMaxDuration);
   if (ns < kExact) return size_t(std::max<int64_t>(ns, 0));
   int exponent = 63 - std::countl_zero(uint64_t(ns));  // >= 6
   size_t sub = size_t(ns >> (exponent - kSubBits)) & ((1u << kSubBits) - 1);
   return size_t(kExact) + size_t(exponent - 6) * (1u << kSubBits) + sub;
+}
+
+}  // namespace
+
+size_t DurationHistogram::bucket_of(int64_t ns) {
+  return bucket_index(ns);
 }
 
 int64_t DurationHistogram::bucket_low(size_t bucket) {
@@ -38,7 +44,7 @@ void DurationHistogram::add(int64_t ns) {
   // Past 2^62 ns (146 years) a duration is a broken timestamp; clamping keeps the arithmetic of
   // the buckets inside int64.
   ns = std::clamp<int64_t>(ns, 0, kMaxDuration);
-  size_t b = bucket_of(ns);
+  size_t b = bucket_index(ns);
   // Most durations fall in buckets a stage already has: only the others grow the counters.
   if (b < first_bucket_ || b - first_bucket_ >= buckets_.size()) cover(b);
   ++buckets_[b - first_bucket_];

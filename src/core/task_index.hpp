@@ -42,10 +42,11 @@ class TaskIndex {
   // The number a key ends in: 1 to 9 digits after a non-digit (or the start), no leading zero,
   // so that prefix and number give back exactly the key. (A bool, not an optional: GCC returns
   // an optional struct through memory, and reading it back stalls on every record.)
-  static bool split(std::string_view key, Numbered& out);
+  [[gnu::always_inline]] static inline bool split(std::string_view key, Numbered& out);
   // The slot of a numbered name in its page, the page made if need be; nullptr when the task
   // belongs to the hash table.
   uint32_t* page_slot(uint32_t scope, const Numbered& numbered);
+  uint32_t* page_slot_slowly(uint32_t scope, const Numbered& numbered);
   // A key of keys_ and prefixes_: the scope id (4 bytes), then the name or its prefix.
   static std::string_view make_key(uint32_t scope, std::string_view name, std::string& buffer);
   static uint64_t page_key(uint32_t prefix, uint32_t number) {

@@ -25,6 +25,8 @@
 #include <cstring>
 #include <limits>
 
+#include "epoch_number.hpp"
+
 namespace coroner {
 
 namespace {
@@ -590,14 +592,10 @@ std::string_view to_string(TimeForm form) {
 
 namespace {
 
-// time.time()'s shape, "1795578788.1234567": up to ten digits of seconds, a dot, digits. Read
-// in one pass, as the general path would; nullopt sends any other shape to that path.
 // Eight ASCII digits as a number, or nullopt if one of the bytes is no digit: one multiply per
 // halving instead of a chain of eight multiply-adds (the usual SWAR reading, as in simdjson).
 static_assert(std::endian::native == std::endian::little, "eight_digits reads the first byte low");
-std::optional<uint32_t> eight_digits(const char* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
+std::optional<uint32_t> eight_digits_word(uint64_t v) {
   constexpr uint64_t kHigh = 0xF0F0F0F0F0F0F0F0ull, kZeros = 0x3030303030303030ull;
   // Every byte 0x30..0x39: its high nibble is 3, and adding 6 does not carry out of the nibble.
   if ((v & kHigh) != kZeros || ((v + 0x0606060606060606ull) & kHigh) != kZeros) return std::nullopt;
@@ -609,6 +607,56 @@ std::optional<uint32_t> eight_digits(const char* p) {
   return uint32_t(v);
 }
 
+std::optional<uint32_t> eight_digits(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return eight_digits_word(v);
+}
+
+}  // namespace
+
+// time.time() as Python prints it, "1795578788.0001457": ten digits of seconds, a dot and one to
+// nine digits, read without a loop (a chain of multiply-adds per digit was most of the cost).
+// Any other shape is nullopt, for parse_plain_epoch_seconds; where this one reads a time, that
+// one reads the same (test_timestamp.cpp compares them).
+std::optional<ParsedTime> parse_common_epoch_seconds(std::string_view text) {
+  const char* p = text.data();
+  const size_t n = text.size();
+  if (n < 12 || n > 20 || p[10] != '.' || p[0] == '0' || !is_digit(p[8]) || !is_digit(p[9]))
+    return std::nullopt;
+  const std::optional<uint32_t> high = eight_digits(p);
+  if (!high) return std::nullopt;
+  const int64_t seconds = int64_t(*high) * 100 + digit_value(p[8]) * 10 + digit_value(p[9]);
+  // As in parse_plain_epoch_seconds: the nanoseconds of larger ones overflow near int64's end.
+  if (seconds >= 9'000'000'000) return std::nullopt;
+  const size_t width = n - 11;  // 1 to 9 digits after the dot
+  int64_t nanos = 0;
+  if (width >= 8) {
+    const std::optional<uint32_t> first = eight_digits(p + 11);
+    if (!first) return std::nullopt;
+    nanos = int64_t(*first) * 10;
+    if (width == 9) {
+      if (!is_digit(p[19])) return std::nullopt;
+      nanos += digit_value(p[19]);
+    }
+  } else {
+    // The last eight bytes (inside the text: n >= 12) hold the digits in their high bytes;
+    // shifted down to the low ones, the bytes above become '0': "0001457" reads as 00014570.
+    uint64_t v;
+    std::memcpy(&v, p + n - 8, 8);
+    const unsigned shift = unsigned(8 - width) * 8;  // 8 to 56: never 0 nor 64
+    v = (v >> shift) | (0x3030303030303030ull << (64 - shift));
+    const std::optional<uint32_t> fraction = eight_digits_word(v);
+    if (!fraction) return std::nullopt;
+    nanos = int64_t(*fraction) * 10;
+  }
+  return ParsedTime{seconds * kNanosPerSecond + nanos, TimeForm::epoch_seconds};
+}
+
+namespace {
+
+// Up to ten digits of seconds, and a dot and digits or nothing ("12.5", "1700000000"): read in one
+// pass, as the general path would; nullopt sends any other shape to that path.
 std::optional<ParsedTime> parse_plain_epoch_seconds(std::string_view text) {
   const char* p = text.data();
   const char* end = p + text.size();
@@ -637,6 +685,11 @@ std::optional<ParsedTime> parse_plain_epoch_seconds(std::string_view text) {
 }  // namespace
 
 std::optional<ParsedTime> parse_epoch_number(std::string_view text) {
+  if (auto common = parse_common_epoch_seconds(text)) return common;
+  return parse_epoch_number_in_full(text);
+}
+
+std::optional<ParsedTime> parse_epoch_number_in_full(std::string_view text) {
   if (auto plain = parse_plain_epoch_seconds(text)) return plain;
   const std::optional<DecimalText> number = scan_json_number(text);
   if (!number) return std::nullopt;

@@ -252,6 +252,38 @@ TEST_CASE("coroner::is_json_number") {
     CHECK_MESSAGE(!coroner::is_json_number(text), text);
 }
 
+// A task id that is a number must be an integer as JSON writes it: "1042", "-7", "0", never "007",
+// "1.0", "1e3" or "12a4". Held to the plain definition, one byte after another, on every text of
+// up to ten bytes from a small alphabet (the word-at-a-time check covers four to eight).
+TEST_CASE("coroner::is_json_integer") {
+  for (const char* text : {"0", "-0", "7", "-12", "1042", "12345678", "-87654321", "123456789"})
+    CHECK_MESSAGE(coroner::is_json_integer(text), text);
+  for (const char* text : {"", "-", "01", "-01", "1.0", "1e3", "12a4", "1234567a", "a2345678",
+                           "1234:678", "1234/678", "--12", "+12", "1 ", " 1", "0000"})
+    CHECK_MESSAGE(!coroner::is_json_integer(text), text);
+  auto plain = [](std::string_view text) {
+    size_t i = !text.empty() && text[0] == '-' ? 1 : 0;
+    if (i == text.size() || text[i] < '0' || text[i] > '9') return false;
+    if (text[i] == '0') return i + 1 == text.size();
+    for (++i; i < text.size(); ++i)
+      if (text[i] < '0' || text[i] > '9') return false;
+    return true;
+  };
+  std::mt19937 random(1042);
+  const std::string alphabet = "0123456789-.e/:a \x80";
+  size_t integers = 0;
+  for (int round = 0; round < 300000; ++round) {
+    std::string text;
+    size_t size = random() % 11;
+    for (size_t i = 0; i < size; ++i)
+      text += random() % 4 != 0 ? char('0' + random() % 10) : alphabet[random() % alphabet.size()];
+    INFO("text: '" << text << "'");
+    CHECK(coroner::is_json_integer(text) == plain(text));
+    integers += plain(text);
+  }
+  CHECK(integers > 10000);  // not a comparison of refusals alone
+}
+
 // The property the flat reader rests on: any log reads the same with it and without it, to the
 // last field, line number and reason for a bad line.
 TEST_CASE("coroner::RecordParser reads the same with the flat reader and without it") {

@@ -3,10 +3,12 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 
 #include "coroner/timestamp.hpp"
+#include "epoch_number.hpp"
 
 namespace {
 
@@ -413,5 +415,119 @@ TEST_CASE("coroner::timestamp") {
       INFO("text: '" << text << "'");
       CHECK(format_duration(duration_of(text)) == text);
     }
+  }
+}
+
+// parse_epoch_number reads the shape of nearly every record ("1795578788.0001457") on a shortcut:
+// wherever the shortcut reads a time, the full reader must read the very same time, and every
+// other text must go on to the full reader.
+TEST_CASE(
+    "coroner::timestamp: the shortcut for time.time() numbers reads what the full reader does") {
+  using coroner::parse_common_epoch_seconds;
+  using coroner::parse_epoch_number_in_full;
+  size_t shortcut_reads = 0;
+  auto same = [&](const std::string& text) {
+    INFO("text: '" << text << "'");
+    const auto full = parse_epoch_number_in_full(text);
+    const auto any = parse_epoch_number(text);
+    REQUIRE(any.has_value() == full.has_value());
+    if (full) {
+      CHECK(any->ns == full->ns);
+      CHECK(any->form == full->form);
+      CHECK(any->utc_offset == full->utc_offset);
+    }
+    if (const auto common = parse_common_epoch_seconds(text)) {
+      ++shortcut_reads;
+      REQUIRE(full.has_value());
+      CHECK(common->ns == full->ns);
+      CHECK(common->form == full->form);
+      CHECK(common->utc_offset == full->utc_offset);
+    }
+  };
+
+  SUBCASE("the common shape is read by the shortcut, exactly") {
+    auto common_ns = [](std::string_view text) {
+      const auto parsed = parse_common_epoch_seconds(text);
+      INFO("text: '" << text << "'");
+      REQUIRE(parsed.has_value());
+      CHECK(parsed->form == TimeForm::epoch_seconds);
+      return parsed->ns;
+    };
+    CHECK(common_ns("1795578788.0001457") == 1'795'578'788'000'145'700);
+    CHECK(common_ns("1795578788.8") == 1'795'578'788'800'000'000);
+    CHECK(common_ns("1795578788.12345678") == 1'795'578'788'123'456'780);
+    CHECK(common_ns("1795578788.123456789") == 1'795'578'788'123'456'789);
+    CHECK(common_ns("1000000000.000000001") == 1'000'000'000'000'000'001);
+    CHECK(common_ns("8999999999.999999999") == 8'999'999'999'999'999'999);
+  }
+
+  SUBCASE("edges: the shortcut declines, the full reader decides") {
+    for (const char* text : {"",
+                             "1",
+                             "1795578788",
+                             "1795578788.",
+                             "1795578788.1234567899",
+                             "0795578788.5",
+                             "9000000000.5",
+                             "9999999999.9",
+                             "1795578788.12e3",
+                             "1795578788.1234567e",
+                             "-1795578788.5",
+                             "179557878.85",
+                             "17955787888.5",
+                             "1795578788,5",
+                             "1795578788.12 ",
+                             " 1795578788.12",
+                             "17955787a8.5",
+                             "1795578788.1x",
+                             "1795578788.-5",
+                             "1795578788.+5",
+                             "1795578788..5",
+                             "1795578788.0000000000",
+                             "0000000000.5",
+                             "1795578788.5/",
+                             "1795578788.:5",
+                             "1795578788.1234567890123"})
+      same(text);
+  }
+
+  SUBCASE("random texts near the shape, each byte of it bent") {
+    std::mt19937 random(20261127);
+    const std::string alphabet = "0123456789.-+eE x/:,\xff";
+    auto digits = [&](size_t count, bool nonzero_first) {
+      std::string out;
+      for (size_t i = 0; i < count; ++i)
+        out += char('0' + (i == 0 && nonzero_first ? 1 + random() % 9 : random() % 10));
+      return out;
+    };
+    for (int round = 0; round < 200000; ++round) {
+      // Mostly ten digits, a dot and up to ten digits; sometimes other lengths.
+      size_t whole = random() % 4 == 0 ? random() % 13 : 10;
+      size_t fraction = random() % 12;
+      std::string text = digits(whole, random() % 8 != 0);
+      if (random() % 16 != 0) text += '.';
+      text += digits(fraction, false);
+      // Near the end of the range the shortcut refuses: 8999999999 and up.
+      if (whole == 10 && random() % 8 == 0) text[0] = random() % 2 ? '8' : '9';
+      if (random() % 2 == 0 && !text.empty()) {
+        size_t bends = 1 + random() % 2;
+        for (size_t b = 0; b < bends; ++b)
+          text[random() % text.size()] = alphabet[random() % alphabet.size()];
+      }
+      same(text);
+    }
+    // Every byte of the common shape replaced by each byte value: only digits keep it a time.
+    const std::string base = "1795578788.0001457";
+    for (size_t at = 0; at < base.size(); ++at)
+      for (int c = 0; c < 256; ++c) {
+        std::string text = base;
+        text[at] = char(c);
+        same(text);
+      }
+    for (size_t width = 0; width <= 12; ++width)
+      for (int round = 0; round < 2000; ++round)
+        same(digits(10, true) + "." + digits(width, false));
+    // The comparisons are no comparisons if the shortcut read nothing.
+    CHECK(shortcut_reads > 20000);
   }
 }
