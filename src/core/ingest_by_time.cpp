@@ -49,10 +49,8 @@ constexpr size_t kSmallestBuffer = 4 << 10;
 // A stream that opens with records without a time is read ahead, and held, this far for its
 // first time; past it, the file is opened again and read to its first time, nothing held.
 constexpr size_t kMaxScoutChunks = 64;
-// Files are compared by up to this many of their first bytes to tell copies of one log; a
-// whole file shorter than that is a copy of another's start only from this size and lines up.
-constexpr size_t kCopyHead = 64 << 10;
-constexpr size_t kCopyProof = 1 << 10, kCopyProofLines = 8;
+// The limit of a stream no other follows: its records all come first.
+constexpr std::pair<int64_t, size_t> kNoLimit(std::numeric_limits<int64_t>::max(), SIZE_MAX);
 
 // A chunk of lines and its records, parsed: the batch's texts point into `bytes`.
 struct ParsedChunk {
@@ -100,6 +98,13 @@ class FileStream {
   // Reads and parses the file's next chunk into `parsed` (whose storage it reuses); false at
   // the file's end, with error() set if reading failed. By the thread that marked it busy.
   bool read_chunk(RecordParser& parser, ParsedChunk& parsed) {
+    if (!read_lines(parsed)) return false;
+    parser.parse_chunk(parsed.chunk, file_, parsed.batch, format_);
+    return true;
+  }
+
+  // Reads the file's next chunk of lines into `parsed`, its batch empty, not parsed yet.
+  bool read_lines(ParsedChunk& parsed) {
     if (!chunker_) return false;
     parsed.batch.clear();
     parsed.at = {};
@@ -110,8 +115,11 @@ class FileStream {
       return false;
     }
     parsed.batch.set_input(parsed.chunk.data, parsed.chunk.size);
-    parser.parse_chunk(parsed.chunk, file_, parsed.batch, format_);
     return true;
+  }
+
+  void parse(RecordParser& parser, ParsedChunk& parsed, RecordSink& sink) {
+    parser.parse_chunk(parsed.chunk, file_, sink, format_);
   }
 
   // The time of the first record in the chunks read that has one. Before other threads start.
@@ -192,39 +200,6 @@ class FileStream {
   std::optional<InputError> error_;
 };
 
-// A file whose first bytes are all of another's, or begin them, holds that log again (a copy,
-// the log and its .gz, a snapshot of it taken earlier): its records would count twice, every
-// task start again. A short file that begins another is no proof (two hosts' logs may open with
-// the same startup line, a cleared log holds a blank line): it must be a full head, or a file
-// of kCopyProof bytes and lines at least. Sorted, a head that begins another sits just before
-// it, or before heads that begin with it too: neighbours are enough.
-std::optional<InputError> same_log_twice(std::deque<FileStream>& streams) {
-  std::vector<std::pair<std::string_view, size_t>> heads;
-  for (size_t i = 0; i < streams.size(); ++i) {
-    std::string_view head = streams[i].head();
-    bool records = head.find_first_not_of(" \t\r\n") != std::string_view::npos;
-    if (records) heads.emplace_back(head, i);
-  }
-  std::sort(heads.begin(), heads.end());
-  for (size_t k = 1; k < heads.size(); ++k) {
-    auto [shorter, a] = heads[k - 1];
-    auto [longer, b] = heads[k];
-    if (!longer.starts_with(shorter)) continue;
-    bool proof = shorter.size() == kCopyHead ||
-                 (shorter.size() >= kCopyProof &&
-                  size_t(std::count(shorter.begin(), shorter.end(), '\n')) >= kCopyProofLines);
-    if (!proof) continue;
-    // The one given later is the one that would count again.
-    const FileStream& again = streams[std::max(a, b)];
-    const FileStream& first = streams[std::min(a, b)];
-    return InputError{again.path(), 0,
-                      fmt::format("holds the same log as {} (the first {} bytes of both): each "
-                                  "of its records would count twice",
-                                  display_name(first.path()), shorter.size())};
-  }
-  return std::nullopt;
-}
-
 // Every file is open at once: allow as many as the system lets this process have.
 void allow_open_files(size_t files) {
   rlimit limit{};
@@ -232,6 +207,42 @@ void allow_open_files(size_t files) {
   limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, files + 16);
   ::setrlimit(RLIMIT_NOFILE, &limit);
 }
+
+using Key = std::pair<int64_t, size_t>;  // (time, stream); a stream's position is implicit
+
+// Where the merge's own thread, reading a stream alone, may hand its records on at once.
+struct Direct {
+  RecordSink& sink;
+  size_t stream;  // its index
+  Key limit;      // every other stream's first key: a record must come before it
+};
+
+// The sink a chunk read for Direct is parsed into (TimeMerge::read_directly).
+class DirectSink : public RecordSink {
+ public:
+  DirectSink(const Direct& direct, FileStream& s, RecordBatch& rest)
+      : direct_(direct), s_(s), rest_(rest) {}
+  void on_record(const RawRecord& r) override {
+    int64_t key = r.has_time ? r.time_ns : s_.time;
+    if (!holding_ && Key(key, direct_.stream) < direct_.limit) {
+      s_.time = key;
+      direct_.sink.on_record(r);
+      return;
+    }
+    holding_ = true;
+    rest_.on_record(r);
+  }
+  bool on_bad_line(const BadLine& bad) override {
+    holding_ = true;
+    return rest_.on_bad_line(bad);
+  }
+
+ private:
+  const Direct& direct_;
+  FileStream& s_;
+  RecordBatch& rest_;
+  bool holding_ = false;
+};
 
 class TimeMerge {
  public:
@@ -248,7 +259,7 @@ class TimeMerge {
     allow_open_files(streams_.size());
     for (FileStream& s : streams_)
       if (auto error = s.open(dialect, sink, streams_.size())) return failed(*error);
-    if (auto error = same_log_twice(streams_)) return failed(*error);
+    if (auto error = copies()) return failed(*error);
     // Scouted from the last stream back: one without any time takes the next one's first.
     int64_t next_first = std::numeric_limits<int64_t>::max();
     for (auto s = streams_.rbegin(); s != streams_.rend(); ++s)
@@ -258,7 +269,6 @@ class TimeMerge {
     start_helpers();
     for (FileStream& s : streams_)
       if (!advance(s)) return failed(*s.error());
-    using Key = std::pair<int64_t, size_t>;  // (time, stream); a stream's position is implicit
     std::priority_queue<Key, std::vector<Key>, std::greater<Key>> heads;
     for (size_t i = 0; i < streams_.size(); ++i) heads.emplace(streams_[i].time, i);
     uint64_t told = 0;
@@ -277,7 +287,8 @@ class TimeMerge {
             result_.damage.push_back(damage_note(s.path(), damage));
           break;
         }
-        if (!advance(s)) return failed(*s.error());
+        Direct direct{sink, i, heads.empty() ? kNoLimit : heads.top()};
+        if (!advance(s, &direct)) return failed(*s.error());
         if (progress && bytes_read_ != told) progress(told = bytes_read_);
         if (!heads.empty() && heads.top() < Key(s.time, i)) {
           heads.emplace(s.time, i);
@@ -289,6 +300,17 @@ class TimeMerge {
   }
 
  private:
+  // A file that holds the same log as one before it, by their first bytes (same_log.cpp).
+  std::optional<InputError> copies() {
+    std::vector<std::string_view> heads;
+    std::vector<std::string> paths;
+    for (FileStream& s : streams_) {
+      heads.push_back(s.head());
+      paths.push_back(s.path());
+    }
+    return same_log_among(heads, paths);
+  }
+
   // The stream's first time, reading chunks ahead until one has it. Before the helpers start.
   std::optional<int64_t> scout(FileStream& s) {
     if (auto time = s.first_time_read()) return time;
@@ -313,20 +335,43 @@ class TimeMerge {
     s.ready.push_back(std::move(parsed));
   }
 
-  // The stream's next record or its end; false on a read error.
-  bool advance(FileStream& s) {
+  // The stream's next record or its end; false on a read error. With `direct` (the merge's
+  // own thread reading alone), a chunk it reads hands its records straight to the sink while
+  // they come before every other stream's.
+  bool advance(FileStream& s, const Direct* direct = nullptr) {
     while (true) {
       FileStream::Step step = s.next();
       if (step == FileStream::Step::record) {
         if (s.record().has_time) s.time = s.record().time_ns;
         return true;
       }
-      if (!take_chunk(s)) {
+      bool more =
+          direct && helpers_ == 0 && s.ready.empty() ? read_directly(s, *direct) : take_chunk(s);
+      if (!more) {
         if (s.error()) return false;
         s.ended = true;
         return true;
       }
     }
+  }
+
+  // Reads the stream's next chunk, its records going to the sink as they are parsed while
+  // they come before `direct.limit`; from the first that does not (or a bad line, which waits
+  // for its stream's next record), the rest of the chunk goes into the batch, to wait as any
+  // read chunk does. A file read alone, or the stretch of a file no other overlaps, so costs
+  // no batch. False at the stream's end.
+  bool read_directly(FileStream& s, const Direct& direct) {
+    ParsedChunk parsed = s.in_hand ? std::move(*s.in_hand) : ParsedChunk{};  // its storage
+    s.in_hand.reset();
+    if (!s.read_lines(parsed)) {
+      s.exhausted = true;
+      return false;
+    }
+    bytes_read_ += parsed.chunk.size;
+    DirectSink sink(direct, s, parsed.batch);
+    s.parse(parser_, parsed, sink);
+    s.in_hand = std::move(parsed);
+    return true;
   }
 
   // Puts the stream's next chunk in hand: one read ahead, or one read now if no thread is at

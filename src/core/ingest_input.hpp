@@ -2,8 +2,10 @@
 // name its damage. ingest.cpp reads the inputs one after another, ingest_by_time.cpp merges them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "coroner/dialect.hpp"
 #include "coroner/ingest.hpp"
@@ -21,6 +23,14 @@ inline constexpr std::string_view kStateNotLog =
 
 // Tells the input's format from its first bytes, and makes the chunker cut where it must.
 InputFormat read_format(LineChunker& chunker, Dialect dialect);
+
+// Files are compared by up to this many of their first bytes (decompressed) to tell copies of
+// one log (same_log.cpp).
+inline constexpr size_t kCopyHead = 64 << 10;
+// The first of `paths` whose head (its first kCopyHead bytes, or all of a shorter file) holds
+// the same log as one given before it; nullopt when none.
+std::optional<InputError> same_log_among(const std::vector<std::string_view>& heads,
+                                         const std::vector<std::string>& paths);
 
 // Several files as one log: their records handed to `sink` merged by time (ingest.hpp), with
 // `threads` - 1 threads reading ahead.
