@@ -99,7 +99,7 @@ class FileStream {
   // the file's end, with error() set if reading failed. By the thread that marked it busy.
   bool read_chunk(RecordParser& parser, ParsedChunk& parsed) {
     if (!read_lines(parsed)) return false;
-    parser.parse_chunk(parsed.chunk, file_, parsed.batch, format_);
+    parse(parser, parsed, parsed.batch);
     return true;
   }
 
@@ -330,9 +330,14 @@ class TimeMerge {
 
   // A chunk read for `s`, kept until the merge reaches it. Under the lock once helpers run.
   void took_chunk(FileStream& s, ParsedChunk parsed) {
+    counted(s, parsed);
+    s.ready.push_back(std::move(parsed));
+  }
+
+  // The bytes of a chunk read for `s`, and how far in time its records reach.
+  void counted(FileStream& s, const ParsedChunk& parsed) {
     bytes_read_ += parsed.chunk.size;
     s.reached = std::max(s.reached, parsed.batch.latest_time());
-    s.ready.push_back(std::move(parsed));
   }
 
   // The stream's next record or its end; false on a read error. With `direct` (the merge's
@@ -402,8 +407,7 @@ class TimeMerge {
           s.exhausted = true;
           continue;
         }
-        bytes_read_ += parsed.chunk.size;
-        s.reached = std::max(s.reached, parsed.batch.latest_time());
+        counted(s, parsed);
         s.in_hand = std::move(parsed);
         return true;
       }
