@@ -1,4 +1,4 @@
-// Files to records: opens each input in turn and feeds its lines through the record parser.
+// Files to records: opens the inputs and feeds their lines through the record parser.
 #pragma once
 
 #include <cstdint>
@@ -32,10 +32,11 @@ struct IngestResult {
 // Called after each chunk with the bytes read so far: progress on a terminal.
 using ProgressFn = std::function<void(uint64_t bytes)>;
 
-// Reads `paths` in order ("-" is standard input); file i's records carry file index
-// `first_file_index + i`. With `threads` > 1, threads - 1 threads read and parse chunks of
-// lines, and the calling thread hands the records to `sink`, always in input order (reading and
-// parsing too while the next chunk is not ready).
+// Reads `paths` ("-" is standard input); file i's records carry file index
+// `first_file_index + i`. One file is read in order. Several are one log: their records are
+// merged by time (the rules are in docs/DESIGN.md, "Several files are one log"). With `threads`
+// > 1, threads - 1 threads read and parse chunks of lines ahead, and the calling thread hands
+// the records to `sink` in that order (reading and parsing too while the next chunk is not ready).
 // Each file's dialect is told from its first records (detect_format), unless `dialect` forces one;
 // the sink hears it before the file's records.
 IngestResult ingest(const std::vector<std::string>& paths, const RoleConfig& roles,

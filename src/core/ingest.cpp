@@ -46,42 +46,38 @@ InputFormat read_format(LineChunker& chunker, Dialect dialect) {
 
 namespace {
 
-IngestResult ingest_serial(const std::vector<std::string>& paths, const RoleConfig& roles,
-                           RecordSink& sink, uint32_t first_file_index, const ProgressFn& progress,
-                           Dialect dialect) {
+// One file, on the calling thread.
+IngestResult ingest_serial(const std::string& path, const RoleConfig& roles, RecordSink& sink,
+                           uint32_t file, const ProgressFn& progress, Dialect dialect) {
   IngestResult result;
-  RecordParser parser(roles);
-  for (size_t i = 0; i < paths.size(); ++i) {
-    const std::string& path = paths[i];
-    OpenedInput input = open_input(path);
-    if (!input.source) {
-      result.error = InputError{path, 0, input.error};
-      return result;
-    }
-    LineChunker chunker(*input.source);
-    if (is_state(chunker)) {
-      result.error = InputError{path, 0, std::string(kStateNotLog)};
-      return result;
-    }
-    InputFormat format = read_format(chunker, dialect);
-    uint32_t file = first_file_index + uint32_t(i);
-    sink.on_input_format(file, format);
-    Chunk chunk;
-    while (chunker.next(chunk)) {
-      result.bytes += chunk.size;
-      if (!parser.parse_chunk(chunk, file, sink, format)) {
-        result.stopped_by_sink = true;
-        return result;
-      }
-      if (progress) progress(result.bytes);
-    }
-    if (!input.source->error().empty()) {
-      result.error = InputError{path, chunker.lines_read() + 1, input.source->error()};
-      return result;
-    }
-    if (!input.source->damage().empty())
-      result.damage.push_back(damage_note(path, input.source->damage()));
+  OpenedInput input = open_input(path);
+  if (!input.source) {
+    result.error = InputError{path, 0, input.error};
+    return result;
   }
+  LineChunker chunker(*input.source);
+  if (is_state(chunker)) {
+    result.error = InputError{path, 0, std::string(kStateNotLog)};
+    return result;
+  }
+  InputFormat format = read_format(chunker, dialect);
+  sink.on_input_format(file, format);
+  RecordParser parser(roles);
+  Chunk chunk;
+  while (chunker.next(chunk)) {
+    result.bytes += chunk.size;
+    if (!parser.parse_chunk(chunk, file, sink, format)) {
+      result.stopped_by_sink = true;
+      return result;
+    }
+    if (progress) progress(result.bytes);
+  }
+  if (!input.source->error().empty()) {
+    result.error = InputError{path, chunker.lines_read() + 1, input.source->error()};
+    return result;
+  }
+  if (!input.source->damage().empty())
+    result.damage.push_back(damage_note(path, input.source->damage()));
   return result;
 }
 
@@ -112,20 +108,16 @@ struct Job {
   }
 };
 
-// Read and parse on `workers` threads, deliver in order on the caller's: the order of records is
-// the input's whatever thread parsed them. There is no reader thread: a thread that needs work
-// reads the next chunk itself, into a buffer that then stays warm in its own cache while it
-// parses (a separate reader's copy into buffers other cores had just read cost a sixth of the
+// One file read and parsed on `workers` threads, delivered in order on the caller's: the order of
+// records is the input's whatever thread parsed them. There is no reader thread: a thread that
+// needs work reads the next chunk itself, into a buffer that then stays warm in its own cache while
+// it parses (a separate reader's copy into buffers other cores had just read cost a sixth of the
 // run).
 class Pipeline {
  public:
-  Pipeline(const std::vector<std::string>& paths, const RoleConfig& roles, uint32_t first_file,
-           unsigned workers, Dialect dialect)
-      : paths_(paths),
-        roles_(roles),
-        first_file_(first_file),
-        workers_(workers),
-        dialect_(dialect) {
+  Pipeline(const std::string& path, const RoleConfig& roles, uint32_t file, unsigned workers,
+           Dialect dialect)
+      : path_(path), roles_(roles), file_(file), workers_(workers), dialect_(dialect) {
     // Enough jobs to keep every thread busy while one batch is being delivered, no more: each
     // holds a chunk and its batch.
     for (unsigned i = 0; i < workers + 2; ++i) free_.push_back(std::make_unique<Job>());
@@ -170,57 +162,50 @@ class Pipeline {
   // input order. False when everything, the end included, was handed out already.
   bool read_next(Job& job) {
     std::lock_guard lock(read_mutex_);
-    while (!read_all_) {
-      if (!chunker_) {
-        if (file_ == paths_.size()) {
-          job.end = true;
-          return number(job);
-        }
-        input_ = open_input(paths_[file_]);
-        if (!input_.source) {
-          job.error = InputError{paths_[file_], 0, input_.error};
-          return number(job);
-        }
-        // Smaller chunks than the serial reader's: several are in flight, each with its batch.
-        chunker_ = std::make_unique<LineChunker>(*input_.source, kParallelChunkSize);
-        if (is_state(*chunker_)) {
-          job.error = InputError{paths_[file_], 0, std::string(kStateNotLog)};
-          return number(job);
-        }
-        format_ = std::make_shared<const InputFormat>(read_format(*chunker_, dialect_));
-        format_told_ = false;
-      }
-      // Chunks change hands, not bytes: the job takes the storage holding its chunk, and the
-      // job's old storage becomes the chunker's next buffer.
-      if (chunker_->next_into(job.bytes, job.chunk)) {
-        job.file = first_file_ + uint32_t(file_);
-        job.format = format_;
-        job.first_of_file = !std::exchange(format_told_, true);
+    if (read_all_) return false;
+    if (!chunker_) {
+      input_ = open_input(path_);
+      if (!input_.source) {
+        job.error = InputError{path_, 0, input_.error};
         return number(job);
       }
-      // An empty file's format is told too, as the serial reader tells it: the same report for
-      // every number of threads.
-      if (!std::exchange(format_told_, true)) {
-        job.file = first_file_ + uint32_t(file_);
-        job.format = format_;
-        job.first_of_file = true;
+      // Smaller chunks than the serial reader's: several are in flight, each with its batch.
+      chunker_ = std::make_unique<LineChunker>(*input_.source, kParallelChunkSize);
+      if (is_state(*chunker_)) {
+        job.error = InputError{path_, 0, std::string(kStateNotLog)};
         return number(job);
       }
-      const std::string& path = paths_[file_];
-      if (!input_.source->error().empty()) {
-        job.error = InputError{path, chunker_->lines_read() + 1, input_.source->error()};
-        return number(job);
-      }
-      std::string damage = input_.source->damage();
-      chunker_.reset();
-      input_ = OpenedInput{};
-      ++file_;
-      if (!damage.empty()) {
-        job.damage = damage_note(path, damage);
-        return number(job);
-      }
+      format_ = std::make_shared<const InputFormat>(read_format(*chunker_, dialect_));
     }
-    return false;
+    // Chunks change hands, not bytes: the job takes the storage holding its chunk, and the
+    // job's old storage becomes the chunker's next buffer.
+    if (!read_to_end_ && chunker_->next_into(job.bytes, job.chunk)) {
+      job.file = file_;
+      job.format = format_;
+      job.first_of_file = !std::exchange(format_told_, true);
+      return number(job);
+    }
+    read_to_end_ = true;
+    // An empty file's format is told too, as the serial reader tells it: the same report for
+    // every number of threads.
+    if (!std::exchange(format_told_, true)) {
+      job.file = file_;
+      job.format = format_;
+      job.first_of_file = true;
+      return number(job);
+    }
+    // Then the file's error, else its damage, then the end.
+    if (!input_.source->error().empty()) {
+      job.error = InputError{path_, chunker_->lines_read() + 1, input_.source->error()};
+      return number(job);
+    }
+    std::string damage = input_.source->damage();
+    if (!damage.empty() && !std::exchange(damage_told_, true)) {
+      job.damage = damage_note(path_, damage);
+      return number(job);
+    }
+    job.end = true;
+    return number(job);
   }
 
   // Gives the job the next number; an error or the end is the last job.
@@ -307,9 +292,9 @@ class Pipeline {
     free_cv_.notify_all();
   }
 
-  const std::vector<std::string>& paths_;
+  const std::string& path_;
   const RoleConfig& roles_;
-  uint32_t first_file_;
+  uint32_t file_;  // its index among the inputs
   unsigned workers_;
   std::mutex mutex_;  // guards the job lists and stopping_
   std::condition_variable free_cv_, done_cv_;
@@ -318,12 +303,13 @@ class Pipeline {
   bool stopping_ = false;
   // The input, read by whichever thread needs a chunk, one at a time.
   std::mutex read_mutex_;
-  size_t file_ = 0;  // index into paths_
   OpenedInput input_;
   std::unique_ptr<LineChunker> chunker_;
   Dialect dialect_;
-  std::shared_ptr<const InputFormat> format_;  // the current file's
-  bool format_told_ = false;                   // a job of the current file carries it already
+  std::shared_ptr<const InputFormat> format_;
+  bool format_told_ = false;  // a job carries it already
+  bool read_to_end_ = false;  // the last chunk was handed out
+  bool damage_told_ = false;
   uint64_t next_sequence_ = 0;
   std::atomic<bool> read_all_ = false;  // the end (or an error) was handed out
 };
@@ -333,10 +319,12 @@ class Pipeline {
 IngestResult ingest(const std::vector<std::string>& paths, const RoleConfig& roles,
                     RecordSink& sink, uint32_t first_file_index, const ProgressFn& progress,
                     unsigned threads, Dialect dialect) {
+  if (paths.empty()) return {};
   if (paths.size() > 1)
     return ingest_by_time(paths, roles, sink, first_file_index, progress, threads, dialect);
-  if (threads <= 1) return ingest_serial(paths, roles, sink, first_file_index, progress, dialect);
-  return Pipeline(paths, roles, first_file_index, threads - 1, dialect).run(sink, progress);
+  if (threads <= 1)
+    return ingest_serial(paths[0], roles, sink, first_file_index, progress, dialect);
+  return Pipeline(paths[0], roles, first_file_index, threads - 1, dialect).run(sink, progress);
 }
 
 }  // namespace coroner

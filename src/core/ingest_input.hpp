@@ -1,5 +1,5 @@
 // What every way of reading logs does with an input it opens: refuse a state, tell its dialect,
-// name its damage. ingest.cpp reads the inputs one after another, ingest_by_time.cpp merges them.
+// name its damage. ingest.cpp reads one input, ingest_by_time.cpp merges several by time.
 #pragma once
 
 #include <optional>
