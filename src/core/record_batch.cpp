@@ -131,15 +131,19 @@ bool RecordBatch::next(Cursor& at, Entry& entry) const {
     entry = Entry{nullptr, &bad_lines_[at.next_bad_line++]};
   } else {
     RawRecord& r = replayed_;
+    // Only the fields the record before set need resetting: the others are fresh already.
+    const Header stale = replayed_present_ & ~present;
     size_t index = 0;
     for_each_field([&](const auto& field) __attribute__((always_inline)) {
       auto& member = r.*field.member;
       const auto& fresh = kFreshRecord.*field.member;
-      if (present & (Header(1) << index++))
+      const Header bit = Header(1) << index++;
+      if (present & bit)
         take_member(p, member, fresh);
-      else
+      else if (stale & bit)
         reset_to_fresh(member, fresh);
     });
+    replayed_present_ = present;
     entry = Entry{&r, nullptr};
   }
   at.offset = size_t(p - stream_.data());

@@ -71,6 +71,7 @@ class RecordBatch : public RecordSink {
   std::vector<BadLine> bad_lines_;
   int64_t latest_time_ = INT64_MIN;
   mutable RawRecord replayed_;
+  mutable uint32_t replayed_present_ = 0;  // the fields of replayed_ that are not fresh
 };
 
 }  // namespace coroner
