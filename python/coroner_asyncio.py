@@ -19,7 +19,7 @@ library only, Python 3.9+)::
 What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are coroner's)::
 
     {"ts": 1764059000.12, "task": "Task-3", "status": "created", "parent_id": "Task-1", "pid": 42, "hostname": "vm"}
-    {"ts": ..., "task": "Task-3", "status": "started", ...}          (+ "adopted": true, see below)
+    {"ts": ..., "task": "Task-3", "status": "started", "coroner": "task", ...}   (+ "adopted": true)
     {"ts": ..., "task": "Task-3", "stage": "fetch", "data": {"item": 0}, ...}
     {"ts": ..., "task": "Task-1", "coroner": "wait", "waiting_for": "gather of 3 tasks",
      "awaits": ["Task-3", "Task-4", "Task-5"], ...}
@@ -302,7 +302,7 @@ class _Sink:
                         task, ts, parent = parts[i]
                         name = _s(task.get_name())
                         parts[i] = (f'{{"ts": {ts}, "task": {name}, "status": "created"{parent}{tail}'
-                                    f'{{"ts": {ts}, "task": {name}, "status": "started"{tail}')
+                                    f'{{"ts": {ts}, "task": {name}, "status": "started", "coroner": "task"{tail}')
                     self.stream.write("".join(parts))
                     self.stream.flush()
             except (ValueError, OSError):
@@ -480,12 +480,12 @@ def _hook_first_step(loop, task, created, parent):
         sink = _sink
         if sink.stream is None:
             sink.write2('{"ts": %s, "task": %s, "status": "created"%s' % (created, name, parent),
-                        '{"ts": %s, "task": %s, "status": "started"' % (_ts(), name))
+                        '{"ts": %s, "task": %s, "status": "started", "coroner": "task"' % (_ts(), name))
         else:  # the hot path: both lines in one string, one append
             tail = sink.tail_nl
             lines = sink.lines  # sink.put() inlined: once per task
             lines.append(f'{{"ts": {created}, "task": {name}, "status": "created"{parent}{tail}'
-                         f'{{"ts": {_ts()}, "task": {name}, "status": "started"{tail}')
+                         f'{{"ts": {_ts()}, "task": {name}, "status": "started", "coroner": "task"{tail}')
             n = len(lines)
             if not n & 63 or n == 1:
                 sink.check(n, False)
@@ -581,7 +581,7 @@ def _make_factory(previous):
             name = kwargs.get("name")
             name = _s(str(name) if name is not None else _task_name_from_callers(task.get_name()))
             _sink.write2('{"ts": %s, "task": %s, "status": "created"%s' % (created, name, parent),
-                         '{"ts": %s, "task": %s, "status": "started"' % (created, name))
+                         '{"ts": %s, "task": %s, "status": "started", "coroner": "task"' % (created, name))
         _add_done_callback(task, _on_done)  # _watch() inlined: once per task
         return task
 
@@ -1351,7 +1351,7 @@ def _adopt(loop):
             task._coroner_watched = True
         except AttributeError:
             pass
-        _task_record(task.get_name(), ', "status": "started", "adopted": true')
+        _task_record(task.get_name(), ', "status": "started", "coroner": "task", "adopted": true')
         _watch(task)
 
 

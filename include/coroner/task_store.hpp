@@ -50,6 +50,9 @@ struct Event {
   bool fold_marker_at_guess : 1 = false;
   // The asyncio module's "wait" record: no stage of its own, `text` says what the task waits on.
   bool wait : 1 = false;
+  // Its stage is only a step: the task is traced by the asyncio module, whose status records
+  // say when it starts and ends, so "download complete" or "payment failed" ends nothing.
+  bool plain_stage : 1 = false;
   uint8_t attempt = 0;  // the try's number from the attempt role (saturated), 0 when none
 };
 // Millions of records are kept while their tasks are open: every byte counts.
@@ -207,9 +210,16 @@ struct Task {
   // It encloses other tasks (an eliot action or a span with children): its stages last as long
   // as its children, and their time is theirs, not a duration of its own stages.
   bool encloses : 1 = false;
+  bool traced : 1 = false;  // the asyncio module traces it (its "started" record says so)
+  // The highest try's number its records gave (Event::attempt): a fold marker keeps it, so a
+  // retry after the fold is told from a restart as it is without folding.
+  uint8_t attempt = 0;
   EventList events;  // records not folded, in arrival order
   TaskList awaits;   // task indices it waited on, in first-seen order
 };
+
+// Millions of tasks: the try's number fits in the padding before `events`.
+static_assert(sizeof(Task) <= 56, "a Task stays within 56 bytes");
 
 struct InputCounts {
   uint64_t records = 0;           // valid JSON objects

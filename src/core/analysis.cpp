@@ -74,6 +74,12 @@ struct TaskFacts {
   // to the stop (the cancellation that follows does not judge it again).
   size_t judged = 0;
   int64_t stop = 0;  // when its process stopped: its exit record, else the log's end
+  // The first record of the task's last run: past an end that the task then worked after (see
+  // Analyzer::reopened), 0 when it ran once. An open task is judged by its last run.
+  size_t run_start = 0;
+  // It worked after an end and ended again: a task that works in rounds (a worker named once for
+  // many jobs), whose records after an end are its next round.
+  bool looped = false;
 };
 
 // How often a task records `stage` again, from its latest run of records in it before `last`
@@ -138,6 +144,7 @@ class Analyzer {
     return out_.learned_end && stage == out_.learned_end->stage;
   }
   void collect(uint32_t task, TaskFacts& facts);
+  bool reopened(const TaskFacts& facts) const;
   void judge(uint32_t task, const TaskFacts& facts);
   void judge_open(uint32_t task, const TaskFacts& facts);
   void judge_ended(uint32_t task, const TaskFacts& facts);
@@ -256,6 +263,8 @@ void Analyzer::judge_share(Share& share) {
     facts.end_index = -1;
     facts.judged = 0;
     facts.stop = 0;
+    facts.run_start = 0;
+    facts.looped = false;
     collect(i, facts);
     judge(i, facts);
     // Its outcome is final now. A task only named by others (an await target that never
@@ -345,20 +354,35 @@ void Analyzer::collect(uint32_t index, TaskFacts& facts) {
       ++facts.judged;
   }
   facts.meanings.reserve(t.events.size());
+  bool worked_since_end = false;
   for (size_t i = 0; i < t.events.size(); ++i) {
-    facts.meanings.push_back(i < facts.judged ? meaning_of(t.events[i]) : Lifecycle::none);
-    if (is_end(facts.meanings.back())) facts.end_index = int(i);
+    Lifecycle m = i < facts.judged ? meaning_of(t.events[i]) : Lifecycle::none;
+    facts.meanings.push_back(m);
+    if (is_end(m)) {
+      facts.looped = facts.looped || worked_since_end;
+      facts.end_index = int(i);
+      worked_since_end = false;
+    } else if (m != Lifecycle::start && i < facts.judged) {
+      worked_since_end = facts.end_index >= 0;
+    }
   }
   outcome.end = facts.judged > 0 ? t.events[facts.judged - 1].time : t.last_time;
   facts.stop = judged_at(store_, index, outcome.end, out_.log_end);
+  if (facts.end_index >= 0 && reopened(facts)) {
+    facts.run_start = size_t(facts.end_index) + 1;
+    facts.end_index = -1;
+  }
   if (facts.end_index >= 0) {
     outcome.end = t.events[size_t(facts.end_index)].time;
     switch (facts.meanings[size_t(facts.end_index)]) {
       case Lifecycle::ended_ok:
         outcome.outcome = Outcome::ok;
         break;
-      case Lifecycle::ended_failed:
-        outcome.outcome = Outcome::failed;
+      case Lifecycle::ended_failed:  // of a TimeoutError: it timed out, as its finding says
+        outcome.outcome =
+            is_timeout_event(t.events[size_t(facts.end_index)], Lifecycle::ended_failed)
+                ? Outcome::timed_out
+                : Outcome::failed;
         break;
       case Lifecycle::ended_timeout:
         outcome.outcome = Outcome::timed_out;
@@ -369,10 +393,25 @@ void Analyzer::collect(uint32_t index, TaskFacts& facts) {
       default:
         break;
     }
-  } else if (t.folded && (!t.folded_at_guess || ends_at_learned_stage(t.stage))) {
+  } else if (t.folded && facts.run_start == 0 &&
+             (!t.folded_at_guess || ends_at_learned_stage(t.stage))) {
     outcome.outcome = Outcome::ok;  // folded with nothing after: it ended ok at its last record
   }
   if (outcome.outcome != Outcome::open && t.stage != kNone) ++(*ended_here_)[t.stage];
+}
+
+// Records after a task's end that show it at work again: a new run (a start: a retry under the
+// same id, a supervisor's restart, a step logged "upload started" after "transcode finished"),
+// or the next round of a task that works in rounds (a worker named once for many jobs logs
+// "job 3 done", works, "job 4 done", then "acquiring lock" for ever). The end was then no end
+// of the task, whose last run is judged as an open task is. Work after a task's only end, with
+// no start ("work" after "done"), leaves the end as it was: records after its end, an anomaly.
+bool Analyzer::reopened(const TaskFacts& facts) const {
+  size_t from = size_t(facts.end_index) + 1;
+  if (from < facts.judged && facts.looped) return true;
+  for (size_t i = from; i < facts.judged; ++i)
+    if (facts.meanings[i] == Lifecycle::start) return true;
+  return false;
 }
 
 Finding& Analyzer::add(FindingKind kind, uint32_t task, std::string reason, int64_t time,
@@ -459,7 +498,7 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   }
   // A TimeoutError logged by a task that then never ended (`except TimeoutError: log`, and the
   // task went quiet): the timeout is the finding, whatever came after.
-  for (size_t i = 0; i < facts.judged; ++i) {
+  for (size_t i = facts.run_start; i < facts.judged; ++i) {
     const Event& e = t.events[i];
     if (!is_timeout_event(e, facts.meanings[i])) continue;
     Finding& f =
@@ -775,31 +814,51 @@ void Analyzer::judge_deadlines(uint32_t index, const TaskFacts& facts) {
 
 void Analyzer::judge_anomalies(uint32_t index, const TaskFacts& facts) {
   const Task& t = store_.tasks()[index];
-  if (facts.end_index >= 0) {
-    size_t after = t.events.size() - size_t(facts.end_index) - 1;
-    // Two ends in a row ("done" twice) and records after the end are both out of order.
-    int ends = 0;
-    for (Lifecycle m : facts.meanings) ends += is_end(m) && m == Lifecycle::ended_ok;
-    if (after > 0) {
-      const Event& next = t.events[size_t(facts.end_index) + 1];
+  // Ok ends one after the other in the same stage ("done", "done") are told; "upload finished"
+  // then "job finished" is no anomaly. (A fold marker keeps the stage its task ended in.)
+  int ok_in_a_row = 0, most_ok_in_a_row = 0;
+  uint32_t stage = kNone, ended_in = kNone;
+  for (size_t i = 0; i < facts.meanings.size(); ++i) {
+    if (t.events[i].stage != kNone) stage = t.events[i].stage;
+    bool again = ok_in_a_row > 0 && stage == ended_in;
+    ok_in_a_row = facts.meanings[i] != Lifecycle::ended_ok ? 0 : again ? ok_in_a_row + 1 : 1;
+    ended_in = stage;
+    most_ok_in_a_row = std::max(most_ok_in_a_row, ok_in_a_row);
+  }
+  int last_end = facts.run_start > 0 ? int(facts.run_start) - 1 : facts.end_index;
+  if (last_end >= 0) {
+    size_t after = t.events.size() - size_t(last_end) - 1;
+    bool new_run = false;  // a start after the end: a restart, judged below
+    for (size_t i = size_t(last_end) + 1; i < facts.judged; ++i)
+      new_run = new_run || facts.meanings[i] == Lifecycle::start;
+    if (after > 0 && !facts.looped && !new_run) {
+      const Event& next = t.events[size_t(last_end) + 1];
       add(FindingKind::anomaly, index,
           fmt::format("{} record(s) after the task ended, the first in stage {}", after,
                       stage_name(next.stage)),
           next.time, next.stage)
           .detail = fmt::format("the first at {}", at(index, next.time));
-    } else if (ends > 1 && !out_.learned_end) {
-      add(FindingKind::anomaly, index, fmt::format("ended ok {} times", ends),
-          t.events[size_t(facts.end_index)].time, kNone);
+    } else if (after == 0 && most_ok_in_a_row > 1 && !out_.learned_end) {
+      add(FindingKind::anomaly, index, fmt::format("ended ok {} times", most_ok_in_a_row),
+          t.events[size_t(last_end)].time, kNone);
     }
   }
   // A start after the task had done other things: the same id was reused, or it restarted. A
   // folded task's work is where its fold marker stands: a record older than the marker (one that
-  // arrived late, out of order) sorts before it, among the records the marker stands for.
+  // arrived late, out of order) sorts before it, among the records the marker stands for. A
+  // retry (its attempt grew, or a retry word) is no anomaly, nor a start that names a step
+  // ("upload started", "job started": a task's steps, or its next job): "started" alone is.
   bool did_work = false;
+  uint8_t attempt = 0;
   for (size_t i = 0; i < t.events.size(); ++i) {
     const Event& e = t.events[i];
-    bool strong_start = store_.is_restart_word(e.status) || store_.is_restart_word(e.stage);
-    if (is_restart(facts.meanings[i], strong_start, did_work)) {
+    bool strong_start =
+        store_.is_restart_word(e.status) || (!e.plain_stage && store_.is_restart_word(e.stage));
+    uint32_t word = e.status != kNone ? e.status : e.stage;
+    bool retry = e.retry || e.attempt > attempt;
+    attempt = std::max(attempt, e.attempt);
+    if (is_restart(facts.meanings[i], strong_start, did_work) && !retry &&
+        !names_a_step(store_.words().view(word))) {
       add(FindingKind::anomaly, index,
           fmt::format("started again in stage {} after it had already run",
                       stage_name(t.events[i].stage)),

@@ -38,6 +38,10 @@ bool is_strong_start(std::string_view word) {
          tail == "began" || tail == "restart" || tail == "restarted";
 }
 
+bool names_a_step(std::string_view word) {
+  return normalise_word(word).find('_') != std::string::npos;
+}
+
 bool error_was_retried(const EventList& events, std::span<const Lifecycle> meanings,
                        size_t error_index, size_t end_index) {
   // The try the error belongs to: the last attempt number up to it since the task's last end

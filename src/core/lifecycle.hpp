@@ -28,7 +28,8 @@ constexpr bool exception_named(std::string_view type, std::string_view name) {
 // ... and a record carrying asyncio.CancelledError is the task's cancellation, even when its word
 // says it failed (a task that logs "failed" from `except BaseException` when it is cancelled).
 inline Lifecycle record_meaning(const TaskStore& store, const Event& event) {
-  Lifecycle said = record_meaning(store.meaning(event.status), store.meaning(event.stage));
+  Lifecycle said = record_meaning(store.meaning(event.status),
+                                  event.plain_stage ? Lifecycle::none : store.meaning(event.stage));
   if (event.error != kNone && (said == Lifecycle::none || said == Lifecycle::ended_failed) &&
       exception_named(store.errors()[event.error].type, "CancelledError"))
     return Lifecycle::ended_cancelled;
@@ -40,6 +41,10 @@ bool mentions_retry(std::string_view word);
 // "started", "begin": a start that, after the task did other work, is a restart. Weaker start
 // words ("response received", "invoice created") are ordinary steps mid-task.
 bool is_strong_start(std::string_view word);
+
+// "upload started", "fetch_begin": a lifecycle word after the name of a step, where "started"
+// alone names none.
+bool names_a_step(std::string_view word);
 
 // A strong start after the task had done other work: its id was reused, or it restarted.
 constexpr bool is_restart(Lifecycle meaning, bool strong_start_word, bool did_work) {

@@ -233,7 +233,9 @@ void TaskStore::add_record(const RawRecord& r) {
   if (own_task == kNone) return;
   ++counts_.task_records;
   counts_.staged_records += !r.stage.empty() || !r.status.empty();
+  if (r.marker == "task") tasks_[own_task].traced = true;
   Event event = make_event(r, time);
+  event.plain_stage = event.stage != kNone && tasks_[own_task].traced;
   if (r.has_timeout) timeouts_[own_task] = r.timeout_ns;
   add_links(own_task, scope, r, time);
   if (r.marker == "child") tasks_[own_task].encloses = true;
@@ -377,6 +379,7 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
     marker.stage = task.stage;
     marker.fold_marker = true;
     marker.fold_marker_at_guess = task.folded_at_guess;
+    marker.attempt = task.attempt;
     task.events.push_back(marker);
   }
   if (!task.logged) {
@@ -387,6 +390,7 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
     task.out_of_order = true;
   }
   task.last_time = std::max(task.last_time, event.time);
+  task.attempt = std::max(task.attempt, event.attempt);
   if (task.pending_at_exit) {
     // A record after its process's exit (asyncio.run cancelling it): kept for the timeline, and
     // nothing else, since the task is judged from the exit; its stage's time stops there too.
@@ -420,7 +424,8 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
   // A task that said it failed or timed out keeps its records though it ends ok later: folding
   // it would drop what that record meant (a swallowed timeout).
   if (abnormal) task.had_error = true;
-  bool strong_start = is_restart_word(event.status) || is_restart_word(event.stage);
+  bool strong_start =
+      is_restart_word(event.status) || (!event.plain_stage && is_restart_word(event.stage));
   if (is_restart(meaning, strong_start, task.did_work)) task.restarted = true;
   if (meaning != Lifecycle::start && !event.wait) task.did_work = true;  // waiting is no work
   task.events.push_back(event);

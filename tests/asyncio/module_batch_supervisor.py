@@ -9,11 +9,13 @@ usage: python3 module_batch_supervisor.py OUTDIR
   dispatcher catches the error, logs the stage "batch failed" and goes on to the next batch; it
   ends ok. The failed batches failed and say so; the dispatcher told of their failure and
   swallowed nothing of its own: all clean.
-- cleaner logs "sweep", tries a removal that fails, logs the stage "cleanup failed" (no level, no
-  error field), goes on to "report" and ends ok: it swallowed its own error, *lost-exception*
-  (swallowed).
+- cleaner logs "sweep", tries a removal in `with stage("remove temp files")`, which fails (the
+  module writes the OSError as that stage's error record), logs the stage "cleanup failed", goes
+  on to "report" and ends ok: it swallowed its own error, *lost-exception* (swallowed).
 Before the analyzer read a failure word just after a child's failure as telling of it, the
-dispatcher was a swallowed exception too.
+dispatcher was a swallowed exception too. Since then a traced task's stage names carry no
+lifecycle word at all (docs/ASYNCIO_RECORDS.md): "batch failed" tells nothing, and cleaner's
+error is its error record, not the words "cleanup failed".
 """
 
 import asyncio
@@ -55,7 +57,8 @@ async def cleaner():
     stage("sweep")
     await asyncio.sleep(0.003)
     try:
-        os.remove("/nonexistent/coroner-test/tmpfile")
+        with stage("remove temp files"):  # writes the OSError as this stage's error record
+            os.remove("/nonexistent/coroner-test/tmpfile")
     except OSError:
         stage("cleanup failed")
     stage("report")

@@ -28,7 +28,8 @@ are scored against the truth, strictly:
   `deadlock` finding needs the finding's "members" to be exactly that set. A finding of the right
   kind with the wrong root or cycle is reported as "wrong blame", not as found.
 - no clean task may get a finding of kind hung, timeout, lost-exception, deadlock, blocked or
-  orphan (information kinds such as in-flight or retried are fine).
+  orphan (information kinds such as in-flight or retried are fine); a task of the truth's
+  optional "quiet" list may get no finding at all (not even an anomaly).
 - the truth's "problems" (what the program itself checked and found wrong: a child process that
   did not die the way it should, records missing from the log) each fail the scenario.
 - the truth's optional "outcomes" ({task: outcome}, or a list of outcomes any of which will do)
@@ -299,6 +300,11 @@ def score(truth, findings):
                         for f in by_task.get(str(task), []) if f["kind"] in ALARM_KINDS})
         if kinds:
             alarms[str(task)] = kinds
+    for task in truth.get("quiet", []):
+        kinds = sorted({"%s%s" % (f["kind"], "/" + f["subkind"] if f["subkind"] else "")
+                        for f in by_task.get(str(task), [])})
+        if kinds:
+            alarms[str(task)] = kinds + ["(a quiet task)"]
     return missed, wrong, alarms
 
 

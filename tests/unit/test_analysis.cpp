@@ -539,6 +539,34 @@ TEST_CASE("coroner::analysis anomaly") {
   }
 }
 
+TEST_CASE("coroner::analysis records after an end: a new run, a retry, a step") {
+  auto run = analyse("unit/logs/runs_after_end.jsonl");
+
+  SUBCASE("work after an end that started the task again is its last run, judged open") {
+    // stuck: "job done", then "job started" and "fetch", silent for seconds: hung, not ok.
+    CHECK(run->findings("stuck") == Kinds{"hung"});
+    CHECK(run->outcome("stuck") == Outcome::open);
+  }
+  SUBCASE("a retry under the same id is no restart") {
+    // retry: failed on attempt 1, started again with attempt 2, done.
+    CHECK(run->findings("retry") == Kinds{"retried"});
+    CHECK(run->outcome("retry") == Outcome::ok);
+  }
+  SUBCASE("steps' starts and ends are no restart and no second end") {
+    CHECK(run->findings("steps").empty());
+    CHECK(run->outcome("steps") == Outcome::ok);
+    CHECK(run->findings("late").empty());
+  }
+  SUBCASE("a bare start after an end, and the same end twice in a row, are anomalies") {
+    CHECK(run->findings("reused") == Kinds{"anomaly"});
+    CHECK(run->finding("reused", FindingKind::anomaly).reason.find("started again") !=
+          std::string::npos);
+    CHECK(run->outcome("reused") == Outcome::ok);
+    CHECK(run->findings("twice") == Kinds{"anomaly"});
+    CHECK(run->finding("twice", FindingKind::anomaly).reason == "ended ok 2 times");
+  }
+}
+
 TEST_CASE("coroner::analysis scope") {
   SUBCASE("the same task id in two pids is two tasks") {
     auto run = analyse("unit/logs/scope.jsonl");

@@ -24,7 +24,7 @@ namespace {
 
 // A random log of `tasks` tasks, their records interleaved in time: lifecycle words in stages and
 // statuses, errors, timeouts, cancellations, retries, repeated stages, records out of order, the
-// asyncio module's wait, pending and exit records, and (when `ok_words` is false) no word for
+// asyncio module's task, wait, pending and exit records, and (when `ok_words` is false) no word for
 // "ended ok", so the end stage is learned.
 std::string random_log(std::mt19937& rng, int tasks, bool ok_words) {
   const std::vector<std::string> stages = {"fetch",
@@ -58,6 +58,10 @@ std::string random_log(std::mt19937& rng, int tasks, bool ok_words) {
     std::string scope = std::to_string(1 + pick(2));
     std::string id = "\"task\": \"t" + std::to_string(t) + "\", \"pid\": " + scope;
     double time = start + double(pick(1000)) / 1000;
+    // Now and then a task the asyncio module traces: its stage names end nothing.
+    if (chance(15))
+      lines.push_back({time, "{\"ts\": " + std::to_string(time) + ", " + id +
+                                 ", \"status\": \"started\", \"coroner\": \"task\"}"});
     int records = 1 + int(pick(7));
     for (int r = 0; r < records; ++r) {
       time += double(1 + pick(chance(10) ? 2000 : 20)) / 1000;
