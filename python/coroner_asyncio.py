@@ -1013,7 +1013,19 @@ def _describe_frames():
         else:
             _SIMPLE_WAITS[code] = lambda loc: (_prim_text(loc["self"], getattr(loc["self"], "_coroner_kind", None)), ())
     _SIMPLE_WAITS[asyncio.sleep.__code__] = _sleep_wait
+    serve = getattr(getattr(asyncio.base_events, "Server", None), "serve_forever", None)
+    if getattr(serve, "__code__", None) is not None:
+        _SIMPLE_WAITS[serve.__code__] = _serving_wait
     return _SIMPLE_WAITS
+
+
+def _serving_wait(loc):
+    """A server in serve_forever waits for connections, that is, for work: never stuck."""
+    try:
+        host, port = loc["self"].sockets[0].getsockname()[:2]
+        return "asyncio.Server.serve_forever on %s:%s" % (host, port), ()
+    except Exception:  # no socket (closed), or a socket that is no address pair
+        return "asyncio.Server.serve_forever", ()
 
 
 def _queue_wait(queue, method):

@@ -82,6 +82,23 @@ struct TaskFacts {
   bool looped = false;
 };
 
+// The asyncio module's words for a task waiting for work (docs/ASYNCIO_RECORDS.md): "asyncio.
+// Queue.get on a queue created at app.py:12" (or a subclass's name, or no site when the queue
+// was made before install()), an item on an empty queue; "asyncio.Server.serve_forever on
+// 127.0.0.1:8080", a server's connections.
+bool waits_for_work(std::string_view waiting_for) {
+  std::string_view what = waiting_for.substr(0, waiting_for.find(' '));
+  return what.starts_with("asyncio.") &&
+         (what.ends_with(".get") || what.ends_with(".serve_forever"));
+}
+
+// How an idle task's finding says what it waited for.
+std::string_view idle_words(std::string_view waiting_for) {
+  return waiting_for.starts_with("asyncio.Server.serve_forever")
+             ? "serving, waiting for connections"
+             : "waiting for work on an empty queue";
+}
+
 // How often a task records `stage` again, from its latest run of records in it before `last`
 // ("supervise" every 100 ms): the median gap. 0 when the run has fewer than three records. A
 // stage re-entered is no duration of the stage: this is the task's own rhythm.
@@ -157,6 +174,7 @@ class Analyzer {
   std::string error_summary(const Event& e) const;
   std::string waiting_detail(uint32_t task, const TaskFacts& facts) const;
   bool idle_on_queue(uint32_t task, const Event& last) const;
+  std::string_view idle_wait(uint32_t task, const Event& last) const;
   std::string stop_name(uint32_t task, const TaskFacts& facts) const;
   std::string stage_name(uint32_t stage) const { return quoted_stage(store_, stage); }
   std::string at(uint32_t task, int64_t time) const { return log_clock(out_, task, time); }
@@ -556,7 +574,7 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
     std::string after = t.stage == kNone ? "" : " after stage " + stage_name(t.stage);
     Finding& f =
         add(FindingKind::in_flight, index,
-            fmt::format("waiting for work on an empty queue when {}, idle {}{}",
+            fmt::format("{} when {}, idle {}{}", idle_words(idle_wait(index, last)),
                         stop.empty() ? "the log ends" : stop, format_duration(silent), after),
             last.time, t.stage);
     f.subkind = "idle";
@@ -591,23 +609,19 @@ std::string Analyzer::stop_name(uint32_t index, const TaskFacts& facts) const {
                      store_.pending_at_exit(index) ? " with the task pending" : "");
 }
 
-namespace {
-// "asyncio.Queue.get on a queue created at app.py:12" (or a subclass's name, or no site when the
-// queue was made before install()): the asyncio module's words for a task waiting for an item
-// on an empty queue, that is, for work (docs/ASYNCIO_RECORDS.md).
-bool waits_for_work(std::string_view waiting_for) {
-  std::string_view what = waiting_for.substr(0, waiting_for.find(' '));
-  return what.starts_with("asyncio.") && what.ends_with(".get");
-}
-}  // namespace
-
 // The task waits for work, idle: its record `last` is a wait on an empty queue, or the asyncio
 // module found it waiting on one when its process stopped.
 bool Analyzer::idle_on_queue(uint32_t index, const Event& last) const {
+  return waits_for_work(idle_wait(index, last));
+}
+
+// What the task waited on at its stop: the asyncio module's pending record, else its last
+// record's wait; "" when neither says.
+std::string_view Analyzer::idle_wait(uint32_t index, const Event& last) const {
   if (const PendingAtExit* pending = store_.pending_at_exit(index);
       pending && pending->time >= last.time)
-    return waits_for_work(pending->waiting_for);
-  return last.wait && last.text != kNone && waits_for_work(store_.stage_text(last));
+    return pending->waiting_for;
+  return last.wait && last.text != kNone ? store_.stage_text(last) : std::string_view();
 }
 
 // Where a task was stuck, as the asyncio module saw it: at exit, or by its last record's wait.
