@@ -191,7 +191,10 @@ uint32_t TaskStore::add_error(const RawRecord& r) {
   }
   // A message without its type (loguru's record.exception.value, dict_tracebacks' exc_value, an
   // eliot reason) reads as Python writes an exception's line: "PaymentDeclined: card declined".
-  if (!note.text.empty() && !note.type.empty() && !names_exception(note.text, note.type))
+  // An exception without a message is its type, as loguru's and eliot's are.
+  if (note.text.empty())
+    note.text = note.type;
+  else if (!note.type.empty() && !names_exception(note.text, note.type))
     note.text = note.type + ": " + note.text;
   if (note.text.empty() && !r.stage.empty()) note.text = summarise_error(r.stage);
   errors_.push_back(std::move(note));
