@@ -34,6 +34,18 @@ std::optional<AsyncioNote> parse_asyncio_message(std::string_view text);
 // are indented; a message that goes on over more lines is left at its first).
 std::string_view exception_line(std::string_view traceback);
 
+// A Python traceback as traceback.format_exc() writes it: "Traceback (most recent call last):",
+// or an exception group's "  + Exception Group Traceback (most recent call last):".
+bool is_traceback(std::string_view text);
+
+// The exception's own line of a traceback (is_traceback): that of the exception raised last, after
+// any "During handling of the above exception" or "The above exception was the direct cause";
+// for an exception group, the line of its first sub-exception (of the first's first, for nested
+// groups), which says what went wrong where the group's own line ("ExceptionGroup: unhandled
+// errors in a TaskGroup (1 sub-exception)") does not. `others`, when given, gets how many other
+// sub-exceptions the group holds (0 for a plain traceback).
+std::string_view traceback_exception_line(std::string_view text, uint32_t* others = nullptr);
+
 // "ValueError" from "ValueError: boom", from a traceback's exception line, or from a repr
 // "exception=ValueError('boom')". Empty when none can be told.
 std::string_view exception_type_of(std::string_view text);

@@ -58,4 +58,8 @@ InputFormat detect_format(std::string_view head, Dialect forced = Dialect::autom
 // role from (what `coroner schema` shows).
 RoleConfig roles_for(Dialect dialect, const RoleConfig& user);
 
+// Where a dialect puts the fields the program bound itself ("record.extra." for loguru; empty
+// when they sit beside the library's own, as in json): the likeliest task field is there.
+std::string_view program_fields_prefix(Dialect dialect);
+
 }  // namespace coroner

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -209,9 +210,24 @@ std::string unreadable_log(const TaskStore& store, const Settings& s,
     for (const auto& path : roles[role]) looked.push_back(path);
   std::string have;
   if (format) {
-    for (size_t i = 0; i < format->keys.size() && i < kKeysShown; ++i)
-      have += fmt::format("{}{} ({})", have.empty() ? "" : ", ", format->keys[i].path,
-                          format->keys[i].records);
+    // The keys the user most likely meant first: those the program bound itself (loguru's
+    // record.extra.*), then those no role reads, then those another role reads (the time, the
+    // message, the level); the commonest first within each.
+    std::string_view prefix = program_fields_prefix(format->dialect);
+    auto likelihood = [&](const KeySeen& key) {
+      if (!prefix.empty() && key.path.starts_with(prefix)) return 0;
+      for (size_t r = 0; r < kRoleCount; ++r)
+        for (const auto& path : roles.paths[r])
+          if (path == key.path) return 2;
+      return 1;
+    };
+    std::vector<const KeySeen*> keys;
+    for (const KeySeen& key : format->keys) keys.push_back(&key);
+    std::stable_sort(keys.begin(), keys.end(), [&](const KeySeen* a, const KeySeen* b) {
+      return likelihood(*a) < likelihood(*b);
+    });
+    for (size_t i = 0; i < keys.size() && i < kKeysShown; ++i)
+      have += fmt::format("{}{} ({})", have.empty() ? "" : ", ", keys[i]->path, keys[i]->records);
     if (format->keys.size() > kKeysShown)
       have += fmt::format(" and {} more", format->keys.size() - kKeysShown);
   }

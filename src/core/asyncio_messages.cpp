@@ -1,5 +1,8 @@
 #include "coroner/asyncio_messages.hpp"
 
+#include <optional>
+#include <vector>
+
 namespace coroner {
 
 namespace {
@@ -107,13 +110,132 @@ std::string_view exception_line(std::string_view traceback) {
   return after_frames.empty() ? line : after_frames;
 }
 
+namespace {
+
+constexpr std::string_view kGroupHeader = "+ Exception Group Traceback";
+constexpr std::string_view kTracebackHeader = "Traceback (most recent call last):";
+constexpr std::string_view kGroupTracebackHeader =
+    "Exception Group Traceback (most recent call last):";
+
+// The lines Python writes between two exceptions of a chain (__context__, __cause__).
+bool is_chain_sentence(std::string_view line) {
+  return line.starts_with("During handling of the above exception") ||
+         line.starts_with("The above exception was the direct cause");
+}
+
+// The lines of a text, each without its newline.
+std::vector<std::string_view> lines_of(std::string_view text) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    lines.push_back(line);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+  }
+  return lines;
+}
+
+// `line` at margin `m`: its content after "| " (or "|" alone), else nullopt.
+std::optional<std::string_view> content_at(std::string_view line, size_t m) {
+  if (line.size() <= m || line[m] != '|' || line.find_first_not_of(' ') != m) return std::nullopt;
+  line.remove_prefix(m + 1);
+  if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+  return line;
+}
+
+bool starts_at(std::string_view line, size_t m, std::string_view what) {
+  return line.size() >= m + what.size() && line.find_first_not_of(' ') == m &&
+         line.substr(m, what.size()) == what;
+}
+
+// "(3 sub-exceptions)" in an exception group's own line: 3; 0 when it says none.
+uint32_t sub_exceptions(std::string_view line) {
+  size_t at = line.rfind(" sub-exception");
+  if (at == std::string_view::npos) return 0;
+  size_t open = line.rfind('(', at);
+  if (open == std::string_view::npos) return 0;
+  uint32_t n = 0;
+  for (size_t i = open + 1; i < at; ++i) {
+    if (line[i] < '0' || line[i] > '9' || n > 100000000) return 0;
+    n = n * 10 + uint32_t(line[i] - '0');
+  }
+  return n;
+}
+
+// One exception of an exception group's picture at margin `m` (its lines "| ..." at column m,
+// its sub-exceptions after a "+-+---- 1 ----" line at column m): its own line, the first line
+// of its last exception after any header, chain sentence and frames; for a group, that of its
+// first sub-exception (the first's first, down nested groups). `others` gets the group's other
+// sub-exceptions.
+std::string_view exception_in_picture(const std::vector<std::string_view>& lines, size_t begin,
+                                      size_t end, size_t m, uint32_t& others) {
+  std::string_view own;
+  for (size_t i = begin; i < end; ++i) {
+    if (starts_at(lines[i], m, "+-+")) {
+      // Its first sub-exception runs to the next "+----" at the sub-exceptions' margin.
+      size_t sub_end = i + 1;
+      while (sub_end < end && !starts_at(lines[sub_end], m + 2, "+--")) ++sub_end;
+      uint32_t nested = 0;
+      std::string_view first = exception_in_picture(lines, i + 1, sub_end, m + 2, nested);
+      if (first.empty()) return own;
+      uint32_t n = sub_exceptions(own);
+      others = n > 1 ? n - 1 : 0;
+      return first;
+    }
+    std::optional<std::string_view> content = content_at(lines[i], m);
+    if (!content && starts_at(lines[i], m, kGroupHeader)) content = kGroupTracebackHeader;
+    if (!content) continue;
+    if (*content == kTracebackHeader || *content == kGroupTracebackHeader ||
+        is_chain_sentence(*content)) {
+      own = {};
+    } else if (own.empty() && !content->empty() && content->front() != ' ' &&
+               content->front() != '\t') {
+      own = *content;
+    }
+  }
+  return own;
+}
+
+}  // namespace
+
+bool is_traceback(std::string_view text) {
+  if (text.starts_with("Traceback")) return true;
+  size_t first = text.find_first_not_of(' ');
+  return first != std::string_view::npos && text.substr(first).starts_with(kGroupHeader);
+}
+
+std::string_view traceback_exception_line(std::string_view text, uint32_t* others) {
+  if (others) *others = 0;
+  std::vector<std::string_view> lines = lines_of(text);
+  // The exception raised last is the chain's last: after the last sentence that links two.
+  size_t begin = 0;
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (is_chain_sentence(lines[i])) begin = i + 1;
+  for (size_t i = begin; i < lines.size(); ++i) {
+    size_t m = lines[i].find_first_not_of(' ');
+    if (m == std::string_view::npos) continue;
+    if (lines[i].substr(m).starts_with(kGroupHeader)) {
+      uint32_t n = 0;
+      std::string_view line = exception_in_picture(lines, i, lines.size(), m, n);
+      if (others) *others = n;
+      if (!line.empty()) return line;
+    }
+    break;
+  }
+  // A plain traceback: from the last chain sentence on, as exception_line reads it.
+  if (begin == 0) return exception_line(text);
+  const char* from = lines[begin - 1].data() + lines[begin - 1].size();
+  return exception_line(text.substr(size_t(from - text.data())));
+}
+
 std::string_view exception_type_of(std::string_view text) {
   size_t repr = text.find("exception=");
   if (repr != std::string_view::npos) {
     if (auto name = leading_exception_name(text.substr(repr + 10)); !name.empty()) return name;
   }
-  if (text.rfind("Traceback", 0) == 0) {
-    std::string_view line = exception_line(text);
+  if (is_traceback(text)) {
+    std::string_view line = traceback_exception_line(text);
     while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
     if (auto name = leading_exception_name(line); !name.empty()) return name;
   }

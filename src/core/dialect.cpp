@@ -233,6 +233,10 @@ RoleConfig span_roles() {
 
 }  // namespace
 
+std::string_view program_fields_prefix(Dialect dialect) {
+  return dialect == Dialect::loguru ? "record.extra." : "";
+}
+
 RoleConfig roles_for(Dialect dialect, const RoleConfig& user) {
   switch (dialect) {
     case Dialect::loguru:

@@ -18,12 +18,14 @@ namespace {
 constexpr size_t kErrorTextLimit = 240;
 
 // The first line of an error, shortened: a whole traceback does not fit a one-line reason, but
-// its last line ("KeyError: 'price'") says what happened.
+// its exception's own line ("KeyError: 'price'") says what happened; an exception group's, that
+// of its first sub-exception (traceback_exception_line), with how many others it holds.
 std::string summarise_error(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r'))
     text.remove_suffix(1);
-  if (text.rfind("Traceback", 0) == 0) {
-    text = exception_line(text);
+  uint32_t others = 0;
+  if (is_traceback(text)) {
+    text = traceback_exception_line(text, &others);
     while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   } else {
     text = text.substr(0, text.find('\n'));
@@ -31,7 +33,20 @@ std::string summarise_error(std::string_view text) {
   if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
   std::string out(text.substr(0, kErrorTextLimit));
   if (text.size() > kErrorTextLimit) out += "...";
+  if (others > 0) out += " (and " + std::to_string(others) + " more in the exception group)";
   return out;
+}
+
+// Whether `text` begins with the exception `type`'s name, as an exception's line does
+// ("TimeoutError: ...", "asyncio.exceptions.TimeoutError" for the type "TimeoutError").
+bool names_exception(std::string_view text, std::string_view type) {
+  size_t end = text.find_first_of(": (");
+  std::string_view name = text.substr(0, end);
+  auto last_part = [](std::string_view dotted) {
+    size_t dot = dotted.rfind('.');
+    return dot == std::string_view::npos ? dotted : dotted.substr(dot + 1);
+  };
+  return !name.empty() && last_part(name) == last_part(type);
 }
 
 // Seconds as the module writes them (Python's %g: "60", "0.457772", "-0.0021", "1e-05") to
@@ -174,6 +189,13 @@ uint32_t TaskStore::add_error(const RawRecord& r) {
   } else {
     note.type = std::string(exception_type_of(r.error_text));
   }
+  // A message without its type (loguru's record.exception.value, dict_tracebacks' exc_value, an
+  // eliot reason) reads as Python writes an exception's line: "PaymentDeclined: card declined".
+  // An exception without a message is its type, as loguru's and eliot's are.
+  if (note.text.empty())
+    note.text = note.type;
+  else if (!note.type.empty() && !names_exception(note.text, note.type))
+    note.text = note.type + ": " + note.text;
   if (note.text.empty() && !r.stage.empty()) note.text = summarise_error(r.stage);
   errors_.push_back(std::move(note));
   return uint32_t(errors_.size() - 1);

@@ -37,6 +37,9 @@ are scored against the truth, strictly:
   from the report's "tasks" when the task is flagged, else from `CORONER_BINARY timeline TASK
   --format json <args> <files>`. This checks that a task with no alarm also ended the right way
   (a cancelled job is cancelled, not merely unflagged).
+- the truth's optional "errors" ({task: text}) wants that text inside the "error" of one of the
+  task's events in `CORONER_BINARY timeline TASK --format json <args> <files>`: what coroner
+  read of the exception the task logged ("PaymentDeclined: card declined", not a bare message).
 
 One line per scenario and python, one per miss, wrong blame, false alarm, wrong outcome and
 problem. A failing program is run again, up to --reruns times (default 2), and passes if a fresh
@@ -218,6 +221,36 @@ def run_coroner(binary, truth, outdir, timeout):
     return doc, None
 
 
+def timeline_of(binary, truth, outdir, timeout, task):
+    """(the task's entry of `timeline TASK --format json`, None) or (None, why there is none)."""
+    cmd = [binary, "timeline", task, "--format", "json", *truth.get("args", []), *truth["files"]]
+    try:
+        proc = subprocess.run(cmd, cwd=str(outdir), capture_output=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return None, "(no timeline: %s)" % e
+    try:
+        tl = json.loads(proc.stdout)
+    except ValueError:
+        return None, "(no timeline: %s)" % last_line(proc.stderr)
+    for t in (tl.get("tasks") or []) if isinstance(tl, dict) else []:
+        if isinstance(t, dict) and as_task(t.get("task")) == task:
+            return t, None
+    return None, "(not in the timeline)"
+
+
+def check_errors(binary, truth, outdir, timeout):
+    """[(task, wanted text, the errors coroner read)] for every task of the truth's errors whose
+    timeline has no event error holding the text."""
+    wrong = []
+    for task, want in sorted((truth.get("errors") or {}).items()):
+        t, why = timeline_of(binary, truth, outdir, timeout, str(task))
+        errors = [e.get("error") for e in (t or {}).get("events") or []
+                  if isinstance(e, dict) and isinstance(e.get("error"), str)]
+        if not any(want in e for e in errors):
+            wrong.append((str(task), want, errors or [why or "(no error)"]))
+    return wrong
+
+
 def task_outcome(binary, truth, outdir, timeout, doc, task):
     """The outcome coroner gives task: from the report's tasks, else from `timeline TASK`."""
     for t in doc.get("tasks") or []:
@@ -349,7 +382,8 @@ def run_one(binary, label, python, prog, outdir, timeout, form=""):
         return "fail"
     missed, wrong, alarms = score(truth, findings)
     outcomes = check_outcomes(binary, truth, outdir, timeout, doc)
-    ok = not missed and not wrong and not alarms and not problems and not outcomes
+    errors = check_errors(binary, truth, outdir, timeout)
+    ok = not missed and not wrong and not alarms and not problems and not outcomes and not errors
     n_exp = len(truth["expected"])
     n_out = len(truth.get("outcomes") or {})
     print("%s %s  found %d/%d expected, %d false alarms on %d clean tasks%s (%d findings, program %.1fs)"
@@ -366,6 +400,8 @@ def run_one(binary, label, python, prog, outdir, timeout, form=""):
         print("    false alarm: %s (%s)" % (task, ", ".join(kinds)))
     for task, want, got in outcomes:
         print("    wrong outcome: %s is %s, want %s" % (task, got, " or ".join(want)))
+    for task, want, got in errors:
+        print("    wrong error: %s has %s, want one holding %r" % (task, " | ".join(map(repr, got)), want))
     return "pass" if ok else "fail"
 
 

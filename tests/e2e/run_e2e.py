@@ -1351,6 +1351,21 @@ def test_a_banner_before_indented_spans():
         check(verdicts(doc) == verdicts(alone), "the same findings as without the banner", r)
 
 
+def test_no_task_field_lists_the_fields_the_program_bound_first():
+    # loguru_errors.py --job-key binds each task as `job`: coroner looks for task_id and the
+    # like, stops, and lists the keys it saw. loguru writes some twenty keys of its own on every
+    # record; the program's record.extra.job must not be hidden among the "more".
+    path = os.path.join(LIBRARIES, "loguru_errors_job-key.jsonl")
+    r = run(path)
+    expect_one_error_line(r, path, "no record names a task", "read as loguru",
+                          "record.extra.job (", "--field task=NAME")
+    have = r.err[r.err.index("the records have "):]
+    check(have.index("record.extra.job (") < have.index("record.elapsed"),
+          "the program's bound fields come before loguru's own", r)
+    check(have.index("record.extra.chunk (") < have.index("record.elapsed"),
+          "every bound field does", r)
+
+
 def test_forcing_a_dialect_that_does_not_fit_is_an_input_error():
     path = os.path.join(LIBRARIES, "loguru_service.jsonl")
     r = run("--dialect", "eliot", path)

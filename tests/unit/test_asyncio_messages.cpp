@@ -118,6 +118,113 @@ TEST_CASE("coroner::AsyncioMessages a name holding both quotes") {
   CHECK(note->task_name == "a'b\"c");
 }
 
+TEST_CASE("coroner::traceback_exception_line: exception groups") {
+  // As Python 3.11's traceback.format_exc() writes them.
+  const char* task_group =
+      "  + Exception Group Traceback (most recent call last):\n"
+      "  |   File \"/tmp/p17.py\", line 40, in batch\n"
+      "  |     async with asyncio.TaskGroup() as tg:\n"
+      "  |   File \"/usr/lib/python3.11/asyncio/taskgroups.py\", line 133, in __aexit__\n"
+      "  |     raise me from None\n"
+      "  | ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)\n"
+      "  +-+---------------- 1 ----------------\n"
+      "    | Traceback (most recent call last):\n"
+      "    |   File \"/tmp/p17.py\", line 31, in fetch\n"
+      "    |     raise ConnectionResetError(\"peer reset the connection\")\n"
+      "    | ConnectionResetError: peer reset the connection\n"
+      "    +------------------------------------\n";
+  CHECK(coroner::is_traceback(task_group));
+  uint32_t others = 99;
+  CHECK(coroner::traceback_exception_line(task_group, &others) ==
+        "ConnectionResetError: peer reset the connection");
+  CHECK(others == 0);
+  CHECK(exception_type_of(task_group) == "ConnectionResetError");
+
+  // Several, the first a group of its own never raised, one message over two lines.
+  const char* several =
+      "  + Exception Group Traceback (most recent call last):\n"
+      "  |   File \"<stdin>\", line 7, in a\n"
+      "  | ExceptionGroup: eg (3 sub-exceptions)\n"
+      "  +-+---------------- 1 ----------------\n"
+      "    | ExceptionGroup: inner (1 sub-exception)\n"
+      "    +-+---------------- 1 ----------------\n"
+      "      | KeyError: 'k'\n"
+      "      +------------------------------------\n"
+      "    +---------------- 2 ----------------\n"
+      "    | ValueError: v1\n"
+      "    +---------------- 3 ----------------\n"
+      "    | TypeError: t\n"
+      "    | multiline\n"
+      "    +------------------------------------\n";
+  CHECK(coroner::traceback_exception_line(several, &others) == "KeyError: 'k'");
+  CHECK(others == 2);
+
+  // A nested TaskGroup's group, raised, as the first sub-exception; its own sub-exception chained.
+  const char* nested =
+      "  + Exception Group Traceback (most recent call last):\n"
+      "  |   File \"<stdin>\", line 8, in top\n"
+      "  | ExceptionGroup: unhandled errors in a TaskGroup (2 sub-exceptions)\n"
+      "  +-+---------------- 1 ----------------\n"
+      "    | Exception Group Traceback (most recent call last):\n"
+      "    |   File \"<stdin>\", line 5, in mid\n"
+      "    | ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)\n"
+      "    +-+---------------- 1 ----------------\n"
+      "      | Traceback (most recent call last):\n"
+      "      |   File \"<stdin>\", line 21, in inner\n"
+      "      | OSError: cause\n"
+      "      | \n"
+      "      | The above exception was the direct cause of the following exception:\n"
+      "      | \n"
+      "      | Traceback (most recent call last):\n"
+      "      |   File \"<stdin>\", line 3, in leaf\n"
+      "      | ConnectionResetError: peer reset\n"
+      "      +------------------------------------\n"
+      "    +---------------- 2 ----------------\n"
+      "    | Traceback (most recent call last):\n"
+      "    |   File \"<stdin>\", line 3, in leaf\n"
+      "    | ValueError: second\n"
+      "    +------------------------------------\n";
+  CHECK(coroner::traceback_exception_line(nested, &others) == "ConnectionResetError: peer reset");
+  CHECK(others == 1);
+
+  // Chains: the exception raised last, a group or not.
+  const char* group_then_plain =
+      "  + Exception Group Traceback (most recent call last):\n"
+      "  |   File \"<stdin>\", line 10, in b\n"
+      "  | ExceptionGroup: eg (1 sub-exception)\n"
+      "  +-+---------------- 1 ----------------\n"
+      "    | ValueError: v1\n"
+      "    +------------------------------------\n\n"
+      "During handling of the above exception, another exception occurred:\n\n"
+      "Traceback (most recent call last):\n"
+      "  File \"<stdin>\", line 12, in b\n"
+      "KeyError: 'after'\n";
+  CHECK(coroner::traceback_exception_line(group_then_plain, &others) == "KeyError: 'after'");
+  CHECK(others == 0);
+  CHECK(exception_type_of(group_then_plain) == "KeyError");
+  const char* plain_then_group =
+      "Traceback (most recent call last):\n"
+      "  File \"<stdin>\", line 15, in c\n"
+      "KeyError: 'first'\n\n"
+      "The above exception was the direct cause of the following exception:\n\n"
+      "  + Exception Group Traceback (most recent call last):\n"
+      "  |   File \"<stdin>\", line 17, in c\n"
+      "  | ExceptionGroup: eg2 (1 sub-exception)\n"
+      "  +-+---------------- 1 ----------------\n"
+      "    | ValueError: v2\n"
+      "    +------------------------------------\n";
+  CHECK(coroner::traceback_exception_line(plain_then_group) == "ValueError: v2");
+  CHECK(exception_type_of(plain_then_group) == "ValueError");
+
+  // Cut short before its sub-exceptions: the group's own line.
+  CHECK(coroner::traceback_exception_line("  + Exception Group Traceback (most recent call last):\n"
+                                          "  |   File \"x.py\", line 1, in f\n"
+                                          "  | ExceptionGroup: eg (2 sub-exceptions)\n") ==
+        "ExceptionGroup: eg (2 sub-exceptions)");
+  CHECK_FALSE(coroner::is_traceback("  + a note"));
+  CHECK_FALSE(coroner::is_traceback("fetch failed"));
+}
+
 TEST_CASE("coroner::exception_type_of") {
   SUBCASE("a message starting with the type") {
     CHECK(exception_type_of("ValueError: boom") == "ValueError");

@@ -833,6 +833,61 @@ TEST_CASE("coroner::RecordParser an empty error field lets the next one speak, i
         "KeyError: 1");
 }
 
+TEST_CASE("coroner::RecordParser a field named in two roles' lists fills both") {
+  // loguru reads record.exception.type as the error type and, when the value is empty, as the
+  // error: with the type first in the object, it used to fill the error alone, and the value then
+  // took the error, leaving no type.
+  RoleConfig loguru = coroner::roles_for(coroner::Dialect::loguru, coroner::default_roles());
+  Record r =
+      read(R"({"record": {"exception": {"type": "TimeoutError", "value": "no reply within 5s", )"
+           R"("traceback": true}, "extra": {"task_id": "a"}}})",
+           loguru);
+  CHECK(r.has_error);
+  CHECK(r.error_type == "TimeoutError");
+  CHECK(r.error_text == "no reply within 5s");
+  // An empty value: the type is the error too.
+  r = read(R"({"record": {"exception": {"type": "TimeoutError", "value": "", "traceback": true}}})",
+           loguru);
+  CHECK(r.error_type == "TimeoutError");
+  CHECK(r.error_text == "TimeoutError");
+  // On a flat line as well: a field the user named for a second role.
+  RoleConfig roles = coroner::default_roles();
+  REQUIRE_FALSE(coroner::apply_field_override(roles, "error-type=kind"));
+  REQUIRE_FALSE(coroner::apply_field_override(roles, "status=kind"));
+  r = read(R"({"task": "a", "stage": "s", "kind": "Failed"})", roles);
+  CHECK(r.error_type == "Failed");
+  CHECK(r.status == "Failed");
+}
+
+TEST_CASE("coroner::RecordParser an exception written as a list of objects (dict_tracebacks)") {
+  // structlog's dict_tracebacks: the exception raised last first, then its cause.
+  Record r =
+      read(R"({"task_id": "a", "event": "skipping", "exception": [{"exc_type": "LookupFailed", )"
+           R"("exc_value": "no route to \"mail-7\"", "syntax_error": null, "is_cause": false, )"
+           R"("frames": [{"filename": "x.py", "lineno": 3, "name": "f", "line": "", "locals": )"
+           R"({"n": "7"}}]}, {"exc_type": "KeyError", "exc_value": "'mail-7'", "frames": []}]})");
+  CHECK(r.has_error);
+  CHECK(r.error_type == "LookupFailed");
+  CHECK(r.error_text == "no route to \"mail-7\"");
+  // An exception without a message: the type alone.
+  r = read(R"({"task_id": "a", "exception": [{"exc_type": "TimeoutError", "exc_value": ""}]})");
+  CHECK(r.has_error);
+  CHECK(r.error_type == "TimeoutError");
+  CHECK(r.error_text.empty());
+  // A field of the error-type role says it better, before or after the list.
+  CHECK(
+      read(R"({"exc_type": "X", "exception": [{"exc_type": "Y", "exc_value": "v"}]})").error_type ==
+      "X");
+  CHECK(
+      read(R"({"exception": [{"exc_type": "Y", "exc_value": "v"}], "exc_type": "X"})").error_type ==
+      "X");
+  // A list of other things is still an error, with no text.
+  r = read(R"({"task_id": "a", "exception": ["x", 1]})");
+  CHECK(r.has_error);
+  CHECK(r.error_type.empty());
+  CHECK_FALSE(read(R"({"task_id": "a", "exception": []})").has_error);
+}
+
 TEST_CASE("coroner::RecordParser task ids are strings and integers") {
   {
     SUBCASE("strings and integers") {
