@@ -15,6 +15,8 @@ struct TaskOutcome {
   int64_t end = 0;  // its end record, or its last record when open
   Outcome outcome = Outcome::open;
   bool flagged = false;  // has a finding other than in-flight
+  // It started again after an end (a retry, a worker's next round): its last run is judged.
+  bool rerun = false;
 };
 
 }  // namespace coroner

@@ -77,8 +77,9 @@ struct TaskFacts {
   // The first record of the task's last run: past an end that the task then worked after (see
   // Analyzer::reopened), 0 when it ran once. An open task is judged by its last run.
   size_t run_start = 0;
-  // It worked after an end and ended again: a task that works in rounds (a worker named once for
-  // many jobs), whose records after an end are its next round.
+  // It started again after an end and ended again (by words): a task that works in rounds (a
+  // worker named once for many jobs, "job received" ... "job complete"), whose start after its
+  // last end is its next round.
   bool looped = false;
 };
 
@@ -161,7 +162,7 @@ class Analyzer {
     return out_.learned_end && stage == out_.learned_end->stage;
   }
   void collect(uint32_t task, TaskFacts& facts);
-  bool reopened(const TaskFacts& facts) const;
+  bool reopened(const Task& t, const TaskFacts& facts) const;
   void judge(uint32_t task, const TaskFacts& facts);
   void judge_open(uint32_t task, const TaskFacts& facts);
   void judge_ended(uint32_t task, const TaskFacts& facts);
@@ -264,6 +265,7 @@ void Analyzer::count_end_votes(Share& share) {
   for (uint32_t i = share.begin; i < share.end; ++i) {
     const Task& t = store_.tasks()[i];
     if (t.stage == kNone || t.ended_by_word) continue;  // folded at its "done" too
+    if (t.traced) continue;  // its status records say when it ends: it needs no end stage
     if (!t.events.empty() && is_end(record_meaning(store_, t.events.back()))) continue;
     ++share.tasks_with_stages;
     ++share.last_stage[t.stage];
@@ -352,7 +354,9 @@ Lifecycle Analyzer::meaning_of(const Event& e) const {
                                                                      : Lifecycle::none;
   Lifecycle said = record_meaning(store_, e);
   if (said != Lifecycle::none) return said;
-  if (out_.learned_end && e.stage == out_.learned_end->stage) return Lifecycle::ended_ok;
+  // A traced task ends by its status records, never at a stage.
+  if (out_.learned_end && e.stage == out_.learned_end->stage && !e.plain_stage)
+    return Lifecycle::ended_ok;
   return Lifecycle::none;
 }
 
@@ -372,23 +376,30 @@ void Analyzer::collect(uint32_t index, TaskFacts& facts) {
       ++facts.judged;
   }
   facts.meanings.reserve(t.events.size());
-  bool worked_since_end = false;
+  bool ended_by_word = false, started_again = false;
   for (size_t i = 0; i < t.events.size(); ++i) {
-    Lifecycle m = i < facts.judged ? meaning_of(t.events[i]) : Lifecycle::none;
+    const Event& e = t.events[i];
+    Lifecycle m = i < facts.judged ? meaning_of(e) : Lifecycle::none;
     facts.meanings.push_back(m);
+    if (is_end(m)) facts.end_index = int(i);
+    // Rounds count ends by a word only: an end at the learned end stage (or a fold there) is
+    // known to the store while reading only from its guesses, so folding would change them.
+    bool by_word = e.fold_marker ? !e.fold_marker_at_guess : record_meaning(store_, e) == m;
+    if (is_end(m) && !by_word) continue;
     if (is_end(m)) {
-      facts.looped = facts.looped || worked_since_end;
-      facts.end_index = int(i);
-      worked_since_end = false;
-    } else if (m != Lifecycle::start && i < facts.judged) {
-      worked_since_end = facts.end_index >= 0;
+      facts.looped = facts.looped || started_again;
+      ended_by_word = true;
+      started_again = false;
+    } else if (m == Lifecycle::start) {
+      started_again = ended_by_word;
     }
   }
   outcome.end = facts.judged > 0 ? t.events[facts.judged - 1].time : t.last_time;
   facts.stop = judged_at(store_, index, outcome.end, out_.log_end);
-  if (facts.end_index >= 0 && reopened(facts)) {
+  if (facts.end_index >= 0 && reopened(t, facts)) {
     facts.run_start = size_t(facts.end_index) + 1;
     facts.end_index = -1;
+    outcome.rerun = true;
   }
   if (facts.end_index >= 0) {
     outcome.end = t.events[size_t(facts.end_index)].time;
@@ -418,17 +429,20 @@ void Analyzer::collect(uint32_t index, TaskFacts& facts) {
   if (outcome.outcome != Outcome::open && t.stage != kNone) ++(*ended_here_)[t.stage];
 }
 
-// Records after a task's end that show it at work again: a new run (a start: a retry under the
+// Records after a task's end that start it again: a new run (a strong start: a retry under the
 // same id, a supervisor's restart, a step logged "upload started" after "transcode finished"),
-// or the next round of a task that works in rounds (a worker named once for many jobs logs
-// "job 3 done", works, "job 4 done", then "acquiring lock" for ever). The end was then no end
-// of the task, whose last run is judged as an open task is. Work after a task's only end, with
-// no start ("work" after "done"), leaves the end as it was: records after its end, an anomaly.
-bool Analyzer::reopened(const TaskFacts& facts) const {
-  size_t from = size_t(facts.end_index) + 1;
-  if (from < facts.judged && facts.looped) return true;
-  for (size_t i = from; i < facts.judged; ++i)
-    if (facts.meanings[i] == Lifecycle::start) return true;
+// or the next round of a task that works in rounds (any start, "job received", in a worker
+// that ended and started again before). The end was then no end of the task, whose last run is
+// judged as an open task is. Records after the end with no such start ("closing connection",
+// "report created" after "done") leave the end as it was: records after it, an anomaly.
+bool Analyzer::reopened(const Task& t, const TaskFacts& facts) const {
+  for (size_t i = size_t(facts.end_index) + 1; i < facts.judged; ++i) {
+    if (facts.meanings[i] != Lifecycle::start) continue;
+    const Event& e = t.events[i];
+    if (facts.looped || store_.is_restart_word(e.status) ||
+        (!e.plain_stage && store_.is_restart_word(e.stage)))
+      return true;
+  }
   return false;
 }
 
@@ -659,7 +673,7 @@ Analyzer::Threshold Analyzer::task_threshold(const Task& t, const TaskFacts& fac
 // marker keeps when the records before it were folded, so analyze and timeline agree.
 uint32_t Analyzer::working_stage(const Task& t, const TaskFacts& facts, size_t i) const {
   uint32_t stage = t.events[i].stage;
-  if (stage != kNone && !is_end(store_.meaning(stage))) return stage;
+  if (stage != kNone && (t.events[i].plain_stage || !is_end(store_.meaning(stage)))) return stage;
   for (size_t j = i; j-- > 0;) {
     uint32_t before = t.events[j].stage;
     if (is_end(facts.meanings[j])) {
@@ -834,18 +848,18 @@ void Analyzer::judge_anomalies(uint32_t index, const TaskFacts& facts) {
   uint32_t stage = kNone, ended_in = kNone;
   for (size_t i = 0; i < facts.meanings.size(); ++i) {
     if (t.events[i].stage != kNone) stage = t.events[i].stage;
-    bool again = ok_in_a_row > 0 && stage == ended_in;
+    // An "(other …)" stage names many: folded past --max-stages, two ends in it may differ.
+    bool again = ok_in_a_row > 0 && stage == ended_in && !store_.is_other_stage(stage);
     ok_in_a_row = facts.meanings[i] != Lifecycle::ended_ok ? 0 : again ? ok_in_a_row + 1 : 1;
     ended_in = stage;
     most_ok_in_a_row = std::max(most_ok_in_a_row, ok_in_a_row);
   }
-  int last_end = facts.run_start > 0 ? int(facts.run_start) - 1 : facts.end_index;
+  // Records after the end: unless they began a new run (reopened: judged as the task's last
+  // run) or the task's next round.
+  int last_end = facts.end_index;
   if (last_end >= 0) {
     size_t after = t.events.size() - size_t(last_end) - 1;
-    bool new_run = false;  // a start after the end: a restart, judged below
-    for (size_t i = size_t(last_end) + 1; i < facts.judged; ++i)
-      new_run = new_run || facts.meanings[i] == Lifecycle::start;
-    if (after > 0 && !facts.looped && !new_run) {
+    if (after > 0 && !facts.looped) {
       const Event& next = t.events[size_t(last_end) + 1];
       add(FindingKind::anomaly, index,
           fmt::format("{} record(s) after the task ended, the first in stage {}", after,
@@ -872,7 +886,7 @@ void Analyzer::judge_anomalies(uint32_t index, const TaskFacts& facts) {
     bool retry = e.retry || e.attempt > attempt;
     attempt = std::max(attempt, e.attempt);
     if (is_restart(facts.meanings[i], strong_start, did_work) && !retry &&
-        !names_a_step(store_.words().view(word))) {
+        !store_.is_other_stage(word) && !names_a_step(store_.words().view(word))) {
       add(FindingKind::anomaly, index,
           fmt::format("started again in stage {} after it had already run",
                       stage_name(t.events[i].stage)),

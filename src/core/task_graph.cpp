@@ -119,8 +119,9 @@ std::vector<uint32_t> TaskGraph::blame_chain(uint32_t task, std::span<const Task
   uint32_t at = task;
   while (true) {
     // Prefer what is worst: a failed task or a deadlock explains a wait better than one more
-    // waiting task. But when it waited on several (a parent on its child spans or actions), a
-    // failure it logged past was handled, and explains nothing.
+    // waiting task. But when it waited on several (a parent on its child spans or actions), or
+    // started again since (its last run is judged), a failure it logged past was handled, and
+    // explains nothing.
     uint32_t next = kNone;
     int next_rank = -1;
     const Task& waiter = store_->tasks()[at];
@@ -128,7 +129,7 @@ std::vector<uint32_t> TaskGraph::blame_chain(uint32_t task, std::span<const Task
       Outcome o = outcomes[w].outcome;
       if (seen.count(w) || o == Outcome::ok) continue;
       bool outlived = ended_badly(o) && outcomes[w].end < waiter.last_time;
-      if (outlived && waiter.awaits.size() > 1) continue;
+      if (outlived && (waiter.awaits.size() > 1 || outcomes[at].rerun)) continue;
       int rank = ended_badly(o)       ? 4
                  : cycle_of[w] >= 0   ? 3
                  : active[w]          ? 1

@@ -454,7 +454,9 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
   if (event.text != kNone) task.has_texts = true;
 
   if (!folding_) return;
-  FoldPoint point = fold_point(task, meaning, event.stage, provisional_end_);
+  // A traced task ends by its status records: no guessed end stage folds it.
+  FoldPoint point =
+      fold_point(task, meaning, event.plain_stage ? kNone : event.stage, provisional_end_);
   if (point == FoldPoint::none) return;
   fold(task);
   task.folded_at_guess = point == FoldPoint::guessed_end;

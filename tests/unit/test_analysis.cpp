@@ -557,6 +557,19 @@ TEST_CASE("coroner::analysis records after an end: a new run, a retry, a step") 
     CHECK(run->outcome("steps") == Outcome::ok);
     CHECK(run->findings("late").empty());
   }
+  SUBCASE("records after the end that start no new run leave the end as it was") {
+    // trailing: "download complete" mid-run, "done", then "closing connection"; created: "done",
+    // then "report created" (a weak start word): ended ok, with an anomaly, never hung.
+    for (const char* t : {"trailing", "created"}) {
+      INFO(t);
+      CHECK(run->findings(t) == Kinds{"anomaly"});
+      CHECK(run->outcome(t) == Outcome::ok);
+    }
+  }
+  SUBCASE("a task started again is blamed on what it waits on in its last run") {
+    // rerun awaited child, which failed; rerun logged "job done", then started again and stuck.
+    CHECK(run->findings("rerun") == Kinds{"hung"});
+  }
   SUBCASE("a bare start after an end, and the same end twice in a row, are anomalies") {
     CHECK(run->findings("reused") == Kinds{"anomaly"});
     CHECK(run->finding("reused", FindingKind::anomaly).reason.find("started again") !=
