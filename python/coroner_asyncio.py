@@ -25,6 +25,7 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
      "awaits": ["Task-3", "Task-4", "Task-5"], ...}
     {"ts": ..., "task": "Task-3", "status": "failed", "level": "error", "error_type": "ValueError",
      "error": "ValueError: boom", "traceback": "Traceback (most recent call last): ..."}
+    {"ts": ..., "task": "Task-3", "coroner": "cancel", "by": "Task-1", ...}   (cancel() called on it)
     {"ts": ..., "task": "Task-3", "status": "done" | "cancelled", ...}   ("timed_out": wait_for's inner task, <3.12)
     {"ts": ..., "task": "Task-7", "coroner": "pending", "suspended_at": "app.py:42 in fetch",
      "waiting_for": "asyncio.Event created at app.py:33", ...}                    (at exit)
@@ -35,7 +36,14 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
 
 - Tasks: every task the loop creates after install() (created with its parent, started, ended).
   Tasks that already existed (the main task, usually) are *adopted*: logged "started" with
-  "adopted": true and watched for their end.
+  "adopted": true and watched for their end. A task is named by its asyncio name, unless another
+  task object of the process took that name first: then it is "name#2" ("name#3", ...), fixed
+  when it is first named in a record, so that each task object is one task (a supervisor
+  restarting a crashed "consumer" under the same name, handlers named after their route).
+  asyncio's messages about such a task are written with that identity in the task's repr.
+- Cancellations: cancel() called on a pending task of the module's factory writes a "cancel"
+  record (with "by", the cancelling task), once per request: coroner measures the task's
+  silence up to that moment, and what the task does after it is its cleanup.
 - Waits ("coroner": "wait"), logged only when the wait really blocks: a plain ``await task``;
   asyncio.gather / wait / wait_for / as_completed / shield; TaskGroup (at ``__aexit__``, on its
   pending and failed children, so a child whose exception the parent handled with ``except*``
@@ -300,7 +308,7 @@ class _Sink:
                     tail = self.tail_nl
                     for i in created:  # a task's created and started records (started: as scheduled)
                         task, ts, parent = parts[i]
-                        name = _s(task.get_name())
+                        name = _s(_id(task))
                         parts[i] = (f'{{"ts": {ts}, "task": {name}, "status": "created"{parent}{tail}'
                                     f'{{"ts": {ts}, "task": {name}, "status": "started"{tail}')
                     self.stream.write("".join(parts))
@@ -330,14 +338,76 @@ def _flush():
         _sink.flush()
 
 
+# Task identity. Records name a task by its asyncio name, which need not be unique: a supervisor
+# restarts a crashed "consumer" under the same name, request handlers are named after their route.
+# A task object whose name another task object of this process took first is written as
+# "name#2" ("name#3", ...) instead, fixed when it is first named in a record (and again only if
+# the task is renamed). The names taken are remembered by weak reference; past _holders_cap of
+# them, the names of tasks already done are forgotten (the cap then doubles while more tasks
+# than that are alive), so memory stays bounded in a long-running process.
+_holders = {}  # a name or "name#k" written -> weak reference to the task object it stands for
+_dups = {}  # a name given to several task objects -> the last k of "name#k"
+_HOLDERS_MIN = 65536
+_holders_cap = _HOLDERS_MIN
+_ids = weakref.WeakKeyDictionary()  # tasks without our attribute (adopted ones) -> (name, id)
+
+
+def _id(task):
+    """The task's identity in the records: its name, or "name#k" (see above)."""
+    name = task.get_name()
+    try:
+        known = task._coroner_id
+    except AttributeError:
+        known = _ids.get(task)
+    if known is not None and known[0] == name:
+        return known[1]
+    return _take(task, name)
+
+
+def _take(task, name):
+    """Give the task its identity under `name` (the name it has, or is about to get)."""
+    global _holders_cap
+    ref = _holders.get(name)
+    ident = name
+    if ref is not None and ref() is not task:  # taken by another task object, live or gone
+        k = _dups.get(name, 1)
+        while True:
+            k += 1
+            ident = "%s#%d" % (name, k)
+            ref = _holders.get(ident)
+            if ref is None or ref() is task:
+                break
+        _dups[name] = k
+    if len(_holders) >= _holders_cap:
+        for key, r in list(_holders.items()):
+            t = r()
+            if t is None or t.done():
+                del _holders[key]
+        for key in [key for key in _dups if key not in _holders]:
+            del _dups[key]
+        _holders_cap = max(_HOLDERS_MIN, 2 * len(_holders))
+    try:
+        _holders[ident] = weakref.ref(task)
+    except TypeError:  # a task that cannot be weakly referenced: named as it is
+        return name
+    try:
+        task._coroner_id = (name, ident)
+    except AttributeError:
+        try:
+            _ids[task] = (name, ident)
+        except TypeError:
+            pass
+    return ident
+
+
 def _name(task):
-    return task.get_name()
+    return _id(task)
 
 
 def _current_name():
     loop = _running_loop()
     t = _current_task(loop) if loop is not None else None
-    return t.get_name() if t is not None else None
+    return _id(t) if t is not None else None
 
 
 def emit(fields, level=_INFO):
@@ -378,6 +448,9 @@ def _task_record(name, rest, error=False):
 # ---------------------------------------------------------------- tasks
 
 
+_HAS_CANCELLING = hasattr(_Task0, "cancelling")  # 3.11+: uncancel() ends a request
+
+
 class _Task(_Task0):
     """The tasks the factory makes: a plain Task whose add_done_callback sees a task awaiting it.
 
@@ -385,13 +458,16 @@ class _Task(_Task0):
     (for a Task subclass; the exact Task class takes a C shortcut): the callback's __self__ is A.
     """
 
+    _coroner_id = None  # (its name, its identity in the records): see _id()
+    _coroner_cancel = False  # before 3.11 (no cancelling()): a cancel() was logged
+
     def add_done_callback(self, fn, *, context=None):
         waiter = getattr(fn, "__self__", None)
         if _on and waiter is not None and waiter is not self and isinstance(waiter, _Task0):
             if _skip.get(waiter) is self:  # a wrapper logged this wait already
                 del _skip[waiter]
             else:
-                _wait_record(waiter, "task " + self.get_name(), (self,))
+                _wait_record(waiter, "task " + _id(self), (self,))
         return _Task0.add_done_callback(self, fn, context=context)
 
     def __await__(self):
@@ -401,8 +477,25 @@ class _Task(_Task0):
         if _on and _failed(self):
             waiter = _waiter()
             if waiter is not None and waiter is not self:
-                _wait_record(waiter, "task " + self.get_name(), (self,))
+                _wait_record(waiter, "task " + _id(self), (self,))
         return _Task0.__await__(self)
+
+    def cancel(self, *args, **kwargs):
+        # The moment the cancellation was asked for (a shutdown cancelling its workers, a
+        # timeout scope expiring): what the task does after it, its `except CancelledError:` or
+        # `finally:` cleanup, is part of the cancellation, and its silence before it is what
+        # counts. Once per request: not again while one is pending, nor for a task done.
+        if _on and not self.done():
+            if _HAS_CANCELLING:
+                first = self.cancelling() == 0
+            else:
+                first = not self._coroner_cancel
+                self._coroner_cancel = True
+            if first:
+                by = _current_name()
+                _task_record(_id(self), ', "coroner": "cancel"' +
+                             (', "by": ' + _s(by) if by is not None else ""))
+        return _Task0.cancel(self, *args, **kwargs)
 
     if sys.version_info[:3] == (3, 13, 0):
         # 3.13.0's loop.create_task() calls task.set_name(name) after any task factory even
@@ -476,7 +569,7 @@ def _hook_first_step(loop, task, created, parent):
         return False
 
     def first_step(*args):  # (the handle runs once: no need to put cb back)
-        name = _s(task.get_name())
+        name = _s(_id(task))
         sink = _sink
         if sink.stream is None:
             sink.write2('{"ts": %s, "task": %s, "status": "created"%s' % (created, name, parent),
@@ -501,7 +594,7 @@ def _on_done(task):
     """The task's end. Reads the exception without task.exception(), which would mark it
     retrieved and so silence asyncio's "Task exception was never retrieved", the very bug
     coroner looks for (both Future implementations keep it in _exception)."""
-    name = task.get_name()
+    name = _id(task)
     if task.cancelled():
         _task_record(name, ', "status": "cancelled"')
         return
@@ -526,6 +619,12 @@ def _on_done(task):
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
     _task_record(name, ', "status": "failed", "level": "error"%s, "traceback": %s'
                  % (_error_fields(exc), _s(tb)), error=True)
+    if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+        # sys.exit() (or ^C) inside a task other than main: the exception leaves the loop and
+        # the program stops here (asyncio.run cancels every task, main included, and re-raises
+        # it). This callback runs first, while the others are still pending: the stop is now.
+        _write_exit("SIGINT" if isinstance(exc, KeyboardInterrupt) else
+                    "sys.exit(%s)" % ("" if exc.code is None else repr(exc.code)))
 
 
 _add_done_callback = _Task0.add_done_callback  # the C method: not our override
@@ -552,7 +651,7 @@ def _make_factory(previous):
             # not the program's, and records after the exit would read as activity.
             return previous(loop, coro, **kwargs) if previous is not None else _Task(coro, loop=loop, **kwargs)
         if parent is not None:  # a program has few parents: their JSON from a cache
-            parent = parent.get_name()
+            parent = _id(parent)
             parent = ', "parent_id": ' + (_few_json.get(parent) or _few_json_of(parent))
         else:
             parent = ""
@@ -579,7 +678,7 @@ def _make_factory(previous):
                 loop.call_later(sink.DELAY, sink.flush)
         elif eager or not _hook_first_step(loop, task, created, parent):
             name = kwargs.get("name")
-            name = _s(str(name) if name is not None else _task_name_from_callers(task.get_name()))
+            name = _s(_take(task, str(name) if name is not None else _task_name_from_callers(task.get_name())))
             _sink.write2('{"ts": %s, "task": %s, "status": "created"%s' % (created, name, parent),
                          '{"ts": %s, "task": %s, "status": "started"' % (created, name))
         _add_done_callback(task, _on_done)  # _watch() inlined: once per task
@@ -596,7 +695,7 @@ def _names(tasks):
     """The distinct names of tasks, in order (a set: a gather of 20,000 must stay linear)."""
     seen, names = set(), []
     for t in tasks:
-        n = t.get_name()
+        n = _id(t)
         if n not in seen:
             seen.add(n)
             names.append(n)
@@ -608,7 +707,7 @@ def _wait_record(task, what, awaits):
     rest = ', "coroner": "wait", "waiting_for": ' + _s(what)
     if names:
         rest += ', "awaits": [' + ", ".join(map(_s, names)) + "]"
-    _task_record(task.get_name(), rest)
+    _task_record(_id(task), rest)
 
 
 def _failed(fut):
@@ -664,7 +763,7 @@ def _lock_wait(lock):
     holder = getattr(lock, "_coroner_holder", None)
     text = _prim_text(lock)
     if holder is not None:
-        text += ", held by " + holder.get_name()
+        text += ", held by " + _id(holder)
         return text, (holder,)
     return text, ()
 
@@ -925,8 +1024,8 @@ def _wait_for_timed_out(inner, e):
         _on_done(inner)
         return
     rest = ', "stage": %s, "level": "error"%s' % (_s(str(name)), _error_fields(e))
-    _task_record(inner.get_name(), rest, True)
-    _task_record(inner.get_name(), ', "status": "timed_out"')
+    _task_record(_id(inner), rest, True)
+    _task_record(_id(inner), ', "status": "timed_out"')
     _write_current(rest, True)
 
 
@@ -1055,7 +1154,7 @@ def _describe_future(fut):
     if fut is None:
         return "nothing: ready to run", ()
     if isinstance(fut, _Task0):
-        return "task " + fut.get_name(), (fut,)
+        return "task " + _id(fut), (fut,)
     kids = getattr(fut, "_children", None)
     if kids is not None:
         return "gather of %d tasks" % len(set(map(id, kids))), [k for k in _tasks_in(kids) if not k.done()]
@@ -1090,7 +1189,7 @@ def _pending_record(task):
     names = _names(awaits)
     if names:
         rest += ', "awaits": [' + ", ".join(map(_s, names)) + "]"
-    _task_record(task.get_name(), rest)
+    _task_record(_id(task), rest)
 
 
 _exit_pid = None  # the pid that wrote its exit record (a forked child writes its own)
@@ -1103,7 +1202,7 @@ def _pending_records(tasks):
             try:
                 _pending_record(task)
             except Exception:
-                _task_record(task.get_name(), ', "coroner": "pending"')
+                _task_record(_id(task), ', "coroner": "pending"')
 
 
 def _write_exit(reason):
@@ -1245,7 +1344,15 @@ def _message_record(context):
     message = str(context.get("message") or "Unhandled exception in event loop")
     about = context.get("future") or context.get("task")
     if about is not None:
-        message += " " + repr(about)
+        text = repr(about)
+        if isinstance(about, _Task0):
+            # The repr has the plain name; a task written under another identity ("consumer#2")
+            # is named by that, so that the message is about the right one of them.
+            name = about.get_name()
+            ident = _id(about)
+            if ident != name:
+                text = text.replace("name=%r" % name, "name=%r" % ident, 1)
+        message += " " + text
     rest = ', "level": "error", "message": ' + _s(message)
     exc = context.get("exception")
     if exc is not None:
@@ -1351,7 +1458,7 @@ def _adopt(loop):
             task._coroner_watched = True
         except AttributeError:
             pass
-        _task_record(task.get_name(), ', "status": "started", "adopted": true')
+        _task_record(_id(task), ', "status": "started", "adopted": true')
         _watch(task)
 
 
@@ -1438,7 +1545,7 @@ class stage:
             if m >= 1000000000 or m < 0:
                 m, sec = _new_second(ns)
             lines.append(f'{{"ts": {sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}, '
-                         f'"task": {_s(task.get_name())}, '
+                         f'"task": {_s(_id(task))}, '
                          f'"stage": {_few_json.get(name) or _few_json_of(name)}{sink.tail_nl}')
             n = len(lines)
             if not n & 63 or n == 1:
@@ -1488,7 +1595,7 @@ async def traced(aw, *, stage=None, awaits=None):
     if awaits is None:
         aw = _as_future(aw)
         what, targets = _describe_future(aw)
-        names = [t.get_name() for t in targets]
+        names = [_id(t) for t in targets]
     else:
         names = [awaits] if isinstance(awaits, str) else [str(n) for n in awaits]
         what = ("task " if len(names) == 1 else "tasks ") + ", ".join(names)
@@ -1496,7 +1603,7 @@ async def traced(aw, *, stage=None, awaits=None):
         rest = ', "coroner": "wait", "waiting_for": ' + _s(what)
         if names:
             rest += ', "awaits": [' + ", ".join(map(_s, names)) + "]"
-        _task_record(me.get_name(), rest)
+        _task_record(_id(me), rest)
     if me is None or not _isfuture(aw):
         return await aw
     _skip[me] = aw

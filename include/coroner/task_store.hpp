@@ -50,6 +50,8 @@ struct Event {
   bool fold_marker_at_guess : 1 = false;
   // The asyncio module's "wait" record: no stage of its own, `text` says what the task waits on.
   bool wait : 1 = false;
+  // The asyncio module's "cancel" record: cancel() was called on the task (no stage of its own).
+  bool cancel_request : 1 = false;
   uint8_t attempt = 0;  // the try's number from the attempt role (saturated), 0 when none
 };
 // Millions of records are kept while their tasks are open: every byte counts.
@@ -207,6 +209,9 @@ struct Task {
   // It encloses other tasks (an eliot action or a span with children): its stages last as long
   // as its children, and their time is theirs, not a duration of its own stages.
   bool encloses : 1 = false;
+  // cancel() was called on it (the asyncio module's "cancel" record): the stage it is in was
+  // interrupted, and leaving it adds no normal duration.
+  bool cancel_asked : 1 = false;
   EventList events;  // records not folded, in arrival order
   TaskList awaits;   // task indices it waited on, in first-seen order
 };
