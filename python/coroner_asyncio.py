@@ -94,7 +94,9 @@ instructions (callgrind, pyenv 3.11.7), 9,070 a record (the version before: 10,9
 same way; two before: 12,000). Timed on a shared 2-core VM, median of 7 runs at load average
 1.6 to 1.9: 1.64x and 1.8 us a record on 3.11.7 (the version before: 1.75x, 2.2 us), 1.75x and
 1.9 us on Debian's 3.11.2 (1.81x, 2.0 us); by CPU time at load average 4 to 5, 1.6x on 3.9,
-1.7x on 3.10 and 3.12, 1.8x on 3.13. About a fifth of the time left is each task's end: its
+1.7x on 3.10 and 3.12, 1.8x on 3.13. Unique task identities (a task's name checked against the names taken, one weak reference a
+task) cost about 2,700 more a record by callgrind at 5,000 tasks on 3.11.7 (11,600 against
+8,900 for the version before them; not yet tuned). About a fifth of the time left is each task's end: its
 done callback, which asyncio schedules through a Python call_soon, and its record. Before the
 buffered writer: 4.5x. Per task
 step: nothing, except awaiting a task or a user-made future (a Python-level add_done_callback)
@@ -344,21 +346,24 @@ def _flush():
 # "name#2" ("name#3", ...) instead, fixed when it is first named in a record (and again only if
 # the task is renamed). The names taken are remembered by weak reference; past _holders_cap of
 # them, the names of tasks already done are forgotten (the cap then doubles while more tasks
-# than that are alive), so memory stays bounded in a long-running process.
+# than that are alive), so memory stays bounded in a long-running process. A task named by its
+# own name costs one dict lookup a record and nothing stored on it.
 _holders = {}  # a name or "name#k" written -> weak reference to the task object it stands for
 _dups = {}  # a name given to several task objects -> the last k of "name#k"
 _HOLDERS_MIN = 65536
 _holders_cap = _HOLDERS_MIN
-_ids = weakref.WeakKeyDictionary()  # tasks without our attribute (adopted ones) -> (name, id)
+# The tasks written "name#k": id(task) -> (its name then, "name#k", a weak reference whose
+# callback drops the entry when the task is freed, so that an id is never stale).
+_renamed = {}
 
 
 def _id(task):
     """The task's identity in the records: its name, or "name#k" (see above)."""
     name = task.get_name()
-    try:
-        known = task._coroner_id
-    except AttributeError:
-        known = _ids.get(task)
+    ref = _holders.get(name)
+    if ref is not None and ref() is task:
+        return name
+    known = _renamed.get(id(task))
     if known is not None and known[0] == name:
         return known[1]
     return _take(task, name)
@@ -367,17 +372,6 @@ def _id(task):
 def _take(task, name):
     """Give the task its identity under `name` (the name it has, or is about to get)."""
     global _holders_cap
-    ref = _holders.get(name)
-    ident = name
-    if ref is not None and ref() is not task:  # taken by another task object, live or gone
-        k = _dups.get(name, 1)
-        while True:
-            k += 1
-            ident = "%s#%d" % (name, k)
-            ref = _holders.get(ident)
-            if ref is None or ref() is task:
-                break
-        _dups[name] = k
     if len(_holders) >= _holders_cap:
         for key, r in list(_holders.items()):
             t = r()
@@ -386,17 +380,29 @@ def _take(task, name):
         for key in [key for key in _dups if key not in _holders]:
             del _dups[key]
         _holders_cap = max(_HOLDERS_MIN, 2 * len(_holders))
+    ref = _holders.get(name)
+    if ref is None:
+        try:
+            _holders[name] = weakref.ref(task)
+        except TypeError:  # a task that cannot be weakly referenced: named as it is
+            pass
+        return name
+    if ref() is task:
+        return name
+    k = _dups.get(name, 1)  # taken by another task object, live or gone
+    while True:
+        k += 1
+        ident = "%s#%d" % (name, k)
+        ref = _holders.get(ident)
+        if ref is None or ref() is task:
+            break
+    _dups[name] = k
     try:
         _holders[ident] = weakref.ref(task)
-    except TypeError:  # a task that cannot be weakly referenced: named as it is
+        key = id(task)
+        _renamed[key] = (name, ident, weakref.ref(task, lambda _, key=key: _renamed.pop(key, None)))
+    except TypeError:
         return name
-    try:
-        task._coroner_id = (name, ident)
-    except AttributeError:
-        try:
-            _ids[task] = (name, ident)
-        except TypeError:
-            pass
     return ident
 
 
@@ -458,7 +464,6 @@ class _Task(_Task0):
     (for a Task subclass; the exact Task class takes a C shortcut): the callback's __self__ is A.
     """
 
-    _coroner_id = None  # (its name, its identity in the records): see _id()
     _coroner_cancel = False  # before 3.11 (no cancelling()): a cancel() was logged
 
     def add_done_callback(self, fn, *, context=None):
@@ -594,7 +599,10 @@ def _on_done(task):
     """The task's end. Reads the exception without task.exception(), which would mark it
     retrieved and so silence asyncio's "Task exception was never retrieved", the very bug
     coroner looks for (both Future implementations keep it in _exception)."""
-    name = _id(task)
+    name = task.get_name()  # _id(task) inlined: once per task
+    ref = _holders.get(name)
+    if ref is None or ref() is not task:
+        name = _id(task)
     if task.cancelled():
         _task_record(name, ', "status": "cancelled"')
         return
@@ -1348,8 +1356,11 @@ def _message_record(context):
         if isinstance(about, _Task0):
             # The repr has the plain name; a task written under another identity ("consumer#2")
             # is named by that, so that the message is about the right one of them.
+            # (Not _id(): a task being destroyed has its weak references cleared already, and
+            # would read as a newcomer under a name taken.)
             name = about.get_name()
-            ident = _id(about)
+            known = _renamed.get(id(about))
+            ident = known[1] if known is not None and known[0] == name else name
             if ident != name:
                 text = text.replace("name=%r" % name, "name=%r" % ident, 1)
         message += " " + text
@@ -1538,6 +1549,10 @@ class stage:
         else:
             # sink.put() and _ts() inlined; the stage name's JSON from a cache: a program has few.
             # (A cache of the tasks' names, thousands live at once, cost more time than it saved.)
+            ident = task.get_name()  # _id(task) inlined
+            ref = _holders.get(ident)
+            if ref is None or ref() is not task:
+                ident = _id(task)
             lines = sink.lines
             ns = _ns()
             start, sec = _second
@@ -1545,7 +1560,7 @@ class stage:
             if m >= 1000000000 or m < 0:
                 m, sec = _new_second(ns)
             lines.append(f'{{"ts": {sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}, '
-                         f'"task": {_s(_id(task))}, '
+                         f'"task": {_s(ident)}, '
                          f'"stage": {_few_json.get(name) or _few_json_of(name)}{sink.tail_nl}')
             n = len(lines)
             if not n & 63 or n == 1:
