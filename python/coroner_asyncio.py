@@ -25,6 +25,7 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
      "awaits": ["Task-3", "Task-4", "Task-5"], ...}
     {"ts": ..., "task": "Task-3", "status": "failed", "level": "error", "error_type": "ValueError",
      "error": "ValueError: boom", "traceback": "Traceback (most recent call last): ..."}
+    {"ts": ..., "task": "Task-3", "coroner": "cancel", "by": "Task-1", ...}   (cancel() called on it)
     {"ts": ..., "task": "Task-3", "status": "done" | "cancelled", ...}   ("timed_out": wait_for's inner task, <3.12)
     {"ts": ..., "task": "Task-7", "coroner": "pending", "suspended_at": "app.py:42 in fetch",
      "waiting_for": "asyncio.Event created at app.py:33", ...}                    (at exit)
@@ -35,7 +36,14 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
 
 - Tasks: every task the loop creates after install() (created with its parent, started, ended).
   Tasks that already existed (the main task, usually) are *adopted*: logged "started" with
-  "adopted": true and watched for their end.
+  "adopted": true and watched for their end. A task is named by its asyncio name, unless another
+  task object of the process took that name first: then it is "name#2" ("name#3", ...), fixed
+  when it is first named in a record, so that each task object is one task (a supervisor
+  restarting a crashed "consumer" under the same name, handlers named after their route).
+  asyncio's messages about such a task are written with that identity in the task's repr.
+- Cancellations: cancel() called on a pending task of the module's factory writes a "cancel"
+  record (with "by", the cancelling task), once per request: coroner measures the task's
+  silence up to that moment, and what the task does after it is its cleanup.
 - Waits ("coroner": "wait"), logged only when the wait really blocks: a plain ``await task``;
   asyncio.gather / wait / wait_for / as_completed / shield; TaskGroup (at ``__aexit__``, on its
   pending and failed children, so a child whose exception the parent handled with ``except*``
@@ -82,11 +90,13 @@ writes its own pid.
 Cost (tests/bench/module_overhead.py: 20,000 tasks of three logged ``sleep(0)`` stages, six
 records a task, against the same program with the module imported but not installed, where
 stage() is a logging-level check; all included: task factory, done callback, flushes): by
-instructions (callgrind, pyenv 3.11.7), 9,070 a record (the version before: 10,900 measured the
-same way; two before: 12,000). Timed on a shared 2-core VM, median of 7 runs at load average
-1.6 to 1.9: 1.64x and 1.8 us a record on 3.11.7 (the version before: 1.75x, 2.2 us), 1.75x and
-1.9 us on Debian's 3.11.2 (1.81x, 2.0 us); by CPU time at load average 4 to 5, 1.6x on 3.9,
-1.7x on 3.10 and 3.12, 1.8x on 3.13. About a fifth of the time left is each task's end: its
+instructions (callgrind, pyenv 3.11.7, 5,000 tasks), 10,240 a record since the task identities
+and cancel records (the version before them: 9,070; before that 10,900, and 12,000). Timed on a
+shared 2-core VM, by CPU time, median of 5 runs, this version against the one before in turn
+(2026-11-27, a slower day): 1.80x and 4.0 us a record against 1.73x and 3.3 us (the same version
+measured 1.64x and 1.8 us a record on 2026-11-26, at load average 1.6 to 1.9). An identity
+costs a program-named task one attribute, asyncio's own names ("Task-12") nothing. About a
+fifth of the time left is each task's end: its
 done callback, which asyncio schedules through a Python call_soon, and its record. Before the
 buffered writer: 4.5x. Per task
 step: nothing, except awaiting a task or a user-made future (a Python-level add_done_callback)
@@ -300,7 +310,8 @@ class _Sink:
                     tail = self.tail_nl
                     for i in created:  # a task's created and started records (started: as scheduled)
                         task, ts, parent = parts[i]
-                        name = _s(task.get_name())
+                        name = task.get_name()  # _id(task) inlined: asyncio's own names as they are
+                        name = _s(name if name.startswith("Task-") else _id(task))
                         parts[i] = (f'{{"ts": {ts}, "task": {name}, "status": "created"{parent}{tail}'
                                     f'{{"ts": {ts}, "task": {name}, "status": "started", "coroner": "task"{tail}')
                     self.stream.write("".join(parts))
@@ -330,14 +341,57 @@ def _flush():
         _sink.flush()
 
 
+# Task identity. Records name a task by its asyncio name, which need not be unique: a supervisor
+# restarts a crashed "consumer" under the same name, request handlers are named after their route.
+# A task object whose name another task object of this process took first is written as
+# "name#2" ("name#3", ...) instead, fixed when it is first named in a record under that name.
+# asyncio's own names ("Task-12") are unique: such a task costs nothing more. A task the program
+# named keeps its name and identity in an attribute (a tuple of two strings: nothing for the
+# collector to follow), and the names the program gave are counted in _taken; past _TAKEN_MAX
+# names the count starts over (a long-running server that names each request), so a name reused
+# after that many others is written plain again.
+_taken = {}  # a name the program gave -> how many task objects took it
+_TAKEN_MAX = 65536
+
+
+def _id(task):
+    """The task's identity in the records: its name, or "name#k" (see above)."""
+    name = task.get_name()
+    if name.startswith("Task-"):
+        return name
+    mine = getattr(task, "_coroner_id", None)
+    if mine is not None and mine[0] == name:
+        return mine[1]
+    return _take(task, name)
+
+
+def _take(task, name):
+    """Give the task its identity under `name` (the name it has, or is about to get)."""
+    if name.startswith("Task-"):
+        return name  # asyncio's own name: unique
+    mine = getattr(task, "_coroner_id", None)
+    if mine is not None and mine[0] == name:
+        return mine[1]
+    k = _taken.get(name, 0) + 1
+    if len(_taken) >= _TAKEN_MAX and k == 1:
+        _taken.clear()
+    ident = name if k == 1 else "%s#%d" % (name, k)
+    try:
+        task._coroner_id = (name, ident)
+    except AttributeError:  # a task of asyncio's own class (made before install()): as named
+        return name
+    _taken[name] = k
+    return ident
+
+
 def _name(task):
-    return task.get_name()
+    return _id(task)
 
 
 def _current_name():
     loop = _running_loop()
     t = _current_task(loop) if loop is not None else None
-    return t.get_name() if t is not None else None
+    return _id(t) if t is not None else None
 
 
 def emit(fields, level=_INFO):
@@ -378,6 +432,9 @@ def _task_record(name, rest, error=False):
 # ---------------------------------------------------------------- tasks
 
 
+_HAS_CANCELLING = hasattr(_Task0, "cancelling")  # 3.11+: uncancel() ends a request
+
+
 class _Task(_Task0):
     """The tasks the factory makes: a plain Task whose add_done_callback sees a task awaiting it.
 
@@ -385,13 +442,15 @@ class _Task(_Task0):
     (for a Task subclass; the exact Task class takes a C shortcut): the callback's __self__ is A.
     """
 
+    _coroner_cancel = False  # before 3.11 (no cancelling()): a cancel() was logged
+
     def add_done_callback(self, fn, *, context=None):
         waiter = getattr(fn, "__self__", None)
         if _on and waiter is not None and waiter is not self and isinstance(waiter, _Task0):
             if _skip.get(waiter) is self:  # a wrapper logged this wait already
                 del _skip[waiter]
             else:
-                _wait_record(waiter, "task " + self.get_name(), (self,))
+                _wait_record(waiter, "task " + _id(self), (self,))
         return _Task0.add_done_callback(self, fn, context=context)
 
     def __await__(self):
@@ -401,8 +460,25 @@ class _Task(_Task0):
         if _on and _failed(self):
             waiter = _waiter()
             if waiter is not None and waiter is not self:
-                _wait_record(waiter, "task " + self.get_name(), (self,))
+                _wait_record(waiter, "task " + _id(self), (self,))
         return _Task0.__await__(self)
+
+    def cancel(self, *args, **kwargs):
+        # The moment the cancellation was asked for (a shutdown cancelling its workers, a
+        # timeout scope expiring): what the task does after it, its `except CancelledError:` or
+        # `finally:` cleanup, is part of the cancellation, and its silence before it is what
+        # counts. Once per request: not again while one is pending, nor for a task done.
+        if _on and not self.done():
+            if _HAS_CANCELLING:
+                first = self.cancelling() == 0
+            else:
+                first = not self._coroner_cancel
+                self._coroner_cancel = True
+            if first:
+                by = _current_name()
+                _task_record(_id(self), ', "coroner": "cancel"' +
+                             (', "by": ' + _s(by) if by is not None else ""))
+        return _Task0.cancel(self, *args, **kwargs)
 
     if sys.version_info[:3] == (3, 13, 0):
         # 3.13.0's loop.create_task() calls task.set_name(name) after any task factory even
@@ -476,7 +552,7 @@ def _hook_first_step(loop, task, created, parent):
         return False
 
     def first_step(*args):  # (the handle runs once: no need to put cb back)
-        name = _s(task.get_name())
+        name = _s(_id(task))
         sink = _sink
         if sink.stream is None:
             sink.write2('{"ts": %s, "task": %s, "status": "created"%s' % (created, name, parent),
@@ -501,7 +577,9 @@ def _on_done(task):
     """The task's end. Reads the exception without task.exception(), which would mark it
     retrieved and so silence asyncio's "Task exception was never retrieved", the very bug
     coroner looks for (both Future implementations keep it in _exception)."""
-    name = task.get_name()
+    name = task.get_name()  # _id(task) inlined: asyncio's own names go as they are
+    if not name.startswith("Task-"):
+        name = _id(task)
     if task.cancelled():
         _task_record(name, ', "status": "cancelled"')
         return
@@ -526,6 +604,12 @@ def _on_done(task):
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
     _task_record(name, ', "status": "failed", "level": "error"%s, "traceback": %s'
                  % (_error_fields(exc), _s(tb)), error=True)
+    if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+        # sys.exit() (or ^C) inside a task other than main: the exception leaves the loop and
+        # the program stops here (asyncio.run cancels every task, main included, and re-raises
+        # it). This callback runs first, while the others are still pending: the stop is now.
+        _write_exit("SIGINT" if isinstance(exc, KeyboardInterrupt) else
+                    "sys.exit(%s)" % ("" if exc.code is None else repr(exc.code)))
 
 
 _add_done_callback = _Task0.add_done_callback  # the C method: not our override
@@ -552,7 +636,7 @@ def _make_factory(previous):
             # not the program's, and records after the exit would read as activity.
             return previous(loop, coro, **kwargs) if previous is not None else _Task(coro, loop=loop, **kwargs)
         if parent is not None:  # a program has few parents: their JSON from a cache
-            parent = parent.get_name()
+            parent = _id(parent)
             parent = ', "parent_id": ' + (_few_json.get(parent) or _few_json_of(parent))
         else:
             parent = ""
@@ -579,7 +663,7 @@ def _make_factory(previous):
                 loop.call_later(sink.DELAY, sink.flush)
         elif eager or not _hook_first_step(loop, task, created, parent):
             name = kwargs.get("name")
-            name = _s(str(name) if name is not None else _task_name_from_callers(task.get_name()))
+            name = _s(_take(task, str(name) if name is not None else _task_name_from_callers(task.get_name())))
             _sink.write2('{"ts": %s, "task": %s, "status": "created"%s' % (created, name, parent),
                          '{"ts": %s, "task": %s, "status": "started", "coroner": "task"' % (created, name))
         _add_done_callback(task, _on_done)  # _watch() inlined: once per task
@@ -596,7 +680,7 @@ def _names(tasks):
     """The distinct names of tasks, in order (a set: a gather of 20,000 must stay linear)."""
     seen, names = set(), []
     for t in tasks:
-        n = t.get_name()
+        n = _id(t)
         if n not in seen:
             seen.add(n)
             names.append(n)
@@ -608,7 +692,7 @@ def _wait_record(task, what, awaits):
     rest = ', "coroner": "wait", "waiting_for": ' + _s(what)
     if names:
         rest += ', "awaits": [' + ", ".join(map(_s, names)) + "]"
-    _task_record(task.get_name(), rest)
+    _task_record(_id(task), rest)
 
 
 def _failed(fut):
@@ -664,7 +748,7 @@ def _lock_wait(lock):
     holder = getattr(lock, "_coroner_holder", None)
     text = _prim_text(lock)
     if holder is not None:
-        text += ", held by " + holder.get_name()
+        text += ", held by " + _id(holder)
         return text, (holder,)
     return text, ()
 
@@ -925,8 +1009,8 @@ def _wait_for_timed_out(inner, e):
         _on_done(inner)
         return
     rest = ', "stage": %s, "level": "error"%s' % (_s(str(name)), _error_fields(e))
-    _task_record(inner.get_name(), rest, True)
-    _task_record(inner.get_name(), ', "status": "timed_out"')
+    _task_record(_id(inner), rest, True)
+    _task_record(_id(inner), ', "status": "timed_out"')
     _write_current(rest, True)
 
 
@@ -1067,7 +1151,7 @@ def _describe_future(fut):
     if fut is None:
         return "nothing: ready to run", ()
     if isinstance(fut, _Task0):
-        return "task " + fut.get_name(), (fut,)
+        return "task " + _id(fut), (fut,)
     kids = getattr(fut, "_children", None)
     if kids is not None:
         return "gather of %d tasks" % len(set(map(id, kids))), [k for k in _tasks_in(kids) if not k.done()]
@@ -1102,7 +1186,7 @@ def _pending_record(task):
     names = _names(awaits)
     if names:
         rest += ', "awaits": [' + ", ".join(map(_s, names)) + "]"
-    _task_record(task.get_name(), rest)
+    _task_record(_id(task), rest)
 
 
 _exit_pid = None  # the pid that wrote its exit record (a forked child writes its own)
@@ -1115,7 +1199,7 @@ def _pending_records(tasks):
             try:
                 _pending_record(task)
             except Exception:
-                _task_record(task.get_name(), ', "coroner": "pending"')
+                _task_record(_id(task), ', "coroner": "pending"')
 
 
 def _write_exit(reason):
@@ -1257,7 +1341,17 @@ def _message_record(context):
     message = str(context.get("message") or "Unhandled exception in event loop")
     about = context.get("future") or context.get("task")
     if about is not None:
-        message += " " + repr(about)
+        text = repr(about)
+        if isinstance(about, _Task0):
+            # The repr has the plain name; a task written under another identity ("consumer#2")
+            # is named by that, so that the message is about the right one of them.
+            # (Not _id(): a task never named in a record would take a name here.)
+            name = about.get_name()
+            known = getattr(about, "_coroner_id", None)
+            ident = known[1] if known is not None and known[0] == name else name
+            if ident != name:
+                text = text.replace("name=%r" % name, "name=%r" % ident, 1)
+        message += " " + text
     rest = ', "level": "error", "message": ' + _s(message)
     exc = context.get("exception")
     if exc is not None:
@@ -1363,7 +1457,7 @@ def _adopt(loop):
             task._coroner_watched = True
         except AttributeError:
             pass
-        _task_record(task.get_name(), ', "status": "started", "coroner": "task", "adopted": true')
+        _task_record(_id(task), ', "status": "started", "coroner": "task", "adopted": true')
         _watch(task)
 
 
@@ -1443,6 +1537,9 @@ class stage:
         else:
             # sink.put() and _ts() inlined; the stage name's JSON from a cache: a program has few.
             # (A cache of the tasks' names, thousands live at once, cost more time than it saved.)
+            ident = task.get_name()  # _id(task) inlined: asyncio's own names go as they are
+            if not ident.startswith("Task-"):
+                ident = _id(task)
             lines = sink.lines
             ns = _ns()
             start, sec = _second
@@ -1450,7 +1547,7 @@ class stage:
             if m >= 1000000000 or m < 0:
                 m, sec = _new_second(ns)
             lines.append(f'{{"ts": {sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}, '
-                         f'"task": {_s(task.get_name())}, '
+                         f'"task": {_s(ident)}, '
                          f'"stage": {_few_json.get(name) or _few_json_of(name)}{sink.tail_nl}')
             n = len(lines)
             if not n & 63 or n == 1:
@@ -1500,7 +1597,7 @@ async def traced(aw, *, stage=None, awaits=None):
     if awaits is None:
         aw = _as_future(aw)
         what, targets = _describe_future(aw)
-        names = [t.get_name() for t in targets]
+        names = [_id(t) for t in targets]
     else:
         names = [awaits] if isinstance(awaits, str) else [str(n) for n in awaits]
         what = ("task " if len(names) == 1 else "tasks ") + ", ".join(names)
@@ -1508,7 +1605,7 @@ async def traced(aw, *, stage=None, awaits=None):
         rest = ', "coroner": "wait", "waiting_for": ' + _s(what)
         if names:
             rest += ', "awaits": [' + ", ".join(map(_s, names)) + "]"
-        _task_record(me.get_name(), rest)
+        _task_record(_id(me), rest)
     if me is None or not _isfuture(aw):
         return await aw
     _skip[me] = aw

@@ -53,6 +53,8 @@ struct Event {
   // Its stage is only a step: the task is traced by the asyncio module, whose status records
   // say when it starts and ends, so "download complete" or "payment failed" ends nothing.
   bool plain_stage : 1 = false;
+  // The asyncio module's "cancel" record: cancel() was called on the task (no stage of its own).
+  bool cancel_request : 1 = false;
   uint8_t attempt = 0;  // the try's number from the attempt role (saturated), 0 when none
 };
 // Millions of records are kept while their tasks are open: every byte counts.
@@ -214,6 +216,9 @@ struct Task {
   // The highest try's number its records gave (Event::attempt): a fold marker keeps it, so a
   // retry after the fold is told from a restart as it is without folding.
   uint8_t attempt = 0;
+  // cancel() was called on it (the asyncio module's "cancel" record): the stage it is in was
+  // interrupted, and leaving it adds no normal duration.
+  bool cancel_asked : 1 = false;
   EventList events;  // records not folded, in arrival order
   TaskList awaits;   // task indices it waited on, in first-seen order
 };

@@ -204,6 +204,15 @@ class Analyzer {
   // The stall threshold of a task in `stage`, whose records before `last` are judged: the
   // stage's, or a few times the task's own rhythm in it when it keeps re-entering the stage.
   Threshold task_threshold(const Task& t, const TaskFacts& facts, uint32_t stage, size_t last);
+  // When each task created its children (the children's first records), sorted: creating a
+  // child is activity of the parent (a dispatcher that logs nothing but spawns a task a job).
+  std::unordered_map<uint32_t, std::vector<int64_t>> children_made_;
+  void collect_children();
+  // The latest child the task created after `after` and up to `until`, else `after`.
+  int64_t last_child_made(uint32_t task, int64_t after, int64_t until) const;
+  // How often the task creates a child, from its latest ones up to `until`: the median gap, 0
+  // when it made fewer than three.
+  int64_t child_rhythm(uint32_t task, int64_t until) const;
   const AsyncioFacts& asyncio_facts(uint32_t task) const {
     static const AsyncioFacts none;
     auto it = asyncio_.find(task);
@@ -219,6 +228,7 @@ void Analyzer::run() {
   // wrong, and the records win).
   if (options_.program_stop) out_.log_end = std::max(out_.log_end, *options_.program_stop);
   attribute_asyncio_notes();
+  collect_children();
   out_.outcomes.assign(store_.tasks().size(), TaskOutcome{});
   out_.stages = store_.stage_stats();
   out_.all_stages = store_.all_stage_durations();
@@ -335,6 +345,37 @@ void Analyzer::attribute_asyncio_notes() {
         break;
     }
   }
+}
+
+void Analyzer::collect_children() {
+  const auto& tasks = store_.tasks();
+  for (const Task& t : tasks)
+    if (t.parent != kNone && t.logged) children_made_[t.parent].push_back(t.first_time);
+  for (auto& [parent, times] : children_made_) std::sort(times.begin(), times.end());
+}
+
+int64_t Analyzer::last_child_made(uint32_t task, int64_t after, int64_t until) const {
+  auto it = children_made_.find(task);
+  if (it == children_made_.end()) return after;
+  const auto& times = it->second;
+  auto past = std::upper_bound(times.begin(), times.end(), until);
+  if (past == times.begin()) return after;
+  return std::max(after, *std::prev(past));
+}
+
+int64_t Analyzer::child_rhythm(uint32_t task, int64_t until) const {
+  constexpr ptrdiff_t kRecent = 64;
+  auto it = children_made_.find(task);
+  if (it == children_made_.end()) return 0;
+  const auto& times = it->second;
+  auto past = std::upper_bound(times.begin(), times.end(), until);
+  auto first = past - std::min(kRecent + 1, past - times.begin());
+  if (past - first < 3) return 0;
+  std::vector<int64_t> gaps;
+  for (auto t = first + 1; t != past; ++t) gaps.push_back(elapsed(*std::prev(t), *t));
+  auto middle = gaps.begin() + ptrdiff_t(gaps.size() / 2);
+  std::nth_element(gaps.begin(), middle, gaps.end());
+  return *middle;
 }
 
 void Analyzer::learn_end_stage(const std::vector<Share>& shares) {
@@ -513,7 +554,11 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   Event from_summary;
   from_summary.time = t.last_time;
   from_summary.stage = t.stage;
-  const Event& last = facts.judged == 0 ? from_summary : t.events[facts.judged - 1];
+  // A cancel() called on it is no activity of its own (asyncio.run cancelling every task just
+  // before the stop, when a task's sys.exit() ended the program): its last record before that.
+  size_t own = facts.judged;
+  while (own > 1 && t.events[own - 1].cancel_request) --own;
+  const Event& last = own == 0 ? from_summary : t.events[own - 1];
   int64_t silent = elapsed(last.time, facts.stop);
   if (int32_t destroyed = asyncio_facts(index).destroyed; destroyed >= 0) {
     const AsyncioNote& note = store_.asyncio_notes()[size_t(destroyed)];
@@ -543,7 +588,22 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
     if (&e == &last) return;  // the timeout was its last word: nothing else to say
     break;
   }
-  const auto [threshold, why] = task_threshold(t, facts, t.stage, facts.judged);
+  auto [threshold, why] = task_threshold(t, facts, t.stage, facts.judged);
+  // Creating a child is activity of the parent (the child's record names it): its silence
+  // began at its last record or at the last child it created, whichever came later, and a
+  // task that creates children at a rhythm of its own is judged by that rhythm too.
+  int64_t active = last_child_made(index, last.time, facts.stop);
+  if (active > last.time) {
+    silent = elapsed(active, facts.stop);
+    int64_t rhythm = child_rhythm(index, facts.stop);
+    if (!options_.stall_ns && threshold > 0 && scaled(rhythm, options_.stall_margin) > threshold) {
+      threshold = scaled(rhythm, options_.stall_margin);
+      why = fmt::format("the task creates a child about every {}", format_duration(rhythm));
+    }
+  }
+  std::string made = active > last.time
+                         ? fmt::format("; its last child created at {}", at(index, active))
+                         : std::string();
   // Asleep as it planned when its process stopped (a scheduler between runs): the time it slept
   // is no silence. What came before the sleep is judged as any silence; a loop of sleeps that
   // logs nothing (polling that never succeeds) was silent long before its last sleep began.
@@ -552,7 +612,11 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
                                                 pending->sleep_ns)
                           : 0;
   bool idle = idle_on_queue(index, last);
-  bool stalled = threshold > 0 && silent - slept > threshold && !idle;
+  // Running, or ready to run, when its process stopped (a watchdog that sends the signal, a
+  // task woken a moment before): it was waiting on nothing, so its silence was no stall.
+  bool runnable = pending && pending->time >= last.time &&
+                  pending->waiting_for.starts_with("nothing: ready to run");
+  bool stalled = threshold > 0 && silent - slept > threshold && !idle && !runnable;
   bool asleep = slept > 0 && !stalled && pending->sleep_left_ns > 0;
   std::string detail = waiting_detail(index, facts);
   // Pending when its test ended: the test left it running, however short the test's log is.
@@ -581,7 +645,7 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
                      fmt::format("no end, silent for {} in stage {}", format_duration(silent),
                                  stage_name(t.stage)),
                      last.time, t.stage);
-    f.detail = fmt::format("entered at {}{}; {}{}", at(index, t.stage_since),
+    f.detail = fmt::format("entered at {}{}{}; {}{}", at(index, t.stage_since), made,
                            stop.empty() ? "" : ", silent until " + stop, why, detail);
   } else if (idle) {
     std::string stop = stop_name(index, facts);
@@ -600,15 +664,23 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
                         stop_name(index, facts), format_duration(pending->sleep_left_ns),
                         format_duration(pending->sleep_ns)),
             last.time, t.stage);
-    f.detail = fmt::format("entered at {}; silent {}, {} of it asleep{}", at(index, t.stage_since),
-                           format_duration(silent), format_duration(slept), detail);
+    f.detail =
+        fmt::format("entered at {}{}; silent {}, {} of it asleep{}", at(index, t.stage_since), made,
+                    format_duration(silent), format_duration(slept), detail);
+  } else if (runnable) {
+    Finding& f = add(FindingKind::in_flight, index,
+                     fmt::format("running or ready to run in stage {} when {}", stage_name(t.stage),
+                                 stop_name(index, facts)),
+                     last.time, t.stage);
+    f.detail = fmt::format("entered at {}{}; silent {} since, waiting on nothing at the stop{}",
+                           at(index, t.stage_since), made, format_duration(silent), detail);
   } else {
     std::string stop = stop_name(index, facts);
     Finding& f = add(FindingKind::in_flight, index,
                      fmt::format("still in stage {} when {}, silent only {}", stage_name(t.stage),
                                  stop.empty() ? "the log ends" : stop, format_duration(silent)),
                      last.time, t.stage);
-    f.detail = fmt::format("entered at {}; {}{}", at(index, t.stage_since), why, detail);
+    f.detail = fmt::format("entered at {}{}; {}{}", at(index, t.stage_since), made, why, detail);
   }
 }
 
@@ -763,13 +835,25 @@ void Analyzer::judge_cancelled(uint32_t index, const TaskFacts& facts) {
   const Task& t = store_.tasks()[index];
   size_t end = size_t(facts.end_index);
   const Event& cancel = t.events[end];
-  // What it logged as it was cancelled (`except CancelledError: log("shutting down")`) is part
-  // of the cancellation: the silence that counts is the one before the records close to it.
-  int64_t close = stall_threshold(working_stage(t, facts, end)).ns;
   size_t first = end;  // the first record of the cancellation
-  while (first > 0 && !is_end(facts.meanings[first - 1]) &&
-         elapsed(t.events[first - 1].time, cancel.time) <= close)
-    --first;
+  // The asyncio module logs when cancel() was called on the task: that is the cancellation's
+  // moment, and what the task did after it (`except CancelledError:` or `finally:` cleanup that
+  // logs, awaits a flush, closes a connection) is part of the cancellation, however long.
+  for (size_t i = end; i-- > 0 && !is_end(facts.meanings[i]);) {
+    if (!t.events[i].cancel_request) continue;
+    first = i;
+    while (first > 0 && t.events[first - 1].cancel_request) --first;
+    break;
+  }
+  if (first == end) {
+    // No such record: what it logged as it was cancelled (`except CancelledError:
+    // log("shutting down")`) is part of the cancellation: the silence that counts is the one
+    // before the records close to it.
+    int64_t close = stall_threshold(working_stage(t, facts, end)).ns;
+    while (first > 0 && !is_end(facts.meanings[first - 1]) &&
+           elapsed(t.events[first - 1].time, cancel.time) <= close)
+      --first;
+  }
   // Silent since its end (a record after the end, then the cancellation): stuck in no stage.
   if (first == 0 || is_end(facts.meanings[first - 1])) return;
   const Event& before = t.events[first - 1];
@@ -777,8 +861,17 @@ void Analyzer::judge_cancelled(uint32_t index, const TaskFacts& facts) {
   // stuck, however long it waited.
   if (idle_on_queue(index, before)) return;
   uint32_t stage = working_stage(t, facts, first - 1);
-  int64_t silent = elapsed(before.time, t.events[first].time);
-  const auto [threshold, why] = task_threshold(t, facts, stage, first);
+  // The children it created up to the cancellation were activity too.
+  int64_t active = last_child_made(index, before.time, t.events[first].time);
+  int64_t silent = elapsed(active, t.events[first].time);
+  auto [threshold, why] = task_threshold(t, facts, stage, first);
+  if (active > before.time && !options_.stall_ns && threshold > 0) {
+    int64_t rhythm = child_rhythm(index, t.events[first].time);
+    if (scaled(rhythm, options_.stall_margin) > threshold) {
+      threshold = scaled(rhythm, options_.stall_margin);
+      why = fmt::format("the task creates a child about every {}", format_duration(rhythm));
+    }
+  }
   if (threshold <= 0 || silent <= threshold) return;
   // When it entered that stage: the first of its latest run of records in it.
   int64_t entered = before.time;
@@ -792,8 +885,9 @@ void Analyzer::judge_cancelled(uint32_t index, const TaskFacts& facts) {
                                format_duration(silent), stage_name(stage)),
                    before.time, stage);
   f.subkind = "until-cancelled";
-  f.detail = fmt::format("entered at {}, cancelled at {}; {}", at(index, entered),
-                         at(index, cancel.time), why);
+  f.detail = fmt::format(
+      "entered at {}, cancelled at {}; {}", at(index, entered),
+      at(index, t.events[first].cancel_request ? t.events[first].time : cancel.time), why);
 }
 
 void Analyzer::judge_deadlines(uint32_t index, const TaskFacts& facts) {

@@ -369,6 +369,8 @@ Event TaskStore::make_event(const RawRecord& r, int64_t time) {
     event.wait = true;
     if (!r.waiting_for.empty()) event.text = keep_text(r.waiting_for.substr(0, kErrorTextLimit));
   }
+  if (r.marker == "cancel" && event.stage == kNone && event.status == kNone)
+    event.cancel_request = true;
   if (r.has_error || !r.error_type.empty()) event.error = add_error(r);
   return event;
 }
@@ -431,8 +433,11 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
   if (task.ended_by_word) --ended_by_word_at_[task.stage];
   if (meaning == Lifecycle::ended_cancelled && (event.stage == kNone || event.stage == task.stage))
     untime_interrupted_stage(task, event.time);
+  if (event.cancel_request) task.cancel_asked = true;
   if (event.stage != kNone) {
-    follow_stage(index, task, event.stage, event.time, !abnormal);
+    // A stage left after a cancel() was cut off by it (a stuck task's silence until a shutdown
+    // cancelled it): no normal run of that stage.
+    follow_stage(index, task, event.stage, event.time, !abnormal && !task.cancel_asked);
   } else if (meaning == Lifecycle::ended_ok && task.stage != kNone && !task.did_end_stage) {
     // A status "done" ends the stage the task was in (the asyncio module's records do this): that
     // stage took its time as surely as one left for another.
@@ -477,6 +482,7 @@ void TaskStore::follow_stage(uint32_t task_index, Task& task, uint32_t stage, in
   task.stage = stage;
   task.stage_since = time;
   task.did_end_stage = false;
+  task.cancel_asked = false;
   ++stage_stats_[stage].occurrences;
 }
 

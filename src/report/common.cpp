@@ -50,6 +50,7 @@ std::vector<TimelineRow> timeline_rows(const TaskStore& store, uint32_t task, si
       row.stage = std::string(store.stage_text(e));
     row.status = word(store, e.status);
     if (e.fold_marker) row.status = "(ended ok here; its records up to here were folded)";
+    if (e.cancel_request) row.status = "(cancellation requested)";
     if (e.error != kNone) {
       const ErrorNote& note = store.errors()[e.error];
       row.error = note.text.empty() ? note.type : note.text;
