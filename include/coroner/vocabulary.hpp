@@ -41,13 +41,15 @@ class Vocabulary {
   Vocabulary();  // the default words
   void add(Lifecycle meaning, std::string_view word);
   // A value matches a word when its normalised form equals the word or ends with "_word", so
-  // "task_started" starts but "start_upload" does not.
+  // "task_started" starts but "start_upload" does not; or, failing that, when it does so before
+  // a last " in " and a number ("item 7 done in 0.31s", "succeeded in <num>s: <num>").
   Lifecycle classify(std::string_view value) const;
   // The words of one meaning, for the man page test and the reports.
   std::vector<std::string> words(Lifecycle meaning) const;
 
  private:
   Lifecycle lookup(std::string_view normalised) const;
+  Lifecycle classify_tail(std::string_view normalised) const;
   std::array<std::unordered_set<std::string>, 6> words_;
 };
 

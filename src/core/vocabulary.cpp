@@ -68,16 +68,28 @@ Lifecycle Vocabulary::lookup(std::string_view normalised) const {
   return Lifecycle::none;
 }
 
-Lifecycle Vocabulary::classify(std::string_view value) const {
-  std::string normal = normalise_word(value);
-  if (normal.empty()) return Lifecycle::none;
+Lifecycle Vocabulary::classify_tail(std::string_view normal) const {
   // Try the whole value, then each suffix that starts after a '_': multi-part words such as
   // "timed_out" and "deadline_exceeded" must match as a whole tail.
   if (Lifecycle l = lookup(normal); l != Lifecycle::none) return l;
   for (size_t i = 0; i < normal.size(); ++i) {
     if (normal[i] != '_') continue;
-    if (Lifecycle l = lookup(std::string_view(normal).substr(i + 1)); l != Lifecycle::none)
-      return l;
+    if (Lifecycle l = lookup(normal.substr(i + 1)); l != Lifecycle::none) return l;
+  }
+  return Lifecycle::none;
+}
+
+Lifecycle Vocabulary::classify(std::string_view value) const {
+  std::string normal = normalise_word(value);
+  if (normal.empty()) return Lifecycle::none;
+  if (Lifecycle l = classify_tail(normal); l != Lifecycle::none) return l;
+  // "done in 0.31s", "succeeded in <num>s: <num>" (a template's masked number): the word comes
+  // before how long it took.
+  for (size_t at = normal.rfind("_in_"); at != std::string::npos && at > 0;
+       at = normal.rfind("_in_", at - 1)) {
+    char next = at + 4 < normal.size() ? normal[at + 4] : '\0';
+    if ((next >= '0' && next <= '9') || next == '<')
+      return classify_tail(std::string_view(normal).substr(0, at));
   }
   return Lifecycle::none;
 }

@@ -110,6 +110,18 @@ TEST_CASE("coroner::Vocabulary") {
     CHECK(vocabulary.classify("  done  ") == Lifecycle::ended_ok);
   }
 
+  SUBCASE("a word before how long it took counts") {
+    CHECK(vocabulary.classify("item 42 done in 0.31s") == Lifecycle::ended_ok);
+    // Celery's wording, as a template masks it.
+    CHECK(vocabulary.classify("Task tasks.add[<uuid>] succeeded in <num>s: <num>") ==
+          Lifecycle::ended_ok);
+    CHECK(vocabulary.classify("fetch failed in 3 attempts") == Lifecycle::ended_failed);
+    // Only before a number: "in" and a word is no duration.
+    CHECK(vocabulary.classify("job done in queue") == Lifecycle::none);
+    CHECK(vocabulary.classify("logged in 3 users") == Lifecycle::none);
+    CHECK(vocabulary.classify("waiting in line 3") == Lifecycle::none);
+  }
+
   SUBCASE("a word elsewhere than at the end does not count") {
     CHECK(vocabulary.classify("start_upload") == Lifecycle::none);
     CHECK(vocabulary.classify("error_budget_check") == Lifecycle::none);
