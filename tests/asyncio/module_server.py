@@ -22,11 +22,12 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the harness beside this file
+import _sigterm_child  # noqa: E402
 # CORONER_ASYNCIO_DIR: another copy of the module to try (run_scenarios.py passes it on).
 sys.path.insert(0, os.environ.get("CORONER_ASYNCIO_DIR") or str(HERE.parent.parent / "python"))
 
@@ -75,11 +76,7 @@ async def child_main(log):
 
 def parent(out):
     path = out / (NAME + ".jsonl")
-    proc = subprocess.run([sys.executable, __file__, "--child", str(out)], capture_output=True, timeout=30)
-    problems = []
-    if proc.returncode != -signal.SIGTERM:
-        problems.append("the child must die by SIGTERM, got status %d: %s"
-                        % (proc.returncode, proc.stderr.decode(errors="replace").strip()[-300:]))
+    _, problems = _sigterm_child.run_child(__file__, out)
     try:
         recs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     except (OSError, ValueError) as e:
@@ -104,10 +101,4 @@ def parent(out):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--child":
-        with open(Path(sys.argv[2]) / (NAME + ".jsonl"), "w") as f:
-            asyncio.run(child_main(f))
-        sys.exit("module_server: the child was not stopped by its SIGTERM")
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
-    out.mkdir(parents=True, exist_ok=True)
-    parent(out)
+    _sigterm_child.main(NAME, child_main, parent)

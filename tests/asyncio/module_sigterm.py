@@ -26,11 +26,12 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the harness beside this file
+import _sigterm_child  # noqa: E402
 # CORONER_ASYNCIO_DIR: another copy of the module to try (run_scenarios.py passes it on).
 sys.path.insert(0, os.environ.get("CORONER_ASYNCIO_DIR") or str(HERE.parent.parent / "python"))
 
@@ -98,14 +99,9 @@ def check_log(path):
 
 def parent(out):
     path = out / (NAME + ".jsonl")
-    proc = subprocess.run([sys.executable, __file__, "--child", str(out)], capture_output=True, timeout=30)
+    child_exit, died_wrong = _sigterm_child.run_child(__file__, out)
     problems, pid = check_log(path)
-    if proc.returncode == -signal.SIGTERM:
-        child_exit = "killed by SIGTERM"
-    else:
-        child_exit = "exit status %d" % proc.returncode if proc.returncode >= 0 else "killed by signal %d" % -proc.returncode
-        problems.insert(0, "the child must die by SIGTERM, got %s: %s"
-                        % (child_exit, proc.stderr.decode(errors="replace").strip()[-300:]))
+    problems = died_wrong + problems
     for p in problems:
         print("module_sigterm: " + p, file=sys.stderr)
     scope = {"pid": str(pid) if pid is not None else "?", "hostname": socket.gethostname()}
@@ -121,10 +117,4 @@ def parent(out):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--child":
-        with open(Path(sys.argv[2]) / (NAME + ".jsonl"), "w") as f:
-            asyncio.run(child_main(f))
-        sys.exit("module_sigterm: the child was not stopped by its SIGTERM")
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
-    out.mkdir(parents=True, exist_ok=True)
-    parent(out)
+    _sigterm_child.main(NAME, child_main, parent)
