@@ -90,12 +90,13 @@ writes its own pid.
 Cost (tests/bench/module_overhead.py: 20,000 tasks of three logged ``sleep(0)`` stages, six
 records a task, against the same program with the module imported but not installed, where
 stage() is a logging-level check; all included: task factory, done callback, flushes): by
-instructions (callgrind, pyenv 3.11.7, 5,000 tasks), 10,240 a record since the task identities
-and cancel records (the version before them: 9,070; before that 10,900, and 12,000). Timed on a
-shared 2-core VM, by CPU time, median of 5 runs, this version against the one before in turn
-(2026-11-27, a slower day): 1.80x and 4.0 us a record against 1.73x and 3.3 us (the same version
-measured 1.64x and 1.8 us a record on 2026-11-26, at load average 1.6 to 1.9). An identity
-costs a program-named task one attribute, asyncio's own names ("Task-12") nothing. About a
+instructions (callgrind, pyenv 3.11.7, 5,000 tasks), 9,130 a record (task identities and cancel
+records had taken it from 9,030 to 10,490, until the hot paths stopped calling str.startswith,
+which parses its arguments, for every record: see _taken). Timed on a shared 2-core VM, by CPU
+time, median of 5 runs: 1.64x and 1.8 us a record at load average 1.6 to 1.9 (2026-11-26, before
+the identities); on a busy day (load average 4), 1.7x and 1.9 us, the version before 1.7x to
+1.8x and 2.1 to 2.3 us. An identity costs a program-named task one attribute, asyncio's own
+names ("Task-12") one dict lookup a record. About a
 fifth of the time left is each task's end: its
 done callback, which asyncio schedules through a Python call_soon, and its record. Before the
 buffered writer: 4.5x. Per task
@@ -310,8 +311,8 @@ class _Sink:
                     tail = self.tail_nl
                     for i in created:  # a task's created and started records (started: as scheduled)
                         task, ts, parent = parts[i]
-                        name = task.get_name()  # _id(task) inlined: asyncio's own names as they are
-                        name = _s(name if name.startswith("Task-") else _id(task))
+                        name = task.get_name()  # _id(task) inlined: a name never taken is the identity
+                        name = _s(_id(task) if name in _taken or type(task) is not _Task else name)
                         parts[i] = (f'{{"ts": {ts}, "task": {name}, "status": "created"{parent}{tail}'
                                     f'{{"ts": {ts}, "task": {name}, "status": "started", "coroner": "task"{tail}')
                     self.stream.write("".join(parts))
@@ -347,9 +348,16 @@ def _flush():
 # "name#2" ("name#3", ...) instead, fixed when it is first named in a record under that name.
 # asyncio's own names ("Task-12") are unique: such a task costs nothing more. A task the program
 # named keeps its name and identity in an attribute (a tuple of two strings: nothing for the
-# collector to follow), and the names the program gave are counted in _taken; past _TAKEN_MAX
-# names the count starts over (a long-running server that names each request), so a name reused
-# after that many others is written plain again.
+# collector to follow), and the names the program gave are counted in _taken. The hot paths
+# (stage(), a task's end, _id()) look a name up in _taken first: a name not there is the
+# identity, so asyncio's names cost one lookup, not a str method call (which parses its
+# arguments: 900 instructions). That holds because every task is counted when it is named, before
+# it can log under a name another took: a task of the factory's class when named (the factory,
+# _Task.set_name); another factory's task at its first records (_Sink.flush, first_step), and
+# before that any record of a name already taken goes the long way, _id(), which counts it.
+# Past _TAKEN_MAX names, the names taken once are forgotten (a long-running server that names
+# each request), so such a name reused after that many others is written plain again; names
+# taken twice are kept while they are few.
 _taken = {}  # a name the program gave -> how many task objects took it
 _TAKEN_MAX = 65536
 
@@ -357,6 +365,8 @@ _TAKEN_MAX = 65536
 def _id(task):
     """The task's identity in the records: its name, or "name#k" (see above)."""
     name = task.get_name()
+    if name not in _taken and type(task) is _Task:
+        return name  # asyncio's name, or the program's taken by no other (counted when named)
     if name.startswith("Task-"):
         return name
     mine = getattr(task, "_coroner_id", None)
@@ -374,7 +384,7 @@ def _take(task, name):
         return mine[1]
     k = _taken.get(name, 0) + 1
     if len(_taken) >= _TAKEN_MAX and k == 1:
-        _taken.clear()
+        _forget_names()
     ident = name if k == 1 else "%s#%d" % (name, k)
     try:
         task._coroner_id = (name, ident)
@@ -382,6 +392,14 @@ def _take(task, name):
         return name
     _taken[name] = k
     return ident
+
+
+def _forget_names():
+    """Make room in _taken: a name two task objects took stays (a live "name#2" is found by it),
+    unless such names alone fill half of it."""
+    global _taken
+    shared = {name: k for name, k in _taken.items() if k > 1}
+    _taken = shared if len(shared) < _TAKEN_MAX // 2 else {}
 
 
 def _name(task):
@@ -433,6 +451,7 @@ def _task_record(name, rest, error=False):
 
 
 _HAS_CANCELLING = hasattr(_Task0, "cancelling")  # 3.11+: uncancel() ends a request
+_PY_3130 = sys.version_info[:3] == (3, 13, 0)
 
 
 class _Task(_Task0):
@@ -480,12 +499,16 @@ class _Task(_Task0):
                              (', "by": ' + _s(by) if by is not None else ""))
         return _Task0.cancel(self, *args, **kwargs)
 
-    if sys.version_info[:3] == (3, 13, 0):
+    def set_name(self, value):
         # 3.13.0's loop.create_task() calls task.set_name(name) after any task factory even
         # when name is None, renaming every unnamed task "None" (fixed in 3.13.1).
-        def set_name(self, value):
-            if value is not None:
-                _Task0.set_name(self, value)
+        if value is None and _PY_3130:
+            return
+        _Task0.set_name(self, value)
+        # Counted as soon as it is named (create_task() names it after the factory returns,
+        # before 3.14), before it can log: the hot paths rely on it (see _taken).
+        if _on:
+            _take(self, self.get_name())
 
 
 # asyncio's messages and reprs use the class name ("Task exception was never retrieved",
@@ -577,8 +600,8 @@ def _on_done(task):
     """The task's end. Reads the exception without task.exception(), which would mark it
     retrieved and so silence asyncio's "Task exception was never retrieved", the very bug
     coroner looks for (both Future implementations keep it in _exception)."""
-    name = task.get_name()  # _id(task) inlined: asyncio's own names go as they are
-    if not name.startswith("Task-"):
+    name = task.get_name()  # _id(task) inlined: a name never taken is the identity
+    if name in _taken:
         name = _id(task)
     if task.cancelled():
         _task_record(name, ', "status": "cancelled"')
@@ -636,7 +659,8 @@ def _make_factory(previous):
             # not the program's, and records after the exit would read as activity.
             return previous(loop, coro, **kwargs) if previous is not None else _Task(coro, loop=loop, **kwargs)
         if parent is not None:  # a program has few parents: their JSON from a cache
-            parent = _id(parent)
+            name = parent.get_name()  # _id(parent) inlined, as in stage()
+            parent = _id(parent) if name in _taken else name
             parent = ', "parent_id": ' + (_few_json.get(parent) or _few_json_of(parent))
         else:
             parent = ""
@@ -651,6 +675,8 @@ def _make_factory(previous):
             task = _Task(coro, loop=loop, **kwargs)
         else:
             task = _Task(coro, loop=loop)
+        if kwargs and not eager and kwargs.get("name") is not None:
+            _take(task, str(kwargs["name"]))  # named at creation (3.14): counted now, see _taken
         sink = _sink
         if not eager and sink.stream is not None:
             # The stream sink formats the task's created and started records when it flushes
@@ -1537,8 +1563,8 @@ class stage:
         else:
             # sink.put() and _ts() inlined; the stage name's JSON from a cache: a program has few.
             # (A cache of the tasks' names, thousands live at once, cost more time than it saved.)
-            ident = task.get_name()  # _id(task) inlined: asyncio's own names go as they are
-            if not ident.startswith("Task-"):
+            ident = task.get_name()  # _id(task) inlined: a name never taken is the identity
+            if ident in _taken:
                 ident = _id(task)
             lines = sink.lines
             ns = _ns()

@@ -1,6 +1,7 @@
 """What python/coroner_asyncio.py costs a program of many short tasks.
 
 usage: python3 tests/bench/module_overhead.py [--tasks N] [--runs R] [--profile] [--module DIR]
+                                            [--callgrind]
 
 The program: N tasks (default 20,000), each three stages of ``stage(name)`` then
 ``await asyncio.sleep(0)``, all created by one main task and gathered. Measured on the python
@@ -15,6 +16,9 @@ Prints both times, their ratio, and the module's cost per record:
 (time.process_time, which other load moves less). No pass/fail: a benchmark, not a test.
 --profile: run the installed variant once under cProfile and print the top functions.
 --module DIR: measure the coroner_asyncio.py in DIR instead (to compare two versions).
+--callgrind: count instructions instead of time, one run of each variant under valgrind's
+callgrind (--tasks defaults to 5,000 then): (installed - baseline) / records, which the load of
+the machine does not move (startup varies by some 300 a record from run to run).
 
 Last measured (2026-11-26 around 23:30 UTC, this version then the one before it, interleaved,
 each with its own baseline runs, on a shared 2-core VM), ratio installed / baseline and us per
@@ -36,9 +40,13 @@ The time gained is smaller than the instructions (on Debian's 3.11.2, within the
 cache of the live tasks' JSON names, 50 fewer instructions a record, was slower and was dropped.
 What is left is interpreter dispatch, allocation, the collector, and asyncio's scheduling of
 each task's done callback (about a fifth of the time, record included).
+Stop 28's task identities took it to 10,490 (--callgrind, 3.11.7), mostly str.startswith
+("Task-") on every record: a method call that parses its arguments, 900 instructions; a dict
+lookup of the name brought it back to 9,130 (stop 29).
 """
 
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -93,10 +101,29 @@ def run_once(mode, n, out, profile=False):
     return float(wall), float(cpu)
 
 
+def instructions(mode, n, out):
+    """Instructions the program ran in `mode`, by callgrind."""
+    src = PROGRAM % {"moddir": str(MODULE_DIR), "n": n, "mode": mode, "out": out, "profile": False}
+    res = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                          sys.executable, "-c", src], capture_output=True, text=True, check=True)
+    return int(re.search(r"Collected : (\d+)", res.stderr).group(1))
+
+
 def main(argv):
     global MODULE_DIR
     if "--module" in argv:
         MODULE_DIR = Path(argv[argv.index("--module") + 1]).resolve()
+    if "--callgrind" in argv:
+        n = int(argv[argv.index("--tasks") + 1]) if "--tasks" in argv else 5000
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "run.jsonl")
+            base, inst = instructions("baseline", n, out), instructions("installed", n, out)
+            with open(out) as f:
+                records = sum(1 for _ in f)
+        print("python %s, %d tasks x 3 stages, by callgrind" % (sys.version.split()[0], n))
+        print("instructions: baseline %d, installed %d, %d records: %.0f a record" % (
+            base, inst, records, (inst - base) / records))
+        return 0
     n = int(argv[argv.index("--tasks") + 1]) if "--tasks" in argv else 20000
     runs = int(argv[argv.index("--runs") + 1]) if "--runs" in argv else 5
     with tempfile.TemporaryDirectory() as tmp:

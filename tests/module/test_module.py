@@ -733,6 +733,42 @@ class Misc(unittest.TestCase):
         self.assertEqual(mine, [("first", "created"), ("first", "started"), ("first", "before"),
                                 ("renamed", "after"), ("renamed", "done")])
 
+    def test_same_names_are_told_apart_in_every_record(self):
+        # stage() and a task's end skip the identity lookup for a name no other task took: a
+        # task must be counted when it is named, whether by create_task, by set_name later, or
+        # past the point where names taken once are forgotten, or its records would merge.
+        recs, _, _ = run("""
+            async def job(tag):
+                stage("work " + tag)
+                await asyncio.sleep(0)
+                stage("more " + tag)
+            async def renamer():
+                await asyncio.sleep(0)
+                asyncio.current_task().set_name("dup")
+                stage("renamed")
+            async def main():
+                install()
+                ca._TAKEN_MAX = 4  # forget names taken once soon, keep the shared one
+                first = asyncio.create_task(job("a"), name="dup")
+                await asyncio.gather(first, asyncio.create_task(job("b"), name="dup"),
+                                     asyncio.create_task(renamer()))
+                for n in range(6):
+                    await asyncio.create_task(job("x%d" % n), name="once-%d" % n)
+                await asyncio.create_task(job("c"), name="dup")
+            asyncio.run(main())
+        """)
+        by_task = {}
+        for r in recs:
+            what = r.get("stage") or r.get("status")
+            if r.get("task", "").startswith("dup") and what:
+                by_task.setdefault(r["task"], []).append(what)
+        self.assertEqual(by_task["dup"], ["created", "started", "work a", "more a", "done"])
+        self.assertEqual(by_task["dup#2"], ["created", "started", "work b", "more b", "done"])
+        # (its created record is written at the next flush, under the name it has by then)
+        self.assertEqual([w for w in by_task["dup#3"] if w not in ("created", "started")],
+                         ["renamed", "done"])
+        self.assertEqual(by_task["dup#4"], ["created", "started", "work c", "more c", "done"])
+
     def test_threads_lines_whole(self):
         recs, _, _ = run("""
             async def main():
