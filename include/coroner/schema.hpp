@@ -54,6 +54,7 @@ class SchemaCollector : public RecordSink {
  private:
   void sample(FieldUse& use, std::string_view value);
   void count_template(bool from_message, std::string_view stage);
+  void count_type_inside_error(const RawRecord& record);
   // Where the fields of a dialect's roles sit in uses_ (a field two dialects share is one).
   void add_dialect(Dialect dialect);
 

@@ -147,6 +147,26 @@ void SchemaCollector::on_record(const RawRecord& r) {
         break;
     }
   }
+  count_type_inside_error(r);
+}
+
+// An error written as a list of exceptions (structlog's dict_tracebacks) gives its type from
+// inside, from no field of the error-type role: the schema names it as a path into the error.
+void SchemaCollector::count_type_inside_error(const RawRecord& r) {
+  const size_t type_role = size_t(Role::error_type), error_role = size_t(Role::error);
+  uint8_t rank = r.filled_by[error_role];
+  const std::vector<size_t>& where = ranks_[size_t(current_)][error_role];
+  if (r.error_type.empty() || r.filled_by[type_role] != RawRecord::kNoField ||
+      rank == RawRecord::kNoField || rank >= where.size())
+    return;
+  std::string path = uses_[error_role].fields[where[rank]].path + "[0].exc_type";
+  auto& fields = uses_[type_role].fields;
+  auto field =
+      std::find_if(fields.begin(), fields.end(), [&](const FieldUse& f) { return f.path == path; });
+  if (field == fields.end()) field = fields.insert(fields.end(), FieldUse{path, 0, {}});
+  ++uses_[type_role].records;
+  ++field->records;
+  sample(*field, r.error_type);
 }
 
 bool SchemaCollector::on_bad_line(const BadLine& bad) {

@@ -21,6 +21,7 @@
 #include "coroner/dialect.hpp"
 #include "coroner/ingest.hpp"
 #include "coroner/roles.hpp"
+#include "coroner/schema.hpp"
 #include "coroner/task_store.hpp"
 #include "coroner/vocabulary.hpp"
 #include "json_values.hpp"
@@ -954,4 +955,28 @@ TEST_CASE("dialect names") {
     CHECK(coroner::dialect_from_string(coroner::to_string(d)) == d);
   CHECK(coroner::dialect_names(false) == "json, loguru, eliot, opentelemetry");
   CHECK(coroner::dialect_names(true) == "auto, json, loguru, eliot, opentelemetry");
+}
+
+TEST_CASE("schema names an exception type read from inside an error list (dict_tracebacks)") {
+  // structlog's dict_tracebacks: the type is in the list, in no field of the error-type role.
+  TempFile file(
+      R"({"event": "send failed", "task_id": "mail-3", "timestamp": "2026-11-27T07:16:29Z", )"
+      R"("exception": [{"exc_type": "TimeoutError", "exc_value": "no reply", "frames": []}]})"
+      "\n"
+      R"({"event": "declined", "task_id": "mail-5", "timestamp": "2026-11-27T07:16:30Z", )"
+      R"("exc_type": "PaymentDeclined", "exception": [{"exc_type": "X", "exc_value": "v"}]})"
+      "\n"
+      R"({"event": "sent", "task_id": "mail-4", "timestamp": "2026-11-27T07:16:31Z"})"
+      "\n");
+  coroner::SchemaCollector schema(coroner::default_roles());
+  coroner::IngestResult result =
+      coroner::ingest({file.path()}, coroner::default_roles(), schema, 0, nullptr, 1);
+  REQUIRE_FALSE(result.error.has_value());
+  const coroner::RoleUse& use = schema.uses()[size_t(coroner::Role::error_type)];
+  CHECK(use.records == 2);
+  std::map<std::string, uint64_t> by_field;
+  for (const coroner::FieldUse& f : use.fields)
+    if (f.records > 0) by_field[f.path] = f.records;
+  // A field of the role wins, as it does for the analysis: the second record is exc_type's.
+  CHECK(by_field == std::map<std::string, uint64_t>{{"exc_type", 1}, {"exception[0].exc_type", 1}});
 }
