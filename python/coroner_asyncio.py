@@ -48,7 +48,8 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
   asyncio.gather / wait / wait_for / as_completed / shield; TaskGroup (at ``__aexit__``, on its
   pending and failed children, so a child whose exception the parent handled with ``except*``
   is seen awaited); Lock (with its holder in "awaits", so a lock-order deadlock is a cycle of
-  tasks), Event, Condition, Semaphore, Queue.get on an empty / put on a full queue / join, and a future
+  tasks), Semaphore (with its holders, any of whom may release it), Event, Condition, Barrier
+  (3.11+), Queue.get on an empty / put on a full queue / join, and a future
   made by ``loop.create_future()`` outside asyncio. Primitives are named with the file:line of
   user code that created them. Waiting through the module behaves exactly like the plain await:
   results, exceptions, cancellation, shielding, task names, eager tasks are untouched.
@@ -231,6 +232,7 @@ class _Sink:
         self.lock = threading.RLock()
         self.busy = False  # a flush is writing (a re-entered flush leaves its lines queued)
         self.after_flush = None
+        self.captured = None  # the logger sink's records held back while an eager task starts
         self.set_pid()
 
     def set_pid(self):
@@ -246,6 +248,9 @@ class _Sink:
     def write(self, body, error=False):
         """body: a record without its closing brace (the scope fields and the brace are added)."""
         if self.stream is None:
+            if self.captured is not None:  # an eager task's first step (_eager_task)
+                self.captured.append((body, error))
+                return
             level = _ERROR if error else _INFO
             if self.logger.isEnabledFor(level):
                 self.logger.log(level, body + self.tail)
@@ -668,7 +673,7 @@ def _make_factory(previous):
             # Our subclass, started eagerly as asyncio.eager_task_factory would, and with its
             # name from the start so that its eager first step already logs under it.
             name = kwargs.pop("name", None) or _task_name_from_callers(None)
-            task = _Task(coro, loop=loop, name=name, eager_start=True, **kwargs)
+            return _eager_task(loop, coro, name, kwargs, created, parent)
         elif previous is not None:
             task = previous(loop, coro, **kwargs)
         elif kwargs:
@@ -687,7 +692,7 @@ def _make_factory(previous):
             if len(lines) == 1:
                 sink.first = _now()
                 loop.call_later(sink.DELAY, sink.flush)
-        elif eager or not _hook_first_step(loop, task, created, parent):
+        elif not _hook_first_step(loop, task, created, parent):
             name = kwargs.get("name")
             name = _s(_take(task, str(name) if name is not None else _task_name_from_callers(task.get_name())))
             _sink.write2('{"ts": %s, "task": %s, "status": "created"%s' % (created, name, parent),
@@ -697,6 +702,47 @@ def _make_factory(previous):
 
     factory._coroner_previous = previous
     return factory
+
+
+def _eager_task(loop, coro, name, kwargs, created, parent):
+    """A task started eagerly: its first step runs inside the constructor, before the task has a
+    name to write its created and started records under; yet the analyzer must read them first
+    (started marks the task traced: the stage names of that first step are only steps). What
+    the step writes is held back (the stream sink's lines swapped for a fresh deque, the logger
+    sink's writes captured) and follows the two records. A flush during the step (a full buffer)
+    writes what it held first: the old order, for those records only."""
+    sink = _sink
+    if sink.stream is not None:
+        kept = sink.lines
+        # (an empty line first, written as nothing: the step's first record finds a buffer that
+        # is not new, so it sets no flush timer of its own, one a task)
+        sink.lines = collections.deque(("",))
+        try:
+            task = _Task(coro, loop=loop, name=name, eager_start=True, **kwargs)
+        finally:
+            held, sink.lines = sink.lines, kept
+        if held and held[0] == "":
+            held.popleft()
+    else:
+        kept = sink.captured
+        sink.captured = held = []
+        try:
+            task = _Task(coro, loop=loop, name=name, eager_start=True, **kwargs)
+        finally:
+            sink.captured = kept
+    ident = _s(_take(task, str(name) if name is not None else task.get_name()))
+    sink.write2('{"ts": %s, "task": %s, "status": "created"%s' % (created, ident, parent),
+                '{"ts": %s, "task": %s, "status": "started", "coroner": "task"' % (created, ident))
+    if sink.stream is not None:
+        if held:
+            kept = sink.lines
+            kept.extend(held)
+            sink.check(len(kept), False)
+    else:
+        for body, error in held:
+            sink.write(body, error)
+    _add_done_callback(task, _on_done)
+    return task
 
 
 # ---------------------------------------------------------------- waits
@@ -777,6 +823,21 @@ def _lock_wait(lock):
         text += ", held by " + _id(holder)
         return text, (holder,)
     return text, ()
+
+
+_MAX_HOLDERS = 16  # a semaphore held by more: "held by 40 tasks", none named
+
+
+def _semaphore_wait(sem):
+    """What a task blocked on the semaphore waits on: its holders, any of whom may release it."""
+    holders = sem.__dict__.get("_coroner_holders")
+    text = _prim_text(sem)
+    if not holders:  # none (a Semaphore(0) as a signal), or not known (released by a non-holder)
+        return text, ()
+    if len(holders) > _MAX_HOLDERS:
+        return text + ", held by %d tasks" % len(holders), ()
+    tasks = list(holders)
+    return text + ", held by " + ", ".join(map(_id, tasks)), tasks
 
 
 _originals = {}  # (owner, attribute name) -> what was there before install()
@@ -914,20 +975,47 @@ def _make_patches():
 
     async def condition_wait(self):
         me = _waiter() if _on else None
-        if me is not None:
-            _wait_record(me, _prim_text(self), ())
+        if me is not None:  # (a Barrier waits on its own Condition: it says "asyncio.Barrier")
+            _wait_record(me, _prim_text(self, getattr(self, "_coroner_kind", None)), ())
         return await o_cond_wait(self)
     p[locks.Condition, "wait"] = condition_wait
 
-    o_sem_acquire = locks.Semaphore.acquire
+    o_sem_acquire, o_sem_release = locks.Semaphore.acquire, locks.Semaphore.release
 
+    # A semaphore's holders, as a lock's: the tasks that acquired it and have not released it
+    # (a task -> how many times, in the order they took it). A release by a task that holds
+    # nothing (a semaphore used as a counter, released by a producer or a callback) makes the
+    # holders unknowable: from then on none are named (False).
     async def semaphore_acquire(self):
         if _on and self.locked():
             me = _waiter()
             if me is not None:
-                _wait_record(me, _prim_text(self), ())
-        return await o_sem_acquire(self)
+                text, holders = _semaphore_wait(self)
+                _wait_record(me, text, holders)
+        r = await o_sem_acquire(self)
+        holders = self.__dict__.get("_coroner_holders")
+        if holders is not False:
+            me = _waiter()
+            if me is not None:
+                if holders is None:
+                    holders = self._coroner_holders = {}
+                holders[me] = holders.get(me, 0) + 1
+        return r
+
+    def semaphore_release(self):
+        holders = self.__dict__.get("_coroner_holders")
+        if holders is not None and holders is not False:
+            me = _waiter()
+            n = holders.get(me) if me is not None else None
+            if n is None:
+                self._coroner_holders = False
+            elif n == 1:
+                del holders[me]
+            else:
+                holders[me] = n - 1
+        return o_sem_release(self)
     p[locks.Semaphore, "acquire"] = semaphore_acquire
+    p[locks.Semaphore, "release"] = semaphore_release
 
     o_get, o_put = queues.Queue.get, queues.Queue.put
 
@@ -949,6 +1037,9 @@ def _make_patches():
 
     for cls in (locks.Lock, locks.Event, locks.Condition, locks.Semaphore, queues.Queue):
         p[cls, "__init__"] = _site_init(cls.__init__)
+    barrier = getattr(locks, "Barrier", None)  # 3.11+
+    if barrier is not None:
+        p[barrier, "__init__"] = _barrier_init(barrier.__init__)
     p[queues.Queue, "__init__"] = _queue_init(p[queues.Queue, "__init__"])
 
     tg = getattr(asyncio, "TaskGroup", None)
@@ -964,6 +1055,17 @@ def _site_init(orig):
     def __init__(self, *args, **kwargs):
         orig(self, *args, **kwargs)
         self._coroner_site = _user_site()  # where the user made it: one frame walk, once
+    return __init__
+
+
+def _barrier_init(init):
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        # Barrier.wait() waits on the barrier's own Condition (made in here, so already "created
+        # at" the user's line): a task waiting at the barrier says so, not "asyncio.Condition".
+        cond = getattr(self, "_cond", None)
+        if cond is not None:
+            cond._coroner_kind = "asyncio.Barrier of %d parties" % self.parties
     return __init__
 
 
@@ -1054,6 +1156,9 @@ def _timeout_patch(timeout_cls):
             return await o_aexit(self, et, exc, tb)
         except TimeoutError as e:
             name = getattr(exc, "_coroner_stage", None) if exc is not None else None
+            # (a stage of this task: a task it awaited, cancelled by the scope, marked its own)
+            if name is not None and exc.__dict__.get("_coroner_stage_task") != id(_waiter()):
+                name = None
             if name is not None and _on and (e.__cause__ is exc or e.__context__ is exc):  # (3.11.2: no "from")
                 _write_current(', "stage": %s, "level": "error"%s' % (_s(str(name)), _error_fields(e)), True)
             raise
@@ -1115,6 +1220,8 @@ def _describe_frames():
             continue
         if name == "acquire" and owner is asyncio.locks.Lock:
             _SIMPLE_WAITS[code] = lambda loc: _lock_wait(loc["self"])
+        elif name == "acquire" and owner is asyncio.locks.Semaphore:
+            _SIMPLE_WAITS[code] = lambda loc: _semaphore_wait(loc["self"])
         elif name in ("get", "put"):
             _SIMPLE_WAITS[code] = (lambda n: lambda loc: _queue_wait(loc["self"], n))(name)
         elif name == "__aexit__":
@@ -1588,10 +1695,15 @@ class stage:
         elif exc_type is not None and issubclass(exc_type, asyncio.CancelledError) and exc is not None:
             # Not an error by itself; but if an asyncio.timeout() around this block expired, the
             # scope turns this cancellation into the block's TimeoutError: the scope logs it
-            # then, in the innermost stage it interrupted (see _timeout_patches).
+            # then, in the innermost stage it interrupted (see _timeout_patches). The innermost
+            # of this task: the same exception reaches a task awaiting this one (a cancelled
+            # task's CancelledError is re-raised in its waiter), whose own stages it crosses next.
             try:
-                if "_coroner_stage" not in exc.__dict__:
+                waiter = _waiter()
+                me = id(waiter) if waiter is not None else None
+                if "_coroner_stage" not in exc.__dict__ or exc.__dict__.get("_coroner_stage_task") != me:
                     exc._coroner_stage = self.name
+                    exc._coroner_stage_task = me
             except AttributeError:
                 pass
         return False

@@ -167,6 +167,8 @@ class Analyzer {
   void judge_open(uint32_t task, const TaskFacts& facts);
   void judge_ended(uint32_t task, const TaskFacts& facts);
   void judge_cancelled(uint32_t task, const TaskFacts& facts);
+  int64_t timed_wait_that_cut_off(uint32_t task, int64_t cancelled_at, int64_t ended,
+                                  uint32_t& waiter) const;
   void judge_deadlines(uint32_t task, const TaskFacts& facts);
   void judge_anomalies(uint32_t task, const TaskFacts& facts);
   void judge_stage_orders();
@@ -873,6 +875,13 @@ void Analyzer::judge_cancelled(uint32_t index, const TaskFacts& facts) {
     }
   }
   if (threshold <= 0 || silent <= threshold) return;
+  int64_t cancelled_at = t.events[first].cancel_request ? t.events[first].time : cancel.time;
+  // Cut off by the timeout of the task that waited on it (`wait_for(task, 0.05)`): its silence
+  // within that wait is the waiter's timeout, one problem, told there. Only a silence that
+  // was already too long when the timed wait began was its own.
+  uint32_t waiter = kNone;
+  int64_t wait_began = timed_wait_that_cut_off(index, cancelled_at, cancel.time, waiter);
+  if (waiter != kNone && elapsed(active, wait_began) <= threshold) return;
   // When it entered that stage: the first of its latest run of records in it.
   int64_t entered = before.time;
   for (size_t i = first; i-- > 0;) {
@@ -886,8 +895,37 @@ void Analyzer::judge_cancelled(uint32_t index, const TaskFacts& facts) {
                    before.time, stage);
   f.subkind = "until-cancelled";
   f.detail = fmt::format(
-      "entered at {}, cancelled at {}; {}", at(index, entered),
-      at(index, t.events[first].cancel_request ? t.events[first].time : cancel.time), why);
+      "entered at {}, cancelled at {}{}; {}", at(index, entered), at(index, cancelled_at),
+      waiter == kNone ? std::string()
+                      : fmt::format(" by {}'s timeout, which began at {}",
+                                    store_.task_value(waiter), at(waiter, wait_began)),
+      why);
+}
+
+// When a task that waited on `index` was waiting for it, blocked, at its cancellation
+// (`cancelled_at`) and took a TimeoutError as its next record, at or after `index` ended
+// (`ended`): the timeout of that wait cancelled it (wait_for cancels the task it waits on;
+// before 3.12 it calls cancel(), since then the caller's cancellation reaches it). Returns
+// when that wait began, and the waiter in `waiter` (kNone when there is none).
+int64_t Analyzer::timed_wait_that_cut_off(uint32_t index, int64_t cancelled_at, int64_t ended,
+                                          uint32_t& waiter) const {
+  waiter = kNone;
+  for (uint32_t w : out_.graph.awaited_by(index)) {
+    const EventList& events = store_.tasks()[w].events;
+    // Its last record up to the cancellation, past the cancel requests (its own, on 3.12+:
+    // the timeout scope cancels the waiter first).
+    auto next = std::upper_bound(events.begin(), events.end(), cancelled_at,
+                                 [](int64_t time, const Event& e) { return time < e.time; });
+    auto wait = next;
+    while (wait != events.begin() && std::prev(wait)->cancel_request) --wait;
+    if (wait == events.begin() || !std::prev(wait)->wait) continue;
+    while (next != events.end() && (next->cancel_request || next->wait)) ++next;
+    if (next == events.end() || next->time < ended || !is_timeout_event(*next, meaning_of(*next)))
+      continue;
+    waiter = w;
+    return std::prev(wait)->time;
+  }
+  return 0;
 }
 
 void Analyzer::judge_deadlines(uint32_t index, const TaskFacts& facts) {

@@ -38,7 +38,10 @@ class GraphRules {
     cycles_ = graph_.deadlock_cycles(stalled);
     for (size_t c = 0; c < cycles_.size(); ++c)
       for (uint32_t t : cycles_[c]) cycle_of_[t] = int32_t(c);
-    for (Finding& f : a_.findings) rewrite(f);
+    for (Finding& f : a_.findings) {
+      rewrite(f);
+      if (f.kind == FindingKind::timeout && f.chain.empty()) name_what_the_timeout_cut_off(f);
+    }
     clear_cancelled_waits_on_work();
     clear_failures_told_of_children();
     // A rewrite may have turned a hung task into an in-flight one: flagged follows the findings.
@@ -68,6 +71,15 @@ class GraphRules {
     if (!open_kind || !unfinished(a_, f.task)) return;
     if (cycle_of_[f.task] >= 0) return deadlock(f, cycles_[size_t(cycle_of_[f.task])]);
     if (f.kind != FindingKind::hung) return;
+    if (uint32_t holder = holder_at_work(f.task); holder != kNone) {
+      // A semaphore wakes its waiter when any of its holders releases it: one still at work
+      // will, whatever the others do.
+      change_kind(f, FindingKind::in_flight);
+      f.chain = {f.task, holder};
+      f.reason = fmt::format("waits on {}, which is still at work", label(holder));
+      f.detail = fmt::format("waiting {}", waiting_since(f.task));
+      return;
+    }
     auto chain = graph_.blame_chain(f.task, a_.outcomes, cycle_of_, active_);
     if (chain.size() < 2) return;
     uint32_t root = chain.back();
@@ -97,6 +109,63 @@ class GraphRules {
     f.reason = fmt::format("waits on {}, which {}", label(root), why);
     if (chain.size() > 2) f.reason += fmt::format(" ({} tasks deep)", chain.size() - 1);
     f.detail = fmt::format("waiting {}{}", waiting_since(f.task), when);
+  }
+
+  // A TimeoutError that ended a wait (`wait_for(fetch_task, 0.05)`) cancelled what the task
+  // waited on: the awaited task cancelled during that wait is what it timed out on, the chain's
+  // root (which is not hung of its own for it: Analyzer::judge_cancelled).
+  void name_what_the_timeout_cut_off(Finding& f) const {
+    const Task& task = store_.tasks()[f.task];
+    const EventList& events = task.events;
+    size_t i = 0;
+    while (i < events.size() && events[i].time < f.time) ++i;
+    if (i == events.size() || events[i].time != f.time || events[i].error == kNone) return;
+    size_t wait = i;
+    while (wait > 0 && events[wait - 1].cancel_request) --wait;
+    if (wait == 0 || !events[wait - 1].wait) return;
+    int64_t began = events[wait - 1].time;
+    for (uint32_t w : task.awaits) {
+      const TaskOutcome& o = a_.outcomes[w];
+      if (o.outcome == Outcome::cancelled && o.end >= began && o.end <= f.time) {
+        f.chain = {f.task, w};
+        return;
+      }
+    }
+  }
+
+  // What the task was waiting on at its last record: the asyncio module's pending record at its
+  // stop, else its last record when that is a wait (past cancel requests).
+  std::string_view last_wait(uint32_t t) const {
+    const Task& task = store_.tasks()[t];
+    const PendingAtExit* pending = store_.pending_at_exit(t);
+    if (pending && !pending->waiting_for.empty()) return pending->waiting_for;
+    size_t i = task.events.size();
+    while (i > 0 && task.events[i - 1].cancel_request) --i;
+    if (i == 0 || !task.events[i - 1].wait || task.events[i - 1].text == kNone) return {};
+    return store_.stage_text(task.events[i - 1]);
+  }
+
+  // The asyncio module names a semaphore's holders: "asyncio.Semaphore created at app.py:9,
+  // held by a, b". The waiter waits on any of them, not on all (a gather's children): one of
+  // them still at work, when there is one, else kNone.
+  uint32_t holder_at_work(uint32_t t) const {
+    std::string_view wait = last_wait(t);
+    constexpr std::string_view kHeldBy = ", held by ";
+    size_t held = wait.find(kHeldBy);
+    if (!wait.starts_with("asyncio.") || held == std::string_view::npos) return kNone;
+    std::string_view holders = wait.substr(held + kHeldBy.size());
+    for (uint32_t w : store_.tasks()[t].awaits) {
+      if (!active_[w]) continue;
+      std::string name = label(w);
+      for (size_t at = holders.find(name); at != std::string_view::npos;
+           at = holders.find(name, at + 1)) {
+        size_t end = at + name.size();
+        bool starts = at == 0 || holders.substr(at - 2, 2) == ", ";
+        bool ends = end == holders.size() || holders.substr(end, 2) == ", ";
+        if (starts && ends) return w;
+      }
+    }
+    return kNone;
   }
 
   // A task hung until it was cancelled while it waited on tasks still at work (a service

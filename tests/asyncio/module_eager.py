@@ -15,6 +15,11 @@ before create_task() returns.
   exceptions were observed late. Clean, all of them and the checker.
 - audit-1..audit-3: fire-and-forget, no reference kept; audit-2 raises KeyError in its first
   step, before any await: asyncio reports it never retrieved: *lost-exception*.
+- fetch-1..fetch-10: "download started" and "download complete" in the eager first step, before
+  any await, then "parse" after a 1 ms sleep. The module's started record marks a traced task,
+  whose stage names carry no lifecycle word; it must reach the log before what that first step
+  wrote: none of them ends at "download complete" (quiet: no finding at all). fetch-4 then
+  waits on an asyncio.Event nobody sets: *hung* (not ended ok).
 main, after the work, sleeps 0.3 s, writes a task-less shutdown record, and the process ends with
 os._exit(0) (get-33's thread never returns): main in neither list.
 """
@@ -41,6 +46,8 @@ NEVER = threading.Event()
 CACHE = {k: "v%d" % k for k in range(0, 81, 2)}
 STUCK = 33
 REJECTED = {7, 14}
+STUCK_FETCH = 4
+FETCHES = ["fetch-%d" % n for n in range(1, 11)]
 
 
 def load(key):
@@ -88,6 +95,15 @@ async def audit(n):
     stage("recorded")
 
 
+async def fetch(n, never):
+    stage("download started")
+    stage("download complete")
+    if n == STUCK_FETCH:
+        await never.wait()
+    await asyncio.sleep(0.001)
+    stage("parse")
+
+
 async def main(log):
     asyncio.current_task().set_name("main")
     asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
@@ -98,6 +114,8 @@ async def main(log):
     for k in range(1, 81):
         work.append(asyncio.create_task(get(k), name="get-%d" % k))
         await asyncio.sleep(0.001)
+    never = asyncio.Event()
+    work += [asyncio.create_task(fetch(n, never), name="fetch-%d" % n) for n in range(1, 11)]
     gc.collect()
     await asyncio.wait(work, timeout=1)
     await asyncio.sleep(0.3)
@@ -111,11 +129,17 @@ def truth(files):
     def entry(task, *kinds):
         return {"task": task, "scope": scope, "kinds": list(kinds)}
 
-    expected = [entry("get-%d" % STUCK, "hung"), entry("audit-2", "lost-exception")]
+    expected = [entry("get-%d" % STUCK, "hung"), entry("audit-2", "lost-exception"),
+                entry("fetch-%d" % STUCK_FETCH, "hung")]
     clean = ["checker", "audit-1", "audit-3"] + ["check-%d" % n for n in range(1, 21)]
     clean += ["get-%d" % k for k in range(1, 81) if k != STUCK]
+    quiet = [t for t in FETCHES if t != "fetch-%d" % STUCK_FETCH]
+    clean += quiet
+    outcomes = {"get-2": "ok", "get-3": "ok", "check-7": "failed", "checker": "ok",
+                "fetch-%d" % STUCK_FETCH: "open"}
+    outcomes.update({t: "ok" for t in quiet})
     return {"scenario": NAME, "files": files, "args": [], "expected": expected, "clean": clean,
-            "outcomes": {"get-2": "ok", "get-3": "ok", "check-7": "failed", "checker": "ok"}}
+            "quiet": quiet, "outcomes": outcomes}
 
 
 if __name__ == "__main__":
@@ -124,8 +148,8 @@ if __name__ == "__main__":
     t = truth([NAME + ".jsonl"])
     log = open(out / (NAME + ".jsonl"), "w")
     pending = asyncio.new_event_loop().run_until_complete(main(log))
-    if pending != ["get-%d" % STUCK]:
-        t["problems"] = ["pending at the end: %s, expected get-%d alone" % (pending, STUCK)]
+    if pending != ["get-%d" % STUCK, "fetch-%d" % STUCK_FETCH]:
+        t["problems"] = ["pending at the end: %s, expected get-%d and fetch-%d" % (pending, STUCK, STUCK_FETCH)]
     (out / (NAME + ".truth.json")).write_text(json.dumps(t, indent=1) + "\n")
     log.flush()
     os._exit(0)

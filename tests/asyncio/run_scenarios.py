@@ -40,6 +40,8 @@ are scored against the truth, strictly:
 - the truth's optional "errors" ({task: text}) wants that text inside the "error" of one of the
   task's events in `CORONER_BINARY timeline TASK --format json <args> <files>`: what coroner
   read of the exception the task logged ("PaymentDeclined: card declined", not a bare message).
+- the truth's optional "waits" ({task: text}) wants that text inside the "waiting_for" of one of
+  the task's events there: what the module said the task waited on ("held by indexer").
 
 One line per scenario and python, one per miss, wrong blame, false alarm, wrong outcome and
 problem. A failing program is run again, up to --reruns times (default 2), and passes if a fresh
@@ -238,16 +240,16 @@ def timeline_of(binary, truth, outdir, timeout, task):
     return None, "(not in the timeline)"
 
 
-def check_errors(binary, truth, outdir, timeout):
-    """[(task, wanted text, the errors coroner read)] for every task of the truth's errors whose
-    timeline has no event error holding the text."""
+def check_errors(binary, truth, outdir, timeout, key="errors", field="error"):
+    """[(task, wanted text, the texts coroner read)] for every task of the truth's `key` (errors,
+    or waits) whose timeline has no event whose `field` (error, or waiting_for) holds the text."""
     wrong = []
-    for task, want in sorted((truth.get("errors") or {}).items()):
+    for task, want in sorted((truth.get(key) or {}).items()):
         t, why = timeline_of(binary, truth, outdir, timeout, str(task))
-        errors = [e.get("error") for e in (t or {}).get("events") or []
-                  if isinstance(e, dict) and isinstance(e.get("error"), str)]
-        if not any(want in e for e in errors):
-            wrong.append((str(task), want, errors or [why or "(no error)"]))
+        texts = [e.get(field) for e in (t or {}).get("events") or []
+                 if isinstance(e, dict) and isinstance(e.get(field), str)]
+        if not any(want in e for e in texts):
+            wrong.append((str(task), want, texts or [why or "(no %s)" % field]))
     return wrong
 
 
@@ -383,7 +385,8 @@ def run_one(binary, label, python, prog, outdir, timeout, form=""):
     missed, wrong, alarms = score(truth, findings)
     outcomes = check_outcomes(binary, truth, outdir, timeout, doc)
     errors = check_errors(binary, truth, outdir, timeout)
-    ok = not missed and not wrong and not alarms and not problems and not outcomes and not errors
+    waits = check_errors(binary, truth, outdir, timeout, "waits", "waiting_for")
+    ok = not missed and not wrong and not alarms and not problems and not outcomes and not errors and not waits
     n_exp = len(truth["expected"])
     n_out = len(truth.get("outcomes") or {})
     print("%s %s  found %d/%d expected, %d false alarms on %d clean tasks%s (%d findings, program %.1fs)"
@@ -402,6 +405,8 @@ def run_one(binary, label, python, prog, outdir, timeout, form=""):
         print("    wrong outcome: %s is %s, want %s" % (task, got, " or ".join(want)))
     for task, want, got in errors:
         print("    wrong error: %s has %s, want one holding %r" % (task, " | ".join(map(repr, got)), want))
+    for task, want, got in waits:
+        print("    wrong wait: %s waited on %s, want one holding %r" % (task, " | ".join(map(repr, got)), want))
     return "pass" if ok else "fail"
 
 

@@ -152,6 +152,58 @@ class Waits(unittest.TestCase):
         self.assertIn("a future created at <string>:", text("F")["waiting_for"])
         self.assertEqual(waits(recs, "Task-1"), [w for w in waits(recs, "Task-1") if "gather" in w["waiting_for"]])
 
+    def test_semaphore_holders(self):
+        recs, _, _ = run("""
+            async def hold(sem, ev):
+                async with sem:
+                    await ev.wait()
+            async def want(sem):
+                async with sem: pass
+            async def main():
+                install()
+                ev = asyncio.Event()
+                sem, counter = asyncio.Semaphore(2), asyncio.BoundedSemaphore(1)
+                hs = [asyncio.create_task(hold(sem, ev), name="h%d" % n) for n in (1, 2)]
+                await asyncio.sleep(0.01)
+                w = asyncio.create_task(want(sem), name="W")
+                await counter.acquire()         # main holds it ...
+                async def give(): counter.release()
+                await asyncio.create_task(give(), name="giver")  # ... a task holding nothing releases it
+                await counter.acquire()
+                async def want_counter():
+                    async with counter: pass
+                c = asyncio.create_task(want_counter(), name="K")
+                await asyncio.sleep(0.01)
+                counter.release()
+                ev.set()
+                await asyncio.gather(w, c, *hs)
+            asyncio.run(main())
+        """)
+        (w,) = waits(recs, "W")
+        self.assertIn("asyncio.Semaphore created at <string>:", w["waiting_for"])
+        self.assertTrue(w["waiting_for"].endswith(", held by h1, h2"), w)
+        self.assertEqual(w["awaits"], ["h1", "h2"])
+        (k,) = waits(recs, "K")  # the holders of a semaphore used as a counter are not known
+        self.assertNotIn("held by", k["waiting_for"])
+        self.assertNotIn("awaits", k)
+
+    @unittest.skipIf(sys.version_info < (3, 11), "asyncio.Barrier is 3.11+")
+    def test_barrier(self):
+        recs, _, _ = run("""
+            async def party(b):
+                await b.wait()
+            async def main():
+                install()
+                b = asyncio.Barrier(2)
+                p = asyncio.create_task(party(b), name="P")
+                await asyncio.sleep(0.01)
+                await b.wait()
+                await p
+            asyncio.run(main())
+        """)
+        (w,) = waits(recs, "P")
+        self.assertIn("asyncio.Barrier of 2 parties created at <string>:", w["waiting_for"])
+
     def test_lock_deadlock_is_a_cycle(self):
         recs, _, _ = run("""
             async def xfer(a, b):
@@ -433,6 +485,35 @@ class SameAsPlain(unittest.TestCase):
             asyncio.run(main())
         """)
         self.assertIn({"created", "started", "done"}, [{r.get("status") for r in recs if r.get("task") == "eager"} - {None}])
+
+    @unittest.skipIf(sys.version_info < (3, 12), "eager tasks are 3.12+")
+    def test_eager_first_step_after_started(self):
+        # The first step runs inside create_task(): its records still follow the task's started
+        # record (which marks it traced), through a stream and through a logger.
+        for sink in ("install()", "ca.install(logger=lg)"):
+            recs, _, _ = run("""
+                h = logging.FileHandler(LOG, mode="w"); h.setFormatter(logging.Formatter("%%(message)s"))
+                lg = logging.getLogger("app"); lg.addHandler(h); lg.setLevel(logging.INFO)
+                async def job(n):
+                    stage("download complete")
+                    inner = asyncio.create_task(asyncio.sleep(0), name="inner-%%d" %% n)
+                    stage("got inner")
+                    await inner
+                    stage("parse")
+                async def main():
+                    asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+                    %s
+                    await asyncio.gather(*[asyncio.create_task(job(n), name="job-%%d" %% n) for n in range(3)])
+                asyncio.run(main())
+                h.flush()
+            """ % sink)
+            for n in range(3):
+                mine = [r for r in recs if r.get("task") == "job-%d" % n]
+                kinds = [r.get("status") or r.get("stage") for r in mine if "coroner" not in r or r.get("status")]
+                self.assertEqual(kinds[:3], ["created", "started", "download complete"], (sink, mine))
+                self.assertEqual(mine[1].get("coroner"), "task")
+                names = [r.get("task") for r in recs]
+                self.assertLess(names.index("job-%d" % n), names.index("inner-%d" % n))
 
 
 class Exit(unittest.TestCase):
