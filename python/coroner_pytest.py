@@ -26,8 +26,9 @@ coroner_stall, coroner_binary):
 Rules a test suite needs:
 - A task still pending when its test ends is leaked: a "pending" record and a "test-end" stop
   are written for it (coroner_asyncio.mark_test_end), and coroner reports it hung, subkind
-  leaked. Tasks pending when the test started, or made by its setup on a loop that is still
-  open at its end (a module or session fixture's, on its own loop), are not the test's. A plain
+  leaked. Tasks pending when the test started, or started by the setup of a module, class or
+  session fixture on a loop that is still open at its end, are not the test's; a function
+  fixture's task is its test's, on any loop (a session-scoped event_loop too). A plain
   asyncio.run inside the test is judged the same way just before it cancels what is left.
 - An exception the test expects is not swallowed: the expected errors are an exception
   pytest.raises caught in that test (as a context or as pytest.raises(E, f, ...)), and the
@@ -164,7 +165,7 @@ class _Plugin:
         self.test = None          # the running test's nodeid
         self.log = None           # its log's path
         self.before = weakref.WeakSet()  # tasks pending when it started: not its own
-        self.from_setup = weakref.WeakSet()  # tasks its setup made, still pending at its call
+        self.wider = weakref.WeakSet()  # tasks started by the setup of a fixture wider than a test
         self.expected = set()     # the errors it expected, as the records write them
         self.created_by = {}      # task name -> (nodeid, log path) of the test that created it
         self.late = []            # (nodeid, text): findings charged to an earlier test
@@ -247,11 +248,16 @@ class _Plugin:
         self._start(item.nodeid)
         yield
 
-    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
-    def pytest_runtest_call(self, item):
-        # What the setup left running on a loop that outlives the test is a wider fixture's.
-        self.from_setup = weakref.WeakSet(t for t in self._pending_tasks() if t not in self.before)
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        # The tasks a module, class, package or session fixture starts are that fixture's; a
+        # function fixture's are its test's, whatever loop they run on.
+        if self.test is None or fixturedef.scope == "function":
+            yield
+            return
+        before = weakref.WeakSet(self._pending_tasks())
         yield
+        self.wider.update(t for t in self._pending_tasks() if t not in before)
 
     @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_runtest_teardown(self, item):
@@ -314,10 +320,11 @@ class _Plugin:
 
     def _left_by_test(self, task):
         """Pending at the test's end and the test's: not there before it, and not made by the
-        setup on a loop still open (a module or session fixture's task, as its loop)."""
+        setup of a module, class or session fixture on a loop still open (that fixture's task,
+        as its loop). A function fixture's task is its test's, on any loop."""
         if task in self.before:
             return False
-        return task not in self.from_setup or task.get_loop().is_closed()
+        return task not in self.wider or task.get_loop().is_closed()
 
     def _pending_tasks(self):
         return [t for loop in list(self.loops) for t in asyncio.all_tasks(loop) if not t.done()]
@@ -331,7 +338,6 @@ class _Plugin:
         self.test = nodeid
         self.expected = set()
         self.before = weakref.WeakSet(t for t in self._pending_tasks())
-        self.from_setup = weakref.WeakSet()
         self.log = os.path.join(self.logs, _file_name(nodeid) + ".jsonl")
         os.makedirs(self.logs, exist_ok=True)  # here, not at start: xdist's controller runs none
         self.router.file = open(self.log, "w", encoding="utf-8")

@@ -8,8 +8,10 @@ Runs `PY -m pytest` (default /usr/bin/python3: Debian's pytest and pytest-asynci
   its finding, every other test passes, a failing test's HTML report is kept (--coroner-html),
   a test that expected an error (pytest.raises, or pytest.warns the warning the code turned it
   into) and lost another names the lost one and not the expected one (NAMED_ERRORS),
-  a task collected in a later test is charged to the test that created it, and a module
-  fixture's background task (cases/test_module_fixture.py) is no test's leak;
+  a task collected in a later test is charged to the test that created it, a module
+  fixture's background task (cases/test_module_fixture.py) is no test's leak, and on a
+  session-scoped loop a function fixture's task left running is its test's leak
+  (cases/test_fixture_on_a_session_loop.py);
 - without the option: the plugin is off, every test passes;
 - with the ini option (-o coroner=true) and with --coroner-fail-on (which implies --coroner);
 - with --coroner-warn: nothing fails, the findings are warnings;
@@ -36,18 +38,18 @@ CASES = HERE / "cases"
 SOURCE_PYTHON_DIR = HERE.parent.parent / "python"
 
 
-def planted(name):
-    """The constant `name` of cases/test_asyncio_faults.py (read, not imported: this Python may
-    lack pytest)."""
-    tree = ast.parse((CASES / "test_asyncio_faults.py").read_text())
+def planted(name, case="test_asyncio_faults.py"):
+    """The constant `name` of cases/`case` (read, not imported: this Python may lack pytest)."""
+    tree = ast.parse((CASES / case).read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name:
             return ast.literal_eval(node.value)
-    raise SystemExit(f"run_plugin_tests: no {name} in cases/test_asyncio_faults.py")
+    raise SystemExit(f"run_plugin_tests: no {name} in cases/{case}")
 
 
 EXPECTED = planted("EXPECTED")  # test name -> the finding its failure names first
 NAMED_ERRORS = planted("NAMED_ERRORS")  # test name -> (error named, expected error not named)
+SESSION_LOOP_LEAKS = planted("LEAKED", "test_fixture_on_a_session_loop.py")
 
 LATE_CREATOR = "test_keeps_a_failed_task"
 
@@ -166,6 +168,9 @@ def main():
     status, out, verdicts = pytest.run("--coroner-fail-on", "lost-exception",
                                        files=("test_asyncio_faults.py",))
     check_verdicts(verdicts, "--coroner-fail-on lost-exception (implies --coroner)", lost)
+
+    status, out, verdicts = pytest.run("--coroner", files=("test_fixture_on_a_session_loop.py",))
+    check_verdicts(verdicts, "a session-scoped event_loop", SESSION_LOOP_LEAKS)
 
     status, out, verdicts = pytest.run("--coroner", files=("test_own_failure.py",))
     check("assert (6 * 7) == 43" in out and "coroner found hung/leaked" in out
