@@ -172,6 +172,7 @@ class _Plugin:
         self.verdicts = {}        # nodeid -> (failing findings, report text)
         self.failed_teardown = None  # (nodeid, text): the verdict the last teardown failed with
         self.clean_logs = []      # clean logs kept till the session's end for late messages
+        self.log_names = set()    # the logs' names given so far: one a test
         self._patch()
 
     # ------------------------------------------------------------ hooks into asyncio and pytest
@@ -338,9 +339,21 @@ class _Plugin:
         self.test = nodeid
         self.expected = set()
         self.before = weakref.WeakSet(t for t in self._pending_tasks())
-        self.log = os.path.join(self.logs, _file_name(nodeid) + ".jsonl")
+        self.log = os.path.join(self.logs, self._log_name(nodeid) + ".jsonl")
         os.makedirs(self.logs, exist_ok=True)  # here, not at start: xdist's controller runs none
         self.router.file = open(self.log, "w", encoding="utf-8")
+
+    def _log_name(self, nodeid):
+        """The test's file name, its own in the session: two node ids may differ only in what
+        _file_name replaces (parameters "a b" and "a_b") or past its 200 characters, and a log
+        kept for a late finding must not be another test's."""
+        base = name = _file_name(nodeid)
+        n = 1
+        while name in self.log_names:
+            n += 1
+            name = "%s-%d" % (base, n)
+        self.log_names.add(name)
+        return name
 
     def _finish(self):
         """The test's stop, its log closed and judged: None when clean, else (findings, text)."""
@@ -383,7 +396,8 @@ class _Plugin:
                         for f in failing)
         if self.html:
             os.makedirs(self.html, exist_ok=True)
-            page = os.path.join(os.path.abspath(self.html), _file_name(test) + ".html")
+            name = os.path.basename(log)[:-len(".jsonl")]  # the log's own name
+            page = os.path.join(os.path.abspath(self.html), name + ".html")
             subprocess.run([self.binary, "--format", "html", "-o", page, *self.judge_args, log],
                            capture_output=True)
             text += "html report: %s\n" % page

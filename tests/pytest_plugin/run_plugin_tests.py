@@ -11,7 +11,8 @@ Runs `PY -m pytest` (default /usr/bin/python3: Debian's pytest and pytest-asynci
   a task collected in a later test is charged to the test that created it, a module
   fixture's background task (cases/test_module_fixture.py) is no test's leak, and on a
   session-scoped loop a function fixture's task left running is its test's leak
-  (cases/test_fixture_on_a_session_loop.py);
+  (cases/test_fixture_on_a_session_loop.py), and tests whose node ids make one file name have
+  a log each (cases/test_parameter_names.py);
 - without the option: the plugin is off, every test passes;
 - with the ini option (-o coroner=true) and with --coroner-fail-on (which implies --coroner);
 - with --coroner-warn: nothing fails, the findings are warnings;
@@ -171,6 +172,18 @@ def main():
 
     status, out, verdicts = pytest.run("--coroner", files=("test_fixture_on_a_session_loop.py",))
     check_verdicts(verdicts, "a session-scoped event_loop", SESSION_LOOP_LEAKS)
+
+    with tempfile.TemporaryDirectory() as logs:
+        status, out, verdicts = pytest.run("--coroner", "--coroner-logs", logs,
+                                           files=("test_parameter_names.py",))
+        check_verdicts(verdicts, "parameters one file name apart", {})
+        kept = os.listdir(os.path.join(logs, "main")) if os.path.isdir(logs + "/main") else []
+        check(status == 0 and len(verdicts) == 3 and len(kept) == 3,
+              f"parameters one file name apart: pytest exits 0 (got {status}), a log a test "
+              f"({sorted(kept)})")
+    status, out, verdicts = pytest.run("--coroner", files=("test_parameter_names.py",))
+    check(status == 0 and "Traceback" not in out,
+          f"parameters one file name apart: their clean logs deleted once each (exit {status})")
 
     status, out, verdicts = pytest.run("--coroner", files=("test_own_failure.py",))
     check("assert (6 * 7) == 43" in out and "coroner found hung/leaked" in out
