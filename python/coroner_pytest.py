@@ -28,7 +28,9 @@ Rules a test suite needs:
   are written for it (coroner_asyncio.mark_test_end), and coroner reports it hung, subkind
   leaked. Tasks pending when the test started, or started by the setup of a module, class or
   session fixture on a loop that is still open at its end, are not the test's; a function
-  fixture's task is its test's, on any loop (a session-scoped event_loop too). A plain
+  fixture's task is its test's, on any loop (a session-scoped event_loop too). A wider
+  fixture's task still pending when its loop closes is leaked, told with the test whose
+  teardown closed the loop (the module's last, for a module-scoped loop). A plain
   asyncio.run inside the test is judged the same way just before it cancels what is left.
 - An exception the test expects is not swallowed: the expected errors are an exception
   pytest.raises caught in that test (as a context or as pytest.raises(E, f, ...)), and the
@@ -322,10 +324,12 @@ class _Plugin:
     def _left_by_test(self, task):
         """Pending at the test's end and the test's: not there before it, and not made by the
         setup of a module, class or session fixture on a loop still open (that fixture's task,
-        as its loop). A function fixture's task is its test's, on any loop."""
-        if task in self.before:
-            return False
-        return task not in self.wider or task.get_loop().is_closed()
+        as its loop). A function fixture's task is its test's, on any loop. A wider fixture's
+        task whose loop this test's teardown closed was left by that fixture: it is told with
+        the test whose teardown ended the fixture, as pytest tells its teardown's errors."""
+        if task in self.wider:
+            return task.get_loop().is_closed()
+        return task not in self.before
 
     def _pending_tasks(self):
         return [t for loop in list(self.loops) for t in asyncio.all_tasks(loop) if not t.done()]
@@ -360,6 +364,8 @@ class _Plugin:
         test, log = self.test, self.log
         try:
             mine = [t for t in self._pending_tasks() if self._left_by_test(t)]
+            for task in mine:
+                self.wider.discard(task)  # told once: pending at the next test's start
             coroner_asyncio.mark_test_end("test ended: " + test, mine)
             garbage = _may_leave_garbage(log)
             if garbage:

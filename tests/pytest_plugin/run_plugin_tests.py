@@ -11,7 +11,9 @@ Runs `PY -m pytest` (default /usr/bin/python3: Debian's pytest and pytest-asynci
   a task collected in a later test is charged to the test that created it, a module
   fixture's background task (cases/test_module_fixture.py) is no test's leak, and on a
   session-scoped loop a function fixture's task left running is its test's leak
-  (cases/test_fixture_on_a_session_loop.py), and tests whose node ids make one file name have
+  (cases/test_fixture_on_a_session_loop.py), a module fixture's task still pending when the
+  module's loop closes is leaked, told with the module's last test
+  (cases/test_module_fixture_leak.py), and tests whose node ids make one file name have
   a log each (cases/test_parameter_names.py);
 - without the option: the plugin is off, every test passes;
 - with the ini option (-o coroner=true) and with --coroner-fail-on (which implies --coroner);
@@ -51,6 +53,7 @@ def planted(name, case="test_asyncio_faults.py"):
 EXPECTED = planted("EXPECTED")  # test name -> the finding its failure names first
 NAMED_ERRORS = planted("NAMED_ERRORS")  # test name -> (error named, expected error not named)
 SESSION_LOOP_LEAKS = planted("LEAKED", "test_fixture_on_a_session_loop.py")
+MODULE_FIXTURE_LEAKS = planted("LEAKED", "test_module_fixture_leak.py")
 
 LATE_CREATOR = "test_keeps_a_failed_task"
 
@@ -172,6 +175,10 @@ def main():
 
     status, out, verdicts = pytest.run("--coroner", files=("test_fixture_on_a_session_loop.py",))
     check_verdicts(verdicts, "a session-scoped event_loop", SESSION_LOOP_LEAKS)
+
+    status, out, verdicts = pytest.run("--coroner", files=("test_module_fixture_leak.py",
+                                                           "test_module_fixture.py"))
+    check_verdicts(verdicts, "a module fixture that leaves its task running", MODULE_FIXTURE_LEAKS)
 
     with tempfile.TemporaryDirectory() as logs:
         status, out, verdicts = pytest.run("--coroner", "--coroner-logs", logs,
