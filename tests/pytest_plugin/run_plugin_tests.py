@@ -13,7 +13,8 @@ Runs `PY -m pytest` (default /usr/bin/python3: Debian's pytest and pytest-asynci
   session-scoped loop a function fixture's task left running is its test's leak
   (cases/test_fixture_on_a_session_loop.py), a module fixture's task still pending when the
   module's loop closes is leaked, told with the module's last test
-  (cases/test_module_fixture_leak.py), and tests whose node ids make one file name have
+  (cases/test_module_fixture_leak.py), a TimeoutError the test expected is no timeout with
+  --coroner-fail-on timeout (cases/test_expected_timeout.py), and tests whose node ids make one file name have
   a log each (cases/test_parameter_names.py);
 - without the option: the plugin is off, every test passes;
 - with the ini option (-o coroner=true) and with --coroner-fail-on (which implies --coroner);
@@ -54,6 +55,7 @@ EXPECTED = planted("EXPECTED")  # test name -> the finding its failure names fir
 NAMED_ERRORS = planted("NAMED_ERRORS")  # test name -> (error named, expected error not named)
 SESSION_LOOP_LEAKS = planted("LEAKED", "test_fixture_on_a_session_loop.py")
 MODULE_FIXTURE_LEAKS = planted("LEAKED", "test_module_fixture_leak.py")
+TIMED_OUT = planted("TIMED_OUT", "test_expected_timeout.py")
 
 LATE_CREATOR = "test_keeps_a_failed_task"
 
@@ -191,6 +193,10 @@ def main():
     status, out, verdicts = pytest.run("--coroner", files=("test_parameter_names.py",))
     check(status == 0 and "Traceback" not in out,
           f"parameters one file name apart: their clean logs deleted once each (exit {status})")
+
+    status, out, verdicts = pytest.run("--coroner-fail-on", "timeout",
+                                       files=("test_expected_timeout.py",))
+    check_verdicts(verdicts, "--coroner-fail-on timeout", TIMED_OUT)
 
     status, out, verdicts = pytest.run("--coroner", files=("test_own_failure.py",))
     check("assert (6 * 7) == 43" in out and "coroner found hung/leaked" in out
