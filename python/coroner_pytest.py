@@ -46,6 +46,7 @@ Rules a test suite needs:
 - Under pytest-xdist each worker keeps its own logs, one a test.
 """
 
+import ast
 import asyncio
 import gc
 import json
@@ -146,7 +147,20 @@ def _file_name(nodeid):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:200]
 
 
-_TASK_IN_MESSAGE = re.compile(r"<Task [^>]*?name='([^']*)'")
+# The task an asyncio message is about: its repr's name=%r, quoted with ' or, when the name holds
+# a ' and no ", with " ("user's job").
+_TASK_IN_MESSAGE = re.compile(r"""<Task [^>]*?name=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+
+
+def _task_in_message(line):
+    """The name of the task an asyncio message record (a JSON line) is about, or None."""
+    if '"message": ' not in line:
+        return None
+    try:
+        match = _TASK_IN_MESSAGE.search(str(json.loads(line).get("message", "")))
+        return ast.literal_eval(match.group(1)) if match else None
+    except (ValueError, SyntaxError):
+        return None
 
 
 class _Plugin:
@@ -429,8 +443,8 @@ class _Plugin:
                 name = _field(line, "task")
                 if name is not None:
                     self.created_by[name] = (test, log)
-            match = _TASK_IN_MESSAGE.search(line) if '"message": ' in line else None
-            owner = self.created_by.get(match.group(1)) if match else None
+            about = _task_in_message(line)
+            owner = self.created_by.get(about) if about is not None else None
             if owner is not None and owner[0] != test:
                 moved.setdefault(owner, []).append(line)
             else:

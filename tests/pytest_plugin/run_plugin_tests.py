@@ -58,6 +58,7 @@ MODULE_FIXTURE_LEAKS = planted("LEAKED", "test_module_fixture_leak.py")
 TIMED_OUT = planted("TIMED_OUT", "test_expected_timeout.py")
 
 LATE_CREATOR = "test_keeps_a_failed_task"
+QUOTED_CREATOR = "test_keeps_a_failed_task_named_with_a_quote"
 
 failures = []
 
@@ -158,6 +159,10 @@ def main():
     check(verdicts.get("test_drops_it", "?") is None, "a task collected in a later test: that test passes")
     check("lost-exception/never-retrieved" in charged_to(out, LATE_CREATOR),
           "... and its never-retrieved exception is charged to the test that created it")
+    check("lost-exception/never-retrieved user's job" in charged_to(out, QUOTED_CREATOR),
+          "... as is one of a task whose name holds a quote (name=\"user's job\" in asyncio's "
+          "message)")
+    check(verdicts.get("test_drops_that_one", "?") is None, "... and the test that drops it passes")
     late = charged_to(out, LATE_CREATOR)
     check("records, 2 tasks" in late, "... judged on that test's whole log, kept for it though clean")
     check("swallowed" not in late,
@@ -228,8 +233,9 @@ def main():
             workers = sorted(os.listdir(logs))
             check(workers == ["gw0", "gw1"], f"-n 2: a folder of logs per worker ({workers})")
             per_test = sum(len(os.listdir(os.path.join(logs, w))) for w in workers)
-            # Every test but the two that ran no task (test_without_asyncio, test_drops_it).
-            check(per_test == len(verdicts) - 2, f"-n 2: a log per test that ran a task ({per_test})")
+            # Every test but the three that ran no task (test_without_asyncio, test_drops_it,
+            # test_drops_that_one).
+            check(per_test == len(verdicts) - 3, f"-n 2: a log per test that ran a task ({per_test})")
 
     print(f"{len(failures)} failed" if failures else "all plugin checks passed")
     return 1 if failures else 0
