@@ -39,7 +39,9 @@ Rules a test suite needs:
   pytest.deprecated_call). Before the log is judged, a stage's error record of an expected
   error, matched by its text ("ValueError: bad input"), is rewritten as a plain record of that
   stage with "data": {"expected_error": ...}: coroner then judges what the task did next, and
-  the same code failing another way, or outside the block, is still flagged.
+  the same code failing another way, or outside the block, is still flagged. A task that
+  failed with an expected error stays failed, its record without the error (an expected
+  TimeoutError is no timeout).
 - A task created in one test and collected in a later one is charged to the one that created
   it: the garbage is collected at the end of each test, and an asyncio message naming a task of
   an earlier test is moved to that test's log and reported at the end of the session.
