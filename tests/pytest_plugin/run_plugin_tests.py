@@ -8,14 +8,14 @@ Runs `PY -m pytest` (default /usr/bin/python3: Debian's pytest and pytest-asynci
   its finding, every other test passes, a failing test's HTML report is kept (--coroner-html),
   a test that expected an error (pytest.raises, or pytest.warns the warning the code turned it
   into) and lost another names the lost one and not the expected one (NAMED_ERRORS),
-  a task collected in a later test is charged to the test that created it, a module
-  fixture's background task (cases/test_module_fixture.py) is no test's leak, and on a
-  session-scoped loop a function fixture's task left running is its test's leak
+  a task collected in a later test is charged to the test that created it (a task named with
+  a quote too), a module fixture's background task (cases/test_module_fixture.py) is no test's
+  leak, on a session-scoped loop a function fixture's task left running is its test's leak
   (cases/test_fixture_on_a_session_loop.py), a module fixture's task still pending when the
   module's loop closes is leaked, told with the module's last test
   (cases/test_module_fixture_leak.py), a TimeoutError the test expected is no timeout with
-  --coroner-fail-on timeout (cases/test_expected_timeout.py), and tests whose node ids make one file name have
-  a log each (cases/test_parameter_names.py);
+  --coroner-fail-on timeout (cases/test_expected_timeout.py), and tests whose node ids make
+  one file name have a log each (cases/test_parameter_names.py);
 - without the option: the plugin is off, every test passes;
 - with the ini option (-o coroner=true) and with --coroner-fail-on (which implies --coroner);
 - with --coroner-warn: nothing fails, the findings are warnings;
@@ -235,7 +235,8 @@ def main():
             per_test = sum(len(os.listdir(os.path.join(logs, w))) for w in workers)
             # Every test but the three that ran no task (test_without_asyncio, test_drops_it,
             # test_drops_that_one).
-            check(per_test == len(verdicts) - 3, f"-n 2: a log per test that ran a task ({per_test})")
+            check(per_test == len(verdicts) - 3,
+                  f"-n 2: a log per test that ran a task ({per_test})")
 
     print(f"{len(failures)} failed" if failures else "all plugin checks passed")
     return 1 if failures else 0
