@@ -26,8 +26,11 @@ coroner_stall, coroner_binary):
 Rules a test suite needs:
 - A task still pending when its test ends is leaked: a "pending" record and a "test-end" stop
   are written for it (coroner_asyncio.mark_test_end), and coroner reports it hung, subkind
-  leaked. Tasks pending when the test started, or made by its setup on a loop that is still
-  open at its end (a module or session fixture's, on its own loop), are not the test's. A plain
+  leaked. Tasks pending when the test started, or started by the setup of a module, class or
+  session fixture on a loop that is still open at its end, are not the test's; a function
+  fixture's task is its test's, on any loop (a session-scoped event_loop too). A wider
+  fixture's task still pending when its loop closes is leaked, told with the test whose
+  teardown closed the loop (the module's last, for a module-scoped loop). A plain
   asyncio.run inside the test is judged the same way just before it cancels what is left.
 - An exception the test expects is not swallowed: the expected errors are an exception
   pytest.raises caught in that test (as a context or as pytest.raises(E, f, ...)), and the
@@ -36,13 +39,16 @@ Rules a test suite needs:
   pytest.deprecated_call). Before the log is judged, a stage's error record of an expected
   error, matched by its text ("ValueError: bad input"), is rewritten as a plain record of that
   stage with "data": {"expected_error": ...}: coroner then judges what the task did next, and
-  the same code failing another way, or outside the block, is still flagged.
+  the same code failing another way, or outside the block, is still flagged. A task that
+  failed with an expected error stays failed, its record without the error (an expected
+  TimeoutError is no timeout).
 - A task created in one test and collected in a later one is charged to the one that created
   it: the garbage is collected at the end of each test, and an asyncio message naming a task of
   an earlier test is moved to that test's log and reported at the end of the session.
 - Under pytest-xdist each worker keeps its own logs, one a test.
 """
 
+import ast
 import asyncio
 import gc
 import json
@@ -143,7 +149,20 @@ def _file_name(nodeid):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:200]
 
 
-_TASK_IN_MESSAGE = re.compile(r"<Task [^>]*?name='([^']*)'")
+# The task an asyncio message is about: its repr's name=%r, quoted with ' or, when the name holds
+# a ' and no ", with " ("user's job").
+_TASK_IN_MESSAGE = re.compile(r"""<Task [^>]*?name=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+
+
+def _task_in_message(line):
+    """The name of the task an asyncio message record (a JSON line) is about, or None."""
+    if '"message": ' not in line:
+        return None
+    try:
+        match = _TASK_IN_MESSAGE.search(str(json.loads(line).get("message", "")))
+        return ast.literal_eval(match.group(1)) if match else None
+    except (ValueError, SyntaxError):
+        return None
 
 
 class _Plugin:
@@ -164,13 +183,14 @@ class _Plugin:
         self.test = None          # the running test's nodeid
         self.log = None           # its log's path
         self.before = weakref.WeakSet()  # tasks pending when it started: not its own
-        self.from_setup = weakref.WeakSet()  # tasks its setup made, still pending at its call
+        self.wider = weakref.WeakSet()  # tasks started by the setup of a fixture wider than a test
         self.expected = set()     # the errors it expected, as the records write them
         self.created_by = {}      # task name -> (nodeid, log path) of the test that created it
         self.late = []            # (nodeid, text): findings charged to an earlier test
         self.verdicts = {}        # nodeid -> (failing findings, report text)
         self.failed_teardown = None  # (nodeid, text): the verdict the last teardown failed with
         self.clean_logs = []      # clean logs kept till the session's end for late messages
+        self.log_names = set()    # the logs' names given so far: one a test
         self._patch()
 
     # ------------------------------------------------------------ hooks into asyncio and pytest
@@ -247,11 +267,16 @@ class _Plugin:
         self._start(item.nodeid)
         yield
 
-    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
-    def pytest_runtest_call(self, item):
-        # What the setup left running on a loop that outlives the test is a wider fixture's.
-        self.from_setup = weakref.WeakSet(t for t in self._pending_tasks() if t not in self.before)
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        # The tasks a module, class, package or session fixture starts are that fixture's; a
+        # function fixture's are its test's, whatever loop they run on.
+        if self.test is None or fixturedef.scope == "function":
+            yield
+            return
+        before = weakref.WeakSet(self._pending_tasks())
         yield
+        self.wider.update(t for t in self._pending_tasks() if t not in before)
 
     @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_runtest_teardown(self, item):
@@ -314,10 +339,13 @@ class _Plugin:
 
     def _left_by_test(self, task):
         """Pending at the test's end and the test's: not there before it, and not made by the
-        setup on a loop still open (a module or session fixture's task, as its loop)."""
-        if task in self.before:
-            return False
-        return task not in self.from_setup or task.get_loop().is_closed()
+        setup of a module, class or session fixture on a loop still open (that fixture's task,
+        as its loop). A function fixture's task is its test's, on any loop. A wider fixture's
+        task whose loop this test's teardown closed was left by that fixture: it is told with
+        the test whose teardown ended the fixture, as pytest tells its teardown's errors."""
+        if task in self.wider:
+            return task.get_loop().is_closed()
+        return task not in self.before
 
     def _pending_tasks(self):
         return [t for loop in list(self.loops) for t in asyncio.all_tasks(loop) if not t.done()]
@@ -331,16 +359,29 @@ class _Plugin:
         self.test = nodeid
         self.expected = set()
         self.before = weakref.WeakSet(t for t in self._pending_tasks())
-        self.from_setup = weakref.WeakSet()
-        self.log = os.path.join(self.logs, _file_name(nodeid) + ".jsonl")
+        self.log = os.path.join(self.logs, self._log_name(nodeid) + ".jsonl")
         os.makedirs(self.logs, exist_ok=True)  # here, not at start: xdist's controller runs none
         self.router.file = open(self.log, "w", encoding="utf-8")
+
+    def _log_name(self, nodeid):
+        """The test's file name, its own in the session: two node ids may differ only in what
+        _file_name replaces (parameters "a b" and "a_b") or past its 200 characters, and a log
+        kept for a late finding must not be another test's."""
+        base = name = _file_name(nodeid)
+        n = 1
+        while name in self.log_names:
+            n += 1
+            name = "%s-%d" % (base, n)
+        self.log_names.add(name)
+        return name
 
     def _finish(self):
         """The test's stop, its log closed and judged: None when clean, else (findings, text)."""
         test, log = self.test, self.log
         try:
             mine = [t for t in self._pending_tasks() if self._left_by_test(t)]
+            for task in mine:
+                self.wider.discard(task)  # told once: pending at the next test's start
             coroner_asyncio.mark_test_end("test ended: " + test, mine)
             garbage = _may_leave_garbage(log)
             if garbage:
@@ -377,7 +418,8 @@ class _Plugin:
                         for f in failing)
         if self.html:
             os.makedirs(self.html, exist_ok=True)
-            page = os.path.join(os.path.abspath(self.html), _file_name(test) + ".html")
+            name = os.path.basename(log)[:-len(".jsonl")]  # the log's own name
+            page = os.path.join(os.path.abspath(self.html), name + ".html")
             subprocess.run([self.binary, "--format", "html", "-o", page, *self.judge_args, log],
                            capture_output=True)
             text += "html report: %s\n" % page
@@ -403,8 +445,8 @@ class _Plugin:
                 name = _field(line, "task")
                 if name is not None:
                     self.created_by[name] = (test, log)
-            match = _TASK_IN_MESSAGE.search(line) if '"message": ' in line else None
-            owner = self.created_by.get(match.group(1)) if match else None
+            about = _task_in_message(line)
+            owner = self.created_by.get(about) if about is not None else None
             if owner is not None and owner[0] != test:
                 moved.setdefault(owner, []).append(line)
             else:
@@ -476,7 +518,9 @@ def _mark_expected(log, lines, expected):
     """Rewrites the log's records of the errors the test expected (a stage's error record whose
     error is one of `expected`, as the records write them) as a plain record of that stage, the
     error kept under "data" as "expected_error": coroner then sees no error there, and judges
-    what the task did next (it names a task's first swallowed error only)."""
+    what the task did next (it names a task's first swallowed error only). A task that failed
+    with an expected error (the main task of an asyncio.run that raised into pytest.raises)
+    stays failed, without the error: a TimeoutError the test expected is no timeout."""
     marked = [_marked(line, expected) for line in lines]
     if marked != lines:
         with open(log, "w", encoding="utf-8") as f:
@@ -484,14 +528,16 @@ def _mark_expected(log, lines, expected):
 
 
 def _marked(line, expected):
-    if '"level": "error"' not in line or '"stage": ' not in line:
+    if '"level": "error"' not in line or ('"stage": ' not in line
+                                          and '"status": "failed"' not in line):
         return line
     record = json.loads(line)
-    if "status" in record or record.get("error") not in expected:
+    if record.get("status", "failed") != "failed" or record.get("error") not in expected:
         return line
     error = record.pop("error")
     del record["level"]
     record.pop("error_type", None)
+    record.pop("traceback", None)  # coroner reads a timeout in it too
     record.setdefault("data", {})["expected_error"] = error
     return json.dumps(record) + "\n"
 

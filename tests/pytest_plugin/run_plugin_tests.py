@@ -8,8 +8,14 @@ Runs `PY -m pytest` (default /usr/bin/python3: Debian's pytest and pytest-asynci
   its finding, every other test passes, a failing test's HTML report is kept (--coroner-html),
   a test that expected an error (pytest.raises, or pytest.warns the warning the code turned it
   into) and lost another names the lost one and not the expected one (NAMED_ERRORS),
-  a task collected in a later test is charged to the test that created it, and a module
-  fixture's background task (cases/test_module_fixture.py) is no test's leak;
+  a task collected in a later test is charged to the test that created it (a task named with
+  a quote too), a module fixture's background task (cases/test_module_fixture.py) is no test's
+  leak, on a session-scoped loop a function fixture's task left running is its test's leak
+  (cases/test_fixture_on_a_session_loop.py), a module fixture's task still pending when the
+  module's loop closes is leaked, told with the module's last test
+  (cases/test_module_fixture_leak.py), a TimeoutError the test expected is no timeout with
+  --coroner-fail-on timeout (cases/test_expected_timeout.py), and tests whose node ids make
+  one file name have a log each (cases/test_parameter_names.py);
 - without the option: the plugin is off, every test passes;
 - with the ini option (-o coroner=true) and with --coroner-fail-on (which implies --coroner);
 - with --coroner-warn: nothing fails, the findings are warnings;
@@ -36,20 +42,23 @@ CASES = HERE / "cases"
 SOURCE_PYTHON_DIR = HERE.parent.parent / "python"
 
 
-def planted(name):
-    """The constant `name` of cases/test_asyncio_faults.py (read, not imported: this Python may
-    lack pytest)."""
-    tree = ast.parse((CASES / "test_asyncio_faults.py").read_text())
+def planted(name, case="test_asyncio_faults.py"):
+    """The constant `name` of cases/`case` (read, not imported: this Python may lack pytest)."""
+    tree = ast.parse((CASES / case).read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name:
             return ast.literal_eval(node.value)
-    raise SystemExit(f"run_plugin_tests: no {name} in cases/test_asyncio_faults.py")
+    raise SystemExit(f"run_plugin_tests: no {name} in cases/{case}")
 
 
 EXPECTED = planted("EXPECTED")  # test name -> the finding its failure names first
 NAMED_ERRORS = planted("NAMED_ERRORS")  # test name -> (error named, expected error not named)
+SESSION_LOOP_LEAKS = planted("LEAKED", "test_fixture_on_a_session_loop.py")
+MODULE_FIXTURE_LEAKS = planted("LEAKED", "test_module_fixture_leak.py")
+TIMED_OUT = planted("TIMED_OUT", "test_expected_timeout.py")
 
 LATE_CREATOR = "test_keeps_a_failed_task"
+QUOTED_CREATOR = "test_keeps_a_failed_task_named_with_a_quote"
 
 failures = []
 
@@ -150,6 +159,10 @@ def main():
     check(verdicts.get("test_drops_it", "?") is None, "a task collected in a later test: that test passes")
     check("lost-exception/never-retrieved" in charged_to(out, LATE_CREATOR),
           "... and its never-retrieved exception is charged to the test that created it")
+    check("lost-exception/never-retrieved user's job" in charged_to(out, QUOTED_CREATOR),
+          "... as is one of a task whose name holds a quote (name=\"user's job\" in asyncio's "
+          "message)")
+    check(verdicts.get("test_drops_that_one", "?") is None, "... and the test that drops it passes")
     late = charged_to(out, LATE_CREATOR)
     check("records, 2 tasks" in late, "... judged on that test's whole log, kept for it though clean")
     check("swallowed" not in late,
@@ -166,6 +179,29 @@ def main():
     status, out, verdicts = pytest.run("--coroner-fail-on", "lost-exception",
                                        files=("test_asyncio_faults.py",))
     check_verdicts(verdicts, "--coroner-fail-on lost-exception (implies --coroner)", lost)
+
+    status, out, verdicts = pytest.run("--coroner", files=("test_fixture_on_a_session_loop.py",))
+    check_verdicts(verdicts, "a session-scoped event_loop", SESSION_LOOP_LEAKS)
+
+    status, out, verdicts = pytest.run("--coroner", files=("test_module_fixture_leak.py",
+                                                           "test_module_fixture.py"))
+    check_verdicts(verdicts, "a module fixture that leaves its task running", MODULE_FIXTURE_LEAKS)
+
+    with tempfile.TemporaryDirectory() as logs:
+        status, out, verdicts = pytest.run("--coroner", "--coroner-logs", logs,
+                                           files=("test_parameter_names.py",))
+        check_verdicts(verdicts, "parameters one file name apart", {})
+        kept = os.listdir(os.path.join(logs, "main")) if os.path.isdir(logs + "/main") else []
+        check(status == 0 and len(verdicts) == 3 and len(kept) == 3,
+              f"parameters one file name apart: pytest exits 0 (got {status}), a log a test "
+              f"({sorted(kept)})")
+    status, out, verdicts = pytest.run("--coroner", files=("test_parameter_names.py",))
+    check(status == 0 and "Traceback" not in out,
+          f"parameters one file name apart: their clean logs deleted once each (exit {status})")
+
+    status, out, verdicts = pytest.run("--coroner-fail-on", "timeout",
+                                       files=("test_expected_timeout.py",))
+    check_verdicts(verdicts, "--coroner-fail-on timeout", TIMED_OUT)
 
     status, out, verdicts = pytest.run("--coroner", files=("test_own_failure.py",))
     check("assert (6 * 7) == 43" in out and "coroner found hung/leaked" in out
@@ -197,8 +233,10 @@ def main():
             workers = sorted(os.listdir(logs))
             check(workers == ["gw0", "gw1"], f"-n 2: a folder of logs per worker ({workers})")
             per_test = sum(len(os.listdir(os.path.join(logs, w))) for w in workers)
-            # Every test but the two that ran no task (test_without_asyncio, test_drops_it).
-            check(per_test == len(verdicts) - 2, f"-n 2: a log per test that ran a task ({per_test})")
+            # Every test but the three that ran no task (test_without_asyncio, test_drops_it,
+            # test_drops_that_one).
+            check(per_test == len(verdicts) - 3,
+                  f"-n 2: a log per test that ran a task ({per_test})")
 
     print(f"{len(failures)} failed" if failures else "all plugin checks passed")
     return 1 if failures else 0
