@@ -456,6 +456,17 @@ def _task_record(name, rest, error=False):
 
 
 _HAS_CANCELLING = hasattr(_Task0, "cancelling")  # 3.11+: uncancel() ends a request
+
+
+def _cancelled_in(task):
+    """The cancel record's "waiting_for": what the task was waiting for when cancel() was called
+    (asleep in asyncio.sleep, idle on an empty queue, blocked on an Event): coroner judges its
+    silence up to the cancellation as it would at an exit. "" when it cannot be told."""
+    try:
+        what, _ = _waiting_in(task, _frames(task.get_coro()))
+    except Exception:  # a coroutine of an unusual kind: the record goes without
+        return ""
+    return ', "waiting_for": ' + _s(what) if what else ""
 _PY_3130 = sys.version_info[:3] == (3, 13, 0)
 
 
@@ -501,7 +512,7 @@ class _Task(_Task0):
             if first:
                 by = _current_name()
                 _task_record(_id(self), ', "coroner": "cancel"' +
-                             (', "by": ' + _s(by) if by is not None else ""))
+                             (', "by": ' + _s(by) if by is not None else "") + _cancelled_in(self))
         return _Task0.cancel(self, *args, **kwargs)
 
     def set_name(self, value):
@@ -1302,6 +1313,17 @@ def _pending_record(task):
         f = where[-1]
         rest += ', "suspended_at": ' + _s("%s:%d in %s" % (
             os.path.basename(f.f_code.co_filename), f.f_lineno, f.f_code.co_name))
+    what, awaits = _waiting_in(task, frames)
+    rest += ', "waiting_for": ' + _s(what)
+    names = _names(awaits)
+    if names:
+        rest += ', "awaits": [' + ", ".join(map(_s, names)) + "]"
+    _task_record(_id(task), rest)
+
+
+def _waiting_in(task, frames):
+    """What a suspended task waits for, from its coroutine's frames (innermost last): the
+    description and the tasks it awaits."""
     what, awaits = None, ()
     known = _describe_frames()
     for f in reversed(frames):
@@ -1315,11 +1337,7 @@ def _pending_record(task):
                 break
     if what is None:
         what, awaits = _describe_future(getattr(task, "_fut_waiter", None))
-    rest += ', "waiting_for": ' + _s(what)
-    names = _names(awaits)
-    if names:
-        rest += ', "awaits": [' + ", ".join(map(_s, names)) + "]"
-    _task_record(_id(task), rest)
+    return what, awaits
 
 
 _exit_pid = None  # the pid that wrote its exit record (a forked child writes its own)

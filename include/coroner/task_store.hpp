@@ -72,6 +72,14 @@ struct PendingAtExit {
   int64_t sleep_left_ns = 0;
 };
 
+// A sleep as the asyncio module describes it, "asyncio.sleep of 60 s, 42.5 s left": its length
+// and what was left of it (negative: due and not yet woken); both 0 for any other text.
+struct PlannedSleep {
+  int64_t length_ns = 0;
+  int64_t left_ns = 0;
+};
+PlannedSleep planned_sleep(std::string_view waiting_for);
+
 struct ErrorNote {
   std::string type;  // "ValueError", from the error-type role or parsed from the text
   std::string text;  // the error's message, first line, shortened

@@ -860,22 +860,31 @@ void Analyzer::judge_cancelled(uint32_t index, const TaskFacts& facts) {
   if (first == 0 || is_end(facts.meanings[first - 1])) return;
   const Event& before = t.events[first - 1];
   // Cancelled while it waited for work (a consumer on an empty queue, at shutdown): idle, not
-  // stuck, however long it waited.
-  if (idle_on_queue(index, before)) return;
+  // stuck, however long it waited. The asyncio module's cancel record says what it was waiting
+  // for when cancel() was called, as its pending record does at an exit: idle, or running, or
+  // ready to run, it was not stuck; asleep as it planned, the time it slept is no silence.
+  const Event& request = t.events[first];
+  std::string_view waiting =
+      request.cancel_request && request.text != kNone ? store_.stage_text(request) : "";
+  if (idle_on_queue(index, before) || waits_for_work(waiting) ||
+      waiting.starts_with("nothing: ready to run"))
+    return;
+  PlannedSleep sleep = planned_sleep(waiting);
+  int64_t slept = std::clamp<int64_t>(sleep.length_ns - sleep.left_ns, 0, sleep.length_ns);
   uint32_t stage = working_stage(t, facts, first - 1);
   // The children it created up to the cancellation were activity too.
-  int64_t active = last_child_made(index, before.time, t.events[first].time);
-  int64_t silent = elapsed(active, t.events[first].time);
+  int64_t active = last_child_made(index, before.time, request.time);
+  int64_t silent = elapsed(active, request.time);
   auto [threshold, why] = task_threshold(t, facts, stage, first);
   if (active > before.time && !options_.stall_ns && threshold > 0) {
-    int64_t rhythm = child_rhythm(index, t.events[first].time);
+    int64_t rhythm = child_rhythm(index, request.time);
     if (scaled(rhythm, options_.stall_margin) > threshold) {
       threshold = scaled(rhythm, options_.stall_margin);
       why = fmt::format("the task creates a child about every {}", format_duration(rhythm));
     }
   }
-  if (threshold <= 0 || silent <= threshold) return;
-  int64_t cancelled_at = t.events[first].cancel_request ? t.events[first].time : cancel.time;
+  if (threshold <= 0 || silent - slept <= threshold) return;
+  int64_t cancelled_at = request.cancel_request ? request.time : cancel.time;
   // Cut off by the timeout of the task that waited on it (`wait_for(task, 0.05)`): its silence
   // within that wait is the waiter's timeout, one problem, told there. Only a silence that
   // was already too long when the timed wait began was its own.

@@ -61,22 +61,6 @@ bool read_seconds(std::string_view text, int64_t& ns) {
   return true;
 }
 
-// "asyncio.sleep of 60 s, 42.5 s left": the asyncio module's words for a task asleep when its
-// process stopped (docs/ASYNCIO_RECORDS.md). Anything else leaves the note's sleep at 0.
-void read_planned_sleep(std::string_view text, PendingAtExit& note) {
-  constexpr std::string_view kOf = "asyncio.sleep of ", kComma = " s, ", kLeft = " s left";
-  if (!text.starts_with(kOf) || !text.ends_with(kLeft)) return;
-  text.remove_prefix(kOf.size());
-  text.remove_suffix(kLeft.size());
-  size_t comma = text.find(kComma);
-  int64_t length = 0, left = 0;
-  if (comma == std::string_view::npos || !read_seconds(text.substr(0, comma), length) ||
-      !read_seconds(text.substr(comma + kComma.size()), left) || length <= 0)
-    return;
-  note.sleep_ns = length;
-  note.sleep_left_ns = left;
-}
-
 // The free list of EventList first blocks, one per thread (a store is filled on one thread). It
 // keeps at most kMaxKept blocks: enough for every task open at once in a busy log.
 struct FirstBlockPool {
@@ -110,6 +94,19 @@ constexpr bool kKeepFirstBlocks = true;
 #endif
 
 }  // namespace
+
+PlannedSleep planned_sleep(std::string_view text) {
+  constexpr std::string_view kOf = "asyncio.sleep of ", kComma = " s, ", kLeft = " s left";
+  if (!text.starts_with(kOf) || !text.ends_with(kLeft)) return {};
+  text.remove_prefix(kOf.size());
+  text.remove_suffix(kLeft.size());
+  size_t comma = text.find(kComma);
+  int64_t length = 0, left = 0;
+  if (comma == std::string_view::npos || !read_seconds(text.substr(0, comma), length) ||
+      !read_seconds(text.substr(comma + kComma.size()), left) || length <= 0)
+    return {};
+  return {length, left};
+}
 
 void* EventList::allocate_first_block() {
   if (!kKeepFirstBlocks) return ::operator new(kFirstBlockBytes);
@@ -296,7 +293,9 @@ bool TaskStore::take_module_record(const RawRecord& r, uint32_t scope, uint32_t 
   note.records_before = tasks_[task].events.size() + (logged ? 0 : 1);
   note.suspended_at = std::string(r.suspended_at.substr(0, kErrorTextLimit));
   note.waiting_for = std::string(r.waiting_for.substr(0, kErrorTextLimit));
-  read_planned_sleep(note.waiting_for, note);
+  PlannedSleep sleep = planned_sleep(note.waiting_for);
+  note.sleep_ns = sleep.length_ns;
+  note.sleep_left_ns = sleep.left_ns;
   // A task first heard of at exit: its pending record is its only record (on_record goes on).
   if (!logged) return false;
   tasks_[task].pending_at_exit = true;
@@ -369,8 +368,12 @@ Event TaskStore::make_event(const RawRecord& r, int64_t time) {
     event.wait = true;
     if (!r.waiting_for.empty()) event.text = keep_text(r.waiting_for.substr(0, kErrorTextLimit));
   }
-  if (r.marker == "cancel" && event.stage == kNone && event.status == kNone)
+  if (r.marker == "cancel" && event.stage == kNone && event.status == kNone) {
     event.cancel_request = true;
+    // What it was waiting for when cancel() was called (asleep, idle on a queue): the analysis
+    // judges its silence by it, as at an exit.
+    if (!r.waiting_for.empty()) event.text = keep_text(r.waiting_for.substr(0, kErrorTextLimit));
+  }
   if (r.has_error || !r.error_type.empty()) event.error = add_error(r);
   return event;
 }

@@ -46,6 +46,8 @@ std::vector<TimelineRow> timeline_rows(const TaskStore& store, uint32_t task, si
     row.gap = i == 0 ? 0 : elapsed(events[i - 1].time, e.time);
     if (e.wait)
       row.waiting_for = e.text != kNone ? std::string(store.stage_text(e)) : "(a wait)";
+    else if (e.cancel_request)
+      row.waiting_for = e.text != kNone ? std::string(store.stage_text(e)) : "";
     else
       row.stage = std::string(store.stage_text(e));
     row.status = word(store, e.status);

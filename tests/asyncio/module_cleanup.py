@@ -19,6 +19,13 @@ returns once they are all done. The module logs when cancel() is called on a tas
 - dns-refresh: logs "resolving", then awaits an Event nobody sets; cancelled 0.4 s later, it too
   logs "draining" and flushes for 100 ms: the cleanup does not hide the silence before the
   cancellation. Hung (until cancelled).
+- scheduler: "refresh" (1 ms), "sleeping" (2 ms), twenty times, then "sleeping" until its next
+  run, 30 s away: cancelled asleep, most of a second after its last record, fifty times the
+  stage's normal time. The cancel record says it was asleep: clean, cancelled.
+- poll-1..poll-10: "poll" 2 ms, "polled", done. Clean.
+- lock-poller: "poll", then polls for a lock that is never freed, asleep 10 ms at a time and
+  logging nothing; cancelled asleep too, but silent for most of a second before that sleep
+  began: hung (until cancelled).
 - main: clean.
 """
 
@@ -90,6 +97,30 @@ async def dns_refresh(never_set):
         raise
 
 
+async def scheduler():
+    for _ in range(20):
+        stage("refresh")
+        await asyncio.sleep(0.001)
+        stage("sleeping")
+        await asyncio.sleep(0.002)
+    stage("refresh")
+    await asyncio.sleep(0.001)
+    stage("sleeping")
+    await asyncio.sleep(30)  # the next run
+
+
+async def poll(n):
+    stage("poll", n=n)
+    await asyncio.sleep(0.002)
+    stage("polled", n=n)
+
+
+async def lock_poller(freed):
+    stage("poll")
+    while not freed.is_set():  # nobody ever frees it
+        await asyncio.sleep(0.01)
+
+
 async def main(log):
     asyncio.current_task().set_name("main")
     coroner_asyncio.install(stream=log, scope=True)
@@ -99,7 +130,10 @@ async def main(log):
     tasks += [asyncio.create_task(db_worker(), name="db-%d" % n) for n in range(1, 5)]
     tasks += [asyncio.create_task(session(), name="session-%d" % n) for n in range(1, 9)]
     tasks.append(asyncio.create_task(dns_refresh(never_set), name="dns-refresh"))
+    tasks.append(asyncio.create_task(scheduler(), name="scheduler"))
+    tasks.append(asyncio.create_task(lock_poller(asyncio.Event()), name="lock-poller"))
     resolves = [asyncio.create_task(resolve(n), name="resolve-%d" % n) for n in range(1, 21)]
+    resolves += [asyncio.create_task(poll(n), name="poll-%d" % n) for n in range(1, 11)]
     loop = asyncio.get_running_loop()
     end = loop.time() + 1.0
     n = 0
@@ -124,16 +158,19 @@ def run(out):
     cancels = {r.get("task") for r in recs if r.get("coroner") == "cancel"}
     workers = (["drain-%d" % n for n in range(1, 5)] + ["db-%d" % n for n in range(1, 5)]
                + ["session-%d" % n for n in range(1, 9)])
-    for t in workers + ["dns-refresh"]:
+    for t in workers + ["dns-refresh", "scheduler", "lock-poller"]:
         if t not in cancels:
             problems.append("no cancel record for %s" % t)
     pids = {r.get("pid") for r in recs if r.get("pid") is not None}
     scope = {"pid": str(pids.pop()) if len(pids) == 1 else "?", "hostname": socket.gethostname()}
-    expected = [{"task": "dns-refresh", "scope": scope, "kinds": ["hung/until-cancelled"]}]
-    outcomes = dict({t: "cancelled" for t in workers + ["dns-refresh"]}, main="ok")
-    resolves = ["resolve-%d" % n for n in range(1, 21)]
+    expected = [{"task": t, "scope": scope, "kinds": ["hung/until-cancelled"]}
+                for t in ("dns-refresh", "lock-poller")]
+    cancelled = workers + ["dns-refresh", "scheduler", "lock-poller"]
+    outcomes = dict({t: "cancelled" for t in cancelled}, main="ok")
+    resolves = ["resolve-%d" % n for n in range(1, 21)] + ["poll-%d" % n for n in range(1, 11)]
     doc = {"scenario": NAME, "files": [path.name], "args": [], "problems": problems,
-           "expected": expected, "clean": workers + resolves + ["main"], "outcomes": outcomes}
+           "expected": expected, "clean": workers + resolves + ["main", "scheduler"],
+           "outcomes": outcomes}
     (out / (NAME + ".truth.json")).write_text(json.dumps(doc, indent=1) + "\n")
 
 

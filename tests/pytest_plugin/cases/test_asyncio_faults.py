@@ -230,6 +230,26 @@ async def test_uses_a_fixture_with_a_background_task(server):
     assert not server.done()
 
 
+@pytest_asyncio.fixture
+async def refresher():
+    async def refresh():
+        while True:
+            stage("refresh token")
+            await asyncio.sleep(30)  # until the next refresh
+    task = asyncio.create_task(refresh())
+    yield task
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+@pytest.mark.asyncio
+async def test_outlasts_the_stall_beside_a_fixture_task_asleep(refresher):
+    # Longer than coroner's 2 s stall: the fixture's task was asleep, as it planned, when its
+    # teardown cancelled it (the cancel record says so), not stuck.
+    await asyncio.sleep(2.1)
+    assert not refresher.done()
+
+
 @pytest.mark.asyncio
 async def test_expects_the_warning_an_error_becomes_with_pytest_warns():
     with pytest.warns(ConfigWarning, match="using 8080"):
