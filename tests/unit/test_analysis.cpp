@@ -198,19 +198,22 @@ TEST_CASE("coroner::analysis declared timeouts: the task's and its steps'") {
   SUBCASE("a step past the timeout its record declared") {
     CHECK(run->findings("s2") == Kinds{"timeout"});
     const coroner::Finding& f = run->finding("s2", FindingKind::timeout);
-    CHECK(f.reason == "stage 'http request' took 150ms, past the timeout of 50.0ms its record "
-                      "declared");
+    CHECK(f.reason ==
+          "stage 'http request' took 150ms, past the timeout of 50.0ms its record "
+          "declared");
     CHECK(f.stage == *run->words().find("http request"));
     CHECK(run->outcome("s2") == Outcome::ok);
   }
 
   SUBCASE("on every record, or on the first only, it is the task's") {
     CHECK(run->findings("s4") == Kinds{"timeout"});
-    CHECK(run->finding("s4", FindingKind::timeout).reason.find("past its declared timeout of "
-                                                               "500ms") != std::string::npos);
+    CHECK(run->finding("s4", FindingKind::timeout)
+              .reason.find("past its declared timeout of "
+                           "500ms") != std::string::npos);
     CHECK(run->findings("s5") == Kinds{"timeout"});
-    CHECK(run->finding("s5", FindingKind::timeout).reason.find("past its declared timeout of "
-                                                               "300ms") != std::string::npos);
+    CHECK(run->finding("s5", FindingKind::timeout)
+              .reason.find("past its declared timeout of "
+                           "300ms") != std::string::npos);
     CHECK(run->findings("s6").empty());
   }
 
