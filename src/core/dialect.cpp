@@ -186,17 +186,19 @@ class TaskFieldCensus {
     if (job_field.empty()) return;
     if (job_field_.empty()) job_field_ = job_field;
     if (job_field != job_field_) return;
-    ++both_;
+    uint64_t at_record = both_++;
     kinds_.insert(kind);
-    auto [at, added] = kind_of_job_.emplace(std::move(job), kind);
-    if (!added && at->second != kind) split_job_ = true;
+    auto [at, added] = jobs_.emplace(std::move(job), Job{kind, at_record, at_record});
+    if (!added && at->second.kind != kind) split_job_ = true;
+    at->second.last = at_record;
   }
 
   void decide(InputFormat& format, std::string_view prefix) const {
     constexpr size_t kMinJobs = 3;
-    size_t jobs = kind_of_job_.size();
+    size_t jobs = jobs_.size();
     bool job_on_nearly_all = both_ * 10 >= kind_records_ * 9;
     if (split_job_ || !job_on_nearly_all || jobs < kMinJobs || kinds_.size() * 3 > jobs) return;
+    if (!jobs_overlap()) return;
     format.task_field = std::string(prefix) + std::string(job_field_);
     format.kind_field = std::string(prefix) + std::string(kind_field_);
     std::string values;
@@ -218,7 +220,27 @@ class TaskFieldCensus {
   std::string_view kind_field_, job_field_;
   uint64_t kind_records_ = 0, both_ = 0;
   std::set<std::string> kinds_;
-  std::map<std::string, std::string> kind_of_job_;
+  // Two jobs under one kind value at once: no one task runs them, as a worker that takes
+  // jobs from a queue one at a time does (such a worker stays the task, working in rounds).
+  bool jobs_overlap() const {
+    std::map<std::string_view, std::vector<std::pair<uint64_t, uint64_t>>> spans;
+    for (const auto& [id, job] : jobs_) spans[job.kind].emplace_back(job.first, job.last);
+    for (auto& [kind, list] : spans) {
+      std::sort(list.begin(), list.end());
+      uint64_t reach = 0;
+      for (size_t i = 0; i < list.size(); ++i) {
+        if (i > 0 && list[i].first < reach) return true;
+        reach = std::max(reach, list[i].second);
+      }
+    }
+    return false;
+  }
+
+  struct Job {
+    std::string kind;
+    uint64_t first = 0, last = 0;  // its first and last record among those with both fields
+  };
+  std::map<std::string, Job> jobs_;
   bool split_job_ = false;
 };
 

@@ -318,8 +318,8 @@ TEST_CASE("detect_format: a task field that names the kind of work gives way to 
   // structlog binding job_id and task=<the function's name> on every record of a job.
   auto jobs = [](int count, auto kind_of, std::string extra = "") {
     std::string head;
-    for (int n = 0; n < count; ++n)
-      for (const char* event : {"job started", "job finished"})
+    for (const char* event : {"job started", "job finished"})  // the jobs at once
+      for (int n = 0; n < count; ++n)
         head += fmt::format(R"({{"event":"{}","job_id":{},"task":"{}"{}}})", event, 1000 + n,
                             kind_of(n), extra) +
                 "\n";
@@ -356,6 +356,24 @@ TEST_CASE("detect_format: a task field that names the kind of work gives way to 
     std::string head = jobs(10, [](int) { return "resize"; }) +
                        R"({"event":"job started","job_id":1003,"task":"crop"})" + "\n";
     CHECK(coroner::detect_format(head).task_field.empty());
+  }
+  SUBCASE("workers taking jobs one at a time stay the tasks") {
+    // taskName is the asyncio task of a worker; each job's records come before the next's.
+    std::string head;
+    for (int n = 0; n < 12; ++n)
+      for (const char* event : {"job received", "job complete"})
+        head += fmt::format(R"({{"message":"{}","request_id":"r{}","taskName":"worker-{}"}})",
+                            event, n, n % 3) +
+                "\n";
+    CHECK(coroner::detect_format(head).task_field.empty());
+    // The same jobs at once, under one value: the jobs are the tasks.
+    std::string at_once;
+    for (const char* event : {"job received", "job complete"})
+      for (int n = 0; n < 12; ++n)
+        at_once += fmt::format(R"({{"message":"{}","request_id":"r{}","taskName":"worker-{}"}})",
+                               event, n, n % 3) +
+                   "\n";
+    CHECK(coroner::detect_format(at_once).task_field == "request_id");
   }
   SUBCASE("a user's --field task= keeps its field") {
     InputFormat f = coroner::detect_format(jobs(10, [](int) { return "resize"; }));
