@@ -46,6 +46,13 @@ struct InputFormat {
   // cannot read does have (`schema`, and the error that says what is missing).
   std::vector<KeySeen> keys;
   uint64_t records_looked = 0;
+  // When the task field coroner reads by default (`task`, `task_name`, `taskName`) names the
+  // kind of work, one value on the records of many jobs each named by an id field (`job_id`):
+  // that id field is the task's and the kind field is read no more (unless --field task= names
+  // one). Both are paths as the dialect reads them; empty otherwise.
+  std::string task_field;      // "job_id"
+  std::string kind_field;      // "task"
+  std::string task_field_why;  // "task held 1 value (resize) on 20 records of 10 job_id values"
 };
 
 // The dialect and form of an input, from its first bytes (what fits in `head`: a few dozen
@@ -57,6 +64,11 @@ InputFormat detect_format(std::string_view head, Dialect forced = Dialect::autom
 // name a field (--field, --key); for eliot and opentelemetry, the fields their readers take each
 // role from (what `coroner schema` shows).
 RoleConfig roles_for(Dialect dialect, const RoleConfig& user);
+// The same, for one input: its dialect's, with the task read from the input's task_field where
+// the user did not name the task field.
+RoleConfig roles_for(const InputFormat& format, const RoleConfig& user);
+// The task_field of `format` applies to records read with `user`'s roles.
+bool reads_task_field(const InputFormat& format, const RoleConfig& user);
 
 // Where a dialect puts the fields the program bound itself ("record.extra." for loguru; empty
 // when they sit beside the library's own, as in json): the likeliest task field is there.

@@ -55,16 +55,17 @@ class SchemaCollector : public RecordSink {
   void sample(FieldUse& use, std::string_view value);
   void count_template(bool from_message, std::string_view stage);
   void count_type_inside_error(const RawRecord& record);
-  // Where the fields of a dialect's roles sit in uses_ (a field two dialects share is one).
-  void add_dialect(Dialect dialect);
+  // Where the fields of an input's roles sit in uses_ (a field two dialects share is one): by
+  // dialect, or by dialect and task field for an input read with its own (InputFormat).
+  using Ranks = std::array<std::vector<size_t>, kRoleCount>;
+  Ranks& add_reading(const InputFormat& format);
 
   RoleConfig roles_;
   std::array<RoleUse, kRoleCount> uses_;
   std::vector<InputFormat> formats_;
-  // Per dialect and role, the index in uses_[role].fields of each rank of the dialect's list.
-  std::array<std::array<std::vector<size_t>, kRoleCount>, 5> ranks_;
-  std::array<bool, 5> dialect_added_{};
-  Dialect current_ = Dialect::json;
+  // Per reading and role, the index in uses_[role].fields of each rank of the reading's list.
+  std::map<std::string, Ranks> ranks_;
+  Ranks* current_ = nullptr;
   uint64_t records_ = 0;
   uint64_t bad_line_count_ = 0;
   uint64_t bad_times_ = 0;

@@ -321,9 +321,25 @@ class TaskStore : public StateSink {
   // Tasks whose first stage it is.
   uint64_t tasks_starting_at(uint32_t stage) const { return first_stage_of_[stage]; }
   bool seen_ok_word() const { return seen_ok_word_; }
+  // The task's own declared timeout (0: none): the one on its first record, unless that record
+  // is one of a step it logs again with a timeout while other records carry none (each HTTP
+  // call logging its per-request timeout); a timeout bound on every record is the task's.
   int64_t timeout_of(uint32_t task) const {
     auto it = timeouts_.find(task);
-    return it == timeouts_.end() ? 0 : it->second;
+    if (it == timeouts_.end()) return 0;
+    const DeclaredTimeouts& d = it->second;
+    return d.every_record || !d.first_stage_again ? d.first_ns : 0;
+  }
+  // A step whose record declared a timeout and that took longer: from that record to the task's
+  // next record of another stage (a step still going at the log's end is not judged here).
+  struct StepOverrun {
+    uint32_t stage = kNone;
+    int64_t began = 0, took = 0, limit = 0;
+  };
+  const StepOverrun* step_overrun(uint32_t task) const {
+    auto it = timeouts_.find(task);
+    return it == timeouts_.end() || it->second.overrun.stage == kNone ? nullptr
+                                                                      : &it->second.overrun;
   }
   // The task was pending when its process stopped (the asyncio module said so); null if not.
   const PendingAtExit* pending_at_exit(uint32_t task) const {
@@ -471,7 +487,19 @@ class TaskStore : public StateSink {
   std::vector<uint64_t> first_stage_of_;    // by word id: tasks whose first stage it is
   std::vector<uint64_t> ended_by_word_at_;  // by word id: tasks there whose last record ended them
   DurationHistogram all_stages_;
-  std::unordered_map<uint32_t, int64_t> timeouts_;                // declared timeouts, by task
+  // What a task's records declared of timeouts (tasks whose records declared none have none).
+  struct DeclaredTimeouts {
+    int64_t first_ns = 0;            // on its first record
+    uint32_t first_stage = kNone;    // that record's stage
+    bool first_stage_again = false;  // a later record of that stage declared one too
+    bool every_record = true;        // every record so far declared one
+    uint32_t step_stage = kNone;     // the step open now, begun by a record that declared one
+    int64_t step_began = 0, step_limit = 0;
+    StepOverrun overrun;  // the first step past its own timeout
+  };
+  void follow_timeouts(uint32_t task, const RawRecord& r, uint32_t stage, int64_t time,
+                       bool first_record);
+  std::unordered_map<uint32_t, DeclaredTimeouts> timeouts_;       // by task
   std::unordered_map<uint32_t, PendingAtExit> pending_at_exit_;   // by task
   std::unordered_map<uint64_t, int64_t> await_began_;             // by waiter << 32 | awaited
   std::unordered_map<uint32_t, std::vector<int64_t>> exits_;      // by scope, sorted at finish()

@@ -42,7 +42,9 @@ class Vocabulary {
   void add(Lifecycle meaning, std::string_view word);
   // A value matches a word when its normalised form equals the word or ends with "_word", so
   // "task_started" starts but "start_upload" does not; or, failing that, when it does so before
-  // a last " in " and a number ("item 7 done in 0.31s", "succeeded in <num>s: <num>").
+  // a last " in " and a number ("item 7 done in 0.31s", "succeeded in <num>s: <num>"); or when
+  // the part before its first ": " ends with Celery's "raised unexpected" or "raised expected"
+  // (the exception's repr follows), as that word means.
   Lifecycle classify(std::string_view value) const;
   // The words of one meaning, for the man page test and the reports.
   std::vector<std::string> words(Lifecycle meaning) const;

@@ -201,7 +201,7 @@ std::string unreadable_log(const TaskStore& store, const Settings& s,
   const InputFormat* format = nullptr;
   for (const InputFormat& f : store.formats())
     if (!format || (format->keys.empty() && !f.keys.empty())) format = &f;
-  RoleConfig roles = roles_for(format ? format->dialect : Dialect::json, s.roles);
+  RoleConfig roles = format ? roles_for(*format, s.roles) : roles_for(Dialect::json, s.roles);
   std::vector<Role> wanted = {Role::task};
   if (missing.find("time") != std::string::npos) wanted = {Role::time};
   if (missing.find("stage") != std::string::npos) wanted = {Role::stage, Role::status};

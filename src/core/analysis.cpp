@@ -953,6 +953,14 @@ void Analyzer::judge_deadlines(uint32_t index, const TaskFacts& facts) {
   };
   int64_t declared = store_.timeout_of(index);
   if (declared > 0 && ran > declared) return over(declared, "declared timeout");
+  if (const TaskStore::StepOverrun* step = store_.step_overrun(index)) {
+    add(FindingKind::timeout, index,
+        fmt::format("stage {} took {}, past the timeout of {} its record declared",
+                    stage_name(step->stage), format_duration(step->took),
+                    format_duration(step->limit)),
+        step->began + step->limit, step->stage);
+    return;
+  }
   if (options_.deadline_ns && ran > *options_.deadline_ns)
     return over(*options_.deadline_ns, "--deadline");
   if (options_.stage_deadlines.empty()) return;

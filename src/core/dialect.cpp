@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <set>
 
 #include "json_values.hpp"
 
@@ -129,6 +130,122 @@ std::string dialect_names(bool with_auto) {
   return names;
 }
 
+namespace {
+
+// The fields the default task role reads that may name the kind of work rather than one task,
+// and the fields that name one job each; a record's first present one of each counts.
+constexpr std::array<std::string_view, 3> kKindFields = {"task", "task_name", "taskName"};
+constexpr std::array<std::string_view, 4> kJobIdFields = {"job_id", "jobId", "request_id",
+                                                          "requestId"};
+// The default task fields that outrank the kind fields: a record with one names its task.
+constexpr std::array<std::string_view, 2> kTaskIdFields = {"task_id", "taskId"};
+
+std::string scalar_text(simdjson::dom::element value) {
+  std::string_view s;
+  if (value.get(s) == simdjson::SUCCESS) return std::string(s);
+  if (value.is_number()) return simdjson::minify(value);
+  return {};
+}
+
+// Tells the input's task_field from its first records: the kind field holds few values, each
+// shared by several job ids, and every job id keeps one kind value (a job is one task). Only
+// where nearly every record of a kind field also has the job id.
+class TaskFieldCensus {
+ public:
+  void add(simdjson::dom::object record, std::string_view prefix) {
+    simdjson::dom::object fields = record;
+    if (!prefix.empty()) {
+      // loguru's record.extra: what the program bound
+      simdjson::dom::object inner;
+      if (record["record"].get(inner) != simdjson::SUCCESS ||
+          inner["extra"].get(fields) != simdjson::SUCCESS)
+        return;
+    }
+    for (std::string_view id : kTaskIdFields)
+      if (fields.at_key(id).error() == simdjson::SUCCESS) return;
+    std::string_view kind_field, job_field;
+    std::string kind, job;
+    for (std::string_view f : kKindFields) {
+      simdjson::dom::element v;
+      if (fields.at_key(f).get(v) == simdjson::SUCCESS && !(kind = scalar_text(v)).empty()) {
+        kind_field = f;
+        break;
+      }
+    }
+    if (kind_field.empty()) return;
+    if (kind_field_.empty()) kind_field_ = kind_field;
+    if (kind_field != kind_field_) return;
+    ++kind_records_;
+    for (std::string_view f : kJobIdFields) {
+      simdjson::dom::element v;
+      if (fields.at_key(f).get(v) == simdjson::SUCCESS && !(job = scalar_text(v)).empty()) {
+        job_field = f;
+        break;
+      }
+    }
+    if (job_field.empty()) return;
+    if (job_field_.empty()) job_field_ = job_field;
+    if (job_field != job_field_) return;
+    uint64_t at_record = both_++;
+    kinds_.insert(kind);
+    auto [at, added] = jobs_.emplace(std::move(job), Job{kind, at_record, at_record});
+    if (!added && at->second.kind != kind) split_job_ = true;
+    at->second.last = at_record;
+  }
+
+  void decide(InputFormat& format, std::string_view prefix) const {
+    constexpr size_t kMinJobs = 3;
+    size_t jobs = jobs_.size();
+    bool job_on_nearly_all = both_ * 10 >= kind_records_ * 9;
+    if (split_job_ || !job_on_nearly_all || jobs < kMinJobs || kinds_.size() * 3 > jobs) return;
+    if (!jobs_overlap()) return;
+    format.task_field = std::string(prefix) + std::string(job_field_);
+    format.kind_field = std::string(prefix) + std::string(kind_field_);
+    std::string values;
+    size_t shown = 0;
+    for (const std::string& kind : kinds_) {
+      if (shown++ == 3) {
+        values += ", ...";
+        break;
+      }
+      values += (values.empty() ? "" : ", ") + kind.substr(0, 40);
+    }
+    format.task_field_why =
+        fmt::format("{} held {} ({}) on {} records of {} {} values", format.kind_field,
+                    kinds_.size() == 1 ? "one value" : fmt::format("{} values", kinds_.size()),
+                    values, both_, jobs, format.task_field);
+  }
+
+ private:
+  std::string_view kind_field_, job_field_;
+  uint64_t kind_records_ = 0, both_ = 0;
+  std::set<std::string> kinds_;
+  // Two jobs under one kind value at once: no one task runs them, as a worker that takes
+  // jobs from a queue one at a time does (such a worker stays the task, working in rounds).
+  bool jobs_overlap() const {
+    std::map<std::string_view, std::vector<std::pair<uint64_t, uint64_t>>> spans;
+    for (const auto& [id, job] : jobs_) spans[job.kind].emplace_back(job.first, job.last);
+    for (auto& [kind, list] : spans) {
+      std::sort(list.begin(), list.end());
+      uint64_t reach = 0;
+      for (size_t i = 0; i < list.size(); ++i) {
+        if (i > 0 && list[i].first < reach) return true;
+        reach = std::max(reach, list[i].second);
+      }
+    }
+    return false;
+  }
+
+  struct Job {
+    std::string kind;
+    uint64_t first = 0, last = 0;  // its first and last record among those with both fields
+  };
+  std::map<std::string, Job> jobs_;
+  bool split_job_ = false;
+};
+
+}  // namespace
+
 InputFormat detect_format(std::string_view head, Dialect forced) {
   constexpr size_t kRecordsLooked = 32;
   InputFormat format;
@@ -136,6 +253,7 @@ InputFormat detect_format(std::string_view head, Dialect forced) {
   std::array<size_t, kDialectNames.size()> votes{};
   std::array<std::string_view, kDialectNames.size()> telltales{};
   size_t records = 0;
+  TaskFieldCensus plain_fields, loguru_fields;
   simdjson::dom::parser parser;
   size_t pos = 0;
   while (pos < head.size()) {
@@ -158,6 +276,8 @@ InputFormat detect_format(std::string_view head, Dialect forced) {
     // read as well that way): an exporter's indented output, maybe after a one-line banner.
     if (value.find('\n') != std::string_view::npos) format.multiline = true;
     census.add(object);
+    plain_fields.add(object, "");
+    loguru_fields.add(object, "record.extra.");
     if (records == kRecordsLooked) continue;
     Telltale telltale = dialect_of(object);
     ++votes[size_t(telltale.dialect)];
@@ -166,9 +286,14 @@ InputFormat detect_format(std::string_view head, Dialect forced) {
   }
   format.keys = census.commonest_first();
   format.records_looked = census.records();
+  auto task_field = [&] {
+    if (format.dialect == Dialect::json) plain_fields.decide(format, "");
+    if (format.dialect == Dialect::loguru) loguru_fields.decide(format, "record.extra.");
+  };
   if (forced != Dialect::automatic) {
     format.dialect = forced;
     format.why = "--dialect";
+    task_field();
     return format;
   }
   // The dialect most of the first records are written in; a library's records outvote the
@@ -183,6 +308,7 @@ InputFormat detect_format(std::string_view head, Dialect forced) {
     format.why =
         fmt::format("{} in {} of the first {} records", telltales[best], votes[best], records);
   }
+  task_field();
   return format;
 }
 
@@ -232,6 +358,19 @@ RoleConfig span_roles() {
 }
 
 }  // namespace
+
+bool reads_task_field(const InputFormat& format, const RoleConfig& user) {
+  return !format.task_field.empty() && !user.named_by_user[size_t(Role::task)];
+}
+
+RoleConfig roles_for(const InputFormat& format, const RoleConfig& user) {
+  RoleConfig c = roles_for(format.dialect, user);
+  if (!reads_task_field(format, user)) return c;
+  std::vector<std::string>& task = c[Role::task];
+  std::erase(task, format.kind_field);
+  task.insert(task.begin(), format.task_field);
+  return c;
+}
 
 std::string_view program_fields_prefix(Dialect dialect) {
   return dialect == Dialect::loguru ? "record.extra." : "";

@@ -38,8 +38,13 @@ bool is_state(LineChunker& chunker) {
   return chunker.head(state::kMagic.size()) == state::kMagic;
 }
 
-InputFormat read_format(LineChunker& chunker, Dialect dialect) {
+InputFormat read_format(LineChunker& chunker, Dialect dialect, const RoleConfig& roles) {
   InputFormat format = detect_format(chunker.head(kFormatHead), dialect);
+  if (!reads_task_field(format, roles)) {
+    format.task_field.clear();
+    format.kind_field.clear();
+    format.task_field_why.clear();
+  }
   chunker.set_multiline_values(format.multiline);
   return format;
 }
@@ -60,7 +65,7 @@ IngestResult ingest_serial(const std::string& path, const RoleConfig& roles, Rec
     result.error = InputError{path, 0, std::string(kStateNotLog)};
     return result;
   }
-  InputFormat format = read_format(chunker, dialect);
+  InputFormat format = read_format(chunker, dialect, roles);
   sink.on_input_format(file, format);
   RecordParser parser(roles);
   Chunk chunk;
@@ -175,7 +180,7 @@ class Pipeline {
         job.error = InputError{path_, 0, std::string(kStateNotLog)};
         return number(job);
       }
-      format_ = std::make_shared<const InputFormat>(read_format(*chunker_, dialect_));
+      format_ = std::make_shared<const InputFormat>(read_format(*chunker_, dialect_, roles_));
     }
     // Chunks change hands, not bytes: the job takes the storage holding its chunk, and the
     // job's old storage becomes the chunker's next buffer.

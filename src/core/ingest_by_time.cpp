@@ -70,7 +70,8 @@ class FileStream {
       : path_(std::move(path)), file_(file), chunk_size_(chunk_size) {}
 
   // Opens the file and tells the sink its format. `files`: how many are open at once.
-  std::optional<InputError> open(Dialect dialect, RecordSink& sink, size_t files) {
+  std::optional<InputError> open(Dialect dialect, const RoleConfig& roles, RecordSink& sink,
+                                 size_t files) {
     input_ = open_input(path_);
     if (!input_.source && input_.error == std::strerror(EMFILE))
       return InputError{path_, 0,
@@ -86,7 +87,7 @@ class FileStream {
       chunk_size_ = std::clamp<size_t>(size_t(st.st_size) + 1, kSmallestBuffer, chunk_size_);
     chunker_ = std::make_unique<LineChunker>(*input_.source, chunk_size_);
     if (is_state(*chunker_)) return InputError{path_, 0, std::string(kStateNotLog)};
-    format_ = read_format(*chunker_, dialect);
+    format_ = read_format(*chunker_, dialect, roles);
     sink.on_input_format(file_, format_);
     return std::nullopt;
   }
@@ -258,7 +259,7 @@ class TimeMerge {
   IngestResult run(RecordSink& sink, const ProgressFn& progress, Dialect dialect) {
     allow_open_files(streams_.size());
     for (FileStream& s : streams_)
-      if (auto error = s.open(dialect, sink, streams_.size())) return failed(*error);
+      if (auto error = s.open(dialect, roles_, sink, streams_.size())) return failed(*error);
     if (auto error = copies()) return failed(*error);
     // Scouted from the last stream back: one without any time takes the next one's first.
     int64_t next_first = std::numeric_limits<int64_t>::max();

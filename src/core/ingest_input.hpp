@@ -21,8 +21,10 @@ bool is_state(LineChunker& chunker);
 inline constexpr std::string_view kStateNotLog =
     "a coroner state, not a log: 'coroner merge' reports on states";
 
-// Tells the input's format from its first bytes, and makes the chunker cut where it must.
-InputFormat read_format(LineChunker& chunker, Dialect dialect);
+// Tells the input's format from its first bytes, and makes the chunker cut where it must. The
+// input's own task field (InputFormat::task_field) is kept only where `roles` leave the task
+// field to coroner.
+InputFormat read_format(LineChunker& chunker, Dialect dialect, const RoleConfig& roles);
 
 // Files are compared by up to this many of their first bytes (decompressed) to tell copies of
 // one log (same_log.cpp).

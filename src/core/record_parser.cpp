@@ -326,8 +326,19 @@ RecordParser::RecordParser(const RoleConfig& roles, bool flat_lines)
     : roles_(roles), flat_lines_(flat_lines) {}
 RecordParser::~RecordParser() = default;
 
-RecordParser::Impl& RecordParser::impl_for(Dialect dialect) {
-  if (dialect == Dialect::automatic) dialect = Dialect::json;
+RecordParser::Impl& RecordParser::impl_for(const InputFormat& format) {
+  Dialect dialect = format.dialect == Dialect::automatic ? Dialect::json : format.dialect;
+  if (reads_task_field(format, roles_)) {
+    std::string key =
+        std::to_string(size_t(dialect)) + '\x1f' + format.task_field + '\x1f' + format.kind_field;
+    auto& impl = task_field_impls_[key];
+    if (!impl) {
+      InputFormat as_read = format;
+      as_read.dialect = dialect;
+      impl = std::make_unique<Impl>(roles_for(as_read, roles_), flat_lines_, dialect);
+    }
+    return *impl;
+  }
   auto& impl = impls_[size_t(dialect)];
   if (!impl) impl = std::make_unique<Impl>(roles_for(dialect, roles_), flat_lines_, dialect);
   return *impl;
@@ -335,7 +346,7 @@ RecordParser::Impl& RecordParser::impl_for(Dialect dialect) {
 
 bool RecordParser::parse_chunk(const Chunk& chunk, uint32_t file, RecordSink& sink,
                                const InputFormat& format) {
-  Impl& impl = impl_for(format.dialect);
+  Impl& impl = impl_for(format);
   bool own_reader = impl.dialect == Dialect::eliot || impl.dialect == Dialect::opentelemetry;
   if (format.multiline || own_reader) return impl.parse_values(chunk, file, sink, format.multiline);
   return impl.parse_chunk(chunk, file, sink);

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,11 +37,13 @@ class RecordParser {
 
  private:
   struct Impl;
-  Impl& impl_for(Dialect dialect);
+  Impl& impl_for(const InputFormat& format);
 
   RoleConfig roles_;
   bool flat_lines_;
   std::array<std::unique_ptr<Impl>, 5> impls_;  // by dialect, made when first needed
+  // An input whose task is read from its own task_field (InputFormat): by dialect and fields.
+  std::map<std::string, std::unique_ptr<Impl>> task_field_impls_;
 };
 
 }  // namespace coroner

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "coroner/asyncio_messages.hpp"
+#include "coroner/dialect.hpp"
 #include "stage_template.hpp"
 
 namespace coroner {
@@ -14,30 +15,35 @@ constexpr size_t kMaxDistinctTasks = 1000000;
 
 SchemaCollector::SchemaCollector(const RoleConfig& roles, StageTemplates templates, bool strict)
     : roles_(roles), strict_(strict), templates_(templates) {
-  add_dialect(Dialect::json);
+  current_ = &add_reading(InputFormat{});
 }
 
-void SchemaCollector::add_dialect(Dialect dialect) {
-  if (dialect_added_[size_t(dialect)]) return;
-  dialect_added_[size_t(dialect)] = true;
-  RoleConfig paths = roles_for(dialect, roles_);
+SchemaCollector::Ranks& SchemaCollector::add_reading(const InputFormat& format) {
+  InputFormat as_read = format;
+  if (as_read.dialect == Dialect::automatic) as_read.dialect = Dialect::json;
+  bool own_task_field = reads_task_field(as_read, roles_);
+  std::string key = std::to_string(size_t(as_read.dialect));
+  if (own_task_field) key += '\x1f' + as_read.task_field + '\x1f' + as_read.kind_field;
+  auto [at, added] = ranks_.try_emplace(key);
+  if (!added) return at->second;
+  RoleConfig paths =
+      own_task_field ? roles_for(as_read, roles_) : roles_for(as_read.dialect, roles_);
   for (size_t r = 0; r < kRoleCount; ++r) {
     auto& fields = uses_[r].fields;
     for (const auto& path : paths.paths[r]) {
       auto same = std::find_if(fields.begin(), fields.end(),
                                [&](const FieldUse& f) { return f.path == path; });
       if (same == fields.end()) same = fields.insert(fields.end(), FieldUse{path, 0, {}});
-      ranks_[size_t(dialect)][r].push_back(size_t(same - fields.begin()));
+      at->second[r].push_back(size_t(same - fields.begin()));
     }
   }
+  return at->second;
 }
 
 void SchemaCollector::on_input_format(uint32_t file, const InputFormat& format) {
   if (formats_.size() <= file) formats_.resize(file + 1);
   formats_[file] = format;
-  Dialect dialect = format.dialect == Dialect::automatic ? Dialect::json : format.dialect;
-  add_dialect(dialect);
-  current_ = dialect;  // the file's records come next, in order
+  current_ = &add_reading(format);  // the file's records come next, in order
 }
 
 namespace {
@@ -91,7 +97,7 @@ void SchemaCollector::on_record(const RawRecord& r) {
   }
   for (size_t role = 0; role < kRoleCount; ++role) {
     uint8_t rank = r.filled_by[role];
-    const std::vector<size_t>& where = ranks_[size_t(current_)][role];
+    const std::vector<size_t>& where = (*current_)[role];
     if (rank == RawRecord::kNoField || rank >= where.size()) continue;
     RoleUse& use = uses_[role];
     ++use.records;
@@ -155,7 +161,7 @@ void SchemaCollector::on_record(const RawRecord& r) {
 void SchemaCollector::count_type_inside_error(const RawRecord& r) {
   const size_t type_role = size_t(Role::error_type), error_role = size_t(Role::error);
   uint8_t rank = r.filled_by[error_role];
-  const std::vector<size_t>& where = ranks_[size_t(current_)][error_role];
+  const std::vector<size_t>& where = (*current_)[error_role];
   if (r.error_type.empty() || r.filled_by[type_role] != RawRecord::kNoField ||
       rank == RawRecord::kNoField || rank >= where.size())
     return;

@@ -365,6 +365,9 @@ bool PartDecoder::format(StateSink& sink) {
     f.keys.push_back(std::move(key));
   }
   f.records_looked = in.varint();
+  f.task_field = in.text();
+  f.kind_field = in.text();
+  f.task_field_why = in.text();
   if (!in.ok() || !known) return false;
   sink.on_input_format(file, f);
   return true;

@@ -206,6 +206,9 @@ void StateWriter::on_input_format(uint32_t file, const InputFormat& format) {
     for (const std::string& sample : key.samples) put_text(out, sample);
   }
   put_varint(out, format.records_looked);
+  put_text(out, format.task_field);
+  put_text(out, format.kind_field);
+  put_text(out, format.task_field_why);
   encoder_->entry_done();
 }
 

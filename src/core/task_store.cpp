@@ -255,7 +255,8 @@ void TaskStore::add_record(const RawRecord& r) {
   if (r.marker == "task") tasks_[own_task].traced = true;
   Event event = make_event(r, time);
   event.plain_stage = event.stage != kNone && tasks_[own_task].traced;
-  if (r.has_timeout) timeouts_[own_task] = r.timeout_ns;
+  if (r.has_timeout || !timeouts_.empty())
+    follow_timeouts(own_task, r, event.stage, time, !tasks_[own_task].logged);
   add_links(own_task, scope, r, time);
   if (r.marker == "child") tasks_[own_task].encloses = true;
   if (!r.alias.empty()) aliases_.emplace(alias_key(scope, r.alias), own_task);
@@ -270,6 +271,40 @@ void TaskStore::add_record(const RawRecord& r) {
   // A task first heard of at exit: its pending record was its first record.
   if (!r.marker.empty() && r.marker == "pending") tasks_[own_task].pending_at_exit = true;
   if (--records_until_learning_ == 0) learn_provisional_end();
+}
+
+// A timeout on a task's first record, or on every record it logs (bound to its context), is the
+// task's deadline; one on another record is that step's: the step lasts until the task's next
+// record of another stage.
+void TaskStore::follow_timeouts(uint32_t task, const RawRecord& r, uint32_t stage, int64_t time,
+                                bool first_record) {
+  auto it = timeouts_.find(task);
+  if (it == timeouts_.end()) {
+    if (!r.has_timeout) return;
+    it = timeouts_.emplace(task, DeclaredTimeouts{}).first;
+    if (first_record) {
+      it->second.first_ns = r.timeout_ns;
+      it->second.first_stage = stage;
+    } else {
+      it->second.every_record = false;
+    }
+  } else {
+    DeclaredTimeouts& d = it->second;
+    d.every_record = d.every_record && r.has_timeout;
+    if (r.has_timeout && stage != kNone && stage == d.first_stage) d.first_stage_again = true;
+  }
+  DeclaredTimeouts& d = it->second;
+  if (d.step_stage != kNone && stage != kNone && stage != d.step_stage) {
+    int64_t took = std::max<int64_t>(0, time - d.step_began);
+    if (took > d.step_limit && d.overrun.stage == kNone)
+      d.overrun = StepOverrun{d.step_stage, d.step_began, took, d.step_limit};
+    d.step_stage = kNone;
+  }
+  if (r.has_timeout && r.timeout_ns > 0 && stage != kNone && d.step_stage == kNone) {
+    d.step_stage = stage;
+    d.step_began = time;
+    d.step_limit = r.timeout_ns;
+  }
 }
 
 // The asyncio module's exit and pending-at-exit records say when a process stopped and what was

@@ -45,8 +45,8 @@ Vocabulary::Vocabulary() {
   for (auto w : {"done", "finished", "finish", "complete", "completed", "success", "succeeded",
                  "ok", "end", "ended"})
     add(Lifecycle::ended_ok, w);
-  for (auto w :
-       {"failed", "failure", "fail", "error", "errored", "crashed", "exception", "aborted"})
+  for (auto w : {"failed", "failure", "fail", "error", "errored", "crashed", "exception", "aborted",
+                 "raised_unexpected", "raised_expected"})
     add(Lifecycle::ended_failed, w);
   for (auto w : {"timeout", "timed_out", "timedout", "deadline_exceeded", "expired"})
     add(Lifecycle::ended_timeout, w);
@@ -90,6 +90,17 @@ Lifecycle Vocabulary::classify(std::string_view value) const {
     char next = at + 4 < normal.size() ? normal[at + 4] : '\0';
     if ((next >= '0' && next <= '9') || next == '<')
       return classify_tail(std::string_view(normal).substr(0, at));
+  }
+  // Celery's failure line, "Task tasks.fetch[<uuid>] raised unexpected: ValueError('bad feed')":
+  // the words that say a task raised come before a colon and the exception's repr. Only those:
+  // "error: could not parse" or "timed out: retrying" end nothing.
+  if (size_t colon = value.find(": "); colon != std::string_view::npos) {
+    std::string before = normalise_word(value.substr(0, colon));
+    for (std::string_view raised : {"raised_unexpected", "raised_expected"}) {
+      bool tail = before.size() > raised.size() && before.ends_with(raised) &&
+                  before[before.size() - raised.size() - 1] == '_';
+      if ((before == raised || tail) && lookup(raised) != Lifecycle::none) return lookup(raised);
+    }
   }
   return Lifecycle::none;
 }

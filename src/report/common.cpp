@@ -93,6 +93,12 @@ void begin_format_object(JsonWriter& w, std::string_view file, const InputFormat
   w.key("dialect").value(to_string(format.dialect));
   w.key("multiline").value(format.multiline);
   w.key("why").value(format.why);
+  if (!format.task_field.empty()) {
+    // The task is read from this field, not from kind_field, which names the kind of work.
+    w.key("task_field").value(format.task_field);
+    w.key("kind_field").value(format.kind_field);
+    w.key("task_field_why").value(format.task_field_why);
+  }
 }
 
 }  // namespace report

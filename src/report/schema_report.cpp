@@ -25,6 +25,11 @@ std::string formats_text(const SchemaCollector& schema, const std::vector<std::s
     const InputFormat& format = schema.formats()[f];
     out += fmt::format("\n{}: read as {}{} ({})\n", file_name(files, f), to_string(format.dialect),
                        format.multiline ? ", values over several lines" : "", format.why);
+    if (!format.task_field.empty())
+      out += fmt::format(
+          "task read from {}: {}, the kind of work, not one task (--field task={} reads it as "
+          "the task)\n",
+          format.task_field, format.task_field_why, format.kind_field);
     if (format.keys.empty()) continue;
     out += fmt::format("keys of its first {} records:\n", format.records_looked);
     for (const KeySeen& key : format.keys)

@@ -125,6 +125,12 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
         plural(store.stage_templates(), "template", "templates"), example_template(store));
   for (uint32_t f = 0; f < store.formats().size(); ++f) {
     const InputFormat& format = store.formats()[f];
+    if (!format.task_field.empty())
+      out += fmt::format(
+          "learned: {} names its tasks by {}: {}, the kind of work, not one task (--field "
+          "task={} reads it as the task)\n",
+          display_name(store.files()[f]), format.task_field, format.task_field_why,
+          format.kind_field);
     if (format.dialect == Dialect::json && !format.multiline) continue;  // the common case
     out += fmt::format("learned: {} is {}{} ({})\n", display_name(store.files()[f]),
                        to_string(format.dialect),

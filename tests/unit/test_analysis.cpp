@@ -183,6 +183,46 @@ TEST_CASE("coroner::analysis hung vs in-flight") {
   }
 }
 
+TEST_CASE("coroner::analysis declared timeouts: the task's and its steps'") {
+  auto run = analyse("unit/logs/declared_timeouts.jsonl");
+
+  SUBCASE("a timeout on step records only is no deadline of the task") {
+    // s1 runs 1 s, each of its calls within its own 0.25 s; s3's first record is such a call.
+    for (const char* t : {"s1", "s3"}) {
+      INFO(t);
+      CHECK(run->findings(t).empty());
+      CHECK(run->outcome(t) == Outcome::ok);
+    }
+  }
+
+  SUBCASE("a step past the timeout its record declared") {
+    CHECK(run->findings("s2") == Kinds{"timeout"});
+    const coroner::Finding& f = run->finding("s2", FindingKind::timeout);
+    CHECK(f.reason ==
+          "stage 'http request' took 150ms, past the timeout of 50.0ms its record "
+          "declared");
+    CHECK(f.stage == *run->words().find("http request"));
+    CHECK(run->outcome("s2") == Outcome::ok);
+  }
+
+  SUBCASE("on every record, or on the first only, it is the task's") {
+    CHECK(run->findings("s4") == Kinds{"timeout"});
+    CHECK(run->finding("s4", FindingKind::timeout)
+              .reason.find("past its declared timeout of "
+                           "500ms") != std::string::npos);
+    CHECK(run->findings("s5") == Kinds{"timeout"});
+    CHECK(run->finding("s5", FindingKind::timeout)
+              .reason.find("past its declared timeout of "
+                           "300ms") != std::string::npos);
+    CHECK(run->findings("s6").empty());
+  }
+
+  SUBCASE("a step still going at the log's end is left to the stall rules") {
+    CHECK(run->findings("s7") == Kinds{"hung"});
+    CHECK(run->tasks_with(FindingKind::timeout) == Kinds{"s2", "s4", "s5"});
+  }
+}
+
 TEST_CASE("coroner::analysis timeout") {
   auto run = analyse("unit/logs/timeouts.jsonl");
 

@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <simdjson.h>
 #include <unistd.h>
 
@@ -312,6 +313,95 @@ TEST_CASE("detect_format on an empty or garbage head is json, one a line") {
     CHECK(f.keys.empty());
   }
   CHECK(coroner::detect_format("").why == "no record in the first bytes to tell from");
+}
+
+TEST_CASE("detect_format: a task field that names the kind of work gives way to the job id") {
+  // structlog binding job_id and task=<the function's name> on every record of a job.
+  auto jobs = [](int count, auto kind_of, std::string extra = "") {
+    std::string head;
+    for (const char* event : {"job started", "job finished"})  // the jobs at once
+      for (int n = 0; n < count; ++n)
+        head += fmt::format(R"({{"event":"{}","job_id":{},"task":"{}"{}}})", event, 1000 + n,
+                            kind_of(n), extra) +
+                "\n";
+    return head;
+  };
+  SUBCASE("one kind on ten jobs: the task is the job") {
+    InputFormat f = coroner::detect_format(jobs(10, [](int) { return "resize"; }));
+    CHECK(f.task_field == "job_id");
+    CHECK(f.kind_field == "task");
+    CHECK(f.task_field_why == "task held one value (resize) on 20 records of 10 job_id values");
+    RoleConfig roles = coroner::roles_for(f, coroner::default_roles());
+    CHECK(roles[Role::task].front() == "job_id");
+    CHECK(std::find(roles[Role::task].begin(), roles[Role::task].end(), "task") ==
+          roles[Role::task].end());
+  }
+  SUBCASE("two kinds on twelve jobs") {
+    InputFormat f =
+        coroner::detect_format(jobs(12, [](int n) { return n % 2 ? "thumbnail" : "resize"; }));
+    CHECK(f.task_field == "job_id");
+  }
+  SUBCASE("a task field that names each task stays the task") {
+    std::vector<std::string> ids;
+    for (int n = 0; n < 10; ++n) ids.push_back("t" + std::to_string(n));
+    CHECK(
+        coroner::detect_format(jobs(10, [&](int n) { return ids[size_t(n)]; })).task_field.empty());
+  }
+  SUBCASE("a task id beside them is the task") {
+    CHECK(coroner::detect_format(jobs(
+                                     10, [](int) { return "resize"; }, R"(,"task_id":"x")"))
+              .task_field.empty());
+  }
+  SUBCASE("too few jobs, or a job under two kinds, says nothing") {
+    CHECK(coroner::detect_format(jobs(2, [](int) { return "resize"; })).task_field.empty());
+    std::string head = jobs(10, [](int) { return "resize"; }) +
+                       R"({"event":"job started","job_id":1003,"task":"crop"})" + "\n";
+    CHECK(coroner::detect_format(head).task_field.empty());
+  }
+  SUBCASE("workers taking jobs one at a time stay the tasks") {
+    // taskName is the asyncio task of a worker; each job's records come before the next's.
+    std::string head;
+    for (int n = 0; n < 12; ++n)
+      for (const char* event : {"job received", "job complete"})
+        head += fmt::format(R"({{"message":"{}","request_id":"r{}","taskName":"worker-{}"}})",
+                            event, n, n % 3) +
+                "\n";
+    CHECK(coroner::detect_format(head).task_field.empty());
+    // The same jobs at once, under one value: the jobs are the tasks.
+    std::string at_once;
+    for (const char* event : {"job received", "job complete"})
+      for (int n = 0; n < 12; ++n)
+        at_once += fmt::format(R"({{"message":"{}","request_id":"r{}","taskName":"worker-{}"}})",
+                               event, n, n % 3) +
+                   "\n";
+    CHECK(coroner::detect_format(at_once).task_field == "request_id");
+  }
+  SUBCASE("a user's --field task= keeps its field") {
+    InputFormat f = coroner::detect_format(jobs(10, [](int) { return "resize"; }));
+    RoleConfig user = coroner::default_roles();
+    REQUIRE_FALSE(coroner::apply_field_override(user, "task=task").has_value());
+    CHECK_FALSE(coroner::reads_task_field(f, user));
+    CHECK(coroner::roles_for(f, user)[Role::task] == std::vector<std::string>{"task"});
+  }
+  SUBCASE("read so, serially and in parallel; --field task=task reads the kind again") {
+    std::string head = jobs(10, [](int) { return "resize"; });
+    for (unsigned threads : {1u, 2u}) {
+      INFO("threads " << threads);
+      TempFile file(head);
+      Collect read =
+          ingest_files({file.path()}, Dialect::automatic, coroner::default_roles(), threads);
+      REQUIRE(read.formats.size() == 1);
+      CHECK(read.formats[0].second.task_field == "job_id");
+      REQUIRE(read.records.size() == 20);
+      CHECK(read.of_task("1004").size() == 2);
+      CHECK(read.of_task("resize").empty());
+    }
+    RoleConfig user = coroner::default_roles();
+    REQUIRE_FALSE(coroner::apply_field_override(user, "task=task").has_value());
+    Collect read = ingest_text(head, Dialect::automatic, user);
+    CHECK(read.formats[0].second.task_field.empty());
+    CHECK(read.of_task("resize").size() == 20);
+  }
 }
 
 TEST_CASE("the key census: nested paths, dotted keys quoted, each key once per record") {

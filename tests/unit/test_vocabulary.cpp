@@ -27,7 +27,8 @@ const std::vector<Meaning> kSpecWords = {
      {"done", "finished", "finish", "complete", "completed", "success", "succeeded", "ok", "end",
       "ended"}},
     {Lifecycle::ended_failed,
-     {"failed", "failure", "fail", "error", "errored", "crashed", "exception", "aborted"}},
+     {"failed", "failure", "fail", "error", "errored", "crashed", "exception", "aborted",
+      "raised_unexpected", "raised_expected"}},
     {Lifecycle::ended_timeout,
      {"timeout", "timed_out", "timedout", "deadline_exceeded", "expired"}},
     {Lifecycle::ended_cancelled, {"cancelled", "canceled", "cancel"}},
@@ -120,6 +121,26 @@ TEST_CASE("coroner::Vocabulary") {
     CHECK(vocabulary.classify("job done in queue") == Lifecycle::none);
     CHECK(vocabulary.classify("logged in 3 users") == Lifecycle::none);
     CHECK(vocabulary.classify("waiting in line 3") == Lifecycle::none);
+  }
+
+  SUBCASE("Celery's failure line: what the task raised follows its word and a colon") {
+    CHECK(vocabulary.classify("Task tasks.fetch[3f2e9c1a-6b1d-4c55-9e0b-0c3f5d1e2a77] raised "
+                              "unexpected: ValueError('bad feed')") == Lifecycle::ended_failed);
+    // As a template masks it, and for an exception the task declares it throws.
+    CHECK(
+        vocabulary.classify("Task tasks.fetch_feed[<uuid>] raised unexpected: ValueError(<str>)") ==
+        Lifecycle::ended_failed);
+    CHECK(vocabulary.classify("Task tasks.charge[<uuid>] raised expected: CardDeclined(<str>)") ==
+          Lifecycle::ended_failed);
+    CHECK(vocabulary.classify("job raised unexpected") == Lifecycle::ended_failed);
+    // Only those words before a colon: other text before one ends nothing.
+    CHECK(vocabulary.classify("error: could not parse payload") == Lifecycle::none);
+    CHECK(vocabulary.classify("fetch timed out: retrying in 5s") == Lifecycle::none);
+    CHECK(vocabulary.classify("Task tasks.add[<uuid>] received") == Lifecycle::start);
+    CHECK(vocabulary.classify("Task tasks.add[<uuid>] retry: Retry in 5s: "
+                              "ConnectionError(<str>)") == Lifecycle::none);
+    CHECK(vocabulary.classify("praised unexpected: guest") == Lifecycle::none);
+    CHECK(vocabulary.classify("raised unexpectedly: x") == Lifecycle::none);
   }
 
   SUBCASE("a word elsewhere than at the end does not count") {
