@@ -32,6 +32,8 @@ from pathlib import Path
 
 import structlog
 
+import _structlog_json
+
 REQUIRES = ("structlog",)  # read by run_scenarios.py: skipped where the python lacks it
 NAME = "structlog_rounds"
 STEPS = ("download", "transcode", "drm", "thumbnail", "upload")
@@ -40,17 +42,7 @@ never = None  # an asyncio.Event nobody sets, made in main
 
 
 def setup(path):
-    out = open(path, "w")
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
-        logger_factory=structlog.WriteLoggerFactory(file=out),
-    )
+    out = _structlog_json.configure(path)
     return out
 
 

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import structlog
 
+import _structlog_json
+
 REQUIRES = ("structlog",)  # read by run_scenarios.py: skipped where the python lacks it
 NAME = "structlog_timeouts"
 REQUEST_TIMEOUT = 0.25
@@ -36,17 +38,7 @@ log = None
 
 def setup(path):
     global log
-    out = open(path, "w")
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
-        logger_factory=structlog.WriteLoggerFactory(file=out),
-    )
+    out = _structlog_json.configure(path)
     log = structlog.get_logger()
     return out
 
