@@ -358,8 +358,9 @@ def _flush():
 # identity, so asyncio's names cost one lookup, not a str method call (which parses its
 # arguments: 900 instructions). That holds because every task is counted when it is named, before
 # it can log under a name another took: a task of the factory's class when named (the factory,
-# _Task.set_name); another factory's task at its first records (_Sink.flush, first_step), and
-# before that any record of a name already taken goes the long way, _id(), which counts it.
+# _Task.set_name). A task of another class (a task factory the program set before install(), a
+# Task constructed directly) is not seen when named: its records always go the long way, _id(),
+# which counts its name at the first (a type() check: no str method call).
 # Past _TAKEN_MAX names, the names taken once are forgotten (a long-running server that names
 # each request), so such a name reused after that many others is written plain again; names
 # taken twice are kept while they are few.
@@ -617,7 +618,7 @@ def _on_done(task):
     retrieved and so silence asyncio's "Task exception was never retrieved", the very bug
     coroner looks for (both Future implementations keep it in _exception)."""
     name = task.get_name()  # _id(task) inlined: a name never taken is the identity
-    if name in _taken:
+    if name in _taken or type(task) is not _Task:
         name = _id(task)
     if task.cancelled():
         _task_record(name, ', "status": "cancelled"')
@@ -676,7 +677,7 @@ def _make_factory(previous):
             return previous(loop, coro, **kwargs) if previous is not None else _Task(coro, loop=loop, **kwargs)
         if parent is not None:  # a program has few parents: their JSON from a cache
             name = parent.get_name()  # _id(parent) inlined, as in stage()
-            parent = _id(parent) if name in _taken else name
+            parent = _id(parent) if name in _taken or type(parent) is not _Task else name
             parent = ', "parent_id": ' + (_few_json.get(parent) or _few_json_of(parent))
         else:
             parent = ""
@@ -1689,7 +1690,7 @@ class stage:
             # sink.put() and _ts() inlined; the stage name's JSON from a cache: a program has few.
             # (A cache of the tasks' names, thousands live at once, cost more time than it saved.)
             ident = task.get_name()  # _id(task) inlined: a name never taken is the identity
-            if ident in _taken:
+            if ident in _taken or type(task) is not _Task:
                 ident = _id(task)
             lines = sink.lines
             ns = _ns()

@@ -850,6 +850,37 @@ class Misc(unittest.TestCase):
                          ["renamed", "done"])
         self.assertEqual(by_task["dup#4"], ["created", "started", "work c", "more c", "done"])
 
+    def test_same_names_of_another_factorys_tasks_are_told_apart(self):
+        # A task not of the module's class (the program's own task factory, chained; a Task
+        # constructed directly) is named where the module does not see it: its records must
+        # still count its name, or two such tasks of one name write their stages as one task.
+        recs, _, _ = run("""
+            class MyTask(asyncio.Task):
+                pass
+            async def job(tag):
+                stage("work " + tag)
+                await asyncio.sleep(0.01)
+            async def main():
+                asyncio.get_running_loop().set_task_factory(
+                    lambda loop, coro, **kw: MyTask(coro, loop=loop, **kw))
+                install()
+                asyncio.create_task(job("a"), name="mine")
+                asyncio.create_task(job("b"), name="mine")
+                asyncio.Task(job("c"), name="direct")
+                asyncio.Task(job("d"), name="direct")
+                await asyncio.sleep(0.05)  # (no wait record names them first)
+            asyncio.run(main())
+        """)
+        by_task = {}
+        for r in recs:
+            what = r.get("stage") or r.get("status")
+            if r.get("task", "").startswith(("mine", "direct")) and what:
+                by_task.setdefault(r["task"], []).append(what)
+        self.assertEqual(by_task["mine"], ["created", "started", "work a", "done"])
+        self.assertEqual(by_task["mine#2"], ["created", "started", "work b", "done"])
+        self.assertEqual(by_task["direct"], ["work c"])
+        self.assertEqual(by_task["direct#2"], ["work d"])
+
     def test_threads_lines_whole(self):
         recs, _, _ = run("""
             async def main():
