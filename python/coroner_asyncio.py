@@ -233,6 +233,8 @@ class _Sink:
         self.busy = False  # a flush is writing (a re-entered flush leaves its lines queued)
         self.after_flush = None
         self.captured = None  # the logger sink's records held back while an eager task starts
+        self.holding = False  # the stream sink's: no flush until its created record (_eager_task)
+        self.held_error = False  # an error record came while holding: flush right after
         self.set_pid()
 
     def set_pid(self):
@@ -288,6 +290,10 @@ class _Sink:
 
     def check(self, n, error):
         """After a write: flush now, or make sure a flush comes within DELAY."""
+        if self.holding and n < self.MAX_LINES:
+            # an eager task's first step: its lines go after its created record (_eager_task)
+            self.held_error = self.held_error or error
+            return
         if n <= 2:
             self.first = _now()
             loop = _running_loop()
@@ -721,18 +727,23 @@ def _eager_task(loop, coro, name, kwargs, created, parent):
     name to write its created and started records under; yet the analyzer must read them first
     (started marks the task traced: the stage names of that first step are only steps). What
     the step writes is held back (the stream sink's lines swapped for a fresh deque, the logger
-    sink's writes captured) and follows the two records. A flush during the step (a full buffer)
-    writes what it held first: the old order, for those records only."""
+    sink's writes captured) and follows the two records. An error record in the step, which
+    would flush at once, flushes right after the two records (else it would come first in the
+    file, before its task's start); only a full buffer (MAX_LINES) flushes during the step,
+    writing what it held first: the old order, for those records only."""
     sink = _sink
     if sink.stream is not None:
-        kept = sink.lines
+        kept, holding, held_error = sink.lines, sink.holding, sink.held_error
         # (an empty line first, written as nothing: the step's first record finds a buffer that
         # is not new, so it sets no flush timer of its own, one a task)
         sink.lines = collections.deque(("",))
+        sink.holding, sink.held_error = True, False
         try:
             task = _Task(coro, loop=loop, name=name, eager_start=True, **kwargs)
         finally:
             held, sink.lines = sink.lines, kept
+            error, sink.holding = sink.held_error, holding
+            sink.held_error = held_error or (holding and error)
         if held and held[0] == "":
             held.popleft()
     else:
@@ -749,7 +760,7 @@ def _eager_task(loop, coro, name, kwargs, created, parent):
         if held:
             kept = sink.lines
             kept.extend(held)
-            sink.check(len(kept), False)
+            sink.check(len(kept), error)
     else:
         for body, error in held:
             sink.write(body, error)

@@ -515,6 +515,31 @@ class SameAsPlain(unittest.TestCase):
                 names = [r.get("task") for r in recs]
                 self.assertLess(names.index("job-%d" % n), names.index("inner-%d" % n))
 
+    @unittest.skipIf(sys.version_info < (3, 12), "eager tasks are 3.12+")
+    def test_eager_first_step_error_after_started(self):
+        # An error record flushes the stream at once; one in an eager first step (a check that
+        # fails before the task's first await) still follows the task's created and started
+        # records, and the records the program wrote before it.
+        recs, _, _ = run("""
+            async def job(n):
+                with stage("validate"):
+                    if n == 1:
+                        raise ValueError("bad order")
+                await asyncio.sleep(0.01)
+            async def main():
+                asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+                install()
+                stage("submitting")
+                ts = [asyncio.create_task(job(n), name="job-%d" % n) for n in range(3)]
+                await asyncio.gather(*ts, return_exceptions=True)
+            asyncio.run(main())
+        """)
+        mine = [r.get("status") or r.get("stage") for r in recs if r.get("task") == "job-1"]
+        self.assertEqual(mine, ["created", "started", "validate", "validate", "failed"])
+        times = [float(r["ts"]) for r in recs if "ts" in r and r.get("coroner") != "exit"]
+        self.assertEqual(times, sorted(times))
+        self.assertEqual(recs[0].get("task"), "Task-1")
+
 
 class Exit(unittest.TestCase):
     HANG = """
