@@ -93,7 +93,9 @@ records a task, against the same program with the module imported but not instal
 stage() is a logging-level check; all included: task factory, done callback, flushes): by
 instructions (callgrind, pyenv 3.11.7, 5,000 tasks), 9,130 a record (task identities and cancel
 records had taken it from 9,030 to 10,490, until the hot paths stopped calling str.startswith,
-which parses its arguments, for every record: see _taken). Timed on a shared 2-core VM, by CPU
+which parses its arguments, for every record: see _taken); 9,650 against that version's 9,410
+measured the same day, since a task not of the factory's class (the main task, a chained
+factory's) goes the long way, its name not seen when given. Timed on a shared 2-core VM, by CPU
 time, median of 5 runs: 1.64x and 1.8 us a record at load average 1.6 to 1.9 (2026-11-26, before
 the identities); on a busy day (load average 4), 1.7x and 1.9 us, the version before 1.7x to
 1.8x and 2.1 to 2.3 us. An identity costs a program-named task one attribute, asyncio's own
@@ -666,10 +668,16 @@ def _watch(task):
     _add_done_callback(task, _on_done)
 
 
+# The last parent not of the factory's class resolved: (a weak reference to it, its name then,
+# its identity then).
+_foreign_parent = (lambda: None, None, None)
+
+
 def _make_factory(previous):
     eager = _PY >= (3, 12) and previous is getattr(asyncio, "eager_task_factory", 0)
 
     def factory(loop, coro, **kwargs):
+        global _foreign_parent
         ns = _ns()  # _ts() inlined
         start, sec = _second
         m = ns - start
@@ -683,7 +691,17 @@ def _make_factory(previous):
             return previous(loop, coro, **kwargs) if previous is not None else _Task(coro, loop=loop, **kwargs)
         if parent is not None:  # a program has few parents: their JSON from a cache
             name = parent.get_name()  # _id(parent) inlined, as in stage()
-            parent = _id(parent) if name in _taken or type(parent) is not _Task else name
+            if name in _taken:
+                parent = _id(parent)
+            elif type(parent) is not _Task:
+                # (not the factory's: asyncio.run's main task, made before install(), parent of
+                # every task of many programs; its identity resolved once, not per child)
+                seen = _foreign_parent
+                if seen[0]() is not parent or seen[1] != name:
+                    seen = _foreign_parent = (weakref.ref(parent), name, _id(parent))
+                parent = seen[2]
+            else:
+                parent = name
             parent = ', "parent_id": ' + (_few_json.get(parent) or _few_json_of(parent))
         else:
             parent = ""
