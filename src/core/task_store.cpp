@@ -255,7 +255,8 @@ void TaskStore::add_record(const RawRecord& r) {
   if (r.marker == "task") tasks_[own_task].traced = true;
   Event event = make_event(r, time);
   event.plain_stage = event.stage != kNone && tasks_[own_task].traced;
-  if (r.has_timeout || !timeouts_.empty())
+  // (a flag of the task, not a lookup: one task's timeout costs the other records nothing)
+  if (r.has_timeout || tasks_[own_task].declared_timeout)
     follow_timeouts(own_task, r, event.stage, time, !tasks_[own_task].logged);
   add_links(own_task, scope, r, time);
   if (r.marker == "child") tasks_[own_task].encloses = true;
@@ -281,6 +282,7 @@ void TaskStore::follow_timeouts(uint32_t task, const RawRecord& r, uint32_t stag
   auto it = timeouts_.find(task);
   if (it == timeouts_.end()) {
     if (!r.has_timeout) return;
+    tasks_[task].declared_timeout = true;
     it = timeouts_.emplace(task, DeclaredTimeouts{}).first;
     if (first_record) {
       it->second.first_ns = r.timeout_ns;
