@@ -371,7 +371,7 @@ def _flush():
 # which counts its name at the first (a type() check: no str method call).
 # Past _TAKEN_MAX names, the names taken once are forgotten (a long-running server that names
 # each request), so such a name reused after that many others is written plain again; names
-# taken twice are kept while they are few.
+# taken twice are kept while they are few, and those of live tasks written as "name#k" always.
 _taken = {}  # a name the program gave -> how many task objects took it
 _TAKEN_MAX = 65536
 
@@ -410,10 +410,23 @@ def _take(task, name):
 
 def _forget_names():
     """Make room in _taken: a name two task objects took stays (a live "name#2" is found by it),
-    unless such names alone fill half of it."""
+    unless such names alone fill half of it: then only those of live tasks written under
+    another identity stay (the hot paths write a name not in _taken as it is)."""
     global _taken
     shared = {name: k for name, k in _taken.items() if k > 1}
-    _taken = shared if len(shared) < _TAKEN_MAX // 2 else {}
+    if len(shared) >= _TAKEN_MAX // 2:
+        live = {}
+        for loop in list(_loops):
+            try:
+                tasks = asyncio.all_tasks(loop)
+            except RuntimeError:  # (the set changed size in another thread: a rare race)
+                tasks = ()
+            for task in tasks:
+                mine = getattr(task, "_coroner_id", None)
+                if mine is not None and mine[0] != mine[1]:
+                    live[mine[0]] = shared.get(mine[0], 2)
+        shared = live
+    _taken = shared
 
 
 def _name(task):

@@ -875,6 +875,40 @@ class Misc(unittest.TestCase):
                          ["renamed", "done"])
         self.assertEqual(by_task["dup#4"], ["created", "started", "work c", "more c", "done"])
 
+    def test_a_live_tasks_identity_survives_forgetting_the_names(self):
+        # Past _TAKEN_MAX names _taken is made smaller; when the names two tasks took fill half
+        # of it, they go too: a live "a#2" must still write as "a#2", not as the first "a".
+        recs, _, _ = run("""
+            async def job(tag, ev):
+                stage("begin " + tag)
+                await ev.wait()
+                stage("end " + tag)
+            async def quick():
+                stage("q")
+            async def main():
+                install()
+                ca._TAKEN_MAX = 4
+                ev = asyncio.Event()
+                a1 = asyncio.create_task(job("a1", ev), name="a")
+                a2 = asyncio.create_task(job("a2", ev), name="a")
+                await asyncio.create_task(quick(), name="b")
+                await asyncio.create_task(quick(), name="b")  # shared names: half of 4
+                for n in range(3):
+                    await asyncio.create_task(quick(), name="once-%d" % n)
+                ev.set()
+                await asyncio.gather(a1, a2)
+                await asyncio.create_task(quick(), name="a")  # counted on: "a#3"
+            asyncio.run(main())
+        """)
+        by_task = {}
+        for r in recs:
+            what = r.get("stage") or r.get("status")
+            if r.get("task", "").startswith("a") and what and r.get("coroner") != "wait":
+                by_task.setdefault(r["task"], []).append(what)
+        self.assertEqual(by_task["a"], ["created", "started", "begin a1", "end a1", "done"])
+        self.assertEqual(by_task["a#2"], ["created", "started", "begin a2", "end a2", "done"])
+        self.assertEqual(by_task["a#3"], ["created", "started", "q", "done"])
+
     def test_same_names_of_another_factorys_tasks_are_told_apart(self):
         # A task not of the module's class (the program's own task factory, chained; a Task
         # constructed directly) is named where the module does not see it: its records must
