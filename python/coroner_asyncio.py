@@ -93,7 +93,9 @@ records a task, against the same program with the module imported but not instal
 stage() is a logging-level check; all included: task factory, done callback, flushes): by
 instructions (callgrind, pyenv 3.11.7, 5,000 tasks), 9,130 a record (task identities and cancel
 records had taken it from 9,030 to 10,490, until the hot paths stopped calling str.startswith,
-which parses its arguments, for every record: see _taken). Timed on a shared 2-core VM, by CPU
+which parses its arguments, for every record: see _taken); 9,650 against that version's 9,410
+measured the same day, since a task not of the factory's class (the main task, a chained
+factory's) goes the long way, its name not seen when given. Timed on a shared 2-core VM, by CPU
 time, median of 5 runs: 1.64x and 1.8 us a record at load average 1.6 to 1.9 (2026-11-26, before
 the identities); on a busy day (load average 4), 1.7x and 1.9 us, the version before 1.7x to
 1.8x and 2.1 to 2.3 us. An identity costs a program-named task one attribute, asyncio's own
@@ -233,6 +235,8 @@ class _Sink:
         self.busy = False  # a flush is writing (a re-entered flush leaves its lines queued)
         self.after_flush = None
         self.captured = None  # the logger sink's records held back while an eager task starts
+        self.holding = False  # the stream sink's: no flush until its created record (_eager_task)
+        self.held_error = False  # an error record came while holding: flush right after
         self.set_pid()
 
     def set_pid(self):
@@ -288,6 +292,10 @@ class _Sink:
 
     def check(self, n, error):
         """After a write: flush now, or make sure a flush comes within DELAY."""
+        if self.holding and n < self.MAX_LINES:
+            # an eager task's first step: its lines go after its created record (_eager_task)
+            self.held_error = self.held_error or error
+            return
         if n <= 2:
             self.first = _now()
             loop = _running_loop()
@@ -358,11 +366,12 @@ def _flush():
 # identity, so asyncio's names cost one lookup, not a str method call (which parses its
 # arguments: 900 instructions). That holds because every task is counted when it is named, before
 # it can log under a name another took: a task of the factory's class when named (the factory,
-# _Task.set_name); another factory's task at its first records (_Sink.flush, first_step), and
-# before that any record of a name already taken goes the long way, _id(), which counts it.
+# _Task.set_name). A task of another class (a task factory the program set before install(), a
+# Task constructed directly) is not seen when named: its records always go the long way, _id(),
+# which counts its name at the first (a type() check: no str method call).
 # Past _TAKEN_MAX names, the names taken once are forgotten (a long-running server that names
 # each request), so such a name reused after that many others is written plain again; names
-# taken twice are kept while they are few.
+# taken twice are kept while they are few, and those of live tasks written as "name#k" always.
 _taken = {}  # a name the program gave -> how many task objects took it
 _TAKEN_MAX = 65536
 
@@ -401,10 +410,23 @@ def _take(task, name):
 
 def _forget_names():
     """Make room in _taken: a name two task objects took stays (a live "name#2" is found by it),
-    unless such names alone fill half of it."""
+    unless such names alone fill half of it: then only those of live tasks written under
+    another identity stay (the hot paths write a name not in _taken as it is)."""
     global _taken
     shared = {name: k for name, k in _taken.items() if k > 1}
-    _taken = shared if len(shared) < _TAKEN_MAX // 2 else {}
+    if len(shared) >= _TAKEN_MAX // 2:
+        live = {}
+        for loop in list(_loops):
+            try:
+                tasks = asyncio.all_tasks(loop)
+            except RuntimeError:  # (the set changed size in another thread: a rare race)
+                tasks = ()
+            for task in tasks:
+                mine = getattr(task, "_coroner_id", None)
+                if mine is not None and mine[0] != mine[1]:
+                    live[mine[0]] = shared.get(mine[0], 2)
+        shared = live
+    _taken = shared
 
 
 def _name(task):
@@ -617,7 +639,7 @@ def _on_done(task):
     retrieved and so silence asyncio's "Task exception was never retrieved", the very bug
     coroner looks for (both Future implementations keep it in _exception)."""
     name = task.get_name()  # _id(task) inlined: a name never taken is the identity
-    if name in _taken:
+    if name in _taken or type(task) is not _Task:
         name = _id(task)
     if task.cancelled():
         _task_record(name, ', "status": "cancelled"')
@@ -659,10 +681,16 @@ def _watch(task):
     _add_done_callback(task, _on_done)
 
 
+# The last parent not of the factory's class resolved: (a weak reference to it, its name then,
+# its identity then).
+_foreign_parent = (lambda: None, None, None)
+
+
 def _make_factory(previous):
     eager = _PY >= (3, 12) and previous is getattr(asyncio, "eager_task_factory", 0)
 
     def factory(loop, coro, **kwargs):
+        global _foreign_parent
         ns = _ns()  # _ts() inlined
         start, sec = _second
         m = ns - start
@@ -676,7 +704,17 @@ def _make_factory(previous):
             return previous(loop, coro, **kwargs) if previous is not None else _Task(coro, loop=loop, **kwargs)
         if parent is not None:  # a program has few parents: their JSON from a cache
             name = parent.get_name()  # _id(parent) inlined, as in stage()
-            parent = _id(parent) if name in _taken else name
+            if name in _taken:
+                parent = _id(parent)
+            elif type(parent) is not _Task:
+                # (not the factory's: asyncio.run's main task, made before install(), parent of
+                # every task of many programs; its identity resolved once, not per child)
+                seen = _foreign_parent
+                if seen[0]() is not parent or seen[1] != name:
+                    seen = _foreign_parent = (weakref.ref(parent), name, _id(parent))
+                parent = seen[2]
+            else:
+                parent = name
             parent = ', "parent_id": ' + (_few_json.get(parent) or _few_json_of(parent))
         else:
             parent = ""
@@ -720,18 +758,23 @@ def _eager_task(loop, coro, name, kwargs, created, parent):
     name to write its created and started records under; yet the analyzer must read them first
     (started marks the task traced: the stage names of that first step are only steps). What
     the step writes is held back (the stream sink's lines swapped for a fresh deque, the logger
-    sink's writes captured) and follows the two records. A flush during the step (a full buffer)
-    writes what it held first: the old order, for those records only."""
+    sink's writes captured) and follows the two records. An error record in the step, which
+    would flush at once, flushes right after the two records (else it would come first in the
+    file, before its task's start); only a full buffer (MAX_LINES) flushes during the step,
+    writing what it held first: the old order, for those records only."""
     sink = _sink
     if sink.stream is not None:
-        kept = sink.lines
+        kept, holding, held_error = sink.lines, sink.holding, sink.held_error
         # (an empty line first, written as nothing: the step's first record finds a buffer that
         # is not new, so it sets no flush timer of its own, one a task)
         sink.lines = collections.deque(("",))
+        sink.holding, sink.held_error = True, False
         try:
             task = _Task(coro, loop=loop, name=name, eager_start=True, **kwargs)
         finally:
             held, sink.lines = sink.lines, kept
+            error, sink.holding = sink.held_error, holding
+            sink.held_error = held_error or (holding and error)
         if held and held[0] == "":
             held.popleft()
     else:
@@ -748,7 +791,7 @@ def _eager_task(loop, coro, name, kwargs, created, parent):
         if held:
             kept = sink.lines
             kept.extend(held)
-            sink.check(len(kept), False)
+            sink.check(len(kept), error)
     else:
         for body, error in held:
             sink.write(body, error)
@@ -1689,7 +1732,7 @@ class stage:
             # sink.put() and _ts() inlined; the stage name's JSON from a cache: a program has few.
             # (A cache of the tasks' names, thousands live at once, cost more time than it saved.)
             ident = task.get_name()  # _id(task) inlined: a name never taken is the identity
-            if ident in _taken:
+            if ident in _taken or type(task) is not _Task:
                 ident = _id(task)
             lines = sink.lines
             ns = _ns()

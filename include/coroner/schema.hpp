@@ -66,6 +66,9 @@ class SchemaCollector : public RecordSink {
   // Per reading and role, the index in uses_[role].fields of each rank of the reading's list.
   std::map<std::string, Ranks> ranks_;
   Ranks* current_ = nullptr;
+  // The current input's records come through the generic reader (json, loguru), not a
+  // dialect's own (eliot, opentelemetry), which takes an error's type from no role's field.
+  bool generic_reader_ = true;
   uint64_t records_ = 0;
   uint64_t bad_line_count_ = 0;
   uint64_t bad_times_ = 0;

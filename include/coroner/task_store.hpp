@@ -220,7 +220,8 @@ struct Task {
   // It encloses other tasks (an eliot action or a span with children): its stages last as long
   // as its children, and their time is theirs, not a duration of its own stages.
   bool encloses : 1 = false;
-  bool traced : 1 = false;  // the asyncio module traces it (its "started" record says so)
+  bool traced : 1 = false;            // the asyncio module traces it (its "started" record says so)
+  bool declared_timeout : 1 = false;  // a record of it declared a timeout (TaskStore::timeouts_)
   // The highest try's number its records gave (Event::attempt): a fold marker keeps it, so a
   // retry after the fold is told from a restart as it is without folding.
   uint8_t attempt = 0;

@@ -160,7 +160,7 @@ class GraphRules {
       for (size_t at = holders.find(name); at != std::string_view::npos;
            at = holders.find(name, at + 1)) {
         size_t end = at + name.size();
-        bool starts = at == 0 || holders.substr(at - 2, 2) == ", ";
+        bool starts = at == 0 || (at >= 2 && holders.substr(at - 2, 2) == ", ");
         bool ends = end == holders.size() || holders.substr(end, 2) == ", ";
         if (starts && ends) return w;
       }

@@ -44,6 +44,7 @@ void SchemaCollector::on_input_format(uint32_t file, const InputFormat& format) 
   if (formats_.size() <= file) formats_.resize(file + 1);
   formats_[file] = format;
   current_ = &add_reading(format);  // the file's records come next, in order
+  generic_reader_ = format.dialect != Dialect::eliot && format.dialect != Dialect::opentelemetry;
 }
 
 namespace {
@@ -162,7 +163,7 @@ void SchemaCollector::count_type_inside_error(const RawRecord& r) {
   const size_t type_role = size_t(Role::error_type), error_role = size_t(Role::error);
   uint8_t rank = r.filled_by[error_role];
   const std::vector<size_t>& where = (*current_)[error_role];
-  if (r.error_type.empty() || r.filled_by[type_role] != RawRecord::kNoField ||
+  if (!generic_reader_ || r.error_type.empty() || r.filled_by[type_role] != RawRecord::kNoField ||
       rank == RawRecord::kNoField || rank >= where.size())
     return;
   std::string path = uses_[error_role].fields[where[rank]].path + "[0].exc_type";

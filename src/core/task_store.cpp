@@ -255,7 +255,8 @@ void TaskStore::add_record(const RawRecord& r) {
   if (r.marker == "task") tasks_[own_task].traced = true;
   Event event = make_event(r, time);
   event.plain_stage = event.stage != kNone && tasks_[own_task].traced;
-  if (r.has_timeout || !timeouts_.empty())
+  // (a flag of the task, not a lookup: one task's timeout costs the other records nothing)
+  if (r.has_timeout || tasks_[own_task].declared_timeout)
     follow_timeouts(own_task, r, event.stage, time, !tasks_[own_task].logged);
   add_links(own_task, scope, r, time);
   if (r.marker == "child") tasks_[own_task].encloses = true;
@@ -275,12 +276,13 @@ void TaskStore::add_record(const RawRecord& r) {
 
 // A timeout on a task's first record, or on every record it logs (bound to its context), is the
 // task's deadline; one on another record is that step's: the step lasts until the task's next
-// record of another stage.
+// record of another stage, or of its stage with a timeout again.
 void TaskStore::follow_timeouts(uint32_t task, const RawRecord& r, uint32_t stage, int64_t time,
                                 bool first_record) {
   auto it = timeouts_.find(task);
   if (it == timeouts_.end()) {
     if (!r.has_timeout) return;
+    tasks_[task].declared_timeout = true;
     it = timeouts_.emplace(task, DeclaredTimeouts{}).first;
     if (first_record) {
       it->second.first_ns = r.timeout_ns;
@@ -294,13 +296,16 @@ void TaskStore::follow_timeouts(uint32_t task, const RawRecord& r, uint32_t stag
     if (r.has_timeout && stage != kNone && stage == d.first_stage) d.first_stage_again = true;
   }
   DeclaredTimeouts& d = it->second;
-  if (d.step_stage != kNone && stage != kNone && stage != d.step_stage) {
+  // The open step ends at a record of another stage, or at one of its own stage that declares
+  // a timeout again: the next call of a step logged once a call (a poll, a retried request).
+  bool declares = r.has_timeout && r.timeout_ns > 0;
+  if (d.step_stage != kNone && stage != kNone && (stage != d.step_stage || declares)) {
     int64_t took = std::max<int64_t>(0, time - d.step_began);
     if (took > d.step_limit && d.overrun.stage == kNone)
       d.overrun = StepOverrun{d.step_stage, d.step_began, took, d.step_limit};
     d.step_stage = kNone;
   }
-  if (r.has_timeout && r.timeout_ns > 0 && stage != kNone && d.step_stage == kNone) {
+  if (declares && stage != kNone && d.step_stage == kNone) {
     d.step_stage = stage;
     d.step_began = time;
     d.step_limit = r.timeout_ns;

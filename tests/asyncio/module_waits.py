@@ -14,7 +14,9 @@ blocked on it waits on them.
   it: *blocked* on a hog (one root cause), not hung of their own.
 - `lab` is an asyncio.Semaphore(2) held by trainer, at work like indexer, and by stuck-holder,
   which hangs (*hung*); eval-1 waits on it: it waits on either holder, and trainer will release
-  it: in flight, not blocked on stuck-holder (clean).
+  it: in flight, not blocked on stuck-holder (clean). The same with `rig`, held first by _tuner,
+  which hangs (*hung*), then by tuner, at work, whose name is _tuner's from its second letter:
+  eval-2 waits on either (clean); its wait names them "held by _tuner, tuner".
 - `tokens`, an asyncio.Semaphore(1) used as a counter: lessee takes it, a separate returner
   releases it (a release by a task that holds nothing: the holders are no longer known), and
   lessee-late takes it after: clean, all three.
@@ -147,6 +149,9 @@ async def main(log):
     lab = asyncio.Semaphore(2)
     asyncio.create_task(hold(lab), name="trainer")
     asyncio.create_task(stuck_holder(lab, never), name="stuck-holder")
+    rig = asyncio.Semaphore(2)
+    asyncio.create_task(stuck_holder(rig, never), name="_tuner")
+    asyncio.create_task(hold(rig), name="tuner")
     for n in (1, 2):
         asyncio.create_task(infer(gpu, n, never), name="gpu-hog-%d" % n)
     await asyncio.sleep(0.01)
@@ -154,6 +159,7 @@ async def main(log):
         asyncio.create_task(search(pool), name="search-late-%d" % n)
     asyncio.create_task(search(schema), name="api-late")
     asyncio.create_task(search(lab), name="eval-1")
+    asyncio.create_task(search(rig), name="eval-2")
     for n in (1, 2, 3):
         asyncio.create_task(infer(gpu, n), name="infer-late-%d" % n)
     await asyncio.create_task(lessee(tokens), name="lessee")
@@ -176,12 +182,13 @@ def truth(files):
     def entry(task, *kinds, **more):
         return dict({"task": task, "scope": scope, "kinds": list(kinds)}, **more)
 
-    expected = [entry("gpu-hog-1", "hung"), entry("gpu-hog-2", "hung"), entry("stuck-holder", "hung")]
+    expected = [entry("gpu-hog-1", "hung"), entry("gpu-hog-2", "hung"), entry("stuck-holder", "hung"),
+                entry("_tuner", "hung")]
     expected += [entry("infer-late-%d" % n, "blocked", root=["gpu-hog-1", "gpu-hog-2"]) for n in (1, 2, 3)]
     expected += [entry("page-%d" % SLOW_PAGE, "timeout", "lost-exception"),
                  entry("report", "timeout", "lost-exception"), entry("report/fetch", "hung")]
     clean = ["main", "indexer", "migrator", "search-late-1", "search-late-2", "api-late", "trainer", "eval-1",
-             "lessee", "lessee-late", "returner"]
+             "tuner", "eval-2", "lessee", "lessee-late", "returner"]
     clean += ["search-%d" % n for n in range(10)] + ["infer-%d" % n for n in range(30)]
     clean += ["page-%d" % n for n in range(20) if n != SLOW_PAGE]
     clean += ["page-%d/fetch" % n for n in range(20)]
@@ -189,7 +196,7 @@ def truth(files):
                 "report/fetch": "cancelled", "search-late-1": "open", "indexer": "open"}
     waits = {"search-late-1": "held by indexer",
              "infer-late-2": "held by gpu-hog-1, gpu-hog-2", "api-late": "held by migrator",
-             "eval-1": "held by trainer, stuck-holder"}
+             "eval-1": "held by trainer, stuck-holder", "eval-2": "held by _tuner, tuner"}
     if HAS_BARRIER:
         expected += [entry("loader-1", "hung"), entry("loader-2", "hung")]
         clean += ["crew-1", "crew-2", "crew-3"]

@@ -17,6 +17,10 @@ structlog.contextvars. A `timeout` field (seconds) means different things by whe
   deadline. export-1 and export-2 end within it (*quiet*); export-3 runs 0.7 s: *timeout*.
 - report-1 and report-2 log `timeout=0.3` on their first record ("report started") only: the
   task's deadline. report-1 ends in 0.1 s (*quiet*); report-2 takes 0.45 s: *timeout*.
+- poll-1 and poll-2 ask for an export's status eight times, each call's one record
+  "polling export status" with its own `timeout=0.2`, answered in 50 ms then a 50 ms back-off,
+  then log "poll finished": *quiet* (the same step logged again with its timeout is the next
+  call, not one step of 0.8 s). poll-slow's fourth call takes 0.3 s: *timeout*.
 """
 
 import asyncio
@@ -81,17 +85,29 @@ async def report(n):
     log.info("report finished")
 
 
+async def poll(name):
+    structlog.contextvars.bind_contextvars(task_id=name)
+    log.info("export requested")
+    for attempt in range(8):
+        log.info("polling export status", attempt=attempt, timeout=0.2)
+        await asyncio.sleep(0.3 if name == "poll-slow" and attempt == 3 else 0.05)
+        await asyncio.sleep(0.05)  # "not ready yet": back off
+    log.info("poll finished")
+
+
 async def main():
     tasks = [crawl("crawl-%d" % n) for n in range(1, 7)] + [crawl("crawl-slow")]
     tasks += [export(n) for n in (1, 2, 3)] + [report(n) for n in (1, 2)]
+    tasks += [poll(name) for name in ("poll-1", "poll-2", "poll-slow")]
     await asyncio.gather(*(asyncio.create_task(t) for t in tasks))
     structlog.contextvars.clear_contextvars()
     log.info("all done")
 
 
 def truth():
-    timeouts = ["crawl-slow", "export-3", "report-2"]
+    timeouts = ["crawl-slow", "export-3", "report-2", "poll-slow"]
     quiet = ["crawl-%d" % n for n in range(1, 7)] + ["export-1", "export-2", "report-1"]
+    quiet += ["poll-1", "poll-2"]
     return {
         "scenario": NAME,
         "files": [NAME + ".jsonl"],

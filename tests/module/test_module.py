@@ -515,6 +515,31 @@ class SameAsPlain(unittest.TestCase):
                 names = [r.get("task") for r in recs]
                 self.assertLess(names.index("job-%d" % n), names.index("inner-%d" % n))
 
+    @unittest.skipIf(sys.version_info < (3, 12), "eager tasks are 3.12+")
+    def test_eager_first_step_error_after_started(self):
+        # An error record flushes the stream at once; one in an eager first step (a check that
+        # fails before the task's first await) still follows the task's created and started
+        # records, and the records the program wrote before it.
+        recs, _, _ = run("""
+            async def job(n):
+                with stage("validate"):
+                    if n == 1:
+                        raise ValueError("bad order")
+                await asyncio.sleep(0.01)
+            async def main():
+                asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+                install()
+                stage("submitting")
+                ts = [asyncio.create_task(job(n), name="job-%d" % n) for n in range(3)]
+                await asyncio.gather(*ts, return_exceptions=True)
+            asyncio.run(main())
+        """)
+        mine = [r.get("status") or r.get("stage") for r in recs if r.get("task") == "job-1"]
+        self.assertEqual(mine, ["created", "started", "validate", "validate", "failed"])
+        times = [float(r["ts"]) for r in recs if "ts" in r and r.get("coroner") != "exit"]
+        self.assertEqual(times, sorted(times))
+        self.assertEqual(recs[0].get("task"), "Task-1")
+
 
 class Exit(unittest.TestCase):
     HANG = """
@@ -849,6 +874,71 @@ class Misc(unittest.TestCase):
         self.assertEqual([w for w in by_task["dup#3"] if w not in ("created", "started")],
                          ["renamed", "done"])
         self.assertEqual(by_task["dup#4"], ["created", "started", "work c", "more c", "done"])
+
+    def test_a_live_tasks_identity_survives_forgetting_the_names(self):
+        # Past _TAKEN_MAX names _taken is made smaller; when the names two tasks took fill half
+        # of it, they go too: a live "a#2" must still write as "a#2", not as the first "a".
+        recs, _, _ = run("""
+            async def job(tag, ev):
+                stage("begin " + tag)
+                await ev.wait()
+                stage("end " + tag)
+            async def quick():
+                stage("q")
+            async def main():
+                install()
+                ca._TAKEN_MAX = 4
+                ev = asyncio.Event()
+                a1 = asyncio.create_task(job("a1", ev), name="a")
+                a2 = asyncio.create_task(job("a2", ev), name="a")
+                await asyncio.create_task(quick(), name="b")
+                await asyncio.create_task(quick(), name="b")  # shared names: half of 4
+                for n in range(3):
+                    await asyncio.create_task(quick(), name="once-%d" % n)
+                ev.set()
+                await asyncio.gather(a1, a2)
+                await asyncio.create_task(quick(), name="a")  # counted on: "a#3"
+            asyncio.run(main())
+        """)
+        by_task = {}
+        for r in recs:
+            what = r.get("stage") or r.get("status")
+            if r.get("task", "").startswith("a") and what and r.get("coroner") != "wait":
+                by_task.setdefault(r["task"], []).append(what)
+        self.assertEqual(by_task["a"], ["created", "started", "begin a1", "end a1", "done"])
+        self.assertEqual(by_task["a#2"], ["created", "started", "begin a2", "end a2", "done"])
+        self.assertEqual(by_task["a#3"], ["created", "started", "q", "done"])
+
+    def test_same_names_of_another_factorys_tasks_are_told_apart(self):
+        # A task not of the module's class (the program's own task factory, chained; a Task
+        # constructed directly) is named where the module does not see it: its records must
+        # still count its name, or two such tasks of one name write their stages as one task.
+        recs, _, _ = run("""
+            class MyTask(asyncio.Task):
+                pass
+            async def job(tag):
+                stage("work " + tag)
+                await asyncio.sleep(0.01)
+            async def main():
+                asyncio.get_running_loop().set_task_factory(
+                    lambda loop, coro, **kw: MyTask(coro, loop=loop, **kw))
+                install()
+                asyncio.create_task(job("a"), name="mine")
+                asyncio.create_task(job("b"), name="mine")
+                asyncio.Task(job("c"), name="direct")
+                asyncio.Task(job("d"), name="direct")
+                await asyncio.sleep(0.05)  # (no wait record names them first)
+            asyncio.run(main())
+        """)
+        by_task = {}
+        for r in recs:
+            what = r.get("stage") or r.get("status")
+            if r.get("task", "").startswith(("mine", "direct")) and what:
+                by_task.setdefault(r["task"], []).append(what)
+        self.assertEqual(by_task["mine"], ["created", "started", "work a", "done"])
+        self.assertEqual(by_task["mine#2"], ["created", "started", "work b", "done"])
+        self.assertEqual(by_task["direct"], ["work c"])
+        self.assertEqual(by_task["direct#2"], ["work d"])
 
     def test_threads_lines_whole(self):
         recs, _, _ = run("""

@@ -1070,3 +1070,16 @@ TEST_CASE("schema names an exception type read from inside an error list (dict_t
   // A field of the role wins, as it does for the analysis: the second record is exc_type's.
   CHECK(by_field == std::map<std::string, uint64_t>{{"exc_type", 1}, {"exception[0].exc_type", 1}});
 }
+
+TEST_CASE("schema names no path into an error that eliot's reader took the type from") {
+  // eliot's failed actions write "exception": "builtins.ValueError" beside "reason": its reader
+  // takes the type from there; there is no exception[0].exc_type to point a user at.
+  coroner::SchemaCollector schema(coroner::default_roles());
+  coroner::IngestResult result = coroner::ingest({kFixtures + "libraries/eliot_service.jsonl"},
+                                                 coroner::default_roles(), schema, 0, nullptr, 1);
+  REQUIRE_FALSE(result.error.has_value());
+  for (const coroner::FieldUse& f : schema.uses()[size_t(coroner::Role::error_type)].fields) {
+    INFO(f.path);
+    CHECK((f.records == 0 || f.path.find("[0].exc_type") == std::string::npos));
+  }
+}
