@@ -91,11 +91,11 @@ writes its own pid.
 Cost (tests/bench/module_overhead.py: 20,000 tasks of three logged ``sleep(0)`` stages, six
 records a task, against the same program with the module imported but not installed, where
 stage() is a logging-level check; all included: task factory, done callback, flushes): by
-instructions (callgrind, pyenv 3.11.7, 5,000 tasks), 9,130 a record (task identities and cancel
+instructions (callgrind, pyenv 3.11.7, 5,000 tasks), 9,650 a record (task identities and cancel
 records had taken it from 9,030 to 10,490, until the hot paths stopped calling str.startswith,
-which parses its arguments, for every record: see _taken); 9,650 against that version's 9,410
-measured the same day, since a task not of the factory's class (the main task, a chained
-factory's) goes the long way, its name not seen when given. Timed on a shared 2-core VM, by CPU
+which parses its arguments, for every record: see _taken; a dict lookup alone made 9,130 to
+9,410, but a task not of the factory's class, a chained factory's, must go the long way, its
+name not seen when given, and the type check that tells costs the rest). Timed on a shared 2-core VM, by CPU
 time, median of 5 runs: 1.64x and 1.8 us a record at load average 1.6 to 1.9 (2026-11-26, before
 the identities); on a busy day (load average 4), 1.7x and 1.9 us, the version before 1.7x to
 1.8x and 2.1 to 2.3 us. An identity costs a program-named task one attribute, asyncio's own
