@@ -42,7 +42,8 @@ What is left is interpreter dispatch, allocation, the collector, and asyncio's s
 each task's done callback (about a fifth of the time, record included).
 Stop 28's task identities took it to 10,490 (--callgrind, 3.11.7), mostly str.startswith
 ("Task-") on every record: a method call that parses its arguments, 900 instructions; a dict
-lookup of the name brought it back to 9,130 (stop 29).
+lookup of the name brought it back to 9,130, and the type check that tasks of another factory
+need (their names are not seen when given) to 9,650 (stop 29).
 """
 
 import os
