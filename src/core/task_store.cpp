@@ -297,9 +297,11 @@ void TaskStore::follow_timeouts(uint32_t task, const RawRecord& r, uint32_t stag
   }
   DeclaredTimeouts& d = it->second;
   // The open step ends at a record of another stage, or at one of its own stage that declares
-  // a timeout again: the next call of a step logged once a call (a poll, a retried request).
+  // a timeout again: the next call of a step logged once a call (a poll, a retried request); or
+  // at a status with no stage (the task's "done": the step ran until its task ended).
   bool declares = r.has_timeout && r.timeout_ns > 0;
-  if (d.step_stage != kNone && stage != kNone && (stage != d.step_stage || declares)) {
+  bool next_step = stage != kNone ? stage != d.step_stage || declares : !r.status.empty();
+  if (d.step_stage != kNone && next_step) {
     int64_t took = std::max<int64_t>(0, time - d.step_began);
     if (took > d.step_limit && d.overrun.stage == kNone)
       d.overrun = StepOverrun{d.step_stage, d.step_began, took, d.step_limit};

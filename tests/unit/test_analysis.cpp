@@ -219,7 +219,16 @@ TEST_CASE("coroner::analysis declared timeouts: the task's and its steps'") {
 
   SUBCASE("a step still going at the log's end is left to the stall rules") {
     CHECK(run->findings("s7") == Kinds{"hung"});
-    CHECK(run->tasks_with(FindingKind::timeout) == Kinds{"s2", "s4", "s5"});
+    CHECK(run->tasks_with(FindingKind::timeout) == Kinds{"s2", "s4", "s5", "s9"});
+  }
+
+  SUBCASE("a status record ends the step too") {
+    // s9's call ends with its task ("done", no stage) 200 ms into a 50 ms timeout; s10's in time.
+    CHECK(run->findings("s9") == Kinds{"timeout"});
+    CHECK(run->finding("s9", FindingKind::timeout).reason ==
+          "stage 'http request' took 200ms, past the timeout of 50.0ms its record declared");
+    CHECK(run->findings("s10").empty());
+    CHECK(run->outcome("s10") == Outcome::ok);
   }
 }
 
