@@ -36,6 +36,14 @@ class GraphRules {
     for (uint32_t t = 0; t < stalled.size(); ++t)
       stalled[t] = unfinished(a_, t) && store_.tasks()[t].logged && !active_[t];
     cycles_ = graph_.deadlock_cycles(stalled);
+    // Tasks stuck until they were cancelled (a timeout around them, a shutdown), waiting on
+    // each other: a deadlock that the cancellation broke.
+    std::vector<bool> stuck(store_.tasks().size(), false);
+    bool any_stuck = false;
+    for (const Finding& f : a_.findings)
+      if (stuck_until_cancelled(f)) stuck[f.task] = any_stuck = true;
+    if (any_stuck)
+      for (auto& cycle : graph_.deadlock_cycles(stuck)) cycles_.push_back(std::move(cycle));
     for (size_t c = 0; c < cycles_.size(); ++c)
       for (uint32_t t : cycles_[c]) cycle_of_[t] = int32_t(c);
     for (Finding& f : a_.findings) {
@@ -64,8 +72,15 @@ class GraphRules {
     return fmt::format("in stage {} since {}", stage_of(t), at(t, task.stage_since));
   }
 
+  static bool stuck_until_cancelled(const Finding& f) {
+    return f.kind == FindingKind::hung && f.subkind == "until-cancelled";
+  }
+
   // A hung, in-flight or silently dead task that is part of a cycle, or waits on a root cause.
   void rewrite(Finding& f) {
+    // Its subkind stays: the deadlock lasted until the tasks were cancelled.
+    if (stuck_until_cancelled(f) && cycle_of_[f.task] >= 0)
+      return deadlock(f, cycles_[size_t(cycle_of_[f.task])]);
     bool open_kind = f.kind == FindingKind::hung || f.kind == FindingKind::in_flight;
     // A task hung until it was cancelled waits on nothing any more.
     if (!open_kind || !unfinished(a_, f.task)) return;
@@ -262,8 +277,9 @@ class GraphRules {
     f.chain.clear();
     std::string names;
     for (uint32_t t : cycle) names += label(t) + " -> ";
-    f.reason = fmt::format("a cycle of {} tasks waiting on each other: {}{}", cycle.size(), names,
-                           label(cycle.front()));
+    f.reason = fmt::format("a cycle of {} tasks waiting on each other: {}{}{}", cycle.size(), names,
+                           label(cycle.front()),
+                           f.subkind == "until-cancelled" ? ", until they were cancelled" : "");
     f.detail = members;
   }
 

@@ -30,6 +30,12 @@ wait_for on a task the caller created cancels it when the timeout expires:
   report composes for 0.3 s before it awaits `wait_for(fetch, 0.05)`, catches the TimeoutError and
   serves a stale report: report *timeout* (or *lost-exception*); report/fetch was silent far
   longer than a download takes before that wait even began: *hung* (until cancelled).
+A deadlock that a timeout breaks: ledger runs xfer-ok-0..9 one after another (each takes the
+`accounts` lock, then the `journal` lock, clean), then xfer-1 (accounts then journal) and xfer-2
+(journal then accounts) at once, and gives up on them with `wait_for(gather(...), 0.3)`,
+catching the TimeoutError without a word (ledger: clean, as far as its log says). xfer-1 and
+xfer-2 each wait on the lock the other holds until the timeout cancels them: *deadlock* (a cycle
+of the two, until cancelled), not two tasks hung of their own; outcome cancelled.
 Barrier (3.11+): crew-1..3 meet at a Barrier(3) and go on (clean); loader-1 and loader-2 wait at
 a Barrier(3) no third party reaches: *hung*, and their wait says it is a barrier's ("waits"
 below), not a Condition's.
@@ -128,6 +134,27 @@ async def report(never):
     stage("respond")
 
 
+async def transfer(first, second):
+    stage("lock accounts")
+    async with first:
+        await asyncio.sleep(0.005)
+        async with second:
+            stage("post entry")
+            await asyncio.sleep(0.001)
+
+
+async def ledger():
+    accounts, journal = asyncio.Lock(), asyncio.Lock()
+    for n in range(10):
+        await asyncio.create_task(transfer(accounts, journal), name="xfer-ok-%d" % n)
+    one = asyncio.create_task(transfer(accounts, journal), name="xfer-1")
+    two = asyncio.create_task(transfer(journal, accounts), name="xfer-2")
+    try:
+        await asyncio.wait_for(asyncio.gather(one, two), 0.3)
+    except asyncio.TimeoutError:
+        pass  # given up on, without a word
+
+
 async def party(barrier, delay):
     stage("arrive")
     await asyncio.sleep(delay)
@@ -144,6 +171,7 @@ async def main(log):
     await asyncio.gather(*[asyncio.create_task(infer(gpu, n), name="infer-%d" % n) for n in range(30)])
     await asyncio.gather(*[asyncio.create_task(page(n), name="page-%d" % n) for n in range(20)])
     asyncio.create_task(report(never), name="report")
+    asyncio.create_task(ledger(), name="ledger")
     asyncio.create_task(hold(pool), name="indexer")
     asyncio.create_task(hold(schema), name="migrator")
     lab = asyncio.Semaphore(2)
@@ -192,7 +220,10 @@ def truth(files):
     clean += ["search-%d" % n for n in range(10)] + ["infer-%d" % n for n in range(30)]
     clean += ["page-%d" % n for n in range(20) if n != SLOW_PAGE]
     clean += ["page-%d/fetch" % n for n in range(20)]
-    outcomes = {"page-%d/fetch" % SLOW_PAGE: "cancelled", "page-%d" % SLOW_PAGE: "ok",
+    expected += [entry(t, "deadlock", cycle=["xfer-1", "xfer-2"]) for t in ("xfer-1", "xfer-2")]
+    clean += ["ledger"] + ["xfer-ok-%d" % n for n in range(10)]
+    outcomes = {"xfer-1": "cancelled", "xfer-2": "cancelled", "ledger": "ok",
+                "page-%d/fetch" % SLOW_PAGE: "cancelled", "page-%d" % SLOW_PAGE: "ok",
                 "report/fetch": "cancelled", "search-late-1": "open", "indexer": "open"}
     waits = {"search-late-1": "held by indexer",
              "infer-late-2": "held by gpu-hog-1, gpu-hog-2", "api-late": "held by migrator",
