@@ -19,11 +19,7 @@ nothing logs the stuck job's end.
 """
 
 import asyncio
-import json
-import os
 import random
-import sys
-from pathlib import Path
 
 import structlog
 
@@ -93,10 +89,4 @@ def truth():
 
 
 if __name__ == "__main__":
-    outdir = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
-    outdir.mkdir(parents=True, exist_ok=True)
-    out = setup(outdir / (NAME + ".jsonl"))
-    asyncio.new_event_loop().run_until_complete(main())
-    out.flush()
-    (outdir / (NAME + ".truth.json")).write_text(json.dumps(truth(), indent=1) + "\n")
-    os._exit(0)  # the stuck job stays pending: nothing logs its end
+    _structlog_json.run_program(NAME, setup, main, lambda _: truth())

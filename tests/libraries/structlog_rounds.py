@@ -24,11 +24,7 @@ Then main waits, stays quiet 0.6 s while the stuck tasks stay silent, logs "shut
 """
 
 import asyncio
-import json
-import os
 import random
-import sys
-from pathlib import Path
 
 import structlog
 
@@ -140,10 +136,4 @@ def truth(problems):
 
 
 if __name__ == "__main__":
-    outdir = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
-    outdir.mkdir(parents=True, exist_ok=True)
-    out = setup(outdir / (NAME + ".jsonl"))
-    problems = asyncio.new_event_loop().run_until_complete(main())
-    out.flush()
-    (outdir / (NAME + ".truth.json")).write_text(json.dumps(truth(problems), indent=1) + "\n")
-    os._exit(0)  # the stuck tasks stay pending: nothing logs their cancellation
+    _structlog_json.run_program(NAME, setup, main, truth)

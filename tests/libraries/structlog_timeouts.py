@@ -24,11 +24,7 @@ structlog.contextvars. A `timeout` field (seconds) means different things by whe
 """
 
 import asyncio
-import json
-import os
 import random
-import sys
-from pathlib import Path
 
 import structlog
 
@@ -121,10 +117,4 @@ def truth():
 
 
 if __name__ == "__main__":
-    outdir = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
-    outdir.mkdir(parents=True, exist_ok=True)
-    out = setup(outdir / (NAME + ".jsonl"))
-    asyncio.new_event_loop().run_until_complete(main())
-    out.flush()
-    (outdir / (NAME + ".truth.json")).write_text(json.dumps(truth(), indent=1) + "\n")
-    os._exit(0)
+    _structlog_json.run_program(NAME, setup, main, lambda _: truth())
