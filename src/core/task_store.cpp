@@ -565,7 +565,8 @@ void TaskStore::untime_interrupted_stage(Task& task, int64_t time) {
   if (i > 0 && ended_at(i - 1)) return;
   int64_t spent = std::max<int64_t>(elapsed(entered, task.stage_since), 0);
   constexpr int64_t kMoment = 16;  // "moments": a sixteenth of the stage before
-  if (elapsed(task.stage_since, time) * kMoment > spent) return;
+  // (divided, not multiplied: times centuries apart would overflow the product)
+  if (elapsed(task.stage_since, time) > spent / kMoment) return;
   stage_stats_[previous].durations.remove(spent);
   all_stages_.remove(spent);
 }

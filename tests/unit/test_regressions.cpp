@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -138,6 +139,15 @@ TEST_CASE("regression: a log spanning 580 years subtracts without overflow") {
   Judged j("task_store-time-span-overflow.jsonl");
   CHECK(j.analysis.log_end > j.analysis.log_start);
   for (const auto& stats : j.analysis.stages) CHECK(stats.durations.min() >= 0);
+}
+
+TEST_CASE("regression: a cancel decades after its stage began keeps the stage before timed") {
+  // Was: untime_interrupted_stage multiplied the 56 years 'a' sat in 'parse' by 16 (UB), the
+  // product wrapped negative and 'fetch' lost its 1 s run, as if the cancel came moments after.
+  Judged j("task_store-cancel-decades-later.jsonl");
+  std::optional<uint32_t> fetch = j.store.words().find("fetch");
+  REQUIRE(fetch.has_value());
+  CHECK(j.analysis.stages[*fetch].durations.count() == 1);
 }
 
 TEST_CASE("regression: tasks folded at a wrongly guessed end stage are judged again") {
