@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "huge_pages.hpp"
 #include "options.hpp"
 #include "subcommand.hpp"
 
@@ -21,6 +22,8 @@ bool file_exists(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  coroner::cli::restart_with_huge_pages(argv);
+  coroner::cli::keep_heap_in_place();
   // A reader that goes away (`coroner big.jsonl | head -1`) ends the output quietly: writes fail
   // with EPIPE and coroner still exits with the status its findings call for.
   std::signal(SIGPIPE, SIG_IGN);

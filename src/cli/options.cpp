@@ -196,7 +196,8 @@ void describe(CLI::App& app, Options& o) {
       "tasks hung, timed out, lost their exceptions or deadlocked, and what each one did.");
   const std::string rest =
       "\nKinds: deadlock hung blocked timeout lost-exception orphan destroyed-pending anomaly "
-      "retried in-flight.\n'coroner FILE' means 'coroner analyze FILE'. See coroner(1).";
+      "retried in-flight.\n'coroner FILE' means 'coroner analyze FILE'. Environment: NO_COLOR, "
+      "COLUMNS, GLIBC_TUNABLES (glibc.malloc.hugetlb=0: no huge pages). See coroner(1).";
   app.footer(
       "Exit status: 0 no finding of a --fail-on kind, 1 at least one, 2 usage or input "
       "error." +

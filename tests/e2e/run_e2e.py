@@ -1826,6 +1826,56 @@ def slow_pipe_run(args, stderr_terminal):
     return out.decode(), err.decode(), proc.returncode
 
 
+def asks_for_huge_pages(tunables):
+    """Whether a coroner started with GLIBC_TUNABLES=`tunables` (None: unset) has memory marked
+    for huge pages (VmFlags `hg` in /proc's smaps) once it waits on its standard input; None
+    when built with AddressSanitizer (its allocator reads no glibc tunable)."""
+    import time
+    env = dict(os.environ)
+    env.pop("GLIBC_TUNABLES", None)
+    if tunables is not None:
+        env["GLIBC_TUNABLES"] = tunables
+    proc = subprocess.Popen([BINARY, "-"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with open("/proc/%d/wchan" % proc.pid) as f:
+                if "pipe" in f.read():
+                    break
+            time.sleep(0.01)
+        with open("/proc/%d/smaps" % proc.pid) as f:
+            smaps = f.read()
+    finally:
+        proc.stdin.close()
+        proc.wait()
+    # AddressSanitizer's allocator reads no glibc tunable: coroner built with it does not ask.
+    if "libasan" in smaps:
+        return None
+    flags = [line.split()[1:] for line in smaps.splitlines() if line.startswith("VmFlags:")]
+    return any("hg" in vma for vma in flags)
+
+
+def test_malloc_asks_for_huge_pages_when_the_kernel_wants_to_be_asked():
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            asked = "[madvise]" in f.read()
+    except OSError:
+        asked = False
+    # The restart changes nothing of what coroner says.
+    plain = run("--format", "json", SEED, env={"GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"})
+    restarted = run("--format", "json", SEED)
+    check(plain.out == restarted.out and plain.status == restarted.status,
+          "the same report with and without huge pages", restarted)
+    if asks_for_huge_pages(None) is None:
+        return  # AddressSanitizer's build: its allocator has no huge pages to ask for
+    check(asks_for_huge_pages(None) == asked,
+          "asking for huge pages where the kernel's mode is %s" % ("madvise" if asked else "not"))
+    check(asks_for_huge_pages("glibc.malloc.arena_max=4") == asked,
+          "a user's other tunables do not keep coroner from asking")
+    check(not asks_for_huge_pages("glibc.malloc.hugetlb=0"), "the user's hugetlb=0 is kept")
+
+
 def test_progress_on_a_terminal_is_drawn_in_place_and_erased():
     out, err, status = slow_pipe_run([], True)
     check(status == 1, "the report's own status: %d" % status)
