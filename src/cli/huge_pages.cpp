@@ -10,8 +10,15 @@
 #include <malloc.h>
 #endif
 
+// (AddressSanitizer's allocator reads no glibc tunable: nothing to restart for.)
+#if defined(__linux__) && defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define CORONER_MALLOC_TAKES_HUGETLB 1
+#endif
+
 namespace coroner::cli {
 
+#ifdef CORONER_MALLOC_TAKES_HUGETLB
 namespace {
 
 constexpr const char* kTunable = "glibc.malloc.hugetlb";
@@ -25,11 +32,10 @@ bool huge_pages_only_when_asked() {
 }
 
 }  // namespace
+#endif
 
 void restart_with_huge_pages(char** argv) {
-// (AddressSanitizer's allocator reads no glibc tunable: nothing to restart for.)
-#if defined(__linux__) && defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && \
-    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#ifdef CORONER_MALLOC_TAKES_HUGETLB
   const char* tunables = std::getenv("GLIBC_TUNABLES");
   std::string value = tunables ? tunables : "";
   if (value.find(kTunable) != std::string::npos || !huge_pages_only_when_asked()) return;
