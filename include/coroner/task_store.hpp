@@ -319,6 +319,8 @@ class TaskStore : public StateSink {
     int64_t first_time = 0;
   };
   const std::vector<Transition>& transitions() const { return transitions_; }
+  // The cap on the moves kept was reached: some moves are missing from transitions().
+  bool transitions_capped() const { return transitions_.size() >= kMaxTransitions; }
   // Tasks whose first stage it is.
   uint64_t tasks_starting_at(uint32_t stage) const { return first_stage_of_[stage]; }
   bool seen_ok_word() const { return seen_ok_word_; }

@@ -143,8 +143,7 @@ class Analyzer {
     uint32_t begin = 0, end = 0;  // task indices
     std::vector<Finding> findings;
     std::vector<uint64_t> ended_here;  // tasks that ended in each stage, by stage id
-    std::vector<uint64_t> last_stage;  // learn_end_stage's votes, by stage id
-    uint64_t tasks_with_stages = 0;    // its voters
+    EndVotes end_votes;                // its tasks' last stages, for learn_end_stages
     std::array<uint64_t, 5> outcome_counts{};
   };
   std::vector<Share> make_shares() const;
@@ -156,10 +155,10 @@ class Analyzer {
   void join_shares(std::vector<Share>& shares);
 
   void attribute_asyncio_notes();
-  void learn_end_stage(const std::vector<Share>& shares);
+  void learn_end_stages(const std::vector<Share>& shares);
   Lifecycle meaning_of(const Event& e) const;
   bool ends_at_learned_stage(uint32_t stage) const {
-    return out_.learned_end && stage == out_.learned_end->stage;
+    return stage < learned_end_at_.size() && learned_end_at_[stage];
   }
   void collect(uint32_t task, TaskFacts& facts);
   bool reopened(const Task& t, const TaskFacts& facts) const;
@@ -189,6 +188,7 @@ class Analyzer {
   // Where add() puts findings: the judging thread's share, then the analysis itself.
   std::vector<Finding>* findings_ = &out_.findings;
   std::vector<uint64_t>* ended_here_ = nullptr;
+  std::vector<bool> learned_end_at_;  // by stage id: out_.learned_ends, for a lookup per record
   // Few tasks are named by asyncio's messages: kept by task index, not for every task.
   std::unordered_map<uint32_t, AsyncioFacts> asyncio_;
   // The stall threshold of each stage and why, worked out once: thousands of open tasks may
@@ -236,7 +236,7 @@ void Analyzer::run() {
   out_.all_stages = store_.all_stage_durations();
   std::vector<Share> shares = make_shares();
   for_each_share(shares, [](Analyzer& a, Share& share) { a.count_end_votes(share); });
-  if (!options_.user_end_words && !store_.seen_ok_word()) learn_end_stage(shares);
+  if (!options_.user_end_words) learn_end_stages(shares);
   // The statistics come whole from the store, so each task is judged as soon as it is read:
   // its facts never need to be kept for all tasks at once.
   for_each_share(shares, [](Analyzer& a, Share& share) { a.judge_share(share); });
@@ -273,14 +273,23 @@ void Analyzer::for_each_share(std::vector<Share>& shares, Work work) {
 // learn_end_stage's voters: tasks that did not end by a word ("fetch_data timed out", "failed").
 // On a bad day most tasks may time out; the healthy ones still show how a task ends.
 void Analyzer::count_end_votes(Share& share) {
-  share.last_stage.assign(store_.words().size(), 0);
+  EndVotes& v = share.end_votes;
+  v.assign(store_.words().size());
   for (uint32_t i = share.begin; i < share.end; ++i) {
     const Task& t = store_.tasks()[i];
-    if (t.stage == kNone || t.ended_by_word) continue;  // folded at its "done" too
+    if (t.stage == kNone) continue;
+    v.latest_start[t.stage] = std::max(v.latest_start[t.stage], t.first_time);
+    if (t.ended_by_word) {  // folded at its "done" too
+      bool ok = t.events.empty() ? t.folded && !t.folded_at_guess
+                                 : record_meaning(store_, t.events.back()) == Lifecycle::ended_ok &&
+                                       !store_.has_opaque_ids(t.events.back().file);
+      v.ok_words[t.stage] += ok;
+      continue;
+    }
     if (t.traced) continue;  // its status records say when it ends: it needs no end stage
     if (!t.events.empty() && is_end(record_meaning(store_, t.events.back()))) continue;
-    ++share.tasks_with_stages;
-    ++share.last_stage[t.stage];
+    ++v.votes[t.stage];
+    v.first_arrival[t.stage] = std::min(v.first_arrival[t.stage], t.stage_since);
   }
 }
 
@@ -380,15 +389,14 @@ int64_t Analyzer::child_rhythm(uint32_t task, int64_t until) const {
   return *middle;
 }
 
-void Analyzer::learn_end_stage(const std::vector<Share>& shares) {
-  std::vector<uint64_t> votes(store_.words().size());  // by stage id
-  uint64_t voters = 0;
-  for (const Share& share : shares) {
-    voters += share.tasks_with_stages;
-    for (size_t stage = 0; stage < votes.size(); ++stage) votes[stage] += share.last_stage[stage];
-  }
+void Analyzer::learn_end_stages(const std::vector<Share>& shares) {
+  EndVotes votes;
+  votes.assign(store_.words().size());
+  for (const Share& share : shares) votes.add(share.end_votes);
   constexpr uint64_t kEnoughToLearn = 2;
-  out_.learned_end = coroner::learn_end_stage(store_, votes, voters, kEnoughToLearn);
+  out_.learned_ends = coroner::learn_end_stages(store_, votes, kEnoughToLearn);
+  learned_end_at_.assign(votes.votes.size(), false);
+  for (const LearnedEnd& end : out_.learned_ends) learned_end_at_[end.stage] = true;
 }
 
 Lifecycle Analyzer::meaning_of(const Event& e) const {
@@ -398,8 +406,7 @@ Lifecycle Analyzer::meaning_of(const Event& e) const {
   Lifecycle said = record_meaning(store_, e);
   if (said != Lifecycle::none) return said;
   // A traced task ends by its status records, never at a stage.
-  if (out_.learned_end && e.stage == out_.learned_end->stage && !e.plain_stage)
-    return Lifecycle::ended_ok;
+  if (ends_at_learned_stage(e.stage) && !e.plain_stage) return Lifecycle::ended_ok;
   return Lifecycle::none;
 }
 
@@ -1015,7 +1022,7 @@ void Analyzer::judge_anomalies(uint32_t index, const TaskFacts& facts) {
                       stage_name(next.stage)),
           next.time, next.stage)
           .detail = fmt::format("the first at {}", at(index, next.time));
-    } else if (after == 0 && most_ok_in_a_row > 1 && !out_.learned_end) {
+    } else if (after == 0 && most_ok_in_a_row > 1 && out_.learned_ends.empty()) {
       add(FindingKind::anomaly, index, fmt::format("ended ok {} times", most_ok_in_a_row),
           t.events[size_t(last_end)].time, kNone);
     }

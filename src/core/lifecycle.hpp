@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "coroner/task_store.hpp"
 #include "coroner/vocabulary.hpp"
@@ -86,5 +87,26 @@ bool error_was_retried(const EventList& events, std::span<const Lifecycle> meani
 std::optional<LearnedEnd> learn_end_stage(const TaskStore& store,
                                           std::span<const uint64_t> votes_by_stage, uint64_t voters,
                                           uint64_t min_votes);
+
+// A log may hold several workflows that share no stage (two programs' logs read together, a
+// worker running two kinds of job): each one's tasks end at a stage of their own, so each learns
+// its own end, among its own voters. A workflow is the stages joined by the moves tasks made
+// between them (TaskStore::transitions). One in which some task ended by an "ended ok" word has
+// its word and learns nothing. In a log with no such word at all, the workflow with the most
+// voters learns by the rule above, as the log of one program always did; every other must also
+// show that its stage was an end: a task of it began after one had stopped there (the work went
+// on). Without that, two deadlocked tasks with stages of their own beside jobs that say "done",
+// or every job of a kind stuck at one point, would learn where they stopped as their end.
+struct EndVotes {                      // by stage id, from each task's last stage
+  std::vector<uint64_t> votes;         // voters (tasks not ended by a word) stopped there
+  std::vector<uint64_t> ok_words;      // tasks that ended ok by a word there
+  std::vector<int64_t> first_arrival;  // the earliest a voter entered it (INT64_MAX: none)
+  std::vector<int64_t> latest_start;   // the latest first record of a task last there (or MIN)
+  void assign(size_t stages);
+  void add(const EndVotes& other);
+};
+// The ends found, the one most tasks end at first.
+std::vector<LearnedEnd> learn_end_stages(const TaskStore& store, const EndVotes& votes,
+                                         uint64_t min_votes);
 
 }  // namespace coroner

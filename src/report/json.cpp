@@ -290,6 +290,31 @@ void write_summary(JsonWriter& w, const ReportInput& in) {
   w.end_object();
 }
 
+// The first workflow's end as the object's own members (as before there could be several), then
+// every workflow's in `end_stages`; null when nothing was learned.
+void write_learned_ends(JsonWriter& w, const ReportInput& in) {
+  const std::vector<LearnedEnd>& ends = in.analysis.learned_ends;
+  if (ends.empty()) {
+    w.null();
+    return;
+  }
+  auto members = [&](const LearnedEnd& l) {
+    w.key("end_stage").value(in.store.words().view(l.stage));
+    w.key("tasks_ending_there").value(l.tasks_ending_there);
+    w.key("tasks").value(l.tasks);
+  };
+  w.begin_object();
+  members(ends.front());
+  w.key("end_stages").begin_array();
+  for (const LearnedEnd& l : ends) {
+    w.begin_object();
+    members(l);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+
 }  // namespace
 
 std::string render_json(const ReportInput& in) {
@@ -301,16 +326,7 @@ std::string render_json(const ReportInput& in) {
   w.key("input");
   write_input(w, in);
   w.key("learned");
-  if (in.analysis.learned_end) {
-    const LearnedEnd& l = *in.analysis.learned_end;
-    w.begin_object();
-    w.key("end_stage").value(in.store.words().view(l.stage));
-    w.key("tasks_ending_there").value(l.tasks_ending_there);
-    w.key("tasks").value(l.tasks);
-    w.end_object();
-  } else {
-    w.null();
-  }
+  write_learned_ends(w, in);
   w.key("summary");
   write_summary(w, in);
   w.key("problems").begin_array();

@@ -67,6 +67,28 @@ std::string_view example_template(const TaskStore& store) {
 
 // " (root cause: producer-feed)": the failed tasks others are blocked on, which the findings
 // name only as the end of a chain.
+// "learned: ..." for the end stages learned, one per workflow (stages no task moves between);
+// "" when none was.
+std::string learned_ends_line(const Analysis& a, const TaskStore& store) {
+  const std::vector<LearnedEnd>& ends = a.learned_ends;
+  if (ends.empty()) return "";
+  const LearnedEnd& first = ends.front();
+  if (ends.size() == 1 && !store.seen_ok_word())
+    return fmt::format(
+        "learned: the log has no word for a finished task; a task ends ok at stage '{}' (the "
+        "last stage of {} of the {} tasks that did not end by a word; --end-stage overrides)\n",
+        store.words().view(first.stage), first.tasks_ending_there, first.tasks);
+  std::string line = fmt::format(
+      "learned: {} of the log {} no word for a finished task; a task ends ok at stage '{}' (the "
+      "last stage of {} of the {} tasks that did not end by a word)",
+      plural(ends.size(), "workflow", "workflows"), ends.size() == 1 ? "has" : "have",
+      store.words().view(first.stage), first.tasks_ending_there, first.tasks);
+  for (size_t i = 1; i < ends.size(); ++i)
+    line += fmt::format(", at '{}' in another ({} of {})", store.words().view(ends[i].stage),
+                        ends[i].tasks_ending_there, ends[i].tasks);
+  return line + "; --end-stage overrides\n";
+}
+
 std::string failed_root_causes(const ReportInput& in,
                                const std::vector<report::Problem>& problems) {
   std::string names;
@@ -136,13 +158,7 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
                        to_string(format.dialect),
                        format.multiline ? ", values over several lines" : "", format.why);
   }
-  if (a.learned_end) {
-    out += fmt::format(
-        "learned: the log has no word for a finished task; a task ends ok at stage '{}' (the "
-        "last stage of {} of the {} tasks that did not end by a word; --end-stage overrides)\n",
-        store.words().view(a.learned_end->stage), a.learned_end->tasks_ending_there,
-        a.learned_end->tasks);
-  }
+  out += learned_ends_line(a, store);
   const auto& oc = a.outcome_counts;
   out += fmt::format("outcomes: {} ok, {} failed{}, {} timed out, {} cancelled, {} open\n",
                      oc[size_t(Outcome::ok)], oc[size_t(Outcome::failed)],

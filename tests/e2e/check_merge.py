@@ -271,6 +271,29 @@ def fixtures(root):
     return sorted(out)
 
 
+def in_time_order(lines):
+    """False when a record's top-level time (ts, timestamp, time, created: numbers, or strings
+    of one shape) is older than the one before it. Such a log, once cut, is read in time order
+    across the cuts, not in its order of arrival (docs/DESIGN.md, "Merging states by time"), so
+    its findings may differ from the whole log's; a log whose times this cannot read counts as
+    in order."""
+    latest = None
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        time = next((record[k] for k in ("ts", "timestamp", "time", "created") if k in record), None)
+        if isinstance(time, bool) or not isinstance(time, (int, float, str)):
+            continue
+        if latest is not None and type(time) is type(latest) and time < latest:
+            return False
+        latest = time
+    return True
+
+
 def check_fixtures(root, seed):
     rng = random.Random(seed)
     checked = 0
@@ -297,7 +320,10 @@ def check_fixtures(root, seed):
                 whole = run("analyze", "-f", fmt, *files)
                 check(whole == merged, "%s cut in 3, %s: merge differs from analyze\n%r\n%r"
                       % (path, fmt, whole, merged))
-            # Any cut: what analyze finds in the whole log.
+            # Any cut of a log in time order: what analyze finds in the whole log.
+            if not in_time_order(lines):
+                checked += 1
+                continue
             status, whole, _ = run("analyze", "-f", "json", path)
             whole_doc, merged_doc = report_of(whole), report_of(merged[1])
             check((findings(whole_doc), outcomes(whole_doc), status) ==

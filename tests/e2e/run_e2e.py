@@ -210,6 +210,21 @@ def test_json_report_seed():
     check({"validate", "transform", "save_to_db"} <= stages, "stage statistics", r)
 
 
+def test_each_workflow_learns_its_own_end():
+    # Three kinds of job sharing no stage, two with no word for done: each learns its end, and
+    # only the task that stopped short in each is hung.
+    doc, r = report(os.path.join(TESTS, "unit", "logs", "three_workflows.jsonl"))
+    expect_status(r, 1)
+    check(sorted(kinds_by_task(doc)) == ["a5", "b3", "c2"], "only the stuck tasks: %r"
+          % kinds_by_task(doc), r)
+    learned = doc["learned"]
+    check(learned["end_stage"] == "save_to_db", "the end most tasks reach first", r)
+    check([(e["end_stage"], e["tasks_ending_there"], e["tasks"]) for e in learned["end_stages"]]
+          == [("save_to_db", 5, 6), ("upload", 3, 4)], "every workflow's end", r)
+    text = run(os.path.join(TESTS, "unit", "logs", "three_workflows.jsonl"))
+    check("at 'upload' in another (3 of 4)" in text.out, "the learned: line names both", text)
+
+
 def test_seed_hung_tasks():
     doc, _ = report(SEED)
     by_task = kinds_by_task(doc)

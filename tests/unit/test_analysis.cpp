@@ -440,10 +440,10 @@ TEST_CASE("coroner::analysis asyncio's own messages") {
 TEST_CASE("coroner::analysis learned end stage") {
   SUBCASE("seed style: no word for a finished task, the common last stage is learned") {
     auto run = analyse("unit/logs/seedlike.jsonl");
-    REQUIRE(run->analysis.learned_end.has_value());
-    CHECK(run->analysis.learned_end->stage == *run->words().find("save_to_db"));
-    CHECK(run->analysis.learned_end->tasks_ending_there == 6);
-    CHECK(run->analysis.learned_end->tasks == 7);
+    REQUIRE(run->analysis.learned_ends.size() == 1);
+    CHECK(run->analysis.learned_ends[0].stage == *run->words().find("save_to_db"));
+    CHECK(run->analysis.learned_ends[0].tasks_ending_there == 6);
+    CHECK(run->analysis.learned_ends[0].tasks == 7);
     for (const char* t : {"1", "2", "3", "4", "5", "6"}) {
       INFO(t);
       CHECK(run->outcome(t) == Outcome::ok);
@@ -454,20 +454,56 @@ TEST_CASE("coroner::analysis learned end stage") {
 
   SUBCASE("the seed's own log: save_to_db is learned from 9 of 11 tasks") {
     auto run = analyse("fixtures/seed_print.jsonl");
-    REQUIRE(run->analysis.learned_end.has_value());
-    CHECK(run->analysis.learned_end->stage == *run->words().find("save_to_db"));
-    CHECK(run->analysis.learned_end->tasks_ending_there == 9);
+    REQUIRE(run->analysis.learned_ends.size() == 1);
+    CHECK(run->analysis.learned_ends[0].stage == *run->words().find("save_to_db"));
+    CHECK(run->analysis.learned_ends[0].tasks_ending_there == 9);
     // Task 6 ended by a word ("fetch_data timed out"): it is no candidate.
-    CHECK(run->analysis.learned_end->tasks == 11);
+    CHECK(run->analysis.learned_ends[0].tasks == 11);
   }
 
   SUBCASE("not learned when the log has a word for done") {
     auto run = analyse("unit/logs/seedlike_done.jsonl");
-    CHECK_FALSE(run->analysis.learned_end.has_value());
+    CHECK(run->analysis.learned_ends.empty());
     CHECK(run->outcome("8") == Outcome::ok);
     CHECK(run->outcome("1") == Outcome::open);
     run = analyse("fixtures/structlog.jsonl");
-    CHECK_FALSE(run->analysis.learned_end.has_value());
+    CHECK(run->analysis.learned_ends.empty());
+  }
+
+  SUBCASE("each workflow learns its own end; one with a word for done learns none") {
+    // Three kinds of job that share no stage: validate/transform/save_to_db and
+    // download/resize/upload with no word for done, fetch ending with status "done". Learning
+    // one end for the whole log made every task of the other two hung.
+    auto run = analyse("unit/logs/three_workflows.jsonl");
+    REQUIRE(run->analysis.learned_ends.size() == 2);
+    CHECK(run->analysis.learned_ends[0].stage == *run->words().find("save_to_db"));
+    CHECK(run->analysis.learned_ends[0].tasks_ending_there == 5);
+    CHECK(run->analysis.learned_ends[0].tasks == 6);
+    CHECK(run->analysis.learned_ends[1].stage == *run->words().find("upload"));
+    CHECK(run->analysis.learned_ends[1].tasks_ending_there == 3);
+    CHECK(run->analysis.learned_ends[1].tasks == 4);
+    for (const char* t : {"a0", "a4", "b0", "b2", "c0", "c3"}) {
+      INFO(t);
+      CHECK(run->outcome(t) == Outcome::ok);
+      CHECK(run->findings(t).empty());
+    }
+    // What each workflow's healthy tasks did not do is still found, in each one.
+    CHECK(run->findings("a5") == Kinds{"hung"});
+    CHECK(run->findings("b3") == Kinds{"hung"});
+    CHECK(run->findings("c2") == Kinds{"hung"});
+  }
+
+  SUBCASE("a small workflow that never went past where it stopped learns no end there") {
+    // swap-a and swap-b, started together, stop at 'waiting for reply', a stage no other task
+    // logs: learned as their workflow's end, they would pass as ok. No task of theirs began
+    // after one had stopped there, so nothing says it was an end.
+    auto run = analyse("unit/logs/stuck_pair.jsonl");
+    REQUIRE(run->analysis.learned_ends.size() == 1);
+    CHECK(run->analysis.learned_ends[0].stage == *run->words().find("save_to_db"));
+    CHECK(run->outcome("swap-a") == Outcome::open);
+    CHECK(run->findings("swap-a") == Kinds{"hung"});
+    CHECK(run->findings("swap-b") == Kinds{"hung"});
+    CHECK(run->findings("a0").empty());
   }
 
   SUBCASE("--end-stage: the user's word, and no learning") {
@@ -475,7 +511,7 @@ TEST_CASE("coroner::analysis learned end stage") {
       r.vocabulary.add(Lifecycle::ended_ok, "save_to_db");
       r.options.user_end_words = true;
     });
-    CHECK_FALSE(run->analysis.learned_end.has_value());
+    CHECK(run->analysis.learned_ends.empty());
     CHECK(run->outcome("1") == Outcome::ok);
     CHECK(run->findings("1").empty());
   }
@@ -485,7 +521,7 @@ TEST_CASE("coroner::analysis learned end stage") {
       r.vocabulary.add(Lifecycle::ended_ok, "transform");
       r.options.user_end_words = true;
     });
-    CHECK_FALSE(run->analysis.learned_end.has_value());
+    CHECK(run->analysis.learned_ends.empty());
     CHECK(run->outcome("7") == Outcome::ok);
   }
 }
@@ -685,8 +721,8 @@ TEST_CASE("coroner::analysis start words in the middle of a task are steps, not 
 
 TEST_CASE("coroner::analysis a bad day: most tasks time out, the end stage is still learned") {
   auto run = analyse("unit/logs/bad_day_timeouts.jsonl");
-  REQUIRE(run->analysis.learned_end.has_value());
-  CHECK(run->analysis.learned_end->stage == *run->words().find("save_to_db"));
+  REQUIRE(run->analysis.learned_ends.size() == 1);
+  CHECK(run->analysis.learned_ends[0].stage == *run->words().find("save_to_db"));
   CHECK(run->analysis.outcome_counts[size_t(Outcome::ok)] == 40);
   CHECK(run->count(FindingKind::timeout) == 60);
   CHECK(run->count(FindingKind::hung) == 0);
@@ -745,7 +781,7 @@ std::string describe(const coroner::Analysis& a) {
   for (const auto& o : a.outcomes) out << o.end << int(o.outcome) << o.flagged << ',';
   for (const auto& st : a.stages) out << st.tasks_ended_here << ',';
   for (uint64_t n : a.outcome_counts) out << n << ',';
-  if (a.learned_end) out << " learned " << a.learned_end->stage << ' ' << a.learned_end->tasks;
+  for (const auto& l : a.learned_ends) out << " learned " << l.stage << ' ' << l.tasks;
   return out.str();
 }
 
@@ -777,7 +813,7 @@ TEST_CASE("coroner::analysis judges tasks on several threads with the same resul
       CHECK(std::any_of(analysis.findings.begin(), analysis.findings.end(),
                         [&](const coroner::Finding& f) { return f.kind == kind; }));
     }
-    CHECK(analysis.learned_end.has_value());
+    CHECK(analysis.learned_ends.size() == 1);
     if (threads == 1)
       one_thread = describe(analysis);
     else

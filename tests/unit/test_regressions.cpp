@@ -179,8 +179,8 @@ TEST_CASE("regression: tasks folded at a wrongly guessed end stage are judged ag
   REQUIRE_FALSE(r.error.has_value());
   store.finish();
   coroner::Analysis analysis = coroner::analyze(store, coroner::AnalysisOptions{});
-  REQUIRE(analysis.learned_end.has_value());
-  CHECK(store.words().view(analysis.learned_end->stage) == "save_to_db");
+  REQUIRE(analysis.learned_ends.size() == 1);
+  CHECK(store.words().view(analysis.learned_ends[0].stage) == "save_to_db");
   size_t hung = 0;
   for (const auto& f : analysis.findings) hung += f.kind == coroner::FindingKind::hung;
   CHECK(hung == 40);

@@ -209,9 +209,18 @@ function renderNotes() {
     clean > 0 ? '; the other ' + num(clean) + ' tasks are counted, not listed (coroner timeline TASK, or --format chrome, shows any of them).' : '.']));
   if (R.summary.note) box.appendChild(el('div', { class: 'note', id: 'edges-note' }, ['Note: ' + R.summary.note + '.']));
   if (R.learned) {
-    box.appendChild(el('div', { class: 'note' }, ['Learned: the log has no word for a finished task; a task ends ok at stage ',
-      el('b', { text: '\u2018' + R.learned.end_stage + '\u2019' }), ' (the last stage of ' + num(R.learned.tasks_ending_there) +
-      ' of ' + num(R.learned.tasks) + ' tasks; --end-stage overrides).']));
+    // One end per workflow (stages no task moves between), the one most tasks end at first.
+    var ends = R.learned.end_stages || [R.learned];
+    var said = ['Learned: ' + (ends.length > 1 ? ends.length + ' workflows of the log have' : 'the log has') +
+      ' no word for a finished task; a task ends ok at stage '];
+    ends.forEach(function (end, i) {
+      if (i > 0) said.push(', at ');
+      said.push(el('b', { text: '\u2018' + end.end_stage + '\u2019' }));
+      said.push(i === 0 ? ' (the last stage of ' + num(end.tasks_ending_there) + ' of ' + num(end.tasks) + ' tasks)'
+                        : ' in another (' + num(end.tasks_ending_there) + ' of ' + num(end.tasks) + ')');
+    });
+    said.push('; --end-stage overrides.');
+    box.appendChild(el('div', { class: 'note' }, said));
   }
   if (R.input.bad_lines) {
     var where = R.input.bad_line_examples.map(function (b) { return b.file + ':' + b.line; }).join(', ');
