@@ -1,5 +1,8 @@
 #include "huge_pages.hpp"
 
+#include <dlfcn.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -31,6 +34,18 @@ bool huge_pages_only_when_asked() {
   return modes.find("[madvise]") != std::string::npos;
 }
 
+// /proc/self/exe is this program, not a loader that runs it (`ld.so coroner`, qemu-user), which
+// restarted would run without the program.
+bool proc_self_exe_is_this_program() {
+  Dl_info info;
+  struct stat self {
+  }, program{};
+  return dladdr(reinterpret_cast<void*>(&proc_self_exe_is_this_program), &info) != 0 &&
+         info.dli_fname != nullptr && stat("/proc/self/exe", &self) == 0 &&
+         stat(info.dli_fname, &program) == 0 && self.st_dev == program.st_dev &&
+         self.st_ino == program.st_ino;
+}
+
 }  // namespace
 #endif
 
@@ -39,6 +54,9 @@ void restart_with_huge_pages(char** argv) {
   const char* tunables = std::getenv("GLIBC_TUNABLES");
   std::string value = tunables ? tunables : "";
   if (value.find(kTunable) != std::string::npos || !huge_pages_only_when_asked()) return;
+  // A setuid or file-capability start: glibc drops the tunable from the restarted program's
+  // environment, which then could not tell it was restarted, and would restart forever.
+  if (getauxval(AT_SECURE) != 0 || !proc_self_exe_is_this_program()) return;
   value += value.empty() ? "" : ":";
   value += kTunable;
   value += "=1";
