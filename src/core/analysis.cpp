@@ -278,7 +278,6 @@ void Analyzer::count_end_votes(Share& share) {
   for (uint32_t i = share.begin; i < share.end; ++i) {
     const Task& t = store_.tasks()[i];
     if (t.stage == kNone) continue;
-    v.latest_start[t.stage] = std::max(v.latest_start[t.stage], t.first_time);
     if (t.ended_by_word) {  // folded at its "done" too
       bool ok = t.events.empty() ? t.folded && !t.folded_at_guess
                                  : record_meaning(store_, t.events.back()) == Lifecycle::ended_ok &&
@@ -289,7 +288,6 @@ void Analyzer::count_end_votes(Share& share) {
     if (t.traced) continue;  // its status records say when it ends: it needs no end stage
     if (!t.events.empty() && is_end(record_meaning(store_, t.events.back()))) continue;
     ++v.votes[t.stage];
-    v.first_arrival[t.stage] = std::min(v.first_arrival[t.stage], t.stage_since);
   }
 }
 

@@ -1,6 +1,7 @@
 #include "lifecycle.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <numeric>
 #include <string>
@@ -82,22 +83,37 @@ std::optional<LearnedEnd> end_at(const TaskStore& store, uint32_t stage, uint64_
   return LearnedEnd{stage, votes, voters};
 }
 
+// A union-find over small integers: stages joined into workflows, files into groups.
+class Joined {
+ public:
+  explicit Joined(size_t n) : root_(n) { std::iota(root_.begin(), root_.end(), 0u); }
+  uint32_t find(uint32_t x) {
+    while (root_[x] != x) x = root_[x] = root_[root_[x]];
+    return x;
+  }
+  void join(uint32_t a, uint32_t b) {
+    a = find(a), b = find(b);
+    if (a != b) root_[std::max(a, b)] = std::min(a, b);
+  }
+
+ private:
+  std::vector<uint32_t> root_;
+};
+
 // The workflow of each stage, named by its lowest stage: stages joined by a move between them
-// share one (union-find).
+// share one. Past the cap on the moves kept, a workflow could fall apart into pieces: the whole
+// log is then one.
 std::vector<uint32_t> workflow_of_stages(const TaskStore& store, size_t stages) {
-  std::vector<uint32_t> root(stages);
-  std::iota(root.begin(), root.end(), 0u);
-  auto find = [&](uint32_t s) {
-    while (root[s] != s) s = root[s] = root[root[s]];
-    return s;
-  };
+  if (store.transitions_capped()) return std::vector<uint32_t>(stages, 0);
+  Joined workflows(stages);
   for (const TaskStore::Transition& move : store.transitions()) {
     if (move.from >= stages || move.to >= stages) continue;
-    uint32_t a = find(move.from), b = find(move.to);
-    if (a != b) root[std::max(a, b)] = std::min(a, b);
+    if (store.is_other_stage(move.from) || store.is_other_stage(move.to)) continue;
+    workflows.join(move.from, move.to);
   }
-  for (uint32_t s = 0; s < stages; ++s) root[s] = find(s);
-  return root;
+  std::vector<uint32_t> out(stages);
+  for (uint32_t s = 0; s < stages; ++s) out[s] = workflows.find(s);
+  return out;
 }
 
 }  // namespace
@@ -115,30 +131,24 @@ std::optional<LearnedEnd> learn_end_stage(const TaskStore& store,
 void EndVotes::assign(size_t stages) {
   votes.assign(stages, 0);
   ok_words.assign(stages, 0);
-  first_arrival.assign(stages, INT64_MAX);
-  latest_start.assign(stages, INT64_MIN);
 }
 
 void EndVotes::add(const EndVotes& other) {
   for (size_t s = 0; s < votes.size(); ++s) {
     votes[s] += other.votes[s];
     ok_words[s] += other.ok_words[s];
-    first_arrival[s] = std::min(first_arrival[s], other.first_arrival[s]);
-    latest_start[s] = std::max(latest_start[s], other.latest_start[s]);
   }
 }
 
 std::vector<LearnedEnd> learn_end_stages(const TaskStore& store, const EndVotes& votes,
                                          uint64_t min_votes) {
   const size_t stages = votes.votes.size();
-  // Past the cap on the moves kept, a workflow could fall apart into pieces: read it as one.
-  std::vector<uint32_t> workflow = store.transitions_capped() ? std::vector<uint32_t>(stages, 0)
-                                                              : workflow_of_stages(store, stages);
+  const std::vector<uint32_t> workflow = workflow_of_stages(store, stages);
   struct Workflow {
     uint64_t voters = 0;
     uint32_t best = kNone;  // its stage with the most votes (the first of equals)
     bool has_word = false;
-    int64_t latest_start = INT64_MIN;
+    uint64_t files = 0;
   };
   std::vector<Workflow> by_root(stages);
   for (uint32_t s = 0; s < stages; ++s) {
@@ -146,21 +156,34 @@ std::vector<LearnedEnd> learn_end_stages(const TaskStore& store, const EndVotes&
     w.voters += votes.votes[s];
     if (votes.votes[s] > (w.best == kNone ? 0 : votes.votes[w.best])) w.best = s;
     w.has_word |= votes.ok_words[s] > 0;
-    w.latest_start = std::max(w.latest_start, votes.latest_start[s]);
+    // The "(other ...)" stages of --max-stages hold rare names of every file: they join none.
+    if (s < store.stage_stats().size() && !store.is_other_stage(s))
+      w.files |= store.stage_stats()[s].files;
   }
-  // The one that needs no proof: the largest, in a log with no word for ok at all.
-  const Workflow* largest = nullptr;
+  // Files that hold stages of one workflow are one group, named by its lowest file.
+  constexpr uint32_t kFileBits = 64;
+  Joined files(kFileBits);
+  auto lowest = [](uint64_t bits) { return uint32_t(std::countr_zero(bits)); };
+  for (const Workflow& w : by_root)
+    for (uint64_t rest = w.files; rest != 0; rest &= rest - 1)
+      files.join(lowest(w.files), lowest(rest));
+  struct Group {
+    bool has_word = false;
+    const Workflow* largest = nullptr;
+  };
+  std::vector<Group> groups(kFileBits + 1);  // the last: stages without a file
+  auto group_of = [&](const Workflow& w) -> Group& {
+    return groups[w.files == 0 ? kFileBits : files.find(lowest(w.files))];
+  };
   for (const Workflow& w : by_root) {
-    if (w.has_word) {
-      largest = nullptr;
-      break;
-    }
-    if (w.best != kNone && (!largest || w.voters > largest->voters)) largest = &w;
+    Group& g = group_of(w);
+    g.has_word |= w.has_word;
+    if (w.best != kNone && (!g.largest || w.voters > g.largest->voters)) g.largest = &w;
   }
   std::vector<LearnedEnd> ends;
-  for (const Workflow& w : by_root) {
-    if (w.best == kNone || w.has_word) continue;
-    if (&w != largest && votes.first_arrival[w.best] >= w.latest_start) continue;
+  for (const Group& g : groups) {
+    if (g.has_word || !g.largest) continue;
+    const Workflow& w = *g.largest;
     if (auto end = end_at(store, w.best, votes.votes[w.best], w.voters, min_votes))
       ends.push_back(*end);
   }

@@ -88,24 +88,21 @@ std::optional<LearnedEnd> learn_end_stage(const TaskStore& store,
                                           std::span<const uint64_t> votes_by_stage, uint64_t voters,
                                           uint64_t min_votes);
 
-// A log may hold several workflows that share no stage (two programs' logs read together, a
-// worker running two kinds of job): each one's tasks end at a stage of their own, so each learns
-// its own end, among its own voters. A workflow is the stages joined by the moves tasks made
-// between them (TaskStore::transitions). One in which some task ended by an "ended ok" word has
-// its word and learns nothing. In a log with no such word at all, the workflow with the most
-// voters learns by the rule above, as the log of one program always did; every other must also
-// show that its stage was an end: a task of it began after one had stopped there (the work went
-// on). Without that, two deadlocked tasks with stages of their own beside jobs that say "done",
-// or every job of a kind stuck at one point, would learn where they stopped as their end.
-struct EndVotes {                      // by stage id, from each task's last stage
-  std::vector<uint64_t> votes;         // voters (tasks not ended by a word) stopped there
-  std::vector<uint64_t> ok_words;      // tasks that ended ok by a word there
-  std::vector<int64_t> first_arrival;  // the earliest a voter entered it (INT64_MAX: none)
-  std::vector<int64_t> latest_start;   // the latest first record of a task last there (or MIN)
+// Files read together may be the logs of different programs: each ends its tasks at a stage of
+// its own, and one may say "done" where the other says nothing. So the files are grouped by the
+// stages they share, through workflows (the stages joined by the moves tasks made between them,
+// TaskStore::transitions; the "(other ...)" stages of --max-stages join nothing), and each group
+// of files learns as if it had been read alone: when none of its tasks ended by an "ended ok"
+// word, its workflow with the most voters learns its end by the rule above. One file is one
+// group: within a file, a second kind of job with stages of its own learns nothing, since a
+// kind of job stuck at one point looks the same as one that ends there.
+struct EndVotes {                  // by stage id, from each task's last stage
+  std::vector<uint64_t> votes;     // voters (tasks not ended by a word) stopped there
+  std::vector<uint64_t> ok_words;  // tasks that ended ok by a word there
   void assign(size_t stages);
   void add(const EndVotes& other);
 };
-// The ends found, the one most tasks end at first.
+// The ends found, one for each group of files at most, the one most tasks end at first.
 std::vector<LearnedEnd> learn_end_stages(const TaskStore& store, const EndVotes& votes,
                                          uint64_t min_votes);
 

@@ -397,7 +397,9 @@ Event TaskStore::make_event(const RawRecord& r, int64_t time) {
     std::string_view stage = r.stage.substr(0, r.stage.find('\n'));
     if (!stage.empty() && stage.back() == '\r') stage.remove_suffix(1);
     event.stage = intern_stage(stage.empty() ? r.stage : stage, r.stage_from_message, event.text);
-    ++stage_stats_[event.stage].records;
+    StageStats& stats = stage_stats_[event.stage];
+    ++stats.records;
+    stats.files |= uint64_t(1) << std::min<uint32_t>(r.file, 63);
   }
   if (!r.status.empty()) event.status = intern_word(r.status);
   event.error_level = r.is_error_level();

@@ -174,6 +174,7 @@ void TaskStore::merge_stage_into(uint32_t stage, uint32_t into) {
   to.occurrences += from.occurrences;
   to.errors += from.errors;
   to.tasks_ended_here += from.tasks_ended_here;
+  to.files |= from.files;
   to.durations.merge(from.durations);
   from = StageStats{};
   left_[into] += std::exchange(left_[stage], 0);

@@ -67,24 +67,28 @@ std::string_view example_template(const TaskStore& store) {
 
 // " (root cause: producer-feed)": the failed tasks others are blocked on, which the findings
 // name only as the end of a chain.
-// "learned: ..." for the end stages learned, one per workflow (stages no task moves between);
-// "" when none was.
+// "learned: ..." for the end stages learned, one per group of files that share no stage (the
+// logs of different programs); "" when none was.
 std::string learned_ends_line(const Analysis& a, const TaskStore& store) {
   const std::vector<LearnedEnd>& ends = a.learned_ends;
   if (ends.empty()) return "";
   const LearnedEnd& first = ends.front();
-  if (ends.size() == 1 && !store.seen_ok_word())
-    return fmt::format(
-        "learned: the log has no word for a finished task; a task ends ok at stage '{}' (the "
-        "last stage of {} of the {} tasks that did not end by a word; --end-stage overrides)\n",
-        store.words().view(first.stage), first.tasks_ending_there, first.tasks);
+  std::string where =
+      ends.size() > 1 ? fmt::format(
+                            "{} groups of files that share no stage have no word for "
+                            "a finished task",
+                            ends.size())
+      : store.seen_ok_word() ? "files that share no stage with those that say a task ended ok "
+                               "have no word for it"
+                             : "the log has no word for a finished task";
   std::string line = fmt::format(
-      "learned: {} of the log {} no word for a finished task; a task ends ok at stage '{}' (the "
-      "last stage of {} of the {} tasks that did not end by a word)",
-      plural(ends.size(), "workflow", "workflows"), ends.size() == 1 ? "has" : "have",
-      store.words().view(first.stage), first.tasks_ending_there, first.tasks);
+      "learned: {}; a task ends ok at stage '{}' (the last stage of {} of the {} tasks that did "
+      "not end by a word",
+      where, store.words().view(first.stage), first.tasks_ending_there, first.tasks);
+  line += ends.size() > 1 ? ")" : "; --end-stage overrides)\n";
+  if (ends.size() == 1) return line;
   for (size_t i = 1; i < ends.size(); ++i)
-    line += fmt::format(", at '{}' in another ({} of {})", store.words().view(ends[i].stage),
+    line += fmt::format(", at '{}' in another group ({} of {})", store.words().view(ends[i].stage),
                         ends[i].tasks_ending_there, ends[i].tasks);
   return line + "; --end-stage overrides\n";
 }

@@ -210,19 +210,46 @@ def test_json_report_seed():
     check({"validate", "transform", "save_to_db"} <= stages, "stage statistics", r)
 
 
-def test_each_workflow_learns_its_own_end():
-    # Three kinds of job sharing no stage, two with no word for done: each learns its end, and
-    # only the task that stopped short in each is hung.
-    doc, r = report(os.path.join(TESTS, "unit", "logs", "three_workflows.jsonl"))
+def test_files_that_share_no_stage_learn_each_their_own_end():
+    # Three programs' logs, two with no word for done: each learns its end, and only the task
+    # that stopped short in each is hung.
+    logs = [os.path.join(TESTS, "unit", "logs", "workflows", name + ".jsonl")
+            for name in ("orders", "images", "fetch")]
+    doc, r = report(*logs)
     expect_status(r, 1)
     check(sorted(kinds_by_task(doc)) == ["a5", "b3", "c2"], "only the stuck tasks: %r"
           % kinds_by_task(doc), r)
     learned = doc["learned"]
     check(learned["end_stage"] == "save_to_db", "the end most tasks reach first", r)
     check([(e["end_stage"], e["tasks_ending_there"], e["tasks"]) for e in learned["end_stages"]]
-          == [("save_to_db", 5, 6), ("upload", 3, 4)], "every workflow's end", r)
-    text = run(os.path.join(TESTS, "unit", "logs", "three_workflows.jsonl"))
-    check("at 'upload' in another (3 of 4)" in text.out, "the learned: line names both", text)
+          == [("save_to_db", 5, 6), ("upload", 3, 4)], "every group's end", r)
+    text = run(*logs)
+    check("at 'upload' in another group (3 of 4)" in text.out, "the learned: line names both",
+          text)
+
+
+def test_rare_stages_folded_into_other_join_no_files():
+    # Two programs' logs, each with one rare stage: --max-stages folds both into one "(other)",
+    # which is no stage the two programs share.
+    with tempfile.TemporaryDirectory() as tmp:
+        logs = []
+        for name, stages, rare in (("orders", ("validate", "transform", "save_to_db"), "audit"),
+                                   ("images", ("download", "resize", "upload"), "thumbnail")):
+            lines = []
+            for n in range(12):
+                steps = list(stages)
+                if n == 3:
+                    steps.insert(1, rare)
+                lines += [json.dumps({"ts": 1 + n + k * 0.1, "task_id": "%s-%d" % (name, n),
+                                      "stage": stage}) for k, stage in enumerate(steps)]
+            logs.append(os.path.join(tmp, name + ".jsonl"))
+            with open(logs[-1], "w") as f:
+                f.write("\n".join(lines) + "\n")
+        doc, r = report("--max-stages", "6", *logs)
+        check("(other)" in {s["stage"] for s in doc["stages"]}, "the rare stages folded", r)
+        expect_status(r, 0)
+        check([e["end_stage"] for e in doc["learned"]["end_stages"]] == ["save_to_db", "upload"],
+              "each program's end", r)
 
 
 def test_seed_hung_tasks():

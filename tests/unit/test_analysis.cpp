@@ -110,21 +110,31 @@ using Setup = std::function<void(Run&)>;
 
 // Reads `path` (relative to tests/) and analyses it; `setup` may change the options, the
 // vocabulary and the roles first, as the CLI's flags do.
-std::unique_ptr<Run> analyse(const std::string& path, const Setup& setup = nullptr) {
+// Several files read as one log, as `coroner FILE...` reads them.
+std::unique_ptr<Run> analyse_files(const std::vector<std::string>& paths,
+                                   const Setup& setup = nullptr) {
   auto run = std::make_unique<Run>();
   if (setup) setup(*run);
   run->store = std::make_unique<coroner::TaskStore>(run->vocabulary, 10000, false);
   // As the CLI does: --stage-deadline judges every stage of every task, so nothing is folded.
   run->store->set_folding(run->options.stage_deadlines.empty());
-  run->store->add_file(path);
-  coroner::IngestResult result = coroner::ingest({kTests + "/" + path}, run->roles, *run->store);
-  INFO("log: " << path);
+  std::vector<std::string> files;
+  for (const std::string& path : paths) {
+    run->store->add_file(path);
+    files.push_back(kTests + "/" + path);
+  }
+  coroner::IngestResult result = coroner::ingest(files, run->roles, *run->store);
+  INFO("log: " << paths.front());
   REQUIRE_FALSE(result.error.has_value());
   REQUIRE(run->store->counts().records > 0);
   REQUIRE(run->store->counts().bad_lines == 0);
   run->store->finish();
   run->analysis = coroner::analyze(*run->store, run->options);
   return run;
+}
+
+std::unique_ptr<Run> analyse(const std::string& path, const Setup& setup = nullptr) {
+  return analyse_files({path}, setup);
 }
 
 using Kinds = std::vector<std::string>;
@@ -470,11 +480,13 @@ TEST_CASE("coroner::analysis learned end stage") {
     CHECK(run->analysis.learned_ends.empty());
   }
 
-  SUBCASE("each workflow learns its own end; one with a word for done learns none") {
-    // Three kinds of job that share no stage: validate/transform/save_to_db and
-    // download/resize/upload with no word for done, fetch ending with status "done". Learning
-    // one end for the whole log made every task of the other two hung.
-    auto run = analyse("unit/logs/three_workflows.jsonl");
+  SUBCASE("files that share no stage learn each their own end, or keep their word for done") {
+    // Three programs' logs: validate/transform/save_to_db and download/resize/upload with no
+    // word for done, fetch ending with status "done". Learning one end for all the files made
+    // every task of the other two hung.
+    auto run =
+        analyse_files({"unit/logs/workflows/orders.jsonl", "unit/logs/workflows/images.jsonl",
+                       "unit/logs/workflows/fetch.jsonl"});
     REQUIRE(run->analysis.learned_ends.size() == 2);
     CHECK(run->analysis.learned_ends[0].stage == *run->words().find("save_to_db"));
     CHECK(run->analysis.learned_ends[0].tasks_ending_there == 5);
@@ -493,10 +505,20 @@ TEST_CASE("coroner::analysis learned end stage") {
     CHECK(run->findings("c2") == Kinds{"hung"});
   }
 
-  SUBCASE("a small workflow that never went past where it stopped learns no end there") {
-    // swap-a and swap-b, started together, stop at 'waiting for reply', a stage no other task
-    // logs: learned as their workflow's end, they would pass as ok. No task of theirs began
-    // after one had stopped there, so nothing says it was an end.
+  SUBCASE("one file is one program's log: its word for done is every task's") {
+    // The same records in one file: a kind of job with stages of its own looks the same
+    // whether it ends at its last stage or is stuck there, so nothing is learned beside the
+    // word "done", and the tasks that never say it are open.
+    auto run = analyse("unit/logs/three_workflows.jsonl");
+    CHECK(run->analysis.learned_ends.empty());
+    CHECK(run->outcome("c0") == Outcome::ok);
+    CHECK(run->outcome("a0") == Outcome::open);
+    CHECK(run->outcome("b0") == Outcome::open);
+  }
+
+  SUBCASE("tasks stuck at a stage no other task of their file logs learn no end there") {
+    // swap-a and swap-b stop at 'waiting for reply', a stage no other task logs: learned as
+    // their own end, they would pass as ok. In one file only the largest workflow learns.
     auto run = analyse("unit/logs/stuck_pair.jsonl");
     REQUIRE(run->analysis.learned_ends.size() == 1);
     CHECK(run->analysis.learned_ends[0].stage == *run->words().find("save_to_db"));

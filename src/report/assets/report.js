@@ -209,15 +209,15 @@ function renderNotes() {
     clean > 0 ? '; the other ' + num(clean) + ' tasks are counted, not listed (coroner timeline TASK, or --format chrome, shows any of them).' : '.']));
   if (R.summary.note) box.appendChild(el('div', { class: 'note', id: 'edges-note' }, ['Note: ' + R.summary.note + '.']));
   if (R.learned) {
-    // One end per workflow (stages no task moves between), the one most tasks end at first.
+    // One end per group of files that share no stage, the one most tasks end at first.
     var ends = R.learned.end_stages || [R.learned];
-    var said = ['Learned: ' + (ends.length > 1 ? ends.length + ' workflows of the log have' : 'the log has') +
+    var said = ['Learned: ' + (ends.length > 1 ? ends.length + ' groups of files that share no stage have' : 'the log has') +
       ' no word for a finished task; a task ends ok at stage '];
     ends.forEach(function (end, i) {
       if (i > 0) said.push(', at ');
       said.push(el('b', { text: '\u2018' + end.end_stage + '\u2019' }));
       said.push(i === 0 ? ' (the last stage of ' + num(end.tasks_ending_there) + ' of ' + num(end.tasks) + ' tasks)'
-                        : ' in another (' + num(end.tasks_ending_there) + ' of ' + num(end.tasks) + ')');
+                        : ' in another group (' + num(end.tasks_ending_there) + ' of ' + num(end.tasks) + ')');
     });
     said.push('; --end-stage overrides.');
     box.appendChild(el('div', { class: 'note' }, said));
