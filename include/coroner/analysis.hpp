@@ -39,8 +39,9 @@ struct Analysis {
   std::vector<Finding> findings;      // in report order: by kind, then time
   std::vector<TaskOutcome> outcomes;  // by task index
   std::vector<StageStats> stages;     // by word id; only stage words have entries that count
-  // The stage a healthy task ends at, learned for each workflow whose log has no word for it
-  // (lifecycle.hpp, learn_end_stages): the one most tasks end at first; empty when none.
+  // The stage a healthy task ends at, learned for each group of files that share no stage and
+  // have no word for it (lifecycle.hpp, learn_end_stages): the one most tasks end at first;
+  // empty when none.
   std::vector<LearnedEnd> learned_ends;
   int64_t log_start = 0;
   int64_t log_end = 0;

@@ -270,8 +270,9 @@ void Analyzer::for_each_share(std::vector<Share>& shares, Work work) {
   for (auto& thread : threads) thread.join();
 }
 
-// learn_end_stage's voters: tasks that did not end by a word ("fetch_data timed out", "failed").
-// On a bad day most tasks may time out; the healthy ones still show how a task ends.
+// learn_end_stages's voters: tasks that did not end by a word ("fetch_data timed out", "failed").
+// On a bad day most tasks may time out; the healthy ones still show how a task ends. And the
+// tasks that ended ok by a word, whose files then have that word and learn nothing.
 void Analyzer::count_end_votes(Share& share) {
   EndVotes& v = share.end_votes;
   v.assign(store_.words().size());
