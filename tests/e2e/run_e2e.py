@@ -1881,12 +1881,18 @@ def once_reading(tunables):
     proc = subprocess.Popen([BINARY, "-"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=env)
     try:
+        # Blocked reading the pipe: /proc's wchan says so where the kernel shows it ("0" where
+        # it does not: then asleep for 20 polls in a row).
         deadline = time.monotonic() + 20
-        waiting = False
+        waiting, asleep = False, 0
         while not waiting and time.monotonic() < deadline:
             check(proc.poll() is None, "coroner waits on its standard input")
             with open("/proc/%d/wchan" % proc.pid) as f:
-                waiting = "pipe" in f.read()
+                wchan = f.read()
+            with open("/proc/%d/stat" % proc.pid) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+            asleep = asleep + 1 if state == "S" else 0
+            waiting = "pipe" in wchan or (wchan in ("", "0") and asleep >= 20)
             time.sleep(0.01)
         check(waiting, "coroner waits on its standard input within 20 s")
         with open("/proc/%d/smaps" % proc.pid) as f:
