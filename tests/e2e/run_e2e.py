@@ -1881,18 +1881,25 @@ def once_reading(tunables):
     proc = subprocess.Popen([BINARY, "-"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=env)
     try:
-        # Blocked reading the pipe: /proc's wchan says so where the kernel shows it ("0" where
-        # it does not: then asleep for 20 polls in a row).
+        # Blocked reading the pipe, on whichever of its threads reads: /proc's wchan says so
+        # where the kernel shows it ("0" where it does not: then every thread asleep for 20
+        # polls in a row).
         deadline = time.monotonic() + 20
         waiting, asleep = False, 0
         while not waiting and time.monotonic() < deadline:
             check(proc.poll() is None, "coroner waits on its standard input")
-            with open("/proc/%d/wchan" % proc.pid) as f:
-                wchan = f.read()
-            with open("/proc/%d/stat" % proc.pid) as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-            asleep = asleep + 1 if state == "S" else 0
-            waiting = "pipe" in wchan or (wchan in ("", "0") and asleep >= 20)
+            wchans, states = [], []
+            for tid in os.listdir("/proc/%d/task" % proc.pid):
+                try:
+                    with open("/proc/%d/task/%s/wchan" % (proc.pid, tid)) as f:
+                        wchans.append(f.read())
+                    with open("/proc/%d/task/%s/stat" % (proc.pid, tid)) as f:
+                        states.append(f.read().rsplit(")", 1)[1].split()[0])
+                except OSError:  # a thread that ended meanwhile
+                    continue
+            asleep = asleep + 1 if states and all(st == "S" for st in states) else 0
+            hidden = all(w in ("", "0") for w in wchans)
+            waiting = any("pipe" in w for w in wchans) or (hidden and asleep >= 20)
             time.sleep(0.01)
         check(waiting, "coroner waits on its standard input within 20 s")
         with open("/proc/%d/smaps" % proc.pid) as f:
