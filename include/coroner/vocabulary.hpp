@@ -39,6 +39,9 @@ struct LearnedEnd {
 class Vocabulary {
  public:
   Vocabulary();  // the default words
+  // A vocabulary of no word, for add() to give it only the words given: which values one word
+  // alone would classify.
+  static Vocabulary none() { return Vocabulary(Empty{}); }
   void add(Lifecycle meaning, std::string_view word);
   // A value matches a word when its normalised form equals the word or ends with "_word", so
   // "task_started" starts but "start_upload" does not; or, failing that, when it does so before
@@ -50,6 +53,8 @@ class Vocabulary {
   std::vector<std::string> words(Lifecycle meaning) const;
 
  private:
+  struct Empty {};
+  explicit Vocabulary(Empty) {}
   Lifecycle lookup(std::string_view normalised) const;
   Lifecycle classify_tail(std::string_view normalised) const;
   std::array<std::unordered_set<std::string>, 6> words_;

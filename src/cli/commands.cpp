@@ -14,6 +14,8 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "coroner/analysis.hpp"
@@ -22,6 +24,7 @@
 #include "coroner/schema.hpp"
 #include "coroner/state.hpp"
 #include "coroner/task_store.hpp"
+#include "edit_distance.hpp"
 #include "progress.hpp"
 #include "rerun.hpp"
 
@@ -346,11 +349,43 @@ std::string read_logs(const Options& o, const Settings& s, TaskStore& store) {
   return {};
 }
 
+// Whether some value the log gave a stage or status is one that `word` alone would classify.
+bool names_a_value(const TaskStore& store, const std::string& word) {
+  Vocabulary alone = Vocabulary::none();
+  alone.add(Lifecycle::start, word);  // any meaning: only whether it matches counts
+  const Interner& values = store.words();
+  for (uint32_t id = 0; id < values.size(); ++id)
+    if (alone.classify(values.view(id)) != Lifecycle::none) return true;
+  return false;
+}
+
+// A word of --start-stage, --end-stage or --fail-stage that no value of the log matches changes
+// nothing, and a misspelt end word silently turns the learned end off: every task then looks
+// open. One warning line each, with the nearest value when one is a likely misspelling.
+void warn_of_words_that_match_nothing(const Options& o, const TaskStore& store) {
+  if (o.quiet) return;
+  std::vector<std::string_view> values;
+  for (uint32_t id = 0; id < store.words().size(); ++id) values.push_back(store.words().view(id));
+  auto warn = [&](std::string_view option, const std::vector<std::string>& words) {
+    for (const std::string& word : words) {
+      if (names_a_value(store, word)) continue;
+      std::optional<std::string> meant = nearest_word(word, values);
+      std::fprintf(stderr, "coroner: warning: %s '%s' matches no stage or status of the log%s\n",
+                   std::string(option).c_str(), word.c_str(),
+                   meant ? fmt::format("; did you mean '{}'?", *meant).c_str() : "");
+    }
+  };
+  warn("--start-stage", o.start_stages);
+  warn("--end-stage", o.end_stages);
+  warn("--fail-stage", o.fail_stages);
+}
+
 // The report of a store read from logs or states: its findings in the format asked, and the
 // exit status they call for.
 int report(const Options& o, const Settings& s, TaskStore& store) {
   store.finish();
   if (std::string why = unusable(store, s); !why.empty()) return fail(why);
+  warn_of_words_that_match_nothing(o, store);
   Analysis& analysis = kept_until_exit<Analysis>(analyze(store, s.analysis));
 
   ReportInput in(analysis);

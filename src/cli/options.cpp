@@ -127,7 +127,8 @@ void rule_options(CLI::App& cmd, Options& o) {
       ->group("Rules")
       ->type_name("WORD");
   one_each(cmd.add_option("--end-stage", o.end_stages,
-                          "Extra word that marks a task's successful end (stops learning it)"))
+                          "Extra word that marks a task's successful end (stops learning it; "
+                          "warns when nothing matches)"))
       ->group("Rules")
       ->type_name("WORD");
   one_each(cmd.add_option("--fail-stage", o.fail_stages, "Extra word that marks a task's failure"))

@@ -3,15 +3,14 @@
 #include <algorithm>
 #include <functional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "edit_distance.hpp"
 
 namespace coroner::cli {
 
 namespace {
-
-// A word further than this from every subcommand is taken for a file name, however unreadable.
-constexpr size_t kMaxSuggestionEdits = 2;
 
 using Spellings = std::set<std::string, std::less<>>;
 
@@ -69,17 +68,12 @@ std::optional<size_t> first_operand(const CLI::App& app, const std::vector<std::
   return std::nullopt;
 }
 
+// A word further than kMaxSuggestionEdits from every subcommand is taken for a file name,
+// however unreadable.
 std::optional<std::string> nearest_subcommand(const CLI::App& app, std::string_view word) {
-  std::optional<std::string> nearest;
-  size_t best = kMaxSuggestionEdits + 1;
-  for (const CLI::App* cmd : app.get_subcommands({})) {
-    size_t distance = edit_distance(word, cmd->get_name());
-    if (distance < best) {
-      best = distance;
-      nearest = cmd->get_name();
-    }
-  }
-  return nearest;
+  std::vector<std::string> names;
+  for (const CLI::App* cmd : app.get_subcommands({})) names.push_back(cmd->get_name());
+  return nearest_word(word, names);
 }
 
 ArrangedArgs put_subcommand_first(const CLI::App& app, std::vector<std::string> args,

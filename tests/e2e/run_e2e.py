@@ -316,6 +316,30 @@ def test_field_option_before_file():
     check("learned:" not in r.out and "35 records" in r.out, "--end-stage then FILE", r)
 
 
+def test_a_stage_word_that_matches_nothing_is_warned_of():
+    # A misspelt --end-stage turns the learned end off: every healthy task then looks open. The
+    # report is still written, with one warning line naming the word and the value meant.
+    r = run("--end-stage", "save_to_dbx", "--fail-stage", "kaboom", SEED)
+    expect_status(r, 1)
+    lines = r.err.strip().splitlines()
+    check(lines == ["coroner: warning: --end-stage 'save_to_dbx' matches no stage or status of the"
+                    " log; did you mean 'save_to_db'?",
+                    "coroner: warning: --fail-stage 'kaboom' matches no stage or status of the log"],
+          "one warning a word, the nearest value when it is near", r)
+    check("records" in r.out, "the report is written all the same", r)
+    # A word that matches, whole or as the value's last part, is no mistake; -q silences all.
+    for args in (["--end-stage", "save_to_db"], ["--end-stage", "db", "--start-stage", "validate"],
+                 ["-q", "--end-stage", "save_to_dbx"]):
+        r = run(*args, SEED)
+        check(r.err == "", "no warning for %r" % args, r)
+    # merge hears the words too: they act on the store it builds.
+    with TempDir() as d:
+        state = os.path.join(d, "seed.state")
+        expect_status(run("partial", SEED, "-o", state), 0)
+        r = run("merge", "--end-stage", "save_to_dbx", state)
+        check("did you mean 'save_to_db'?" in r.err, "merge warns too", r)
+
+
 def test_no_task_field_is_an_input_error():
     # A log coroner cannot read never passes a gate: exit 2, one line saying what is missing,
     # where coroner looked, and the keys the records do have (nested ones too).

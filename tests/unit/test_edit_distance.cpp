@@ -1,8 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "cli/edit_distance.hpp"
 
 using coroner::cli::edit_distance;
+using coroner::cli::nearest_word;
 
 TEST_CASE("coroner::cli::edit_distance") {
   SUBCASE("a word is no edit from itself") {
@@ -41,5 +46,24 @@ TEST_CASE("coroner::cli::edit_distance") {
   SUBCASE("far-off words") {
     CHECK(edit_distance("app.jsonl", "stats") > 2);
     CHECK(edit_distance("schema", "stats") > 2);
+  }
+}
+
+TEST_CASE("coroner::cli::nearest_word") {
+  std::vector<std::string_view> stages{"validate", "transform", "save_to_db"};
+
+  SUBCASE("the nearest candidate within two edits") {
+    CHECK(nearest_word("save_to_dbx", stages) == std::string("save_to_db"));
+    CHECK(nearest_word("tranform", stages) == std::string("transform"));
+  }
+
+  SUBCASE("nothing when every candidate is further") {
+    CHECK_FALSE(nearest_word("upload", stages).has_value());
+    CHECK_FALSE(nearest_word("save", stages).has_value());
+    CHECK_FALSE(nearest_word("stats", std::vector<std::string>{}).has_value());
+  }
+
+  SUBCASE("the first of equals") {
+    CHECK(nearest_word("cat", std::vector<std::string>{"bat", "hat"}) == std::string("bat"));
   }
 }

@@ -212,6 +212,16 @@ TEST_CASE("coroner::Vocabulary user words") {
     CHECK(std::find(failed.begin(), failed.end(), "error") == failed.end());
   }
 
+  SUBCASE("a vocabulary of no word classifies only the words added to it") {
+    Vocabulary alone = Vocabulary::none();
+    CHECK(alone.classify("done") == Lifecycle::none);
+    CHECK(alone.classify("fetch failed") == Lifecycle::none);
+    alone.add(Lifecycle::ended_ok, "save_to_db");
+    CHECK(alone.classify("save_to_db") == Lifecycle::ended_ok);
+    CHECK(alone.classify("then save to db") == Lifecycle::ended_ok);
+    CHECK(alone.classify("done") == Lifecycle::none);
+  }
+
   SUBCASE("an empty word adds nothing") {
     vocabulary.add(Lifecycle::ended_ok, "");
     vocabulary.add(Lifecycle::ended_ok, " - ");
