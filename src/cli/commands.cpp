@@ -361,23 +361,28 @@ bool names_a_value(const TaskStore& store, const std::string& word) {
 
 // A word of --start-stage, --end-stage or --fail-stage that no value of the log matches changes
 // nothing, and a misspelt end word silently turns the learned end off: every task then looks
-// open. One warning line each, with the nearest value when one is a likely misspelling.
-void warn_of_words_that_match_nothing(const Options& o, const TaskStore& store) {
+// open; a misspelt --stage-deadline stage times nothing. One warning line each, with the nearest
+// value when one is a likely misspelling.
+void warn_of_words_that_match_nothing(const Options& o, const Settings& s, const TaskStore& store) {
   if (o.quiet) return;
   std::vector<std::string_view> values;
   for (uint32_t id = 0; id < store.words().size(); ++id) values.push_back(store.words().view(id));
-  auto warn = [&](std::string_view option, const std::vector<std::string>& words) {
-    for (const std::string& word : words) {
-      if (names_a_value(store, word)) continue;
-      std::optional<std::string> meant = nearest_word(word, values);
-      std::fprintf(stderr, "coroner: warning: %s '%s' matches no stage or status of the log%s\n",
-                   std::string(option).c_str(), word.c_str(),
-                   meant ? fmt::format("; did you mean '{}'?", *meant).c_str() : "");
-    }
+  auto warn = [&](std::string_view option, const std::string& word) {
+    std::optional<std::string> meant = nearest_word(word, values);
+    std::fprintf(stderr, "coroner: warning: %s '%s' matches no stage or status of the log%s\n",
+                 std::string(option).c_str(), word.c_str(),
+                 meant ? fmt::format("; did you mean '{}'?", *meant).c_str() : "");
   };
-  warn("--start-stage", o.start_stages);
-  warn("--end-stage", o.end_stages);
-  warn("--fail-stage", o.fail_stages);
+  for (auto [option, words] :
+       {std::pair{"--start-stage", &o.start_stages}, std::pair{"--end-stage", &o.end_stages},
+        std::pair{"--fail-stage", &o.fail_stages}})
+    for (const std::string& word : *words)
+      if (!names_a_value(store, word)) warn(option, word);
+  // A stage deadline names a stage whole; free text may be named as written, which only the
+  // records keep: that is not looked for.
+  if (store.stage_templates() > 0) return;
+  for (const auto& [stage, limit] : s.analysis.stage_deadlines)
+    if (!store.words().find(stage)) warn("--stage-deadline", stage);
 }
 
 // The report of a store read from logs or states: its findings in the format asked, and the
@@ -385,7 +390,7 @@ void warn_of_words_that_match_nothing(const Options& o, const TaskStore& store) 
 int report(const Options& o, const Settings& s, TaskStore& store) {
   store.finish();
   if (std::string why = unusable(store, s); !why.empty()) return fail(why);
-  warn_of_words_that_match_nothing(o, store);
+  warn_of_words_that_match_nothing(o, s, store);
   Analysis& analysis = kept_until_exit<Analysis>(analyze(store, s.analysis));
 
   ReportInput in(analysis);

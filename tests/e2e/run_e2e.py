@@ -327,6 +327,10 @@ def test_a_stage_word_that_matches_nothing_is_warned_of():
                     "coroner: warning: --fail-stage 'kaboom' matches no stage or status of the log"],
           "one warning a word, the nearest value when it is near", r)
     check("records" in r.out, "the report is written all the same", r)
+    # A stage deadline on a misspelt stage times nothing: said the same way.
+    r = run("--stage-deadline", "save_to_dbx=1ms", "--stage-deadline", "validate=1s", SEED)
+    check(r.err.strip() == "coroner: warning: --stage-deadline 'save_to_dbx' matches no stage or"
+          " status of the log; did you mean 'save_to_db'?", "the misspelt stage only", r)
     # A word that matches, whole or as the value's last part, is no mistake; -q silences all.
     for args in (["--end-stage", "save_to_db"], ["--end-stage", "db", "--start-stage", "validate"],
                  ["-q", "--end-stage", "save_to_dbx"]):
