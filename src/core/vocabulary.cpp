@@ -38,6 +38,37 @@ std::string normalise_word(std::string_view value) {
   return out;
 }
 
+namespace {
+
+// A number as normalise_word leaves it ("0_31" for 0.31) or as a template masks it ("<num>").
+size_t number_length(std::string_view s) {
+  if (s.starts_with("<num>")) return 5;
+  auto digits = [&](size_t from) {
+    size_t end = from;
+    while (end < s.size() && s[end] >= '0' && s[end] <= '9') ++end;
+    return end - from;
+  };
+  size_t whole = digits(0);
+  if (whole == 0) return 0;
+  if (whole < s.size() && s[whole] == '_')
+    if (size_t fraction = digits(whole + 1); fraction > 0) return whole + 1 + fraction;
+  return whole;
+}
+
+// A duration and nothing else, normalised: "0_08s", "<num>_ms", "30_seconds", "2".
+bool is_duration(std::string_view s) {
+  size_t n = number_length(s);
+  if (n == 0) return false;
+  std::string_view unit = s.substr(n);
+  if (unit.starts_with('_')) unit.remove_prefix(1);
+  for (std::string_view u : {"", "ns", "us", "ms", "s", "sec", "secs", "second", "seconds", "m",
+                             "min", "mins", "minute", "minutes", "h", "hr", "hrs", "hour", "hours"})
+    if (unit == u) return true;
+  return false;
+}
+
+}  // namespace
+
 Vocabulary::Vocabulary() {
   for (auto w : {"start", "started", "starting", "begin", "began", "created", "spawned",
                  "scheduled", "enqueued", "received"})
@@ -90,6 +121,19 @@ Lifecycle Vocabulary::classify(std::string_view value) const {
     char next = at + 4 < normal.size() ? normal[at + 4] : '\0';
     if ((next >= '0' && next <= '9') || next == '<')
       return classify_tail(std::string_view(normal).substr(0, at));
+  }
+  // "pull timed out after 0.08s", "done (0.31s)", "timed out (after 30 s)": the word comes
+  // before how long it waited, and nothing follows that ("timeout after 3s, retrying" ends
+  // nothing: the task goes on).
+  constexpr std::string_view kAfter = "_after_";
+  if (size_t at = normal.rfind(kAfter);
+      at != std::string::npos && at > 0 &&
+      is_duration(std::string_view(normal).substr(at + kAfter.size())))
+    return classify_tail(std::string_view(normal).substr(0, at));
+  if (size_t at = normal.rfind("_("); at != std::string::npos && at > 0 && normal.back() == ')') {
+    std::string_view inside = std::string_view(normal).substr(at + 2, normal.size() - at - 3);
+    if (inside.starts_with(kAfter.substr(1))) inside.remove_prefix(kAfter.size() - 1);
+    if (is_duration(inside)) return classify_tail(std::string_view(normal).substr(0, at));
   }
   // Celery's failure line, "Task tasks.fetch[<uuid>] raised unexpected: ValueError('bad feed')":
   // the words that say a task raised come before a colon and the exception's repr. Only those:

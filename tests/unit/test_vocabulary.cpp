@@ -123,6 +123,22 @@ TEST_CASE("coroner::Vocabulary") {
     CHECK(vocabulary.classify("waiting in line 3") == Lifecycle::none);
   }
 
+  SUBCASE("a word before 'after' and a duration, or a duration in parentheses, counts") {
+    CHECK(vocabulary.classify("pull timed out after 0.08s") == Lifecycle::ended_timeout);
+    CHECK(vocabulary.classify("fetch timeout after 30 seconds") == Lifecycle::ended_timeout);
+    CHECK(vocabulary.classify("pull timed out after <num>s") == Lifecycle::ended_timeout);
+    CHECK(vocabulary.classify("job failed after 3") == Lifecycle::ended_failed);
+    CHECK(vocabulary.classify("pull timed out (0.08s)") == Lifecycle::ended_timeout);
+    CHECK(vocabulary.classify("sync done (after 1.5 min)") == Lifecycle::ended_ok);
+    CHECK(vocabulary.classify("upload finished (<num>ms)") == Lifecycle::ended_ok);
+    // Anything after the duration, or no duration, and the word ends nothing.
+    CHECK(vocabulary.classify("timeout after 3s, retrying") == Lifecycle::none);
+    CHECK(vocabulary.classify("retry after 2s") == Lifecycle::none);
+    CHECK(vocabulary.classify("done (see 3s)") == Lifecycle::none);
+    CHECK(vocabulary.classify("failed (3 attempts)") == Lifecycle::none);
+    CHECK(vocabulary.classify("timed out after 0.08 parsecs") == Lifecycle::none);
+  }
+
   SUBCASE("Celery's failure line: what the task raised follows its word and a colon") {
     CHECK(vocabulary.classify("Task tasks.fetch[3f2e9c1a-6b1d-4c55-9e0b-0c3f5d1e2a77] raised "
                               "unexpected: ValueError('bad feed')") == Lifecycle::ended_failed);
