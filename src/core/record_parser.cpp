@@ -692,9 +692,10 @@ bool serves(const FieldTree::Node& node, Role role) {
 }
 
 // A task id (the task, parent and awaits roles) is a non-empty string or an integer as written:
-// true, 1.5, 1e3, null, an object or an array names no task.
+// true, 1.5, 1e3, null, an object or an array names no task. Nor does "None": Python's str(None),
+// which a format string's %(taskName)s writes for a record logged outside any task.
 bool is_task_id(const JsonScalar& value) {
-  if (value.kind == Kind::string) return !value.text.empty();
+  if (value.kind == Kind::string) return !value.text.empty() && value.text != "None";
   return value.kind == Kind::number && is_json_integer(value.text);
 }
 

@@ -914,6 +914,15 @@ TEST_CASE("coroner::RecordParser task ids are strings and integers") {
       CHECK(read(R"({"task_id": true, "taskName": "Task-3"})").task == "Task-3");
     }
 
+    SUBCASE("\"None\", Python's str(None) outside a task, is no task") {
+      CHECK_FALSE(read(R"({"taskName": "None", "message": "loading config"})").has_task);
+      CHECK(read(R"({"taskName": "None", "task_id": "t-1"})").task == "t-1");
+      CHECK(read(R"({"task": "c", "parent_id": "None"})").parent.empty());
+      CHECK(read(R"({"task": "c", "awaits": ["None", "b"]})").awaits ==
+            std::vector<std::string>{"b"});
+      CHECK(read(R"({"taskName": "none"})").task == "none");  // only Python's spelling
+    }
+
     SUBCASE("parent and awaits name tasks the same way") {
       CHECK(read(R"({"task": "c", "parent_id": true})").parent.empty());
       CHECK(read(R"({"task": "c", "parent_id": 2.5, "parent": "p"})").parent == "p");
