@@ -87,7 +87,7 @@ void input_options(CLI::App& cmd, Options& o, bool window = true) {
       ->type_name("ROLE=NAME");
   cmd.add_option("--key", o.key,
                  "Comma-separated fields that make up a task's scope with its id "
-                 "(default: hostname,host,pid,process,worker; '' for none)")
+                 "(default: hostname,host,pid,process,worker, and loguru's record.process.id; '' for none)")
       ->group("Input")
       ->type_name("FIELDS")
       ->each([&o](const std::string&) { o.key_given = true; });

@@ -88,6 +88,9 @@ struct FieldTree {
     // The attempt role only: the least value that is a retry, told by the field's name.
     uint8_t first_retry = 0;
     bool message = false;  // the stage role only: a free-text field (is_message_field)
+    // The scope role only: how the task's name shows the field, when not by its key (loguru's
+    // record.process.id shows as process.id: "id" alone would say nothing).
+    std::string_view label;
   };
   struct Node {
     std::vector<Target> targets;
@@ -99,14 +102,22 @@ struct FieldTree {
     for (size_t r = 0; r < kRoleCount; ++r) {
       const auto& paths = config.paths[r];
       for (size_t rank = 0; rank < paths.size() && rank < RawRecord::kNoField; ++rank) {
-        Target target{Role(r), uint8_t(rank)};
+        Target target{Role(r), uint8_t(rank), 0, false, {}};
         if (Role(r) == Role::attempt)
           target.first_retry = uint8_t(first_retry_attempt(paths[rank]));
         if (Role(r) == Role::stage) target.message = is_message_field(paths[rank]);
+        if (Role(r) == Role::scope) target.label = scope_label(paths[rank]);
         add(paths[rank], target);
       }
     }
     build_quick_table();
+  }
+
+  // A path's last key, or its last two when the last is "id": the label of a scope field.
+  std::string_view scope_label(std::string_view path) {
+    std::vector<std::string> parts = split_field_path(path);
+    if (parts.size() < 2 || parts.back() != "id") return {};
+    return names.view(names.intern(parts[parts.size() - 2] + "." + parts.back()));
   }
 
   void add(std::string_view path, Target target) {
@@ -883,7 +894,7 @@ void RecordParser::Impl::read_scalar(const JsonScalar& value, const FieldTree::T
     case Role::scope:
       if (text.empty()) return;
       if (!r.scope.empty()) r.scope.push_back('\x1f');
-      r.scope.append(name);
+      r.scope.append(target.label.empty() ? name : target.label);
       r.scope.push_back('=');
       r.scope.append(text);
       filled = std::min(filled, target.rank);
