@@ -196,6 +196,14 @@ int run_schema(const Options& o, const Settings& s) {
   return write_output(o, text);
 }
 
+// Whether a field's last key looks like what names a unit of work: job, job_id, request_id,
+// taskUuid.
+bool names_work(std::string_view path) {
+  std::string key = normalise_word(path.substr(path.rfind('.') + 1));
+  return key.find("task") != std::string::npos || key.find("job") != std::string::npos ||
+         key.ends_with("id");
+}
+
 // "app.jsonl: no record names a task (looked for task_id, ...); its records have ts (120), ...":
 // what is missing, where coroner looked, and the keys the log does have, on one line.
 std::string unreadable_log(const TaskStore& store, const Settings& s,
@@ -211,7 +219,7 @@ std::string unreadable_log(const TaskStore& store, const Settings& s,
   std::vector<std::string_view> looked;
   for (Role role : wanted)
     for (const auto& path : roles[role]) looked.push_back(path);
-  std::string have;
+  std::string have, likeliest;
   if (format) {
     // The keys the user most likely meant first: those the program bound itself (loguru's
     // record.extra.*), then those no role reads, then those another role reads (the time, the
@@ -231,16 +239,24 @@ std::string unreadable_log(const TaskStore& store, const Settings& s,
     });
     for (size_t i = 0; i < keys.size() && i < kKeysShown; ++i)
       have += fmt::format("{}{} ({})", have.empty() ? "" : ", ", keys[i]->path, keys[i]->records);
+    for (const KeySeen* key : keys)
+      if (likelihood(*key) < 2 && names_work(key->path)) {
+        likeliest = key->path;
+        break;
+      }
     if (format->keys.size() > kKeysShown)
       have += fmt::format(" and {} more", format->keys.size() - kKeysShown);
   }
   std::string where = files.size() == 1 ? std::string(display_name(files[0])) : "input";
   std::string dialect = format ? fmt::format(", read as {}", to_string(format->dialect)) : "";
+  // A field the program logs that looks like a task's id: say the whole option.
+  std::string option =
+      wanted.front() == Role::task && !likeliest.empty()
+          ? fmt::format("--field task={} if that field names the task", likeliest)
+          : fmt::format("--field {}=NAME names the field", to_string(wanted.front()));
   return fmt::format(
-      "{}: {} (looked for {}{}); the records have {} (coroner schema lists them; --field {}=NAME "
-      "names the field)",
-      where, missing, fmt::join(looked, ", "), dialect, have.empty() ? "no key" : have,
-      to_string(wanted.front()));
+      "{}: {} (looked for {}{}); the records have {} (coroner schema lists them; {})", where,
+      missing, fmt::join(looked, ", "), dialect, have.empty() ? "no key" : have, option);
 }
 
 // A task is named by its id, or by the label the reports print for a task of a scoped log

@@ -331,8 +331,16 @@ RoleConfig loguru_roles(const RoleConfig& user) {
   c[Role::error].insert(c[Role::error].begin(),
                         {"record.exception.value", "record.exception.type"});
   c[Role::error_type].insert(c[Role::error_type].begin(), "record.exception.type");
-  for (size_t r = 0; r < kRoleCount; ++r)
-    if (user.named_by_user[r]) c.paths[r] = user.paths[r];
+  // A field the user names is looked for under record.extra too, where the defaults are:
+  // --field task=job reads what logger.bind(job=...) wrote.
+  for (size_t r = 0; r < kRoleCount; ++r) {
+    if (!user.named_by_user[r]) continue;
+    c.paths[r].clear();
+    for (const auto& path : user.paths[r]) {
+      if (!path.starts_with("record.")) c.paths[r].push_back("record.extra." + path);
+      c.paths[r].push_back(path);
+    }
+  }
   c.named_by_user = user.named_by_user;
   return c;
 }

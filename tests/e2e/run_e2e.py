@@ -357,7 +357,8 @@ def test_no_task_field_is_an_input_error():
         check("nested_fields.jsonl: no record names a task" in r.err, "names file and what is missing", r)
         check("looked for task_id, taskId" in r.err, "says where it looked", r)
         check("extra.task_id (" in r.err and "extra.stage (" in r.err, "lists the nested keys the log has", r)
-        check("--field task=NAME" in r.err, "says how to name the field", r)
+        check("--field task=extra.task_id if that field names the task" in r.err,
+              "offers the option for the field that looks like a task's id", r)
     # schema is the tool for this: it still reads the log and exits 0.
     r = run("schema", fixture("nested_fields.jsonl"))
     expect_status(r, 0)
@@ -1428,12 +1429,22 @@ def test_no_task_field_lists_the_fields_the_program_bound_first():
     path = os.path.join(LIBRARIES, "loguru_errors_job-key.jsonl")
     r = run(path)
     expect_one_error_line(r, path, "no record names a task", "read as loguru",
-                          "record.extra.job (", "--field task=NAME")
+                          "record.extra.job (", "--field task=record.extra.job if that field")
     have = r.err[r.err.index("the records have "):]
     check(have.index("record.extra.job (") < have.index("record.elapsed"),
           "the program's bound fields come before loguru's own", r)
     check(have.index("record.extra.chunk (") < have.index("record.elapsed"),
           "every bound field does", r)
+    # What was bound is read by its own name too, as the defaults are: under record.extra.
+    for field in ("job", "record.extra.job"):
+        doc, r = report("--field", "task=" + field, path)
+        check(doc["summary"]["tasks"] > 0, "--field task=%s reads the tasks" % field, r)
+    # Nothing that looks like a task's id: the option is given with NAME, not a guess.
+    with TempDir() as d:
+        log = write_log(d, "no_id.jsonl", [{"ts": 1795578788 + i, "stage": "fetch", "user": "ann"}
+                                            for i in range(3)])
+        r = run(log)
+        check("--field task=NAME names the field" in r.err, "no guess without a likely field", r)
 
 
 def test_forcing_a_dialect_that_does_not_fit_is_an_input_error():
