@@ -1002,12 +1002,14 @@ TEST_CASE("roles_for: loguru reads under record.extra, and keeps what the user n
         loguru[Role::stage].end());
   CHECK(loguru[Role::error].front() == "record.exception.value");
   CHECK(loguru[Role::error_type].front() == "record.exception.type");
-  // A role named with --field keeps the user's path, as written; the others stay loguru's.
+  // A role named with --field keeps the user's path, as written, after the same under
+  // record.extra (where what the program bound is) unless it starts there or at record; the
+  // others stay loguru's.
   REQUIRE_FALSE(coroner::apply_field_override(user, "task=record.extra.job"));
   REQUIRE_FALSE(coroner::apply_field_override(user, "level=severity"));
   RoleConfig named = coroner::roles_for(Dialect::loguru, user);
   CHECK(named[Role::task] == std::vector<std::string>{"record.extra.job"});
-  CHECK(named[Role::level] == std::vector<std::string>{"severity"});
+  CHECK(named[Role::level] == std::vector<std::string>{"record.extra.severity", "severity"});
   CHECK(named[Role::time] == std::vector<std::string>{"record.time.timestamp"});
   CHECK(named.named_by_user[size_t(Role::task)]);
   CHECK_FALSE(named.named_by_user[size_t(Role::time)]);
