@@ -54,7 +54,9 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
   user code that created them. Waiting through the module behaves exactly like the plain await:
   results, exceptions, cancellation, shielding, task names, eager tasks are untouched.
 - Exit: when the program stops (the loop's main task returns or raises, SIGTERM, SIGINT,
-  sys.exit), one "pending" record per pending task, where it is suspended and what it waits on,
+  sys.exit), one "pending" record per pending task, where it is suspended and what it waits on
+  (through the async generators it iterates; a server's connection handler reading its
+  client's next request says "asyncio.StreamReader.read of a connection served on ..."),
   then one "exit" record, before asyncio cancels the pending tasks (their cancellations are
   still logged). Once per process. SIGTERM: a handler is installed only if SIGTERM has its
   default action; it logs, flushes, restores the default and re-sends SIGTERM, so the process
@@ -125,6 +127,7 @@ Not covered:
 import asyncio
 import atexit
 import collections
+import gc
 import itertools
 import json
 import logging
@@ -1287,6 +1290,9 @@ def _describe_frames():
     serve = getattr(getattr(asyncio.base_events, "Server", None), "serve_forever", None)
     if getattr(serve, "__code__", None) is not None:
         _SIMPLE_WAITS[serve.__code__] = _serving_wait
+    read = getattr(getattr(asyncio, "StreamReader", None), "_wait_for_data", None)
+    if getattr(read, "__code__", None) is not None:
+        _SIMPLE_WAITS[read.__code__] = _stream_read_wait
     return _SIMPLE_WAITS
 
 
@@ -1297,6 +1303,26 @@ def _serving_wait(loc):
         return "asyncio.Server.serve_forever on %s:%s" % (host, port), ()
     except Exception:  # no socket (closed), or a socket that is no address pair
         return "asyncio.Server.serve_forever", ()
+
+
+def _stream_read_wait(loc):
+    """A read of a stream (readline, read, readexactly) waiting for bytes. On a connection a
+    server accepted (start_server's handler), that is waiting for the client's next request,
+    work; on one the program opened, waiting for an answer, which may never come."""
+    transport = getattr(loc["self"], "_transport", None)
+    try:
+        protocol = transport.get_protocol()
+        served = getattr(protocol, "_client_connected_cb", None) is not None
+        local, peer = transport.get_extra_info("sockname"), transport.get_extra_info("peername")
+    except Exception:  # no transport yet, or one that is not asyncio's own
+        return "asyncio.StreamReader.read", ()
+
+    def address(name):
+        return "%s:%s" % name[:2] if isinstance(name, tuple) and len(name) >= 2 else str(name)
+    if served:
+        return "asyncio.StreamReader.read of a connection served on %s from %s" % (
+            address(local), address(peer)), ()
+    return "asyncio.StreamReader.read of a connection to %s" % address(peer), ()
 
 
 def _queue_wait(queue, method):
@@ -1330,8 +1356,20 @@ def _frames(coro):
             nxt = getattr(coro, "gi_yieldfrom", None)
         if nxt is None:
             nxt = getattr(coro, "ag_await", None)
-        coro = nxt
+        coro = _async_generator_of(nxt)
     return out
+
+
+def _async_generator_of(awaited):
+    """`async for` awaits an async generator's asend (or athrow) object, which shows no frame
+    and names no generator: the generator is found among what it refers to, so the chain goes
+    on into it (a consumer looping over an async generator around Queue.get)."""
+    if awaited is None or not type(awaited).__name__.startswith("async_generator_a"):
+        return awaited
+    for ref in gc.get_referents(awaited):
+        if type(ref).__name__ == "async_generator":
+            return ref
+    return awaited
 
 
 def _describe_future(fut):

@@ -86,18 +86,24 @@ struct TaskFacts {
 // The asyncio module's words for a task waiting for work (docs/ASYNCIO_RECORDS.md): "asyncio.
 // Queue.get on a queue created at app.py:12" (or a subclass's name, or no site when the queue
 // was made before install()), an item on an empty queue; "asyncio.Server.serve_forever on
-// 127.0.0.1:8080", a server's connections.
+// 127.0.0.1:8080", a server's connections; "asyncio.StreamReader.read of a connection served on
+// 127.0.0.1:8080 from ...", a handler's client's next request (a read on a connection the
+// program opened waits for an answer instead: no work, it may be stuck).
 bool waits_for_work(std::string_view waiting_for) {
   std::string_view what = waiting_for.substr(0, waiting_for.find(' '));
+  if (what == "asyncio.StreamReader.read")  // a served connection waits for its next request
+    return waiting_for.find(" served on ") != std::string_view::npos;
   return what.starts_with("asyncio.") &&
          (what.ends_with(".get") || what.ends_with(".serve_forever"));
 }
 
 // How an idle task's finding says what it waited for.
 std::string_view idle_words(std::string_view waiting_for) {
-  return waiting_for.starts_with("asyncio.Server.serve_forever")
-             ? "serving, waiting for connections"
-             : "waiting for work on an empty queue";
+  if (waiting_for.starts_with("asyncio.Server.serve_forever"))
+    return "serving, waiting for connections";
+  if (waiting_for.starts_with("asyncio.StreamReader.read"))
+    return "serving a connection, waiting for its client's next request";
+  return "waiting for work on an empty queue";
 }
 
 // How often a task records `stage` again, from its latest run of records in it before `last`

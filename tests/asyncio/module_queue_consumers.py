@@ -9,8 +9,12 @@ usage: python3 module_queue_consumers.py OUTDIR
 - worker-1..worker-3 take orders ("handle", 3 to 6 ms each) and mark them done; once the queue
   is empty they wait on it for a second until main cancels them, as the docs' example does after
   queue.join(). Clean: idle consumers cancelled at shutdown.
+- agen-worker takes orders the other common way, `async for n in each(orders)` over an async
+  generator around Queue.get, and is cancelled with the workers: clean, as they are (the
+  module follows the generator's frames to the Queue.get).
 - collector waits on the `results` queue, which nobody ever feeds, from the start to the end;
   main returns with it pending (asyncio.run cancels it after the exit record). Clean: idle.
+  agen-collector does the same through `async for`: clean, idle.
 - stuck-worker takes one order from the `urgent` queue and, in its "handle" stage, waits on an
   Event nobody sets until main cancels it: *hung* (until cancelled), a consumer stuck in its
   work.
@@ -56,6 +60,23 @@ async def collector(results):
         await results.get()
 
 
+async def each(queue):
+    while True:
+        yield await queue.get()
+
+
+async def agen_worker(orders):
+    async for n in each(orders):
+        with stage("handle"):
+            await asyncio.sleep(0.003 + n % 4 / 1000)
+        orders.task_done()
+
+
+async def agen_collector(results):
+    async for _ in each(results):
+        stage("collect")
+
+
 async def stuck_worker(urgent, never):
     await urgent.get()
     with stage("handle"):
@@ -76,24 +97,28 @@ async def main(log):
     urgent.put_nowait("page the on-call")
     never = asyncio.Event()
     workers = [asyncio.create_task(worker(orders), name="worker-%d" % i) for i in (1, 2, 3)]
+    workers.append(asyncio.create_task(agen_worker(orders), name="agen-worker"))
     stuck = [asyncio.create_task(stuck_worker(urgent, never), name="stuck-worker"),
              asyncio.create_task(flusher(outbox), name="flusher")]
     left = asyncio.create_task(collector(results), name="collector")
+    also_left = asyncio.create_task(agen_collector(asyncio.Queue()), name="agen-collector")
     await asyncio.create_task(producer(orders), name="producer")
     await orders.join()
     await asyncio.sleep(1.0)  # a quiet spell: the workers wait for orders that do not come
     for task in workers + stuck:
         task.cancel()
     await asyncio.gather(*workers, *stuck, return_exceptions=True)
-    return all(t.cancelled() for t in workers + stuck) and not left.done()
+    return all(t.cancelled() for t in workers + stuck) and not left.done() and not also_left.done()
 
 
 def truth(files):
     scope = {"pid": str(os.getpid()), "hostname": socket.gethostname()}
     expected = [{"task": "stuck-worker", "scope": scope, "kinds": ["hung/until-cancelled"]},
                 {"task": "flusher", "scope": scope, "kinds": ["hung/until-cancelled"]},
-                {"task": "collector", "scope": scope, "kinds": ["in-flight/idle"]}]
-    clean = ["main", "producer", "collector", "worker-1", "worker-2", "worker-3"]
+                {"task": "collector", "scope": scope, "kinds": ["in-flight/idle"]},
+                {"task": "agen-collector", "scope": scope, "kinds": ["in-flight/idle"]}]
+    clean = ["main", "producer", "collector", "worker-1", "worker-2", "worker-3", "agen-worker",
+             "agen-collector"]
     return {"scenario": NAME, "files": files, "args": [], "expected": expected, "clean": clean}
 
 

@@ -14,7 +14,13 @@ serve_forever on 127.0.0.1:PORT"). The parent checks how the child died and writ
   tasks (asyncio names them Task-N) log "read request" and "respond": clean, but in neither list
   by name. client-13 sends "stall": its handler awaits an asyncio.Event nobody sets, and
   client-13 waits for the echo: both stuck (*hung*; the handler is the one named by its
-  "read request" record's task, found by the parent in the log).
+  "read request" record's task, found by the parent in the log). client-13 waits in a read of
+  a connection it opened ("asyncio.StreamReader.read of a connection to ..."): no work, stuck.
+- keepalive-1..keepalive-3 send two lines a connection ("keepalive"), read each echo, then keep
+  the connection open and sleep: their handlers (Task-N, logging "keep-alive request" for each
+  line) wait in reader.readline() for a third request when the process stops: *in-flight*,
+  subkind idle ("asyncio.StreamReader.read of a connection served on ..."), never hung, as a
+  keep-alive HTTP server's connections are at any shutdown.
 """
 
 import asyncio
@@ -34,11 +40,20 @@ sys.path.insert(0, os.environ.get("CORONER_ASYNCIO_DIR") or str(HERE.parent.pare
 NAME = "module_server"
 CLIENTS = 30
 STALLING = 13
+KEEPALIVE = 3
 
 
 async def handle(stage, never, reader, writer):
     stage("read request")
     line = await reader.readline()
+    while line.startswith(b"keepalive"):  # answer each line until the client closes
+        stage("keep-alive request")
+        writer.write(line)
+        await writer.drain()
+        line = await reader.readline()
+        if not line:
+            writer.close()
+            return
     if line.startswith(b"stall"):
         stage("stalled request")
         await never.wait()  # nobody ever sets it
@@ -58,6 +73,16 @@ async def client(stage, port, n):
     writer.close()
 
 
+async def keepalive(stage, port):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for n in range(2):
+        writer.write(b"keepalive %d\n" % n)
+        await writer.drain()
+        await reader.readline()
+    stage("connection kept open")
+    await asyncio.sleep(30)  # the next request would come later
+
+
 async def child_main(log):
     import coroner_asyncio as ca
     from coroner_asyncio import stage
@@ -68,6 +93,8 @@ async def child_main(log):
     port = server.sockets[0].getsockname()[1]
     for n in range(1, CLIENTS + 1):
         asyncio.create_task(client(stage, port, n), name="client-%d" % n)
+    for n in range(1, KEEPALIVE + 1):
+        asyncio.create_task(keepalive(stage, port), name="keepalive-%d" % n)
     asyncio.get_running_loop().call_later(0.6, os.kill, os.getpid(), signal.SIGTERM)
     stage("serving", port=port)
     async with server:
@@ -84,6 +111,14 @@ def parent(out):
     stalled = [r["task"] for r in recs if r.get("stage") == "stalled request"]
     if len(stalled) != 1:
         problems.append("want one stalled handler, got %s" % stalled)
+    kept = sorted({r["task"] for r in recs if r.get("stage") == "keep-alive request"})
+    if len(kept) != KEEPALIVE:
+        problems.append("want %d keep-alive handlers, got %s" % (KEEPALIVE, kept))
+    for r in recs:
+        if r.get("coroner") == "pending" and r.get("task") in kept and " served on " not in str(
+                r.get("waiting_for")):
+            problems.append("%s's pending record does not say it serves a connection: %s"
+                            % (r["task"], r.get("waiting_for")))
     serving = [r for r in recs if r.get("task") == "main" and r.get("coroner") == "pending"]
     if not serving or not str(serving[0].get("waiting_for", "")).startswith("asyncio.Server.serve_forever"):
         problems.append("main's pending record does not say it serves: %s" % serving)
@@ -94,7 +129,9 @@ def parent(out):
     expected = [{"task": "main", "scope": scope, "kinds": ["in-flight/idle"]},
                 {"task": "client-%d" % STALLING, "scope": scope, "kinds": ["hung", "blocked"]}]
     expected += [{"task": t, "scope": scope, "kinds": ["hung"]} for t in stalled[:1]]
+    expected += [{"task": t, "scope": scope, "kinds": ["in-flight/idle"]} for t in kept]
     clean = ["main"] + ["client-%d" % n for n in range(1, CLIENTS + 1) if n != STALLING]
+    clean += kept + ["keepalive-%d" % n for n in range(1, KEEPALIVE + 1)]
     doc = {"scenario": NAME, "files": [path.name], "args": [], "problems": problems,
            "expected": expected, "clean": clean}
     (out / (NAME + ".truth.json")).write_text(json.dumps(doc, indent=1) + "\n")
