@@ -277,9 +277,14 @@ class GraphRules {
     f.chain.clear();
     std::string names;
     for (uint32_t t : cycle) names += label(t) + " -> ";
-    f.reason = fmt::format("a cycle of {} tasks waiting on each other: {}{}{}", cycle.size(), names,
-                           label(cycle.front()),
-                           f.subkind == "until-cancelled" ? ", until they were cancelled" : "");
+    std::string_view until = f.subkind == "until-cancelled" ? ", until cancelled" : "";
+    if (cycle.size() == 1)
+      f.reason = fmt::format("waiting on itself: {}{} (it holds what it waits for, a lock say){}",
+                             names, label(cycle.front()), until);
+    else
+      f.reason = fmt::format("a cycle of {} tasks waiting on each other: {}{}{}", cycle.size(),
+                             names, label(cycle.front()),
+                             f.subkind == "until-cancelled" ? ", until they were cancelled" : "");
     f.detail = members;
   }
 

@@ -107,6 +107,11 @@ std::vector<std::vector<uint32_t>> TaskGraph::deadlock_cycles(
       if (!seen.count(t)) order.push_back(t);  // members off the main loop of a bigger knot
     cycles.push_back(std::move(order));
   }
+  // A stuck task that waits on itself (a Lock it holds) and on no cycle of others: a cycle of one.
+  for (uint32_t t = 0; t < tasks.size(); ++t) {
+    bool in_bigger = vertex_of[t] != kNone && groups[size_t(component_of(t))].size() > 1;
+    if (stalled[t] && tasks[t].waits_on_itself && !in_bigger) cycles.push_back({t});
+  }
   return cycles;
 }
 

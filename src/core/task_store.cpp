@@ -431,7 +431,10 @@ void TaskStore::add_links(uint32_t task, uint32_t scope, const RawRecord& r, int
   for (std::string_view awaited : r.awaits) {
     uint32_t other = task_or_new(scope, awaited);
     auto& list = tasks_[task].awaits;
-    if (other == task) continue;
+    if (other == task) {
+      tasks_[task].waits_on_itself = true;
+      continue;
+    }
     if (std::find(list.begin(), list.end(), other) == list.end()) list.push_back(other);
     // The earliest record, not the first to arrive: a log out of order is sorted later.
     auto [began, added] = await_began_.emplace(uint64_t(task) << 32 | other, time);

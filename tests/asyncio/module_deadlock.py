@@ -12,6 +12,9 @@ traced_gather() log the await edges ("awaits").
   txn-commit awaits both: blocked behind the deadlock.
 - Three-task deadlock: shard-a awaits the task shard-b, shard-b awaits shard-c, shard-c awaits
   shard-a (real `await other_task`). audit-nightly awaits shard-b: blocked.
+- Deadlock of one: xfer-nested holds the `books` Lock (asyncio's locks are not reentrant) and
+  calls code that takes it again: the module's wait record names the holder, itself. settle
+  then waits for `books`: blocked behind it.
 - hung: cache-warm awaits an asyncio.Event nobody sets; report-daily awaits cache-warm and
   mailer awaits report-daily: blocked behind a hung task (or hung themselves).
 - producer-feed fails (ValueError, logged "failed") before resolving the future consumer-feed
@@ -77,6 +80,21 @@ async def txn_commit(accounts, ledger):
     await traced_gather(a, b, stage="waiting")
 
 
+async def nested_lock(books):
+    async with books:
+        stage("debit")
+        await asyncio.sleep(0.002)
+        async with books:  # the audit step takes the lock again: it waits for itself
+            stage("audit")
+
+
+async def settle(books):
+    stage("settling")
+    await asyncio.sleep(0.004)
+    async with books:
+        stage("settled")
+
+
 async def shard(me, nxt, tasks):
     stage("loading", shard=me)
     await asyncio.sleep(0.004)
@@ -115,6 +133,9 @@ async def main(log):
     stuck = []
     accounts, ledger = asyncio.Lock(), asyncio.Lock()
     stuck.append(make(txn_commit(accounts, ledger), name="txn-commit"))
+    books = asyncio.Lock()
+    stuck.append(make(nested_lock(books), name="xfer-nested"))
+    stuck.append(make(settle(books), name="settle"))
     shards = {}
     for me, nxt in (("shard-a", "shard-b"), ("shard-b", "shard-c"), ("shard-c", "shard-a")):
         shards[me] = make(shard(me, nxt, shards), name=me)
@@ -148,6 +169,8 @@ def truth(files):
     xfers, shards = ["xfer-a", "xfer-b"], ["shard-a", "shard-b", "shard-c"]
     expected = [entry(t, "deadlock", cycle=xfers) for t in xfers]
     expected += [entry(t, "deadlock", cycle=shards) for t in shards]
+    expected += [entry("xfer-nested", "deadlock", cycle=["xfer-nested"]),
+                 entry("settle", "blocked", "hung", "deadlock", root="xfer-nested")]
     expected += [entry("txn-commit", "blocked", "hung", "deadlock", root=xfers),
                  entry("audit-nightly", "blocked", "hung", "deadlock", root="shard-b"),
                  entry("cache-warm", "hung"),

@@ -92,6 +92,37 @@ TEST_CASE("coroner::TaskGraph") {
     CHECK(a.analysis.findings.empty());
   }
 
+  SUBCASE("a task waiting on itself (a lock it holds) is a deadlock of one") {
+    Analysed a(
+        healthy_trees(20, 1700000000.0) +
+        "{\"ts\": 1700000001.0, \"task\": \"x\", \"phase\": \"started\"}\n"
+        "{\"ts\": 1700000001.1, \"task\": \"x\", \"phase\": \"audit\", \"awaits\": \"x\"}\n"
+        "{\"ts\": 1700000001.2, \"task\": \"z\", \"phase\": \"settle\", \"awaits\": \"x\"}\n" +
+        kLogEnd);
+    const Finding* f = a.finding("x", FindingKind::deadlock);
+    REQUIRE(f);
+    CHECK(f->members.size() == 1);
+    CHECK(f->reason.find("waiting on itself: x -> x") != std::string::npos);
+    const Finding* behind = a.finding("z", FindingKind::blocked);
+    REQUIRE(behind);
+    CHECK(behind->chain.back() == f->task);
+    // Waiting on itself and on others in a cycle: one cycle of them all, not two.
+    Analysed both(
+        healthy_trees(20, 1700000000.0) +
+        "{\"ts\": 1700000001.1, \"task\": \"x\", \"phase\": \"w\", \"awaits\": [\"x\", \"y\"]}\n"
+        "{\"ts\": 1700000001.1, \"task\": \"y\", \"phase\": \"w\", \"awaits\": \"x\"}\n" +
+        kLogEnd);
+    const Finding* g = both.finding("x", FindingKind::deadlock);
+    REQUIRE(g);
+    CHECK(g->members.size() == 2);
+    // A task that once waited on itself and then finished is nothing.
+    Analysed done(healthy_trees(20, 1700000000.0) +
+                  "{\"ts\": 1700000001.1, \"task\": \"x\", \"phase\": \"w\", \"awaits\": \"x\"}\n"
+                  "{\"ts\": 1700000001.2, \"task\": \"x\", \"phase\": \"done\"}\n" +
+                  kLogEnd);
+    CHECK(done.kinds().count("x") == 0);
+  }
+
   SUBCASE("a deadlock of two tasks names both, with the cycle") {
     Analysed a(
         healthy_trees(20, 1700000000.0) +
