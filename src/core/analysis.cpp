@@ -1119,7 +1119,14 @@ int64_t Analysis::stall_threshold(uint32_t stage, std::string* why) const {
   }
   if (all_stages.count() > 0) {
     int64_t p99 = all_stages.percentile(0.99);
-    say(fmt::format("no task ever finished that stage; stages normally take up to {} (p99)",
+    // A stage nobody ever left is where tasks stick, or where they end without a word for it
+    // ("cache ready"): only the user can tell, so say how to tell coroner.
+    std::string hint;
+    if (!options.user_end_words && store && stage < store->words().size() &&
+        !store->is_other_stage(stage))
+      hint =
+          fmt::format(" (if tasks end there, --end-stage {} says so)", quoted_stage(*store, stage));
+    say(fmt::format("no task ever finished that stage{}; stages normally take up to {} (p99)", hint,
                     format_duration(p99)));
     return std::max<int64_t>(scaled(p99, margin), 1);
   }

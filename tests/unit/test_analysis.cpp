@@ -141,6 +141,33 @@ using Kinds = std::vector<std::string>;
 
 }  // namespace
 
+TEST_CASE("coroner::analysis a stage no task ever left") {
+  // warmer's last stage, "cache ready", is its end in the program's mind; the log says "done"
+  // for the other jobs, so no end is learned, and only the user can say which it is.
+  SUBCASE("hung, with how to tell coroner that tasks end there") {
+    auto run = analyse("unit/logs/stage_nobody_left.jsonl");
+    CHECK(run->findings("warmer") == Kinds{"hung"});
+    CHECK(run->finding("warmer", FindingKind::hung)
+              .detail.find("no task ever finished that stage (if tasks end there, --end-stage "
+                           "'cache ready' says so)") != std::string::npos);
+  }
+
+  SUBCASE("told, it ends there; and the hint is gone once the user gives end words") {
+    auto told = analyse("unit/logs/stage_nobody_left.jsonl", [](Run& r) {
+      r.vocabulary.add(Lifecycle::ended_ok, "cache ready");
+      r.options.user_end_words = true;
+    });
+    CHECK(told->findings("warmer").empty());
+    CHECK(told->outcome("warmer") == Outcome::ok);
+    auto other = analyse("unit/logs/stage_nobody_left.jsonl", [](Run& r) {
+      r.vocabulary.add(Lifecycle::ended_ok, "finished_all");
+      r.options.user_end_words = true;
+    });
+    CHECK(other->finding("warmer", FindingKind::hung).detail.find("--end-stage") ==
+          std::string::npos);
+  }
+}
+
 TEST_CASE("coroner::analysis hung vs in-flight") {
   SUBCASE("silent far longer than its stage takes: hung; active near the end: in-flight") {
     auto run = analyse("unit/logs/hung.jsonl");
