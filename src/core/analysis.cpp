@@ -1100,6 +1100,25 @@ void Analyzer::judge_stage_orders() {
 
 }  // namespace
 
+namespace {
+
+// Whether a stage's name says something is under way ("waiting for config", "fetching"): a word
+// of it ends in "ing". Such a stage is where a task was stuck, not where it ended.
+bool describes_ongoing(std::string_view stage) {
+  std::string normal = normalise_word(stage);
+  for (size_t end = normal.size(); end != std::string::npos && end > 0;) {
+    size_t start = normal.rfind('_', end - 1);
+    std::string_view word =
+        std::string_view(normal).substr(start == std::string::npos ? 0 : start + 1,
+                                        end - (start == std::string::npos ? 0 : start + 1));
+    if (word.size() > 4 && word.ends_with("ing")) return true;
+    end = start;
+  }
+  return false;
+}
+
+}  // namespace
+
 int64_t Analysis::stall_threshold(uint32_t stage, std::string* why) const {
   auto say = [&](std::string text) {
     if (why) *why = std::move(text);
@@ -1120,10 +1139,11 @@ int64_t Analysis::stall_threshold(uint32_t stage, std::string* why) const {
   if (all_stages.count() > 0) {
     int64_t p99 = all_stages.percentile(0.99);
     // A stage nobody ever left is where tasks stick, or where they end without a word for it
-    // ("cache ready"): only the user can tell, so say how to tell coroner.
+    // ("cache ready"): only the user can tell, so say how to tell coroner. Not of a stage whose
+    // name says something is under way ("waiting for config").
     std::string hint;
     if (!options.user_end_words && store && stage < store->words().size() &&
-        !store->is_other_stage(stage))
+        !store->is_other_stage(stage) && !describes_ongoing(store->words().view(stage)))
       hint =
           fmt::format(" (if tasks end there, --end-stage {} says so)", quoted_stage(*store, stage));
     say(fmt::format("no task ever finished that stage{}; stages normally take up to {} (p99)", hint,

@@ -143,7 +143,8 @@ using Kinds = std::vector<std::string>;
 
 TEST_CASE("coroner::analysis a stage no task ever left") {
   // warmer's last stage, "cache ready", is its end in the program's mind; the log says "done"
-  // for the other jobs, so no end is learned, and only the user can say which it is.
+  // for the other jobs, so no end is learned, and only the user can say which it is. loader is
+  // stuck "waiting for config", which no task left either.
   SUBCASE("hung, with how to tell coroner that tasks end there") {
     auto run = analyse("unit/logs/stage_nobody_left.jsonl");
     CHECK(run->findings("warmer") == Kinds{"hung"});
@@ -165,6 +166,13 @@ TEST_CASE("coroner::analysis a stage no task ever left") {
     });
     CHECK(other->finding("warmer", FindingKind::hung).detail.find("--end-stage") ==
           std::string::npos);
+  }
+
+  SUBCASE("no hint for a stage whose name says something is under way") {
+    auto run = analyse("unit/logs/stage_nobody_left.jsonl");
+    const std::string& detail = run->finding("loader", FindingKind::hung).detail;
+    CHECK(detail.find("no task ever finished that stage;") != std::string::npos);
+    CHECK(detail.find("--end-stage") == std::string::npos);
   }
 }
 
