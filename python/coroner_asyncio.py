@@ -1322,6 +1322,8 @@ def _stream_read_wait(loc):
     if served:
         return "asyncio.StreamReader.read of a connection served on %s from %s" % (
             address(local), address(peer)), ()
+    if peer is None:  # a pipe (a subprocess's stdout), no socket
+        return "asyncio.StreamReader.read", ()
     return "asyncio.StreamReader.read of a connection to %s" % address(peer), ()
 
 

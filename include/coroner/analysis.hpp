@@ -59,6 +59,9 @@ struct Analysis {
 // task as the log wrote it, its clock at the offset of the task's file (UTC with --utc):
 // "09:23:19.610115", which a grep of the log finds.
 std::string quoted_stage(const TaskStore& store, uint32_t stage);
+// A word as a POSIX shell reads it back: as is when it is plain, else in single quotes (the
+// commands findings and reports suggest).
+std::string shell_quoted(std::string_view word);
 std::string log_clock(const Analysis& analysis, uint32_t task, int64_t time);
 // A text cut to about `limit` characters at a word, with "..." when cut: an exception message
 // in a one-line verdict.

@@ -69,9 +69,6 @@ std::string render_stats_json(const ReportInput& in);
 std::string render_graph_dot(const ReportInput& in, const std::vector<uint32_t>& tasks);
 std::string render_graph_json(const ReportInput& in, const std::vector<uint32_t>& tasks);
 
-// A word as a POSIX shell reads it back: as is when it is plain, else in single quotes.
-std::string shell_quoted(std::string_view word);
-
 // The scope of a task as (field, value) pairs, in the order the log gave them.
 std::vector<std::pair<std::string, std::string>> scope_fields(const TaskStore& store,
                                                               uint32_t task);

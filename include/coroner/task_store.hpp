@@ -228,8 +228,9 @@ struct Task {
   // cancel() was called on it (the asyncio module's "cancel" record): the stage it is in was
   // interrupted, and leaving it adds no normal duration.
   bool cancel_asked : 1 = false;
-  // A wait of its own named itself (a non-reentrant asyncio.Lock it already holds): a cycle of
-  // one when it is stuck. Kept apart from `awaits`, whose edges join two tasks.
+  // Its latest wait named itself alone (a non-reentrant asyncio.Lock it already holds), and it
+  // has not moved on since: a cycle of one when it is stuck. Kept apart from `awaits`, whose
+  // edges join two tasks.
   bool waits_on_itself : 1 = false;
   EventList events;  // records not folded, in arrival order
   TaskList awaits;   // task indices it waited on, in first-seen order

@@ -239,8 +239,11 @@ std::string unreadable_log(const TaskStore& store, const Settings& s,
     });
     for (size_t i = 0; i < keys.size() && i < kKeysShown; ++i)
       have += fmt::format("{}{} ({})", have.empty() ? "" : ", ", keys[i]->path, keys[i]->records);
+    // Where the dialect says where the program's own fields are, only those: loguru's own
+    // record.thread.id is no task.
+    int likeliest_allowed = prefix.empty() ? 1 : 0;
     for (const KeySeen* key : keys)
-      if (likelihood(*key) < 2 && names_work(key->path)) {
+      if (likelihood(*key) <= likeliest_allowed && names_work(key->path)) {
         likeliest = key->path;
         break;
       }
@@ -369,9 +372,15 @@ std::string read_logs(const Options& o, const Settings& s, TaskStore& store) {
 bool names_a_value(const TaskStore& store, const std::string& word) {
   Vocabulary alone = Vocabulary::none();
   alone.add(Lifecycle::start, word);  // any meaning: only whether it matches counts
+  std::string normal = normalise_word(word);
   const Interner& values = store.words();
-  for (uint32_t id = 0; id < values.size(); ++id)
-    if (alone.classify(values.view(id)) != Lifecycle::none) return true;
+  for (uint32_t id = 0; id < values.size(); ++id) {
+    // Every rule matches the word within the value: the others need no classifying.
+    std::string_view value = values.view(id);
+    if (value.size() < normal.size() || normalise_word(value).find(normal) == std::string::npos)
+      continue;
+    if (alone.classify(value) != Lifecycle::none) return true;
+  }
   return false;
 }
 
@@ -380,7 +389,8 @@ bool names_a_value(const TaskStore& store, const std::string& word) {
 // open; a misspelt --stage-deadline stage times nothing. One warning line each, with the nearest
 // value when one is a likely misspelling.
 void warn_of_words_that_match_nothing(const Options& o, const Settings& s, const TaskStore& store) {
-  if (o.quiet) return;
+  // Stage names past --max-stages were folded while reading, never kept: they cannot be told.
+  if (o.quiet || store.counts().folded_stages > 0) return;
   std::vector<std::string_view> values;
   for (uint32_t id = 0; id < store.words().size(); ++id) values.push_back(store.words().view(id));
   auto warn = [&](std::string_view option, const std::string& word) {

@@ -1,6 +1,7 @@
 // How many single-character edits turn one word into another: the measure behind "did you mean".
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -23,6 +24,10 @@ std::optional<std::string> nearest_word(std::string_view word, const Range& cand
   size_t best = kMaxSuggestionEdits + 1;
   for (const auto& candidate : candidates) {
     std::string_view text = candidate;
+    // Lengths further apart than the edits allowed: no need to count them (a log's long stages).
+    size_t longer = std::max(word.size(), text.size()),
+           shorter = std::min(word.size(), text.size());
+    if (longer - shorter > kMaxSuggestionEdits) continue;
     if (size_t distance = edit_distance(word, text); distance < best) {
       best = distance;
       nearest = std::string(text);

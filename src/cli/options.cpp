@@ -85,10 +85,9 @@ void input_options(CLI::App& cmd, Options& o, bool window = true) {
   one_each(cmd.add_option("--field", o.fields, field_help()))
       ->group("Input")
       ->type_name("ROLE=NAME");
-  cmd.add_option(
-         "--key", o.key,
-         "Comma-separated fields that make up a task's scope with its id "
-         "(default: hostname,host,pid,process,worker, and loguru's record.process.id; '' for none)")
+  cmd.add_option("--key", o.key,
+                 "Comma-separated fields that make up a task's scope with its id "
+                 "(default: hostname,host,pid,process,worker; '' for none)")
       ->group("Input")
       ->type_name("FIELDS")
       ->each([&o](const std::string&) { o.key_given = true; });

@@ -1141,11 +1141,16 @@ int64_t Analysis::stall_threshold(uint32_t stage, std::string* why) const {
     // A stage nobody ever left is where tasks stick, or where they end without a word for it
     // ("cache ready"): only the user can tell, so say how to tell coroner. Not of a stage whose
     // name says something is under way ("waiting for config").
+    // The ends learned are given too: --end-stage turns learning off.
     std::string hint;
     if (!options.user_end_words && store && stage < store->words().size() &&
-        !store->is_other_stage(stage) && !describes_ongoing(store->words().view(stage)))
-      hint =
-          fmt::format(" (if tasks end there, --end-stage {} says so)", quoted_stage(*store, stage));
+        !store->is_other_stage(stage) && store->meaning(stage) == Lifecycle::none &&
+        !describes_ongoing(store->words().view(stage))) {
+      for (const LearnedEnd& end : learned_ends)
+        hint += fmt::format("--end-stage {} ", shell_quoted(store->words().view(end.stage)));
+      hint = fmt::format(" (if tasks end there, {}--end-stage {} says so)", hint,
+                         shell_quoted(store->words().view(stage)));
+    }
     say(fmt::format("no task ever finished that stage{}; stages normally take up to {} (p99)", hint,
                     format_duration(p99)));
     return std::max<int64_t>(scaled(p99, margin), 1);
@@ -1160,6 +1165,22 @@ int64_t judged_at(const TaskStore& store, uint32_t task, int64_t last_seen, int6
   if (const PendingAtExit* pending = store.pending_at_exit(task))
     return store.stop_after(scope, pending->time).value_or(pending->time);
   return store.stop_after(scope, last_seen).value_or(log_end);
+}
+
+std::string shell_quoted(std::string_view word) {
+  bool plain = !word.empty() && word.find_first_not_of(
+                                    "abcdefghijklmnopqrstuvwxyz"
+                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                    "_-./:=,+@%") == std::string_view::npos;
+  if (plain) return std::string(word);
+  std::string out = "'";
+  for (char c : word) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
 }
 
 std::string quoted_stage(const TaskStore& store, uint32_t stage) {

@@ -324,9 +324,6 @@ RoleConfig loguru_roles(const RoleConfig& user) {
   c[Role::time] = {"record.time.timestamp"};
   c[Role::stage].push_back("record.message");
   c[Role::level] = {"record.level.name"};
-  // Every record says its process: Task-3 of two worker processes is two tasks, as a pid field
-  // makes them in other logs. One process's log names no scope (the value never changes).
-  c[Role::scope].push_back("record.process.id");
   // loguru 0.6 writes {"type": "ValueError", "value": "boom", "traceback": true}.
   c[Role::error].insert(c[Role::error].begin(),
                         {"record.exception.value", "record.exception.type"});

@@ -428,18 +428,21 @@ void TaskStore::add_links(uint32_t task, uint32_t scope, const RawRecord& r, int
     uint32_t parent = task_or_new(scope, r.parent);
     tasks_[task].parent = parent;
   }
+  // Waiting on itself alone (a Lock it holds; a Semaphore other tasks hold too may be released
+  // by them) holds while it waits: its next step, or a wait on anything else, ends it. The
+  // module's cancel record changes nothing (it was still waiting when cancelled).
+  bool only_itself = !r.awaits.empty();
   for (std::string_view awaited : r.awaits) {
     uint32_t other = task_or_new(scope, awaited);
     auto& list = tasks_[task].awaits;
-    if (other == task) {
-      tasks_[task].waits_on_itself = true;
-      continue;
-    }
+    if (other == task) continue;
+    only_itself = false;
     if (std::find(list.begin(), list.end(), other) == list.end()) list.push_back(other);
     // The earliest record, not the first to arrive: a log out of order is sorted later.
     auto [began, added] = await_began_.emplace(uint64_t(task) << 32 | other, time);
     if (!added) began->second = std::min(began->second, time);
   }
+  if (!r.awaits.empty() || r.marker != "cancel") tasks_[task].waits_on_itself = only_itself;
 }
 
 // The event joins the task's records, moves its summary and statistics on, and folds the task

@@ -133,7 +133,11 @@ Lifecycle Vocabulary::classify(std::string_view value) const {
   if (size_t at = normal.rfind("_("); at != std::string::npos && at > 0 && normal.back() == ')') {
     std::string_view inside = std::string_view(normal).substr(at + 2, normal.size() - at - 3);
     if (inside.starts_with(kAfter.substr(1))) inside.remove_prefix(kAfter.size() - 1);
-    if (is_duration(inside)) return classify_tail(std::string_view(normal).substr(0, at));
+    // Only a word that ends a task well or by its deadline: "retrying after error (2s)" and
+    // "attempt 2 failed (1.5s)" say when the next try comes, not that the task is over.
+    Lifecycle l = is_duration(inside) ? classify_tail(std::string_view(normal).substr(0, at))
+                                      : Lifecycle::none;
+    if (l == Lifecycle::ended_ok || l == Lifecycle::ended_timeout) return l;
   }
   // Celery's failure line, "Task tasks.fetch[<uuid>] raised unexpected: ValueError('bad feed')":
   // the words that say a task raised come before a colon and the exception's repr. Only those:

@@ -12,22 +12,6 @@ std::vector<std::pair<std::string, std::string>> scope_fields(const TaskStore& s
   return out;
 }
 
-std::string shell_quoted(std::string_view word) {
-  bool plain = !word.empty() && word.find_first_not_of(
-                                    "abcdefghijklmnopqrstuvwxyz"
-                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                                    "_-./:=,+@%") == std::string_view::npos;
-  if (plain) return std::string(word);
-  std::string out = "'";
-  for (char c : word) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
-
 namespace report {
 
 std::string word(const TaskStore& store, uint32_t id) {

@@ -1445,6 +1445,17 @@ def test_no_task_field_lists_the_fields_the_program_bound_first():
                                             for i in range(3)])
         r = run(log)
         check("--field task=NAME names the field" in r.err, "no guess without a likely field", r)
+        # loguru's own keys are no guess either: record.thread.id names a thread, not a task.
+        log = write_log(d, "nothing_bound.jsonl", [
+            {"text": "fetch\n", "record": {"message": "fetch", "extra": {},
+                                           "time": {"timestamp": 1795578788.0 + i},
+                                           "level": {"name": "INFO"},
+                                           "thread": {"id": 140, "name": "MainThread"},
+                                           "process": {"id": 42, "name": "MainProcess"}}}
+            for i in range(3)])
+        r = run(log)
+        check("read as loguru" in r.err and "--field task=NAME names the field" in r.err,
+              "no loguru key of its own offered", r)
 
 
 def test_forcing_a_dialect_that_does_not_fit_is_an_input_error():

@@ -6,8 +6,10 @@ usage: /usr/bin/python3 loguru_processes.py OUTDIR
 loguru's documented way for several processes: `serialize=True` and `enqueue=True` on one sink,
 the workers forked by multiprocessing. A patcher puts the current asyncio task's name in
 `extra["task"]`; each worker's loop names its tasks Task-2..Task-7 by itself, so both processes
-have a Task-3. loguru writes `record.process.id` on every record: that tells them apart (coroner
-names them `Task-3 (process.id=PID)`).
+have a Task-3. loguru writes `record.process.id` on every record: `--key record.process.id` (the
+truth's args, as the README tells such a user) tells them apart (coroner names them
+`Task-3 (process.id=PID)`); it is no default, since a job bound with its own id and logged from
+two processes is one task.
 
 Each worker runs six jobs: "job started", "downloading", "uploading", "job done", then logs
 "worker A exiting" outside any task. Faults:
@@ -79,7 +81,7 @@ def truth(records, pid_b):
     return {
         "scenario": NAME,
         "files": [NAME + ".jsonl"],
-        "args": [],
+        "args": ["--key", "record.process.id"],
         "expected": [{"task": HANGS, "kinds": ["hung"], "scope": {"process.id": pid_b}}],
         "clean": clean,
         "outcomes": {t: "ok" for t in clean},

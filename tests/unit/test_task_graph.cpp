@@ -115,6 +115,21 @@ TEST_CASE("coroner::TaskGraph") {
     const Finding* g = both.finding("x", FindingKind::deadlock);
     REQUIRE(g);
     CHECK(g->members.size() == 2);
+    // Only its latest wait counts: one that waited on itself (a lock used as a signal another
+    // task released), went on, and then hung elsewhere is hung, no cycle.
+    Analysed moved(healthy_trees(20, 1700000000.0) +
+                   "{\"ts\": 1700000001.1, \"task\": \"x\", \"phase\": \"w\", \"awaits\": \"x\"}\n"
+                   "{\"ts\": 1700000001.2, \"task\": \"x\", \"phase\": \"poll\"}\n" +
+                   kLogEnd);
+    CHECK(moved.kinds()["x"] == "hung");
+    // Waiting for a slot of a semaphore it holds with others: one of them may release it, so
+    // no cycle of one; it is blocked on the other holder.
+    Analysed pooled(
+        healthy_trees(20, 1700000000.0) +
+        "{\"ts\": 1700000001.0, \"task\": \"h\", \"phase\": \"holding\"}\n"
+        "{\"ts\": 1700000001.1, \"task\": \"x\", \"phase\": \"w\", \"awaits\": [\"x\", \"h\"]}\n" +
+        kLogEnd);
+    CHECK(pooled.kinds()["x"] == "blocked");
     // A task that once waited on itself and then finished is nothing.
     Analysed done(healthy_trees(20, 1700000000.0) +
                   "{\"ts\": 1700000001.1, \"task\": \"x\", \"phase\": \"w\", \"awaits\": \"x\"}\n"

@@ -136,6 +136,9 @@ TEST_CASE("coroner::Vocabulary") {
     CHECK(vocabulary.classify("retry after 2s") == Lifecycle::none);
     CHECK(vocabulary.classify("done (see 3s)") == Lifecycle::none);
     CHECK(vocabulary.classify("failed (3 attempts)") == Lifecycle::none);
+    // In parentheses, only an ok end or a timeout: a failure with a delay is a retry's wait.
+    CHECK(vocabulary.classify("retrying after error (2s)") == Lifecycle::none);
+    CHECK(vocabulary.classify("attempt 2 failed (1.5s)") == Lifecycle::none);
     CHECK(vocabulary.classify("timed out after 0.08 parsecs") == Lifecycle::none);
   }
 
