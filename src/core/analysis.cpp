@@ -1105,14 +1105,11 @@ namespace {
 // Whether a stage's name says something is under way ("waiting for config", "fetching"): a word
 // of it ends in "ing". Such a stage is where a task was stuck, not where it ended.
 bool describes_ongoing(std::string_view stage) {
-  std::string normal = normalise_word(stage);
-  for (size_t end = normal.size(); end != std::string::npos && end > 0;) {
-    size_t start = normal.rfind('_', end - 1);
-    std::string_view word =
-        std::string_view(normal).substr(start == std::string::npos ? 0 : start + 1,
-                                        end - (start == std::string::npos ? 0 : start + 1));
+  std::string normal = normalise_word(stage) + '_';  // every word ends with '_'
+  for (size_t start = 0, end; (end = normal.find('_', start)) != std::string::npos;
+       start = end + 1) {
+    std::string_view word(normal.data() + start, end - start);
     if (word.size() > 4 && word.ends_with("ing")) return true;
-    end = start;
   }
   return false;
 }
