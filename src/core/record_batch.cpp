@@ -1,5 +1,6 @@
 #include "record_batch.hpp"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
@@ -40,9 +41,17 @@ T take(const char*& p) {
 
 }  // namespace
 
+void ByteStream::grow(size_t at_least) {
+  size_t capacity = std::max({size_t(4096), capacity_ * 2, size_ + at_least});
+  auto bytes = std::make_unique_for_overwrite<char[]>(capacity);
+  if (size_ > 0) std::memcpy(bytes.get(), bytes_.get(), size_);
+  bytes_ = std::move(bytes);
+  capacity_ = capacity;
+}
+
 template <typename T>
 void RecordBatch::put(const T& value) {
-  stream_.append(reinterpret_cast<const char*>(&value), sizeof value);
+  stream_.put(value);
 }
 
 RecordBatch::Span RecordBatch::keep(std::string_view text) {
