@@ -966,6 +966,12 @@ def _make_patches():
             if inner is not None and inner.cancelled():
                 _wait_for_timed_out(inner, e)
                 inner = None
+            elif _PY < (3, 12) and _isfuture(fut):
+                # A task (or a gather's children) it cancelled in one of its stages: the caller
+                # timed out in that stage, as it would tell on 3.12+ (_timeout_patch).
+                name, _ = _cut_off(getattr(fut, "_children", None) or (fut,))
+                if name is not None:
+                    _write_current(', "stage": %s, "level": "error"%s' % (_s(str(name)), _error_fields(e)), True)
             raise
         finally:
             if marked and _skip.get(me) is fut:
@@ -1148,6 +1154,24 @@ def _worth_awaiting(task):
     return not task.done() or (not task.cancelled() and getattr(task, "_exception", None) is not None)
 
 
+def _cut_off(tasks):
+    """(stage, task) of the first of tasks that a cancellation ended in one of its stages."""
+    for t in tasks:
+        name = getattr(t, "_coroner_cut_in", None)
+        if name is not None and t.done() and t.cancelled():
+            return name, t
+    return None, None
+
+
+def _mark_cut_off(exc, tasks):
+    if "_coroner_stage" in exc.__dict__:
+        return
+    name, task = _cut_off(tasks)
+    if name is not None:
+        exc._coroner_stage = name
+        exc._coroner_stage_task = id(task)
+
+
 def _taskgroup_patches(tg):
     o_create, o_aexit = tg.create_task, tg.__aexit__
 
@@ -1161,11 +1185,19 @@ def _taskgroup_patches(tg):
 
     async def __aexit__(self, et, exc, tb):
         me = _waiter() if _on else None
+        kids = ()
         if me is not None:
             kids = [k for k in self.__dict__.get("_coroner_kids", ()) if _worth_awaiting(k)]
             if kids:
                 _wait_record(me, "TaskGroup of %d tasks" % len(kids), kids)
-        return await o_aexit(self, et, exc, tb)
+        try:
+            return await o_aexit(self, et, exc, tb)
+        except asyncio.CancelledError as e:
+            # The group was cancelled from outside (an asyncio.timeout() around it, say) and
+            # raises the parent's own cancellation: mark it with the stage a child was cut off
+            # in, as a gather's child's cancellation comes marked.
+            _mark_cut_off(e, kids)
+            raise
 
     return create_task, __aexit__
 
@@ -1212,10 +1244,11 @@ def _timeout_patch(timeout_cls):
         try:
             return await o_aexit(self, et, exc, tb)
         except TimeoutError as e:
+            # The stage the scope's cancellation interrupted: one of this task's, or of a task it
+            # awaited (a gather's child, a TaskGroup's, wait_for's task), cut off in its stage:
+            # that work timed out all the same. A scope that interrupted no stage (a ticker's
+            # `await stop.wait()`) expired as meant, and says nothing.
             name = getattr(exc, "_coroner_stage", None) if exc is not None else None
-            # (a stage of this task: a task it awaited, cancelled by the scope, marked its own)
-            if name is not None and exc.__dict__.get("_coroner_stage_task") != id(_waiter()):
-                name = None
             if name is not None and _on and (e.__cause__ is exc or e.__context__ is exc):  # (3.11.2: no "from")
                 _write_current(', "stage": %s, "level": "error"%s' % (_s(str(name)), _error_fields(e)), True)
             raise
@@ -1742,8 +1775,10 @@ class stage:
     As a context manager (``with stage("validate"):``) it also logs an error record
     ({"stage": name, "level": "error", "error_type", "error"}) if the block raises an Exception
     (the exception still propagates; cancellation is not an error and is not logged, except the
-    one by which an ``asyncio.timeout()`` scope around the block expired: the block timed out,
-    and its error record says TimeoutError, written when the scope exits).
+    one by which an ``asyncio.timeout()`` scope (or ``wait_for``) around the block expired: the
+    block timed out, and its error record says TimeoutError, written when the scope exits, in
+    the scope's task, also when the block was in a task it awaited: a ``gather``'s or
+    ``TaskGroup``'s child, the task given to ``wait_for``).
     """
 
     __slots__ = ("name",)
@@ -1805,6 +1840,10 @@ class stage:
                 if "_coroner_stage" not in exc.__dict__ or exc.__dict__.get("_coroner_stage_task") != me:
                     exc._coroner_stage = self.name
                     exc._coroner_stage_task = me
+                    # Kept on the task too: a TaskGroup, or wait_for before 3.12, raises a
+                    # cancellation of its own, which does not carry the child's mark.
+                    if waiter is not None:
+                        waiter._coroner_cut_in = self.name
             except AttributeError:
                 pass
         return False

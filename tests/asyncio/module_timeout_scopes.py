@@ -20,6 +20,15 @@ usage: python3 module_timeout_scopes.py OUTDIR
   the same with the stage *inside* the scope (`async with asyncio.timeout(0.01): with
   stage("lookup"):`): the block sees only the cancellation, and the module logs the TimeoutError
   in that stage when the scope turns it into one; expected the same.
+- aggregate-1..aggregate-6: `async with asyncio.timeout(0.05): await asyncio.gather(part a, part
+  b)`, each part a task (`aggregate-Na`, `-Nb`) running `with stage("fetch part")`;
+  aggregate-4's part b is slow: the scope cuts it off in its stage, aggregate-4 catches the
+  TimeoutError and serves stale: *timeout* or *lost-exception*. group-1..group-6 the same with
+  an `asyncio.TaskGroup` in the scope, group-5's part b slow (the group raises a cancellation
+  of its own: the module finds the child cut off in its stage). The parts are clean, the
+  cut-off ones too (cancelled by their caller's timeout: its finding, not theirs).
+- ticker: three 10 ms `asyncio.timeout()` scopes around `stop.wait()` that expire as meant, the
+  TimeoutError caught: no stage was cut off, clean.
 main gathers everything with return_exceptions=True (it sees every failure) and returns
 normally: clean.
 """
@@ -43,6 +52,8 @@ SLOW_QUOTES = {13, 41}
 SLOW_POLL = 7
 RETRY_OK = {5, 22}
 RETRY_FAIL = 17
+SLOW_AGGREGATE = 4
+SLOW_GROUP = 5
 
 
 async def upstream(seconds):
@@ -115,16 +126,64 @@ async def cache(n):
     await asyncio.sleep(0.001)
 
 
+async def part(which, slow):
+    with stage("fetch part", part=which):
+        await upstream(0.3 if slow else 0.003)
+    stage("part in")
+
+
+async def aggregate(n):
+    stage("plan")
+    await asyncio.sleep(0.001)
+    me = "aggregate-%d" % n
+    parts = [asyncio.create_task(part(w, n == SLOW_AGGREGATE and w == "b"), name=me + w) for w in "ab"]
+    try:
+        async with asyncio.timeout(0.05):
+            await asyncio.gather(*parts)
+    except TimeoutError:
+        stage("serve stale")
+        return
+    stage("merge")
+
+
+async def group(n):
+    stage("plan")
+    await asyncio.sleep(0.001)
+    try:
+        async with asyncio.timeout(0.05):
+            async with asyncio.TaskGroup() as tg:
+                for w in "ab":
+                    tg.create_task(part(w, n == SLOW_GROUP and w == "b"), name="group-%d%s" % (n, w))
+    except TimeoutError:
+        stage("serve stale")
+        return
+    stage("merge")
+
+
+async def ticker(stop):
+    for _ in range(3):
+        stage("tick")
+        try:
+            async with asyncio.timeout(0.01):
+                await stop.wait()
+        except TimeoutError:
+            pass
+    stage("ticked")
+
+
 async def main(log):
     asyncio.current_task().set_name("main")
     ca.install(stream=log, scope=True)
-    tasks = []
+    tasks = [asyncio.create_task(ticker(asyncio.Event()), name="ticker")]
     for n in range(1, 61):
         tasks.append(asyncio.create_task(quote(n), name="quote-%d" % n))
         if n <= 20:
             tasks.append(asyncio.create_task(poll(n), name="poll-%d" % n))
         if n <= 30:
             tasks.append(asyncio.create_task(sync(n), name="sync-%d" % n))
+        if n <= 6:
+            tasks.append(asyncio.create_task(aggregate(n), name="aggregate-%d" % n))
+            tasks.append(asyncio.create_task(group(n), name="group-%d" % n))
         if n <= 3:
             tasks.append(asyncio.create_task(cache(n), name="cache-%d" % n))
             tasks.append(asyncio.create_task(fallback(n), name="fallback-%d" % n))
@@ -144,7 +203,12 @@ def truth(files):
     expected += [entry("poll-%d" % SLOW_POLL, "timeout"), entry("sync-%d" % RETRY_FAIL, "timeout")]
     expected += [entry("cache-%d" % n, "timeout", "lost-exception") for n in (1, 2, 3)]
     expected += [entry("fallback-%d" % n, "timeout", "lost-exception") for n in (1, 2, 3)]
-    clean = ["main"] + ["quote-%d" % n for n in range(1, 61) if n not in SLOW_QUOTES]
+    expected += [entry("aggregate-%d" % SLOW_AGGREGATE, "timeout", "lost-exception"),
+                 entry("group-%d" % SLOW_GROUP, "timeout", "lost-exception")]
+    clean = ["main", "ticker"] + ["aggregate-%d" % n for n in range(1, 7) if n != SLOW_AGGREGATE]
+    clean += ["group-%d" % n for n in range(1, 7) if n != SLOW_GROUP]
+    clean += ["%s-%d%s" % (g, n, w) for g in ("aggregate", "group") for n in range(1, 7) for w in "ab"]
+    clean += ["quote-%d" % n for n in range(1, 61) if n not in SLOW_QUOTES]
     clean += ["poll-%d" % n for n in range(1, 21) if n != SLOW_POLL]
     clean += ["sync-%d" % n for n in range(1, 31) if n != RETRY_FAIL]
     outcomes = {"sync-5": "ok", "sync-22": "ok", "quote-1": "ok", "main": "ok"}
