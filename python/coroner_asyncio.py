@@ -968,10 +968,9 @@ def _make_patches():
                 inner = None
             elif _PY < (3, 12) and _isfuture(fut):
                 # A task (or a gather's children) it cancelled in one of its stages: the caller
-                # timed out in that stage, as it would tell on 3.12+ (_timeout_patch).
-                name, _ = _cut_off(getattr(fut, "_children", None) or (fut,))
-                if name is not None:
-                    _write_current(', "stage": %s, "level": "error"%s' % (_s(str(name)), _error_fields(e)), True)
+                # timed out, as it would tell on 3.12+ (_timeout_patch).
+                if _cut_off(getattr(fut, "_children", None) or (fut,))[0] is not None:
+                    _write_cut_off_timeout(e)
             raise
         finally:
             if marked and _skip.get(me) is fut:
@@ -1163,6 +1162,13 @@ def _cut_off(tasks):
     return None, None
 
 
+def _write_cut_off_timeout(e):
+    """The current task timed out waiting on a task its timeout cut off in a stage: its error
+    record, in its own stage (the stage cut off is the awaited task's, which ends cancelled in
+    it, and coroner follows the wait to it)."""
+    _write_current(', "level": "error"%s' % _error_fields(e), True)
+
+
 def _mark_cut_off(exc, tasks):
     if "_coroner_stage" in exc.__dict__:
         return
@@ -1250,7 +1256,11 @@ def _timeout_patch(timeout_cls):
             # `await stop.wait()`) expired as meant, and says nothing.
             name = getattr(exc, "_coroner_stage", None) if exc is not None else None
             if name is not None and _on and (e.__cause__ is exc or e.__context__ is exc):  # (3.11.2: no "from")
-                _write_current(', "stage": %s, "level": "error"%s' % (_s(str(name)), _error_fields(e)), True)
+                me = _waiter()
+                if exc.__dict__.get("_coroner_stage_task") == (id(me) if me is not None else None):
+                    _write_current(', "stage": %s, "level": "error"%s' % (_s(str(name)), _error_fields(e)), True)
+                else:
+                    _write_cut_off_timeout(e)
             raise
 
     return __aexit__
