@@ -689,6 +689,15 @@ def _watch(task):
 _foreign_parent = (lambda: None, None, None)
 
 
+_LOOP_CLEANUPS = ("shutdown_asyncgens", "shutdown_default_executor")
+
+
+def _is_loop_cleanup(coro):
+    """A coroutine asyncio.run (or a loop's close-down) runs to clean up after the program."""
+    code = getattr(coro, "cr_code", None)
+    return code is not None and code.co_name in _LOOP_CLEANUPS and _internal(code.co_filename)
+
+
 def _make_factory(previous):
     eager = _PY >= (3, 12) and previous is getattr(asyncio, "eager_task_factory", 0)
 
@@ -701,9 +710,10 @@ def _make_factory(previous):
             m, sec = _new_second(ns)
         created = f"{sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}"
         parent = _current_task(loop)
-        if parent is None and _exit_pid == os.getpid():
-            # asyncio.run's own clean-up tasks (shutdown_asyncgens, ...) after the exit record:
-            # not the program's, and records after the exit would read as activity.
+        if parent is None and (_exit_pid == os.getpid() or _is_loop_cleanup(coro)):
+            # asyncio.run's own clean-up tasks (shutdown_asyncgens, ...): not the program's, and
+            # records after the exit would read as activity. (After a sys.exit() in main they
+            # come before the exit record: the main task's end is heard only once they run.)
             return previous(loop, coro, **kwargs) if previous is not None else _Task(coro, loop=loop, **kwargs)
         if parent is not None:  # a program has few parents: their JSON from a cache
             name = parent.get_name()  # _id(parent) inlined, as in stage()
@@ -1472,7 +1482,7 @@ _loops = weakref.WeakSet()  # the loops install()ed
 
 def _pending_records(tasks):
     for task in tasks:
-        if not task.done():
+        if not task.done() and not _is_loop_cleanup(task.get_coro()):
             try:
                 _pending_record(task)
             except Exception:

@@ -49,7 +49,7 @@ class DurationHistogram {
 struct StageStats {
   uint64_t records = 0;      // records logged with this stage name
   uint64_t occurrences = 0;  // times a task entered the stage
-  uint64_t errors = 0;       // error records logged in the stage
+  uint64_t errors = 0;       // runs of the stage that logged an error (at most `occurrences`)
   uint64_t tasks_ended_here = 0;
   // The files its records came from, a bit each (the 64th and later files share the last bit):
   // stages of files read together that share none are judged as if read alone (lifecycle.hpp).

@@ -232,6 +232,9 @@ struct Task {
   // has not moved on since: a cycle of one when it is stuck. Kept apart from `awaits`, whose
   // edges join two tasks.
   bool waits_on_itself : 1 = false;
+  // Its current run of its stage already counted an error (StageStats::errors counts runs that
+  // had one, not error records: a stage error and the failure it ends in are one).
+  bool stage_errored : 1 = false;
   EventList events;  // records not folded, in arrival order
   TaskList awaits;   // task indices it waited on, in first-seen order
 };

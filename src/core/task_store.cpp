@@ -500,7 +500,10 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
   // The end stage is voted for by the tasks that did not end by a word, as in the analysis.
   task.ended_by_word = is_end(meaning) && task.stage != kNone;
   if (task.ended_by_word) ++ended_by_word_at_[task.stage];
-  if (is_error && task.stage != kNone) ++stage_stats_[task.stage].errors;
+  if (is_error && task.stage != kNone && !task.stage_errored) {
+    ++stage_stats_[task.stage].errors;
+    task.stage_errored = true;
+  }
   // A task that said it failed or timed out keeps its records though it ends ok later: folding
   // it would drop what that record meant (a swallowed timeout).
   if (abnormal) task.had_error = true;
@@ -536,6 +539,7 @@ void TaskStore::follow_stage(uint32_t task_index, Task& task, uint32_t stage, in
   task.stage_since = time;
   task.did_end_stage = false;
   task.cancel_asked = false;
+  task.stage_errored = false;
   ++stage_stats_[stage].occurrences;
 }
 

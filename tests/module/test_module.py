@@ -566,6 +566,9 @@ class Exit(unittest.TestCase):
         i_exit = recs.index(ex[0])
         cancelled = [i for i, r in enumerate(recs) if r.get("task") == "stuck" and r.get("status") == "cancelled"]
         self.assertTrue(i_pend < i_exit and (not cancelled or cancelled[0] > i_exit), recs[-6:])
+        # asyncio.run's clean-up (shutdown_asyncgens, ...) is not the program's: no record of it,
+        # however main ended (after sys.exit() it runs before the main task's end is heard)
+        self.assertLessEqual({r["task"] for r in recs if "task" in r}, {"Task-1", "stuck"}, recs[-6:])
         return cancelled
 
     def test_main_returns(self):
@@ -613,6 +616,19 @@ class Exit(unittest.TestCase):
     def test_sys_exit(self):
         recs, _, _ = run(self.HANG % "sys.exit(3)", expect_rc=3)
         self.check_exit(recs, "sys.exit(3)")
+
+    def test_sys_exit_with_nothing_pending_logs_no_clean_up_task(self):
+        # Nothing left to cancel: asyncio.run makes its shutdown_asyncgens task before the main
+        # task's end is heard, and it must not read as a task of the program in flight.
+        recs, _, _ = run("""
+            async def main():
+                install()
+                await asyncio.sleep(0.01)
+                sys.exit(3)
+            asyncio.run(main())
+        """, expect_rc=3)
+        self.assertEqual({r["task"] for r in recs if "task" in r}, {"Task-1"}, recs[-4:])
+        self.assertEqual([r["reason"] for r in recs if r.get("coroner") == "exit"], ["sys.exit(3)"])
 
     def test_sigterm(self):
         recs, rc, _ = run(self.HANG % "print('ready', flush=True); await asyncio.sleep(30)",

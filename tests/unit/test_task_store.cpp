@@ -179,3 +179,32 @@ TEST_CASE("coroner::TaskStore a log without any time keeps its records") {
   CHECK(store.find_task(0, "x") != coroner::kNone);
   CHECK(store.unreadable_reason() == "no record has a time");
 }
+
+TEST_CASE("coroner::TaskStore a stage's errors count its runs that logged one, not its records") {
+  coroner::Vocabulary vocabulary;
+  coroner::TaskStore store(vocabulary, 100, false);
+  // a: its stage's error record, then the failure it ends in, in the same run: one error.
+  auto error_in = [](const std::string& task, const std::string& stage, int64_t time) {
+    coroner::RawRecord r = record_in(task, stage, time);
+    r.error_type = "KeyError";
+    r.error_text = "KeyError: 'geo'";
+    return r;
+  };
+  store.on_record(record_in("a", "geo", 1000));
+  store.on_record(error_in("a", "geo", 2000));
+  coroner::RawRecord failed = error_in("a", "", 3000);
+  failed.status = "failed";
+  store.on_record(failed);
+  // b: an error in two runs of the stage (it left it and came back): two.
+  store.on_record(record_in("b", "geo", 1000));
+  store.on_record(error_in("b", "geo", 1500));
+  store.on_record(record_in("b", "retry", 2000));
+  store.on_record(record_in("b", "geo", 2500));
+  store.on_record(error_in("b", "geo", 2600));
+  // c: a clean run.
+  store.on_record(record_in("c", "geo", 1000));
+  store.finish();
+  const coroner::StageStats& geo = store.stage_stats()[*store.words().find("geo")];
+  CHECK(geo.occurrences == 4);
+  CHECK(geo.errors == 3);
+}
