@@ -46,8 +46,10 @@ struct Analysis {
   int64_t log_start = 0;
   int64_t log_end = 0;
   std::array<uint64_t, 5> outcome_counts{};  // by Outcome
-  // The silence that made an open task in `stage` hung, and where it came from.
-  int64_t stall_threshold(uint32_t stage, std::string* why = nullptr) const;
+  // The silence that made an open task in `stage` hung, and where it came from. `end_hint`:
+  // the reason may say how to declare the stage an end (not for a task the asyncio module
+  // traces, whose stages are only steps: its end is its status).
+  int64_t stall_threshold(uint32_t stage, std::string* why = nullptr, bool end_hint = true) const;
 
   AnalysisOptions options;  // a copy: the analysis outlives the caller's options
   DurationHistogram all_stages;

@@ -203,10 +203,18 @@ class Analyzer {
     int64_t ns = 0;
     std::string why;
   };
-  std::unordered_map<uint32_t, Threshold> thresholds_;
-  const Threshold& stall_threshold(uint32_t stage) {
+  struct StageThreshold {
+    Threshold of_task;    // a task of the log's own words
+    std::string why_traced;  // for a task the asyncio module traces: no end-stage hint
+  };
+  std::unordered_map<uint32_t, StageThreshold> thresholds_;
+  const StageThreshold& stall_threshold(uint32_t stage) {
     auto [it, added] = thresholds_.try_emplace(stage);
-    if (added) it->second.ns = out_.stall_threshold(stage, &it->second.why);
+    if (added) {
+      StageThreshold& th = it->second;
+      th.of_task.ns = out_.stall_threshold(stage, &th.of_task.why);
+      out_.stall_threshold(stage, &th.why_traced, false);
+    }
     return it->second;
   }
   // The stall threshold of a task in `stage`, whose records before `last` are judged: the
@@ -744,7 +752,8 @@ std::string Analyzer::waiting_detail(uint32_t index, const TaskFacts& facts) con
 
 Analyzer::Threshold Analyzer::task_threshold(const Task& t, const TaskFacts& facts, uint32_t stage,
                                              size_t last) {
-  const Threshold& of_stage = stall_threshold(stage);
+  const StageThreshold& th = stall_threshold(stage);
+  const Threshold of_stage{th.of_task.ns, t.traced ? th.why_traced : th.of_task.why};
   if (options_.stall_ns || stage == kNone) return of_stage;
   int64_t rhythm = stage_rhythm(t, facts, stage, last);
   int64_t by_rhythm = scaled(rhythm, options_.stall_margin);
@@ -863,7 +872,7 @@ void Analyzer::judge_cancelled(uint32_t index, const TaskFacts& facts) {
     // No such record: what it logged as it was cancelled (`except CancelledError:
     // log("shutting down")`) is part of the cancellation: the silence that counts is the one
     // before the records close to it.
-    int64_t close = stall_threshold(working_stage(t, facts, end)).ns;
+    int64_t close = stall_threshold(working_stage(t, facts, end)).of_task.ns;
     while (first > 0 && !is_end(facts.meanings[first - 1]) &&
            elapsed(t.events[first - 1].time, cancel.time) <= close)
       --first;
@@ -1116,7 +1125,7 @@ bool describes_ongoing(std::string_view stage) {
 
 }  // namespace
 
-int64_t Analysis::stall_threshold(uint32_t stage, std::string* why) const {
+int64_t Analysis::stall_threshold(uint32_t stage, std::string* why, bool end_hint) const {
   auto say = [&](std::string text) {
     if (why) *why = std::move(text);
   };
@@ -1140,7 +1149,7 @@ int64_t Analysis::stall_threshold(uint32_t stage, std::string* why) const {
     // name says something is under way ("waiting for config").
     // The ends learned are given too: --end-stage turns learning off.
     std::string hint;
-    if (!options.user_end_words && store && stage < store->words().size() &&
+    if (end_hint && !options.user_end_words && store && stage < store->words().size() &&
         !store->is_other_stage(stage) && store->meaning(stage) == Lifecycle::none &&
         !describes_ongoing(store->words().view(stage))) {
       for (const LearnedEnd& end : learned_ends)

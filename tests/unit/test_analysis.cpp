@@ -168,6 +168,13 @@ TEST_CASE("coroner::analysis a stage no task ever left") {
           std::string::npos);
   }
 
+  SUBCASE("no hint for a task the asyncio module traces: its stages are steps, its end a status") {
+    auto run = analyse("unit/logs/stage_nobody_left_traced.jsonl");
+    const std::string& detail = run->finding("warmer", FindingKind::hung).detail;
+    CHECK(detail.find("no task ever finished that stage;") != std::string::npos);
+    CHECK(detail.find("--end-stage") == std::string::npos);
+  }
+
   SUBCASE("no hint for a stage whose name says something is under way") {
     auto run = analyse("unit/logs/stage_nobody_left.jsonl");
     const std::string& detail = run->finding("loader", FindingKind::hung).detail;
