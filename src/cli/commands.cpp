@@ -189,19 +189,69 @@ int run_schema(const Options& o, const Settings& s) {
   if (schema.records() == 0 && !result.damage.empty())
     return fail(result.damage.front() + ", with no valid record before the damage");
   if (schema.records() == 0)
-    return fail(fmt::format("{}: no valid record (no line is a JSON object)",
-                            files.size() == 1 ? std::string(display_name(files[0])) : "input"));
+    return fail(fmt::format("{}: no valid record (no line is a JSON object)", input_name(files)));
   std::string text = o.format == "json" ? render_schema_json(schema, files, result.damage)
                                         : render_schema_text(schema, files, result.damage);
   return write_output(o, text);
 }
 
-// Whether a field's last key looks like what names a unit of work: job, job_id, request_id,
-// taskUuid.
-bool names_work(std::string_view path) {
+// How surely a field's last key names a unit of work: 3 a task (taskUuid), 2 a job (job_id),
+// 1 some other id (request_id, correlation_id), 0 not at all.
+int names_work(std::string_view path) {
   std::string key = normalise_word(path.substr(path.rfind('.') + 1));
-  return key.find("task") != std::string::npos || key.find("job") != std::string::npos ||
-         key.ends_with("id");
+  if (key.find("task") != std::string::npos) return 3;
+  if (key.find("job") != std::string::npos) return 2;
+  return key.ends_with("id") ? 1 : 0;
+}
+
+// The format whose keys say most about the log: the first that has keys.
+const InputFormat* richest_format(const TaskStore& store) {
+  const InputFormat* format = nullptr;
+  for (const InputFormat& f : store.formats())
+    if (!format || (format->keys.empty() && !f.keys.empty())) format = &f;
+  return format;
+}
+
+// The keys of a log, the ones the user most likely meant first: those the program bound itself
+// (loguru's record.extra.*), then those no role reads, then those another role reads (the time,
+// the message, the level); the commonest first within each. `likeliest`: the first the program
+// could name a task by (job_id), "" when none.
+struct KeysByLikelihood {
+  std::vector<const KeySeen*> keys;
+  std::string likeliest;
+};
+
+KeysByLikelihood keys_by_likelihood(const InputFormat& format, const RoleConfig& roles) {
+  KeysByLikelihood out;
+  std::string_view prefix = program_fields_prefix(format.dialect);
+  auto likelihood = [&](const KeySeen& key) {
+    if (!prefix.empty() && key.path.starts_with(prefix)) return 0;
+    for (size_t r = 0; r < kRoleCount; ++r)
+      for (const auto& path : roles.paths[r])
+        if (path == key.path) return 2;
+    return 1;
+  };
+  for (const KeySeen& key : format.keys) out.keys.push_back(&key);
+  std::stable_sort(out.keys.begin(), out.keys.end(), [&](const KeySeen* a, const KeySeen* b) {
+    return likelihood(*a) < likelihood(*b);
+  });
+  // Where the dialect says where the program's own fields are, only those: loguru's own
+  // record.thread.id is no task.
+  int likeliest_allowed = prefix.empty() ? 1 : 0;
+  int best = 0;
+  for (const KeySeen* key : out.keys)
+    if (int work = names_work(key->path); likelihood(*key) <= likeliest_allowed && work > best) {
+      out.likeliest = key->path;
+      best = work;
+    }
+  return out;
+}
+
+// The field the log's records most likely name their task by, though none is read as one.
+std::string likeliest_task_field(const TaskStore& store, const Settings& s) {
+  const InputFormat* format = richest_format(store);
+  if (!format) return {};
+  return keys_by_likelihood(*format, roles_for(*format, s.roles)).likeliest;
 }
 
 // "app.jsonl: no record names a task (looked for task_id, ...); its records have ts (120), ...":
@@ -209,9 +259,7 @@ bool names_work(std::string_view path) {
 std::string unreadable_log(const TaskStore& store, const Settings& s,
                            const std::vector<std::string>& files, const std::string& missing) {
   constexpr size_t kKeysShown = 10;
-  const InputFormat* format = nullptr;
-  for (const InputFormat& f : store.formats())
-    if (!format || (format->keys.empty() && !f.keys.empty())) format = &f;
+  const InputFormat* format = richest_format(store);
   RoleConfig roles = format ? roles_for(*format, s.roles) : roles_for(Dialect::json, s.roles);
   std::vector<Role> wanted = {Role::task};
   if (missing.find("time") != std::string::npos) wanted = {Role::time};
@@ -221,36 +269,14 @@ std::string unreadable_log(const TaskStore& store, const Settings& s,
     for (const auto& path : roles[role]) looked.push_back(path);
   std::string have, likeliest;
   if (format) {
-    // The keys the user most likely meant first: those the program bound itself (loguru's
-    // record.extra.*), then those no role reads, then those another role reads (the time, the
-    // message, the level); the commonest first within each.
-    std::string_view prefix = program_fields_prefix(format->dialect);
-    auto likelihood = [&](const KeySeen& key) {
-      if (!prefix.empty() && key.path.starts_with(prefix)) return 0;
-      for (size_t r = 0; r < kRoleCount; ++r)
-        for (const auto& path : roles.paths[r])
-          if (path == key.path) return 2;
-      return 1;
-    };
-    std::vector<const KeySeen*> keys;
-    for (const KeySeen& key : format->keys) keys.push_back(&key);
-    std::stable_sort(keys.begin(), keys.end(), [&](const KeySeen* a, const KeySeen* b) {
-      return likelihood(*a) < likelihood(*b);
-    });
-    for (size_t i = 0; i < keys.size() && i < kKeysShown; ++i)
-      have += fmt::format("{}{} ({})", have.empty() ? "" : ", ", keys[i]->path, keys[i]->records);
-    // Where the dialect says where the program's own fields are, only those: loguru's own
-    // record.thread.id is no task.
-    int likeliest_allowed = prefix.empty() ? 1 : 0;
-    for (const KeySeen* key : keys)
-      if (likelihood(*key) <= likeliest_allowed && names_work(key->path)) {
-        likeliest = key->path;
-        break;
-      }
+    KeysByLikelihood seen = keys_by_likelihood(*format, roles);
+    for (size_t i = 0; i < seen.keys.size() && i < kKeysShown; ++i)
+      have += fmt::format("{}{} ({})", have.empty() ? "" : ", ", seen.keys[i]->path,
+                          seen.keys[i]->records);
+    likeliest = seen.likeliest;
     if (format->keys.size() > kKeysShown)
       have += fmt::format(" and {} more", format->keys.size() - kKeysShown);
   }
-  std::string where = files.size() == 1 ? std::string(display_name(files[0])) : "input";
   std::string dialect = format ? fmt::format(", read as {}", to_string(format->dialect)) : "";
   // A field the program logs that looks like a task's id: say the whole option.
   std::string option =
@@ -258,8 +284,9 @@ std::string unreadable_log(const TaskStore& store, const Settings& s,
           ? fmt::format("--field task={} if that field names the task", likeliest)
           : fmt::format("--field {}=NAME names the field", to_string(wanted.front()));
   return fmt::format(
-      "{}: {} (looked for {}{}); the records have {} (coroner schema lists them; {})", where,
-      missing, fmt::join(looked, ", "), dialect, have.empty() ? "no key" : have, option);
+      "{}: {} (looked for {}{}); the records have {} (coroner schema lists them; {})",
+      input_name(files), missing, fmt::join(looked, ", "), dialect, have.empty() ? "no key" : have,
+      option);
 }
 
 // A task is named by its id, or by the label the reports print for a task of a scoped log
@@ -328,7 +355,7 @@ TaskStore& new_store(const Options& o, const Settings& s) {
 // task can be judged by. A log coroner cannot read is an input error, never a clean report.
 std::string unusable(const TaskStore& store, const Settings& s) {
   const auto& files = store.files();
-  std::string where = files.size() == 1 ? std::string(display_name(files[0])) : "input";
+  std::string where = input_name(files);
   if (store.counts().records == 0 && !store.damage().empty())
     return store.damage().front() + ", with no valid record before the damage";
   if (store.counts().records == 0) {
@@ -346,6 +373,11 @@ std::string unusable(const TaskStore& store, const Settings& s) {
                        store.counts().records == 1 ? "" : "s");
   if (std::string missing = store.unreadable_reason(); !missing.empty())
     return unreadable_log(store, s, files, missing);
+  // Only asyncio's own messages named a task ("Task exception was never retrieved" of Task-7):
+  // a program that logs a field like a task's id (job_id) has its tasks there, unread, and a
+  // report on the one task of the messages would pass over every other.
+  if (store.counts().task_records == 0 && !likeliest_task_field(store, s).empty())
+    return unreadable_log(store, s, files, "no record names a task (only asyncio's messages do)");
   return {};
 }
 

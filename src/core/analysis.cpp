@@ -204,7 +204,7 @@ class Analyzer {
     std::string why;
   };
   struct StageThreshold {
-    Threshold of_task;    // a task of the log's own words
+    Threshold of_task;       // a task of the log's own words
     std::string why_traced;  // for a task the asyncio module traces: no end-stage hint
   };
   std::unordered_map<uint32_t, StageThreshold> thresholds_;

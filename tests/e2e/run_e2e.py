@@ -367,6 +367,37 @@ def test_no_task_field_is_an_input_error():
     check(ok.status in (0, 1), "reads with --field", ok)
 
 
+def test_tasks_named_only_by_asyncio_messages_are_no_task_field():
+    # A worker logs its jobs by job_id, which coroner does not read by default, and asyncio logs
+    # one "Task exception was never retrieved" naming Task-7: the report must not judge that one
+    # task and pass over the hundreds of jobs (exit 1 on a log it did not understand).
+    never = ("Task exception was never retrieved\nfuture: <Task finished name='Task-7' "
+             "coro=<notify() done> exception=ConnectionError('refused')>")
+    records = []
+    for n in range(40):
+        for i, stage in enumerate(("job_received", "resize", "upload")):
+            records.append({"timestamp": 1795578788.0 + n / 10 + i / 100, "correlation_id": "c%d" % n,
+                            "job_id": n, "msg": stage, "level": "info"})
+    records.append({"timestamp": 1795578792.0, "logger": "asyncio", "level": "error", "msg": never})
+    with TempDir() as d:
+        path = write_log(d, "jobs.jsonl", records)
+        r = run(path)
+        expect_one_error_line(r, "jobs.jsonl: no record names a task (only asyncio's messages do)",
+                              "--field task=job_id if that field names the task")
+        # job_id, not correlation_id, seen as often and first: a job says more than an id
+        ok = run("--field", "task=job_id", path)
+        check("40 tasks" in ok.out or "41 tasks" in ok.out, "with the option, the jobs are read", ok)
+        # A program that logs nothing like a task's id: asyncio's messages are all there is.
+        plain = write_log(d, "plain.jsonl", [{"timestamp": 1795578788.0 + i, "msg": "tick"} for i in range(5)]
+                          + [{"timestamp": 1795578794.0, "logger": "asyncio", "level": "error", "msg": never}])
+        r = run(plain)
+        expect_status(r, 1)
+        check("never-retrieved" in r.out and "Task-7" in r.out, "the message's task is reported", r)
+        # Several files: the message names how many, not a vague "input".
+        r = run(path, plain)
+        expect_one_error_line(r, "2 files: no record names a task")
+
+
 def test_eliot_asyncio_message_finds_its_action():
     # asyncio's message names the asyncio task; an action that carries that name in a task field
     # is the task it speaks of, else the message is reported under the asyncio name.
