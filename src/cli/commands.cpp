@@ -254,6 +254,25 @@ std::string likeliest_task_field(const TaskStore& store, const Settings& s) {
   return keys_by_likelihood(*format, roles_for(*format, s.roles)).likeliest;
 }
 
+// "app.jsonl: no record has a time coroner can read: time holds '27/Nov/2026:17:20:00 +0000' in
+// 18 records": the field is there, its values are in a form coroner does not read.
+std::string unreadable_times(const TaskStore& store, const std::vector<std::string>& files,
+                             const InputFormat* format,
+                             const std::vector<std::string_view>& looked) {
+  std::string holds;
+  if (format)
+    for (std::string_view path : looked)
+      for (const KeySeen& key : format->keys)
+        if (holds.empty() && key.path == path && !key.samples.empty())
+          holds = fmt::format("{} holds '{}', ", path, key.samples.front());
+  uint64_t bad = store.counts().bad_times;
+  return fmt::format(
+      "{}: no record has a time coroner can read: {}a form it does not know, in {} record{} "
+      "(it reads epoch numbers, ISO 8601 and logging's asctime; a time of day alone has no "
+      "date; --field time=NAME if another field holds the time)",
+      input_name(files), holds, bad, bad == 1 ? "" : "s");
+}
+
 // "app.jsonl: no record names a task (looked for task_id, ...); its records have ts (120), ...":
 // what is missing, where coroner looked, and the keys the log does have, on one line.
 std::string unreadable_log(const TaskStore& store, const Settings& s,
@@ -278,6 +297,8 @@ std::string unreadable_log(const TaskStore& store, const Settings& s,
       have += fmt::format(" and {} more", format->keys.size() - kKeysShown);
   }
   std::string dialect = format ? fmt::format(", read as {}", to_string(format->dialect)) : "";
+  if (wanted.front() == Role::time && store.counts().bad_times > 0)
+    return unreadable_times(store, files, format, looked);
   // A field the program logs that looks like a task's id: say the whole option.
   std::string option =
       wanted.front() == Role::task && !likeliest.empty()

@@ -185,6 +185,18 @@ void widen_pipe(int fd) {
   if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) fcntl(fd, F_SETPIPE_SZ, 1 << 20);
 }
 
+// Its first bytes: a UTF-16 byte order mark, or two characters of ASCII in UTF-16 ("{\0\"\0").
+bool is_utf16(std::string_view magic) {
+  auto byte = [&](size_t i) { return uint8_t(magic[i]); };
+  if (magic.size() >= 2 &&
+      ((byte(0) == 0xFF && byte(1) == 0xFE) || (byte(0) == 0xFE && byte(1) == 0xFF)))
+    return true;
+  if (magic.size() < 4) return false;
+  bool little = byte(0) != 0 && byte(1) == 0 && byte(2) != 0 && byte(3) == 0;
+  bool big = byte(0) == 0 && byte(1) != 0 && byte(2) == 0 && byte(3) != 0;
+  return little || big;
+}
+
 }  // namespace
 
 OpenedInput open_input(const std::string& path) {
@@ -210,6 +222,13 @@ OpenedInput open_input(const std::string& path) {
   std::string_view magic = raw->sniff();
   if (!raw->error().empty()) {
     result.error = raw->error();
+    return result;
+  }
+  if (is_utf16(magic)) {
+    // PowerShell's `>` writes UTF-16: every other byte is zero, and no line would read.
+    result.error =
+        "is UTF-16 text (a Windows redirect writes it); coroner reads UTF-8: iconv -f UTF-16 -t "
+        "UTF-8 converts it";
     return result;
   }
   if (magic.size() >= 2 && uint8_t(magic[0]) == 0x1f && uint8_t(magic[1]) == 0x8b) {

@@ -398,6 +398,39 @@ def test_tasks_named_only_by_asyncio_messages_are_no_task_field():
         expect_one_error_line(r, "2 files: no record names a task")
 
 
+def test_times_in_a_form_coroner_does_not_read_are_named():
+    # The time field is there (an access-log date, a time of day alone): the message says what it
+    # holds, not that no record has a time while listing a field called time.
+    with TempDir() as d:
+        apache = write_log(d, "apache.jsonl", [
+            {"time": "27/Nov/2026:17:20:0%d +0000" % i, "task_id": i % 2, "message": "fetch"}
+            for i in range(6)])
+        r = run(apache)
+        expect_one_error_line(r, "apache.jsonl: no record has a time coroner can read",
+                              "time holds '27/Nov/2026:17:20:00 +0000'", "in 6 records",
+                              "--field time=NAME")
+        clock = write_log(d, "clock.jsonl", [
+            {"asctime": "17:20:0%d,000" % i, "task_id": 1, "message": "fetch"} for i in range(3)])
+        expect_one_error_line(run(clock), "asctime holds '17:20:00,000'", "a time of day alone has no date")
+        # No time field at all: as before, where coroner looked and what the records have.
+        none = write_log(d, "none.jsonl", [{"task_id": 1, "message": "fetch"}])
+        expect_one_error_line(run(none), "none.jsonl: no record has a time (looked for timestamp")
+
+
+def test_utf16_log_is_named_as_such():
+    # PowerShell's `>` writes UTF-16: said plainly, with the conversion, from a file or a pipe.
+    text = '{"ts": 1795578788.0, "task_id": 1, "stage": "fetch"}\n'
+    with TempDir() as d:
+        for name, data in (("bom.jsonl", text.encode("utf-16")), ("le.jsonl", text.encode("utf-16-le")),
+                           ("be.jsonl", text.encode("utf-16-be"))):
+            path = os.path.join(d, name)
+            with open(path, "wb") as f:
+                f.write(data)
+            expect_one_error_line(run(path), name + ": is UTF-16 text", "iconv -f UTF-16 -t UTF-8")
+        r = run(input_bytes=text.encode("utf-16"))
+        expect_one_error_line(r, "<stdin>: is UTF-16 text")
+
+
 def test_eliot_asyncio_message_finds_its_action():
     # asyncio's message names the asyncio task; an action that carries that name in a task field
     # is the task it speaks of, else the message is reported under the asyncio name.
