@@ -13,6 +13,7 @@
 #include "dialect_readers.hpp"
 #include "flat_line.hpp"
 #include "json_values.hpp"
+#include "utf8_repair.hpp"
 
 namespace coroner {
 
@@ -247,6 +248,7 @@ struct RecordParser::Impl {
   SpanReader spans;
   od::parser stream_parser;
   od::parser line_parser;
+  std::string repaired_line;  // a line that was not UTF-8, made so (utf8_repair.hpp)
   RawRecord record;
   FlatLineReader flat;
   // The role node of each of the flat line's keys (nullptr: no role, or the key comes again
@@ -524,8 +526,13 @@ size_t RecordParser::Impl::slow_line(const Chunk& chunk, size_t begin, uint32_t 
   text.remove_prefix(brace);
   size_t capacity = chunk.capacity - size_t(text.data() - chunk.data);
   od::document doc;
-  if (auto err = line_parser.iterate(text.data(), text.size(), capacity).get(doc))
-    return bad(std::string("invalid JSON: ") + simdjson::error_message(err));
+  auto err = line_parser.iterate(text.data(), text.size(), capacity).get(doc);
+  if (err == simdjson::UTF8_ERROR && repair_utf8(text, repaired_line, simdjson::SIMDJSON_PADDING)) {
+    text =
+        std::string_view(repaired_line.data(), repaired_line.size() - simdjson::SIMDJSON_PADDING);
+    err = line_parser.iterate(text.data(), text.size(), repaired_line.size()).get(doc);
+  }
+  if (err) return bad(std::string("invalid JSON: ") + simdjson::error_message(err));
   record.clear();
   if (auto err = read_document(doc))
     return bad(std::string("invalid JSON: ") + simdjson::error_message(err));
@@ -593,7 +600,14 @@ bool RecordParser::Impl::read_value(const JsonText& text, uint32_t file, uint64_
     return sink.on_bad_line(BadLine{file, line, error});
   }
   od::document doc;
-  auto error = line_parser.iterate(text.data, text.size, text.capacity).get(doc);
+  JsonText source = text;
+  auto error = line_parser.iterate(source.data, source.size, source.capacity).get(doc);
+  if (error == simdjson::UTF8_ERROR &&
+      repair_utf8({text.data, text.size}, repaired_line, simdjson::SIMDJSON_PADDING)) {
+    source = JsonText{repaired_line.data(), repaired_line.size() - simdjson::SIMDJSON_PADDING,
+                      repaired_line.size()};
+    error = line_parser.iterate(source.data, source.size, source.capacity).get(doc);
+  }
   record.clear();
   if (!error) error = read_document(doc);
   if (error)
@@ -602,7 +616,7 @@ bool RecordParser::Impl::read_value(const JsonText& text, uint32_t file, uint64_
   record.file = file;
   record.line = line;
   // An eliot record is its action's; a value without eliot's fields is read as it is.
-  if (dialect == Dialect::eliot && eliot.read(text, record, sink)) return true;
+  if (dialect == Dialect::eliot && eliot.read(source, record, sink)) return true;
   sink.on_record(record);
   return true;
 }

@@ -369,6 +369,23 @@ TEST_CASE("coroner::RecordParser tolerated damage") {
     }
   }
 
+  SUBCASE("bytes that are not UTF-8 read as Windows-1252, and cost no record") {
+    // A handler opened with encoding="cp1252" writes one byte a letter: 0xE9 for e-acute, 0x80
+    // for the euro sign, 0x81 which that code page leaves undefined. Between valid lines.
+    CollectingSink s = parse(
+        "{\"task_id\": 1, \"stage\": \"caf\xE9\"}\n"
+        "{\"task_id\": 2, \"stage\": \"na\xC3\xAFve\"}\n"  // UTF-8 already: left alone
+        "{\"task_id\": 3, \"stage\": \"\x80 5 \x81\"}\n"
+        "{\"task_id\": 4, \"stage\": \"\xC3\"}\n");  // a sequence cut short
+    CHECK(s.bad_lines.empty());
+    REQUIRE(s.records.size() == 4);
+    CHECK(s.records[0].stage == "caf\xC3\xA9");
+    CHECK(s.records[1].stage == "na\xC3\xAFve");
+    CHECK(s.records[2].stage == "\xE2\x82\xAC 5 \xEF\xBF\xBD");
+    CHECK(s.records[3].stage == "\xC3\x83");
+    CHECK(s.record_lines() == std::vector<uint64_t>{1, 2, 3, 4});
+  }
+
   SUBCASE("every kind of bad line is counted with its line number") {
     CollectingSink s = parse(
         "{\"task_id\": 1}\n"
