@@ -60,7 +60,9 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
   then one "exit" record, before asyncio cancels the pending tasks (their cancellations are
   still logged). Once per process. SIGTERM: a handler is installed only if SIGTERM has its
   default action; it logs, flushes, restores the default and re-sends SIGTERM, so the process
-  still dies of SIGTERM. SIGINT: the handler in place (Python's or asyncio.run's) is wrapped, not
+  still dies of SIGTERM (and, since asyncio never collects the tasks of a process killed so,
+  the handler first writes asyncio's "Task exception was never retrieved" for each failed task
+  whose exception nobody retrieved). SIGINT: the handler in place (Python's or asyncio.run's) is wrapped, not
   replaced. An atexit hook writes the exit record if nothing else did. SIGKILL and os._exit
   leave no exit record.
 - asyncio's own "Task exception was never retrieved" / "Task was destroyed but it is pending!"
@@ -637,6 +639,22 @@ def _hook_first_step(loop, task, created, parent):
     return True
 
 
+# Tasks that ended with an exception, while they live: at a SIGTERM, those whose exception was
+# never retrieved are told (_unretrieved_at_death).
+_failed_tasks = weakref.WeakSet()
+
+
+def _unretrieved_at_death():
+    """A process that dies of SIGTERM never collects its tasks, so asyncio never says "Task
+    exception was never retrieved" of a failed one that something still holds (a producer kept in
+    a variable while its consumers wait on it): say it for asyncio, in its words."""
+    for task in list(_failed_tasks):
+        if getattr(task, "_log_traceback", False):
+            exc = getattr(task, "_exception", None)
+            _message_record({"message": "Task exception was never retrieved", "exception": exc,
+                             "future": task})
+
+
 def _on_done(task):
     """The task's end. Reads the exception without task.exception(), which would mark it
     retrieved and so silence asyncio's "Task exception was never retrieved", the very bug
@@ -668,6 +686,10 @@ def _on_done(task):
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
     _task_record(name, ', "status": "failed", "level": "error"%s, "traceback": %s'
                  % (_error_fields(exc), _s(tb)), error=True)
+    try:
+        _failed_tasks.add(task)
+    except TypeError:
+        pass  # a task type that takes no weak reference: asyncio's own message is all there is
     if isinstance(exc, (SystemExit, KeyboardInterrupt)):
         # sys.exit() (or ^C) inside a task other than main: the exception leaves the loop and
         # the program stops here (asyncio.run cancels every task, main included, and re-raises
@@ -1538,6 +1560,11 @@ _signals = {}  # signal number -> (our handler, the handler before)
 
 
 def _on_sigterm(signum, frame):
+    if _exit_pid != os.getpid():
+        try:
+            _unretrieved_at_death()
+        except Exception:
+            pass  # nothing may keep the process from dying of its signal
     _write_exit("SIGTERM")
     if _sink.busy:  # we interrupted a flush of this thread: let it finish, then die
         _sink.after_flush = _die_of_sigterm

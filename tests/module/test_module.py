@@ -635,6 +635,31 @@ class Exit(unittest.TestCase):
                           expect_rc=-signal.SIGTERM, sig=signal.SIGTERM)
         self.check_exit(recs, "SIGTERM")
 
+    def test_sigterm_tells_a_failure_never_retrieved_that_asyncio_would_not(self):
+        # A producer that failed, held in a variable, its consumer idle: killed by SIGTERM, the
+        # process never collects it, so asyncio never says its exception was never retrieved.
+        # The module says it before the exit record; not of a failure someone retrieved.
+        recs, _, _ = run("""
+            async def tail(): raise PermissionError("rotated")
+            async def seen(): raise ValueError("handled")
+            async def main():
+                install()
+                t = asyncio.create_task(tail(), name="tailer")
+                s = asyncio.create_task(seen(), name="seen")
+                await asyncio.sleep(0.01)
+                s.exception()  # retrieved
+                print('ready', flush=True)
+                await asyncio.sleep(30)
+            asyncio.run(main())
+        """, expect_rc=-signal.SIGTERM, sig=signal.SIGTERM)
+        told = [r for r in recs if "never retrieved" in r.get("message", "")]
+        self.assertEqual(len(told), 1, told)
+        self.assertIn("name='tailer'", told[0]["message"])
+        self.assertEqual(told[0]["error_type"], "PermissionError")
+        exit_at = [i for i, r in enumerate(recs) if r.get("coroner") == "exit"]
+        self.assertEqual(len(exit_at), 1)
+        self.assertLess(recs.index(told[0]), exit_at[0])
+
     def test_sigint(self):
         recs, rc, _ = run(self.HANG % "print('ready', flush=True); await asyncio.sleep(30)",
                           expect_rc=None, sig=signal.SIGINT)
