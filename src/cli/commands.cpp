@@ -27,6 +27,7 @@
 #include "edit_distance.hpp"
 #include "progress.hpp"
 #include "rerun.hpp"
+#include "rotation_order.hpp"
 
 namespace coroner::cli {
 
@@ -137,8 +138,9 @@ int write_output(const Options& o, const std::string& text) {
   return kExitClean;
 }
 
+// The files to read, a rotation set oldest first (`app.log*` lists the live file first).
 std::vector<std::string> inputs(const Options& o) {
-  return o.files.empty() ? std::vector<std::string>{"-"} : o.files;
+  return o.files.empty() ? std::vector<std::string>{"-"} : oldest_rotation_first(o.files);
 }
 
 // "app.jsonl", or "3 files": where a message about the whole input points.

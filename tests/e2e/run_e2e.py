@@ -431,6 +431,24 @@ def test_utf16_log_is_named_as_such():
         expect_one_error_line(r, "<stdin>: is UTF-16 text")
 
 
+def test_rotated_logs_are_read_oldest_first_at_equal_times():
+    # A millisecond clock: the last record of app.log.1 and the first of app.log share a time.
+    # Given as the shell lists them (the live file first), the older file's record still goes
+    # first, and the file list says oldest first too.
+    with TempDir() as d:
+        t = 1795578788.0
+        older = write_log(d, "app.log.1", [{"ts": t, "task_id": "job", "stage": "fetch"},
+                                           {"ts": t + 0.005, "task_id": "job", "stage": "parse"}])
+        live = write_log(d, "app.log", [{"ts": t + 0.005, "task_id": "job", "stage": "store"},
+                                        {"ts": t + 0.006, "task_id": "job", "stage": "done"}])
+        doc, r = report("timeline", "job", live, older)
+        stages = [e["stage"] for e in doc["tasks"][0]["events"]]
+        check(stages == ["fetch", "parse", "store", "done"], "the stages in the order they were", r)
+        doc, r = report(live, older)
+        check([os.path.basename(f) for f in doc["input"]["files"]] == ["app.log.1", "app.log"],
+              "the files listed oldest first", r)
+
+
 def test_eliot_asyncio_message_finds_its_action():
     # asyncio's message names the asyncio task; an action that carries that name in a task field
     # is the task it speaks of, else the message is reported under the asyncio name.
