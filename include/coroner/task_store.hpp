@@ -55,6 +55,9 @@ struct Event {
   bool plain_stage : 1 = false;
   // The asyncio module's "cancel" record: cancel() was called on the task (no stage of its own).
   bool cancel_request : 1 = false;
+  // A fold marker whose end was said by its stage's word alone (no status said it): where the
+  // analysis finds that word a step of the log (a task goes on from it), it ended nothing.
+  bool fold_marker_by_stage : 1 = false;
   uint8_t attempt = 0;  // the try's number from the attempt role (saturated), 0 when none
 };
 // Millions of records are kept while their tasks are open: every byte counts.
@@ -235,6 +238,8 @@ struct Task {
   // Its current run of its stage already counted an error (StageStats::errors counts runs that
   // had one, not error records: a stage error and the failure it ends in are one).
   bool stage_errored : 1 = false;
+  // Folded at an ok word of its stage alone, no status (Event::fold_marker_by_stage).
+  bool folded_by_stage : 1 = false;
   EventList events;  // records not folded, in arrival order
   TaskList awaits;   // task indices it waited on, in first-seen order
 };
@@ -318,6 +323,8 @@ class TaskStore : public StateSink {
   const DurationHistogram& all_stage_durations() const { return all_stages_; }
   // Times a task left `stage` for another one.
   uint64_t times_left(uint32_t stage) const { return left_[stage]; }
+  // Tasks whose latest record ended them by a word in `stage`, and that stayed ended.
+  uint64_t tasks_ended_at(uint32_t stage) const { return ended_by_word_at_[stage]; }
   // Every move from one stage to another seen in the log: how often, and the first task and time.
   struct Transition {
     uint32_t from = kNone, to = kNone;

@@ -195,6 +195,12 @@ class Analyzer {
   std::vector<Finding>* findings_ = &out_.findings;
   std::vector<uint64_t>* ended_here_ = nullptr;
   std::vector<bool> learned_end_at_;  // by stage id: out_.learned_ends, for a lookup per record
+  // By word id: an "ended ok" word that this log's tasks move on from to more work (find_steps).
+  std::vector<bool> step_word_;
+  void find_steps();
+  bool is_step(uint32_t word) const { return word < step_word_.size() && step_word_[word]; }
+  // The record, of meaning `meaning`, ended ok only by the word of a step: it ended nothing.
+  bool ends_a_step(const Event& e, Lifecycle meaning) const;
   // Few tasks are named by asyncio's messages: kept by task index, not for every task.
   std::unordered_map<uint32_t, AsyncioFacts> asyncio_;
   // The stall threshold of each stage and why, worked out once: thousands of open tasks may
@@ -248,6 +254,7 @@ void Analyzer::run() {
   out_.outcomes.assign(store_.tasks().size(), TaskOutcome{});
   out_.stages = store_.stage_stats();
   out_.all_stages = store_.all_stage_durations();
+  if (!options_.user_end_words) find_steps();
   std::vector<Share> shares = make_shares();
   for_each_share(shares, [](Analyzer& a, Share& share) { a.count_end_votes(share); });
   if (!options_.user_end_words) learn_end_stages(shares);
@@ -412,6 +419,32 @@ void Analyzer::learn_end_stages(const std::vector<Share>& shares) {
   for (const LearnedEnd& end : out_.learned_ends) learned_end_at_[end.stage] = true;
 }
 
+// A word that ends a task in the vocabulary ("complete", "done") may end a step in a log's own
+// words: "download_complete", then "metadata_parsed", "resizing", "job_succeeded". Where the
+// tasks that reached it went on to more work more often than they stopped there (or started a
+// new round), it is a step of this log: a task silent after it is open, not ended ok with
+// records after its end. --end-stage words are the user's say, and turn this off.
+bool Analyzer::ends_a_step(const Event& e, Lifecycle meaning) const {
+  if (meaning != Lifecycle::ended_ok || !is_step(e.stage)) return false;
+  if (e.fold_marker) return !e.fold_marker_at_guess && e.fold_marker_by_stage;
+  return !e.plain_stage && store_.meaning(e.status) != Lifecycle::ended_ok;
+}
+
+void Analyzer::find_steps() {
+  const size_t words = store_.words().size();
+  std::vector<uint64_t> went_on(words, 0), stopped(words, 0);
+  for (const TaskStore::Transition& move : store_.transitions()) {
+    if (move.from >= words || store_.meaning(move.from) != Lifecycle::ended_ok) continue;
+    (store_.meaning(move.to) == Lifecycle::start ? stopped : went_on)[move.from] += move.count;
+  }
+  step_word_.assign(words, false);
+  for (uint32_t w = 0; w < words; ++w) {
+    if (went_on[w] == 0) continue;
+    stopped[w] += store_.tasks_ended_at(w);
+    step_word_[w] = went_on[w] >= 2 && went_on[w] > stopped[w];
+  }
+}
+
 Lifecycle Analyzer::meaning_of(const Event& e) const {
   if (e.fold_marker)
     return !e.fold_marker_at_guess || ends_at_learned_stage(e.stage) ? Lifecycle::ended_ok
@@ -444,7 +477,9 @@ void Analyzer::collect(uint32_t index, TaskFacts& facts) {
     const Event& e = t.events[i];
     Lifecycle m = i < facts.judged ? meaning_of(e) : Lifecycle::none;
     facts.meanings.push_back(m);
-    if (is_end(m)) facts.end_index = int(i);
+    // A step's ok word ends nothing; it stays an end in `meanings`, where looking back over the
+    // records stops (folding may have cut them there), so analyze and timeline agree.
+    if (is_end(m) && !ends_a_step(e, m)) facts.end_index = int(i);
     // Rounds count ends by a word only: an end at the learned end stage (or a fold there) is
     // known to the store while reading only from its guesses, so folding would change them.
     bool by_word = e.fold_marker ? !e.fold_marker_at_guess : record_meaning(store_, e) == m;
@@ -485,8 +520,9 @@ void Analyzer::collect(uint32_t index, TaskFacts& facts) {
       default:
         break;
     }
-  } else if (t.folded && facts.run_start == 0 &&
-             (!t.folded_at_guess || ends_at_learned_stage(t.stage))) {
+  } else if (t.folded && facts.run_start == 0 && t.events.empty() &&
+             (t.folded_at_guess ? ends_at_learned_stage(t.stage)
+                                : !(t.folded_by_stage && is_step(t.stage)))) {
     outcome.outcome = Outcome::ok;  // folded with nothing after: it ended ok at its last record
   }
   if (outcome.outcome != Outcome::open && t.stage != kNone) ++(*ended_here_)[t.stage];

@@ -456,6 +456,7 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
     marker.stage = task.stage;
     marker.fold_marker = true;
     marker.fold_marker_at_guess = task.folded_at_guess;
+    marker.fold_marker_by_stage = task.folded_by_stage;
     marker.attempt = task.attempt;
     task.events.push_back(marker);
   }
@@ -521,6 +522,8 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
   if (point == FoldPoint::none) return;
   fold(task);
   task.folded_at_guess = point == FoldPoint::guessed_end;
+  task.folded_by_stage =
+      point == FoldPoint::ok_word && this->meaning(event.status) != Lifecycle::ended_ok;
 }
 
 // Stage statistics as records arrive: the time in a stage ends when the task enters another.

@@ -35,7 +35,7 @@ std::vector<TimelineRow> timeline_rows(const TaskStore& store, uint32_t task, si
     else
       row.stage = std::string(store.stage_text(e));
     row.status = word(store, e.status);
-    if (e.fold_marker) row.status = "(ended ok here; its records up to here were folded)";
+    if (e.fold_marker) row.status = "(its records up to here were folded, as if it ended ok here)";
     if (e.cancel_request) row.status = "(cancellation requested)";
     if (e.error != kNone) {
       const ErrorNote& note = store.errors()[e.error];

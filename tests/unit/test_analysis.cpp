@@ -183,6 +183,35 @@ TEST_CASE("coroner::analysis a stage no task ever left") {
   }
 }
 
+TEST_CASE("coroner::analysis an ok end the tasks go on from is a step") {
+  // download_complete ends a task by the vocabulary, but every job goes on from it to resizing
+  // and ends at job_succeeded: in this log it is a step. worker-1's "done" is followed only by
+  // its next round's "job received": an end.
+  SUBCASE("a task silent after it is open, not ended ok with records after its end") {
+    auto run = analyse("unit/logs/step_words.jsonl");
+    CHECK(run->findings("job-stuck") == Kinds{"hung"});
+    CHECK(run->outcome("job-stuck") == Outcome::open);
+    CHECK(run->findings("job-early") == Kinds{"hung"});  // stopped right at the step
+    CHECK(run->outcome("job-early") == Outcome::open);
+    CHECK(run->findings("worker-1").empty());
+    CHECK(run->outcome("worker-1") == Outcome::ok);
+    for (int i = 0; i < 8; ++i) {
+      INFO(i);
+      CHECK(run->findings("job-" + std::to_string(i)).empty());
+      CHECK(run->outcome("job-" + std::to_string(i)) == Outcome::ok);
+    }
+  }
+
+  SUBCASE("--end-stage is the user's say: the word ends tasks again") {
+    auto run = analyse("unit/logs/step_words.jsonl", [](Run& r) {
+      r.vocabulary.add(Lifecycle::ended_ok, "job_succeeded");
+      r.options.user_end_words = true;
+    });
+    CHECK(run->findings("job-stuck") == Kinds{"anomaly"});
+    CHECK(run->outcome("job-early") == Outcome::ok);
+  }
+}
+
 TEST_CASE("coroner::analysis hung vs in-flight") {
   SUBCASE("silent far longer than its stage takes: hung; active near the end: in-flight") {
     auto run = analyse("unit/logs/hung.jsonl");
