@@ -73,6 +73,9 @@ struct PendingAtExit {
   // left of it then (negative: it was due and not yet woken); 0 and 0 when it was not asleep.
   int64_t sleep_ns = 0;
   int64_t sleep_left_ns = 0;
+  // The tasks its pending record named as what it waits on (a Lock's holder, an awaited task):
+  // the wait-for edges at that moment, not every task it ever waited on.
+  std::vector<uint32_t> awaits;
 };
 
 // A sleep as the asyncio module describes it, "asyncio.sleep of 60 s, 42.5 s left": its length
@@ -359,6 +362,9 @@ class TaskStore : public StateSink {
                                                                       : &it->second.overrun;
   }
   // The task was pending when its process stopped (the asyncio module said so); null if not.
+  const std::unordered_map<uint32_t, PendingAtExit>& tasks_pending_at_exit() const {
+    return pending_at_exit_;
+  }
   const PendingAtExit* pending_at_exit(uint32_t task) const {
     if (pending_at_exit_.empty()) return nullptr;  // asked for every task: spare the hashing
     auto it = pending_at_exit_.find(task);

@@ -46,6 +46,7 @@ class GraphRules {
       for (auto& cycle : graph_.deadlock_cycles(stuck)) cycles_.push_back(std::move(cycle));
     for (size_t c = 0; c < cycles_.size(); ++c)
       for (uint32_t t : cycles_[c]) cycle_of_[t] = int32_t(c);
+    add_cycles_pending_at_exit();
     for (Finding& f : a_.findings) {
       rewrite(f);
       if (f.kind == FindingKind::timeout && f.chain.empty()) name_what_the_timeout_cut_off(f);
@@ -70,6 +71,41 @@ class GraphRules {
     const Task& task = store_.tasks()[t];
     if (task.stage == kNone) return fmt::format("since {}", at(t, a_.outcomes[t].end));
     return fmt::format("in stage {} since {}", stage_of(t), at(t, task.stage_since));
+  }
+
+  // Tasks pending at their process's exit, each waiting on the next alone (its pending record
+  // names one task: a Lock's holder, a task it awaits) and back to the first: a cycle no wait
+  // ever ends, however short the silence when the process stopped (a timer task kept the log
+  // going, so stage times never told them stuck).
+  void add_cycles_pending_at_exit() {
+    const auto& pending = store_.tasks_pending_at_exit();
+    auto only_wait = [&](uint32_t task) {
+      auto it = pending.find(task);
+      bool one = it != pending.end() && it->second.awaits.size() == 1 && unfinished(a_, task);
+      return one ? it->second.awaits.front() : kNone;
+    };
+    std::vector<uint32_t> starts;
+    for (const auto& [task, note] : pending) starts.push_back(task);
+    std::sort(starts.begin(), starts.end());  // the same cycles, in the same order, every run
+    for (uint32_t start : starts) {
+      if (cycle_of_[start] >= 0) continue;
+      std::vector<uint32_t> path{start};
+      for (uint32_t at = only_wait(start); at != kNone && cycle_of_[at] < 0; at = only_wait(at)) {
+        if (at == start) {
+          // Named from its lowest member, as deadlock_cycles names the others.
+          std::rotate(path.begin(), std::min_element(path.begin(), path.end()), path.end());
+          for (uint32_t t : path) {
+            cycle_of_[t] = int32_t(cycles_.size());
+            active_[t] =
+                false;  // stuck, though lately heard of: no task waiting on it waits on work
+          }
+          cycles_.push_back(std::move(path));
+          break;
+        }
+        if (std::find(path.begin(), path.end(), at) != path.end()) break;  // a loop not via start
+        path.push_back(at);
+      }
+    }
   }
 
   static bool stuck_until_cancelled(const Finding& f) {

@@ -338,6 +338,9 @@ bool TaskStore::take_module_record(const RawRecord& r, uint32_t scope, uint32_t 
   PlannedSleep sleep = planned_sleep(note.waiting_for);
   note.sleep_ns = sleep.length_ns;
   note.sleep_left_ns = sleep.left_ns;
+  note.awaits.clear();
+  for (std::string_view awaited : r.awaits)
+    if (uint32_t other = task_or_new(scope, awaited); other != task) note.awaits.push_back(other);
   // A task first heard of at exit: its pending record is its only record (on_record goes on).
   if (!logged) return false;
   tasks_[task].pending_at_exit = true;
