@@ -789,7 +789,10 @@ std::string Analyzer::waiting_detail(uint32_t index, const TaskFacts& facts) con
 Analyzer::Threshold Analyzer::task_threshold(const Task& t, const TaskFacts& facts, uint32_t stage,
                                              size_t last) {
   const StageThreshold& th = stall_threshold(stage);
-  const Threshold of_stage{th.of_task.ns, t.traced ? th.why_traced : th.of_task.why};
+  // A task of the asyncio module, an eliot action or a span ends by its status, not a stage.
+  bool ends_by_status =
+      t.traced || (!t.events.empty() && store_.has_opaque_ids(t.events.front().file));
+  const Threshold of_stage{th.of_task.ns, ends_by_status ? th.why_traced : th.of_task.why};
   if (options_.stall_ns || stage == kNone) return of_stage;
   int64_t rhythm = stage_rhythm(t, facts, stage, last);
   int64_t by_rhythm = scaled(rhythm, options_.stall_margin);

@@ -38,12 +38,12 @@ class GraphRules {
     cycles_ = graph_.deadlock_cycles(stalled);
     // Tasks stuck until they were cancelled (a timeout around them, a shutdown), waiting on
     // each other: a deadlock that the cancellation broke.
-    std::vector<bool> stuck(store_.tasks().size(), false);
+    stuck_.assign(store_.tasks().size(), false);
     bool any_stuck = false;
     for (const Finding& f : a_.findings)
-      if (stuck_until_cancelled(f)) stuck[f.task] = any_stuck = true;
+      if (stuck_until_cancelled(f)) stuck_[f.task] = any_stuck = true;
     if (any_stuck)
-      for (auto& cycle : graph_.deadlock_cycles(stuck)) cycles_.push_back(std::move(cycle));
+      for (auto& cycle : graph_.deadlock_cycles(stuck_)) cycles_.push_back(std::move(cycle));
     for (size_t c = 0; c < cycles_.size(); ++c)
       for (uint32_t t : cycles_[c]) cycle_of_[t] = int32_t(c);
     add_cycles_pending_at_exit();
@@ -108,6 +108,29 @@ class GraphRules {
     }
   }
 
+  // A task stuck until it was cancelled while it waited on another stuck until then (a shutdown
+  // cancelling both, a parent action and the child it waits for): blocked on it, one problem,
+  // told at its root. Its subkind stays.
+  void blame_another_stuck(Finding& f) {
+    std::vector<uint32_t> chain{f.task};
+    for (uint32_t at = f.task, next = kNone;; at = next, next = kNone) {
+      for (uint32_t w : store_.tasks()[at].awaits)
+        if (stuck_[w] && std::find(chain.begin(), chain.end(), w) == chain.end()) {
+          next = w;
+          break;
+        }
+      if (next == kNone) break;
+      chain.push_back(next);
+    }
+    if (chain.size() < 2) return;
+    uint32_t root = chain.back();
+    change_kind(f, FindingKind::blocked);
+    f.chain = chain;
+    f.reason = fmt::format("waits on {}, which hung in stage {} until it was cancelled",
+                           label(root), stage_of(root));
+    if (chain.size() > 2) f.reason += fmt::format(" ({} tasks deep)", chain.size() - 1);
+  }
+
   static bool stuck_until_cancelled(const Finding& f) {
     return f.kind == FindingKind::hung && f.subkind == "until-cancelled";
   }
@@ -117,6 +140,7 @@ class GraphRules {
     // Its subkind stays: the deadlock lasted until the tasks were cancelled.
     if (stuck_until_cancelled(f) && cycle_of_[f.task] >= 0)
       return deadlock(f, cycles_[size_t(cycle_of_[f.task])]);
+    if (stuck_until_cancelled(f)) return blame_another_stuck(f);
     bool open_kind = f.kind == FindingKind::hung || f.kind == FindingKind::in_flight;
     // A task hung until it was cancelled waits on nothing any more.
     if (!open_kind || !unfinished(a_, f.task)) return;
@@ -383,6 +407,7 @@ class GraphRules {
   const TaskGraph& graph_;
   std::vector<std::vector<uint32_t>> cycles_;
   std::vector<int32_t> cycle_of_;
+  std::vector<bool> stuck_;  // by task: hung until it was cancelled
   std::vector<bool> active_;
 };
 

@@ -212,6 +212,20 @@ TEST_CASE("coroner::analysis an ok end the tasks go on from is a step") {
   }
 }
 
+TEST_CASE("coroner::analysis a task stuck until cancelled, waiting on another stuck so") {
+  // A shutdown cancels report-9 and the child it waits on, fetch-9, both silent for 2 s: one
+  // problem, told at fetch-9; report-9 is blocked on it (and keeps its subkind).
+  auto run = analyse("unit/logs/stuck_until_cancelled_chain.jsonl");
+  CHECK(run->findings("fetch-9") == Kinds{"hung/until-cancelled"});
+  CHECK(run->finding("fetch-9", FindingKind::hung).subkind == "until-cancelled");
+  CHECK(run->findings("report-9") == Kinds{"blocked/until-cancelled"});
+  const coroner::Finding& blocked = run->finding("report-9", FindingKind::blocked);
+  CHECK(blocked.subkind == "until-cancelled");
+  CHECK(blocked.reason == "waits on fetch-9, which hung in stage 'fetch' until it was cancelled");
+  CHECK(blocked.chain.size() == 2);
+  for (int i = 0; i < 10; ++i) CHECK(run->findings("job-" + std::to_string(i)).empty());
+}
+
 TEST_CASE("coroner::analysis hung vs in-flight") {
   SUBCASE("silent far longer than its stage takes: hung; active near the end: in-flight") {
     auto run = analyse("unit/logs/hung.jsonl");
