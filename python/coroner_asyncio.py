@@ -62,7 +62,7 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
   default action; it logs, flushes, restores the default and re-sends SIGTERM, so the process
   still dies of SIGTERM (and, since asyncio never collects the tasks of a process killed so,
   the handler first writes asyncio's "Task exception was never retrieved" for each failed task
-  whose exception nobody retrieved). SIGINT: the handler in place (Python's or asyncio.run's) is wrapped, not
+  whose exception nobody retrieved, and no pending gather or wait will hand back). SIGINT: the handler in place (Python's or asyncio.run's) is wrapped, not
   replaced. An atexit hook writes the exit record if nothing else did. SIGKILL and os._exit
   leave no exit record.
 - asyncio's own "Task exception was never retrieved" / "Task was destroyed but it is pending!"
@@ -642,14 +642,25 @@ def _hook_first_step(loop, task, created, parent):
 # Tasks that ended with an exception, while they live: at a SIGTERM, those whose exception was
 # never retrieved are told (_unretrieved_at_death).
 _failed_tasks = weakref.WeakSet()
+# What will still hand a failed task's exception to someone: a gather that is not done (with
+# return_exceptions=True it collects them when every child is), an asyncio.wait in progress.
+_pending_gathers = weakref.WeakSet()
+_waits_in_progress = {}
 
 
 def _unretrieved_at_death():
     """A process that dies of SIGTERM never collects its tasks, so asyncio never says "Task
     exception was never retrieved" of a failed one that something still holds (a producer kept in
-    a variable while its consumers wait on it): say it for asyncio, in its words."""
+    a variable while its consumers wait on it): say it for asyncio, in its words. Not of one a
+    pending gather or wait will hand on: it was not lost, only not collected yet."""
+    held = set()
+    for outer in list(_pending_gathers):
+        if not outer.done():
+            held.update(map(id, getattr(outer, "_children", ())))
+    for futs in list(_waits_in_progress.values()):
+        held.update(map(id, futs))
     for task in list(_failed_tasks):
-        if getattr(task, "_log_traceback", False):
+        if id(task) not in held and getattr(task, "_log_traceback", False):
             exc = getattr(task, "_exception", None)
             _message_record({"message": "Task exception was never retrieved", "exception": exc,
                              "future": task})
@@ -951,6 +962,8 @@ def _make_patches():
         outer = o_gather(*aws, **kwargs)
         if _on:
             kids = getattr(outer, "_children", None)
+            if kids and not outer.done():
+                _pending_gathers.add(outer)
             # A gather that is done at once (3.12+ when every child is already done) blocks on
             # nothing, but if a child failed, this is where its exception is observed.
             if kids and (not outer.done() or any(map(_failed, kids))):
@@ -971,6 +984,13 @@ def _make_patches():
             # (one that returns at once hands failed tasks to the caller: an observation too)
             if (blocks or any(map(_failed, done))) and me is not None:
                 _wait_record(me, "asyncio.wait on %d tasks" % len(fs), _tasks_in(futs))
+                if blocks:
+                    key = object()  # a wait in progress: its failed tasks go back to its caller
+                    _waits_in_progress[key] = futs
+                    try:
+                        return await o_wait(fs, *args, **kwargs)
+                    finally:
+                        del _waits_in_progress[key]
         return await o_wait(fs, *args, **kwargs)
     p["wait"] = wait
 
@@ -1194,11 +1214,20 @@ def _cut_off(tasks):
     return None, None
 
 
+def _mark_told(e):
+    """The TimeoutError has its record: a stage block it leaves next writes none again."""
+    try:
+        e._coroner_told = True
+    except AttributeError:
+        pass
+
+
 def _write_cut_off_timeout(e):
     """The current task timed out waiting on a task its timeout cut off in a stage: its error
     record, in its own stage (the stage cut off is the awaited task's, which ends cancelled in
     it, and coroner follows the wait to it)."""
     _write_current(', "level": "error"%s' % _error_fields(e), True)
+    _mark_told(e)
 
 
 def _mark_cut_off(exc, tasks):
@@ -1267,6 +1296,7 @@ def _wait_for_timed_out(inner, e):
     _task_record(_id(inner), rest, True)
     _task_record(_id(inner), ', "status": "timed_out"')
     _write_current(rest, True)
+    _mark_told(e)
 
 
 def _timeout_patch(timeout_cls):
@@ -1291,6 +1321,7 @@ def _timeout_patch(timeout_cls):
                 me = _waiter()
                 if exc.__dict__.get("_coroner_stage_task") == (id(me) if me is not None else None):
                     _write_current(', "stage": %s, "level": "error"%s' % (_s(str(name)), _error_fields(e)), True)
+                    _mark_told(e)
                 else:
                     _write_cut_off_timeout(e)
             raise
@@ -1874,6 +1905,8 @@ class stage:
 
     def __exit__(self, exc_type, exc, tb):
         if exc is not None and isinstance(exc, Exception) and (_on or _sink.enabled(_ERROR)):
+            if exc.__dict__.get("_coroner_told") if hasattr(exc, "__dict__") else False:
+                return False  # the timeout scope inside this block wrote its record already
             _write_current(', "stage": %s, "level": "error"%s' % (_s(str(self.name)), _error_fields(exc)), True)
         elif exc_type is not None and issubclass(exc_type, asyncio.CancelledError) and exc is not None:
             # Not an error by itself; but if an asyncio.timeout() around this block expired, the

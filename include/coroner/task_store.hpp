@@ -326,8 +326,6 @@ class TaskStore : public StateSink {
   const DurationHistogram& all_stage_durations() const { return all_stages_; }
   // Times a task left `stage` for another one.
   uint64_t times_left(uint32_t stage) const { return left_[stage]; }
-  // Tasks whose latest record ended them by a word in `stage`, and that stayed ended.
-  uint64_t tasks_ended_at(uint32_t stage) const { return ended_by_word_at_[stage]; }
   // Every move from one stage to another seen in the log: how often, and the first task and time.
   struct Transition {
     uint32_t from = kNone, to = kNone;

@@ -221,6 +221,8 @@ const InputFormat* richest_format(const TaskStore& store) {
 struct KeysByLikelihood {
   std::vector<const KeySeen*> keys;
   std::string likeliest;
+  const KeySeen* likeliest_key = nullptr;
+  int likeliest_rank = 0;  // names_work's
 };
 
 KeysByLikelihood keys_by_likelihood(const InputFormat& format, const RoleConfig& roles) {
@@ -244,16 +246,21 @@ KeysByLikelihood keys_by_likelihood(const InputFormat& format, const RoleConfig&
   for (const KeySeen* key : out.keys)
     if (int work = names_work(key->path); likelihood(*key) <= likeliest_allowed && work > best) {
       out.likeliest = key->path;
+      out.likeliest_key = key;
       best = work;
     }
+  out.likeliest_rank = best;
   return out;
 }
 
-// The field the log's records most likely name their task by, though none is read as one.
-std::string likeliest_task_field(const TaskStore& store, const Settings& s) {
+// A field the log's records surely name their task by, though none is read as one: a task or a
+// job key (not any id: a thread_id, a user_id) whose first records hold several values.
+std::string surest_task_field(const TaskStore& store, const Settings& s) {
   const InputFormat* format = richest_format(store);
   if (!format) return {};
-  return keys_by_likelihood(*format, roles_for(*format, s.roles)).likeliest;
+  KeysByLikelihood seen = keys_by_likelihood(*format, roles_for(*format, s.roles));
+  bool sure = seen.likeliest_rank >= 2 && seen.likeliest_key->samples.size() >= 2;
+  return sure ? seen.likeliest : std::string();
 }
 
 // "app.jsonl: no record has a time coroner can read: time holds '27/Nov/2026:17:20:00 +0000' in
@@ -397,9 +404,9 @@ std::string unusable(const TaskStore& store, const Settings& s) {
   if (std::string missing = store.unreadable_reason(); !missing.empty())
     return unreadable_log(store, s, files, missing);
   // Only asyncio's own messages named a task ("Task exception was never retrieved" of Task-7):
-  // a program that logs a field like a task's id (job_id) has its tasks there, unread, and a
-  // report on the one task of the messages would pass over every other.
-  if (store.counts().task_records == 0 && !likeliest_task_field(store, s).empty())
+  // a program that logs a task's or a job's id (job_id, of several values) has its tasks there,
+  // unread, and a report on the one task of the messages would pass over every other.
+  if (store.counts().task_records == 0 && !surest_task_field(store, s).empty())
     return unreadable_log(store, s, files, "no record names a task (only asyncio's messages do)");
   return {};
 }

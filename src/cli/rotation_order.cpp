@@ -12,13 +12,22 @@ namespace {
 // Where a file stands in its rotation set: the set's name, and its age (the larger, the older).
 struct Rotated {
   std::string set;
-  int kind = 0;        // 2 numbered (.N), 1 dated (-20261127), 0 the live file
-  std::string number;  // the suffix's digits
+  int kind = 0;        // 2 numbered (.N), 1 dated (-20261127, .2026-11-27), 0 the live file
+  std::string number;  // the suffix: a number or a date
 };
 
 bool all_digits(std::string_view s) {
   return !s.empty() &&
          std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(uint8_t(c)); });
+}
+
+// A date or a date and time as rotating handlers write it: digits, with '-', '_' or '.' between
+// ("2026-11-26", "2026-11-26_14", "20261126").
+bool is_date_suffix(std::string_view s) {
+  return !s.empty() && std::isdigit(uint8_t(s.front())) && std::isdigit(uint8_t(s.back())) &&
+         std::all_of(s.begin(), s.end(), [](char c) {
+           return std::isdigit(uint8_t(c)) || c == '-' || c == '_' || c == '.';
+         });
 }
 
 Rotated rotated(std::string_view path) {
@@ -27,27 +36,32 @@ Rotated rotated(std::string_view path) {
       path.remove_suffix(compressed.size());
       break;
     }
-  size_t cut = path.find_last_of(".-");
-  size_t slash = path.rfind('/');
-  if (cut != std::string_view::npos && (slash == std::string_view::npos || cut > slash + 1)) {
-    std::string_view suffix = path.substr(cut + 1);
-    if (all_digits(suffix)) {
-      // app.log.3 is numbered; app.log-20261127 (logrotate's dateext) is dated.
-      int kind = path[cut] == '.' && suffix.size() < 8 ? 2 : 1;
-      return Rotated{std::string(path.substr(0, cut)), kind, std::string(suffix)};
-    }
+  size_t name_start = path.rfind('/') == std::string_view::npos ? 0 : path.rfind('/') + 1;
+  // The earliest '.' or '-' of the file's name after which all is a number or a date:
+  // app.log.3 (logrotate, RotatingFileHandler), app.log-20261127 (logrotate's dateext),
+  // app.log.2026-11-26 (TimedRotatingFileHandler).
+  size_t cut = std::string_view::npos;
+  for (size_t i = path.size(); i-- > name_start + 1;) {
+    if (path[i] != '.' && path[i] != '-') continue;
+    if (!is_date_suffix(path.substr(i + 1))) break;
+    cut = i;
   }
-  return Rotated{std::string(path), 0, {}};
+  if (cut == std::string_view::npos) return Rotated{std::string(path), 0, {}};
+  std::string_view suffix = path.substr(cut + 1);
+  // A short plain number after a dot counts rotations (.1 the newest); anything else is a date.
+  int kind = path[cut] == '.' && all_digits(suffix) && suffix.size() < 8 ? 2 : 1;
+  return Rotated{std::string(path.substr(0, cut)), kind, std::string(suffix)};
 }
 
-// Older first: numbered by number descending, then dated ascending, then the live file.
+// Older first: numbered by number descending, then dated ascending (dates, written largest
+// unit first, sort as text), then the live file.
 bool older(const Rotated& a, const Rotated& b) {
   if (a.kind != b.kind) return a.kind > b.kind;
+  if (a.kind != 2) return a.number < b.number;
   auto numeric_less = [](const std::string& x, const std::string& y) {
     return x.size() != y.size() ? x.size() < y.size() : x < y;
   };
-  if (a.kind == 2) return numeric_less(b.number, a.number);
-  return numeric_less(a.number, b.number);
+  return numeric_less(b.number, a.number);
 }
 
 }  // namespace

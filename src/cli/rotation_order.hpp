@@ -9,9 +9,9 @@
 
 namespace coroner {
 
-// The files with each rotation set among them (the same name but for a ".N" or "-DATE" suffix,
-// before any ".gz" or ".zst") put oldest first: highest N, then dates ascending, then the live
-// file. Each set keeps the places its files had; every other file stays where it was.
+// The files with each rotation set among them (the same name but for a ".N", "-DATE" or ".DATE"
+// suffix, before any ".gz" or ".zst") put oldest first: highest N, then dates ascending, then
+// the live file. Each set keeps the places its files had; every other file stays where it was.
 std::vector<std::string> oldest_rotation_first(std::vector<std::string> files);
 
 }  // namespace coroner

@@ -201,6 +201,8 @@ class Analyzer {
   bool is_step(uint32_t word) const { return word < step_word_.size() && step_word_[word]; }
   // The record, of meaning `meaning`, ended ok only by the word of a step: it ended nothing.
   bool ends_a_step(const Event& e, Lifecycle meaning) const;
+  // The stage word by which alone the record (or a fold marker) says the task ended ok; kNone.
+  uint32_t ok_by_stage_word(const Event& e) const;
   // Few tasks are named by asyncio's messages: kept by task index, not for every task.
   std::unordered_map<uint32_t, AsyncioFacts> asyncio_;
   // The stall threshold of each stage and why, worked out once: thousands of open tasks may
@@ -420,29 +422,43 @@ void Analyzer::learn_end_stages(const std::vector<Share>& shares) {
 }
 
 // A word that ends a task in the vocabulary ("complete", "done") may end a step in a log's own
-// words: "download_complete", then "metadata_parsed", "resizing", "job_succeeded". Where the
-// tasks that reached it went on to more work more often than they stopped there (or started a
-// new round), it is a step of this log: a task silent after it is open, not ended ok with
+// words: "download_complete", then "metadata_parsed", "resizing", "job_succeeded". A task went on
+// from such a record when it ended later by another word; it stopped there when that was its
+// last end (records after it, "closing connection" or "idle", end nothing), or when it ended
+// again by the same word (a worker's rounds). A word the tasks went on from more often than
+// they stopped at it is a step of this log: a task silent after it is open, not ended ok with
 // records after its end. --end-stage words are the user's say, and turn this off.
-bool Analyzer::ends_a_step(const Event& e, Lifecycle meaning) const {
-  if (meaning != Lifecycle::ended_ok || !is_step(e.stage)) return false;
-  if (e.fold_marker) return !e.fold_marker_at_guess && e.fold_marker_by_stage;
-  return !e.plain_stage && store_.meaning(e.status) != Lifecycle::ended_ok;
-}
-
 void Analyzer::find_steps() {
   const size_t words = store_.words().size();
   std::vector<uint64_t> went_on(words, 0), stopped(words, 0);
-  for (const TaskStore::Transition& move : store_.transitions()) {
-    if (move.from >= words || store_.meaning(move.from) != Lifecycle::ended_ok) continue;
-    (store_.meaning(move.to) == Lifecycle::start ? stopped : went_on)[move.from] += move.count;
+  for (const Task& t : store_.tasks()) {
+    if (!t.logged) continue;
+    if (t.events.empty()) {  // folded with nothing after: it stopped where it was folded
+      if (t.folded && t.folded_by_stage && t.stage < words) ++stopped[t.stage];
+      continue;
+    }
+    uint32_t later_end = kNone;  // the word of the next end after the record looked at
+    for (size_t i = t.events.size(); i-- > 0;) {
+      const Event& e = t.events[i];
+      if (uint32_t word = ok_by_stage_word(e); word < words)
+        ++(later_end != kNone && later_end != word ? went_on : stopped)[word];
+      if (e.fold_marker || is_end(record_meaning(store_, e)))
+        later_end = e.stage != kNone ? e.stage : e.status;
+    }
   }
   step_word_.assign(words, false);
-  for (uint32_t w = 0; w < words; ++w) {
-    if (went_on[w] == 0) continue;
-    stopped[w] += store_.tasks_ended_at(w);
-    step_word_[w] = went_on[w] >= 2 && went_on[w] > stopped[w];
-  }
+  for (uint32_t w = 0; w < words; ++w) step_word_[w] = went_on[w] >= 2 && went_on[w] > stopped[w];
+}
+
+uint32_t Analyzer::ok_by_stage_word(const Event& e) const {
+  if (e.fold_marker) return !e.fold_marker_at_guess && e.fold_marker_by_stage ? e.stage : kNone;
+  bool by_stage = !e.plain_stage && store_.meaning(e.status) != Lifecycle::ended_ok &&
+                  record_meaning(store_, e) == Lifecycle::ended_ok;
+  return by_stage ? e.stage : kNone;
+}
+
+bool Analyzer::ends_a_step(const Event& e, Lifecycle meaning) const {
+  return meaning == Lifecycle::ended_ok && is_step(ok_by_stage_word(e));
 }
 
 Lifecycle Analyzer::meaning_of(const Event& e) const {

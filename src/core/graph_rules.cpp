@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "lifecycle.hpp"
+
 namespace coroner {
 
 namespace {
@@ -52,6 +54,7 @@ class GraphRules {
       if (f.kind == FindingKind::timeout && f.chain.empty()) name_what_the_timeout_cut_off(f);
     }
     clear_cancelled_waits_on_work();
+    blame_stuck_on_stuck();
     clear_failures_told_of_children();
     // A rewrite may have turned a hung task into an in-flight one: flagged follows the findings.
     for (TaskOutcome& o : a_.outcomes) o.flagged = false;
@@ -94,10 +97,10 @@ class GraphRules {
         if (at == start) {
           // Named from its lowest member, as deadlock_cycles names the others.
           std::rotate(path.begin(), std::min_element(path.begin(), path.end()), path.end());
+          // Stuck, though lately heard of: a task waiting on one of them waits on no work.
           for (uint32_t t : path) {
             cycle_of_[t] = int32_t(cycles_.size());
-            active_[t] =
-                false;  // stuck, though lately heard of: no task waiting on it waits on work
+            active_[t] = false;
           }
           cycles_.push_back(std::move(path));
           break;
@@ -110,12 +113,25 @@ class GraphRules {
 
   // A task stuck until it was cancelled while it waited on another stuck until then (a shutdown
   // cancelling both, a parent action and the child it waits for): blocked on it, one problem,
-  // told at its root. Its subkind stays.
+  // told at its root. Its subkind stays. After the waits on work are cleared: a supervisor whose
+  // pool was at work was not stuck, and blames nothing.
+  void blame_stuck_on_stuck() {
+    stuck_.assign(store_.tasks().size(), false);
+    for (const Finding& f : a_.findings)
+      if (stuck_until_cancelled(f)) stuck_[f.task] = true;
+    for (Finding& f : a_.findings)
+      if (stuck_until_cancelled(f) && cycle_of_[f.task] < 0) blame_another_stuck(f);
+  }
+
   void blame_another_stuck(Finding& f) {
     std::vector<uint32_t> chain{f.task};
     for (uint32_t at = f.task, next = kNone;; at = next, next = kNone) {
+      // Only a task still stuck when this one fell silent holds it up: `awaits` names every
+      // task it ever waited on, and one cancelled before it moved on held up nothing.
+      int64_t silent_since = last_own_record(at);
       for (uint32_t w : store_.tasks()[at].awaits)
-        if (stuck_[w] && std::find(chain.begin(), chain.end(), w) == chain.end()) {
+        if (stuck_[w] && a_.outcomes[w].end >= silent_since &&
+            std::find(chain.begin(), chain.end(), w) == chain.end()) {
           next = w;
           break;
         }
@@ -131,6 +147,18 @@ class GraphRules {
     if (chain.size() > 2) f.reason += fmt::format(" ({} tasks deep)", chain.size() - 1);
   }
 
+  // The time of the task's last record of its own before its cancellation: not the cancel
+  // request, not the end the cancellation wrote.
+  int64_t last_own_record(uint32_t task) const {
+    const EventList& events = store_.tasks()[task].events;
+    for (size_t i = events.size(); i-- > 0;) {
+      const Event& e = events[i];
+      if (!e.cancel_request && record_meaning(store_, e) != Lifecycle::ended_cancelled)
+        return e.time;
+    }
+    return store_.tasks()[task].first_time;
+  }
+
   static bool stuck_until_cancelled(const Finding& f) {
     return f.kind == FindingKind::hung && f.subkind == "until-cancelled";
   }
@@ -140,7 +168,6 @@ class GraphRules {
     // Its subkind stays: the deadlock lasted until the tasks were cancelled.
     if (stuck_until_cancelled(f) && cycle_of_[f.task] >= 0)
       return deadlock(f, cycles_[size_t(cycle_of_[f.task])]);
-    if (stuck_until_cancelled(f)) return blame_another_stuck(f);
     bool open_kind = f.kind == FindingKind::hung || f.kind == FindingKind::in_flight;
     // A task hung until it was cancelled waits on nothing any more.
     if (!open_kind || !unfinished(a_, f.task)) return;

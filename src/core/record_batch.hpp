@@ -25,7 +25,9 @@ class ByteStream {
   void put(const T& value) {
     std::memcpy(extend(sizeof value), &value, sizeof value);
   }
-  void append(const char* bytes, size_t size) { std::memcpy(extend(size), bytes, size); }
+  void append(const char* bytes, size_t size) {
+    if (size > 0) std::memcpy(extend(size), bytes, size);  // (memcpy of nothing to null is UB)
+  }
   char* data() { return bytes_.get(); }
   const char* data() const { return bytes_.get(); }
   size_t size() const { return size_; }

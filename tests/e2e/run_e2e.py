@@ -387,8 +387,10 @@ def test_tasks_named_only_by_asyncio_messages_are_no_task_field():
         # job_id, not correlation_id, seen as often and first: a job says more than an id
         ok = run("--field", "task=job_id", path)
         check("40 tasks" in ok.out or "41 tasks" in ok.out, "with the option, the jobs are read", ok)
-        # A program that logs nothing like a task's id: asyncio's messages are all there is.
-        plain = write_log(d, "plain.jsonl", [{"timestamp": 1795578788.0 + i, "msg": "tick"} for i in range(5)]
+        # A program that logs no task's or job's id (a thread's, a user's): asyncio's messages
+        # are all there is.
+        plain = write_log(d, "plain.jsonl", [{"timestamp": 1795578788.0 + i, "msg": "tick",
+                                              "thread_id": 1234, "user_id": "u%d" % i} for i in range(5)]
                           + [{"timestamp": 1795578794.0, "logger": "asyncio", "level": "error", "msg": never}])
         r = run(plain)
         expect_status(r, 1)

@@ -341,6 +341,38 @@ class Waits(unittest.TestCase):
         self.assertEqual([r["status"] for r in recs if r.get("task") == "victim" and "status" in r][-1],
                          "cancelled")
 
+    @unittest.skipIf(sys.version_info < (3, 11), "asyncio.timeout() and TaskGroup are 3.11+")
+    def test_a_timeout_that_cut_off_a_child_is_one_record_in_the_caller(self):
+        # The scope cut off a TaskGroup child in its stage: the caller writes one TimeoutError
+        # record, with no stage (it timed out in its own), and the stage block around the scope
+        # writes none again; a ticker's expired scope around an Event writes nothing.
+        recs, _, _ = run("""
+            async def part(slow):
+                with stage("fetch"):
+                    await asyncio.sleep(1 if slow else 0.001)
+            async def main():
+                install()
+                try:
+                    with stage("refresh"):
+                        async with asyncio.timeout(0.05):
+                            async with asyncio.TaskGroup() as tg:
+                                tg.create_task(part(False), name="quick")
+                                tg.create_task(part(True), name="slow")
+                except TimeoutError:
+                    stage("serve stale")
+                try:
+                    async with asyncio.timeout(0.01):
+                        await asyncio.Event().wait()
+                except TimeoutError:
+                    pass
+            asyncio.run(main())
+        """)
+        errs = [r for r in recs if r.get("level") == "error"]
+        self.assertEqual([(r["task"], r.get("stage"), r["error_type"]) for r in errs],
+                         [("Task-1", None, "TimeoutError")], errs)
+        self.assertEqual([r["status"] for r in recs if r.get("task") == "slow" and "status" in r][-1],
+                         "cancelled")
+
     def test_stage_in_a_wait_for_that_times_out(self):
         # Before 3.12 wait_for runs the coroutine as an inner task and cancels it on the timeout;
         # the records must tell what 3.12+ (the coroutine run in the caller) tells: the stage
@@ -642,10 +674,17 @@ class Exit(unittest.TestCase):
         recs, _, _ = run("""
             async def tail(): raise PermissionError("rotated")
             async def seen(): raise ValueError("handled")
+            async def fetch(i):
+                if i == 0: raise ConnectionError("refused")  # gather will hand it back
+                await asyncio.sleep(30)
+            async def collect():
+                await asyncio.gather(*(asyncio.create_task(fetch(i), name="fetch-%d" % i)
+                                       for i in range(3)), return_exceptions=True)
             async def main():
                 install()
                 t = asyncio.create_task(tail(), name="tailer")
                 s = asyncio.create_task(seen(), name="seen")
+                c = asyncio.create_task(collect(), name="collect")
                 await asyncio.sleep(0.01)
                 s.exception()  # retrieved
                 print('ready', flush=True)

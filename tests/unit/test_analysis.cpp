@@ -195,6 +195,15 @@ TEST_CASE("coroner::analysis an ok end the tasks go on from is a step") {
     CHECK(run->outcome("job-early") == Outcome::open);
     CHECK(run->findings("worker-1").empty());
     CHECK(run->outcome("worker-1") == Outcome::ok);
+    // "done" then "closing connection": the end stays, the record after it is an anomaly; a
+    // worker's "finished" then "idle" between rounds stays an end too.
+    for (int i = 0; i < 5; ++i) {
+      INFO(i);
+      CHECK(run->outcome("req-" + std::to_string(i)) == Outcome::ok);
+      CHECK(run->findings("req-" + std::to_string(i)) == Kinds{"anomaly"});
+    }
+    CHECK(run->outcome("poller") == Outcome::ok);
+    CHECK(run->findings("poller").empty());
     for (int i = 0; i < 8; ++i) {
       INFO(i);
       CHECK(run->findings("job-" + std::to_string(i)).empty());
@@ -213,7 +222,7 @@ TEST_CASE("coroner::analysis an ok end the tasks go on from is a step") {
 }
 
 TEST_CASE("coroner::analysis a task stuck until cancelled, waiting on another stuck so") {
-  // A shutdown cancels report-9 and the child it waits on, fetch-9, both silent for 2 s: one
+  // A shutdown cancels report-9 and the child it waits on, fetch-9, both silent for 4 s: one
   // problem, told at fetch-9; report-9 is blocked on it (and keeps its subkind).
   auto run = analyse("unit/logs/stuck_until_cancelled_chain.jsonl");
   CHECK(run->findings("fetch-9") == Kinds{"hung/until-cancelled"});
@@ -224,6 +233,9 @@ TEST_CASE("coroner::analysis a task stuck until cancelled, waiting on another st
   CHECK(blocked.reason == "waits on fetch-9, which hung in stage 'fetch' until it was cancelled");
   CHECK(blocked.chain.size() == 2);
   for (int i = 0; i < 10; ++i) CHECK(run->findings("job-" + std::to_string(i)).empty());
+  // report-8 waited on fetch-8 once, but fetch-8 was cancelled before report-8 went on to
+  // "render" and stuck there: nothing held it up, it hung of its own.
+  CHECK(run->findings("report-8") == Kinds{"hung/until-cancelled"});
 }
 
 TEST_CASE("coroner::analysis hung vs in-flight") {

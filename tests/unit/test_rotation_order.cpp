@@ -12,6 +12,9 @@ TEST_CASE("oldest_rotation_first: a rotation set as the shell lists it, oldest f
   // `app.log*`: the live file first, then .1 (newer) to .10 (older), .10 before .2 by the glob.
   CHECK(oldest_rotation_first({"app.log", "app.log.1", "app.log.10", "app.log.2.gz"}) ==
         Files{"app.log.10", "app.log.2.gz", "app.log.1", "app.log"});
+  // Python's TimedRotatingFileHandler: app.log.2026-11-26 (and with hours).
+  CHECK(oldest_rotation_first({"app.log", "app.log.2026-11-26", "app.log.2026-11-25_23"}) ==
+        Files{"app.log.2026-11-25_23", "app.log.2026-11-26", "app.log"});
   // logrotate's dateext: dates ascending, the live file last.
   CHECK(oldest_rotation_first(
             {"logs/app.log", "logs/app.log-20261126.zst", "logs/app.log-20261125"}) ==
@@ -29,4 +32,7 @@ TEST_CASE("oldest_rotation_first: files of no set, and each set in its own place
   CHECK(oldest_rotation_first({"v.1/app.log", "v.2/app.log"}) ==
         Files{"v.1/app.log", "v.2/app.log"});
   CHECK(oldest_rotation_first({"-"}) == Files{"-"});
+  // A number inside the name is no suffix.
+  CHECK(oldest_rotation_first({"host-2.log", "host-1.log", "trace.2.jsonl", "trace.1.jsonl"}) ==
+        Files{"host-2.log", "host-1.log", "trace.2.jsonl", "trace.1.jsonl"});
 }
