@@ -192,7 +192,8 @@ TEST_CASE("coroner::TaskStore a stage's errors count its runs that logged one, n
   };
   store.on_record(record_in("a", "geo", 1000));
   store.on_record(error_in("a", "geo", 2000));
-  coroner::RawRecord failed = error_in("a", "", 3000);
+  const std::string a = "a", no_stage;  // alive while `failed`'s views point into them
+  coroner::RawRecord failed = error_in(a, no_stage, 3000);
   failed.status = "failed";
   store.on_record(failed);
   // b: an error in two runs of the stage (it left it and came back): two.
