@@ -723,6 +723,9 @@ _foreign_parent = (lambda: None, None, None)
 
 
 _LOOP_CLEANUPS = ("shutdown_asyncgens", "shutdown_default_executor")
+# The tasks of those clean-ups, and the tasks they start (shutdown_asyncgens gathers an aclose()
+# of every async generator left open): never logged, nor their waits.
+_cleanup_tasks = weakref.WeakSet()
 
 
 def _is_loop_cleanup(coro):
@@ -743,11 +746,15 @@ def _make_factory(previous):
             m, sec = _new_second(ns)
         created = f"{sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}"
         parent = _current_task(loop)
-        if parent is None and (_exit_pid == os.getpid() or _is_loop_cleanup(coro)):
-            # asyncio.run's own clean-up tasks (shutdown_asyncgens, ...): not the program's, and
-            # records after the exit would read as activity. (After a sys.exit() in main they
-            # come before the exit record: the main task's end is heard only once they run.)
-            return previous(loop, coro, **kwargs) if previous is not None else _Task(coro, loop=loop, **kwargs)
+        if (parent is None and (_exit_pid == os.getpid() or _is_loop_cleanup(coro))) or (
+                _cleanup_tasks and parent in _cleanup_tasks):
+            # asyncio.run's own clean-up tasks (shutdown_asyncgens, ...) and theirs: not the
+            # program's, and records after the exit would read as activity. (After a sys.exit()
+            # in main they come before the exit record: the main task's end is heard only once
+            # they run.)
+            task = previous(loop, coro, **kwargs) if previous is not None else _Task(coro, loop=loop, **kwargs)
+            _cleanup_tasks.add(task)
+            return task
         if parent is not None:  # a program has few parents: their JSON from a cache
             name = parent.get_name()  # _id(parent) inlined, as in stage()
             if name in _taken:
@@ -860,6 +867,8 @@ def _names(tasks):
 
 
 def _wait_record(task, what, awaits):
+    if _cleanup_tasks and task in _cleanup_tasks:
+        return
     names = _names(awaits)
     rest = ', "coroner": "wait", "waiting_for": ' + _s(what)
     if names:
@@ -1560,6 +1569,11 @@ def _write_exit(reason):
 
 
 def _on_main_done(task):
+    # Threads that each run asyncio.run: the end of one's main is not the process's while
+    # another installed loop still runs (the last to end writes the exit, or the interpreter's).
+    mine = task.get_loop()
+    if any(loop is not mine and loop.is_running() for loop in list(_loops)):
+        return
     if task.cancelled():
         reason = "main cancelled"
     else:

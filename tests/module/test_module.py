@@ -662,6 +662,56 @@ class Exit(unittest.TestCase):
         self.assertEqual({r["task"] for r in recs if "task" in r}, {"Task-1"}, recs[-4:])
         self.assertEqual([r["reason"] for r in recs if r.get("coroner") == "exit"], ["sys.exit(3)"])
 
+    def test_threads_each_with_asyncio_run_exit_once_when_the_last_ends(self):
+        # A worker per thread, each its own loop: the first main to return is not the process's
+        # end. Before, its exit record judged every other thread's task at that moment.
+        recs, _, _ = run("""
+            import threading
+            async def stuck(ev): await ev.wait()
+            async def shard(name, seconds):
+                install()
+                asyncio.create_task(stuck(asyncio.Event()), name="stuck-" + name)
+                await asyncio.sleep(seconds)
+            threads = [threading.Thread(target=asyncio.run, args=(shard(n, s),))
+                       for n, s in (("a", 0.01), ("b", 0.2))]
+            for t in threads: t.start()
+            for t in threads: t.join()
+        """)
+        exits = [i for i, r in enumerate(recs) if r.get("coroner") == "exit"]
+        self.assertEqual(len(exits), 1, recs)
+        # After shard a's end (its stuck task cancelled by its asyncio.run), before shard b's.
+        ends = {r["task"]: i for i, r in enumerate(recs) if r.get("status") == "cancelled"}
+        self.assertLess(ends["stuck-a"], exits[0], recs)
+        self.assertGreater(ends["stuck-b"], exits[0], recs)
+        pending = [r["task"] for r in recs if r.get("coroner") == "pending"]
+        self.assertEqual(pending, ["stuck-b"], recs)
+
+    def test_closing_an_async_generator_left_open_logs_no_clean_up_task(self):
+        # A consumer that breaks out of `async for` leaves its generator open (still referenced
+        # when main returns): shutdown_asyncgens gathers an aclose() of it in a task of its own,
+        # and neither task, nor the gather's wait, is the program's.
+        recs, _, _ = run("""
+            kept = []
+            async def events():
+                try:
+                    for i in range(10):
+                        yield i
+                        await asyncio.sleep(0)
+                finally:
+                    await asyncio.sleep(0.001)
+            async def consume():
+                kept.append(events())
+                async for e in kept[0]:
+                    if e == 2: break
+            async def main():
+                install()
+                await asyncio.create_task(consume(), name="consumer")
+            asyncio.run(main())
+        """)
+        self.assertEqual({r["task"] for r in recs if "task" in r}, {"Task-1", "consumer"}, recs[-4:])
+        self.assertFalse([r for r in recs if r.get("coroner") == "wait" and r["task"] != "Task-1"],
+                         recs[-4:])
+
     def test_sigterm(self):
         recs, rc, _ = run(self.HANG % "print('ready', flush=True); await asyncio.sleep(30)",
                           expect_rc=-signal.SIGTERM, sig=signal.SIGTERM)
