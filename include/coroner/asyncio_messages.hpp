@@ -27,7 +27,13 @@ struct AsyncioNote {
   uint64_t line = 0;
 };
 
-// Recognises one of the three messages in a record's text; nullopt for anything else.
+// The line of asyncio's text that names the task ("future: <Task finished name='Task-16' coro=...
+// exception=TimeoutError(...)>"), second of its message's lines.
+inline constexpr std::string_view kNeverRetrievedLine = "future: <Task finished ";
+inline constexpr std::string_view kDestroyedPendingLine = "task: <Task pending ";
+
+// Recognises one of the three messages in a record's text, or the line above of one of the first
+// two alone; nullopt for anything else.
 std::optional<AsyncioNote> parse_asyncio_message(std::string_view text);
 
 // The exception's own line of a Python traceback: the first line after its last frame (frames

@@ -197,6 +197,11 @@ struct BadLine {
   std::string reason;
 };
 
+// The reason of a bad line that is a Python traceback's text (an uncaught exception, asyncio's
+// "Task exception was never retrieved", written to stderr between the JSON lines). Partial
+// states keep reasons, so a state counts these lines as the log it came from did.
+inline constexpr std::string_view kTracebackText = "text of a Python traceback";
+
 // Receives the records of an input in order.
 class RecordSink {
  public:

@@ -254,6 +254,7 @@ struct InputCounts {
   uint64_t records = 0;           // valid JSON objects
   uint64_t task_records = 0;      // of which had a task
   uint64_t bad_lines = 0;         // lines that were not a JSON object
+  uint64_t traceback_lines = 0;   // of which were a Python traceback's text
   uint64_t bad_times = 0;         // records whose time field could not be read
   uint64_t folded_stages = 0;     // records whose stage name folded into an "(other)" past the cap
   uint64_t outside_window = 0;    // records before --since or after --until, skipped
@@ -261,6 +262,15 @@ struct InputCounts {
   uint64_t exit_records = 0;      // the asyncio module's records that a process stopped
   uint64_t pending_records = 0;   // its records of a task pending at exit
   uint64_t staged_records = 0;    // task records with a stage or a status
+};
+
+// How the times of one file's records run, from one to the next: a file listed newest first
+// (`gcloud logging read`, a `tac`) goes back at nearly every step.
+struct TimeOrder {
+  int64_t last = 0;
+  bool timed = false;  // a record with a time came
+  uint64_t back = 0, forward = 0;
+  bool newest_first() const { return back >= 2 && back > forward; }
 };
 
 // A scope as interned, "pid=5531\x1fhostname=vm", as (name, value) pairs.
@@ -293,6 +303,7 @@ class TaskStore : public StateSink {
   uint32_t add_file(std::string name) override {
     files_.push_back(std::move(name));
     utc_offsets_.emplace_back();
+    time_orders_.emplace_back();
     return uint32_t(files_.size() - 1);
   }
   // --since / --until: records outside [since, until] are skipped (counted).
@@ -392,6 +403,10 @@ class TaskStore : public StateSink {
   // The offset from UTC a file's times were written in (its first timed record's), so the
   // reports show times as the log wrote them. 0 (UTC) for epoch numbers and unknown files.
   int32_t utc_offset(uint32_t file) const;
+  // How the times of file `file` ran (nothing counted for a file the store was not told of).
+  TimeOrder time_order(uint32_t file) const {
+    return file < time_orders_.size() ? time_orders_[file] : TimeOrder{};
+  }
   // A task's: the offset of the file of its first record kept, else of the first file.
   int32_t task_utc_offset(uint32_t task) const;
   const std::vector<BadLine>& bad_lines() const { return bad_lines_; }
@@ -469,6 +484,7 @@ class TaskStore : public StateSink {
   std::vector<AsyncioNote> asyncio_notes_;
   std::vector<std::string> files_;
   std::vector<std::optional<int32_t>> utc_offsets_;  // by file, from its first timed record
+  std::vector<TimeOrder> time_orders_;               // by file
   std::vector<BadLine> bad_lines_;
   std::vector<std::string> damage_;
   InputCounts counts_;

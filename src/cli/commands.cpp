@@ -381,6 +381,53 @@ TaskStore& new_store(const Options& o, const Settings& s) {
   return store;
 }
 
+// A text log with a few JSON lines (a payload logged as JSON, a stray record) is no JSON log: a
+// report on its few records would pass for a clean run. A traceback's text does not count, so a
+// JSON log with the program's stderr mixed in (`2>&1`, a container's log) is still read. "" when
+// the JSON lines are at least as many as the other text.
+std::string mostly_text(const TaskStore& store) {
+  const InputCounts& c = store.counts();
+  uint64_t text = c.bad_lines - c.traceback_lines;
+  if (text <= c.records) return {};
+  const BadLine* first = &store.bad_lines().front();
+  for (const BadLine& b : store.bad_lines())
+    if (b.reason != kTracebackText) {
+      first = &b;
+      break;
+    }
+  const auto& files = store.files();
+  std::string where = InputError{files[first->file], first->line, ""}.describe();
+  where.resize(where.size() - 2);
+  std::string name(display_name(files[first->file]));
+  std::string filter = files.size() == 1 && files[0] != "-"
+                           ? fmt::format("grep '{{' {} | coroner -", name)
+                           : std::string("grep -h '{' first");
+  return fmt::format(
+      "{}: {} of the {} lines read are text, not JSON objects: coroner reads logs of one JSON "
+      "object a line (to read the JSON lines alone: {})",
+      where, text, c.records + c.bad_lines, filter);
+}
+
+// A file listed newest first (`gcloud logging read`, a `tac` too many) reads as tasks that end
+// before they start: every one would be judged wrongly, so none is. "" when every file runs
+// forward.
+std::string newest_first(const TaskStore& store) {
+  const auto& files = store.files();
+  for (uint32_t f = 0; f < files.size(); ++f) {
+    TimeOrder order = store.time_order(f);
+    if (!order.newest_first()) continue;
+    std::string name(display_name(files[f]));
+    return fmt::format(
+        "{}: its records run newest first ({} of the {} steps from one record's time to the "
+        "next go back): coroner reads a log oldest first ({})",
+        name, order.back, order.back + order.forward,
+        files[f] == "-"
+            ? std::string("turn it with tac first")
+            : fmt::format("one JSON object a line turns with: tac {} | coroner -", name));
+  }
+  return {};
+}
+
 // Why a finished store cannot be reported on, or "" when it can: no valid record, or nothing a
 // task can be judged by. A log coroner cannot read is an input error, never a clean report.
 std::string unusable(const TaskStore& store, const Settings& s) {
@@ -396,6 +443,8 @@ std::string unusable(const TaskStore& store, const Settings& s) {
     }
     return fmt::format("{}: no valid record (no line is a JSON object)", where);
   }
+  if (std::string why = mostly_text(store); !why.empty()) return why;
+  if (std::string why = newest_first(store); !why.empty()) return why;
   // --since/--until that leave nothing is no log without tasks: say which it is.
   if (store.counts().outside_window == store.counts().records)
     return fmt::format("{}: none of its {} record{} is between --since and --until",

@@ -71,10 +71,17 @@ std::string exception_repr(std::string_view text) {
 }  // namespace
 
 std::optional<AsyncioNote> parse_asyncio_message(std::string_view text) {
-  // Cheap reject first, as every stage value comes here: each of the messages holds "was ".
-  if (text.size() < 20 || text.find("was ") == std::string_view::npos) return std::nullopt;
   AsyncioNote note;
-  if (text.find("Task exception was never retrieved") != std::string_view::npos) {
+  // The line of a message that names the task, alone: asyncio wrote the message as text to
+  // stderr (no JSON handler on its logger), and the log holds its lines among the JSON ones.
+  if (text.starts_with(kNeverRetrievedLine)) {
+    note.kind = AsyncioMessage::exception_never_retrieved;
+  } else if (text.starts_with(kDestroyedPendingLine)) {
+    note.kind = AsyncioMessage::destroyed_pending;
+    // Cheap reject first, as every stage value comes here: each of the messages holds "was ".
+  } else if (text.size() < 20 || text.find("was ") == std::string_view::npos) {
+    return std::nullopt;
+  } else if (text.find("Task exception was never retrieved") != std::string_view::npos) {
     note.kind = AsyncioMessage::exception_never_retrieved;
   } else if (text.find("Task was destroyed but it is pending") != std::string_view::npos) {
     note.kind = AsyncioMessage::destroyed_pending;

@@ -9,10 +9,12 @@
 #include <cstring>
 #include <type_traits>
 
+#include "coroner/asyncio_messages.hpp"
 #include "coroner/interner.hpp"
 #include "dialect_readers.hpp"
 #include "flat_line.hpp"
 #include "json_values.hpp"
+#include "traceback_text.hpp"
 #include "utf8_repair.hpp"
 
 namespace coroner {
@@ -272,6 +274,21 @@ struct RecordParser::Impl {
   };
   std::vector<PendingField> pending;
   std::vector<JsonScalar> pending_items;
+
+  // The line of asyncio's text message that names a task ("future: <Task finished name=...>",
+  // written to stderr when no JSON handler is on asyncio's logger), read as a record of that
+  // message: without a time or a task, it takes the time of the record before it.
+  bool asyncio_text(std::string_view line, uint32_t file, uint64_t line_number, RecordSink& sink) {
+    if (!line.starts_with(kNeverRetrievedLine) && !line.starts_with(kDestroyedPendingLine))
+      return false;
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    record.clear();
+    record.stage = line;
+    record.file = file;
+    record.line = line_number;
+    sink.on_record(record);
+    return true;
+  }
   // Per tree node, the pending fields its key made in the current document: its own and those
   // of the object under it, which all go when the key comes again.
   struct KeySpan {
@@ -515,9 +532,12 @@ size_t RecordParser::Impl::slow_line(const Chunk& chunk, size_t begin, uint32_t 
     text.remove_suffix(1);
   size_t first = text.find_first_not_of(" \t\r");
   if (first == std::string_view::npos) return next;  // a blank line
+  const std::string_view whole = text;
+  if (asyncio_text(whole, file, line_at(chunk, begin), sink)) return next;
   // A container runtime's prefix ("2026-... stdout F ") comes before the object's '{'.
   size_t brace = text.find('{');
   auto bad = [&](std::string reason) {
+    if (is_traceback_text(whole)) reason = kTracebackText;
     BadLine b{file, line_at(chunk, begin), std::move(reason)};
     if (!sink.on_bad_line(b)) stop = true;
     return next;
@@ -559,8 +579,13 @@ bool RecordParser::Impl::parse_values(const Chunk& chunk, uint32_t file, RecordS
       continue;
     }
     auto bad = [&](size_t offset, std::string reason) {
+      if (is_traceback_text(line.substr(0, line.find('\n')))) reason = kTracebackText;
       return sink.on_bad_line(BadLine{file, line_at(chunk, offset), std::move(reason)});
     };
+    if (asyncio_text(line, file, line_at(chunk, pos), sink)) {
+      pos = line_end;
+      continue;
+    }
     // A prefix before the object ("2026-... stdout F ") is left behind, as on any line.
     size_t brace = line.find('{');
     if (brace == std::string_view::npos) {

@@ -11,6 +11,7 @@
 #include "lifecycle.hpp"
 #include "record_batch.hpp"
 #include "task_index.hpp"
+#include "traceback_text.hpp"
 
 namespace coroner {
 
@@ -373,6 +374,13 @@ bool TaskStore::record_time(const RawRecord& r, int64_t& time) {
   }
   if (r.has_time) {
     if (r.file < utc_offsets_.size() && !utc_offsets_[r.file]) utc_offsets_[r.file] = r.utc_offset;
+    if (r.file < time_orders_.size()) {
+      TimeOrder& order = time_orders_[r.file];
+      order.back += order.timed && time < order.last;
+      order.forward += order.timed && time > order.last;
+      order.last = time;
+      order.timed = true;
+    }
     if (!has_any_time_ || time < first_time_) first_time_ = time;
     if (!has_any_time_ || time > last_time_) last_time_ = time;
     has_any_time_ = true;
@@ -746,6 +754,7 @@ std::string TaskStore::unreadable_reason() const {
 
 bool TaskStore::on_bad_line(const BadLine& bad) {
   ++counts_.bad_lines;
+  if (bad.reason == kTracebackText) ++counts_.traceback_lines;
   if (bad_lines_.size() < kKeptBadLines) bad_lines_.push_back(bad);
   return !strict_;
 }

@@ -154,9 +154,17 @@ void write_task(JsonWriter& w, const ReportInput& in, const TaskGraph& graph, ui
   w.key("scope");
   write_scope(w, store, task);
   w.key("outcome").value(to_string(o.outcome));
-  w.key("start").value(format_time(t.first_time));
-  w.key("end").value(format_time(o.end));
-  w.key("duration_s").seconds(elapsed(t.first_time, o.end));
+  // A task that never logged (only named: by an await, a parent, asyncio's messages) has no
+  // time of its own: null, not the epoch.
+  if (t.logged) {
+    w.key("start").value(format_time(t.first_time));
+    w.key("end").value(format_time(o.end));
+    w.key("duration_s").seconds(elapsed(t.first_time, o.end));
+  } else {
+    w.key("start").null();
+    w.key("end").null();
+    w.key("duration_s").null();
+  }
   w.key("parent");
   if (t.parent == kNone)
     w.null();
@@ -235,6 +243,7 @@ void write_input(JsonWriter& w, const ReportInput& in) {
   w.key("records").value(c.records);
   w.key("task_records").value(c.task_records);
   w.key("bad_lines").value(c.bad_lines);
+  w.key("traceback_lines").value(c.traceback_lines);
   w.key("bad_line_examples").begin_array();
   for (const BadLine& b : store.bad_lines()) {
     w.begin_object();

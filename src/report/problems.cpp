@@ -17,9 +17,10 @@ bool is_unfinished(const ReportInput& in, uint32_t task) {
   return in.analysis.outcomes[task].outcome == Outcome::open;
 }
 
-// How long an unfinished task had been silent when it was judged.
+// How long an unfinished task had been silent when it was judged. A task that never logged (one
+// asyncio destroyed, named only by its message) has no last record to be silent since.
 int64_t silence_of(const ReportInput& in, uint32_t task) {
-  if (!is_unfinished(in, task)) return 0;
+  if (!is_unfinished(in, task) || !in.store.tasks()[task].logged) return 0;
   int64_t last = in.analysis.outcomes[task].end;
   return elapsed(last, judged_at(in.store, task, last, in.analysis.log_end));
 }

@@ -120,10 +120,15 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
       if (!where.empty()) where += ", ";
       where += fmt::format("{}:{}", display_name(store.files()[b.file]), b.line);
     }
+    std::string tracebacks;
+    if (counts.traceback_lines > 0)
+      tracebacks = counts.traceback_lines == counts.bad_lines
+                       ? ", a Python traceback's text"
+                       : fmt::format(", {} of them a Python traceback's", counts.traceback_lines);
     out +=
-        fmt::format("skipped: {} that {} not a JSON object (at {}{})\n",
+        fmt::format("skipped: {} that {} not a JSON object{} (at {}{})\n",
                     plural(counts.bad_lines, "line", "lines"), counts.bad_lines == 1 ? "is" : "are",
-                    where, counts.bad_lines > store.bad_lines().size() ? ", ..." : "");
+                    tracebacks, where, counts.bad_lines > store.bad_lines().size() ? ", ..." : "");
   }
   // The header counts every record read; those --since/--until left out are said so, or a
   // window would pass for the whole log.

@@ -757,6 +757,85 @@ def test_only_bad_lines():
         expect_one_error_line(run(path), path)
 
 
+def test_a_text_log_with_a_few_json_lines_is_an_input_error():
+    # A plain-text log that logs one payload as JSON: a report on that one record would pass for
+    # a clean run of the whole log.
+    with TempDir() as d:
+        path = os.path.join(d, "app.log")
+        with open(path, "w") as f:
+            for i in range(1, 6):
+                f.write("2026-11-27 10:00:0%d,001 INFO worker: job %d stage fetch\n" % (i, i))
+            f.write('{"ts": "2026-11-27T10:00:06Z", "task_id": "j6", "stage": "fetch"}\n')
+            f.write("2026-11-27 10:00:07,001 INFO worker: job 6 done\n")
+        expect_one_error_line(run(path), path + ":1", "6 of the 7 lines", "grep '{' " + path)
+        expect_one_error_line(run("stats", path), path + ":1")
+        # As many JSON lines as other text: read, the text skipped and counted.
+        with open(path, "a") as f:
+            for i in range(7, 12):
+                f.write('{"ts": "2026-11-27T10:00:%02dZ", "task_id": "j%d", "stage": "done"}\n'
+                        % (i, i))
+        r = run(path)
+        check(r.status in (0, 1) and "skipped: 6 lines" in r.out, "read, 6 lines skipped", r)
+
+
+def test_traceback_text_between_json_lines_is_read_around():
+    # A JSON log with the program's stderr in it: asyncio's message as text, naming the task that
+    # lost its exception, and a traceback's lines, more of them than records. Read, not refused.
+    with TempDir() as d:
+        path = os.path.join(d, "worker.log")
+        with open(path, "w") as f:
+            f.write('{"ts": "2026-11-27T10:00:00Z", "task_id": "job-1", "stage": "fetch"}\n')
+            f.write("Task exception was never retrieved\n"
+                    "future: <Task finished name='prefetch' coro=<prefetch() done, defined at "
+                    "w.py:4> exception=KeyError('ttl')>\n"
+                    "Traceback (most recent call last):\n"
+                    '  File "w.py", line 6, in prefetch\n'
+                    "    return config[key]\n"
+                    "           ~~~~~~^^^^^\n"
+                    "KeyError: 'ttl'\n"
+                    "Task was destroyed but it is pending!\n"
+                    "task: <Task pending name='warmer' coro=<warm() running at w.py:9>>\n")
+            f.write('{"ts": "2026-11-27T10:00:01Z", "task_id": "job-1", "stage": "done"}\n')
+        r = run(path)
+        expect_status(r, 1)
+        check("skipped: 7 lines that are not a JSON object, a Python traceback's text" in r.out,
+              "the traceback's lines said so", r)
+        check("prefetch  asyncio: Task exception was never retrieved: KeyError('ttl')" in r.out,
+              "the task named by asyncio's text", r)
+        # warmer never logged: no silence since a last record it never wrote.
+        check("warmer  asyncio destroyed the task while it was pending" in r.out, "warmer", r)
+        check("silent" not in r.out, "no silence for a task that never logged", r)
+        doc, r = report(path)
+        check(doc["input"]["bad_lines"] == 7 and doc["input"]["traceback_lines"] == 7,
+              "7 bad lines, all a traceback's", r)
+        check(sorted(f["task"] for f in doc["findings"]) == ["prefetch", "warmer"],
+              "prefetch and warmer alone flagged", r)
+        warmer = [t for t in doc["tasks"] if t["task"] == "warmer"]
+        check(len(warmer) == 1 and warmer[0]["start"] is None and warmer[0]["duration_s"] is None,
+              "no time for a task that never logged", r)
+
+
+def test_a_log_listed_newest_first_is_an_input_error():
+    # `gcloud logging read` lists newest first: read as it is, every task ends before it starts
+    # and the first one's start looks hung. A few records out of order are no such log.
+    with TempDir() as d:
+        lines = []
+        for i in range(1, 7):
+            lines.append('{"ts": "2026-11-27T10:00:%02d.000Z", "task_id": "j%d", "stage": "start"}' % (i, i))
+            lines.append('{"ts": "2026-11-27T10:00:%02d.500Z", "task_id": "j%d", "stage": "done"}' % (i, i))
+        path = os.path.join(d, "newest.jsonl")
+        with open(path, "w") as f:
+            f.write("\n".join(reversed(lines)) + "\n")
+        expect_one_error_line(run(path), path, "newest first", "11 of the 11 steps",
+                              "tac " + path)
+        expect_one_error_line(run("stats", path), path, "newest first")
+        # Oldest first but for two records swapped (a logger's queue): read, nothing flagged.
+        lines[3], lines[4] = lines[4], lines[3]
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        expect_status(run(path), 0)
+
+
 def test_second_file_missing():
     path = os.path.join(FIXTURES, "missing-second.jsonl")
     expect_one_error_line(run(SEED, path), path)

@@ -386,6 +386,36 @@ TEST_CASE("coroner::RecordParser tolerated damage") {
     CHECK(s.record_lines() == std::vector<uint64_t>{1, 2, 3, 4});
   }
 
+  SUBCASE("a traceback's text between the JSON lines is skipped as such") {
+    // asyncio's message and an uncaught exception, written to stderr as text (`2>&1`). The line
+    // naming the task is read as asyncio's message; the others are a traceback's, apart from
+    // text of any other kind.
+    CollectingSink s = parse(
+        "{\"task_id\": 1, \"stage\": \"fetch\"}\n"
+        "Task exception was never retrieved\n"
+        "future: <Task finished name='prefetch' coro=<f() done> exception=KeyError('k')>\r\n"
+        "Traceback (most recent call last):\n"
+        "  File \"w.py\", line 3, in f\n"
+        "    cache = {\"k\": 1}[key]\n"
+        "KeyError: 'k'\n"
+        "During handling of the above exception, another exception occurred:\n"
+        "asyncio.exceptions.CancelledError\n"
+        "worker restarting\n"
+        "Error\n"
+        "{\"task_id\": 1, \"stage\": \"done\"}\n");
+    REQUIRE(s.records.size() == 3);
+    CHECK(s.records[1].stage ==
+          "future: <Task finished name='prefetch' coro=<f() done> exception=KeyError('k')>");
+    CHECK_FALSE(s.records[1].has_task);
+    CHECK(s.records[1].line == 3);
+    CHECK(s.records[2].line == 12);
+    REQUIRE(s.bad_lines.size() == 9);
+    for (size_t i : {0, 1, 2, 3, 4, 5, 6, 8})
+      CHECK_MESSAGE(s.bad_lines[i].reason == coroner::kTracebackText, s.bad_lines[i].line);
+    CHECK(s.bad_lines[7].line == 10);  // "worker restarting": no traceback's
+    CHECK(s.bad_lines[7].reason == "not a JSON object");
+  }
+
   SUBCASE("every kind of bad line is counted with its line number") {
     CollectingSink s = parse(
         "{\"task_id\": 1}\n"

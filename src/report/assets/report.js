@@ -143,6 +143,13 @@ var findings = R.findings.map(function (f, i) {
   };
 });
 findings.forEach(function (x) { if (x.task) x.task.findings.push(x); });
+/* A task that never logged (asyncio destroyed it, others only named it) has no start or end:
+   it stands at its first finding, with no span. */
+tasks.forEach(function (x) {
+  if (!isNaN(x.start)) return;
+  x.start = x.end = x.findings.length ? x.findings[0].timeUs : LOG_START;
+  x.open = false;
+});
 /* A scope column only when the findings are in more than one scope; else the header says it. */
 var scopes = {};
 findings.forEach(function (x) { scopes[x.scope] = true; });
@@ -225,7 +232,9 @@ function renderNotes() {
   if (R.input.bad_lines) {
     var where = R.input.bad_line_examples.map(function (b) { return b.file + ':' + b.line; }).join(', ');
     box.appendChild(el('div', { class: 'note warn' }, [el('b', { text: num(R.input.bad_lines) + ' lines' }),
-      ' were not JSON objects and were skipped (' + where + ').']));
+      ' were not JSON objects and were skipped' +
+      (R.input.traceback_lines ? ', ' + num(R.input.traceback_lines) + ' of them a Python traceback\'s text' : '') +
+      ' (' + where + ').']));
   }
   R.input.damage.forEach(function (d) { box.appendChild(el('div', { class: 'note warn', text: d })); });
 }
