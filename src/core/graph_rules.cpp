@@ -172,6 +172,8 @@ class GraphRules {
     // A task hung until it was cancelled waits on nothing any more.
     if (!open_kind || !unfinished(a_, f.task)) return;
     if (cycle_of_[f.task] >= 0) return deadlock(f, cycles_[size_t(cycle_of_[f.task])]);
+    if (uint32_t holder = holder_that_ended(f.task); holder != kNone)
+      return blocked_on_ended_holder(f, holder);
     if (f.kind != FindingKind::hung) return;
     if (uint32_t holder = holder_at_work(f.task); holder != kNone) {
       // A semaphore wakes its waiter when any of its holders releases it: one still at work
@@ -211,6 +213,36 @@ class GraphRules {
     f.reason = fmt::format("waits on {}, which {}", label(root), why);
     if (chain.size() > 2) f.reason += fmt::format(" ({} tasks deep)", chain.size() - 1);
     f.detail = fmt::format("waiting {}{}", waiting_since(f.task), when);
+  }
+
+  // What a task pending at its process's exit waited on, when every task its pending record
+  // named had ended before the exit: a Lock or a Semaphore whose holders ended without releasing
+  // it (`await lock.acquire()` with no `finally`, then cancelled). Such a wait never ends, however
+  // short the silence (a waiter with no stage is judged by the whole log's times). kNone when
+  // the wait may still end.
+  uint32_t holder_that_ended(uint32_t task) const {
+    const PendingAtExit* pending = store_.pending_at_exit(task);
+    // Only a holder: a task awaited that ended has woken its waiter, which may not have run yet.
+    if (!pending || pending->awaits.empty() ||
+        pending->waiting_for.find(", held by ") == std::string::npos)
+      return kNone;
+    for (uint32_t w : pending->awaits)
+      if (unfinished(a_, w) || a_.outcomes[w].end > pending->time) return kNone;
+    return pending->awaits.front();
+  }
+
+  void blocked_on_ended_holder(Finding& f, uint32_t holder) {
+    Outcome o = a_.outcomes[holder].outcome;
+    std::string how = o == Outcome::cancelled   ? "was cancelled"
+                      : o == Outcome::timed_out ? "timed out"
+                      : o == Outcome::failed    ? "failed"
+                                                : "ended";
+    change_kind(f, FindingKind::blocked);
+    f.chain = {f.task, holder};
+    f.reason = fmt::format("waits on {}, which {} at {} without releasing what it held",
+                           label(holder), how, at(holder, a_.outcomes[holder].end));
+    f.detail = fmt::format("waiting {}; {}", waiting_since(f.task),
+                           store_.pending_at_exit(f.task)->waiting_for);
   }
 
   // A TimeoutError that ended a wait (`wait_for(fetch_task, 0.05)`) cancelled what the task
