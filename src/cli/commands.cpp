@@ -282,6 +282,21 @@ std::string unreadable_times(const TaskStore& store, const std::vector<std::stri
       input_name(files), holds, bad, bad == 1 ? "" : "s");
 }
 
+// The field of a wrapper's records (Docker's json-file `log`, journald's `MESSAGE`, a
+// shipper's `message`) that holds the program's own record as JSON text: on most records, and
+// every sample of it an object. "" when none does.
+std::string wrapping_field(const InputFormat& format) {
+  for (const KeySeen& key : format.keys) {
+    if (key.samples.empty() || key.records * 2 < format.records_looked) continue;
+    bool objects = std::all_of(key.samples.begin(), key.samples.end(), [](const std::string& v) {
+      size_t first = v.find_first_not_of(" \t");
+      return first != std::string::npos && v[first] == '{' && v.find('"') != std::string::npos;
+    });
+    if (objects) return key.path;
+  }
+  return {};
+}
+
 // "app.jsonl: no record names a task (looked for task_id, ...); its records have ts (120), ...":
 // what is missing, where coroner looked, and the keys the log does have, on one line.
 std::string unreadable_log(const TaskStore& store, const Settings& s,
@@ -313,6 +328,15 @@ std::string unreadable_log(const TaskStore& store, const Settings& s,
       wanted.front() == Role::task && !likeliest.empty()
           ? fmt::format("--field task={} if that field names the task", likeliest)
           : fmt::format("--field {}=NAME names the field", to_string(wanted.front()));
+  // The program's records as text in a field of a wrapper's (Docker's json-file `log`,
+  // journald's `MESSAGE`): no field of the wrapper names a task, so say how to unwrap them.
+  if (std::string wrapped = format ? wrapping_field(*format) : ""; !wrapped.empty()) {
+    std::string source = files.size() == 1 && files[0] != "-" ? " " + files[0] : "";
+    return fmt::format(
+        "{}: {} (looked for {}{}); its field {} holds each record as JSON text (a container's or "
+        "a log shipper's wrapper): unwrap it first, jq -r '.{}'{} | coroner -",
+        input_name(files), missing, fmt::join(looked, ", "), dialect, wrapped, wrapped, source);
+  }
   return fmt::format(
       "{}: {} (looked for {}{}); the records have {} (coroner schema lists them; {})",
       input_name(files), missing, fmt::join(looked, ", "), dialect, have.empty() ? "no key" : have,

@@ -836,6 +836,20 @@ def test_a_log_listed_newest_first_is_an_input_error():
         expect_status(run(path), 0)
 
 
+def test_records_wrapped_as_text_in_a_field_say_how_to_unwrap_them():
+    # Docker's json-file driver keeps each line the program wrote as a string in `log`; journald
+    # in `MESSAGE`. No field of the wrapper names a task: the error says how to unwrap them.
+    with TempDir() as d:
+        path = os.path.join(d, "container-json.log")
+        with open(path, "w") as f:
+            for i in range(1, 5):
+                app = {"ts": "2026-11-27T10:00:0%dZ" % i, "task_id": "j%d" % i, "event": "start"}
+                f.write(json.dumps({"log": json.dumps(app) + "\n", "stream": "stdout",
+                                    "time": "2026-11-27T10:00:0%d.000000001Z" % i}) + "\n")
+        expect_one_error_line(run(path), path, "its field log holds each record as JSON text",
+                              "jq -r '.log' %s | coroner -" % path)
+
+
 def test_second_file_missing():
     path = os.path.join(FIXTURES, "missing-second.jsonl")
     expect_one_error_line(run(SEED, path), path)
