@@ -262,6 +262,15 @@ struct InputCounts {
   uint64_t exit_records = 0;      // the asyncio module's records that a process stopped
   uint64_t pending_records = 0;   // its records of a task pending at exit
   uint64_t staged_records = 0;    // task records with a stage or a status
+  uint64_t untasked_errors = 0;   // records of no task with an error or an error level
+};
+
+// The first error a record of no task carried (`@logger.catch` on a logger no task id was bound
+// to, a library's own failure): no task's finding, but the report says it was logged.
+struct UntaskedError {
+  uint32_t file = 0;
+  uint64_t line = 0;
+  std::string text;  // as a task's error reads: "IndexError: list index out of range"
 };
 
 // How the times of one file's records run, from one to the next: a file listed newest first
@@ -410,6 +419,7 @@ class TaskStore : public StateSink {
   // A task's: the offset of the file of its first record kept, else of the first file.
   int32_t task_utc_offset(uint32_t task) const;
   const std::vector<BadLine>& bad_lines() const { return bad_lines_; }
+  const std::optional<UntaskedError>& first_untasked_error() const { return first_untasked_error_; }
   const std::vector<std::string>& damage() const { return damage_; }
   const InputCounts& counts() const { return counts_; }
   // Why nothing in the log can be judged, or "" when something can: no record names a task, or
@@ -457,6 +467,8 @@ class TaskStore : public StateSink {
   void merge_stage_into(uint32_t stage, uint32_t into);
   void remap_stages(const std::vector<uint32_t>& remap);
   uint32_t add_error(const RawRecord& record);
+  static ErrorNote error_note(const RawRecord& record);
+  void note_untasked_error(const RawRecord& record);
   bool record_time(const RawRecord& record, int64_t& time);
   Event make_event(const RawRecord& record, int64_t time);
   void add_links(uint32_t task, uint32_t scope, const RawRecord& record, int64_t time);
@@ -486,6 +498,7 @@ class TaskStore : public StateSink {
   std::vector<std::optional<int32_t>> utc_offsets_;  // by file, from its first timed record
   std::vector<TimeOrder> time_orders_;               // by file
   std::vector<BadLine> bad_lines_;
+  std::optional<UntaskedError> first_untasked_error_;
   std::vector<std::string> damage_;
   InputCounts counts_;
   // Stage names past the cap fold into "(other)" stages, one for each meaning a name can carry

@@ -180,6 +180,11 @@ uint32_t TaskStore::task_or_new(uint32_t scope, std::string_view name) {
 }
 
 uint32_t TaskStore::add_error(const RawRecord& r) {
+  errors_.push_back(error_note(r));
+  return uint32_t(errors_.size() - 1);
+}
+
+ErrorNote TaskStore::error_note(const RawRecord& r) {
   ErrorNote note;
   note.text = summarise_error(r.error_text);
   if (!r.error_type.empty()) {
@@ -195,8 +200,7 @@ uint32_t TaskStore::add_error(const RawRecord& r) {
   else if (!note.type.empty() && !names_exception(note.text, note.type))
     note.text = note.type + ": " + note.text;
   if (note.text.empty() && !r.stage.empty()) note.text = summarise_error(r.stage);
-  errors_.push_back(std::move(note));
-  return uint32_t(errors_.size() - 1);
+  return note;
 }
 
 void TaskStore::on_record(const RawRecord& r) {
@@ -250,7 +254,10 @@ void TaskStore::add_record(const RawRecord& r) {
     return;
   }
   if (!r.marker.empty() && take_module_record(r, scope, own_task, time)) return;
-  if (own_task == kNone) return;
+  if (own_task == kNone) {
+    if (r.has_error || !r.error_type.empty() || r.is_error_level()) note_untasked_error(r);
+    return;
+  }
   ++counts_.task_records;
   counts_.staged_records += !r.stage.empty() || !r.status.empty();
   if (r.marker == "task") tasks_[own_task].traced = true;
@@ -750,6 +757,13 @@ std::string TaskStore::unreadable_reason() const {
   if (counts_.staged_records == 0 && asyncio_notes_.empty())
     return "no task record has a stage or a status";
   return {};
+}
+
+void TaskStore::note_untasked_error(const RawRecord& r) {
+  ++counts_.untasked_errors;
+  if (first_untasked_error_) return;
+  ErrorNote note = error_note(r);
+  first_untasked_error_ = UntaskedError{r.file, r.line, note.text.empty() ? note.type : note.text};
 }
 
 bool TaskStore::on_bad_line(const BadLine& bad) {

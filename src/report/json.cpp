@@ -253,6 +253,17 @@ void write_input(JsonWriter& w, const ReportInput& in) {
     w.end_object();
   }
   w.end_array();
+  w.key("untasked_errors").value(c.untasked_errors);
+  w.key("first_untasked_error");
+  if (const auto& e = store.first_untasked_error()) {
+    w.begin_object();
+    w.key("file").value(file_name(store, e->file));
+    w.key("line").value(e->line);
+    w.key("error").value(e->text);
+    w.end_object();
+  } else {
+    w.null();
+  }
   w.key("bad_times").value(c.bad_times);
   w.key("outside_window").value(c.outside_window);
   w.key("folded_stages").value(c.folded_stages);

@@ -140,6 +140,10 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
     out +=
         "no record has a task field: `coroner schema FILE` shows the fields seen, and "
         "--field task=NAME names yours\n";
+  if (const auto& e = store.first_untasked_error())
+    out += fmt::format("errors in no task: {} ({}{}, at {}:{})\n", counts.untasked_errors,
+                       counts.untasked_errors > 1 ? "the first: " : "", e->text,
+                       display_name(store.files()[e->file]), e->line);
   if (counts.bad_times > 0)
     out += fmt::format("unreadable time: {} (they took the previous record's time)\n",
                        plural(counts.bad_times, "record", "records"));

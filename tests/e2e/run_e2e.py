@@ -850,6 +850,34 @@ def test_records_wrapped_as_text_in_a_field_say_how_to_unwrap_them():
                               "jq -r '.log' %s | coroner -" % path)
 
 
+def test_errors_logged_in_no_task_are_said():
+    # `@logger.catch` on a logger no task id was bound to: the error is no task's, and it used to
+    # leave no trace in the report.
+    with TempDir() as d:
+        path = os.path.join(d, "worker.jsonl")
+        records = []
+        for i in (1, 2):
+            records.append({"ts": "2026-11-27T10:00:0%dZ" % i, "task_id": "inv-%d" % i, "event": "start"})
+            records.append({"ts": "2026-11-27T10:00:0%d.5Z" % i, "task_id": "inv-%d" % i, "event": "done"})
+        records.insert(2, {"ts": "2026-11-27T10:00:01.7Z", "level": "ERROR",
+                           "message": "pdf rendering crashed",
+                           "exception": "Traceback (most recent call last):\n  File \"w.py\", "
+                                        "line 3, in render\nIndexError: list index out of range"})
+        records.insert(3, {"ts": "2026-11-27T10:00:01.8Z", "level": "error", "message": "smtp down"})
+        with open(path, "w") as f:
+            f.write("".join(json.dumps(r) + "\n" for r in records))
+        r = run(path)
+        expect_status(r, 0)
+        check("errors in no task: 2 (the first: IndexError: list index out of range, at %s:3)"
+              % path in r.out, "the errors of no task said", r)
+        doc, r = report(path)
+        check(doc["input"]["untasked_errors"] == 2, "2 errors of no task", r)
+        check(doc["input"]["first_untasked_error"] == {"file": path, "line": 3,
+              "error": "IndexError: list index out of range"}, "the first one", r)
+        doc, r = report(fixture("structlog.jsonl"))
+        check(doc["input"]["first_untasked_error"] is None, "none where every error has a task", r)
+
+
 def test_second_file_missing():
     path = os.path.join(FIXTURES, "missing-second.jsonl")
     expect_one_error_line(run(SEED, path), path)

@@ -236,6 +236,12 @@ function renderNotes() {
       (R.input.traceback_lines ? ', ' + num(R.input.traceback_lines) + ' of them a Python traceback\'s text' : '') +
       ' (' + where + ').']));
   }
+  var untasked = R.input.first_untasked_error;
+  if (untasked) {
+    box.appendChild(el('div', { class: 'note warn' }, [el('b', { text: num(R.input.untasked_errors) + ' errors' }),
+      ' were logged by records of no task (' + (R.input.untasked_errors > 1 ? 'the first: ' : '') +
+      untasked.error + ', at ' + untasked.file + ':' + untasked.line + ').']));
+  }
   R.input.damage.forEach(function (d) { box.appendChild(el('div', { class: 'note warn', text: d })); });
 }
 
