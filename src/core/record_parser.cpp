@@ -275,6 +275,18 @@ struct RecordParser::Impl {
   std::vector<PendingField> pending;
   std::vector<JsonScalar> pending_items;
 
+  // The time a line's prefix starts with, for a record that has none of its own: a container
+  // runtime stamps each line the program writes ("2026-11-27T10:00:00.123456789Z stdout F {...}",
+  // CRI; `kubectl logs --timestamps`), and a program that leaves the time to it logs none.
+  void time_from_prefix(std::string_view prefix) {
+    std::optional<ParsedTime> t = parse_time_string(prefix.substr(0, prefix.find(' ')));
+    if (!t) return;
+    record.has_time = true;
+    record.time_ns = t->ns;
+    record.time_form = t->form;
+    record.utc_offset = t->utc_offset;
+  }
+
   // The line of asyncio's text message that names a task ("future: <Task finished name=...>",
   // written to stderr when no JSON handler is on asyncio's logger), read as a record of that
   // message: without a time or a task, it takes the time of the record before it.
@@ -560,6 +572,7 @@ size_t RecordParser::Impl::slow_line(const Chunk& chunk, size_t begin, uint32_t 
   const char* after = nullptr;
   if (doc.current_location().get(after) == simdjson::SUCCESS)
     return bad("invalid JSON: text after the object");
+  if (!record.has_time && !record.bad_time && brace > 0) time_from_prefix(whole.substr(0, brace));
   record.file = file;
   record.line = line_at(chunk, begin);
   sink.on_record(record);

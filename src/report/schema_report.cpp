@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "common.hpp"
 #include "coroner/report.hpp"
 #include "json_writer.hpp"
@@ -51,8 +53,14 @@ std::string render_schema_text(const SchemaCollector& schema, const std::vector<
   std::string forms;
   for (const auto& [form, n] : schema.time_forms())
     forms += fmt::format("{}{} ({})", forms.empty() ? "" : ", ", form, n);
+  // Times but no time field: they came from the lines' prefix (a container runtime's stamp).
+  const auto& time_fields = schema.uses()[size_t(Role::time)].fields;
+  bool from_prefix =
+      !forms.empty() && std::none_of(time_fields.begin(), time_fields.end(),
+                                     [](const FieldUse& f) { return f.records > 0; });
   out += fmt::format(
-      "time form: {}{}\n", forms.empty() ? "none" : forms,
+      "time form: {}{}{}\n", forms.empty() ? "none" : forms,
+      from_prefix ? ", from the time each line starts with (a container runtime's)" : "",
       schema.bad_times() ? fmt::format(", unreadable in {} records", schema.bad_times()) : "");
   if (schema.templated_stages() > 0)
     out += fmt::format(

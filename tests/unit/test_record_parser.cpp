@@ -369,6 +369,23 @@ TEST_CASE("coroner::RecordParser tolerated damage") {
     }
   }
 
+  SUBCASE("a record without a time takes the time its line's prefix starts with") {
+    // A program that leaves the time to its container runtime; a record's own time wins, and a
+    // prefix that is no time gives none.
+    CollectingSink s = parse(
+        "2026-11-25T12:34:27.151399374Z stdout F {\"task_id\": 1, \"stage\": \"a\"}\n"
+        "2026-11-25T12:34:27.151399374Z stdout F {\"ts\": 1795000000, \"task_id\": 2}\n"
+        "worker-3 | {\"task_id\": 3}\n"
+        "{\"task_id\": 4}\n");
+    REQUIRE(s.records.size() == 4);
+    CHECK(s.records[0].has_time);
+    CHECK(s.records[0].time_ns == 1795610067151399374);
+    CHECK(s.records[0].time_form == TimeForm::iso8601);
+    CHECK(s.records[1].time_ns == 1795000000000000000);
+    CHECK_FALSE(s.records[2].has_time);
+    CHECK_FALSE(s.records[3].has_time);
+  }
+
   SUBCASE("bytes that are not UTF-8 read as Windows-1252, and cost no record") {
     // A handler opened with encoding="cp1252" writes one byte a letter: 0xE9 for e-acute, 0x80
     // for the euro sign, 0x81 which that code page leaves undefined. Between valid lines.
