@@ -78,6 +78,9 @@ std::string learned_ends_line(const Analysis& a, const TaskStore& store) {
                             "{} groups of files that share no stage have no word for "
                             "a finished task",
                             ends.size())
+      // One file with an ok word: its tasks go on after it, so it ends none of them.
+      : store.seen_ok_word() && store.files().size() == 1
+          ? "its tasks go on to more work after the word that says they ended ok"
       : store.seen_ok_word() ? "files that share no stage with those that say a task ended ok "
                                "have no word for it"
                              : "the log has no word for a finished task";

@@ -878,6 +878,23 @@ def test_errors_logged_in_no_task_are_said():
         check(doc["input"]["first_untasked_error"] is None, "none where every error has a task", r)
 
 
+def test_one_file_whose_tasks_go_on_after_their_ok_word_is_not_called_files():
+    # structlog's `sync_done`, then `notify_customer` and `notified`: the learned end is
+    # `notified`, and the line says why in the words of one file, not of groups of files.
+    with TempDir() as d:
+        path = os.path.join(d, "orders.jsonl")
+        with open(path, "w") as f:
+            for i in range(1, 9):
+                for n, event in enumerate(("sync_started", "sync_done", "notify_customer",
+                                           "notified")):
+                    f.write(json.dumps({"timestamp": "2026-11-27T10:00:%02d.%dZ" % (i, n),
+                                        "task_id": "o-%d" % i, "event": event}) + "\n")
+        r = run(path)
+        check("learned: its tasks go on to more work after the word that says they ended ok; "
+              "a task ends ok at stage 'notified'" in r.out, "one file's words", r)
+        check("files" not in r.out, "no files in a one-file report", r)
+
+
 def test_second_file_missing():
     path = os.path.join(FIXTURES, "missing-second.jsonl")
     expect_one_error_line(run(SEED, path), path)
