@@ -201,6 +201,9 @@ struct BadLine {
 // "Task exception was never retrieved", written to stderr between the JSON lines). Partial
 // states keep reasons, so a state counts these lines as the log it came from did.
 inline constexpr std::string_view kTracebackText = "text of a Python traceback";
+// The reason of a bad line that opens a JSON array (`[{...}, {...}]`, `gcloud logging read`'s
+// output, `jq -s`): the log is one array, not one object a line.
+inline constexpr std::string_view kJsonArrayStart = "the start of a JSON array";
 
 // Receives the records of an input in order.
 class RecordSink {

@@ -405,6 +405,23 @@ TaskStore& new_store(const Options& o, const Settings& s) {
   return store;
 }
 
+// A log that is one JSON array of records (`gcloud logging read`, `jq -s`): its first bad line
+// opens the array. Says how to make it one object a line, or "" for any other log.
+std::string json_array(const TaskStore& store) {
+  for (const BadLine& b : store.bad_lines()) {
+    if (b.reason != kJsonArrayStart) continue;
+    const auto& files = store.files();
+    std::string where = InputError{files[b.file], b.line, ""}.describe();
+    where.resize(where.size() - 2);
+    std::string name(display_name(files[b.file]));
+    return fmt::format(
+        "{}: the log is a JSON array of records, not one JSON object a line (to read it: jq -c "
+        "'.[]' {}| coroner -)",
+        where, files[b.file] == "-" ? std::string() : name + " ");
+  }
+  return {};
+}
+
 // A text log with a few JSON lines (a payload logged as JSON, a stray record) is no JSON log: a
 // report on its few records would pass for a clean run. A traceback's text does not count, so a
 // JSON log with the program's stderr mixed in (`2>&1`, a container's log) is still read. "" when
@@ -459,6 +476,9 @@ std::string unusable(const TaskStore& store, const Settings& s) {
   std::string where = input_name(files);
   if (store.counts().records == 0 && !store.damage().empty())
     return store.damage().front() + ", with no valid record before the damage";
+  if (std::string array = json_array(store);
+      !array.empty() && (store.counts().records == 0 || !mostly_text(store).empty()))
+    return array;
   if (store.counts().records == 0) {
     if (store.counts().bad_lines > 0) {
       const BadLine& b = store.bad_lines().front();

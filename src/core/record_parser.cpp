@@ -550,6 +550,7 @@ size_t RecordParser::Impl::slow_line(const Chunk& chunk, size_t begin, uint32_t 
   size_t brace = text.find('{');
   auto bad = [&](std::string reason) {
     if (is_traceback_text(whole)) reason = kTracebackText;
+    if (whole.substr(first).starts_with('[')) reason = kJsonArrayStart;
     BadLine b{file, line_at(chunk, begin), std::move(reason)};
     if (!sink.on_bad_line(b)) stop = true;
     return next;
@@ -593,6 +594,9 @@ bool RecordParser::Impl::parse_values(const Chunk& chunk, uint32_t file, RecordS
     }
     auto bad = [&](size_t offset, std::string reason) {
       if (is_traceback_text(line.substr(0, line.find('\n')))) reason = kTracebackText;
+      if (size_t first = line.find_first_not_of(" \t\r");
+          first != std::string_view::npos && line[first] == '[')
+        reason = kJsonArrayStart;
       return sink.on_bad_line(BadLine{file, line_at(chunk, offset), std::move(reason)});
     };
     if (asyncio_text(line, file, line_at(chunk, pos), sink)) {

@@ -778,6 +778,20 @@ def test_a_text_log_with_a_few_json_lines_is_an_input_error():
         check(r.status in (0, 1) and "skipped: 6 lines" in r.out, "read, 6 lines skipped", r)
 
 
+def test_a_json_array_says_how_to_make_it_one_object_a_line():
+    # `jq -s`, `gcloud logging read --format=json`: one array of records, on one line or many.
+    with TempDir() as d:
+        records = [{"ts": "2026-11-27T10:00:0%dZ" % i, "task_id": "j%d" % (i // 2),
+                    "stage": "start" if i % 2 == 0 else "done"} for i in range(8)]
+        for name, text in (("one.json", json.dumps(records)),
+                           ("indented.json", json.dumps(records, indent=2))):
+            path = os.path.join(d, name)
+            with open(path, "w") as f:
+                f.write(text + "\n")
+            expect_one_error_line(run(path), path + ":1", "a JSON array of records",
+                                  "jq -c '.[]' %s | coroner -" % path)
+
+
 def test_traceback_text_between_json_lines_is_read_around():
     # A JSON log with the program's stderr in it: asyncio's message as text, naming the task that
     # lost its exception, and a traceback's lines, more of them than records. Read, not refused.
