@@ -530,7 +530,7 @@ class _Task(_Task0):
         # timeout scope expiring): what the task does after it, its `except CancelledError:` or
         # `finally:` cleanup, is part of the cancellation, and its silence before it is what
         # counts. Once per request: not again while one is pending, nor for a task done.
-        if _on and not self.done():
+        if _on and not self.done() and not (_cleanup_tasks and self in _cleanup_tasks):
             if _HAS_CANCELLING:
                 first = self.cancelling() == 0
             else:
@@ -728,8 +728,19 @@ _LOOP_CLEANUPS = ("shutdown_asyncgens", "shutdown_default_executor")
 _cleanup_tasks = weakref.WeakSet()
 
 
+async def _an_async_generator():
+    yield
+
+
+# What agen.aclose() returns: the loop's finalizer hook makes a task of it for an async generator
+# the program dropped unfinished, to run its `finally:`.
+_ACLOSE = type(_an_async_generator().aclose())
+
+
 def _is_loop_cleanup(coro):
     """A coroutine asyncio.run (or a loop's close-down) runs to clean up after the program."""
+    if type(coro) is _ACLOSE:
+        return True
     code = getattr(coro, "cr_code", None)
     return code is not None and code.co_name in _LOOP_CLEANUPS and _internal(code.co_filename)
 
@@ -746,8 +757,8 @@ def _make_factory(previous):
             m, sec = _new_second(ns)
         created = f"{sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}"
         parent = _current_task(loop)
-        if (parent is None and (_exit_pid == os.getpid() or _is_loop_cleanup(coro))) or (
-                _cleanup_tasks and parent in _cleanup_tasks):
+        if ((parent is None and _exit_pid == os.getpid()) or _is_loop_cleanup(coro)
+                or (_cleanup_tasks and parent in _cleanup_tasks)):
             # asyncio.run's own clean-up tasks (shutdown_asyncgens, ...) and theirs: not the
             # program's, and records after the exit would read as activity. (After a sys.exit()
             # in main they come before the exit record: the main task's end is heard only once
@@ -1570,9 +1581,10 @@ def _write_exit(reason):
 
 def _on_main_done(task):
     # Threads that each run asyncio.run: the end of one's main is not the process's while
-    # another installed loop still runs (the last to end writes the exit, or the interpreter's).
-    mine = task.get_loop()
-    if any(loop is not mine and loop.is_running() for loop in list(_loops)):
+    # another's main still runs (the last to end writes the exit, or the interpreter's). A loop
+    # with no main (run_forever on a helper thread) holds nothing up.
+    _mains_running[0] -= 1
+    if _mains_running[0] > 0:
         return
     if task.cancelled():
         reason = "main cancelled"
@@ -1588,6 +1600,11 @@ def _on_main_done(task):
             reason = "unhandled " + type(exc).__name__
     _write_exit(reason)
     _restore_sigint()
+
+
+# The main tasks (asyncio.run's, one a loop) watched and not yet done, in every thread; a list,
+# changed under the GIL by the callbacks of the loops' own threads.
+_mains_running = [0]
 
 
 def _find_main(loop):
@@ -1800,8 +1817,10 @@ def install(loop=None, *, stream=None, logger=None, scope=True):
             _chain_exception_handler(loop)
     _adopt(loop)
     main = _find_main(loop)
-    if main is not None and not getattr(main, "_coroner_main", False):
+    # A daemon thread's loop (a helper running for ever beside the program) ends no process.
+    if main is not None and not getattr(main, "_coroner_main", False) and not threading.current_thread().daemon:
         main._coroner_main = True
+        _mains_running[0] += 1
         _Task0.add_done_callback(main, _on_main_done)
     _install_signals()
     return loop

@@ -279,9 +279,9 @@ struct TimeOrder {
   int64_t last = 0;
   bool timed = false;  // a record with a time came
   uint64_t back = 0, forward = 0;
-  // Four in five steps back at least: records of processes interleaved out of order by a few
-  // milliseconds go back at most half the time.
-  bool newest_first() const { return back >= 2 && back > 4 * forward; }
+  // Nine steps in ten back, of eight at least: records of processes interleaved out of order
+  // by a few milliseconds, or of hosts whose clocks differ, go back at most half the time.
+  bool newest_first() const { return back >= 8 && back > 9 * forward; }
 };
 
 // A scope as interned, "pid=5531\x1fhostname=vm", as (name, value) pairs.
@@ -421,6 +421,8 @@ class TaskStore : public StateSink {
   // A task's: the offset of the file of its first record kept, else of the first file.
   int32_t task_utc_offset(uint32_t task) const;
   const std::vector<BadLine>& bad_lines() const { return bad_lines_; }
+  // The first bad line that is neither a traceback's text nor the start of a JSON array.
+  const std::optional<BadLine>& first_text_line() const { return first_text_line_; }
   const std::optional<UntaskedError>& first_untasked_error() const { return first_untasked_error_; }
   const std::vector<std::string>& damage() const { return damage_; }
   const InputCounts& counts() const { return counts_; }
@@ -501,6 +503,7 @@ class TaskStore : public StateSink {
   std::vector<TimeOrder> time_orders_;               // by file
   std::vector<BadLine> bad_lines_;
   std::optional<UntaskedError> first_untasked_error_;
+  std::optional<BadLine> first_text_line_;
   std::vector<std::string> damage_;
   InputCounts counts_;
   // Stage names past the cap fold into "(other)" stages, one for each meaning a name can carry

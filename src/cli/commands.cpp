@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -282,6 +283,22 @@ std::string unreadable_times(const TaskStore& store, const std::vector<std::stri
       input_name(files), holds, bad, bad == 1 ? "" : "s");
 }
 
+// A dotted path as jq reads it: `.log`, `.event.original`, `.["@message"]` for a name that is no
+// identifier.
+std::string jq_path(std::string_view path) {
+  std::string out;
+  while (!path.empty()) {
+    std::string_view part = path.substr(0, path.find('.'));
+    path.remove_prefix(std::min(path.size(), part.size() + 1));
+    bool plain = !part.empty() && !std::isdigit(static_cast<unsigned char>(part[0])) &&
+                 std::all_of(part.begin(), part.end(), [](char c) {
+                   return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                 });
+    out += plain ? fmt::format(".{}", part) : fmt::format(".[\"{}\"]", part);
+  }
+  return out;
+}
+
 // The field of a wrapper's records (Docker's json-file `log`, journald's `MESSAGE`, a
 // shipper's `message`) that holds the program's own record as JSON text: on most records, and
 // every sample of it an object. "" when none does.
@@ -334,8 +351,9 @@ std::string unreadable_log(const TaskStore& store, const Settings& s,
     std::string source = files.size() == 1 && files[0] != "-" ? " " + files[0] : "";
     return fmt::format(
         "{}: {} (looked for {}{}); its field {} holds each record as JSON text (a container's or "
-        "a log shipper's wrapper): unwrap it first, jq -r '.{}'{} | coroner -",
-        input_name(files), missing, fmt::join(looked, ", "), dialect, wrapped, wrapped, source);
+        "a log shipper's wrapper): unwrap it first, jq -r '{}'{} | coroner -",
+        input_name(files), missing, fmt::join(looked, ", "), dialect, wrapped, jq_path(wrapped),
+        source);
   }
   return fmt::format(
       "{}: {} (looked for {}{}); the records have {} (coroner schema lists them; {})",
@@ -423,30 +441,28 @@ std::string json_array(const TaskStore& store) {
 }
 
 // A text log with a few JSON lines (a payload logged as JSON, a stray record) is no JSON log: a
-// report on its few records would pass for a clean run. A traceback's text does not count, so a
-// JSON log with the program's stderr mixed in (`2>&1`, a container's log) is still read. "" when
-// the JSON lines are at least as many as the other text.
+// report on its few records would pass for a clean run. A JSON log with the program's stderr
+// mixed in (`2>&1`: prints, warnings, a crash's traceback, a server's access lines) is still one,
+// so only a log whose JSON lines are under one in ten is refused, and a traceback's lines do not
+// count. "" when it is read.
 std::string mostly_text(const TaskStore& store) {
+  constexpr uint64_t kTextPerRecord = 10;
   const InputCounts& c = store.counts();
   uint64_t text = c.bad_lines - c.traceback_lines;
-  if (text <= c.records) return {};
-  const BadLine* first = &store.bad_lines().front();
-  for (const BadLine& b : store.bad_lines())
-    if (b.reason != kTracebackText) {
-      first = &b;
-      break;
-    }
+  if (text <= kTextPerRecord * c.records) return {};
+  const BadLine& first =
+      store.first_text_line() ? *store.first_text_line() : store.bad_lines().front();
   const auto& files = store.files();
-  std::string where = InputError{files[first->file], first->line, ""}.describe();
+  std::string where = InputError{files[first.file], first.line, ""}.describe();
   where.resize(where.size() - 2);
-  std::string name(display_name(files[first->file]));
+  std::string name(display_name(files[first.file]));
   std::string filter = files.size() == 1 && files[0] != "-"
                            ? fmt::format("grep '{{' {} | coroner -", name)
                            : std::string("grep -h '{' first");
   return fmt::format(
-      "{}: {} of the {} lines read are text, not JSON objects: coroner reads logs of one JSON "
-      "object a line (to read the JSON lines alone: {})",
-      where, text, c.records + c.bad_lines, filter);
+      "{}: {} lines of text against {} JSON record{}: coroner reads logs of one JSON object a line "
+      "(to read the JSON lines alone: {})",
+      where, text, c.records, c.records == 1 ? "" : "s", filter);
 }
 
 // A file listed newest first (`gcloud logging read`, a `tac` too many) reads as tasks that end

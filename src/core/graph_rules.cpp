@@ -215,20 +215,24 @@ class GraphRules {
     f.detail = fmt::format("waiting {}{}", waiting_since(f.task), when);
   }
 
-  // What a task pending at its process's exit waited on, when every task its pending record
-  // named had ended before the exit: a Lock or a Semaphore whose holders ended without releasing
-  // it (`await lock.acquire()` with no `finally`, then cancelled). Such a wait never ends, however
-  // short the silence (a waiter with no stage is judged by the whole log's times). kNone when
-  // the wait may still end.
+  // What a task pending at its process's exit waited on, when it waited for an asyncio.Lock
+  // whose holder had ended by an exception before the exit (`await lock.acquire()` with no
+  // `finally`, then cancelled). Such a wait never ends, however short the silence (a waiter with
+  // no stage is judged by the whole log's times). kNone when the wait may still end.
   uint32_t holder_that_ended(uint32_t task) const {
     const PendingAtExit* pending = store_.pending_at_exit(task);
-    // Only a holder: a task awaited that ended has woken its waiter, which may not have run yet.
-    if (!pending || pending->awaits.empty() ||
+    // Only a Lock's holder: a task awaited that ended has woken its waiter, which may not have
+    // run yet, and a semaphore's permit is given back by whoever releases it (a rate limiter's
+    // call_later(1, sem.release)).
+    if (!pending || pending->awaits.size() != 1 ||
+        !pending->waiting_for.starts_with("asyncio.Lock ") ||
         pending->waiting_for.find(", held by ") == std::string::npos)
       return kNone;
-    for (uint32_t w : pending->awaits)
-      if (unfinished(a_, w) || a_.outcomes[w].end > pending->time) return kNone;
-    return pending->awaits.front();
+    // Ended by an exception, which skipped its release; one that ended ok may have handed the
+    // lock on to be released by another.
+    uint32_t holder = pending->awaits.front();
+    if (!ended_badly(a_, holder) || a_.outcomes[holder].end > pending->time) return kNone;
+    return holder;
   }
 
   void blocked_on_ended_holder(Finding& f, uint32_t holder) {

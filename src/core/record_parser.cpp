@@ -252,6 +252,7 @@ struct RecordParser::Impl {
   od::parser line_parser;
   std::string repaired_line;  // a line that was not UTF-8, made so (utf8_repair.hpp)
   RawRecord record;
+  TracebackLines tracebacks;  // which bad lines are a traceback's (reset at each chunk)
   FlatLineReader flat;
   // The role node of each of the flat line's keys (nullptr: no role, or the key comes again
   // later in the line), kept while keys repeat.
@@ -279,8 +280,10 @@ struct RecordParser::Impl {
   // runtime stamps each line the program writes ("2026-11-27T10:00:00.123456789Z stdout F {...}",
   // CRI; `kubectl logs --timestamps`), and a program that leaves the time to it logs none.
   void time_from_prefix(std::string_view prefix) {
+    // A date and a time written out: a bare number before the object ("3 {...}", a line
+    // number) is no runtime's stamp.
     std::optional<ParsedTime> t = parse_time_string(prefix.substr(0, prefix.find(' ')));
-    if (!t) return;
+    if (!t || t->form != TimeForm::iso8601) return;
     record.has_time = true;
     record.time_ns = t->ns;
     record.time_form = t->form;
@@ -291,11 +294,15 @@ struct RecordParser::Impl {
   // written to stderr when no JSON handler is on asyncio's logger), read as a record of that
   // message: without a time or a task, it takes the time of the record before it.
   bool asyncio_text(std::string_view line, uint32_t file, uint64_t line_number, RecordSink& sink) {
-    if (!line.starts_with(kNeverRetrievedLine) && !line.starts_with(kDestroyedPendingLine))
+    if (line.empty() || line[0] == '{') return false;
+    std::string_view text = without_runtime_prefix(line);
+    if (!text.starts_with(kNeverRetrievedLine) && !text.starts_with(kDestroyedPendingLine))
       return false;
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
     record.clear();
-    record.stage = line;
+    record.stage = text;
+    if (text.data() != line.data())
+      time_from_prefix(line.substr(0, size_t(text.data() - line.data())));
     record.file = file;
     record.line = line_number;
     sink.on_record(record);
@@ -406,6 +413,7 @@ size_t line_end_after(const Chunk& chunk, size_t offset) {
 }  // namespace
 
 bool RecordParser::Impl::parse_chunk(const Chunk& chunk, uint32_t file, RecordSink& sink) {
+  tracebacks.reset();
   cursor_offset = 0;
   cursor_line = chunk.first_line;
   bool stop = false;
@@ -545,11 +553,14 @@ size_t RecordParser::Impl::slow_line(const Chunk& chunk, size_t begin, uint32_t 
   size_t first = text.find_first_not_of(" \t\r");
   if (first == std::string_view::npos) return next;  // a blank line
   const std::string_view whole = text;
-  if (asyncio_text(whole, file, line_at(chunk, begin), sink)) return next;
+  if (asyncio_text(whole, file, line_at(chunk, begin), sink)) {
+    tracebacks.next(whole, line_at(chunk, begin));  // its traceback follows
+    return next;
+  }
   // A container runtime's prefix ("2026-... stdout F ") comes before the object's '{'.
   size_t brace = text.find('{');
   auto bad = [&](std::string reason) {
-    if (is_traceback_text(whole)) reason = kTracebackText;
+    if (tracebacks.next(whole, line_at(chunk, begin))) reason = kTracebackText;
     if (whole.substr(first).starts_with('[')) reason = kJsonArrayStart;
     BadLine b{file, line_at(chunk, begin), std::move(reason)};
     if (!sink.on_bad_line(b)) stop = true;
@@ -582,6 +593,7 @@ size_t RecordParser::Impl::slow_line(const Chunk& chunk, size_t begin, uint32_t 
 
 bool RecordParser::Impl::parse_values(const Chunk& chunk, uint32_t file, RecordSink& sink,
                                       bool multiline) {
+  tracebacks.reset();
   cursor_offset = 0;
   cursor_line = chunk.first_line;
   size_t pos = 0;
@@ -593,13 +605,15 @@ bool RecordParser::Impl::parse_values(const Chunk& chunk, uint32_t file, RecordS
       continue;
     }
     auto bad = [&](size_t offset, std::string reason) {
-      if (is_traceback_text(line.substr(0, line.find('\n')))) reason = kTracebackText;
+      if (tracebacks.next(line.substr(0, line.find('\n')), line_at(chunk, offset)))
+        reason = kTracebackText;
       if (size_t first = line.find_first_not_of(" \t\r");
           first != std::string_view::npos && line[first] == '[')
         reason = kJsonArrayStart;
       return sink.on_bad_line(BadLine{file, line_at(chunk, offset), std::move(reason)});
     };
     if (asyncio_text(line, file, line_at(chunk, pos), sink)) {
+      tracebacks.next(line.substr(0, line.find('\n')), line_at(chunk, pos));
       pos = line_end;
       continue;
     }

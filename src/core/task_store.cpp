@@ -768,7 +768,10 @@ void TaskStore::note_untasked_error(const RawRecord& r) {
 
 bool TaskStore::on_bad_line(const BadLine& bad) {
   ++counts_.bad_lines;
-  if (bad.reason == kTracebackText) ++counts_.traceback_lines;
+  if (bad.reason == kTracebackText)
+    ++counts_.traceback_lines;
+  else if (!first_text_line_ && bad.reason != kJsonArrayStart)
+    first_text_line_ = bad;
   if (bad_lines_.size() < kKeptBadLines) bad_lines_.push_back(bad);
   return !strict_;
 }

@@ -2,58 +2,99 @@
 
 #include <array>
 
+#include "coroner/timestamp.hpp"
+
 namespace coroner {
 namespace {
-
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
 
 bool is_identifier_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-// "ValueError: boom", "asyncio.exceptions.CancelledError", "KeyboardInterrupt": a dotted name
-// whose last part names an exception, alone or followed by ": " and the message.
-bool is_exception_line(std::string_view line) {
+}  // namespace
+
+std::string_view without_runtime_prefix(std::string_view line) {
+  if (line.empty() || line[0] < '0' || line[0] > '9') return line;
+  size_t space = line.find(' ');
+  if (space == std::string_view::npos) return line;
+  auto time = parse_time_string(line.substr(0, space));
+  if (!time || time->form != TimeForm::iso8601) return line;
+  line.remove_prefix(space + 1);
+  for (std::string_view word : {"stdout ", "stderr "})
+    if (line.starts_with(word)) line.remove_prefix(word.size());
+  for (std::string_view tag : {"F ", "P "})
+    if (line.starts_with(tag)) line.remove_prefix(tag.size());
+  return line;
+}
+
+namespace {
+
+// "ValueError: boom", "asyncio.exceptions.CancelledError", "httpx.ConnectTimeout": a dotted name
+// alone, or followed by ": " and the message. The name is an exception's only by where it stands.
+std::string_view exception_name(std::string_view line) {
   size_t end = 0;
   while (end < line.size() && (is_identifier_char(line[end]) || line[end] == '.')) ++end;
-  if (end == 0 || line[0] == '.' || (line[0] >= '0' && line[0] <= '9')) return false;
-  std::string_view name = line.substr(0, end);
+  if (end == 0 || line[0] == '.' || (line[0] >= '0' && line[0] <= '9')) return {};
   std::string_view rest = line.substr(end);
-  if (!rest.empty() && !starts_with(rest, ": ") && rest != ":") return false;
-  static constexpr std::array<std::string_view, 8> kEndings = {
-      "Error",   "Exception", "Exit",          "Interrupt",
-      "Warning", "Group",     "StopIteration", "StopAsyncIteration"};
+  if (!rest.empty() && !rest.starts_with(": ") && rest != ":") return {};
+  return line.substr(0, end);
+}
+
+// A name that says it is an exception's, and more than the word alone ("ValueError", not the
+// "Error" of an "Error: disk full" a program printed).
+bool names_an_exception(std::string_view name) {
+  static constexpr std::array<std::string_view, 6> kEndings = {"Error",     "Exception", "Exit",
+                                                               "Interrupt", "Warning",   "Group"};
   for (std::string_view e : kEndings)
-    if (ends_with(name, e)) return true;
+    if (name.size() > e.size() && name.substr(name.size() - e.size()) == e) return true;
   return false;
 }
 
-}  // namespace
-
-bool is_traceback_text(std::string_view line) {
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (line.empty()) return false;
-  // Frames ('  File "w.py", line 3, in run'), their code, the carets under it, and the boxes
-  // of an exception group ("  | ValueError", "  +----") are all indented.
-  if (line[0] == ' ' || line[0] == '\t') return true;
-  static constexpr std::array<std::string_view, 7> kOpenings = {
+// A line that only a report of an exception begins with.
+bool opens_a_report(std::string_view line) {
+  static constexpr std::array<std::string_view, 13> kOpenings = {
       "Traceback (most recent call last):",
       "During handling of the above exception, another exception occurred:",
       "The above exception was the direct cause of the following exception:",
       "Task exception was never retrieved",
+      "Future exception was never retrieved",
       "Task was destroyed but it is pending!",
       "future: <Task ",
       "task: <Task ",
+      "Exception ignored in:",
+      "Exception in thread ",
+      "Exception in callback ",
+      "ERROR:asyncio:",  // logging.basicConfig()'s format
+      "+ Exception Group Traceback (most recent call last):",
   };
+  size_t first = line.find_first_not_of(' ');
+  if (first == std::string_view::npos) return false;
   for (std::string_view opening : kOpenings)
-    if (starts_with(line, opening)) return true;
-  return is_exception_line(line);
+    if (line.substr(first).starts_with(opening)) return true;
+  // The warnings module's "app.py:15: RuntimeWarning: coroutine 'f' was never awaited".
+  size_t warning = line.find("Warning: ");
+  if (warning == std::string_view::npos) return false;
+  size_t start = line.rfind(' ', warning);
+  std::string_view name =
+      line.substr(start == std::string_view::npos ? 0 : start + 1,
+                  warning + 7 - (start == std::string_view::npos ? 0 : start + 1));
+  return names_an_exception(exception_name(name));
+}
+
+}  // namespace
+
+bool TracebackLines::next(std::string_view line, uint64_t line_number) {
+  bool follows = in_report_ && line_number == last_line_ + 1;
+  last_line_ = line_number;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  line = without_runtime_prefix(line);
+  if (opens_a_report(line)) return in_report_ = true;
+  if (follows && !line.empty() && (line[0] == ' ' || line[0] == '\t')) return true;
+  std::string_view name = exception_name(line);
+  // The exception's own line ends its report (what follows is other text, or a new opening);
+  // alone, only a name that says it is an exception's.
+  in_report_ = false;
+  return !name.empty() && (follows || names_an_exception(name));
 }
 
 }  // namespace coroner

@@ -78,11 +78,10 @@ std::string learned_ends_line(const Analysis& a, const TaskStore& store) {
                             "{} groups of files that share no stage have no word for "
                             "a finished task",
                             ends.size())
-      // One file with an ok word: its tasks go on after it, so it ends none of them.
-      : store.seen_ok_word() && store.files().size() == 1
-          ? "its tasks go on to more work after the word that says they ended ok"
-      : store.seen_ok_word() ? "files that share no stage with those that say a task ended ok "
-                               "have no word for it"
+      // The log has an ok word, and tasks that end by none: they go on to more work after it,
+      // or their files (another program's) never write it.
+      : store.seen_ok_word() ? "some tasks end by no word (they go on to more work after the one "
+                               "that says a task ended ok, or their files have none)"
                              : "the log has no word for a finished task";
   std::string line = fmt::format(
       "learned: {}; a task ends ok at stage '{}' (the last stage of {} of the {} tasks that did "

@@ -763,19 +763,18 @@ def test_a_text_log_with_a_few_json_lines_is_an_input_error():
     with TempDir() as d:
         path = os.path.join(d, "app.log")
         with open(path, "w") as f:
-            for i in range(1, 6):
-                f.write("2026-11-27 10:00:0%d,001 INFO worker: job %d stage fetch\n" % (i, i))
-            f.write('{"ts": "2026-11-27T10:00:06Z", "task_id": "j6", "stage": "fetch"}\n')
-            f.write("2026-11-27 10:00:07,001 INFO worker: job 6 done\n")
-        expect_one_error_line(run(path), path + ":1", "6 of the 7 lines", "grep '{' " + path)
-        expect_one_error_line(run("stats", path), path + ":1")
-        # As many JSON lines as other text: read, the text skipped and counted.
+            f.write("Traceback (most recent call last):\n")  # a traceback's: not named below
+            for i in range(1, 16):
+                f.write("2026-11-27 10:00:%02d,001 INFO worker: job %d stage fetch\n" % (i, i))
+            f.write('{"ts": "2026-11-27T10:00:16Z", "task_id": "j16", "stage": "fetch"}\n')
+        expect_one_error_line(run(path), path + ":2", "15 lines of text against 1 JSON record",
+                              "grep '{' " + path)
+        expect_one_error_line(run("stats", path), path + ":2")
+        # A JSON line in ten and more, the rest prints and warnings: read, the text counted.
         with open(path, "a") as f:
-            for i in range(7, 12):
-                f.write('{"ts": "2026-11-27T10:00:%02dZ", "task_id": "j%d", "stage": "done"}\n'
-                        % (i, i))
+            f.write('{"ts": "2026-11-27T10:00:17Z", "task_id": "j16", "stage": "done"}\n')
         r = run(path)
-        check(r.status in (0, 1) and "skipped: 6 lines" in r.out, "read, 6 lines skipped", r)
+        check(r.status in (0, 1) and "skipped: 16 lines" in r.out, "read, 16 lines skipped", r)
 
 
 def test_a_json_array_says_how_to_make_it_one_object_a_line():
@@ -783,13 +782,18 @@ def test_a_json_array_says_how_to_make_it_one_object_a_line():
     with TempDir() as d:
         records = [{"ts": "2026-11-27T10:00:0%dZ" % i, "task_id": "j%d" % (i // 2),
                     "stage": "start" if i % 2 == 0 else "done"} for i in range(8)]
-        for name, text in (("one.json", json.dumps(records)),
-                           ("indented.json", json.dumps(records, indent=2))):
-            path = os.path.join(d, name)
-            with open(path, "w") as f:
-                f.write(text + "\n")
-            expect_one_error_line(run(path), path + ":1", "a JSON array of records",
-                                  "jq -c '.[]' %s | coroner -" % path)
+        path = os.path.join(d, "one.json")
+        with open(path, "w") as f:
+            f.write(json.dumps(records) + "\n")
+        expect_one_error_line(run(path), path + ":1", "a JSON array of records",
+                              "jq -c '.[]' %s | coroner -" % path)
+        # Indented, its objects are read one after another: only the array's marks are skipped.
+        path = os.path.join(d, "indented.json")
+        with open(path, "w") as f:
+            f.write(json.dumps(records, indent=2) + "\n")
+        r = run(path)
+        expect_status(r, 0)
+        check("8 records, 4 tasks" in r.out, "every record read", r)
 
 
 def test_traceback_text_between_json_lines_is_read_around():
@@ -904,9 +908,10 @@ def test_one_file_whose_tasks_go_on_after_their_ok_word_is_not_called_files():
                     f.write(json.dumps({"timestamp": "2026-11-27T10:00:%02d.%dZ" % (i, n),
                                         "task_id": "o-%d" % i, "event": event}) + "\n")
         r = run(path)
-        check("learned: its tasks go on to more work after the word that says they ended ok; "
-              "a task ends ok at stage 'notified'" in r.out, "one file's words", r)
-        check("files" not in r.out, "no files in a one-file report", r)
+        check("learned: some tasks end by no word (they go on to more work after the one that "
+              "says a task ended ok, or their files have none); a task ends ok at stage "
+              "'notified'" in r.out, "why the end was learned", r)
+        check("files that share no stage" not in r.out, "no groups of files in one file", r)
 
 
 def test_second_file_missing():

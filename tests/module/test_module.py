@@ -686,6 +686,27 @@ class Exit(unittest.TestCase):
         pending = [r["task"] for r in recs if r.get("coroner") == "pending"]
         self.assertEqual(pending, ["stuck-b"], recs)
 
+    def test_a_daemon_threads_loop_holds_up_no_exit(self):
+        # A helper loop running for ever on a daemon thread ends no process: the program's own
+        # main returning is the stop, with its stuck task pending at it.
+        recs, _, _ = run("""
+            import threading, time
+            async def beat():
+                install()
+                while True: await asyncio.sleep(0.01)
+            threading.Thread(target=asyncio.run, args=(beat(),), daemon=True).start()
+            time.sleep(0.05)
+            async def stuck(ev): await ev.wait()
+            async def main():
+                install()
+                asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                await asyncio.sleep(0.05)
+            asyncio.run(main())
+            time.sleep(0.2)
+        """)
+        self.assertEqual([r["reason"] for r in recs if r.get("coroner") == "exit"], ["main returned"])
+        self.assertIn("stuck", [r["task"] for r in recs if r.get("coroner") == "pending"])
+
     def test_closing_an_async_generator_left_open_logs_no_clean_up_task(self):
         # A consumer that breaks out of `async for` leaves its generator open (still referenced
         # when main returns): shutdown_asyncgens gathers an aclose() of it in a task of its own,
@@ -711,6 +732,23 @@ class Exit(unittest.TestCase):
         self.assertEqual({r["task"] for r in recs if "task" in r}, {"Task-1", "consumer"}, recs[-4:])
         self.assertFalse([r for r in recs if r.get("coroner") == "wait" and r["task"] != "Task-1"],
                          recs[-4:])
+        # Dropped by main itself: the loop's finalizer makes a task of its aclose(), cancelled
+        # by asyncio.run before it ends; not the program's either.
+        recs, _, _ = run("""
+            async def events():
+                try:
+                    for i in range(10):
+                        yield i
+                        await asyncio.sleep(0)
+                finally:
+                    await asyncio.sleep(0.01)
+            async def main():
+                install()
+                async for e in events():
+                    if e == 2: break
+            asyncio.run(main())
+        """)
+        self.assertEqual({r["task"] for r in recs if "task" in r}, {"Task-1"}, recs[-4:])
 
     def test_sigterm(self):
         recs, rc, _ = run(self.HANG % "print('ready', flush=True); await asyncio.sleep(30)",

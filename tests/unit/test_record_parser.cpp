@@ -376,8 +376,10 @@ TEST_CASE("coroner::RecordParser tolerated damage") {
         "2026-11-25T12:34:27.151399374Z stdout F {\"task_id\": 1, \"stage\": \"a\"}\n"
         "2026-11-25T12:34:27.151399374Z stdout F {\"ts\": 1795000000, \"task_id\": 2}\n"
         "worker-3 | {\"task_id\": 3}\n"
-        "{\"task_id\": 4}\n");
-    REQUIRE(s.records.size() == 4);
+        "{\"task_id\": 4}\n"
+        "5 {\"task_id\": 5}\n");  // a number is no runtime's stamp
+    REQUIRE(s.records.size() == 5);
+    CHECK_FALSE(s.records[4].has_time);
     CHECK(s.records[0].has_time);
     CHECK(s.records[0].time_ns == 1795610067151399374);
     CHECK(s.records[0].time_form == TimeForm::iso8601);
@@ -418,7 +420,7 @@ TEST_CASE("coroner::RecordParser tolerated damage") {
         "During handling of the above exception, another exception occurred:\n"
         "asyncio.exceptions.CancelledError\n"
         "worker restarting\n"
-        "Error\n"
+        "Error: disk full\n"
         "{\"task_id\": 1, \"stage\": \"done\"}\n");
     REQUIRE(s.records.size() == 3);
     CHECK(s.records[1].stage ==
@@ -427,10 +429,30 @@ TEST_CASE("coroner::RecordParser tolerated damage") {
     CHECK(s.records[1].line == 3);
     CHECK(s.records[2].line == 12);
     REQUIRE(s.bad_lines.size() == 9);
-    for (size_t i : {0, 1, 2, 3, 4, 5, 6, 8})
+    for (size_t i : {0, 1, 2, 3, 4, 5, 6})
       CHECK_MESSAGE(s.bad_lines[i].reason == coroner::kTracebackText, s.bad_lines[i].line);
-    CHECK(s.bad_lines[7].line == 10);  // "worker restarting": no traceback's
+    CHECK(s.bad_lines[7].line == 10);  // "worker restarting", "Error: disk full": no traceback's
     CHECK(s.bad_lines[7].reason == "not a JSON object");
+    CHECK(s.bad_lines[8].reason == "not a JSON object");
+  }
+
+  SUBCASE("a traceback's lines are told by the lines before them, under a runtime's prefix too") {
+    CollectingSink s = parse(
+        "2026-11-27T10:00:00.1Z stderr F Traceback (most recent call last):\n"
+        "2026-11-27T10:00:00.1Z stderr F   File \"w.py\", line 3, in f\n"
+        "2026-11-27T10:00:00.1Z stderr F JobAborted: card declined\n"  // its name says nothing
+        "  indented, but no frame\n"                                   // a print, after the end
+        "app.py:15: RuntimeWarning: coroutine 'f' was never awaited\n"
+        "  f()\n"
+        "Exception in thread worker:\n"
+        "httpx.ConnectTimeout\n"
+        "JobAborted: alone\n"    // no report before it
+        "ValueError: alone\n");  // says it is one
+    REQUIRE(s.bad_lines.size() == 10);
+    std::vector<bool> traceback;
+    for (const BadLine& b : s.bad_lines) traceback.push_back(b.reason == coroner::kTracebackText);
+    CHECK(traceback ==
+          std::vector<bool>{true, true, true, false, true, true, true, true, false, true});
   }
 
   SUBCASE("every kind of bad line is counted with its line number") {
