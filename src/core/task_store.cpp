@@ -763,7 +763,9 @@ void TaskStore::note_untasked_error(const RawRecord& r) {
   ++counts_.untasked_errors;
   if (first_untasked_error_) return;
   ErrorNote note = error_note(r);
-  first_untasked_error_ = UntaskedError{r.file, r.line, note.text.empty() ? note.type : note.text};
+  std::string text = !note.text.empty() ? note.text : note.type;
+  if (text.empty()) text = "a record at level " + std::string(r.level.empty() ? "error" : r.level);
+  first_untasked_error_ = UntaskedError{r.file, r.line, std::move(text)};
 }
 
 bool TaskStore::on_bad_line(const BadLine& bad) {

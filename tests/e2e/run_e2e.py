@@ -894,6 +894,12 @@ def test_errors_logged_in_no_task_are_said():
               "error": "IndexError: list index out of range"}, "the first one", r)
         doc, r = report(fixture("structlog.jsonl"))
         check(doc["input"]["first_untasked_error"] is None, "none where every error has a task", r)
+        # Only a level to say it: the level is what is said.
+        with open(path, "w") as f:
+            f.write(json.dumps(records[0]) + "\n" + '{"ts": "2026-11-27T10:00:01Z", "level": "CRITICAL"}\n')
+        r = run(path)
+        check("errors in no task: 1 (a record at level CRITICAL, at %s:2)" % path in r.out,
+              "an error of no text said by its level", r)
 
 
 def test_one_file_whose_tasks_go_on_after_their_ok_word_is_not_called_files():
