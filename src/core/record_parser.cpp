@@ -252,7 +252,6 @@ struct RecordParser::Impl {
   od::parser line_parser;
   std::string repaired_line;  // a line that was not UTF-8, made so (utf8_repair.hpp)
   RawRecord record;
-  TracebackLines tracebacks;  // which bad lines are a traceback's (reset at each chunk)
   FlatLineReader flat;
   // The role node of each of the flat line's keys (nullptr: no role, or the key comes again
   // later in the line), kept while keys repeat.
@@ -413,7 +412,6 @@ size_t line_end_after(const Chunk& chunk, size_t offset) {
 }  // namespace
 
 bool RecordParser::Impl::parse_chunk(const Chunk& chunk, uint32_t file, RecordSink& sink) {
-  tracebacks.reset();
   cursor_offset = 0;
   cursor_line = chunk.first_line;
   bool stop = false;
@@ -553,14 +551,11 @@ size_t RecordParser::Impl::slow_line(const Chunk& chunk, size_t begin, uint32_t 
   size_t first = text.find_first_not_of(" \t\r");
   if (first == std::string_view::npos) return next;  // a blank line
   const std::string_view whole = text;
-  if (asyncio_text(whole, file, line_at(chunk, begin), sink)) {
-    tracebacks.next(whole, line_at(chunk, begin));  // its traceback follows
-    return next;
-  }
+  if (asyncio_text(whole, file, line_at(chunk, begin), sink)) return next;
   // A container runtime's prefix ("2026-... stdout F ") comes before the object's '{'.
   size_t brace = text.find('{');
   auto bad = [&](std::string reason) {
-    if (tracebacks.next(whole, line_at(chunk, begin))) reason = kTracebackText;
+    if (is_traceback_text(whole)) reason = kTracebackText;
     if (whole.substr(first).starts_with('[')) reason = kJsonArrayStart;
     BadLine b{file, line_at(chunk, begin), std::move(reason)};
     if (!sink.on_bad_line(b)) stop = true;
@@ -593,7 +588,6 @@ size_t RecordParser::Impl::slow_line(const Chunk& chunk, size_t begin, uint32_t 
 
 bool RecordParser::Impl::parse_values(const Chunk& chunk, uint32_t file, RecordSink& sink,
                                       bool multiline) {
-  tracebacks.reset();
   cursor_offset = 0;
   cursor_line = chunk.first_line;
   size_t pos = 0;
@@ -605,15 +599,13 @@ bool RecordParser::Impl::parse_values(const Chunk& chunk, uint32_t file, RecordS
       continue;
     }
     auto bad = [&](size_t offset, std::string reason) {
-      if (tracebacks.next(line.substr(0, line.find('\n')), line_at(chunk, offset)))
-        reason = kTracebackText;
+      if (is_traceback_text(line.substr(0, line.find('\n')))) reason = kTracebackText;
       if (size_t first = line.find_first_not_of(" \t\r");
           first != std::string_view::npos && line[first] == '[')
         reason = kJsonArrayStart;
       return sink.on_bad_line(BadLine{file, line_at(chunk, offset), std::move(reason)});
     };
     if (asyncio_text(line, file, line_at(chunk, pos), sink)) {
-      tracebacks.next(line.substr(0, line.find('\n')), line_at(chunk, pos));
       pos = line_end;
       continue;
     }

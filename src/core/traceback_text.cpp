@@ -29,8 +29,8 @@ std::string_view without_runtime_prefix(std::string_view line) {
 
 namespace {
 
-// "ValueError: boom", "asyncio.exceptions.CancelledError", "httpx.ConnectTimeout": a dotted name
-// alone, or followed by ": " and the message. The name is an exception's only by where it stands.
+// "ValueError: boom", "asyncio.exceptions.CancelledError": a dotted name alone, or followed by
+// ": " and the message.
 std::string_view exception_name(std::string_view line) {
   size_t end = 0;
   while (end < line.size() && (is_identifier_char(line[end]) || line[end] == '.')) ++end;
@@ -83,18 +83,12 @@ bool opens_a_report(std::string_view line) {
 
 }  // namespace
 
-bool TracebackLines::next(std::string_view line, uint64_t line_number) {
-  bool follows = in_report_ && line_number == last_line_ + 1;
-  last_line_ = line_number;
+bool is_traceback_text(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   line = without_runtime_prefix(line);
-  if (opens_a_report(line)) return in_report_ = true;
-  if (follows && !line.empty() && (line[0] == ' ' || line[0] == '\t')) return true;
-  std::string_view name = exception_name(line);
-  // The exception's own line ends its report (what follows is other text, or a new opening);
-  // alone, only a name that says it is an exception's.
-  in_report_ = false;
-  return !name.empty() && (follows || names_an_exception(name));
+  if (line.empty()) return false;
+  if (opens_a_report(line) || line[0] == ' ' || line[0] == '\t') return true;
+  return names_an_exception(exception_name(line));
 }
 
 }  // namespace coroner

@@ -5,7 +5,6 @@
 // is still a JSON log, where a log of mostly other text is not (see `mostly_text` in the CLI).
 #pragma once
 
-#include <cstdint>
 #include <string_view>
 
 #include "coroner/record.hpp"  // kTracebackText, the reason such a line is skipped for
@@ -16,22 +15,12 @@ namespace coroner {
 // `kubectl logs --timestamps`'s time alone); the line itself when it has none.
 std::string_view without_runtime_prefix(std::string_view line);
 
-// Tells such lines one at a time, in the order of a chunk's lines. A frame, its code, and the
-// exception's own line ("JobAborted: card declined") are told only inside a report begun by a
-// line that can only open one (the "Traceback (most recent call last):" header, asyncio's
-// sentences, "Exception in thread ..."), on the lines that follow it; an indented print or an
-// "Error: disk full" alone is other text. reset() at each chunk's start: a chunk is read alike
-// whatever thread reads it.
-class TracebackLines {
- public:
-  // Whether `line` (without its newline, a container runtime's prefix allowed), the bad line at
-  // `line_number`, is part of such a report.
-  bool next(std::string_view line, uint64_t line_number);
-  void reset() { in_report_ = false; }
-
- private:
-  bool in_report_ = false;
-  uint64_t last_line_ = 0;
-};
+// Whether `line` (without its newline, a container runtime's prefix allowed) is a line of such a
+// report: a line that only one begins with (the "Traceback (most recent call last):" header,
+// asyncio's and the threading module's sentences, a warning), an indented one (a frame, its code,
+// the carets under it, an exception group's boxes), or an exception's own line whose name says
+// it is one ("ValueError: boom", not the "Error: disk full" a program printed). Judged line by
+// line: a chunk of a log is read alike whatever its neighbours and whichever thread reads it.
+bool is_traceback_text(std::string_view line);
 
 }  // namespace coroner
