@@ -423,14 +423,20 @@ TaskStore& new_store(const Options& o, const Settings& s) {
   return store;
 }
 
+// "app.log:12": where a bad line is, as an input error names it.
+std::string place_of(const TaskStore& store, const BadLine& bad) {
+  std::string where = InputError{store.files()[bad.file], bad.line, ""}.describe();
+  where.resize(where.size() - 2);  // no message: the ": " before it
+  return where;
+}
+
 // A log that is one JSON array of records (`gcloud logging read`, `jq -s`): its first bad line
 // opens the array. Says how to make it one object a line, or "" for any other log.
 std::string json_array(const TaskStore& store) {
   for (const BadLine& b : store.bad_lines()) {
     if (b.reason != kJsonArrayStart) continue;
     const auto& files = store.files();
-    std::string where = InputError{files[b.file], b.line, ""}.describe();
-    where.resize(where.size() - 2);
+    std::string where = place_of(store, b);
     std::string name(display_name(files[b.file]));
     return fmt::format(
         "{}: the log is a JSON array of records, not one JSON object a line (to read it: jq -c "
@@ -453,8 +459,7 @@ std::string mostly_text(const TaskStore& store) {
   const BadLine& first =
       store.first_text_line() ? *store.first_text_line() : store.bad_lines().front();
   const auto& files = store.files();
-  std::string where = InputError{files[first.file], first.line, ""}.describe();
-  where.resize(where.size() - 2);
+  std::string where = place_of(store, first);
   std::string name(display_name(files[first.file]));
   std::string filter = files.size() == 1 && files[0] != "-"
                            ? fmt::format("grep '{{' {} | coroner -", name)
@@ -497,9 +502,7 @@ std::string unusable(const TaskStore& store, const Settings& s) {
     return array;
   if (store.counts().records == 0) {
     if (store.counts().bad_lines > 0) {
-      const BadLine& b = store.bad_lines().front();
-      where = InputError{files[b.file], b.line, ""}.describe();
-      where.resize(where.size() - 2);
+      where = place_of(store, store.bad_lines().front());
     }
     return fmt::format("{}: no valid record (no line is a JSON object)", where);
   }
