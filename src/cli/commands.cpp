@@ -613,9 +613,14 @@ int report(const Options& o, const Settings& s, TaskStore& store) {
   } else if (o.command == "stats") {
     text = o.format == "json" ? render_stats_json(in) : render_stats_text(in);
   } else if (o.command == "timeline") {
+    // A task that never logged has a timeline when a finding names it (asyncio destroyed it
+    // while pending): the report's `next:` line offers it.
+    std::vector<bool> has_finding(store.tasks().size());
+    for (const Finding& f : analysis.findings) has_finding[f.task] = true;
     std::vector<uint32_t> tasks;
     for (uint32_t t = 0; t < store.tasks().size(); ++t)
-      if (names_task(store, t, o.timeline_task) && store.tasks()[t].logged) tasks.push_back(t);
+      if (names_task(store, t, o.timeline_task) && (store.tasks()[t].logged || has_finding[t]))
+        tasks.push_back(t);
     if (tasks.empty())
       return fail(
           fmt::format("{}: no task '{}' in the log", input_name(store.files()), o.timeline_task));

@@ -216,7 +216,8 @@ void describe(CLI::App& app, Options& o) {
   timeline
       ->add_option("task", o.timeline_task,
                    "The task: its id, or the name a report prints for it "
-                   "('Task-23 (hostname=vm pid=5531)')")
+                   "('Task-23 (hostname=vm pid=5531)'); one that never logged is shown when a "
+                   "finding names it")
       ->required()
       ->type_name("TASK");
   input_options(*timeline, o);

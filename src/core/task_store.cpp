@@ -11,7 +11,6 @@
 #include "lifecycle.hpp"
 #include "record_batch.hpp"
 #include "task_index.hpp"
-#include "traceback_text.hpp"
 
 namespace coroner {
 

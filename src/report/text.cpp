@@ -539,12 +539,17 @@ std::string render_timeline_text(const ReportInput& in, const std::vector<uint32
     const PendingAtExit* pending = in.store.pending_at_exit(task);
     bool pending_open = o.outcome == Outcome::open && pending && pending->time >= o.end;
     int64_t until = pending_open ? pending->time : o.end;
-    out +=
-        fmt::format("{}{}  outcome: {}{}, ran {} ({} .. {})\n",
-                    paint("1", in.store.task_label(task)), titled(in.store, task),
-                    to_string(o.outcome), pending_open ? " (pending when its process stopped)" : "",
-                    format_duration(elapsed(t.first_time, until)),
-                    format_time(t.first_time, offset), format_time(until, offset));
+    if (!t.logged)
+      out += fmt::format(
+          "{}{}  outcome: {}, it never logged: only what others said of it is known\n",
+          paint("1", in.store.task_label(task)), titled(in.store, task), to_string(o.outcome));
+    else
+      out += fmt::format("{}{}  outcome: {}{}, ran {} ({} .. {})\n",
+                         paint("1", in.store.task_label(task)), titled(in.store, task),
+                         to_string(o.outcome),
+                         pending_open ? " (pending when its process stopped)" : "",
+                         format_duration(elapsed(t.first_time, until)),
+                         format_time(t.first_time, offset), format_time(until, offset));
     if (t.parent != kNone) out += fmt::format("  spawned by: {}\n", in.store.task_label(t.parent));
     std::string children;
     for (uint32_t i = 0; i < in.store.tasks().size(); ++i)

@@ -823,6 +823,15 @@ def test_traceback_text_between_json_lines_is_read_around():
         # warmer never logged: no silence since a last record it never wrote.
         check("warmer  asyncio destroyed the task while it was pending" in r.out, "warmer", r)
         check("silent" not in r.out, "no silence for a task that never logged", r)
+        # Its only evidence is asyncio's message, and the timeline the report offers works.
+        check("asyncio said so at %s:3" % path in r.out and "asyncio said so at %s:10" % path in r.out,
+              "where asyncio said it", r)
+        check("next: coroner timeline warmer " in r.out, "its timeline offered", r)
+        t = run("timeline", "warmer", path)
+        expect_status(t, 0)
+        check(t.out.startswith("warmer  outcome: open, it never logged"), "no times made up", t)
+        check("destroyed-pending: asyncio destroyed the task" in t.out, "its finding", t)
+        expect_status(run("timeline", "job-9", path), 2)  # a name nothing gave still fails
         doc, r = report(path)
         check(doc["input"]["bad_lines"] == 7 and doc["input"]["traceback_lines"] == 7,
               "7 bad lines, all a traceback's", r)
