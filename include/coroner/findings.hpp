@@ -44,6 +44,9 @@ struct Finding {
   uint32_t stage = UINT32_MAX;    // the stage concerned (a word id), if any
   std::vector<uint32_t> chain;    // from this task to the root cause, this task first
   std::vector<uint32_t> members;  // a deadlock's cycle
+  // For a task that never logged: asyncio's message that is its evidence (an index into
+  // TaskStore::asyncio_notes()), there being no record of its own to point at.
+  uint32_t said_by = UINT32_MAX;
 };
 
 Severity default_severity(FindingKind kind);

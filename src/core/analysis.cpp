@@ -169,7 +169,6 @@ class Analyzer {
   void collect(uint32_t task, TaskFacts& facts);
   bool reopened(const Task& t, const TaskFacts& facts) const;
   void judge(uint32_t task, const TaskFacts& facts);
-  std::string said_by_asyncio(const AsyncioNote& note) const;
   void judge_open(uint32_t task, const TaskFacts& facts);
   void judge_ended(uint32_t task, const TaskFacts& facts);
   void judge_cancelled(uint32_t task, const TaskFacts& facts);
@@ -584,14 +583,6 @@ bool Analyzer::is_timeout_event(const Event& e, Lifecycle meaning) const {
   return e.error != kNone && exception_named(store_.errors()[e.error].type, "TimeoutError");
 }
 
-// A task that never logged has no record of its own to point at: asyncio's message is the
-// evidence.
-std::string Analyzer::said_by_asyncio(const AsyncioNote& note) const {
-  if (note.file >= store_.files().size()) return {};
-  return fmt::format("asyncio said so at {}:{}", display_name(store_.files()[note.file]),
-                     note.line);
-}
-
 void Analyzer::judge(uint32_t index, const TaskFacts& facts) {
   const Task& t = store_.tasks()[index];
   const AsyncioFacts& notes = asyncio_facts(index);
@@ -602,7 +593,10 @@ void Analyzer::judge(uint32_t index, const TaskFacts& facts) {
                          (note.detail.empty() ? std::string() : ": " + note.detail),
                      note.time, t.stage);
     f.subkind = "never-retrieved";
-    if (!t.logged) f.detail = said_by_asyncio(note);
+    if (!t.logged) {
+      f.said_by = uint32_t(notes.never_retrieved);
+      f.detail = "asyncio's message";
+    }
     if (out_.outcomes[index].outcome == Outcome::open)
       out_.outcomes[index].outcome = Outcome::failed;
   }
@@ -618,7 +612,8 @@ void Analyzer::judge(uint32_t index, const TaskFacts& facts) {
       Finding& f =
           add(FindingKind::destroyed_pending, index,
               "asyncio destroyed the task while it was pending; it never logged", note.time, kNone);
-      f.detail = said_by_asyncio(note);
+      f.said_by = uint32_t(notes.destroyed);
+      f.detail = "asyncio's message";
     }
     return;
   }

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "json_values.hpp"
+#include "runtime_prefix.hpp"
 
 namespace coroner {
 
@@ -306,6 +307,20 @@ std::string_view LineChunker::head(size_t size) {
   return {buffer_.data() + consumed_, available < size ? available : size};
 }
 
+// The newline to end a chunk at, `last_newline` or one before it: not after a CRI partial line,
+// whose text goes on in the next lines (runtime_prefix.hpp). nullptr when the chunk would hold
+// nothing but partial lines: the buffer then fills further.
+const char* LineChunker::before_partial_lines(const char* begin, const char* last_newline) {
+  while (last_newline != nullptr) {
+    const char* start =
+        static_cast<const char*>(memrchr(begin, '\n', size_t(last_newline - begin)));
+    const char* line = start ? start + 1 : begin;
+    if (!is_partial_line(std::string_view(line, size_t(last_newline - line)))) break;
+    last_newline = start;
+  }
+  return last_newline;
+}
+
 bool LineChunker::next(Chunk& chunk) {
   while (true) {
     const char* begin = buffer_.data() + consumed_;
@@ -322,6 +337,7 @@ bool LineChunker::next(Chunk& chunk) {
       // memrchr: the last newline closes the last whole line of the chunk.
       last_newline = static_cast<const char*>(memrchr(begin, '\n', available));
     }
+    if (last_newline != nullptr && !eof_) last_newline = before_partial_lines(begin, last_newline);
     size_t take = 0;
     if (last_newline != nullptr) {
       take = static_cast<size_t>(last_newline - begin) + 1;

@@ -76,6 +76,7 @@ class LineChunker {
 
  private:
   bool fill();
+  const char* before_partial_lines(const char* begin, const char* last_newline);
 
   ByteSource& source_;
   std::vector<char> buffer_;

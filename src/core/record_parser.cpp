@@ -7,13 +7,16 @@
 #include <charconv>
 #include <cstddef>
 #include <cstring>
+#include <optional>
 #include <type_traits>
+#include <utility>
 
 #include "coroner/asyncio_messages.hpp"
 #include "coroner/interner.hpp"
 #include "dialect_readers.hpp"
 #include "flat_line.hpp"
 #include "json_values.hpp"
+#include "runtime_prefix.hpp"
 #include "traceback_text.hpp"
 #include "utf8_repair.hpp"
 
@@ -331,8 +334,17 @@ struct RecordParser::Impl {
                        RecordSink& sink, bool& stop);
   // Returns the offset where the fast path stopped: `end` when it parsed everything.
   size_t fast_pass(const Chunk& chunk, size_t begin, size_t end, uint32_t file, RecordSink& sink);
-  // Parses the line at `begin` on its own; returns the offset after its newline.
+  // Parses the line at `begin` on its own; returns the offset after its newline (after the last
+  // of the partial lines it joined).
   size_t slow_line(const Chunk& chunk, size_t begin, uint32_t file, RecordSink& sink, bool& stop);
+  // One line's text, `capacity` bytes readable from its start (simdjson's padding).
+  void parse_line(std::string_view text, size_t capacity, uint32_t file, uint64_t line_number,
+                  RecordSink& sink, bool& stop);
+  // The CRI partial lines from `begin` and the line that closes them, joined into joined_line
+  // (the first one's prefix, then every part): the offset after the closing line, or 0 when
+  // the line at `begin` is no partial one or nothing in the chunk closes it.
+  size_t join_partial_lines(const Chunk& chunk, size_t begin);
+  std::string joined_line;
 
   simdjson::error_code read_object(od::object object, uint32_t node, int depth);
   simdjson::error_code collect_value(od::value value, const FieldTree::Node& node,
@@ -541,29 +553,68 @@ size_t RecordParser::Impl::fast_pass(const Chunk& chunk, size_t begin, size_t en
 
 size_t RecordParser::Impl::slow_line(const Chunk& chunk, size_t begin, uint32_t file,
                                      RecordSink& sink, bool& stop) {
+  uint64_t line_number = line_at(chunk, begin);
+  if (size_t next = join_partial_lines(chunk, begin); next > 0) {
+    parse_line(
+        std::string_view(joined_line.data(), joined_line.size() - simdjson::SIMDJSON_PADDING),
+        joined_line.size(), file, line_number, sink, stop);
+    return next;
+  }
   const char* line = chunk.data + begin;
   const void* nl = std::memchr(line, '\n', chunk.size - begin);
   size_t line_end = nl ? size_t(static_cast<const char*>(nl) - chunk.data) : chunk.size;
-  size_t next = nl ? line_end + 1 : chunk.size;
-  std::string_view text(line, line_end - begin);
+  parse_line(std::string_view(line, line_end - begin), chunk.capacity - begin, file, line_number,
+             sink, stop);
+  return nl ? line_end + 1 : chunk.size;
+}
+
+size_t RecordParser::Impl::join_partial_lines(const Chunk& chunk, size_t begin) {
+  auto line_from = [&](size_t at) {
+    const void* nl = std::memchr(chunk.data + at, '\n', chunk.size - at);
+    size_t end = nl ? size_t(static_cast<const char*>(nl) - chunk.data) : chunk.size;
+    std::string_view text(chunk.data + at, end - at);
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    return std::pair{text, nl ? end + 1 : chunk.size};
+  };
+  auto [first, next] = line_from(begin);
+  std::optional<RuntimePrefix> opening = runtime_prefix(first);
+  if (!opening || !opening->partial) return 0;
+  joined_line.assign(first);
+  // The parts of one line are consecutive lines of its stream: anything else between them
+  // leaves every line to be read alone, as before CRI joined them.
+  while (next < chunk.size) {
+    auto [text, after] = line_from(next);
+    std::optional<RuntimePrefix> part = runtime_prefix(text);
+    if (!part || part->stream != opening->stream) return 0;
+    joined_line.append(text.substr(part->size));
+    next = after;
+    if (!part->partial) {
+      joined_line.append(simdjson::SIMDJSON_PADDING, '\0');
+      return next;
+    }
+  }
+  return 0;
+}
+
+void RecordParser::Impl::parse_line(std::string_view text, size_t capacity, uint32_t file,
+                                    uint64_t line_number, RecordSink& sink, bool& stop) {
   while (!text.empty() && (text.back() == '\r' || text.back() == ' ' || text.back() == '\t'))
     text.remove_suffix(1);
   size_t first = text.find_first_not_of(" \t\r");
-  if (first == std::string_view::npos) return next;  // a blank line
+  if (first == std::string_view::npos) return;  // a blank line
   const std::string_view whole = text;
-  if (asyncio_text(whole, file, line_at(chunk, begin), sink)) return next;
+  if (asyncio_text(whole, file, line_number, sink)) return;
   // A container runtime's prefix ("2026-... stdout F ") comes before the object's '{'.
   size_t brace = text.find('{');
   auto bad = [&](std::string reason) {
     if (is_traceback_text(whole)) reason = kTracebackText;
     if (whole.substr(first).starts_with('[')) reason = kJsonArrayStart;
-    BadLine b{file, line_at(chunk, begin), std::move(reason)};
+    BadLine b{file, line_number, std::move(reason)};
     if (!sink.on_bad_line(b)) stop = true;
-    return next;
   };
   if (brace == std::string_view::npos) return bad("not a JSON object");
   text.remove_prefix(brace);
-  size_t capacity = chunk.capacity - size_t(text.data() - chunk.data);
+  capacity -= brace;
   od::document doc;
   auto err = line_parser.iterate(text.data(), text.size(), capacity).get(doc);
   if (err == simdjson::UTF8_ERROR && repair_utf8(text, repaired_line, simdjson::SIMDJSON_PADDING)) {
@@ -581,9 +632,8 @@ size_t RecordParser::Impl::slow_line(const Chunk& chunk, size_t begin, uint32_t 
     return bad("invalid JSON: text after the object");
   if (!record.has_time && !record.bad_time && brace > 0) time_from_prefix(whole.substr(0, brace));
   record.file = file;
-  record.line = line_at(chunk, begin);
+  record.line = line_number;
   sink.on_record(record);
-  return next;
 }
 
 bool RecordParser::Impl::parse_values(const Chunk& chunk, uint32_t file, RecordSink& sink,

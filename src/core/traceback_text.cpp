@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "coroner/timestamp.hpp"
+#include "runtime_prefix.hpp"
 
 namespace coroner {
 namespace {
@@ -10,24 +10,6 @@ namespace {
 bool is_identifier_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
-
-}  // namespace
-
-std::string_view without_runtime_prefix(std::string_view line) {
-  if (line.empty() || line[0] < '0' || line[0] > '9') return line;
-  size_t space = line.find(' ');
-  if (space == std::string_view::npos) return line;
-  auto time = parse_time_string(line.substr(0, space));
-  if (!time || time->form != TimeForm::iso8601) return line;
-  line.remove_prefix(space + 1);
-  for (std::string_view word : {"stdout ", "stderr "})
-    if (line.starts_with(word)) line.remove_prefix(word.size());
-  for (std::string_view tag : {"F ", "P "})
-    if (line.starts_with(tag)) line.remove_prefix(tag.size());
-  return line;
-}
-
-namespace {
 
 // "ValueError: boom", "asyncio.exceptions.CancelledError": a dotted name alone, or followed by
 // ": " and the message.

@@ -11,10 +11,6 @@
 
 namespace coroner {
 
-// The line without the prefix a container runtime writes ("2026-11-27T10:00:00.1Z stderr F ",
-// `kubectl logs --timestamps`'s time alone); the line itself when it has none.
-std::string_view without_runtime_prefix(std::string_view line);
-
 // Whether `line` (without its newline, a container runtime's prefix allowed) is a line of such a
 // report: a line that only one begins with (the "Traceback (most recent call last):" header,
 // asyncio's and the threading module's sentences, a warning), an indented one (a frame, its code,

@@ -32,10 +32,10 @@ void write_task_list(JsonWriter& w, const TaskStore& store, const std::vector<ui
   w.end_array();
 }
 
-void write_where(JsonWriter& w, const TaskStore& store, const Event& e) {
+void write_where(JsonWriter& w, const TaskStore& store, const report::Place& place) {
   w.begin_object();
-  w.key("file").value(file_name(store, e.file));
-  w.key("line").value(uint64_t(e.line));
+  w.key("file").value(file_name(store, place.file));
+  w.key("line").value(place.line);
   w.end_object();
 }
 
@@ -51,7 +51,7 @@ void write_root_cause(JsonWriter& w, const ReportInput& in, uint32_t task) {
   w.key("silent_s").seconds(root.silent);
   w.key("where");
   if (root.evidence)
-    write_where(w, store, *root.evidence);
+    write_where(w, store, report::Place{root.evidence->file, root.evidence->line});
   else
     w.null();
   w.end_object();
@@ -77,8 +77,8 @@ void write_finding(JsonWriter& w, const ReportInput& in, const Finding& f) {
   w.key("members");
   write_task_list(w, store, f.members);
   w.key("where");
-  if (const Event* e = report::evidence_of(store, f))
-    write_where(w, store, *e);
+  if (auto place = report::place_of(store, f))
+    write_where(w, store, *place);
   else
     w.null();
   // Where a blame chain ends, with that task's own evidence.

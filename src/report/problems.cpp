@@ -72,7 +72,20 @@ const Event* evidence_of(const TaskStore& store, const Finding& f) {
 }
 
 std::string where(const TaskStore& store, const Event& e) {
-  return fmt::format("{}:{}", display_name(store.files()[e.file]), e.line);
+  return where(store, Place{e.file, e.line});
+}
+
+std::optional<Place> place_of(const TaskStore& store, const Finding& f) {
+  if (const Event* e = evidence_of(store, f)) return Place{e->file, e->line};
+  if (f.said_by < store.asyncio_notes().size()) {
+    const AsyncioNote& note = store.asyncio_notes()[f.said_by];
+    return Place{note.file, note.line};
+  }
+  return std::nullopt;
+}
+
+std::string where(const TaskStore& store, const Place& place) {
+  return fmt::format("{}:{}", display_name(store.files()[place.file]), place.line);
 }
 
 std::string error_type_of(const TaskStore& store, const Finding& f) {

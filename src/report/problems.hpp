@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,14 @@ uint32_t problem_focus(const Problem& p);
 const Event* evidence_of(const TaskStore& store, const Finding& f);
 // "app.jsonl:41"
 std::string where(const TaskStore& store, const Event& e);
+// A finding's place in the input: its evidence record's, else (a task that never logged) that
+// of the asyncio message that told of it.
+struct Place {
+  uint32_t file = 0;
+  uint64_t line = 0;
+};
+std::optional<Place> place_of(const TaskStore& store, const Finding& f);
+std::string where(const TaskStore& store, const Place& place);
 // The type of the error a finding is about ("ValueError"), "" when it is about none.
 std::string error_type_of(const TaskStore& store, const Finding& f);
 // The commands to run next on a problem, ready to paste: its task's timeline, and for a wait

@@ -449,8 +449,8 @@ void example(const ReportInput& in, const Painter& paint, const report::Problem&
   out += named_line(paint, in.store.task_label(f.task) + titled(in.store, f.task) + sub, verdict,
                     width);
   std::string detail = f.kind == FindingKind::deadlock ? "" : f.detail;
-  if (const Event* e = report::evidence_of(in.store, f))
-    detail = report::where(in.store, *e) + (detail.empty() ? "" : ": " + detail);
+  if (auto place = report::place_of(in.store, f))
+    detail = report::where(in.store, *place) + (detail.empty() ? "" : ": " + detail);
   if (!detail.empty()) out += paint("2", wrapped(detail, 6, width));
   if (f.kind != FindingKind::deadlock) chain(in, f, out);
   // In-flight tasks are not news: one line each is enough.
@@ -579,8 +579,8 @@ std::string render_timeline_text(const ReportInput& in, const std::vector<uint32
       out +=
           fmt::format("  {}{}: {}\n", paint.severity(f.severity, to_string(f.kind)), sub, f.reason);
       std::string detail = f.detail;
-      if (const Event* e = report::evidence_of(in.store, f))
-        detail = report::where(in.store, *e) + (detail.empty() ? "" : ": " + detail);
+      if (auto place = report::place_of(in.store, f))
+        detail = report::where(in.store, *place) + (detail.empty() ? "" : ": " + detail);
       if (!detail.empty()) out += paint("2", wrapped(detail, 6, in.options.width));
       chain(in, f, out);
     }

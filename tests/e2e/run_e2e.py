@@ -824,8 +824,10 @@ def test_traceback_text_between_json_lines_is_read_around():
         check("warmer  asyncio destroyed the task while it was pending" in r.out, "warmer", r)
         check("silent" not in r.out, "no silence for a task that never logged", r)
         # Its only evidence is asyncio's message, and the timeline the report offers works.
-        check("asyncio said so at %s:3" % path in r.out and "asyncio said so at %s:10" % path in r.out,
+        check("%s:3: asyncio's message" % path in r.out and "%s:10: asyncio's message" % path in r.out,
               "where asyncio said it", r)
+        doc, _ = report(path)
+        check(all(f["where"]["line"] in (3, 10) for f in doc["findings"]), "its place in JSON", r)
         check("next: coroner timeline warmer " in r.out, "its timeline offered", r)
         t = run("timeline", "warmer", path)
         expect_status(t, 0)
@@ -840,6 +842,58 @@ def test_traceback_text_between_json_lines_is_read_around():
         warmer = [t for t in doc["tasks"] if t["task"] == "warmer"]
         check(len(warmer) == 1 and warmer[0]["start"] is None and warmer[0]["duration_s"] is None,
               "no time for a task that never logged", r)
+
+
+def test_cri_partial_lines_are_joined_whatever_the_chunks():
+    # containerd writes a line over 16 KiB (a record with its traceback) as parts tagged P closed
+    # by one tagged F. Joined, the record's error is found; read apart, its four lines were text
+    # and the job's swallowed KeyError was lost. The parts straddle the serial reader's 512 KiB
+    # chunk edge, so every -j and a pipe must join them alike.
+    def cri(obj, ms, stream="stdout"):
+        text = json.dumps(obj)
+        parts = [text[k:k + 16384] for k in range(0, len(text), 16384)]
+        stamp = "2026-11-27T10:%02d:%02d.%03dZ" % (ms // 60000 % 60, ms // 1000 % 60, ms % 1000)
+        return ["%s %s %s %s" % (stamp, stream, "F" if n == len(parts) - 1 else "P", part)
+                for n, part in enumerate(parts)]
+    with TempDir() as d:
+        lines, ms, n = [], 0, 0
+        while sum(len(line) + 1 for line in lines) < 490000:
+            n += 1
+            for stage in ("start", "done"):
+                ms += 1
+                lines += cri({"task": "job-%d" % n, "stage": stage}, ms)
+        frames = "".join('  File "/app/w.py", line %d, in f%d\n    x = y()\n' % (k, k)
+                         for k in range(4000))
+        error = {"task": "job-big", "stage": "pricing", "level": "error",
+                 "exc_info": "Traceback (most recent call last):\n" + frames + "KeyError: 'price'"}
+        for obj in ({"task": "job-big", "stage": "start"}, error,
+                    {"task": "job-big", "stage": "done"}):
+            ms += 1
+            lines += cri(obj, ms)
+        parts = len(cri(error, ms))
+        check(sum(len(line) + 1 for line in lines[:-parts - 1]) < 500000 and
+              sum(len(line) + 1 for line in lines[:-2]) > 600000, "the parts straddle the edge")
+        # A stderr line between a record's parts is no part of it: each is read alone.
+        ms += 1
+        cut = cri({"task": "job-cut", "stage": "start", "pad": "x" * 20000}, ms)
+        lines += cut[:1] + cri({"task": "job-cut", "stage": "noise"}, ms, "stderr") + cut[1:]
+        # A part never closed (the program died mid-line) is text, and so is the rest of it.
+        ms += 1
+        lines += cri({"task": "job-end", "stage": "start", "pad": "y" * 20000}, ms)[:1]
+        path = os.path.join(d, "0.log")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = run("-j", "1", path)
+        expect_status(r, 1)
+        check("job-big  KeyError: 'price' in stage 'pricing', then it carried on" in r.out,
+              "the joined record's error found", r)
+        check("skipped: 3 lines that are not a JSON object" in r.out,
+              "only the parts that were not closed by their stream's line skipped", r)
+        for args in (["-j", "2", path], ["-j", "3", path]):  # chunks of 1 MiB
+            check(run(*args).out == r.out, "the same report with " + " ".join(args[:2]))
+        piped = run("-j", "1", "-", stdin=path)
+        check(piped.out.replace("<stdin>", path).replace("job-big -", "job-big " + path) == r.out,
+              "the same report from a pipe", piped)
 
 
 def test_a_log_listed_newest_first_is_an_input_error():
