@@ -177,6 +177,7 @@ class Analyzer {
   void judge_deadlines(uint32_t task, const TaskFacts& facts);
   void judge_anomalies(uint32_t task, const TaskFacts& facts);
   void judge_stage_orders();
+  void judge_errors_left_open();
   bool is_timeout_event(const Event& e, Lifecycle meaning) const;
   uint32_t working_stage(const Task& t, const TaskFacts& facts, size_t i) const;
   std::string error_summary(const Event& e) const;
@@ -264,6 +265,7 @@ void Analyzer::run() {
   // its facts never need to be kept for all tasks at once.
   for_each_share(shares, [](Analyzer& a, Share& share) { a.judge_share(share); });
   join_shares(shares);
+  judge_errors_left_open();
   judge_stage_orders();
   apply_graph_rules(store_, out_);  // out_.graph was built by analyze()
   sort_by_kind_and_time(out_.findings);
@@ -762,6 +764,64 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
                                  stop.empty() ? "the log ends" : stop, format_duration(silent)),
                      last.time, t.stage);
     f.detail = fmt::format("entered at {}{}; {}{}", at(index, t.stage_since), made, why, detail);
+  }
+}
+
+// A task whose last record was an error, and that never ended: judged alone, its silence was
+// too short to call it dead ("still in stage ... silent only 10ms"). But when every task of its
+// process that logged after that error went on to end (the job loop finished, the program shut
+// down), or nothing at all came after it (the process died on it: `os._exit`), the log went on
+// without it: the error was its last word. A record that says it will retry says it goes on.
+void Analyzer::judge_errors_left_open() {
+  const auto& tasks = store_.tasks();
+  std::vector<bool> idle(tasks.size());
+  for (const Finding& f : out_.findings)
+    if (f.kind == FindingKind::in_flight && f.subkind == "idle") idle[f.task] = true;
+  // By scope, the latest record of a task still at work at the end, and the second latest (the
+  // latest may be the task judged itself).
+  struct Latest {
+    int64_t time[2] = {INT64_MIN, INT64_MIN};
+    uint32_t task = kNone;  // time[0]'s
+  };
+  std::unordered_map<uint32_t, Latest> latest;
+  for (uint32_t i = 0; i < tasks.size(); ++i) {
+    const Task& t = tasks[i];
+    if (!t.logged || idle[i] || out_.outcomes[i].outcome != Outcome::open) continue;
+    Latest& l = latest[t.scope];
+    if (t.last_time > l.time[0]) {
+      l.time[1] = l.time[0];
+      l.time[0] = t.last_time;
+      l.task = i;
+    } else if (t.last_time > l.time[1]) {
+      l.time[1] = t.last_time;
+    }
+  }
+  for (Finding& f : out_.findings) {
+    if (f.kind != FindingKind::in_flight || !f.subkind.empty()) continue;
+    const Task& t = tasks[f.task];
+    if (t.events.empty() || store_.pending_at_exit(f.task)) continue;
+    const Event& last = t.events.back();
+    if ((last.error == kNone && !last.error_level) || last.retry || last.wait) continue;
+    const Latest& l = latest[t.scope];
+    int64_t others = l.task == f.task ? l.time[1] : l.time[0];
+    if (others > last.time) continue;  // another task still at work logged after it
+    int64_t stop = store_.stop_after(t.scope, last.time).value_or(out_.log_end);
+    bool log_went_on = stop > last.time;
+    change_kind(f, FindingKind::lost_exception);
+    f.subkind = "died-silently";
+    f.reason = fmt::format("its last record was an error in stage {}: {}; no end after it",
+                           stage_name(last.stage), shortened(error_summary(last)));
+    f.detail = log_went_on ? fmt::format(
+                                 "the error at {}; nothing after it for {}, while every "
+                                 "task that logged after it ended",
+                                 at(f.task, last.time), format_duration(elapsed(last.time, stop)))
+                           : fmt::format(
+                                 "the error at {} is the last record of its log: the "
+                                 "process stopped on it",
+                                 at(f.task, last.time));
+    f.time = last.time;
+    f.stage = last.stage;
+    out_.outcomes[f.task].flagged = true;
   }
 }
 

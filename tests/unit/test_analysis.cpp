@@ -392,6 +392,41 @@ TEST_CASE("coroner::analysis timeout") {
   }
 }
 
+TEST_CASE("coroner::analysis an error as a task's last record, soon before the log ends") {
+  // Too short a silence to call the task dead on its own; what the rest of the log did decides.
+  SUBCASE("every task that logged after it ended: the log went on without it") {
+    auto run = analyse("unit/logs/error_left_open.jsonl");
+    CHECK(run->findings("j4") == Kinds{"lost-exception/died-silently"});
+    const coroner::Finding& f = run->finding("j4", FindingKind::lost_exception);
+    CHECK(f.reason.find("ZeroDivisionError: division by zero") != std::string::npos);
+    CHECK(f.detail.find("every task that logged after it ended") != std::string::npos);
+    CHECK(run->analysis.outcomes[run->task("j4")].flagged);
+    for (const char* t : {"j1", "j2", "j3", "j5"}) {
+      INFO(t);
+      CHECK(run->findings(t).empty());
+    }
+  }
+
+  SUBCASE("a task that logged after it is still at work: the tail of a live log, in flight") {
+    auto run = analyse("unit/logs/error_left_open_live.jsonl");
+    CHECK(run->findings("j4") == Kinds{"in-flight"});
+    CHECK(run->findings("j6") == Kinds{"in-flight"});
+  }
+
+  SUBCASE("an error that says it will retry says the task goes on") {
+    auto run = analyse("unit/logs/error_left_open_retrying.jsonl");
+    CHECK(run->findings("j4") == Kinds{"in-flight"});
+  }
+
+  SUBCASE("the error is the last record of the log: the process stopped on it") {
+    auto run = analyse("unit/logs/error_last_of_log.jsonl");
+    CHECK(run->findings("m3") == Kinds{"lost-exception/died-silently"});
+    CHECK(run->finding("m3", FindingKind::lost_exception).detail.find("last record of its log") !=
+          std::string::npos);
+    CHECK(run->findings("m4") == Kinds{"in-flight"});  // cut off too, but with no error to tell
+  }
+}
+
 TEST_CASE("coroner::analysis --deadline and --stage-deadline") {
   SUBCASE("without options nothing times out") {
     auto run = analyse("unit/logs/deadlines.jsonl");
