@@ -37,6 +37,14 @@ std::string summarise_error(std::string_view text) {
   return out;
 }
 
+// The traceback a message goes on with, from its "Traceback (most recent call last):" line on;
+// "" when its later lines hold none.
+std::string_view appended_traceback(std::string_view message) {
+  constexpr std::string_view kHeader = "\nTraceback (most recent call last):";
+  size_t at = message.find(kHeader);
+  return at == std::string_view::npos ? std::string_view() : message.substr(at + 1);
+}
+
 // Whether `text` begins with the exception `type`'s name, as an exception's line does
 // ("TimeoutError: ...", "asyncio.exceptions.TimeoutError" for the type "TimeoutError").
 bool names_exception(std::string_view text, std::string_view type) {
@@ -435,7 +443,16 @@ Event TaskStore::make_event(const RawRecord& r, int64_t time) {
     // judges its silence by it, as at an exit.
     if (!r.waiting_for.empty()) event.text = keep_text(r.waiting_for.substr(0, kErrorTextLimit));
   }
-  if (r.has_error || !r.error_type.empty()) event.error = add_error(r);
+  if (r.has_error || !r.error_type.empty()) {
+    event.error = add_error(r);
+  } else if (std::string_view traceback = appended_traceback(r.stage); !traceback.empty()) {
+    // The traceback written into the message (a QueueHandler formats the exception into it and
+    // drops exc_info before the JSON formatter sees the record): the record's error all the same.
+    RawRecord with_error = r;
+    with_error.has_error = true;
+    with_error.error_text = traceback;
+    event.error = add_error(with_error);
+  }
   return event;
 }
 
