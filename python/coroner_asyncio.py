@@ -405,11 +405,18 @@ def _take(task, name):
     if len(_taken) >= _TAKEN_MAX and k == 1:
         _forget_names()
     ident = name if k == 1 else "%s#%d" % (name, k)
+    # "name#k" is free only if the program named no task so (a shard "ingest#2" beside a
+    # restarted "ingest"): else the next number.
+    while k > 1 and ident in _taken:
+        k += 1
+        ident = "%s#%d" % (name, k)
     try:
         task._coroner_id = (name, ident)
     except AttributeError:  # a task of asyncio's own class (made before install()): as named
         return name
     _taken[name] = k
+    if k > 1:
+        _taken.setdefault(ident, 1)  # and a task the program names so later is "name#k#2"
     return ident
 
 
@@ -734,7 +741,9 @@ async def _an_async_generator():
 
 # What agen.aclose() returns: the loop's finalizer hook makes a task of it for an async generator
 # the program dropped unfinished, to run its `finally:`.
-_ACLOSE = type(_an_async_generator().aclose())
+_ACLOSE = _an_async_generator().aclose()
+_ACLOSE.close()  # never to be awaited: closed, or 3.13 warns of it when it is collected
+_ACLOSE = type(_ACLOSE)
 
 
 def _is_loop_cleanup(coro):

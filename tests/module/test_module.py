@@ -1007,6 +1007,44 @@ class Misc(unittest.TestCase):
         self.assertEqual(mine, [("first", "created"), ("first", "started"), ("first", "before"),
                                 ("renamed", "after"), ("renamed", "done")])
 
+    def test_a_name_the_program_gave_is_never_another_tasks_identity(self):
+        # A shard the program named "ingest#2", and "ingest" restarted under its name: the
+        # restart is the next number free, "ingest#3", or the two tasks' records would merge
+        # (and the shard's hang read as a restart). A task the program names "x#2" after the
+        # module wrote a restarted "x" so is "x#2#2".
+        recs, _, _ = run("""
+            async def job(tag):
+                stage("work " + tag)
+                await asyncio.sleep(0)
+            async def main():
+                install()
+                await asyncio.create_task(job("shard"), name="ingest#2")
+                await asyncio.create_task(job("first"), name="ingest")
+                await asyncio.create_task(job("restart"), name="ingest")
+                await asyncio.create_task(job("x1"), name="x")
+                await asyncio.create_task(job("x2"), name="x")
+                await asyncio.create_task(job("named"), name="x#2")
+            asyncio.run(main())
+        """)
+        work = {r["stage"]: r["task"] for r in recs if r.get("stage", "").startswith("work ")}
+        self.assertEqual(work, {"work shard": "ingest#2", "work first": "ingest",
+                                "work restart": "ingest#3", "work x1": "x", "work x2": "x#2",
+                                "work named": "x#2#2"})
+
+    def test_importing_the_module_warns_of_nothing(self):
+        # The type of an async generator's aclose() is learned from one made at import: left
+        # unawaited, Python 3.13 warned of it whenever the collector ran.
+        _, _, err = run("""
+            import gc, warnings
+            warnings.simplefilter("error")
+            gc.collect()
+            async def main():
+                install()
+            asyncio.run(main())
+            gc.collect()
+        """)
+        self.assertNotIn("never awaited", err)
+
     def test_same_names_are_told_apart_in_every_record(self):
         # stage() and a task's end skip the identity lookup for a name no other task took: a
         # task must be counted when it is named, whether by create_task, by set_name later, or
