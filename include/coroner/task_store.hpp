@@ -477,7 +477,7 @@ class TaskStore : public StateSink {
   Event make_event(const RawRecord& record, int64_t time);
   void add_links(uint32_t task, uint32_t scope, const RawRecord& record, int64_t time);
   void apply_event(uint32_t task, const Event& event);
-  void follow_stage(uint32_t task_index, Task& task, uint32_t stage, int64_t time, bool normal);
+  void follow_stage(uint32_t task_index, Task& task, const Event& event, bool abnormal);
   void time_stage(const Task& task, int64_t time);
   void untime_interrupted_stage(Task& task, int64_t time);
   void fold(Task& task);

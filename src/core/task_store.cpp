@@ -523,9 +523,7 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
     untime_interrupted_stage(task, event.time);
   if (event.cancel_request) task.cancel_asked = true;
   if (event.stage != kNone) {
-    // A stage left after a cancel() was cut off by it (a stuck task's silence until a shutdown
-    // cancelled it): no normal run of that stage.
-    follow_stage(index, task, event.stage, event.time, !abnormal && !task.cancel_asked);
+    follow_stage(index, task, event, abnormal);
   } else if (meaning == Lifecycle::ended_ok && task.stage != kNone && !task.did_end_stage) {
     // A status "done" ends the stage the task was in (the asyncio module's records do this): that
     // stage took its time as surely as one left for another.
@@ -561,10 +559,23 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
 }
 
 // Stage statistics as records arrive: the time in a stage ends when the task enters another.
-void TaskStore::follow_stage(uint32_t task_index, Task& task, uint32_t stage, int64_t time,
-                             bool normal) {
-  if (stage == task.stage) return;
-  if (task.stage != kNone) {
+void TaskStore::follow_stage(uint32_t task_index, Task& task, const Event& event, bool abnormal) {
+  uint32_t stage = event.stage;
+  int64_t time = event.time;
+  // A stage left after a cancel() was cut off by it (a stuck task's silence until a shutdown
+  // cancelled it): no normal run of that stage.
+  bool normal = !abnormal && !task.cancel_asked;
+  if (stage == task.stage) {
+    // The same stage again is the same run (progress: "downloading", "downloading"), but for a
+    // task the asyncio module traces: its stage() marks where a unit of work begins, and a
+    // worker's `with stage("process job")` once a job is a run each. Taken as one run, a batch
+    // worker's whole series made one long duration, and a stuck job looked normal beside it.
+    // (Its error record, written as the block fails, is that run's end, not a new one.)
+    if (!event.plain_stage || abnormal) return;
+    if (normal && !task.did_end_stage && !task.encloses) time_stage(task, time);
+    task.timed_last_stage = false;  // (untime_interrupted_stage goes back over repeats)
+    ++left_[stage];
+  } else if (task.stage != kNone) {
     count_move(task.stage, stage, task_index, time);
     task.timed_last_stage = normal && !task.did_end_stage && !task.encloses;
     if (task.timed_last_stage) time_stage(task, time);
