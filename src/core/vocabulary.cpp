@@ -67,6 +67,16 @@ bool is_duration(std::string_view s) {
   return false;
 }
 
+// A count of tries and nothing else, normalised: "3_attempts", "<num>_tries", "1_retry".
+bool is_count_of_tries(std::string_view s) {
+  size_t n = number_length(s);
+  if (n == 0 || n >= s.size() || s[n] != '_') return false;
+  std::string_view unit = s.substr(n + 1);
+  for (std::string_view u : {"attempt", "attempts", "try", "tries", "retry", "retries"})
+    if (unit == u) return true;
+  return false;
+}
+
 }  // namespace
 
 Vocabulary::Vocabulary() {
@@ -77,7 +87,8 @@ Vocabulary::Vocabulary() {
                  "ok", "end", "ended"})
     add(Lifecycle::ended_ok, w);
   for (auto w : {"failed", "failure", "fail", "error", "errored", "crashed", "exception", "aborted",
-                 "raised_unexpected", "raised_expected"})
+                 "raised_unexpected", "raised_expected", "gave_up", "given_up", "giving_up",
+                 "abandoned", "failed_permanently", "permanently_failed"})
     add(Lifecycle::ended_failed, w);
   for (auto w : {"timeout", "timed_out", "timedout", "deadline_exceeded", "expired"})
     add(Lifecycle::ended_timeout, w);
@@ -122,14 +133,28 @@ Lifecycle Vocabulary::classify(std::string_view value) const {
     if ((next >= '0' && next <= '9') || next == '<')
       return classify_tail(std::string_view(normal).substr(0, at));
   }
-  // "pull timed out after 0.08s", "done (0.31s)", "timed out (after 30 s)": the word comes
-  // before how long it waited, and nothing follows that ("timeout after 3s, retrying" ends
-  // nothing: the task goes on).
+  // "pull timed out after 0.08s", "done (0.31s)", "timed out (after 30 s)", "abandoned after 3
+  // attempts": the word comes before how long it waited or how often it tried, and nothing
+  // follows that ("timeout after 3s, retrying" ends nothing: the task goes on).
   constexpr std::string_view kAfter = "_after_";
-  if (size_t at = normal.rfind(kAfter);
-      at != std::string::npos && at > 0 &&
-      is_duration(std::string_view(normal).substr(at + kAfter.size())))
-    return classify_tail(std::string_view(normal).substr(0, at));
+  if (size_t at = normal.rfind(kAfter); at != std::string::npos && at > 0) {
+    std::string_view after = std::string_view(normal).substr(at + kAfter.size());
+    // A count of tries may be followed by the last error in parentheses ("after 3 tries
+    // (ConnectionError)"), as the backoff library writes it.
+    std::string_view tries = after;
+    if (size_t paren = tries.find("_("); paren != std::string_view::npos && tries.back() == ')')
+      tries = tries.substr(0, paren);
+    if (is_duration(after) || is_count_of_tries(tries)) {
+      std::string_view before = std::string_view(normal).substr(0, at);
+      if (Lifecycle l = classify_tail(before); l != Lifecycle::none) return l;
+      // "Giving up fetch(...) after 3 tries" (the backoff library's), "gave up on t-5 after 3
+      // attempts": the words that give up open the message, what was given up follows them.
+      for (std::string_view giving_up : {"giving_up", "gave_up"})
+        if (before.starts_with(giving_up) && before.size() > giving_up.size() &&
+            before[giving_up.size()] == '_')
+          return lookup(giving_up);
+    }
+  }
   if (size_t at = normal.rfind("_("); at != std::string::npos && at > 0 && normal.back() == ')') {
     std::string_view inside = std::string_view(normal).substr(at + 2, normal.size() - at - 3);
     if (inside.starts_with(kAfter.substr(1))) inside.remove_prefix(kAfter.size() - 1);

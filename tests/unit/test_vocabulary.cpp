@@ -28,7 +28,8 @@ const std::vector<Meaning> kSpecWords = {
       "ended"}},
     {Lifecycle::ended_failed,
      {"failed", "failure", "fail", "error", "errored", "crashed", "exception", "aborted",
-      "raised_unexpected", "raised_expected"}},
+      "raised_unexpected", "raised_expected", "gave_up", "given_up", "giving_up", "abandoned",
+      "failed_permanently", "permanently_failed"}},
     {Lifecycle::ended_timeout,
      {"timeout", "timed_out", "timedout", "deadline_exceeded", "expired"}},
     {Lifecycle::ended_cancelled, {"cancelled", "canceled", "cancel"}},
@@ -140,6 +141,24 @@ TEST_CASE("coroner::Vocabulary") {
     CHECK(vocabulary.classify("retrying after error (2s)") == Lifecycle::none);
     CHECK(vocabulary.classify("attempt 2 failed (1.5s)") == Lifecycle::none);
     CHECK(vocabulary.classify("timed out after 0.08 parsecs") == Lifecycle::none);
+  }
+
+  SUBCASE("a retry loop that gives up fails its task, after how many tries it made") {
+    CHECK(vocabulary.classify("upload to s3 failed permanently") == Lifecycle::ended_failed);
+    CHECK(vocabulary.classify("receipt email abandoned after 3 attempts") ==
+          Lifecycle::ended_failed);
+    CHECK(vocabulary.classify("publish gave up after <num> attempts") == Lifecycle::ended_failed);
+    // The backoff library's give-up line, and its like: what was given up follows the words.
+    CHECK(vocabulary.classify("Giving up fetch_feed(...) after 3 tries (ConnectionError)") ==
+          Lifecycle::ended_failed);
+    CHECK(vocabulary.classify("Giving up fetch_feed(...) after 3 tries") ==
+          Lifecycle::ended_failed);
+    CHECK(vocabulary.classify("request failed after 2 tries, retrying") == Lifecycle::none);
+    CHECK(vocabulary.classify("giving up on t-<num> after <num> attempts") ==
+          Lifecycle::ended_failed);
+    // Without the tries, giving up something is no end: what follows is not the task.
+    CHECK(vocabulary.classify("giving up the lock") == Lifecycle::none);
+    CHECK(vocabulary.classify("retrying after 3 attempts") == Lifecycle::none);
   }
 
   SUBCASE("Celery's failure line: what the task raised follows its word and a colon") {
