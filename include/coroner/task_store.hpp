@@ -263,6 +263,9 @@ struct InputCounts {
   uint64_t pending_records = 0;   // its records of a task pending at exit
   uint64_t staged_records = 0;    // task records with a stage or a status
   uint64_t untasked_errors = 0;   // records of no task with an error or an error level
+  // Records read from asyncio's messages written as text ("future: <Task finished ...>"), no
+  // JSON line of the log: a log of text around them is still a log of text.
+  uint64_t text_records = 0;
 };
 
 // The first error a record of no task carried (`@logger.catch` on a logger no task id was bound

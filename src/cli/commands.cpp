@@ -314,6 +314,30 @@ std::string wrapping_field(const InputFormat& format) {
   return {};
 }
 
+// The wrapper's own time (Docker's json-file `time`, a shipper's `@timestamp`): an ISO 8601
+// time on most records, beside `wrapped`. "" when it has none.
+std::string wrapper_time_field(const InputFormat& format, const std::string& wrapped) {
+  for (const KeySeen& key : format.keys) {
+    if (key.path == wrapped || key.path.find('.') != std::string::npos || key.samples.empty() ||
+        key.records * 2 < format.records_looked)
+      continue;
+    bool times = std::all_of(key.samples.begin(), key.samples.end(), [](const std::string& v) {
+      auto t = parse_time_string(v);
+      return t && t->form == TimeForm::iso8601;
+    });
+    if (times) return key.path;
+  }
+  return {};
+}
+
+// The jq filter that unwraps the records: the wrapper's time before each, where it has one, so
+// that a record without a time of its own takes it (as from a container runtime's prefix).
+std::string unwrapping_filter(const InputFormat& format, const std::string& wrapped) {
+  std::string time = wrapper_time_field(format, wrapped);
+  if (time.empty()) return jq_path(wrapped);
+  return fmt::format("{} + \" \" + {}", jq_path(time), jq_path(wrapped));
+}
+
 // "app.jsonl: no record names a task (looked for task_id, ...); its records have ts (120), ...":
 // what is missing, where coroner looked, and the keys the log does have, on one line.
 std::string unreadable_log(const TaskStore& store, const Settings& s,
@@ -352,8 +376,8 @@ std::string unreadable_log(const TaskStore& store, const Settings& s,
     return fmt::format(
         "{}: {} (looked for {}{}); its field {} holds each record as JSON text (a container's or "
         "a log shipper's wrapper): unwrap it first, jq -r '{}'{} | coroner -",
-        input_name(files), missing, fmt::join(looked, ", "), dialect, wrapped, jq_path(wrapped),
-        source);
+        input_name(files), missing, fmt::join(looked, ", "), dialect, wrapped,
+        unwrapping_filter(*format, wrapped), source);
   }
   return fmt::format(
       "{}: {} (looked for {}{}); the records have {} (coroner schema lists them; {})",
@@ -455,7 +479,8 @@ std::string mostly_text(const TaskStore& store) {
   constexpr uint64_t kTextPerRecord = 10;
   const InputCounts& c = store.counts();
   uint64_t text = c.bad_lines - c.traceback_lines;
-  if (text <= kTextPerRecord * c.records) return {};
+  uint64_t json = c.records - c.text_records;  // asyncio's text lines read as records are text
+  if (text <= kTextPerRecord * json) return {};
   const BadLine& first =
       store.first_text_line() ? *store.first_text_line() : store.bad_lines().front();
   const auto& files = store.files();
@@ -464,10 +489,15 @@ std::string mostly_text(const TaskStore& store) {
   std::string filter = files.size() == 1 && files[0] != "-"
                            ? fmt::format("grep '{{' {} | coroner -", name)
                            : std::string("grep -h '{' first");
+  if (json == 0)
+    return fmt::format(
+        "{}: {} lines of text and no JSON object: coroner reads logs of one JSON object a line "
+        "(a console renderer's log? its logging library's JSON output is what coroner reads)",
+        where, text);
   return fmt::format(
       "{}: {} lines of text against {} JSON record{}: coroner reads logs of one JSON object a line "
       "(to read the JSON lines alone: {})",
-      where, text, c.records, c.records == 1 ? "" : "s", filter);
+      where, text, json, json == 1 ? "" : "s", filter);
 }
 
 // A file listed newest first (`gcloud logging read`, a `tac` too many) reads as tasks that end

@@ -251,6 +251,8 @@ void TaskStore::add_record(const RawRecord& r) {
   uint32_t own_task = r.has_task ? task_or_new(scope, r.task) : kNone;
 
   if (auto note = parse_asyncio_message(r.stage)) {
+    if (r.stage.starts_with(kNeverRetrievedLine) || r.stage.starts_with(kDestroyedPendingLine))
+      ++counts_.text_records;
     note->scope = scope;
     note->record_task = own_task;
     note->time = time;

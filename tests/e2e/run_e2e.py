@@ -775,6 +775,16 @@ def test_a_text_log_with_a_few_json_lines_is_an_input_error():
             f.write('{"ts": "2026-11-27T10:00:17Z", "task_id": "j16", "stage": "done"}\n')
         r = run(path)
         check(r.status in (0, 1) and "skipped: 16 lines" in r.out, "read, 16 lines skipped", r)
+        # A console renderer's log (structlog's ConsoleRenderer), where asyncio's message went to
+        # stderr as text: that message is read as a record, but no line is a JSON object.
+        with open(path, "w") as f:
+            for i in range(1, 16):
+                f.write("2026-11-27T10:00:%02d [info     ] job started   job_id=j-%d\n" % (i, i))
+            f.write("Task exception was never retrieved\n"
+                    "future: <Task finished name='Task-7' coro=<job() done, defined at w.py:4> "
+                    "exception=KeyError('ttl')>\n")
+        expect_one_error_line(run(path), path + ":1", "15 lines of text and no JSON object",
+                              "console renderer")
 
 
 def test_a_json_array_says_how_to_make_it_one_object_a_line():
@@ -919,16 +929,29 @@ def test_a_log_listed_newest_first_is_an_input_error():
 
 def test_records_wrapped_as_text_in_a_field_say_how_to_unwrap_them():
     # Docker's json-file driver keeps each line the program wrote as a string in `log`; journald
-    # in `MESSAGE`. No field of the wrapper names a task: the error says how to unwrap them.
+    # in `MESSAGE`. No field of the wrapper names a task: the error says how to unwrap them, with
+    # the wrapper's own time before each record for a program that leaves the time to it.
     with TempDir() as d:
         path = os.path.join(d, "container-json.log")
+        wrapped = []
+        for i in range(1, 5):
+            for n, event in enumerate(("start", "done")):
+                app = {"task_id": "j%d" % i, "event": event}
+                wrapped.append({"log": json.dumps(app) + "\n", "stream": "stdout",
+                                "time": "2026-11-27T10:00:0%d.%d00000001Z" % (i, n)})
         with open(path, "w") as f:
-            for i in range(1, 5):
-                app = {"ts": "2026-11-27T10:00:0%dZ" % i, "task_id": "j%d" % i, "event": "start"}
-                f.write(json.dumps({"log": json.dumps(app) + "\n", "stream": "stdout",
-                                    "time": "2026-11-27T10:00:0%d.000000001Z" % i}) + "\n")
+            f.write("".join(json.dumps(w) + "\n" for w in wrapped))
         expect_one_error_line(run(path), path, "its field log holds each record as JSON text",
-                              "jq -r '.log' %s | coroner -" % path)
+                              "jq -r '.time + \" \" + .log' %s | coroner -" % path)
+        # What that jq prints reads, every record at its wrapper's time.
+        unwrapped = "".join(w["time"] + " " + w["log"] + "\n" for w in wrapped).encode()
+        r = run("-", input_bytes=unwrapped)
+        expect_status(r, 0)
+        check("8 records, 4 tasks, 3.10s of log" in r.out, "read at the wrapper's times", r)
+        # Without a time beside the records' field (a shipper's bare `message`), the field alone.
+        with open(path, "w") as f:
+            f.write("".join(json.dumps({"message": w["log"].strip()}) + "\n" for w in wrapped))
+        expect_one_error_line(run(path), path, "jq -r '.message' %s | coroner -" % path)
 
 
 def test_errors_logged_in_no_task_are_said():
