@@ -57,7 +57,8 @@ struct Analysis {
   const TaskStore* store = nullptr;  // the store it judged
 };
 
-// How the findings' reasons name things: a stage as 'validate' (or "(no stage)"), a time of a
+// How the findings' reasons name things: a stage as 'validate' (or "(no stage)"; one over 120
+// characters cut, with "..."), a time of a
 // task as the log wrote it, its clock at the offset of the task's file (UTC with --utc):
 // "09:23:19.610115", which a grep of the log finds.
 std::string quoted_stage(const TaskStore& store, uint32_t stage);

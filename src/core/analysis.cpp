@@ -1313,7 +1313,9 @@ std::string shell_quoted(std::string_view word) {
 
 std::string quoted_stage(const TaskStore& store, uint32_t stage) {
   if (stage == kNone) return "(no stage)";
-  return fmt::format("'{}'", store.words().view(stage));
+  // A message logged whole as a stage may be a request's body: a line of a report, not a page.
+  constexpr size_t kLongest = 120;
+  return fmt::format("'{}'", shortened(store.words().view(stage), kLongest));
 }
 
 std::string log_clock(const Analysis& analysis, uint32_t task, int64_t time) {

@@ -54,7 +54,8 @@ std::string plural(size_t n, std::string_view one, std::string_view many) {
 }
 
 // The most frequent template, to show what templating did.
-std::string_view example_template(const TaskStore& store) {
+std::string example_template(const TaskStore& store) {
+  constexpr size_t kLongest = 120;  // a message's whole body, masked, is no example to read
   std::string_view best;
   uint64_t most = 0;
   for (uint32_t id = 0; id < store.stage_stats().size(); ++id) {
@@ -62,7 +63,7 @@ std::string_view example_template(const TaskStore& store) {
     most = store.stage_stats()[id].records;
     best = store.words().view(id);
   }
-  return best;
+  return shortened(best, kLongest);
 }
 
 // " (root cause: producer-feed)": the failed tasks others are blocked on, which the findings
@@ -274,8 +275,9 @@ void timeline(const ReportInput& in, const Painter& paint, uint32_t task, const 
   size_t skip = limit > 0 && runs.size() > limit ? runs.size() - limit : 0;
   if (skip > 0) out += fmt::format("        ... {} earlier records\n", runs[skip].first);
   auto label = [](const TimelineRow& row) {
+    constexpr size_t kLongest = 120;  // a message that is a request's body: one line of it
     if (!row.waiting_for.empty()) return "(waits on " + row.waiting_for + ")";
-    return row.stage.empty() ? std::string("-") : row.stage;
+    return row.stage.empty() ? std::string("-") : shortened(row.stage, kLongest);
   };
   size_t width = 0;
   for (size_t i = skip; i < runs.size(); ++i)

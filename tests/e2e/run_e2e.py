@@ -906,6 +906,28 @@ def test_cri_partial_lines_are_joined_whatever_the_chunks():
               "the same report from a pipe", piped)
 
 
+def test_a_stage_that_is_a_whole_request_body_is_named_short():
+    # A debug message that logs a request's body as its stage: the learned line and the findings
+    # name it in a line, not in 60 KB.
+    with TempDir() as d:
+        path = os.path.join(d, "big.jsonl")
+        body = "request body: " + json.dumps({"items": [{"sku": "a%d" % i, "qty": i}
+                                                        for i in range(2000)]})
+        with open(path, "w") as f:
+            for i in range(1, 6):
+                f.write(json.dumps({"ts": 1795600000 + i, "task_id": "t%d" % i,
+                                    "message": body.replace("a1", "b%d" % i)}) + "\n")
+                if i < 5:
+                    f.write(json.dumps({"ts": 1795600000 + i + 0.5, "task_id": "t%d" % i,
+                                        "message": "done"}) + "\n")
+            f.write(json.dumps({"ts": 1795600100, "task_id": "t0", "message": "tick"}) + "\n")
+        r = run(path)
+        check(r.status in (0, 1), "read", r)
+        longest = max(len(line) for line in r.out.splitlines())
+        check(longest < 400, "every line of the report short (longest %d)" % longest, r)
+        check("'request body: {" in r.out and "...'" in r.out, "the stage named, cut", r)
+
+
 def test_a_log_listed_newest_first_is_an_input_error():
     # `gcloud logging read` lists newest first: read as it is, every task ends before it starts
     # and the first one's start looks hung. A few records out of order are no such log.
