@@ -478,7 +478,10 @@ void TaskStore::add_links(uint32_t task, uint32_t scope, const RawRecord& r, int
     auto [began, added] = await_began_.emplace(uint64_t(task) << 32 | other, time);
     if (!added) began->second = std::min(began->second, time);
   }
-  if (!r.awaits.empty() || r.marker != "cancel") tasks_[task].waits_on_itself = only_itself;
+  // What it waited on when its process stopped stands: the cancellation asyncio.run logs for
+  // it afterwards ("cancelled") waited on nothing.
+  if ((!r.awaits.empty() || r.marker != "cancel") && !tasks_[task].pending_at_exit)
+    tasks_[task].waits_on_itself = only_itself;
 }
 
 // The event joins the task's records, moves its summary and statistics on, and folds the task
