@@ -1596,7 +1596,7 @@ def _on_main_done(task):
     if _mains_running[0] > 0:
         return
     if task.cancelled():
-        reason = "main cancelled"
+        reason = "SIGINT" if _sigints[0] else "main cancelled"
     else:
         exc = getattr(task, "_exception", None)
         if exc is None:
@@ -1649,10 +1649,22 @@ def _die_of_sigterm():
     os.kill(os.getpid(), signal.SIGTERM)  # the exit status stays "killed by SIGTERM"
 
 
+_sigints = [0]  # SIGINTs received
+
+
 def _on_sigint(signum, frame):
-    _write_exit("SIGINT")
     previous = _signals.get(signal.SIGINT, (None, signal.default_int_handler))[1]
+    _sigints[0] += 1
+    # asyncio.run's own handler (3.11+) only cancels main at the first: the program goes on (a
+    # graceful shutdown, which may hang), and main's end writes the exit. At the second it
+    # raises KeyboardInterrupt, as Python's handler does at once.
+    if not _is_runners_sigint(previous) or _sigints[0] > 1:
+        _write_exit("SIGINT")
     return previous(signum, frame)  # Python's KeyboardInterrupt, or asyncio.run's cancellation
+
+
+def _is_runners_sigint(handler):
+    return getattr(getattr(handler, "func", None), "__name__", "") == "_on_sigint"
 
 
 def _install_signals():
@@ -1663,8 +1675,8 @@ def _install_signals():
             signal.signal(signal.SIGTERM, _on_sigterm)
             _signals[signal.SIGTERM] = (_on_sigterm, signal.SIG_DFL)
         current = signal.getsignal(signal.SIGINT)
-        runner = getattr(getattr(current, "func", None), "__name__", "") == "_on_sigint"
-        if current is not _on_sigint and (current is signal.default_int_handler or runner):
+        if current is not _on_sigint and (current is signal.default_int_handler
+                                          or _is_runners_sigint(current)):
             signal.signal(signal.SIGINT, _on_sigint)
             _signals[signal.SIGINT] = (_on_sigint, current)
     except (ValueError, OSError, AttributeError):

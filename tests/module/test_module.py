@@ -793,6 +793,38 @@ class Exit(unittest.TestCase):
         self.assertIn(rc, (1, -signal.SIGINT, 130))  # KeyboardInterrupt, as without the module
         self.check_exit(recs, "SIGINT")
 
+    @unittest.skipIf(sys.version_info < (3, 11), "asyncio.run cancels main at SIGINT from 3.11")
+    def test_a_graceful_shutdown_after_sigint_is_before_the_exit(self):
+        # Ctrl-C cancels main, which goes on to shut down: its records are the program's, and the
+        # exit is written when main ends (or at the SIGTERM that kills a shutdown that hangs).
+        shutdown = '''
+            print('ready', flush=True)
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                stage("graceful shutdown")
+                %s
+                raise
+        '''
+        recs, _, _ = run(self.HANG % textwrap.indent(textwrap.dedent(
+            shutdown % "await asyncio.sleep(0.05)"), " " * 12).strip(),
+            expect_rc=None, sig=signal.SIGINT)
+        self.check_exit(recs, "SIGINT")
+        stages = [i for i, r in enumerate(recs) if r.get("stage") == "graceful shutdown"]
+        exits = [i for i, r in enumerate(recs) if r.get("coroner") == "exit"]
+        self.assertTrue(stages and stages[0] < exits[0], recs[-6:])
+        # The shutdown hangs on the stuck task; the supervisor's SIGTERM ends it: main is pending.
+        hang = "threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start(); await stuck_task"
+        body = self.HANG.replace('asyncio.create_task(stuck(ev), name="stuck")',
+                                 'stuck_task = asyncio.create_task(stuck(ev), name="stuck")')
+        recs, rc, _ = run(body % textwrap.indent(textwrap.dedent(shutdown % hang),
+                                                 " " * 12).strip(),
+                          expect_rc=-signal.SIGTERM, sig=signal.SIGINT)
+        self.check_exit(recs, "SIGTERM")
+        main = [r for r in recs if r.get("coroner") == "pending" and r["task"] == "Task-1"]
+        self.assertEqual(len(main), 1, recs[-6:])
+        self.assertIn("stuck", main[0].get("awaits", []))
+
 
 class Misc(unittest.TestCase):
     def test_a_stream_given_as_the_loop_is_told_plainly(self):
