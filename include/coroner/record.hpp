@@ -204,6 +204,9 @@ inline constexpr std::string_view kTracebackText = "text of a Python traceback";
 // The reason of a bad line that opens a JSON array (`[{...}, {...}]`, `gcloud logging read`'s
 // output, `jq -s`): the log is one array, not one object a line.
 inline constexpr std::string_view kJsonArrayStart = "the start of a JSON array";
+// The reason of a bad line that starts with a gzip or zstd stream's magic bytes: compressed data
+// in the middle of the input (`cat app.log app.log.1.gz | coroner -`), which no line reads.
+inline constexpr std::string_view kCompressedData = "compressed data";
 
 // Receives the records of an input in order.
 class RecordSink {

@@ -426,6 +426,8 @@ class TaskStore : public StateSink {
   const std::vector<BadLine>& bad_lines() const { return bad_lines_; }
   // The first bad line that is neither a traceback's text nor the start of a JSON array.
   const std::optional<BadLine>& first_text_line() const { return first_text_line_; }
+  // The first line that starts a compressed stream (kCompressedData).
+  const std::optional<BadLine>& first_compressed_line() const { return first_compressed_line_; }
   const std::optional<UntaskedError>& first_untasked_error() const { return first_untasked_error_; }
   const std::vector<std::string>& damage() const { return damage_; }
   const InputCounts& counts() const { return counts_; }
@@ -507,6 +509,7 @@ class TaskStore : public StateSink {
   std::vector<BadLine> bad_lines_;
   std::optional<UntaskedError> first_untasked_error_;
   std::optional<BadLine> first_text_line_;
+  std::optional<BadLine> first_compressed_line_;
   std::vector<std::string> damage_;
   InputCounts counts_;
   // Stage names past the cap fold into "(other)" stages, one for each meaning a name can carry

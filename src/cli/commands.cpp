@@ -500,6 +500,18 @@ std::string mostly_text(const TaskStore& store) {
       where, text, json, json == 1 ? "" : "s", filter);
 }
 
+// Compressed files joined to plain ones (`cat app.log app.log.1.gz | coroner -`): the
+// compressed part reads as a few lines of junk, and the report would be on what came before it
+// alone. "" when no line starts a compressed stream.
+std::string compressed_inside(const TaskStore& store) {
+  const std::optional<BadLine>& line = store.first_compressed_line();
+  if (!line) return {};
+  return fmt::format(
+      "{}: compressed data in the middle of the input, which no line reads (files joined by "
+      "cat?): give coroner the files themselves, it reads .gz and .zst (or zcat -f them)",
+      place_of(store, *line));
+}
+
 // A file listed newest first (`gcloud logging read`, a `tac` too many) reads as tasks that end
 // before they start: every one would be judged wrongly, so none is. "" when every file runs
 // forward.
@@ -536,6 +548,7 @@ std::string unusable(const TaskStore& store, const Settings& s) {
     }
     return fmt::format("{}: no valid record (no line is a JSON object)", where);
   }
+  if (std::string why = compressed_inside(store); !why.empty()) return why;
   if (std::string why = mostly_text(store); !why.empty()) return why;
   if (std::string why = newest_first(store); !why.empty()) return why;
   // --since/--until that leave nothing is no log without tasks: say which it is.

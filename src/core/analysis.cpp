@@ -183,6 +183,7 @@ class Analyzer {
   std::string error_summary(const Event& e) const;
   std::string waiting_detail(uint32_t task, const TaskFacts& facts) const;
   bool idle_on_queue(uint32_t task, const Event& last) const;
+  std::optional<std::pair<int64_t, uint32_t>> ignored_cancel(uint32_t task) const;
   std::string_view idle_wait(uint32_t task, const Event& last) const;
   std::string stop_name(uint32_t task, const TaskFacts& facts) const;
   std::string stage_name(uint32_t stage) const { return quoted_stage(store_, stage); }
@@ -702,6 +703,20 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   bool stalled = threshold > 0 && silent - slept > threshold && !idle && !runnable;
   bool asleep = slept > 0 && !stalled && pending->sleep_left_ns > 0;
   std::string detail = waiting_detail(index, facts);
+  // Waiting for work again after a cancel() it went on past, while the task that asked for it
+  // waits for its end: the cancellation was swallowed, and the wait for it never ends.
+  if (auto ignored = idle || slept > 0 ? ignored_cancel(index) : std::nullopt) {
+    auto [asked, waiter] = *ignored;
+    Finding& f = add(FindingKind::hung, index,
+                     fmt::format("went on after cancel() at {} and waits for work again, while {} "
+                                 "waits for its end",
+                                 at(index, asked), store_.task_label(waiter)),
+                     last.time, t.stage);
+    f.subkind = "ignored-cancel";
+    f.detail = fmt::format("its cancellation swallowed; silent {} since{}", format_duration(silent),
+                           detail);
+    return;
+  }
   // Pending when its test ended: the test left it running, however short the test's log is.
   bool leaked = pending && store_.stop_ends_test(t.scope, facts.stop);
   if (stalled && (last.error != kNone || last.error_level)) {
@@ -834,6 +849,37 @@ std::string Analyzer::stop_name(uint32_t index, const TaskFacts& facts) const {
   if (facts.stop == out_.log_end && !store_.pending_at_exit(index)) return {};
   return fmt::format("its process stopped at {}{}", at(index, facts.stop),
                      store_.pending_at_exit(index) ? " with the task pending" : "");
+}
+
+// The cancel() a task pending at its stop went on past (its records go on after the request,
+// and it did not end), and a task pending then that began to wait for it after that request:
+// `task.cancel(); await task` at a shutdown, on a task that catches CancelledError and loops.
+// A timeout scope's cancel has no such waiter (the task itself catches the TimeoutError).
+std::optional<std::pair<int64_t, uint32_t>> Analyzer::ignored_cancel(uint32_t index) const {
+  const PendingAtExit* pending = store_.pending_at_exit(index);
+  if (!pending) return std::nullopt;
+  int64_t asked = 0;
+  bool cancelled = false, went_on = false;
+  for (const Event& e : store_.tasks()[index].events) {
+    if (e.time > pending->time) break;  // asyncio.run's own cancellation, after the exit
+    if (e.cancel_request) {
+      asked = e.time;
+      cancelled = true;
+      went_on = false;
+    } else if (cancelled) {
+      went_on = true;
+    }
+  }
+  if (!went_on) return std::nullopt;
+  uint32_t waiter = kNone;
+  for (const auto& [other, at_exit] : store_.tasks_pending_at_exit()) {
+    if (other == index || (waiter != kNone && other > waiter)) continue;  // the first, by index
+    for (uint32_t awaited : at_exit.awaits)
+      if (awaited == index)
+        if (auto began = store_.await_began(other, index); began && *began >= asked) waiter = other;
+  }
+  if (waiter == kNone) return std::nullopt;
+  return std::pair{asked, waiter};
 }
 
 // The task waits for work, idle: its record `last` is a wait on an empty queue, or the asyncio

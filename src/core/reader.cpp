@@ -232,16 +232,22 @@ OpenedInput open_input(const std::string& path) {
         "UTF-8 converts it";
     return result;
   }
-  if (magic.size() >= 2 && uint8_t(magic[0]) == 0x1f && uint8_t(magic[1]) == 0x8b) {
-    result.compression = Compression::gzip;
+  result.compression = compression_of(magic);
+  if (result.compression == Compression::gzip)
     result.source = std::make_unique<GzipSource>(std::move(raw));
-  } else if (magic.size() == 4 && std::memcmp(magic.data(), "\x28\xb5\x2f\xfd", 4) == 0) {
-    result.compression = Compression::zstd;
+  else if (result.compression == Compression::zstd)
     result.source = std::make_unique<ZstdSource>(std::move(raw));
-  } else {
+  else
     result.source = std::move(raw);
-  }
   return result;
+}
+
+Compression compression_of(std::string_view head) {
+  if (head.size() >= 2 && uint8_t(head[0]) == 0x1f && uint8_t(head[1]) == 0x8b)
+    return Compression::gzip;
+  if (head.size() >= 4 && std::memcmp(head.data(), "\x28\xb5\x2f\xfd", 4) == 0)
+    return Compression::zstd;
+  return Compression::none;
 }
 
 LineChunker::LineChunker(ByteSource& source, size_t buffer_size)

@@ -37,6 +37,9 @@ struct OpenedInput {
 // "-" is standard input. Directories and unreadable files are errors.
 OpenedInput open_input(const std::string& path);
 
+// What the magic bytes `head` starts with say: gzip (1f 8b), zstd (28 b5 2f fd), or none.
+Compression compression_of(std::string_view head);
+
 // The newlines in [data, data + size): every byte of the input is counted once, so this is
 // written to vectorise (byte-wide counters) where std::count widens each byte to 64 bits.
 uint64_t count_newlines(const char* data, size_t size);

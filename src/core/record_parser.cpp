@@ -609,6 +609,7 @@ void RecordParser::Impl::parse_line(std::string_view text, size_t capacity, uint
   auto bad = [&](std::string reason) {
     if (is_traceback_text(whole)) reason = kTracebackText;
     if (whole.substr(first).starts_with('[')) reason = kJsonArrayStart;
+    if (compression_of(whole) != Compression::none) reason = kCompressedData;
     BadLine b{file, line_number, std::move(reason)};
     if (!sink.on_bad_line(b)) stop = true;
   };
@@ -653,6 +654,7 @@ bool RecordParser::Impl::parse_values(const Chunk& chunk, uint32_t file, RecordS
       if (size_t first = line.find_first_not_of(" \t\r");
           first != std::string_view::npos && line[first] == '[')
         reason = kJsonArrayStart;
+      if (compression_of(line) != Compression::none) reason = kCompressedData;
       return sink.on_bad_line(BadLine{file, line_at(chunk, offset), std::move(reason)});
     };
     if (asyncio_text(line, file, line_at(chunk, pos), sink)) {

@@ -802,6 +802,7 @@ void TaskStore::note_untasked_error(const RawRecord& r) {
 
 bool TaskStore::on_bad_line(const BadLine& bad) {
   ++counts_.bad_lines;
+  if (bad.reason == kCompressedData && !first_compressed_line_) first_compressed_line_ = bad;
   if (bad.reason == kTracebackText)
     ++counts_.traceback_lines;
   else if (!first_text_line_ && bad.reason != kJsonArrayStart)

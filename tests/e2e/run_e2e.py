@@ -928,6 +928,27 @@ def test_a_stage_that_is_a_whole_request_body_is_named_short():
         check("'request body: {" in r.out and "...'" in r.out, "the stage named, cut", r)
 
 
+def test_compressed_data_joined_to_plain_lines_is_an_input_error():
+    # `cat worker.log worker.log.1.gz | coroner -`: the gzip stream reads as a few lines of junk
+    # and the report would be on the plain part alone, exit 0 on a hang in the rotated file.
+    with TempDir() as d:
+        plain = "".join('{"ts": "2026-11-27T10:00:%02dZ", "task_id": "j%d", "stage": "%s"}\n'
+                        % (i, i // 2, "start" if i % 2 == 0 else "done") for i in range(10))
+        rotated = gzip.compress(b'{"ts": "2026-11-27T09:00:00Z", "task_id": "stuck", '
+                                b'"stage": "fetch"}\n' * 3)
+        r = run("-", input_bytes=plain.encode() + rotated)
+        expect_one_error_line(r, "<stdin>:11", "compressed data in the middle of the input",
+                              "zcat -f")
+        # The files given to coroner are read, the rotated one decompressed.
+        a, b = os.path.join(d, "worker.log"), os.path.join(d, "worker.log.1.gz")
+        with open(a, "w") as f:
+            f.write(plain)
+        with open(b, "wb") as f:
+            f.write(rotated)
+        r = run(a, b)
+        check(r.status == 1 and "13 records" in r.out, "both read", r)
+
+
 def test_a_log_listed_newest_first_is_an_input_error():
     # `gcloud logging read` lists newest first: read as it is, every task ends before it starts
     # and the first one's start looks hung. A few records out of order are no such log.
