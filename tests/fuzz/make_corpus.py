@@ -10,7 +10,7 @@ import gzip
 import hashlib
 import json
 import pathlib
-import shutil
+import re
 import subprocess
 import sys
 
@@ -136,8 +136,12 @@ def state_seeds(coroner: str) -> None:
 
 
 def main() -> None:
+    # The seeds this writes are named by their hash alone; a seed kept by hand (an input that
+    # once showed a bug, "empty-key-b5337d0f65543bdb") is named for what it holds and stays.
     if OUT.exists():
-        shutil.rmtree(OUT)
+        for p in OUT.glob("*/*"):
+            if re.fullmatch(r"[0-9a-f]{16}", p.name):
+                p.unlink()
     for p in logs():
         data = cut(p.read_bytes())
         write("fuzz_pipeline", data)
