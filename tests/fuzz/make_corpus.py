@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Adds to the fuzzers' seed corpora under tests/fuzz/corpus/ (never removes a seed) from the shipped logs
-(tests/fixtures, tests/unit/logs, sample_traces) and hand-written times and durations.
+"""Adds to the fuzzers' seed corpora under tests/fuzz/corpus/ (never removes a seed) from the
+shipped logs (tests/fixtures, tests/unit/logs, sample_traces) and hand-written times and
+durations.
 Run again after the fixtures change; the output is deterministic.
 
     tests/fuzz/make_corpus.py build/coroner
