@@ -284,12 +284,21 @@ struct RecordParser::Impl {
   void time_from_prefix(std::string_view prefix) {
     // A date and a time written out: a bare number before the object ("3 {...}", a line
     // number) is no runtime's stamp.
-    std::optional<ParsedTime> t = parse_time_string(prefix.substr(0, prefix.find(' ')));
+    std::optional<ParsedTime> t = parse_time_string(time_of_prefix(prefix));
     if (!t || t->form != TimeForm::iso8601) return;
     record.has_time = true;
     record.time_ns = t->ns;
     record.time_form = t->form;
     record.utc_offset = t->utc_offset;
+  }
+
+  // `kubectl logs --prefix` names each line's pod: the logs of two replicas number their jobs
+  // alike, and only the pod tells their tasks apart. It joins the record's scope.
+  void scope_from_prefix(std::string_view prefix) {
+    std::optional<RuntimePrefix> runtime = runtime_prefix(prefix);
+    if (!runtime || runtime->pod.empty()) return;
+    if (!record.scope.empty()) record.scope.push_back('\x1f');
+    record.scope.append("pod=").append(runtime->pod);
   }
 
   // The line of asyncio's text message that names a task ("future: <Task finished name=...>",
@@ -632,6 +641,7 @@ void RecordParser::Impl::parse_line(std::string_view text, size_t capacity, uint
   if (doc.current_location().get(after) == simdjson::SUCCESS)
     return bad("invalid JSON: text after the object");
   if (!record.has_time && !record.bad_time && brace > 0) time_from_prefix(whole.substr(0, brace));
+  if (brace > 0) scope_from_prefix(whole.substr(0, brace));
   record.file = file;
   record.line = line_number;
   sink.on_record(record);

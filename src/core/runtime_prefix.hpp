@@ -10,16 +10,23 @@
 namespace coroner {
 
 struct RuntimePrefix {
+  // `kubectl logs --prefix`'s "[pod/worker-6d9c/worker] ": the pod and container, "" when none.
+  std::string_view pod;
   std::string_view stream;  // "stdout", "stderr", or "" (`kubectl logs --timestamps`)
   bool partial = false;     // tagged P: the line goes on in the next one of its stream
   size_t size = 0;          // the prefix's bytes: the program's text starts there
 };
 
-// The prefix of `line`, when it starts with an ISO 8601 time and a space.
+// The prefix of `line`, when it starts with an ISO 8601 time and a space, or with kubectl's
+// "[pod/NAME/CONTAINER] " (then maybe the time).
 std::optional<RuntimePrefix> runtime_prefix(std::string_view line);
 
 // The line without its prefix; the line itself when it has none.
 std::string_view without_runtime_prefix(std::string_view line);
+
+// The word of `prefix` (the text before a record's '{') that may be the runtime's time: its
+// first, after kubectl's pod.
+std::string_view time_of_prefix(std::string_view prefix);
 
 // A CRI line tagged P, whose text goes on in a later line: a chunk of the input does not end
 // after one, so that the lines joined are always read together.

@@ -949,6 +949,36 @@ def test_compressed_data_joined_to_plain_lines_is_an_input_error():
         check(r.status == 1 and "13 records" in r.out, "both read", r)
 
 
+def test_kubectl_prefix_names_the_pod_of_each_line():
+    # `kubectl logs -l app=worker --prefix`: two replicas, each numbering its jobs from 1, pod
+    # after pod. The pod tells their tasks apart: before, job 3 "ended ok 2 times" and the hang
+    # of pod b's job 3 was an anomaly, exit 0.
+    def pod(name, hang, start):
+        lines = []
+        for job in (1, 2, 3):
+            t = start + job
+            lines.append((t, {"job_id": job, "message": "job started"}))
+            if not (hang and job == 3):
+                lines.append((t + 0.2, {"job_id": job, "message": "job finished"}))
+        lines.append((start + 9, {"message": "heartbeat"}))
+        return [(name, t, r) for t, r in lines]
+    records = pod("worker-a1/worker", False, 0) + pod("worker-b2/worker", True, 0.5)
+    with TempDir() as d:
+        for timestamps in (False, True):
+            path = os.path.join(d, "pods.log")
+            with open(path, "w") as f:
+                for name, t, r in records:
+                    stamp = "2026-11-27T10:00:%06.3fZ " % t if timestamps else ""
+                    if not timestamps:
+                        r = dict(r, ts="2026-11-27T10:00:%06.3fZ" % t)
+                    f.write("[pod/%s] %s%s\n" % (name, stamp, json.dumps(r)))
+            r = run("--field", "task=job_id", path)
+            expect_status(r, 1)
+            check("6 tasks" in r.out, "each pod's jobs apart", r)
+            check("3 (pod=worker-b2/worker)  no end" in r.out, "pod b's job 3 hung", r)
+            check("anomaly" not in r.out and "worker-a1" not in r.out, "nothing else", r)
+
+
 def test_a_log_listed_newest_first_is_an_input_error():
     # `gcloud logging read` lists newest first: read as it is, every task ends before it starts
     # and the first one's start looks hung. A few records out of order are no such log.
