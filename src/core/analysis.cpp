@@ -560,6 +560,9 @@ bool Analyzer::reopened(const Task& t, const TaskFacts& facts) const {
     if (facts.looped || store_.is_restart_word(e.status) ||
         (!e.plain_stage && store_.is_restart_word(e.stage)))
       return true;
+    // A weaker start word that tasks of the log begin with ("job received"): after the task's
+    // end it begins the task again, as a second run appended to the same file does.
+    if (!e.plain_stage && e.stage != kNone && store_.tasks_starting_at(e.stage) > 0) return true;
   }
   return false;
 }

@@ -427,6 +427,17 @@ TEST_CASE("coroner::analysis an error as a task's last record, soon before the l
   }
 }
 
+TEST_CASE("coroner::analysis a second run appended to the same file begins its tasks again") {
+  // Each job begins with "job received", a start word weaker than "started" (a step mid-task
+  // may say it); after the job's end, the word tasks begin with begins it again.
+  auto run = analyse("unit/logs/appended_runs.jsonl");
+  CHECK(run->findings("j3") == Kinds{"hung"});
+  for (const char* t : {"j1", "j2", "j4", "j9"}) {
+    INFO(t);
+    CHECK(run->findings(t).empty());
+  }
+}
+
 TEST_CASE("coroner::analysis --deadline and --stage-deadline") {
   SUBCASE("without options nothing times out") {
     auto run = analyse("unit/logs/deadlines.jsonl");
