@@ -41,6 +41,10 @@ std::string summarise_error(std::string_view text) {
 // "" when its later lines hold none.
 std::string_view appended_traceback(std::string_view message) {
   constexpr std::string_view kHeader = "\nTraceback (most recent call last):";
+  // Most messages are short and one line: the search only for those that may hold one.
+  if (message.size() < kHeader.size() ||
+      std::memchr(message.data(), '\n', message.size()) == nullptr)
+    return {};
   size_t at = message.find(kHeader);
   return at == std::string_view::npos ? std::string_view() : message.substr(at + 1);
 }
