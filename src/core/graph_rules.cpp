@@ -56,6 +56,7 @@ class GraphRules {
     clear_cancelled_waits_on_work();
     blame_stuck_on_stuck();
     clear_failures_told_of_children();
+    clear_timeouts_passed_on_from_children();
     // A rewrite may have turned a hung task into an in-flight one: flagged follows the findings.
     for (TaskOutcome& o : a_.outcomes) o.flagged = false;
     for (const Finding& f : a_.findings)
@@ -353,6 +354,37 @@ class GraphRules {
       return f.kind == FindingKind::lost_exception && f.subkind == "swallowed" &&
              tells_of_a_child(f.task, f.time);
     });
+  }
+
+  // An eliot action (or a span, a task awaiting its child) that fails of the TimeoutError of a
+  // child that timed out just before: the exception passed through it, and the child's timeout
+  // is the one problem. Dropped when the timeout of the finding ended the task, and a child (or
+  // a task it awaited) timed out after the task's previous record and no later than that end.
+  // A timeout of the task's own (a wait_for around the child, which cuts it off: cancelled,
+  // not timed out) stays.
+  void clear_timeouts_passed_on_from_children() {
+    std::erase_if(a_.findings, [&](const Finding& f) {
+      if (f.kind != FindingKind::timeout || a_.outcomes[f.task].outcome != Outcome::timed_out ||
+          a_.outcomes[f.task].end != f.time)
+        return false;
+      return child_timed_out_then(f.task, f.time);
+    });
+  }
+
+  bool child_timed_out_then(uint32_t t, int64_t ended_at) const {
+    const EventList& events = store_.tasks()[t].events;
+    const Event* end = std::find_if(events.begin(), events.end(),
+                                    [&](const Event& e) { return e.time == ended_at; });
+    if (end == events.end()) return false;
+    int64_t before = end == events.begin() ? INT64_MIN : (end - 1)->time;
+    auto timed_out_then = [&](uint32_t c) {
+      const TaskOutcome& o = a_.outcomes[c];
+      return o.outcome == Outcome::timed_out && o.end >= before && o.end <= ended_at;
+    };
+    for (uint32_t c : graph_.children(t))
+      if (store_.tasks()[c].parent == t && timed_out_then(c)) return true;
+    const auto& awaited = store_.tasks()[t].awaits;
+    return std::any_of(awaited.begin(), awaited.end(), timed_out_then);
   }
 
   bool tells_of_a_child(uint32_t t, int64_t said_at) const {
