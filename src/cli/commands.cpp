@@ -601,6 +601,33 @@ bool names_a_value(const TaskStore& store, const std::string& word) {
   return false;
 }
 
+// A --key field that no record of the first ones has (`process.id` for loguru's
+// `record.process.id`) keeps no tasks apart, silently: one warning line each, with the nearest
+// field the records have.
+void warn_of_keys_that_match_nothing(const Options& o, const TaskStore& store) {
+  if (!o.key_given || o.quiet) return;
+  std::vector<std::string_view> paths;
+  for (const InputFormat& format : store.formats())
+    for (const KeySeen& key : format.keys) paths.push_back(key.path);
+  if (paths.empty()) return;  // (a merge of states: their formats keep no census)
+  std::string_view keys = o.key;
+  while (!keys.empty()) {
+    std::string_view key = keys.substr(0, keys.find(','));
+    keys.remove_prefix(std::min(keys.size(), key.size() + 1));
+    if (key.empty() || std::find(paths.begin(), paths.end(), key) != paths.end()) continue;
+    // A path the key ends (loguru's record.process.id for process.id), else the nearest.
+    std::optional<std::string> meant;
+    for (std::string_view path : paths)
+      if (path.size() > key.size() && path.ends_with(key) &&
+          path[path.size() - key.size() - 1] == '.')
+        meant = std::string(path);
+    if (!meant) meant = nearest_word(key, paths);
+    std::fprintf(
+        stderr, "coroner: warning: --key '%s' matches no field of the log's first records%s\n",
+        std::string(key).c_str(), meant ? fmt::format("; did you mean '{}'?", *meant).c_str() : "");
+  }
+}
+
 // A word of --start-stage, --end-stage or --fail-stage that no value of the log matches changes
 // nothing, and a misspelt end word silently turns the learned end off: every task then looks
 // open; a misspelt --stage-deadline stage times nothing. One warning line each, with the nearest
@@ -621,6 +648,7 @@ void warn_of_words_that_match_nothing(const Options& o, const Settings& s, const
         std::pair{"--fail-stage", &o.fail_stages}})
     for (const std::string& word : *words)
       if (!names_a_value(store, word)) warn(option, word);
+  warn_of_keys_that_match_nothing(o, store);
   // A stage deadline names a stage whole; free text may be named as written, which only the
   // records keep: that is not looked for.
   if (store.stage_templates() > 0) return;

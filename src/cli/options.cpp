@@ -87,7 +87,8 @@ void input_options(CLI::App& cmd, Options& o, bool window = true) {
       ->type_name("ROLE=NAME");
   cmd.add_option("--key", o.key,
                  "Comma-separated fields that make up a task's scope with its id "
-                 "(default: hostname,host,pid,process,worker; '' for none)")
+                 "(default: hostname,host,pid,process,worker; '' for none); one the log's first "
+                 "records lack is warned of")
       ->group("Input")
       ->type_name("FIELDS")
       ->each([&o](const std::string&) { o.key_given = true; });

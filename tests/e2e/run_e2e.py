@@ -336,6 +336,14 @@ def test_a_stage_word_that_matches_nothing_is_warned_of():
                  ["-q", "--end-stage", "save_to_dbx"]):
         r = run(*args, SEED)
         check(r.err == "", "no warning for %r" % args, r)
+    # A --key field the records lack keeps nothing apart: warned of, with the path it ends.
+    r = run("--key", "pid,process.id", fixture("libraries/loguru_service.jsonl"))
+    check(r.err.strip().splitlines() == [
+        "coroner: warning: --key 'pid' matches no field of the log's first records",
+        "coroner: warning: --key 'process.id' matches no field of the log's first records; did "
+        "you mean 'record.process.id'?"], "each field the records lack", r)
+    r = run("--key", "record.process.id", fixture("libraries/loguru_service.jsonl"))
+    check(r.err == "", "no warning for a field the records have", r)
     # merge hears the words too: they act on the store it builds.
     with TempDir() as d:
         state = os.path.join(d, "seed.state")
