@@ -1600,7 +1600,7 @@ def _on_main_done(task):
     else:
         exc = getattr(task, "_exception", None)
         if exc is None:
-            reason = "main returned"
+            reason = "SIGINT" if _sigints[0] else "main returned"
         elif isinstance(exc, SystemExit):
             reason = "sys.exit(%s)" % ("" if exc.code is None else repr(exc.code))
         elif isinstance(exc, KeyboardInterrupt):

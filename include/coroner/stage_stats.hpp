@@ -55,6 +55,11 @@ struct StageStats {
   // stages of files read together that share none are judged as if read alone (lifecycle.hpp).
   uint64_t files = 0;
   DurationHistogram durations;  // entering the stage to entering the next one
+  // Of those, the runs that ended a task's stay in the stage (it went on to another stage, or
+  // ended): the same as `durations` but for a task the asyncio module traces that repeats the
+  // stage, each repeat a run of its own, whose last run may be of another length (the work
+  // after its last progress record).
+  DurationHistogram last_runs;
 };
 
 }  // namespace coroner

@@ -128,6 +128,8 @@ int64_t stage_rhythm(const Task& t, const TaskFacts& facts, uint32_t stage, size
   return *middle;
 }
 
+int64_t own_rhythm(const Task& t);
+
 // What asyncio's own messages said about each task.
 struct AsyncioFacts {
   int32_t never_retrieved = -1;  // index of the note
@@ -792,55 +794,60 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
 // without it: the error was its last word. A record that says it will retry says it goes on.
 void Analyzer::judge_errors_left_open() {
   const auto& tasks = store_.tasks();
-  std::vector<bool> idle(tasks.size());
-  for (const Finding& f : out_.findings)
-    if (f.kind == FindingKind::in_flight && f.subkind == "idle") idle[f.task] = true;
-  // By scope, the latest record of a task still at work at the end, and the second latest (the
-  // latest may be the task judged itself).
-  struct Latest {
-    int64_t time[2] = {INT64_MIN, INT64_MIN};
-    uint32_t task = kNone;  // time[0]'s
+  auto ends_on_an_error = [&](const Finding& f) {
+    const Task& t = tasks[f.task];
+    if (f.kind != FindingKind::in_flight || !f.subkind.empty() || t.events.empty() ||
+        store_.pending_at_exit(f.task))
+      return false;
+    const Event& last = t.events.back();
+    return (last.error != kNone || last.error_level) && !last.retry && !last.wait;
   };
-  std::unordered_map<uint32_t, Latest> latest;
+  std::vector<bool> idle_or_candidate(tasks.size());
+  for (const Finding& f : out_.findings)
+    if ((f.kind == FindingKind::in_flight && f.subkind == "idle") || ends_on_an_error(f))
+      idle_or_candidate[f.task] = true;
+  // By scope, the latest record of a task still at work at the end; those that ended on an
+  // error themselves are judged alike, whichever logged last.
+  std::unordered_map<uint32_t, int64_t> latest;
   for (uint32_t i = 0; i < tasks.size(); ++i) {
     const Task& t = tasks[i];
-    if (!t.logged || idle[i] || out_.outcomes[i].outcome != Outcome::open) continue;
-    Latest& l = latest[t.scope];
-    if (t.last_time > l.time[0]) {
-      l.time[1] = l.time[0];
-      l.time[0] = t.last_time;
-      l.task = i;
-    } else if (t.last_time > l.time[1]) {
-      l.time[1] = t.last_time;
-    }
+    if (!t.logged || idle_or_candidate[i] || out_.outcomes[i].outcome != Outcome::open) continue;
+    auto [it, added] = latest.try_emplace(t.scope, t.last_time);
+    if (!added) it->second = std::max(it->second, t.last_time);
   }
   for (Finding& f : out_.findings) {
-    if (f.kind != FindingKind::in_flight || !f.subkind.empty()) continue;
+    if (!ends_on_an_error(f)) continue;
     const Task& t = tasks[f.task];
-    if (t.events.empty() || store_.pending_at_exit(f.task)) continue;
     const Event& last = t.events.back();
-    if ((last.error == kNone && !last.error_level) || last.retry || last.wait) continue;
-    const Latest& l = latest[t.scope];
-    int64_t others = l.task == f.task ? l.time[1] : l.time[0];
-    if (others > last.time) continue;  // another task still at work logged after it
+    if (auto it = latest.find(t.scope); it != latest.end() && it->second > last.time)
+      continue;  // another task still at work logged after it
     int64_t stop = store_.stop_after(t.scope, last.time).value_or(out_.log_end);
-    bool log_went_on = stop > last.time;
+    int64_t silent = elapsed(last.time, stop);
+    // The log went on without it for longer than the task's own gaps between records: a poller
+    // that logged a routine error moments before the log ends is no dead task.
+    if (silent <= 0 || silent <= own_rhythm(t)) continue;
     change_kind(f, FindingKind::lost_exception);
     f.subkind = "died-silently";
     f.reason = fmt::format("its last record was an error in stage {}: {}; no end after it",
                            stage_name(last.stage), shortened(error_summary(last)));
-    f.detail = log_went_on ? fmt::format(
-                                 "the error at {}; nothing after it for {}, while every "
-                                 "task that logged after it ended",
-                                 at(f.task, last.time), format_duration(elapsed(last.time, stop)))
-                           : fmt::format(
-                                 "the error at {} is the last record of its log: the "
-                                 "process stopped on it",
-                                 at(f.task, last.time));
+    f.detail = fmt::format(
+        "the error at {}; nothing after it for {}, while every task that logged after it ended",
+        at(f.task, last.time), format_duration(silent));
     f.time = last.time;
     f.stage = last.stage;
     out_.outcomes[f.task].flagged = true;
   }
+}
+
+// The median gap between a task's consecutive records; 0 with fewer than two.
+int64_t own_rhythm(const Task& t) {
+  std::vector<int64_t> gaps;
+  for (size_t i = 1; i < t.events.size(); ++i)
+    gaps.push_back(std::max<int64_t>(elapsed(t.events[i - 1].time, t.events[i].time), 0));
+  if (gaps.empty()) return 0;
+  auto middle = gaps.begin() + ptrdiff_t(gaps.size() / 2);
+  std::nth_element(gaps.begin(), middle, gaps.end());
+  return *middle;
 }
 
 // When a task was judged, if not at the log's end: "its process stopped at 09:23:21.000000"
@@ -857,8 +864,10 @@ std::string Analyzer::stop_name(uint32_t index, const TaskFacts& facts) const {
 // The cancel() a task pending at its stop went on past (its records go on after the request,
 // and it did not end), and a task pending then that began to wait for it after that request:
 // `task.cancel(); await task` at a shutdown, on a task that catches CancelledError and loops.
-// A timeout scope's cancel has no such waiter (the task itself catches the TimeoutError).
+// The waiter began to wait right after the cancel(), as the one who called it does: a task's
+// own timeout scope cancels it too, and a main that awaits it much later asked nothing.
 std::optional<std::pair<int64_t, uint32_t>> Analyzer::ignored_cancel(uint32_t index) const {
+  constexpr int64_t kRightAfter = 10'000'000;  // 10 ms
   const PendingAtExit* pending = store_.pending_at_exit(index);
   if (!pending) return std::nullopt;
   int64_t asked = 0;
@@ -879,7 +888,9 @@ std::optional<std::pair<int64_t, uint32_t>> Analyzer::ignored_cancel(uint32_t in
     if (other == index || (waiter != kNone && other > waiter)) continue;  // the first, by index
     for (uint32_t awaited : at_exit.awaits)
       if (awaited == index)
-        if (auto began = store_.await_began(other, index); began && *began >= asked) waiter = other;
+        if (auto began = store_.await_began(other, index);
+            began && *began >= asked && *began - asked <= kRightAfter)
+          waiter = other;
   }
   if (waiter == kNone) return std::nullopt;
   return std::pair{asked, waiter};
@@ -1307,7 +1318,9 @@ int64_t Analysis::stall_threshold(uint32_t stage, std::string* why, bool end_hin
   double margin = options.stall_margin;
   if (stage < stages.size() && stages[stage].durations.count() > 0) {
     const DurationHistogram& h = stages[stage].durations;
-    int64_t p99 = h.percentile(0.99);
+    // A traced task's repeats of the stage are runs of their own; the last run of a stay may be
+    // longer (the work after its last progress record), and is as normal.
+    int64_t p99 = std::max(h.percentile(0.99), stages[stage].last_runs.percentile(0.99));
     int64_t threshold = std::max<int64_t>(scaled(p99, margin), 1);
     say(fmt::format("that stage normally takes up to {} (p99 of {} runs)", format_duration(p99),
                     h.count()));

@@ -312,8 +312,11 @@ struct RecordParser::Impl {
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
     record.clear();
     record.stage = text;
-    if (text.data() != line.data())
-      time_from_prefix(line.substr(0, size_t(text.data() - line.data())));
+    if (text.data() != line.data()) {
+      std::string_view prefix = line.substr(0, size_t(text.data() - line.data()));
+      time_from_prefix(prefix);
+      scope_from_prefix(prefix);  // a replica's message names its own tasks
+    }
     record.file = file;
     record.line = line_number;
     sink.on_record(record);

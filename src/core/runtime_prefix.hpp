@@ -31,8 +31,9 @@ std::string_view time_of_prefix(std::string_view prefix);
 // A CRI line tagged P, whose text goes on in a later line: a chunk of the input does not end
 // after one, so that the lines joined are always read together.
 inline bool is_partial_line(std::string_view line) {
-  // Cheap first: most lines are JSON and never start with a digit.
-  if (line.empty() || line[0] < '0' || line[0] > '9') return false;
+  // Cheap first: most lines are JSON and never start with a digit (a time) or a bracket
+  // (kubectl's pod, before the time).
+  if (line.empty() || ((line[0] < '0' || line[0] > '9') && line[0] != '[')) return false;
   std::optional<RuntimePrefix> prefix = runtime_prefix(line);
   return prefix && prefix->partial;
 }

@@ -9,6 +9,10 @@ Logged by coroner_asyncio.install(stream=..., scope=True). A batch of 120 jobs o
   the batch in about 0.4 s. Read as one run, each finished worker's series of thirty jobs made a
   400 ms "process job", and worker-3's second of silence looked like an ordinary job.
 - poller: `with stage("poll")` every 10 ms, 40 times, then it returns: clean.
+- download-0..download-3: `stage("downloading")` once a chunk (1 ms, 100 chunks), then 0.3 s
+  of unpacking with no stage of its own. download-3 starts 0.85 s late and is unpacking when
+  the process stops: clean (in flight). Its stay's last run is as long as the others' were,
+  though each progress run took a millisecond.
 - main: waits 1.2 s for the workers, logs "give up" and returns: clean.
 """
 
@@ -37,6 +41,14 @@ async def worker(jobs, reply, stuck):
         done += 1
 
 
+async def download(delay):
+    await asyncio.sleep(delay)
+    for _ in range(100):
+        stage("downloading")  # progress, once a chunk
+        await asyncio.sleep(0.001)
+    await asyncio.sleep(0.3)  # unpacking: no stage of its own
+
+
 async def poller():
     for _ in range(40):
         with stage("poll"):
@@ -54,6 +66,8 @@ async def main(log):
     workers = [asyncio.create_task(worker(jobs, reply, i == 3), name="worker-%d" % i)
                for i in range(4)]
     poll = asyncio.create_task(poller(), name="poller")
+    for i, delay in enumerate((0, 0.01, 0.02, 0.85)):
+        asyncio.create_task(download(delay), name="download-%d" % i)
     _, pending = await asyncio.wait(workers, timeout=1.2)
     await poll
     with stage("give up", stuck=len(pending)):
@@ -62,7 +76,8 @@ async def main(log):
 
 def truth(files):
     scope = {"pid": str(os.getpid()), "hostname": socket.gethostname()}
-    clean = ["main", "poller", "worker-0", "worker-1", "worker-2"]
+    clean = ["main", "poller", "worker-0", "worker-1", "worker-2"] + [
+        "download-%d" % i for i in range(4)]
     return {"scenario": NAME, "files": files, "args": [],
             "expected": [{"task": "worker-3", "scope": scope, "kinds": ["hung"]}],
             "clean": clean, "outcomes": {"worker-0": "ok", "poller": "ok", "main": "ok"}}
