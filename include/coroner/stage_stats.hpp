@@ -19,6 +19,9 @@ class DurationHistogram {
   void remove(int64_t ns);
   // Adds every duration of `other`: the histogram of both logs' durations.
   void merge(const DurationHistogram& other);
+  // Takes back every duration of `other`, which were all added before (its buckets are a part
+  // of these); the extremes then hold to within a bucket's width.
+  void subtract(const DurationHistogram& other);
   uint64_t count() const { return count_; }
   int64_t max() const { return max_; }
   int64_t min() const { return min_; }
@@ -55,11 +58,11 @@ struct StageStats {
   // stages of files read together that share none are judged as if read alone (lifecycle.hpp).
   uint64_t files = 0;
   DurationHistogram durations;  // entering the stage to entering the next one
-  // Of those, the runs that ended a task's stay in the stage (it went on to another stage, or
-  // ended): the same as `durations` but for a task the asyncio module traces that repeats the
-  // stage, each repeat a run of its own, whose last run may be of another length (the work
-  // after its last progress record).
-  DurationHistogram last_runs;
+  // Of those, the runs a task the asyncio module traces ended by entering the stage again (each
+  // of its stage() records begins a run). The others end a stay in the stage, and its last run
+  // may be of another length (the work after its last progress record). Empty in most logs:
+  // the path of a record pays nothing for it.
+  DurationHistogram repeat_runs;
 };
 
 }  // namespace coroner

@@ -483,8 +483,8 @@ class TaskStore : public StateSink {
   void add_links(uint32_t task, uint32_t scope, const RawRecord& record, int64_t time);
   void apply_event(uint32_t task, const Event& event);
   void follow_stage(uint32_t task_index, Task& task, const Event& event, bool abnormal);
-  // `last_run`: the run ends the task's stay in the stage (StageStats::last_runs).
-  void time_stage(const Task& task, int64_t time, bool last_run = true);
+  // `repeat`: the run ends as the task enters the stage again (StageStats::repeat_runs).
+  void time_stage(const Task& task, int64_t time, bool repeat = false);
   void untime_interrupted_stage(Task& task, int64_t time);
   void fold(Task& task);
   void count_move(uint32_t from, uint32_t to, uint32_t task, int64_t time);

@@ -802,6 +802,8 @@ void Analyzer::judge_errors_left_open() {
     const Event& last = t.events.back();
     return (last.error != kNone || last.error_level) && !last.retry && !last.wait;
   };
+  // Most logs have no such task: no pass over every task for them.
+  if (std::none_of(out_.findings.begin(), out_.findings.end(), ends_on_an_error)) return;
   std::vector<bool> idle_or_candidate(tasks.size());
   for (const Finding& f : out_.findings)
     if ((f.kind == FindingKind::in_flight && f.subkind == "idle") || ends_on_an_error(f))
@@ -1320,7 +1322,12 @@ int64_t Analysis::stall_threshold(uint32_t stage, std::string* why, bool end_hin
     const DurationHistogram& h = stages[stage].durations;
     // A traced task's repeats of the stage are runs of their own; the last run of a stay may be
     // longer (the work after its last progress record), and is as normal.
-    int64_t p99 = std::max(h.percentile(0.99), stages[stage].last_runs.percentile(0.99));
+    int64_t p99 = h.percentile(0.99);
+    if (const DurationHistogram& repeats = stages[stage].repeat_runs; repeats.count() > 0) {
+      DurationHistogram stays = h;
+      stays.subtract(repeats);
+      p99 = std::max(p99, stays.percentile(0.99));
+    }
     int64_t threshold = std::max<int64_t>(scaled(p99, margin), 1);
     say(fmt::format("that stage normally takes up to {} (p99 of {} runs)", format_duration(p99),
                     h.count()));
@@ -1377,7 +1384,9 @@ std::string quoted_stage(const TaskStore& store, uint32_t stage) {
   if (stage == kNone) return "(no stage)";
   // A message logged whole as a stage may be a request's body: a line of a report, not a page.
   constexpr size_t kLongest = 120;
-  return fmt::format("'{}'", shortened(store.words().view(stage), kLongest));
+  std::string_view name = store.words().view(stage);
+  if (name.size() <= kLongest) return fmt::format("'{}'", name);
+  return fmt::format("'{}'", shortened(name, kLongest));
 }
 
 std::string log_clock(const Analysis& analysis, uint32_t task, int64_t time) {

@@ -82,6 +82,26 @@ void DurationHistogram::cover(size_t bucket) {
   }
 }
 
+void DurationHistogram::subtract(const DurationHistogram& other) {
+  for (size_t i = 0; i < other.buckets_.size(); ++i) {
+    size_t b = other.first_bucket_ + i;
+    if (b < first_bucket_ || b - first_bucket_ >= buckets_.size()) continue;
+    uint32_t& mine = buckets_[b - first_bucket_];
+    uint32_t taken = std::min(mine, other.buckets_[i]);
+    mine -= taken;
+    count_ -= taken;
+  }
+  if (count_ == 0) {
+    max_ = min_ = 0;
+    return;
+  }
+  size_t top = buckets_.size(), bottom = 0;
+  while (buckets_[top - 1] == 0) --top;
+  while (buckets_[bottom] == 0) ++bottom;
+  max_ = std::min(max_, bucket_high(first_bucket_ + top - 1));
+  min_ = std::max(min_, bucket_low(first_bucket_ + bottom));
+}
+
 void DurationHistogram::merge(const DurationHistogram& other) {
   if (other.count_ == 0) return;
   cover(other.first_bucket_);

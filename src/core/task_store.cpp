@@ -581,7 +581,7 @@ void TaskStore::follow_stage(uint32_t task_index, Task& task, const Event& event
     // worker's whole series made one long duration, and a stuck job looked normal beside it.
     // (Its error record, written as the block fails, is that run's end, not a new one.)
     if (!event.plain_stage || abnormal) return;
-    if (normal && !task.did_end_stage && !task.encloses) time_stage(task, time, false);
+    if (normal && !task.did_end_stage && !task.encloses) time_stage(task, time, true);
     task.timed_last_stage = false;  // (untime_interrupted_stage goes back over repeats)
     ++left_[stage];
   } else if (task.stage != kNone) {
@@ -601,12 +601,12 @@ void TaskStore::follow_stage(uint32_t task_index, Task& task, const Event& event
 }
 
 // The task's time in its current stage, up to `time`, joins the stage's durations.
-void TaskStore::time_stage(const Task& task, int64_t time, bool last_run) {
+void TaskStore::time_stage(const Task& task, int64_t time, bool repeat) {
   if (task.encloses) return;
   // A record older than the one before it would give a negative duration: count it as zero.
   int64_t spent = std::max<int64_t>(elapsed(task.stage_since, time), 0);
   stage_stats_[task.stage].durations.add(spent);
-  if (last_run) stage_stats_[task.stage].last_runs.add(spent);
+  if (repeat) stage_stats_[task.stage].repeat_runs.add(spent);
   all_stages_.add(spent);
 }
 
@@ -638,7 +638,6 @@ void TaskStore::untime_interrupted_stage(Task& task, int64_t time) {
   // (divided, not multiplied: times centuries apart would overflow the product)
   if (elapsed(task.stage_since, time) > spent / kMoment) return;
   stage_stats_[previous].durations.remove(spent);
-  stage_stats_[previous].last_runs.remove(spent);
   all_stages_.remove(spent);
 }
 

@@ -176,7 +176,7 @@ void TaskStore::merge_stage_into(uint32_t stage, uint32_t into) {
   to.tasks_ended_here += from.tasks_ended_here;
   to.files |= from.files;
   to.durations.merge(from.durations);
-  to.last_runs.merge(from.last_runs);
+  to.repeat_runs.merge(from.repeat_runs);
   from = StageStats{};
   left_[into] += std::exchange(left_[stage], 0);
   first_stage_of_[into] += std::exchange(first_stage_of_[stage], 0);

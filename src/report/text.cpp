@@ -277,7 +277,8 @@ void timeline(const ReportInput& in, const Painter& paint, uint32_t task, const 
   auto label = [](const TimelineRow& row) {
     constexpr size_t kLongest = 120;  // a message that is a request's body: one line of it
     if (!row.waiting_for.empty()) return "(waits on " + row.waiting_for + ")";
-    return row.stage.empty() ? std::string("-") : shortened(row.stage, kLongest);
+    if (row.stage.size() <= kLongest) return row.stage.empty() ? std::string("-") : row.stage;
+    return shortened(row.stage, kLongest);
   };
   size_t width = 0;
   for (size_t i = skip; i < runs.size(); ++i)

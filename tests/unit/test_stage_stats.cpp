@@ -219,6 +219,15 @@ TEST_CASE("coroner::DurationHistogram merge") {
       for (double p : {0.01, 0.5, 0.95, 0.99, 1.0}) CHECK(h->percentile(p) == whole.percentile(p));
     }
   }
+  SUBCASE("a part subtracted leaves the rest, in every bucket") {
+    DurationHistogram rest = whole;
+    rest.subtract(left);
+    CHECK(rest.count() == right.count());
+    for (double p : {0.01, 0.5, 0.95, 0.99, 1.0}) CHECK(rest.percentile(p) == right.percentile(p));
+    rest.subtract(right);
+    CHECK(rest.count() == 0);
+    CHECK(rest.percentile(0.99) == 0);
+  }
   SUBCASE("merging into an empty one, and an empty one into another") {
     DurationHistogram empty, copy = whole;
     empty.merge(whole);
