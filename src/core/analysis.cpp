@@ -128,7 +128,16 @@ int64_t stage_rhythm(const Task& t, const TaskFacts& facts, uint32_t stage, size
   return *middle;
 }
 
-int64_t own_rhythm(const Task& t);
+// The median gap between a task's consecutive records; 0 with fewer than two.
+int64_t own_rhythm(const Task& t) {
+  std::vector<int64_t> gaps;
+  for (size_t i = 1; i < t.events.size(); ++i)
+    gaps.push_back(std::max<int64_t>(elapsed(t.events[i - 1].time, t.events[i].time), 0));
+  if (gaps.empty()) return 0;
+  auto middle = gaps.begin() + ptrdiff_t(gaps.size() / 2);
+  std::nth_element(gaps.begin(), middle, gaps.end());
+  return *middle;
+}
 
 // What asyncio's own messages said about each task.
 struct AsyncioFacts {
@@ -790,8 +799,9 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
 // A task whose last record was an error, and that never ended: judged alone, its silence was
 // too short to call it dead ("still in stage ... silent only 10ms"). But when every task of its
 // process that logged after that error went on to end (the job loop finished, the program shut
-// down), or nothing at all came after it (the process died on it: `os._exit`), the log went on
-// without it: the error was its last word. A record that says it will retry says it goes on.
+// down), and the log went on without it for longer than its own gaps between records, the error
+// was its last word. A record that says it will retry says it goes on. A log that ends on the
+// error says nothing: a log cut there and a process killed there read alike.
 void Analyzer::judge_errors_left_open() {
   const auto& tasks = store_.tasks();
   auto ends_on_an_error = [&](const Finding& f) {
@@ -839,17 +849,6 @@ void Analyzer::judge_errors_left_open() {
     f.stage = last.stage;
     out_.outcomes[f.task].flagged = true;
   }
-}
-
-// The median gap between a task's consecutive records; 0 with fewer than two.
-int64_t own_rhythm(const Task& t) {
-  std::vector<int64_t> gaps;
-  for (size_t i = 1; i < t.events.size(); ++i)
-    gaps.push_back(std::max<int64_t>(elapsed(t.events[i - 1].time, t.events[i].time), 0));
-  if (gaps.empty()) return 0;
-  auto middle = gaps.begin() + ptrdiff_t(gaps.size() / 2);
-  std::nth_element(gaps.begin(), middle, gaps.end());
-  return *middle;
 }
 
 // When a task was judged, if not at the log's end: "its process stopped at 09:23:21.000000"
