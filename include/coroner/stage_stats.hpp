@@ -42,6 +42,7 @@ class DurationHistogram {
   // Counts of buckets first_bucket_ onwards: a stage seen a few times costs a few counters, so
   // every stage name of a log can have one until the rarest fold (TaskStore::finish()).
   void cover(size_t bucket);
+  void narrow_extremes();
   std::vector<uint32_t> buckets_;
   size_t first_bucket_ = 0;
   uint64_t count_ = 0;

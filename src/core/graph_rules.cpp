@@ -372,36 +372,32 @@ class GraphRules {
   }
 
   bool child_timed_out_then(uint32_t t, int64_t ended_at) const {
-    const EventList& events = store_.tasks()[t].events;
-    const Event* end = std::find_if(events.begin(), events.end(),
-                                    [&](const Event& e) { return e.time == ended_at; });
-    if (end == events.end()) return false;
-    int64_t before = end == events.begin() ? INT64_MIN : (end - 1)->time;
-    auto timed_out_then = [&](uint32_t c) {
-      const TaskOutcome& o = a_.outcomes[c];
+    return child_ended_just_before(t, ended_at, [&](const TaskOutcome& o, int64_t before) {
       return o.outcome == Outcome::timed_out && o.end >= before && o.end <= ended_at;
-    };
-    for (uint32_t c : graph_.children(t))
-      if (store_.tasks()[c].parent == t && timed_out_then(c)) return true;
-    const auto& awaited = store_.tasks()[t].awaits;
-    return std::any_of(awaited.begin(), awaited.end(), timed_out_then);
+    });
   }
 
   bool tells_of_a_child(uint32_t t, int64_t said_at) const {
-    const EventList& events = store_.tasks()[t].events;
-    const Event* said = std::find_if(events.begin(), events.end(),
-                                     [&](const Event& e) { return e.time == said_at; });
-    if (said == events.end()) return false;
-    int64_t before = said == events.begin() ? INT64_MIN : (said - 1)->time;
-    auto failed_then = [&](uint32_t c) {
-      const TaskOutcome& o = a_.outcomes[c];
+    return child_ended_just_before(t, said_at, [&](const TaskOutcome& o, int64_t before) {
       return (o.outcome == Outcome::failed || o.outcome == Outcome::timed_out) && o.end > before &&
              o.end <= said_at;
-    };
+    });
+  }
+
+  // Whether a child of `t` (or a task it awaited) ended as `ended(outcome, before)` says, where
+  // `before` is the time of t's record before its record at `at`.
+  template <typename Ended>
+  bool child_ended_just_before(uint32_t t, int64_t at, Ended ended) const {
+    const EventList& events = store_.tasks()[t].events;
+    const Event* record =
+        std::find_if(events.begin(), events.end(), [&](const Event& e) { return e.time == at; });
+    if (record == events.end()) return false;
+    int64_t before = record == events.begin() ? INT64_MIN : (record - 1)->time;
+    auto ended_then = [&](uint32_t c) { return ended(a_.outcomes[c], before); };
     for (uint32_t c : graph_.children(t))
-      if (store_.tasks()[c].parent == t && failed_then(c)) return true;
+      if (store_.tasks()[c].parent == t && ended_then(c)) return true;
     const auto& awaited = store_.tasks()[t].awaits;
-    return std::any_of(awaited.begin(), awaited.end(), failed_then);
+    return std::any_of(awaited.begin(), awaited.end(), ended_then);
   }
 
   // Whether what `t` awaited, silent since `silent_since` and then cancelled, was at work: none

@@ -59,7 +59,14 @@ void DurationHistogram::remove(int64_t ns) {
   if (b < first_bucket_ || b - first_bucket_ >= buckets_.size() || buckets_[b - first_bucket_] == 0)
     return;
   --buckets_[b - first_bucket_];
-  if (--count_ == 0) {
+  --count_;
+  narrow_extremes();
+}
+
+// After durations were taken back: the extremes within the buckets still counted (a bucket's
+// width off at most), or 0 when none is.
+void DurationHistogram::narrow_extremes() {
+  if (count_ == 0) {
     max_ = min_ = 0;
     return;
   }
@@ -91,15 +98,7 @@ void DurationHistogram::subtract(const DurationHistogram& other) {
     mine -= taken;
     count_ -= taken;
   }
-  if (count_ == 0) {
-    max_ = min_ = 0;
-    return;
-  }
-  size_t top = buckets_.size(), bottom = 0;
-  while (buckets_[top - 1] == 0) --top;
-  while (buckets_[bottom] == 0) ++bottom;
-  max_ = std::min(max_, bucket_high(first_bucket_ + top - 1));
-  min_ = std::max(min_, bucket_low(first_bucket_ + bottom));
+  narrow_extremes();
 }
 
 void DurationHistogram::merge(const DurationHistogram& other) {
