@@ -106,6 +106,13 @@ std::string_view idle_words(std::string_view waiting_for) {
   return "waiting for work on an empty queue";
 }
 
+// The middle of gaps between records (the upper one of an even count); `gaps` is reordered.
+int64_t median(std::vector<int64_t>& gaps) {
+  auto middle = gaps.begin() + ptrdiff_t(gaps.size() / 2);
+  std::nth_element(gaps.begin(), middle, gaps.end());
+  return *middle;
+}
+
 // How often a task records `stage` again, from its latest run of records in it before `last`
 // ("supervise" every 100 ms): the median gap. 0 when the run has fewer than three records. A
 // stage re-entered is no duration of the stage: this is the task's own rhythm.
@@ -122,10 +129,7 @@ int64_t stage_rhythm(const Task& t, const TaskFacts& facts, uint32_t stage, size
     if (later) gaps.push_back(elapsed(e.time, *later));
     later = e.time;
   }
-  if (gaps.size() < 2) return 0;
-  auto middle = gaps.begin() + ptrdiff_t(gaps.size() / 2);
-  std::nth_element(gaps.begin(), middle, gaps.end());
-  return *middle;
+  return gaps.size() < 2 ? 0 : median(gaps);
 }
 
 // The median gap between a task's consecutive records; 0 with fewer than two.
@@ -133,10 +137,7 @@ int64_t own_rhythm(const Task& t) {
   std::vector<int64_t> gaps;
   for (size_t i = 1; i < t.events.size(); ++i)
     gaps.push_back(std::max<int64_t>(elapsed(t.events[i - 1].time, t.events[i].time), 0));
-  if (gaps.empty()) return 0;
-  auto middle = gaps.begin() + ptrdiff_t(gaps.size() / 2);
-  std::nth_element(gaps.begin(), middle, gaps.end());
-  return *middle;
+  return gaps.empty() ? 0 : median(gaps);
 }
 
 // What asyncio's own messages said about each task.
@@ -420,9 +421,7 @@ int64_t Analyzer::child_rhythm(uint32_t task, int64_t until) const {
   if (past - first < 3) return 0;
   std::vector<int64_t> gaps;
   for (auto t = first + 1; t != past; ++t) gaps.push_back(elapsed(*std::prev(t), *t));
-  auto middle = gaps.begin() + ptrdiff_t(gaps.size() / 2);
-  std::nth_element(gaps.begin(), middle, gaps.end());
-  return *middle;
+  return median(gaps);
 }
 
 void Analyzer::learn_end_stages(const std::vector<Share>& shares) {
