@@ -1,6 +1,7 @@
 // What coroner reports: a finding names a task, a kind, its evidence and a severity.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,6 +24,10 @@ enum class FindingKind : uint8_t {
   in_flight,
 };
 constexpr size_t kFindingKindCount = 10;
+// The kinds' names, in the enum's order: what --fail-on and --kind take, and reports write.
+constexpr std::array<std::string_view, kFindingKindCount> kFindingKindNames = {
+    "deadlock",          "hung",    "blocked", "timeout",  "lost-exception", "orphan",
+    "destroyed-pending", "anomaly", "retried", "in-flight"};
 
 std::string_view to_string(FindingKind kind);
 std::optional<FindingKind> kind_from_string(std::string_view name);

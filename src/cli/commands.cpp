@@ -65,6 +65,27 @@ size_t text_width(bool terminal) {
   return end != columns && *end == '\0' && n >= 40 && n <= 1000 ? n : 0;
 }
 
+// A comma-separated list of finding kinds; an unknown one is named with the nearest kind and
+// the list of kinds. An empty --fail-on (an unset shell variable) is an error, not "fail on
+// nothing"; an empty --kind filters nothing, as when it is not given.
+std::optional<std::string> kind_list(std::string_view flag, const std::string& text,
+                                     std::vector<FindingKind>& out, bool empty_is_error) {
+  std::string list = text;
+  std::replace(list.begin(), list.end(), '\n', ',');  // the option given more than once
+  if (empty_is_error && list.find_first_not_of(", ") == std::string::npos)
+    return fmt::format("{}: no kind given (kinds: {})", flag, fmt::join(kFindingKindNames, " "));
+  auto bad = parse_kind_list(list, out);
+  if (!bad) return std::nullopt;
+  std::string lower = *bad;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
+    return char(std::tolower(c));
+  });
+  auto meant = nearest_word(lower, kFindingKindNames);
+  return fmt::format("{}: unknown kind '{}'{} (kinds: {})", flag, *bad,
+                     meant ? fmt::format("; did you mean '{}'?", *meant) : std::string(),
+                     fmt::join(kFindingKindNames, " "));
+}
+
 std::optional<std::string> settle(const Options& o, Settings& s) {
   for (const auto& spec : o.fields)
     if (auto err = apply_field_override(s.roles, spec)) return "--field: " + *err;
@@ -82,6 +103,11 @@ std::optional<std::string> settle(const Options& o, Settings& s) {
     return std::nullopt;
   };
   if (auto err = duration("--stall", o.stall, s.analysis.stall_ns)) return err;
+  // A silence of 0 is no threshold: the stall rules read 0 as "none learned" and would judge
+  // nothing hung, the opposite of what a script passing 0 means.
+  if (s.analysis.stall_ns && *s.analysis.stall_ns <= 0)
+    return "--stall: must be longer than 0 (to fail on every task still open at the log's end, "
+           "add in-flight to --fail-on)";
   if (auto err = duration("--deadline", o.deadline, s.analysis.deadline_ns)) return err;
   for (const auto& spec : o.stage_deadlines) {
     size_t eq = spec.rfind('=');
@@ -105,9 +131,8 @@ std::optional<std::string> settle(const Options& o, Settings& s) {
   if (s.since && s.until && *s.since > *s.until)
     return "--since " + o.since + " is after --until " + o.until + ": no record is between them";
   s.dialect = dialect_from_string(o.dialect).value_or(Dialect::automatic);
-  if (auto bad = parse_kind_list(o.fail_on, s.fail_on))
-    return "--fail-on: unknown kind '" + *bad + "'";
-  if (auto bad = parse_kind_list(o.kinds, s.kinds)) return "--kind: unknown kind '" + *bad + "'";
+  if (auto err = kind_list("--fail-on", o.fail_on, s.fail_on, true)) return err;
+  if (auto err = kind_list("--kind", o.kinds, s.kinds, false)) return err;
   if (o.max_stages == 0) return "--max-stages must be at least 1";
   s.templates = o.templates == "on"    ? StageTemplates::always
                 : o.templates == "off" ? StageTemplates::never

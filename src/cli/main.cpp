@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "coroner: %s (see coroner --help)\n", e.what());
+    std::fprintf(stderr, "coroner: %s (%s)\n", e.what(),
+                 coroner::cli::parse_error_hint(app, arranged.args).c_str());
     return coroner::cli::kExitError;
   }
   // Nothing below throws on purpose; should anything (memory running out on a huge log), the

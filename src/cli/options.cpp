@@ -136,7 +136,8 @@ void rule_options(CLI::App& cmd, Options& o) {
       ->group("Rules")
       ->type_name("WORD");
   cmd.add_option("--stall", o.stall,
-                 "Silence after which an open task is hung (default: learned per stage, 4 x p99)")
+                 "Silence (more than 0) after which an open task is hung (default: learned per "
+                 "stage, 4 x p99)")
       ->group("Rules")
       ->type_name("DUR");
   cmd.add_option("--deadline", o.deadline, "Longest any task may run before it counts as timed out")
@@ -177,17 +178,22 @@ void output_options(CLI::App& cmd, Options& o, bool report) {
       ->group("Output")
       ->capture_default_str()
       ->check(kWholeNumber);
+  // Repeated, the lists add up (--fail-on hung --fail-on timeout), as a script building the
+  // command one option at a time means: CLI11 joins them with a newline (kind_list splits it).
   cmd.add_option("--kind", o.kinds, "Show only findings of these kinds (comma-separated)")
       ->group("Output")
-      ->type_name("KINDS");
+      ->type_name("KINDS")
+      ->multi_option_policy(CLI::MultiOptionPolicy::Join);
   cmd.add_option("--task", o.task, "Show only findings of this task")
       ->group("Output")
       ->type_name("TASK");
   cmd.add_option("--fail-on", o.fail_on,
-                 "Exit 1 when a finding of these kinds is shown (hung covers blocked)")
+                 "Exit 1 when a finding of these kinds is shown (hung covers blocked; repeated, the "
+                 "lists add up)")
       ->group("Output")
       ->type_name("KINDS")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->multi_option_policy(CLI::MultiOptionPolicy::Join);
 }
 
 }  // namespace

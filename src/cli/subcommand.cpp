@@ -1,5 +1,7 @@
 #include "subcommand.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <functional>
 #include <set>
@@ -74,6 +76,26 @@ std::optional<std::string> nearest_subcommand(const CLI::App& app, std::string_v
   std::vector<std::string> names;
   for (const CLI::App* cmd : app.get_subcommands({})) names.push_back(cmd->get_name());
   return nearest_word(word, names);
+}
+
+std::string parse_error_hint(const CLI::App& app, const std::vector<std::string>& arranged) {
+  const CLI::App* sub = nullptr;
+  for (const CLI::App* cmd : app.get_subcommands({}))
+    if (arranged.size() > 1 && cmd->get_name() == arranged[1]) sub = cmd;
+  if (!sub) return "see coroner --help";
+  std::vector<std::string> known;
+  for (const CLI::Option* option : sub->get_options({}))
+    for (const std::string& name : option->get_lnames()) known.push_back("--" + name);
+  for (size_t i = 2; i < arranged.size(); ++i) {
+    std::string_view word = arranged[i];
+    if (word == "--") break;
+    if (!word.starts_with("--")) continue;
+    word = word.substr(0, word.find('='));
+    if (std::find(known.begin(), known.end(), word) != known.end()) continue;
+    if (auto meant = nearest_word(word, known))
+      return fmt::format("did you mean {}? see coroner {} --help", *meant, arranged[1]);
+  }
+  return "see coroner " + arranged[1] + " --help";
 }
 
 ArrangedArgs put_subcommand_first(const CLI::App& app, std::vector<std::string> args,

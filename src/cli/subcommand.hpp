@@ -22,6 +22,11 @@ std::optional<size_t> first_operand(const CLI::App& app, const std::vector<std::
 // first; none when no subcommand is that close.
 std::optional<std::string> nearest_subcommand(const CLI::App& app, std::string_view word);
 
+// What a parse error's line ends with: the help of the subcommand the options were given to
+// ("see coroner analyze --help"), and for a long option the subcommand does not know
+// (`--formt`), the nearest one it does ("did you mean --format?").
+std::string parse_error_hint(const CLI::App& app, const std::vector<std::string>& arranged);
+
 using FileExists = bool (*)(const std::string& path);
 
 struct ArrangedArgs {

@@ -4,19 +4,13 @@
 
 namespace coroner {
 
-namespace {
-constexpr std::array<std::string_view, kFindingKindCount> kKindNames = {
-    "deadlock",          "hung",    "blocked", "timeout",  "lost-exception", "orphan",
-    "destroyed-pending", "anomaly", "retried", "in-flight"};
-}
-
 std::string_view to_string(FindingKind kind) {
-  return kKindNames[size_t(kind)];
+  return kFindingKindNames[size_t(kind)];
 }
 
 std::optional<FindingKind> kind_from_string(std::string_view name) {
-  for (size_t i = 0; i < kKindNames.size(); ++i)
-    if (kKindNames[i] == name) return FindingKind(i);
+  for (size_t i = 0; i < kFindingKindNames.size(); ++i)
+    if (kFindingKindNames[i] == name) return FindingKind(i);
   return std::nullopt;
 }
 

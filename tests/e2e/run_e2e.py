@@ -728,6 +728,33 @@ def test_fail_on_counts_only_shown_findings():
 def test_unknown_kind_is_a_usage_error():
     expect_one_error_line(run("--fail-on", "hung,bogus", SEED), "bogus")
     expect_one_error_line(run("--kind", "nope", SEED), "nope")
+    # A near miss is named with the kind meant, and every kind is listed.
+    r = run("--fail-on", "lost-exceptions", SEED)
+    expect_one_error_line(r, "did you mean 'lost-exception'?", "in-flight")
+    expect_one_error_line(run("--fail-on", "HUNG", SEED), "did you mean 'hung'?")
+
+
+def test_empty_fail_on_is_a_usage_error():
+    # An unset shell variable (--fail-on "$KINDS") must not turn every failure off.
+    for empty in ("", ",", " "):
+        expect_one_error_line(run("--fail-on", empty, SEED), "--fail-on: no kind given")
+    # An empty --kind filters nothing, as when it is not given.
+    expect_status(run("--kind", "", SEED), 1)
+
+
+def test_repeated_kind_lists_add_up():
+    expect_status(run("--fail-on", "deadlock", "--fail-on", "orphan", SEED), 0)
+    expect_status(run("--fail-on", "deadlock", "--fail-on", "timeout", SEED), 1)
+    doc, r = report("--kind", "timeout", "--kind", "lost-exception", SEED)
+    kinds = {f["kind"] for f in doc["findings"]}
+    check(kinds == {"timeout", "lost-exception"}, f"both kinds shown: {kinds}", r)
+
+
+def test_zero_stall_is_a_usage_error():
+    # --stall 0 would read as "no threshold" and judge nothing hung: the opposite of its intent.
+    for zero in ("0", "0s", "0ms"):
+        expect_one_error_line(run("--stall", zero, SEED), "--stall: must be longer than 0",
+                              "in-flight")
 
 
 def test_bad_format_is_a_usage_error():
@@ -739,6 +766,11 @@ def test_unknown_option_is_a_usage_error():
     expect_status(r, 2)
     check(r.err.startswith("coroner: "), "stderr starts with 'coroner: '", r)
     check(r.out == "", "nothing on stdout", r)
+    # The hint names the subcommand's own help, where its options are listed, and a misspelt
+    # option gets the one meant.
+    expect_one_error_line(r, "see coroner analyze --help")
+    expect_one_error_line(run("timeline", "--formt", "json", "3", SEED),
+                          "did you mean --format?", "see coroner timeline --help")
 
 
 def test_missing_file():
