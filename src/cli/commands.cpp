@@ -40,6 +40,15 @@ int fail(const std::string& message) {
   return kExitError;
 }
 
+// After the output is written from the lines before a damaged compressed stream (a truncated
+// upload, a file cut off mid-write): each damage one line on stderr, -q or not, and exit 2, as
+// zcat does. A script's `coroner -q logs/*.gz || fail` must not pass on half a log.
+int told_damage(const std::vector<std::string>& damage, int status) {
+  for (const std::string& note : damage)
+    std::fprintf(stderr, "coroner: %s: the report covers only the lines before it\n", note.c_str());
+  return damage.empty() ? status : kExitError;
+}
+
 // What the options say, checked, in the library's terms.
 struct Settings {
   RoleConfig roles = default_roles();
@@ -77,9 +86,8 @@ std::optional<std::string> kind_list(std::string_view flag, const std::string& t
   auto bad = parse_kind_list(list, out);
   if (!bad) return std::nullopt;
   std::string lower = *bad;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
-    return char(std::tolower(c));
-  });
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
   auto meant = nearest_word(lower, kFindingKindNames);
   return fmt::format("{}: unknown kind '{}'{} (kinds: {})", flag, *bad,
                      meant ? fmt::format("; did you mean '{}'?", *meant) : std::string(),
@@ -220,7 +228,7 @@ int run_schema(const Options& o, const Settings& s) {
     return fail(fmt::format("{}: no valid record (no line is a JSON object)", input_name(files)));
   std::string text = o.format == "json" ? render_schema_json(schema, files, result.damage)
                                         : render_schema_text(schema, files, result.damage);
-  return write_output(o, text);
+  return told_damage(result.damage, write_output(o, text));
 }
 
 // How surely a field's last key names a unit of work: 3 a task (taskUuid), 2 a job (job_id),
@@ -681,6 +689,19 @@ void warn_of_words_that_match_nothing(const Options& o, const Settings& s, const
     if (!store.words().find(stage)) warn("--stage-deadline", stage);
 }
 
+// 1 when a shown finding is of a --fail-on kind, else 0.
+int failing_status(const Settings& s, const std::vector<const Finding*>& findings) {
+  auto failing = [&](FindingKind kind) {
+    return std::find(s.fail_on.begin(), s.fail_on.end(), kind) != s.fail_on.end();
+  };
+  for (const Finding* f : findings) {
+    // A blocked task is a hung one whose root cause is known: --fail-on hung covers it.
+    if (failing(f->kind) || (f->kind == FindingKind::blocked && failing(FindingKind::hung)))
+      return kExitFindings;
+  }
+  return kExitClean;
+}
+
 // The report of a store read from logs or states: its findings in the format asked, and the
 // exit status they call for.
 int report(const Options& o, const Settings& s, TaskStore& store) {
@@ -733,16 +754,9 @@ int report(const Options& o, const Settings& s, TaskStore& store) {
     text = render_text(in);
   }
   if (int status = write_output(o, text); status != kExitClean) return status;
-  if (o.command != "analyze" && o.command != "merge") return kExitClean;
-  auto failing = [&](FindingKind kind) {
-    return std::find(s.fail_on.begin(), s.fail_on.end(), kind) != s.fail_on.end();
-  };
-  for (const Finding* f : in.findings) {
-    // A blocked task is a hung one whose root cause is known: --fail-on hung covers it.
-    if (failing(f->kind) || (f->kind == FindingKind::blocked && failing(FindingKind::hung)))
-      return kExitFindings;
-  }
-  return kExitClean;
+  if (o.command != "analyze" && o.command != "merge")
+    return told_damage(store.damage(), kExitClean);
+  return told_damage(store.damage(), failing_status(s, in.findings));
 }
 
 int run_analysis(const Options& o, const Settings& s) {

@@ -250,8 +250,11 @@ Compression compression_of(std::string_view head) {
   return Compression::none;
 }
 
-LineChunker::LineChunker(ByteSource& source, size_t buffer_size)
-    : source_(source), buffer_(buffer_size + kPadding), buffer_size_(buffer_size) {}
+LineChunker::LineChunker(ByteSource& source, size_t buffer_size, size_t max_line)
+    : source_(source),
+      buffer_(buffer_size + kPadding),
+      buffer_size_(buffer_size),
+      max_line_(std::max(max_line, kKeptOfLongLine * 2)) {}
 
 // Moves the unconsumed tail to the front and reads more behind it.
 bool LineChunker::fill() {
@@ -260,8 +263,15 @@ bool LineChunker::fill() {
   filled_ = tail;
   consumed_ = 0;
   size_t room = buffer_.size() - kPadding - filled_;
-  if (room == 0) {
-    // One line fills the whole buffer: grow it, so a line of any length fits.
+  if (room == 0 && filled_ >= max_line_) {
+    // A line past max_line_ (a crash's zero-filled tail, /dev/zero): its start stays, to be
+    // read as the bad line it is, and the rest is dropped up to its newline, so memory stays
+    // bounded however long it runs.
+    filled_ = kKeptOfLongLine;
+    dropping_line_ = true;
+    room = buffer_.size() - kPadding - filled_;
+  } else if (room == 0) {
+    // One line fills the whole buffer: grow it, so a line of any length up to max_line_ fits.
     buffer_.resize((buffer_.size() - kPadding) * 2 + kPadding);
     room = buffer_.size() - kPadding - filled_;
   }
@@ -273,6 +283,7 @@ bool LineChunker::fill() {
       eof_ = true;
       break;
     }
+    if (dropping_line_) n = drop_to_newline(filled_ + got, n);
     got += n;
     if (got >= room / 2) break;
   }
@@ -284,6 +295,16 @@ bool LineChunker::fill() {
       consumed_ = 3;  // a UTF-8 byte order mark is not part of the first record
   }
   return got > 0;
+}
+
+size_t LineChunker::drop_to_newline(size_t at, size_t size) {
+  char* read = buffer_.data() + at;
+  const char* newline = static_cast<const char*>(std::memchr(read, '\n', size));
+  if (newline == nullptr) return 0;
+  dropping_line_ = false;
+  size_t kept = size - size_t(newline - read);
+  std::memmove(read, newline, kept);
+  return kept;
 }
 
 uint64_t count_newlines(const char* data, size_t size) {

@@ -59,7 +59,9 @@ class LineChunker {
   // the parser read it back from there (4 MiB buffers made each of them a trip to L3).
   static constexpr size_t kDefaultBufferSize = 512 << 10;
 
-  explicit LineChunker(ByteSource& source, size_t buffer_size = kDefaultBufferSize);
+  // A line longer than `max_line` keeps its first kKeptOfLongLine bytes (see next()).
+  explicit LineChunker(ByteSource& source, size_t buffer_size = kDefaultBufferSize,
+                       size_t max_line = kMaxLine);
   // The input's first bytes, up to `size` (fewer at its end), read but not consumed: what the
   // dialect is told from.
   std::string_view head(size_t size);
@@ -68,8 +70,14 @@ class LineChunker {
   // passes kMaxOpenValue bytes.
   void set_multiline_values(bool on) { multiline_values_ = on; }
   static constexpr size_t kMaxOpenValue = 64 << 20;
+  // Past kMaxOpenValue, so that cut comes first; far past any record a program logs (a 100 MB
+  // one is read), near enough that a stream with no newline (/dev/zero) stays within memory.
+  static constexpr size_t kMaxLine = 256 << 20;
+  static constexpr size_t kKeptOfLongLine = 4 << 10;
   // Fills `chunk` with the next lines; false at the end of input or on a read error (see
-  // source().error()). A line longer than the buffer grows the buffer: any length works.
+  // source().error()). A line longer than the buffer grows the buffer, up to the chunker's
+  // max_line; of a longer one only its first kKeptOfLongLine bytes are kept, a bad line in its
+  // place, and the rest is dropped as it is read.
   bool next(Chunk& chunk);
   // Like next(), but the storage holding the chunk moves into `storage`, whose old storage
   // (grown if need be) becomes the chunker's buffer: a reader handing chunks to other threads
@@ -79,6 +87,9 @@ class LineChunker {
 
  private:
   bool fill();
+  // Of `size` bytes just read at buffer_[at], drops those before the newline that ends the line
+  // being dropped; returns how many are kept (moved to `at`), 0 while the line goes on.
+  size_t drop_to_newline(size_t at, size_t size);
   const char* before_partial_lines(const char* begin, const char* last_newline);
 
   ByteSource& source_;
@@ -90,6 +101,8 @@ class LineChunker {
   bool eof_ = false;
   bool at_file_start_ = true;
   bool multiline_values_ = false;
+  size_t max_line_;
+  bool dropping_line_ = false;  // reading past max_line_ of one line: dropped up to its newline
 };
 
 }  // namespace coroner

@@ -316,6 +316,58 @@ TEST_CASE("coroner::LineChunker::next_into hands chunks over whole, and shrinks 
   CHECK(chunks > 50);
 }
 
+// A line of `zeros` zero bytes between two records, made as it is read: a crash's zero-filled
+// tail, without a test holding it in memory.
+class ZeroFilledLine : public coroner::ByteSource {
+ public:
+  ZeroFilledLine(uint64_t zeros, bool ends) : zeros_(zeros), after_(ends ? "\n{\"b\":2}\n" : "") {}
+  size_t read(char* dest, size_t size) override {
+    size_t n = 0;
+    for (; n < size && !before_.empty(); ++n) dest[n] = before_[0], before_.remove_prefix(1);
+    size_t zeros = size_t(std::min<uint64_t>(zeros_, size - n));
+    std::memset(dest + n, 0, zeros);
+    zeros_ -= zeros, n += zeros;
+    for (; n < size && zeros_ == 0 && !after_.empty(); ++n)
+      dest[n] = after_[0], after_.remove_prefix(1);
+    return n;
+  }
+
+ private:
+  std::string_view before_ = "{\"a\":1}\n";
+  uint64_t zeros_;
+  std::string_view after_;
+};
+
+TEST_CASE("coroner::LineChunker keeps the start of a line past its limit, drops the rest") {
+  // Ten times the limit: memory must stay bounded, the line counted once, the record after it
+  // kept with its own line number; without a newline after it (the input ends in the zeros) too.
+  constexpr size_t kLimit = 1 << 20;
+  for (bool ends : {true, false}) {
+    INFO("a newline after the zeros: " << ends);
+    ZeroFilledLine source(10 * kLimit, ends);
+    LineChunker chunker(source, 64 << 10, kLimit);
+    std::vector<std::pair<uint64_t, std::string>> lines;  // (number, first bytes)
+    Chunk chunk;
+    size_t longest = 0;
+    while (chunker.next(chunk)) {
+      longest = std::max(longest, chunk.size);
+      std::string_view text(chunk.data, chunk.size);
+      uint64_t number = chunk.first_line;
+      while (!text.empty()) {
+        size_t end = std::min(text.find('\n'), text.size());
+        lines.emplace_back(number++, std::string(text.substr(0, std::min<size_t>(end, 8))));
+        text.remove_prefix(std::min(end + 1, text.size()));
+      }
+    }
+    CHECK(longest <= kLimit + 16);
+    REQUIRE(lines.size() == (ends ? 3u : 2u));
+    CHECK(lines[0] == std::pair<uint64_t, std::string>(1, "{\"a\":1}"));
+    CHECK(lines[1] == std::pair<uint64_t, std::string>(2, std::string(8, '\0')));
+    if (ends) CHECK(lines[2] == std::pair<uint64_t, std::string>(3, "{\"b\":2}"));
+    CHECK(chunker.lines_read() == lines.size());
+  }
+}
+
 TEST_CASE("coroner::LineChunker BOM seen across short first reads") {
   for (size_t buffer : {size_t(1), size_t(2)}) {
     INFO("buffer " << buffer);
