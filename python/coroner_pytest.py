@@ -8,6 +8,9 @@ loses an exception (never retrieved, swallowed, died silently) or has a task des
 then fails, with coroner's text report in the message: a failed test when the test passed on
 its own (the reports are logged once the teardown is judged), else an error at its teardown
 beside its own failure (and always so when another plugin runs the tests, as a rerun plugin).
+The failure's short reason is its first finding ("coroner: hung/leaked Task-3: still pending
+..."), as the short test summary and --tb=line show it; the findings listed above coroner's
+report are the first MAX_LISTED, the others counted.
 
 Options (each also an ini key: coroner, coroner_fail_on, coroner_warn, coroner_html,
 coroner_stall, coroner_binary):
@@ -21,7 +24,10 @@ coroner_stall, coroner_binary):
                           clean tests are deleted)
   --coroner-stall DUR     a silence longer than DUR is a hang, as coroner's --stall (default
                           2s: a test's log is too short for coroner's statistics)
-  --coroner-binary PATH   the coroner to run (default: the one installed beside this Python)
+  --coroner-binary PATH   the coroner to run (default: the one installed beside this Python);
+                          checked at the start (its --version): a missing or wrong one is a
+                          usage error, and one that fails on a log (exit status 2 and up) fails
+                          the test with its message, --coroner-warn or not
 
 Rules a test suite needs:
 - A task still pending when its test ends is leaked: a "pending" record and a "test-end" stop
@@ -44,12 +50,17 @@ Rules a test suite needs:
   TimeoutError is no timeout).
 - A task created in one test and collected in a later one is charged to the one that created
   it: the garbage is collected at the end of each test, and an asyncio message naming a task of
-  an earlier test is moved to that test's log and reported at the end of the session.
+  an earlier test is moved to that test's log and reported at the end of the session. A task
+  that failed with an exception nobody retrieved and is still alive at the session's end (held
+  by a global, with no later test in the process to drop it) is judged then, as if collected.
+  Such a finding fails the session: the final line counts the tests it was charged to ("2
+  passed, 1 charged by coroner"), and --lf runs them again.
 - Under pytest-xdist each worker keeps its own logs, one a test.
 """
 
 import ast
 import asyncio
+import collections
 import gc
 import json
 import os
@@ -63,6 +74,7 @@ import warnings
 import weakref
 
 import pytest
+from _pytest._code.code import ReprExceptionInfo, ReprFileLocation, ReprTracebackNative
 from _pytest.runner import runtestprotocol
 
 import coroner_asyncio
@@ -71,6 +83,12 @@ DEFAULT_FAIL_ON = "hung,lost-exception,deadlock,destroyed-pending"
 # A test's log lasts milliseconds: coroner's statistics would call a background task that the
 # test cancels after 20 ms "stuck". What a test leaves pending is leaked whatever this says.
 DEFAULT_STALL = "2s"
+# The findings a failure lists before coroner's report, which groups them all: a test leaving 3000
+# tasks waiting would otherwise put 3000 lines above it.
+MAX_LISTED = 10
+# The final summary line's word for the tests a finding was charged to after they had passed
+# ("2 passed, 1 charged by coroner").
+CHARGED = "charged by coroner"
 
 
 class CoronerWarning(UserWarning):
@@ -118,16 +136,48 @@ def pytest_configure(config):
 
 
 def _find_binary(config):
-    given = _setting(config, "coroner_binary") or os.environ.get("CORONER_BINARY")
-    if given:
-        return given
-    beside = os.path.join(sysconfig.get_path("scripts"), "coroner")
-    if os.access(beside, os.X_OK):
-        return beside
-    found = shutil.which("coroner")
-    if found is None:
-        raise pytest.UsageError("coroner: no coroner binary on PATH (give --coroner-binary)")
-    return found
+    """The coroner to run, checked once here: a wrong one would otherwise fail every test with an
+    internal error (missing), or pass every test (/bin/true prints no finding)."""
+    if config.getoption("coroner_binary"):
+        given, source = config.getoption("coroner_binary"), "--coroner-binary"
+    elif config.getini("coroner_binary"):
+        given, source = config.getini("coroner_binary"), "coroner_binary (ini)"
+    elif os.environ.get("CORONER_BINARY"):
+        given, source = os.environ["CORONER_BINARY"], "CORONER_BINARY"
+    else:
+        beside = os.path.join(sysconfig.get_path("scripts"), "coroner")
+        given, source = beside, "the coroner beside this Python"
+        if not os.access(beside, os.X_OK):
+            given, source = shutil.which("coroner"), "the coroner on PATH"
+            if given is None:
+                raise pytest.UsageError(
+                    "coroner: no coroner binary on PATH (give --coroner-binary)")
+    _check_binary(given, source)
+    return given
+
+
+def _check_binary(path, source):
+    try:
+        run = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
+    except OSError as e:  # missing, not executable, not a program
+        raise pytest.UsageError("coroner: %s %s cannot be run: %s"
+                                % (source, path, e.strerror or e))
+    except subprocess.TimeoutExpired:
+        raise pytest.UsageError("coroner: %s %s --version did not return in 60s" % (source, path))
+    if run.returncode != 0 or not run.stdout.startswith("coroner "):
+        said = (run.stdout + run.stderr).strip().splitlines()
+        raise pytest.UsageError("coroner: %s %s is not coroner: its --version exited %d%s" % (
+            source, path, run.returncode, ", saying: " + said[0] if said else " and said nothing"))
+
+
+class _CoronerFailed(Exception):
+    """coroner could not judge a log: it did not run, or failed itself (exit status 2 and up)."""
+
+
+class _Verdict(collections.namedtuple("_Verdict", "reason text broken")):
+    """What fails a test: reason, one line (pytest's short summary and --tb=line show it); text,
+    the failure's message (the findings, then coroner's report); broken: coroner itself failed,
+    which fails the test even with --coroner-warn (no judgement is no pass)."""
 
 
 class _Router:
@@ -187,8 +237,9 @@ class _Plugin:
         self.expected = set()     # the errors it expected, as the records write them
         self.created_by = {}      # task name -> (nodeid, log path) of the test that created it
         self.late = []            # (nodeid, text): findings charged to an earlier test
-        self.verdicts = {}        # nodeid -> (failing findings, report text)
-        self.failed_teardown = None  # (nodeid, text): the verdict the last teardown failed with
+        self.failed = set()       # the tests failed (or in error) so far, as reported
+        self.verdicts = {}        # nodeid -> its _Verdict
+        self.failed_teardown = None  # (nodeid, longrepr): the verdict the last teardown failed with
         self.clean_logs = []      # clean logs kept till the session's end for late messages
         self.log_names = set()    # the logs' names given so far: one a test
         self._patch()
@@ -291,13 +342,12 @@ class _Plugin:
         verdict = self.verdicts.pop(item.nodeid, None) if call.when == "teardown" else None
         if not verdict or report.failed:
             return
-        failing, text = verdict
-        if self.warn:
-            warnings.warn(CoronerWarning(text))
+        if self.warn and not verdict.broken:
+            warnings.warn(CoronerWarning(verdict.text))
             return
         report.outcome = "failed"
-        report.longrepr = text
-        self.failed_teardown = (item.nodeid, text)
+        report.longrepr = _longrepr(item, verdict)
+        self.failed_teardown = (item.nodeid, report.longrepr)
 
     def pytest_runtest_protocol(self, item, nextitem):
         """pytest's own protocol, the reports logged once the teardown is judged, so that a test
@@ -376,7 +426,7 @@ class _Plugin:
         return name
 
     def _finish(self):
-        """The test's stop, its log closed and judged: None when clean, else (findings, text)."""
+        """The test's stop, its log closed and judged: None when clean, else its _Verdict."""
         test, log = self.test, self.log
         try:
             mine = [t for t in self._pending_tasks() if self._left_by_test(t)]
@@ -407,36 +457,59 @@ class _Plugin:
         return verdict
 
     def _judge(self, test, log):
-        failing = [f for f in self._findings(log) if f.get("kind") in self.fail_on]
-        if not failing:
-            return None
-        report = subprocess.run([self.binary, "--color", "never", *self.judge_args, log],
-                                capture_output=True, text=True).stdout
+        """None when the log is clean, else its _Verdict (coroner failing on it is one too)."""
+        try:
+            failing = [f for f in self._findings(log) if f.get("kind") in self.fail_on]
+            if not failing:
+                return None
+            report = self._run("--color", "never", *self.judge_args, log)
+            page = None
+            if self.html:
+                os.makedirs(self.html, exist_ok=True)
+                name = os.path.basename(log)[:-len(".jsonl")]  # the log's own name
+                page = os.path.join(os.path.abspath(self.html), name + ".html")
+                self._run("--format", "html", "-o", page, *self.judge_args, log)
+        except _CoronerFailed as e:
+            return _Verdict("coroner failed: " + str(e).splitlines()[0],
+                            "coroner (%s) could not judge %s (log: %s): %s\n"
+                            % (self.binary, test, log, e), True)
         names = ", ".join(sorted(set(_kind_name(f) for f in failing)))
         text = "coroner found %s in %s (log: %s)\n" % (names, test, log)
-        text += "".join("  %s %s: %s\n" % (_kind_name(f), f.get("task"), f.get("reason"))
-                        for f in failing)
-        if self.html:
-            os.makedirs(self.html, exist_ok=True)
-            name = os.path.basename(log)[:-len(".jsonl")]  # the log's own name
-            page = os.path.join(os.path.abspath(self.html), name + ".html")
-            subprocess.run([self.binary, "--format", "html", "-o", page, *self.judge_args, log],
-                           capture_output=True)
+        text += _listed(failing)
+        if page:
             text += "html report: %s\n" % page
-        return failing, text + "\n" + report
+        first = failing[0]
+        reason = "coroner: %s %s: %s" % (_kind_name(first), first.get("task"), first.get("reason"))
+        reason = reason.splitlines()[0]
+        if len(failing) > 1:
+            reason += " (and %d more)" % (len(failing) - 1)
+        return _Verdict(reason, text + "\n" + report, False)
 
     def _findings(self, log):
-        run = subprocess.run([self.binary, "--format", "ndjson", *self.judge_args, log],
-                             capture_output=True, text=True)
+        try:
+            return [json.loads(line) for line in
+                    self._run("--format", "ndjson", *self.judge_args, log).splitlines()
+                    if line.strip()]
+        except ValueError:
+            raise _CoronerFailed("its findings are not JSON lines")
+
+    def _run(self, *args):
+        """coroner's output; _CoronerFailed when it failed itself: 0 and 1 are its verdicts."""
+        try:
+            run = subprocess.run([self.binary, *args], capture_output=True, text=True)
+        except OSError as e:  # the binary checked at the start went away
+            raise _CoronerFailed("it could not be run: %s" % e)
         if run.returncode not in (0, 1):
-            raise RuntimeError("coroner could not read %s: %s" % (log, run.stderr.strip()))
-        return [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+            raise _CoronerFailed("exit status %d: %s" % (
+                run.returncode, run.stderr.strip() or "(nothing on stderr)"))
+        return run.stdout
 
     # ------------------------------------------------------------ tasks of earlier tests
 
-    def _charge_earlier_tests(self, test, log):
+    def _charge_earlier_tests(self, test, log, when=None):
         """The log's lines, less asyncio's messages about tasks an earlier test created: those go
-        to that test's log, which is judged again. Records the tasks this test created."""
+        to that test's log, which is judged again. Records the tasks this test created. `when`
+        tells when the tasks were collected: during `test` unless given."""
         with open(log, encoding="utf-8") as f:
             lines = f.readlines()
         kept, moved = [], {}
@@ -456,17 +529,45 @@ class _Plugin:
         with open(log, "w", encoding="utf-8") as f:
             f.writelines(kept)
         for (earlier, earlier_log), late_lines in moved.items():
-            self._judge_late(earlier, earlier_log, late_lines, test)
+            self._judge_late(earlier, earlier_log, late_lines, when or "collected during " + test)
         return kept
 
-    def _judge_late(self, earlier, earlier_log, late_lines, during):
+    def _judge_late(self, earlier, earlier_log, late_lines, when):
         with open(earlier_log, "a", encoding="utf-8") as f:
             f.writelines(late_lines)
         verdict = self._judge(earlier, earlier_log)
         if verdict is not None:
             if earlier_log in self.clean_logs:  # clean no more: kept, as the report names it
                 self.clean_logs.remove(earlier_log)
-            self.late.append((earlier, "(collected during %s)\n%s" % (during, verdict[1])))
+            self.late.append((earlier, "(%s)\n%s" % (when, verdict.text)))
+
+    def _judge_left_alive(self):
+        """A failed task whose exception nobody retrieved, held past every later test (by a
+        module global, or with no later test in this process: run alone, an xdist worker's
+        last), is told by asyncio only when it is collected, at the interpreter's exit, after the
+        summary. Judged now as if collected: its "Task exception was never retrieved" is written,
+        as asyncio's own, and charged to the test that created it."""
+        log = os.path.join(self.logs, self._log_name("session end") + ".jsonl")
+        self.router.file = open(log, "w", encoding="utf-8")
+        try:
+            # No collection first: gc's objects hold the garbage not yet collected too, and a
+            # collection would make asyncio tell of the tasks that failed tests left pending
+            # again ("destroyed but it is pending"), a second report of their leak.
+            for task in _unretrieved_tasks(self.loops):
+                # The context asyncio's Task.__del__ gives; _exception and _log_traceback are
+                # read without task.exception(), which would retrieve it (both Task classes).
+                context = {"message": "Task exception was never retrieved",
+                           "exception": task._exception, "future": task}
+                if getattr(task, "_source_traceback", None):
+                    context["source_traceback"] = task._source_traceback
+                task.get_loop().call_exception_handler(context)
+                task._log_traceback = False  # told: not again at the interpreter's exit
+            coroner_asyncio.flush()
+        finally:
+            self.router.file.close()
+            self.router.file = None
+        self._charge_earlier_tests(None, log, "still alive at the session's end")
+        os.unlink(log)  # what no test created is left in it: not a test's log
 
     # ------------------------------------------------------------ the session
 
@@ -474,16 +575,40 @@ class _Plugin:
         for test, text in self.late:
             terminalreporter.write_sep("-", "coroner: charged to " + test)
             terminalreporter.write_line(text)
+        # The final line counts the tests that had passed ("2 passed, 1 charged by coroner"),
+        # red as a failure: an empty "failed" entry sets pytest's colour and counts for nothing.
+        charged = {test: text for test, text in self.late if test not in self.failed}
+        if charged and not self.warn:
+            charged = [pytest.TestReport(test, (test.split("::")[0], None, test), {}, "failed",
+                                         text, "call") for test, text in charged.items()]
+            add = getattr(terminalreporter, "_add_stats", None)  # it recomputes the colour
+            for key, reports in (("failed", []), (CHARGED, charged)):
+                if add is not None:
+                    add(key, reports)
+                else:
+                    terminalreporter.stats.setdefault(key, []).extend(reports)
 
-    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report):
+        if report.failed:  # (xdist's controller gets its workers' reports here too)
+            self.failed.add(report.nodeid)
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session):
+        """First: the cacheprovider saves the failed tests (for --lf) in its own sessionfinish."""
+        if self.created_by:
+            self._judge_left_alive()
         for log in self.clean_logs:
             os.unlink(log)
         worker_output = getattr(self.config, "workeroutput", None)
         if worker_output is not None:  # an xdist worker: its controller reports them
             worker_output["coroner_late"] = json.dumps(self.late)
-        elif self.late and not self.warn and session.exitstatus == 0:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        elif self.late and not self.warn:
+            lfplugin = self.config.pluginmanager.get_plugin("lfplugin")  # None: no cache
+            lastfailed = getattr(lfplugin, "lastfailed", None)
+            if lastfailed is not None:
+                lastfailed.update((test, True) for test, _ in self.late)
+            if session.exitstatus == 0:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error):
@@ -493,6 +618,34 @@ class _Plugin:
     def pytest_unconfigure(self, config):
         self.router.file = None
         self._unpatch()
+
+
+def _longrepr(item, verdict):
+    """The failure as pytest shows an exception's: the whole text, and verdict.reason as its
+    "crash" line, which the short test summary ("FAILED test - reason"), --tb=line and JUnit's
+    message show (a plain string would show nothing there, or its first 50 characters)."""
+    path, line = item.location[0], item.location[1]
+    return ReprExceptionInfo(reprtraceback=ReprTracebackNative([verdict.text]),
+                             reprcrash=ReprFileLocation(path, (line or 0) + 1, verdict.reason))
+
+
+def _listed(failing):
+    """The failing findings, one a line, the first MAX_LISTED of them, the rest counted by kind."""
+    lines = "".join("  %s %s: %s\n" % (_kind_name(f), f.get("task"), f.get("reason"))
+                    for f in failing[:MAX_LISTED])
+    rest = collections.Counter(_kind_name(f) for f in failing[MAX_LISTED:])
+    if rest:
+        lines += "  ... and %d more (%s): coroner's report below tells them all\n" % (
+            sum(rest.values()), ", ".join("%d %s" % (n, k) for k, n in rest.most_common()))
+    return lines
+
+
+def _unretrieved_tasks(loops):
+    """The live tasks of `loops` that failed with an exception nobody retrieved."""
+    kinds = (asyncio.Task, getattr(asyncio.tasks, "_PyTask", asyncio.Task))
+    # type(), not isinstance(): a proxy among gc's objects would run code for its __class__.
+    return [o for o in gc.get_objects() if issubclass(type(o), kinds)
+            and getattr(o, "_log_traceback", False) and o.get_loop() in loops]
 
 
 def _raises_context():
@@ -520,8 +673,19 @@ def _mark_expected(log, lines, expected):
     error kept under "data" as "expected_error": coroner then sees no error there, and judges
     what the task did next (it names a task's first swallowed error only). A task that failed
     with an expected error (the main task of an asyncio.run that raised into pytest.raises)
-    stays failed, without the error: a TimeoutError the test expected is no timeout."""
+    stays failed, without the error: a TimeoutError the test expected is no timeout, nor is the
+    end of a task it timed out (wait_for's inner task before 3.12, "status": "timed_out" after
+    the stage's error record, a record without the error: it is cancelled, as it was)."""
     marked = [_marked(line, expected) for line in lines]
+    timed_out = {}  # task -> the expected TimeoutError it timed out with
+    for new, line in zip(marked, lines):
+        error = _field(new, "data")["expected_error"] if new is not line else ""
+        if _is_timeout(error):
+            timed_out[_field(new, "task")] = error
+    if timed_out:
+        marked = [_cancelled(line, timed_out[_field(line, "task")])
+                  if '"status": "timed_out"' in line and _field(line, "task") in timed_out
+                  else line for line in marked]
     if marked != lines:
         with open(log, "w", encoding="utf-8") as f:
             f.writelines(marked)
@@ -538,6 +702,19 @@ def _marked(line, expected):
     del record["level"]
     record.pop("error_type", None)
     record.pop("traceback", None)  # coroner reads a timeout in it too
+    record.setdefault("data", {})["expected_error"] = error
+    return json.dumps(record) + "\n"
+
+
+def _is_timeout(error):
+    """Whether an error, as the records write it ("TimeoutError: ...", "asyncio.TimeoutError"),
+    is a timeout."""
+    return error.split(":", 1)[0].endswith("TimeoutError")
+
+
+def _cancelled(line, error):
+    record = json.loads(line)
+    record["status"] = "cancelled"
     record.setdefault("data", {})["expected_error"] = error
     return json.dumps(record) + "\n"
 

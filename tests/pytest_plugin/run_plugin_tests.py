@@ -14,8 +14,21 @@ Runs `PY -m pytest` (default /usr/bin/python3: Debian's pytest and pytest-asynci
   (cases/test_fixture_on_a_session_loop.py), a module fixture's task still pending when the
   module's loop closes is leaked, told with the module's last test
   (cases/test_module_fixture_leak.py), a TimeoutError the test expected is no timeout with
-  --coroner-fail-on timeout (cases/test_expected_timeout.py), and tests whose node ids make
-  one file name have a log each (cases/test_parameter_names.py);
+  --coroner-fail-on timeout (cases/test_expected_timeout.py, a stage that wait_for cut short
+  too), and tests whose node ids make one file name have a log each
+  (cases/test_parameter_names.py);
+- a failed task held alive past the session's end, with no later test to collect it
+  (cases/test_left_alive.py: in its file, run alone, under -n 2): its never-retrieved exception
+  is charged to the test that created it at the session's end, pytest exits 1, the final line
+  counts it ("1 charged by coroner"), --lf knows it (the cacheprovider's lastfailed), and
+  asyncio prints nothing of it after the summary;
+- a test leaving 50 tasks waiting (cases/test_many_leaks.py): its failure lists 10 of them and
+  counts the rest, above coroner's report;
+- the short forms: the short test summary (-rf) and --tb=line give each faulty test a whole
+  short reason ("coroner: hung/leaked Task-3: ..."), as JUnit's failure message does;
+- a bad coroner binary (missing, not executable, not coroner: /bin/true, /bin/false; by
+  --coroner-binary or CORONER_BINARY) is one usage error, exit 4; one that fails on a log (exit
+  status 2) fails each test with its stderr, --coroner-warn or not;
 - without the option: the plugin is off, every test passes;
 - with the ini option (-o coroner=true) and with --coroner-fail-on (which implies --coroner);
 - with --coroner-warn: nothing fails, the findings are warnings;
@@ -30,7 +43,9 @@ Exit 0 when all hold, 1 otherwise, 77 (skipped) when PY lacks pytest or pytest-a
 
 import argparse
 import ast
+import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -56,9 +71,11 @@ NAMED_ERRORS = planted("NAMED_ERRORS")  # test name -> (error named, expected er
 SESSION_LOOP_LEAKS = planted("LEAKED", "test_fixture_on_a_session_loop.py")
 MODULE_FIXTURE_LEAKS = planted("LEAKED", "test_module_fixture_leak.py")
 TIMED_OUT = planted("TIMED_OUT", "test_expected_timeout.py")
+MANY_LEAKS = planted("LEAKED", "test_many_leaks.py")
 
 LATE_CREATOR = "test_keeps_a_failed_task"
 QUOTED_CREATOR = "test_keeps_a_failed_task_named_with_a_quote"
+ALIVE_CREATOR = "test_keeps_a_failed_task_alive"
 
 failures = []
 
@@ -74,26 +91,31 @@ class Pytest:
         self.python, self.coroner, self.installed = python, coroner, installed
 
     def run(self, *args, files=("test_asyncio_faults.py", "test_late_collection.py",
-                                 "test_module_fixture.py")):
+                                 "test_module_fixture.py"), env=None, cache_dir=None):
         """(exit status, output, {test name: failure text or None}); self.errors: the tests
-        pytest counted an error (at setup or teardown), not a failure."""
+        pytest counted an error (at setup or teardown), not a failure; self.messages: {test
+        name: JUnit's failure message}. env: more environment; cache_dir: the cacheprovider's
+        folder (else it is off)."""
         with tempfile.TemporaryDirectory() as tmp:
             junit = os.path.join(tmp, "junit.xml")
-            env = dict(os.environ, CORONER_BINARY=self.coroner)
-            cmd = [self.python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rN",
-                   "--junitxml", junit]
+            # COLUMNS: the short test summary cuts its reasons to the terminal's width.
+            env = {**os.environ, "CORONER_BINARY": self.coroner, "COLUMNS": "1000", **(env or {})}
+            cmd = [self.python, "-m", "pytest", "-q", "-rN", "--junitxml", junit]
+            cmd += ["-o", "cache_dir=" + cache_dir] if cache_dir else ["-p", "no:cacheprovider"]
             if not self.installed:
                 env["PYTHONPATH"] = str(SOURCE_PYTHON_DIR)
                 cmd += ["-p", "coroner_pytest"]
             run = subprocess.run(cmd + list(args) + list(files), cwd=CASES, env=env,
                                  capture_output=True, text=True, timeout=600)
-            verdicts, self.errors = {}, set()
+            verdicts, self.errors, self.messages = {}, set(), {}
             if os.path.exists(junit):
                 for case in ET.parse(junit).getroot().iter("testcase"):
                     bad = case.find("failure") if case.find("failure") is not None else case.find("error")
                     if case.find("error") is not None:
                         self.errors.add(case.get("name"))
                     verdicts[case.get("name")] = None if bad is None else (bad.text or bad.get("message") or "")
+                    if bad is not None:
+                        self.messages[case.get("name")] = bad.get("message") or ""
         return run.returncode, run.stdout + run.stderr, verdicts
 
 
@@ -129,6 +151,95 @@ def check_verdicts(verdicts, label, expected=EXPECTED):
             told = plugin_lines(verdict)
             check(named in told and spared not in verdict,
                   f"{label}: {name} names {named}, and nowhere {spared} the test expected")
+
+
+def check_left_alive(pytest, has_xdist):
+    forms = [("in its file", (), "test_left_alive.py"),
+             ("run alone", (), "test_left_alive.py::" + ALIVE_CREATOR)]
+    if has_xdist:
+        forms.append(("-n 2", ("-n", "2"), "test_left_alive.py"))
+    for form, args, target in forms:
+        label = f"a failed task alive at the session's end ({form})"
+        with tempfile.TemporaryDirectory() as cache:
+            status, out, verdicts = pytest.run("--coroner", *args, files=(target,), cache_dir=cache)
+            charged = charged_to(out, ALIVE_CREATOR)
+            check(status == 1 and "lost-exception/never-retrieved" in charged
+                  and "(still alive at the session's end)" in charged,
+                  f"{label}: charged to the test that created it, pytest exits 1 (got {status})")
+            check(verdicts and all(v is None for v in verdicts.values()),
+                  f"{label}: the tests themselves pass")
+            check("future: <Task" not in out,
+                  f"{label}: asyncio prints nothing of it after the summary")
+            final = re.findall(r"^\d+ passed.* in [\d.]+s$", out, re.M)
+            check(final and ", 1 charged by coroner in " in final[-1],
+                  f"{label}: the final line counts it ({final})")
+            if form != "in its file":
+                continue
+            path = os.path.join(cache, "v", "cache", "lastfailed")
+            lastfailed = json.load(open(path)) if os.path.exists(path) else {}
+            check(any(k.endswith("::" + ALIVE_CREATOR) for k in lastfailed),
+                  f"{label}: in the cacheprovider's lastfailed ({sorted(lastfailed)})")
+            status, out, verdicts = pytest.run("--coroner", "--lf", files=(target,),
+                                               cache_dir=cache)
+            check(sorted(verdicts) == [ALIVE_CREATOR] and "no previously failed" not in out,
+                  f"{label}: --lf runs that test again ({sorted(verdicts)})")
+
+
+def check_many_leaks(pytest):
+    status, out, verdicts = pytest.run("--coroner", files=("test_many_leaks.py",))
+    check_verdicts(verdicts, "50 tasks left waiting", MANY_LEAKS)
+    listed = plugin_lines(verdicts.get("test_leaves_50_tasks_waiting") or "").splitlines()
+    check(len(listed) == 12 and listed[-1].startswith("  ... and 40 more (40 hung/leaked)")
+          and "50 tasks" not in listed[0],
+          f"50 tasks left waiting: 10 listed, 40 counted ({len(listed)} lines, the last: "
+          f"{listed[-1:]})")
+
+
+def check_short_forms(pytest):
+    status, out, verdicts = pytest.run("--coroner", "--tb=line", "-rf",
+                                       files=("test_asyncio_faults.py",))
+    lines = out.splitlines()
+    for name, want in sorted(EXPECTED.items()):
+        summary = [x for x in lines if x.startswith("FAILED ") and "::%s - " % name in x]
+        check(len(summary) == 1 and ("::%s - coroner: %s" % (name, want)) in summary[0]
+              and summary[0].endswith(pytest.messages.get(name, "?")),
+              f"short test summary: {name}, its reason, as JUnit's message (got {summary})")
+    crash = [x.split(": ", 1)[1] for x in lines if re.match(r"test_asyncio_faults\.py:\d+: ", x)]
+    check(sorted(crash) == sorted(pytest.messages.values()) and len(crash) == len(EXPECTED),
+          f"--tb=line: each faulty test's whole reason ({len(crash)} of {len(EXPECTED)})")
+
+
+def check_bad_binaries(pytest):
+    with tempfile.TemporaryDirectory() as tmp:
+        not_executable = os.path.join(tmp, "coroner")
+        with open(not_executable, "w") as f:
+            f.write("not a program\n")
+        failing = os.path.join(tmp, "failing-coroner")
+        with open(failing, "w") as f:
+            f.write('#!/bin/sh\nif [ "$1" = --version ]; then echo "coroner 0.1.0"; exit 0; fi\n'
+                    'echo "coroner: cannot allocate the task store" >&2\nexit 2\n')
+        os.chmod(failing, 0o755)
+        missing = os.path.join(tmp, "missing")
+        for source, binary in (("--coroner-binary", missing), ("CORONER_BINARY", missing),
+                               ("--coroner-binary", not_executable),
+                               ("--coroner-binary", "/bin/true"),
+                               ("--coroner-binary", "/bin/false")):
+            given = ("--coroner-binary", binary) if source == "--coroner-binary" else ()
+            status, out, verdicts = pytest.run("--coroner", *given,
+                                               files=("test_expected_timeout.py",),
+                                               env={"CORONER_BINARY": binary})
+            check(status == 4 and out.count("ERROR: coroner: %s %s " % (source, binary)) == 1
+                  and "Traceback" not in out and not verdicts,
+                  f"{source} {binary}: one usage error, exit 4 (got {status}: {first_line(out)})")
+        for warn in ((), ("--coroner-warn",)):
+            status, out, verdicts = pytest.run("--coroner", "--coroner-binary", failing, *warn,
+                                               files=("test_expected_timeout.py",))
+            check(status == 1 and verdicts and not pytest.errors and all(
+                      v and "exit status 2: coroner: cannot allocate the task store" in v
+                      for v in verdicts.values()),
+                  f"a coroner failing on a log {' '.join(warn)}: each test fails with its stderr "
+                  f"(exit {status}, {sum(v is not None for v in verdicts.values())} of "
+                  f"{len(verdicts)} failed, errors {sorted(pytest.errors)})")
 
 
 def main():
@@ -219,6 +330,11 @@ def main():
     check(out.count("CoronerWarning") >= len(EXPECTED), "--coroner-warn: a warning a faulty test")
 
     has_xdist = subprocess.run([a.python, "-c", "import xdist"], capture_output=True).returncode == 0
+    check_left_alive(pytest, has_xdist)
+    check_many_leaks(pytest)
+    check_short_forms(pytest)
+    check_bad_binaries(pytest)
+
     if not has_xdist:
         print("skip: pytest-xdist is not installed")
     else:

@@ -1,5 +1,6 @@
 """Timeouts, judged with --coroner-fail-on timeout: a TimeoutError the test expected
-(pytest.raises around an asyncio.run, or around the await of a task that timed out) is no
+(pytest.raises around an asyncio.run, around the await of a task that timed out, or around a
+wait_for that cut a stage short, whose inner task ends "timed_out" before Python 3.12) is no
 timeout, one nobody expected is. run_plugin_tests.py checks TIMED_OUT.
 """
 
@@ -7,8 +8,11 @@ import asyncio
 
 import pytest
 
+from coroner_asyncio import stage
+
 # test name -> the finding its failure names; every other test here passes.
-TIMED_OUT = {"test_ignores_a_timeout": "timeout"}
+TIMED_OUT = {"test_ignores_a_timeout": "timeout",
+             "test_ignores_the_timeout_of_a_stage": "timeout"}
 
 
 async def _fetch(delay):
@@ -25,6 +29,25 @@ async def test_expects_the_timeout_of_a_task():
     task = asyncio.create_task(_fetch(5))
     with pytest.raises(asyncio.TimeoutError):
         await task
+
+
+async def _lookup(delay):
+    with stage("lookup"):
+        await asyncio.sleep(delay)
+
+
+@pytest.mark.asyncio
+async def test_expects_the_timeout_of_a_stage():
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(_lookup(5), 0.005)
+
+
+@pytest.mark.asyncio
+async def test_ignores_the_timeout_of_a_stage():
+    try:
+        await asyncio.wait_for(_lookup(5), 0.005)
+    except asyncio.TimeoutError:
+        pass
 
 
 @pytest.mark.asyncio
