@@ -32,8 +32,11 @@ class GraphRules {
   void run() {
     // In-flight tasks are still at work: neither deadlocked nor a reason to be blocked.
     active_.assign(store_.tasks().size(), false);
-    for (const Finding& f : a_.findings)
-      if (f.kind == FindingKind::in_flight) active_[f.task] = true;
+    for (const Finding& f : a_.findings) {
+      if (f.kind != FindingKind::in_flight) continue;
+      active_[f.task] = true;
+      if (f.subkind == "idle") idle_.insert(f.task);
+    }
     std::vector<bool> stalled(store_.tasks().size(), false);
     for (uint32_t t = 0; t < stalled.size(); ++t)
       stalled[t] = unfinished(a_, t) && store_.tasks()[t].logged && !active_[t];
@@ -160,6 +163,13 @@ class GraphRules {
     return store_.tasks()[task].first_time;
   }
 
+  // What an in-flight task waited on is doing: an idle worker is not "at work", and a task
+  // waiting for its end waits for work to come to it.
+  std::string_view at_work(uint32_t task) const {
+    return idle_.contains(task) ? "which is idle, waiting for work to come to it"
+                                : "which is still at work";
+  }
+
   static bool stuck_until_cancelled(const Finding& f) {
     return f.kind == FindingKind::hung && f.subkind == "until-cancelled";
   }
@@ -181,7 +191,7 @@ class GraphRules {
       // will, whatever the others do.
       change_kind(f, FindingKind::in_flight);
       f.chain = {f.task, holder};
-      f.reason = fmt::format("waits on {}, which is still at work", label(holder));
+      f.reason = fmt::format("waits on {}, {}", label(holder), at_work(holder));
       f.detail = fmt::format("waiting {}", waiting_since(f.task));
       return;
     }
@@ -192,7 +202,7 @@ class GraphRules {
       // It waits on a task that is still working: the wait is not over, so it is not hung.
       change_kind(f, FindingKind::in_flight);
       f.chain = chain;
-      f.reason = fmt::format("waits on {}, which is still at work", label(root));
+      f.reason = fmt::format("waits on {}, {}", label(root), at_work(root));
       f.detail = fmt::format("waiting {}", waiting_since(f.task));
       return;
     }
@@ -500,6 +510,7 @@ class GraphRules {
   std::vector<int32_t> cycle_of_;
   std::vector<bool> stuck_;  // by task: hung until it was cancelled
   std::vector<bool> active_;
+  std::unordered_set<uint32_t> idle_;  // in-flight tasks idle, waiting for work (few)
 };
 
 }  // namespace

@@ -188,9 +188,13 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
     list += paint.severity(default_severity(FindingKind(k)),
                            fmt::format("{} {}", by_kind[k], to_string(FindingKind(k))));
   }
-  out += fmt::format(
-      "findings: {}{}\n", list.empty() ? "none" : list,
-      problems.empty() ? "" : fmt::format(" ({})", plural(problems.size(), "problem", "problems")));
+  // Information (in flight, retried, an anomaly) is no problem: "2 in-flight (2 problems)" with
+  // exit 0 read as a contradiction.
+  size_t real = size_t(std::count_if(problems.begin(), problems.end(), [](const auto& p) {
+    return default_severity(p.kind) != Severity::info;
+  }));
+  out += fmt::format("findings: {}{}\n", list.empty() ? "none" : list,
+                     real == 0 ? "" : fmt::format(" ({})", plural(real, "problem", "problems")));
   // Hung tasks in a log without edges may be blocked ones: say that the log cannot tell.
   if (by_kind[size_t(FindingKind::hung)] > 0)
     if (std::string note = report::no_edges_note(in); !note.empty())

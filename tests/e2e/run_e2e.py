@@ -169,6 +169,11 @@ def test_text_report_seed():
     check(re.search(r"^lost-exception/swallowed  ValueError in stage 'validate'$", r.out, re.M),
           "the swallowed ValueError problem", r)
     check("findings: 2 hung, 1 timeout, 1 lost-exception (3 problems)" in r.out, "3 problems", r)
+    # Information is no problem: in-flight tasks are listed, not counted as problems.
+    info = run("--kind", "in-flight", IN_FLIGHT_TRACE)
+    expect_status(info, 0)
+    check(re.search(r"^findings: 3 in-flight$", info.out, re.M), "in flight, no problem counted",
+          info)
     check(re.search(r"^  6  timed out", r.out, re.M), "task 6 timed out", r)
     check(re.search(r"^  10  ValueError: invalid item 10", r.out, re.M),
           "task 10 swallowed its ValueError", r)
@@ -1256,7 +1261,9 @@ def test_damaged_is_tolerated():
         check(where in r.out, "names %s" % where, r)
 
 
-def test_truncated_gzip_is_damage_not_fatal():
+def test_truncated_gzip_is_reported_then_exits_2():
+    # The lines before the damage are reported; then one stderr line names it and the status is
+    # 2, as zcat's, -q or not: `coroner -q logs/*.gz || fail` must not pass on half a log.
     with TempDir() as d:
         data = gzip.compress(b"".join(
             b'{"timestamp": %d.5, "task_id": %d, "stage": "work"}\n' % (1795610067 + i, i % 50)
@@ -1265,8 +1272,14 @@ def test_truncated_gzip_is_damage_not_fatal():
         with open(path, "wb") as f:
             f.write(data[: len(data) // 2])
         r = run(path)
-        check(r.status in (0, 1), "a truncated gzip is read", r)
+        expect_status(r, 2)
         check("damaged input" in r.out and "truncated" in r.out, "the damage is reported", r)
+        check("50 tasks" in r.out, "the lines before the damage are read", r)
+        check(r.err == "coroner: %s: gzip stream is truncated: the report covers only the lines "
+              "before it\n" % path, "one stderr line names the damage", r)
+        quiet = run("-q", path)
+        expect_status(quiet, 2)
+        check(quiet.out == "" and quiet.err == r.err, "-q still names the damage", quiet)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // The graph rules on small hand-written logs: deadlock cycles, blocked chains, orphans,
 // unobserved children, critical paths, and healthy trees that must stay quiet.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -291,6 +292,35 @@ TEST_CASE("coroner::TaskGraph waits that are not stuck") {
     auto kinds = a.kinds();
     CHECK(kinds["pX"] == "in-flight");
     CHECK(kinds["cX"] == "in-flight");
+  }
+
+  SUBCASE("a task waiting on an idle worker's end is in flight, and says the worker is idle") {
+    // The asyncio module's records of `await shipper`, the shipper on an empty queue's get when
+    // the process stopped: it is waiting for work, not "still at work".
+    auto rec = [](double ts, std::string_view task, std::string_view rest) {
+      return fmt::format("{{\"ts\": {:.6f}, \"task\": \"{}\", {}, \"pid\": 7}}\n", ts, task, rest);
+    };
+    const std::string queue = "\"waiting_for\": \"asyncio.Queue.get on a queue created at p.py:4\"";
+    std::string log =
+        rec(1700000000.0, "main", "\"status\": \"started\", \"coroner\": \"task\"") +
+        rec(1700000000.1, "shipper", "\"status\": \"started\", \"coroner\": \"task\"") +
+        rec(1700000000.2, "shipper", "\"coroner\": \"wait\", " + queue) +
+        rec(1700000000.3, "main",
+            "\"coroner\": \"wait\", \"waiting_for\": \"task shipper\", "
+            "\"awaits\": [\"shipper\"]") +
+        rec(1700000003.0, "main",
+            "\"coroner\": \"pending\", \"waiting_for\": \"task shipper\", "
+            "\"awaits\": [\"shipper\"]") +
+        rec(1700000003.0, "shipper", "\"coroner\": \"pending\", " + queue) +
+        "{\"ts\": 1700000003.0, \"coroner\": \"exit\", \"reason\": \"SIGTERM\", "
+        "\"pid\": 7}\n";
+    Analysed a(log);
+    const Finding* waiter = a.finding("main", FindingKind::in_flight);
+    REQUIRE(waiter != nullptr);
+    CHECK(waiter->reason == "waits on shipper, which is idle, waiting for work to come to it");
+    const Finding* worker = a.finding("shipper", FindingKind::in_flight);
+    REQUIRE(worker != nullptr);
+    CHECK(worker->subkind == "idle");
   }
 
   SUBCASE("two busy tasks that now and then wait on each other are no deadlock") {
