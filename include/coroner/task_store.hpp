@@ -500,6 +500,12 @@ class TaskStore : public StateSink {
   Interner words_;
   Interner scopes_;
   std::unique_ptr<TaskIndex> task_keys_;  // scope id and task value -> task index
+  // A record with no scope field, in a log whose records have some (a worker that logs its pid
+  // only as a job starts), belongs to the task of its value in the one scope that has it, not
+  // to a second task in the empty scope. By task value: that scope, or kNone when several have
+  // it. Made at the first such record, then kept up as scoped tasks are added.
+  std::optional<std::unordered_map<std::string, uint32_t>> scope_of_value_;
+  uint32_t scope_of_unscoped(std::string_view task);
   std::vector<Lifecycle> meanings_;
   ChunkedVector<Task> tasks_;
   std::vector<ErrorNote> errors_;

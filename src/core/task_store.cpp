@@ -186,8 +186,27 @@ uint32_t TaskStore::task_or_new(uint32_t scope, std::string_view name) {
     Task task;
     task.scope = scope;
     tasks_.push_back(std::move(task));
+    if (scope_of_value_ && scope != 0) {
+      auto [it, added] = scope_of_value_->try_emplace(std::string(name), scope);
+      if (!added && it->second != scope) it->second = kNone;
+    }
   }
   return id;
+}
+
+uint32_t TaskStore::scope_of_unscoped(std::string_view task) {
+  if (task_keys_->find(0, task)) return 0;  // a task of the empty scope already: it stays there
+  if (!scope_of_value_) {
+    scope_of_value_.emplace();
+    for (uint32_t t = 0; t < tasks_.size(); ++t) {
+      if (tasks_[t].scope == 0) continue;
+      auto [it, added] = scope_of_value_->try_emplace(std::string(task_keys_->name(t)),
+                                                      tasks_[t].scope);
+      if (!added && it->second != tasks_[t].scope) it->second = kNone;
+    }
+  }
+  auto it = scope_of_value_->find(std::string(task));
+  return it == scope_of_value_->end() || it->second == kNone ? 0 : it->second;
 }
 
 uint32_t TaskStore::add_error(const RawRecord& r) {
@@ -252,6 +271,7 @@ void TaskStore::add_record(const RawRecord& r) {
   int64_t time = 0;
   if (!record_time(r, time)) return;  // outside --since / --until
   uint32_t scope = r.scope.empty() ? 0 : scopes_.intern(r.scope);
+  if (scope == 0 && r.has_task && scopes_.size() > 1) scope = scope_of_unscoped(r.task);
   uint32_t own_task = r.has_task ? task_or_new(scope, r.task) : kNone;
 
   if (auto note = parse_asyncio_message(r.stage)) {
