@@ -25,12 +25,13 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
      "awaits": ["Task-3", "Task-4", "Task-5"], ...}
     {"ts": ..., "task": "Task-3", "status": "failed", "level": "error", "error_type": "ValueError",
      "error": "ValueError: boom", "traceback": "Traceback (most recent call last): ..."}
-    {"ts": ..., "task": "Task-3", "coroner": "cancel", "by": "Task-1", ...}   (cancel() called on it)
+    {"ts": ..., "task": "Task-3", "coroner": "cancel", "by": "Task-1", ...}   (cancel() called on it; + "msg")
     {"ts": ..., "task": "Task-3", "status": "done" | "cancelled", ...}   ("timed_out": wait_for's inner task, <3.12)
     {"ts": ..., "task": "Task-7", "coroner": "pending", "suspended_at": "app.py:42 in fetch",
      "waiting_for": "asyncio.Event created at app.py:33", ...}                    (at exit)
     {"ts": ..., "coroner": "exit", "reason": "main returned" | "SIGTERM" | "SIGINT" |
-     "unhandled ValueError" | "sys.exit(3)" | "main cancelled" | "interpreter exit", ...}
+     "unhandled ValueError" | "sys.exit(3)" | "main cancelled" | "loop closed" | "os._exit(0)" |
+     "interpreter exit", ...}
     {"ts": ..., "level": "error", "message": "Task exception was never retrieved <Task finished
      name='job-9' ...>", "error_type": "ValueError", "error": "ValueError: boom", ...}
 
@@ -53,8 +54,10 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
   made by ``loop.create_future()`` outside asyncio. Primitives are named with the file:line of
   user code that created them. Waiting through the module behaves exactly like the plain await:
   results, exceptions, cancellation, shielding, task names, eager tasks are untouched.
-- Exit: when the program stops (the loop's main task returns or raises, SIGTERM, SIGINT,
-  sys.exit), one "pending" record per pending task, where it is suspended and what it waits on
+- Exit: when the program stops (the loop's life ends: asyncio.run or Runner.close about to
+  cancel what is left, after main returned or raised or sys.exit, or the program's
+  loop.close(); SIGTERM, SIGINT; not the end of one run of a loop that runs again), one
+  "pending" record per pending task, where it is suspended and what it waits on
   (through the async generators it iterates; a server's connection handler reading its
   client's next request says "asyncio.StreamReader.read of a connection served on ..."),
   then one "exit" record, before asyncio cancels the pending tasks (their cancellations are
@@ -63,8 +66,11 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
   still dies of SIGTERM (and, since asyncio never collects the tasks of a process killed so,
   the handler first writes asyncio's "Task exception was never retrieved" for each failed task
   whose exception nobody retrieved, and no pending gather or wait will hand back). SIGINT: the handler in place (Python's or asyncio.run's) is wrapped, not
-  replaced. An atexit hook writes the exit record if nothing else did. SIGKILL and os._exit
-  leave no exit record.
+  replaced. os._exit(N): install() wraps os._exit, which skips atexit; the wrapper writes the
+  pending records and the exit ("os._exit(N)"), flushes, then exits, whatever the thread, in a
+  task or after run_until_complete returned (only in the process that called install(): a
+  forked child only flushes). An atexit hook writes the exit record if nothing else did.
+  SIGKILL leaves no exit record, nor an os._exit bound before install() (from os import _exit).
 - asyncio's own "Task exception was never retrieved" / "Task was destroyed but it is pending!"
   messages (and the other exception-handler messages) become task-less error records; the
   handler the app set is still called, or asyncio's default handler (stderr).
@@ -87,8 +93,8 @@ so that the root logger's default WARNING does not drop the records.
 Flush policy (stream sink): lines are collected in memory and written as one write() +
 flush() when 512 lines are waiting, 100 ms after the first waiting line (a loop timer), at once
 for an error record (failed task, stage error, asyncio's messages), when the calling thread has
-no running loop, at exit (main's end, SIGTERM, SIGINT, atexit), before fork(), and at
-uninstall(). A crash loses at most the last 100 ms; SIGKILL or os._exit() too. Lines stay whole
+no running loop, at exit (the loop's end, SIGTERM, SIGINT, os._exit(), atexit), before fork(),
+and at uninstall(). A crash loses at most the last 100 ms; SIGKILL too. Lines stay whole
 across threads (one lock around the buffer); a forked child starts with an empty buffer and
 writes its own pid.
 
@@ -123,7 +129,8 @@ Not covered:
   normally; the records are written anyway (install() wraps loop.call_exception_handler).
 - The RuntimeWarning "coroutine ... was never awaited" is left to the warnings module: it names a
   coroutine, not a task, so coroner could not attribute it.
-- Several loops: each needs its own install(loop); the sink is shared (the last install()'s).
+- Several loops: each needs its own install(loop); the sink is shared (the last install()'s
+  stream, one for the process: records of every thread reach it).
 """
 
 import asyncio
@@ -333,8 +340,12 @@ class _Sink:
                         name = _s(_id(task) if name in _taken or type(task) is not _Task else name)
                         parts[i] = (f'{{"ts": {ts}, "task": {name}, "status": "created"{parent}{tail}'
                                     f'{{"ts": {ts}, "task": {name}, "status": "started", "coroner": "task"{tail}')
-                    self.stream.write("".join(parts))
-                    self.stream.flush()
+                    if self.stream is not None:
+                        self.stream.write("".join(parts))
+                        self.stream.flush()
+                    else:  # lines a thread buffered as install() turned the sink to a logger
+                        for line in "".join(parts).splitlines():
+                            self.logger.log(_INFO, line)
             except (ValueError, OSError):
                 pass  # the program closed the stream: nothing else to do with the lines
             finally:
@@ -342,6 +353,22 @@ class _Sink:
                 then, self.after_flush = self.after_flush, None
         if then is not None:
             then()
+
+    def configure(self, stream, logger, scope):
+        """install()'s sink: the one object every thread writes into. Replacing the object
+        instead lost records: a thread that had already read _sink (or whose line came after
+        install()'s flush) appended to the old one, whose flush timer died with its thread's
+        loop, and nothing flushed it again (threads each running a loop, each install()ing on
+        one shared stream); two sink objects also wrote one stream under two locks."""
+        with self.lock:
+            self.flush()  # what is waiting goes where it was meant to go
+            self.stream = stream
+            if isinstance(logger, str):
+                logger = logging.getLogger(logger)
+            self.logger = logger if logger is not None else _logger
+            self.scope = scope
+            self.__dict__.pop("MAX_LINES", None)  # a new loop flushes again (see _write_exit)
+            self.set_pid()
 
     def after_fork_in_child(self):
         self.lock = threading.RLock()
@@ -545,8 +572,11 @@ class _Task(_Task0):
                 self._coroner_cancel = True
             if first:
                 by = _current_name()
+                # cancel(msg=...): the reason the program gave (a watchdog's "stuck for 30 s")
+                msg = kwargs.get("msg", args[0] if args else None)
                 _task_record(_id(self), ', "coroner": "cancel"' +
-                             (', "by": ' + _s(by) if by is not None else "") + _cancelled_in(self))
+                             (', "by": ' + _s(by) if by is not None else "") + _cancelled_in(self) +
+                             (', "msg": ' + _s(str(msg)) if msg is not None else ""))
         return _Task0.cancel(self, *args, **kwargs)
 
     def set_name(self, value):
@@ -766,12 +796,13 @@ def _make_factory(previous):
             m, sec = _new_second(ns)
         created = f"{sec}{_D3[m // 1000000]}{_D3[m // 1000 % 1000]}"
         parent = _current_task(loop)
-        if ((parent is None and _exit_pid == os.getpid()) or _is_loop_cleanup(coro)
+        if ((parent is None and getattr(loop, "_coroner_ended", False)) or _is_loop_cleanup(coro)
                 or (_cleanup_tasks and parent in _cleanup_tasks)):
-            # asyncio.run's own clean-up tasks (shutdown_asyncgens, ...) and theirs: not the
-            # program's, and records after the exit would read as activity. (After a sys.exit()
-            # in main they come before the exit record: the main task's end is heard only once
-            # they run.)
+            # asyncio.run's own clean-up tasks (shutdown_asyncgens, ...) and theirs, made once the
+            # loop's life has ended (_loop_ends): not the program's, and records after the exit
+            # would read as activity. (After a sys.exit() in main they come before the main
+            # task's end is heard.) A loop that runs again (Runner.run, run_until_complete) has
+            # not ended: its new main task is the program's.
             task = previous(loop, coro, **kwargs) if previous is not None else _Task(coro, loop=loop, **kwargs)
             _cleanup_tasks.add(task)
             return task
@@ -980,7 +1011,9 @@ def _patch(owner, name, new):
 def _make_patches():
     """The replacements, made from the functions in place now. Each logs, then does exactly what
     the original does (it *is* the original call), so results, exceptions and cancellation are
-    the original's."""
+    the original's. Each sets __tracebackhide__, pytest's mark for a frame to leave out of a
+    test's traceback (--tb=short): an exception the user's await raises reads as without the
+    module."""
     tasks = asyncio.tasks
     o_gather, o_wait, o_wait_for = tasks.gather, tasks.wait, tasks.wait_for
     o_as_completed, o_shield, o_ensure = tasks.as_completed, tasks.shield, tasks.ensure_future
@@ -988,6 +1021,7 @@ def _make_patches():
     p = {}
 
     def gather(*aws, **kwargs):
+        __tracebackhide__ = True
         outer = o_gather(*aws, **kwargs)
         if _on:
             kids = getattr(outer, "_children", None)
@@ -1003,6 +1037,7 @@ def _make_patches():
     p["gather"] = gather
 
     async def wait(fs, *args, **kwargs):
+        __tracebackhide__ = True
         if _on and isinstance(fs, (set, frozenset, list, tuple)) and fs:
             mode = kwargs.get("return_when", args[1] if len(args) > 1 else asyncio.ALL_COMPLETED)
             futs = [f for f in fs if _isfuture(f)]
@@ -1024,6 +1059,7 @@ def _make_patches():
     p["wait"] = wait
 
     async def wait_for(fut, *args, **kwargs):
+        __tracebackhide__ = True
         me = _waiter() if _on else None
         if me is None:
             return await o_wait_for(fut, *args, **kwargs)
@@ -1066,6 +1102,7 @@ def _make_patches():
     p["wait_for"] = wait_for
 
     def as_completed(fs, *args, **kwargs):
+        __tracebackhide__ = True
         if _on and isinstance(fs, (set, frozenset, list, tuple)):
             futs = [f for f in fs if _isfuture(f) and (not f.done() or _failed(f))]
             me = _waiter()
@@ -1075,6 +1112,7 @@ def _make_patches():
     p["as_completed"] = as_completed
 
     def shield(arg, *args, **kwargs):
+        __tracebackhide__ = True
         if not _on or args or kwargs:
             return o_shield(arg, *args, **kwargs)
         me = _waiter()
@@ -1089,6 +1127,7 @@ def _make_patches():
     o_lock_acquire, o_lock_release = locks.Lock.acquire, locks.Lock.release
 
     async def lock_acquire(self):
+        __tracebackhide__ = True
         if _on and (self._locked or any(not w.cancelled() for w in (self._waiters or ()))):
             me = _waiter()
             if me is not None:
@@ -1099,6 +1138,7 @@ def _make_patches():
         return r
 
     def lock_release(self):
+        __tracebackhide__ = True
         self._coroner_holder = None
         return o_lock_release(self)
     p[locks.Lock, "acquire"] = lock_acquire
@@ -1107,6 +1147,7 @@ def _make_patches():
     o_event_wait = locks.Event.wait
 
     async def event_wait(self):
+        __tracebackhide__ = True
         if _on and not self._value:
             me = _waiter()
             if me is not None:
@@ -1117,6 +1158,7 @@ def _make_patches():
     o_cond_wait = locks.Condition.wait
 
     async def condition_wait(self):
+        __tracebackhide__ = True
         me = _waiter() if _on else None
         if me is not None:  # (a Barrier waits on its own Condition: it says "asyncio.Barrier")
             _wait_record(me, _prim_text(self, getattr(self, "_coroner_kind", None)), ())
@@ -1130,6 +1172,7 @@ def _make_patches():
     # nothing (a semaphore used as a counter, released by a producer or a callback) makes the
     # holders unknowable: from then on none are named (False).
     async def semaphore_acquire(self):
+        __tracebackhide__ = True
         if _on and self.locked():
             me = _waiter()
             if me is not None:
@@ -1146,6 +1189,7 @@ def _make_patches():
         return r
 
     def semaphore_release(self):
+        __tracebackhide__ = True
         holders = self.__dict__.get("_coroner_holders")
         if holders is not None and holders is not False:
             me = _waiter()
@@ -1163,6 +1207,7 @@ def _make_patches():
     o_get, o_put = queues.Queue.get, queues.Queue.put
 
     async def queue_get(self):
+        __tracebackhide__ = True
         if _on and self.empty() and not getattr(self, "_coroner_internal", False):
             me = _waiter()
             if me is not None:
@@ -1170,6 +1215,7 @@ def _make_patches():
         return await o_get(self)
 
     async def queue_put(self, item):
+        __tracebackhide__ = True
         if _on and self.full() and not getattr(self, "_coroner_internal", False):
             me = _waiter()
             if me is not None:
@@ -1185,6 +1231,16 @@ def _make_patches():
         p[barrier, "__init__"] = _barrier_init(barrier.__init__)
     p[queues.Queue, "__init__"] = _queue_init(p[queues.Queue, "__init__"])
 
+    o_cancel_all = getattr(asyncio.runners, "_cancel_all_tasks", None)
+    if o_cancel_all is not None:
+        def _cancel_all_tasks(loop):
+            __tracebackhide__ = True
+            # asyncio.run's and Runner.close's end of the loop: the pending records and the
+            # exit go before the cancellations (a Runner's run() that returns is no end).
+            _loop_ends(loop, "main returned")
+            return o_cancel_all(loop)
+        p[asyncio.runners, "_cancel_all_tasks"] = _cancel_all_tasks
+
     tg = getattr(asyncio, "TaskGroup", None)
     if tg is not None:
         p[tg, "create_task"], p[tg, "__aexit__"] = _taskgroup_patches(tg)
@@ -1196,6 +1252,7 @@ def _make_patches():
 
 def _site_init(orig):
     def __init__(self, *args, **kwargs):
+        __tracebackhide__ = True
         orig(self, *args, **kwargs)
         self._coroner_site = _user_site()  # where the user made it: one frame walk, once
     return __init__
@@ -1203,6 +1260,7 @@ def _site_init(orig):
 
 def _barrier_init(init):
     def __init__(self, *args, **kwargs):
+        __tracebackhide__ = True
         init(self, *args, **kwargs)
         # Barrier.wait() waits on the barrier's own Condition (made in here, so already "created
         # at" the user's line): a task waiting at the barrier says so, not "asyncio.Condition".
@@ -1214,6 +1272,7 @@ def _barrier_init(init):
 
 def _queue_init(init):
     def __init__(self, *args, **kwargs):
+        __tracebackhide__ = True
         init(self, *args, **kwargs)
         # A queue asyncio makes for itself (as_completed's) is part of a wait the module already
         # names ("as_completed"): a wait on it is no task waiting for work.
@@ -1272,6 +1331,7 @@ def _taskgroup_patches(tg):
     o_create, o_aexit = tg.create_task, tg.__aexit__
 
     def create_task(self, coro, *args, **kwargs):
+        __tracebackhide__ = True
         task = o_create(self, coro, *args, **kwargs)
         kids = self.__dict__.setdefault("_coroner_kids", [])
         if len(kids) >= 64 and len(kids) & (len(kids) - 1) == 0:
@@ -1280,6 +1340,7 @@ def _taskgroup_patches(tg):
         return task
 
     async def __aexit__(self, et, exc, tb):
+        __tracebackhide__ = True
         me = _waiter() if _on else None
         kids = ()
         if me is not None:
@@ -1338,6 +1399,7 @@ def _timeout_patch(timeout_cls):
     o_aexit = timeout_cls.__aexit__
 
     async def __aexit__(self, et, exc, tb):
+        __tracebackhide__ = True
         try:
             return await o_aexit(self, et, exc, tb)
         except TimeoutError as e:
@@ -1401,7 +1463,7 @@ def _describe_frames():
         code = getattr(fn, "__code__", None)
         if code is None or name == "__init__" or name == "release" or name == "create_task":
             continue
-        if owner is asyncio:
+        if owner is asyncio or owner is asyncio.runners:
             continue
         if owner is asyncio.tasks:
             if name == "wait":
@@ -1578,7 +1640,8 @@ def _write_exit(reason):
         return False
     _exit_pid = os.getpid()
     try:
-        _pending_records([t for loop in list(_loops) for t in asyncio.all_tasks(loop)])
+        # (_all_tasks_of: at os._exit the caller may be another thread than the loop's)
+        _pending_records([t for loop in list(_loops) for t in _all_tasks_of(loop)])
         _sink.write('{"ts": %s, "coroner": "exit", "reason": %s' % (_ts(), _s(reason)), True)
     finally:
         _flush()
@@ -1589,31 +1652,64 @@ def _write_exit(reason):
 
 
 def _on_main_done(task):
-    # Threads that each run asyncio.run: the end of one's main is not the process's while
-    # another's main still runs (the last to end writes the exit, or the interpreter's). A loop
-    # with no main (run_forever on a helper thread) holds nothing up.
-    _mains_running[0] -= 1
-    if _mains_running[0] > 0:
-        return
-    if task.cancelled():
-        reason = "SIGINT" if _sigints[0] else "main cancelled"
-    else:
-        exc = getattr(task, "_exception", None)
-        if exc is None:
-            reason = "SIGINT" if _sigints[0] else "main returned"
-        elif isinstance(exc, SystemExit):
-            reason = "sys.exit(%s)" % ("" if exc.code is None else repr(exc.code))
-        elif isinstance(exc, KeyboardInterrupt):
-            reason = "SIGINT"
-        else:
-            reason = "unhandled " + type(exc).__name__
-    _write_exit(reason)
+    # Not the program's stop: a loop may run again (asyncio.Runner.run, run_until_complete), and
+    # the exit is written when its life ends (_loop_ends). SIGINT goes back to the handler ours
+    # wrapped, which asyncio.run / Runner.run put back in their turn only if it is in place.
     _restore_sigint()
 
 
-# The main tasks (asyncio.run's, one a loop) watched and not yet done, in every thread; a list,
-# changed under the GIL by the callbacks of the loops' own threads.
-_mains_running = [0]
+# The loops whose life holds up the exit: those install() found running a main task (asyncio.run's,
+# Runner.run's, run_until_complete's), in a thread that is no daemon (a helper loop running for
+# ever beside the program ends nothing), until their life ends. Threads that each run a loop:
+# the exit is written when the last of them ends, not the first.
+_live_loops = weakref.WeakSet()
+_life_lock = threading.Lock()
+
+
+def _stop_reason(clean):
+    """The exit's reason at a loop's end: the exception leaving asyncio.run (or Runner, or the
+    program's `finally: loop.close()`), which is being handled while they clean up."""
+    exc = sys.exc_info()[1]
+    if exc is None:
+        return "SIGINT" if _sigints[0] else clean
+    if isinstance(exc, asyncio.CancelledError):
+        return "SIGINT" if _sigints[0] else "main cancelled"
+    if isinstance(exc, SystemExit):
+        return "sys.exit(%s)" % ("" if exc.code is None else repr(exc.code))
+    if isinstance(exc, KeyboardInterrupt):
+        return "SIGINT"
+    return "unhandled " + type(exc).__name__
+
+
+def _loop_ends(loop, clean_reason):
+    """The loop's life ends: asyncio.run or Runner.close is about to cancel its remaining tasks
+    (asyncio.runners._cancel_all_tasks), or the program closes it. The end of one run of a loop
+    that runs again is not this. Writes the pending records and the exit when no other loop's
+    life holds it up; else only flushes (this thread's loop will flush nothing more)."""
+    try:
+        if getattr(loop, "_coroner_ended", False):
+            return
+        loop._coroner_ended = True
+    except AttributeError:
+        pass
+    with _life_lock:
+        last = loop in _live_loops
+        _live_loops.discard(loop)
+        last = last and not len(_live_loops)
+    if last:
+        _write_exit(_stop_reason(clean_reason))
+    else:
+        _flush()
+
+
+def _make_close(loop):
+    orig = loop.close
+
+    def close():
+        if not loop.is_running() and not loop.is_closed():  # (else orig raises, or does nothing)
+            _loop_ends(loop, "loop closed")
+        return orig()
+    return close
 
 
 def _find_main(loop):
@@ -1710,6 +1806,52 @@ def _at_exit():
     _flush()
 
 
+# os._exit() skips atexit, so the program's own os._exit(N) (a worker that must not wait for a
+# thread stuck in a blocking call, a test runner's timeout) would leave its pending tasks and its
+# stop unwritten, and they would read as in flight. The wrapper writes them, as atexit would,
+# then calls the real os._exit, from any thread, in or out of a running loop; nothing in it may
+# keep the process from exiting. Only in the process that install()ed: a forked child
+# (multiprocessing's fork start method ends each child with os._exit) holds copies of its
+# parent's loops and tasks, which are not its own, and only flushes.
+_os_exit = getattr(os._exit, "_coroner_original", os._exit)  # (the module reloaded: the real one)
+_install_pid = None  # the process that called install()
+
+
+def _exit_status_text(args, kwargs):
+    code = args[0] if args else kwargs.get("status")
+    return repr(code) if isinstance(code, int) else None  # (else os._exit raises: no stop)
+
+
+def _on_os_exit(*args, **kwargs):
+    try:
+        code = _exit_status_text(args, kwargs)
+        if _on and code is not None and _install_pid == os.getpid():
+            _write_exit("os._exit(%s)" % code)
+        _flush()
+        _flush_logger_handlers()
+    except BaseException:  # (a KeyboardInterrupt as well) the process exits all the same
+        pass
+    return _os_exit(*args, **kwargs)
+
+
+_on_os_exit._coroner_wrapped = True
+_on_os_exit._coroner_original = _os_exit
+
+
+def _flush_logger_handlers():
+    """The logger sink's handlers: os._exit() skips logging.shutdown, which flushes them."""
+    if _sink.stream is not None:
+        return
+    logger = _sink.logger
+    while logger is not None:
+        for handler in list(getattr(logger, "handlers", ())):
+            try:
+                handler.flush()
+            except Exception:
+                pass
+        logger = logger.parent if getattr(logger, "propagate", False) else None
+
+
 def _before_fork():
     _flush()
 
@@ -1726,6 +1868,8 @@ def _install_process_hooks():
         return
     _process_hooks.append(True)
     atexit.register(_at_exit)
+    if not getattr(os._exit, "_coroner_wrapped", False):
+        os._exit = _on_os_exit
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
@@ -1737,6 +1881,15 @@ def _message_record(context):
     """A task-less error record for an exception-handler message, worded as asyncio words it."""
     message = str(context.get("message") or "Unhandled exception in event loop")
     about = context.get("future") or context.get("task")
+    if (isinstance(about, _Task0) and _exit_pid != os.getpid() and not about.done()
+            and message.startswith("Task was destroyed")):
+        # A loop the program dropped unclosed after its last run (run_until_complete, no
+        # close(), the garbage collector): its life ended with no exit record, since a loop that
+        # runs again writes none at a run's end. What its tasks were pending on is told now.
+        try:
+            _pending_record(about)
+        except Exception:
+            pass
     if about is not None:
         text = repr(about)
         if isinstance(about, _Task0):
@@ -1804,9 +1957,11 @@ def install(loop=None, *, stream=None, logger=None, scope=True):
     "pid" and "hostname" to every record (coroner then keys tasks by them, so logs of several
     processes can be analysed together). Call it from the program's main coroutine: its task is
     then known as main, and its end as the program's.
-    Calling install() again replaces the sink and re-chains the factory. Returns the loop.
+    Calling install() again redirects the sink (one for the process, whatever the threads: the
+    records waiting go to the stream they were meant for first) and re-chains the factory.
+    Returns the loop.
     """
-    global _sink, _on
+    global _on, _install_pid
     if loop is not None and not hasattr(loop, "set_task_factory"):
         # install(open("tasks.jsonl", "w")) is the natural first try: say what to write.
         hint = " (a stream goes as install(stream=...))" if hasattr(loop, "write") else ""
@@ -1814,14 +1969,13 @@ def install(loop=None, *, stream=None, logger=None, scope=True):
                         % (type(loop).__name__, hint))
     if loop is None:
         loop = _running_loop() or asyncio.get_event_loop_policy().get_event_loop()
-    _flush()
-    sink = _Sink(stream=stream, logger=logger, scope=scope)
-    if stream is None and sink.logger.level == logging.NOTSET:
-        sink.logger.setLevel(logging.INFO)  # else the root's WARNING drops every INFO record
-    _sink = sink
+    _sink.configure(stream, logger, scope)
+    if stream is None and _sink.logger.level == logging.NOTSET:
+        _sink.logger.setLevel(logging.INFO)  # else the root's WARNING drops every INFO record
     _install_patches()
     _install_process_hooks()
     _on = True
+    _install_pid = os.getpid()
     first = loop not in _loops
     _loops.add(loop)
 
@@ -1836,12 +1990,17 @@ def install(loop=None, *, stream=None, logger=None, scope=True):
                 pass
         if not _wrap_exception_handler(loop):
             _chain_exception_handler(loop)
+        try:
+            loop.close = _make_close(loop)  # the end of a loop's life (a legacy program's)
+        except (AttributeError, TypeError):
+            pass
     _adopt(loop)
     main = _find_main(loop)
     # A daemon thread's loop (a helper running for ever beside the program) ends no process.
     if main is not None and not getattr(main, "_coroner_main", False) and not threading.current_thread().daemon:
         main._coroner_main = True
-        _mains_running[0] += 1
+        with _life_lock:
+            _live_loops.add(loop)
         _Task0.add_done_callback(main, _on_main_done)
     _install_signals()
     return loop
@@ -1870,10 +2029,12 @@ def uninstall(loop=None):
     current = loop.get_task_factory()
     if current is not None and hasattr(current, "_coroner_previous"):
         loop.set_task_factory(current._coroner_previous)
-    for attr in ("create_future", "call_exception_handler"):
+    for attr in ("create_future", "call_exception_handler", "close"):
         if attr in getattr(loop, "__dict__", ()):
             delattr(loop, attr)
     _loops.discard(loop)
+    with _life_lock:
+        _live_loops.discard(loop)
     if not _loops:
         _on = False
         _remove_patches()
@@ -2003,6 +2164,7 @@ async def traced(aw, *, stage=None, awaits=None):
     the awaited task(s) by hand: awaits, a name or a list of names, for an awaitable that is not
     a task (a future another task should resolve); aw is then awaited as it is.
     aw: a task, a future or a coroutine (run as a task so the edge has a name)."""
+    __tracebackhide__ = True
     me = _waiter()
     if stage is not None:
         globals()["stage"](stage)
@@ -2034,6 +2196,7 @@ _gather0 = asyncio.gather  # the unpatched one: traced_gather logs its own recor
 async def traced_gather(*aws, stage=None, return_exceptions=False):
     """asyncio.gather(*aws), logging the wait ("gather of N tasks") first, and a stage record
     named stage if given. Since install() sees asyncio.gather by itself, plain gather will do."""
+    __tracebackhide__ = True
     futs = [_as_future(a) for a in aws]
     if stage is not None:
         globals()["stage"](stage)
@@ -2051,14 +2214,49 @@ def flush():
     _flush()
 
 
-def mark_test_end(reason, tasks=None):
+def mark_test_end(reason, tasks=None, log_ends=None):
     """The end of a test (coroner_pytest calls it): a "pending" record for each task of `tasks`
     that is not done (default: every pending task of the installed loops), then
     {"coroner": "test-end", "reason": reason}, then a flush. coroner reports a task pending at a
     test-end as leaked (hung, subkind leaked): the test left it running. Unlike the exit record
-    it may be written any number of times in a process."""
+    it may be written any number of times in a process.
+    log_ends: this record ends the log, the next records go to another (coroner_pytest's log of
+    the next test): the "name#2" numbering of task names starts again (_restart_names). Default:
+    when reason starts with "test ended" (coroner_pytest's words at a test's end; not its
+    "asyncio.run returned in ...", after which the test's log goes on)."""
     if tasks is None:
         tasks = [t for loop in list(_loops) for t in asyncio.all_tasks(loop)]
     _pending_records(tasks)
     _sink.write('{"ts": %s, "coroner": "test-end", "reason": %s' % (_ts(), _s(reason)), True)
     _flush()
+    if log_ends if log_ends is not None else str(reason).startswith("test ended"):
+        _restart_names()
+
+
+def _restart_names():
+    """Names are told apart within one log: a new log (the next test's) numbers them afresh, so
+    a test's "poller" is not "poller#2" because an earlier test also made one. The names of the
+    tasks that may still appear in the new log keep their identities and stay taken: the tasks
+    still pending (a wider fixture's, or one a test left that is not yet collected), and those
+    that failed with an exception nobody retrieved yet, which asyncio reports when it collects
+    them (coroner_pytest charges such a message to the test that created the task it names)."""
+    global _taken
+    kept = {}
+    live = [t for loop in list(_loops) for t in _all_tasks_of(loop)] + list(_failed_tasks)
+    for task in live:
+        mine = getattr(task, "_coroner_id", None)
+        if mine is None or mine[0] != task.get_name():
+            continue
+        if task.done() and not getattr(task, "_log_traceback", False):
+            continue  # its exception was retrieved: asyncio will say nothing of it
+        kept[mine[0]] = kept.get(mine[0], 0) + 1
+        if mine[1] != mine[0]:
+            kept.setdefault(mine[1], 1)
+    _taken = kept
+
+
+def _all_tasks_of(loop):
+    try:
+        return asyncio.all_tasks(loop)
+    except RuntimeError:  # (the set changed size in another thread: a rare race)
+        return ()

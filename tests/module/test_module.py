@@ -585,7 +585,7 @@ class Exit(unittest.TestCase):
         asyncio.run(main())
     """
 
-    def check_exit(self, recs, reason):
+    def check_exit(self, recs, reason, others=()):
         ex = [r for r in recs if r.get("coroner") == "exit"]
         self.assertEqual(len(ex), 1, recs[-5:])
         self.assertEqual(ex[0]["reason"], reason)
@@ -600,7 +600,7 @@ class Exit(unittest.TestCase):
         self.assertTrue(i_pend < i_exit and (not cancelled or cancelled[0] > i_exit), recs[-6:])
         # asyncio.run's clean-up (shutdown_asyncgens, ...) is not the program's: no record of it,
         # however main ended (after sys.exit() it runs before the main task's end is heard)
-        self.assertLessEqual({r["task"] for r in recs if "task" in r}, {"Task-1", "stuck"}, recs[-6:])
+        self.assertLessEqual({r["task"] for r in recs if "task" in r}, {"Task-1", "stuck", *others}, recs[-6:])
         return cancelled
 
     def test_main_returns(self):
@@ -787,6 +787,65 @@ class Exit(unittest.TestCase):
         self.assertEqual(len(exit_at), 1)
         self.assertLess(recs.index(told[0]), exit_at[0])
 
+    @unittest.skipIf(sys.version_info < (3, 11), "asyncio.Runner is 3.11+")
+    def test_a_runner_run_again_is_traced_and_its_exit_is_at_close(self):
+        # One loop, three runs: the end of the first run's main is no stop. Before, the exit was
+        # written there and the tasks of the later runs had no created, started or done record.
+        recs, _, _ = run("""
+            async def stuck(ev): await ev.wait()
+            async def first():
+                install()
+                await asyncio.create_task(asyncio.sleep(0.01), name="early")
+            async def second():
+                await asyncio.create_task(asyncio.sleep(0.01), name="late")
+                asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                await asyncio.sleep(0.01)
+            with asyncio.Runner() as runner:
+                runner.run(first())
+                runner.run(second())
+                runner.run(asyncio.sleep(0.01))
+        """)
+        status = {}
+        for r in recs:
+            if "status" in r:
+                status.setdefault(r["task"], []).append(r["status"])
+        self.assertEqual(status["late"], ["created", "started", "done"], recs)
+        self.assertEqual(len([t for t, s in status.items() if s[:2] == ["created", "started"]]), 5, status)
+        self.check_one_exit_at_the_end(recs, "main returned")
+        self.assertEqual(status["stuck"][-1], "cancelled", "the cancellation is still logged")
+
+    def test_a_legacy_loop_run_again_is_traced_and_its_exit_is_at_close(self):
+        # new_event_loop, run_until_complete twice, close: the exit comes at close(), with the
+        # task nobody cancelled pending at it; the second run's tasks are traced.
+        recs, _, _ = run("""
+            async def stuck(ev): await ev.wait()
+            async def first():
+                install()
+                asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                await asyncio.sleep(0.01)
+            async def second():
+                await asyncio.create_task(asyncio.sleep(0.01), name="late")
+            loop = asyncio.new_event_loop()
+            loop.run_until_complete(first())
+            loop.run_until_complete(second())
+            loop.close()
+        """)
+        mine = [r.get("status") for r in recs if r.get("task") == "late"]
+        self.assertEqual(mine, ["created", "started", "done"], recs)
+        self.check_one_exit_at_the_end(recs, "loop closed")
+        self.assertNotIn("cancelled", [r.get("status") for r in recs], "nobody cancelled it")
+
+    def check_one_exit_at_the_end(self, recs, reason):
+        """One exit, after every record of the program's runs, "stuck" pending at it."""
+        exits = [i for i, r in enumerate(recs) if r.get("coroner") == "exit"]
+        self.assertEqual([recs[i]["reason"] for i in exits], [reason], recs[-6:])
+        pend = [i for i, r in enumerate(recs) if r.get("coroner") == "pending"]
+        self.assertEqual([recs[i]["task"] for i in pend], ["stuck"], recs[-6:])
+        self.assertEqual(pend[0], exits[0] - 1, recs[-6:])
+        after = [r for r in recs[exits[0]:] if r.get("status") not in (None, "cancelled")
+                 and r.get("coroner") not in ("cancel", "exit") and "message" not in r]
+        self.assertFalse(after, "records of the runs after the exit")
+
     def test_sigint(self):
         recs, rc, _ = run(self.HANG % "print('ready', flush=True); await asyncio.sleep(30)",
                           expect_rc=None, sig=signal.SIGINT)
@@ -825,6 +884,47 @@ class Exit(unittest.TestCase):
         self.assertEqual(len(main), 1, recs[-6:])
         self.assertIn("stuck", main[0].get("awaits", []))
 
+    def test_os_exit_writes_the_pending_tasks_and_the_exit(self):
+        # os._exit() skips atexit: before, nothing was written at it, and a task the program
+        # left stuck read as in flight. After run_until_complete returned, with no close():
+        recs, _, _ = run("""
+            async def stuck(ev): await ev.wait()
+            async def main():
+                install()
+                asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                await asyncio.sleep(0.01)
+            asyncio.new_event_loop().run_until_complete(main())
+            os._exit(0)
+        """)
+        self.check_exit(recs, "os._exit(0)")
+        # From a task, right after it logged an error (a worker that gives up the process), and
+        # from another thread while the loop runs: the caller is pending, ready to run.
+        for where in ("worker", "thread"):
+            recs, _, _ = run("""
+                async def stuck(ev): await ev.wait()
+                async def worker(where):
+                    await asyncio.sleep(0.01)
+                    try:
+                        with stage("charge"):
+                            raise ConnectionError("card processor gone")
+                    except ConnectionError:
+                        if where == "worker":
+                            os._exit(3)
+                        threading.Thread(target=os._exit, args=(3,)).start()
+                        time.sleep(5)
+                async def main():
+                    install()
+                    asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                    await asyncio.create_task(worker(%r), name="worker")
+                asyncio.run(main())
+            """ % where, expect_rc=3)
+            self.check_exit(recs, "os._exit(3)", others=["worker"])
+            err = [i for i, r in enumerate(recs) if r.get("task") == "worker" and r.get("level") == "error"]
+            pend = {r["task"]: (i, r) for i, r in enumerate(recs) if r.get("coroner") == "pending"}
+            self.assertEqual(sorted(pend), ["Task-1", "stuck", "worker"], recs[-6:])
+            self.assertEqual(pend["worker"][1]["waiting_for"], "nothing: ready to run", where)
+            self.assertIn("task worker", pend["Task-1"][1]["waiting_for"], where)
+            self.assertTrue(err and err[0] < pend["worker"][0], recs[-6:])
 
 class Misc(unittest.TestCase):
     def test_a_stream_given_as_the_loop_is_told_plainly(self):
@@ -1177,6 +1277,134 @@ class Misc(unittest.TestCase):
         self.assertEqual(by_task["mine#2"], ["created", "started", "work b", "done"])
         self.assertEqual(by_task["direct"], ["work c"])
         self.assertEqual(by_task["direct#2"], ["work d"])
+
+    def test_loops_in_threads_sharing_one_stream_lose_no_record(self):
+        # Threads that each run a loop and install() on one shared stream: before, install()
+        # replaced the process's sink while other threads still wrote into the old one, whose
+        # last lines nothing flushed (about one run in four lost some, 3.12 most).
+        recs, _, _ = run("""
+            import random
+            STREAM = open(LOG, "w")
+            LOCK = threading.Lock()
+            async def page(name):
+                with stage("fetch"):
+                    await asyncio.sleep(random.uniform(0.001, 0.005))
+            async def crawl(round, w):
+                with LOCK:
+                    ca.install(stream=STREAM)
+                await asyncio.gather(*(asyncio.create_task(page(p), name="r%d-w%d-p%d" % (round, w, p))
+                                       for p in range(25)))
+            for round in range(12):
+                ts = [threading.Thread(target=asyncio.run, args=(crawl(round, w),)) for w in range(4)]
+                for t in ts: t.start()
+                for t in ts: t.join()
+        """)
+        status = {}
+        for r in recs:
+            if "status" in r:
+                status.setdefault(r["task"], []).append(r["status"])
+        want = ["r%d-w%d-p%d" % (r, w, p) for r in range(12) for w in range(4) for p in range(25)]
+        lost = [t for t in want if status.get(t) != ["created", "started", "done"]]
+        self.assertFalse(lost, "%d tasks lost records: %s" % (len(lost), lost[:5]))
+        self.assertEqual(sum(1 for r in recs if r.get("stage") == "fetch"), len(want))
+
+    def test_names_are_numbered_afresh_in_the_next_tests_log(self):
+        # coroner_pytest gives each test a log and ends it with mark_test_end("test ended: ...").
+        # A test's "poller" is "poller" there, however many earlier tests made one; a task that
+        # may still appear in the new log keeps its name taken (the pending "sticky", and the
+        # failed "lost" whose exception nobody retrieved yet). "asyncio.run returned in" ends no log.
+        recs, _, _ = run("""
+            async def boom(): raise ValueError("x")
+            kept = []
+            STREAM = open(LOG, "w")
+            async def test(n):
+                ca.install(stream=STREAM)
+                await asyncio.create_task(asyncio.sleep(0), name="poller")
+                await asyncio.create_task(asyncio.sleep(0), name="poller")
+                t = asyncio.create_task(asyncio.sleep(30), name="sticky")
+                b = asyncio.create_task(boom(), name="lost")
+                await asyncio.sleep(0.01)
+                kept.extend((t, b))
+                ca.mark_test_end("asyncio.run returned in t%d" % n, [])
+                await asyncio.create_task(asyncio.sleep(0), name="poller")
+                ca.mark_test_end("test ended: t%d" % n, [])
+            loop = asyncio.new_event_loop()
+            loop.run_until_complete(test(1))
+            loop.run_until_complete(test(2))
+            loop.run_until_complete(test(3))
+            ca.mark_test_end("a third", [], log_ends=True)
+            loop.run_until_complete(test(4))
+        """)
+        ends = [i for i, r in enumerate(recs) if str(r.get("reason", "")).startswith(("test ended", "a third"))]
+        logs = [recs[:ends[0]], recs[ends[0]:ends[1]], recs[ends[1]:ends[2]], recs[ends[3]:]]
+        created = [[r["task"] for r in log if r.get("status") == "created" and not r["task"].startswith("Task-")]
+                   for log in logs]
+        self.assertEqual(created[0], ["poller", "poller#2", "sticky", "lost", "poller#3"], created)
+        self.assertEqual(created[1], ["poller", "poller#2", "sticky#2", "lost#2", "poller#3"], created)
+        self.assertEqual(created[2], ["poller", "poller#2", "sticky#3", "lost#3", "poller#3"], created)
+        self.assertEqual(created[3][:2], ["poller", "poller#2"], created)
+
+    def test_the_modules_frames_are_hidden_from_pytest_tracebacks(self):
+        # pytest leaves out a frame whose locals have __tracebackhide__: an exception the user's
+        # await raises shows no wrapper of the module (wait_for, gather, the primitives, ...).
+        recs, _, _ = run("""
+            import traceback
+            MODULE = os.path.basename(ca.__file__)
+            async def boom(): await asyncio.sleep(0); raise ValueError("x")
+            async def main():
+                install()
+                q, lock, ev = asyncio.Queue(), asyncio.Lock(), asyncio.Event()
+                sem, cond = asyncio.Semaphore(0), asyncio.Condition()
+                cases = [lambda: asyncio.wait_for(boom(), 1), lambda: asyncio.gather(boom()),
+                         lambda: asyncio.wait_for(q.get(), 0.01), lambda: asyncio.wait_for(ev.wait(), 0.01),
+                         lambda: asyncio.wait_for(sem.acquire(), 0.01), lambda: asyncio.shield(boom()),
+                         lambda: ca.traced(boom()), lambda: ca.traced_gather(boom())]
+                async def in_cond():
+                    async with cond:
+                        await asyncio.wait_for(cond.wait(), 0.01)
+                cases.append(in_cond)
+                if hasattr(asyncio, "TaskGroup"):
+                    async def group():
+                        async with asyncio.TaskGroup() as tg:
+                            tg.create_task(boom())
+                    async def scope():
+                        async with asyncio.timeout(0.01):
+                            await q.get()
+                    cases += [group, scope]
+                shown = []
+                for case in cases:
+                    try:
+                        await case()
+                    except BaseException as e:
+                        tb = e.__traceback__
+                        while tb is not None:
+                            f = tb.tb_frame
+                            if os.path.basename(f.f_code.co_filename) == MODULE and "__tracebackhide__" not in f.f_locals:
+                                shown.append("%s in %s" % (tb.tb_lineno, f.f_code.co_name))
+                            tb = tb.tb_next
+                    else:
+                        shown.append("no exception")
+                stage("shown", frames=shown)
+            asyncio.run(main())
+        """)
+        shown = [r["data"]["frames"] for r in recs if r.get("stage") == "shown"]
+        self.assertEqual(shown, [[]])
+
+    def test_cancel_record_carries_the_cancel_message(self):
+        recs, _, _ = run("""
+            async def main():
+                install()
+                t = asyncio.create_task(asyncio.sleep(30), name="slow")
+                u = asyncio.create_task(asyncio.sleep(30), name="plain")
+                await asyncio.sleep(0.01)
+                t.cancel(msg="watchdog: stuck for 30 s")
+                u.cancel()
+                await asyncio.gather(t, u, return_exceptions=True)
+            asyncio.run(main())
+        """)
+        cancels = {r["task"]: r for r in recs if r.get("coroner") == "cancel"}
+        self.assertEqual(cancels["slow"].get("msg"), "watchdog: stuck for 30 s")
+        self.assertNotIn("msg", cancels["plain"])
 
     def test_threads_lines_whole(self):
         recs, _, _ = run("""
