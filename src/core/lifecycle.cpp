@@ -62,6 +62,7 @@ bool error_was_retried(const EventList& events, std::span<const Lifecycle> meani
     // The error record's own retry word counts ("fetch failed, retrying"); its attempt does not.
     if (events[j].retry) return true;
     if (j > error_index && events[j].attempt > attempt_then) return true;
+    if (j > error_index && meanings[j] == Lifecycle::start) return true;
   }
   return false;
 }

@@ -71,7 +71,9 @@ inline FoldPoint fold_point(const Task& task, Lifecycle meaning, uint32_t stage,
 
 // An error or a timeout at record `error_index` was handled by a retry: that record or one up to
 // `end_index` says the work is being retried (a retry word), or a later one's attempt number is
-// higher than the error's try. Going back to
+// higher than the error's try, or a later one starts the task again (a framework that runs a
+// failed task again, Dask's `retries=`, Celery's, logs no attempt: the run begins anew with its
+// start word). Going back to
 // the same stage alone is not enough: a loop over items with `except: log; continue` does that
 // too, and that is the swallowed exception itself.
 // `meanings`: each record's meaning, as the analysis reads it.

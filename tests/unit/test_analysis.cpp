@@ -489,6 +489,12 @@ TEST_CASE("coroner::analysis lost-exception") {
     CHECK_FALSE(run->analysis.outcomes[run->task("retried_attempt")].flagged);
   }
 
+  SUBCASE("an error, then the task started again (a framework's retry, no attempt), then done") {
+    // Dask's `retries=`, Celery's: the failed run raised, and the framework ran the task again.
+    CHECK(run->findings("rerun") == Kinds{"retried"});
+    CHECK(run->outcome("rerun") == Outcome::ok);
+  }
+
   SUBCASE("an error, then carrying on to other stages and done: swallowed") {
     CHECK(run->findings("swallowed") == Kinds{"lost-exception/swallowed"});
     CHECK(run->outcome("swallowed") == Outcome::ok);
