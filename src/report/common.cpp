@@ -64,6 +64,32 @@ std::vector<uint32_t> flagged_tasks(const ReportInput& in) {
   return out;
 }
 
+std::vector<QuietFailure> quiet_failures(const ReportInput& in, size_t limit, size_t& total) {
+  std::vector<QuietFailure> out;
+  total = 0;
+  // A failure others are blocked on is told with them, as their root cause.
+  std::unordered_set<uint32_t> roots;
+  for (const Finding* f : in.findings)
+    if (!f->chain.empty()) roots.insert(f->chain.back());
+  const auto& outcomes = in.analysis.outcomes;
+  for (uint32_t t = 0; t < outcomes.size(); ++t) {
+    if (outcomes[t].outcome != Outcome::failed || outcomes[t].flagged || roots.contains(t))
+      continue;
+    if (++total > limit) continue;
+    // Its last exception, else the message of its last error-level record (loguru's "giving up
+    // after 3 attempts"), else the record that ended it ("failed").
+    std::string exception, message, ended;
+    for (const TimelineRow& row : timeline_rows(in.store, t)) {
+      if (row.event->time > outcomes[t].end) break;
+      if (row.event->error != kNone) exception = row.error;
+      if (row.event->error == kNone && !row.error.empty()) message = row.stage;
+      ended = row.stage.empty() ? row.status : row.stage;
+    }
+    out.push_back({t, !exception.empty() ? exception : !message.empty() ? message : ended});
+  }
+  return out;
+}
+
 std::string no_edges_note(const ReportInput& in) {
   if (in.analysis.graph.has_edges() || in.store.tasks().empty()) return {};
   return "the log names no parent and no awaited task, so a task blocked by another cannot be "

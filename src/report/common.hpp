@@ -25,6 +25,15 @@ std::string word(const TaskStore& store, uint32_t id);  // "" for none
 std::array<size_t, kFindingKindCount> count_by_kind(const std::vector<const Finding*>& findings);
 // Task indices with a shown finding, each once, in finding order.
 std::vector<uint32_t> flagged_tasks(const ReportInput& in);
+// A failed task that no finding tells of (it failed openly: logged its error and ended failed),
+// nor names as the root cause others are blocked on, with what it failed of: the error it logged
+// last, else the record that ended it.
+struct QuietFailure {
+  uint32_t task = 0;
+  std::string error;
+};
+// The first `limit` of them, in task order; `total` gets how many there are.
+std::vector<QuietFailure> quiet_failures(const ReportInput& in, size_t limit, size_t& total);
 // What a log without a parent or an awaited task cannot tell: which task blocks which. "" when
 // the log names such edges, or has no task.
 std::string no_edges_note(const ReportInput& in);

@@ -307,6 +307,20 @@ void write_summary(JsonWriter& w, const ReportInput& in) {
   std::string note =
       by_kind[size_t(FindingKind::hung)] > 0 ? report::no_edges_note(in) : std::string();
   w.key("note").text_or_null(note);
+  // The failed tasks no finding tells of, with their error: a script learns which they were.
+  constexpr size_t kListed = 100;
+  size_t total = 0;
+  w.key("failed_tasks").begin_array();
+  for (const report::QuietFailure& f : report::quiet_failures(in, kListed, total)) {
+    w.begin_object();
+    w.key("task").value(in.store.task_value(f.task));
+    w.key("scope");
+    write_scope(w, in.store, f.task);
+    w.key("error").value(f.error);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("failed_tasks_omitted").value(uint64_t(total - std::min(total, kListed)));
   w.end_object();
 }
 

@@ -105,6 +105,21 @@ std::string failed_root_causes(const ReportInput& in,
   return names.empty() ? "" : " (root cause: " + names + ")";
 }
 
+// The failed tasks no finding tells of, by name and error: "1 failed" alone left a person to
+// grep the log for which invoice it was.
+std::string quiet_failures_line(const ReportInput& in) {
+  constexpr size_t kNamed = 3;
+  size_t total = 0;
+  std::string names;
+  for (const report::QuietFailure& f : report::quiet_failures(in, kNamed, total))
+    join(names, "; ",
+         fmt::format("{}{}: {}", in.store.task_label(f.task), titled(in.store, f.task),
+                     shortened(f.error, 60)));
+  if (total == 0) return {};
+  if (total > kNamed) names += fmt::format("; and {} more", total - kNamed);
+  return fmt::format("failed: {}\n", names);
+}
+
 void summary(const ReportInput& in, const std::vector<report::Problem>& problems,
              const Painter& paint, std::string& out) {
   const auto& store = in.store;
@@ -180,6 +195,7 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
                      oc[size_t(Outcome::ok)], oc[size_t(Outcome::failed)],
                      failed_root_causes(in, problems), oc[size_t(Outcome::timed_out)],
                      oc[size_t(Outcome::cancelled)], oc[size_t(Outcome::open)]);
+  out += quiet_failures_line(in);
   auto by_kind = report::count_by_kind(in.findings);
   std::string list;
   for (size_t k = 0; k < kFindingKindCount; ++k) {

@@ -725,6 +725,23 @@ def test_exit_status_by_fail_on():
     expect_status(run("--fail-on", "timeout", blocked), 0)
 
 
+def test_failed_tasks_without_a_finding_are_named():
+    # "1 failed" alone left a person to grep for which task it was: the text names it with its
+    # exception, the JSON summary lists it; a failed root cause of blocked tasks is named there.
+    errors = os.path.join(TESTS, "unit", "logs", "errors.jsonl")
+    r = run(errors)
+    check(re.search(r"^failed: failed_end: ValueError: bad payload$", r.out, re.M),
+          "the failed task, with its exception", r)
+    doc, r = report(errors)
+    check(doc["summary"]["failed_tasks"] == [{"task": "failed_end", "scope": {},
+                                              "error": "ValueError: bad payload"}]
+          and doc["summary"]["failed_tasks_omitted"] == 0, "failed_tasks in the summary", r)
+    blocked = os.path.join(TESTS, "unit", "logs", "blocked_on_failed.jsonl")
+    r = run(blocked)
+    check("(root cause: " in r.out and not re.search(r"^failed: ", r.out, re.M),
+          "a failed root cause is not named twice", r)
+
+
 def test_fail_on_counts_only_shown_findings():
     # --kind hides the failing kinds: nothing shown, nothing to fail on.
     expect_status(run("--kind", "in-flight", SEED), 0)
