@@ -581,8 +581,9 @@ std::string unusable(const TaskStore& store, const Settings& s) {
     }
     return fmt::format("{}: no valid record (no line is a JSON object)", where);
   }
-  if (std::string why = compressed_inside(store); !why.empty()) return why;
+  // Random bytes hold gzip's two magic bytes too: an input mostly not JSON is told as that first.
   if (std::string why = mostly_text(store); !why.empty()) return why;
+  if (std::string why = compressed_inside(store); !why.empty()) return why;
   if (std::string why = newest_first(store); !why.empty()) return why;
   // --since/--until that leave nothing is no log without tasks: say which it is.
   if (store.counts().outside_window == store.counts().records)

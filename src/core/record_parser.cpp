@@ -608,6 +608,16 @@ size_t RecordParser::Impl::join_partial_lines(const Chunk& chunk, size_t begin) 
   return 0;
 }
 
+// The first line of a JSON array of records (`gcloud logging read`, `jq -s`): '[' and then an
+// object or nothing. `[1, 2]` on a line of its own is some other JSON, and the hint to read
+// the array's elements (`jq -c '.[]'`) would be wrong for it.
+bool opens_array_of_records(std::string_view line) {
+  size_t open = line.find_first_not_of(" \t\r");
+  if (open == std::string_view::npos || line[open] != '[') return false;
+  size_t next = line.find_first_not_of(" \t\r", open + 1);
+  return next == std::string_view::npos || line[next] == '{';
+}
+
 void RecordParser::Impl::parse_line(std::string_view text, size_t capacity, uint32_t file,
                                     uint64_t line_number, RecordSink& sink, bool& stop) {
   while (!text.empty() && (text.back() == '\r' || text.back() == ' ' || text.back() == '\t'))
@@ -620,7 +630,7 @@ void RecordParser::Impl::parse_line(std::string_view text, size_t capacity, uint
   size_t brace = text.find('{');
   auto bad = [&](std::string reason) {
     if (is_traceback_text(whole)) reason = kTracebackText;
-    if (whole.substr(first).starts_with('[')) reason = kJsonArrayStart;
+    if (opens_array_of_records(whole)) reason = kJsonArrayStart;
     if (compression_of(whole) != Compression::none) reason = kCompressedData;
     BadLine b{file, line_number, std::move(reason)};
     if (!sink.on_bad_line(b)) stop = true;
@@ -664,9 +674,7 @@ bool RecordParser::Impl::parse_values(const Chunk& chunk, uint32_t file, RecordS
     }
     auto bad = [&](size_t offset, std::string reason) {
       if (is_traceback_text(line.substr(0, line.find('\n')))) reason = kTracebackText;
-      if (size_t first = line.find_first_not_of(" \t\r");
-          first != std::string_view::npos && line[first] == '[')
-        reason = kJsonArrayStart;
+      if (opens_array_of_records(line.substr(0, line.find('\n')))) reason = kJsonArrayStart;
       if (compression_of(line) != Compression::none) reason = kCompressedData;
       return sink.on_bad_line(BadLine{file, line_at(chunk, offset), std::move(reason)});
     };

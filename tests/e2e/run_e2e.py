@@ -13,6 +13,7 @@ without failing the suite. Exit status 0 when every other test passes, 1 otherwi
 import gzip
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -866,6 +867,29 @@ def test_a_json_array_says_how_to_make_it_one_object_a_line():
         r = run(path)
         expect_status(r, 0)
         check("8 records, 4 tasks" in r.out, "every record read", r)
+        # JSON values that are no records, an array of numbers among them: no array of records,
+        # and no `jq -c '.[]'` that would fail on the 42.
+        path = os.path.join(d, "values.json")
+        with open(path, "w") as f:
+            f.write('[1,2]\n42\n"x"\nnull\n')
+        r = run(path)
+        expect_one_error_line(r, path + ":1", "no valid record")
+
+
+def test_binary_data_is_no_compressed_part():
+    # Random bytes hold gzip's magic (1f 8b) here and there, and now and then a '{...}' that reads
+    # as a record: the input is told as not a JSON log, not as plain and compressed files joined
+    # by cat.
+    with TempDir() as d:
+        path = os.path.join(d, "blob.bin")
+        rng = random.Random(7)
+        with open(path, "wb") as f:
+            f.write(b'\x7fELF {"a": 1}\n' + b"\n".join(b"\x1f\x8b\x08" + bytes(rng.randrange(256)
+                                                                           for _ in range(60))
+                                               for _ in range(2000)))
+        r = run(path)
+        expect_status(r, 2)
+        check("compressed" not in r.err, "not told as a compressed part", r)
 
 
 def test_traceback_text_between_json_lines_is_read_around():
