@@ -10,10 +10,16 @@
 namespace coroner {
 
 enum class AsyncioMessage : uint8_t {
-  exception_never_retrieved,  // "Task exception was never retrieved"
+  exception_never_retrieved,  // "Task exception was never retrieved" (or a Future's)
   destroyed_pending,          // "Task was destroyed but it is pending!"
   never_awaited,              // "coroutine 'f' was never awaited"
+  callback_raised,            // "Exception in callback Heartbeat.beat()": no task can catch it
 };
+
+// The names that a Future's and a callback's lost exceptions are told under: they belong to no
+// task, so each is a task of its own that never logged ("callback Heartbeat.beat()").
+inline constexpr std::string_view kLostFutureName = "a Future";
+inline constexpr std::string_view kCallbackPrefix = "callback ";
 
 struct AsyncioNote {
   AsyncioMessage kind;

@@ -39,8 +39,8 @@ std::string_view to_string(Severity severity);
 
 struct Finding {
   FindingKind kind = FindingKind::anomaly;
-  std::string subkind;  // lost-exception: swallowed, never-retrieved, unobserved-child,
-                        // died-silently; hung: until-cancelled
+  std::string subkind;  // lost-exception: swallowed, never-retrieved, callback,
+                        // unobserved-child, died-silently; hung: until-cancelled
   uint32_t task = 0;
   Severity severity = Severity::info;
   std::string reason;             // the verdict: one short line (about 90 characters at most)

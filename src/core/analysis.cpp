@@ -143,6 +143,7 @@ int64_t own_rhythm(const Task& t) {
 // What asyncio's own messages said about each task.
 struct AsyncioFacts {
   int32_t never_retrieved = -1;  // index of the note
+  int32_t callback_raised = -1;
   int32_t destroyed = -1;
   std::vector<uint32_t> never_awaited;
 };
@@ -391,6 +392,9 @@ void Analyzer::attribute_asyncio_notes() {
       case AsyncioMessage::never_awaited:
         facts.never_awaited.push_back(uint32_t(n));
         break;
+      case AsyncioMessage::callback_raised:
+        facts.callback_raised = int32_t(n);
+        break;
     }
   }
 }
@@ -604,15 +608,31 @@ void Analyzer::judge(uint32_t index, const TaskFacts& facts) {
   const AsyncioFacts& notes = asyncio_facts(index);
   if (notes.never_retrieved >= 0) {
     const AsyncioNote& note = store_.asyncio_notes()[size_t(notes.never_retrieved)];
-    Finding& f = add(FindingKind::lost_exception, index,
-                     "asyncio: Task exception was never retrieved" +
-                         (note.detail.empty() ? std::string() : ": " + note.detail),
-                     note.time, t.stage);
+    bool future = !t.logged && store_.task_value(index) == kLostFutureName;
+    Finding& f =
+        add(FindingKind::lost_exception, index,
+            fmt::format("asyncio: {} exception was never retrieved{}", future ? "Future" : "Task",
+                        note.detail.empty() ? std::string() : ": " + note.detail),
+            note.time, t.stage);
     f.subkind = "never-retrieved";
     if (!t.logged) {
       f.said_by = uint32_t(notes.never_retrieved);
       f.detail = "asyncio's message";
     }
+    if (out_.outcomes[index].outcome == Outcome::open)
+      out_.outcomes[index].outcome = Outcome::failed;
+  }
+  if (notes.callback_raised >= 0) {
+    const AsyncioNote& note = store_.asyncio_notes()[size_t(notes.callback_raised)];
+    Finding& f = add(FindingKind::lost_exception, index,
+                     fmt::format("asyncio: Exception in {}{}: the loop logged it and went on, and "
+                                 "no task can catch it",
+                                 store_.task_value(index),
+                                 note.detail.empty() ? std::string() : " (" + note.detail + ")"),
+                     note.time, kNone);
+    f.subkind = "callback";
+    f.said_by = uint32_t(notes.callback_raised);
+    f.detail = "asyncio's message";
     if (out_.outcomes[index].outcome == Outcome::open)
       out_.outcomes[index].outcome = Outcome::failed;
   }

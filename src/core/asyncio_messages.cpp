@@ -76,6 +76,14 @@ std::optional<AsyncioNote> parse_asyncio_message(std::string_view text) {
   // stderr (no JSON handler on its logger), and the log holds its lines among the JSON ones.
   if (text.starts_with(kNeverRetrievedLine)) {
     note.kind = AsyncioMessage::exception_never_retrieved;
+  } else if (text.starts_with("Exception in callback ")) {
+    // The loop's exception handler logged it and went on: a callback's exception reaches no
+    // task. Its exception is the record's error, not in this text.
+    note.kind = AsyncioMessage::callback_raised;
+    std::string_view callback = text.substr(std::string_view("Exception in callback ").size());
+    callback = callback.substr(0, std::min(callback.find('\n'), size_t(100)));
+    note.task_name = std::string(kCallbackPrefix) + std::string(callback);
+    return note;
   } else if (text.starts_with(kDestroyedPendingLine)) {
     note.kind = AsyncioMessage::destroyed_pending;
     // Cheap reject first, as every stage value comes here: each of the messages holds "was ".
@@ -83,6 +91,13 @@ std::optional<AsyncioNote> parse_asyncio_message(std::string_view text) {
     return std::nullopt;
   } else if (text.find("Task exception was never retrieved") != std::string_view::npos) {
     note.kind = AsyncioMessage::exception_never_retrieved;
+  } else if (text.starts_with("Future exception was never retrieved")) {
+    // A Future set_exception() with nobody awaiting it: no task of its own, no name.
+    note.kind = AsyncioMessage::exception_never_retrieved;
+    note.task_name = kLostFutureName;
+    if (size_t at = text.find("exception="); at != std::string_view::npos)
+      note.detail = exception_repr(text.substr(at + 10));
+    return note;
   } else if (text.find("Task was destroyed but it is pending") != std::string_view::npos) {
     note.kind = AsyncioMessage::destroyed_pending;
   } else if (text.find("was never awaited") != std::string_view::npos) {

@@ -200,8 +200,8 @@ uint32_t TaskStore::scope_of_unscoped(std::string_view task) {
     scope_of_value_.emplace();
     for (uint32_t t = 0; t < tasks_.size(); ++t) {
       if (tasks_[t].scope == 0) continue;
-      auto [it, added] = scope_of_value_->try_emplace(std::string(task_keys_->name(t)),
-                                                      tasks_[t].scope);
+      auto [it, added] =
+          scope_of_value_->try_emplace(std::string(task_keys_->name(t)), tasks_[t].scope);
       if (!added && it->second != tasks_[t].scope) it->second = kNone;
     }
   }
@@ -277,6 +277,7 @@ void TaskStore::add_record(const RawRecord& r) {
   if (auto note = parse_asyncio_message(r.stage)) {
     if (r.stage.starts_with(kNeverRetrievedLine) || r.stage.starts_with(kDestroyedPendingLine))
       ++counts_.text_records;
+    if (note->kind == AsyncioMessage::callback_raised) note->detail = error_note(r).text;
     note->scope = scope;
     note->record_task = own_task;
     note->time = time;

@@ -556,6 +556,21 @@ TEST_CASE("coroner::analysis an error, then the same stage again, then done") {
   CHECK(run->findings("retry_word") == Kinds{"retried"});
 }
 
+TEST_CASE("coroner::analysis a Future's and a callback's lost exceptions are findings") {
+  // They belong to no task: a heartbeat whose call_later callback raised stopped for good, and
+  // a Future set_exception() nobody awaited lost its error; both were only "errors in no task".
+  auto run = analyse("unit/logs/asyncio_untasked.jsonl");
+  CHECK(run->findings("callback Heartbeat.beat()") == Kinds{"lost-exception/callback"});
+  CHECK(run->finding("callback Heartbeat.beat()", FindingKind::lost_exception)
+            .reason.find("KeyError: 'queue_depth'") != std::string::npos);
+  CHECK(run->findings("a Future") == Kinds{"lost-exception/never-retrieved"});
+  CHECK(run->finding("a Future", FindingKind::lost_exception)
+            .reason.starts_with("asyncio: Future exception was never retrieved: ValueError"));
+  CHECK(run->outcome("callback Heartbeat.beat()") == Outcome::failed);
+  CHECK(run->findings("Task-1").empty());
+  CHECK(run->store->counts().untasked_errors == 0);  // told as findings, not as task-less errors
+}
+
 TEST_CASE("coroner::analysis asyncio's own messages") {
   SUBCASE("jsonlogger.jsonl: never-retrieved goes to the task in the repr, not taskName") {
     auto run = analyse("fixtures/jsonlogger.jsonl");

@@ -110,6 +110,23 @@ TEST_CASE("coroner::AsyncioMessages") {
 }
 
 // Python writes name='a\'b"c' for a name holding both quotes; the parser stops at the escaped one.
+TEST_CASE("coroner::AsyncioMessages a Future's and a callback's lost exceptions") {
+  // As the asyncio module writes them (CPython's default handler's message, then the context).
+  auto future = parse_asyncio_message(
+      "Future exception was never retrieved <Future finished exception=ValueError(\"bad config: "
+      "'oops'\")>");
+  REQUIRE(future);
+  CHECK(future->kind == AsyncioMessage::exception_never_retrieved);
+  CHECK(future->task_name == coroner::kLostFutureName);
+  CHECK(future->detail == "ValueError(\"bad config: 'oops'\")");
+  auto callback = parse_asyncio_message("Exception in callback Heartbeat.beat()\nhandle: <...>");
+  REQUIRE(callback);
+  CHECK(callback->kind == AsyncioMessage::callback_raised);
+  CHECK(callback->task_name == "callback Heartbeat.beat()");
+  // A stage that only mentions a callback is none of them.
+  CHECK_FALSE(parse_asyncio_message("retrying the exception in callback registration"));
+}
+
 TEST_CASE("coroner::AsyncioMessages a name holding both quotes") {
   auto note = parse_asyncio_message(
       "Task exception was never retrieved\nfuture: <Task finished name='a\\'b\"c' coro=<f() done, "
