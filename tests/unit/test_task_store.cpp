@@ -228,8 +228,8 @@ TEST_CASE("coroner::TaskStore a record with no scope field joins its task's one 
   add("chunk-1", "extract", 5, "");
   add("chunk-2", "extract", 6, "");
   add("chunk-3", "extract", 7, "");
-  add("orphan", "extract", 8, "");  // no scope has it: the empty scope
-  add("chunk-9", "extract", 9, "");  // first seen without a scope: it stays there...
+  add("orphan", "extract", 8, "");         // no scope has it: the empty scope
+  add("chunk-9", "extract", 9, "");        // first seen without a scope: it stays there...
   add("chunk-9", "started", 10, "pid=7");  // ... and one with a scope is another task
   store.finish();
   uint32_t pid7 = *store.scopes().find("pid=7"), pid8 = *store.scopes().find("pid=8");
