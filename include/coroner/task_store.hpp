@@ -487,6 +487,7 @@ class TaskStore : public StateSink {
   void time_stage(const Task& task, int64_t time, bool repeat = false);
   void untime_interrupted_stage(Task& task, int64_t time);
   void fold(Task& task);
+  bool ran_past_declared_timeout(uint32_t task, int64_t end) const;
   void count_move(uint32_t from, uint32_t to, uint32_t task, int64_t time);
   void learn_provisional_end();
   void sort_out_of_order_tasks();

@@ -1169,10 +1169,18 @@ void Analyzer::judge_deadlines(uint32_t index, const TaskFacts& facts) {
   bool ended = o.outcome != Outcome::open;
   int64_t ran = elapsed(t.first_time, ended ? o.end : facts.stop);
   auto over = [&](int64_t limit, std::string_view what) {
+    // The stage it was in when its time ran out, not the one it ended in: it may have gone on
+    // to others past it. (A folded task has only its summary's stage.)
+    int64_t deadline = t.first_time + limit;
+    uint32_t stage = t.stage;
+    for (const Event& e : t.events) {
+      if (e.time > deadline) break;
+      if (e.stage != kNone) stage = e.stage;
+    }
     add(FindingKind::timeout, index,
         fmt::format("ran {} {}, past its {} of {}", format_duration(ran),
                     ended ? "until it ended" : "without ending", what, format_duration(limit)),
-        t.first_time + limit, t.stage);
+        deadline, stage);
   };
   int64_t declared = store_.timeout_of(index);
   if (declared > 0 && ran > declared) return over(declared, "declared timeout");

@@ -58,17 +58,20 @@ void widen(Problem& p, const ReportInput& in, const Finding& f) {
 
 const Event* evidence_of(const TaskStore& store, const Finding& f) {
   const auto& events = store.tasks()[f.task].events;
+  // A fold marker is no line of the log (it stands for the records folded, and has no place):
+  // a task's record at the same time (its end logged twice, by two handlers) is the evidence.
   const Event* found = nullptr;
   for (const Event& e : events) {
-    if (e.time != f.time) continue;
+    if (e.time != f.time || e.fold_marker) continue;
     if (e.error != kNone || e.error_level) return &e;
     if (!found) found = &e;
   }
   if (found || events.empty()) return found;
-  // Evidence at no record's time (a deadline passed): the last record before it.
+  // Evidence at no record's time (a deadline passed): the last record before it. (A task has
+  // one marker at most, added with the record that followed its fold: never its only event.)
   for (size_t i = events.size(); i-- > 0;)
-    if (events[i].time <= f.time) return &events[i];
-  return &events.front();
+    if (events[i].time <= f.time && !events[i].fold_marker) return &events[i];
+  return &events[events.front().fold_marker ? 1 : 0];
 }
 
 std::string where(const TaskStore& store, const Event& e) {

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "coroner/analysis.hpp"
@@ -17,6 +18,7 @@
 #include "coroner/roles.hpp"
 #include "coroner/task_store.hpp"
 #include "coroner/vocabulary.hpp"
+#include "problems.hpp"
 
 #ifndef CORONER_TESTS_DIR
 #define CORONER_TESTS_DIR "."
@@ -327,6 +329,25 @@ TEST_CASE("coroner::analysis declared timeouts: the task's and its steps'") {
   SUBCASE("a step still going at the log's end is left to the stall rules") {
     CHECK(run->findings("s7") == Kinds{"hung"});
     CHECK(run->tasks_with(FindingKind::timeout) == Kinds{"s2", "s4", "s5", "s9"});
+  }
+
+  SUBCASE("named at the stage its time ran out in, with that stage's record as evidence") {
+    // s5 (0.3 s) was in 'report rendered' (line 16) at its deadline and ended ok in 'report
+    // finished'; s4 (0.5 s), in 'part written' (line 20). A task that ended ok was folded, and
+    // its finding had the stage it ended in and no place at all.
+    for (auto [task, stage, line] :
+         {std::tuple{"s5", "report rendered", 16}, std::tuple{"s4", "part written", 20}}) {
+      INFO(task);
+      const coroner::Finding& f = run->finding(task, FindingKind::timeout);
+      CHECK(f.stage == *run->words().find(stage));
+      auto place = coroner::report::place_of(*run->store, f);
+      REQUIRE(place.has_value());
+      CHECK(place->line == line);
+    }
+    // A step past its own timeout, in a task that ended ok: s2's second call (line 15).
+    auto place = coroner::report::place_of(*run->store, run->finding("s2", FindingKind::timeout));
+    REQUIRE(place.has_value());
+    CHECK(place->line == 15);
   }
 
   SUBCASE("a status record ends the step too") {
@@ -846,6 +867,16 @@ TEST_CASE("coroner::analysis records after an end: a new run, a retry, a step") 
     CHECK(run->outcome("reused") == Outcome::ok);
     CHECK(run->findings("twice") == Kinds{"anomaly"});
     CHECK(run->finding("twice", FindingKind::anomaly).reason == "ended ok 2 times");
+  }
+  SUBCASE("an end logged twice at once is shown at a line of it, not at its fold marker's") {
+    // echoed's "done" twice at one time (two handlers): folded at the first, its marker stands
+    // at the second's time, and has no line of the log (it gave line 0 of the first file).
+    CHECK(run->findings("echoed") == Kinds{"anomaly"});
+    const coroner::Finding& f = run->finding("echoed", FindingKind::anomaly);
+    CHECK(f.reason == "ended ok 2 times");
+    auto place = coroner::report::place_of(*run->store, f);
+    REQUIRE(place.has_value());
+    CHECK((place->line == 46 || place->line == 47));
   }
 }
 
