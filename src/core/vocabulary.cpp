@@ -164,6 +164,16 @@ Lifecycle Vocabulary::classify(std::string_view value) const {
                                       : Lifecycle::none;
     if (l == Lifecycle::ended_ok || l == Lifecycle::ended_timeout) return l;
   }
+  // "request completed with warnings", "done with 3 warnings": an ok end that says there is
+  // something to look at, not a failure. Only warnings: "finished with errors" stays unread.
+  if (size_t at = normal.rfind("_with_"); at != std::string::npos && at > 0) {
+    std::string_view rest = std::string_view(normal).substr(at + 6);
+    if (size_t n = number_length(rest); n > 0 && n < rest.size() && rest[n] == '_')
+      rest.remove_prefix(n + 1);
+    if ((rest == "warning" || rest == "warnings") &&
+        classify_tail(std::string_view(normal).substr(0, at)) == Lifecycle::ended_ok)
+      return Lifecycle::ended_ok;
+  }
   // Celery's failure line, "Task tasks.fetch[<uuid>] raised unexpected: ValueError('bad feed')":
   // the words that say a task raised come before a colon and the exception's repr. Only those:
   // "error: could not parse" or "timed out: retrying" end nothing.

@@ -161,6 +161,15 @@ TEST_CASE("coroner::Vocabulary") {
     CHECK(vocabulary.classify("retrying after 3 attempts") == Lifecycle::none);
   }
 
+  SUBCASE("an ok end with warnings is an ok end; with errors it is left unread") {
+    CHECK(vocabulary.classify("request completed with warnings") == Lifecycle::ended_ok);
+    CHECK(vocabulary.classify("import done with 3 warnings") == Lifecycle::ended_ok);
+    CHECK(vocabulary.classify("finished with <num> warning") == Lifecycle::ended_ok);
+    CHECK(vocabulary.classify("finished with errors") == Lifecycle::none);
+    CHECK(vocabulary.classify("started with warnings") == Lifecycle::none);
+    CHECK(vocabulary.classify("replied with warnings") == Lifecycle::none);
+  }
+
   SUBCASE("Celery's failure line: what the task raised follows its word and a colon") {
     CHECK(vocabulary.classify("Task tasks.fetch[3f2e9c1a-6b1d-4c55-9e0b-0c3f5d1e2a77] raised "
                               "unexpected: ValueError('bad feed')") == Lifecycle::ended_failed);
