@@ -428,6 +428,9 @@ class TaskStore : public StateSink {
   const std::optional<BadLine>& first_text_line() const { return first_text_line_; }
   // The first line that starts a compressed stream (kCompressedData).
   const std::optional<BadLine>& first_compressed_line() const { return first_compressed_line_; }
+  // Every task's times are whole seconds (a datefmt without milliseconds): a silence is known
+  // to a second at best, so a stall of a second or two can read as in flight. Set by finish().
+  bool whole_second_times() const { return whole_second_times_; }
   const std::optional<UntaskedError>& first_untasked_error() const { return first_untasked_error_; }
   const std::vector<std::string>& damage() const { return damage_; }
   const InputCounts& counts() const { return counts_; }
@@ -581,6 +584,7 @@ class TaskStore : public StateSink {
   std::vector<std::vector<uint32_t>> moves_from_;
   bool folding_ = true;
   bool finished_ = false;
+  bool whole_second_times_ = false;
   bool seen_ok_word_ = false;
   // While the log shows no word for "ended ok", the stage tasks end at is guessed every so often
   // (the analysis learns it for good at the end); tasks reaching it cleanly are folded.
@@ -592,6 +596,7 @@ class TaskStore : public StateSink {
   std::vector<InputFormat> formats_;
   std::vector<std::string> varying_scope_fields_;
   void find_varying_scope_fields();
+  void find_whole_second_times();
   // Tasks of the dialects whose ids are opaque (eliot, opentelemetry): the stage they started in.
   std::unordered_map<uint32_t, uint32_t> titles_;
   // Other names of tasks (RawRecord::alias), by scope and name: asyncio's messages use them.

@@ -265,6 +265,7 @@ void write_input(JsonWriter& w, const ReportInput& in) {
     w.null();
   }
   w.key("bad_times").value(c.bad_times);
+  w.key("whole_second_times").value(store.whole_second_times());
   w.key("outside_window").value(c.outside_window);
   w.key("folded_stages").value(c.folded_stages);
   w.key("templated_stages").value(c.templated_stages);

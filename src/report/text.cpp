@@ -165,6 +165,10 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
   if (counts.bad_times > 0)
     out += fmt::format("unreadable time: {} (they took the previous record's time)\n",
                        plural(counts.bad_times, "record", "records"));
+  if (store.whole_second_times())
+    out += "whole seconds: every time in the log is a whole second, so a silence is known to a "
+           "second at best and a short stall can read as in flight (log milliseconds: a "
+           "datefmt with %f or .%(msecs)03d)\n";
   if (counts.folded_stages > 0)
     out += fmt::format(
         "stages: more distinct names than --max-stages; the rarest, in {}, folded into "

@@ -743,6 +743,26 @@ def test_failed_tasks_without_a_finding_are_named():
           "a failed root cause is not named twice", r)
 
 
+def test_whole_second_times_are_told():
+    # A datefmt without milliseconds: every silence is rounded to a second, and a person reading
+    # "in flight" must know why it could not be told from a short stall.
+    with TempDir() as d:
+        path = os.path.join(d, "seconds.jsonl")
+        with open(path, "w") as f:
+            for i in range(12):
+                f.write('{"time": "2026-11-28T03:00:%02dZ", "task_id": "job-%d", "stage": "start"}\n'
+                        % (i, i))
+                f.write('{"time": "2026-11-28T03:00:%02dZ", "task_id": "job-%d", "stage": "done"}\n'
+                        % (i + 1, i))
+        r = run(path)
+        check(re.search(r"^whole seconds: every time in the log is a whole second", r.out, re.M),
+              "the note", r)
+        doc, r = report(path)
+        check(doc["input"]["whole_second_times"] is True, "input.whole_second_times", r)
+    doc, r = report(SEED)
+    check(doc["input"]["whole_second_times"] is False, "not for a log with fractions", r)
+
+
 def test_fail_on_counts_only_shown_findings():
     # --kind hides the failing kinds: nothing shown, nothing to fail on.
     expect_status(run("--kind", "in-flight", SEED), 0)
