@@ -1824,11 +1824,18 @@ def _exit_status_text(args, kwargs):
 
 def _on_os_exit(*args, **kwargs):
     try:
-        code = _exit_status_text(args, kwargs)
-        if _on and code is not None and _install_pid == os.getpid():
-            _write_exit("os._exit(%s)" % code)
-        _flush()
-        _flush_logger_handlers()
+        # A thread stuck writing to a full pipe holds the sink's lock: a watchdog's os._exit must
+        # not wait for it (pytest-timeout's way out of a hung process). Without the lock in a
+        # second, nothing is written.
+        if _sink.lock.acquire(timeout=1.0):
+            try:
+                code = _exit_status_text(args, kwargs)
+                if _on and code is not None and _install_pid == os.getpid():
+                    _write_exit("os._exit(%s)" % code)
+                _flush()
+                _flush_logger_handlers()
+            finally:
+                _sink.lock.release()
     except BaseException:  # (a KeyboardInterrupt as well) the process exits all the same
         pass
     return _os_exit(*args, **kwargs)

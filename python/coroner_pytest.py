@@ -74,7 +74,6 @@ import warnings
 import weakref
 
 import pytest
-from _pytest._code.code import ReprExceptionInfo, ReprFileLocation, ReprTracebackNative
 from _pytest.runner import runtestprotocol
 
 import coroner_asyncio
@@ -624,6 +623,10 @@ def _longrepr(item, verdict):
     """The failure as pytest shows an exception's: the whole text, and verdict.reason as its
     "crash" line, which the short test summary ("FAILED test - reason"), --tb=line and JUnit's
     message show (a plain string would show nothing there, or its first 50 characters)."""
+    try:  # pytest's own, private: imported here, so that a pytest that moved them loses only this
+        from _pytest._code.code import ReprExceptionInfo, ReprFileLocation, ReprTracebackNative
+    except ImportError:
+        return verdict.text
     path, line = item.location[0], item.location[1]
     return ReprExceptionInfo(reprtraceback=ReprTracebackNative([verdict.text]),
                              reprcrash=ReprFileLocation(path, (line or 0) + 1, verdict.reason))

@@ -53,6 +53,11 @@ struct InputFormat {
   std::string task_field;      // "job_id"
   std::string kind_field;      // "task"
   std::string task_field_why;  // "task held 1 value (resize) on 20 records of 10 job_id values"
+  // Default scope fields on some of the first task records and not on others (a pid logged
+  // only as a job starts): no part of a task's identity in this input, unless --key names
+  // them. Plain JSON only.
+  std::vector<std::string> partial_scope_fields;  // "pid"
+  std::string partial_scope_why;                  // "pid on 8 of the first 32 task records"
 };
 
 // The dialect and form of an input, from its first bytes (what fits in `head`: a few dozen
@@ -69,6 +74,9 @@ RoleConfig roles_for(Dialect dialect, const RoleConfig& user);
 RoleConfig roles_for(const InputFormat& format, const RoleConfig& user);
 // The task_field of `format` applies to records read with `user`'s roles.
 bool reads_task_field(const InputFormat& format, const RoleConfig& user);
+// What `format` reads otherwise than its dialect does, for `user`'s roles (its own task field,
+// the scope fields it drops), as a key for readers made once per way of reading; "" for none.
+std::string own_roles_key(const InputFormat& format, const RoleConfig& user);
 
 // Where a dialect puts the fields the program bound itself ("record.extra." for loguru; empty
 // when they sit beside the library's own, as in json): the likeliest task field is there.

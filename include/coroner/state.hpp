@@ -21,7 +21,7 @@
 namespace coroner {
 
 // Bumped whenever the bytes or the meaning of a state change.
-inline constexpr uint32_t kStateFormatVersion = 3;
+inline constexpr uint32_t kStateFormatVersion = 4;
 
 struct StateHeader {
   uint32_t format_version = kStateFormatVersion;

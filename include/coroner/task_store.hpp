@@ -504,12 +504,6 @@ class TaskStore : public StateSink {
   Interner words_;
   Interner scopes_;
   std::unique_ptr<TaskIndex> task_keys_;  // scope id and task value -> task index
-  // A record with no scope field, in a log whose records have some (a worker that logs its pid
-  // only as a job starts), belongs to the task of its value in the one scope that has it, not
-  // to a second task in the empty scope. By task value: that scope, or kNone when several have
-  // it. Made at the first such record, then kept up as scoped tasks are added.
-  std::optional<std::unordered_map<std::string, uint32_t>> scope_of_value_;
-  uint32_t scope_of_unscoped(std::string_view task);
   std::vector<Lifecycle> meanings_;
   ChunkedVector<Task> tasks_;
   std::vector<ErrorNote> errors_;
@@ -597,6 +591,7 @@ class TaskStore : public StateSink {
   std::vector<std::string> varying_scope_fields_;
   void find_varying_scope_fields();
   void find_whole_second_times();
+  bool told_by_another_logger(const AsyncioNote& note, const RawRecord& r) const;
   // Tasks of the dialects whose ids are opaque (eliot, opentelemetry): the stage they started in.
   std::unordered_map<uint32_t, uint32_t> titles_;
   // Other names of tasks (RawRecord::alias), by scope and name: asyncio's messages use them.

@@ -80,8 +80,17 @@ size_t text_width(bool terminal) {
 std::optional<std::string> kind_list(std::string_view flag, const std::string& text,
                                      std::vector<FindingKind>& out, bool empty_is_error) {
   std::string list = text;
+  // Given more than once, CLI11 joined the values with newlines: one of them empty is an unset
+  // variable too (--fail-on hung --fail-on "$KINDS").
+  bool one_empty = false;
+  for (std::string_view rest = text; !one_empty;) {
+    std::string_view value = rest.substr(0, rest.find('\n'));
+    one_empty = value.find_first_not_of(", ") == std::string_view::npos;
+    if (value.size() == rest.size()) break;
+    rest.remove_prefix(value.size() + 1);
+  }
   std::replace(list.begin(), list.end(), '\n', ',');  // the option given more than once
-  if (empty_is_error && list.find_first_not_of(", ") == std::string::npos)
+  if (empty_is_error && one_empty)
     return fmt::format("{}: no kind given (kinds: {})", flag, fmt::join(kFindingKindNames, " "));
   auto bad = parse_kind_list(list, out);
   if (!bad) return std::nullopt;
@@ -823,7 +832,7 @@ int run_partial(const Options& o, const Settings& s) {
     return fail(InputError{files[bad->file], bad->line, bad->reason + " (--strict)"}.describe());
   for (const std::string& note : result.damage) writer.add_damage(note);
   if (std::string error = out.commit(writer.finish()); !error.empty()) return fail(error);
-  return kExitClean;
+  return told_damage(result.damage, kExitClean);  // the state is written, the damage kept in it
 }
 
 // The options a state was read with, as `partial` parsed them: a merge reads its states alike.

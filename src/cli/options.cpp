@@ -187,9 +187,10 @@ void output_options(CLI::App& cmd, Options& o, bool report) {
   cmd.add_option("--task", o.task, "Show only findings of this task")
       ->group("Output")
       ->type_name("TASK");
-  cmd.add_option("--fail-on", o.fail_on,
-                 "Exit 1 when a finding of these kinds is shown (hung covers blocked; repeated, the "
-                 "lists add up)")
+  cmd.add_option(
+         "--fail-on", o.fail_on,
+         "Exit 1 when a finding of these kinds is shown (hung covers blocked; repeated, the "
+         "lists add up)")
       ->group("Output")
       ->type_name("KINDS")
       ->capture_default_str()

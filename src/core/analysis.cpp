@@ -97,8 +97,21 @@ bool waits_for_work(std::string_view waiting_for) {
          (what.ends_with(".get") || what.ends_with(".serve_forever"));
 }
 
+// `await asyncio.Event().wait()`, a loop's keep-alive (a daemon thread's loop run forever): an
+// Event made where the task waits on it, which no other code can reach to set. Told by the
+// module's pending record: the Event's creation is the task's own suspension point.
+bool waits_forever_on_purpose(const PendingAtExit& pending) {
+  constexpr std::string_view kEvent = "asyncio.Event created at ";
+  if (!pending.waiting_for.starts_with(kEvent)) return false;
+  std::string_view made = std::string_view(pending.waiting_for).substr(kEvent.size());
+  return !made.empty() && pending.suspended_at.starts_with(made) &&
+         pending.suspended_at.substr(made.size()).starts_with(" in ");
+}
+
 // How an idle task's finding says what it waited for.
 std::string_view idle_words(std::string_view waiting_for) {
+  if (waiting_for.starts_with("asyncio.Event"))
+    return "waiting forever on purpose, on an Event made where it waits (a loop's keep-alive)";
   if (waiting_for.starts_with("asyncio.Server.serve_forever"))
     return "serving, waiting for connections";
   if (waiting_for.starts_with("asyncio.StreamReader.read"))
@@ -198,6 +211,7 @@ class Analyzer {
   bool idle_on_queue(uint32_t task, const Event& last) const;
   std::optional<std::pair<int64_t, uint32_t>> ignored_cancel(uint32_t task) const;
   std::string_view idle_wait(uint32_t task, const Event& last) const;
+  bool starts_again(const Task& t, const TaskFacts& facts, size_t i) const;
   std::string stop_name(uint32_t task, const TaskFacts& facts) const;
   std::string stage_name(uint32_t stage) const { return quoted_stage(store_, stage); }
   std::string at(uint32_t task, int64_t time) const { return log_clock(out_, task, time); }
@@ -625,10 +639,8 @@ void Analyzer::judge(uint32_t index, const TaskFacts& facts) {
   if (notes.callback_raised >= 0) {
     const AsyncioNote& note = store_.asyncio_notes()[size_t(notes.callback_raised)];
     Finding& f = add(FindingKind::lost_exception, index,
-                     fmt::format("asyncio: Exception in {}{}: the loop logged it and went on, and "
-                                 "no task can catch it",
-                                 store_.task_value(index),
-                                 note.detail.empty() ? std::string() : " (" + note.detail + ")"),
+                     fmt::format("asyncio: the callback raised {}, and the loop went on",
+                                 note.detail.empty() ? "an exception" : shortened(note.detail)),
                      note.time, kNone);
     f.subkind = "callback";
     f.said_by = uint32_t(notes.callback_raised);
@@ -919,6 +931,9 @@ std::optional<std::pair<int64_t, uint32_t>> Analyzer::ignored_cancel(uint32_t in
 // The task waits for work, idle: its record `last` is a wait on an empty queue, or the asyncio
 // module found it waiting on one when its process stopped.
 bool Analyzer::idle_on_queue(uint32_t index, const Event& last) const {
+  if (const PendingAtExit* pending = store_.pending_at_exit(index);
+      pending && pending->time >= last.time && waits_forever_on_purpose(*pending))
+    return true;
   return waits_for_work(idle_wait(index, last));
 }
 
@@ -983,6 +998,13 @@ uint32_t Analyzer::working_stage(const Task& t, const TaskFacts& facts, size_t i
   return stage;
 }
 
+// Whether the task's record `i` starts it again: a start of its own, by a strong start word.
+bool Analyzer::starts_again(const Task& t, const TaskFacts& facts, size_t i) const {
+  if (i >= t.events.size() || facts.meanings[i] != Lifecycle::start) return false;
+  const Event& e = t.events[i];
+  return store_.is_restart_word(e.status) || (!e.plain_stage && store_.is_restart_word(e.stage));
+}
+
 void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
   const Task& t = store_.tasks()[index];
   const TaskOutcome& o = out_.outcomes[index];
@@ -994,7 +1016,7 @@ void Analyzer::judge_ended(uint32_t index, const TaskFacts& facts) {
   bool retry_told = false;
   auto retried = [&](const Event& e, size_t i, std::string_view what) {
     if (o.outcome != Outcome::ok || i == end ||
-        !error_was_retried(t.events, facts.meanings, i, end))
+        !error_was_retried(t.events, facts.meanings, i, end, starts_again(t, facts, i + 1)))
       return false;
     if (std::exchange(retry_told, true)) return true;
     Finding& f =

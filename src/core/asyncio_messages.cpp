@@ -70,19 +70,24 @@ std::string exception_repr(std::string_view text) {
 
 }  // namespace
 
+namespace {
+constexpr std::string_view kCallbackRaised = "Exception in callback ";
+}  // namespace
+
 std::optional<AsyncioNote> parse_asyncio_message(std::string_view text) {
   AsyncioNote note;
   // The line of a message that names the task, alone: asyncio wrote the message as text to
   // stderr (no JSON handler on its logger), and the log holds its lines among the JSON ones.
   if (text.starts_with(kNeverRetrievedLine)) {
     note.kind = AsyncioMessage::exception_never_retrieved;
-  } else if (text.starts_with("Exception in callback ")) {
+  } else if (text.starts_with(kCallbackRaised)) {
     // The loop's exception handler logged it and went on: a callback's exception reaches no
-    // task. Its exception is the record's error, not in this text.
+    // task. Its exception is the record's error, not in this text. The callback is named
+    // without its arguments, whose reprs hold addresses that change from run to run.
     note.kind = AsyncioMessage::callback_raised;
-    std::string_view callback = text.substr(std::string_view("Exception in callback ").size());
-    callback = callback.substr(0, std::min(callback.find('\n'), size_t(100)));
-    note.task_name = std::string(kCallbackPrefix) + std::string(callback);
+    std::string_view callback = text.substr(kCallbackRaised.size());
+    callback = callback.substr(0, callback.find_first_of("(\n"));
+    note.task_name = std::string(kCallbackPrefix) + std::string(callback) + "()";
     return note;
   } else if (text.starts_with(kDestroyedPendingLine)) {
     note.kind = AsyncioMessage::destroyed_pending;

@@ -244,6 +244,41 @@ class TaskFieldCensus {
   bool split_job_ = false;
 };
 
+// Tells the scope fields that only some of the task records at the input's start carry: a
+// worker that logs its pid as a job starts and not after, a dispatcher that logs the job's id
+// without one. Read as part of the task's identity, such a field makes two tasks of one job,
+// one of them never finished.
+class ScopeFieldCensus {
+ public:
+  void add(simdjson::dom::object record) {
+    bool has_task = false;
+    for (const std::string& field : defaults_[Role::task])
+      if (record.at_key(field).error() == simdjson::SUCCESS) has_task = true;
+    if (!has_task) return;
+    ++task_records_;
+    for (size_t f = 0; f < defaults_[Role::scope].size(); ++f)
+      if (record.at_key(defaults_[Role::scope][f]).error() == simdjson::SUCCESS) ++seen_[f];
+  }
+
+  void decide(InputFormat& format) const {
+    constexpr uint64_t kMinRecords = 4;
+    if (task_records_ < kMinRecords) return;
+    for (size_t f = 0; f < defaults_[Role::scope].size(); ++f) {
+      if (seen_[f] == 0 || seen_[f] == task_records_) continue;
+      const std::string& field = defaults_[Role::scope][f];
+      format.partial_scope_fields.push_back(field);
+      if (format.partial_scope_why.empty())
+        format.partial_scope_why =
+            fmt::format("{} on {} of the first {} task records", field, seen_[f], task_records_);
+    }
+  }
+
+ private:
+  RoleConfig defaults_ = default_roles();
+  uint64_t task_records_ = 0;
+  std::array<uint64_t, 8> seen_{};
+};
+
 }  // namespace
 
 InputFormat detect_format(std::string_view head, Dialect forced) {
@@ -254,6 +289,7 @@ InputFormat detect_format(std::string_view head, Dialect forced) {
   std::array<std::string_view, kDialectNames.size()> telltales{};
   size_t records = 0;
   TaskFieldCensus plain_fields, loguru_fields;
+  ScopeFieldCensus scope_fields;
   simdjson::dom::parser parser;
   size_t pos = 0;
   while (pos < head.size()) {
@@ -278,6 +314,7 @@ InputFormat detect_format(std::string_view head, Dialect forced) {
     census.add(object);
     plain_fields.add(object, "");
     loguru_fields.add(object, "record.extra.");
+    scope_fields.add(object);
     if (records == kRecordsLooked) continue;
     Telltale telltale = dialect_of(object);
     ++votes[size_t(telltale.dialect)];
@@ -288,6 +325,7 @@ InputFormat detect_format(std::string_view head, Dialect forced) {
   format.records_looked = census.records();
   auto task_field = [&] {
     if (format.dialect == Dialect::json) plain_fields.decide(format, "");
+    if (format.dialect == Dialect::json) scope_fields.decide(format);
     if (format.dialect == Dialect::loguru) loguru_fields.decide(format, "record.extra.");
   };
   if (forced != Dialect::automatic) {
@@ -371,8 +409,18 @@ bool reads_task_field(const InputFormat& format, const RoleConfig& user) {
   return !format.task_field.empty() && !user.named_by_user[size_t(Role::task)];
 }
 
+std::string own_roles_key(const InputFormat& format, const RoleConfig& user) {
+  std::string key;
+  if (reads_task_field(format, user)) key += format.task_field + '\x1f' + format.kind_field;
+  if (!user.named_by_user[size_t(Role::scope)])
+    for (const std::string& field : format.partial_scope_fields) key += "\x1e" + field;
+  return key;
+}
+
 RoleConfig roles_for(const InputFormat& format, const RoleConfig& user) {
   RoleConfig c = roles_for(format.dialect, user);
+  if (!user.named_by_user[size_t(Role::scope)])
+    for (const std::string& field : format.partial_scope_fields) std::erase(c[Role::scope], field);
   if (!reads_task_field(format, user)) return c;
   std::vector<std::string>& task = c[Role::task];
   std::erase(task, format.kind_field);

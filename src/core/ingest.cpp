@@ -45,6 +45,10 @@ InputFormat read_format(LineChunker& chunker, Dialect dialect, const RoleConfig&
     format.kind_field.clear();
     format.task_field_why.clear();
   }
+  if (roles.named_by_user[size_t(Role::scope)]) {  // --key keeps the fields it names
+    format.partial_scope_fields.clear();
+    format.partial_scope_why.clear();
+  }
   chunker.set_multiline_values(format.multiline);
   return format;
 }

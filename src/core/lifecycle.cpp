@@ -47,7 +47,8 @@ bool names_a_step(std::string_view word) {
 }
 
 bool error_was_retried(const EventList& events, std::span<const Lifecycle> meanings,
-                       size_t error_index, size_t end_index) {
+                       size_t error_index, size_t end_index, bool started_again_next) {
+  if (started_again_next && meanings[error_index] == Lifecycle::ended_failed) return true;
   // The try the error belongs to: the last attempt number up to it since the task's last end
   // (1 when none was given). Not past that end, where a fold marker may stand for the records.
   uint8_t attempt_then = 1;
@@ -62,7 +63,6 @@ bool error_was_retried(const EventList& events, std::span<const Lifecycle> meani
     // The error record's own retry word counts ("fetch failed, retrying"); its attempt does not.
     if (events[j].retry) return true;
     if (j > error_index && events[j].attempt > attempt_then) return true;
-    if (j > error_index && meanings[j] == Lifecycle::start) return true;
   }
   return false;
 }

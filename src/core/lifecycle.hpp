@@ -71,14 +71,16 @@ inline FoldPoint fold_point(const Task& task, Lifecycle meaning, uint32_t stage,
 
 // An error or a timeout at record `error_index` was handled by a retry: that record or one up to
 // `end_index` says the work is being retried (a retry word), or a later one's attempt number is
-// higher than the error's try, or a later one starts the task again (a framework that runs a
-// failed task again, Dask's `retries=`, Celery's, logs no attempt: the run begins anew with its
-// start word). Going back to
+// higher than the error's try, or (`started_again_next`) the error's own record said the run
+// failed and the very next record starts the task again with a strong start word: a framework
+// that runs a failed task again (Dask's `retries=`, Celery's) logs no attempt. A worker that
+// logs a job's error and starts its next job (`except: log; continue`) says no failure: that
+// error is swallowed, whatever start word follows. Going back to
 // the same stage alone is not enough: a loop over items with `except: log; continue` does that
 // too, and that is the swallowed exception itself.
 // `meanings`: each record's meaning, as the analysis reads it.
 bool error_was_retried(const EventList& events, std::span<const Lifecycle> meanings,
-                       size_t error_index, size_t end_index);
+                       size_t error_index, size_t end_index, bool started_again_next = false);
 
 // End-stage learning, when the log has no word for "ended ok" (the seed's pipeline logs validate,
 // transform, save_to_db and never "done"). Each voter is a task whose last record did not end it

@@ -271,8 +271,10 @@ bool LineChunker::fill() {
     dropping_line_ = true;
     room = buffer_.size() - kPadding - filled_;
   } else if (room == 0) {
-    // One line fills the whole buffer: grow it, so a line of any length up to max_line_ fits.
-    buffer_.resize((buffer_.size() - kPadding) * 2 + kPadding);
+    // One line fills the whole buffer: grow it, so a line of any length up to max_line_ fits,
+    // and no further, whatever size the buffer was handed back at (next_into's are no powers
+    // of two): every -j cuts a line at the same length.
+    buffer_.resize(std::min((buffer_.size() - kPadding) * 2, max_line_) + kPadding);
     room = buffer_.size() - kPadding - filled_;
   }
   size_t got = 0;

@@ -400,9 +400,8 @@ RecordParser::~RecordParser() = default;
 
 RecordParser::Impl& RecordParser::impl_for(const InputFormat& format) {
   Dialect dialect = format.dialect == Dialect::automatic ? Dialect::json : format.dialect;
-  if (reads_task_field(format, roles_)) {
-    std::string key =
-        std::to_string(size_t(dialect)) + '\x1f' + format.task_field + '\x1f' + format.kind_field;
+  if (std::string own = own_roles_key(format, roles_); !own.empty()) {
+    std::string key = std::to_string(size_t(dialect)) + '\x1f' + own;
     auto& impl = task_field_impls_[key];
     if (!impl) {
       InputFormat as_read = format;

@@ -21,9 +21,10 @@ SchemaCollector::SchemaCollector(const RoleConfig& roles, StageTemplates templat
 SchemaCollector::Ranks& SchemaCollector::add_reading(const InputFormat& format) {
   InputFormat as_read = format;
   if (as_read.dialect == Dialect::automatic) as_read.dialect = Dialect::json;
-  bool own_task_field = reads_task_field(as_read, roles_);
+  std::string own = own_roles_key(as_read, roles_);
+  bool own_task_field = !own.empty();
   std::string key = std::to_string(size_t(as_read.dialect));
-  if (own_task_field) key += '\x1f' + as_read.task_field + '\x1f' + as_read.kind_field;
+  if (own_task_field) key += '\x1f' + own;
   auto [at, added] = ranks_.try_emplace(key);
   if (!added) return at->second;
   RoleConfig paths =

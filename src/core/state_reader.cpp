@@ -368,6 +368,9 @@ bool PartDecoder::format(StateSink& sink) {
   f.task_field = in.text();
   f.kind_field = in.text();
   f.task_field_why = in.text();
+  for (uint64_t n = in.count(); n > 0 && in.ok(); --n)
+    f.partial_scope_fields.emplace_back(in.text());
+  f.partial_scope_why = in.text();
   if (!in.ok() || !known) return false;
   sink.on_input_format(file, f);
   return true;

@@ -209,6 +209,9 @@ void StateWriter::on_input_format(uint32_t file, const InputFormat& format) {
   put_text(out, format.task_field);
   put_text(out, format.kind_field);
   put_text(out, format.task_field_why);
+  put_varint(out, format.partial_scope_fields.size());
+  for (const std::string& field : format.partial_scope_fields) put_text(out, field);
+  put_text(out, format.partial_scope_why);
   encoder_->entry_done();
 }
 

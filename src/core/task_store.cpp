@@ -186,27 +186,8 @@ uint32_t TaskStore::task_or_new(uint32_t scope, std::string_view name) {
     Task task;
     task.scope = scope;
     tasks_.push_back(std::move(task));
-    if (scope_of_value_ && scope != 0) {
-      auto [it, added] = scope_of_value_->try_emplace(std::string(name), scope);
-      if (!added && it->second != scope) it->second = kNone;
-    }
   }
   return id;
-}
-
-uint32_t TaskStore::scope_of_unscoped(std::string_view task) {
-  if (task_keys_->find(0, task)) return 0;  // a task of the empty scope already: it stays there
-  if (!scope_of_value_) {
-    scope_of_value_.emplace();
-    for (uint32_t t = 0; t < tasks_.size(); ++t) {
-      if (tasks_[t].scope == 0) continue;
-      auto [it, added] =
-          scope_of_value_->try_emplace(std::string(task_keys_->name(t)), tasks_[t].scope);
-      if (!added && it->second != tasks_[t].scope) it->second = kNone;
-    }
-  }
-  auto it = scope_of_value_->find(std::string(task));
-  return it == scope_of_value_->end() || it->second == kNone ? 0 : it->second;
 }
 
 uint32_t TaskStore::add_error(const RawRecord& r) {
@@ -265,16 +246,35 @@ void TaskStore::release_held_untimed() {
     if (entry.record) add_record(*entry.record);
 }
 
+// asyncio's messages of a Future's or a callback's lost exception come from the loop's
+// exception handler: at error level, from no task, with the exception. A program's own line
+// that opens with the same words ("Exception in callback on_paid(): HTTP 503, retrying" at
+// warning, in its task) is no such message. Nor are the ones that tell of no fault: a callback
+// that met CancelledError (a cancelled connection handler's, on 3.11 and 3.12) or one of
+// asyncio's own transports' callbacks meeting a peer that reset its connection.
+bool TaskStore::told_by_another_logger(const AsyncioNote& note, const RawRecord& r) const {
+  bool lost =
+      note.kind == AsyncioMessage::callback_raised ||
+      (note.kind == AsyncioMessage::exception_never_retrieved && note.task_name == kLostFutureName);
+  if (!lost) return false;
+  if (r.has_task || !(r.is_error_level() || r.has_error)) return true;
+  if (note.kind != AsyncioMessage::callback_raised) return false;
+  ErrorNote error = error_note(r);
+  std::string_view callback = std::string_view(note.task_name).substr(kCallbackPrefix.size());
+  bool transport = callback.starts_with('_') && (callback.find("Transport") != std::string::npos ||
+                                                 callback.find("Protocol") != std::string::npos);
+  return exception_named(error.type, "CancelledError") || transport;
+}
+
 void TaskStore::add_record(const RawRecord& r) {
   ++counts_.records;
   if (r.bad_time) ++counts_.bad_times;
   int64_t time = 0;
   if (!record_time(r, time)) return;  // outside --since / --until
   uint32_t scope = r.scope.empty() ? 0 : scopes_.intern(r.scope);
-  if (scope == 0 && r.has_task && scopes_.size() > 1) scope = scope_of_unscoped(r.task);
   uint32_t own_task = r.has_task ? task_or_new(scope, r.task) : kNone;
 
-  if (auto note = parse_asyncio_message(r.stage)) {
+  if (auto note = parse_asyncio_message(r.stage); note && !told_by_another_logger(*note, r)) {
     if (r.stage.starts_with(kNeverRetrievedLine) || r.stage.starts_with(kDestroyedPendingLine))
       ++counts_.text_records;
     if (note->kind == AsyncioMessage::callback_raised) note->detail = error_note(r).text;

@@ -109,6 +109,13 @@ void begin_format_object(JsonWriter& w, std::string_view file, const InputFormat
     w.key("kind_field").value(format.kind_field);
     w.key("task_field_why").value(format.task_field_why);
   }
+  if (!format.partial_scope_fields.empty()) {
+    // Default scope fields on some task records only: not read as the task's scope.
+    w.key("partial_scope_fields").begin_array();
+    for (const std::string& field : format.partial_scope_fields) w.value(field);
+    w.end_array();
+    w.key("partial_scope_why").value(format.partial_scope_why);
+  }
 }
 
 }  // namespace report

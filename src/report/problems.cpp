@@ -71,7 +71,7 @@ const Event* evidence_of(const TaskStore& store, const Finding& f) {
   // one marker at most, added with the record that followed its fold: never its only event.)
   for (size_t i = events.size(); i-- > 0;)
     if (events[i].time <= f.time && !events[i].fold_marker) return &events[i];
-  return &events[events.front().fold_marker ? 1 : 0];
+  return &events[events.front().fold_marker && events.size() > 1 ? 1 : 0];
 }
 
 std::string where(const TaskStore& store, const Event& e) {

@@ -32,6 +32,9 @@ std::string formats_text(const SchemaCollector& schema, const std::vector<std::s
           "task read from {}: {}, the kind of work, not one task (--field task={} reads it as "
           "the task)\n",
           format.task_field, format.task_field_why, format.kind_field);
+    if (!format.partial_scope_why.empty())
+      out += fmt::format("not read as the scope, on only some task records: {} ({})\n",
+                         fmt::join(format.partial_scope_fields, ", "), format.partial_scope_why);
     if (format.keys.empty()) continue;
     out += fmt::format("keys of its first {} records:\n", format.records_looked);
     for (const KeySeen& key : format.keys)

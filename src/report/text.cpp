@@ -166,9 +166,10 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
     out += fmt::format("unreadable time: {} (they took the previous record's time)\n",
                        plural(counts.bad_times, "record", "records"));
   if (store.whole_second_times())
-    out += "whole seconds: every time in the log is a whole second, so a silence is known to a "
-           "second at best and a short stall can read as in flight (log milliseconds: a "
-           "datefmt with %f or .%(msecs)03d)\n";
+    out +=
+        "whole seconds: every time in the log is a whole second, so a silence is known to a "
+        "second at best and a short stall can read as in flight (log milliseconds: a "
+        "datefmt with %f or .%(msecs)03d)\n";
   if (counts.folded_stages > 0)
     out += fmt::format(
         "stages: more distinct names than --max-stages; the rarest, in {}, folded into "
@@ -188,6 +189,12 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
           "task={} reads it as the task)\n",
           display_name(store.files()[f]), format.task_field, format.task_field_why,
           format.kind_field);
+    if (!format.partial_scope_why.empty())
+      out += fmt::format(
+          "learned: {} has scope fields on only some task records ({}): no part of a task's "
+          "identity, or a job would be two tasks, one unfinished (--key {} keeps them)\n",
+          display_name(store.files()[f]), format.partial_scope_why,
+          fmt::join(format.partial_scope_fields, ","));
     if (format.dialect == Dialect::json && !format.multiline) continue;  // the common case
     out += fmt::format("learned: {} is {}{} ({})\n", display_name(store.files()[f]),
                        to_string(format.dialect),

@@ -386,7 +386,7 @@ def check_errors(tmp, sample):
     flipped[len(good) // 2] ^= 0x10
     damaged("flipped", bytes(flipped), "checksum")
     damaged("trailing", good + b"\0", "bytes follow")
-    damaged("format1", good.replace(b"coroner-state 3\n", b"coroner-state 1\n", 1),
+    damaged("format1", good.replace(b"coroner-state 4\n", b"coroner-state 1\n", 1),
             "state format 1")
     damaged("oldversion", rewrite_header(good, "0.0.1"), "written by coroner 0.0.1")
     damaged("empty", b"", "not a coroner state")

@@ -763,6 +763,27 @@ def test_whole_second_times_are_told():
     check(doc["input"]["whole_second_times"] is False, "not for a log with fractions", r)
 
 
+def test_a_pid_on_only_some_task_records_is_no_scope():
+    # A dispatcher logs each job without a pid, the worker with its pid: one task a job, not a
+    # dispatched half left unfinished; --key pid reads the pid as asked.
+    with TempDir() as d:
+        path = os.path.join(d, "jobs.jsonl")
+        with open(path, "w") as f:
+            for i in range(8):
+                f.write('{"ts": %d.0, "task_id": "job-%d", "stage": "dispatched"}\n' % (1795610000 + i, i))
+                f.write('{"ts": %d.1, "task_id": "job-%d", "stage": "started", "pid": 7}\n'
+                        % (1795610000 + i, i))
+                f.write('{"ts": %d.2, "task_id": "job-%d", "stage": "done", "pid": 7}\n'
+                        % (1795610000 + i, i))
+        r = run(path)
+        expect_status(r, 0)
+        check("24 records, 8 tasks" in r.out and "outcomes: 8 ok" in r.out, "one task a job", r)
+        check("learned: %s has scope fields on only some task records (pid on 16 of the first "
+              "24 task records)" % path in r.out, "the learned line", r)
+        r = run("--key", "pid", path)
+        check("16 tasks" in r.out, "--key pid keeps the pid", r)
+
+
 def test_fail_on_counts_only_shown_findings():
     # --kind hides the failing kinds: nothing shown, nothing to fail on.
     expect_status(run("--kind", "in-flight", SEED), 0)
@@ -781,6 +802,8 @@ def test_empty_fail_on_is_a_usage_error():
     # An unset shell variable (--fail-on "$KINDS") must not turn every failure off.
     for empty in ("", ",", " "):
         expect_one_error_line(run("--fail-on", empty, SEED), "--fail-on: no kind given")
+        expect_one_error_line(run("--fail-on", "hung", "--fail-on", empty, SEED),
+                              "--fail-on: no kind given")
     # An empty --kind filters nothing, as when it is not given.
     expect_status(run("--kind", "", SEED), 1)
 

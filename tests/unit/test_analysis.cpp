@@ -511,9 +511,12 @@ TEST_CASE("coroner::analysis lost-exception") {
   }
 
   SUBCASE("an error, then the task started again (a framework's retry, no attempt), then done") {
-    // Dask's `retries=`, Celery's: the failed run raised, and the framework ran the task again.
+    // Dask's `retries=`, Celery's: the run said it failed, and the framework ran the task again.
     CHECK(run->findings("rerun") == Kinds{"retried"});
     CHECK(run->outcome("rerun") == Outcome::ok);
+    // A worker that logs one job's error and starts its next job: the error said no failure of
+    // the run, and the job is lost: swallowed, though a start word follows.
+    CHECK(run->findings("worker_loop") == Kinds{"lost-exception/swallowed"});
   }
 
   SUBCASE("an error, then carrying on to other stages and done: swallowed") {
@@ -545,7 +548,7 @@ TEST_CASE("coroner::analysis lost-exception") {
     Kinds lost = run->tasks_with(FindingKind::lost_exception);
     // 'retried' is judged in its own test case below.
     lost.erase(std::remove(lost.begin(), lost.end(), "retried"), lost.end());
-    CHECK(lost == Kinds{"died", "swallowed", "swallowed_level"});
+    CHECK(lost == Kinds{"died", "swallowed", "swallowed_level", "worker_loop"});
     for (const char* t : {"h1", "h2", "h3", "h4", "h9"}) {
       INFO(t);
       CHECK(run->findings(t).empty());
@@ -589,7 +592,13 @@ TEST_CASE("coroner::analysis a Future's and a callback's lost exceptions are fin
             .reason.starts_with("asyncio: Future exception was never retrieved: ValueError"));
   CHECK(run->outcome("callback Heartbeat.beat()") == Outcome::failed);
   CHECK(run->findings("Task-1").empty());
-  CHECK(run->store->counts().untasked_errors == 0);  // told as findings, not as task-less errors
+  // Only those two: a program's own line with the same words (at warning, in its task; at
+  // info), a callback that met CancelledError, and asyncio's transport meeting a reset peer are
+  // no lost exception. The last two stay errors of no task.
+  CHECK(run->count(FindingKind::lost_exception) == 2);
+  CHECK(run->findings("delivery-2").empty());
+  CHECK(run->outcome("delivery-2") == Outcome::ok);
+  CHECK(run->store->counts().untasked_errors == 2);
 }
 
 TEST_CASE("coroner::analysis asyncio's own messages") {

@@ -1085,3 +1085,37 @@ TEST_CASE("schema names no path into an error that eliot's reader took the type 
     CHECK((f.records == 0 || f.path.find("[0].exc_type") == std::string::npos));
   }
 }
+
+TEST_CASE(
+    "detect_format: a scope field on only some task records is no part of a task's identity") {
+  // A Dask worker's tasks log their pid as they start and not after; a dispatcher logs the job
+  // without one. Read as the scope, pid would make two tasks of each job, one never finished.
+  std::string head;
+  for (int n = 0; n < 6; ++n)
+    head += fmt::format(R"({{"message":"chunk started","task_id":"chunk-{}","pid":7}})", n) + "\n" +
+            fmt::format(R"({{"message":"extract","task_id":"chunk-{}"}})", n) + "\n";
+  head += R"({"message":"worker ready","pid":7})"
+          "\n";  // no task: not counted
+  InputFormat f = coroner::detect_format(head);
+  CHECK(f.partial_scope_fields == std::vector<std::string>{"pid"});
+  CHECK(f.partial_scope_why == "pid on 6 of the first 12 task records");
+  coroner::RoleConfig roles = coroner::roles_for(f, coroner::default_roles());
+  CHECK(std::find(roles[Role::scope].begin(), roles[Role::scope].end(), "pid") ==
+        roles[Role::scope].end());
+  CHECK(std::find(roles[Role::scope].begin(), roles[Role::scope].end(), "hostname") !=
+        roles[Role::scope].end());
+  // --key names the scope: the user's word stands.
+  coroner::RoleConfig keyed = coroner::default_roles();
+  coroner::set_scope_fields(keyed, "pid");
+  CHECK(coroner::roles_for(f, keyed)[Role::scope] == std::vector<std::string>{"pid"});
+  CHECK(coroner::own_roles_key(f, keyed).empty());
+  CHECK_FALSE(coroner::own_roles_key(f, coroner::default_roles()).empty());
+
+  SUBCASE("on every task record, or on none, it stays a scope field") {
+    std::string every;
+    for (int n = 0; n < 6; ++n)
+      every += fmt::format(R"({{"message":"work","task_id":"t{}","pid":{}}})", n, n % 2) + "\n";
+    CHECK(coroner::detect_format(every).partial_scope_fields.empty());
+    CHECK(coroner::detect_format(every).partial_scope_why.empty());
+  }
+}

@@ -368,6 +368,31 @@ TEST_CASE("coroner::LineChunker keeps the start of a line past its limit, drops 
   }
 }
 
+TEST_CASE("coroner::LineChunker cuts a long line at its limit by next_into too") {
+  // next_into hands the chunker back buffers of no power of two: a 300 KiB line, then one of
+  // 1.2 MiB past the 1 MiB limit, must be cut as next() cuts it (-j 1 and -j 2 alike).
+  constexpr size_t kLimit = 1 << 20;
+  std::string input =
+      std::string(300 << 10, 'a') + "\n" + std::string(1200 << 10, 'b') + "\n" + "{\"c\":3}\n";
+  for (bool into : {false, true}) {
+    INFO("next_into: " << into);
+    StringSource source(input, 4096);
+    LineChunker chunker(source, 64 << 10, kLimit);
+    std::vector<char> storage;
+    std::vector<size_t> lengths;
+    Chunk chunk;
+    while (into ? chunker.next_into(storage, chunk) : chunker.next(chunk)) {
+      std::string_view text(chunk.data, chunk.size);
+      for (size_t at = 0; at < text.size();) {
+        size_t end = std::min(text.find('\n', at), text.size());
+        lengths.push_back(end - at);
+        at = end + 1;
+      }
+    }
+    CHECK(lengths == std::vector<size_t>{300 << 10, LineChunker::kKeptOfLongLine, 7});
+  }
+}
+
 TEST_CASE("coroner::LineChunker BOM seen across short first reads") {
   for (size_t buffer : {size_t(1), size_t(2)}) {
     INFO("buffer " << buffer);

@@ -209,37 +209,3 @@ TEST_CASE("coroner::TaskStore a stage's errors count its runs that logged one, n
   CHECK(geo.occurrences == 4);
   CHECK(geo.errors == 3);
 }
-
-TEST_CASE("coroner::TaskStore a record with no scope field joins its task's one scope") {
-  // A worker that logs its pid only as a job starts (Dask's tasks, a logger bound once): the
-  // job's later records have no pid, and must not make a second, unfinished job of them.
-  coroner::Vocabulary vocabulary;
-  coroner::TaskStore store(vocabulary, 100, false);
-  store.add_file("app.jsonl");
-  auto add = [&](std::string task, std::string stage, int64_t ms, std::string scope) {
-    coroner::RawRecord r = record_in(task, stage, ms * 1'000'000);
-    r.scope = scope;
-    store.on_record(r);
-  };
-  add("chunk-1", "started", 1, "pid=7");
-  add("chunk-2", "started", 2, "pid=8");
-  add("chunk-3", "started", 3, "pid=7");
-  add("chunk-3", "started", 4, "pid=8");  // one value in two scopes: no scope-less record's
-  add("chunk-1", "extract", 5, "");
-  add("chunk-2", "extract", 6, "");
-  add("chunk-3", "extract", 7, "");
-  add("orphan", "extract", 8, "");         // no scope has it: the empty scope
-  add("chunk-9", "extract", 9, "");        // first seen without a scope: it stays there...
-  add("chunk-9", "started", 10, "pid=7");  // ... and one with a scope is another task
-  store.finish();
-  uint32_t pid7 = *store.scopes().find("pid=7"), pid8 = *store.scopes().find("pid=8");
-  CHECK(store.tasks()[store.find_task(pid7, "chunk-1")].events.size() == 2);
-  CHECK(store.tasks()[store.find_task(pid8, "chunk-2")].events.size() == 2);
-  CHECK(store.find_task(0, "chunk-1") == coroner::kNone);
-  CHECK(store.find_task(0, "chunk-2") == coroner::kNone);
-  REQUIRE(store.find_task(0, "chunk-3") != coroner::kNone);  // which chunk-3 is unknown
-  CHECK(store.tasks()[store.find_task(pid7, "chunk-3")].events.size() == 1);
-  CHECK(store.find_task(0, "orphan") != coroner::kNone);
-  CHECK(store.find_task(0, "chunk-9") != coroner::kNone);
-  CHECK(store.find_task(pid7, "chunk-9") != coroner::kNone);
-}
