@@ -97,9 +97,11 @@ bool waits_for_work(std::string_view waiting_for) {
          (what.ends_with(".get") || what.ends_with(".serve_forever"));
 }
 
-// `await asyncio.Event().wait()`, a loop's keep-alive (a daemon thread's loop run forever): an
-// Event made where the task waits on it, which no other code can reach to set. Told by the
-// module's pending record: the Event's creation is the task's own suspension point.
+// `await asyncio.Event().wait()` as a loop's keep-alive (a daemon thread's loop run forever, a
+// server's main): an Event made where the task waits on it, which no other code can reach to
+// set. Told by the module's pending record: the Event's creation is the task's own suspension
+// point. Only of a loop's main task (no parent): a task some other one created that waits so
+// is stuck for good, the same line as a bug.
 bool waits_forever_on_purpose(const PendingAtExit& pending) {
   constexpr std::string_view kEvent = "asyncio.Event created at ";
   if (!pending.waiting_for.starts_with(kEvent)) return false;
@@ -932,7 +934,8 @@ std::optional<std::pair<int64_t, uint32_t>> Analyzer::ignored_cancel(uint32_t in
 // module found it waiting on one when its process stopped.
 bool Analyzer::idle_on_queue(uint32_t index, const Event& last) const {
   if (const PendingAtExit* pending = store_.pending_at_exit(index);
-      pending && pending->time >= last.time && waits_forever_on_purpose(*pending))
+      pending && pending->time >= last.time && store_.tasks()[index].parent == kNone &&
+      waits_forever_on_purpose(*pending))
     return true;
   return waits_for_work(idle_wait(index, last));
 }

@@ -323,6 +323,31 @@ TEST_CASE("coroner::TaskGraph waits that are not stuck") {
     CHECK(worker->subkind == "idle");
   }
 
+  SUBCASE("a loop's main kept alive by `await asyncio.Event().wait()` is idle, a child is stuck") {
+    // The Event is made where the task waits on it: no other code can set it. A loop's main
+    // that waits so runs for ever on purpose (a daemon thread's loop); a child that does is hung.
+    auto rec = [](double ts, std::string_view task, std::string_view rest) {
+      return fmt::format("{{\"ts\": {:.6f}, \"task\": \"{}\", {}, \"pid\": 7}}\n", ts, task, rest);
+    };
+    const std::string forever =
+        "\"coroner\": \"pending\", \"suspended_at\": \"io.py:19 in boot\", \"waiting_for\": "
+        "\"asyncio.Event created at io.py:19\"";
+    std::string log;
+    for (int i = 0; i < 20; ++i)  // other tasks' runs of 'work': its normal duration
+      log += rec(1700000000.0 + i * 0.01, fmt::format("w{}", i), "\"stage\": \"work\"") +
+             rec(1700000000.005 + i * 0.01, fmt::format("w{}", i), "\"status\": \"done\"");
+    log += rec(1700000000.0, "boot", "\"status\": \"started\", \"coroner\": \"task\"") +
+           rec(1700000000.1, "child", "\"status\": \"started\", \"parent_id\": \"boot\"") +
+           rec(1700000000.2, "child", "\"stage\": \"work\"") + rec(1700000003.0, "boot", forever) +
+           rec(1700000003.0, "child", forever) +
+           "{\"ts\": 1700000003.0, \"coroner\": \"exit\", \"reason\": \"SIGTERM\", \"pid\": 7}\n";
+    Analysed a(log);
+    const Finding* main = a.finding("boot", FindingKind::in_flight);
+    REQUIRE(main != nullptr);
+    CHECK(main->subkind == "idle");
+    CHECK(a.finding("child", FindingKind::hung) != nullptr);
+  }
+
   SUBCASE("two busy tasks that now and then wait on each other are no deadlock") {
     Analysed a(read_file(std::string(CORONER_TESTS_DIR) + "/unit/logs/busy_pair.jsonl"));
     CHECK(a.finding("producer", FindingKind::deadlock) == nullptr);
