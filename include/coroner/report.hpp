@@ -25,6 +25,9 @@ struct ReportOptions {
   std::string rerun;
   // The same for `coroner graph`, which shows no time and takes no --utc.
   std::string rerun_graph;
+  // --kind or --task chose the findings shown: the failed tasks no finding tells of are not
+  // listed either, as the report is about what was chosen.
+  bool findings_chosen = false;
 };
 
 // What a report is made of: the analysis alone (and through it the store it judged, read-only).

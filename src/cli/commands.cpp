@@ -722,6 +722,7 @@ int report(const Options& o, const Settings& s, TaskStore& store) {
 
   ReportInput in(analysis);
   in.options.top = o.top;
+  in.options.findings_chosen = !s.kinds.empty() || !o.task.empty();
   in.options.color = s.color;
   in.options.width = s.width;
   in.options.rerun = rerun_arguments(o);

@@ -67,6 +67,7 @@ std::vector<uint32_t> flagged_tasks(const ReportInput& in) {
 std::vector<QuietFailure> quiet_failures(const ReportInput& in, size_t limit, size_t& total) {
   std::vector<QuietFailure> out;
   total = 0;
+  if (in.options.findings_chosen) return out;
   // A failure others are blocked on is told with them, as their root cause.
   std::unordered_set<uint32_t> roots;
   for (const Finding* f : in.findings)

@@ -737,6 +737,10 @@ def test_failed_tasks_without_a_finding_are_named():
     check(doc["summary"]["failed_tasks"] == [{"task": "failed_end", "scope": {},
                                               "error": "ValueError: bad payload"}]
           and doc["summary"]["failed_tasks_omitted"] == 0, "failed_tasks in the summary", r)
+    # --task and --kind choose what is shown: no failed task beside it.
+    for chosen in (["--task", "retried"], ["--kind", "retried"]):
+        r = run(*chosen, errors)
+        check(not re.search(r"^failed: ", r.out, re.M), "%s: no failed line" % chosen[0], r)
     blocked = os.path.join(TESTS, "unit", "logs", "blocked_on_failed.jsonl")
     r = run(blocked)
     check("(root cause: " in r.out and not re.search(r"^failed: ", r.out, re.M),
