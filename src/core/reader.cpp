@@ -143,7 +143,9 @@ class ZstdSource : public ByteSource {
 
   size_t read(char* dest, size_t size) override {
     if (done_) return 0;
-    ZSTD_outBuffer out{dest, size, 0};
+    // A block at most a call, as zstd -d reads: a call that meets a corrupt block gives back
+    // nothing of what it decoded before it, and a 1 MiB buffer lost the first blocks too.
+    ZSTD_outBuffer out{dest, std::min(size, ZSTD_DStreamOutSize()), 0};
     while (out.pos == 0) {
       if (input_.pos == input_.size) {
         size_t n = raw_->read(in_.data(), in_.size());

@@ -542,4 +542,30 @@ TEST_CASE("coroner::open_input") {
     drain(*opened.source);
     CHECK_FALSE(opened.source->damage().empty());
   }
+
+  SUBCASE("a corrupt zstd block costs the blocks from it on, not those before, at any read size") {
+    // The `zstd` command's frame of one segment, its middle byte flipped (gen/make_derived.py):
+    // zstd -dc gives back the lines before the corrupt block. Its decoder writes straight
+    // into the reader's buffer, and a call that met the bad block once kept all it had decoded:
+    // with -j 2's 1 MiB reads, nothing at all.
+    // (The flipped byte decodes to wrong text that only the frame's checksum tells, at its end:
+    // how much of it comes out depends on the read size. The lines before it must.)
+    std::string before;
+    for (int i = 0; i < 5400; ++i)
+      before += "{\"timestamp\": " + std::to_string(1795610067 + i) +
+                ".25, \"task_id\": " + std::to_string(i / 3) + ", \"stage\": \"" +
+                std::string(i % 3 == 0   ? "start"
+                            : i % 3 == 1 ? "work"
+                                         : "done") +
+                "\"}\n";
+    for (size_t read_size : {size_t(1000), size_t(512 << 10), size_t(1 << 20)}) {
+      INFO("reads of " << read_size);
+      auto opened = coroner::open_input(kFixtures + "corrupt_middle.jsonl.zst");
+      REQUIRE(opened.source != nullptr);
+      std::string got, buffer(read_size, '\0');
+      while (size_t n = opened.source->read(buffer.data(), buffer.size())) got.append(buffer, 0, n);
+      CHECK(got.compare(0, before.size(), before) == 0);
+      CHECK(opened.source->damage().find("zstd data is corrupt") != std::string::npos);
+    }
+  }
 }
