@@ -699,6 +699,13 @@ void warn_of_words_that_match_nothing(const Options& o, const Settings& s, const
     if (!store.words().find(stage)) warn("--stage-deadline", stage);
 }
 
+// A task not found in a damaged input may be in the part lost: the error line says so.
+std::string lost_to_damage(const TaskStore& store) {
+  return store.damage().empty() ? std::string()
+                                : fmt::format(" read before the damage ({}: the rest is lost)",
+                                              store.damage().front());
+}
+
 // 1 when a shown finding is of a --fail-on kind, else 0.
 int failing_status(const Settings& s, const std::vector<const Finding*>& findings) {
   auto failing = [&](FindingKind kind) {
@@ -735,8 +742,8 @@ int report(const Options& o, const Settings& s, TaskStore& store) {
     std::string missing;
     auto tasks = graph_tasks(o, store, analysis, missing);
     if (!tasks)
-      return fail(
-          fmt::format("{}: --around: no task '{}' in the log", input_name(store.files()), missing));
+      return fail(fmt::format("{}: --around: no task '{}' in the log{}", input_name(store.files()),
+                              missing, lost_to_damage(store)));
     text = o.graph_format == "json" ? render_graph_json(in, *tasks) : render_graph_dot(in, *tasks);
   } else if (o.command == "stats") {
     text = o.format == "json" ? render_stats_json(in) : render_stats_text(in);
@@ -750,8 +757,8 @@ int report(const Options& o, const Settings& s, TaskStore& store) {
       if (names_task(store, t, o.timeline_task) && (store.tasks()[t].logged || has_finding[t]))
         tasks.push_back(t);
     if (tasks.empty())
-      return fail(
-          fmt::format("{}: no task '{}' in the log", input_name(store.files()), o.timeline_task));
+      return fail(fmt::format("{}: no task '{}' in the log{}", input_name(store.files()),
+                              o.timeline_task, lost_to_damage(store)));
     text = o.format == "json" ? render_timeline_json(in, tasks) : render_timeline_text(in, tasks);
   } else if (o.format == "json") {
     text = render_json(in);

@@ -1368,6 +1368,9 @@ def test_truncated_gzip_is_reported_then_exits_2():
         quiet = run("-q", path)
         expect_status(quiet, 2)
         check(quiet.out == "" and quiet.err == r.err, "-q still names the damage", quiet)
+        # A task looked for may be in the part lost: the error says the input was damaged.
+        expect_one_error_line(run("timeline", "job-nosuch", path), "no task 'job-nosuch'",
+                              "read before the damage", "gzip stream is truncated")
 
 
 # ---------------------------------------------------------------------------------------------
