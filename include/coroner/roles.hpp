@@ -43,6 +43,9 @@ struct RoleConfig {
   std::array<std::vector<std::string>, kRoleCount> paths;
   // The roles whose fields the user named (--field, --key): a dialect keeps those as they are.
   std::array<bool, kRoleCount> named_by_user{};
+  // --naive-offset: times written with no zone are at this many seconds east of UTC (a local
+  // time); none reads them as UTC.
+  std::optional<int32_t> naive_offset;
 
   const std::vector<std::string>& operator[](Role r) const { return paths[size_t(r)]; }
   std::vector<std::string>& operator[](Role r) { return paths[size_t(r)]; }

@@ -21,7 +21,7 @@
 namespace coroner {
 
 // Bumped whenever the bytes or the meaning of a state change.
-inline constexpr uint32_t kStateFormatVersion = 4;
+inline constexpr uint32_t kStateFormatVersion = 5;
 
 struct StateHeader {
   uint32_t format_version = kStateFormatVersion;

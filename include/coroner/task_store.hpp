@@ -281,10 +281,24 @@ struct UntaskedError {
 struct TimeOrder {
   int64_t last = 0;
   bool timed = false;  // a record with a time came
+  // Its first timed record's time said nothing of its zone (read as UTC: TimeForm).
+  bool no_zone = false;
+  int64_t earliest = 0, latest = 0;
   uint64_t back = 0, forward = 0;
   // Nine steps in ten back, of eight at least: records of processes interleaved out of order
   // by a few milliseconds, or of hosts whose clocks differ, go back at most half the time.
   bool newest_first() const { return back >= 8 && back > 9 * forward; }
+};
+
+// Files whose times have no zone, read as UTC, beside files whose times are in UTC, and the two
+// sets do not overlap in time: one shift by a whole quarter hour would make them overlap. A
+// program that logs its local time with no zone (structlog's TimeStamper(utc=False), logging's
+// asctime) beside one that logs UTC looks hours apart, every task that crosses looks stalled.
+struct NaiveTimes {
+  uint32_t file = 0;   // the first file with times of no zone
+  uint32_t other = 0;  // the first file with times in UTC (or epoch numbers)
+  int64_t apart = 0;   // the first file's first time minus the other's first time
+  int32_t offset = 0;  // the local time's offset from UTC that would make them overlap
 };
 
 // A scope as interned, "pid=5531\x1fhostname=vm", as (name, value) pairs.
@@ -431,6 +445,8 @@ class TaskStore : public StateSink {
   // Every task's times are whole seconds (a datefmt without milliseconds): a silence is known
   // to a second at best, so a stall of a second or two can read as in flight. Set by finish().
   bool whole_second_times() const { return whole_second_times_; }
+  // Set by finish(): the times of some files look like local times read as UTC.
+  const std::optional<NaiveTimes>& naive_times() const { return naive_times_; }
   const std::optional<UntaskedError>& first_untasked_error() const { return first_untasked_error_; }
   const std::vector<std::string>& damage() const { return damage_; }
   const InputCounts& counts() const { return counts_; }
@@ -579,6 +595,7 @@ class TaskStore : public StateSink {
   bool folding_ = true;
   bool finished_ = false;
   bool whole_second_times_ = false;
+  std::optional<NaiveTimes> naive_times_;
   bool seen_ok_word_ = false;
   // While the log shows no word for "ended ok", the stage tasks end at is guessed every so often
   // (the analysis learns it for good at the end); tasks reaching it cleanly are folded.
@@ -591,6 +608,7 @@ class TaskStore : public StateSink {
   std::vector<std::string> varying_scope_fields_;
   void find_varying_scope_fields();
   void find_whole_second_times();
+  void find_naive_times();
   bool told_by_another_logger(const AsyncioNote& note, const RawRecord& r) const;
   // Tasks of the dialects whose ids are opaque (eliot, opentelemetry): the stage they started in.
   std::unordered_map<uint32_t, uint32_t> titles_;

@@ -17,9 +17,21 @@ enum class TimeForm : uint8_t {
   epoch_nanos,
   iso8601,  // 2026-11-25T09:23:19.610115+05:30, with T or space, '.' or ',' fraction
   asctime,  // time.asctime(): "Wed Nov 25 09:23:19 2026"
+  // ISO-8601 with no zone ("2026-11-25 09:23:19,610", Python logging's asctime): UTC, unless
+  // --naive-offset says at which offset such times were written.
+  iso8601_no_zone,
 };
 
 std::string_view to_string(TimeForm form);
+
+// A time written with a date and a clock, as a person reads it (not an epoch number).
+inline bool is_written_out(TimeForm form) {
+  return form == TimeForm::iso8601 || form == TimeForm::iso8601_no_zone;
+}
+// A time that says nothing of its zone: read as UTC unless told otherwise.
+inline bool has_no_zone(TimeForm form) {
+  return form == TimeForm::iso8601_no_zone || form == TimeForm::asctime;
+}
 
 struct ParsedTime {
   int64_t ns = 0;  // nanoseconds since 1970-01-01T00:00:00Z
@@ -28,6 +40,19 @@ struct ParsedTime {
   // time as the log wrote it. 0 for UTC, for no zone, and for epoch numbers.
   int32_t utc_offset = 0;
 };
+
+// A time with no zone read as written at `offset` seconds east of UTC (--naive-offset): its
+// instant moves by the offset, and the reports show it as the log wrote it. Other times, and
+// every time when `offset` is none, are left as they are.
+inline void place_in_zone(ParsedTime& time, std::optional<int32_t> offset) {
+  if (!offset || !has_no_zone(time.form)) return;
+  time.ns -= int64_t(*offset) * 1'000'000'000;
+  time.utc_offset = *offset;
+}
+
+// "+05:30", "-0500", "+05", "-05:00", "Z" or "UTC" as seconds east of UTC (up to 23:59);
+// nullopt when it is none of them.
+std::optional<int32_t> parse_utc_offset(std::string_view text);
 
 // A JSON number's text ("1795578788.8227997", "1700000000123", "1.7e9"). The unit is told by
 // magnitude: below 1e11 seconds, below 1e14 milliseconds, below 1e17 microseconds, else
@@ -44,6 +69,8 @@ std::optional<ParsedTime> parse_time_string(std::string_view text);
 // RFC 3339 with microseconds, in UTC ("2026-11-25T03:53:19.610115Z") or at an offset from it in
 // seconds ("2026-11-25T09:23:19.610115+05:30").
 std::string format_time(int64_t ns, int32_t utc_offset = 0);
+// An offset from UTC in seconds as ISO-8601 writes it: "+05:30", "-05:00", "+00:00".
+std::string format_utc_offset(int32_t seconds);
 // The time of day with microseconds at that offset, as timelines show it: "09:23:19.610115".
 std::string format_clock(int64_t ns, int32_t utc_offset = 0);
 

@@ -107,6 +107,12 @@ std::optional<std::string> settle(const Options& o, Settings& s) {
   for (const auto& spec : o.fields)
     if (auto err = apply_field_override(s.roles, spec)) return "--field: " + *err;
   if (o.key_given) set_scope_fields(s.roles, o.key);
+  if (!o.naive_offset.empty()) {
+    s.roles.naive_offset = parse_utc_offset(o.naive_offset);
+    if (!s.roles.naive_offset)
+      return "--naive-offset: not an offset from UTC: '" + o.naive_offset +
+             "' (e.g. -05:00, +0530, UTC)";
+  }
   for (const auto& w : o.start_stages) s.vocabulary.add(Lifecycle::start, w);
   for (const auto& w : o.end_stages) s.vocabulary.add(Lifecycle::ended_ok, w);
   for (const auto& w : o.fail_stages) s.vocabulary.add(Lifecycle::ended_failed, w);
@@ -134,11 +140,13 @@ std::optional<std::string> settle(const Options& o, Settings& s) {
     if (auto err = duration("--stage-deadline", spec.substr(eq + 1), limit)) return err;
     s.analysis.stage_deadlines.emplace_back(spec.substr(0, eq), *limit);
   }
-  auto time = [](const std::string& flag, const std::string& text,
-                 std::optional<int64_t>& out) -> std::optional<std::string> {
+  // A time typed with no zone is read as the log's times with none are.
+  auto time = [&s](const std::string& flag, const std::string& text,
+                   std::optional<int64_t>& out) -> std::optional<std::string> {
     if (text.empty()) return std::nullopt;
     auto t = parse_time_string(text);
     if (!t) return flag + ": not a time: '" + text + "' (ISO-8601 or epoch seconds)";
+    place_in_zone(*t, s.roles.naive_offset);
     out = t->ns;
     return std::nullopt;
   };
@@ -863,6 +871,7 @@ std::optional<std::string> parse_reading_arguments(const std::vector<std::string
   o.key_given = read.key_given;
   o.since = read.since;
   o.until = read.until;
+  o.naive_offset = read.naive_offset;
   o.max_stages = read.max_stages;
   o.dialect = read.dialect;
   o.templates = read.templates;

@@ -100,6 +100,11 @@ void input_options(CLI::App& cmd, Options& o, bool window = true) {
         ->group("Input")
         ->type_name("TIME");
   }
+  cmd.add_option("--naive-offset", o.naive_offset,
+                 "Times written with no zone are local times at this offset from UTC "
+                 "(-05:00, +0530); default: UTC")
+      ->group("Input")
+      ->type_name("OFFSET");
   threads_option(cmd, o);
   if (window)
     cmd.add_option("--max-stages", o.max_stages,

@@ -36,6 +36,7 @@ struct Options {
   std::string kinds;
   std::string task;
   std::string since, until;
+  std::string naive_offset;  // --naive-offset: the zone of times written with none
   size_t top = 3;
   std::string graph_format = "dot";
   std::vector<std::string> around;

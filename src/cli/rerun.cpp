@@ -18,6 +18,7 @@ std::vector<std::string> reading_arguments(const Options& o) {
   if (o.key_given) add("--key", o.key);
   if (!o.since.empty()) add("--since", o.since);
   if (!o.until.empty()) add("--until", o.until);
+  if (!o.naive_offset.empty()) add("--naive-offset", o.naive_offset);
   if (o.max_stages != defaults.max_stages) add("--max-stages", std::to_string(o.max_stages));
   if (o.dialect != defaults.dialect) add("--dialect", o.dialect);
   if (o.templates != defaults.templates) add("--templates", o.templates);

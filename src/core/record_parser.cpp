@@ -242,13 +242,19 @@ simdjson::error_code string_text(od::value& value, std::string_view& out) {
 }  // namespace
 
 struct RecordParser::Impl {
-  Impl(const RoleConfig& roles, bool flat, Dialect d)
-      : config(roles), tree(config), flat_lines(flat), dialect(d), key_spans(tree.nodes.size()) {}
+  Impl(const RoleConfig& roles, bool flat, Dialect d, std::optional<int32_t> naive)
+      : config(roles),
+        tree(config),
+        flat_lines(flat),
+        dialect(d),
+        naive_offset(naive),
+        key_spans(tree.nodes.size()) {}
 
   RoleConfig config;
   FieldTree tree;
   bool flat_lines;
   Dialect dialect;
+  std::optional<int32_t> naive_offset;  // RoleConfig::naive_offset (a dialect's roles drop it)
   EliotReader eliot;
   SpanReader spans;
   od::parser stream_parser;
@@ -285,7 +291,8 @@ struct RecordParser::Impl {
     // A date and a time written out: a bare number before the object ("3 {...}", a line
     // number) is no runtime's stamp.
     std::optional<ParsedTime> t = parse_time_string(time_of_prefix(prefix));
-    if (!t || t->form != TimeForm::iso8601) return;
+    if (!t || !is_written_out(t->form)) return;
+    place_in_zone(*t, naive_offset);
     record.has_time = true;
     record.time_ns = t->ns;
     record.time_form = t->form;
@@ -406,12 +413,15 @@ RecordParser::Impl& RecordParser::impl_for(const InputFormat& format) {
     if (!impl) {
       InputFormat as_read = format;
       as_read.dialect = dialect;
-      impl = std::make_unique<Impl>(roles_for(as_read, roles_), flat_lines_, dialect);
+      impl = std::make_unique<Impl>(roles_for(as_read, roles_), flat_lines_, dialect,
+                                    roles_.naive_offset);
     }
     return *impl;
   }
   auto& impl = impls_[size_t(dialect)];
-  if (!impl) impl = std::make_unique<Impl>(roles_for(dialect, roles_), flat_lines_, dialect);
+  if (!impl)
+    impl = std::make_unique<Impl>(roles_for(dialect, roles_), flat_lines_, dialect,
+                                  roles_.naive_offset);
   return *impl;
 }
 
@@ -976,6 +986,7 @@ void RecordParser::Impl::read_scalar(const JsonScalar& value, const FieldTree::T
         r.has_time = false;
         return;
       }
+      place_in_zone(*t, naive_offset);
       r.has_time = true;
       r.bad_time = false;
       r.time_ns = t->ns;

@@ -31,7 +31,7 @@ std::optional<RuntimePrefix> runtime_prefix(std::string_view line) {
       !rest.empty() && rest[0] >= '0' && rest[0] <= '9' ? rest.find(' ') : std::string_view::npos;
   std::optional<ParsedTime> time;
   if (space != std::string_view::npos) time = parse_time_string(rest.substr(0, space));
-  if (!time || time->form != TimeForm::iso8601) {
+  if (!time || !is_written_out(time->form)) {
     if (prefix.pod.empty()) return std::nullopt;
     prefix.size = pod_prefix_size(prefix.pod);  // the pod alone: `kubectl logs --prefix`
     return prefix;

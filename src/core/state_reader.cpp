@@ -434,7 +434,7 @@ bool PartDecoder::take_member(const Field& field, T& member) {
   } else if constexpr (std::is_enum_v<T>) {
     static_assert(std::is_same_v<T, TimeForm>, "each enum checks its own range");
     uint64_t value = in.varint();
-    if (value > uint64_t(TimeForm::asctime)) return false;
+    if (value > uint64_t(TimeForm::iso8601_no_zone)) return false;
     member = T(value);
   } else if constexpr (std::is_signed_v<T>) {
     int64_t value = unzigzag(in.varint());

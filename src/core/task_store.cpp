@@ -419,6 +419,13 @@ bool TaskStore::record_time(const RawRecord& r, int64_t& time) {
       TimeOrder& order = time_orders_[r.file];
       order.back += order.timed && time < order.last;
       order.forward += order.timed && time > order.last;
+      if (!order.timed) {
+        // (with --naive-offset, the parser gave its zone: no longer a time of no zone)
+        order.no_zone = has_no_zone(r.time_form) && r.utc_offset == 0;
+        order.earliest = order.latest = time;
+      }
+      order.earliest = std::min(order.earliest, time);
+      order.latest = std::max(order.latest, time);
       order.last = time;
       order.timed = true;
     }
@@ -722,7 +729,42 @@ void TaskStore::finish() {
   attribute_asyncio_notes();
   find_varying_scope_fields();
   find_whole_second_times();
+  find_naive_times();
   finished_ = true;
+}
+
+// From each file's first and last times, once. Two sets of files that do not overlap prove
+// nothing alone (yesterday's log and today's); the shift that would make them overlap must be
+// one a local time can have: a whole quarter hour, from 30 minutes to 14 hours.
+void TaskStore::find_naive_times() {
+  struct Span {
+    std::optional<uint32_t> first_file;
+    int64_t earliest = 0, latest = 0;
+    void add(uint32_t file, const TimeOrder& order) {
+      if (!first_file) {
+        first_file = file;
+        earliest = order.earliest;
+        latest = order.latest;
+      }
+      earliest = std::min(earliest, order.earliest);
+      latest = std::max(latest, order.latest);
+    }
+  } naive, zoned;
+  for (uint32_t f = 0; f < time_orders_.size(); ++f) {
+    const TimeOrder& order = time_orders_[f];
+    if (order.timed) (order.no_zone ? naive : zoned).add(f, order);
+  }
+  if (!naive.first_file || !zoned.first_file) return;
+  if (naive.earliest <= zoned.latest && zoned.earliest <= naive.latest) return;  // they overlap
+  constexpr int64_t kQuarterHour = 15 * 60 * int64_t(1'000'000'000);
+  int64_t apart = elapsed(zoned.earliest, naive.earliest);
+  int64_t quarters = (apart + (apart < 0 ? -kQuarterHour : kQuarterHour) / 2) / kQuarterHour;
+  if (std::abs(quarters) < 2 || std::abs(quarters) > 14 * 4) return;
+  // A local time at offset o, read as UTC, is o later than the instant it names.
+  int64_t shift = quarters * kQuarterHour;
+  if (naive.earliest - shift > zoned.latest || zoned.earliest > naive.latest - shift) return;
+  naive_times_ =
+      NaiveTimes{*naive.first_file, *zoned.first_file, apart, int32_t(shift / 1'000'000'000)};
 }
 
 // From the tasks' summaries, once: no cost a record. A handful of tasks proves nothing.

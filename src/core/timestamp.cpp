@@ -369,13 +369,15 @@ std::optional<ParsedTime> parse_iso8601(std::string_view text) {
   if (!scan_date(scanner, &date)) return std::nullopt;
   ClockTime clock;
   int64_t offset_seconds = 0;
+  bool zoned = false;
   if (!scanner.at_end()) {
     if (!scanner.eat('T') && !scanner.eat('t') && !scanner.eat(' ')) return std::nullopt;
     if (!scan_clock(scanner, &clock) || !scan_fraction(scanner, &clock.nanos)) return std::nullopt;
+    zoned = !scanner.at_end();
     if (!scan_zone(scanner, &offset_seconds) || !scanner.at_end()) return std::nullopt;
   }
-  auto parsed =
-      to_parsed_time(utc_seconds(date, clock, offset_seconds), clock.nanos, TimeForm::iso8601);
+  TimeForm form = zoned ? TimeForm::iso8601 : TimeForm::iso8601_no_zone;
+  auto parsed = to_parsed_time(utc_seconds(date, clock, offset_seconds), clock.nanos, form);
   if (parsed) parsed->utc_offset = int32_t(offset_seconds);
   return parsed;
 }
@@ -586,6 +588,8 @@ std::string_view to_string(TimeForm form) {
       return "iso8601";
     case TimeForm::asctime:
       return "asctime";
+    case TimeForm::iso8601_no_zone:
+      return "iso8601 with no zone";
   }
   return "none";
 }
@@ -705,6 +709,16 @@ std::optional<ParsedTime> parse_epoch_number_in_full(std::string_view text) {
   return parsed;
 }
 
+std::optional<int32_t> parse_utc_offset(std::string_view text) {
+  text = trim_spaces(text);
+  if (text == "UTC" || text == "utc") return 0;
+  if (text.empty()) return std::nullopt;
+  Scanner scanner(text);
+  int64_t seconds = 0;
+  if (!scan_zone(scanner, &seconds) || !scanner.at_end()) return std::nullopt;
+  return int32_t(seconds);
+}
+
 std::optional<ParsedTime> parse_time_string(std::string_view text) {
   text = trim_spaces(text);
   if (text.empty()) return std::nullopt;
@@ -754,15 +768,18 @@ std::string format_time(int64_t ns, int32_t utc_offset) {
   out = put_digits(out, wall.date.day, 2);
   *out++ = 'T';
   out = put_clock(out, wall);
-  if (utc_offset == 0) {
-    *out++ = 'Z';
-  } else {
-    const uint32_t magnitude = static_cast<uint32_t>(utc_offset < 0 ? -utc_offset : utc_offset);
-    *out++ = utc_offset < 0 ? '-' : '+';
-    out = put_digits(out, magnitude / 3600, 2);
-    *out++ = ':';
-    out = put_digits(out, magnitude / 60 % 60, 2);
-  }
+  if (utc_offset == 0) return std::string(buffer.data(), out) + 'Z';
+  return std::string(buffer.data(), out) + format_utc_offset(utc_offset);
+}
+
+std::string format_utc_offset(int32_t seconds) {
+  std::array<char, 8> buffer{};
+  const uint32_t magnitude = static_cast<uint32_t>(seconds < 0 ? -int64_t(seconds) : seconds);
+  char* out = buffer.data();
+  *out++ = seconds < 0 ? '-' : '+';
+  out = put_digits(out, magnitude / 3600, 2);
+  *out++ = ':';
+  out = put_digits(out, magnitude / 60 % 60, 2);
   return std::string(buffer.data(), out);
 }
 

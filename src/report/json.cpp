@@ -266,6 +266,17 @@ void write_input(JsonWriter& w, const ReportInput& in) {
   }
   w.key("bad_times").value(c.bad_times);
   w.key("whole_second_times").value(store.whole_second_times());
+  w.key("naive_times");
+  if (const auto& naive = store.naive_times()) {
+    w.begin_object();
+    w.key("file").value(file_name(store, naive->file));
+    w.key("utc_file").value(file_name(store, naive->other));
+    w.key("apart_s").seconds(naive->apart);
+    w.key("offset").value(format_utc_offset(naive->offset));
+    w.end_object();
+  } else {
+    w.null();
+  }
   w.key("outside_window").value(c.outside_window);
   w.key("folded_stages").value(c.folded_stages);
   w.key("templated_stages").value(c.templated_stages);

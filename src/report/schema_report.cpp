@@ -61,10 +61,16 @@ std::string render_schema_text(const SchemaCollector& schema, const std::vector<
   bool from_prefix =
       !forms.empty() && std::none_of(time_fields.begin(), time_fields.end(),
                                      [](const FieldUse& f) { return f.records > 0; });
+  bool no_zone =
+      std::any_of(schema.time_forms().begin(), schema.time_forms().end(), [](const auto& form) {
+        return form.first == to_string(TimeForm::iso8601_no_zone) ||
+               form.first == to_string(TimeForm::asctime);
+      });
   out += fmt::format(
-      "time form: {}{}{}\n", forms.empty() ? "none" : forms,
+      "time form: {}{}{}{}\n", forms.empty() ? "none" : forms,
       from_prefix ? ", from the time each line starts with (a container runtime's)" : "",
-      schema.bad_times() ? fmt::format(", unreadable in {} records", schema.bad_times()) : "");
+      schema.bad_times() ? fmt::format(", unreadable in {} records", schema.bad_times()) : "",
+      no_zone ? "; times with no zone are read as UTC (--naive-offset gives their zone)" : "");
   if (schema.templated_stages() > 0)
     out += fmt::format(
         "stage templates: {} stage values of free text became {} templates (the commonest: "

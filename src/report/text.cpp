@@ -170,6 +170,15 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
         "whole seconds: every time in the log is a whole second, so a silence is known to a "
         "second at best and a short stall can read as in flight (log milliseconds: a "
         "datefmt with %f or .%(msecs)03d)\n";
+  if (const auto& naive = store.naive_times()) {
+    std::string offset = format_utc_offset(naive->offset);
+    out += fmt::format(
+        "times: {} writes its times with no zone, read as UTC, and they run {} {} those of {}, "
+        "which are in UTC: if they are local times at {}, --naive-offset={} reads them so\n",
+        display_name(store.files()[naive->file]), format_duration(std::abs(naive->apart)),
+        naive->apart < 0 ? "before" : "after", display_name(store.files()[naive->other]), offset,
+        offset);
+  }
   if (counts.folded_stages > 0)
     out += fmt::format(
         "stages: more distinct names than --max-stages; the rarest, in {}, folded into "

@@ -19,6 +19,7 @@ states read with different options; each is one line and exit status 2, never a 
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -386,7 +387,7 @@ def check_errors(tmp, sample):
     flipped[len(good) // 2] ^= 0x10
     damaged("flipped", bytes(flipped), "checksum")
     damaged("trailing", good + b"\0", "bytes follow")
-    damaged("format1", good.replace(b"coroner-state 4\n", b"coroner-state 1\n", 1),
+    damaged("format1", re.sub(rb"^coroner-state \d+\n", b"coroner-state 1\n", good, count=1),
             "state format 1")
     damaged("oldversion", rewrite_header(good, "0.0.1"), "written by coroner 0.0.1")
     damaged("empty", b"", "not a coroner state")

@@ -767,6 +767,61 @@ def test_whole_second_times_are_told():
     check(doc["input"]["whole_second_times"] is False, "not for a log with fractions", r)
 
 
+def test_local_times_beside_utc_are_told_and_read_at_their_offset():
+    # Two components, one logging its local time (UTC-5) with no zone, one UTC: read as UTC the
+    # api's records run 5 hours before the worker's, and the job the worker dropped hides among
+    # jobs that all seem to wait 5 hours. The header says so and names the option that fixes it.
+    api = os.path.join(FIXTURES, "local_time_api.jsonl")
+    worker = os.path.join(FIXTURES, "local_time_worker.jsonl")
+    r = run(api, worker)
+    check(re.search(r"^times: .*local_time_api.jsonl writes its times with no zone, read as UTC, "
+                    r"and they run 5h00m before those of .*local_time_worker.jsonl.*"
+                    r"--naive-offset=-05:00 reads them so$", r.out, re.M), "the note", r)
+    check("hung" not in r.out, "read as UTC, the dropped job passes for in flight", r)
+    doc, r = report(api, worker)
+    naive = doc["input"]["naive_times"]
+    check(naive and naive["offset"] == "-05:00" and naive["file"].endswith("local_time_api.jsonl")
+          and naive["utc_file"].endswith("local_time_worker.jsonl")
+          and -18001 < naive["apart_s"] < -17999, "input.naive_times", r)
+    for offset in (["--naive-offset=-05:00"], ["--naive-offset", "-0500"]):
+        r = run(*offset, api, worker)
+        check(r.status == 1 and not re.search(r"^times: ", r.out, re.M), "%s: no note" % offset, r)
+        check(re.search(r"^hung +in stage 'job enqueued'\n  1 task", r.out, re.M)
+              and "job-17" in r.out, "%s: the dropped job is hung" % offset, r)
+        check(re.search(r"^coroner 2 files: 158 records, 40 tasks, 1\.\d+s of log", r.out, re.M),
+              "%s: a second and a half of log" % offset, r)
+        # Shown as the api wrote it: its local clock, not UTC.
+        enqueued = [json.loads(line) for line in open(api) if '"job-17"' in line][-1]
+        check(enqueued["timestamp"][11:26] in r.out, "the api's local time shown as written", r)
+    # Partial states read with the option merge to the same findings; one read without it
+    # does not merge with them.
+    with TempDir() as d:
+        with_offset = os.path.join(d, "with.state")
+        without = os.path.join(d, "without.state")
+        run("partial", "--naive-offset=-05:00", api, worker, "-o", with_offset)
+        run("partial", api, worker, "-o", without)
+        direct = run("--naive-offset=-05:00", api, worker)
+        merged = run("merge", with_offset)
+        check(merged.status == 1 and merged.out.split("\n", 1)[1] == direct.out.split("\n", 1)[1],
+              "merge of a state read with --naive-offset", merged)
+        r = run("merge", with_offset, without)
+        check(r.status == 2 and "--naive-offset" in r.err, "states read otherwise do not merge", r)
+    # The same logs with the api's times in UTC (as a server in UTC writes them): no note.
+    with TempDir() as d:
+        utc_api = os.path.join(d, "api.jsonl")
+        with open(api) as src, open(utc_api, "w") as out:
+            for line in src:
+                record = json.loads(line)
+                hour = int(record["timestamp"][11:13]) + 5
+                day = int(record["timestamp"][8:10]) + hour // 24
+                record["timestamp"] = "%s%02dT%02d%s" % (record["timestamp"][:8], day, hour % 24,
+                                                         record["timestamp"][13:])
+                out.write(json.dumps(record) + "\n")
+        r = run(utc_api, worker)
+        check(not re.search(r"^times: ", r.out, re.M) and "job-17" in r.out, "UTC: no note", r)
+    check(run("--naive-offset=5h", api).status == 2, "a bad offset is a usage error")
+
+
 def test_a_pid_on_only_some_task_records_is_no_scope():
     # A dispatcher logs each job without a pid, the worker with its pid: one task a job, not a
     # dispatched half left unfinished; --key pid reads the pid as asked.
@@ -1558,7 +1613,7 @@ def test_schema_of_each_fixture():
          {"time": "timestamp", "task": "task_id", "stage": "event", "level": "level",
           "error": "exception", "error-type": "error_type"}, 50),
         # logging's asctime ("2026-11-25 12:34:27,679") is an ISO 8601 form with space and comma.
-        ("jsonlogger.jsonl", "iso8601",
+        ("jsonlogger.jsonl", "iso8601 with no zone",
          {"time": "asctime", "task": "taskName", "stage": "message", "level": "levelname",
           "error": "exc_info"}, 32),
         ("nested_fields.jsonl", "epoch-ms", {"time": "ts", "level": "level"}, 23),

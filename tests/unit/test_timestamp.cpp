@@ -59,6 +59,45 @@ TEST_CASE("coroner::timestamp") {
     CHECK(coroner::to_string(TimeForm::epoch_nanos) == "epoch-ns");
     CHECK(coroner::to_string(TimeForm::iso8601) == "iso8601");
     CHECK(coroner::to_string(TimeForm::asctime) == "asctime");
+    CHECK(coroner::to_string(TimeForm::iso8601_no_zone) == "iso8601 with no zone");
+  }
+
+  SUBCASE("a time with no zone is UTC, unless its offset is given") {
+    auto t = parse_time_string("2026-11-25 04:23:19,610");
+    REQUIRE(t);
+    CHECK(t->form == TimeForm::iso8601_no_zone);
+    coroner::place_in_zone(*t, std::nullopt);
+    CHECK(t->ns == kNov25 - 5 * 3600 * kSecond + 610'000'000);
+    coroner::place_in_zone(*t, -5 * 3600);
+    CHECK(t->ns == kNov25 + 610'000'000);
+    CHECK(t->utc_offset == -5 * 3600);
+    auto zoned = parse_time_string("2026-11-25T09:23:19Z");
+    REQUIRE(zoned);
+    coroner::place_in_zone(*zoned, -5 * 3600);  // a zone written out stands
+    CHECK(zoned->ns == kNov25);
+    CHECK(zoned->utc_offset == 0);
+    auto asctime = parse_time_string("Wed Nov 25 04:23:19 2026");
+    REQUIRE(asctime);
+    coroner::place_in_zone(*asctime, -5 * 3600);
+    CHECK(asctime->ns == kNov25);
+  }
+
+  SUBCASE("an offset from UTC as --naive-offset takes it") {
+    using coroner::parse_utc_offset;
+    CHECK(parse_utc_offset("-05:00") == -5 * 3600);
+    CHECK(parse_utc_offset("+0530") == 5 * 3600 + 30 * 60);
+    CHECK(parse_utc_offset("+05") == 5 * 3600);
+    CHECK(parse_utc_offset("Z") == 0);
+    CHECK(parse_utc_offset("UTC") == 0);
+    CHECK(parse_utc_offset(" -09:30 ") == -(9 * 3600 + 30 * 60));
+    CHECK_FALSE(parse_utc_offset(""));
+    CHECK_FALSE(parse_utc_offset("5h"));
+    CHECK_FALSE(parse_utc_offset("-5"));
+    CHECK_FALSE(parse_utc_offset("+24:00"));
+    CHECK_FALSE(parse_utc_offset("-05:00x"));
+    CHECK(coroner::format_utc_offset(-5 * 3600) == "-05:00");
+    CHECK(coroner::format_utc_offset(5 * 3600 + 45 * 60) == "+05:45");
+    CHECK(coroner::format_utc_offset(0) == "+00:00");
   }
 
   SUBCASE("epoch numbers in every unit") {
@@ -164,7 +203,7 @@ TEST_CASE("coroner::timestamp") {
   SUBCASE("ISO 8601 zones name the same instant") {
     CHECK(time_of("2026-11-25T09:23:19Z", TimeForm::iso8601) == kNov25);
     CHECK(time_of("2026-11-25T09:23:19z", TimeForm::iso8601) == kNov25);
-    CHECK(time_of("2026-11-25T09:23:19", TimeForm::iso8601) == kNov25);
+    CHECK(time_of("2026-11-25T09:23:19", TimeForm::iso8601_no_zone) == kNov25);
     CHECK(time_of("2026-11-25T14:53:19+05:30", TimeForm::iso8601) == kNov25);
     CHECK(time_of("2026-11-25T14:53:19+0530", TimeForm::iso8601) == kNov25);
     CHECK(time_of("2026-11-25T01:23:19-08:00", TimeForm::iso8601) == kNov25);
@@ -177,14 +216,14 @@ TEST_CASE("coroner::timestamp") {
 
   SUBCASE("ISO 8601 separators and fractions") {
     CHECK(time_of("2026-11-25t09:23:19Z", TimeForm::iso8601) == kNov25);
-    CHECK(time_of("2026-11-25 09:23:19", TimeForm::iso8601) == kNov25);
-    CHECK(time_of("2026-11-25 09:23:19.610115", TimeForm::iso8601) == kNov25 + 610'115'000);
+    CHECK(time_of("2026-11-25 09:23:19", TimeForm::iso8601_no_zone) == kNov25);
+    CHECK(time_of("2026-11-25 09:23:19.610115", TimeForm::iso8601_no_zone) == kNov25 + 610'115'000);
     CHECK(time_of("2026-11-25T09:23:19.6Z", TimeForm::iso8601) == kNov25 + 600'000'000);
     CHECK(time_of("2026-11-25T09:23:19.123456789Z", TimeForm::iso8601) == kNov25 + 123'456'789);
     CHECK(time_of("2026-11-25T09:23:19.1234567899999Z", TimeForm::iso8601) == kNov25 + 123'456'789);
     CHECK(time_of("2026-11-25T14:53:19.5+05:30", TimeForm::iso8601) == kNov25 + 500'000'000);
     // Python logging's asctime: space and comma.
-    CHECK(time_of("2026-11-25 09:23:19,610", TimeForm::iso8601) == kNov25 + 610'000'000);
+    CHECK(time_of("2026-11-25 09:23:19,610", TimeForm::iso8601_no_zone) == kNov25 + 610'000'000);
     // Python's "%Y-%m-%d %H:%M:%S %z".
     CHECK(time_of("2026-11-25 14:53:19 +0530", TimeForm::iso8601) == kNov25);
     // Padding around the text, as a logger may leave it.
@@ -192,7 +231,8 @@ TEST_CASE("coroner::timestamp") {
   }
 
   SUBCASE("a date alone is midnight UTC") {
-    CHECK(time_of("2026-11-25", TimeForm::iso8601) == kNov25 - (9 * 3600 + 23 * 60 + 19) * kSecond);
+    CHECK(time_of("2026-11-25", TimeForm::iso8601_no_zone) ==
+          kNov25 - (9 * 3600 + 23 * 60 + 19) * kSecond);
   }
 
   SUBCASE("calendar edges") {
