@@ -1347,13 +1347,20 @@ void Analyzer::judge_stage_orders() {
 namespace {
 
 // Whether a stage's name says something is under way ("waiting for config", "fetching"): a word
-// of it ends in "ing". Such a stage is where a task was stuck, not where it ended.
+// of it ends in "ing". Such a stage is where a task was stuck, not where it ended. Words that
+// end so and say nothing is going on ("checksums match, nothing to copy", "config missing") do
+// not count.
 bool describes_ongoing(std::string_view stage) {
+  static constexpr std::string_view kNotUnderWay[] = {
+      "nothing", "something", "anything", "everything", "during",  "missing",
+      "warning", "string",    "morning",  "evening",    "ceiling", "sibling"};
   std::string normal = normalise_word(stage) + '_';  // every word ends with '_'
   for (size_t start = 0, end; (end = normal.find('_', start)) != std::string::npos;
        start = end + 1) {
     std::string_view word(normal.data() + start, end - start);
-    if (word.size() > 4 && word.ends_with("ing")) return true;
+    if (word.size() > 4 && word.ends_with("ing") &&
+        std::find(std::begin(kNotUnderWay), std::end(kNotUnderWay), word) == std::end(kNotUnderWay))
+      return true;
   }
   return false;
 }

@@ -170,6 +170,14 @@ TEST_CASE("coroner::analysis a stage no task ever left") {
           std::string::npos);
   }
 
+  SUBCASE("a stage that says nothing goes on is no stage under way: the hint is given") {
+    // "nothing" ends in "ing" as "fetching" does, and says the opposite.
+    auto run = analyse("unit/logs/nothing_to_copy.jsonl");
+    CHECK(run->finding("mirror", FindingKind::hung)
+              .detail.find("(if tasks end there, --end-stage 'checksums match, nothing to copy' "
+                           "says so)") != std::string::npos);
+  }
+
   SUBCASE("no hint for a task the asyncio module traces: its stages are steps, its end a status") {
     auto run = analyse("unit/logs/stage_nobody_left_traced.jsonl");
     const std::string& detail = run->finding("warmer", FindingKind::hung).detail;
