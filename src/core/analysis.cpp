@@ -211,6 +211,16 @@ class Analyzer {
   std::string error_summary(const Event& e) const;
   std::string waiting_detail(uint32_t task, const TaskFacts& facts) const;
   bool idle_on_queue(uint32_t task, const Event& last) const;
+  // Tasks that, at their process's stop, held an asyncio Lock, Semaphore or Condition other
+  // tasks waited for (the module's pending records: "asyncio.Lock created at app.py:9, held by
+  // sender"), with the first such wait and how many waited: such a task idle on a queue is no
+  // idle worker, it keeps them waiting.
+  struct HeldWait {
+    std::string_view what;  // the first waiter's wait, as the module wrote it
+    uint32_t waiters = 0;
+  };
+  std::unordered_map<uint32_t, HeldWait> holders_waited_on_;
+  void find_holders_waited_on();
   std::optional<std::pair<int64_t, uint32_t>> ignored_cancel(uint32_t task) const;
   std::string_view idle_wait(uint32_t task, const Event& last) const;
   bool starts_again(const Task& t, const TaskFacts& facts, size_t i) const;
@@ -284,6 +294,7 @@ void Analyzer::run() {
   if (options_.program_stop) out_.log_end = std::max(out_.log_end, *options_.program_stop);
   attribute_asyncio_notes();
   collect_children();
+  find_holders_waited_on();
   out_.outcomes.assign(store_.tasks().size(), TaskOutcome{});
   out_.stages = store_.stage_stats();
   out_.all_stages = store_.all_stage_durations();
@@ -743,6 +754,10 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
                                                 pending->sleep_ns)
                           : 0;
   bool idle = idle_on_queue(index, last);
+  // Idle on a queue while holding what others wait for: it keeps them waiting as long as no
+  // work comes (a lock held across `await queue.get()`), no idle worker.
+  auto held = idle ? holders_waited_on_.find(index) : holders_waited_on_.end();
+  if (held != holders_waited_on_.end()) idle = false;
   // Running, or ready to run, when its process stopped (a watchdog that sends the signal, a
   // task woken a moment before): it was waiting on nothing, so its silence was no stall.
   bool runnable = pending && pending->time >= last.time &&
@@ -786,10 +801,17 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
                            detail);
   } else if (stalled) {
     std::string stop = stop_name(index, facts);
-    Finding& f = add(FindingKind::hung, index,
-                     fmt::format("no end, silent for {} in stage {}", format_duration(silent),
-                                 stage_name(t.stage)),
-                     last.time, t.stage);
+    std::string reason =
+        held == holders_waited_on_.end()
+            ? fmt::format("no end, silent for {} in stage {}", format_duration(silent),
+                          stage_name(t.stage))
+            : fmt::format(
+                  "waits for work on an empty queue while holding the {} that {} {} for, "
+                  "silent for {} in stage {}",
+                  held->second.what, held->second.waiters,
+                  held->second.waiters == 1 ? "task waits" : "tasks wait", format_duration(silent),
+                  stage_name(t.stage));
+    Finding& f = add(FindingKind::hung, index, std::move(reason), last.time, t.stage);
     f.detail = fmt::format("entered at {}{}{}; {}{}", at(index, t.stage_since), made,
                            stop.empty() ? "" : ", silent until " + stop, why, detail);
   } else if (idle) {
@@ -938,6 +960,32 @@ bool Analyzer::idle_on_queue(uint32_t index, const Event& last) const {
       waits_forever_on_purpose(*pending))
     return true;
   return waits_for_work(idle_wait(index, last));
+}
+
+void Analyzer::find_holders_waited_on() {
+  constexpr std::string_view kHeldBy = ", held by ";
+  std::unordered_map<uint32_t, uint32_t> first_waiter;  // the lowest index: the same every run
+  for (const auto& [waiter, pending] : store_.tasks_pending_at_exit()) {
+    std::string_view wait = pending.waiting_for;
+    size_t held = wait.find(kHeldBy);
+    if (!wait.starts_with("asyncio.") || held == std::string_view::npos) continue;
+    uint32_t scope = store_.tasks()[waiter].scope;
+    for (uint32_t holder : pending.awaits) {
+      // Pending at the same stop (a process restarted under the scope has other tasks of the
+      // same names).
+      const PendingAtExit* its = store_.pending_at_exit(holder);
+      if (holder == waiter || !its ||
+          store_.stop_after(scope, its->time) != store_.stop_after(scope, pending.time))
+        continue;
+      HeldWait& h = holders_waited_on_[holder];
+      ++h.waiters;
+      auto [first, added] = first_waiter.try_emplace(holder, waiter);
+      if (added || waiter <= first->second) {
+        first->second = waiter;
+        h.what = wait.substr(0, held);
+      }
+    }
+  }
 }
 
 // What the task waited on at its stop: the asyncio module's pending record, else its last
