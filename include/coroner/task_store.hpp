@@ -63,6 +63,10 @@ struct Event {
 // Millions of records are kept while their tasks are open: every byte counts.
 static_assert(sizeof(Event) == 32, "an Event fits in half a cache line");
 
+// The module's waiting_for of the task that was running, holding the event loop, when a signal
+// or another thread stopped its process (docs/ASYNCIO_RECORDS.md).
+inline constexpr std::string_view kHoldsTheLoop = "nothing: running";
+
 // What the asyncio module wrote about a task still pending when its process stopped.
 struct PendingAtExit {
   int64_t time = 0;
@@ -76,6 +80,18 @@ struct PendingAtExit {
   // The tasks its pending record named as what it waits on (a Lock's holder, an awaited task):
   // the wait-for edges at that moment, not every task it ever waited on.
   std::vector<uint32_t> awaits;
+  // It was running, not suspended: suspended_at is the line it was running.
+  bool held_the_loop() const { return waiting_for.starts_with(kHoldsTheLoop); }
+  // "; suspended at app.py:42 in fetch, waiting for an Event ...", "; running at app.py:14 in
+  // item", or "" when the module could tell neither.
+  std::string where_and_what() const {
+    std::string out;
+    if (!suspended_at.empty())
+      out += (held_the_loop() ? "; running at " : "; suspended at ") + suspended_at;
+    if (!waiting_for.empty() && !held_the_loop())
+      out += (out.empty() ? "; waiting for " : ", waiting for ") + waiting_for;
+    return out;
+  }
 };
 
 // A sleep as the asyncio module describes it, "asyncio.sleep of 60 s, 42.5 s left": its length

@@ -220,7 +220,16 @@ class Analyzer {
     uint32_t waiters = 0;
   };
   std::unordered_map<uint32_t, HeldWait> holders_waited_on_;
+  // By scope: the task that was running, holding the event loop, when its process was stopped
+  // by a signal or another thread (the module's "nothing: running" pending record), and when.
+  struct LoopHolder {
+    uint32_t task = kNone;
+    int64_t stop = 0;
+  };
+  std::unordered_map<uint32_t, LoopHolder> loop_holders_;
   void find_holders_waited_on();
+  // The task that held the loop at the stop `index` was pending at, when another did.
+  uint32_t other_loop_holder(uint32_t index, const PendingAtExit& pending) const;
   std::optional<std::pair<int64_t, uint32_t>> ignored_cancel(uint32_t task) const;
   std::string_view idle_wait(uint32_t task, const Event& last) const;
   bool starts_again(const Task& t, const TaskFacts& facts, size_t i) const;
@@ -758,10 +767,22 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   // work comes (a lock held across `await queue.get()`), no idle worker.
   auto held = idle ? holders_waited_on_.find(index) : holders_waited_on_.end();
   if (held != holders_waited_on_.end()) idle = false;
-  // Running, or ready to run, when its process stopped (a watchdog that sends the signal, a
-  // task woken a moment before): it was waiting on nothing, so its silence was no stall.
-  bool runnable = pending && pending->time >= last.time &&
-                  pending->waiting_for.starts_with("nothing: ready to run");
+  bool at_stop = pending && pending->time >= last.time;
+  // Running, holding the loop, when a signal or another thread stopped its process: a
+  // synchronous call (a blocking socket read, time.sleep, CPU work) kept every other task from
+  // running. Judged by its silence as any task; past it, it is what wedged the loop.
+  bool holds_loop = at_stop && pending->held_the_loop();
+  // Another task held the loop: this one could not run, whatever it waited for came or not (a
+  // sleep long overdue, a task ready to run): the holder is the one stuck.
+  // (One that waits on the holder is blocked by it, as any waiter: the graph tells.)
+  uint32_t loop_holder = at_stop ? other_loop_holder(index, *pending) : kNone;
+  if (loop_holder != kNone && std::find(pending->awaits.begin(), pending->awaits.end(),
+                                        loop_holder) != pending->awaits.end())
+    loop_holder = kNone;
+  // Ready to run when its process stopped (a watchdog that sends the signal, a task woken a
+  // moment before): it was waiting on nothing, so its silence was no stall.
+  bool runnable = at_stop && (pending->waiting_for.starts_with("nothing: ready to run") ||
+                              loop_holder != kNone);
   bool stalled = threshold > 0 && silent - slept > threshold && !idle && !runnable;
   bool asleep = slept > 0 && !stalled && pending->sleep_left_ns > 0;
   std::string detail = waiting_detail(index, facts);
@@ -802,7 +823,11 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   } else if (stalled) {
     std::string stop = stop_name(index, facts);
     std::string reason =
-        held == holders_waited_on_.end()
+        holds_loop ? fmt::format(
+                         "held the event loop, running, silent for {} in stage {}: a "
+                         "synchronous call kept every other task from running",
+                         format_duration(silent), stage_name(t.stage))
+        : held == holders_waited_on_.end()
             ? fmt::format("no end, silent for {} in stage {}", format_duration(silent),
                           stage_name(t.stage))
             : fmt::format(
@@ -834,7 +859,15 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
     f.detail =
         fmt::format("entered at {}{}; silent {}, {} of it asleep{}", at(index, t.stage_since), made,
                     format_duration(silent), format_duration(slept), detail);
-  } else if (runnable) {
+  } else if (loop_holder != kNone) {
+    Finding& f = add(FindingKind::in_flight, index,
+                     fmt::format("could not run{} when {}: {} held the event loop",
+                                 t.stage == kNone ? "" : " in stage " + stage_name(t.stage),
+                                 stop_name(index, facts), store_.task_label(loop_holder)),
+                     last.time, t.stage);
+    f.detail = fmt::format("entered at {}{}; silent {} since{}", at(index, t.stage_since), made,
+                           format_duration(silent), detail);
+  } else if (runnable || holds_loop) {
     Finding& f = add(FindingKind::in_flight, index,
                      fmt::format("running or ready to run in stage {} when {}", stage_name(t.stage),
                                  stop_name(index, facts)),
@@ -963,6 +996,14 @@ bool Analyzer::idle_on_queue(uint32_t index, const Event& last) const {
 }
 
 void Analyzer::find_holders_waited_on() {
+  for (const auto& [task, pending] : store_.tasks_pending_at_exit()) {
+    if (!pending.held_the_loop()) continue;
+    uint32_t scope = store_.tasks()[task].scope;
+    auto stop = store_.stop_after(scope, pending.time);
+    // One task runs at a time in a loop; two (a loop in each of two threads) name none.
+    auto [it, added] = loop_holders_.try_emplace(scope, LoopHolder{task, stop.value_or(0)});
+    if (!added && it->second.stop == stop.value_or(0)) it->second.task = kNone;
+  }
   constexpr std::string_view kHeldBy = ", held by ";
   std::unordered_map<uint32_t, uint32_t> first_waiter;  // the lowest index: the same every run
   for (const auto& [waiter, pending] : store_.tasks_pending_at_exit()) {
@@ -988,6 +1029,16 @@ void Analyzer::find_holders_waited_on() {
   }
 }
 
+uint32_t Analyzer::other_loop_holder(uint32_t index, const PendingAtExit& pending) const {
+  if (loop_holders_.empty()) return kNone;
+  uint32_t scope = store_.tasks()[index].scope;
+  auto it = loop_holders_.find(scope);
+  if (it == loop_holders_.end() || it->second.task == index || it->second.task == kNone ||
+      store_.stop_after(scope, pending.time).value_or(0) != it->second.stop)
+    return kNone;
+  return it->second.task;
+}
+
 // What the task waited on at its stop: the asyncio module's pending record, else its last
 // record's wait; "" when neither says.
 std::string_view Analyzer::idle_wait(uint32_t index, const Event& last) const {
@@ -1001,9 +1052,7 @@ std::string_view Analyzer::idle_wait(uint32_t index, const Event& last) const {
 std::string Analyzer::waiting_detail(uint32_t index, const TaskFacts& facts) const {
   std::string out;
   if (const PendingAtExit* pending = store_.pending_at_exit(index)) {
-    if (!pending->suspended_at.empty()) out += "; suspended at " + pending->suspended_at;
-    if (!pending->waiting_for.empty())
-      out += (out.empty() ? "; waiting for " : ", waiting for ") + pending->waiting_for;
+    out = pending->where_and_what();
     if (!out.empty()) return out;
   }
   const Task& t = store_.tasks()[index];

@@ -33,7 +33,7 @@ std::string formats_text(const SchemaCollector& schema, const std::vector<std::s
           "the task)\n",
           format.task_field, format.task_field_why, format.kind_field);
     if (!format.partial_scope_why.empty())
-      out += fmt::format("not read as the scope, on only some task records: {} ({})\n",
+      out += fmt::format("not read as the scope: {} ({})\n",
                          fmt::join(format.partial_scope_fields, ", "), format.partial_scope_why);
     if (format.keys.empty()) continue;
     out += fmt::format("keys of its first {} records:\n", format.records_looked);

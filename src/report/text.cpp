@@ -200,10 +200,10 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
           format.kind_field);
     if (!format.partial_scope_why.empty())
       out += fmt::format(
-          "learned: {} has scope fields on only some task records ({}): no part of a task's "
-          "identity, or a job would be two tasks, one unfinished (--key {} keeps them)\n",
-          display_name(store.files()[f]), format.partial_scope_why,
-          fmt::join(format.partial_scope_fields, ","));
+          "learned: {} reads {} as no part of a task's identity ({}), or a job would be two "
+          "tasks, one unfinished (--key {} keeps them)\n",
+          display_name(store.files()[f]), fmt::join(format.partial_scope_fields, ", "),
+          format.partial_scope_why, fmt::join(format.partial_scope_fields, ","));
     if (format.dialect == Dialect::json && !format.multiline) continue;  // the common case
     out += fmt::format("learned: {} is {}{} ({})\n", display_name(store.files()[f]),
                        to_string(format.dialect),
@@ -367,8 +367,7 @@ void stop_line(const ReportInput& in, const Painter& paint, uint32_t task, std::
                          : "its process stops";
   std::string text = fmt::format("({}, silent {}", what, format_duration(elapsed(last, stop)));
   if (const PendingAtExit* pending = in.store.pending_at_exit(task)) {
-    if (!pending->suspended_at.empty()) text += "; suspended at " + pending->suspended_at;
-    if (!pending->waiting_for.empty()) text += "; waiting for " + pending->waiting_for;
+    text += pending->where_and_what();
   }
   out += fmt::format("        {}  {}\n", at_clock(in, task, stop), paint("2", text + ")"));
 }

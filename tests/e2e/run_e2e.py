@@ -870,10 +870,27 @@ def test_a_pid_on_only_some_task_records_is_no_scope():
         r = run(path)
         expect_status(r, 0)
         check("24 records, 8 tasks" in r.out and "outcomes: 8 ok" in r.out, "one task a job", r)
-        check("learned: %s has scope fields on only some task records (pid on 16 of the first "
+        check("learned: %s reads pid as no part of a task's identity (pid on 16 of the first "
               "24 task records)" % path in r.out, "the learned line", r)
         r = run("--key", "pid", path)
         check("16 tasks" in r.out, "--key pid keeps the pid", r)
+
+
+def test_an_eliot_task_carried_to_another_process_is_one_task():
+    # eliot's cross-process tracing: the worker continues the dispatcher's task, each process
+    # tags its messages with its pid. Read as the scope, pid made two tasks of each action the
+    # worker continued, the dispatcher's half never finished: 8 phantom hangs, exit 1.
+    files = [os.path.join(FIXTURES, "eliot_dispatcher.jsonl"),
+             os.path.join(FIXTURES, "eliot_worker.jsonl")]
+    r = run(*files)
+    expect_status(r, 0)
+    check("32 tasks" in r.out and "0 open" in r.out, "one task each, none open", r)
+    check("reads host, pid as no part of a task's identity (eliot's task_uuid names one task "
+          "in every process)" in r.out, "the learned line", r)
+    check("failed: " in r.out and "ValueError: bad input for job 6" in r.out,
+          "the worker's failure is still told", r)
+    r = run("--key", "host,pid", *files)
+    check("40 tasks" in r.out, "--key host,pid keeps the processes apart", r)
 
 
 def test_fail_on_counts_only_shown_findings():

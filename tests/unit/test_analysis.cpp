@@ -143,6 +143,27 @@ using Kinds = std::vector<std::string>;
 
 }  // namespace
 
+TEST_CASE("coroner::analysis a task that held the event loop at its process's stop") {
+  // item-5 runs a synchronous call in stage "enrich" (the module's pending record: "nothing:
+  // running"), until a SIGTERM: it wedged the loop. poller's 10 ms sleep is 2.94 s overdue, as
+  // any task's would be: it could not run. main awaits item-5: blocked on it.
+  auto run = analyse("unit/logs/loop_held.jsonl");
+  CHECK(run->findings("item-5") == Kinds{"hung"});
+  const coroner::Finding& hung = run->finding("item-5", FindingKind::hung);
+  CHECK(hung.reason.find("held the event loop, running") != std::string::npos);
+  CHECK(hung.detail.find("running at app.py:14 in item") != std::string::npos);
+  CHECK(run->findings("poller") == Kinds{"in-flight"});
+  CHECK(run->finding("poller", FindingKind::in_flight).reason.find("item-5 held the event loop") !=
+        std::string::npos);
+  CHECK(run->findings("main") == Kinds{"blocked"});
+
+  SUBCASE("a task only ready to run held nothing: the overdue sleeper is judged as before") {
+    auto ready = analyse("unit/logs/loop_ready.jsonl");
+    CHECK(ready->findings("item-5") == Kinds{"in-flight"});
+    CHECK(ready->findings("poller") == Kinds{"hung"});
+  }
+}
+
 TEST_CASE("coroner::analysis a stage no task ever left") {
   // warmer's last stage, "cache ready", is its end in the program's mind; the log says "done"
   // for the other jobs, so no end is learned, and only the user can say which it is. loader is

@@ -67,6 +67,13 @@ function usOf(iso) {
   return Date.parse(m[1] + 'Z') * 1000 + frac;
 }
 function clock(iso) { return iso ? iso.slice(11, 26) : ''; }
+// Where the asyncio module saw a pending task at its process's stop: suspended at a line and
+// waiting for something, or running at a line, holding the loop (task_store.hpp, kHoldsTheLoop).
+function pendingWhere(pending) {
+  var running = (pending.waiting_for || '').indexOf('nothing: running') === 0;
+  return (pending.suspended_at ? (running ? ', running at ' : ', suspended at ') + pending.suspended_at : '') +
+    (pending.waiting_for && !running ? ', waiting for ' + pending.waiting_for : '');
+}
 function sig(x) { return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2); }
 function dur(us) {  /* a duration in microseconds, the way coroner's text report writes it */
   if (!isFinite(us)) return '-';
@@ -743,8 +750,7 @@ function eventsTable(t) {
     /* The asyncio module saw it pending when its process stopped: where it was suspended. */
     table.appendChild(el('tr', { class: 'silent' }, [el('td', { class: 't', text: clock(pending.time) }),
       el('td', { class: 'g', text: '' }),
-      el('td', { text: '(its process stopped; pending' + (pending.suspended_at ? ', suspended at ' + pending.suspended_at : '') +
-        (pending.waiting_for ? ', waiting for ' + pending.waiting_for : '') + ')' })]));
+      el('td', { text: '(its process stopped; pending' + pendingWhere(pending) + ')' })]));
   } else if (t.open) {
     var last = t.times[t.times.length - 1];
     table.appendChild(el('tr', { class: 'silent' }, [el('td', { class: 't', text: clock(R.input.end) }),
