@@ -130,11 +130,18 @@ std::vector<uint32_t> TaskGraph::blame_chain(uint32_t task, std::span<const Task
     uint32_t next = kNone;
     int next_rank = -1;
     const Task& waiter = store_->tasks()[at];
-    for (uint32_t w : waiter.awaits) {
+    std::span<const uint32_t> awaits(waiter.awaits.begin(), waiter.awaits.size());
+    // Pending at its process's stop, it waited on what the asyncio module named then: a child
+    // of its gather that failed before is not among them (the gather keeps its exception for
+    // later), the one still running is.
+    if (const PendingAtExit* pending = store_->pending_at_exit(at);
+        pending && pending->time >= waiter.last_time && !pending->awaits.empty())
+      awaits = pending->awaits;
+    for (uint32_t w : awaits) {
       Outcome o = outcomes[w].outcome;
       if (seen.count(w) || o == Outcome::ok) continue;
       bool outlived = ended_badly(o) && outcomes[w].end < waiter.last_time;
-      if (outlived && (waiter.awaits.size() > 1 || outcomes[at].rerun)) continue;
+      if (outlived && (awaits.size() > 1 || outcomes[at].rerun)) continue;
       int rank = ended_badly(o)       ? 4
                  : cycle_of[w] >= 0   ? 3
                  : active[w]          ? 1
