@@ -1,5 +1,6 @@
 #include "common.hpp"
 
+#include <algorithm>
 #include <unordered_set>
 
 namespace coroner {
@@ -46,6 +47,22 @@ std::vector<TimelineRow> timeline_rows(const TaskStore& store, uint32_t task, si
     rows.push_back(std::move(row));
   }
   return rows;
+}
+
+std::vector<UnreadTracebacks> unread_traceback_fields(const TaskStore& store) {
+  std::vector<UnreadTracebacks> out;
+  if (!store.errors().empty() || store.first_untasked_error()) return out;
+  for (uint32_t f = 0; f < store.formats().size(); ++f) {
+    for (const KeySeen& key : store.formats()[f].keys) {
+      bool traceback = std::any_of(key.samples.begin(), key.samples.end(), [](const auto& s) {
+        return s.starts_with("Traceback (most recent call last)");
+      });
+      if (!traceback) continue;
+      out.push_back(UnreadTracebacks{f, key.path});
+      break;
+    }
+  }
+  return out;
 }
 
 std::array<size_t, kFindingKindCount> count_by_kind(const std::vector<const Finding*>& findings) {

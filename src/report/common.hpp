@@ -34,6 +34,15 @@ struct QuietFailure {
 };
 // The first `limit` of them, in task order; `total` gets how many there are.
 std::vector<QuietFailure> quiet_failures(const ReportInput& in, size_t limit, size_t& total);
+// A field of a file's first records whose values are Python tracebacks, while no record of the
+// log carried an error any role read: Serilog's CLEF writes them as "@x", a formatter of its own
+// under a name of its own. Every exception of such a log goes unseen: `--field error=@x` reads
+// them. One per file, the first such field.
+struct UnreadTracebacks {
+  uint32_t file = 0;
+  std::string field;
+};
+std::vector<UnreadTracebacks> unread_traceback_fields(const TaskStore& store);
 // What a log without a parent or an awaited task cannot tell: which task blocks which. "" when
 // the log names such edges, or has no task.
 std::string no_edges_note(const ReportInput& in);

@@ -266,6 +266,14 @@ void write_input(JsonWriter& w, const ReportInput& in) {
   }
   w.key("bad_times").value(c.bad_times);
   w.key("whole_second_times").value(store.whole_second_times());
+  w.key("unread_traceback_fields").begin_array();
+  for (const report::UnreadTracebacks& unread : report::unread_traceback_fields(store)) {
+    w.begin_object();
+    w.key("file").value(file_name(store, unread.file));
+    w.key("field").value(unread.field);
+    w.end_object();
+  }
+  w.end_array();
   w.key("naive_times");
   if (const auto& naive = store.naive_times()) {
     w.begin_object();

@@ -170,6 +170,11 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
         "whole seconds: every time in the log is a whole second, so a silence is known to a "
         "second at best and a short stall can read as in flight (log milliseconds: a "
         "datefmt with %f or .%(msecs)03d)\n";
+  for (const report::UnreadTracebacks& unread : report::unread_traceback_fields(store))
+    out += fmt::format(
+        "unread errors: {}'s field {} holds Python tracebacks that no role reads, so no "
+        "exception of the log is seen (--field error={} reads them)\n",
+        display_name(store.files()[unread.file]), unread.field, unread.field);
   if (const auto& naive = store.naive_times()) {
     std::string offset = format_utc_offset(naive->offset);
     out += fmt::format(

@@ -893,6 +893,36 @@ def test_an_eliot_task_carried_to_another_process_is_one_task():
     check("40 tasks" in r.out, "--key host,pid keeps the processes apart", r)
 
 
+def test_tracebacks_in_a_field_no_role_reads_are_told():
+    # Serilog's CLEF keeps the exception in "@x": no error role reads it, and a swallowed
+    # exception passed for a clean run. The header names the field and the option.
+    with TempDir() as d:
+        records = []
+        for job in range(1, 7):
+            records.append({"@t": "2026-11-28T07:11:3%d.100Z" % job, "@mt": "job started",
+                            "JobId": job})
+            if job == 5:
+                records.append({"@t": "2026-11-28T07:11:35.200Z", "@mt": "fell back",
+                                "JobId": job, "@l": "Warning",
+                                "@x": "Traceback (most recent call last):\n  File \"w.py\", "
+                                      "line 4, in run\nKeyError: 'tier'"})
+            records.append({"@t": "2026-11-28T07:11:3%d.300Z" % job, "@mt": "job completed",
+                            "JobId": job})
+        path = write_log(d, "clef.jsonl", records)
+        fields = ["--field", "task=JobId", "--field", "time=@t", "--field", "stage=@mt"]
+        r = run(*fields, path)
+        check(re.search(r"^unread errors: .*clef.jsonl's field @x holds Python tracebacks that no "
+                        r"role reads.*--field error=@x reads them\)$", r.out, re.M), "the note", r)
+        doc, r = report(*fields, path)
+        check(doc["input"]["unread_traceback_fields"] == [{"file": path, "field": "@x"}],
+              "input.unread_traceback_fields", r)
+        r = run(*fields, "--field", "error=@x", path)
+        check(r.status == 1 and "KeyError: 'tier'" in r.out and "unread errors" not in r.out,
+              "read, the swallowed KeyError is found", r)
+    r = run(SEED)
+    check("unread errors" not in r.out, "not for a log whose errors are read", r)
+
+
 def test_fail_on_counts_only_shown_findings():
     # --kind hides the failing kinds: nothing shown, nothing to fail on.
     expect_status(run("--kind", "in-flight", SEED), 0)
