@@ -210,9 +210,17 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
           display_name(store.files()[f]), fmt::join(format.partial_scope_fields, ", "),
           format.partial_scope_why, fmt::join(format.partial_scope_fields, ","));
     if (format.dialect == Dialect::json && !format.multiline) continue;  // the common case
-    out += fmt::format("learned: {} is {}{} ({})\n", display_name(store.files()[f]),
+    // Rotated files of one log are read alike: the first says how, the others are counted.
+    auto alike = [&](const InputFormat& other) {
+      return other.dialect == format.dialect && other.multiline == format.multiline;
+    };
+    const auto& formats = store.formats();
+    if (std::any_of(formats.begin(), formats.begin() + f, alike)) continue;
+    auto others = std::count_if(formats.begin() + f + 1, formats.end(), alike);
+    out += fmt::format("learned: {} is {}{} ({}){}\n", display_name(store.files()[f]),
                        to_string(format.dialect),
-                       format.multiline ? ", values over several lines" : "", format.why);
+                       format.multiline ? ", values over several lines" : "", format.why,
+                       others == 0 ? "" : fmt::format("; so are {} other files", others));
   }
   out += learned_ends_line(a, store);
   const auto& oc = a.outcome_counts;

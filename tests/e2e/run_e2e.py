@@ -923,6 +923,26 @@ def test_tracebacks_in_a_field_no_role_reads_are_told():
     check("unread errors" not in r.out, "not for a log whose errors are read", r)
 
 
+def test_files_read_alike_are_told_once():
+    # loguru's rotation made 41 files of one log: each had its own "learned: ... is loguru"
+    # line before the outcomes. The first says how, the others are counted.
+    log = os.path.join(FIXTURES, "libraries", "loguru_service.jsonl")
+    with TempDir() as d:
+        lines = open(log).read().splitlines(True)
+        parts = []
+        for i in range(3):
+            part = os.path.join(d, "app.%d.log" % i)
+            with open(part, "w") as f:
+                f.writelines(lines[i * len(lines) // 3:(i + 1) * len(lines) // 3])
+            parts.append(part)
+        r = run(*parts)
+        learned = [l for l in r.out.splitlines() if " is loguru (" in l]
+        check(len(learned) == 1 and learned[0].startswith("learned: %s is loguru (" % parts[0])
+              and learned[0].endswith("; so are 2 other files"), "one line for three files", r)
+        r = run(parts[0], SEED)
+        check("; so are" not in r.out, "a file alone is told as before", r)
+
+
 def test_fail_on_counts_only_shown_findings():
     # --kind hides the failing kinds: nothing shown, nothing to fail on.
     expect_status(run("--kind", "in-flight", SEED), 0)
