@@ -1360,9 +1360,12 @@ void Analyzer::judge_anomalies(uint32_t index, const TaskFacts& facts) {
   // run) or the task's next round.
   int last_end = facts.end_index;
   if (last_end >= 0) {
-    size_t after = t.events.size() - size_t(last_end) - 1;
+    // A parent action or span told of a child that began after it ended (a fire-and-forget
+    // child in a thread pool): the child's own record, not one of the parent's.
+    auto its_own = [&](const Event& e) { return !(t.encloses && e.wait); };
+    size_t after = size_t(std::count_if(t.events.begin() + last_end + 1, t.events.end(), its_own));
     if (after > 0 && !facts.looped) {
-      const Event& next = t.events[size_t(last_end) + 1];
+      const Event& next = *std::find_if(t.events.begin() + last_end + 1, t.events.end(), its_own);
       add(FindingKind::anomaly, index,
           fmt::format("{} record(s) after the task ended, the first in stage {}", after,
                       stage_name(next.stage)),

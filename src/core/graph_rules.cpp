@@ -487,8 +487,11 @@ class GraphRules {
       Outcome o = a_.outcomes[t].outcome;
       if (o != Outcome::failed && o != Outcome::timed_out) continue;
       if (a_.outcomes[parent].outcome != Outcome::ok) continue;
+      // An action or span that began after its parent ended (eliot's preserve_context handing
+      // it to a thread pool): the parent's enclosing it waited on nothing.
       const auto& awaited = tasks[parent].awaits;
-      if (std::find(awaited.begin(), awaited.end(), t) != awaited.end()) continue;
+      bool began_after = tasks[t].first_time > a_.outcomes[parent].end;
+      if (!began_after && std::find(awaited.begin(), awaited.end(), t) != awaited.end()) continue;
       std::string reason =
           fmt::format("{} in stage {}; its parent {} ended ok and never awaited it",
                       o == Outcome::failed ? "failed" : "timed out", stage_of(t), label(parent));

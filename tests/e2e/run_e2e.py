@@ -943,6 +943,23 @@ def test_files_read_alike_are_told_once():
         check("; so are" not in r.out, "a file alone is told as before", r)
 
 
+def test_an_eliot_child_that_fails_after_its_parent_ended_is_lost():
+    # preserve_context hands each delivery to a thread pool; the handler's action succeeds
+    # before the delivery runs. evt-7's delivery failed and nobody waited on it: it was only a
+    # line of "failed:" (exit 0), beside 8 anomalies for the parents' "records after the end"
+    # (the reader's note of a child begun after its parent ended).
+    log = os.path.join(FIXTURES, "eliot_fire_and_forget.jsonl")
+    doc, r = report(log)
+    kinds = [(f["kind"], f["subkind"]) for f in doc["findings"]]
+    check(kinds == [("lost-exception", "unobserved-child")], "one lost child, no anomaly", r)
+    lost = doc["findings"][0]
+    check("ConnectionRefusedError" in lost["reason"] or "ConnectionRefusedError" in r.out,
+          "its exception", r)
+    check(lost["where"] and lost["where"]["line"] > 0, "a place in the log", r)
+    r = run(log)
+    expect_status(r, 1)
+
+
 def test_fail_on_counts_only_shown_findings():
     # --kind hides the failing kinds: nothing shown, nothing to fail on.
     expect_status(run("--kind", "in-flight", SEED), 0)
