@@ -459,10 +459,14 @@ class GraphRules {
       if (a_.outcomes[t].flagged) continue;
       if (unfinished(a_, parent) || !tasks[parent].logged) continue;
       // Pending when its process stopped, under a parent that ended with the program (asyncio.run's
-      // main, whose end the module writes just before the pending tasks): no orphan.
+      // main, whose end the module writes just before the pending tasks): no orphan. A parent
+      // that some task created (a request's handler) ended when its work did, however close
+      // to the stop: what it left running is as orphaned as the ones it left earlier.
       constexpr int64_t kWithTheStop = 100'000'000;  // 100 ms
       const PendingAtExit* pending = store_.pending_at_exit(t);
-      if (pending && a_.outcomes[parent].end + kWithTheStop >= pending->time) continue;
+      if (pending && tasks[parent].parent == kNone &&
+          a_.outcomes[parent].end + kWithTheStop >= pending->time)
+        continue;
       std::string reason =
           fmt::format("still unfinished in stage {} though its parent {} ended {}", stage_of(t),
                       label(parent), to_string(a_.outcomes[parent].outcome));
