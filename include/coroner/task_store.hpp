@@ -301,6 +301,8 @@ struct TimeOrder {
   bool no_zone = false;
   int64_t earliest = 0, latest = 0;
   uint64_t back = 0, forward = 0;
+  int64_t largest_back = 0;        // its largest step back in time
+  uint64_t largest_back_line = 0;  // the line that took it
   // Nine steps in ten back, of eight at least: records of processes interleaved out of order
   // by a few milliseconds, or of hosts whose clocks differ, go back at most half the time.
   bool newest_first() const { return back >= 8 && back > 9 * forward; }
@@ -315,6 +317,15 @@ struct NaiveTimes {
   uint32_t other = 0;  // the first file with times in UTC (or epoch numbers)
   int64_t apart = 0;   // the first file's first time minus the other's first time
   int32_t offset = 0;  // the local time's offset from UTC that would make them overlap
+};
+
+// A file whose times have no zone, in order but for one step back of an hour (or half an hour):
+// a local clock set back at daylight saving's end. Read as UTC, what follows seems older than
+// what came before, and the log's end an hour away from what it ended on.
+struct ClockSetBack {
+  uint32_t file = 0;
+  uint64_t line = 0;  // the first record after the step
+  int64_t step = 0;
 };
 
 // A scope as interned, "pid=5531\x1fhostname=vm", as (name, value) pairs.
@@ -467,6 +478,7 @@ class TaskStore : public StateSink {
   bool whole_second_times() const { return whole_second_times_; }
   // Set by finish(): the times of some files look like local times read as UTC.
   const std::optional<NaiveTimes>& naive_times() const { return naive_times_; }
+  const std::optional<ClockSetBack>& clock_set_back() const { return clock_set_back_; }
   const std::optional<UntaskedError>& first_untasked_error() const { return first_untasked_error_; }
   const std::vector<std::string>& damage() const { return damage_; }
   const InputCounts& counts() const { return counts_; }
@@ -617,6 +629,7 @@ class TaskStore : public StateSink {
   bool finished_ = false;
   bool whole_second_times_ = false;
   std::optional<NaiveTimes> naive_times_;
+  std::optional<ClockSetBack> clock_set_back_;
   bool seen_ok_word_ = false;
   // While the log shows no word for "ended ok", the stage tasks end at is guessed every so often
   // (the analysis learns it for good at the end); tasks reaching it cleanly are folded.
@@ -630,6 +643,7 @@ class TaskStore : public StateSink {
   void find_varying_scope_fields();
   void find_whole_second_times();
   void find_naive_times();
+  void find_clock_set_back();
   bool told_by_another_logger(const AsyncioNote& note, const RawRecord& r) const;
   // Tasks of the dialects whose ids are opaque (eliot, opentelemetry): the stage they started in.
   std::unordered_map<uint32_t, uint32_t> titles_;

@@ -417,7 +417,13 @@ bool TaskStore::record_time(const RawRecord& r, int64_t& time) {
     if (r.file < utc_offsets_.size() && !utc_offsets_[r.file]) utc_offsets_[r.file] = r.utc_offset;
     if (r.file < time_orders_.size()) {
       TimeOrder& order = time_orders_[r.file];
-      order.back += order.timed && time < order.last;
+      if (order.timed && time < order.last) {
+        ++order.back;
+        if (order.last - time > order.largest_back) {
+          order.largest_back = order.last - time;
+          order.largest_back_line = r.line;
+        }
+      }
       order.forward += order.timed && time > order.last;
       if (!order.timed) {
         // (with --naive-offset, the parser gave its zone: no longer a time of no zone)
@@ -732,6 +738,7 @@ void TaskStore::finish() {
   find_varying_scope_fields();
   find_whole_second_times();
   find_naive_times();
+  find_clock_set_back();
   finished_ = true;
 }
 
@@ -767,6 +774,23 @@ void TaskStore::find_naive_times() {
   if (naive.earliest - shift > zoned.latest || zoned.earliest > naive.latest - shift) return;
   naive_times_ =
       NaiveTimes{*naive.first_file, *zoned.first_file, apart, int32_t(shift / 1'000'000'000)};
+}
+
+// A file in order, its times of no zone, that steps back once by about the hour (or the half
+// hour, Lord Howe's) a clock is set back by: records of processes interleaved go back by
+// milliseconds, a log of many hosts' clocks in every direction.
+void TaskStore::find_clock_set_back() {
+  constexpr int64_t kMinute = 60 * int64_t(1'000'000'000);
+  auto near = [](int64_t step, int64_t minutes) {
+    return std::abs(step - minutes * kMinute) <= minutes * kMinute / 12;
+  };
+  for (uint32_t f = 0; f < time_orders_.size(); ++f) {
+    const TimeOrder& order = time_orders_[f];
+    if (!order.no_zone || order.back * 20 > order.forward) continue;
+    if (!near(order.largest_back, 60) && !near(order.largest_back, 30)) continue;
+    clock_set_back_ = ClockSetBack{f, order.largest_back_line, order.largest_back};
+    return;
+  }
 }
 
 // From the tasks' summaries, once: no cost a record. A handful of tasks proves nothing.

@@ -274,6 +274,16 @@ void write_input(JsonWriter& w, const ReportInput& in) {
     w.end_object();
   }
   w.end_array();
+  w.key("clock_set_back");
+  if (const auto& back = store.clock_set_back()) {
+    w.begin_object();
+    w.key("file").value(file_name(store, back->file));
+    w.key("line").value(back->line);
+    w.key("step_s").seconds(back->step);
+    w.end_object();
+  } else {
+    w.null();
+  }
   w.key("naive_times");
   if (const auto& naive = store.naive_times()) {
     w.begin_object();

@@ -175,6 +175,12 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
         "unread errors: {}'s field {} holds Python tracebacks that no role reads, so no "
         "exception of the log is seen (--field error={} reads them)\n",
         display_name(store.files()[unread.file]), unread.field, unread.field);
+  if (const auto& back = store.clock_set_back())
+    out += fmt::format(
+        "times: {}'s times, with no zone, step back {} at line {}: a local clock set back "
+        "(daylight saving's end); read as UTC, the records after it seem older than those "
+        "before (log times with their offset, or in UTC)\n",
+        display_name(store.files()[back->file]), format_duration(back->step), back->line);
   if (const auto& naive = store.naive_times()) {
     std::string offset = format_utc_offset(naive->offset);
     out += fmt::format(

@@ -855,6 +855,37 @@ def test_deadline_points_at_the_record_of_a_task_that_ended_past_it():
               merged)
 
 
+def test_a_local_clock_set_back_is_told():
+    # Local times with no zone across daylight saving's end: 01:59:59.9 is followed by 01:00:00.
+    # Read as UTC, the log seemed an hour long and the job stuck before the step seemed to have
+    # stopped just now. The header says where the clock stepped back.
+    with TempDir() as d:
+        records = []
+        clock = [(1, 59, 59.0 + i * 0.05) for i in range(19)] + [(1, 0, i * 0.05) for i in range(40)]
+        for n, (hour, minute, second) in enumerate(clock):
+            records.append({"timestamp": "2026-11-01T%02d:%02d:%06.3f" % (hour, minute, second),
+                            "task_id": "job-%d" % (n // 2), "stage": "work" if n % 2 == 0 else "done"})
+        path = write_log(d, "dst.jsonl", records)
+        r = run(path)
+        check(re.search(r"^times: .*dst.jsonl's times, with no zone, step back 1h00m at line 20: a "
+                        r"local clock set back", r.out, re.M), "the note", r)
+        doc, r = report(path)
+        back = doc["input"]["clock_set_back"]
+        check(back and back["line"] == 20 and 3590 < back["step_s"] < 3600, "input.clock_set_back",
+              r)
+        # The same log in UTC: no step back, no note.
+        for record in records:
+            record["timestamp"] += "Z"
+        zoned = write_log(d, "dst_utc.jsonl", records)
+        check(not re.search(r"^times: ", run(zoned).out, re.M), "not for times in UTC")
+        # Records of processes interleaved step back by milliseconds: no note.
+        records = [{"timestamp": "2026-11-01T01:00:%06.3f" % (i * 0.05 - (0.01 if i % 3 else 0)),
+                    "task_id": "job-%d" % (i // 2), "stage": "work" if i % 2 == 0 else "done"}
+                   for i in range(1, 40)]
+        check(not re.search(r"^times: ", run(write_log(d, "jitter.jsonl", records)).out, re.M),
+              "not for a few milliseconds back")
+
+
 def test_a_pid_on_only_some_task_records_is_no_scope():
     # A dispatcher logs each job without a pid, the worker with its pid: one task a job, not a
     # dispatched half left unfinished; --key pid reads the pid as asked.
