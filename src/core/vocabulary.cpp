@@ -1,6 +1,7 @@
 #include "coroner/vocabulary.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace coroner {
 
@@ -124,6 +125,12 @@ Lifecycle Vocabulary::classify_tail(std::string_view normal) const {
 Lifecycle Vocabulary::classify(std::string_view value) const {
   std::string normal = normalise_word(value);
   if (normal.empty()) return Lifecycle::none;
+  // An HTTP status of a server error (an access-log middleware's status=500 as the request
+  // ends): the request failed, whatever word its message says it finished with.
+  if (normal.size() == 3 && normal[0] == '5' &&
+      std::isdigit(static_cast<unsigned char>(normal[1])) &&
+      std::isdigit(static_cast<unsigned char>(normal[2])))
+    return Lifecycle::ended_failed;
   if (Lifecycle l = classify_tail(normal); l != Lifecycle::none) return l;
   // "done in 0.31s", "succeeded in <num>s: <num>" (a template's masked number): the word comes
   // before how long it took.

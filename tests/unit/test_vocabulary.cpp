@@ -52,6 +52,16 @@ TEST_CASE("coroner::Vocabulary") {
     CHECK(normalise_word("save_to_db") == "save_to_db");
   }
 
+  SUBCASE("an HTTP status of a server error is a failure, other statuses mean nothing") {
+    coroner::Vocabulary v;
+    CHECK(v.classify("500") == Lifecycle::ended_failed);
+    CHECK(v.classify("503") == Lifecycle::ended_failed);
+    CHECK(v.classify("200") == Lifecycle::none);
+    CHECK(v.classify("404") == Lifecycle::none);
+    CHECK(v.classify("5000") == Lifecycle::none);
+    CHECK(v.classify("5xx") == Lifecycle::none);
+  }
+
   SUBCASE("to_string names every meaning") {
     CHECK(coroner::to_string(Lifecycle::none) == "none");
     CHECK(coroner::to_string(Lifecycle::start) == "start");
