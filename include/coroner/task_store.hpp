@@ -388,10 +388,6 @@ class TaskStore : public StateSink {
   // Folding drops a cleanly ended task's records as soon as it ends. Off for `timeline` (which
   // shows every record) and --stage-deadline (which needs every stage's duration).
   void set_folding(bool enabled) { folding_ = enabled; }
-  // --deadline: a task that ran past it keeps its records though it ended ok, as one past its
-  // declared timeout does: its timeout finding names the stage it was in at the deadline, with
-  // that stage's record as evidence.
-  void set_deadline(std::optional<int64_t> deadline) { deadline_ = deadline; }
   const std::vector<StageStats>& stage_stats() const { return stage_stats_; }
   const DurationHistogram& all_stage_durations() const { return all_stages_; }
   // Times a task left `stage` for another one.
@@ -538,7 +534,7 @@ class TaskStore : public StateSink {
   void time_stage(const Task& task, int64_t time, bool repeat = false);
   void untime_interrupted_stage(Task& task, int64_t time);
   void fold(Task& task);
-  bool ran_past_a_timeout(uint32_t task, int64_t end) const;
+  bool ran_past_declared_timeout(uint32_t task, int64_t end) const;
   void count_move(uint32_t from, uint32_t to, uint32_t task, int64_t time);
   void learn_provisional_end();
   void sort_out_of_order_tasks();
@@ -625,7 +621,6 @@ class TaskStore : public StateSink {
   // successors, so a short scan beats hashing on the path of every record.
   std::vector<std::vector<uint32_t>> moves_from_;
   bool folding_ = true;
-  std::optional<int64_t> deadline_;
   bool finished_ = false;
   bool whole_second_times_ = false;
   std::optional<NaiveTimes> naive_times_;

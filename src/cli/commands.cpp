@@ -494,7 +494,6 @@ TaskStore& new_store(const Options& o, const Settings& s) {
   store.set_window(s.since, s.until);
   // timeline shows every record of its task; --stage-deadline needs every stage's duration.
   store.set_folding(o.command != "timeline" && s.analysis.stage_deadlines.empty());
-  store.set_deadline(s.analysis.deadline_ns);
   return store;
 }
 

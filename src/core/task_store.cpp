@@ -594,7 +594,7 @@ void TaskStore::apply_event(uint32_t index, const Event& event) {
   // A traced task ends by its status records: no guessed end stage folds it.
   FoldPoint point =
       fold_point(task, meaning, event.plain_stage ? kNone : event.stage, provisional_end_);
-  if (point == FoldPoint::none || ran_past_a_timeout(index, event.time)) return;
+  if (point == FoldPoint::none || ran_past_declared_timeout(index, event.time)) return;
   fold(task);
   task.folded_at_guess = point == FoldPoint::guessed_end;
   task.folded_by_stage =
@@ -688,12 +688,10 @@ void TaskStore::count_move(uint32_t from, uint32_t to, uint32_t task, int64_t ti
   transitions_.push_back(Transition{from, to, task, 1, time});
 }
 
-// A task that ran past a timeout (its own or a step's, declared by its records; --deadline)
-// keeps them though it ended ok: its timeout finding names the stage the time ran out in, and
-// that stage's record is the finding's evidence. Folded, the analysis had only the stage it
-// ended in, and no record.
-bool TaskStore::ran_past_a_timeout(uint32_t task, int64_t end) const {
-  if (deadline_ && elapsed(tasks_[task].first_time, end) > *deadline_) return true;
+// A task that ran past a timeout its records declared (its own, or a step's) keeps them though
+// it ended ok: its timeout finding names the stage the time ran out in, and that stage's record
+// is the finding's evidence. Folded, the analysis had only the stage it ended in, and no record.
+bool TaskStore::ran_past_declared_timeout(uint32_t task, int64_t end) const {
   if (!tasks_[task].declared_timeout) return false;  // (a flag: other tasks pay no lookup)
   int64_t limit = timeout_of(task);
   return (limit > 0 && elapsed(tasks_[task].first_time, end) > limit) || step_overrun(task);

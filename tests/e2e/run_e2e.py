@@ -822,39 +822,6 @@ def test_local_times_beside_utc_are_told_and_read_at_their_offset():
     check(run("--naive-offset=5h", api).status == 2, "a bad offset is a usage error")
 
 
-def test_deadline_points_at_the_record_of_a_task_that_ended_past_it():
-    # A task that ended ok past --deadline was folded as it ended: its finding had no place
-    # (`where: null`) and no timeline. It keeps its records now, as one past its declared
-    # timeout does: the evidence is its record at the deadline, in the stage it was in then.
-    with TempDir() as d:
-        records = []
-        for i in range(20):
-            took = 0.5 if i == 7 else 0.05
-            begin = 1795610000.0 + i * 0.01
-            job = "job-%d" % i
-            records += [{"timestamp": begin, "task_id": job, "stage": "fetch"},
-                        {"timestamp": begin + took / 2, "task_id": job, "stage": "store"},
-                        {"timestamp": begin + took, "task_id": job, "stage": "store",
-                         "status": "done"}]
-        records.sort(key=lambda r: r["timestamp"])
-        path = write_log(d, "deadline.jsonl", records)
-        line = 1 + next(i for i, r in enumerate(records)
-                        if r["task_id"] == "job-7" and r["stage"] == "fetch")
-        doc, r = report("--deadline", "200ms", path)
-        timeouts = [f for f in doc["findings"] if f["kind"] == "timeout"]
-        check([f["task"] for f in timeouts] == ["job-7"], "job-7 alone ran past 200 ms", r)
-        check(timeouts[0]["stage"] == "fetch" and timeouts[0]["where"]
-              and timeouts[0]["where"]["line"] == line, "its fetch record, line %d" % line, r)
-        r = run("--deadline", "200ms", path)
-        check(re.search(r"job-7  ran 500ms until it ended, past its --deadline of 200ms\n"
-                        r" +.*deadline.jsonl:%d" % line, r.out), "the text names the line", r)
-        state = os.path.join(d, "deadline.state")
-        run("partial", path, "-o", state)
-        merged = run("merge", "--deadline", "200ms", state)
-        check(merged.out.split("\n", 1)[1] == r.out.split("\n", 1)[1], "merge reports alike",
-              merged)
-
-
 def test_a_local_clock_set_back_is_told():
     # Local times with no zone across daylight saving's end: 01:59:59.9 is followed by 01:00:00.
     # Read as UTC, the log seemed an hour long and the job stuck before the step seemed to have
