@@ -388,6 +388,10 @@ class TaskStore : public StateSink {
   // Folding drops a cleanly ended task's records as soon as it ends. Off for `timeline` (which
   // shows every record) and --stage-deadline (which needs every stage's duration).
   void set_folding(bool enabled) { folding_ = enabled; }
+  // The scope is the default fields (no --key): a task id that is a UUID then names one task
+  // wherever it is logged (a Celery task retried in another worker process keeps its id), and
+  // its records get no scope.
+  void set_default_scope(bool is_default) { default_scope_ = is_default; }
   const std::vector<StageStats>& stage_stats() const { return stage_stats_; }
   const DurationHistogram& all_stage_durations() const { return all_stages_; }
   // Times a task left `stage` for another one.
@@ -621,6 +625,7 @@ class TaskStore : public StateSink {
   // successors, so a short scan beats hashing on the path of every record.
   std::vector<std::vector<uint32_t>> moves_from_;
   bool folding_ = true;
+  bool default_scope_ = true;
   bool finished_ = false;
   bool whole_second_times_ = false;
   std::optional<NaiveTimes> naive_times_;

@@ -494,6 +494,7 @@ TaskStore& new_store(const Options& o, const Settings& s) {
   store.set_window(s.since, s.until);
   // timeline shows every record of its task; --stage-deadline needs every stage's duration.
   store.set_folding(o.command != "timeline" && s.analysis.stage_deadlines.empty());
+  store.set_default_scope(!s.roles.named_by_user[size_t(Role::scope)]);
   return store;
 }
 

@@ -228,6 +228,7 @@ class Analyzer {
   };
   std::unordered_map<uint32_t, LoopHolder> loop_holders_;
   void find_holders_waited_on();
+  void find_loop_holders();
   // The task that held the loop at the stop `index` was pending at, when another did.
   uint32_t other_loop_holder(uint32_t index, const PendingAtExit& pending) const;
   std::optional<std::pair<int64_t, uint32_t>> ignored_cancel(uint32_t task) const;
@@ -304,6 +305,7 @@ void Analyzer::run() {
   attribute_asyncio_notes();
   collect_children();
   find_holders_waited_on();
+  find_loop_holders();
   out_.outcomes.assign(store_.tasks().size(), TaskOutcome{});
   out_.stages = store_.stage_stats();
   out_.all_stages = store_.all_stage_durations();
@@ -772,13 +774,12 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   // synchronous call (a blocking socket read, time.sleep, CPU work) kept every other task from
   // running. Judged by its silence as any task; past it, it is what wedged the loop.
   bool holds_loop = at_stop && pending->held_the_loop();
-  // Another task held the loop: this one could not run, whatever it waited for came or not (a
-  // sleep long overdue, a task ready to run): the holder is the one stuck.
-  // (One that waits on the holder is blocked by it, as any waiter: the graph tells.)
-  uint32_t loop_holder = at_stop ? other_loop_holder(index, *pending) : kNone;
-  if (loop_holder != kNone && std::find(pending->awaits.begin(), pending->awaits.end(),
-                                        loop_holder) != pending->awaits.end())
-    loop_holder = kNone;
+  // Another task held the loop: this one, due to run (ready, or its sleep long over), could
+  // not; the holder is the one stuck. One waiting for anything else is judged as ever, and one
+  // that waits on the holder is blocked by it, as any waiter: the graph tells.
+  bool due = at_stop && (pending->waiting_for.starts_with("nothing: ready to run") ||
+                         (pending->sleep_ns > 0 && pending->sleep_left_ns <= 0));
+  uint32_t loop_holder = due ? other_loop_holder(index, *pending) : kNone;
   // Ready to run when its process stopped (a watchdog that sends the signal, a task woken a
   // moment before): it was waiting on nothing, so its silence was no stall.
   bool runnable = at_stop && (pending->waiting_for.starts_with("nothing: ready to run") ||
@@ -995,7 +996,7 @@ bool Analyzer::idle_on_queue(uint32_t index, const Event& last) const {
   return waits_for_work(idle_wait(index, last));
 }
 
-void Analyzer::find_holders_waited_on() {
+void Analyzer::find_loop_holders() {
   for (const auto& [task, pending] : store_.tasks_pending_at_exit()) {
     if (!pending.held_the_loop()) continue;
     uint32_t scope = store_.tasks()[task].scope;
@@ -1004,19 +1005,36 @@ void Analyzer::find_holders_waited_on() {
     auto [it, added] = loop_holders_.try_emplace(scope, LoopHolder{task, stop.value_or(0)});
     if (!added && it->second.stop == stop.value_or(0)) it->second.task = kNone;
   }
+}
+
+// The function a pending record says a task was suspended in: "app.py:42 in fetch" -> "app.py
+// fetch"; "" when it does not say.
+std::string suspended_in(const PendingAtExit& pending) {
+  std::string_view at = pending.suspended_at;
+  size_t colon = at.find(':'), in = at.find(" in ");
+  if (colon == std::string_view::npos || in == std::string_view::npos) return {};
+  return std::string(at.substr(0, colon)) + ' ' + std::string(at.substr(in + 4));
+}
+
+void Analyzer::find_holders_waited_on() {
   constexpr std::string_view kHeldBy = ", held by ";
   std::unordered_map<uint32_t, uint32_t> first_waiter;  // the lowest index: the same every run
   for (const auto& [waiter, pending] : store_.tasks_pending_at_exit()) {
     std::string_view wait = pending.waiting_for;
     size_t held = wait.find(kHeldBy);
-    if (!wait.starts_with("asyncio.") || held == std::string_view::npos) continue;
+    // One holder: a Semaphore's other holders may give their permit back.
+    if (!wait.starts_with("asyncio.") || held == std::string_view::npos ||
+        pending.awaits.size() != 1)
+      continue;
     uint32_t scope = store_.tasks()[waiter].scope;
     for (uint32_t holder : pending.awaits) {
       // Pending at the same stop (a process restarted under the scope has other tasks of the
-      // same names).
+      // same names), and not a peer waiting for the same role in the same code (standby
+      // consumers: `async with leader: while True: await queue.get()`, the leader idle).
       const PendingAtExit* its = store_.pending_at_exit(holder);
       if (holder == waiter || !its ||
-          store_.stop_after(scope, its->time) != store_.stop_after(scope, pending.time))
+          store_.stop_after(scope, its->time) != store_.stop_after(scope, pending.time) ||
+          (!suspended_in(pending).empty() && suspended_in(pending) == suspended_in(*its)))
         continue;
       HeldWait& h = holders_waited_on_[holder];
       ++h.waiters;

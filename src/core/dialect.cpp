@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <map>
 #include <set>
 
@@ -245,35 +244,20 @@ class TaskFieldCensus {
   bool split_job_ = false;
 };
 
-// 8-4-4-4-12 hex digits: uuid.uuid4() as Python writes it, a Celery task's id.
-bool is_uuid(std::string_view text) {
-  if (text.size() != 36) return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? text[i] != '-' : !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
-  }
-  return true;
-}
-
 // Tells the default scope fields (pid, hostname...) that are no part of a task's identity in
 // this input, from the records at its start. Read as part of it, they make two tasks of one
 // job, one of them never finished:
 // - a field only some task records carry: a worker that logs its pid as a job starts and not
 //   after, a dispatcher that logs the job's id without one;
-// - any of them when every task id is a UUID (a Celery task retried in another worker process,
-//   a job id made by uuid4()), or in eliot's records, whose task_uuid is carried from process
-//   to process: such an id names one task wherever it is logged.
+// - any of them in eliot's records, whose task_uuid is carried from process to process: such
+//   an id names one task wherever it is logged (a task id that is a UUID in a plain log is
+//   judged record by record: TaskStore::add_record).
 class ScopeFieldCensus {
  public:
   void add(simdjson::dom::object record) {
-    std::string_view task;
     bool has_task = false;
-    for (const std::string& field : defaults_[Role::task]) {
-      auto value = record.at_key(field);
-      if (value.error() != simdjson::SUCCESS) continue;
-      if (!has_task) uuid_records_ += value.get(task) == simdjson::SUCCESS && is_uuid(task);
-      has_task = true;
-    }
+    for (const std::string& field : defaults_[Role::task])
+      if (record.at_key(field).error() == simdjson::SUCCESS) has_task = true;
     for (size_t f = 0; f < defaults_[Role::scope].size(); ++f) {
       bool seen = record.at_key(defaults_[Role::scope][f]).error() == simdjson::SUCCESS;
       seen_anywhere_[f] += seen;
@@ -284,7 +268,6 @@ class ScopeFieldCensus {
 
   void decide(InputFormat& format) const {
     if (task_records_ < kMinRecords) return;
-    if (uuid_records_ == task_records_) return drop_all(format, "its task ids are UUIDs", seen_);
     for (size_t f = 0; f < defaults_[Role::scope].size(); ++f) {
       if (seen_[f] == 0 || seen_[f] == task_records_) continue;
       const std::string& field = defaults_[Role::scope][f];
@@ -296,20 +279,16 @@ class ScopeFieldCensus {
   }
 
   void decide_eliot(InputFormat& format) const {
-    drop_all(format, "eliot's task_uuid names one task in every process", seen_anywhere_);
+    for (size_t f = 0; f < defaults_[Role::scope].size(); ++f)
+      if (seen_anywhere_[f] > 0) format.partial_scope_fields.push_back(defaults_[Role::scope][f]);
+    if (!format.partial_scope_fields.empty())
+      format.partial_scope_why = "eliot's task_uuid names one task in every process";
   }
 
  private:
   static constexpr uint64_t kMinRecords = 4;
-  void drop_all(InputFormat& format, std::string_view why,
-                const std::array<uint64_t, 8>& seen) const {
-    for (size_t f = 0; f < defaults_[Role::scope].size(); ++f)
-      if (seen[f] > 0) format.partial_scope_fields.push_back(defaults_[Role::scope][f]);
-    if (!format.partial_scope_fields.empty()) format.partial_scope_why = why;
-  }
-
   RoleConfig defaults_ = default_roles();
-  uint64_t task_records_ = 0, uuid_records_ = 0;
+  uint64_t task_records_ = 0;
   std::array<uint64_t, 8> seen_{}, seen_anywhere_{};
 };
 

@@ -449,6 +449,20 @@ class GraphRules {
     f.detail = members;
   }
 
+  // The program's main task, or a task that stands for it: the one task main awaited alone
+  // (wait_for(main(), ...) before 3.12 runs main in a task of its own; main gathering one
+  // serve()), and so on down.
+  bool stands_for_main(uint32_t task) const {
+    const auto& tasks = store_.tasks();
+    constexpr int kDeepest = 64;  // a log's parents may form a cycle
+    uint32_t at = task;
+    for (int depth = 0; tasks[at].parent != kNone; ++depth, at = tasks[at].parent) {
+      const TaskList& awaited = tasks[tasks[at].parent].awaits;
+      if (depth == kDeepest || awaited.size() != 1 || awaited[0] != at) return false;
+    }
+    return true;
+  }
+
   // A child still running after its parent ended. A child already flagged (hung, deadlocked,
   // blocked) is not reported again as an orphan: its own finding is the news.
   void add_orphans() {
@@ -464,7 +478,7 @@ class GraphRules {
       // to the stop: what it left running is as orphaned as the ones it left earlier.
       constexpr int64_t kWithTheStop = 100'000'000;  // 100 ms
       const PendingAtExit* pending = store_.pending_at_exit(t);
-      if (pending && tasks[parent].parent == kNone &&
+      if (pending && stands_for_main(parent) &&
           a_.outcomes[parent].end + kWithTheStop >= pending->time)
         continue;
       std::string reason =

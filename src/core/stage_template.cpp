@@ -38,6 +38,7 @@
 //           job-<num>, 12ms -> <num>ms, v2 -> v<num>. No digit survives masking.
 #include "stage_template.hpp"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
@@ -126,6 +127,8 @@ class Scanner {
 
   // The next variable part after the last one found, in text order; false when there is none.
   bool next(Span& span);
+  // 8-4-4-4-12 hex digits at `i`, a whole token; `end` past them.
+  bool uuid(size_t i, size_t& end) const;
 
  private:
   // The byte at `i`, or 0 past the end: a NUL is no word character, nor is the end.
@@ -152,7 +155,6 @@ class Scanner {
   Span number(size_t i) const;
 
   bool url(size_t i, size_t& end) const;
-  bool uuid(size_t i, size_t& end) const;
   bool date(size_t i, size_t& end) const;
   bool time_of_day(size_t i, size_t& end) const;
   bool time(size_t i, size_t& end) const;
@@ -671,6 +673,13 @@ bool mask_variable_parts_by_scanner(std::string_view text, std::string& out) {
   } while (scanner.next(span));
   out.append(text.substr(copied));
   return true;
+}
+
+bool is_uuid(std::string_view text) {
+  if (text.size() == 32)
+    return std::all_of(text.begin(), text.end(), [](char c) { return is_hex(c); });
+  size_t end = 0;
+  return text.size() == 36 && Scanner(text).uuid(0, end) && end == text.size();
 }
 
 }  // namespace coroner

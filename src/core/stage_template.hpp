@@ -26,4 +26,8 @@ bool mask_variable_parts(std::string_view text, std::string& out);
 // digits, spaces) by a shortcut, and the tests hold the two to the same answer.
 bool mask_variable_parts_by_scanner(std::string_view text, std::string& out);
 
+// A UUID as Python writes one: str(uuid4()), 8-4-4-4-12 hex digits, or uuid4().hex, 32 of them.
+// A task id of that form names one task wherever it is logged (task_store.cpp).
+bool is_uuid(std::string_view text);
+
 }  // namespace coroner

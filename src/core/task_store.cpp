@@ -10,6 +10,7 @@
 
 #include "lifecycle.hpp"
 #include "record_batch.hpp"
+#include "stage_template.hpp"
 #include "task_index.hpp"
 
 namespace coroner {
@@ -271,7 +272,8 @@ void TaskStore::add_record(const RawRecord& r) {
   if (r.bad_time) ++counts_.bad_times;
   int64_t time = 0;
   if (!record_time(r, time)) return;  // outside --since / --until
-  uint32_t scope = r.scope.empty() ? 0 : scopes_.intern(r.scope);
+  bool unscoped = r.scope.empty() || (default_scope_ && r.has_task && is_uuid(r.task));
+  uint32_t scope = unscoped ? 0 : scopes_.intern(r.scope);
   uint32_t own_task = r.has_task ? task_or_new(scope, r.task) : kNone;
 
   if (auto note = parse_asyncio_message(r.stage); note && !told_by_another_logger(*note, r)) {

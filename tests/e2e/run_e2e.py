@@ -958,6 +958,40 @@ def test_an_eliot_child_that_fails_after_its_parent_ended_is_lost():
     expect_status(r, 1)
 
 
+def test_a_uuid_task_id_is_one_task_in_every_process():
+    # A Celery task retried in another worker process keeps its UUID: read with the process as
+    # its scope, the first try looked unfinished. Record by record: a task id that is a UUID
+    # has no default scope, while other tasks in the same file keep theirs.
+    with TempDir() as d:
+        records = []
+        t = 1795610000.0
+        for n in range(6):
+            job = "%08x-4433-474f-b361-bced18038f%02x" % (n, n)
+            records += [{"ts": t, "task_id": job, "stage": "fetch", "process": 100},
+                        {"ts": t + 0.01, "task_id": job, "stage": "fetch failed, retrying",
+                         "process": 100},
+                        {"ts": t + 0.05, "task_id": job, "stage": "fetch", "process": 200},
+                        {"ts": t + 0.06, "task_id": job, "stage": "done", "process": 200}]
+            t += 0.1
+        # Two processes' own "flusher" tasks: the one in 200 never ends.
+        records += [{"ts": 1795610000.0, "task_id": "flusher", "stage": "flush", "process": 100},
+                    {"ts": 1795610000.02, "task_id": "flusher", "stage": "done", "process": 100},
+                    {"ts": 1795610000.03, "task_id": "flusher", "stage": "flush", "process": 200}]
+        for i in range(40):
+            records.append({"ts": 1795610000.6 + i * 0.1, "task_id": "tick-%d" % i,
+                            "stage": "done", "process": 100})
+        records.sort(key=lambda r: r["ts"])
+        path = write_log(d, "celery.jsonl", records)
+        doc, r = report(path)
+        kinds = kinds_by_task(doc)
+        check(not any(k.startswith("0000") for k in kinds), "the retried jobs are one task each",
+              r)
+        flushers = [(f["kind"], f["scope"]) for f in doc["findings"] if f["task"] == "flusher"]
+        check(flushers == [("hung", {"process": "200"})], "the flushers stay two tasks", r)
+        r = run("--key", "process", path)
+        check("lost-exception" in r.out or "hung" in r.out, "--key process splits them again", r)
+
+
 def test_fail_on_counts_only_shown_findings():
     # --kind hides the failing kinds: nothing shown, nothing to fail on.
     expect_status(run("--kind", "in-flight", SEED), 0)

@@ -1119,25 +1119,6 @@ TEST_CASE(
     CHECK(coroner::detect_format(every).partial_scope_why.empty());
   }
 
-  SUBCASE("task ids that are UUIDs name one task in every process") {
-    // A Celery task retried in another worker process keeps its id: the process is no part
-    // of it. One id that is no UUID among them keeps the scope.
-    std::string uuids;
-    for (int n = 0; n < 6; ++n)
-      uuids +=
-          fmt::format(R"({{"message":"fetch","task_id":"{:08x}-4d74-98e4-0997-071754cd{:04x}",)"
-                      R"("process":{},"hostname":"vm"}})",
-                      n, n, 100 + n % 3) +
-          "\n";
-    InputFormat u = coroner::detect_format(uuids);
-    CHECK(u.partial_scope_fields == std::vector<std::string>{"hostname", "process"});
-    CHECK(u.partial_scope_why == "its task ids are UUIDs");
-    std::string mixed = uuids +
-                        R"({"message":"fetch","task_id":"job-7","process":100,"hostname":"vm"})"
-                        "\n";
-    CHECK(coroner::detect_format(mixed).partial_scope_fields.empty());
-  }
-
   SUBCASE("eliot's task_uuid is carried from process to process") {
     std::string eliot;
     for (int n = 0; n < 6; ++n)
