@@ -58,6 +58,10 @@ struct InputFormat {
   // them. Plain JSON only.
   std::vector<std::string> partial_scope_fields;  // "pid"
   std::string partial_scope_why;                  // "pid on 8 of the first 32 task records"
+  // A key of the first records whose values are Python tracebacks and that no error field the
+  // roles read names (Serilog's CLEF "@x", a formatter's own name): every exception it holds
+  // goes unseen. "" for none.
+  std::string unread_traceback_field;
 };
 
 // The dialect and form of an input, from its first bytes (what fits in `head`: a few dozen

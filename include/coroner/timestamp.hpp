@@ -42,12 +42,13 @@ struct ParsedTime {
 };
 
 // A time with no zone read as written at `offset` seconds east of UTC (--naive-offset): its
-// instant moves by the offset, and the reports show it as the log wrote it. Other times, and
-// every time when `offset` is none, are left as they are.
+// instant moves by the offset, the reports show it as the log wrote it, and it has a zone now.
+// Other times, and every time when `offset` is none, are left as they are.
 inline void place_in_zone(ParsedTime& time, std::optional<int32_t> offset) {
   if (!offset || !has_no_zone(time.form)) return;
   time.ns -= int64_t(*offset) * 1'000'000'000;
   time.utc_offset = *offset;
+  time.form = TimeForm::iso8601;
 }
 
 // "+05:30", "-0500", "+05", "-05:00", "Z" or "UTC" as seconds east of UTC (up to 23:59);

@@ -449,6 +449,13 @@ class GraphRules {
     f.detail = members;
   }
 
+  bool is_eliot_action(uint32_t task) const {
+    const EventList& events = store_.tasks()[task].events;
+    if (events.empty()) return false;
+    uint32_t file = events.front().file;
+    return file < store_.formats().size() && store_.formats()[file].dialect == Dialect::eliot;
+  }
+
   // The program's main task, or a task that stands for it: the one task main awaited alone
   // (wait_for(main(), ...) before 3.12 runs main in a task of its own; main gathering one
   // serve()), and so on down.
@@ -505,10 +512,11 @@ class GraphRules {
       Outcome o = a_.outcomes[t].outcome;
       if (o != Outcome::failed && o != Outcome::timed_out) continue;
       if (a_.outcomes[parent].outcome != Outcome::ok) continue;
-      // An action or span that began after its parent ended (eliot's preserve_context handing
-      // it to a thread pool): the parent's enclosing it waited on nothing.
+      // An eliot action that began after its parent ended (preserve_context handing it to a
+      // thread pool): the parent's enclosing it waited on nothing. (A span's parent ending
+      // first is a message's producer and its consumer: the reader's edge stands.)
       const auto& awaited = tasks[parent].awaits;
-      bool began_after = tasks[t].first_time > a_.outcomes[parent].end;
+      bool began_after = tasks[t].first_time > a_.outcomes[parent].end && is_eliot_action(t);
       if (!began_after && std::find(awaited.begin(), awaited.end(), t) != awaited.end()) continue;
       std::string reason =
           fmt::format("{} in stage {}; its parent {} ended ok and never awaited it",

@@ -38,6 +38,19 @@ bool is_state(LineChunker& chunker) {
   return chunker.head(state::kMagic.size()) == state::kMagic;
 }
 
+// The first key of the input's first records that holds Python tracebacks and that no error
+// field of `roles` names.
+std::string unread_traceback_field(const InputFormat& format, const RoleConfig& roles) {
+  for (const KeySeen& key : format.keys) {
+    bool traceback = std::any_of(key.samples.begin(), key.samples.end(), [](const auto& s) {
+      return s.starts_with("Traceback (most recent call last)");
+    });
+    const auto& read = roles[Role::error];
+    if (traceback && std::find(read.begin(), read.end(), key.path) == read.end()) return key.path;
+  }
+  return {};
+}
+
 InputFormat read_format(LineChunker& chunker, Dialect dialect, const RoleConfig& roles) {
   InputFormat format = detect_format(chunker.head(kFormatHead), dialect);
   if (!reads_task_field(format, roles)) {
@@ -49,6 +62,7 @@ InputFormat read_format(LineChunker& chunker, Dialect dialect, const RoleConfig&
     format.partial_scope_fields.clear();
     format.partial_scope_why.clear();
   }
+  format.unread_traceback_field = unread_traceback_field(format, roles_for(format, roles));
   chunker.set_multiline_values(format.multiline);
   return format;
 }

@@ -371,6 +371,7 @@ bool PartDecoder::format(StateSink& sink) {
   for (uint64_t n = in.count(); n > 0 && in.ok(); --n)
     f.partial_scope_fields.emplace_back(in.text());
   f.partial_scope_why = in.text();
+  f.unread_traceback_field = in.text();
   if (!in.ok() || !known) return false;
   sink.on_input_format(file, f);
   return true;

@@ -212,6 +212,7 @@ void StateWriter::on_input_format(uint32_t file, const InputFormat& format) {
   put_varint(out, format.partial_scope_fields.size());
   for (const std::string& field : format.partial_scope_fields) put_text(out, field);
   put_text(out, format.partial_scope_why);
+  put_text(out, format.unread_traceback_field);
   encoder_->entry_done();
 }
 

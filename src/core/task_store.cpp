@@ -428,8 +428,8 @@ bool TaskStore::record_time(const RawRecord& r, int64_t& time) {
       }
       order.forward += order.timed && time > order.last;
       if (!order.timed) {
-        // (with --naive-offset, the parser gave its zone: no longer a time of no zone)
-        order.no_zone = has_no_zone(r.time_form) && r.utc_offset == 0;
+        // (with --naive-offset the parser gave it its zone: no time of no zone)
+        order.no_zone = has_no_zone(r.time_form);
         order.earliest = order.latest = time;
       }
       order.earliest = std::min(order.earliest, time);
@@ -743,8 +743,9 @@ void TaskStore::finish() {
 }
 
 // From each file's first and last times, once. Two sets of files that do not overlap prove
-// nothing alone (yesterday's log and today's); the shift that would make them overlap must be
-// one a local time can have: a whole quarter hour, from 30 minutes to 14 hours.
+// nothing alone (yesterday's log and today's): the shift must be an offset a zone has (a whole
+// hour, or one and a half or three quarters, up to 14 hours), and it must lay the two over each
+// other, at least half of the shorter one.
 void TaskStore::find_naive_times() {
   struct Span {
     std::optional<uint32_t> first_file;
@@ -768,10 +769,14 @@ void TaskStore::find_naive_times() {
   constexpr int64_t kQuarterHour = 15 * 60 * int64_t(1'000'000'000);
   int64_t apart = elapsed(zoned.earliest, naive.earliest);
   int64_t quarters = (apart + (apart < 0 ? -kQuarterHour : kQuarterHour) / 2) / kQuarterHour;
-  if (std::abs(quarters) < 2 || std::abs(quarters) > 14 * 4) return;
+  int64_t past_the_hour = std::abs(quarters) % 4;  // :15 is no zone's
+  if (std::abs(quarters) < 2 || std::abs(quarters) > 14 * 4 || past_the_hour == 1) return;
   // A local time at offset o, read as UTC, is o later than the instant it names.
   int64_t shift = quarters * kQuarterHour;
-  if (naive.earliest - shift > zoned.latest || zoned.earliest > naive.latest - shift) return;
+  int64_t overlap = std::min(naive.latest - shift, zoned.latest) -
+                    std::max(naive.earliest - shift, zoned.earliest);
+  int64_t shorter = std::min(naive.latest - naive.earliest, zoned.latest - zoned.earliest);
+  if (overlap < 0 || overlap * 2 < shorter) return;
   naive_times_ =
       NaiveTimes{*naive.first_file, *zoned.first_file, apart, int32_t(shift / 1'000'000'000)};
 }

@@ -51,17 +51,9 @@ std::vector<TimelineRow> timeline_rows(const TaskStore& store, uint32_t task, si
 
 std::vector<UnreadTracebacks> unread_traceback_fields(const TaskStore& store) {
   std::vector<UnreadTracebacks> out;
-  if (!store.errors().empty() || store.first_untasked_error()) return out;
-  for (uint32_t f = 0; f < store.formats().size(); ++f) {
-    for (const KeySeen& key : store.formats()[f].keys) {
-      bool traceback = std::any_of(key.samples.begin(), key.samples.end(), [](const auto& s) {
-        return s.starts_with("Traceback (most recent call last)");
-      });
-      if (!traceback) continue;
-      out.push_back(UnreadTracebacks{f, key.path});
-      break;
-    }
-  }
+  for (uint32_t f = 0; f < store.formats().size(); ++f)
+    if (const std::string& field = store.formats()[f].unread_traceback_field; !field.empty())
+      out.push_back(UnreadTracebacks{f, field});
   return out;
 }
 

@@ -34,10 +34,10 @@ struct QuietFailure {
 };
 // The first `limit` of them, in task order; `total` gets how many there are.
 std::vector<QuietFailure> quiet_failures(const ReportInput& in, size_t limit, size_t& total);
-// A field of a file's first records whose values are Python tracebacks, while no record of the
-// log carried an error any role read: Serilog's CLEF writes them as "@x", a formatter of its own
-// under a name of its own. Every exception of such a log goes unseen: `--field error=@x` reads
-// them. One per file, the first such field.
+// A field of a file's first records whose values are Python tracebacks and that no error role
+// reads (InputFormat::unread_traceback_field): Serilog's CLEF writes them as "@x", a formatter
+// of its own under a name of its own. Every exception in it goes unseen: `--field error=@x`
+// reads them. One per file.
 struct UnreadTracebacks {
   uint32_t file = 0;
   std::string field;

@@ -906,6 +906,9 @@ def test_tracebacks_in_a_field_no_role_reads_are_told():
                                       "line 4, in run\nKeyError: 'tier'"})
             records.append({"@t": "2026-11-28T07:11:3%d.300Z" % job, "@mt": "job completed",
                             "JobId": job})
+        # An error read elsewhere in the log does not make the traceback field read.
+        records.insert(1, {"@t": "2026-11-28T07:11:31.150Z", "@mt": "upstream said",
+                           "JobId": 1, "error": "HTTP 503"})
         path = write_log(d, "clef.jsonl", records)
         fields = ["--field", "task=JobId", "--field", "time=@t", "--field", "stage=@mt"]
         r = run(*fields, path)

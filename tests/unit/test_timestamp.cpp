@@ -71,6 +71,7 @@ TEST_CASE("coroner::timestamp") {
     coroner::place_in_zone(*t, -5 * 3600);
     CHECK(t->ns == kNov25 + 610'000'000);
     CHECK(t->utc_offset == -5 * 3600);
+    CHECK(t->form == TimeForm::iso8601);  // its zone is known now
     auto zoned = parse_time_string("2026-11-25T09:23:19Z");
     REQUIRE(zoned);
     coroner::place_in_zone(*zoned, -5 * 3600);  // a zone written out stands
