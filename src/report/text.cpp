@@ -49,6 +49,26 @@ void join(std::string& list, std::string_view separator, std::string_view item) 
   list += item;
 }
 
+// A learned line for each way files were read, told once for files read alike (a rotated
+// log's): the first file's line, and how many others. `kind_of` gives the way ("" when the file
+// has no such line), `line` the first file's line.
+template <typename KindOf, typename Line>
+void told_once(const TaskStore& store, KindOf kind_of, Line line, std::string& out) {
+  const auto& formats = store.formats();
+  std::vector<std::string> kinds;
+  for (const InputFormat& format : formats) kinds.push_back(kind_of(format));
+  for (uint32_t f = 0; f < formats.size(); ++f) {
+    if (kinds[f].empty() ||
+        std::find(kinds.begin(), kinds.begin() + f, kinds[f]) != kinds.begin() + f)
+      continue;
+    auto others = std::count(kinds.begin() + f + 1, kinds.end(), kinds[f]);
+    out += line(f, formats[f]);
+    out += others == 0 ? "\n"
+                       : fmt::format("; the same for {} other {}\n", others,
+                                     others == 1 ? "file" : "files");
+  }
+}
+
 std::string plural(size_t n, std::string_view one, std::string_view many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
@@ -201,33 +221,47 @@ void summary(const ReportInput& in, const std::vector<report::Problem>& problems
         "off keeps them as written)\n",
         plural(counts.templated_stages, "stage value", "stage values"),
         plural(store.stage_templates(), "template", "templates"), example_template(store));
-  for (uint32_t f = 0; f < store.formats().size(); ++f) {
-    const InputFormat& format = store.formats()[f];
-    if (!format.task_field.empty())
-      out += fmt::format(
-          "learned: {} names its tasks by {}: {}, the kind of work, not one task (--field "
-          "task={} reads it as the task)\n",
-          display_name(store.files()[f]), format.task_field, format.task_field_why,
-          format.kind_field);
-    if (!format.partial_scope_why.empty())
-      out += fmt::format(
-          "learned: {} reads {} as no part of a task's identity ({}), or a job would be two "
-          "tasks, one unfinished (--key {} keeps them)\n",
-          display_name(store.files()[f]), fmt::join(format.partial_scope_fields, ", "),
-          format.partial_scope_why, fmt::join(format.partial_scope_fields, ","));
-    if (format.dialect == Dialect::json && !format.multiline) continue;  // the common case
-    // Rotated files of one log are read alike: the first says how, the others are counted.
-    auto alike = [&](const InputFormat& other) {
-      return other.dialect == format.dialect && other.multiline == format.multiline;
-    };
-    const auto& formats = store.formats();
-    if (std::any_of(formats.begin(), formats.begin() + f, alike)) continue;
-    auto others = std::count_if(formats.begin() + f + 1, formats.end(), alike);
-    out += fmt::format("learned: {} is {}{} ({}){}\n", display_name(store.files()[f]),
-                       to_string(format.dialect),
-                       format.multiline ? ", values over several lines" : "", format.why,
-                       others == 0 ? "" : fmt::format("; so are {} other files", others));
-  }
+  told_once(
+      store,
+      [](const InputFormat& f) {
+        return f.task_field.empty() ? std::string() : f.task_field + '\x1f' + f.kind_field;
+      },
+      [&](uint32_t f, const InputFormat& format) {
+        return fmt::format(
+            "learned: {} names its tasks by {}: {}, the kind of work, not one task (--field "
+            "task={} reads it as the task)",
+            display_name(store.files()[f]), format.task_field, format.task_field_why,
+            format.kind_field);
+      },
+      out);
+  told_once(
+      store,
+      [](const InputFormat& f) {
+        return f.partial_scope_why.empty()
+                   ? std::string()
+                   : fmt::format("{}\x1f{}", fmt::join(f.partial_scope_fields, ","),
+                                 f.partial_scope_why);
+      },
+      [&](uint32_t f, const InputFormat& format) {
+        return fmt::format(
+            "learned: {} reads {} as no part of a task's identity ({}), or a job would be two "
+            "tasks, one unfinished (--key {} keeps them)",
+            display_name(store.files()[f]), fmt::join(format.partial_scope_fields, ", "),
+            format.partial_scope_why, fmt::join(format.partial_scope_fields, ","));
+      },
+      out);
+  told_once(
+      store,
+      [](const InputFormat& f) {
+        bool plain = f.dialect == Dialect::json && !f.multiline;  // the common case: not told
+        return plain ? std::string() : fmt::format("{}\x1f{}", to_string(f.dialect), f.multiline);
+      },
+      [&](uint32_t f, const InputFormat& format) {
+        return fmt::format("learned: {} is {}{} ({})", display_name(store.files()[f]),
+                           to_string(format.dialect),
+                           format.multiline ? ", values over several lines" : "", format.why);
+      },
+      out);
   out += learned_ends_line(a, store);
   const auto& oc = a.outcome_counts;
   out += fmt::format("outcomes: {} ok, {} failed{}, {} timed out, {} cancelled, {} open\n",

@@ -939,9 +939,9 @@ def test_files_read_alike_are_told_once():
         r = run(*parts)
         learned = [l for l in r.out.splitlines() if " is loguru (" in l]
         check(len(learned) == 1 and learned[0].startswith("learned: %s is loguru (" % parts[0])
-              and learned[0].endswith("; so are 2 other files"), "one line for three files", r)
+              and learned[0].endswith("; the same for 2 other files"), "one line for three files", r)
         r = run(parts[0], SEED)
-        check("; so are" not in r.out, "a file alone is told as before", r)
+        check("; the same for" not in r.out, "a file alone is told as before", r)
 
 
 def test_an_eliot_child_that_fails_after_its_parent_ended_is_lost():
