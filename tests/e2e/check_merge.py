@@ -277,8 +277,13 @@ def in_time_order(lines):
     of one shape) is older than the one before it. Such a log, once cut, is read in time order
     across the cuts, not in its order of arrival (docs/DESIGN.md, "Merging states by time"), so
     its findings may differ from the whole log's; a log whose times this cannot read counts as
-    in order."""
+    in order. A log of values over several lines (an exporter's indented spans) is not one
+    record a line, and cannot be told: False. Spans are written as they end, so a span log is in
+    the order of their ends, not of their starts, which are their records' times."""
     latest = None
+    unread = sum(1 for line in lines if line.strip() and not line.lstrip().startswith("{"))
+    if 2 * unread > len(lines):
+        return False  # values over several lines
     for line in lines:
         try:
             record = json.loads(line)
@@ -286,6 +291,8 @@ def in_time_order(lines):
             continue
         if not isinstance(record, dict):
             continue
+        if "start_time" in record or "resourceSpans" in record:
+            return False
         time = next((record[k] for k in ("ts", "timestamp", "time", "created") if k in record), None)
         if isinstance(time, bool) or not isinstance(time, (int, float, str)):
             continue
