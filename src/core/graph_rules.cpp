@@ -482,10 +482,13 @@ class GraphRules {
       // Pending when its process stopped, under a parent that ended with the program (asyncio.run's
       // main, whose end the module writes just before the pending tasks): no orphan. A parent
       // that some task created (a request's handler) ended when its work did, however close
-      // to the stop: what it left running is as orphaned as the ones it left earlier.
+      // to the stop: what it left running is as orphaned as the ones it left earlier. One
+      // cancelled then was cut off by the shutdown, with what it had started.
       constexpr int64_t kWithTheStop = 100'000'000;  // 100 ms
       const PendingAtExit* pending = store_.pending_at_exit(t);
-      if (pending && stands_for_main(parent) &&
+      bool ended_with_the_program =
+          stands_for_main(parent) || a_.outcomes[parent].outcome == Outcome::cancelled;
+      if (pending && ended_with_the_program &&
           a_.outcomes[parent].end + kWithTheStop >= pending->time)
         continue;
       std::string reason =
