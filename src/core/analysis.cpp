@@ -1465,20 +1465,29 @@ void Analyzer::judge_stage_orders() {
 namespace {
 
 // Whether a stage's name says something is under way ("waiting for config", "fetching"): a word
-// of it ends in "ing". Such a stage is where a task was stuck, not where it ended. Words that
-// end so and say nothing is going on ("checksums match, nothing to copy", "config missing") do
-// not count.
+// of it ends in "ing". Such a stage is where a task was stuck, not where it ended. Not so a word
+// that ends so and says nothing goes on ("checksums match, nothing to copy", "config missing"),
+// one said done ("logging configured", "caching done"), nor one denied ("no pending work").
 bool describes_ongoing(std::string_view stage) {
   static constexpr std::string_view kNotUnderWay[] = {
       "nothing", "something", "anything", "everything", "during",  "missing",
       "warning", "string",    "morning",  "evening",    "ceiling", "sibling"};
+  static constexpr std::string_view kDone[] = {"done", "ready", "complete", "ok", "over"};
+  static constexpr std::string_view kDenied[] = {"no", "not", "without"};
+  auto among = [](const auto& words, std::string_view word) {
+    return std::find(std::begin(words), std::end(words), word) != std::end(words);
+  };
+  std::vector<std::string_view> words;
   std::string normal = normalise_word(stage) + '_';  // every word ends with '_'
-  for (size_t start = 0, end; (end = normal.find('_', start)) != std::string::npos;
-       start = end + 1) {
-    std::string_view word(normal.data() + start, end - start);
-    if (word.size() > 4 && word.ends_with("ing") &&
-        std::find(std::begin(kNotUnderWay), std::end(kNotUnderWay), word) == std::end(kNotUnderWay))
-      return true;
+  for (size_t start = 0, end; (end = normal.find('_', start)) != std::string::npos; start = end + 1)
+    words.emplace_back(normal.data() + start, end - start);
+  for (size_t i = 0; i < words.size(); ++i) {
+    std::string_view word = words[i];
+    if (word.size() <= 4 || !word.ends_with("ing") || among(kNotUnderWay, word)) continue;
+    std::string_view next = i + 1 < words.size() ? words[i + 1] : "";
+    if (next.ends_with("ed") || among(kDone, next)) continue;
+    if (i > 0 && among(kDenied, words[i - 1])) continue;
+    return true;
   }
   return false;
 }

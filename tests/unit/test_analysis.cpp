@@ -197,6 +197,11 @@ TEST_CASE("coroner::analysis a stage no task ever left") {
     CHECK(run->finding("mirror", FindingKind::hung)
               .detail.find("(if tasks end there, --end-stage 'checksums match, nothing to copy' "
                            "says so)") != std::string::npos);
+    // An -ing word said done is nothing going on either.
+    auto configured = analyse("unit/logs/logging_configured.jsonl");
+    CHECK(configured->finding("mirror", FindingKind::hung)
+              .detail.find("(if tasks end there, --end-stage 'logging configured' says so)") !=
+          std::string::npos);
   }
 
   SUBCASE("no hint for a task the asyncio module traces: its stages are steps, its end a status") {
