@@ -180,6 +180,7 @@ void write_task(JsonWriter& w, const ReportInput& in, const TaskGraph& graph, ui
     w.key("time").value(format_time(pending->time));
     w.key("suspended_at").value(pending->suspended_at);
     w.key("waiting_for").value(pending->waiting_for);
+    w.key("running").value(pending->held_the_loop());  // suspended_at is the line it ran
     w.end_object();
   } else {
     w.null();

@@ -68,9 +68,9 @@ function usOf(iso) {
 }
 function clock(iso) { return iso ? iso.slice(11, 26) : ''; }
 // Where the asyncio module saw a pending task at its process's stop: suspended at a line and
-// waiting for something, or running at a line, holding the loop (task_store.hpp, kHoldsTheLoop).
+// waiting for something, or running at a line, holding the loop.
 function pendingWhere(pending) {
-  var running = (pending.waiting_for || '').indexOf('nothing: running') === 0;
+  var running = pending.running;
   return (pending.suspended_at ? (running ? ', running at ' : ', suspended at ') + pending.suspended_at : '') +
     (pending.waiting_for && !running ? ', waiting for ' + pending.waiting_for : '');
 }
