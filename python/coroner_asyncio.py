@@ -68,8 +68,11 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
   whose exception nobody retrieved, and no pending gather or wait will hand back). SIGINT: the handler in place (Python's or asyncio.run's) is wrapped, not
   replaced. os._exit(N): install() wraps os._exit, which skips atexit; the wrapper writes the
   pending records and the exit ("os._exit(N)"), flushes, then exits, whatever the thread, in a
-  task or after run_until_complete returned (only in the process that called install(): a
-  forked child only flushes). An atexit hook writes the exit record if nothing else did.
+  task or after run_until_complete returned. An atexit hook writes the exit record if nothing
+  else did. A forked child (a process pool's worker) writes nothing of its parent's loops and
+  tasks, whatever stops it (SIGTERM, SIGINT, os._exit, its interpreter's exit): only its own
+  lines (stage(), emit()), under its pid; a child that calls install() itself is traced as a
+  process of its own.
   SIGKILL leaves no exit record, nor an os._exit bound before install() (from os import _exit).
 - asyncio's own "Task exception was never retrieved" / "Task was destroyed but it is pending!"
   messages (and the other exception-handler messages) become task-less error records; the
@@ -1620,7 +1623,8 @@ def _waiting_in(task, frames):
     return what, awaits
 
 
-_exit_pid = None  # the pid that wrote its exit record (a forked child writes its own)
+_exit_pid = None  # the pid that wrote its exit record
+_install_pid = None  # the process that called install() (not a child forked from it)
 _loops = weakref.WeakSet()  # the loops install()ed
 
 
@@ -1634,8 +1638,13 @@ def _pending_records(tasks):
 
 
 def _write_exit(reason):
-    """The pending tasks of every installed loop, then the exit record; once per process."""
+    """The pending tasks of every installed loop, then the exit record; once per process, and
+    only in a process that called install(): a forked child has no stop of its own to write
+    (_after_fork_in_child), only its own lines to flush."""
     global _exit_pid
+    if _install_pid != os.getpid():
+        _flush()
+        return False
     if _exit_pid == os.getpid():
         return False
     _exit_pid = os.getpid()
@@ -1811,10 +1820,9 @@ def _at_exit():
 # stop unwritten, and they would read as in flight. The wrapper writes them, as atexit would,
 # then calls the real os._exit, from any thread, in or out of a running loop; nothing in it may
 # keep the process from exiting. Only in the process that install()ed: a forked child
-# (multiprocessing's fork start method ends each child with os._exit) holds copies of its
-# parent's loops and tasks, which are not its own, and only flushes.
+# (multiprocessing's fork start method ends each child with os._exit) only flushes
+# (_after_fork_in_child).
 _os_exit = getattr(os._exit, "_coroner_original", os._exit)  # (the module reloaded: the real one)
-_install_pid = None  # the process that called install()
 
 
 def _exit_status_text(args, kwargs):
@@ -1864,7 +1872,23 @@ def _before_fork():
 
 
 def _after_fork_in_child():
+    """A forked child (a ProcessPoolExecutor's or multiprocessing's worker) holds copies of its
+    parent's loops and tasks, which it never runs, and inherits the SIGTERM and SIGINT handlers,
+    the atexit hook and the os._exit wrapper. Written at its stop (a pool's terminate(), a
+    SIGTERM to the process group), the copies read as tasks of the child's pid, pending, and its
+    exit as the stop of the parent's tasks (with scope=False, one process for coroner). So the
+    child forgets them: it is not traced, its stops write nothing (_write_exit), until it calls
+    install() itself; the lines it writes (stage(), emit()) are its own, under its pid."""
+    global _on, _life_lock
     _sink.after_fork_in_child()
+    _on = False
+    _loops.clear()
+    _live_loops.clear()
+    _life_lock = threading.Lock()  # (another thread of the parent may have held it)
+    _failed_tasks.clear()
+    _pending_gathers.clear()
+    _waits_in_progress.clear()
+    _sigints[0] = 0
 
 
 _process_hooks = []
@@ -1921,10 +1945,15 @@ def _wrap_exception_handler(loop):
     (not set_exception_handler) keeps the app's handler, set before or after install(), and
     asyncio's default printing, exactly as they were."""
     orig = loop.call_exception_handler
+    pid = os.getpid()
 
     def call_exception_handler(context):
         try:
-            if _on:
+            # (not in a forked child, whose copy of its parent's loop holds tasks that are not
+            # its own, collected at its exit, even once it install()ed a loop of its own; not
+            # `loop in _loops`: a loop the program dropped is no longer there when its tasks'
+            # "Task was destroyed" comes, from the same garbage collection)
+            if _on and os.getpid() == pid:
                 _message_record(context)
         except Exception:
             pass  # a record must never stop asyncio's own report
@@ -1939,10 +1968,12 @@ def _wrap_exception_handler(loop):
 def _chain_exception_handler(loop):
     """For loops whose methods cannot be replaced: a handler chained to the one set."""
     previous = loop.get_exception_handler()
+    pid = os.getpid()
 
     def handler(loop, context):
         try:
-            _message_record(context)
+            if _on and os.getpid() == pid:  # (as the wrapper: not after uninstall(), nor in a forked child)
+                _message_record(context)
         except Exception:
             pass
         if previous is not None:

@@ -926,6 +926,112 @@ class Exit(unittest.TestCase):
             self.assertIn("task worker", pend["Task-1"][1]["waiting_for"], where)
             self.assertTrue(err and err[0] < pend["worker"][0], recs[-6:])
 
+@unittest.skipUnless(hasattr(os, "fork"), "no fork")
+class ForkedChildren(unittest.TestCase):
+    """A forked child (a process pool's worker) holds copies of its parent's loops and tasks:
+    whatever ends it, it writes nothing of them, and the parent's records are whole."""
+
+    def parents(self, recs, reason):
+        """The parent's pid (its stuck task's), after checking its exit and stuck task."""
+        pid = [r["pid"] for r in recs if r.get("task") == "stuck"][0]
+        mine = [r for r in recs if r["pid"] == pid]
+        self.assertEqual([r["reason"] for r in mine if r.get("coroner") == "exit"], [reason], recs[-6:])
+        self.assertEqual([r["task"] for r in mine if r.get("coroner") == "pending"], ["stuck"], recs[-6:])
+        return pid
+
+    def test_a_forked_child_writes_nothing_of_its_parents_tasks(self):
+        # Forked in a task, ended by os._exit (as multiprocessing ends its children), by a
+        # SIGTERM, by a SIGINT, or (forked outside the loop) by the interpreter's exit; or a
+        # child that runs and installs a loop of its own: traced as its own process.
+        body = """
+            HOW = %r
+            async def stuck(ev): await ev.wait()
+            async def child_main():
+                ca.install(stream=open(LOG, "a"))
+                asyncio.create_task(stuck(asyncio.Event()), name="child-stuck")
+                await asyncio.sleep(0.01)
+            def fork_child():
+                pid = os.fork()
+                if pid:
+                    os.waitpid(pid, 0)
+                    return
+                emit({"stage": "in child", "threads": threading.active_count()})
+                if HOW == "os._exit":
+                    os._exit(0)
+                elif HOW == "SIGTERM":
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    time.sleep(5)
+                elif HOW == "SIGINT":
+                    try:
+                        os.kill(os.getpid(), signal.SIGINT)
+                        time.sleep(5)
+                    except KeyboardInterrupt:
+                        os._exit(0)
+                elif HOW == "install":
+                    asyncio.run(child_main())
+                sys.exit(0)
+            async def main():
+                ca.install(stream=open(LOG, "a"))
+                asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                await asyncio.sleep(0.01)
+                if HOW in ("os._exit", "SIGTERM", "SIGINT"):
+                    fork_child()
+            loop = asyncio.new_event_loop()
+            loop.run_until_complete(main())
+            if HOW in ("exit", "install"):
+                fork_child()
+            loop.close()
+        """
+        for how in ("os._exit", "SIGTERM", "SIGINT", "exit", "install"):
+            recs, _, _ = run(body % how)
+            pid = self.parents(recs, "loop closed")
+            child = [r for r in recs if r.get("pid") != pid]
+            self.assertEqual(child[0].get("stage"), "in child", (how, child))
+            self.assertEqual(child[0]["threads"], 1, "a thread of the parent's in the child")
+            self.assertFalse([r for r in child if r.get("task") == "stuck"
+                              or "name='stuck'" in r.get("message", "")], (how, child))
+            if how != "install":
+                self.assertEqual(len(child), 1, (how, child))
+                continue
+            exits = [r["reason"] for r in child if r.get("coroner") == "exit"]
+            pend = [r["task"] for r in child if r.get("coroner") == "pending"]
+            self.assertEqual((exits, pend), (["main returned"], ["child-stuck"]), child)
+
+    def test_process_pool_workers_write_nothing_of_their_parents_tasks(self):
+        # Fork-started workers: one pool shut down as usual (its worker ends with os._exit), one
+        # whose worker is killed by SIGTERM (the pool breaks, the parent goes on).
+        recs, _, _ = run("""
+            import concurrent.futures as cf, multiprocessing
+            def work(seconds):
+                time.sleep(seconds)
+                return os.getpid()
+            async def stuck(ev): await ev.wait()
+            async def main():
+                install()
+                asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                loop = asyncio.get_running_loop()
+                fork = multiprocessing.get_context("fork")
+                with cf.ProcessPoolExecutor(1, mp_context=fork) as pool:
+                    with stage("normal"):
+                        await loop.run_in_executor(pool, work, 0)
+                pool = cf.ProcessPoolExecutor(1, mp_context=fork)
+                with stage("killed"):
+                    worker = await loop.run_in_executor(pool, work, 0)
+                    job = loop.run_in_executor(pool, work, 30)
+                    await asyncio.sleep(0.2)
+                    os.kill(worker, signal.SIGTERM)
+                    try:
+                        await job
+                    except cf.process.BrokenProcessPool:
+                        stage("pool broke")
+                pool.shutdown()
+            asyncio.run(main())
+        """)
+        pid = self.parents(recs, "main returned")
+        self.assertEqual([r for r in recs if r.get("pid") != pid], [])
+        self.assertIn("pool broke", [r.get("stage") for r in recs])
+
+
 class Misc(unittest.TestCase):
     def test_a_stream_given_as_the_loop_is_told_plainly(self):
         _, rc, err = run("""
@@ -970,6 +1076,26 @@ class Misc(unittest.TestCase):
         self.assertEqual((m["level"], m["error_type"]), ("error", "ValueError"))
         self.assertNotIn("task", m)
         self.assertIn("Task exception was never retrieved", err)  # the default handler still prints
+
+    def test_a_dropped_loops_destroyed_task_is_told(self):
+        # The loop closed with a task pending, dropped, collected with its task: the same
+        # garbage collection that says "Task was destroyed" has already let go of the loop.
+        recs, _, _ = run("""
+            import gc
+            async def waits(f): await f
+            async def main():
+                install()
+                asyncio.create_task(waits(asyncio.get_running_loop().create_future()), name="dropped")
+                await asyncio.sleep(0.01)
+            loop = asyncio.new_event_loop()
+            loop.run_until_complete(main())
+            loop.close()
+            del loop
+            gc.collect()
+        """)
+        told = [r["message"] for r in recs if "message" in r]
+        self.assertTrue(told and told[0].startswith("Task was destroyed but it is pending!"), recs[-4:])
+        self.assertIn("name='dropped'", told[0])
 
     def test_app_handler_still_called(self):
         _, _, err = run("""
