@@ -59,7 +59,12 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
   loop.close(); SIGTERM, SIGINT; not the end of one run of a loop that runs again), one
   "pending" record per pending task, where it is suspended and what it waits on
   (through the async generators it iterates; a server's connection handler reading its
-  client's next request says "asyncio.StreamReader.read of a connection served on ..."),
+  client's next request says "asyncio.StreamReader.read of a connection served on ..."; the
+  task its loop was running when a signal or another thread stopped the process says
+  "nothing: running, it holds the loop", at the line it runs: a synchronous call blocking the
+  loop, often; not the task that stopped the process itself, by os._exit(), sys.exit() or a
+  signal to its own process (install() wraps os.kill, os.killpg and signal.raise_signal to
+  tell), which is "nothing: ready to run" as a task woken and not yet resumed),
   then one "exit" record, before asyncio cancels the pending tasks (their cancellations are
   still logged). Once per process. SIGTERM: a handler is installed only if SIGTERM has its
   default action; it logs, flushes, restores the default and re-sends SIGTERM, so the process
@@ -122,7 +127,9 @@ and the patched primitives (one extra coroutine frame per acquire/get/wait).
 Not covered:
 - Names bound before install(): ``from asyncio import gather`` (wait, wait_for, shield,
   as_completed) done before install() keeps the unpatched function, whose waits are not logged
-  (``await task`` and the primitives are still seen: they are patched on the classes).
+  (``await task`` and the primitives are still seen: they are patched on the classes); a task
+  that signals its own process through ``from os import kill`` bound before install() (or from
+  another thread's loop) reads as stopped from outside: running, holding its loop.
 - ``await task`` is seen only for tasks the module's factory made; with a task factory of
   your own set before install(), its tasks are used as they are, and only the functions and
   primitives above give edges. ``asyncio.Future()`` made directly (not by loop.create_future())
@@ -140,6 +147,7 @@ import asyncio
 import atexit
 import collections
 import gc
+import inspect
 import itertools
 import json
 import logging
@@ -1588,20 +1596,47 @@ def _describe_future(fut):
     return "a future", ()
 
 
-def _pending_record(task):
-    frames = _frames(task.get_coro())
+_HOLDS_THE_LOOP = "nothing: running, it holds the loop"
+
+
+def _pending_record(task, running=False):
+    """running: the task was its loop's current task when something else stopped the process
+    (_loop_holders): not suspended, and its line is the one it is executing."""
+    frames = _running_frames(task.get_coro()) if running else _frames(task.get_coro())
     where = [f for f in frames if not _internal(f.f_code.co_filename)] or frames
     rest = ', "coroner": "pending"'
     if where:
         f = where[-1]
         rest += ', "suspended_at": ' + _s("%s:%d in %s" % (
             os.path.basename(f.f_code.co_filename), f.f_lineno, f.f_code.co_name))
-    what, awaits = _waiting_in(task, frames)
+    what, awaits = (_HOLDS_THE_LOOP, ()) if running else _waiting_in(task, frames)
     rest += ', "waiting_for": ' + _s(what)
     names = _names(awaits)
     if names:
         rest += ', "awaits": [' + ", ".join(map(_s, names)) + "]"
     _task_record(_id(task), rest)
+
+
+_COROUTINE_CODE = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def _running_frames(coro):
+    """The coroutine frames of a running task, outermost first. A running coroutine awaits
+    nothing (cr_await is None), so _frames() stops at the task's own frame, at the line of its
+    ``await helper()``: the chain down to the line it executes (a blocking sock.recv() in the
+    helper) is read off the stack of the thread that runs it (this one, in a signal handler)."""
+    outer = _frames(coro)
+    if not outer:
+        return outer
+    for f in sys._current_frames().values():
+        inner = []
+        while f is not None and f is not outer[0]:
+            if f.f_code.co_flags & _COROUTINE_CODE:
+                inner.append(f)
+            f = f.f_back
+        if f is not None:
+            return outer[:1] + inner[::-1]
+    return outer
 
 
 def _waiting_in(task, frames):
@@ -1628,19 +1663,39 @@ _install_pid = None  # the process that called install() (not a child forked fro
 _loops = weakref.WeakSet()  # the loops install()ed
 
 
-def _pending_records(tasks):
+def _pending_records(tasks, running=()):
     for task in tasks:
         if not task.done() and not _is_loop_cleanup(task.get_coro()):
             try:
-                _pending_record(task)
+                _pending_record(task, task in running)
             except Exception:
                 _task_record(_id(task), ', "coroner": "pending"')
 
 
-def _write_exit(reason):
+def _loop_holders(loops, stopper):
+    """The tasks running as the process stops, each holding its loop: the current task of each
+    loop (asyncio.current_task(loop) reads a dict by loop, from any thread), unless it is the
+    stopper, the task that stops the process itself (its os._exit(), or its signal to its own
+    process). A task a signal handler interrupts, or the one a watchdog thread's os._exit() finds
+    running, held its loop: the blocking call that wedged it, most often."""
+    held = set()
+    for loop in loops:
+        try:
+            task = _current_task(loop)
+        except Exception:  # (a loop of an unusual kind: no task to name)
+            task = None
+        if task is not None and task is not stopper:
+            held.add(task)
+    return held
+
+
+def _write_exit(reason, signal_frame=False):
     """The pending tasks of every installed loop, then the exit record; once per process, and
     only in a process that called install(): a forked child has no stop of its own to write
-    (_after_fork_in_child), only its own lines to flush."""
+    (_after_fork_in_child), only its own lines to flush. signal_frame: the frame a signal
+    handler was given (the stop came from the signal, not from the task running then, unless
+    that task sent it to its own process); else the stop is the caller's, the task it runs in
+    included."""
     global _exit_pid
     if _install_pid != os.getpid():
         _flush()
@@ -1649,8 +1704,10 @@ def _write_exit(reason):
         return False
     _exit_pid = os.getpid()
     try:
+        loops = list(_loops)
+        stopper = _waiter() if signal_frame is False else _signaller(signal_frame)
         # (_all_tasks_of: at os._exit the caller may be another thread than the loop's)
-        _pending_records([t for loop in list(_loops) for t in _all_tasks_of(loop)])
+        _pending_records([t for loop in loops for t in _all_tasks_of(loop)], _loop_holders(loops, stopper))
         _sink.write('{"ts": %s, "coroner": "exit", "reason": %s' % (_ts(), _s(reason)), True)
     finally:
         _flush()
@@ -1741,7 +1798,7 @@ def _on_sigterm(signum, frame):
             _unretrieved_at_death()
         except Exception:
             pass  # nothing may keep the process from dying of its signal
-    _write_exit("SIGTERM")
+    _write_exit("SIGTERM", frame)
     if _sink.busy:  # we interrupted a flush of this thread: let it finish, then die
         _sink.after_flush = _die_of_sigterm
     else:
@@ -1764,7 +1821,7 @@ def _on_sigint(signum, frame):
     # graceful shutdown, which may hang), and main's end writes the exit. At the second it
     # raises KeyboardInterrupt, as Python's handler does at once.
     if not _is_runners_sigint(previous) or _sigints[0] > 1:
-        _write_exit("SIGINT")
+        _write_exit("SIGINT", frame)
     return previous(signum, frame)  # Python's KeyboardInterrupt, or asyncio.run's cancellation
 
 
@@ -1853,6 +1910,64 @@ _on_os_exit._coroner_wrapped = True
 _on_os_exit._coroner_original = _os_exit
 
 
+# A task that signals its own process (a max-runtime watchdog's os.kill(os.getpid(), SIGTERM))
+# stops it itself, as one that calls os._exit() does: the handler runs while that task is the
+# loop's current task, yet it holds the loop no more than a task calling os._exit() (a task
+# interrupted by a signal from outside does: _loop_holders). install() wraps os.kill, os.killpg
+# and signal.raise_signal: a signal to the own process is handled right after such a call
+# returns (or within it), in the wrapper's frame, where _signaller() finds the sending task in
+# its local _coroner_sender (a name, not the code object: a second copy of the module, or one
+# reloaded, finds the wrapper the first one made).
+# A task of another thread's loop, or a name bound before install() (from os import kill), is
+# not told apart.
+def _to_own_process(pid, *args, **kwargs):
+    return pid in (0, -1, os.getpid()) or (pid < -1 and -pid == os.getpgrp())
+
+
+def _to_own_group(pgid, *args, **kwargs):
+    return pgid in (0, os.getpgrp())
+
+
+def _to_itself(*args, **kwargs):
+    return True
+
+
+def _wrap_signal_sender(send, to_self):
+    def send_signal(*args, **kwargs):
+        __tracebackhide__ = True
+        try:
+            _coroner_sender = _waiter() if to_self(*args, **kwargs) else None  # for _signaller()
+        except Exception:  # arguments send() refuses: it says so
+            _coroner_sender = None
+        return send(*args, **kwargs)
+    send_signal.__name__ = send_signal.__qualname__ = getattr(send, "__name__", "send_signal")
+    send_signal.__doc__ = getattr(send, "__doc__", None)
+    send_signal._coroner_wrapped = True
+    send_signal._coroner_original = send
+    return send_signal
+
+
+_SIGNAL_SENDERS = ((os, "kill", _to_own_process), (os, "killpg", _to_own_group),
+                   (signal, "raise_signal", _to_itself))
+
+
+def _signaller(frame):
+    """The task that sent the signal being handled (frame: the handler's) to its own process, or
+    None: the signal came from outside (a supervisor, the test, a thread), not from the task
+    running now."""
+    code = getattr(frame, "f_code", None)
+    if code is None or "_coroner_sender" not in code.co_varnames:
+        return None
+    return frame.f_locals.get("_coroner_sender")
+
+
+def _wrap_signal_senders():
+    for owner, name, to_self in _SIGNAL_SENDERS:
+        send = getattr(owner, name, None)
+        if send is not None and not getattr(send, "_coroner_wrapped", False):
+            setattr(owner, name, _wrap_signal_sender(send, to_self))
+
+
 def _flush_logger_handlers():
     """The logger sink's handlers: os._exit() skips logging.shutdown, which flushes them."""
     if _sink.stream is not None:
@@ -1901,6 +2016,7 @@ def _install_process_hooks():
     atexit.register(_at_exit)
     if not getattr(os._exit, "_coroner_wrapped", False):
         os._exit = _on_os_exit
+    _wrap_signal_senders()
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 

@@ -57,6 +57,12 @@ def run(body, expect_rc=0, sig=None):
         return recs, rc, err
 
 
+def line_of(body, text):
+    """The line of the program run(body) runs where text is first found (as <string>:N)."""
+    lines = (PRELUDE + textwrap.dedent(body)).splitlines()
+    return [n for n, line in enumerate(lines, 1) if text in line][0]
+
+
 def waits(recs, task=None):
     return [r for r in recs if r.get("coroner") == "wait" and (task is None or r["task"] == task)]
 
@@ -884,6 +890,49 @@ class Exit(unittest.TestCase):
         self.assertEqual(len(main), 1, recs[-6:])
         self.assertIn("stuck", main[0].get("awaits", []))
 
+    def test_the_task_running_when_a_signal_stops_the_process_holds_the_loop(self):
+        # A task blocks the loop in a synchronous call of a coroutine it awaits; a SIGTERM comes
+        # from the test, or from a thread: that task is running, at the line of the call. A task
+        # only ready to run says so; one that sends its own process the signal (a watchdog task)
+        # stopped it itself, as with os._exit(), and is not holding the loop.
+        body = """
+            HOW = %r
+            async def stuck(ev): await ev.wait()
+            async def later(): await asyncio.sleep(0)
+            async def inner():
+                threading.Timer(0.1, print, ("ready",), {"flush": True}).start()  # once asleep
+                time.sleep(3)
+            async def blocker():
+                await asyncio.sleep(0.01)
+                with stage("enrich"):
+                    asyncio.create_task(later(), name="ready")  # never runs: the loop is held
+                    if HOW == "thread":
+                        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
+                    elif HOW == "itself":
+                        os.kill(os.getpid(), signal.SIGTERM)
+                    await inner()
+            async def main():
+                install()
+                asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                await asyncio.create_task(blocker(), name="blocker")
+            asyncio.run(main())
+        """
+        for how in ("test", "thread", "itself"):
+            recs, _, _ = run(body % how, expect_rc=-signal.SIGTERM,
+                             sig=signal.SIGTERM if how == "test" else None)
+            self.check_exit(recs, "SIGTERM", others=["blocker", "ready"])
+            pend = {r["task"]: r for r in recs if r.get("coroner") == "pending"}
+            self.assertEqual(pend["ready"]["waiting_for"], "nothing: ready to run", how)
+            self.assertEqual(pend["Task-1"]["waiting_for"], "task blocker", how)
+            if how == "itself":
+                self.assertEqual(pend["blocker"]["waiting_for"], "nothing: ready to run")
+                self.assertEqual(pend["blocker"]["suspended_at"],
+                                 "<string>:%d in blocker" % line_of(body, "os.kill(os.getpid()"))
+            else:
+                self.assertEqual(pend["blocker"]["waiting_for"], "nothing: running, it holds the loop", how)
+                self.assertEqual(pend["blocker"]["suspended_at"],
+                                 "<string>:%d in inner" % line_of(body, "time.sleep(3)"), how)
+
     def test_os_exit_writes_the_pending_tasks_and_the_exit(self):
         # os._exit() skips atexit: before, nothing was written at it, and a task the program
         # left stuck read as in flight. After run_until_complete returned, with no close():
@@ -897,8 +946,9 @@ class Exit(unittest.TestCase):
             os._exit(0)
         """)
         self.check_exit(recs, "os._exit(0)")
-        # From a task, right after it logged an error (a worker that gives up the process), and
-        # from another thread while the loop runs: the caller is pending, ready to run.
+        # From a task, right after it logged an error (a worker that gives up the process): the
+        # caller is pending, ready to run; from another thread while the task blocks the loop
+        # (time.sleep): the task is running, it holds the loop.
         for where in ("worker", "thread"):
             recs, _, _ = run("""
                 async def stuck(ev): await ev.wait()
@@ -922,7 +972,8 @@ class Exit(unittest.TestCase):
             err = [i for i, r in enumerate(recs) if r.get("task") == "worker" and r.get("level") == "error"]
             pend = {r["task"]: (i, r) for i, r in enumerate(recs) if r.get("coroner") == "pending"}
             self.assertEqual(sorted(pend), ["Task-1", "stuck", "worker"], recs[-6:])
-            self.assertEqual(pend["worker"][1]["waiting_for"], "nothing: ready to run", where)
+            self.assertEqual(pend["worker"][1]["waiting_for"], {
+                "worker": "nothing: ready to run", "thread": "nothing: running, it holds the loop"}[where])
             self.assertIn("task worker", pend["Task-1"][1]["waiting_for"], where)
             self.assertTrue(err and err[0] < pend["worker"][0], recs[-6:])
 
@@ -1488,7 +1539,9 @@ class Misc(unittest.TestCase):
                 async def in_cond():
                     async with cond:
                         await asyncio.wait_for(cond.wait(), 0.01)
-                cases.append(in_cond)
+                async def kill_nobody():
+                    os.kill(2 ** 30, 0)  # no such process (os.kill is wrapped by install())
+                cases += [in_cond, kill_nobody]
                 if hasattr(asyncio, "TaskGroup"):
                     async def group():
                         async with asyncio.TaskGroup() as tg:
