@@ -99,12 +99,21 @@ each record is one call on the logger "coroner" (or ``logger=``, a Logger or a n
 so that the root logger's default WARNING does not drop the records.
 
 Flush policy (stream sink): lines are collected in memory and written as one write() +
-flush() when 512 lines are waiting, 100 ms after the first waiting line (a loop timer), at once
-for an error record (failed task, stage error, asyncio's messages), when the calling thread has
-no running loop, at exit (the loop's end, SIGTERM, SIGINT, os._exit(), atexit), before fork(),
-and at uninstall(). A crash loses at most the last 100 ms; SIGKILL too. Lines stay whole
-across threads (one lock around the buffer); a forked child starts with an empty buffer and
-writes its own pid.
+flush() when 512 lines are waiting, 100 ms after the first waiting line, at once for an error
+record (failed task, stage error, asyncio's messages), when the calling thread has no running
+loop, at exit (the loop's end, SIGTERM, SIGINT, os._exit(), atexit), before fork(), and at
+uninstall(). The 100 ms flush is the flusher's, a daemon thread install(stream=...) starts
+(importing the module, or a logger sink, starts none): a loop blocked in a synchronous call (a
+socket read, time.sleep(), CPU work) runs no timer of its own, and a crash loses at most the
+last 100 ms all the same, SIGKILL too (unless C code holds the GIL all that time: no thread runs
+then). It sleeps while nothing waits, and stops at interpreter exit. Lines stay whole across
+threads (one lock around the buffer, held across a fork(): the child finds no write half done);
+a forked child starts with an empty buffer, writes its own pid, and has no flusher (its lines
+are written at once outside a loop, by a timer of its loop in one) until it calls install().
+A writer stuck on a full pipe (a log reader that stopped reading) holds the lock: SIGTERM,
+os._exit() and the interpreter's exit wait a second at most for it, then go on without
+writing. On 3.12+ an os.fork() after install(stream=...) warns, as for any process with a
+thread, that the process is multi-threaded (a DeprecationWarning, shown for __main__'s fork).
 
 Cost (tests/bench/module_overhead.py: 20,000 tasks of three logged ``sleep(0)`` stages, six
 records a task, against the same program with the module imported but not installed, where
@@ -167,6 +176,7 @@ _logger = logging.getLogger("coroner")
 _INFO, _ERROR = logging.INFO, logging.ERROR
 _PY = sys.version_info[:2]
 _now = time.time
+_clock = time.monotonic
 _ns = time.time_ns
 
 
@@ -242,6 +252,7 @@ class _Sink:
 
     MAX_LINES = 512
     DELAY = 0.1
+    NAP = 0.01  # the flusher's retry, when a task another thread is creating held lines back
 
     def __init__(self, stream=None, logger=None, scope=True):
         self.stream = stream
@@ -253,10 +264,14 @@ class _Sink:
         # signal handler, or a __del__) take no lock, and a flush takes exactly the lines that
         # were there when it started; the lock only keeps flushes one at a time.
         self.lines = collections.deque()
-        self.first = 0.0  # when the oldest waiting line was buffered
+        self.first = 0.0  # when the oldest waiting line was buffered (_clock: the flusher sleeps
+        # by it, and a wall clock stepped back by NTP would have it sleep that long)
         self.lock = threading.RLock()
         self.busy = False  # a flush is writing (a re-entered flush leaves its lines queued)
         self.after_flush = None
+        self.flusher = None  # the flusher thread, once install(stream=...) started it here
+        self.wake = threading.Event()  # set by the first line of a batch, for the flusher
+        self.forking = 0  # the thread holding the lock across its fork() (_before_fork)
         self.captured = None  # the logger sink's records held back while an eager task starts
         self.holding = False  # the stream sink's: no flush until its created record (_eager_task)
         self.held_error = False  # an error record came while holding: flush right after
@@ -320,30 +335,51 @@ class _Sink:
             self.held_error = self.held_error or error
             return
         if n <= 2:
-            self.first = _now()
             loop = _running_loop()
-            if loop is None:  # a thread without a loop: nothing would flush later
+            if loop is None:  # a thread without a loop: written at once (the flush policy)
+                self.first = _clock()
                 error = True
             else:
-                loop.call_later(self.DELAY, self.flush)
-        if error or n >= self.MAX_LINES or _now() - self.first > self.DELAY:
+                self.soon(loop)
+        if error or n >= self.MAX_LINES or _clock() - self.first > self.DELAY:
             # (the time check covers a timer lost with a loop that stopped)
             self.flush()
 
-    def flush(self):
+    def soon(self, loop):
+        """The first line of a batch: have it written within DELAY, by the flusher thread, or by
+        a timer of the loop where no flusher runs (a forked child that did not install())."""
+        self.first = _clock()
+        if self.flusher is None:
+            loop.call_later(self.DELAY, self.flush)
+        elif not self.wake.is_set():
+            self.wake.set()
+
+    def flush(self, timeout=-1, naming=False):
+        """Write what waits. timeout: how long to wait for the lock at most (seconds; -1: as
+        long as it takes): a stop must happen even when a writer stuck on a full pipe holds it.
+        naming: the flusher thread's flush, which may come while another thread is in the middle
+        of creating a task (_held_back); returns True when it left lines for later."""
         then = None
-        with self.lock:
-            if self.busy:
-                return
+        held = False
+        if not self.lock.acquire(timeout=timeout):
+            return held
+        try:
+            lines = self.lines
+            if self.busy:  # re-entered: they go with the flush under way, or the next
+                return held
+            if naming and (self.holding or lines is not self.lines):
+                return True  # an eager task's first step: its lines wait for it (_eager_task)
             self.busy = True
             try:
-                lines = self.lines
                 n = len(lines)
                 if n:
                     # n pops, and the places of the tuples (a task's creation, named by now),
                     # found by C loops: a Python loop over every line cost as much as a record.
                     parts = list(itertools.islice(iter(lines.popleft, None), n))
-                    created = itertools.compress(itertools.count(), map(isinstance, parts, itertools.repeat(tuple)))
+                    created = list(itertools.compress(itertools.count(),
+                                                      map(isinstance, parts, itertools.repeat(tuple))))
+                    if naming and created:
+                        created, held = _held_back(lines, parts, created)
                     tail = self.tail_nl
                     for i in created:  # a task's created and started records (started: as scheduled)
                         task, ts, parent = parts[i]
@@ -362,8 +398,11 @@ class _Sink:
             finally:
                 self.busy = False
                 then, self.after_flush = self.after_flush, None
+        finally:
+            self.lock.release()
         if then is not None:
             then()
+        return held
 
     def configure(self, stream, logger, scope):
         """install()'s sink: the one object every thread writes into. Replacing the object
@@ -380,22 +419,112 @@ class _Sink:
             self.scope = scope
             self.__dict__.pop("MAX_LINES", None)  # a new loop flushes again (see _write_exit)
             self.set_pid()
+        if stream is not None:
+            self.start_flusher()
+
+    def start_flusher(self):
+        """The flusher thread: it writes the lines that have waited DELAY, whatever the loops
+        do. A loop's timer was the only one to: a loop blocked in a synchronous call (a socket
+        read, CPU work) ran none, and a process killed (SIGKILL) after seconds of it lost the
+        records of those seconds, the stage it was stuck in included. A daemon thread: it keeps
+        no interpreter alive, and _at_exit() stops it before the interpreter finalizes."""
+        if self.flusher is not None:
+            return
+        self.flusher = threading.Thread(target=self.flush_waiting, name="coroner-flush", daemon=True)
+        try:
+            self.flusher.start()
+        except RuntimeError:  # (no thread may start now: the loops' timers write, as before)
+            self.flusher = None
+
+    def flush_waiting(self):
+        """The flusher thread's life: asleep while nothing waits, else up to DELAY after the
+        first waiting line, then a flush (sooner again if it held lines back)."""
+        me = threading.current_thread()
+        held = False
+        try:
+            # Signals for the process go to the other threads: delivered here, they would wake
+            # no main thread blocked in a system call (Python runs its handlers there only).
+            signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        except (AttributeError, OSError, ValueError):
+            pass
+        try:
+            while self.flusher is me:
+                if not self.lines:
+                    self.wake.wait()
+                    self.wake.clear()
+                    continue
+                wait = self.NAP if held else self.first + self.DELAY - _clock()
+                if wait > 0:
+                    time.sleep(wait)
+                try:
+                    held = self.flush_stale(me)
+                except Exception:  # a stream raising what no write should: as with a loop's
+                    held = False   # timer, those lines are lost, the next ones are tried
+        finally:
+            if self.flusher is me:  # (ended otherwise than stopped: the loops' timers write)
+                self.flusher = None
+
+    def flush_stale(self, me):
+        """The flusher's flush, if the oldest line waited DELAY (a loop's timer may have written
+        them meanwhile) and it is still the flusher (not stopped: _at_exit)."""
+        with self.lock:
+            if self.flusher is not me or _clock() - self.first < self.DELAY:
+                return False
+            held = self.flush(naming=True)
+            if self.lines and not held:
+                self.first = _clock()  # written during the flush: they have waited no longer
+            return held
 
     def after_fork_in_child(self):
         self.lock = threading.RLock()
         self.lines.clear()  # the parent's lines are the parent's (flushed before the fork)
         self.busy = False
         self.after_flush = None
+        self.forking = 0
+        # The flusher is the parent's: none runs here until the child install()s (its lines are
+        # written at once outside a loop, by the loop's timer in one: the flush policy).
+        self.flusher = None
+        self.wake = threading.Event()
         self.set_pid()
+
+
+def _held_back(lines, parts, created):
+    """Put back at the buffer's head the lines from the first task another thread is creating
+    now: before 3.14, create_task() names a task after the factory returns, so a flush from
+    another thread (the flusher) between the two would write its created record under asyncio's
+    default name. Returns the places of the created records left in parts, and whether lines
+    were put back."""
+    coros = _being_created()
+    cut = next((i for i in created if id(parts[i][0].get_coro()) in coros), None)
+    if cut is None:
+        return created, False
+    lines.extendleft(reversed(parts[cut:]))  # (before whatever other threads appended since)
+    del parts[cut:]
+    return [i for i in created if i < cut], True
+
+
+def _being_created():
+    """The ids of the coroutines that other threads are making tasks of, now: the argument of
+    an asyncio create_task() (loop's, asyncio's, TaskGroup's) on their stacks. A task factory of
+    the program's that wraps the coroutine is not seen so."""
+    me = threading.get_ident()
+    coros = set()
+    for ident, f in sys._current_frames().items():
+        while f is not None and ident != me:
+            code = f.f_code
+            if code.co_name == "create_task" and _internal(code.co_filename):
+                coros.add(id(f.f_locals.get("coro")))
+            f = f.f_back
+    return coros
 
 
 _sink = _Sink(scope=False)  # until install(): plain records through the "coroner" logger
 _on = False  # install()ed on at least one loop: the patches log
 
 
-def _flush():
+def _flush(timeout=-1):
     if _sink.stream is not None:
-        _sink.flush()
+        _sink.flush(timeout)
 
 
 # Task identity. Records name a task by its asyncio name, which need not be unique: a supervisor
@@ -850,12 +979,12 @@ def _make_factory(previous):
         if not eager and sink.stream is not None:
             # The stream sink formats the task's created and started records when it flushes
             # (_Sink.flush): by then create_task() has named the task, which before 3.14 it does
-            # only after the factory returns. No flush may happen before that: only a timer.
+            # only after the factory returns. No flush may happen before that: a loop's timer,
+            # or the flusher thread, which leaves such a task for later (_held_back).
             lines = sink.lines
             lines.append((task, created, parent))
             if len(lines) == 1:
-                sink.first = _now()
-                loop.call_later(sink.DELAY, sink.flush)
+                sink.soon(loop)
         elif not _hook_first_step(loop, task, created, parent):
             name = kwargs.get("name")
             name = _s(_take(task, str(name) if name is not None else _task_name_from_callers(task.get_name())))
@@ -881,9 +1010,10 @@ def _eager_task(loop, coro, name, kwargs, created, parent):
     if sink.stream is not None:
         kept, holding, held_error = sink.lines, sink.holding, sink.held_error
         # (an empty line first, written as nothing: the step's first record finds a buffer that
-        # is not new, so it sets no flush timer of its own, one a task)
-        sink.lines = collections.deque(("",))
+        # is not new, so it sets no flush timer of its own, one a task; holding is set before the
+        # swap and cleared after it: the flusher thread reads them the other way round)
         sink.holding, sink.held_error = True, False
+        sink.lines = collections.deque(("",))
         try:
             task = _Task(coro, loop=loop, name=name, eager_start=True, **kwargs)
         finally:
@@ -1793,20 +1923,31 @@ _signals = {}  # signal number -> (our handler, the handler before)
 
 
 def _on_sigterm(signum, frame):
-    if _exit_pid != os.getpid():
-        try:
-            _unretrieved_at_death()
-        except Exception:
-            pass  # nothing may keep the process from dying of its signal
-    _write_exit("SIGTERM", frame)
-    if _sink.busy:  # we interrupted a flush of this thread: let it finish, then die
-        _sink.after_flush = _die_of_sigterm
-    else:
+    # A thread stuck writing to a full pipe (the flusher, most often) holds the sink's lock: the
+    # process must die of its SIGTERM all the same. Without the lock in a second (as os._exit's
+    # wrapper waits), nothing is written.
+    if not _sink.lock.acquire(timeout=1.0):
+        _die_of_sigterm()
+        return
+    try:
+        if _exit_pid != os.getpid():
+            try:
+                _unretrieved_at_death()
+            except Exception:
+                pass  # nothing may keep the process from dying of its signal
+        _write_exit("SIGTERM", frame)
+        # (busy, with the lock held: a flush of this very thread, which the signal interrupted)
+        interrupted = _sink.busy
+        if interrupted:  # let it finish, then die
+            _sink.after_flush = _die_of_sigterm
+    finally:
+        _sink.lock.release()
+    if not interrupted:
         _die_of_sigterm()
 
 
 def _die_of_sigterm():
-    _flush()
+    _flush(timeout=1.0)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)  # the exit status stays "killed by SIGTERM"
 
@@ -1867,9 +2008,20 @@ def _restore_signals():
 
 
 def _at_exit():
-    if _on:
-        _write_exit("interpreter exit")
-    _flush()
+    # The interpreter finalizes next: the flusher, a daemon thread, must not write the stream then
+    # or later (a buffered stream finalized while another thread writes it aborts the
+    # interpreter). It stops, under the lock (at most a second's wait for a writer stuck on a full
+    # pipe, as at os._exit), and what is left is written here.
+    if not _sink.lock.acquire(timeout=1.0):
+        return
+    try:
+        _sink.flusher = None
+        _sink.wake.set()
+        if _on:
+            _write_exit("interpreter exit")
+        _flush()
+    finally:
+        _sink.lock.release()
 
 
 # os._exit() skips atexit, so the program's own os._exit(N) (a worker that must not wait for a
@@ -1983,7 +2135,18 @@ def _flush_logger_handlers():
 
 
 def _before_fork():
-    _flush()
+    # The sink's lock is held across the fork (at most a second's wait for a writer stuck on a
+    # full pipe): no thread of the parent, the flusher included, is then in the middle of a
+    # write to the stream, whose own lock the child would find taken by a thread it lacks.
+    if _sink.lock.acquire(timeout=1.0):
+        _sink.forking = threading.get_ident()
+        _flush()
+
+
+def _after_fork_in_parent():
+    if _sink.forking == threading.get_ident():
+        _sink.forking = 0
+        _sink.lock.release()
 
 
 def _after_fork_in_child():
@@ -2018,7 +2181,8 @@ def _install_process_hooks():
         os._exit = _on_os_exit
     _wrap_signal_senders()
     if hasattr(os, "register_at_fork"):
-        os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                            after_in_child=_after_fork_in_child)
 
 
 # ---------------------------------------------------------------- asyncio's own messages

@@ -28,13 +28,15 @@ sys.path.insert(0, %r)
 import coroner_asyncio as ca
 from coroner_asyncio import stage, emit
 LOG = sys.argv[1]
+KEEP = []  # tasks kept alive: a pending task nobody holds may be collected before the stop
 def install():
     ca.install(stream=open(LOG, "w"))
 """ % os.path.abspath(MODULE_DIR)
 
 
-def run(body, expect_rc=0, sig=None):
-    """Run PRELUDE + body in a fresh python; return (records, returncode, stderr)."""
+def run(body, expect_rc=0, sig=None, sig_after=0):
+    """Run PRELUDE + body in a fresh python; return (records, returncode, stderr). sig: sent
+    sig_after seconds after the program printed "ready"."""
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "log.jsonl")
         src = PRELUDE + textwrap.dedent(body)
@@ -45,6 +47,7 @@ def run(body, expect_rc=0, sig=None):
             p = subprocess.Popen([sys.executable, "-c", src, log], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
             assert p.stdout.readline().strip() == "ready"
+            time.sleep(sig_after)
             p.send_signal(sig)
             out, err = p.communicate(timeout=60)
             rc = p.returncode
@@ -639,7 +642,7 @@ class Exit(unittest.TestCase):
             async def stuck(ev): await ev.wait()
             async def main(f):
                 ca.install(stream=f)
-                asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                KEEP.append(asyncio.create_task(stuck(asyncio.Event()), name="stuck"))
                 await asyncio.sleep(0.01)
             with open(LOG, "w") as f:
                 asyncio.run(main(f))
@@ -676,7 +679,7 @@ class Exit(unittest.TestCase):
             async def stuck(ev): await ev.wait()
             async def shard(name, seconds):
                 install()
-                asyncio.create_task(stuck(asyncio.Event()), name="stuck-" + name)
+                KEEP.append(asyncio.create_task(stuck(asyncio.Event()), name="stuck-" + name))
                 await asyncio.sleep(seconds)
             threads = [threading.Thread(target=asyncio.run, args=(shard(n, s),))
                        for n, s in (("a", 0.01), ("b", 0.2))]
@@ -705,7 +708,7 @@ class Exit(unittest.TestCase):
             async def stuck(ev): await ev.wait()
             async def main():
                 install()
-                asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                KEEP.append(asyncio.create_task(stuck(asyncio.Event()), name="stuck"))
                 await asyncio.sleep(0.05)
             asyncio.run(main())
             time.sleep(0.2)
@@ -804,7 +807,7 @@ class Exit(unittest.TestCase):
                 await asyncio.create_task(asyncio.sleep(0.01), name="early")
             async def second():
                 await asyncio.create_task(asyncio.sleep(0.01), name="late")
-                asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                KEEP.append(asyncio.create_task(stuck(asyncio.Event()), name="stuck"))
                 await asyncio.sleep(0.01)
             with asyncio.Runner() as runner:
                 runner.run(first())
@@ -827,7 +830,7 @@ class Exit(unittest.TestCase):
             async def stuck(ev): await ev.wait()
             async def first():
                 install()
-                asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                KEEP.append(asyncio.create_task(stuck(asyncio.Event()), name="stuck"))
                 await asyncio.sleep(0.01)
             async def second():
                 await asyncio.create_task(asyncio.sleep(0.01), name="late")
@@ -913,7 +916,7 @@ class Exit(unittest.TestCase):
                     await inner()
             async def main():
                 install()
-                asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                KEEP.append(asyncio.create_task(stuck(asyncio.Event()), name="stuck"))
                 await asyncio.create_task(blocker(), name="blocker")
             asyncio.run(main())
         """
@@ -940,7 +943,7 @@ class Exit(unittest.TestCase):
             async def stuck(ev): await ev.wait()
             async def main():
                 install()
-                asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                KEEP.append(asyncio.create_task(stuck(asyncio.Event()), name="stuck"))
                 await asyncio.sleep(0.01)
             asyncio.new_event_loop().run_until_complete(main())
             os._exit(0)
@@ -964,7 +967,7 @@ class Exit(unittest.TestCase):
                         time.sleep(5)
                 async def main():
                     install()
-                    asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                    KEEP.append(asyncio.create_task(stuck(asyncio.Event()), name="stuck"))
                     await asyncio.create_task(worker(%r), name="worker")
                 asyncio.run(main())
             """ % where, expect_rc=3)
@@ -976,6 +979,94 @@ class Exit(unittest.TestCase):
                 "worker": "nothing: ready to run", "thread": "nothing: running, it holds the loop"}[where])
             self.assertIn("task worker", pend["Task-1"][1]["waiting_for"], where)
             self.assertTrue(err and err[0] < pend["worker"][0], recs[-6:])
+
+class Flushing(unittest.TestCase):
+    """The stream sink's lines are written within 100 ms by the flusher thread, whatever the
+    loop does."""
+
+    def test_a_blocked_loop_loses_no_record_to_a_sigkill(self):
+        # Before, the 100 ms flush was a timer of the loop: blocked, it wrote nothing, and a
+        # SIGKILL lost the stage the task was stuck in (and all since the last flush).
+        recs, _, _ = run("""
+            async def blocker():
+                await asyncio.sleep(0.01)
+                stage("enrich")
+                print("ready", flush=True)
+                time.sleep(2)  # the loop's timers wait for this
+            async def main():
+                install()
+                await asyncio.create_task(blocker(), name="blocker")
+            asyncio.run(main())
+        """, expect_rc=-signal.SIGKILL, sig=signal.SIGKILL, sig_after=1)
+        mine = [r.get("status") or r.get("stage") for r in recs if r.get("task") == "blocker"]
+        self.assertEqual(mine, ["created", "started", "enrich"], recs)
+
+    def test_the_flusher_is_a_daemon_thread_of_a_stream_sink_only(self):
+        # Nothing started by importing the module or by a logger sink; a stream sink's flusher
+        # keeps no interpreter alive (run() would time out).
+        recs, _, _ = run("""
+            def others():
+                return [(t.name, t.daemon) for t in threading.enumerate() if t is not threading.main_thread()]
+            async def main():
+                stage("not installed")
+                seen = {"imported": others()}
+                ca.install(logger="quiet")
+                seen["logger"] = others()
+                install()
+                seen["stream"] = others()
+                emit({"stage": "threads", "seen": seen})
+            asyncio.run(main())
+        """)
+        (seen,) = [r["seen"] for r in recs if r.get("stage") == "threads"]
+        self.assertEqual(seen, {"imported": [], "logger": [], "stream": [["coroner-flush", True]]})
+
+    def test_tasks_created_while_the_flusher_writes_keep_their_names(self):
+        # One step creating named tasks for longer than 100 ms: the flusher writes meanwhile,
+        # and must not write a task's created record between the factory and create_task()'s
+        # set_name() (before 3.14), under asyncio's default name.
+        recs, _, _ = run("""
+            async def job(): pass
+            async def main():
+                install()
+                for k in range(2):
+                    await asyncio.gather(*[asyncio.create_task(job(), name="job-%d-%d" % (k, i))
+                                           for i in range(30000)])
+            asyncio.run(main())
+        """)
+        created = [r["task"] for r in recs if r.get("status") == "created"]
+        self.assertEqual(len(created), 60000)
+        self.assertEqual([t for t in created if not t.startswith("job-")], [])
+
+    def test_a_writer_stuck_on_a_full_pipe_holds_up_a_stop_a_second_at_most(self):
+        # The flusher blocks writing to a pipe nobody reads, holding the sink's lock; the loop
+        # then waits for it. A SIGTERM still kills the process, an os._exit() still exits.
+        for how, rc in (("SIGTERM", -signal.SIGTERM), ("os._exit", 3)):
+            src = PRELUDE + textwrap.dedent("""
+                HOW = %r
+                async def main():
+                    r, w = os.pipe()
+                    ca.install(stream=os.fdopen(w, "w"))
+                    if HOW == "os._exit":
+                        threading.Timer(0.5, os._exit, (3,)).start()
+                    else:
+                        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+                    for i in range(100000):
+                        stage("fill", pad="x" * 1000)
+                        await asyncio.sleep(0.001)
+                asyncio.run(main())
+            """ % how)
+            start = time.monotonic()
+            p = subprocess.Popen([sys.executable, "-c", src, os.devnull], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            try:
+                p.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
+                self.fail("%s: the process hung on its stuck sink" % how)
+            self.assertEqual(p.returncode, rc, how)
+            self.assertLess(time.monotonic() - start, 10, how)
+
 
 @unittest.skipUnless(hasattr(os, "fork"), "no fork")
 class ForkedChildren(unittest.TestCase):
@@ -999,7 +1090,7 @@ class ForkedChildren(unittest.TestCase):
             async def stuck(ev): await ev.wait()
             async def child_main():
                 ca.install(stream=open(LOG, "a"))
-                asyncio.create_task(stuck(asyncio.Event()), name="child-stuck")
+                KEEP.append(asyncio.create_task(stuck(asyncio.Event()), name="child-stuck"))
                 await asyncio.sleep(0.01)
             def fork_child():
                 pid = os.fork()
@@ -1023,7 +1114,7 @@ class ForkedChildren(unittest.TestCase):
                 sys.exit(0)
             async def main():
                 ca.install(stream=open(LOG, "a"))
-                asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                KEEP.append(asyncio.create_task(stuck(asyncio.Event()), name="stuck"))
                 await asyncio.sleep(0.01)
                 if HOW in ("os._exit", "SIGTERM", "SIGINT"):
                     fork_child()
@@ -1059,7 +1150,7 @@ class ForkedChildren(unittest.TestCase):
             async def stuck(ev): await ev.wait()
             async def main():
                 install()
-                asyncio.create_task(stuck(asyncio.Event()), name="stuck")
+                KEEP.append(asyncio.create_task(stuck(asyncio.Event()), name="stuck"))
                 loop = asyncio.get_running_loop()
                 fork = multiprocessing.get_context("fork")
                 with cf.ProcessPoolExecutor(1, mp_context=fork) as pool:
