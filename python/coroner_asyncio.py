@@ -68,7 +68,9 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
   then one "exit" record, before asyncio cancels the pending tasks (their cancellations are
   still logged). Once per process. SIGTERM: a handler is installed only if SIGTERM has its
   default action; it logs, flushes, restores the default and re-sends SIGTERM, so the process
-  still dies of SIGTERM (and, since asyncio never collects the tasks of a process killed so,
+  still dies of SIGTERM (a second SIGTERM meanwhile, as timeout(1) or systemd send one to the
+  process and one to its group, lets the first finish, unless it has been stuck for a second)
+  (and, since asyncio never collects the tasks of a process killed so,
   the handler first writes asyncio's "Task exception was never retrieved" for each failed task
   whose exception nobody retrieved, and no pending gather or wait will hand back). SIGINT: the handler in place (Python's or asyncio.run's) is wrapped, not
   replaced. os._exit(N): install() wraps os._exit, which skips atexit; the wrapper writes the
@@ -1922,7 +1924,20 @@ def _find_main(loop):
 _signals = {}  # signal number -> (our handler, the handler before)
 
 
+_sigterm_at = None  # when this process began to handle a SIGTERM (_clock())
+
+
 def _on_sigterm(signum, frame):
+    global _sigterm_at
+    # A second SIGTERM while the first is handled (timeout(1) and systemd signal the process and
+    # its process group: two) re-entered this handler in the middle of the first, which found
+    # the exit taken and died at once, before the first had written anything. Now the first
+    # writes, then dies of it; only a first one stuck for a second (a full pipe) gives way.
+    if _sigterm_at is not None:
+        if _clock() - _sigterm_at >= 1.0:
+            _die_of_sigterm(flush=False)
+        return
+    _sigterm_at = _clock()
     # A thread stuck writing to a full pipe (the flusher, most often) holds the sink's lock: the
     # process must die of its SIGTERM all the same. Without the lock in a second (as os._exit's
     # wrapper waits), nothing is written.
@@ -1946,8 +1961,9 @@ def _on_sigterm(signum, frame):
         _die_of_sigterm()
 
 
-def _die_of_sigterm():
-    _flush(timeout=1.0)
+def _die_of_sigterm(flush=True):
+    if flush:
+        _flush(timeout=1.0)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)  # the exit status stays "killed by SIGTERM"
 
@@ -2157,7 +2173,7 @@ def _after_fork_in_child():
     exit as the stop of the parent's tasks (with scope=False, one process for coroner). So the
     child forgets them: it is not traced, its stops write nothing (_write_exit), until it calls
     install() itself; the lines it writes (stage(), emit()) are its own, under its pid."""
-    global _on, _life_lock
+    global _on, _life_lock, _sigterm_at
     _sink.after_fork_in_child()
     _on = False
     _loops.clear()
@@ -2167,6 +2183,7 @@ def _after_fork_in_child():
     _pending_gathers.clear()
     _waits_in_progress.clear()
     _sigints[0] = 0
+    _sigterm_at = None
 
 
 _process_hooks = []

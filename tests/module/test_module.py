@@ -34,9 +34,9 @@ def install():
 """ % os.path.abspath(MODULE_DIR)
 
 
-def run(body, expect_rc=0, sig=None, sig_after=0):
+def run(body, expect_rc=0, sig=None, sig_after=0, sig_again=None):
     """Run PRELUDE + body in a fresh python; return (records, returncode, stderr). sig: sent
-    sig_after seconds after the program printed "ready"."""
+    sig_after seconds after the program printed "ready", and again sig_again seconds later."""
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "log.jsonl")
         src = PRELUDE + textwrap.dedent(body)
@@ -49,6 +49,9 @@ def run(body, expect_rc=0, sig=None, sig_after=0):
             assert p.stdout.readline().strip() == "ready"
             time.sleep(sig_after)
             p.send_signal(sig)
+            if sig_again is not None:
+                time.sleep(sig_again)
+                p.send_signal(sig)
             out, err = p.communicate(timeout=60)
             rc = p.returncode
         recs = []
@@ -763,6 +766,24 @@ class Exit(unittest.TestCase):
         recs, rc, _ = run(self.HANG % "print('ready', flush=True); await asyncio.sleep(30)",
                           expect_rc=-signal.SIGTERM, sig=signal.SIGTERM)
         self.check_exit(recs, "SIGTERM")
+
+    def test_a_second_sigterm_during_the_first_loses_nothing(self):
+        # timeout(1) and systemd signal the process and its group: two SIGTERMs. The second
+        # re-entered the handler while the first wrote, and the process died with nothing written.
+        recs, _, _ = run("""
+            async def main():
+                install()
+                ev = asyncio.Event()
+                for i in range(3000):
+                    KEEP.append(asyncio.create_task(ev.wait(), name="idle-%d" % i))
+                KEEP.append(asyncio.create_task(ev.wait(), name="stuck"))
+                await asyncio.sleep(0.1)
+                print("ready", flush=True)
+                await asyncio.sleep(30)
+            asyncio.run(main())
+        """, expect_rc=-signal.SIGTERM, sig=signal.SIGTERM, sig_again=0.003)
+        self.assertEqual([r["reason"] for r in recs if r.get("coroner") == "exit"], ["SIGTERM"])
+        self.assertEqual(sum(1 for r in recs if r.get("coroner") == "pending"), 3002)
 
     def test_sigterm_tells_a_failure_never_retrieved_that_asyncio_would_not(self):
         # A producer that failed, held in a variable, its consumer idle: killed by SIGTERM, the
