@@ -120,7 +120,8 @@ thread, that the process is multi-threaded (a DeprecationWarning, shown for __ma
 Cost (tests/bench/module_overhead.py: 20,000 tasks of three logged ``sleep(0)`` stages, six
 records a task, against the same program with the module imported but not installed, where
 stage() is a logging-level check; all included: task factory, done callback, flushes): by
-instructions (callgrind, pyenv 3.11.7, 5,000 tasks), 9,650 a record (task identities and cancel
+instructions (callgrind, pyenv 3.11.7, 5,000 tasks), 11,010 a record in stop 36 (10,830 before
+the flusher thread; 9,650 in stop 29: task identities and cancel
 records had taken it from 9,030 to 10,490, until the hot paths stopped calling str.startswith,
 which parses its arguments, for every record: see _taken; a dict lookup alone made 9,130 to
 9,410, but a task not of the factory's class, a chained factory's, must go the long way, its
