@@ -66,7 +66,9 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
   signal to its own process (install() wraps os.kill, os.killpg and signal.raise_signal to
   tell), which is "nothing: ready to run" as a task woken and not yet resumed),
   then one "exit" record, before asyncio cancels the pending tasks (their cancellations are
-  still logged). Once per process. SIGTERM: a handler is installed only if SIGTERM has its
+  still logged). Once per process, and once more when asyncio.run's clean-up after main returned
+  hangs (a task swallowing its CancelledError) and a SIGTERM, SIGINT or os._exit stops it: the
+  tasks still pending, then a second exit. SIGTERM: a handler is installed only if SIGTERM has its
   default action; it logs, flushes, restores the default and re-sends SIGTERM, so the process
   still dies of SIGTERM (a second SIGTERM meanwhile, as timeout(1) or systemd send one to the
   process and one to its group, lets the first finish, unless it has been stuck for a second)
@@ -1822,22 +1824,29 @@ def _loop_holders(loops, stopper):
     return held
 
 
-def _write_exit(reason, signal_frame=False):
-    """The pending tasks of every installed loop, then the exit record; once per process, and
-    only in a process that called install(): a forked child has no stop of its own to write
-    (_after_fork_in_child), only its own lines to flush. signal_frame: the frame a signal
-    handler was given (the stop came from the signal, not from the task running then, unless
-    that task sent it to its own process); else the stop is the caller's, the task it runs in
-    included."""
-    global _exit_pid
+def _write_exit(reason, signal_frame=False, loop_end=False, final=False):
+    """The pending tasks of every installed loop, then the exit record; once per process (and
+    once more for a clean-up that hangs: _hung_clean_up), and only in a process that called
+    install(): a forked child has no stop of its own to write (_after_fork_in_child), only its
+    own lines to flush. signal_frame: the frame a signal handler was given (the stop came from
+    the signal, not from the task running then, unless that task sent it to its own process);
+    else the stop is the caller's, the task it runs in included. loop_end: written as a loop's
+    life ends (_loop_ends), before asyncio.run cancels what is left. final: the process ends now
+    (a signal, os._exit, the interpreter's exit), whatever its loops were doing."""
+    global _exit_pid, _clean_up_watched
     if _install_pid != os.getpid():
         _flush()
         return False
     if _exit_pid == os.getpid():
-        return False
+        loops = _hung_clean_up() if final else []
+        if not loops:
+            return False
+        _clean_up_watched = False  # (once more, not at every later stop)
+    else:
+        loops = list(_loops)
+        _clean_up_watched = loop_end
     _exit_pid = os.getpid()
     try:
-        loops = list(_loops)
         stopper = _waiter() if signal_frame is False else _signaller(signal_frame)
         # (_all_tasks_of: at os._exit the caller may be another thread than the loop's)
         _pending_records([t for loop in loops for t in _all_tasks_of(loop)], _loop_holders(loops, stopper))
@@ -1848,6 +1857,27 @@ def _write_exit(reason, signal_frame=False):
         # that would flush the buffer is about to close, and so may the program's stream.
         _sink.MAX_LINES = 1
     return True
+
+
+# After the exit written at a loop's end (main returned): its loops' clean-up may yet hang.
+_clean_up_watched = False
+
+
+def _hung_clean_up():
+    """The loops still cleaning up when the process stops after the exit written at their end:
+    asyncio.run cancels the tasks left and waits for them, and a task that swallows its
+    CancelledError and waits again (a consumer's `except CancelledError: continue`) keeps the
+    program from ever exiting until a SIGTERM or a ^C. Without a second exit and the pending
+    records then, the log ends as a clean exit, and the hang goes unsaid. Only loops whose end
+    was written: not a daemon thread's loop running beside the program (it holds up no exit);
+    empty when they are done (an atexit after asyncio.run returned) or closed. Asked only at a
+    stop that ends the process: a sys.exit() in main is heard (its done callback) while the
+    clean-up runs, and it is no second stop."""
+    if not _clean_up_watched:
+        return []
+    return [loop for loop in list(_loops)
+            if getattr(loop, "_coroner_ended", False) and loop.is_running() and any(
+                not t.done() and not _is_loop_cleanup(t.get_coro()) for t in _all_tasks_of(loop))]
 
 
 def _on_main_done(task):
@@ -1896,7 +1926,7 @@ def _loop_ends(loop, clean_reason):
         _live_loops.discard(loop)
         last = last and not len(_live_loops)
     if last:
-        _write_exit(_stop_reason(clean_reason))
+        _write_exit(_stop_reason(clean_reason), loop_end=True)
     else:
         _flush()
 
@@ -1951,7 +1981,7 @@ def _on_sigterm(signum, frame):
                 _unretrieved_at_death()
             except Exception:
                 pass  # nothing may keep the process from dying of its signal
-        _write_exit("SIGTERM", frame)
+        _write_exit("SIGTERM", frame, final=True)
         # (busy, with the lock held: a flush of this very thread, which the signal interrupted)
         interrupted = _sink.busy
         if interrupted:  # let it finish, then die
@@ -1979,7 +2009,7 @@ def _on_sigint(signum, frame):
     # graceful shutdown, which may hang), and main's end writes the exit. At the second it
     # raises KeyboardInterrupt, as Python's handler does at once.
     if not _is_runners_sigint(previous) or _sigints[0] > 1:
-        _write_exit("SIGINT", frame)
+        _write_exit("SIGINT", frame, final=True)
     return previous(signum, frame)  # Python's KeyboardInterrupt, or asyncio.run's cancellation
 
 
@@ -2035,7 +2065,7 @@ def _at_exit():
         _sink.flusher = None
         _sink.wake.set()
         if _on:
-            _write_exit("interpreter exit")
+            _write_exit("interpreter exit", final=True)
         _flush()
     finally:
         _sink.lock.release()
@@ -2065,7 +2095,7 @@ def _on_os_exit(*args, **kwargs):
             try:
                 code = _exit_status_text(args, kwargs)
                 if _on and code is not None and _install_pid == os.getpid():
-                    _write_exit("os._exit(%s)" % code)
+                    _write_exit("os._exit(%s)" % code, final=True)
                 _flush()
                 _flush_logger_handlers()
             finally:
@@ -2396,11 +2426,13 @@ _ATTEMPT_KEYS = ("attempt", "attempt_number")  # the unambiguous names of corone
 
 
 class stage:
-    """stage(name, **fields): log {"task": current, "stage": name, "data": {fields}} now.
+    """stage(name, /, **fields): log {"task": current, "stage": name, "data": {fields}} now.
 
-    The caller's fields are nested under "data", so they can never change a task's identity;
-    an ``attempt`` (or ``attempt_number``) int is also written at the top level, where coroner
-    reads the try's number (a later attempt after an error: the error was retried).
+    The caller's fields are nested under "data", so they can never change a task's identity
+    (a field may be called ``name`` too); an ``attempt`` (or ``attempt_number``) int is also
+    written at the top level, where coroner reads the try's number (a later attempt after an
+    error: the error was retried), and so is a ``timeout`` in seconds (an int or a float): the
+    step's declared timeout, which a step that ran longer overran.
     As a context manager (``with stage("validate"):``) it also logs an error record
     ({"stage": name, "level": "error", "error_type", "error"}) if the block raises an Exception
     (the exception still propagates; cancellation is not an error and is not logged, except the
@@ -2412,7 +2444,7 @@ class stage:
 
     __slots__ = ("name",)
 
-    def __init__(self, name, **fields):
+    def __init__(self, name, /, **fields):  # (positional: `name=` is the caller's field)
         self.name = name
         if not _on and not _sink.enabled():
             return  # not installed and nobody listening: the cheapest no-op we can be
@@ -2431,6 +2463,11 @@ class stage:
                     n = fields.get(key)
                     if type(n) is int and n >= 0:
                         rest += ', "%s": %d' % (key, n)
+                # So is a timeout in seconds, coroner's timeout role: the step declared it, and
+                # one that ran longer overran it (``stage("fetch", timeout=5)``).
+                n = fields.get("timeout")
+                if type(n) in (int, float) and 0 <= n < 1e9:
+                    rest += ', "timeout": %s' % _j(n)
             _write_current(rest)
         else:
             # sink.put() and _ts() inlined; the stage name's JSON from a cache: a program has few.

@@ -791,11 +791,16 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   // waits for its end: the cancellation was swallowed, and the wait for it never ends.
   if (auto ignored = idle || slept > 0 ? ignored_cancel(index) : std::nullopt) {
     auto [asked, waiter] = *ignored;
-    Finding& f = add(FindingKind::hung, index,
-                     fmt::format("went on after cancel() at {} and waits for work again, while {} "
-                                 "waits for its end",
-                                 at(index, asked), store_.task_label(waiter)),
-                     last.time, t.stage);
+    std::string reason =
+        waiter == kNone ? fmt::format(
+                              "went on after the shutdown cancelled it at {} and waits for work "
+                              "again: its program could not exit until it was stopped at {}",
+                              at(index, asked), at(index, facts.stop))
+                        : fmt::format(
+                              "went on after cancel() at {} and waits for work again, while {} "
+                              "waits for its end",
+                              at(index, asked), store_.task_label(waiter));
+    Finding& f = add(FindingKind::hung, index, std::move(reason), last.time, t.stage);
     f.subkind = "ignored-cancel";
     f.detail = fmt::format("its cancellation swallowed; silent {} since{}", format_duration(silent),
                            detail);
@@ -955,7 +960,9 @@ std::string Analyzer::stop_name(uint32_t index, const TaskFacts& facts) const {
 // and it did not end), and a task pending then that began to wait for it after that request:
 // `task.cancel(); await task` at a shutdown, on a task that catches CancelledError and loops.
 // The waiter began to wait right after the cancel(), as the one who called it does: a task's
-// own timeout scope cancels it too, and a main that awaits it much later asked nothing.
+// own timeout scope cancels it too, and a main that awaits it much later asked nothing. The
+// waiter is kNone when asyncio.run asked, right after an exit of its process (main returned),
+// and the task was pending at a later stop: its clean-up waited for the task, and never ended.
 std::optional<std::pair<int64_t, uint32_t>> Analyzer::ignored_cancel(uint32_t index) const {
   constexpr int64_t kRightAfter = 10'000'000;  // 10 ms
   const PendingAtExit* pending = store_.pending_at_exit(index);
@@ -982,7 +989,10 @@ std::optional<std::pair<int64_t, uint32_t>> Analyzer::ignored_cancel(uint32_t in
             began && *began >= asked && *began - asked <= kRightAfter)
           waiter = other;
   }
-  if (waiter == kNone) return std::nullopt;
+  uint32_t scope = store_.tasks()[index].scope;
+  auto exit = store_.stop_after(scope, asked - kRightAfter);
+  bool by_the_shutdown = exit && *exit <= asked && *exit < pending->time;
+  if (waiter == kNone && !by_the_shutdown) return std::nullopt;
   return std::pair{asked, waiter};
 }
 

@@ -485,11 +485,16 @@ class GraphRules {
       // to the stop: what it left running is as orphaned as the ones it left earlier. One
       // cancelled then was cut off by the shutdown, with what it had started.
       constexpr int64_t kWithTheStop = 100'000'000;  // 100 ms
+      // (A clean-up that hung after main returned is stopped later, and the task is pending
+      // then too: the stop that main's end was is what counts.)
       const PendingAtExit* pending = store_.pending_at_exit(t);
       bool ended_with_the_program =
           stands_for_main(parent) || a_.outcomes[parent].outcome == Outcome::cancelled;
+      int64_t parent_end = a_.outcomes[parent].end;
       if (pending && ended_with_the_program &&
-          a_.outcomes[parent].end + kWithTheStop >= pending->time)
+          parent_end + kWithTheStop >=
+              std::min(pending->time,
+                       store_.stop_after(tasks[t].scope, parent_end).value_or(pending->time)))
         continue;
       std::string reason =
           fmt::format("still unfinished in stage {} though its parent {} ended {}", stage_of(t),

@@ -767,6 +767,32 @@ class Exit(unittest.TestCase):
                           expect_rc=-signal.SIGTERM, sig=signal.SIGTERM)
         self.check_exit(recs, "SIGTERM")
 
+    def test_a_clean_up_that_hangs_after_main_returned_is_written_at_its_sigterm(self):
+        # main returned (its exit written), and asyncio.run's cancellation of what is left never
+        # ends: a task swallows it and waits again. The SIGTERM that ends the hang writes that
+        # task pending and a second exit; a task that ended in the clean-up is not written.
+        recs, _, _ = run("""
+            async def stubborn(q):
+                while True:
+                    try:
+                        await q.get()
+                    except asyncio.CancelledError:
+                        pass
+            async def polite():
+                await asyncio.sleep(30)
+            async def main():
+                install()
+                KEEP.append(asyncio.create_task(stubborn(asyncio.Queue()), name="stubborn"))
+                KEEP.append(asyncio.create_task(polite(), name="polite"))
+                await asyncio.sleep(0.01)
+                threading.Timer(0.05, print, args=("ready",), kwargs={"flush": True}).start()
+            asyncio.run(main())
+        """, expect_rc=-signal.SIGTERM, sig=signal.SIGTERM)
+        exits = [i for i, r in enumerate(recs) if r.get("coroner") == "exit"]
+        self.assertEqual([recs[i]["reason"] for i in exits], ["main returned", "SIGTERM"])
+        late = [r["task"] for r in recs[exits[0]:] if r.get("coroner") == "pending"]
+        self.assertEqual(late, ["stubborn"], recs[exits[0]:])
+
     def test_a_second_sigterm_during_the_first_loses_nothing(self):
         # timeout(1) and systemd signal the process and its group: two SIGTERMs. The second
         # re-entered the handler while the first wrote, and the process died with nothing written.
@@ -1347,6 +1373,26 @@ class Misc(unittest.TestCase):
         self.assertNotIn("attempt", by["odd"])
         self.assertNotIn("retry", by["odd"])
         self.assertNotIn("attempt", by["flag"])
+
+    def test_a_steps_timeout_reaches_the_timeout_role_and_name_is_a_field(self):
+        # stage("fetch", timeout=5): the step's declared timeout, read by coroner at the top
+        # level (a step that ran longer overran it); a field called `name` is the caller's.
+        recs, _, _ = run("""
+            async def main():
+                install()
+                stage("fetch", timeout=0.5, name="user-7")
+                stage("wait", timeout=3)
+                stage("odd", timeout="5s")
+                stage("flag", timeout=True)
+                stage("huge", timeout=float("inf"))
+            asyncio.run(main())
+        """)
+        by = {r["stage"]: r for r in recs if "stage" in r}
+        self.assertEqual((by["fetch"]["timeout"], by["fetch"]["data"]),
+                         (0.5, {"timeout": 0.5, "name": "user-7"}))
+        self.assertEqual(by["wait"]["timeout"], 3)
+        for odd in ("odd", "flag", "huge"):
+            self.assertNotIn("timeout", by[odd])
 
     def test_names_escaped_on_the_fast_paths(self):
         # Stage and task names reach the records through hand-made JSON (the hot paths): every
