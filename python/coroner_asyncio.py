@@ -26,6 +26,7 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
     {"ts": ..., "task": "Task-3", "status": "failed", "level": "error", "error_type": "ValueError",
      "error": "ValueError: boom", "traceback": "Traceback (most recent call last): ..."}
     {"ts": ..., "task": "Task-3", "coroner": "cancel", "by": "Task-1", ...}   (cancel() called on it; + "msg")
+    {"ts": ..., "task": "Task-3", "coroner": "cancel-at-exit", ...}   (asyncio.run cancelling what main left)
     {"ts": ..., "task": "Task-3", "status": "done" | "cancelled", ...}   ("timed_out": wait_for's inner task, <3.12)
     {"ts": ..., "task": "Task-7", "coroner": "pending", "suspended_at": "app.py:42 in fetch",
      "waiting_for": "asyncio.Event created at app.py:33", ...}                    (at exit)
@@ -44,7 +45,9 @@ What install() records (the contract is docs/ASYNCIO_RECORDS.md; field names are
   asyncio's messages about such a task are written with that identity in the task's repr.
 - Cancellations: cancel() called on a pending task of the module's factory writes a "cancel"
   record (with "by", the cancelling task), once per request: coroner measures the task's
-  silence up to that moment, and what the task does after it is its cleanup.
+  silence up to that moment, and what the task does after it is its cleanup. asyncio.run's (and
+  Runner.close's) own cancellation of what main left writes "cancel-at-exit": a task that goes
+  on after it, back at the wait it was cancelled in, keeps the program from exiting.
 - Waits ("coroner": "wait"), logged only when the wait really blocks: a plain ``await task``;
   asyncio.gather / wait / wait_for / as_completed / shield; TaskGroup (at ``__aexit__``, on its
   pending and failed children, so a child whose exception the parent handled with ``except*``
@@ -719,7 +722,10 @@ class _Task(_Task0):
                 by = _current_name()
                 # cancel(msg=...): the reason the program gave (a watchdog's "stuck for 30 s")
                 msg = kwargs.get("msg", args[0] if args else None)
-                _task_record(_id(self), ', "coroner": "cancel"' +
+                # asyncio.run's (or Runner.close's) own cancellation of what main left, from no
+                # task: a task that goes on after it holds up the program's exit (_hung_clean_up).
+                kind = "cancel-at-exit" if by is None and _shutdown_cancels[0] else "cancel"
+                _task_record(_id(self), ', "coroner": "%s"' % kind +
                              (', "by": ' + _s(by) if by is not None else "") + _cancelled_in(self) +
                              (', "msg": ' + _s(str(msg)) if msg is not None else ""))
         return _Task0.cancel(self, *args, **kwargs)
@@ -1384,7 +1390,16 @@ def _make_patches():
             # asyncio.run's and Runner.close's end of the loop: the pending records and the
             # exit go before the cancellations (a Runner's run() that returns is no end).
             _loop_ends(loop, "main returned")
-            return o_cancel_all(loop)
+            _shutdown_cancels[0] += 1
+            try:
+                return o_cancel_all(loop)
+            except KeyboardInterrupt:
+                # ^C while the clean-up hung: main's end put Python's handler back, so the
+                # module's did not see it, and the loop has stopped running by now.
+                _write_exit("SIGINT", final=True, hung=[loop])
+                raise
+            finally:
+                _shutdown_cancels[0] -= 1
         p[asyncio.runners, "_cancel_all_tasks"] = _cancel_all_tasks
 
     tg = getattr(asyncio, "TaskGroup", None)
@@ -1824,7 +1839,7 @@ def _loop_holders(loops, stopper):
     return held
 
 
-def _write_exit(reason, signal_frame=False, loop_end=False, final=False):
+def _write_exit(reason, signal_frame=False, loop_end=False, final=False, hung=None):
     """The pending tasks of every installed loop, then the exit record; once per process (and
     once more for a clean-up that hangs: _hung_clean_up), and only in a process that called
     install(): a forked child has no stop of its own to write (_after_fork_in_child), only its
@@ -1832,13 +1847,14 @@ def _write_exit(reason, signal_frame=False, loop_end=False, final=False):
     the signal, not from the task running then, unless that task sent it to its own process);
     else the stop is the caller's, the task it runs in included. loop_end: written as a loop's
     life ends (_loop_ends), before asyncio.run cancels what is left. final: the process ends now
-    (a signal, os._exit, the interpreter's exit), whatever its loops were doing."""
+    (a signal, os._exit, the interpreter's exit), whatever its loops were doing; hung: the loops
+    whose clean-up it cut short, when they are no longer running (a ^C raised out of it)."""
     global _exit_pid, _clean_up_watched
     if _install_pid != os.getpid():
         _flush()
         return False
     if _exit_pid == os.getpid():
-        loops = _hung_clean_up() if final else []
+        loops = _hung_clean_up(hung) if final else []
         if not loops:
             return False
         _clean_up_watched = False  # (once more, not at every later stop)
@@ -1861,23 +1877,25 @@ def _write_exit(reason, signal_frame=False, loop_end=False, final=False):
 
 # After the exit written at a loop's end (main returned): its loops' clean-up may yet hang.
 _clean_up_watched = False
+_ended_live = weakref.WeakSet()  # the loops whose life held up the exit, once it ended
+_shutdown_cancels = [0]  # asyncio.run's clean-ups cancelling what main left, under way
 
 
-def _hung_clean_up():
+def _hung_clean_up(stopped=None):
     """The loops still cleaning up when the process stops after the exit written at their end:
     asyncio.run cancels the tasks left and waits for them, and a task that swallows its
     CancelledError and waits again (a consumer's `except CancelledError: continue`) keeps the
     program from ever exiting until a SIGTERM or a ^C. Without a second exit and the pending
-    records then, the log ends as a clean exit, and the hang goes unsaid. Only loops whose end
-    was written: not a daemon thread's loop running beside the program (it holds up no exit);
-    empty when they are done (an atexit after asyncio.run returned) or closed. Asked only at a
-    stop that ends the process: a sys.exit() in main is heard (its done callback) while the
-    clean-up runs, and it is no second stop."""
+    records then, the log ends as a clean exit, and the hang goes unsaid. Only loops whose life
+    held up the exit (_ended_live): not a daemon thread's loop running beside the program; none
+    when they are done (an atexit after asyncio.run returned) or closed. Asked only at a stop
+    that ends the process: a sys.exit() in main is heard (its done callback) while the clean-up
+    runs, and it is no second stop. stopped: loops whose clean-up a ^C just cut short."""
     if not _clean_up_watched:
         return []
-    return [loop for loop in list(_loops)
-            if getattr(loop, "_coroner_ended", False) and loop.is_running() and any(
-                not t.done() and not _is_loop_cleanup(t.get_coro()) for t in _all_tasks_of(loop))]
+    loops = stopped if stopped is not None else [loop for loop in list(_ended_live) if loop.is_running()]
+    return [loop for loop in loops if any(
+        not t.done() and not _is_loop_cleanup(t.get_coro()) for t in _all_tasks_of(loop))]
 
 
 def _on_main_done(task):
@@ -1923,6 +1941,8 @@ def _loop_ends(loop, clean_reason):
         pass
     with _life_lock:
         last = loop in _live_loops
+        if last:
+            _ended_live.add(loop)
         _live_loops.discard(loop)
         last = last and not len(_live_loops)
     if last:
@@ -2426,13 +2446,13 @@ _ATTEMPT_KEYS = ("attempt", "attempt_number")  # the unambiguous names of corone
 
 
 class stage:
-    """stage(name, /, **fields): log {"task": current, "stage": name, "data": {fields}} now.
+    """stage(name, **fields): log {"task": current, "stage": name, "data": {fields}} now.
 
-    The caller's fields are nested under "data", so they can never change a task's identity
-    (a field may be called ``name`` too); an ``attempt`` (or ``attempt_number``) int is also
-    written at the top level, where coroner reads the try's number (a later attempt after an
-    error: the error was retried), and so is a ``timeout`` in seconds (an int or a float): the
-    step's declared timeout, which a step that ran longer overran.
+    The caller's fields are nested under "data", so they can never change a task's identity;
+    with the name given first, a field may be called ``name`` too (``stage("load", name=f)``;
+    ``stage(name="load")`` alone is the stage's name). An ``attempt`` (or ``attempt_number``)
+    int is also written at the top level, where coroner reads the try's number (a later attempt
+    after an error: the error was retried).
     As a context manager (``with stage("validate"):``) it also logs an error record
     ({"stage": name, "level": "error", "error_type", "error"}) if the block raises an Exception
     (the exception still propagates; cancellation is not an error and is not logged, except the
@@ -2444,7 +2464,9 @@ class stage:
 
     __slots__ = ("name",)
 
-    def __init__(self, name, /, **fields):  # (positional: `name=` is the caller's field)
+    def __init__(self, *args, **fields):
+        # (not `name, /`: stage(name="load") named the stage before, and still does)
+        name = args[0] if len(args) == 1 else _stage_name(args, fields)
         self.name = name
         if not _on and not _sink.enabled():
             return  # not installed and nobody listening: the cheapest no-op we can be
@@ -2463,11 +2485,6 @@ class stage:
                     n = fields.get(key)
                     if type(n) is int and n >= 0:
                         rest += ', "%s": %d' % (key, n)
-                # So is a timeout in seconds, coroner's timeout role: the step declared it, and
-                # one that ran longer overran it (``stage("fetch", timeout=5)``).
-                n = fields.get("timeout")
-                if type(n) in (int, float) and 0 <= n < 1e9:
-                    rest += ', "timeout": %s' % _j(n)
             _write_current(rest)
         else:
             # sink.put() and _ts() inlined; the stage name's JSON from a cache: a program has few.
@@ -2515,6 +2532,12 @@ class stage:
             except AttributeError:
                 pass
         return False
+
+
+def _stage_name(args, fields):
+    if args or "name" not in fields:
+        raise TypeError("stage() takes the stage's name, then its fields: stage(name, **fields)")
+    return fields.pop("name")
 
 
 def _write_current(rest, error=False):

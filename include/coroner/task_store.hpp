@@ -30,6 +30,7 @@ class TaskIndex;
 class RecordBatch;
 
 constexpr uint32_t kNone = UINT32_MAX;
+constexpr uint32_t kMaxAttempt = 127;  // Event::attempt saturates here (7 bits)
 
 // One record of a task, compact: what the analysis and the timelines need.
 struct Event {
@@ -58,7 +59,10 @@ struct Event {
   // A fold marker whose end was said by its stage's word alone (no status said it): where the
   // analysis finds that word a step of the log (a task goes on from it), it ended nothing.
   bool fold_marker_by_stage : 1 = false;
-  uint8_t attempt = 0;  // the try's number from the attempt role (saturated), 0 when none
+  uint8_t attempt : 7 = 0;  // the try's number from the attempt role (saturated), 0 when none
+  // The asyncio module's "cancel-at-exit" (a cancel_request too): asyncio.run cancelling what
+  // main left, after its process's exit record.
+  bool cancel_at_exit : 1 = false;
 };
 // Millions of records are kept while their tasks are open: every byte counts.
 static_assert(sizeof(Event) == 32, "an Event fits in half a cache line");

@@ -97,6 +97,17 @@ bool waits_for_work(std::string_view waiting_for) {
          (what.ends_with(".get") || what.ends_with(".serve_forever"));
 }
 
+// Two of the asyncio module's texts of what a task waits on name the same wait: equal, or the
+// same sleep at another moment ("asyncio.sleep of 1 s, 0.4 s left" and "..., 0.9 s left").
+bool same_wait(std::string_view a, std::string_view b) {
+  if (a.empty()) return false;
+  if (a.starts_with("asyncio.sleep of ") && b.starts_with("asyncio.sleep of ")) {
+    a = a.substr(0, a.find(", "));
+    b = b.substr(0, b.find(", "));
+  }
+  return a == b;
+}
+
 // `await asyncio.Event().wait()` as a loop's keep-alive (a daemon thread's loop run forever, a
 // server's main): an Event made where the task waits on it, which no other code can reach to
 // set. Told by the module's pending record: the Event's creation is the task's own suspension
@@ -789,13 +800,21 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
   std::string detail = waiting_detail(index, facts);
   // Waiting for work again after a cancel() it went on past, while the task that asked for it
   // waits for its end: the cancellation was swallowed, and the wait for it never ends.
-  if (auto ignored = idle || slept > 0 ? ignored_cancel(index) : std::nullopt) {
+  auto ignored = pending ? ignored_cancel(index) : std::nullopt;
+  if (ignored && (idle || slept > 0 || ignored->second == kNone)) {
     auto [asked, waiter] = *ignored;
+    // (asyncio.run cancels each task once, and waits for all of them: for ever)
+    std::string until =
+        facts.stop < asked ? fmt::format("asyncio.run waits for it for ever (the log ends at {})",
+                                         at(index, out_.log_end))
+        : store_.stop_ends_test(t.scope, facts.stop)
+            ? "asyncio.run waited for it until a test ended at " + at(index, facts.stop)
+            : "asyncio.run waited for it until its process stopped at " + at(index, facts.stop);
     std::string reason =
         waiter == kNone ? fmt::format(
-                              "went on after the shutdown cancelled it at {} and waits for work "
-                              "again: its program could not exit until it was stopped at {}",
-                              at(index, asked), at(index, facts.stop))
+                              "went on after asyncio.run's shutdown cancelled it at {} and waits "
+                              "again as it did then: {}",
+                              at(index, asked), until)
                         : fmt::format(
                               "went on after cancel() at {} and waits for work again, while {} "
                               "waits for its end",
@@ -961,25 +980,44 @@ std::string Analyzer::stop_name(uint32_t index, const TaskFacts& facts) const {
 // `task.cancel(); await task` at a shutdown, on a task that catches CancelledError and loops.
 // The waiter began to wait right after the cancel(), as the one who called it does: a task's
 // own timeout scope cancels it too, and a main that awaits it much later asked nothing. The
-// waiter is kNone when asyncio.run asked, right after an exit of its process (main returned),
-// and the task was pending at a later stop: its clean-up waited for the task, and never ended.
+// waiter is kNone when asyncio.run asked (the module's cancel-at-exit, after main returned) and
+// the task, pending at a later stop, waits again as it did when cancelled: the shutdown waited
+// for it, and never ended. A clean-up that takes its time waits on something else, and ends.
 std::optional<std::pair<int64_t, uint32_t>> Analyzer::ignored_cancel(uint32_t index) const {
   constexpr int64_t kRightAfter = 10'000'000;  // 10 ms
   const PendingAtExit* pending = store_.pending_at_exit(index);
   if (!pending) return std::nullopt;
   int64_t asked = 0;
   bool cancelled = false, went_on = false;
+  const Event* at_exit = nullptr;
+  const Event* last_wait = nullptr;
   for (const Event& e : store_.tasks()[index].events) {
-    if (e.time > pending->time) break;  // asyncio.run's own cancellation, after the exit
+    // After the exit: asyncio.run's own cancellation, and what the task did after it.
+    if (e.time > pending->time && !e.cancel_at_exit && !at_exit) break;
     if (e.cancel_request) {
       asked = e.time;
       cancelled = true;
       went_on = false;
+      at_exit = e.cancel_at_exit ? &e : nullptr;
+    } else if (is_end(store_.meaning(e.status))) {
+      cancelled = went_on = false;  // that run ended (a later one under the same name is new)
+      at_exit = nullptr;
     } else if (cancelled) {
       went_on = true;
+      if (e.wait) last_wait = &e;
     }
   }
   if (!went_on) return std::nullopt;
+  if (at_exit) {
+    // Waiting again at a later stop (its pending record), or, with none (a SIGKILL once the
+    // supervisor's patience ran out), in its last wait, with nothing after it.
+    std::string_view now = pending->time > at_exit->time ? std::string_view(pending->waiting_for)
+                           : last_wait && last_wait == &store_.tasks()[index].events.back()
+                               ? store_.stage_text(*last_wait)
+                               : std::string_view();
+    return same_wait(store_.stage_text(*at_exit), now) ? std::optional(std::pair{asked, kNone})
+                                                       : std::nullopt;
+  }
   uint32_t waiter = kNone;
   for (const auto& [other, at_exit] : store_.tasks_pending_at_exit()) {
     if (other == index || (waiter != kNone && other > waiter)) continue;  // the first, by index
@@ -989,10 +1027,7 @@ std::optional<std::pair<int64_t, uint32_t>> Analyzer::ignored_cancel(uint32_t in
             began && *began >= asked && *began - asked <= kRightAfter)
           waiter = other;
   }
-  uint32_t scope = store_.tasks()[index].scope;
-  auto exit = store_.stop_after(scope, asked - kRightAfter);
-  bool by_the_shutdown = exit && *exit <= asked && *exit < pending->time;
-  if (waiter == kNone && !by_the_shutdown) return std::nullopt;
+  if (waiter == kNone) return std::nullopt;
   return std::pair{asked, waiter};
 }
 

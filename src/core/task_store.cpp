@@ -473,14 +473,16 @@ Event TaskStore::make_event(const RawRecord& r, int64_t time) {
   event.retry = (r.retry && r.attempt == 0) ||
                 (event.stage != kNone && is_retry_word_[event.stage]) ||
                 (event.status != kNone && is_retry_word_[event.status]);
-  event.attempt = uint8_t(std::min<uint32_t>(r.attempt, UINT8_MAX));
+  event.attempt = uint8_t(std::min<uint32_t>(r.attempt, kMaxAttempt));
   // "child": a dialect's reader says a parent waits on the child it encloses (dialect_readers.hpp).
   if ((r.marker == "wait" || r.marker == "child") && event.stage == kNone) {
     event.wait = true;
     if (!r.waiting_for.empty()) event.text = keep_text(r.waiting_for.substr(0, kErrorTextLimit));
   }
-  if (r.marker == "cancel" && event.stage == kNone && event.status == kNone) {
+  bool at_exit = r.marker == "cancel-at-exit";
+  if ((at_exit || r.marker == "cancel") && event.stage == kNone && event.status == kNone) {
     event.cancel_request = true;
+    event.cancel_at_exit = at_exit;
     // What it was waiting for when cancel() was called (asleep, idle on a queue): the analysis
     // judges its silence by it, as at an exit.
     if (!r.waiting_for.empty()) event.text = keep_text(r.waiting_for.substr(0, kErrorTextLimit));
@@ -520,7 +522,8 @@ void TaskStore::add_links(uint32_t task, uint32_t scope, const RawRecord& r, int
   }
   // What it waited on when its process stopped stands: the cancellation asyncio.run logs for
   // it afterwards ("cancelled") waited on nothing.
-  if ((!r.awaits.empty() || r.marker != "cancel") && !tasks_[task].pending_at_exit)
+  if ((!r.awaits.empty() || (r.marker != "cancel" && r.marker != "cancel-at-exit")) &&
+      !tasks_[task].pending_at_exit)
     tasks_[task].waits_on_itself = only_itself;
 }
 

@@ -14,6 +14,9 @@ at main's return and nothing at the SIGTERM, so the log read as a clean exit (ex
 - flusher: on its cancellation, writes out what it buffered ("flush on cancel", 5 ms) and
   ends cancelled, as a clean shutdown should: clean (pending when main returned, its end
   after that is the shutdown's: open or cancelled).
+- archiver: on its cancellation drains its uploads for 3 s ("drain on cancel") and re-raises,
+  a healthy clean-up the SIGTERM cuts short: clean (it waits on another sleep than the one it
+  was cancelled in: no cancellation swallowed).
 - job-0..job-3 ("work", 10 ms): clean, and main too.
 """
 
@@ -58,6 +61,17 @@ async def flusher():
         raise
 
 
+async def archiver():
+    try:
+        while True:
+            with stage("archive"):
+                await asyncio.sleep(0.03)
+    except asyncio.CancelledError:
+        with stage("drain on cancel"):
+            await asyncio.sleep(3)
+        raise
+
+
 async def job(i):
     with stage("work", job=i):
         await asyncio.sleep(0.01)
@@ -69,6 +83,7 @@ async def child_main(log):
     mails = asyncio.Queue()
     asyncio.create_task(mailer(mails), name="mailer")
     asyncio.create_task(flusher(), name="flusher")
+    asyncio.create_task(archiver(), name="archiver")
     for m in range(3):
         await mails.put(m)
     await asyncio.gather(*(asyncio.create_task(job(i), name="job-%d" % i) for i in range(4)))
@@ -88,7 +103,7 @@ def parent(out):
         print(NAME + ": " + p, file=sys.stderr)
     scope = {"pid": str(pids.pop()) if len(pids) == 1 else "?", "hostname": socket.gethostname()}
     expected = [{"task": "mailer", "scope": scope, "kinds": ["hung/ignored-cancel"]}]
-    clean = ["main", "flusher", "job-0", "job-1", "job-2", "job-3"]
+    clean = ["main", "flusher", "archiver", "job-0", "job-1", "job-2", "job-3"]
     doc = {"scenario": NAME, "files": [path.name], "args": [], "child_exit": child_exit,
            "problems": problems, "expected": expected, "clean": clean,
            "outcomes": {"flusher": ["open", "cancelled"], "job-0": "ok"}}

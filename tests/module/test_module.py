@@ -793,6 +793,35 @@ class Exit(unittest.TestCase):
         late = [r["task"] for r in recs[exits[0]:] if r.get("coroner") == "pending"]
         self.assertEqual(late, ["stubborn"], recs[exits[0]:])
 
+    def test_a_ctrl_c_that_ends_a_hung_clean_up_writes_it_too(self):
+        # main's end put Python's SIGINT handler back: the KeyboardInterrupt comes out of
+        # asyncio.run's cancellation of what is left, which the module wraps. Its records are
+        # marked cancel-at-exit (asyncio.run's own), the task's own cancel() by main is not.
+        recs, _, _ = run("""
+            async def stubborn(q):
+                while True:
+                    try:
+                        await q.get()
+                    except asyncio.CancelledError:
+                        pass
+            async def polite():
+                await asyncio.sleep(30)
+            async def main():
+                install()
+                KEEP.append(asyncio.create_task(stubborn(asyncio.Queue()), name="stubborn"))
+                p = asyncio.create_task(polite(), name="cancelled-by-main")
+                await asyncio.sleep(0.01)
+                p.cancel()
+                threading.Timer(0.05, print, args=("ready",), kwargs={"flush": True}).start()
+            asyncio.run(main())
+        """, expect_rc=None, sig=signal.SIGINT)
+        exits = [i for i, r in enumerate(recs) if r.get("coroner") == "exit"]
+        self.assertEqual([recs[i]["reason"] for i in exits], ["main returned", "SIGINT"], recs[-5:])
+        late = [r["task"] for r in recs[exits[0]:] if r.get("coroner") == "pending"]
+        self.assertEqual(late, ["stubborn"], recs[exits[0]:])
+        kinds = {r["task"]: r["coroner"] for r in recs if r.get("coroner", "").startswith("cancel")}
+        self.assertEqual(kinds, {"cancelled-by-main": "cancel", "stubborn": "cancel-at-exit"})
+
     def test_a_second_sigterm_during_the_first_loses_nothing(self):
         # timeout(1) and systemd signal the process and its group: two SIGTERMs. The second
         # re-entered the handler while the first wrote, and the process died with nothing written.
@@ -1374,25 +1403,26 @@ class Misc(unittest.TestCase):
         self.assertNotIn("retry", by["odd"])
         self.assertNotIn("attempt", by["flag"])
 
-    def test_a_steps_timeout_reaches_the_timeout_role_and_name_is_a_field(self):
-        # stage("fetch", timeout=5): the step's declared timeout, read by coroner at the top
-        # level (a step that ran longer overran it); a field called `name` is the caller's.
+    def test_a_field_called_name_after_the_stages_name(self):
+        # stage("load", name=path): the field is the caller's, nested under data; alone,
+        # stage(name="load") names the stage, as it always did. A timeout= stays nested: a
+        # `with` block writes no end, so a step's declared timeout would run past the block.
         recs, _, _ = run("""
             async def main():
                 install()
-                stage("fetch", timeout=0.5, name="user-7")
-                stage("wait", timeout=3)
-                stage("odd", timeout="5s")
-                stage("flag", timeout=True)
-                stage("huge", timeout=float("inf"))
+                stage("load", name="users.csv", timeout=5)
+                stage(name="save")
+                try:
+                    stage()
+                except TypeError as e:
+                    emit({"raised": str(e)})
             asyncio.run(main())
         """)
         by = {r["stage"]: r for r in recs if "stage" in r}
-        self.assertEqual((by["fetch"]["timeout"], by["fetch"]["data"]),
-                         (0.5, {"timeout": 0.5, "name": "user-7"}))
-        self.assertEqual(by["wait"]["timeout"], 3)
-        for odd in ("odd", "flag", "huge"):
-            self.assertNotIn("timeout", by[odd])
+        self.assertEqual(by["load"]["data"], {"name": "users.csv", "timeout": 5})
+        self.assertNotIn("timeout", by["load"])
+        self.assertNotIn("data", by["save"])
+        self.assertIn("stage(name, **fields)", [r for r in recs if "raised" in r][0]["raised"])
 
     def test_names_escaped_on_the_fast_paths(self):
         # Stage and task names reach the records through hand-made JSON (the hot paths): every

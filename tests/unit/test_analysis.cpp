@@ -164,6 +164,31 @@ TEST_CASE("coroner::analysis a task that held the event loop at its process's st
   }
 }
 
+TEST_CASE("coroner::analysis a task that went on after asyncio.run's shutdown cancelled it") {
+  // main returned; asyncio.run cancelled what was left (the module's cancel-at-exit records).
+  // mailer swallowed it and waits on its queue again; pinger swallowed it and sleeps its
+  // second again; drainer drains on its cancellation, in another sleep, as a clean-up should.
+  SUBCASE("killed with no record (SIGKILL): the log ends with mailer back at its wait") {
+    auto run = analyse("unit/logs/cancel_at_exit.jsonl");
+    CHECK(run->findings("mailer") == Kinds{"hung/ignored-cancel"});
+    const coroner::Finding& hung = run->finding("mailer", FindingKind::hung);
+    CHECK(hung.reason.find("asyncio.run waits for it for ever") != std::string::npos);
+    CHECK(run->findings("pinger") == Kinds{"in-flight"});  // no wait record: nothing proves it
+    CHECK(run->findings("drainer") == Kinds{"in-flight"});
+  }
+  SUBCASE("stopped later by a SIGTERM, with the tasks still pending") {
+    auto run =
+        analyse_files({"unit/logs/cancel_at_exit.jsonl", "unit/logs/cancel_at_exit_stopped.jsonl"});
+    for (const char* task : {"mailer", "pinger"}) {
+      CAPTURE(task);
+      CHECK(run->findings(task) == Kinds{"hung/ignored-cancel"});
+      const coroner::Finding& hung = run->finding(task, FindingKind::hung);
+        CHECK(hung.reason.find("until its process stopped at") != std::string::npos);
+    }
+    CHECK(run->findings("drainer") == Kinds{"in-flight"});
+  }
+}
+
 TEST_CASE("coroner::analysis a stage no task ever left") {
   // warmer's last stage, "cache ready", is its end in the program's mind; the log says "done"
   // for the other jobs, so no end is learned, and only the user can say which it is. loader is
