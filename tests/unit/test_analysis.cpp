@@ -183,7 +183,7 @@ TEST_CASE("coroner::analysis a task that went on after asyncio.run's shutdown ca
       CAPTURE(task);
       CHECK(run->findings(task) == Kinds{"hung/ignored-cancel"});
       const coroner::Finding& hung = run->finding(task, FindingKind::hung);
-        CHECK(hung.reason.find("until its process stopped at") != std::string::npos);
+      CHECK(hung.reason.find("until its process stopped at") != std::string::npos);
     }
     CHECK(run->findings("drainer") == Kinds{"in-flight"});
   }
