@@ -243,6 +243,8 @@ class Analyzer {
   // The task that held the loop at the stop `index` was pending at, when another did.
   uint32_t other_loop_holder(uint32_t index, const PendingAtExit& pending) const;
   std::optional<std::pair<int64_t, uint32_t>> ignored_cancel(uint32_t task) const;
+  bool group_cancelled(uint32_t waiter, const PendingAtExit& at_exit, uint32_t index,
+                       int64_t asked) const;
   std::string_view idle_wait(uint32_t task, const Event& last) const;
   bool starts_again(const Task& t, const TaskFacts& facts, size_t i) const;
   std::string stop_name(uint32_t task, const TaskFacts& facts) const;
@@ -1024,11 +1026,31 @@ std::optional<std::pair<int64_t, uint32_t>> Analyzer::ignored_cancel(uint32_t in
     for (uint32_t awaited : at_exit.awaits)
       if (awaited == index)
         if (auto began = store_.await_began(other, index);
-            began && *began >= asked && *began - asked <= kRightAfter)
+            (began && *began >= asked && *began - asked <= kRightAfter) ||
+            group_cancelled(other, at_exit, index, asked))
           waiter = other;
   }
   if (waiter == kNone) return std::nullopt;
   return std::pair{asked, waiter};
+}
+
+// A TaskGroup cancels its other children when one of them fails, and its owner waits in it
+// for them all: `waiter`, pending in a TaskGroup, had another child that failed right before
+// `index` was cancelled at `asked` (an owner that began to wait after the cancel is the other
+// case, `task.cancel(); await task`).
+bool Analyzer::group_cancelled(uint32_t waiter, const PendingAtExit& at_exit, uint32_t index,
+                               int64_t asked) const {
+  constexpr int64_t kRightBefore = 10'000'000;  // 10 ms
+  if (!at_exit.waiting_for.starts_with("TaskGroup")) return false;
+  for (uint32_t child : store_.tasks()[waiter].awaits) {
+    const EventList& events = store_.tasks()[child].events;
+    if (child == index || events.empty()) continue;
+    const Event& end = events.back();
+    if (store_.meaning(end.status) == Lifecycle::ended_failed && end.time <= asked &&
+        asked - end.time <= kRightBefore)
+      return true;
+  }
+  return false;
 }
 
 // The task waits for work, idle: its record `last` is a wait on an empty queue, or the asyncio
