@@ -861,6 +861,8 @@ def _on_done(task):
     name = task.get_name()  # _id(task) inlined: a name never taken is the identity
     if name in _taken or type(task) is not _Task:
         name = _id(task)
+    if _destroyed and task in _destroyed:
+        return  # (see _destroyed: an end made up after the task was destroyed)
     if task.cancelled():
         _task_record(name, ', "status": "cancelled"')
         return
@@ -1813,9 +1815,17 @@ _install_pid = None  # the process that called install() (not a child forked fro
 _loops = weakref.WeakSet()  # the loops install()ed
 
 
+# The tasks asyncio said it destroyed pending ("Task was destroyed but it is pending!"): the
+# garbage collector closed their coroutine. One that the collection brought back to life (an
+# exception handler that kept the context) is no task of the program any more: no pending record
+# at the exit, no end when asyncio.run cancels it ("cannot reuse already awaited coroutine").
+_destroyed = weakref.WeakSet()
+
+
 def _pending_records(tasks, running=()):
     for task in tasks:
-        if not task.done() and not _is_loop_cleanup(task.get_coro()):
+        if (not task.done() and not _is_loop_cleanup(task.get_coro())
+                and not (_destroyed and task in _destroyed)):
             try:
                 _pending_record(task, task in running)
             except Exception:
@@ -2260,14 +2270,22 @@ def _message_record(context):
     """A task-less error record for an exception-handler message, worded as asyncio words it."""
     message = str(context.get("message") or "Unhandled exception in event loop")
     about = context.get("future") or context.get("task")
-    if (isinstance(about, _Task0) and _exit_pid != os.getpid() and not about.done()
-            and message.startswith("Task was destroyed")):
+    destroyed = isinstance(about, _Task0) and message.startswith("Task was destroyed")
+    if (destroyed and _exit_pid != os.getpid() and not about.done()
+            and not about.get_loop().is_running()):
         # A loop the program dropped unclosed after its last run (run_until_complete, no
         # close(), the garbage collector): its life ended with no exit record, since a loop that
         # runs again writes none at a run's end. What its tasks were pending on is told now.
+        # (Not in a loop still running: the collector took a task the program kept no
+        # reference to, and the program goes on.)
         try:
             _pending_record(about)
         except Exception:
+            pass
+    if destroyed:
+        try:
+            _destroyed.add(about)
+        except TypeError:
             pass
     if about is not None:
         text = repr(about)

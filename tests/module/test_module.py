@@ -1315,6 +1315,28 @@ class Misc(unittest.TestCase):
         self.assertTrue(told and told[0].startswith("Task was destroyed but it is pending!"), recs[-4:])
         self.assertIn("name='dropped'", told[0])
 
+    def test_a_task_collected_while_its_loop_runs_gets_no_made_up_end(self):
+        # A consumer nobody keeps a reference to, collected while main's loop still runs: asyncio
+        # says it destroyed it. The module wrote it pending then (no stop), and asyncio.run, which
+        # found it alive again, cancelled it into "cannot reuse already awaited coroutine",
+        # written as the task's failure. Now only asyncio's message tells of it.
+        recs, _, _ = run("""
+            import gc
+            async def consumer(q):
+                while True:
+                    await q.get()
+            async def main():
+                install()
+                asyncio.create_task(consumer(asyncio.Queue()), name="consumer")  # no reference
+                await asyncio.sleep(0.3)  # (the module's buffer let go of the task: flushed)
+                asyncio.current_task().add_done_callback(lambda t: gc.collect())
+            asyncio.run(main())
+        """)
+        told = [r["message"] for r in recs if "message" in r]
+        self.assertTrue(told and told[0].startswith("Task was destroyed but it is pending!"), recs[-4:])
+        mine = [r for r in recs if r.get("task") == "consumer"]
+        self.assertFalse([r for r in mine if r.get("coroner") == "pending" or "error" in r], mine)
+
     def test_app_handler_still_called(self):
         _, _, err = run("""
             async def bad(): raise ValueError("lost")
