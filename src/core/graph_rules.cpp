@@ -479,23 +479,24 @@ class GraphRules {
       if (parent == kNone || !unfinished(a_, t) || !tasks[t].logged) continue;
       if (a_.outcomes[t].flagged) continue;
       if (unfinished(a_, parent) || !tasks[parent].logged) continue;
-      // Pending when its process stopped, under a parent that ended with the program (asyncio.run's
-      // main, whose end the module writes just before the pending tasks): no orphan. A parent
-      // that some task created (a request's handler) ended when its work did, however close
-      // to the stop: what it left running is as orphaned as the ones it left earlier. One
-      // cancelled then was cut off by the shutdown, with what it had started.
+      // Pending when its process stopped, under the program's main task (or one that stands
+      // for it): the program's own background work, whenever main ended (asyncio.run writes
+      // main's end just before the pending tasks; a Runner's first run() or an init coroutine
+      // before run_forever() ends long before, and the task lives on by design). A parent that
+      // some task created (a request's handler) ended when its work did, however close to the
+      // stop: what it left running is as orphaned as the ones it left earlier. One cancelled
+      // then (within 100 ms of that stop) was cut off by the shutdown, with what it had started.
       constexpr int64_t kWithTheStop = 100'000'000;  // 100 ms
       // (A clean-up that hung after main returned is stopped later, and the task is pending
-      // then too: the stop that main's end was is what counts.)
-      const PendingAtExit* pending = store_.pending_at_exit(t);
-      bool ended_with_the_program =
-          stands_for_main(parent) || a_.outcomes[parent].outcome == Outcome::cancelled;
-      int64_t parent_end = a_.outcomes[parent].end;
-      if (pending && ended_with_the_program &&
-          parent_end + kWithTheStop >=
-              std::min(pending->time,
-                       store_.stop_after(tasks[t].scope, parent_end).value_or(pending->time)))
-        continue;
+      // then too: the stop that the parent's end was is what counts.)
+      if (const PendingAtExit* pending = store_.pending_at_exit(t)) {
+        if (stands_for_main(parent)) continue;
+        int64_t parent_end = a_.outcomes[parent].end;
+        int64_t stop = std::min(
+            pending->time, store_.stop_after(tasks[t].scope, parent_end).value_or(pending->time));
+        if (a_.outcomes[parent].outcome == Outcome::cancelled && parent_end + kWithTheStop >= stop)
+          continue;
+      }
       std::string reason =
           fmt::format("still unfinished in stage {} though its parent {} ended {}", stage_of(t),
                       label(parent), to_string(a_.outcomes[parent].outcome));

@@ -189,6 +189,15 @@ TEST_CASE("coroner::analysis a task that went on after asyncio.run's shutdown ca
   }
 }
 
+TEST_CASE("coroner::analysis a task main started outlives main by design") {
+  // asyncio.Runner: run() of Task-1 starts heartbeat and returns; run() of Task-2 serves a
+  // request, whose handler leaves audit running; Runner.close() stops the process 100 ms after
+  // Task-1 ended. heartbeat is the program's background work, no orphan; audit is one.
+  auto run = analyse("unit/logs/runner_background.jsonl");
+  CHECK(run->findings("heartbeat") == Kinds{"in-flight"});
+  CHECK(run->findings("audit") == Kinds{"orphan", "in-flight"});
+}
+
 TEST_CASE("coroner::analysis a stage no task ever left") {
   // warmer's last stage, "cache ready", is its end in the program's mind; the log says "done"
   // for the other jobs, so no end is learned, and only the user can say which it is. loader is
