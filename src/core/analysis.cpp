@@ -245,6 +245,10 @@ class Analyzer {
   std::optional<std::pair<int64_t, uint32_t>> ignored_cancel(uint32_t task) const;
   bool group_cancelled(uint32_t waiter, const PendingAtExit& at_exit, uint32_t index,
                        int64_t asked) const;
+  static constexpr std::string_view kCleanUpReason =
+      "no end after asyncio.run's shutdown cancelled it";
+  std::optional<std::string> hung_clean_up(uint32_t index, const PendingAtExit* pending,
+                                           int64_t stop) const;
   std::string_view idle_wait(uint32_t task, const Event& last) const;
   bool starts_again(const Task& t, const TaskFacts& facts, size_t i) const;
   std::string stop_name(uint32_t task, const TaskFacts& facts) const;
@@ -863,7 +867,11 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
                   held->second.what, held->second.waiters,
                   held->second.waiters == 1 ? "task waits" : "tasks wait", format_duration(silent),
                   stage_name(t.stage));
+    // Its clean-up after asyncio.run's cancel is what hung (an Event awaited in a `finally:`):
+    // the program could not exit, and the stage it was in before the cancel is not the news.
+    if (auto clean_up = hung_clean_up(index, pending, facts.stop)) reason = std::move(*clean_up);
     Finding& f = add(FindingKind::hung, index, std::move(reason), last.time, t.stage);
+    if (f.reason.starts_with(kCleanUpReason)) f.subkind = "clean-up";
     f.detail = fmt::format("entered at {}{}{}; {}{}", at(index, t.stage_since), made,
                            stop.empty() ? "" : ", silent until " + stop, why, detail);
   } else if (idle) {
@@ -1032,6 +1040,26 @@ std::optional<std::pair<int64_t, uint32_t>> Analyzer::ignored_cancel(uint32_t in
   }
   if (waiter == kNone) return std::nullopt;
   return std::pair{asked, waiter};
+}
+
+// The reason of a task whose clean-up hung after asyncio.run's shutdown cancelled it (the
+// module's cancel-at-exit, then a later stop with the task still pending), naming the stage it
+// logged in that clean-up; none for any other task.
+std::optional<std::string> Analyzer::hung_clean_up(uint32_t index, const PendingAtExit* pending,
+                                                   int64_t stop) const {
+  if (!pending) return std::nullopt;
+  const Event* asked = nullptr;
+  uint32_t stage = kNone;
+  for (const Event& e : store_.tasks()[index].events) {
+    if (e.time > pending->time) break;
+    if (e.cancel_at_exit) asked = &e, stage = kNone;
+    if (asked && e.stage != kNone) stage = e.stage;
+  }
+  if (!asked) return std::nullopt;
+  return fmt::format("{} at {}{}, and asyncio.run waited for it until its process stopped at {}",
+                     kCleanUpReason, at(index, asked->time),
+                     stage == kNone ? "" : ": its clean-up stuck in stage " + stage_name(stage),
+                     at(index, stop));
 }
 
 // A TaskGroup cancels its other children when one of them fails, and its owner waits in it

@@ -167,7 +167,8 @@ TEST_CASE("coroner::analysis a task that held the event loop at its process's st
 TEST_CASE("coroner::analysis a task that went on after asyncio.run's shutdown cancelled it") {
   // main returned; asyncio.run cancelled what was left (the module's cancel-at-exit records).
   // mailer swallowed it and waits on its queue again; pinger swallowed it and sleeps its
-  // second again; drainer drains on its cancellation, in another sleep, as a clean-up should.
+  // second again; drainer drains on its cancellation, in another sleep, as a clean-up should;
+  // closer's clean-up ("wait for ack") waits on an Event that nobody sets.
   SUBCASE("killed with no record (SIGKILL): the log ends with mailer back at its wait") {
     auto run = analyse("unit/logs/cancel_at_exit.jsonl");
     CHECK(run->findings("mailer") == Kinds{"hung/ignored-cancel"});
@@ -175,6 +176,7 @@ TEST_CASE("coroner::analysis a task that went on after asyncio.run's shutdown ca
     CHECK(hung.reason.find("asyncio.run waits for it for ever") != std::string::npos);
     CHECK(run->findings("pinger") == Kinds{"in-flight"});  // no wait record: nothing proves it
     CHECK(run->findings("drainer") == Kinds{"in-flight"});
+    CHECK(run->findings("closer") == Kinds{"in-flight"});
   }
   SUBCASE("stopped later by a SIGTERM, with the tasks still pending") {
     auto run =
@@ -186,6 +188,10 @@ TEST_CASE("coroner::analysis a task that went on after asyncio.run's shutdown ca
       CHECK(hung.reason.find("until its process stopped at") != std::string::npos);
     }
     CHECK(run->findings("drainer") == Kinds{"in-flight"});
+    // closer's clean-up waits on an Event nobody sets: hung there, not in its stage before.
+    CHECK(run->findings("closer") == Kinds{"hung/clean-up"});
+    CHECK(run->finding("closer", FindingKind::hung)
+              .reason.find("its clean-up stuck in stage 'wait for ack'") != std::string::npos);
   }
 }
 
