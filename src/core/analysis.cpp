@@ -817,14 +817,15 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
             ? "asyncio.run waited for it until a test ended at " + at(index, facts.stop)
             : "asyncio.run waited for it until its process stopped at " + at(index, facts.stop);
     std::string reason =
-        waiter == kNone ? fmt::format(
-                              "went on after asyncio.run's shutdown cancelled it at {} and waits "
-                              "again as it did then: {}",
-                              at(index, asked), until)
-                        : fmt::format(
-                              "went on after cancel() at {} and waits for work again, while {} "
-                              "waits for its end",
-                              at(index, asked), store_.task_label(waiter));
+        waiter == kNone
+            ? fmt::format(
+                  "went on after asyncio.run's shutdown cancelled it at {} and waits "
+                  "again as it did then: {}",
+                  at(index, asked), until)
+            : fmt::format(
+                  "went on after cancel() at {} and {} again, while {} waits for "
+                  "its end",
+                  at(index, asked), idle ? "waits for work" : "sleeps", store_.task_label(waiter));
     Finding& f = add(FindingKind::hung, index, std::move(reason), last.time, t.stage);
     f.subkind = "ignored-cancel";
     f.detail = fmt::format("its cancellation swallowed; silent {} since{}", format_duration(silent),
