@@ -1391,6 +1391,11 @@ def _make_patches():
             __tracebackhide__ = True
             # asyncio.run's and Runner.close's end of the loop: the pending records and the
             # exit go before the cancellations (a Runner's run() that returns is no end).
+            # The tasks are held meanwhile, as asyncio's own list of them holds them once it is
+            # made: a garbage collection in the writing would otherwise destroy a task nobody
+            # else references (a consumer whose queue only main held), and the program, which
+            # without the module waits for it, would exit at once.
+            left = _all_tasks_of(loop)  # noqa: F841 (held, not read)
             _loop_ends(loop, "main returned")
             _shutdown_cancels[0] += 1
             try:

@@ -245,10 +245,8 @@ class Analyzer {
   std::optional<std::pair<int64_t, uint32_t>> ignored_cancel(uint32_t task) const;
   bool group_cancelled(uint32_t waiter, const PendingAtExit& at_exit, uint32_t index,
                        int64_t asked) const;
-  static constexpr std::string_view kCleanUpReason =
-      "no end after asyncio.run's shutdown cancelled it";
-  std::optional<std::string> hung_clean_up(uint32_t index, const PendingAtExit* pending,
-                                           int64_t stop) const;
+  std::optional<std::string> clean_up_cut_short(uint32_t index, const PendingAtExit* pending,
+                                                int64_t stop) const;
   std::string_view idle_wait(uint32_t task, const Event& last) const;
   bool starts_again(const Task& t, const TaskFacts& facts, size_t i) const;
   std::string stop_name(uint32_t task, const TaskFacts& facts) const;
@@ -832,6 +830,20 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
                            detail);
     return;
   }
+  // In its clean-up after asyncio.run's shutdown cancelled it, when a later stop cut it short
+  // (an Event awaited in a `finally:`, a drain): told, not judged. A bounded clean-up and one
+  // that would never end look the same in the log, and the stage it was in before the cancel
+  // says nothing of how long a clean-up takes: an alarm would fall on every slow graceful
+  // shutdown that a supervisor's stop timeout cut short.
+  auto clean_up = store_.stop_ends_test(t.scope, facts.stop)
+                      ? std::nullopt  // (left pending at a test's end: leaked, below)
+                      : clean_up_cut_short(index, pending, facts.stop);
+  if (clean_up) {
+    Finding& f = add(FindingKind::in_flight, index, std::move(*clean_up), last.time, t.stage);
+    f.subkind = "clean-up";
+    f.detail = fmt::format("silent {} since its last record{}", format_duration(silent), detail);
+    return;
+  }
   // Pending when its test ended: the test left it running, however short the test's log is.
   bool leaked = pending && store_.stop_ends_test(t.scope, facts.stop);
   if (stalled && (last.error != kNone || last.error_level)) {
@@ -868,11 +880,7 @@ void Analyzer::judge_open(uint32_t index, const TaskFacts& facts) {
                   held->second.what, held->second.waiters,
                   held->second.waiters == 1 ? "task waits" : "tasks wait", format_duration(silent),
                   stage_name(t.stage));
-    // Its clean-up after asyncio.run's cancel is what hung (an Event awaited in a `finally:`):
-    // the program could not exit, and the stage it was in before the cancel is not the news.
-    if (auto clean_up = hung_clean_up(index, pending, facts.stop)) reason = std::move(*clean_up);
     Finding& f = add(FindingKind::hung, index, std::move(reason), last.time, t.stage);
-    if (f.reason.starts_with(kCleanUpReason)) f.subkind = "clean-up";
     f.detail = fmt::format("entered at {}{}{}; {}{}", at(index, t.stage_since), made,
                            stop.empty() ? "" : ", silent until " + stop, why, detail);
   } else if (idle) {
@@ -1043,24 +1051,27 @@ std::optional<std::pair<int64_t, uint32_t>> Analyzer::ignored_cancel(uint32_t in
   return std::pair{asked, waiter};
 }
 
-// The reason of a task whose clean-up hung after asyncio.run's shutdown cancelled it (the
+// The reason of a task still in its clean-up after asyncio.run's shutdown cancelled it (the
 // module's cancel-at-exit, then a later stop with the task still pending), naming the stage it
 // logged in that clean-up; none for any other task.
-std::optional<std::string> Analyzer::hung_clean_up(uint32_t index, const PendingAtExit* pending,
-                                                   int64_t stop) const {
+std::optional<std::string> Analyzer::clean_up_cut_short(uint32_t index,
+                                                        const PendingAtExit* pending,
+                                                        int64_t stop) const {
   if (!pending) return std::nullopt;
   const Event* asked = nullptr;
   uint32_t stage = kNone;
   for (const Event& e : store_.tasks()[index].events) {
     if (e.time > pending->time) break;
     if (e.cancel_at_exit) asked = &e, stage = kNone;
+    if (is_end(store_.meaning(e.status))) asked = nullptr;  // that run ended
     if (asked && e.stage != kNone) stage = e.stage;
   }
   if (!asked) return std::nullopt;
-  return fmt::format("{} at {}{}, and asyncio.run waited for it until its process stopped at {}",
-                     kCleanUpReason, at(index, asked->time),
-                     stage == kNone ? "" : ": its clean-up stuck in stage " + stage_name(stage),
-                     at(index, stop));
+  return fmt::format(
+      "still in its clean-up{} when its process stopped at {}, {} after asyncio.run's shutdown "
+      "cancelled it: asyncio.run waited for it meanwhile",
+      stage == kNone ? "" : " (stage " + stage_name(stage) + ")", at(index, stop),
+      format_duration(elapsed(asked->time, stop)));
 }
 
 // A TaskGroup cancels its other children when one of them fails, and its owner waits in it
@@ -1071,9 +1082,12 @@ bool Analyzer::group_cancelled(uint32_t waiter, const PendingAtExit& at_exit, ui
                                int64_t asked) const {
   constexpr int64_t kRightBefore = 10'000'000;  // 10 ms
   if (!at_exit.waiting_for.starts_with("TaskGroup")) return false;
+  // (children of the same group: the owner's wait in it began on them all at once; an earlier
+  // group of the same owner, whose failure it handled, is another wait)
+  auto began = store_.await_began(waiter, index);
   for (uint32_t child : store_.tasks()[waiter].awaits) {
     const EventList& events = store_.tasks()[child].events;
-    if (child == index || events.empty()) continue;
+    if (child == index || events.empty() || store_.await_began(waiter, child) != began) continue;
     const Event& end = events.back();
     if (store_.meaning(end.status) == Lifecycle::ended_failed && end.time <= asked &&
         asked - end.time <= kRightBefore)
