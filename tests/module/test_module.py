@@ -767,60 +767,52 @@ class Exit(unittest.TestCase):
                           expect_rc=-signal.SIGTERM, sig=signal.SIGTERM)
         self.check_exit(recs, "SIGTERM")
 
+    # main leaves stubborn, which swallows asyncio.run's cancellation and waits on its queue
+    # again, and polite, asleep (cancelled by main itself with `%s` = p.cancel()); "ready" comes
+    # 50 ms after main returned, while the clean-up hangs.
+    STUBBORN = """
+        async def stubborn(q):
+            while True:
+                try:
+                    await q.get()
+                except asyncio.CancelledError:
+                    pass
+        async def polite():
+            await asyncio.sleep(30)
+        async def main():
+            install()
+            KEEP.append(asyncio.create_task(stubborn(asyncio.Queue()), name="stubborn"))
+            p = asyncio.create_task(polite(), name="polite")
+            KEEP.append(p)
+            await asyncio.sleep(0.01)
+            %s
+            threading.Timer(0.05, print, args=("ready",), kwargs={"flush": True}).start()
+        asyncio.run(main())
+    """
+
+    def stopped_in_the_clean_up(self, main_does, sig, expect_rc, reason):
+        """The records of STUBBORN stopped by sig: the exit of main's return, then the stop's,
+        with stubborn alone written pending at it."""
+        recs, _, _ = run(self.STUBBORN % main_does, expect_rc=expect_rc, sig=sig)
+        exits = [i for i, r in enumerate(recs) if r.get("coroner") == "exit"]
+        self.assertEqual([recs[i]["reason"] for i in exits], ["main returned", reason], recs[-5:])
+        late = [r["task"] for r in recs[exits[0]:] if r.get("coroner") == "pending"]
+        self.assertEqual(late, ["stubborn"], recs[exits[0]:])
+        return recs
+
     def test_a_clean_up_that_hangs_after_main_returned_is_written_at_its_sigterm(self):
         # main returned (its exit written), and asyncio.run's cancellation of what is left never
         # ends: a task swallows it and waits again. The SIGTERM that ends the hang writes that
         # task pending and a second exit; a task that ended in the clean-up is not written.
-        recs, _, _ = run("""
-            async def stubborn(q):
-                while True:
-                    try:
-                        await q.get()
-                    except asyncio.CancelledError:
-                        pass
-            async def polite():
-                await asyncio.sleep(30)
-            async def main():
-                install()
-                KEEP.append(asyncio.create_task(stubborn(asyncio.Queue()), name="stubborn"))
-                KEEP.append(asyncio.create_task(polite(), name="polite"))
-                await asyncio.sleep(0.01)
-                threading.Timer(0.05, print, args=("ready",), kwargs={"flush": True}).start()
-            asyncio.run(main())
-        """, expect_rc=-signal.SIGTERM, sig=signal.SIGTERM)
-        exits = [i for i, r in enumerate(recs) if r.get("coroner") == "exit"]
-        self.assertEqual([recs[i]["reason"] for i in exits], ["main returned", "SIGTERM"])
-        late = [r["task"] for r in recs[exits[0]:] if r.get("coroner") == "pending"]
-        self.assertEqual(late, ["stubborn"], recs[exits[0]:])
+        self.stopped_in_the_clean_up("pass", signal.SIGTERM, -signal.SIGTERM, "SIGTERM")
 
     def test_a_ctrl_c_that_ends_a_hung_clean_up_writes_it_too(self):
         # main's end put Python's SIGINT handler back: the KeyboardInterrupt comes out of
         # asyncio.run's cancellation of what is left, which the module wraps. Its records are
         # marked cancel-at-exit (asyncio.run's own), the task's own cancel() by main is not.
-        recs, _, _ = run("""
-            async def stubborn(q):
-                while True:
-                    try:
-                        await q.get()
-                    except asyncio.CancelledError:
-                        pass
-            async def polite():
-                await asyncio.sleep(30)
-            async def main():
-                install()
-                KEEP.append(asyncio.create_task(stubborn(asyncio.Queue()), name="stubborn"))
-                p = asyncio.create_task(polite(), name="cancelled-by-main")
-                await asyncio.sleep(0.01)
-                p.cancel()
-                threading.Timer(0.05, print, args=("ready",), kwargs={"flush": True}).start()
-            asyncio.run(main())
-        """, expect_rc=None, sig=signal.SIGINT)
-        exits = [i for i, r in enumerate(recs) if r.get("coroner") == "exit"]
-        self.assertEqual([recs[i]["reason"] for i in exits], ["main returned", "SIGINT"], recs[-5:])
-        late = [r["task"] for r in recs[exits[0]:] if r.get("coroner") == "pending"]
-        self.assertEqual(late, ["stubborn"], recs[exits[0]:])
+        recs = self.stopped_in_the_clean_up("p.cancel()", signal.SIGINT, None, "SIGINT")
         kinds = {r["task"]: r["coroner"] for r in recs if r.get("coroner", "").startswith("cancel")}
-        self.assertEqual(kinds, {"cancelled-by-main": "cancel", "stubborn": "cancel-at-exit"})
+        self.assertEqual(kinds, {"polite": "cancel", "stubborn": "cancel-at-exit"})
 
     def test_a_second_sigterm_during_the_first_loses_nothing(self):
         # timeout(1) and systemd signal the process and its group: two SIGTERMs. The second
